@@ -1,0 +1,153 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+const createdAt = () =>
+  integer('created_at', { mode: 'timestamp_ms' })
+    .notNull()
+    .default(sql`(unixepoch('subsec') * 1000)`);
+
+/** A customer of hotprov. One default tenant exists; every row below belongs to exactly one tenant. */
+export const tenants = sqliteTable('tenants', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  /** Registrar overrides; NULL means the HOTPROV_SIP_* default. */
+  registrarHost: text('registrar_host'),
+  registrarPort: integer('registrar_port'),
+  registrarTransport: text('registrar_transport', { enum: ['udp', 'tcp', 'tls'] }),
+  /** Feature code that logs in and out (`*35`, 3CX uses `*77`). */
+  loginCode: text('login_code').notNull().default('*35'),
+  /** Numbers an idle phone may dial without any prefix, as a JSON array of strings. */
+  emergencyNumbers: text('emergency_numbers').notNull().default('["112","911"]'),
+  /** Internal extensions an idle phone may dial: this many digits. */
+  extensionMinDigits: integer('extension_min_digits').notNull().default(2),
+  extensionMaxDigits: integer('extension_max_digits').notNull().default(6),
+  pinMinLength: integer('pin_min_length').notNull().default(4),
+  /** The number of the next idle account (HD0001, HD0002, …); never reused, so the PBX never sees a name twice. */
+  nextIdleNumber: integer('next_idle_number').notNull().default(1),
+  createdAt: createdAt(),
+});
+
+/** A physical phone, known by its MAC. */
+export const devices = sqliteTable(
+  'devices',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tenantId: integer('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    /** 12 lower-case hex digits, no separators. Unique across tenants: a phone asks by MAC alone. */
+    mac: text('mac').notNull().unique(),
+    vendor: text('vendor').notNull(),
+    model: text('model').notNull(),
+    label: text('label').notNull().default(''),
+    hotdesk: integer('hotdesk', { mode: 'boolean' }).notNull().default(true),
+    /** The phone's own placeholder account used while nobody is logged in. */
+    idleAccount: text('idle_account').notNull(),
+    idlePassword: text('idle_password').notNull(),
+    /** Where the desk is, for emergency calls. It belongs to the device, never to a user. */
+    location: text('location').notNull().default(''),
+    /** How many expansion modules are attached; keys beyond the phone's own go there. */
+    expansionModules: integer('expansion_modules').notNull().default(0),
+    lastSeenAt: integer('last_seen_at', { mode: 'timestamp_ms' }),
+    lastSeenIp: text('last_seen_ip'),
+    lastUserAgent: text('last_user_agent'),
+    firmware: text('firmware'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('devices_tenant_idle_account').on(t.tenantId, t.idleAccount)],
+);
+
+/** A person with an extension who may sit at a hot desk. */
+export const users = sqliteTable(
+  'users',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tenantId: integer('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    extension: text('extension').notNull(),
+    displayName: text('display_name').notNull(),
+    sipUser: text('sip_user').notNull(),
+    authName: text('auth_name').notNull(),
+    sipPassword: text('sip_password').notNull(),
+    /** scrypt hash of the hot-desk PIN; NULL means the user cannot log in with a PIN. */
+    pinHash: text('pin_hash'),
+    hotdesk: integer('hotdesk', { mode: 'boolean' }).notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('users_tenant_extension').on(t.tenantId, t.extension)],
+);
+
+/** A user's programmable keys, in the order they should appear after the Logout key. */
+export const userKeys = sqliteTable(
+  'user_keys',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    type: text('type', { enum: ['blf', 'speed', 'line'] }).notNull(),
+    value: text('value').notNull(),
+    label: text('label').notNull().default(''),
+  },
+  (t) => [uniqueIndex('user_keys_user_position').on(t.userId, t.position)],
+);
+
+/**
+ * Who sits where. An open session has ended_at NULL. The partial unique indexes make
+ * "one user per device and one device per user" hold in the database itself.
+ * Device and user links become NULL when either is deleted, so the history stays.
+ */
+export const hotdeskSessions = sqliteTable(
+  'hotdesk_sessions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tenantId: integer('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    deviceId: integer('device_id').references(() => devices.id, { onDelete: 'set null' }),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** How the user logged in: api, admin, feature_code, phone_screen. */
+    method: text('method').notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+    endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
+    /** logout, moved, replaced, user_deleted, device_deleted, device_not_hotdesk, user_not_hotdesk, auto. */
+    endReason: text('end_reason'),
+  },
+  (t) => [
+    uniqueIndex('hotdesk_sessions_open_device').on(t.deviceId).where(sql`ended_at IS NULL`),
+    uniqueIndex('hotdesk_sessions_open_user').on(t.userId).where(sql`ended_at IS NULL`),
+    index('hotdesk_sessions_started').on(t.startedAt),
+  ],
+);
+
+/** Everything that changed who sits where, or what a phone gets. Names are copied, so rows outlive deletes. */
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tenantId: integer('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    method: text('method'),
+    deviceMac: text('device_mac'),
+    idleAccount: text('idle_account'),
+    userExtension: text('user_extension'),
+    /** JSON object with what else is worth knowing; never a secret. */
+    detail: text('detail').notNull().default('{}'),
+  },
+  (t) => [index('audit_events_at').on(t.at)],
+);
+
+export type TenantRow = typeof tenants.$inferSelect;
+export type DeviceRow = typeof devices.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type UserKeyRow = typeof userKeys.$inferSelect;
+export type SessionRow = typeof hotdeskSessions.$inferSelect;
+export type AuditEventRow = typeof auditEvents.$inferSelect;
+export type KeyType = UserKeyRow['type'];

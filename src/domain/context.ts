@@ -1,0 +1,31 @@
+import type { Db } from '../db/client.ts';
+
+/** Why the rendered profile of some devices may have changed. */
+export interface ProfileChange {
+  readonly deviceIds: readonly number[];
+  readonly reason: string;
+}
+
+/** Resolves a vendor and model as typed by a person to the catalogue's canonical ids. */
+export interface ModelCatalog {
+  findModel(vendor: string, model: string): { readonly vendor: string; readonly model: string } | null;
+  describe(): string;
+}
+
+/** What every domain function gets: no globals, so tests pass their own. */
+export interface DomainDeps {
+  readonly db: Db;
+  readonly now: () => Date;
+  readonly catalog: ModelCatalog;
+  /** Told, after the transaction committed, about every device whose profile may have changed. */
+  readonly profilesChanged: (change: ProfileChange) => void;
+}
+
+/** Who asked for a change, as written into the audit log. */
+export interface Actor {
+  readonly name: string;
+}
+
+/** How a hot-desk session started or ended; stored and audited verbatim. */
+export const LOGIN_METHODS = ['api', 'admin', 'feature_code', 'phone_screen', 'auto'] as const;
+export type LoginMethod = (typeof LOGIN_METHODS)[number];

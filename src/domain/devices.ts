@@ -1,0 +1,212 @@
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { type DeviceRow, devices, hotdeskSessions, tenants } from '../db/schema.ts';
+import { Conflict, InvalidField, UnknownDevice } from '../errors.ts';
+import { recordAudit } from './audit.ts';
+import type { Actor, DomainDeps } from './context.ts';
+import { generateSipPassword } from './credentials.ts';
+import { type Mac, parseMac } from './mac.ts';
+import { closeSession } from './sessions.ts';
+
+export interface EnrolDeviceInput {
+  readonly mac: string;
+  readonly vendor: string;
+  readonly model: string;
+  readonly hotdesk?: boolean | undefined;
+  readonly label?: string | undefined;
+  readonly location?: string | undefined;
+  readonly expansionModules?: number | undefined;
+  /** Use an idle-account password that already exists on the PBX; generated when absent. */
+  readonly idlePassword?: string | undefined;
+}
+
+export interface UpdateDeviceInput {
+  readonly model?: string | undefined;
+  readonly hotdesk?: boolean | undefined;
+  readonly label?: string | undefined;
+  readonly location?: string | undefined;
+  readonly expansionModules?: number | undefined;
+  readonly idlePassword?: string | undefined;
+}
+
+/** `HD0001`: the idle account name for a tenant's n-th device. */
+export function idleAccountName(n: number): string {
+  return `HD${String(n).padStart(4, '0')}`;
+}
+
+/**
+ * Finds a device by what a caller knows of it: a MAC in any spelling, or its idle account (HD0001).
+ * @throws AppError unknown_device (404).
+ */
+export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow {
+  const mac = parseMac(ref);
+  const row =
+    mac !== null
+      ? db.select().from(devices).where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac))).get()
+      : /^hd\d+$/i.test(ref)
+        ? db
+            .select()
+            .from(devices)
+            .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, ref.toUpperCase())))
+            .get()
+        : undefined;
+  if (row === undefined) throw UnknownDevice(ref);
+  return row;
+}
+
+export function getDeviceById(db: Db, id: number): DeviceRow | undefined {
+  return db.select().from(devices).where(eq(devices.id, id)).get();
+}
+
+/** The device a phone asks for by MAC, whatever its tenant; undefined when not enrolled. */
+export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
+  return db.select().from(devices).where(eq(devices.mac, mac)).get();
+}
+
+export function listDevices(db: Db, tenantId: number): DeviceRow[] {
+  return db.select().from(devices).where(eq(devices.tenantId, tenantId)).orderBy(asc(devices.idleAccount)).all();
+}
+
+/**
+ * Enrols a phone: checks MAC, vendor and model, and gives it the tenant's next idle account.
+ * @throws AppError invalid_field (400) for a bad MAC, vendor or model; conflict (409) when the MAC is enrolled.
+ */
+export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, input: EnrolDeviceInput): DeviceRow {
+  const mac = parseMac(input.mac);
+  if (mac === null) throw InvalidField('mac', `${JSON.stringify(input.mac)} is not a MAC address (12 hex digits)`);
+  const found = deps.catalog.findModel(input.vendor, input.model);
+  if (found === null) {
+    throw InvalidField('model', `unknown vendor/model ${input.vendor}/${input.model}; known: ${deps.catalog.describe()}`);
+  }
+  const now = deps.now();
+  return deps.db.transaction((tx) => {
+    const taken = tx.select().from(devices).where(eq(devices.mac, mac)).get();
+    if (taken !== undefined) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
+    const tenant = tx
+      .update(tenants)
+      .set({ nextIdleNumber: sql`${tenants.nextIdleNumber} + 1` })
+      .where(eq(tenants.id, tenantId))
+      .returning({ next: tenants.nextIdleNumber })
+      .get();
+    if (tenant === undefined) throw new Error(`tenant ${tenantId} does not exist`);
+    const device = tx
+      .insert(devices)
+      .values({
+        tenantId,
+        mac,
+        vendor: found.vendor,
+        model: found.model,
+        label: input.label ?? '',
+        hotdesk: input.hotdesk ?? true,
+        idleAccount: idleAccountName(tenant.next - 1),
+        idlePassword: input.idlePassword ?? generateSipPassword(),
+        location: input.location ?? '',
+        expansionModules: input.expansionModules ?? 0,
+        createdAt: now,
+      })
+      .returning()
+      .get();
+    recordAudit(tx, tenantId, now, actor, {
+      action: 'device.enrolled',
+      deviceMac: mac,
+      idleAccount: device.idleAccount,
+      detail: { vendor: device.vendor, model: device.model, hotdesk: device.hotdesk },
+    });
+    return device;
+  });
+}
+
+/**
+ * Changes a device. Clearing its hot-desk flag logs out whoever sits there.
+ * @throws AppError unknown_device (404), invalid_field (400) for a model of another vendor.
+ */
+export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string, input: UpdateDeviceInput): DeviceRow {
+  const now = deps.now();
+  const updated = deps.db.transaction((tx) => {
+    const device = findDevice(tx, tenantId, ref);
+    let model = device.model;
+    if (input.model !== undefined) {
+      const found = deps.catalog.findModel(device.vendor, input.model);
+      if (found === null) throw InvalidField('model', `${input.model} is not a ${device.vendor} model`);
+      model = found.model;
+    }
+    const row = tx
+      .update(devices)
+      .set({
+        model,
+        hotdesk: input.hotdesk ?? device.hotdesk,
+        label: input.label ?? device.label,
+        location: input.location ?? device.location,
+        expansionModules: input.expansionModules ?? device.expansionModules,
+        idlePassword: input.idlePassword ?? device.idlePassword,
+      })
+      .where(eq(devices.id, device.id))
+      .returning()
+      .get();
+    if (row === undefined) throw UnknownDevice(ref);
+    const changed = Object.keys(input).filter((k) => input[k as keyof UpdateDeviceInput] !== undefined);
+    recordAudit(tx, tenantId, now, actor, {
+      action: 'device.updated',
+      deviceMac: row.mac,
+      idleAccount: row.idleAccount,
+      detail: { fields: changed },
+    });
+    if (device.hotdesk && !row.hotdesk) {
+      closeOpenSessionOf(tx, tenantId, now, actor, row, 'device_not_hotdesk');
+    }
+    return row;
+  });
+  deps.profilesChanged({ deviceIds: [updated.id], reason: 'device updated' });
+  return updated;
+}
+
+/** Deletes a device, ending its session first so the history says why. */
+export function deleteDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): DeviceRow {
+  const now = deps.now();
+  const device = deps.db.transaction((tx) => {
+    const row = findDevice(tx, tenantId, ref);
+    closeOpenSessionOf(tx, tenantId, now, actor, row, 'device_deleted');
+    tx.delete(devices).where(eq(devices.id, row.id)).run();
+    recordAudit(tx, tenantId, now, actor, { action: 'device.deleted', deviceMac: row.mac, idleAccount: row.idleAccount });
+    return row;
+  });
+  deps.profilesChanged({ deviceIds: [device.id], reason: 'device deleted' });
+  return device;
+}
+
+function closeOpenSessionOf(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceRow, reason: string): void {
+  const open = tx
+    .select()
+    .from(hotdeskSessions)
+    .where(and(eq(hotdeskSessions.deviceId, device.id), isNull(hotdeskSessions.endedAt)))
+    .get();
+  if (open !== undefined) closeSession(tx, tenantId, now, actor, open, reason);
+}
+
+/**
+ * Records that a phone fetched its config. Called on the request path, so it writes only what changed
+ * and at most every `minIntervalMs` for the time stamp alone.
+ */
+export function recordDeviceSeen(
+  db: Db,
+  device: DeviceRow,
+  seen: { at: Date; ip: string; userAgent: string; firmware: string | null },
+  minIntervalMs: number,
+): boolean {
+  const sameDetails =
+    device.lastSeenIp === seen.ip &&
+    device.lastUserAgent === seen.userAgent &&
+    (seen.firmware === null || device.firmware === seen.firmware);
+  const recent = device.lastSeenAt !== null && seen.at.getTime() - device.lastSeenAt.getTime() < minIntervalMs;
+  if (sameDetails && recent) return false;
+  db.update(devices)
+    .set({
+      lastSeenAt: seen.at,
+      lastSeenIp: seen.ip,
+      lastUserAgent: seen.userAgent,
+      firmware: seen.firmware ?? device.firmware,
+    })
+    .where(eq(devices.id, device.id))
+    .run();
+  return true;
+}

@@ -1,0 +1,111 @@
+/** What a model offers for programmable keys; read from vendor-profiles/. */
+export interface KeyCapacity {
+  /** Line / function keys on the phone itself, paged keys included. */
+  readonly lineKeys: number;
+  /** Expansion modules the model supports, or null when it supports none. */
+  readonly expansion: { readonly name: string; readonly modules: number; readonly keysPerModule: number } | null;
+}
+
+export type UserKeyType = 'blf' | 'speed' | 'line';
+
+export interface UserKey {
+  readonly type: UserKeyType;
+  readonly value: string;
+  readonly label: string;
+}
+
+/** What one key does once laid out. */
+export type KeyFunction =
+  | { readonly kind: 'empty' }
+  /** The appearance of the phone's only account (account 1). */
+  | { readonly kind: 'line'; readonly label: string }
+  | { readonly kind: 'login' | 'logout'; readonly value: string; readonly label: string }
+  | { readonly kind: 'blf' | 'speed'; readonly value: string; readonly label: string };
+
+export interface KeySlot {
+  /** 0 for the phone's own keys, 1.. for an expansion module. */
+  readonly module: number;
+  /** 1-based within its module (or the phone). */
+  readonly index: number;
+  /** 1-based across the phone and then every supported module, in order. */
+  readonly position: number;
+  readonly fn: KeyFunction;
+}
+
+export interface KeyLayout {
+  /** Every key of the phone, used or not: a vendor writes them all so nothing stale survives. */
+  readonly phone: readonly KeySlot[];
+  /** Every key of every module the model supports (attached or not), one array per module. */
+  readonly modules: readonly (readonly KeySlot[])[];
+  /** User keys that did not fit, in order. */
+  readonly unplaced: readonly UserKey[];
+  /** One line per problem, for the log and the API. */
+  readonly warnings: readonly string[];
+}
+
+const EMPTY: KeyFunction = { kind: 'empty' };
+
+/** A BLF or speed dial with no number is a gap the user left; it takes no key. */
+export function isEmptyKey(key: UserKey): boolean {
+  return key.type !== 'line' && key.value.trim() === '';
+}
+
+/**
+ * Lays keys out on a model: the fixed keys first (the account line, then Login or Logout), then the user's
+ * keys in order, skipping empty ones; keys beyond the phone's own go to attached expansion modules.
+ * @param capacity the model's keys.
+ * @param attachedModules how many expansion modules the device has (clamped to what the model supports).
+ * @param fixed keys that always come first.
+ * @param userKeys the user's keys in their order; empty ones are skipped, not given a slot.
+ * @param modelName used in warnings.
+ * @returns every slot of the phone and its modules, and what did not fit.
+ */
+export function layoutKeys(
+  capacity: KeyCapacity,
+  attachedModules: number,
+  fixed: readonly KeyFunction[],
+  userKeys: readonly UserKey[],
+  modelName: string,
+): KeyLayout {
+  const supported = capacity.expansion?.modules ?? 0;
+  const perModule = capacity.expansion?.keysPerModule ?? 0;
+  const usable = Math.max(0, Math.min(attachedModules, supported));
+
+  const kept = userKeys.filter((k) => !isEmptyKey(k));
+  const wanted: KeyFunction[] = [...fixed];
+  for (const key of kept) {
+    wanted.push(key.type === 'line' ? { kind: 'line', label: key.label } : { kind: key.type, value: key.value, label: key.label });
+  }
+
+  const capacityUsable = capacity.lineKeys + usable * perModule;
+  let next = 0;
+  const take = (): KeyFunction => (next < wanted.length && next < capacityUsable ? (wanted[next++] ?? EMPTY) : EMPTY);
+
+  const phone: KeySlot[] = [];
+  for (let i = 1; i <= capacity.lineKeys; i++) phone.push({ module: 0, index: i, position: i, fn: take() });
+
+  const modules: KeySlot[][] = [];
+  for (let m = 1; m <= supported; m++) {
+    const slots: KeySlot[] = [];
+    for (let i = 1; i <= perModule; i++) {
+      const fn = m <= usable ? take() : EMPTY;
+      slots.push({ module: m, index: i, position: capacity.lineKeys + (m - 1) * perModule + i, fn });
+    }
+    modules.push(slots);
+  }
+
+  const placedUserKeys = Math.max(0, next - fixed.length);
+  const unplaced = kept.slice(placedUserKeys);
+  const warnings: string[] = [];
+  if (unplaced.length > 0) {
+    const where =
+      usable > 0
+        ? `${capacity.lineKeys} keys and ${usable} ${capacity.expansion?.name ?? 'expansion'} module(s)`
+        : supported > 0
+          ? `${capacity.lineKeys} keys and no expansion module attached`
+          : `${capacity.lineKeys} keys`;
+    const list = unplaced.map((k) => `${k.type} ${k.value}${k.label === '' ? '' : ` "${k.label}"`}`).join(', ');
+    warnings.push(`${unplaced.length} key(s) do not fit on the ${modelName} (${where}): ${list}`);
+  }
+  return { phone, modules, unplaced, warnings };
+}

@@ -1,0 +1,71 @@
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { type DeviceRow, type SessionRow, type UserRow, devices, hotdeskSessions, users } from '../db/schema.ts';
+import { recordAudit } from './audit.ts';
+import type { Actor } from './context.ts';
+
+/** An open session with the device and user it joins. */
+export interface OpenSession {
+  readonly session: SessionRow;
+  readonly device: DeviceRow;
+  readonly user: UserRow;
+}
+
+/** The open session on a device, if any. */
+export function openSessionOnDevice(db: Db, deviceId: number): SessionRow | undefined {
+  return db
+    .select()
+    .from(hotdeskSessions)
+    .where(and(eq(hotdeskSessions.deviceId, deviceId), isNull(hotdeskSessions.endedAt)))
+    .get();
+}
+
+/** The open session of a user, if any. */
+export function openSessionOfUser(db: Db, userId: number): SessionRow | undefined {
+  return db
+    .select()
+    .from(hotdeskSessions)
+    .where(and(eq(hotdeskSessions.userId, userId), isNull(hotdeskSessions.endedAt)))
+    .get();
+}
+
+/** The user sitting at a device now, if any. */
+export function userAtDevice(db: Db, deviceId: number): UserRow | undefined {
+  const row = db
+    .select({ user: users })
+    .from(hotdeskSessions)
+    .innerJoin(users, eq(users.id, hotdeskSessions.userId))
+    .where(and(eq(hotdeskSessions.deviceId, deviceId), isNull(hotdeskSessions.endedAt)))
+    .get();
+  return row?.user;
+}
+
+/** Every open session of a tenant, oldest first. */
+export function listOpenSessions(db: Db, tenantId: number): OpenSession[] {
+  return db
+    .select({ session: hotdeskSessions, device: devices, user: users })
+    .from(hotdeskSessions)
+    .innerJoin(devices, eq(devices.id, hotdeskSessions.deviceId))
+    .innerJoin(users, eq(users.id, hotdeskSessions.userId))
+    .where(and(eq(hotdeskSessions.tenantId, tenantId), isNull(hotdeskSessions.endedAt)))
+    .orderBy(asc(hotdeskSessions.startedAt), asc(hotdeskSessions.id))
+    .all();
+}
+
+/**
+ * Ends an open session and audits why. Must run inside the caller's transaction.
+ * @param reason logout, moved, replaced, user_deleted, device_deleted, device_not_hotdesk, user_not_hotdesk, auto.
+ */
+export function closeSession(tx: Db, tenantId: number, now: Date, actor: Actor, session: SessionRow, reason: string, method?: string): void {
+  tx.update(hotdeskSessions).set({ endedAt: now, endReason: reason }).where(eq(hotdeskSessions.id, session.id)).run();
+  const device = session.deviceId === null ? undefined : tx.select().from(devices).where(eq(devices.id, session.deviceId)).get();
+  const user = session.userId === null ? undefined : tx.select().from(users).where(eq(users.id, session.userId)).get();
+  recordAudit(tx, tenantId, now, actor, {
+    action: 'hotdesk.logout',
+    method: method ?? null,
+    deviceMac: device?.mac ?? null,
+    idleAccount: device?.idleAccount ?? null,
+    userExtension: user?.extension ?? null,
+    detail: { reason, sessionId: session.id, minutes: Math.round((now.getTime() - session.startedAt.getTime()) / 60000) },
+  });
+}

@@ -1,0 +1,169 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { type UserKeyRow, type UserRow, userKeys, users } from '../db/schema.ts';
+import { Conflict, UnknownExtension } from '../errors.ts';
+import { recordAudit } from './audit.ts';
+import type { Actor, DomainDeps } from './context.ts';
+import { assertPinAllowed, hashPin } from './credentials.ts';
+import type { UserKey } from './keyLayout.ts';
+import { closeSession, openSessionOfUser } from './sessions.ts';
+
+export interface CreateUserInput {
+  readonly extension: string;
+  readonly displayName: string;
+  readonly sipPassword: string;
+  /** SIP user name; the extension when absent. */
+  readonly sipUser?: string | undefined;
+  /** Digest auth name; the SIP user when absent. */
+  readonly authName?: string | undefined;
+  readonly pin?: string | undefined;
+  readonly hotdesk?: boolean | undefined;
+  readonly keys?: readonly UserKey[] | undefined;
+}
+
+export type UpdateUserInput = Partial<Omit<CreateUserInput, 'extension'>>;
+
+export interface UserWithKeys {
+  readonly user: UserRow;
+  readonly keys: readonly UserKeyRow[];
+}
+
+/**
+ * Finds a user by extension.
+ * @throws AppError unknown_extension (404).
+ */
+export function getUser(db: Db, tenantId: number, extension: string): UserRow {
+  const user = db.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.extension, extension))).get();
+  if (user === undefined) throw UnknownExtension(extension);
+  return user;
+}
+
+/** A user's keys in order. */
+export function keysOf(db: Db, userId: number): UserKeyRow[] {
+  return db.select().from(userKeys).where(eq(userKeys.userId, userId)).orderBy(asc(userKeys.position)).all();
+}
+
+export function listUsers(db: Db, tenantId: number): UserRow[] {
+  return db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(asc(users.extension)).all();
+}
+
+/**
+ * Creates a user with their keys.
+ * @throws AppError weak_pin (400), conflict (409) when the extension exists.
+ */
+export async function createUser(
+  deps: DomainDeps,
+  tenantId: number,
+  pinMinLength: number,
+  actor: Actor,
+  input: CreateUserInput,
+): Promise<UserWithKeys> {
+  if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
+  const pinHash = input.pin === undefined ? null : await hashPin(input.pin);
+  const now = deps.now();
+  return deps.db.transaction((tx) => {
+    const taken = tx.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.extension, input.extension))).get();
+    if (taken !== undefined) throw Conflict(`extension ${input.extension} already exists`);
+    const sipUser = input.sipUser ?? input.extension;
+    const user = tx
+      .insert(users)
+      .values({
+        tenantId,
+        extension: input.extension,
+        displayName: input.displayName,
+        sipUser,
+        authName: input.authName ?? sipUser,
+        sipPassword: input.sipPassword,
+        pinHash,
+        hotdesk: input.hotdesk ?? true,
+        createdAt: now,
+      })
+      .returning()
+      .get();
+    const keys = replaceKeys(tx, user.id, input.keys ?? []);
+    recordAudit(tx, tenantId, now, actor, {
+      action: 'user.created',
+      userExtension: user.extension,
+      detail: { hotdesk: user.hotdesk, keys: keys.length, pinSet: pinHash !== null },
+    });
+    return { user, keys };
+  });
+}
+
+/**
+ * Changes a user. A change the phone would show re-provisions the device the user sits at;
+ * clearing the hot-desk flag logs the user out.
+ * @throws AppError unknown_extension (404), weak_pin (400).
+ */
+export async function updateUser(
+  deps: DomainDeps,
+  tenantId: number,
+  pinMinLength: number,
+  actor: Actor,
+  extension: string,
+  input: UpdateUserInput,
+): Promise<UserWithKeys> {
+  getUser(deps.db, tenantId, extension);
+  if (input.pin !== undefined) assertPinAllowed(input.pin, extension, pinMinLength);
+  const pinHash = input.pin === undefined ? undefined : await hashPin(input.pin);
+  const now = deps.now();
+  let seatedDevice: number | null = null;
+  const result = deps.db.transaction((tx) => {
+    const before = getUser(tx, tenantId, extension);
+    const sipUser = input.sipUser ?? before.sipUser;
+    const user = tx
+      .update(users)
+      .set({
+        displayName: input.displayName ?? before.displayName,
+        sipUser,
+        authName: input.authName ?? (input.sipUser !== undefined && before.authName === before.sipUser ? sipUser : before.authName),
+        sipPassword: input.sipPassword ?? before.sipPassword,
+        pinHash: pinHash ?? before.pinHash,
+        hotdesk: input.hotdesk ?? before.hotdesk,
+      })
+      .where(eq(users.id, before.id))
+      .returning()
+      .get();
+    if (user === undefined) throw UnknownExtension(extension);
+    const keys = input.keys === undefined ? keysOf(tx, user.id) : replaceKeys(tx, user.id, input.keys);
+    const fields = Object.keys(input).filter((k) => input[k as keyof UpdateUserInput] !== undefined);
+    recordAudit(tx, tenantId, now, actor, { action: 'user.updated', userExtension: extension, detail: { fields } });
+    const open = openSessionOfUser(tx, user.id);
+    if (open !== undefined) {
+      seatedDevice = open.deviceId;
+      if (before.hotdesk && !user.hotdesk) closeSession(tx, tenantId, now, actor, open, 'user_not_hotdesk');
+    }
+    return { user, keys };
+  });
+  if (seatedDevice !== null) deps.profilesChanged({ deviceIds: [seatedDevice], reason: `user ${extension} updated` });
+  return result;
+}
+
+/** Deletes a user, logging them out first so their phone goes idle. */
+export function deleteUser(deps: DomainDeps, tenantId: number, actor: Actor, extension: string): UserRow {
+  const now = deps.now();
+  let seatedDevice: number | null = null;
+  const user = deps.db.transaction((tx) => {
+    const row = getUser(tx, tenantId, extension);
+    const open = openSessionOfUser(tx, row.id);
+    if (open !== undefined) {
+      seatedDevice = open.deviceId;
+      closeSession(tx, tenantId, now, actor, open, 'user_deleted');
+    }
+    tx.delete(users).where(eq(users.id, row.id)).run();
+    recordAudit(tx, tenantId, now, actor, { action: 'user.deleted', userExtension: extension });
+    return row;
+  });
+  if (seatedDevice !== null) deps.profilesChanged({ deviceIds: [seatedDevice], reason: `user ${extension} deleted` });
+  return user;
+}
+
+function replaceKeys(tx: Db, userId: number, keys: readonly UserKey[]): UserKeyRow[] {
+  tx.delete(userKeys).where(eq(userKeys.userId, userId)).run();
+  if (keys.length === 0) return [];
+  return tx
+    .insert(userKeys)
+    .values(keys.map((k, i) => ({ userId, position: i + 1, type: k.type, value: k.value, label: k.label })))
+    .returning()
+    .all();
+}

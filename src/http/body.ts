@@ -1,0 +1,56 @@
+import type { Context } from 'koa';
+import type { z } from 'zod';
+import { BadRequest, InvalidField, PayloadTooLarge, UnsupportedMediaType } from '../errors.ts';
+
+/** API bodies are small JSON objects; anything larger is a mistake or an attack. */
+const BODY_LIMIT = 256 * 1024;
+
+/**
+ * Reads the request body as JSON.
+ * @throws AppError unsupported_media_type (415), payload_too_large (413), bad_request (400) for malformed JSON.
+ */
+export async function readJson(ctx: Context): Promise<unknown> {
+  const length = Number(ctx.get('content-length') || '0');
+  if (length > BODY_LIMIT) throw PayloadTooLarge(BODY_LIMIT);
+  if (length === 0 && ctx.get('transfer-encoding') === '') return {};
+  if (!ctx.is('application/json')) throw UnsupportedMediaType();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT) throw PayloadTooLarge(BODY_LIMIT);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw BadRequest(`the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** `keys[2].type`: a zod issue path as people write it. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out === '' ? String(part) : `${out}.${String(part)}`), '');
+}
+
+/**
+ * Validates a parsed body against a schema.
+ * @throws AppError invalid_field (400) naming the first field that is wrong.
+ */
+export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  if (issue === undefined) throw BadRequest('invalid request body');
+  if (issue.code === 'unrecognized_keys') throw InvalidField(issue.keys.join(', '), 'is not a known field');
+  const field = fieldPath(issue.path) || 'body';
+  const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+  throw InvalidField(field, missing ? 'is required' : issue.message);
+}
+
+/** Reads and validates a JSON body in one step. */
+export async function readBody<S extends z.ZodType>(ctx: Context, schema: S): Promise<z.infer<S>> {
+  return validate(schema, await readJson(ctx));
+}

@@ -1,0 +1,16 @@
+import type { Config } from '../config.ts';
+import type { DomainDeps } from '../domain/context.ts';
+import type { TenantSettings } from '../domain/tenants.ts';
+import type { Logger } from '../log.ts';
+import type { Provisioning } from '../provisioning/service.ts';
+
+/** What the HTTP layer is built from; main.ts wires the real ones, tests their own. */
+export interface AppDeps {
+  readonly config: Config;
+  readonly domain: DomainDeps;
+  readonly provisioning: Provisioning;
+  readonly log: Logger;
+  readonly adminToken: string;
+  /** The tenant API calls act on, with its settings as they are now. */
+  readonly tenant: () => TenantSettings;
+}

@@ -1,0 +1,141 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Actor } from '../../domain/context.ts';
+import { deleteDevice, enrolDevice, findDevice, listDevices, updateDevice } from '../../domain/devices.ts';
+import { login, logout } from '../../domain/hotdesk.ts';
+import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
+import { createUser, deleteUser, getUser, keysOf, listUsers, updateUser } from '../../domain/users.ts';
+import type { DeviceRow } from '../../db/schema.ts';
+import { NotFound } from '../../errors.ts';
+import { requireBearer } from '../auth.ts';
+import { readBody } from '../body.ts';
+import type { AppDeps } from '../deps.ts';
+import { presentDevice, presentOpenSession, presentSession, presentUser } from '../presenters.ts';
+import { DeviceCreateBody, DeviceUpdateBody, LoginBody, LogoutBody, UserCreateBody, UserUpdateBody } from '../schemas.ts';
+
+const actorOf = (ctx: Context): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
+
+/** The JSON API under /api/v1: each handler validates, calls one domain function and presents the result. */
+export function apiRouter(deps: AppDeps): Router {
+  const router = new Router({ prefix: '/api/v1' });
+  router.use(requireBearer(deps.adminToken));
+  const { domain, provisioning } = deps;
+  const tenantId = () => deps.tenant().id;
+
+  const deviceView = (device: DeviceRow) => {
+    const profile = provisioning.describe(device);
+    return presentDevice(device, userAtDevice(domain.db, device.id), {
+      files: provisioning.deviceFileNames(device),
+      warnings: profile.layout.warnings,
+    });
+  };
+
+  // --- users
+
+  router.get('/users', (ctx) => {
+    ctx.body = listUsers(domain.db, tenantId()).map((u) => presentUser(u, keysOf(domain.db, u.id)));
+  });
+
+  router.post('/users', async (ctx) => {
+    const body = await readBody(ctx, UserCreateBody);
+    const tenant = deps.tenant();
+    const { user, keys } = await createUser(domain, tenant.id, tenant.pinMinLength, actorOf(ctx), body);
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/users/${user.extension}`);
+    ctx.body = presentUser(user, keys);
+  });
+
+  router.get('/users/:extension', (ctx) => {
+    const user = getUser(domain.db, tenantId(), ctx.params.extension ?? '');
+    ctx.body = presentUser(user, keysOf(domain.db, user.id));
+  });
+
+  router.patch('/users/:extension', async (ctx) => {
+    const body = await readBody(ctx, UserUpdateBody);
+    const tenant = deps.tenant();
+    const { user, keys } = await updateUser(domain, tenant.id, tenant.pinMinLength, actorOf(ctx), ctx.params.extension ?? '', body);
+    ctx.body = presentUser(user, keys);
+  });
+
+  router.delete('/users/:extension', (ctx) => {
+    deleteUser(domain, tenantId(), actorOf(ctx), ctx.params.extension ?? '');
+    ctx.status = 204;
+  });
+
+  // --- devices
+
+  router.get('/devices', (ctx) => {
+    ctx.body = listDevices(domain.db, tenantId()).map(deviceView);
+  });
+
+  router.post('/devices', async (ctx) => {
+    const body = await readBody(ctx, DeviceCreateBody);
+    const device = enrolDevice(domain, tenantId(), actorOf(ctx), body);
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/devices/${device.idleAccount}`);
+    ctx.body = deviceView(device);
+  });
+
+  router.get('/devices/:device', (ctx) => {
+    ctx.body = deviceView(findDevice(domain.db, tenantId(), ctx.params.device ?? ''));
+  });
+
+  router.patch('/devices/:device', async (ctx) => {
+    const body = await readBody(ctx, DeviceUpdateBody);
+    ctx.body = deviceView(updateDevice(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '', body));
+  });
+
+  router.delete('/devices/:device', (ctx) => {
+    deleteDevice(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '');
+    ctx.status = 204;
+  });
+
+  /** The idle account's credentials, for creating it on the PBX. Asked for explicitly, never listed. */
+  router.get('/devices/:device/idle-account', (ctx) => {
+    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+    const registrar = deps.tenant().registrar;
+    ctx.body = { name: device.idleAccount, password: device.idlePassword, registrar };
+  });
+
+  /** The files the phone would get now, as rendered; `?file=` returns one as the phone sees it. */
+  router.get('/devices/:device/config', (ctx) => {
+    const files = provisioning.renderDeviceFiles(findDevice(domain.db, tenantId(), ctx.params.device ?? ''));
+    const wanted = ctx.query.file;
+    if (typeof wanted === 'string') {
+      const file = files.find((f) => f.name === wanted);
+      if (file === undefined) throw NotFound(`file ${wanted}`);
+      ctx.type = file.contentType;
+      ctx.body = file.body;
+      return;
+    }
+    ctx.body = { files: files.map((f) => ({ name: f.name, contentType: f.contentType, body: f.body })) };
+  });
+
+  // --- hot desking
+
+  router.post('/hotdesk/login', async (ctx) => {
+    const body = await readBody(ctx, LoginBody);
+    const outcome = await login(domain, tenantId(), actorOf(ctx), { ...body, method: 'api' });
+    const warnings = provisioning.describe(outcome.device).layout.warnings;
+    for (const warning of warnings) deps.log.warn('hotdesk', warning, { device: outcome.device.idleAccount, extension: outcome.user.extension });
+    ctx.body = {
+      result: outcome.result,
+      session: presentSession(outcome.session, outcome.device, outcome.user),
+      movedFrom: outcome.movedFrom?.idleAccount ?? null,
+      replaced: outcome.replaced?.extension ?? null,
+      warnings,
+    };
+  });
+
+  router.post('/hotdesk/logout', async (ctx) => {
+    const body = await readBody(ctx, LogoutBody);
+    const outcome = logout(domain, tenantId(), actorOf(ctx), body.device, 'api');
+    ctx.body = { result: outcome.result, device: outcome.device.idleAccount, user: outcome.user?.extension ?? null };
+  });
+
+  router.get('/hotdesk/sessions', (ctx) => {
+    ctx.body = listOpenSessions(domain.db, tenantId()).map(presentOpenSession);
+  });
+
+  return router;
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/** Request bodies of the JSON API, each next to its inferred type. */
+
+const extension = z.string().regex(/^\d{1,15}$/, 'must be 1 to 15 digits');
+const sipIdentifier = z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'must be 1 to 64 letters, digits or . _ + -');
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+const pin = z.string().min(1, 'must not be empty').max(32);
+
+export const UserKeyBody = z
+  .object({
+    type: z.enum(['blf', 'speed', 'line']),
+    value: z
+      .string()
+      .max(128)
+      .regex(/^[A-Za-z0-9*#+._@:-]*$/, 'may hold only digits, letters and * # + . _ @ : -')
+      .default(''),
+    label: text(64).default(''),
+  })
+  .strict();
+
+const keys = z.array(UserKeyBody).max(500, 'at most 500 keys');
+
+export const UserCreateBody = z
+  .object({
+    extension,
+    displayName: text(64).min(1, 'must not be empty'),
+    sipPassword: text(128).min(1, 'must not be empty'),
+    sipUser: sipIdentifier.optional(),
+    authName: sipIdentifier.optional(),
+    pin: pin.optional(),
+    hotdesk: z.boolean().optional(),
+    keys: keys.optional(),
+  })
+  .strict();
+export type UserCreateBody = z.infer<typeof UserCreateBody>;
+
+export const UserUpdateBody = UserCreateBody.omit({ extension: true }).partial().strict();
+export type UserUpdateBody = z.infer<typeof UserUpdateBody>;
+
+const expansionModules = z.number().int().min(0).max(6);
+const idlePassword = z.string().regex(/^[A-Za-z0-9._+-]{8,64}$/, 'must be 8 to 64 letters, digits or . _ + -');
+
+export const DeviceCreateBody = z
+  .object({
+    mac: z.string().min(1, 'must not be empty'),
+    vendor: z.string().min(1, 'must not be empty'),
+    model: z.string().min(1, 'must not be empty'),
+    hotdesk: z.boolean().optional(),
+    label: text(64).optional(),
+    location: text(256).optional(),
+    expansionModules: expansionModules.optional(),
+    idlePassword: idlePassword.optional(),
+  })
+  .strict();
+export type DeviceCreateBody = z.infer<typeof DeviceCreateBody>;
+
+export const DeviceUpdateBody = z
+  .object({
+    model: z.string().min(1).optional(),
+    hotdesk: z.boolean().optional(),
+    label: text(64).optional(),
+    location: text(256).optional(),
+    expansionModules: expansionModules.optional(),
+    idlePassword: idlePassword.optional(),
+  })
+  .strict();
+export type DeviceUpdateBody = z.infer<typeof DeviceUpdateBody>;
+
+const deviceRef = z.string().min(1, 'must not be empty');
+
+export const LoginBody = z.object({ device: deviceRef, extension, pin }).strict();
+export const LogoutBody = z.object({ device: deviceRef }).strict();

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { createHotprov } from './hotprov.ts';
+import { type Logger, createLogger } from './log.ts';
+
+/**
+ * Without HOTPROV_ADMIN_TOKEN a token is generated once into admin-token next to the database (mode 0600),
+ * so a first start works without setup; the token itself is never logged.
+ */
+function resolveAdminToken(config: Config, log: Logger): string {
+  if (config.adminToken !== null) return config.adminToken;
+  const dir = config.dbPath === ':memory:' ? 'data' : dirname(config.dbPath);
+  const file = join(dir, 'admin-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  log.info('lifecycle', 'no HOTPROV_ADMIN_TOKEN set: generated an API token', { file });
+  return token;
+}
+
+function main(): void {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`hotprov: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const hotprov = createHotprov({ config, log, adminToken: resolveAdminToken(config, log) });
+  const server = hotprov.app.listen(config.httpPort, config.httpHost, () => {
+    log.info('lifecycle', 'hotprov is serving', {
+      listen: `${config.httpHost}:${config.httpPort}`,
+      baseUrl: config.baseUrl,
+      db: config.dbPath,
+      registrar: `${config.registrar.host}:${config.registrar.port}/${config.registrar.transport}`,
+    });
+  });
+  server.on('error', (err) => {
+    log.error('lifecycle', 'cannot listen', { error: err.message });
+    process.exit(1);
+  });
+  const stop = (signal: string) => {
+    log.info('lifecycle', 'stopping', { signal });
+    server.close(() => {
+      hotprov.close();
+      process.exit(0);
+    });
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main();

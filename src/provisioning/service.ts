@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import type { DeviceRow } from '../db/schema.ts';
+import { findDeviceByMac, recordDeviceSeen } from '../domain/devices.ts';
+import { userAtDevice } from '../domain/sessions.ts';
+import { getTenant, tenantSettings } from '../domain/tenants.ts';
+import { keysOf } from '../domain/users.ts';
+import type { Logger } from '../log.ts';
+import type { ModelProfile } from '../vendors/catalog.ts';
+import { escapeContext } from '../vendors/escape.ts';
+import type { DeviceProfile, FileMatch, RenderPlan, VendorAdapter } from '../vendors/types.ts';
+import { buildDeviceProfile } from './profile.ts';
+import type { TemplateStore } from './templates.ts';
+
+export interface PhoneRequest {
+  readonly method: string;
+  /** The last path segment, as the phone sent it. */
+  readonly filename: string;
+  readonly userAgent: string;
+  readonly ip: string;
+}
+
+export type PhoneResponse =
+  | { readonly status: 200; readonly body: string; readonly contentType: string; readonly etag: string }
+  /** An upload hotprov accepted and dropped. */
+  | { readonly status: 204 }
+  | { readonly status: 404 };
+
+export interface RenderedFile {
+  readonly name: string;
+  readonly body: string;
+  readonly contentType: string;
+}
+
+export interface ProvisioningDeps {
+  readonly db: Db;
+  readonly config: Pick<Config, 'baseUrl' | 'registrar'>;
+  readonly adapters: readonly VendorAdapter[];
+  readonly templates: TemplateStore;
+  readonly log: Logger;
+  readonly now: () => Date;
+}
+
+/** Last-seen time stamps are written at most this often when nothing else about the request changed. */
+const SEEN_INTERVAL_MS = 30_000;
+
+const NOT_FOUND: PhoneResponse = { status: 404 };
+
+export function etagOf(body: string): string {
+  return `"${createHash('sha1').update(body).digest('base64url')}"`;
+}
+
+/**
+ * Answers phones: finds which vendor's file a path names, renders it for the enrolled device (or the model),
+ * and records when, from where and with which firmware the phone asked. A MAC that is not enrolled gets 404.
+ */
+export function createProvisioning(deps: ProvisioningDeps) {
+  const adapterById = new Map(deps.adapters.map((a) => [a.id as string, a]));
+
+  const modelOf = (adapter: VendorAdapter, device: DeviceRow): ModelProfile => {
+    const model = adapter.profile.models.get(device.model);
+    if (model === undefined) throw new Error(`device ${device.mac}: model ${device.model} is not in vendor-profiles/${adapter.id}.json`);
+    return model;
+  };
+
+  /** The profile a device gets now: its user's if someone sits there, else idle. */
+  const profileOf = (device: DeviceRow): { adapter: VendorAdapter; profile: DeviceProfile } => {
+    const adapter = adapterById.get(device.vendor);
+    if (adapter === undefined) throw new Error(`device ${device.mac}: unknown vendor ${device.vendor}`);
+    const tenant = getTenant(deps.db, device.tenantId);
+    if (tenant === undefined) throw new Error(`device ${device.mac}: tenant ${device.tenantId} is missing`);
+    const user = userAtDevice(deps.db, device.id);
+    const profile = buildDeviceProfile({
+      tenant: tenantSettings(tenant, deps.config.registrar),
+      device,
+      model: modelOf(adapter, device),
+      user: user === undefined ? null : { row: user, keys: keysOf(deps.db, user.id) },
+      baseUrl: deps.config.baseUrl,
+    });
+    return { adapter, profile };
+  };
+
+  const render = (adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): string =>
+    deps.templates.render(adapter.id, plan.template, model, escapeContext(plan.context, adapter.escape));
+
+  const ok = (adapter: VendorAdapter, body: string): PhoneResponse => ({
+    status: 200,
+    body,
+    contentType: adapter.contentType,
+    etag: etagOf(body),
+  });
+
+  const serveDeviceFile = (request: PhoneRequest, matches: readonly [VendorAdapter, FileMatch][]): PhoneResponse => {
+    const mac = matches[0]?.[1].mac;
+    if (mac === null || mac === undefined) return NOT_FOUND;
+    const device = findDeviceByMac(deps.db, mac);
+    if (device === undefined) {
+      deps.log.info('security', 'config requested for a MAC that is not enrolled', { mac, file: request.filename, ip: request.ip });
+      return NOT_FOUND;
+    }
+    const match = matches.find(([adapter]) => adapter.id === device.vendor);
+    if (match === undefined) return NOT_FOUND;
+    const [adapter, file] = match;
+    recordSeen(adapter, device, request);
+    if (file.uploadOnly === true) return request.method === 'GET' ? NOT_FOUND : { status: 204 };
+    const { profile } = profileOf(device);
+    const plan = adapter.planDeviceFile(file, profile);
+    if (plan === null) return NOT_FOUND;
+    return ok(adapter, render(adapter, plan, device.model));
+  };
+
+  const recordSeen = (adapter: VendorAdapter, device: DeviceRow, request: PhoneRequest) => {
+    const ua = adapter.profile.parseUserAgent(request.userAgent);
+    if (request.userAgent !== '' && ua === null) {
+      deps.log.warn('provisioning', 'User-Agent is not of the enrolled vendor', { mac: device.mac, vendor: device.vendor, userAgent: request.userAgent });
+    }
+    recordDeviceSeen(
+      deps.db,
+      device,
+      { at: deps.now(), ip: request.ip, userAgent: request.userAgent, firmware: ua?.firmware ?? null },
+      SEEN_INTERVAL_MS,
+    );
+  };
+
+  return {
+    /** Answers one phone request. Never throws for a path it does not know: that is a 404. */
+    handle(request: PhoneRequest): PhoneResponse {
+      const matches: [VendorAdapter, FileMatch][] = [];
+      for (const adapter of deps.adapters) {
+        const file = adapter.matchPath(request.filename);
+        if (file !== null) matches.push([adapter, file]);
+      }
+      if (matches.length === 0) return NOT_FOUND;
+      const uploads = matches.filter(([, f]) => f.uploadOnly === true);
+      if (request.method === 'PUT' && uploads.length === 0) return NOT_FOUND;
+      if (matches.some(([, f]) => f.mac !== null)) return serveDeviceFile(request, matches.filter(([, f]) => f.mac !== null));
+      for (const [adapter, file] of matches) {
+        const plan = adapter.planSharedFile(file, deps.config.baseUrl);
+        if (plan !== null) return ok(adapter, render(adapter, plan, file.model?.id));
+      }
+      return NOT_FOUND;
+    },
+
+    /** The profile a device gets now, for the API: mode and the key layout's warnings. */
+    describe(device: DeviceRow): DeviceProfile {
+      return profileOf(device).profile;
+    },
+
+    /** The names of the files the device fetches, in the order it fetches them. */
+    deviceFileNames(device: DeviceRow): readonly string[] {
+      const { adapter, profile } = profileOf(device);
+      return adapter.deviceFiles(profile.device.mac, profile.device.model);
+    },
+
+    /** Every file the device fetches, rendered as it would get them now. */
+    renderDeviceFiles(device: DeviceRow): RenderedFile[] {
+      const { adapter, profile } = profileOf(device);
+      const out: RenderedFile[] = [];
+      for (const name of adapter.deviceFiles(profile.device.mac, profile.device.model)) {
+        const file = adapter.matchPath(name);
+        if (file === null) continue;
+        const plan = file.mac === null ? adapter.planSharedFile(file, deps.config.baseUrl) : adapter.planDeviceFile(file, profile);
+        if (plan !== null) out.push({ name, body: render(adapter, plan, device.model), contentType: adapter.contentType });
+      }
+      return out;
+    },
+  };
+}
+
+export type Provisioning = ReturnType<typeof createProvisioning>;

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { ModelCatalog } from '../domain/context.ts';
+import type { KeyCapacity } from '../domain/keyLayout.ts';
+import { type Mac, parseMac } from '../domain/mac.ts';
+
+const ExpansionSchema = z.object({
+  name: z.string().min(1),
+  modules: z.number().int().positive(),
+  keysPerModule: z.number().int().positive(),
+});
+
+const ModelSchema = z.object({
+  name: z.string().min(1),
+  aliases: z.array(z.string()).default([]),
+  lineKeys: z.number().int().min(2),
+  accounts: z.number().int().positive(),
+  /** Yealink only: the number in the model's common file y0000000000XX.cfg. */
+  hardwareId: z
+    .string()
+    .regex(/^\d{1,12}$/)
+    .optional(),
+  expansion: ExpansionSchema.nullable(),
+});
+
+const UaSampleSchema = z.object({
+  ua: z.string(),
+  model: z.string().nullable(),
+  firmware: z.string().nullable(),
+  mac: z.string().nullable(),
+  source: z.string(),
+});
+
+const VendorProfileSchema = z.object({
+  vendor: z.enum(['yealink', 'snom', 'polycom']),
+  name: z.string(),
+  sources: z.array(z.string()),
+  macPrefixes: z.array(z.string().regex(/^[0-9a-f]{6}$/)),
+  userAgentPatterns: z.array(z.string()).min(1),
+  models: z.record(z.string().regex(/^[A-Z0-9]+$/), ModelSchema),
+  userAgentSamples: z.array(UaSampleSchema),
+});
+
+export type VendorId = z.infer<typeof VendorProfileSchema>['vendor'];
+export const VENDOR_IDS: readonly VendorId[] = ['yealink', 'snom', 'polycom'];
+
+export interface ModelProfile extends KeyCapacity {
+  readonly id: string;
+  readonly name: string;
+  readonly accounts: number;
+  readonly hardwareId: string | undefined;
+}
+
+/** What a User-Agent says about the phone that sent it. */
+export interface UserAgentInfo {
+  /** The model as the phone spells it, normalised (upper case, letters and digits only). */
+  readonly model: string;
+  readonly firmware: string | null;
+  readonly mac: Mac | null;
+}
+
+export interface VendorProfile {
+  readonly vendor: VendorId;
+  readonly name: string;
+  readonly macPrefixes: readonly string[];
+  readonly models: ReadonlyMap<string, ModelProfile>;
+  readonly userAgentSamples: readonly z.infer<typeof UaSampleSchema>[];
+  /** Reads model, firmware and MAC from a User-Agent, or null when it is not this vendor's. */
+  parseUserAgent(userAgent: string): UserAgentInfo | null;
+  /** The catalogue model for a name as a person or a phone spells it (`t46u`, `VVX_450`, `Edge E450`). */
+  findModel(name: string): ModelProfile | undefined;
+}
+
+/** Upper case, letters and digits only: how model names are compared. */
+export function normaliseModelName(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '');
+}
+
+/**
+ * Loads and checks one vendor's profile from vendor-profiles/<vendor>.json.
+ * @throws Error naming the file and the first invalid field, at start-up rather than on a phone's request.
+ */
+export function loadVendorProfile(path: string): VendorProfile {
+  const parsed = VendorProfileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${path}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  const data = parsed.data;
+  const models = new Map<string, ModelProfile>();
+  const byName = new Map<string, ModelProfile>();
+  for (const [id, m] of Object.entries(data.models)) {
+    const model: ModelProfile = {
+      id,
+      name: m.name,
+      lineKeys: m.lineKeys,
+      accounts: m.accounts,
+      hardwareId: m.hardwareId,
+      expansion: m.expansion,
+    };
+    models.set(id, model);
+    for (const alias of [id, m.name, ...m.aliases]) byName.set(normaliseModelName(alias), model);
+  }
+  const patterns = data.userAgentPatterns.map((p) => new RegExp(p));
+  return {
+    vendor: data.vendor,
+    name: data.name,
+    macPrefixes: data.macPrefixes,
+    models,
+    userAgentSamples: data.userAgentSamples,
+    findModel: (name) => byName.get(normaliseModelName(name)),
+    parseUserAgent(userAgent) {
+      for (const pattern of patterns) {
+        const groups = pattern.exec(userAgent)?.groups;
+        if (groups?.model === undefined) continue;
+        // Poly reports the boot ROM's version while its updater runs; only the application's is the firmware.
+        const firmware = groups.stage === undefined || groups.stage === 'Application' ? (groups.firmware ?? null) : null;
+        return { model: normaliseModelName(groups.model), firmware, mac: groups.mac === undefined ? null : parseMac(groups.mac) };
+      }
+      return null;
+    },
+  };
+}
+
+/** Every vendor's profile, as the domain's ModelCatalog. */
+export function createModelCatalog(profiles: readonly VendorProfile[]): ModelCatalog {
+  return {
+    findModel(vendor, model) {
+      const profile = profiles.find((p) => p.vendor === vendor.toLowerCase().trim());
+      const found = profile?.findModel(model);
+      return profile === undefined || found === undefined ? null : { vendor: profile.vendor, model: found.id };
+    },
+    describe: () => profiles.map((p) => `${p.vendor} (${[...p.models.keys()].join(', ')})`).join('; '),
+  };
+}

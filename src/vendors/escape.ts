@@ -1,0 +1,27 @@
+// Characters no phone config value may hold: C0 controls (CR and LF among them), DEL and the
+// code points XML 1.0 forbids. They become a space, so a value stays on its line / in its attribute.
+const UNSAFE = /[\u0000-\u001f\u007f\ufffe\uffff]|[\ud800-\udfff]/g;
+
+/** For `key = value` files (Yealink .cfg/.boot): a value runs to the end of its line, so it only must not end it. */
+export function escapeCfgValue(value: string): string {
+  return value.replace(UNSAFE, ' ');
+}
+
+const XML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** For XML text and attribute values (Snom, Polycom): well-formed whatever the data. */
+export function escapeXml(value: string): string {
+  return value.replace(UNSAFE, ' ').replace(/[&<>"']/g, (c) => XML_ENTITIES[c] ?? c);
+}
+
+/** A deep copy of a template context with every string passed through `escape`. */
+export function escapeContext<T>(value: T, escape: (s: string) => string): T {
+  if (typeof value === 'string') return escape(value) as T;
+  if (Array.isArray(value)) return value.map((v) => escapeContext(v, escape)) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = escapeContext(v, escape);
+    return out as T;
+  }
+  return value;
+}

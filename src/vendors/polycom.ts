@@ -1,0 +1,126 @@
+import type { KeySlot } from '../domain/keyLayout.ts';
+import { type Mac, parseMac } from '../domain/mac.ts';
+import type { ModelProfile, VendorProfile } from './catalog.ts';
+import { idleDigitMap } from './digitMap.ts';
+import { escapeXml } from './escape.ts';
+import type { DeviceProfile, FileMatch, RenderPlan, VendorAdapter } from './types.ts';
+
+/** reg.N.server.1.transport values from the Poly UC admin guides. */
+const TRANSPORT = { udp: 'UDPOnly', tcp: 'TCPOnly', tls: 'TLS' } as const;
+
+/** The digit map a logged-in phone gets (wazo-provd-plugins polycom common.cfg): any digits, sent on the timer. */
+const OPEN_DIGIT_MAP = '[0123456789*#].T';
+
+/** Files a Poly phone uploads (logs, settings changed on the phone, call lists); hotprov accepts and drops them. */
+const UPLOADS = /^([0-9a-f]{12})-(app\.log|boot\.log|phone\.cfg|web\.cfg|calls\.xml|license\.cfg)$/i;
+
+const deviceConfigName = (mac: Mac) => `${mac}-hotprov.cfg`;
+
+/**
+ * Lays a profile's keys out as Poly flexible line keys. BLF keys take their address from the attendant
+ * resource list in order (lineKey index 0 = next resource); speed dials point at a contact-directory
+ * speed-dial number, so the device's <mac>-directory.xml carries them.
+ */
+function polycomKeys(slots: readonly KeySlot[]) {
+  const lineKeys: { index: number; category: string; ref: string }[] = [];
+  const resources: { address: string; label: string }[] = [];
+  const speedDials: { name: string; contact: string; sd: number }[] = [];
+  for (const slot of slots) {
+    const fn = slot.fn;
+    switch (fn.kind) {
+      case 'empty':
+        lineKeys.push({ index: slot.position, category: 'Unassigned', ref: '0' });
+        break;
+      case 'line':
+        lineKeys.push({ index: slot.position, category: 'Line', ref: '1' });
+        break;
+      case 'blf':
+        resources.push({ address: fn.value, label: fn.label });
+        lineKeys.push({ index: slot.position, category: 'BLF', ref: '0' });
+        break;
+      case 'login':
+      case 'logout':
+      case 'speed': {
+        const sd = speedDials.length + 1;
+        speedDials.push({ name: fn.label === '' ? fn.value : fn.label, contact: fn.value, sd });
+        lineKeys.push({ index: slot.position, category: 'SpeedDial', ref: String(sd) });
+        break;
+      }
+    }
+  }
+  // Every resource slot a key could use is written, so a logged-out user's BLFs are cleared.
+  const resourceList = slots.map((_, i) => ({ index: i + 1, address: resources[i]?.address ?? '', label: resources[i]?.label ?? '' }));
+  return { lineKeys, resourceList, speedDials };
+}
+
+export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
+  const keysOf = (p: DeviceProfile) => polycomKeys([...p.layout.phone, ...p.layout.modules.flat()]);
+
+  const deviceContext = (p: DeviceProfile) => {
+    const otherRegistrations = [];
+    for (let n = 2; n <= p.device.model.accounts; n++) otherRegistrations.push({ index: n });
+    const { lineKeys, resourceList } = keysOf(p);
+    return {
+      mode: p.mode,
+      reg: {
+        displayName: p.account.displayName,
+        address: p.account.userName,
+        label: p.account.label,
+        userId: p.account.authName,
+        password: p.account.password,
+        server: p.registrar.host,
+        port: String(p.registrar.port),
+        transport: TRANSPORT[p.registrar.transport],
+      },
+      otherRegistrations,
+      digitMap: p.dialing.restricted ? idleDigitMap(p.dialing) : OPEN_DIGIT_MAP,
+      // 1: an idle phone plays reorder for a number outside its map; 0: a logged-in phone sends what is dialled.
+      impossibleMatchHandling: p.dialing.restricted ? '1' : '0',
+      lineKeys,
+      resourceList,
+    };
+  };
+
+  return {
+    id: 'polycom',
+    profile,
+    checkSyncEvent: 'check-sync',
+    contentType: 'application/xml; charset=utf-8',
+    escape: escapeXml,
+
+    matchPath(filename) {
+      if (filename === '000000000000.cfg') return { kind: 'master', mac: null };
+      const upload = UPLOADS.exec(filename);
+      if (upload?.[1] !== undefined) {
+        const mac = parseMac(upload[1]);
+        return mac === null ? null : { kind: 'upload', mac, uploadOnly: true };
+      }
+      const m = /^([0-9a-f]{12})(\.cfg|-hotprov\.cfg|-directory\.xml)$/i.exec(filename);
+      const mac = m?.[1] === undefined ? null : parseMac(m[1]);
+      if (mac === null || m?.[2] === undefined) return null;
+      const suffix = m[2].toLowerCase();
+      return { kind: suffix === '.cfg' ? 'master' : suffix === '-hotprov.cfg' ? 'device' : 'directory', mac };
+    },
+
+    deviceFiles: (mac: Mac, _model: ModelProfile) => [`${mac}.cfg`, deviceConfigName(mac), `${mac}-directory.xml`],
+
+    planSharedFile(file): RenderPlan | null {
+      // The generic master names the device file by the phone's own MAC, which the phone substitutes.
+      if (file.kind !== 'master') return null;
+      return { template: 'master.cfg', context: { configFiles: '[PHONE_MAC_ADDRESS]-hotprov.cfg' } };
+    },
+
+    planDeviceFile(file, p): RenderPlan | null {
+      switch (file.kind) {
+        case 'master':
+          return { template: 'master.cfg', context: { configFiles: deviceConfigName(p.device.mac) } };
+        case 'device':
+          return { template: 'device.cfg', context: deviceContext(p) };
+        case 'directory':
+          return { template: 'directory.xml', context: { mode: p.mode, speedDials: keysOf(p).speedDials } };
+        default:
+          return null;
+      }
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import type { KeyFunction, KeySlot } from '../domain/keyLayout.ts';
+import { type Mac, parseMac } from '../domain/mac.ts';
+import type { ModelProfile, VendorProfile } from './catalog.ts';
+import { escapeXml } from './escape.ts';
+import type { DeviceProfile, DialingRules, FileMatch, RenderPlan, VendorAdapter } from './types.ts';
+
+/** The text of a <fkey>: its type and value, as on Snom's "Function Key Types" page. */
+function fkeyText(fn: KeyFunction, registrarHost: string): string {
+  switch (fn.kind) {
+    case 'empty':
+      return 'none';
+    case 'line':
+      return 'line';
+    case 'login':
+    case 'logout':
+    case 'speed':
+      return `speed ${fn.value}`;
+    case 'blf':
+      return `blf sip:${fn.value}@${registrarHost}`;
+  }
+}
+
+function fkeyLabel(fn: KeyFunction): string {
+  return fn.kind === 'empty' ? '' : fn.label;
+}
+
+/**
+ * Snom's dial plan is a list of `|pattern|replacement|flags` regex entries (user_dp_str); the `d` flag dials
+ * at once. It cannot refuse a number, so on an idle phone it makes emergency numbers dial without waiting;
+ * the PBX must confine idle accounts.
+ */
+function idleDialPlan(rules: DialingRules): string {
+  const numbers = rules.emergencyNumbers.filter((n) => /^\d+$/.test(n));
+  return numbers.length === 0 ? '' : `!^(${numbers.join('|')})$!sip:\\1@\\d!d`;
+}
+
+const upperMac = (mac: Mac) => mac.toUpperCase();
+
+export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
+  const deviceContext = (p: DeviceProfile) => {
+    const { host, port, transport } = p.registrar;
+    const fkeys = (slots: readonly KeySlot[]) =>
+      slots.map((s) => ({ idx: s.position - 1, label: fkeyLabel(s.fn), text: fkeyText(s.fn, host) }));
+    const otherAccounts = [];
+    for (let n = 2; n <= p.device.model.accounts; n++) otherAccounts.push({ index: n });
+    return {
+      mode: p.mode,
+      account: {
+        realName: p.account.displayName,
+        name: p.account.userName,
+        authName: p.account.authName,
+        password: p.account.password,
+        host: port === 5060 ? host : `${host}:${port}`,
+        outbound: `${host}:${port};transport=${transport}`,
+        idleText: p.account.label,
+      },
+      dialPlan: p.dialing.restricted ? idleDialPlan(p.dialing) : '',
+      otherAccounts,
+      fkeys: [...fkeys(p.layout.phone), ...p.layout.modules.flatMap(fkeys)],
+    };
+  };
+
+  return {
+    id: 'snom',
+    profile,
+    checkSyncEvent: 'check-sync;reboot=false',
+    contentType: 'application/xml; charset=utf-8',
+    escape: escapeXml,
+
+    matchPath(filename) {
+      const device = /^snom([A-Za-z]?\d{3}[A-Za-z]?)-([0-9A-Fa-f]{12})\.htm$/.exec(filename);
+      if (device?.[2] !== undefined) {
+        const mac = parseMac(device[2]);
+        return mac === null ? null : { kind: 'device-index', mac };
+      }
+      const model = /^snom([A-Za-z]?\d{3}[A-Za-z]?)\.htm$/.exec(filename);
+      if (model?.[1] !== undefined) {
+        const found = profile.findModel(model[1]);
+        return found === undefined ? null : { kind: 'model', mac: null, model: found };
+      }
+      const settings = /^([0-9A-Fa-f]{12})\.xml$/.exec(filename);
+      const mac = settings?.[1] === undefined ? null : parseMac(settings[1]);
+      return mac === null ? null : { kind: 'device', mac };
+    },
+
+    deviceFiles: (mac: Mac, model: ModelProfile) => [`snom${model.id}.htm`, `snom${model.id}-${upperMac(mac)}.htm`, `${upperMac(mac)}.xml`],
+
+    planSharedFile(file): RenderPlan | null {
+      if (file.kind !== 'model' || file.model === undefined) return null;
+      return { template: 'model.htm', context: { model: file.model.id } };
+    },
+
+    planDeviceFile(file, p): RenderPlan | null {
+      if (file.kind === 'device-index') {
+        return { template: 'device.htm', context: { settingsUrl: `${p.baseUrl}/${upperMac(p.device.mac)}.xml` } };
+      }
+      if (file.kind === 'device') return { template: 'device.xml', context: deviceContext(p) };
+      return null;
+    },
+  };
+}

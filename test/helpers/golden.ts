@@ -1,0 +1,73 @@
+import { fileURLToPath } from 'node:url';
+import type { UserKey } from '../../src/domain/keyLayout.ts';
+import { enrolDevice } from '../../src/domain/devices.ts';
+import { login } from '../../src/domain/hotdesk.ts';
+import { createUser } from '../../src/domain/users.ts';
+import { createHotprov } from '../../src/hotprov.ts';
+import { silentLogger } from '../../src/log.ts';
+import { TEST_TOKEN, testConfig } from './server.ts';
+
+export const GOLDEN_DIR = fileURLToPath(new URL('../golden', import.meta.url));
+
+/** The fixture user: 36 BLFs, two speed dials and one gap, more than most phones hold without a module. */
+export const GOLDEN_USER_KEYS: readonly UserKey[] = [
+  ...Array.from({ length: 20 }, (_, i) => ({ type: 'blf' as const, value: String(202 + i), label: `Desk ${202 + i}` })),
+  { type: 'speed', value: '', label: 'left empty' },
+  { type: 'speed', value: '+31201234567', label: 'Reception' },
+  { type: 'speed', value: '*97', label: 'Voicemail' },
+  ...Array.from({ length: 16 }, (_, i) => ({ type: 'blf' as const, value: String(300 + i), label: `Sales ${300 + i}` })),
+];
+
+export interface GoldenFile {
+  /** Path below test/golden: `<vendor>/<MODEL>/<idle|user>/<file name>`. */
+  readonly path: string;
+  readonly body: string;
+}
+
+const ACTOR = { name: 'golden' };
+
+/**
+ * Renders every file of one phone per model in vendor-profiles/, idle and with the fixture user logged in
+ * (one expansion module attached where the model takes one). Deterministic: fixed MACs, passwords and names.
+ */
+export async function renderGoldenFiles(): Promise<GoldenFile[]> {
+  const hotprov = createHotprov({ config: testConfig(), adminToken: TEST_TOKEN, log: silentLogger, now: () => new Date('2026-01-05T08:00:00Z') });
+  const deps = hotprov.deps.domain;
+  const tenant = hotprov.deps.tenant();
+  const out: GoldenFile[] = [];
+  try {
+    await createUser(deps, tenant.id, tenant.pinMinLength, ACTOR, {
+      extension: '201',
+      displayName: 'Ana López',
+      sipPassword: 'user-secret-201',
+      pin: '4826',
+      keys: GOLDEN_USER_KEYS,
+    });
+    let n = 0;
+    for (const adapter of hotprov.adapters) {
+      for (const model of adapter.profile.models.values()) {
+        n++;
+        const prefix = adapter.profile.macPrefixes[0] ?? '000000';
+        const device = enrolDevice(deps, tenant.id, ACTOR, {
+          mac: `${prefix}${String(n).padStart(6, '0')}`,
+          vendor: adapter.id,
+          model: model.id,
+          label: `Desk ${n}`,
+          idlePassword: `idle-secret-${String(n).padStart(4, '0')}`,
+          expansionModules: model.expansion === null ? 0 : 1,
+        });
+        const dir = `${adapter.id}/${model.id}`;
+        for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/idle/${f.name}`, body: f.body });
+        await login(deps, tenant.id, ACTOR, { device: device.idleAccount, extension: '201', pin: '4826', method: 'api' });
+        for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/user/${f.name}`, body: f.body });
+        const warnings = hotprov.provisioning.describe(device).layout.warnings;
+        out.push({ path: `${dir}/user/warnings.txt`, body: warnings.map((w) => `${w}\n`).join('') });
+      }
+    }
+    const master = hotprov.provisioning.handle({ method: 'GET', filename: '000000000000.cfg', userAgent: '', ip: '127.0.0.1' });
+    if (master.status === 200) out.push({ path: 'polycom/000000000000.cfg', body: master.body });
+  } finally {
+    hotprov.close();
+  }
+  return out;
+}
