@@ -17,32 +17,24 @@ export class AppError extends Error {
 }
 
 // 400: the request itself is wrong.
-export const BadRequest = (message: string, details?: Record<string, unknown>) =>
-  new AppError(400, 'bad_request', message, details);
-export const InvalidField = (field: string, problem: string) =>
-  new AppError(400, 'invalid_field', `${field}: ${problem}`, { field });
+export const BadRequest = (message: string, details?: Record<string, unknown>) => new AppError(400, 'bad_request', message, details);
+export const InvalidField = (field: string, problem: string) => new AppError(400, 'invalid_field', `${field}: ${problem}`, { field });
 export const WeakPin = (reason: string) => new AppError(400, 'weak_pin', `pin: ${reason}`, { field: 'pin' });
 
 // 401 / 403: who is asking, and may they.
-export const Unauthorized = (message = 'a valid bearer token is required') =>
-  new AppError(401, 'unauthorized', message);
+export const Unauthorized = (message = 'a valid bearer token is required') => new AppError(401, 'unauthorized', message);
 export const WrongPin = () => new AppError(403, 'wrong_pin', 'the PIN does not match');
-export const UserNotHotdesk = (extension: string) =>
-  new AppError(403, 'user_not_hotdesk', `user ${extension} is not allowed to hot-desk`);
+export const UserNotHotdesk = (extension: string) => new AppError(403, 'user_not_hotdesk', `user ${extension} is not allowed to hot-desk`);
 
 // 404: the thing named does not exist.
 export const NotFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
 export const UnknownDevice = (ref: string) => new AppError(404, 'unknown_device', `no device ${ref}`);
-export const UnknownExtension = (extension: string) =>
-  new AppError(404, 'unknown_extension', `no user with extension ${extension}`);
+export const UnknownExtension = (extension: string) => new AppError(404, 'unknown_extension', `no user with extension ${extension}`);
 
 // 409: the request conflicts with the current state.
 export const Conflict = (message: string) => new AppError(409, 'conflict', message);
-export const DeviceNotHotdesk = (device: string) =>
-  new AppError(409, 'device_not_hotdesk', `device ${device} is not a hot-desk device`);
+export const DeviceNotHotdesk = (device: string) => new AppError(409, 'device_not_hotdesk', `device ${device} is not a hot-desk device`);
 
 // 413 / 415: the body is not something hotprov accepts.
-export const PayloadTooLarge = (limit: number) =>
-  new AppError(413, 'payload_too_large', `the request body exceeds ${limit} bytes`);
-export const UnsupportedMediaType = () =>
-  new AppError(415, 'unsupported_media_type', 'send the request body as application/json');
+export const PayloadTooLarge = (limit: number) => new AppError(413, 'payload_too_large', `the request body exceeds ${limit} bytes`);
+export const UnsupportedMediaType = () => new AppError(415, 'unsupported_media_type', 'send the request body as application/json');

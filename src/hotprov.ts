@@ -6,8 +6,8 @@ import { ensureDefaultTenant, getTenant, tenantSettings } from './domain/tenants
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
 import type { Logger } from './log.ts';
-import { type Provisioning, createProvisioning } from './provisioning/service.ts';
-import { type TemplateStore, createTemplateStore } from './provisioning/templates.ts';
+import { createProvisioning, type Provisioning } from './provisioning/service.ts';
+import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
 import { loadVendorAdapters } from './vendors/index.ts';
 import type { VendorAdapter } from './vendors/types.ts';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createHotprov } from './hotprov.ts';
-import { type Logger, createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 
 /**
  * Without HOTPROV_ADMIN_TOKEN a token is generated once into admin-token next to the database (mode 0600),

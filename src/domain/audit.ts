@@ -1,5 +1,5 @@
-import { auditEvents } from '../db/schema.ts';
 import type { Db } from '../db/client.ts';
+import { auditEvents } from '../db/schema.ts';
 import type { Actor } from './context.ts';
 
 export interface AuditEntry {

@@ -1,4 +1,4 @@
-import { randomInt, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
 import { WeakPin } from '../errors.ts';
 
 /** Longest PIN hotprov accepts; feature codes and phone keypads make longer ones impractical. */

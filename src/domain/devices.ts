@@ -42,7 +42,11 @@ export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow {
   const mac = parseMac(ref);
   const row =
     mac !== null
-      ? db.select().from(devices).where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac))).get()
+      ? db
+          .select()
+          .from(devices)
+          .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac)))
+          .get()
       : /^hd\d+$/i.test(ref)
         ? db
             .select()

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { type DeviceRow, type SessionRow, type UserRow, hotdeskSessions, users } from '../db/schema.ts';
+import { type DeviceRow, hotdeskSessions, type SessionRow, type UserRow, users } from '../db/schema.ts';
 import { AppError, DeviceNotHotdesk, UnknownExtension, UserNotHotdesk, WrongPin } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps, LoginMethod } from './context.ts';
@@ -33,8 +33,7 @@ export interface LogoutOutcome {
   readonly user: UserRow | null;
 }
 
-const PinNotSet = (extension: string) =>
-  new AppError(409, 'pin_not_set', `user ${extension} has no hot-desk PIN; set one first`);
+const PinNotSet = (extension: string) => new AppError(409, 'pin_not_set', `user ${extension} has no hot-desk PIN; set one first`);
 
 /**
  * Logs a user in at a device in one transaction: a user on another device is moved (that device goes idle),
@@ -117,7 +116,14 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
  * Logs out whoever sits at a device. Logging out an idle device changes nothing and is not an error.
  * @throws AppError unknown_device (404).
  */
-export function logout(deps: DomainDeps, tenantId: number, actor: Actor, deviceRef: string, method: LoginMethod, reason = 'logout'): LogoutOutcome {
+export function logout(
+  deps: DomainDeps,
+  tenantId: number,
+  actor: Actor,
+  deviceRef: string,
+  method: LoginMethod,
+  reason = 'logout',
+): LogoutOutcome {
   const now = deps.now();
   const outcome = deps.db.transaction((tx): LogoutOutcome => {
     const device = findDevice(tx, tenantId, deviceRef);

@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { type DeviceRow, type SessionRow, type UserRow, devices, hotdeskSessions, users } from '../db/schema.ts';
+import { type DeviceRow, devices, hotdeskSessions, type SessionRow, type UserRow, users } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor } from './context.ts';
 
@@ -56,7 +56,15 @@ export function listOpenSessions(db: Db, tenantId: number): OpenSession[] {
  * Ends an open session and audits why. Must run inside the caller's transaction.
  * @param reason logout, moved, replaced, user_deleted, device_deleted, device_not_hotdesk, user_not_hotdesk, auto.
  */
-export function closeSession(tx: Db, tenantId: number, now: Date, actor: Actor, session: SessionRow, reason: string, method?: string): void {
+export function closeSession(
+  tx: Db,
+  tenantId: number,
+  now: Date,
+  actor: Actor,
+  session: SessionRow,
+  reason: string,
+  method?: string,
+): void {
   tx.update(hotdeskSessions).set({ endedAt: now, endReason: reason }).where(eq(hotdeskSessions.id, session.id)).run();
   const device = session.deviceId === null ? undefined : tx.select().from(devices).where(eq(devices.id, session.deviceId)).get();
   const user = session.userId === null ? undefined : tx.select().from(users).where(eq(users.id, session.userId)).get();

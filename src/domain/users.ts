@@ -33,7 +33,11 @@ export interface UserWithKeys {
  * @throws AppError unknown_extension (404).
  */
 export function getUser(db: Db, tenantId: number, extension: string): UserRow {
-  const user = db.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.extension, extension))).get();
+  const user = db
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.extension, extension)))
+    .get();
   if (user === undefined) throw UnknownExtension(extension);
   return user;
 }
@@ -62,7 +66,11 @@ export async function createUser(
   const pinHash = input.pin === undefined ? null : await hashPin(input.pin);
   const now = deps.now();
   return deps.db.transaction((tx) => {
-    const taken = tx.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.extension, input.extension))).get();
+    const taken = tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), eq(users.extension, input.extension)))
+      .get();
     if (taken !== undefined) throw Conflict(`extension ${input.extension} already exists`);
     const sipUser = input.sipUser ?? input.extension;
     const user = tx

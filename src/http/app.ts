@@ -22,7 +22,11 @@ export function createApp(deps: AppDeps): Koa {
     } catch (err) {
       const known = err instanceof AppError ? err : null;
       if (known === null) {
-        deps.log.error('http', 'request failed', { method: ctx.method, path: ctx.path, error: err instanceof Error ? err.stack : String(err) });
+        deps.log.error('http', 'request failed', {
+          method: ctx.method,
+          path: ctx.path,
+          error: err instanceof Error ? err.stack : String(err),
+        });
       }
       ctx.status = known?.status ?? 500;
       ctx.type = 'application/json';

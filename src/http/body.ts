@@ -32,7 +32,10 @@ export async function readJson(ctx: Context): Promise<unknown> {
 
 /** `keys[2].type`: a zod issue path as people write it. */
 function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out === '' ? String(part) : `${out}.${String(part)}`), '');
+  return path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out === '' ? String(part) : `${out}.${String(part)}`),
+    '',
+  );
 }
 
 /**

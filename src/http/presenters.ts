@@ -1,6 +1,6 @@
 import type { DeviceRow, SessionRow, UserKeyRow, UserRow } from '../db/schema.ts';
-import { formatMac } from '../domain/mac.ts';
 import type { Mac } from '../domain/mac.ts';
+import { formatMac } from '../domain/mac.ts';
 import type { OpenSession } from '../domain/sessions.ts';
 
 /** JSON shapes of the API. Secrets (SIP passwords, PIN hashes) never appear in them. */
@@ -18,7 +18,11 @@ export function presentUser(user: UserRow, keys: readonly UserKeyRow[]) {
   };
 }
 
-export function presentDevice(device: DeviceRow, seated: UserRow | undefined, extra: { files: readonly string[]; warnings: readonly string[] }) {
+export function presentDevice(
+  device: DeviceRow,
+  seated: UserRow | undefined,
+  extra: { files: readonly string[]; warnings: readonly string[] },
+) {
   return {
     mac: formatMac(device.mac as Mac),
     vendor: device.vendor,

@@ -113,7 +113,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const recordSeen = (adapter: VendorAdapter, device: DeviceRow, request: PhoneRequest) => {
     const ua = adapter.profile.parseUserAgent(request.userAgent);
     if (request.userAgent !== '' && ua === null) {
-      deps.log.warn('provisioning', 'User-Agent is not of the enrolled vendor', { mac: device.mac, vendor: device.vendor, userAgent: request.userAgent });
+      deps.log.warn('provisioning', 'User-Agent is not of the enrolled vendor', {
+        mac: device.mac,
+        vendor: device.vendor,
+        userAgent: request.userAgent,
+      });
     }
     recordDeviceSeen(
       deps.db,
@@ -134,7 +138,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
       if (matches.length === 0) return NOT_FOUND;
       const uploads = matches.filter(([, f]) => f.uploadOnly === true);
       if (request.method === 'PUT' && uploads.length === 0) return NOT_FOUND;
-      if (matches.some(([, f]) => f.mac !== null)) return serveDeviceFile(request, matches.filter(([, f]) => f.mac !== null));
+      if (matches.some(([, f]) => f.mac !== null))
+        return serveDeviceFile(
+          request,
+          matches.filter(([, f]) => f.mac !== null),
+        );
       for (const [adapter, file] of matches) {
         const plan = adapter.planSharedFile(file, deps.config.baseUrl);
         if (plan !== null) return ok(adapter, render(adapter, plan, file.model?.id));

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
@@ -47,7 +47,9 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
       const isModelFile = baseName !== undefined && files.includes(`${baseName}.hbs`);
       const source = readFileSync(join(folder, file), 'utf8');
       try {
-        const template = isModelFile ? compileTemplate(source, readFileSync(join(folder, `${baseName}.hbs`), 'utf8')) : compileTemplate(source);
+        const template = isModelFile
+          ? compileTemplate(source, readFileSync(join(folder, `${baseName}.hbs`), 'utf8'))
+          : compileTemplate(source);
         // Force compilation now: Handlebars compiles lazily on first use otherwise.
         Handlebars.precompile(source);
         compiled.set(`${vendor.name}/${stem}`, template);

@@ -39,6 +39,8 @@ const VendorProfileSchema = z.object({
   userAgentPatterns: z.array(z.string()).min(1),
   models: z.record(z.string().regex(/^[A-Z0-9]+$/), ModelSchema),
   userAgentSamples: z.array(UaSampleSchema),
+  /** Every setting name hotprov may emit for this vendor (numbers written as N), with where it is documented. */
+  settings: z.record(z.string(), z.string().min(1)),
 });
 
 export type VendorId = z.infer<typeof VendorProfileSchema>['vendor'];
@@ -65,6 +67,7 @@ export interface VendorProfile {
   readonly macPrefixes: readonly string[];
   readonly models: ReadonlyMap<string, ModelProfile>;
   readonly userAgentSamples: readonly z.infer<typeof UaSampleSchema>[];
+  readonly settings: Readonly<Record<string, string>>;
   /** Reads model, firmware and MAC from a User-Agent, or null when it is not this vendor's. */
   parseUserAgent(userAgent: string): UserAgentInfo | null;
   /** The catalogue model for a name as a person or a phone spells it (`t46u`, `VVX_450`, `Edge E450`). */
@@ -108,6 +111,7 @@ export function loadVendorProfile(path: string): VendorProfile {
     macPrefixes: data.macPrefixes,
     models,
     userAgentSamples: data.userAgentSamples,
+    settings: data.settings,
     findModel: (name) => byName.get(normaliseModelName(name)),
     parseUserAgent(userAgent) {
       for (const pattern of patterns) {

@@ -1,5 +1,6 @@
 // Characters no phone config value may hold: C0 controls (CR and LF among them), DEL and the
 // code points XML 1.0 forbids. They become a space, so a value stays on its line / in its attribute.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f\ufffe\uffff]|[\ud800-\udfff]/g;
 
 /** For `key = value` files (Yealink .cfg/.boot): a value runs to the end of its line, so it only must not end it. */
@@ -14,13 +15,13 @@ export function escapeXml(value: string): string {
   return value.replace(UNSAFE, ' ').replace(/[&<>"']/g, (c) => XML_ENTITIES[c] ?? c);
 }
 
-/** A deep copy of a template context with every string passed through `escape`. */
-export function escapeContext<T>(value: T, escape: (s: string) => string): T {
-  if (typeof value === 'string') return escape(value) as T;
-  if (Array.isArray(value)) return value.map((v) => escapeContext(v, escape)) as T;
+/** A deep copy of a template context with every string passed through `escapeValue`. */
+export function escapeContext<T>(value: T, escapeValue: (s: string) => string): T {
+  if (typeof value === 'string') return escapeValue(value) as T;
+  if (Array.isArray(value)) return value.map((v) => escapeContext(v, escapeValue)) as T;
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = escapeContext(v, escape);
+    for (const [k, v] of Object.entries(value)) out[k] = escapeContext(v, escapeValue);
     return out as T;
   }
   return value;

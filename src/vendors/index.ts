@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type VendorId, type VendorProfile, loadVendorProfile } from './catalog.ts';
+import { loadVendorProfile, type VendorId, type VendorProfile } from './catalog.ts';
 import { createPolycomAdapter } from './polycom.ts';
 import { createSnomAdapter } from './snom.ts';
 import type { VendorAdapter } from './types.ts';

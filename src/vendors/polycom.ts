@@ -3,7 +3,7 @@ import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
 import { idleDigitMap } from './digitMap.ts';
 import { escapeXml } from './escape.ts';
-import type { DeviceProfile, FileMatch, RenderPlan, VendorAdapter } from './types.ts';
+import type { DeviceProfile, RenderPlan, VendorAdapter } from './types.ts';
 
 /** reg.N.server.1.transport values from the Poly UC admin guides. */
 const TRANSPORT = { udp: 'UDPOnly', tcp: 'TCPOnly', tls: 'TLS' } as const;

@@ -2,7 +2,7 @@ import type { KeyFunction, KeySlot } from '../domain/keyLayout.ts';
 import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
 import { escapeXml } from './escape.ts';
-import type { DeviceProfile, DialingRules, FileMatch, RenderPlan, VendorAdapter } from './types.ts';
+import type { DeviceProfile, DialingRules, RenderPlan, VendorAdapter } from './types.ts';
 
 /** The text of a <fkey>: its type and value, as on Snom's "Function Key Types" page. */
 function fkeyText(fn: KeyFunction, registrarHost: string): string {

@@ -3,7 +3,7 @@ import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
 import { idleDigitMap } from './digitMap.ts';
 import { escapeCfgValue } from './escape.ts';
-import type { DeviceProfile, FileMatch, RenderPlan, VendorAdapter } from './types.ts';
+import type { DeviceProfile, RenderPlan, VendorAdapter } from './types.ts';
 
 /** Yealink's reset value: a parameter left out of a file keeps its old value, %NULL% clears it. */
 const NULL = '%NULL%';

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import type { UserKey } from '../../src/domain/keyLayout.ts';
 import { enrolDevice } from '../../src/domain/devices.ts';
 import { login } from '../../src/domain/hotdesk.ts';
+import type { UserKey } from '../../src/domain/keyLayout.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -31,7 +31,12 @@ const ACTOR = { name: 'golden' };
  * (one expansion module attached where the model takes one). Deterministic: fixed MACs, passwords and names.
  */
 export async function renderGoldenFiles(): Promise<GoldenFile[]> {
-  const hotprov = createHotprov({ config: testConfig(), adminToken: TEST_TOKEN, log: silentLogger, now: () => new Date('2026-01-05T08:00:00Z') });
+  const hotprov = createHotprov({
+    config: testConfig(),
+    adminToken: TEST_TOKEN,
+    log: silentLogger,
+    now: () => new Date('2026-01-05T08:00:00Z'),
+  });
   const deps = hotprov.deps.domain;
   const tenant = hotprov.deps.tenant();
   const out: GoldenFile[] = [];

@@ -1,8 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { ProfileChange } from '../../src/domain/context.ts';
-import { type Hotprov, createHotprov } from '../../src/hotprov.ts';
+import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
 import { type Logger, silentLogger } from '../../src/log.ts';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -24,6 +24,7 @@ export interface TestServer {
   /** Every profile change hotprov announced, in order. */
   readonly changes: ProfileChange[];
   /** Calls the JSON API with the bearer token; the body is sent as JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read answer bodies field by field
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Fetches a phone path as a phone with the given User-Agent would. */
   phone(path: string, userAgent?: string, init?: RequestInit): Promise<Response>;

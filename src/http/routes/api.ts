@@ -1,11 +1,11 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import type { DeviceRow } from '../../db/schema.ts';
 import type { Actor } from '../../domain/context.ts';
 import { deleteDevice, enrolDevice, findDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { login, logout } from '../../domain/hotdesk.ts';
 import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
 import { createUser, deleteUser, getUser, keysOf, listUsers, updateUser } from '../../domain/users.ts';
-import type { DeviceRow } from '../../db/schema.ts';
 import { NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
 import { readBody } from '../body.ts';
@@ -117,7 +117,8 @@ export function apiRouter(deps: AppDeps): Router {
     const body = await readBody(ctx, LoginBody);
     const outcome = await login(domain, tenantId(), actorOf(ctx), { ...body, method: 'api' });
     const warnings = provisioning.describe(outcome.device).layout.warnings;
-    for (const warning of warnings) deps.log.warn('hotdesk', warning, { device: outcome.device.idleAccount, extension: outcome.user.extension });
+    for (const warning of warnings)
+      deps.log.warn('hotdesk', warning, { device: outcome.device.idleAccount, extension: outcome.user.extension });
     ctx.body = {
       result: outcome.result,
       session: presentSession(outcome.session, outcome.device, outcome.user),

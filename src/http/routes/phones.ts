@@ -7,31 +7,31 @@ import type { AppDeps } from '../deps.ts';
  */
 export function phoneRouter(deps: AppDeps): Router {
   const router = new Router();
-  const serve = (method: string) =>
-    async function phoneFile(ctx: RouterContext) {
-      const filename = ctx.params.filename ?? '';
-      if (method === 'PUT') ctx.req.resume(); // uploads are accepted and dropped, never buffered
-      const response = deps.provisioning.handle({ method, filename, userAgent: ctx.get('user-agent'), ip: ctx.ip });
-      if (response.status === 404) {
-        ctx.status = 404;
-        ctx.type = 'text/plain';
-        ctx.body = 'not found\n';
-        return;
-      }
-      if (response.status === 204) {
-        ctx.status = 204;
-        return;
-      }
-      ctx.set('ETag', response.etag);
-      ctx.set('Cache-Control', 'no-cache');
-      if (ctx.fresh) {
-        ctx.status = 304;
-        return;
-      }
-      ctx.type = response.contentType;
-      ctx.body = response.body;
-    };
-  router.get('/:filename', serve('GET'));
-  router.put('/:filename', serve('PUT'));
+  async function phoneFile(ctx: RouterContext) {
+    const filename = ctx.params.filename ?? '';
+    if (ctx.method === 'PUT') ctx.req.resume(); // uploads are accepted and dropped, never buffered
+    const response = deps.provisioning.handle({ method: ctx.method, filename, userAgent: ctx.get('user-agent'), ip: ctx.ip });
+    if (response.status === 404) {
+      ctx.status = 404;
+      ctx.type = 'text/plain';
+      ctx.body = 'not found\n';
+      return;
+    }
+    if (response.status === 204) {
+      ctx.status = 204;
+      return;
+    }
+    ctx.status = 200;
+    ctx.set('ETag', response.etag);
+    ctx.set('Cache-Control', 'no-cache');
+    if (ctx.fresh) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.type = response.contentType;
+    ctx.body = response.body;
+  }
+  router.get('/:filename', phoneFile);
+  router.put('/:filename', phoneFile);
   return router;
 }

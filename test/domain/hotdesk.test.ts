@@ -1,0 +1,216 @@
+import { eq, isNull } from 'drizzle-orm';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { auditEvents, hotdeskSessions } from '../../src/db/schema.ts';
+import { deleteDevice, updateDevice } from '../../src/domain/devices.ts';
+import { login, logout } from '../../src/domain/hotdesk.ts';
+import { listOpenSessions } from '../../src/domain/sessions.ts';
+import { deleteUser, updateUser } from '../../src/domain/users.ts';
+import { AppError } from '../../src/errors.ts';
+import { ACTOR, buildDevice, buildUser, createDomain, type DomainFixture } from '../helpers/domain.ts';
+
+let f: DomainFixture;
+const Hotdesk = suite('hotdesk');
+Hotdesk.before.each(() => {
+  f = createDomain();
+});
+Hotdesk.after.each(() => f.close());
+
+const signIn = (device: string, extension: string, pin = '4826') =>
+  login(f.deps, f.tenantId, ACTOR, { device, extension, pin, method: 'api' });
+
+async function rejects(promise: Promise<unknown> | (() => unknown), status: number, code: string) {
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (err) {
+    assert.instance(err, AppError);
+    assert.is((err as AppError).code, code);
+    assert.is((err as AppError).status, status);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
+
+const audit = () => f.deps.db.select().from(auditEvents).all();
+const openCount = () => f.deps.db.select().from(hotdeskSessions).where(isNull(hotdeskSessions.endedAt)).all().length;
+
+Hotdesk('login on an idle device opens a session, audits it and re-provisions that device', async () => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  f.changes.length = 0;
+  const outcome = await signIn(device.idleAccount, '101');
+  assert.is(outcome.result, 'logged_in');
+  assert.equal(
+    f.changes.map((c) => c.deviceIds),
+    [[device.id]],
+  );
+  const events = audit().filter((e) => e.action === 'hotdesk.login');
+  assert.is(events.length, 1);
+  assert.is(events[0]?.userExtension, '101');
+  assert.is(events[0]?.idleAccount, device.idleAccount);
+  assert.is(events[0]?.method, 'api');
+});
+
+Hotdesk('the device may be named by MAC in any spelling', async () => {
+  const device = buildDevice(f, { mac: '00:15:65:AB:CD:EF' });
+  await buildUser(f, '101');
+  const outcome = await signIn('00-15-65-ab-cd-ef', '101');
+  assert.is(outcome.device.id, device.id);
+});
+
+Hotdesk('logging in again where one already sits changes nothing', async () => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  await signIn(device.idleAccount, '101');
+  f.changes.length = 0;
+  const again = await signIn(device.idleAccount, '101');
+  assert.is(again.result, 'already');
+  assert.equal(f.changes, []);
+  assert.is(openCount(), 1);
+});
+
+Hotdesk('logging in elsewhere moves the user: the old device goes idle and is re-provisioned too', async () => {
+  const a = buildDevice(f);
+  const b = buildDevice(f);
+  await buildUser(f, '101');
+  await signIn(a.idleAccount, '101');
+  f.changes.length = 0;
+  const outcome = await signIn(b.idleAccount, '101');
+  assert.is(outcome.movedFrom?.id, a.id);
+  assert.equal(f.changes[0]?.deviceIds, [b.id, a.id]);
+  const open = listOpenSessions(f.deps.db, f.tenantId);
+  assert.equal(
+    open.map((s) => s.device.id),
+    [b.id],
+  );
+  const ended = f.deps.db.select().from(hotdeskSessions).where(eq(hotdeskSessions.deviceId, a.id)).get();
+  assert.is(ended?.endReason, 'moved');
+});
+
+Hotdesk('logging in at an occupied device replaces its user', async () => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  await buildUser(f, '102');
+  await signIn(device.idleAccount, '101');
+  const outcome = await signIn(device.idleAccount, '102');
+  assert.is(outcome.result, 'switched');
+  assert.is(outcome.replaced?.extension, '101');
+  assert.equal(
+    listOpenSessions(f.deps.db, f.tenantId).map((s) => s.user.extension),
+    ['102'],
+  );
+});
+
+Hotdesk('each refusal has its own error, and is audited', async () => {
+  const device = buildDevice(f);
+  const fixed = buildDevice(f, { hotdesk: false });
+  await buildUser(f, '101');
+  await buildUser(f, '102', { hotdesk: false });
+  await buildUser(f, '103', { pin: undefined });
+  await rejects(signIn('HD9999', '101'), 404, 'unknown_device');
+  await rejects(signIn(device.idleAccount, '999'), 404, 'unknown_extension');
+  await rejects(signIn(device.idleAccount, '101', '4827'), 403, 'wrong_pin');
+  await rejects(signIn(device.idleAccount, '102'), 403, 'user_not_hotdesk');
+  await rejects(signIn(fixed.idleAccount, '101'), 409, 'device_not_hotdesk');
+  await rejects(signIn(device.idleAccount, '103'), 409, 'pin_not_set');
+  const failures = audit()
+    .filter((e) => e.action === 'hotdesk.login_failed')
+    .map((e) => JSON.parse(e.detail).reason);
+  assert.equal(failures, ['unknown_extension', 'wrong_pin', 'user_not_hotdesk', 'device_not_hotdesk', 'pin_not_set']);
+  assert.is(openCount(), 0);
+  assert.not.ok(JSON.stringify(audit()).includes('4827'), 'a tried PIN must never reach the audit log');
+});
+
+Hotdesk('logout ends the session; logging out an idle device is harmless', async () => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  await signIn(device.idleAccount, '101');
+  f.changes.length = 0;
+  assert.is(logout(f.deps, f.tenantId, ACTOR, device.mac, 'api').result, 'logged_out');
+  assert.equal(
+    f.changes.map((c) => c.deviceIds),
+    [[device.id]],
+  );
+  assert.is(logout(f.deps, f.tenantId, ACTOR, device.mac, 'api').result, 'idle');
+  assert.is(f.changes.length, 1);
+  assert.is(openCount(), 0);
+});
+
+Hotdesk('deleting a logged-in user ends the session and sends the phone back to idle', async () => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  await signIn(device.idleAccount, '101');
+  f.changes.length = 0;
+  deleteUser(f.deps, f.tenantId, ACTOR, '101');
+  assert.is(openCount(), 0);
+  assert.equal(
+    f.changes.map((c) => c.deviceIds),
+    [[device.id]],
+  );
+  const session = f.deps.db.select().from(hotdeskSessions).where(eq(hotdeskSessions.deviceId, device.id)).get();
+  assert.is(session?.endReason, 'user_deleted');
+});
+
+Hotdesk('deleting a device in use ends its session and keeps the history', async () => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  await signIn(device.idleAccount, '101');
+  deleteDevice(f.deps, f.tenantId, ACTOR, device.idleAccount);
+  const sessions = f.deps.db.select().from(hotdeskSessions).all();
+  assert.is(sessions.length, 1);
+  assert.is(sessions[0]?.endReason, 'device_deleted');
+  assert.ok(audit().some((e) => e.action === 'device.deleted' && e.deviceMac === device.mac));
+});
+
+Hotdesk('withdrawing hot-desk rights logs the user out', async () => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  await signIn(device.idleAccount, '101');
+  await updateUser(f.deps, f.tenantId, 4, ACTOR, '101', { hotdesk: false });
+  assert.is(openCount(), 0);
+  await buildUser(f, '102');
+  await signIn(device.idleAccount, '102');
+  updateDevice(f.deps, f.tenantId, ACTOR, device.idleAccount, { hotdesk: false });
+  assert.is(openCount(), 0);
+  await rejects(signIn(device.idleAccount, '102'), 409, 'device_not_hotdesk');
+});
+
+Hotdesk("changing a seated user's keys re-provisions their phone", async () => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  await signIn(device.idleAccount, '101');
+  f.changes.length = 0;
+  await updateUser(f.deps, f.tenantId, 4, ACTOR, '101', { keys: [{ type: 'blf', value: '102', label: 'B' }] });
+  assert.equal(
+    f.changes.map((c) => c.deviceIds),
+    [[device.id]],
+  );
+});
+
+Hotdesk('200 racing logins never leave a user on two devices or two users on one device', async () => {
+  const devices = Array.from({ length: 12 }, () => buildDevice(f));
+  const extensions = Array.from({ length: 15 }, (_, i) => String(500 + i));
+  for (const ext of extensions) await buildUser(f, ext);
+  f.changes.length = 0;
+  let seed = 7;
+  const pick = <T>(list: readonly T[]): T => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return list[seed % list.length] as T;
+  };
+  const attempts = Array.from({ length: 200 }, () => signIn(pick(devices).idleAccount, pick(extensions)));
+  const outcomes = await Promise.all(attempts);
+
+  const open = listOpenSessions(f.deps.db, f.tenantId);
+  assert.is(new Set(open.map((s) => s.user.id)).size, open.length, 'a user sits at two devices');
+  assert.is(new Set(open.map((s) => s.device.id)).size, open.length, 'a device has two users');
+  // Every device a user was moved away from was announced for re-provisioning.
+  const announced = new Set(f.changes.flatMap((c) => c.deviceIds));
+  for (const o of outcomes) if (o.movedFrom !== null) assert.ok(announced.has(o.movedFrom.id));
+  // Where a user sits now is the newest session any of their logins opened.
+  for (const s of open) {
+    const newest = Math.max(...outcomes.filter((o) => o.user.id === s.user.id).map((o) => o.session.id));
+    assert.is(s.session.id, newest);
+  }
+});
+
+Hotdesk.run();

@@ -1,0 +1,50 @@
+import { openDb } from '../../src/db/client.ts';
+import type { DomainDeps, ProfileChange } from '../../src/domain/context.ts';
+import { enrolDevice } from '../../src/domain/devices.ts';
+import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
+import { createUser } from '../../src/domain/users.ts';
+import { createModelCatalog } from '../../src/vendors/catalog.ts';
+import { loadVendorAdapters } from '../../src/vendors/index.ts';
+
+export const ACTOR = { name: 'test' };
+
+export interface DomainFixture {
+  readonly deps: DomainDeps;
+  readonly tenantId: number;
+  readonly changes: ProfileChange[];
+  close(): void;
+}
+
+const catalog = createModelCatalog(loadVendorAdapters().map((a) => a.profile));
+
+/** Domain dependencies over a fresh in-memory database with the real migrations and vendor catalogue. */
+export function createDomain(now: () => Date = () => new Date()): DomainFixture {
+  const { db, close } = openDb(':memory:');
+  const changes: ProfileChange[] = [];
+  const tenantId = ensureDefaultTenant(db).id;
+  return { deps: { db, now, catalog, profilesChanged: (c) => changes.push(c) }, tenantId, changes, close };
+}
+
+let macCounter = 0;
+
+/** Enrols a Yealink T46U (or what is asked) with a fresh MAC. */
+export function buildDevice(f: DomainFixture, overrides: Partial<Parameters<typeof enrolDevice>[3]> = {}) {
+  macCounter++;
+  return enrolDevice(f.deps, f.tenantId, ACTOR, {
+    mac: `001565${macCounter.toString(16).padStart(6, '0')}`,
+    vendor: 'yealink',
+    model: 'T46U',
+    ...overrides,
+  });
+}
+
+/** Creates a hot-desk user with PIN 4826 unless told otherwise. */
+export function buildUser(f: DomainFixture, extension: string, overrides: Partial<Parameters<typeof createUser>[4]> = {}) {
+  return createUser(f.deps, f.tenantId, 4, ACTOR, {
+    extension,
+    displayName: `User ${extension}`,
+    sipPassword: `secret-${extension}`,
+    pin: '4826',
+    ...overrides,
+  });
+}

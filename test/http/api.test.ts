@@ -1,0 +1,200 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let t: TestServer;
+const Api = suite('http/api');
+Api.before.each(async () => {
+  t = await startTestServer();
+});
+Api.after.each(() => t.close());
+
+const alice = {
+  extension: '101',
+  displayName: 'Alice Martin',
+  sipPassword: 'sip-secret-101',
+  pin: '4826',
+  hotdesk: true,
+  keys: [
+    { type: 'blf', value: '102', label: 'Bob' },
+    { type: 'speed', value: '0612345678', label: 'Mobile' },
+  ],
+};
+const yealink = { mac: '00:15:65:AA:BB:CC', vendor: 'yealink', model: 'T46U', hotdesk: true, label: 'Desk 1' };
+
+Api('401 without the bearer token, and for a wrong one', async () => {
+  const res = await fetch(`${t.url}/api/v1/users`);
+  assert.is(res.status, 401);
+  assert.equal(await res.json(), { error: { code: 'unauthorized', message: 'a valid bearer token is required' } });
+  const wrong = await fetch(`${t.url}/api/v1/users`, { headers: { authorization: 'Bearer nope' } });
+  assert.is(wrong.status, 401);
+});
+
+Api('201 creates a user and never answers with the PIN, its hash or the SIP password', async () => {
+  const res = await t.api('POST', '/api/v1/users', alice);
+  assert.is(res.status, 201);
+  assert.is(res.body.extension, '101');
+  assert.is(res.body.pinSet, true);
+  assert.equal(res.body.keys, alice.keys);
+  const text = JSON.stringify(res.body);
+  for (const secret of ['4826', 'scrypt', 'sip-secret-101']) assert.not.ok(text.includes(secret), `${secret} leaked`);
+  const again = await t.api('GET', '/api/v1/users/101');
+  assert.equal(again.body, res.body);
+});
+
+Api('400 names the field for bad input, never a 500', async () => {
+  const cases: [unknown, RegExp][] = [
+    [{ ...alice, extension: undefined }, /^extension: is required$/],
+    [{ ...alice, extension: '10a' }, /^extension: /],
+    [{ ...alice, pin: '1234' }, /^pin: /],
+    [{ ...alice, keys: [{ type: 'park', value: '700' }] }, /^keys\[0\]\.type: /],
+    [{ ...alice, colour: 'blue' }, /^colour: is not a known field$/],
+    ['{"extension": "101",', /not valid JSON/],
+    ['[1,2]', /^body: /],
+  ];
+  for (const [body, message] of cases) {
+    const res = await t.api('POST', '/api/v1/users', body);
+    assert.is(res.status, 400, JSON.stringify(body));
+    assert.match(res.body.error.message, message);
+  }
+});
+
+Api('415 for a body that is not JSON', async () => {
+  const res = await fetch(`${t.url}/api/v1/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${'test-token-0123456789abcdef'}`, 'content-type': 'text/plain' },
+    body: 'extension=101',
+  });
+  assert.is(res.status, 415);
+});
+
+Api('409 for a second user with the same extension and a MAC enrolled twice', async () => {
+  assert.is((await t.api('POST', '/api/v1/users', alice)).status, 201);
+  assert.is((await t.api('POST', '/api/v1/users', alice)).status, 409);
+  assert.is((await t.api('POST', '/api/v1/devices', yealink)).status, 201);
+  const twice = await t.api('POST', '/api/v1/devices', { ...yealink, mac: '001565aabbcc' });
+  assert.is(twice.status, 409);
+  assert.match(twice.body.error.message, /already enrolled as HD0001/);
+});
+
+Api('enrolling gives each device the next idle account and a normalised MAC', async () => {
+  const first = await t.api('POST', '/api/v1/devices', yealink);
+  const second = await t.api('POST', '/api/v1/devices', { mac: '0004.1312.3456', vendor: 'snom', model: 'd785' });
+  assert.is(first.status, 201);
+  assert.is(first.body.idleAccount, 'HD0001');
+  assert.is(first.body.mac, '00:15:65:aa:bb:cc');
+  assert.is(first.body.state, 'idle');
+  assert.equal(first.body.files, ['001565aabbcc.boot', 'y000000000108.cfg', '001565aabbcc.cfg']);
+  assert.is(second.body.idleAccount, 'HD0002');
+  assert.is(second.body.model, 'D785');
+  assert.not.ok(JSON.stringify(first.body).includes('idlePassword'));
+});
+
+Api('400 for an unknown vendor or model and a MAC that is not one', async () => {
+  const model = await t.api('POST', '/api/v1/devices', { ...yealink, model: 'T99X' });
+  assert.is(model.status, 400);
+  assert.match(model.body.error.message, /^model: unknown vendor\/model yealink\/T99X; known: yealink \(T33G, T46U, T54W, T57W\)/);
+  const mac = await t.api('POST', '/api/v1/devices', { ...yealink, mac: '00:15:65:AA:BB' });
+  assert.is(mac.status, 400);
+  assert.match(mac.body.error.message, /^mac: /);
+});
+
+Api('a device is found by MAC in any spelling or by its idle account; 404 otherwise', async () => {
+  await t.api('POST', '/api/v1/devices', yealink);
+  for (const ref of ['HD0001', 'hd0001', '001565AABBCC', '00-15-65-aa-bb-cc']) {
+    const res = await t.api('GET', `/api/v1/devices/${ref}`);
+    assert.is(res.status, 200, ref);
+    assert.is(res.body.idleAccount, 'HD0001');
+  }
+  const missing = await t.api('GET', '/api/v1/devices/HD0042');
+  assert.is(missing.status, 404);
+  assert.is(missing.body.error.code, 'unknown_device');
+});
+
+Api('login, the session list, and logout', async () => {
+  await t.api('POST', '/api/v1/users', alice);
+  await t.api('POST', '/api/v1/devices', yealink);
+  const res = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  assert.is(res.status, 200);
+  assert.is(res.body.result, 'logged_in');
+  assert.equal(res.body.warnings, []);
+  const sessions = await t.api('GET', '/api/v1/hotdesk/sessions');
+  assert.is(sessions.body.length, 1);
+  assert.equal(sessions.body[0].device, { mac: '00:15:65:aa:bb:cc', idleAccount: 'HD0001', label: 'Desk 1' });
+  assert.equal(sessions.body[0].user, { extension: '101', displayName: 'Alice Martin' });
+  const device = await t.api('GET', '/api/v1/devices/HD0001');
+  assert.is(device.body.state, 'in_use');
+  const out = await t.api('POST', '/api/v1/hotdesk/logout', { device: '001565aabbcc' });
+  assert.equal(out.body, { result: 'logged_out', device: 'HD0001', user: '101' });
+  assert.equal((await t.api('GET', '/api/v1/hotdesk/sessions')).body, []);
+});
+
+Api('login errors map to their statuses', async () => {
+  await t.api('POST', '/api/v1/users', alice);
+  await t.api('POST', '/api/v1/devices', yealink);
+  const wrong = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '9999' });
+  assert.equal([wrong.status, wrong.body.error.code], [403, 'wrong_pin']);
+  const unknown = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '555', pin: '9999' });
+  assert.equal([unknown.status, unknown.body.error.code], [404, 'unknown_extension']);
+  const missing = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101' });
+  assert.equal([missing.status, missing.body.error.message], [400, 'pin: is required']);
+});
+
+Api('keys that do not fit are reported on login', async () => {
+  const keys = Array.from({ length: 14 }, (_, i) => ({ type: 'blf', value: String(200 + i), label: '' }));
+  await t.api('POST', '/api/v1/users', { ...alice, keys });
+  await t.api('POST', '/api/v1/devices', { ...yealink, model: 'T33G' });
+  const res = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  assert.is(res.body.warnings.length, 1);
+  assert.match(res.body.warnings[0], /^4 key\(s\) do not fit on the SIP-T33G \(12 keys\): blf 210, blf 211, blf 212, blf 213$/);
+});
+
+Api('deleting a logged-in user or a device in use sends the phone back to idle', async () => {
+  await t.api('POST', '/api/v1/users', alice);
+  await t.api('POST', '/api/v1/devices', yealink);
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  assert.is((await t.api('DELETE', '/api/v1/users/101')).status, 204);
+  assert.is((await t.api('GET', '/api/v1/devices/HD0001')).body.state, 'idle');
+  assert.is((await t.api('GET', '/api/v1/users/101')).status, 404);
+
+  await t.api('POST', '/api/v1/users', alice);
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  assert.is((await t.api('DELETE', '/api/v1/devices/HD0001')).status, 204);
+  assert.equal((await t.api('GET', '/api/v1/hotdesk/sessions')).body, []);
+  assert.is((await t.api('GET', '/api/v1/devices/HD0001')).status, 404);
+});
+
+Api('PATCH changes a user and a device', async () => {
+  await t.api('POST', '/api/v1/users', alice);
+  await t.api('POST', '/api/v1/devices', yealink);
+  const user = await t.api('PATCH', '/api/v1/users/101', { displayName: 'Alice M.', keys: [] });
+  assert.is(user.status, 200);
+  assert.is(user.body.displayName, 'Alice M.');
+  assert.equal(user.body.keys, []);
+  const device = await t.api('PATCH', '/api/v1/devices/HD0001', {
+    label: 'Window desk',
+    location: 'Floor 2, room 12',
+    expansionModules: 1,
+  });
+  assert.equal([device.body.label, device.body.location, device.body.expansionModules], ['Window desk', 'Floor 2, room 12', 1]);
+  const other = await t.api('PATCH', '/api/v1/devices/HD0001', { model: 'D785' });
+  assert.is(other.status, 400);
+});
+
+Api('the idle account credentials are there for the PBX, asked for by name', async () => {
+  await t.api('POST', '/api/v1/devices', { ...yealink, idlePassword: 'from-the-pbx-123' });
+  const res = await t.api('GET', '/api/v1/devices/HD0001/idle-account');
+  assert.equal(res.body, {
+    name: 'HD0001',
+    password: 'from-the-pbx-123',
+    registrar: { host: 'pbx.example.test', port: 5060, transport: 'udp' },
+  });
+});
+
+Api('404 JSON for an unknown API path', async () => {
+  const res = await t.api('GET', '/api/v1/nothing');
+  assert.is(res.status, 404);
+  assert.is(res.body.error.code, 'not_found');
+});
+
+Api.run();

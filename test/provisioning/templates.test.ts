@@ -1,0 +1,45 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createTemplateStore } from '../../src/provisioning/templates.ts';
+
+const Templates = suite('provisioning/templates');
+let dir = '';
+Templates.before.each(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hotprov-tpl-'));
+  mkdirSync(join(dir, 'acme'));
+});
+Templates.after.each(() => rmSync(dir, { recursive: true, force: true }));
+
+const write = (name: string, text: string) => writeFileSync(join(dir, 'acme', name), text);
+
+Templates("a model file fills the base template's blocks; other models get the base", () => {
+  write('device.cfg.hbs', 'name = {{name}}\n{{#> model_settings}}{{/model_settings}}end\n');
+  write('device.cfg.X1.hbs', '{{#> base}}{{#*inline "model_settings"}}x1.only = {{name}}\n{{/inline}}{{/base}}');
+  const store = createTemplateStore(dir);
+  assert.is(store.render('acme', 'device.cfg', 'X1', { name: 'a' }), 'name = a\nx1.only = a\nend\n');
+  assert.is(store.render('acme', 'device.cfg', 'X2', { name: 'a' }), 'name = a\nend\n');
+});
+
+Templates("values are not HTML-escaped: escaping is the vendor's, per file format", () => {
+  write('t.hbs', '{{v}}');
+  assert.is(createTemplateStore(dir).render('acme', 't', undefined, { v: 'a&b=<c>' }), 'a&b=<c>');
+});
+
+Templates('a missing value is an error, never an empty line in a phone config', () => {
+  write('t.hbs', 'key = {{missing}}');
+  assert.throws(() => createTemplateStore(dir).render('acme', 't', undefined, {}), /"missing" not defined/);
+});
+
+Templates('a template that does not compile stops start-up and names the file', () => {
+  write('broken.hbs', 'key = {{#each x}}');
+  assert.throws(() => createTemplateStore(dir), /acme\/broken\.hbs/);
+});
+
+Templates('every shipped template compiles', () => {
+  createTemplateStore();
+});
+
+Templates.run();
