@@ -1,6 +1,6 @@
 // Characters no phone config value may hold: C0 controls (CR and LF among them), DEL and the
 // code points XML 1.0 forbids. They become a space, so a value stays on its line / in its attribute.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+// Matching control characters is the point of this pattern.
 const UNSAFE = /[\u0000-\u001f\u007f\ufffe\uffff]|[\ud800-\udfff]/g;
 
 /** For `key = value` files (Yealink .cfg/.boot): a value runs to the end of its line, so it only must not end it. */

@@ -24,7 +24,6 @@ export interface TestServer {
   /** Every profile change hotprov announced, in order. */
   readonly changes: ProfileChange[];
   /** Calls the JSON API with the bearer token; the body is sent as JSON. */
-  // biome-ignore lint/suspicious/noExplicitAny: tests read answer bodies field by field
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Fetches a phone path as a phone with the given User-Agent would. */
   phone(path: string, userAgent?: string, init?: RequestInit): Promise<Response>;
