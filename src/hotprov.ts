@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import type { Config } from './config.ts';
 import { type OpenDb, openDb } from './db/client.ts';
 import type { DomainDeps, ProfileChange } from './domain/context.ts';
+import { getDeviceById } from './domain/lookup.ts';
 import { ensureDefaultTenant, getTenant, tenantSettings } from './domain/tenants.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
@@ -50,7 +51,12 @@ export function createHotprov(options: HotprovOptions): Hotprov {
     now,
     catalog: createModelCatalog(adapters.map((a) => a.profile)),
     profilesChanged(change) {
-      log.info('provisioning', 'profile changed', { devices: change.deviceIds.join(','), reason: change.reason });
+      for (const id of change.deviceIds) {
+        const device = getDeviceById(db, id);
+        const summary = device === undefined ? null : provisioning.summary(device);
+        log.info('provisioning', 'profile changed', { device: device?.idleAccount ?? id, profile: summary?.mode ?? 'deleted', reason: change.reason });
+        for (const warning of summary?.warnings ?? []) log.warn('provisioning', warning, { device: device?.idleAccount });
+      }
       options.onProfilesChanged?.(change);
     },
   };

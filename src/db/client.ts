@@ -10,6 +10,14 @@ import * as schema from './schema.ts';
 /** The database or a transaction on it: domain functions accept either. */
 export type Db = BaseSQLiteDatabase<'sync', Database.RunResult, typeof schema>;
 
+/**
+ * Runs `fn` in a write transaction that takes the write lock at BEGIN (IMMEDIATE), so a read-then-write
+ * cannot lose a race to another connection half-way. The callback must be synchronous.
+ */
+export function writeTransaction<T>(db: Db, fn: (tx: Db) => T): T {
+  return db.transaction((tx) => fn(tx), { behavior: 'immediate' });
+}
+
 export interface OpenDb {
   readonly db: Db;
   readonly sqlite: Database.Database;

@@ -27,5 +27,4 @@ export interface Actor {
 }
 
 /** How a hot-desk session started or ended; stored and audited verbatim. */
-export const LOGIN_METHODS = ['api', 'admin', 'feature_code', 'phone_screen', 'auto'] as const;
-export type LoginMethod = (typeof LOGIN_METHODS)[number];
+export type LoginMethod = 'api' | 'admin' | 'feature_code' | 'phone_screen' | 'auto';

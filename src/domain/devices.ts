@@ -1,12 +1,13 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { type DeviceRow, devices, hotdeskSessions, tenants } from '../db/schema.ts';
+import { asc, eq, sql } from 'drizzle-orm';
+import { type Db, writeTransaction } from '../db/client.ts';
+import { type DeviceRow, devices, tenants } from '../db/schema.ts';
 import { Conflict, InvalidField, UnknownDevice } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
 import { generateSipPassword } from './credentials.ts';
-import { type Mac, parseMac } from './mac.ts';
-import { closeSession } from './sessions.ts';
+import { findDevice } from './lookup.ts';
+import { parseMac } from './mac.ts';
+import { closeSession, openSessionOnDevice } from './sessions.ts';
 
 export interface EnrolDeviceInput {
   readonly mac: string;
@@ -34,39 +35,6 @@ export function idleAccountName(n: number): string {
   return `HD${String(n).padStart(4, '0')}`;
 }
 
-/**
- * Finds a device by what a caller knows of it: a MAC in any spelling, or its idle account (HD0001).
- * @throws AppError unknown_device (404).
- */
-export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow {
-  const mac = parseMac(ref);
-  const row =
-    mac !== null
-      ? db
-          .select()
-          .from(devices)
-          .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac)))
-          .get()
-      : /^hd\d+$/i.test(ref)
-        ? db
-            .select()
-            .from(devices)
-            .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, ref.toUpperCase())))
-            .get()
-        : undefined;
-  if (row === undefined) throw UnknownDevice(ref);
-  return row;
-}
-
-export function getDeviceById(db: Db, id: number): DeviceRow | undefined {
-  return db.select().from(devices).where(eq(devices.id, id)).get();
-}
-
-/** The device a phone asks for by MAC, whatever its tenant; undefined when not enrolled. */
-export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
-  return db.select().from(devices).where(eq(devices.mac, mac)).get();
-}
-
 export function listDevices(db: Db, tenantId: number): DeviceRow[] {
   return db.select().from(devices).where(eq(devices.tenantId, tenantId)).orderBy(asc(devices.idleAccount)).all();
 }
@@ -83,7 +51,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
     throw InvalidField('model', `unknown vendor/model ${input.vendor}/${input.model}; known: ${deps.catalog.describe()}`);
   }
   const now = deps.now();
-  return deps.db.transaction((tx) => {
+  return writeTransaction(deps.db, (tx) => {
     const taken = tx.select().from(devices).where(eq(devices.mac, mac)).get();
     if (taken !== undefined) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
     const tenant = tx
@@ -126,7 +94,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
  */
 export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string, input: UpdateDeviceInput): DeviceRow {
   const now = deps.now();
-  const updated = deps.db.transaction((tx) => {
+  const updated = writeTransaction(deps.db, (tx) => {
     const device = findDevice(tx, tenantId, ref);
     let model = device.model;
     if (input.model !== undefined) {
@@ -167,7 +135,7 @@ export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, r
 /** Deletes a device, ending its session first so the history says why. */
 export function deleteDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): DeviceRow {
   const now = deps.now();
-  const device = deps.db.transaction((tx) => {
+  const device = writeTransaction(deps.db, (tx) => {
     const row = findDevice(tx, tenantId, ref);
     closeOpenSessionOf(tx, tenantId, now, actor, row, 'device_deleted');
     tx.delete(devices).where(eq(devices.id, row.id)).run();
@@ -179,11 +147,7 @@ export function deleteDevice(deps: DomainDeps, tenantId: number, actor: Actor, r
 }
 
 function closeOpenSessionOf(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceRow, reason: string): void {
-  const open = tx
-    .select()
-    .from(hotdeskSessions)
-    .where(and(eq(hotdeskSessions.deviceId, device.id), isNull(hotdeskSessions.endedAt)))
-    .get();
+  const open = openSessionOnDevice(tx, device.id);
   if (open !== undefined) closeSession(tx, tenantId, now, actor, open, reason);
 }
 

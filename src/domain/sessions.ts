@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts';
 import { type DeviceRow, devices, hotdeskSessions, type SessionRow, type UserRow, users } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor } from './context.ts';
+import { getDeviceById, getUserById } from './lookup.ts';
 
 /** An open session with the device and user it joins. */
 export interface OpenSession {
@@ -66,8 +67,8 @@ export function closeSession(
   method?: string,
 ): void {
   tx.update(hotdeskSessions).set({ endedAt: now, endReason: reason }).where(eq(hotdeskSessions.id, session.id)).run();
-  const device = session.deviceId === null ? undefined : tx.select().from(devices).where(eq(devices.id, session.deviceId)).get();
-  const user = session.userId === null ? undefined : tx.select().from(users).where(eq(users.id, session.userId)).get();
+  const device = session.deviceId === null ? undefined : getDeviceById(tx, session.deviceId);
+  const user = session.userId === null ? undefined : getUserById(tx, session.userId);
   recordAudit(tx, tenantId, now, actor, {
     action: 'hotdesk.logout',
     method: method ?? null,

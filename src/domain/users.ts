@@ -1,11 +1,12 @@
 import { and, asc, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import { type Db, writeTransaction } from '../db/client.ts';
 import { type UserKeyRow, type UserRow, userKeys, users } from '../db/schema.ts';
 import { Conflict, UnknownExtension } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
-import { assertPinAllowed, hashPin } from './credentials.ts';
+import { assertPinAllowed, generatePin, hashPin } from './credentials.ts';
 import type { UserKey } from './keyLayout.ts';
+import { getUser } from './lookup.ts';
 import { closeSession, openSessionOfUser } from './sessions.ts';
 
 export interface CreateUserInput {
@@ -26,20 +27,6 @@ export type UpdateUserInput = Partial<Omit<CreateUserInput, 'extension'>>;
 export interface UserWithKeys {
   readonly user: UserRow;
   readonly keys: readonly UserKeyRow[];
-}
-
-/**
- * Finds a user by extension.
- * @throws AppError unknown_extension (404).
- */
-export function getUser(db: Db, tenantId: number, extension: string): UserRow {
-  const user = db
-    .select()
-    .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.extension, extension)))
-    .get();
-  if (user === undefined) throw UnknownExtension(extension);
-  return user;
 }
 
 /** A user's keys in order. */
@@ -65,7 +52,7 @@ export async function createUser(
   if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
   const pinHash = input.pin === undefined ? null : await hashPin(input.pin);
   const now = deps.now();
-  return deps.db.transaction((tx) => {
+  return writeTransaction(deps.db, (tx) => {
     const taken = tx
       .select({ id: users.id })
       .from(users)
@@ -116,7 +103,7 @@ export async function updateUser(
   const pinHash = input.pin === undefined ? undefined : await hashPin(input.pin);
   const now = deps.now();
   let seatedDevice: number | null = null;
-  const result = deps.db.transaction((tx) => {
+  const result = writeTransaction(deps.db, (tx) => {
     const before = getUser(tx, tenantId, extension);
     const sipUser = input.sipUser ?? before.sipUser;
     const user = tx
@@ -147,11 +134,21 @@ export async function updateUser(
   return result;
 }
 
+/**
+ * Gives a user a new random PIN that passes the policy, and returns it: the only time it is ever readable.
+ * @throws AppError unknown_extension (404).
+ */
+export async function issuePin(deps: DomainDeps, tenantId: number, pinMinLength: number, actor: Actor, extension: string): Promise<string> {
+  const pin = generatePin(extension, Math.max(pinMinLength, 4));
+  await updateUser(deps, tenantId, pinMinLength, actor, extension, { pin });
+  return pin;
+}
+
 /** Deletes a user, logging them out first so their phone goes idle. */
 export function deleteUser(deps: DomainDeps, tenantId: number, actor: Actor, extension: string): UserRow {
   const now = deps.now();
   let seatedDevice: number | null = null;
-  const user = deps.db.transaction((tx) => {
+  const user = writeTransaction(deps.db, (tx) => {
     const row = getUser(tx, tenantId, extension);
     const open = openSessionOfUser(tx, row.id);
     if (open !== undefined) {

@@ -5,6 +5,20 @@ import { apiRouter } from './routes/api.ts';
 import { phoneRouter } from './routes/phones.ts';
 
 /**
+ * SQLite refusals caused by another writer, not by the request: a unique row another request created at the
+ * same moment (409), or a lock held past busy_timeout (503). Both are worth a retry, neither is a server fault.
+ */
+export function storageConflict(err: unknown): AppError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return null;
+  if (code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) {
+    return new AppError(409, 'conflict', 'the change conflicts with one made at the same moment; try again');
+  }
+  if (code.startsWith('SQLITE_BUSY')) return new AppError(503, 'busy', 'the database is busy; try again');
+  return null;
+}
+
+/**
  * The Koa application: one error handler first, then the API, then the phone paths.
  * Errors from the catalogue become { error: { code, message } } with their status; anything else is a 500
  * whose details go to the log only.
@@ -20,7 +34,7 @@ export function createApp(deps: AppDeps): Koa {
         throw new AppError(404, 'not_found', `no route ${ctx.method} ${ctx.path}`);
       }
     } catch (err) {
-      const known = err instanceof AppError ? err : null;
+      const known = err instanceof AppError ? err : storageConflict(err);
       if (known === null) {
         deps.log.error('http', 'request failed', {
           method: ctx.method,
@@ -45,7 +59,12 @@ export function createApp(deps: AppDeps): Koa {
 
   const api = apiRouter(deps);
   const phones = phoneRouter(deps);
-  app.use(api.routes()).use(api.allowedMethods());
-  app.use(phones.routes()).use(phones.allowedMethods());
+  const methods = {
+    throw: true,
+    methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'this path does not take that method'),
+    notImplemented: () => new AppError(501, 'not_implemented', 'hotprov does not implement that method'),
+  };
+  app.use(api.routes()).use(api.allowedMethods(methods));
+  app.use(phones.routes()).use(phones.allowedMethods(methods));
   return app;
 }

@@ -4,7 +4,12 @@ import { z } from 'zod';
 
 const extension = z.string().regex(/^\d{1,15}$/, 'must be 1 to 15 digits');
 const sipIdentifier = z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'must be 1 to 64 letters, digits or . _ + -');
-const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+// Control characters (newlines among them) have no place in a name, label or password shown on a phone.
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\u0000-\u001f\u007f]*$/u, 'must not contain control characters such as a line break');
 const pin = z.string().min(1, 'must not be empty').max(32);
 
 export const UserKeyBody = z
@@ -13,7 +18,7 @@ export const UserKeyBody = z
     value: z
       .string()
       .max(128)
-      .regex(/^[A-Za-z0-9*#+._@:-]*$/, 'may hold only digits, letters and * # + . _ @ : -')
+      .regex(/^[A-Za-z0-9*#+._-]*$/, 'must be a number or extension: digits, letters and * # + . _ - only')
       .default(''),
     label: text(64).default(''),
   })

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
-import { findDeviceByMac, recordDeviceSeen } from '../domain/devices.ts';
+import { recordDeviceSeen } from '../domain/devices.ts';
+import { findDeviceByMac } from '../domain/lookup.ts';
 import { userAtDevice } from '../domain/sessions.ts';
 import { getTenant, tenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
@@ -32,6 +33,16 @@ export interface RenderedFile {
   readonly body: string;
   readonly contentType: string;
 }
+
+export interface DeviceSummary {
+  readonly mode: DeviceProfile['mode'];
+  readonly files: readonly string[];
+  /** Keys that do not fit, a MAC that does not look like the vendor's, … */
+  readonly warnings: readonly string[];
+}
+
+/** What a masked password reads as in a rendered file shown to a person. */
+export const SECRET_MASK = '********';
 
 export interface ProvisioningDeps {
   readonly db: Db;
@@ -103,7 +114,8 @@ export function createProvisioning(deps: ProvisioningDeps) {
     if (match === undefined) return NOT_FOUND;
     const [adapter, file] = match;
     recordSeen(adapter, device, request);
-    if (file.uploadOnly === true) return request.method === 'GET' ? NOT_FOUND : { status: 204 };
+    if (request.method === 'PUT') return file.upload === undefined ? NOT_FOUND : { status: 204 };
+    if (file.upload === 'only') return request.method === 'HEAD' ? { status: 204 } : NOT_FOUND;
     const { profile } = profileOf(device);
     const plan = adapter.planDeviceFile(file, profile);
     if (plan === null) return NOT_FOUND;
@@ -136,8 +148,6 @@ export function createProvisioning(deps: ProvisioningDeps) {
         if (file !== null) matches.push([adapter, file]);
       }
       if (matches.length === 0) return NOT_FOUND;
-      const uploads = matches.filter(([, f]) => f.uploadOnly === true);
-      if (request.method === 'PUT' && uploads.length === 0) return NOT_FOUND;
       if (matches.some(([, f]) => f.mac !== null))
         return serveDeviceFile(
           request,
@@ -150,20 +160,23 @@ export function createProvisioning(deps: ProvisioningDeps) {
       return NOT_FOUND;
     },
 
-    /** The profile a device gets now, for the API: mode and the key layout's warnings. */
-    describe(device: DeviceRow): DeviceProfile {
-      return profileOf(device).profile;
+    /** What the API shows of a device's provisioning: its mode, its files, and what an admin should look at. */
+    summary(device: DeviceRow): DeviceSummary {
+      const { adapter, profile } = profileOf(device);
+      const warnings = [...profile.layout.warnings];
+      if (!adapter.profile.macPrefixes.includes(device.mac.slice(0, 6))) {
+        warnings.push(`MAC ${device.mac.slice(0, 6)} is not a known ${adapter.profile.name} prefix: check the vendor`);
+      }
+      return { mode: profile.mode, files: adapter.deviceFiles(profile.device.mac, profile.device.model), warnings };
     },
 
-    /** The names of the files the device fetches, in the order it fetches them. */
-    deviceFileNames(device: DeviceRow): readonly string[] {
-      const { adapter, profile } = profileOf(device);
-      return adapter.deviceFiles(profile.device.mac, profile.device.model);
-    },
-
-    /** Every file the device fetches, rendered as it would get them now. */
-    renderDeviceFiles(device: DeviceRow): RenderedFile[] {
-      const { adapter, profile } = profileOf(device);
+    /**
+     * Every file the device fetches, rendered as it would get them now.
+     * @param options.maskSecrets replace the account password with asterisks, for showing to people.
+     */
+    renderDeviceFiles(device: DeviceRow, options: { maskSecrets?: boolean } = {}): RenderedFile[] {
+      const { adapter, profile: actual } = profileOf(device);
+      const profile = options.maskSecrets === true ? { ...actual, account: { ...actual.account, password: SECRET_MASK } } : actual;
       const out: RenderedFile[] = [];
       for (const name of adapter.deviceFiles(profile.device.mac, profile.device.model)) {
         const file = adapter.matchPath(name);

@@ -26,6 +26,8 @@ const ModelSchema = z.object({
 const UaSampleSchema = z.object({
   ua: z.string(),
   model: z.string().nullable(),
+  /** The catalogue model the sample's model resolves to, or null when hotprov does not list it. */
+  catalogModel: z.string().nullable(),
   firmware: z.string().nullable(),
   mac: z.string().nullable(),
   source: z.string(),
@@ -44,7 +46,6 @@ const VendorProfileSchema = z.object({
 });
 
 export type VendorId = z.infer<typeof VendorProfileSchema>['vendor'];
-export const VENDOR_IDS: readonly VendorId[] = ['yealink', 'snom', 'polycom'];
 
 export interface ModelProfile extends KeyCapacity {
   readonly id: string;

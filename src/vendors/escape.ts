@@ -1,18 +1,21 @@
-// Characters no phone config value may hold: C0 controls (CR and LF among them), DEL and the
-// code points XML 1.0 forbids. They become a space, so a value stays on its line / in its attribute.
+// Characters no phone config value may hold: C0 controls (CR and LF among them), DEL and the two
+// non-characters XML 1.0 forbids. They become a space, so a value stays on its line / in its attribute.
 // Matching control characters is the point of this pattern.
-const UNSAFE = /[\u0000-\u001f\u007f\ufffe\uffff]|[\ud800-\udfff]/g;
+const UNSAFE = /[\u0000-\u001f\u007f\ufffe\uffff]/gu;
+
+/** Lone UTF-16 surrogates cannot be encoded; toWellFormed replaces them, emoji and other pairs stay. */
+const clean = (value: string) => value.toWellFormed().replace(UNSAFE, ' ');
 
 /** For `key = value` files (Yealink .cfg/.boot): a value runs to the end of its line, so it only must not end it. */
 export function escapeCfgValue(value: string): string {
-  return value.replace(UNSAFE, ' ');
+  return clean(value);
 }
 
 const XML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
 /** For XML text and attribute values (Snom, Polycom): well-formed whatever the data. */
 export function escapeXml(value: string): string {
-  return value.replace(UNSAFE, ' ').replace(/[&<>"']/g, (c) => XML_ENTITIES[c] ?? c);
+  return clean(value).replace(/[&<>"']/g, (c) => XML_ENTITIES[c] ?? c);
 }
 
 /** A deep copy of a template context with every string passed through `escapeValue`. */

@@ -11,7 +11,7 @@ const TRANSPORT = { udp: 'UDPOnly', tcp: 'TCPOnly', tls: 'TLS' } as const;
 /** The digit map a logged-in phone gets (wazo-provd-plugins polycom common.cfg): any digits, sent on the timer. */
 const OPEN_DIGIT_MAP = '[0123456789*#].T';
 
-/** Files a Poly phone uploads (logs, settings changed on the phone, call lists); hotprov accepts and drops them. */
+/** Files a Poly phone only uploads (logs, settings changed on the phone, call lists); hotprov accepts and drops them. */
 const UPLOADS = /^([0-9a-f]{12})-(app\.log|boot\.log|phone\.cfg|web\.cfg|calls\.xml|license\.cfg)$/i;
 
 const deviceConfigName = (mac: Mac) => `${mac}-hotprov.cfg`;
@@ -93,13 +93,14 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
       const upload = UPLOADS.exec(filename);
       if (upload?.[1] !== undefined) {
         const mac = parseMac(upload[1]);
-        return mac === null ? null : { kind: 'upload', mac, uploadOnly: true };
+        return mac === null ? null : { kind: 'upload', mac, upload: 'only' };
       }
       const m = /^([0-9a-f]{12})(\.cfg|-hotprov\.cfg|-directory\.xml)$/i.exec(filename);
       const mac = m?.[1] === undefined ? null : parseMac(m[1]);
       if (mac === null || m?.[2] === undefined) return null;
       const suffix = m[2].toLowerCase();
-      return { kind: suffix === '.cfg' ? 'master' : suffix === '-hotprov.cfg' ? 'device' : 'directory', mac };
+      if (suffix === '-directory.xml') return { kind: 'directory', mac, upload: 'also' };
+      return { kind: suffix === '.cfg' ? 'master' : 'device', mac };
     },
 
     deviceFiles: (mac: Mac, _model: ModelProfile) => [`${mac}.cfg`, deviceConfigName(mac), `${mac}-directory.xml`],

@@ -43,8 +43,11 @@ export interface FileMatch {
   readonly mac: Mac | null;
   /** For model files: the model they are for. */
   readonly model?: ModelProfile | undefined;
-  /** Files the phone only uploads (logs, overrides): accepted and discarded, never rendered. */
-  readonly uploadOnly?: boolean;
+  /**
+   * Whether the phone PUTs this file: 'only' for files it never fetches from hotprov (logs, overrides),
+   * 'also' for files it fetches and may send back (Poly's contact directory). Uploads are accepted and dropped.
+   */
+  readonly upload?: 'only' | 'also';
 }
 
 /** Which template to render with which context. The context holds raw values; the caller escapes them. */

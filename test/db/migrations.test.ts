@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDb } from '../../src/db/client.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
+import { storageConflict } from '../../src/http/app.ts';
 
 const Db = suite('db/migrations');
 let dir = '';
@@ -93,3 +94,24 @@ Db('the default tenant is created once', () => {
 });
 
 Db.run();
+
+const Conflicts = suite('db/conflicts');
+
+Conflicts('a unique-index refusal from SQLite becomes a 409 to retry, not a 500', () => {
+  const { sqlite, close } = openDb(':memory:');
+  const ids = seed(sqlite);
+  sqlite.prepare(openSession).run(ids.tenant, ids.device, ids.user);
+  let error: unknown;
+  try {
+    sqlite.prepare(openSession).run(ids.tenant, ids.device2, ids.user);
+  } catch (err) {
+    error = err;
+  }
+  close();
+  const mapped = storageConflict(error);
+  assert.is(mapped?.status, 409);
+  assert.is(mapped?.code, 'conflict');
+  assert.is(storageConflict(new Error('other')), null);
+});
+
+Conflicts.run();

@@ -65,7 +65,7 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
         for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/idle/${f.name}`, body: f.body });
         await login(deps, tenant.id, ACTOR, { device: device.idleAccount, extension: '201', pin: '4826', method: 'api' });
         for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/user/${f.name}`, body: f.body });
-        const warnings = hotprov.provisioning.describe(device).layout.warnings;
+        const warnings = hotprov.provisioning.summary(device).warnings;
         out.push({ path: `${dir}/user/warnings.txt`, body: warnings.map((w) => `${w}\n`).join('') });
       }
     }

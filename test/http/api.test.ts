@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.ts';
 
 let t: TestServer;
 const Api = suite('http/api');
@@ -62,7 +62,7 @@ Api('400 names the field for bad input, never a 500', async () => {
 Api('415 for a body that is not JSON', async () => {
   const res = await fetch(`${t.url}/api/v1/users`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${'test-token-0123456789abcdef'}`, 'content-type': 'text/plain' },
+    headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'text/plain' },
     body: 'extension=101',
   });
   assert.is(res.status, 415);
@@ -189,6 +189,40 @@ Api('the idle account credentials are there for the PBX, asked for by name', asy
     password: 'from-the-pbx-123',
     registrar: { host: 'pbx.example.test', port: 5060, transport: 'udp' },
   });
+});
+
+Api('a generated PIN is answered once, works, and is never shown again', async () => {
+  await t.api('POST', '/api/v1/users', { ...alice, pin: undefined });
+  await t.api('POST', '/api/v1/devices', yealink);
+  const issued = await t.api('POST', '/api/v1/users/101/pin');
+  assert.is(issued.status, 200);
+  assert.match(issued.body.pin, /^\d{4}$/);
+  assert.is((await t.api('GET', '/api/v1/users/101')).body.pinSet, true);
+  const login = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: issued.body.pin });
+  assert.is(login.body.result, 'logged_in');
+  assert.is((await t.api('POST', '/api/v1/users/999/pin')).status, 404);
+});
+
+Api('the config preview masks passwords unless asked to show them', async () => {
+  await t.api('POST', '/api/v1/devices', { ...yealink, idlePassword: 'from-the-pbx-123' });
+  const masked = await fetch(`${t.url}/api/v1/devices/HD0001/config?file=001565aabbcc.cfg`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  const text = await masked.text();
+  assert.match(text, /^account\.1\.password = \*{8}$/m);
+  assert.not.ok(text.includes('from-the-pbx-123'));
+  const shown = await fetch(`${t.url}/api/v1/devices/HD0001/config?file=001565aabbcc.cfg&secrets=show`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  assert.match(await shown.text(), /^account\.1\.password = from-the-pbx-123$/m);
+});
+
+Api('405 in the error shape for a method a path does not take', async () => {
+  const res = await t.api('PUT', '/api/v1/hotdesk/sessions', {});
+  assert.is(res.status, 405);
+  assert.is(res.body.error.code, 'method_not_allowed');
+});
+
+Api('a MAC outside the vendor\'s known prefixes is enrolled with a warning', async () => {
+  const res = await t.api('POST', '/api/v1/devices', { ...yealink, mac: '00:04:13:00:00:01' });
+  assert.is(res.status, 201);
+  assert.match(res.body.warnings.join('\n'), /MAC 000413 is not a known Yealink prefix/);
 });
 
 Api('404 JSON for an unknown API path', async () => {

@@ -122,6 +122,13 @@ Phones('Polycom uploads (PUT) and probes (HEAD) of logs and overrides are accept
   }
   // A GET of an override that hotprov never stored is simply not there.
   assert.is((await t.phone('/0004f274632f-phone.cfg', UA.polycom)).status, 404);
+  // The contact directory is served, and a phone that edited its contacts may send it back.
+  const directory = await t.phone('/0004f274632f-directory.xml', UA.polycom, { method: 'PUT', body: '<directory/>' });
+  assert.is(directory.status, 204);
+  assert.is((await t.phone('/0004f274632f-directory.xml', UA.polycom)).status, 200);
+  // Files phones only fetch are not overwritten by a PUT.
+  assert.is((await t.phone('/0004f274632f-hotprov.cfg', UA.polycom, { method: 'PUT', body: 'x' })).status, 404);
+  assert.is((await t.phone('/805ec0112233.cfg', UA.yealink, { method: 'PUT', body: 'x' })).status, 404);
 });
 
 Phones('the MAC may be asked for in any case', async () => {

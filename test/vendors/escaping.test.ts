@@ -79,6 +79,15 @@ for (const text of HOSTILE) {
   });
 }
 
+Escaping('names outside ASCII reach the phone intact, emoji included', async () => {
+  const name = 'Zoë Ørsted 😀 李';
+  const files = await renderWith(name);
+  for (const file of ['yealink/001565000001.cfg', 'snom/000413000002.xml', 'polycom/0004f2000003-hotprov.cfg']) {
+    assert.ok(files.get(file)?.includes(name), `${file} lost part of the name`);
+  }
+  assert.is(escapeXml('a\ud800b'), 'a\ufffdb', 'a lone surrogate cannot be encoded and is replaced');
+});
+
 Escaping('XML escaping keeps the text readable once parsed', () => {
   assert.is(escapeXml(`a&b <c> "d" 'e'`), 'a&amp;b &lt;c&gt; &quot;d&quot; &apos;e&apos;');
   assert.is(escapeXml('line\nbreak'), 'line break');

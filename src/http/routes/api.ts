@@ -2,10 +2,11 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DeviceRow } from '../../db/schema.ts';
 import type { Actor } from '../../domain/context.ts';
-import { deleteDevice, enrolDevice, findDevice, listDevices, updateDevice } from '../../domain/devices.ts';
+import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { login, logout } from '../../domain/hotdesk.ts';
 import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
-import { createUser, deleteUser, getUser, keysOf, listUsers, updateUser } from '../../domain/users.ts';
+import { findDevice, getUser } from '../../domain/lookup.ts';
+import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
 import { NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
 import { readBody } from '../body.ts';
@@ -22,13 +23,7 @@ export function apiRouter(deps: AppDeps): Router {
   const { domain, provisioning } = deps;
   const tenantId = () => deps.tenant().id;
 
-  const deviceView = (device: DeviceRow) => {
-    const profile = provisioning.describe(device);
-    return presentDevice(device, userAtDevice(domain.db, device.id), {
-      files: provisioning.deviceFileNames(device),
-      warnings: profile.layout.warnings,
-    });
-  };
+  const deviceView = (device: DeviceRow) => presentDevice(device, userAtDevice(domain.db, device.id), provisioning.summary(device));
 
   // --- users
 
@@ -55,6 +50,14 @@ export function apiRouter(deps: AppDeps): Router {
     const tenant = deps.tenant();
     const { user, keys } = await updateUser(domain, tenant.id, tenant.pinMinLength, actorOf(ctx), ctx.params.extension ?? '', body);
     ctx.body = presentUser(user, keys);
+  });
+
+  /** Sets a new random PIN and answers it, once: hotprov keeps only its hash. */
+  router.post('/users/:extension/pin', async (ctx) => {
+    const tenant = deps.tenant();
+    const pin = await issuePin(domain, tenant.id, tenant.pinMinLength, actorOf(ctx), ctx.params.extension ?? '');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { extension: ctx.params.extension, pin };
   });
 
   router.delete('/users/:extension', (ctx) => {
@@ -97,9 +100,10 @@ export function apiRouter(deps: AppDeps): Router {
     ctx.body = { name: device.idleAccount, password: device.idlePassword, registrar };
   });
 
-  /** The files the phone would get now, as rendered; `?file=` returns one as the phone sees it. */
+  /** The files the phone would get now; `?file=` returns one as the phone sees it; passwords masked unless `?secrets=show`. */
   router.get('/devices/:device/config', (ctx) => {
-    const files = provisioning.renderDeviceFiles(findDevice(domain.db, tenantId(), ctx.params.device ?? ''));
+    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+    const files = provisioning.renderDeviceFiles(device, { maskSecrets: ctx.query.secrets !== 'show' });
     const wanted = ctx.query.file;
     if (typeof wanted === 'string') {
       const file = files.find((f) => f.name === wanted);
@@ -116,9 +120,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.post('/hotdesk/login', async (ctx) => {
     const body = await readBody(ctx, LoginBody);
     const outcome = await login(domain, tenantId(), actorOf(ctx), { ...body, method: 'api' });
-    const warnings = provisioning.describe(outcome.device).layout.warnings;
-    for (const warning of warnings)
-      deps.log.warn('hotdesk', warning, { device: outcome.device.idleAccount, extension: outcome.user.extension });
+    const { warnings } = provisioning.summary(outcome.device);
     ctx.body = {
       result: outcome.result,
       session: presentSession(outcome.session, outcome.device, outcome.user),

@@ -1,0 +1,63 @@
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { type DeviceRow, devices, type UserRow, users } from '../db/schema.ts';
+import { UnknownDevice, UnknownExtension } from '../errors.ts';
+import { type Mac, parseMac } from './mac.ts';
+
+/** Reading devices and users by what callers know of them. No writes, no rules. */
+
+/**
+ * Finds a device by what a caller knows of it: a MAC in any spelling, or its idle account (HD0001).
+ * @throws AppError unknown_device (404).
+ */
+export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow {
+  const mac = parseMac(ref);
+  const row =
+    mac !== null
+      ? db
+          .select()
+          .from(devices)
+          .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac)))
+          .get()
+      : /^hd\d+$/i.test(ref)
+        ? db
+            .select()
+            .from(devices)
+            .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, ref.toUpperCase())))
+            .get()
+        : undefined;
+  if (row === undefined) throw UnknownDevice(ref);
+  return row;
+}
+
+export function getDeviceById(db: Db, id: number): DeviceRow | undefined {
+  return db.select().from(devices).where(eq(devices.id, id)).get();
+}
+
+/** The device a phone asks for by MAC, whatever its tenant; undefined when not enrolled. */
+export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
+  return db.select().from(devices).where(eq(devices.mac, mac)).get();
+}
+
+/** A user by extension, or undefined. */
+export function findUser(db: Db, tenantId: number, extension: string): UserRow | undefined {
+  return db
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.extension, extension)))
+    .get();
+}
+
+/**
+ * A user by extension.
+ * @throws AppError unknown_extension (404).
+ */
+export function getUser(db: Db, tenantId: number, extension: string): UserRow {
+  const user = findUser(db, tenantId, extension);
+  if (user === undefined) throw UnknownExtension(extension);
+  return user;
+}
+
+export function getUserById(db: Db, id: number): UserRow | undefined {
+  return db.select().from(users).where(eq(users.id, id)).get();
+}
