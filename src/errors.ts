@@ -23,7 +23,15 @@ export const WeakPin = (reason: string) => new AppError(400, 'weak_pin', `pin: $
 
 // 401 / 403: who is asking, and may they.
 export const Unauthorized = (message = 'a valid bearer token is required') => new AppError(401, 'unauthorized', message);
-export const WrongPin = () => new AppError(403, 'wrong_pin', 'the PIN does not match');
+export const WrongPin = (triesLeft: number, lockedUntil: Date | null) =>
+  new AppError(
+    403,
+    'wrong_pin',
+    lockedUntil === null
+      ? `the PIN does not match; ${triesLeft} more ${triesLeft === 1 ? 'try' : 'tries'} before a lockout`
+      : `the PIN does not match; locked until ${lockedUntil.toISOString()}`,
+    { triesLeft, ...(lockedUntil === null ? {} : { lockedUntil: lockedUntil.toISOString() }) },
+  );
 export const UserNotHotdesk = (extension: string) => new AppError(403, 'user_not_hotdesk', `user ${extension} is not allowed to hot-desk`);
 
 // 404: the thing named does not exist.

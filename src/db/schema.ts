@@ -22,6 +22,24 @@ export const tenants = sqliteTable('tenants', {
   pinMinLength: integer('pin_min_length').notNull().default(4),
   /** The number of the next idle account (HD0001, HD0002, …); never reused, so the PBX never sees a name twice. */
   nextIdleNumber: integer('next_idle_number').notNull().default(1),
+  /** A code that only logs out (3CX: `*77*5*`); NULL when the login code alone does it. */
+  logoutCode: text('logout_code'),
+  /** How check-sync NOTIFYs reach phones: straight from hotprov, or relayed by the PBX. */
+  notifyMode: text('notify_mode', { enum: ['direct', 'asterisk', 'freeswitch'] })
+    .notNull()
+    .default('direct'),
+  /** Asterisk AMI or FreeSWITCH event socket of the PBX, for relayed NOTIFYs. */
+  relayHost: text('relay_host'),
+  relayPort: integer('relay_port'),
+  relayUsername: text('relay_username'),
+  relaySecret: text('relay_secret'),
+  /** FreeSWITCH: the sofia profile phones register with. */
+  relayProfile: text('relay_profile').notNull().default('internal'),
+  /** Cron expression for logging everyone out (e.g. `0 2 * * *`), in the tenant's time zone; NULL = never. */
+  autoLogoutCron: text('auto_logout_cron'),
+  /** Sessions longer than this are ended; NULL = no limit. */
+  maxSessionMinutes: integer('max_session_minutes'),
+  timezone: text('timezone').notNull().default('UTC'),
   createdAt: createdAt(),
 });
 
@@ -46,6 +64,19 @@ export const devices = sqliteTable(
     location: text('location').notNull().default(''),
     /** How many expansion modules are attached; keys beyond the phone's own go there. */
     expansionModules: integer('expansion_modules').notNull().default(0),
+    /** Where the phone takes SIP requests, as an admin set it (`sip:HD0001@10.1.2.3:5062`). */
+    sipContact: text('sip_contact'),
+    /** Where the PBX last said the phone is, from a login or code call. */
+    reportedContact: text('reported_contact'),
+    /**
+     * The account in the device file the phone last fetched, with its credentials: the phone is registered
+     * with it, so a check-sync NOTIFY is addressed to it and answers its digest challenge with them.
+     */
+    servedAccount: text('served_account'),
+    servedAuthName: text('served_auth_name'),
+    servedPassword: text('served_password'),
+    /** ETag of the device file the phone last fetched. */
+    servedEtag: text('served_etag'),
     lastSeenAt: integer('last_seen_at', { mode: 'timestamp_ms' }),
     lastSeenIp: text('last_seen_ip'),
     lastUserAgent: text('last_user_agent'),
@@ -120,6 +151,59 @@ export const hotdeskSessions = sqliteTable(
   ],
 );
 
+/** Failed PINs per user and per device, for the lockout with back-off. */
+export const loginThrottles = sqliteTable(
+  'login_throttles',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tenantId: integer('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    subject: text('subject', { enum: ['user', 'device'] }).notNull(),
+    subjectId: integer('subject_id').notNull(),
+    /** Wrong PINs since the last success or lockout. */
+    failures: integer('failures').notNull().default(0),
+    /** Lockouts since the last success; each one lasts twice as long as the one before. */
+    lockouts: integer('lockouts').notNull().default(0),
+    lockedUntil: integer('locked_until', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('login_throttles_subject').on(t.tenantId, t.subject, t.subjectId)],
+);
+
+/**
+ * One check-sync NOTIFY and what came of it: queued → sent → answered (status) → fetched, or failed.
+ * "Fetched" means the phone then downloaded the profile revision (ETag) the NOTIFY was about.
+ */
+export const syncJobs = sqliteTable(
+  'sync_jobs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tenantId: integer('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    deviceId: integer('device_id').references(() => devices.id, { onDelete: 'set null' }),
+    deviceMac: text('device_mac').notNull(),
+    reason: text('reason').notNull(),
+    /** direct, asterisk or freeswitch. */
+    mode: text('mode').notNull(),
+    /** Request-URI (direct) or PBX endpoint (relay). */
+    target: text('target').notNull(),
+    state: text('state', { enum: ['queued', 'sent', 'answered', 'fetched', 'failed', 'superseded'] }).notNull(),
+    statusCode: integer('status_code'),
+    /** NOTIFYs sent for this job (the first and each retry after the phone did not fetch). */
+    attempts: integer('attempts').notNull().default(0),
+    /** ETag of the device file the phone should fetch. */
+    targetEtag: text('target_etag').notNull(),
+    error: text('error'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
+    answeredAt: integer('answered_at', { mode: 'timestamp_ms' }),
+    fetchedAt: integer('fetched_at', { mode: 'timestamp_ms' }),
+    failedAt: integer('failed_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('sync_jobs_device').on(t.deviceId, t.id), index('sync_jobs_state').on(t.state)],
+);
+
 /** Everything that changed who sits where, or what a phone gets. Names are copied, so rows outlive deletes. */
 export const auditEvents = sqliteTable(
   'audit_events',
@@ -147,4 +231,5 @@ export type UserRow = typeof users.$inferSelect;
 export type UserKeyRow = typeof userKeys.$inferSelect;
 export type SessionRow = typeof hotdeskSessions.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
+export type SyncJobRow = typeof syncJobs.$inferSelect;
 export type KeyType = UserKeyRow['type'];

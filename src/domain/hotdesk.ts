@@ -4,6 +4,7 @@ import { type Db, writeTransaction } from '../db/client.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps, LoginMethod } from './context.ts';
 import { verifyPin } from './credentials.ts';
+import { clearFailures, type FailureOutcome, Locked, lockedUntil, recordFailure, type ThrottleSubject } from './lockout.ts';
 import { findDevice, findUser, getDeviceById, getUserById } from './lookup.ts';
 import { closeSession, openSessionOfUser, openSessionOnDevice } from './sessions.ts';
 
@@ -47,27 +48,46 @@ function eligibility(device: DeviceRow, user: UserRow | undefined, extension: st
 /**
  * Logs a user in at a device in one transaction: a user on another device is moved (that device goes idle),
  * a user already at this device is replaced. Every failure and change is audited; a PIN never is.
+ * A wrong PIN counts against the user and the device; enough of them lock either (423, even with the right PIN)
+ * for a time that doubles with each lockout.
  * @throws AppError unknown_device (404), unknown_extension (404), device_not_hotdesk (409), user_not_hotdesk (403),
- *   pin_not_set (409), wrong_pin (403).
+ *   pin_not_set (409), wrong_pin (403, with triesLeft), locked (423, with lockedUntil).
  */
 export async function login(deps: DomainDeps, tenantId: number, actor: Actor, input: LoginInput): Promise<LoginOutcome> {
   const device = findDevice(deps.db, tenantId, input.device);
-  const auditFailure = (error: AppError): AppError => {
-    recordAudit(deps.db, tenantId, deps.now(), actor, {
-      action: 'hotdesk.login_failed',
+  const audit = (tx: Db, action: string, detail: Record<string, unknown>, extension = input.extension) =>
+    recordAudit(tx, tenantId, deps.now(), actor, {
+      action,
       method: input.method,
       deviceMac: device.mac,
       idleAccount: device.idleAccount,
-      userExtension: input.extension,
-      detail: { reason: error.code },
+      userExtension: extension,
+      detail,
     });
+  const refuse = (error: AppError): AppError => {
+    audit(deps.db, 'hotdesk.login_failed', { reason: error.code, ...error.details });
     return error;
   };
+  const deviceSubject = { subject: 'device', id: device.id } as const;
 
+  const deviceLock = lockedUntil(deps.db, tenantId, deviceSubject, deps.now());
+  if (deviceLock !== null) throw refuse(Locked(`device ${device.idleAccount}`, deviceLock));
   const user = findUser(deps.db, tenantId, input.extension);
   const refused = eligibility(device, user, input.extension);
-  if (refused !== null) throw auditFailure(refused);
-  if (user?.pinHash == null || !(await verifyPin(input.pin, user.pinHash))) throw auditFailure(WrongPin());
+  if (refused !== null) {
+    // Guessing extensions from one phone counts against that phone.
+    if (refused.code === 'unknown_extension') countWrongPin(deps.db, [deviceSubject]);
+    throw refuse(refused);
+  }
+  if (user === undefined || user.pinHash === null) throw refuse(UnknownExtension(input.extension));
+  const userSubject = { subject: 'user', id: user.id } as const;
+  const userLock = lockedUntil(deps.db, tenantId, userSubject, deps.now());
+  if (userLock !== null) throw refuse(Locked(`user ${user.extension}`, userLock));
+
+  if (!(await verifyPin(input.pin, user.pinHash))) {
+    const outcome = countWrongPin(deps.db, [userSubject, deviceSubject]);
+    throw refuse(WrongPin(outcome.triesLeft, outcome.lockedUntil));
+  }
 
   const now = deps.now();
   let outcome: LoginOutcome;
@@ -75,15 +95,17 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
     // One synchronous transaction: concurrent logins cannot interleave. It re-reads both rows, because the
     // device or the user may have changed while the PIN was being checked.
     outcome = writeTransaction(deps.db, (tx): LoginOutcome => {
-        const deviceNow = getDeviceById(tx, device.id);
-        if (deviceNow === undefined) throw UnknownDevice(input.device);
-        const userNow = getUserById(tx, user.id);
-        const refusedNow = eligibility(deviceNow, userNow, input.extension);
-        if (refusedNow !== null || userNow === undefined) throw refusedNow ?? UnknownExtension(input.extension);
-        return seat(tx, tenantId, now, actor, deviceNow, userNow, input.method);
+      const deviceNow = getDeviceById(tx, device.id);
+      if (deviceNow === undefined) throw UnknownDevice(input.device);
+      const userNow = getUserById(tx, user.id);
+      const refusedNow = eligibility(deviceNow, userNow, input.extension);
+      if (refusedNow !== null || userNow === undefined) throw refusedNow ?? UnknownExtension(input.extension);
+      clearFailures(tx, tenantId, userSubject);
+      clearFailures(tx, tenantId, deviceSubject);
+      return seat(tx, tenantId, now, actor, deviceNow, userNow, input.method);
     });
   } catch (err) {
-    throw err instanceof AppError && err.code !== 'unknown_device' ? auditFailure(err) : err;
+    throw err instanceof AppError && err.code !== 'unknown_device' ? refuse(err) : err;
   }
 
   if (outcome.result !== 'already') {
@@ -91,6 +113,23 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
     deps.profilesChanged({ deviceIds: ids, reason: `login ${outcome.user.extension}` });
   }
   return outcome;
+
+  /** Counts a wrong PIN (or a guessed extension) against each subject; audits every lockout it causes. */
+  function countWrongPin(db: Db, subjects: readonly ThrottleSubject[]): FailureOutcome {
+    return writeTransaction(db, (tx) => {
+      let triesLeft = Number.POSITIVE_INFINITY;
+      let lockedMs = 0;
+      for (const s of subjects) {
+        const result = recordFailure(tx, tenantId, s, deps.now());
+        triesLeft = Math.min(triesLeft, result.triesLeft);
+        if (result.lockedUntil !== null) {
+          lockedMs = Math.max(lockedMs, result.lockedUntil.getTime());
+          audit(tx, 'hotdesk.locked', { subject: s.subject, lockedUntil: result.lockedUntil.toISOString() });
+        }
+      }
+      return { triesLeft, lockedUntil: lockedMs === 0 ? null : new Date(lockedMs) };
+    });
+  }
 }
 
 /** Seats a user at a device, moving them from elsewhere and replacing whoever sat there. Inside a transaction. */

@@ -44,7 +44,9 @@ export function createApp(deps: AppDeps): Koa {
       }
       ctx.status = known?.status ?? 500;
       ctx.type = 'application/json';
-      ctx.body = { error: { code: known?.code ?? 'internal_error', message: known?.message ?? 'internal error; see the server log' } };
+      ctx.body = {
+        error: { code: known?.code ?? 'internal_error', message: known?.message ?? 'internal error; see the server log', ...known?.details },
+      };
     }
   });
 
