@@ -30,6 +30,10 @@ export interface Config {
     /** HOTPROV_SIP_TRANSPORT: udp, tcp or tls (default udp). */
     readonly transport: SipTransport;
   };
+  /** HOTPROV_SYNC_FETCH_TIMEOUT: seconds a phone has to fetch its new profile after a NOTIFY (default 60). */
+  readonly syncFetchTimeoutSeconds: number;
+  /** HOTPROV_SYNC_RETRIES: NOTIFYs sent again to a phone that did not fetch, before reporting failure (default 2). */
+  readonly syncRetries: number;
   /** HOTPROV_TRUST_PROXY: honour X-Forwarded-For from a reverse proxy (default false). */
   readonly trustProxy: boolean;
   /** HOTPROV_LOG_LEVEL: debug, info, warn or error (default info). */
@@ -104,6 +108,17 @@ export function loadConfig(env: Env): Config {
   }
 
   const httpHost = read('HOTPROV_HTTP_HOST') ?? '0.0.0.0';
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const syncFetchTimeoutSeconds = integer('HOTPROV_SYNC_FETCH_TIMEOUT', 60, 1, 86400);
+  const syncRetries = integer('HOTPROV_SYNC_RETRIES', 2, 0, 20);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -115,6 +130,8 @@ export function loadConfig(env: Env): Config {
     baseUrl,
     sipPort,
     registrar: Object.freeze({ host: registrarHost, port: registrarPort, transport }),
+    syncFetchTimeoutSeconds,
+    syncRetries,
     trustProxy: trustProxy === 'true' || trustProxy === '1',
     logLevel,
   });

@@ -6,9 +6,13 @@ import { getDeviceById } from './domain/lookup.ts';
 import { ensureDefaultTenant, getTenant, tenantSettings } from './domain/tenants.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
+import { startJobs } from './jobs/index.ts';
 import type { Logger } from './log.ts';
 import { createProvisioning, type Provisioning } from './provisioning/service.ts';
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
+import { notifyViaAsterisk, notifyViaFreeswitch } from './sip/relays.ts';
+import { createUdpNotifier, type SipTimers, type UdpNotifier } from './sip/udpNotifier.ts';
+import { createResync, type Resync } from './sync/resync.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
 import { loadVendorAdapters } from './vendors/index.ts';
 import type { VendorAdapter } from './vendors/types.ts';
@@ -19,6 +23,8 @@ export interface HotprovOptions {
   readonly log: Logger;
   readonly now?: () => Date;
   readonly templatesDir?: string;
+  /** SIP retransmission timers; tests shorten them. */
+  readonly sipTimers?: SipTimers;
   /** Also told about every profile change (tests use it to see what would be re-synced). */
   readonly onProfilesChanged?: (change: ProfileChange) => void;
 }
@@ -30,14 +36,19 @@ export interface Hotprov {
   readonly adapters: readonly VendorAdapter[];
   readonly templates: TemplateStore;
   readonly provisioning: Provisioning;
-  close(): void;
+  readonly resync: Resync;
+  readonly notifier: UdpNotifier;
+  /** Starts the cron schedules (automatic logout, re-sync watchdog); tests call the jobs directly instead. */
+  startJobs(): void;
+  close(): Promise<void>;
 }
 
 /**
  * The composition root: opens and migrates the database, loads vendor profiles and templates (failing fast
- * on a broken one), and wires the domain, provisioning and HTTP layers. Nothing listens yet.
+ * on a broken one), binds the SIP port and wires the domain, provisioning, re-sync and HTTP layers.
+ * Nothing listens for HTTP yet.
  */
-export function createHotprov(options: HotprovOptions): Hotprov {
+export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const { config, log } = options;
   const now = options.now ?? (() => new Date());
   const adapters = loadVendorAdapters();
@@ -45,6 +56,33 @@ export function createHotprov(options: HotprovOptions): Hotprov {
   const database = openDb(config.dbPath);
   const { db } = database;
   const defaultTenant = ensureDefaultTenant(db);
+  const notifier = await createUdpNotifier({
+    port: config.sipPort,
+    advertiseHost: new URL(config.baseUrl).hostname,
+    log,
+    ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),
+  });
+
+  const provisioning = createProvisioning({
+    db,
+    config,
+    adapters,
+    templates,
+    log,
+    now,
+    onServed: (device, revision) => resync.deviceServed(device, revision),
+  });
+  const resync = createResync({
+    db,
+    log,
+    now,
+    config,
+    adapters,
+    provisioning,
+    direct: notifier,
+    relays: { asterisk: notifyViaAsterisk, freeswitch: notifyViaFreeswitch },
+    policy: { fetchTimeoutMs: config.syncFetchTimeoutSeconds * 1000, retries: config.syncRetries },
+  });
 
   const domain: DomainDeps = {
     db,
@@ -57,17 +95,38 @@ export function createHotprov(options: HotprovOptions): Hotprov {
         log.info('provisioning', 'profile changed', { device: device?.idleAccount ?? id, profile: summary?.mode ?? 'deleted', reason: change.reason });
         for (const warning of summary?.warnings ?? []) log.warn('provisioning', warning, { device: device?.idleAccount });
       }
+      resync.devicesChanged(change);
       options.onProfilesChanged?.(change);
     },
   };
-  const provisioning = createProvisioning({ db, config, adapters, templates, log, now });
+  let jobs: ReturnType<typeof startJobs> | null = null;
   const deps: AppDeps = {
+    onTenantChanged: () => jobs?.reschedule(),
     config,
     domain,
     provisioning,
+    resync,
     log,
     adminToken: options.adminToken,
     tenant: () => tenantSettings(getTenant(db, defaultTenant.id) ?? defaultTenant, config.registrar),
   };
-  return { app: createApp(deps), deps, database, adapters, templates, provisioning, close: () => database.close() };
+  return {
+    app: createApp(deps),
+    deps,
+    database,
+    adapters,
+    templates,
+    provisioning,
+    resync,
+    notifier,
+    startJobs() {
+      jobs ??= startJobs({ domain, resync, log });
+    },
+    async close() {
+      jobs?.stop();
+      await resync.settled();
+      await notifier.close();
+      database.close();
+    },
+  };
 }

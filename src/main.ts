@@ -21,7 +21,7 @@ function resolveAdminToken(config: Config, log: Logger): string {
   return token;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
@@ -33,7 +33,8 @@ function main(): void {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const hotprov = createHotprov({ config, log, adminToken: resolveAdminToken(config, log) });
+  const hotprov = await createHotprov({ config, log, adminToken: resolveAdminToken(config, log) });
+  hotprov.startJobs();
   const server = hotprov.app.listen(config.httpPort, config.httpHost, () => {
     log.info('lifecycle', 'hotprov is serving', {
       listen: `${config.httpHost}:${config.httpPort}`,
@@ -49,8 +50,7 @@ function main(): void {
   const stop = (signal: string) => {
     log.info('lifecycle', 'stopping', { signal });
     server.close(() => {
-      hotprov.close();
-      process.exit(0);
+      void hotprov.close().then(() => process.exit(0));
     });
     setTimeout(() => process.exit(0), 5000).unref();
   };
@@ -58,4 +58,4 @@ function main(): void {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main();
+await main();

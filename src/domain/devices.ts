@@ -178,3 +178,21 @@ export function recordDeviceSeen(
     .run();
   return true;
 }
+
+/**
+ * Remembers which revision of its main file a phone was served, and the account in it: the phone registers
+ * with that account, so the next check-sync is addressed to it. Writes only when the revision changed.
+ */
+export function recordServed(db: Db, device: DeviceRow, etag: string, account: { userName: string; authName: string; password: string }): void {
+  if (device.servedEtag === etag) return;
+  db.update(devices)
+    .set({ servedEtag: etag, servedAccount: account.userName, servedAuthName: account.authName, servedPassword: account.password })
+    .where(eq(devices.id, device.id))
+    .run();
+}
+
+/** Remembers where the PBX says the phone takes SIP requests (`sip:HD0001@10.1.2.3:5062`), for the next NOTIFY. */
+export function reportContact(db: Db, device: DeviceRow, contact: string): void {
+  if (device.reportedContact === contact) return;
+  db.update(devices).set({ reportedContact: contact }).where(eq(devices.id, device.id)).run();
+}

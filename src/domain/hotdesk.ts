@@ -4,9 +4,10 @@ import { type Db, writeTransaction } from '../db/client.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps, LoginMethod } from './context.ts';
 import { verifyPin } from './credentials.ts';
+import { reportContact } from './devices.ts';
 import { clearFailures, type FailureOutcome, Locked, lockedUntil, recordFailure, type ThrottleSubject } from './lockout.ts';
 import { findDevice, findUser, getDeviceById, getUserById } from './lookup.ts';
-import { closeSession, openSessionOfUser, openSessionOnDevice } from './sessions.ts';
+import { closeSession, listOpenSessions, openSessionOfUser, openSessionOnDevice } from './sessions.ts';
 
 export interface LoginInput {
   /** MAC in any spelling or idle account name. */
@@ -14,6 +15,15 @@ export interface LoginInput {
   readonly extension: string;
   readonly pin: string;
   readonly method: LoginMethod;
+  /** Where the PBX sees the phone (`sip:HD0001@10.1.2.3:5062`), for the NOTIFY that follows. */
+  readonly contact?: string | undefined;
+}
+
+export interface LogoutInput {
+  /** MAC in any spelling or idle account name. */
+  readonly device: string;
+  readonly method: LoginMethod;
+  readonly contact?: string | undefined;
 }
 
 /** What a login did: `logged_in` on an idle device, `switched` when it replaced someone, `already` when nothing changed. */
@@ -55,6 +65,7 @@ function eligibility(device: DeviceRow, user: UserRow | undefined, extension: st
  */
 export async function login(deps: DomainDeps, tenantId: number, actor: Actor, input: LoginInput): Promise<LoginOutcome> {
   const device = findDevice(deps.db, tenantId, input.device);
+  if (input.contact !== undefined) reportContact(deps.db, device, input.contact);
   const audit = (tx: Db, action: string, detail: Record<string, unknown>, extension = input.extension) =>
     recordAudit(tx, tenantId, deps.now(), actor, {
       action,
@@ -169,18 +180,35 @@ function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceR
  * Logs out whoever sits at a device. Logging out an idle device changes nothing and is not an error.
  * @throws AppError unknown_device (404).
  */
-export function logout(deps: DomainDeps, tenantId: number, actor: Actor, deviceRef: string, method: LoginMethod, reason = 'logout'): LogoutOutcome {
+export function logout(deps: DomainDeps, tenantId: number, actor: Actor, input: LogoutInput): LogoutOutcome {
   const now = deps.now();
   const outcome = writeTransaction(deps.db, (tx): LogoutOutcome => {
-      const device = findDevice(tx, tenantId, deviceRef);
-      const open = openSessionOnDevice(tx, device.id);
-      if (open === undefined) return { result: 'idle', device, user: null };
-      const user = open.userId === null ? null : (getUserById(tx, open.userId) ?? null);
-      closeSession(tx, tenantId, now, actor, open, reason, method);
-      return { result: 'logged_out', device, user };
+    const device = findDevice(tx, tenantId, input.device);
+    if (input.contact !== undefined) reportContact(tx, device, input.contact);
+    const open = openSessionOnDevice(tx, device.id);
+    if (open === undefined) return { result: 'idle', device, user: null };
+    const user = open.userId === null ? null : (getUserById(tx, open.userId) ?? null);
+    closeSession(tx, tenantId, now, actor, open, 'logout', input.method);
+    return { result: 'logged_out', device, user };
   });
   if (outcome.result === 'logged_out') {
     deps.profilesChanged({ deviceIds: [outcome.device.id], reason: 'logout' });
   }
   return outcome;
+}
+
+/**
+ * Ends sessions in bulk for the automatic logout: every open session of the tenant, or only those that started
+ * before `startedBefore`. One transaction; each session is audited with its reason and method `auto`.
+ * @returns the devices that went idle.
+ */
+export function logoutSessions(deps: DomainDeps, tenantId: number, actor: Actor, reason: 'scheduled' | 'max_duration', startedBefore?: Date): DeviceRow[] {
+  const now = deps.now();
+  const idle = writeTransaction(deps.db, (tx) => {
+    const open = listOpenSessions(tx, tenantId).filter((s) => startedBefore === undefined || s.session.startedAt < startedBefore);
+    for (const { session } of open) closeSession(tx, tenantId, now, actor, session, reason, 'auto');
+    return open.map((s) => s.device);
+  });
+  if (idle.length > 0) deps.profilesChanged({ deviceIds: idle.map((d) => d.id), reason: `automatic logout (${reason})` });
+  return idle;
 }

@@ -1,6 +1,9 @@
 import { eq } from 'drizzle-orm';
+import { devices } from '../db/schema.ts';
+import { recordAudit } from './audit.ts';
+import type { Actor, DomainDeps } from './context.ts';
 import type { Config, SipTransport } from '../config.ts';
-import type { Db } from '../db/client.ts';
+import { type Db, writeTransaction } from '../db/client.ts';
 import { type TenantRow, tenants } from '../db/schema.ts';
 
 export const DEFAULT_TENANT_SLUG = 'default';
@@ -11,6 +14,7 @@ export interface TenantSettings {
   readonly name: string;
   readonly registrar: { readonly host: string; readonly port: number; readonly transport: SipTransport };
   readonly loginCode: string;
+  readonly logoutCode: string | null;
   readonly emergencyNumbers: readonly string[];
   readonly extensionDigits: { readonly min: number; readonly max: number };
   readonly pinMinLength: number;
@@ -34,6 +38,7 @@ export function tenantSettings(row: TenantRow, defaults: Config['registrar']): T
       transport: row.registrarTransport ?? defaults.transport,
     },
     loginCode: row.loginCode,
+    logoutCode: row.logoutCode,
     emergencyNumbers: parseNumberList(row.emergencyNumbers),
     extensionDigits: { min: row.extensionMinDigits, max: row.extensionMaxDigits },
     pinMinLength: row.pinMinLength,
@@ -49,7 +54,60 @@ function parseNumberList(json: string): string[] {
   }
 }
 
+/** Reads a tenant that must exist. */
+export function getTenantRow(db: Db, id: number): TenantRow {
+  const row = getTenant(db, id);
+  if (row === undefined) throw new Error(`tenant ${id} does not exist`);
+  return row;
+}
+
 /** Reads a tenant by id. */
 export function getTenant(db: Db, id: number): TenantRow | undefined {
   return db.select().from(tenants).where(eq(tenants.id, id)).get();
+}
+
+/** The settings an admin may change; every one of them can alter what phones get. */
+export type TenantUpdate = Partial<
+  Pick<
+    TenantRow,
+    | 'name'
+    | 'registrarHost'
+    | 'registrarPort'
+    | 'registrarTransport'
+    | 'loginCode'
+    | 'logoutCode'
+    | 'extensionMinDigits'
+    | 'extensionMaxDigits'
+    | 'pinMinLength'
+    | 'notifyMode'
+    | 'relayHost'
+    | 'relayPort'
+    | 'relayUsername'
+    | 'relaySecret'
+    | 'relayProfile'
+    | 'autoLogoutCron'
+    | 'maxSessionMinutes'
+    | 'timezone'
+  > & { emergencyNumbers: readonly string[] }
+>;
+
+/** Changes a tenant's settings and re-provisions its phones, whose files depend on them. */
+export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, input: TenantUpdate): TenantRow {
+  const now = deps.now();
+  const { emergencyNumbers, ...rest } = input;
+  const row = writeTransaction(deps.db, (tx) => {
+    const updated = tx
+      .update(tenants)
+      .set({ ...rest, ...(emergencyNumbers === undefined ? {} : { emergencyNumbers: JSON.stringify(emergencyNumbers) }) })
+      .where(eq(tenants.id, tenantId))
+      .returning()
+      .get();
+    if (updated === undefined) throw new Error(`tenant ${tenantId} does not exist`);
+    // Names only: a relay secret must not reach the audit log.
+    recordAudit(tx, tenantId, now, actor, { action: 'tenant.updated', detail: { fields: Object.keys(input) } });
+    return updated;
+  });
+  const ids = deps.db.select({ id: devices.id }).from(devices).where(eq(devices.tenantId, tenantId)).all();
+  deps.profilesChanged({ deviceIds: ids.map((d) => d.id), reason: 'tenant settings changed' });
+  return row;
 }

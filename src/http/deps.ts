@@ -3,14 +3,18 @@ import type { DomainDeps } from '../domain/context.ts';
 import type { TenantSettings } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning } from '../provisioning/service.ts';
+import type { Resync } from '../sync/resync.ts';
 
 /** What the HTTP layer is built from; main.ts wires the real ones, tests their own. */
 export interface AppDeps {
   readonly config: Config;
   readonly domain: DomainDeps;
   readonly provisioning: Provisioning;
+  readonly resync: Resync;
   readonly log: Logger;
   readonly adminToken: string;
+  /** Called after the tenant's settings changed (the automatic-logout schedule may have). */
+  readonly onTenantChanged: () => void;
   /** The tenant API calls act on, with its settings as they are now. */
   readonly tenant: () => TenantSettings;
 }

@@ -1,9 +1,11 @@
-import type { DeviceRow, SessionRow, UserKeyRow, UserRow } from '../db/schema.ts';
-import type { Mac } from '../domain/mac.ts';
-import { formatMac } from '../domain/mac.ts';
+import type { DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
+import { formatMac, type Mac } from '../domain/mac.ts';
 import type { OpenSession } from '../domain/sessions.ts';
+import type { DeviceSummary } from '../provisioning/service.ts';
 
-/** JSON shapes of the API. Secrets (SIP passwords, PIN hashes) never appear in them. */
+/** JSON shapes of the API. Secrets (SIP passwords, PIN hashes, the relay secret) never appear in them. */
+
+const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 export function presentUser(user: UserRow, keys: readonly UserKeyRow[]) {
   return {
@@ -18,11 +20,26 @@ export function presentUser(user: UserRow, keys: readonly UserKeyRow[]) {
   };
 }
 
-export function presentDevice(
-  device: DeviceRow,
-  seated: UserRow | undefined,
-  extra: { files: readonly string[]; warnings: readonly string[] },
-) {
+/** The re-provisioning of a device's last change: queued, sent, answered (with the phone's status), fetched or failed. */
+export function presentSync(job: SyncJobRow | undefined) {
+  if (job === undefined) return null;
+  return {
+    state: job.state,
+    reason: job.reason,
+    mode: job.mode,
+    target: job.target,
+    statusCode: job.statusCode,
+    attempts: job.attempts,
+    error: job.error,
+    createdAt: iso(job.createdAt),
+    sentAt: iso(job.sentAt),
+    answeredAt: iso(job.answeredAt),
+    fetchedAt: iso(job.fetchedAt),
+    failedAt: iso(job.failedAt),
+  };
+}
+
+export function presentDevice(device: DeviceRow, seated: UserRow | undefined, provisioning: DeviceSummary, sync: SyncJobRow | undefined) {
   return {
     mac: formatMac(device.mac as Mac),
     vendor: device.vendor,
@@ -34,26 +51,55 @@ export function presentDevice(
     idleAccount: device.idleAccount,
     state: seated === undefined ? 'idle' : 'in_use',
     user: seated === undefined ? null : { extension: seated.extension, displayName: seated.displayName },
+    sipContact: device.sipContact,
+    reportedContact: device.reportedContact,
     lastSeen:
       device.lastSeenAt === null
         ? null
         : { at: device.lastSeenAt.toISOString(), ip: device.lastSeenIp, userAgent: device.lastUserAgent, firmware: device.firmware },
-    files: extra.files,
-    warnings: extra.warnings,
+    profile: provisioning.mode,
+    files: provisioning.files,
+    warnings: provisioning.warnings,
+    sync: presentSync(sync),
     createdAt: device.createdAt.toISOString(),
   };
 }
 
-export function presentSession(session: SessionRow, device: DeviceRow, user: UserRow) {
+export function presentSession(session: SessionRow, device: DeviceRow, user: UserRow, sync: SyncJobRow | undefined) {
   return {
     id: session.id,
     device: { mac: formatMac(device.mac as Mac), idleAccount: device.idleAccount, label: device.label },
     user: { extension: user.extension, displayName: user.displayName },
     method: session.method,
     startedAt: session.startedAt.toISOString(),
+    sync: presentSync(sync),
   };
 }
 
-export function presentOpenSession(open: OpenSession) {
-  return presentSession(open.session, open.device, open.user);
+export function presentOpenSession(open: OpenSession, sync: SyncJobRow | undefined) {
+  return presentSession(open.session, open.device, open.user, sync);
+}
+
+export function presentTenant(t: TenantRow) {
+  return {
+    name: t.name,
+    registrarHost: t.registrarHost,
+    registrarPort: t.registrarPort,
+    registrarTransport: t.registrarTransport,
+    loginCode: t.loginCode,
+    logoutCode: t.logoutCode,
+    emergencyNumbers: JSON.parse(t.emergencyNumbers) as unknown,
+    extensionMinDigits: t.extensionMinDigits,
+    extensionMaxDigits: t.extensionMaxDigits,
+    pinMinLength: t.pinMinLength,
+    notifyMode: t.notifyMode,
+    relayHost: t.relayHost,
+    relayPort: t.relayPort,
+    relayUsername: t.relayUsername,
+    relaySecretSet: t.relaySecret !== null,
+    relayProfile: t.relayProfile,
+    autoLogoutCron: t.autoLogoutCron,
+    maxSessionMinutes: t.maxSessionMinutes,
+    timezone: t.timezone,
+  };
 }

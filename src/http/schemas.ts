@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 
 /** Request bodies of the JSON API, each next to its inferred type. */
@@ -73,6 +74,53 @@ export const DeviceUpdateBody = z
 export type DeviceUpdateBody = z.infer<typeof DeviceUpdateBody>;
 
 const deviceRef = z.string().min(1, 'must not be empty');
+/** Where the PBX sees the phone: the Contact of its registration. */
+const contact = z.string().regex(/^<?sips?:[^\s]{1,250}$/, 'must be a SIP URI such as sip:HD0001@10.1.2.3:5062');
+const dialString = z.string().regex(/^[0-9*#]{1,64}$/, 'must be the digits dialled: 0-9, * and #');
 
-export const LoginBody = z.object({ device: deviceRef, extension, pin }).strict();
-export const LogoutBody = z.object({ device: deviceRef }).strict();
+export const LoginBody = z.object({ device: deviceRef, extension, pin, contact: contact.optional() }).strict();
+export const LogoutBody = z.object({ device: deviceRef, contact: contact.optional() }).strict();
+export const CodeBody = z.object({ device: deviceRef, digits: dialString, contact: contact.optional() }).strict();
+
+const host = z.string().regex(/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a host name or IP address');
+const port = z.number().int().min(1).max(65535);
+const featureCode = z.string().regex(/^\*[0-9*]{1,15}$/, 'must start with * and hold only digits and *');
+
+export const TenantUpdateBody = z
+  .object({
+    name: text(64).min(1).optional(),
+    registrarHost: host.nullable().optional(),
+    registrarPort: port.nullable().optional(),
+    registrarTransport: z.enum(['udp', 'tcp', 'tls']).nullable().optional(),
+    loginCode: featureCode.optional(),
+    logoutCode: featureCode.nullable().optional(),
+    emergencyNumbers: z.array(z.string().regex(/^\d{2,6}$/, 'must be 2 to 6 digits')).max(20).optional(),
+    extensionMinDigits: z.number().int().min(1).max(15).optional(),
+    extensionMaxDigits: z.number().int().min(1).max(15).optional(),
+    pinMinLength: z.number().int().min(4).max(12).optional(),
+    notifyMode: z.enum(['direct', 'asterisk', 'freeswitch']).optional(),
+    relayHost: host.nullable().optional(),
+    relayPort: port.nullable().optional(),
+    relayUsername: text(64).nullable().optional(),
+    relaySecret: text(128).nullable().optional(),
+    relayProfile: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+    autoLogoutCron: z
+      .string()
+      .refine((v) => cron.validate(v), 'must be a cron expression such as "0 2 * * *"')
+      .nullable()
+      .optional(),
+    maxSessionMinutes: z.number().int().min(5).max(60 * 24 * 31).nullable().optional(),
+    timezone: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as Europe/Amsterdam')
+      .optional(),
+  })
+  .strict();
+export type TenantUpdateBody = z.infer<typeof TenantUpdateBody>;

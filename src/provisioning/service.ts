@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
-import { recordDeviceSeen } from '../domain/devices.ts';
+import { recordDeviceSeen, recordServed } from '../domain/devices.ts';
 import { findDeviceByMac } from '../domain/lookup.ts';
 import { userAtDevice } from '../domain/sessions.ts';
 import { getTenant, tenantSettings } from '../domain/tenants.ts';
@@ -51,7 +51,18 @@ export interface ProvisioningDeps {
   readonly templates: TemplateStore;
   readonly log: Logger;
   readonly now: () => Date;
+  /** Told each time a phone was served its main device file: the revision it now has. */
+  readonly onServed?: (device: DeviceRow, revision: Revision) => void;
 }
+
+/** A device's main file as rendered now: its ETag, and the account in it (what the phone will register with). */
+export interface Revision {
+  readonly etag: string;
+  readonly account: DeviceProfile['account'];
+}
+
+/** The adapter's own name of a device's main file, the one holding its account. */
+const MAIN_FILE_KIND = 'device';
 
 /** Last-seen time stamps are written at most this often when nothing else about the request changed. */
 const SEEN_INTERVAL_MS = 30_000;
@@ -119,7 +130,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
     const { profile } = profileOf(device);
     const plan = adapter.planDeviceFile(file, profile);
     if (plan === null) return NOT_FOUND;
-    return ok(adapter, render(adapter, plan, device.model));
+    const response = ok(adapter, render(adapter, plan, device.model));
+    if (file.kind === MAIN_FILE_KIND && response.status === 200) {
+      recordServed(deps.db, device, response.etag, profile.account);
+      deps.onServed?.(device, { etag: response.etag, account: profile.account });
+    }
+    return response;
   };
 
   const recordSeen = (adapter: VendorAdapter, device: DeviceRow, request: PhoneRequest) => {
@@ -158,6 +174,15 @@ export function createProvisioning(deps: ProvisioningDeps) {
         if (plan !== null) return ok(adapter, render(adapter, plan, file.model?.id));
       }
       return NOT_FOUND;
+    },
+
+    /** The device's main file as it would be served now: the revision a check-sync should make the phone fetch. */
+    currentRevision(device: DeviceRow): Revision {
+      const { adapter, profile } = profileOf(device);
+      const main = adapter.deviceFiles(profile.device.mac, profile.device.model).map((name) => adapter.matchPath(name)).find((f) => f?.kind === MAIN_FILE_KIND);
+      const plan = main == null ? null : adapter.planDeviceFile(main, profile);
+      if (plan === null) throw new Error(`${adapter.id} has no main device file`);
+      return { etag: etagOf(render(adapter, plan, device.model)), account: profile.account };
     },
 
     /** What the API shows of a device's provisioning: its mode, its files, and what an admin should look at. */

@@ -126,12 +126,12 @@ Hotdesk('logout ends the session; logging out an idle device is harmless', async
   await buildUser(f, '101');
   await signIn(device.idleAccount, '101');
   f.changes.length = 0;
-  assert.is(logout(f.deps, f.tenantId, ACTOR, device.mac, 'api').result, 'logged_out');
+  assert.is(logout(f.deps, f.tenantId, ACTOR, { device: device.mac, method: 'api' }).result, 'logged_out');
   assert.equal(
     f.changes.map((c) => c.deviceIds),
     [[device.id]],
   );
-  assert.is(logout(f.deps, f.tenantId, ACTOR, device.mac, 'api').result, 'idle');
+  assert.is(logout(f.deps, f.tenantId, ACTOR, { device: device.mac, method: 'api' }).result, 'idle');
   assert.is(f.changes.length, 1);
   assert.is(openCount(), 0);
 });

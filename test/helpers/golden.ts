@@ -31,7 +31,7 @@ const ACTOR = { name: 'golden' };
  * (one expansion module attached where the model takes one). Deterministic: fixed MACs, passwords and names.
  */
 export async function renderGoldenFiles(): Promise<GoldenFile[]> {
-  const hotprov = createHotprov({
+  const hotprov = await createHotprov({
     config: testConfig(),
     adminToken: TEST_TOKEN,
     log: silentLogger,
@@ -72,7 +72,7 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
     const master = hotprov.provisioning.handle({ method: 'GET', filename: '000000000000.cfg', userAgent: '', ip: '127.0.0.1' });
     if (master.status === 200) out.push({ path: 'polycom/000000000000.cfg', body: master.body });
   } finally {
-    hotprov.close();
+    await hotprov.close();
   }
   return out;
 }

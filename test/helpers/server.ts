@@ -11,6 +11,7 @@ export const TEST_TOKEN = 'test-token-0123456789abcdef';
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
     HOTPROV_DB: ':memory:',
+    HOTPROV_SIP_PORT: '0',
     HOTPROV_BASE_URL: 'http://prov.example.test:8080',
     HOTPROV_SIP_REGISTRAR: 'pbx.example.test',
     HOTPROV_ADMIN_TOKEN: TEST_TOKEN,
@@ -33,7 +34,7 @@ export interface TestServer {
 /** Starts hotprov on a real socket (127.0.0.1, a free port) over a fresh in-memory database with the real migrations. */
 export async function startTestServer(options: { env?: Record<string, string>; log?: Logger; now?: () => Date } = {}): Promise<TestServer> {
   const changes: ProfileChange[] = [];
-  const hotprov = createHotprov({
+  const hotprov = await createHotprov({
     config: testConfig(options.env),
     adminToken: TEST_TOKEN,
     log: options.log ?? silentLogger,
@@ -63,7 +64,7 @@ export async function startTestServer(options: { env?: Record<string, string>; l
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      hotprov.close();
+      await hotprov.close();
     },
   };
 }

@@ -22,7 +22,7 @@ const ACTOR = { name: 'test' };
 
 /** Renders every file of one phone per vendor for a user whose name and key labels are `text`. */
 async function renderWith(text: string): Promise<Map<string, string>> {
-  const hotprov: Hotprov = createHotprov({ config: testConfig(), adminToken: TEST_TOKEN, log: silentLogger });
+  const hotprov: Hotprov = await createHotprov({ config: testConfig(), adminToken: TEST_TOKEN, log: silentLogger });
   const deps = hotprov.deps.domain;
   const tenant = hotprov.deps.tenant();
   try {
@@ -49,7 +49,7 @@ async function renderWith(text: string): Promise<Map<string, string>> {
     }
     return out;
   } finally {
-    hotprov.close();
+    await hotprov.close();
   }
 }
 

@@ -3,7 +3,9 @@ import type { Context } from 'koa';
 import type { DeviceRow } from '../../db/schema.ts';
 import type { Actor } from '../../domain/context.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
+import { dialCode } from '../../domain/featureCodes.ts';
 import { login, logout } from '../../domain/hotdesk.ts';
+import { getTenantRow, updateTenant } from '../../domain/tenants.ts';
 import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
 import { findDevice, getUser } from '../../domain/lookup.ts';
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
@@ -11,8 +13,8 @@ import { NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
 import { readBody } from '../body.ts';
 import type { AppDeps } from '../deps.ts';
-import { presentDevice, presentOpenSession, presentSession, presentUser } from '../presenters.ts';
-import { DeviceCreateBody, DeviceUpdateBody, LoginBody, LogoutBody, UserCreateBody, UserUpdateBody } from '../schemas.ts';
+import { presentDevice, presentOpenSession, presentSession, presentSync, presentTenant, presentUser } from '../presenters.ts';
+import { CodeBody, DeviceCreateBody, DeviceUpdateBody, LoginBody, LogoutBody, TenantUpdateBody, UserCreateBody, UserUpdateBody } from '../schemas.ts';
 
 const actorOf = (ctx: Context): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
 
@@ -23,7 +25,8 @@ export function apiRouter(deps: AppDeps): Router {
   const { domain, provisioning } = deps;
   const tenantId = () => deps.tenant().id;
 
-  const deviceView = (device: DeviceRow) => presentDevice(device, userAtDevice(domain.db, device.id), provisioning.summary(device));
+  const deviceView = (device: DeviceRow) =>
+    presentDevice(device, userAtDevice(domain.db, device.id), provisioning.summary(device), deps.resync.latest(device.id));
 
   // --- users
 
@@ -123,7 +126,7 @@ export function apiRouter(deps: AppDeps): Router {
     const { warnings } = provisioning.summary(outcome.device);
     ctx.body = {
       result: outcome.result,
-      session: presentSession(outcome.session, outcome.device, outcome.user),
+      session: presentSession(outcome.session, outcome.device, outcome.user, deps.resync.latest(outcome.device.id)),
       movedFrom: outcome.movedFrom?.idleAccount ?? null,
       replaced: outcome.replaced?.extension ?? null,
       warnings,
@@ -132,12 +135,48 @@ export function apiRouter(deps: AppDeps): Router {
 
   router.post('/hotdesk/logout', async (ctx) => {
     const body = await readBody(ctx, LogoutBody);
-    const outcome = logout(domain, tenantId(), actorOf(ctx), body.device, 'api');
-    ctx.body = { result: outcome.result, device: outcome.device.idleAccount, user: outcome.user?.extension ?? null };
+    const outcome = logout(domain, tenantId(), actorOf(ctx), { ...body, method: 'api' });
+    ctx.body = {
+      result: outcome.result,
+      device: outcome.device.idleAccount,
+      user: outcome.user?.extension ?? null,
+      sync: presentSync(deps.resync.latest(outcome.device.id)),
+    };
+  });
+
+  /**
+   * For the PBX's dialplan: the digits dialled on a phone (`*35*101*1234`). Always 200 with a `result` to branch on
+   * and the `prompt` to play; only a malformed request is an error.
+   */
+  router.post('/hotdesk/code', async (ctx) => {
+    const body = await readBody(ctx, CodeBody);
+    const tenant = deps.tenant();
+    const outcome = await dialCode(domain, tenant.id, actorOf(ctx), tenant, body);
+    ctx.body = {
+      result: outcome.result,
+      prompt: outcome.prompt,
+      device: outcome.device?.idleAccount ?? null,
+      user: outcome.user === null ? null : { extension: outcome.user.extension, displayName: outcome.user.displayName },
+      ...(outcome.triesLeft === undefined ? {} : { triesLeft: outcome.triesLeft }),
+      ...(outcome.lockedUntil === undefined ? {} : { lockedUntil: outcome.lockedUntil }),
+    };
   });
 
   router.get('/hotdesk/sessions', (ctx) => {
-    ctx.body = listOpenSessions(domain.db, tenantId()).map(presentOpenSession);
+    ctx.body = listOpenSessions(domain.db, tenantId()).map((s) => presentOpenSession(s, deps.resync.latest(s.device.id)));
+  });
+
+  // --- tenant settings
+
+  router.get('/tenant', (ctx) => {
+    ctx.body = presentTenant(getTenantRow(domain.db, tenantId()));
+  });
+
+  router.patch('/tenant', async (ctx) => {
+    const body = await readBody(ctx, TenantUpdateBody);
+    const row = updateTenant(domain, tenantId(), actorOf(ctx), body);
+    deps.onTenantChanged();
+    ctx.body = presentTenant(row);
   });
 
   return router;

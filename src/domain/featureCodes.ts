@@ -1,0 +1,147 @@
+import type { DeviceRow, UserRow } from '../db/schema.ts';
+import { AppError } from '../errors.ts';
+import type { Actor, DomainDeps } from './context.ts';
+import { reportContact } from './devices.ts';
+import { login, logout } from './hotdesk.ts';
+import { findDevice, findUser, getDeviceById } from './lookup.ts';
+import { openSessionOfUser, userAtDevice } from './sessions.ts';
+
+/** What a dialled code did, for the dialplan to branch on. */
+export type CodeResult =
+  | 'logged_in'
+  | 'switched'
+  | 'logged_out'
+  | 'need_extension'
+  | 'need_pin'
+  | 'wrong_pin'
+  | 'locked'
+  | 'not_allowed'
+  | 'unknown_extension'
+  | 'unknown_device'
+  | 'invalid_code';
+
+/**
+ * The prompt to play for each result: Asterisk core sound names (agent-*, vm-*, pbx-*), so the shipped
+ * dialplan works without recording anything.
+ */
+export const PROMPTS: Readonly<Record<CodeResult, string>> = {
+  logged_in: 'agent-loginok',
+  switched: 'agent-loginok',
+  logged_out: 'agent-loggedoff',
+  need_extension: 'agent-user',
+  need_pin: 'agent-pass',
+  wrong_pin: 'vm-incorrect',
+  locked: 'vm-goodbye',
+  not_allowed: 'vm-goodbye',
+  unknown_extension: 'pbx-invalid',
+  unknown_device: 'vm-goodbye',
+  invalid_code: 'pbx-invalid',
+};
+
+export interface CodeSettings {
+  /** `*35` (3CX: `*77`). */
+  readonly loginCode: string;
+  /** A code that only logs out (3CX: `*77*5*`), or null. */
+  readonly logoutCode: string | null;
+}
+
+export interface CodeOutcome {
+  readonly result: CodeResult;
+  readonly prompt: string;
+  readonly device: DeviceRow | null;
+  /** The user logged in or out, or named by the code. */
+  readonly user: Pick<UserRow, 'extension' | 'displayName'> | null;
+  readonly triesLeft?: number;
+  readonly lockedUntil?: string;
+}
+
+/** `*77*5*` and `*77*5` are the same code; `#` ends dialling and is not part of it. */
+const tidy = (digits: string) => digits.replace(/#+$/, '').replace(/\*+$/, '');
+
+/**
+ * Finds the phone a PBX call came from: by MAC or idle account, or by the extension of the user logged in there
+ * (the PBX knows the caller by the account the phone is registered with).
+ */
+function callerDevice(deps: DomainDeps, tenantId: number, ref: string): DeviceRow | null {
+  try {
+    return findDevice(deps.db, tenantId, ref);
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== 'unknown_device') throw err;
+  }
+  const user = findUser(deps.db, tenantId, ref);
+  const session = user === undefined ? undefined : openSessionOfUser(deps.db, user.id);
+  return session?.deviceId == null ? null : (getDeviceById(deps.db, session.deviceId) ?? null);
+}
+
+const ERROR_RESULTS: Readonly<Record<string, CodeResult>> = {
+  wrong_pin: 'wrong_pin',
+  locked: 'locked',
+  unknown_extension: 'unknown_extension',
+  user_not_hotdesk: 'not_allowed',
+  device_not_hotdesk: 'not_allowed',
+  pin_not_set: 'not_allowed',
+  unknown_device: 'unknown_device',
+};
+
+/**
+ * Carries out a feature code dialled on a phone, with the semantics of DESIGN.md:
+ * `*35` logs out a logged-in phone, else asks for the extension; `*35*EXT` logs that user out if they sit here,
+ * else asks for the PIN; `*35*EXT*PIN` logs them out if they sit here, else logs them in (switching out whoever
+ * sat here). The tenant's logout code logs out whoever sits here.
+ * Every outcome is a result, never an exception: a dialplan branches on it.
+ */
+export async function dialCode(
+  deps: DomainDeps,
+  tenantId: number,
+  actor: Actor,
+  settings: CodeSettings,
+  call: { readonly device: string; readonly digits: string; readonly contact?: string | undefined },
+): Promise<CodeOutcome> {
+  const device = callerDevice(deps, tenantId, call.device);
+  const digits = call.digits;
+  const outcome = (result: CodeResult, user: CodeOutcome['user'] = null, extra: Partial<CodeOutcome> = {}): CodeOutcome => ({
+    result,
+    prompt: PROMPTS[result],
+    device,
+    user,
+    ...extra,
+  });
+  if (device === null) return outcome('unknown_device');
+  if (call.contact !== undefined) reportContact(deps.db, device, call.contact);
+  const seated = userAtDevice(deps.db, device.id) ?? null;
+  const signOut = () => {
+    const done = logout(deps, tenantId, actor, { device: device.mac, method: 'feature_code' });
+    return outcome('logged_out', done.user);
+  };
+
+  const code = tidy(digits);
+  if (settings.logoutCode !== null && code === tidy(settings.logoutCode)) {
+    return seated === null ? outcome('logged_out') : signOut();
+  }
+  const prefix = tidy(settings.loginCode);
+  if (!code.startsWith(prefix)) return outcome('invalid_code');
+  const rest = code.slice(prefix.length);
+  if (rest !== '' && !rest.startsWith('*')) return outcome('invalid_code');
+  const parts = rest.split('*').filter((p) => p !== '');
+  if (parts.length > 2 || parts.some((p) => !/^\d+$/.test(p))) return outcome('invalid_code');
+
+  const [extension, pin] = parts;
+  if (extension === undefined) return seated === null ? outcome('need_extension') : signOut();
+  if (seated?.extension === extension) return signOut();
+  const user = findUser(deps.db, tenantId, extension);
+  if (user === undefined) return outcome('unknown_extension');
+  const named = { extension: user.extension, displayName: user.displayName };
+  if (pin === undefined) return outcome(user.hotdesk ? 'need_pin' : 'not_allowed', named);
+
+  try {
+    const done = await login(deps, tenantId, actor, { device: device.mac, extension, pin, method: 'feature_code' });
+    return outcome(done.result === 'switched' ? 'switched' : 'logged_in', named);
+  } catch (err) {
+    if (!(err instanceof AppError) || ERROR_RESULTS[err.code] === undefined) throw err;
+    const details = err.details ?? {};
+    return outcome(ERROR_RESULTS[err.code] ?? 'invalid_code', named, {
+      ...(typeof details.triesLeft === 'number' ? { triesLeft: details.triesLeft } : {}),
+      ...(typeof details.lockedUntil === 'string' ? { lockedUntil: details.lockedUntil } : {}),
+    });
+  }
+}

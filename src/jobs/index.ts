@@ -1,0 +1,83 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Db } from '../db/client.ts';
+import { type TenantRow, tenants } from '../db/schema.ts';
+import type { DomainDeps } from '../domain/context.ts';
+import { logoutSessions } from '../domain/hotdesk.ts';
+import type { Logger } from '../log.ts';
+import type { Resync } from '../sync/resync.ts';
+
+export interface JobDeps {
+  readonly domain: DomainDeps;
+  readonly resync: Resync;
+  readonly log: Logger;
+}
+
+const AUTO = { name: 'auto-logout' };
+
+/** Nightly (or whenever the tenant's cron says): everyone is logged out and every phone re-synced. */
+export const scheduledLogout = {
+  name: 'scheduled-logout',
+  run: (deps: JobDeps, tenantId: number) => logoutSessions(deps.domain, tenantId, AUTO, 'scheduled'),
+};
+
+/** Every minute: sessions longer than the tenant's maximum end. */
+export const sessionLimit = {
+  name: 'session-limit',
+  schedule: '* * * * *',
+  run(deps: JobDeps, tenant: Pick<TenantRow, 'id' | 'maxSessionMinutes'>, now: Date = deps.domain.now()) {
+    if (tenant.maxSessionMinutes === null) return [];
+    const cutoff = new Date(now.getTime() - tenant.maxSessionMinutes * 60_000);
+    return logoutSessions(deps.domain, tenant.id, AUTO, 'max_duration', cutoff);
+  },
+};
+
+/** Every five seconds: phones that did not fetch after a NOTIFY are told again, then reported failed. */
+export const syncWatchdog = {
+  name: 'sync-watchdog',
+  schedule: '*/5 * * * * *',
+  run: (deps: JobDeps) => deps.resync.checkOverdue(),
+};
+
+const allTenants = (db: Db) => db.select().from(tenants).all();
+
+/**
+ * Starts the cron schedules. Each job body is a plain function above (tests call them with a fixed clock);
+ * this only decides when. `reschedule()` re-reads the tenants' schedules after their settings changed.
+ */
+export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
+  const guard = (name: string, work: () => unknown) => async () => {
+    try {
+      await work();
+    } catch (err) {
+      deps.log.error('lifecycle', `job ${name} failed`, { error: (err as Error).message });
+    }
+  };
+  const fixed: ScheduledTask[] = [
+    cron.schedule(syncWatchdog.schedule, guard(syncWatchdog.name, () => syncWatchdog.run(deps)), { name: syncWatchdog.name, noOverlap: true }),
+    cron.schedule(
+      sessionLimit.schedule,
+      guard(sessionLimit.name, () => {
+        for (const t of allTenants(deps.domain.db)) sessionLimit.run(deps, t);
+      }),
+      { name: sessionLimit.name, noOverlap: true },
+    ),
+  ];
+  let perTenant: ScheduledTask[] = [];
+  const reschedule = () => {
+    for (const task of perTenant) void task.destroy();
+    perTenant = [];
+    for (const t of allTenants(deps.domain.db)) {
+      if (t.autoLogoutCron === null) continue;
+      const name = `${scheduledLogout.name}-${t.slug}`;
+      perTenant.push(cron.schedule(t.autoLogoutCron, guard(name, () => scheduledLogout.run(deps, t.id)), { name, timezone: t.timezone, noOverlap: true }));
+      deps.log.info('lifecycle', 'automatic logout scheduled', { tenant: t.slug, cron: t.autoLogoutCron, timezone: t.timezone });
+    }
+  };
+  reschedule();
+  return {
+    reschedule,
+    stop() {
+      for (const task of [...fixed, ...perTenant]) void task.destroy();
+    },
+  };
+}
