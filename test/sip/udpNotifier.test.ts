@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { silentLogger } from '../../src/log.ts';
+import { createUdpNotifier, type UdpNotifier } from '../../src/sip/udpNotifier.ts';
+
+/** A stand-in phone on loopback that answers NOTIFYs as a test script tells it to. */
+interface FakePhone {
+  readonly port: number;
+  readonly requests: { text: string; at: number }[];
+  close(): Promise<void>;
+}
+
+async function fakePhone(answer: (request: string, n: number, reply: (response: string) => void) => void): Promise<FakePhone> {
+  const socket: Socket = createSocket('udp4');
+  const requests: { text: string; at: number }[] = [];
+  socket.on('message', (data: Buffer, from: RemoteInfo) => {
+    const text = data.toString();
+    requests.push({ text, at: performance.now() });
+    answer(text, requests.length, (response) => socket.send(response, from.port, from.address));
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { port: socket.address().port, requests, close: () => new Promise((resolve) => socket.close(() => resolve())) };
+}
+
+/** The response to a request, echoing what RFC 3261 says it must (Via, From, To, Call-ID, CSeq). */
+function respond(request: string, status: string, extra: string[] = []): string {
+  const keep = request.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
+  return [`SIP/2.0 ${status}`, ...keep, ...extra, 'Content-Length: 0', '', ''].join('\r\n');
+}
+
+const header = (request: string, name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(request)?.[1] ?? null;
+
+const TIMERS = { t1: 20, t2: 80, timeoutF: 640 };
+let notifier: UdpNotifier;
+let phone: FakePhone | undefined;
+const Udp = suite('sip/udp notifier');
+Udp.before.each(async () => {
+  notifier = await createUdpNotifier({ port: 0, bindHost: '127.0.0.1', advertiseHost: '127.0.0.1', log: silentLogger, timers: TIMERS });
+});
+Udp.after.each(async () => {
+  await notifier.close();
+  await phone?.close();
+  phone = undefined;
+});
+
+const target = (port: number, credentials: { username: string; password: string } | null = null) => ({
+  requestUri: `sip:HD0001@127.0.0.1:${port}`,
+  host: '127.0.0.1',
+  port,
+  event: 'check-sync;reboot=false',
+  credentials,
+});
+
+Udp('a well-formed RFC 3261 NOTIFY with the check-sync event', async () => {
+  phone = await fakePhone((req, _n, reply) => reply(respond(req, '200 OK')));
+  const result = await notifier.send(target(phone.port));
+  assert.is(result.status, 200);
+  const request = phone.requests[0]?.text ?? '';
+  assert.match(request, /^NOTIFY sip:HD0001@127\.0\.0\.1:\d+ SIP\/2\.0\r\n/);
+  assert.match(header(request, 'Via') ?? '', /^SIP\/2\.0\/UDP 127\.0\.0\.1:\d+;branch=z9hG4bK[0-9a-f]+;rport$/);
+  assert.match(header(request, 'From') ?? '', /;tag=[0-9a-f]+$/);
+  assert.match(header(request, 'To') ?? '', /^<sip:HD0001@127\.0\.0\.1:\d+>$/);
+  assert.ok(header(request, 'Call-ID'));
+  assert.is(header(request, 'CSeq'), '1 NOTIFY');
+  assert.is(header(request, 'Max-Forwards'), '70');
+  assert.match(header(request, 'Contact') ?? '', /^<sip:hotprov@127\.0\.0\.1:\d+>$/);
+  assert.is(header(request, 'Event'), 'check-sync;reboot=false');
+  assert.is(header(request, 'Subscription-State'), 'terminated');
+  assert.is(header(request, 'Content-Length'), '0');
+  assert.ok(request.endsWith('\r\n\r\n'));
+});
+
+Udp('retransmits on Timer E (T1, doubling) until the phone answers', async () => {
+  phone = await fakePhone((req, n, reply) => {
+    if (n === 3) reply(respond(req, '200 OK'));
+  });
+  const result = await notifier.send(target(phone.port));
+  assert.is(result.status, 200);
+  assert.is(result.transmissions, 3);
+  const [a, b, c] = phone.requests.map((r) => r.at);
+  const first = (b ?? 0) - (a ?? 0);
+  const second = (c ?? 0) - (b ?? 0);
+  assert.ok(first >= TIMERS.t1 - 2 && second >= 2 * TIMERS.t1 - 2, `intervals ${first} then ${second}`);
+  assert.ok(second > first, 'the interval doubles');
+  // A retransmission is the same request: same branch.
+  assert.is(new Set(phone.requests.map((r) => header(r.text, 'Via'))).size, 1);
+});
+
+Udp('gives up at Timer F when nothing answers, and says so', async () => {
+  phone = await fakePhone(() => {});
+  const result = await notifier.send(target(phone.port));
+  assert.is(result.status, null);
+  // t1 20 → 40 → 80 → 80 … within 640 ms: about 1 + 9 sends; never unbounded.
+  assert.ok(result.transmissions >= 6 && result.transmissions <= 11, `${result.transmissions} transmissions`);
+});
+
+Udp('a provisional answer slows retransmission to T2 until the final one', async () => {
+  phone = await fakePhone((req, n, reply) => {
+    if (n === 1) reply(respond(req, '100 Trying'));
+    if (n === 3) reply(respond(req, '200 OK'));
+  });
+  const result = await notifier.send(target(phone.port));
+  assert.is(result.status, 200);
+  const gap = (phone.requests[2]?.at ?? 0) - (phone.requests[1]?.at ?? 0);
+  assert.ok(gap >= TIMERS.t2 - 5, `retransmission after a provisional came after ${gap} ms`);
+});
+
+Udp('a 401 is answered once with digest credentials of the registered account', async () => {
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+  phone = await fakePhone((req, n, reply) => {
+    if (n === 1) {
+      reply(respond(req, '401 Unauthorized', ['WWW-Authenticate: Digest realm="snom", nonce="abc123", qop="auth", algorithm=MD5']));
+      return;
+    }
+    const auth = header(req, 'Authorization') ?? '';
+    const field = (k: string) => new RegExp(`${k}="?([^",]+)"?`).exec(auth)?.[1] ?? '';
+    const ha1 = md5(`${field('username')}:snom:idle-secret`);
+    const ha2 = md5(`NOTIFY:${field('uri')}`);
+    const expected = md5(`${ha1}:abc123:${field('nc')}:${field('cnonce')}:auth:${ha2}`);
+    reply(respond(req, field('response') === expected ? '200 OK' : '403 Forbidden'));
+  });
+  const result = await notifier.send(target(phone.port, { username: 'HD0001', password: 'idle-secret' }));
+  assert.is(result.status, 200);
+  assert.is(result.authenticated, true);
+  assert.is(phone.requests.length, 2);
+  assert.is(header(phone.requests[1]?.text ?? '', 'CSeq'), '2 NOTIFY');
+  assert.is(header(phone.requests[0]?.text ?? '', 'Call-ID'), header(phone.requests[1]?.text ?? '', 'Call-ID'));
+});
+
+Udp('wrong credentials are not retried in a loop: the second 401 is the answer', async () => {
+  phone = await fakePhone((req, _n, reply) => reply(respond(req, '401 Unauthorized', ['WWW-Authenticate: Digest realm="x", nonce="n"'])));
+  const result = await notifier.send(target(phone.port, { username: 'HD0001', password: 'wrong' }));
+  assert.is(result.status, 401);
+  assert.is(phone.requests.length, 2);
+});
+
+Udp.run();

@@ -1,0 +1,59 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startSipp } from '../helpers/sipp.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+/**
+ * A real SIP peer (sipp) stands in for the phone: logging in through the feature-code API produces one
+ * check-sync NOTIFY to the contact the PBX gave, sipp checks it and answers 200, and the session shows
+ * "fetched" once the phone's next GET was served the user profile.
+ */
+let t: TestServer;
+const Sipp = suite('sync/check-sync with sipp');
+Sipp.before.each(async () => {
+  t = await startTestServer();
+  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'user-secret', pin: '4826' });
+  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W' });
+});
+Sipp.after.each(() => t.close());
+
+Sipp('*35*101*4826 on an idle phone: one NOTIFY, answered 200, then fetched', async () => {
+  const sipp = await startSipp('check-sync-uas.xml');
+  const contact = `sip:HD0001@127.0.0.1:${sipp.port}`;
+  const code = await t.api('POST', '/api/v1/hotdesk/code', { device: 'HD0001', digits: '*35*101*4826', contact });
+  assert.equal([code.status, code.body.result, code.body.prompt], [200, 'logged_in', 'agent-loginok']);
+
+  const run = await sipp.done;
+  assert.is(run.code, 0, `sipp failed: ${run.errors}`);
+  assert.match(run.log, /request: NOTIFY sip:HD0001@127\.0\.0\.1:\d+ SIP\/2\.0 \/ Event: *check-sync;reboot=false \/ Subscription-State: *terminated/);
+  await t.hotprov.resync.settled();
+
+  let sessions = await t.api('GET', '/api/v1/hotdesk/sessions');
+  assert.is(sessions.body[0].sync.state, 'answered');
+  assert.is(sessions.body[0].sync.statusCode, 200);
+  assert.is(sessions.body[0].sync.attempts, 1);
+
+  const fetched = await t.phone('/001565123456.cfg', 'Yealink SIP-T54W 96.86.0.70 00:15:65:12:34:56');
+  assert.match(await fetched.text(), /^account\.1\.user_name = 101$/m);
+  sessions = await t.api('GET', '/api/v1/hotdesk/sessions');
+  assert.is(sessions.body[0].sync.state, 'fetched');
+  assert.ok(sessions.body[0].sync.fetchedAt !== null);
+});
+
+Sipp('logging out sends the NOTIFY to the account the phone is registered with now', async () => {
+  const login = await startSipp('check-sync-uas.xml');
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826', contact: `sip:HD0001@127.0.0.1:${login.port}` });
+  assert.is((await login.done).code, 0);
+  await t.phone('/001565123456.cfg', 'Yealink SIP-T54W 96.86.0.70 00:15:65:12:34:56');
+
+  const logout = await startSipp('check-sync-uas.xml');
+  await t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001', contact: `sip:101@127.0.0.1:${logout.port}` });
+  const run = await logout.done;
+  assert.is(run.code, 0, run.errors);
+  assert.match(run.log, /NOTIFY sip:101@127\.0\.0\.1/);
+  await t.hotprov.resync.settled();
+  const device = await t.api('GET', '/api/v1/devices/HD0001');
+  assert.equal([device.body.sync.state, device.body.sync.target, device.body.sync.reason], ['answered', '101', 'logout']);
+});
+
+Sipp.run();
