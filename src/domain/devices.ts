@@ -19,6 +19,8 @@ export interface EnrolDeviceInput {
   readonly expansionModules?: number | undefined;
   /** Use an idle-account password that already exists on the PBX; generated when absent. */
   readonly idlePassword?: string | undefined;
+  /** Where the phone takes SIP requests, when the PBX does not say (`sip:HD0001@10.1.2.3:5062`). */
+  readonly sipContact?: string | undefined;
 }
 
 export interface UpdateDeviceInput {
@@ -28,6 +30,7 @@ export interface UpdateDeviceInput {
   readonly location?: string | undefined;
   readonly expansionModules?: number | undefined;
   readonly idlePassword?: string | undefined;
+  readonly sipContact?: string | null | undefined;
 }
 
 /** `HD0001`: the idle account name for a tenant's n-th device. */
@@ -74,6 +77,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
         idlePassword: input.idlePassword ?? generateSipPassword(),
         location: input.location ?? '',
         expansionModules: input.expansionModules ?? 0,
+        sipContact: input.sipContact ?? null,
         createdAt: now,
       })
       .returning()
@@ -111,6 +115,7 @@ export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, r
         location: input.location ?? device.location,
         expansionModules: input.expansionModules ?? device.expansionModules,
         idlePassword: input.idlePassword ?? device.idlePassword,
+        sipContact: input.sipContact === undefined ? device.sipContact : input.sipContact,
       })
       .where(eq(devices.id, device.id))
       .returning()

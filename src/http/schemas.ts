@@ -57,6 +57,7 @@ export const DeviceCreateBody = z
     location: text(256).optional(),
     expansionModules: expansionModules.optional(),
     idlePassword: idlePassword.optional(),
+    sipContact: z.lazy(() => contact).optional(),
   })
   .strict();
 export type DeviceCreateBody = z.infer<typeof DeviceCreateBody>;
@@ -69,6 +70,7 @@ export const DeviceUpdateBody = z
     location: text(256).optional(),
     expansionModules: expansionModules.optional(),
     idlePassword: idlePassword.optional(),
+    sipContact: z.lazy(() => contact).nullable().optional(),
   })
   .strict();
 export type DeviceUpdateBody = z.infer<typeof DeviceUpdateBody>;

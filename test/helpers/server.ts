@@ -40,6 +40,8 @@ export async function startTestServer(options: { env?: Record<string, string>; l
     log: options.log ?? silentLogger,
     ...(options.now === undefined ? {} : { now: options.now }),
     onProfilesChanged: (c) => changes.push(c),
+    // Short SIP timers: a phone that never answers costs 640 ms, not RFC 3261's 32 s.
+    sipTimers: { t1: 20, t2: 80, timeoutF: 640 },
   });
   const server: Server = await new Promise((resolve) => {
     const s = hotprov.app.listen(0, '127.0.0.1', () => resolve(s));

@@ -1,0 +1,133 @@
+import { createServer, type Server } from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { syncWatchdog } from '../../src/jobs/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import { startSipp } from '../helpers/sipp.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let t: TestServer;
+let clock = new Date('2026-03-02T09:00:00Z');
+const later = (seconds: number) => {
+  clock = new Date(clock.getTime() + seconds * 1000);
+};
+const jobDeps = () => ({ domain: t.hotprov.deps.domain, resync: t.hotprov.resync, log: silentLogger });
+const UA = 'Yealink SIP-T54W 96.86.0.70 00:15:65:12:34:56';
+
+const Resync = suite('sync/confirmed re-provisioning');
+Resync.before.each(async () => {
+  clock = new Date('2026-03-02T09:00:00Z');
+  t = await startTestServer({ now: () => clock, env: { HOTPROV_SYNC_FETCH_TIMEOUT: '30', HOTPROV_SYNC_RETRIES: '1' } });
+  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'user-secret', pin: '4826' });
+  await t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob', sipPassword: 'bob-secret', pin: '4826' });
+  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W' });
+  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:57', vendor: 'yealink', model: 'T54W' });
+});
+Resync.after.each(() => t.close());
+
+const syncOf = async (device: string) => (await t.api('GET', `/api/v1/devices/${device}`)).body.sync;
+
+Resync('a phone that does not fetch is told again, then reported failed, never silently', async () => {
+  const sipp = await startSipp('check-sync-uas.xml', 2, 20);
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826', contact: `sip:HD0001@127.0.0.1:${sipp.port}` });
+  await t.hotprov.resync.settled();
+  assert.is((await syncOf('HD0001')).state, 'answered');
+
+  later(31);
+  await syncWatchdog.run(jobDeps());
+  assert.is((await sipp.done).code, 0, 'the retry reached the phone as a second NOTIFY');
+  let sync = await syncOf('HD0001');
+  assert.equal([sync.state, sync.attempts], ['answered', 2]);
+
+  later(31);
+  await syncWatchdog.run(jobDeps());
+  sync = await syncOf('HD0001');
+  assert.is(sync.state, 'failed');
+  assert.match(sync.error, /the phone did not fetch its new profile \(after 2 NOTIFYs\)/);
+  const sessions = await t.api('GET', '/api/v1/hotdesk/sessions');
+  assert.is(sessions.body[0].sync.state, 'failed');
+});
+
+Resync('a phone nobody can reach is reported with the reason', async () => {
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await t.hotprov.resync.settled();
+  const sync = await syncOf('HD0001');
+  assert.equal([sync.state, sync.error], ['sent', 'no contact, configured contact or address is known for this phone']);
+});
+
+Resync('a phone that fetched by itself before the NOTIFY landed counts as fetched; a later change supersedes', async () => {
+  await t.phone('/001565123456.cfg', UA);
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await t.phone('/001565123456.cfg', UA);
+  assert.is((await syncOf('HD0001')).state, 'fetched');
+  await t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' });
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '102', pin: '4826' });
+  const sync = await syncOf('HD0001');
+  assert.is(sync.reason, 'login 102');
+  assert.is(sync.target, '101', 'addressed to the account the phone was last given');
+});
+
+Resync('nothing is sent when the phone already has the profile (login and logout before it fetched)', async () => {
+  await t.phone('/001565123456.cfg', UA);
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' });
+  await t.hotprov.resync.settled();
+  const sync = await syncOf('HD0001');
+  assert.is(sync.state, 'superseded');
+});
+
+Resync('a user moved away from a phone: that phone gets its NOTIFY too', async () => {
+  const patched = await t.api('PATCH', '/api/v1/devices/HD0001', { sipContact: 'sip:HD0001@127.0.0.1:5999' });
+  assert.is(patched.body.sipContact, 'sip:HD0001@127.0.0.1:5999');
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0002', extension: '101', pin: '4826' });
+  await t.hotprov.resync.settled();
+  const moved = await syncOf('HD0001');
+  assert.equal([moved.reason, moved.state, moved.target], ['login 101', 'sent', 'HD0001'], 'never fetched: still on its idle account');
+  assert.match(moved.error, /no answer from 127\.0\.0\.1:5999/, 'sent to the configured contact');
+  assert.ok((await syncOf('HD0002')) !== null);
+});
+
+function fakeAsterisk(): Promise<{ server: Server; port: number; endpoints: string[] }> {
+  const endpoints: string[] = [];
+  const server = createServer((socket) => {
+    socket.write('Asterisk Call Manager/9.0.0\r\n');
+    socket.on('data', (chunk) => {
+      for (const block of chunk.toString().split('\r\n\r\n')) {
+        const id = /ActionID: (\S+)/.exec(block)?.[1];
+        if (/Action: Login/.test(block)) socket.write(`Response: ${/Secret: amisecret/.test(block) ? 'Success' : 'Error'}\r\nActionID: ${id}\r\n\r\n`);
+        if (/Action: PJSIPNotify/.test(block)) {
+          endpoints.push(/Endpoint: (\S+)/.exec(block)?.[1] ?? '');
+          socket.write(`Response: Success\r\nActionID: ${id}\r\nMessage: NOTIFY sent\r\n\r\n`);
+        }
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, endpoints })));
+}
+
+Resync('relay mode: the PBX sends the NOTIFY to the registered endpoint', async () => {
+  const pbx = await fakeAsterisk();
+  try {
+    const settings = await t.api('PATCH', '/api/v1/tenant', {
+      notifyMode: 'asterisk',
+      relayHost: '127.0.0.1',
+      relayPort: pbx.port,
+      relayUsername: 'hotprov',
+      relaySecret: 'amisecret',
+    });
+    assert.is(settings.status, 200);
+    assert.is(settings.body.relaySecretSet, true);
+    assert.not.ok(JSON.stringify(settings.body).includes('amisecret'));
+    await t.hotprov.resync.settled();
+    await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+    await t.hotprov.resync.settled();
+    const sync = await syncOf('HD0001');
+    assert.equal([sync.mode, sync.state, sync.target], ['asterisk', 'answered', 'HD0001']);
+    assert.ok(pbx.endpoints.includes('HD0001'));
+  } finally {
+    pbx.server.close();
+  }
+});
+
+Resync.run();
