@@ -18,6 +18,7 @@ export interface TenantSettings {
   readonly emergencyNumbers: readonly string[];
   readonly extensionDigits: { readonly min: number; readonly max: number };
   readonly pinMinLength: number;
+  readonly notifyMode: TenantRow['notifyMode'];
 }
 
 /** Returns the default tenant, creating it on first start. */
@@ -42,6 +43,7 @@ export function tenantSettings(row: TenantRow, defaults: Config['registrar']): T
     emergencyNumbers: parseNumberList(row.emergencyNumbers),
     extensionDigits: { min: row.extensionMinDigits, max: row.extensionMaxDigits },
     pinMinLength: row.pinMinLength,
+    notifyMode: row.notifyMode,
   };
 }
 

@@ -67,5 +67,6 @@ export function buildDeviceProfile(subject: ProfileSubject): DeviceProfile {
     },
     layout,
     baseUrl: subject.baseUrl,
+    notifyFrom: tenant.notifyMode === 'direct' ? 'direct' : 'relay',
   };
 }

@@ -62,6 +62,9 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
     const { lineKeys, resourceList } = keysOf(p);
     return {
       mode: p.mode,
+      // Check-sync NOTIFYs must prove themselves: by digest with the line's credentials when hotprov sends them
+      // (it answers the challenge), or by coming from the registrar when the PBX relays them.
+      notifyValidation: p.notifyFrom === 'direct' ? 'digest' : 'source',
       reg: {
         displayName: p.account.displayName,
         address: p.account.userName,

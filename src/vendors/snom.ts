@@ -45,6 +45,8 @@ export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
     for (let n = 2; n <= p.device.model.accounts; n++) otherAccounts.push({ index: n });
     return {
       mode: p.mode,
+      // hotprov answers a 401 with the identity's password; a PBX relaying the NOTIFY may not, so then no challenge.
+      challengeCheckSync: p.notifyFrom === 'direct' ? 'on' : 'off',
       account: {
         realName: p.account.displayName,
         name: p.account.userName,

@@ -25,6 +25,11 @@ export interface DeviceProfile {
   readonly dialing: DialingRules;
   readonly layout: KeyLayout;
   readonly baseUrl: string;
+  /**
+   * Who sends this phone its check-sync NOTIFY: hotprov itself ('direct', so the phone must accept it from
+   * hotprov and may challenge it with digest), or the PBX ('relay', so the phone accepts it from its registrar only).
+   */
+  readonly notifyFrom: 'direct' | 'relay';
 }
 
 /** What an idle phone may dial; a logged-in phone dials freely. */

@@ -54,6 +54,8 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     for (let n = 2; n <= model.accounts; n++) otherAccounts.push({ index: n });
     return {
       mode: p.mode,
+      // 1: SIP only from the registrar (the PBX relays the NOTIFY); 0: also from hotprov, which sends it directly.
+      trustControl: p.notifyFrom === 'relay' ? 1 : 0,
       commonFile: commonFileName(model),
       account: {
         label: account.label,

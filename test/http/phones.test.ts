@@ -191,6 +191,18 @@ Phones('an unchanged profile answers 304 to If-None-Match; a login changes the E
   assert.is.not(changed.etag, first.etag);
 });
 
+Phones('the phones trust whoever sends their NOTIFY: hotprov directly, or the PBX when it relays', async () => {
+  const direct = [await text('/805ec0112233.cfg', UA.yealink), await text('/000413922D24.xml', UA.snom), await text('/0004f274632f-hotprov.cfg', UA.polycom)];
+  assert.match(direct[0] ?? '', /^sip\.trust_ctrl = 0$/m);
+  assert.match(direct[1] ?? '', /<challenge_checksync perm="R">on<\/challenge_checksync>/);
+  assert.match(direct[2] ?? '', /voIpProt\.SIP\.requestValidation\.1\.method="digest"/);
+  await t.api('PATCH', '/api/v1/tenant', { notifyMode: 'asterisk', relayHost: '127.0.0.1', relayPort: 1 });
+  const relay = [await text('/805ec0112233.cfg', UA.yealink), await text('/000413922D24.xml', UA.snom), await text('/0004f274632f-hotprov.cfg', UA.polycom)];
+  assert.match(relay[0] ?? '', /^sip\.trust_ctrl = 1$/m);
+  assert.match(relay[1] ?? '', /<challenge_checksync perm="R">off<\/challenge_checksync>/);
+  assert.match(relay[2] ?? '', /voIpProt\.SIP\.requestValidation\.1\.method="source"/);
+});
+
 Phones('content types follow the file format', async () => {
   assert.is((await t.phone('/805ec0112233.cfg', UA.yealink)).headers.get('content-type'), 'text/plain; charset=utf-8');
   assert.is((await t.phone('/000413922D24.xml', UA.snom)).headers.get('content-type'), 'application/xml; charset=utf-8');

@@ -1,0 +1,65 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+/**
+ * 200 logins racing over HTTP for the same users and phones: afterwards no user sits at two phones, no phone has
+ * two users, and every phone a user was moved away from received its own check-sync NOTIFY.
+ */
+let t: TestServer;
+let phone: Socket;
+const notified = new Map<string, number>();
+
+const Race = suite('sync/racing logins');
+Race.before(async () => {
+  t = await startTestServer();
+  phone = createSocket('udp4');
+  phone.on('message', (data, from) => {
+    const text = data.toString();
+    const user = /^NOTIFY sip:([^@]+)@/.exec(text)?.[1] ?? '?';
+    notified.set(user, (notified.get(user) ?? 0) + 1);
+    const keep = text.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
+    phone.send(['SIP/2.0 200 OK', ...keep, 'Content-Length: 0', '', ''].join('\r\n'), from.port, from.address);
+  });
+  await new Promise<void>((resolve) => phone.bind(0, '127.0.0.1', resolve));
+});
+Race.after(async () => {
+  await t.close();
+  await new Promise<void>((resolve) => phone.close(() => resolve()));
+});
+
+Race('the invariants hold and moved users\' old phones are told', async () => {
+  const port = phone.address().port;
+  const devices: string[] = [];
+  for (let i = 1; i <= 12; i++) {
+    const res = await t.api('POST', '/api/v1/devices', { mac: `0015650100${String(i).padStart(2, '0')}`, vendor: 'yealink', model: 'T46U', sipContact: `sip:x@127.0.0.1:${port}` });
+    devices.push(res.body.idleAccount);
+  }
+  const users = Array.from({ length: 15 }, (_, i) => String(600 + i));
+  for (const ext of users) await t.api('POST', '/api/v1/users', { extension: ext, displayName: `U${ext}`, sipPassword: `s-${ext}`, pin: '4826' });
+
+  let seed = 11;
+  const pick = <T>(list: readonly T[]): T => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return list[seed % list.length] as T;
+  };
+  const answers = await Promise.all(
+    Array.from({ length: 200 }, () => t.api('POST', '/api/v1/hotdesk/login', { device: pick(devices), extension: pick(users), pin: '4826' })),
+  );
+  assert.ok(answers.every((a) => a.status === 200), 'every login succeeded');
+  await t.hotprov.resync.settled();
+
+  const sessions = (await t.api('GET', '/api/v1/hotdesk/sessions')).body as { device: { idleAccount: string }; user: { extension: string } }[];
+  assert.is(new Set(sessions.map((s) => s.user.extension)).size, sessions.length, 'a user sits at two phones');
+  assert.is(new Set(sessions.map((s) => s.device.idleAccount)).size, sessions.length, 'a phone has two users');
+
+  const movedFrom = new Set(answers.map((a) => a.body.movedFrom).filter((d): d is string => d !== null));
+  assert.ok(movedFrom.size > 0, 'the race moved users');
+  for (const device of movedFrom) {
+    // Each phone is addressed by its own idle account (none of them fetched a profile in this test).
+    assert.ok((notified.get(device) ?? 0) > 0, `${device} got no NOTIFY`);
+  }
+});
+
+Race.run();
