@@ -1,0 +1,50 @@
+-- hotprov hot desking for FreeSWITCH: *35, *35*EXT and *35*EXT*PIN from any phone.
+-- Called from dialplan/hotprov.xml as: lua hotprov.lua ${destination_number}
+-- Needs mod_lua and the curl command.
+
+local API = "http://hotprov.example.com:8080/api/v1"
+local TOKEN = "replace-with-the-api-token"
+-- hotprov's prompts are Asterisk core sound names; FreeSWITCH's own sounds for each:
+local SOUNDS = {
+  ["agent-loginok"] = "ivr/ivr-you_are_now_logged_in.wav",
+  ["agent-loggedoff"] = "ivr/ivr-you_are_now_logged_out.wav",
+  ["agent-user"] = "ivr/ivr-please_enter_extension_followed_by_pound.wav",
+  ["agent-pass"] = "ivr/ivr-please_enter_pin_followed_by_pound.wav",
+  ["vm-incorrect"] = "ivr/ivr-pin_or_extension_is-invalid.wav",
+  ["pbx-invalid"] = "ivr/ivr-that_was_an_invalid_entry.wav",
+  ["vm-goodbye"] = "voicemail/vm-goodbye.wav",
+}
+
+-- Only characters that are safe on a shell command line reach it.
+local function clean(text, allowed)
+  return (tostring(text or ""):gsub("[^" .. allowed .. "]", ""))
+end
+
+local function code(device, digits, contact)
+  local body = string.format('{"device":"%s","digits":"%s","contact":"%s"}', device, digits, contact)
+  local command = string.format(
+    "curl -s -m 5 -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer %s' -d '%s' '%s/hotdesk/code'",
+    TOKEN, body, API)
+  local pipe = io.popen(command)
+  local answer = pipe:read("*a") or ""
+  pipe:close()
+  return answer:match('"result":"([%w_]+)"'), answer:match('"prompt":"([%w%-]+)"')
+end
+
+local digits = clean(argv[1], "%d%*#")
+local device = clean(session:getVariable("sip_from_user"), "%w%.%-_")
+local contact = "sip:" .. device .. "@" .. clean(session:getVariable("sip_received_ip"), "%x%.:")
+  .. ":" .. clean(session:getVariable("sip_received_port"), "%d")
+session:answer()
+for _ = 1, 3 do
+  local result, prompt = code(device, digits, contact)
+  local sound = SOUNDS[prompt or ""] or SOUNDS["pbx-invalid"]
+  if result == "need_extension" or result == "need_pin" then
+    local typed = session:playAndGetDigits(1, 15, 1, 8000, "#", sound, "", "\\d+")
+    digits = digits .. "*" .. typed
+  else
+    session:streamFile(sound)
+    break
+  end
+end
+session:hangup()
