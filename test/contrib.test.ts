@@ -19,8 +19,10 @@ Contrib.before.each(async () => {
 });
 Contrib.after.each(() => t.close());
 
-const post = (path: string, headers: Record<string, string>, body: string) =>
-  fetch(`${t.url}/api/v1${path}`, { method: 'POST', headers, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
+const post = async (path: string, headers: Record<string, string>, body: string) => {
+  const res = await fetch(`${t.url}/api/v1${path}`, { method: 'POST', headers, body });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
 
 Contrib('Asterisk: the CURL call of the dialplan, as Asterisk sends it, logs in', async () => {
   const curl = /CURL\(\$\{HOTPROV_API\}(\/[^,]+),(.*)\)\}\)\s*$/m.exec(asterisk);
