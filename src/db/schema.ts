@@ -77,6 +77,11 @@ export const devices = sqliteTable(
     servedPassword: text('served_password'),
     /** ETag of the device file the phone last fetched. */
     servedEtag: text('served_etag'),
+    /**
+     * Set when an admin deleted the device. The row stays until the MAC is enrolled again, so the phone can
+     * still be sent a blank profile that wipes the account and keys it held.
+     */
+    retiredAt: integer('retired_at', { mode: 'timestamp_ms' }),
     lastSeenAt: integer('last_seen_at', { mode: 'timestamp_ms' }),
     lastSeenIp: text('last_seen_ip'),
     lastUserAgent: text('last_user_agent'),

@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
 import { type DeviceRow, devices, tenants } from '../db/schema.ts';
 import { Conflict, InvalidField, UnknownDevice } from '../errors.ts';
@@ -39,7 +39,12 @@ export function idleAccountName(n: number): string {
 }
 
 export function listDevices(db: Db, tenantId: number): DeviceRow[] {
-  return db.select().from(devices).where(eq(devices.tenantId, tenantId)).orderBy(asc(devices.idleAccount)).all();
+  return db
+    .select()
+    .from(devices)
+    .where(and(eq(devices.tenantId, tenantId), isNull(devices.retiredAt)))
+    .orderBy(asc(devices.idleAccount))
+    .all();
 }
 
 /**
@@ -56,7 +61,9 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
   const now = deps.now();
   return writeTransaction(deps.db, (tx) => {
     const taken = tx.select().from(devices).where(eq(devices.mac, mac)).get();
-    if (taken !== undefined) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
+    if (taken !== undefined && taken.retiredAt === null) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
+    // A phone enrolled again: its retired row only served to wipe it, and goes now.
+    if (taken !== undefined) tx.delete(devices).where(eq(devices.id, taken.id)).run();
     const tenant = tx
       .update(tenants)
       .set({ nextIdleNumber: sql`${tenants.nextIdleNumber} + 1` })
@@ -137,13 +144,16 @@ export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, r
   return updated;
 }
 
-/** Deletes a device, ending its session first so the history says why. */
+/**
+ * Deletes a device for everyone but the phone: its session ends, it is gone from the API, and the phone is sent a
+ * blank profile on its next fetch, so no account or key of the last user stays on it.
+ */
 export function deleteDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): DeviceRow {
   const now = deps.now();
   const device = writeTransaction(deps.db, (tx) => {
     const row = findDevice(tx, tenantId, ref);
     closeOpenSessionOf(tx, tenantId, now, actor, row, 'device_deleted');
-    tx.delete(devices).where(eq(devices.id, row.id)).run();
+    tx.update(devices).set({ retiredAt: now }).where(eq(devices.id, row.id)).run();
     recordAudit(tx, tenantId, now, actor, { action: 'device.deleted', deviceMac: row.mac, idleAccount: row.idleAccount });
     return row;
   });

@@ -107,7 +107,7 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
     // device or the user may have changed while the PIN was being checked.
     outcome = writeTransaction(deps.db, (tx): LoginOutcome => {
       const deviceNow = getDeviceById(tx, device.id);
-      if (deviceNow === undefined) throw UnknownDevice(input.device);
+      if (deviceNow === undefined || deviceNow.retiredAt !== null) throw UnknownDevice(input.device);
       const userNow = getUserById(tx, user.id);
       const refusedNow = eligibility(deviceNow, userNow, input.extension);
       if (refusedNow !== null || userNow === undefined) throw refusedNow ?? UnknownExtension(input.extension);

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type DeviceRow, devices, type UserRow, users } from '../db/schema.ts';
 import { UnknownDevice, UnknownExtension } from '../errors.ts';
@@ -7,7 +7,8 @@ import { type Mac, parseMac } from './mac.ts';
 /** Reading devices and users by what callers know of them. No writes, no rules. */
 
 /**
- * Finds a device by what a caller knows of it: a MAC in any spelling, or its idle account (HD0001).
+ * Finds an enrolled device by what a caller knows of it: a MAC in any spelling, or its idle account (HD0001).
+ * A deleted (retired) device is not found.
  * @throws AppError unknown_device (404).
  */
 export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow {
@@ -17,13 +18,13 @@ export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow {
       ? db
           .select()
           .from(devices)
-          .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac)))
+          .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac), isNull(devices.retiredAt)))
           .get()
       : /^hd\d+$/i.test(ref)
         ? db
             .select()
             .from(devices)
-            .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, ref.toUpperCase())))
+            .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, ref.toUpperCase()), isNull(devices.retiredAt)))
             .get()
         : undefined;
   if (row === undefined) throw UnknownDevice(ref);
@@ -34,7 +35,7 @@ export function getDeviceById(db: Db, id: number): DeviceRow | undefined {
   return db.select().from(devices).where(eq(devices.id, id)).get();
 }
 
-/** The device a phone asks for by MAC, whatever its tenant; undefined when not enrolled. */
+/** The device a phone asks for by MAC, whatever its tenant, retired ones included; undefined when never enrolled. */
 export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
   return db.select().from(devices).where(eq(devices.mac, mac)).get();
 }

@@ -21,13 +21,17 @@ export interface ProfileSubject {
  * Builds the one vendor-neutral context every template of a device is rendered from.
  * Idle: the device's own HDxxxx account, a Login key, dialling limited to emergency numbers, internal
  * extensions and the login code, and no user secret anywhere. User: the user's account, a Logout key,
- * then the user's keys laid out on the model.
+ * then the user's keys laid out on the model. Retired (deleted) device: no account and no key, all written blank.
  */
 export function buildDeviceProfile(subject: ProfileSubject): DeviceProfile {
-  const { tenant, device, model, user } = subject;
-  const account =
-    user === null
+  const { tenant, device, model } = subject;
+  const retired = device.retiredAt !== null;
+  const user = retired ? null : subject.user;
+  const account = retired
+    ? { enabled: false, displayName: '', userName: '', authName: '', password: '', label: '' }
+    : user === null
       ? {
+          enabled: true,
           displayName: device.idleAccount,
           userName: device.idleAccount,
           authName: device.idleAccount,
@@ -35,21 +39,25 @@ export function buildDeviceProfile(subject: ProfileSubject): DeviceProfile {
           label: device.idleAccount,
         }
       : {
+          enabled: true,
           displayName: user.row.displayName,
           userName: user.row.sipUser,
           authName: user.row.authName,
           password: user.row.sipPassword,
           label: `${user.row.extension} ${user.row.displayName}`.trim(),
         };
-  const fixed: KeyFunction[] = [
-    { kind: 'line', label: account.label },
-    user === null
-      ? { kind: 'login', value: tenant.loginCode, label: LOGIN_KEY_LABEL }
-      : { kind: 'logout', value: tenant.loginCode, label: LOGOUT_KEY_LABEL },
-  ];
+  // A retired phone gets no key at all: every one is written blank.
+  const fixed: KeyFunction[] = retired
+    ? []
+    : [
+        { kind: 'line', label: account.label },
+        user === null
+          ? { kind: 'login', value: tenant.loginCode, label: LOGIN_KEY_LABEL }
+          : { kind: 'logout', value: tenant.loginCode, label: LOGOUT_KEY_LABEL },
+      ];
   const layout = layoutKeys(model, device.expansionModules, fixed, user?.keys ?? [], model.name);
   return {
-    mode: user === null ? 'idle' : 'user',
+    mode: retired ? 'retired' : user === null ? 'idle' : 'user',
     device: {
       mac: device.mac as Mac,
       model,
@@ -60,7 +68,7 @@ export function buildDeviceProfile(subject: ProfileSubject): DeviceProfile {
     account,
     registrar: tenant.registrar,
     dialing: {
-      restricted: user === null,
+      restricted: !retired && user === null,
       emergencyNumbers: tenant.emergencyNumbers,
       extensionDigits: tenant.extensionDigits,
       loginCode: tenant.loginCode,

@@ -48,12 +48,13 @@ export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
       // hotprov answers a 401 with the identity's password; a PBX relaying the NOTIFY may not, so then no challenge.
       challengeCheckSync: p.notifyFrom === 'direct' ? 'on' : 'off',
       account: {
+        active: p.account.enabled ? 'on' : 'off',
         realName: p.account.displayName,
         name: p.account.userName,
         authName: p.account.authName,
         password: p.account.password,
-        host: port === 5060 ? host : `${host}:${port}`,
-        outbound: `${host}:${port};transport=${transport}`,
+        host: !p.account.enabled ? '' : port === 5060 ? host : `${host}:${port}`,
+        outbound: p.account.enabled ? `${host}:${port};transport=${transport}` : '',
         idleText: p.account.label,
       },
       dialPlan: p.dialing.restricted ? idleDialPlan(p.dialing) : '',

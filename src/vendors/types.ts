@@ -5,7 +5,8 @@ import type { ModelProfile, VendorId, VendorProfile } from './catalog.ts';
 
 /** Everything a device's files are rendered from, vendor-neutral; built by the profile builder. */
 export interface DeviceProfile {
-  readonly mode: 'idle' | 'user';
+  /** idle: the device's own account; user: a logged-in user's; retired: the device was deleted, everything blank. */
+  readonly mode: 'idle' | 'user' | 'retired';
   readonly device: {
     readonly mac: Mac;
     readonly model: ModelProfile;
@@ -13,8 +14,9 @@ export interface DeviceProfile {
     readonly location: string;
     readonly idleAccount: string;
   };
-  /** The account on line 1: the device's idle HDxxxx account, or the logged-in user's. */
+  /** The account on line 1: the device's idle HDxxxx account, or the logged-in user's; blank and off when retired. */
   readonly account: {
+    readonly enabled: boolean;
     readonly displayName: string;
     readonly userName: string;
     readonly authName: string;

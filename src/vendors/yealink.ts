@@ -57,16 +57,19 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
       // 1: SIP only from the registrar (the PBX relays the NOTIFY); 0: also from hotprov, which sends it directly.
       trustControl: p.notifyFrom === 'relay' ? 1 : 0,
       commonFile: commonFileName(model),
-      account: {
-        label: account.label,
-        displayName: account.displayName,
-        authName: account.authName,
-        userName: account.userName,
-        password: account.password,
-        server: p.registrar.host,
-        port: String(p.registrar.port),
-        transport: TRANSPORT[p.registrar.transport],
-      },
+      account: account.enabled
+        ? {
+            enable: 1,
+            label: account.label,
+            displayName: account.displayName,
+            authName: account.authName,
+            userName: account.userName,
+            password: account.password,
+            server: p.registrar.host,
+            port: String(p.registrar.port),
+            transport: String(TRANSPORT[p.registrar.transport]),
+          }
+        : { enable: 0, label: NULL, displayName: NULL, authName: NULL, userName: NULL, password: NULL, server: NULL, port: NULL, transport: NULL },
       digitMap: p.dialing.restricted
         ? { enable: 1, string: idleDigitMap(p.dialing), noMatchAction: '1' }
         : { enable: 0, string: NULL, noMatchAction: NULL },

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { enrolDevice } from '../../src/domain/devices.ts';
+import { deleteDevice, enrolDevice } from '../../src/domain/devices.ts';
 import { login } from '../../src/domain/hotdesk.ts';
+import { getDeviceById } from '../../src/domain/lookup.ts';
 import type { UserKey } from '../../src/domain/keyLayout.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
@@ -27,8 +28,8 @@ export interface GoldenFile {
 const ACTOR = { name: 'golden' };
 
 /**
- * Renders every file of one phone per model in vendor-profiles/, idle and with the fixture user logged in
- * (one expansion module attached where the model takes one). Deterministic: fixed MACs, passwords and names.
+ * Renders every file of one phone per model in vendor-profiles/: idle, with the fixture user logged in (one
+ * expansion module attached where the model takes one), and retired (deleted while the user sat there). Deterministic: fixed MACs, passwords and names.
  */
 export async function renderGoldenFiles(): Promise<GoldenFile[]> {
   const hotprov = await createHotprov({
@@ -67,6 +68,11 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
         for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/user/${f.name}`, body: f.body });
         const warnings = hotprov.provisioning.summary(device).warnings;
         out.push({ path: `${dir}/user/warnings.txt`, body: warnings.map((w) => `${w}\n`).join('') });
+        deleteDevice(deps, tenant.id, ACTOR, device.idleAccount);
+        const retired = getDeviceById(deps.db, device.id);
+        if (retired !== undefined) {
+          for (const f of hotprov.provisioning.renderDeviceFiles(retired)) out.push({ path: `${dir}/retired/${f.name}`, body: f.body });
+        }
       }
     }
     const master = hotprov.provisioning.handle({ method: 'GET', filename: '000000000000.cfg', userAgent: '', ip: '127.0.0.1' });

@@ -57,3 +57,41 @@ Sipp('logging out sends the NOTIFY to the account the phone is registered with n
 });
 
 Sipp.run();
+
+const Wipe = suite('sync/deleting a phone in use');
+Wipe.before.each(async () => {
+  t = await startTestServer();
+  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'user-secret', pin: '4826' });
+  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W' });
+});
+Wipe.after.each(() => t.close());
+
+Wipe('the phone is told, and its next fetch wipes the user\'s account and keys', async () => {
+  const UA = 'Yealink SIP-T54W 96.86.0.70 00:15:65:12:34:56';
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await t.phone('/001565123456.cfg', UA);
+  await t.hotprov.resync.settled();
+
+  const sipp = await startSipp('check-sync-uas.xml');
+  await t.api('PATCH', '/api/v1/devices/HD0001', { sipContact: `sip:101@127.0.0.1:${sipp.port}` });
+  await t.hotprov.resync.settled();
+  assert.is((await t.api('DELETE', '/api/v1/devices/HD0001')).status, 204);
+  const run = await sipp.done;
+  assert.is(run.code, 0, run.errors);
+  assert.match(run.log, /NOTIFY sip:101@127\.0\.0\.1/, 'addressed to the account the phone holds');
+
+  assert.is((await t.api('GET', '/api/v1/devices/HD0001')).status, 404, 'gone from the API');
+  const wiped = await t.phone('/001565123456.cfg', UA);
+  assert.is(wiped.status, 200);
+  const body = await wiped.text();
+  assert.match(body, /^account\.1\.enable = 0$/m);
+  assert.not.match(body, /user-secret|Alice|HD0001/);
+  assert.match(body, /^linekey\.1\.type = 0$/m);
+
+  // Enrolled again, the phone starts over with a new idle account.
+  const again = await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W' });
+  assert.equal([again.status, again.body.idleAccount], [201, 'HD0002']);
+  assert.match(await (await t.phone('/001565123456.cfg', UA)).text(), /^account\.1\.user_name = HD0002$/m);
+});
+
+Wipe.run();

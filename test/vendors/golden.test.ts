@@ -69,11 +69,12 @@ for (const file of files.filter((f) => !f.path.endsWith('warnings.txt'))) {
 }
 Vocabulary.run();
 
-const Reset = suite('idle resets the user profile');
-for (const user of files.filter((f) => f.path.includes('/user/') && !f.path.endsWith('warnings.txt'))) {
-  const idle = files.find((f) => f.path === user.path.replace('/user/', '/idle/'));
-  Reset(user.path, () => {
-    assert.ok(idle !== undefined, 'no idle counterpart');
+const Reset = suite('idle and retired profiles reset the user profile');
+const resetters = files.filter((f) => (f.path.includes('/idle/') || f.path.includes('/retired/')) && !f.path.endsWith('warnings.txt'));
+for (const idle of resetters) {
+  const user = files.find((f) => f.path === idle.path.replace(/\/(idle|retired)\//, '/user/'));
+  Reset(idle.path, () => {
+    assert.ok(user !== undefined, 'no user counterpart');
     const keysOf = (body: string) =>
       new Set(
         body
@@ -82,9 +83,9 @@ for (const user of files.filter((f) => f.path.includes('/user/') && !f.path.ends
           .filter((k): k is string => k !== undefined),
       );
     const missing = [...keysOf(user.body)].filter((k) => !keysOf(idle.body).has(k));
-    assert.equal(missing, [], 'the idle profile must set every setting the user profile sets');
-    assert.not.ok(idle.body.includes('user-secret-201'), 'a user secret reached the idle profile');
-    assert.not.ok(idle.body.includes('Ana L'), "the user's name reached the idle profile");
+    assert.equal(missing, [], 'this profile must set every setting the user profile sets');
+    assert.not.ok(idle.body.includes('user-secret-201'), 'a user secret reached this profile');
+    assert.not.ok(idle.body.includes('Ana L'), "the user's name reached this profile");
   });
 }
 Reset.run();

@@ -1,0 +1,1 @@
+ALTER TABLE `devices` ADD `retired_at` integer;
