@@ -58,7 +58,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const defaultTenant = ensureDefaultTenant(db);
   const notifier = await createUdpNotifier({
     port: config.sipPort,
-    advertiseHost: new URL(config.baseUrl).hostname,
+    advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
     log,
     ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),
   });

@@ -3,6 +3,7 @@ import { AppError } from '../errors.ts';
 import type { Actor, DomainDeps } from './context.ts';
 import { reportContact } from './devices.ts';
 import { login, logout } from './hotdesk.ts';
+import { lockedUntil } from './lockout.ts';
 import { findDevice, findUser, getDeviceById } from './lookup.ts';
 import { openSessionOfUser, userAtDevice } from './sessions.ts';
 
@@ -131,7 +132,12 @@ export async function dialCode(
   const user = findUser(deps.db, tenantId, extension);
   if (user === undefined) return outcome('unknown_extension');
   const named = { extension: user.extension, displayName: user.displayName };
-  if (pin === undefined) return outcome(user.hotdesk ? 'need_pin' : 'not_allowed', named);
+  if (pin === undefined) {
+    if (!user.hotdesk) return outcome('not_allowed', named);
+    // No point asking a locked user for a PIN.
+    const until = lockedUntil(deps.db, tenantId, { subject: 'user', id: user.id }, deps.now());
+    return until === null ? outcome('need_pin', named) : outcome('locked', named, { lockedUntil: until.toISOString() });
+  }
 
   try {
     const done = await login(deps, tenantId, actor, { device: device.mac, extension, pin, method: 'feature_code' });

@@ -111,6 +111,9 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
       const userNow = getUserById(tx, user.id);
       const refusedNow = eligibility(deviceNow, userNow, input.extension);
       if (refusedNow !== null || userNow === undefined) throw refusedNow ?? UnknownExtension(input.extension);
+      // Guesses running in parallel may have locked the user or the phone while this PIN was checked.
+      const lockedNow = lockedUntil(tx, tenantId, userSubject, now) ?? lockedUntil(tx, tenantId, deviceSubject, now);
+      if (lockedNow !== null) throw Locked(`user ${userNow.extension}`, lockedNow);
       clearFailures(tx, tenantId, userSubject);
       clearFailures(tx, tenantId, deviceSubject);
       return seat(tx, tenantId, now, actor, deviceNow, userNow, input.method);

@@ -72,6 +72,8 @@ async function withConnection<T>(c: RelayConnection, run: (socket: Socket, read:
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
+      // The reader's time-out destroys a socket still connecting, which ends in 'close' alone.
+      socket.once('close', () => reject(new Error(`no connection to ${c.host}:${c.port}`)));
     });
     return await run(socket, () => reader.next());
   } finally {

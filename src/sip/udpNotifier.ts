@@ -122,9 +122,13 @@ export async function createUdpNotifier(options: {
       let authenticated = false;
       if (response !== null && (response.status === 401 || response.status === 407) && target.credentials !== null) {
         const proxy = response.status === 407;
-        const header = response.headers.get(proxy ? 'proxy-authenticate' : 'www-authenticate')?.[0] ?? '';
-        const challenge = parseChallenge(header);
-        const value = challenge === null ? null : digestAuthorization(challenge, target.credentials, 'NOTIFY', target.requestUri);
+        const credentials = target.credentials;
+        // A phone may offer several challenges (SHA-256 first, say): answer the first hotprov can.
+        const value =
+          (response.headers.get(proxy ? 'proxy-authenticate' : 'www-authenticate') ?? [])
+            .map((header) => parseChallenge(header))
+            .map((challenge) => (challenge === null ? null : digestAuthorization(challenge, credentials, 'NOTIFY', target.requestUri)))
+            .find((v) => v !== null) ?? null;
         if (value !== null) {
           authenticated = true;
           branch = newBranch();

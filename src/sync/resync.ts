@@ -72,8 +72,20 @@ export function createResync(deps: ResyncDeps) {
     return { requestUri: formatSipUri({ user: account, host, port: 5060 }), host, port: 5060 };
   };
 
+  /** Jobs whose NOTIFY is being sent right now. */
+  const dispatching = new Set<number>();
+
   /** Sends (or re-sends) the NOTIFY of a job, and records what came of it. */
   const dispatch = async (job: SyncJobRow, device: DeviceRow, event: string): Promise<void> => {
+    dispatching.add(job.id);
+    try {
+      await send(job, device, event);
+    } finally {
+      dispatching.delete(job.id);
+    }
+  };
+
+  const send = async (job: SyncJobRow, device: DeviceRow, event: string): Promise<void> => {
     const tenant = getTenant(deps.db, device.tenantId);
     const account = device.servedAccount ?? device.idleAccount;
     update(job.id, { state: 'sent', sentAt: deps.now(), attempts: job.attempts + 1, error: null });
@@ -122,9 +134,10 @@ export function createResync(deps: ResyncDeps) {
     }
   };
 
-  const track = (work: Promise<void>) => {
+  const track = (work: Promise<void>): Promise<void> => {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
+    return work;
   };
 
   const openJob = (deviceId: number) =>
@@ -187,23 +200,27 @@ export function createResync(deps: ResyncDeps) {
     async checkOverdue(): Promise<void> {
       const deadline = new Date(deps.now().getTime() - deps.policy.fetchTimeoutMs);
       const late = deps.db
-        .select()
+        .select({ id: syncJobs.id })
         .from(syncJobs)
         .where(and(inArray(syncJobs.state, ['sent', 'answered']), lt(syncJobs.sentAt, deadline)))
         .all();
-      for (const job of late) {
+      const retries: Promise<void>[] = [];
+      for (const { id } of late) {
+        if (dispatching.has(id)) continue; // its NOTIFY is still under way (Timer F can outlast the fetch time-out)
+        // Read again: an earlier step of this loop, or the phone, may have moved it on.
+        const job = deps.db.select().from(syncJobs).where(eq(syncJobs.id, id)).get();
+        if (job === undefined || !(['sent', 'answered'] as string[]).includes(job.state)) continue;
         const device = job.deviceId === null ? undefined : getDeviceById(deps.db, job.deviceId);
         const adapter = device === undefined ? undefined : adapterOf(device);
         if (device === undefined || adapter === undefined || job.attempts > deps.policy.retries) {
           const why = job.error ?? 'the phone did not fetch its new profile';
-          update(job.id, { state: 'failed', failedAt: deps.now(), error: `${why} (after ${job.attempts} NOTIFYs)` }, false);
+          update(job.id, { state: 'failed', failedAt: deps.now(), error: `${why} (after ${job.attempts} NOTIFYs)` });
           deps.log.warn('sip', 're-provisioning failed', { mac: job.deviceMac, reason: job.reason, error: why });
           continue;
         }
-        const work = dispatch(job, device, adapter.checkSyncEvent);
-        track(work);
-        await work;
+        retries.push(track(dispatch(job, device, adapter.checkSyncEvent)));
       }
+      await Promise.allSettled(retries);
     },
 
     /** The newest job of a device, for the API. */

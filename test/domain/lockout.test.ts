@@ -2,7 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditEvents } from '../../src/db/schema.ts';
 import { login } from '../../src/domain/hotdesk.ts';
-import { LOCKOUT } from '../../src/domain/lockout.ts';
+import { LOCKOUT, recordFailure } from '../../src/domain/lockout.ts';
+import { writeTransaction } from '../../src/db/client.ts';
 import { AppError } from '../../src/errors.ts';
 import { ACTOR, buildDevice, buildUser, createDomain, type DomainFixture } from '../helpers/domain.ts';
 
@@ -79,6 +80,19 @@ Lockout('guessing many extensions from one phone locks that phone for everyone',
   assert.is(refused.code, 'locked');
   assert.match(refused.message, new RegExp(`device ${device.idleAccount}`));
   assert.is(await attempt(other.idleAccount, '101', '4826'), 'ok', 'another phone is not locked');
+});
+
+Lockout('a lockout that lands while a right PIN is being checked still holds', async () => {
+  const device = buildDevice(f);
+  const { user } = await buildUser(f, '101');
+  // The checks before the PIN hash run synchronously; the lockout arrives while scrypt works.
+  const pending = attempt(device.idleAccount, '101', '4826');
+  writeTransaction(f.deps.db, (tx) => {
+    for (let i = 0; i < LOCKOUT.userFailures; i++) recordFailure(tx, f.tenantId, { subject: 'user', id: user.id }, clock);
+  });
+  const result = await pending;
+  assert.ok(result !== 'ok', 'logged in although locked');
+  assert.is(result.code, 'locked');
 });
 
 Lockout('every failure and lockout is audited, never with the PIN', async () => {

@@ -115,11 +115,14 @@ Udp('a 401 is answered once with digest credentials of the registered account', 
       return;
     }
     const auth = header(req, 'Authorization') ?? '';
-    const field = (k: string) => new RegExp(`${k}="?([^",]+)"?`).exec(auth)?.[1] ?? '';
-    const ha1 = md5(`${field('username')}:snom:idle-secret`);
-    const ha2 = md5(`NOTIFY:${field('uri')}`);
+    const field = (k: string) => new RegExp(`\\b${k}="?([^",]+)"?`).exec(auth)?.[1] ?? '';
+    const requestUri = /^NOTIFY (\S+) /.exec(req)?.[1] ?? '';
+    // The phone computes what it expects from its own account and the Request-URI, not from the header.
+    const ha1 = md5('HD0001:snom:idle-secret');
+    const ha2 = md5(`NOTIFY:${requestUri}`);
     const expected = md5(`${ha1}:abc123:${field('nc')}:${field('cnonce')}:auth:${ha2}`);
-    reply(respond(req, field('response') === expected ? '200 OK' : '403 Forbidden'));
+    const ok = field('username') === 'HD0001' && field('uri') === requestUri && field('qop') === 'auth' && field('nc') === '00000001';
+    reply(respond(req, ok && field('response') === expected ? '200 OK' : '403 Forbidden'));
   });
   const result = await notifier.send(target(phone.port, { username: 'HD0001', password: 'idle-secret' }));
   assert.is(result.status, 200);
@@ -127,6 +130,24 @@ Udp('a 401 is answered once with digest credentials of the registered account', 
   assert.is(phone.requests.length, 2);
   assert.is(header(phone.requests[1]?.text ?? '', 'CSeq'), '2 NOTIFY');
   assert.is(header(phone.requests[0]?.text ?? '', 'Call-ID'), header(phone.requests[1]?.text ?? '', 'Call-ID'));
+});
+
+Udp('a 407 gets Proxy-Authorization, and an unusable challenge offered first is skipped', async () => {
+  phone = await fakePhone((req, n, reply) => {
+    if (n === 1) {
+      reply(
+        respond(req, '407 Proxy Authentication Required', [
+          'Proxy-Authenticate: Digest realm="pbx", nonce="n1", algorithm=SHA-256',
+          'Proxy-Authenticate: Digest realm="pbx", nonce="n2", algorithm=MD5',
+        ]),
+      );
+      return;
+    }
+    const auth = header(req, 'Proxy-Authorization') ?? '';
+    reply(respond(req, /nonce="n2"/.test(auth) && header(req, 'Authorization') === null ? '200 OK' : '403 Forbidden'));
+  });
+  const result = await notifier.send(target(phone.port, { username: 'HD0001', password: 'idle-secret' }));
+  assert.is(result.status, 200);
 });
 
 Udp('wrong credentials are not retried in a loop: the second 401 is the answer', async () => {

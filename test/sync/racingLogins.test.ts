@@ -9,7 +9,8 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  */
 let t: TestServer;
 let phone: Socket;
-const notified = new Map<string, number>();
+/** Distinct NOTIFYs (Call-IDs) each idle account received; retransmissions count once. */
+const notified = new Map<string, Set<string>>();
 
 const Race = suite('sync/racing logins');
 Race.before(async () => {
@@ -18,7 +19,8 @@ Race.before(async () => {
   phone.on('message', (data, from) => {
     const text = data.toString();
     const user = /^NOTIFY sip:([^@]+)@/.exec(text)?.[1] ?? '?';
-    notified.set(user, (notified.get(user) ?? 0) + 1);
+    const callId = /^Call-ID: (.*)$/m.exec(text)?.[1] ?? '';
+    notified.set(user, (notified.get(user) ?? new Set()).add(callId));
     const keep = text.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
     phone.send(['SIP/2.0 200 OK', ...keep, 'Content-Length: 0', '', ''].join('\r\n'), from.port, from.address);
   });
@@ -54,12 +56,21 @@ Race('the invariants hold and moved users\' old phones are told', async () => {
   assert.is(new Set(sessions.map((s) => s.user.extension)).size, sessions.length, 'a user sits at two phones');
   assert.is(new Set(sessions.map((s) => s.device.idleAccount)).size, sessions.length, 'a phone has two users');
 
-  const movedFrom = new Set(answers.map((a) => a.body.movedFrom).filter((d): d is string => d !== null));
-  assert.ok(movedFrom.size > 0, 'the race moved users');
-  for (const device of movedFrom) {
-    // Each phone is addressed by its own idle account (none of them fetched a profile in this test).
-    assert.ok((notified.get(device) ?? 0) > 0, `${device} got no NOTIFY`);
+  const movedFrom = answers.map((a) => a.body.movedFrom).filter((d): d is string => d !== null);
+  assert.ok(movedFrom.length > 0, 'the race moved users');
+  // Every change to a phone, moves away included, is one NOTIFY to it: count both per phone. Each phone is
+  // addressed by its own idle account, as none of them fetched a profile in this test.
+  const idleAccountOf = new Map<number, string>();
+  for (const [i, account] of devices.entries()) idleAccountOf.set(i + 1, account);
+  const expected = new Map<string, number>();
+  for (const change of t.changes) {
+    for (const id of change.deviceIds) {
+      const account = idleAccountOf.get(id) ?? '?';
+      expected.set(account, (expected.get(account) ?? 0) + 1);
+    }
   }
+  for (const device of new Set(movedFrom)) assert.ok((expected.get(device) ?? 0) > 0, `${device} was not re-provisioned after a move`);
+  for (const [device, count] of expected) assert.is(notified.get(device)?.size ?? 0, count, `NOTIFYs to ${device}`);
 });
 
 Race.run();

@@ -22,12 +22,17 @@ end
 
 local function code(device, digits, contact)
   local body = string.format('{"device":"%s","digits":"%s","contact":"%s"}', device, digits, contact)
-  local command = string.format(
-    "curl -s -m 5 -X POST -H 'Content-Type: application/json' -H 'Authorization: Bearer %s' -d '%s' '%s/hotdesk/code'",
-    TOKEN, body, API)
-  local pipe = io.popen(command)
+  -- Token and PIN go to curl in a config file, not on its command line where `ps` would show them.
+  local config = os.tmpname()
+  local file = io.open(config, "w")
+  file:write('header = "Content-Type: application/json"\n')
+  file:write(string.format('header = "Authorization: Bearer %s"\n', TOKEN))
+  file:write(string.format('data = "%s"\n', (body:gsub('"', '\\"'))))
+  file:close()
+  local pipe = io.popen(string.format("curl -s -m 5 --config '%s' '%s/hotdesk/code'", config, API))
   local answer = pipe:read("*a") or ""
   pipe:close()
+  os.remove(config)
   return answer:match('"result":"([%w_]+)"'), answer:match('"prompt":"([%w%-]+)"')
 end
 
