@@ -193,6 +193,8 @@ export const syncJobs = sqliteTable(
     mode: text('mode').notNull(),
     /** Request-URI (direct) or PBX endpoint (relay). */
     target: text('target').notNull(),
+    /** The Event header sent: the vendor's re-provision event, or its reboot event when an admin asked. */
+    event: text('event').notNull().default('check-sync'),
     state: text('state', { enum: ['queued', 'sent', 'answered', 'fetched', 'failed', 'superseded'] }).notNull(),
     statusCode: integer('status_code'),
     /** NOTIFYs sent for this job (the first and each retry after the phone did not fetch). */

@@ -76,10 +76,10 @@ export function createResync(deps: ResyncDeps) {
   const dispatching = new Set<number>();
 
   /** Sends (or re-sends) the NOTIFY of a job, and records what came of it. */
-  const dispatch = async (job: SyncJobRow, device: DeviceRow, event: string): Promise<void> => {
+  const dispatch = async (job: SyncJobRow, device: DeviceRow): Promise<void> => {
     dispatching.add(job.id);
     try {
-      await send(job, device, event);
+      await send(job, device, job.event);
     } finally {
       dispatching.delete(job.id);
     }
@@ -140,6 +140,44 @@ export function createResync(deps: ResyncDeps) {
     return work;
   };
 
+  /**
+   * Supersedes the device's open job and queues a NOTIFY for the revision it should fetch now, unless the phone
+   * already has exactly that (and `always` is false).
+   */
+  const queue = (device: DeviceRow, reason: string, event: string, always: boolean): SyncJobRow | null => {
+    let revision: Revision;
+    try {
+      revision = deps.provisioning.currentRevision(device);
+    } catch (err) {
+      deps.log.error('sip', 'cannot render the new profile', { device: device.idleAccount, error: (err as Error).message });
+      return null;
+    }
+    deps.db
+      .update(syncJobs)
+      .set({ state: 'superseded' })
+      .where(and(eq(syncJobs.deviceId, device.id), inArray(syncJobs.state, [...OPEN_STATES])))
+      .run();
+    if (!always && device.servedEtag === revision.etag) return null; // the phone already has exactly this
+    const job = deps.db
+      .insert(syncJobs)
+      .values({
+        tenantId: device.tenantId,
+        deviceId: device.id,
+        deviceMac: device.mac,
+        reason,
+        mode: getTenant(deps.db, device.tenantId)?.notifyMode ?? 'direct',
+        target: device.servedAccount ?? device.idleAccount,
+        event,
+        state: 'queued',
+        targetEtag: revision.etag,
+        createdAt: deps.now(),
+      })
+      .returning()
+      .get();
+    track(dispatch(job, device));
+    return job;
+  };
+
   const openJob = (deviceId: number) =>
     deps.db
       .select()
@@ -154,38 +192,17 @@ export function createResync(deps: ResyncDeps) {
       for (const id of change.deviceIds) {
         const device = getDeviceById(deps.db, id);
         const adapter = device === undefined ? undefined : adapterOf(device);
-        if (device === undefined || adapter === undefined) continue;
-        let revision: Revision;
-        try {
-          revision = deps.provisioning.currentRevision(device);
-        } catch (err) {
-          deps.log.error('sip', 'cannot render the new profile', { device: device.idleAccount, error: (err as Error).message });
-          continue;
-        }
-        deps.db
-          .update(syncJobs)
-          .set({ state: 'superseded' })
-          .where(and(eq(syncJobs.deviceId, id), inArray(syncJobs.state, [...OPEN_STATES])))
-          .run();
-        if (device.servedEtag === revision.etag) continue; // the phone already has exactly this
-        const tenant = getTenant(deps.db, device.tenantId);
-        const job = deps.db
-          .insert(syncJobs)
-          .values({
-            tenantId: device.tenantId,
-            deviceId: device.id,
-            deviceMac: device.mac,
-            reason: change.reason,
-            mode: tenant?.notifyMode ?? 'direct',
-            target: device.servedAccount ?? device.idleAccount,
-            state: 'queued',
-            targetEtag: revision.etag,
-            createdAt: deps.now(),
-          })
-          .returning()
-          .get();
-        track(dispatch(job, device, adapter.checkSyncEvent));
+        if (device !== undefined && adapter !== undefined) queue(device, change.reason, adapter.checkSyncEvent, false);
       }
+    },
+
+    /**
+     * Reboots a phone because an admin asked: the vendor's reboot event, sent whether or not the profile changed.
+     * @returns the job, or null when the vendor has no reboot event (Poly reboots on check-sync only by its own setting).
+     */
+    reboot(device: DeviceRow): SyncJobRow | null {
+      const event = adapterOf(device)?.rebootEvent ?? null;
+      return event === null ? null : queue(device, 'reboot', event, true);
     },
 
     /** A phone fetched its main file: the job waiting for that revision is done. */
@@ -211,14 +228,13 @@ export function createResync(deps: ResyncDeps) {
         const job = deps.db.select().from(syncJobs).where(eq(syncJobs.id, id)).get();
         if (job === undefined || !(['sent', 'answered'] as string[]).includes(job.state)) continue;
         const device = job.deviceId === null ? undefined : getDeviceById(deps.db, job.deviceId);
-        const adapter = device === undefined ? undefined : adapterOf(device);
-        if (device === undefined || adapter === undefined || job.attempts > deps.policy.retries) {
+        if (device === undefined || job.attempts > deps.policy.retries) {
           const why = job.error ?? 'the phone did not fetch its new profile';
           update(job.id, { state: 'failed', failedAt: deps.now(), error: `${why} (after ${job.attempts} NOTIFYs)` });
           deps.log.warn('sip', 're-provisioning failed', { mac: job.deviceMac, reason: job.reason, error: why });
           continue;
         }
-        retries.push(track(dispatch(job, device, adapter.checkSyncEvent)));
+        retries.push(track(dispatch(job, device)));
       }
       await Promise.allSettled(retries);
     },

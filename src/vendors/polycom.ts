@@ -87,6 +87,8 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
   return {
     id: 'polycom',
     profile,
+    // vendors.md §2: the same event with reboot=true; Poly reboots on check-sync only if alwaysReboot=1.
+    rebootEvent: null,
     checkSyncEvent: 'check-sync',
     contentType: 'application/xml; charset=utf-8',
     escape: escapeXml,

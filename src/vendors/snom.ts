@@ -66,6 +66,8 @@ export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
   return {
     id: 'snom',
     profile,
+    // vendors.md §2: the same event with reboot=true; Poly reboots on check-sync only if alwaysReboot=1.
+    rebootEvent: 'check-sync;reboot=true',
     checkSyncEvent: 'check-sync;reboot=false',
     contentType: 'application/xml; charset=utf-8',
     escape: escapeXml,

@@ -72,6 +72,8 @@ export interface VendorAdapter {
   readonly profile: VendorProfile;
   /** Value of the Event header that makes the phone re-provision without rebooting. */
   readonly checkSyncEvent: string;
+  /** Event header that makes the phone reboot, sent only when an admin asks; null when the vendor has none. */
+  readonly rebootEvent: string | null;
   readonly contentType: string;
   /** Recognises a file name (no directories) this vendor's phones request. */
   matchPath(filename: string): FileMatch | null;

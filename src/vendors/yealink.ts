@@ -83,6 +83,8 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
   return {
     id: 'yealink',
     profile,
+    // vendors.md §2: the same event with reboot=true; Poly reboots on check-sync only if alwaysReboot=1.
+    rebootEvent: 'check-sync;reboot=true',
     checkSyncEvent: 'check-sync;reboot=false',
     contentType: 'text/plain; charset=utf-8',
     escape: escapeCfgValue,

@@ -88,6 +88,38 @@ Resync('a user moved away from a phone: that phone gets its NOTIFY too', async (
   assert.ok((await syncOf('HD0002')) !== null);
 });
 
+Resync('a reboot is sent only when an admin asks, with the vendor\'s reboot event', async () => {
+  const { createSocket } = await import('node:dgram');
+  const events: string[] = [];
+  const phone = createSocket('udp4');
+  phone.on('message', (data, from) => {
+    const text = data.toString();
+    events.push(/^Event: (.*)$/m.exec(text)?.[1] ?? '');
+    const keep = text.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
+    phone.send(['SIP/2.0 200 OK', ...keep, 'Content-Length: 0', '', ''].join('\r\n'), from.port, from.address);
+  });
+  await new Promise<void>((resolve) => phone.bind(0, '127.0.0.1', resolve));
+  try {
+    await t.api('PATCH', '/api/v1/devices/HD0001', { sipContact: `sip:HD0001@127.0.0.1:${phone.address().port}` });
+    await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+    await t.hotprov.resync.settled();
+    const reboot = await t.api('POST', '/api/v1/devices/HD0001/reboot');
+    assert.is(reboot.status, 202);
+    await t.hotprov.resync.settled();
+    assert.is(events.at(-1), 'check-sync;reboot=true');
+    assert.ok(
+      events.slice(0, -1).every((e) => e === 'check-sync;reboot=false'),
+      `only the admin's request reboots: ${events.join(', ')}`,
+    );
+    assert.equal([(await syncOf('HD0001')).reason, (await syncOf('HD0001')).state], ['reboot', 'answered']);
+    await t.api('POST', '/api/v1/devices', { mac: '00:04:f2:00:00:01', vendor: 'polycom', model: 'VVX450' });
+    const poly = await t.api('POST', '/api/v1/devices/HD0003/reboot');
+    assert.equal([poly.status, poly.body.error.code], [409, 'conflict']);
+  } finally {
+    phone.close();
+  }
+});
+
 function fakeAsterisk(): Promise<{ server: Server; port: number; endpoints: string[] }> {
   const endpoints: string[] = [];
   const server = createServer((socket) => {

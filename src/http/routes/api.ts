@@ -9,7 +9,7 @@ import { getTenantRow, updateTenant } from '../../domain/tenants.ts';
 import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
 import { findDevice, getUser } from '../../domain/lookup.ts';
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
-import { NotFound } from '../../errors.ts';
+import { Conflict, NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
 import { readBody } from '../body.ts';
 import type { AppDeps } from '../deps.ts';
@@ -94,6 +94,15 @@ export function apiRouter(deps: AppDeps): Router {
   router.delete('/devices/:device', (ctx) => {
     deleteDevice(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '');
     ctx.status = 204;
+  });
+
+  /** Reboots the phone, the one time hotprov sends a reboot: only because an admin asked. */
+  router.post('/devices/:device/reboot', (ctx) => {
+    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+    const job = deps.resync.reboot(device);
+    if (job === null) throw Conflict(`a ${device.vendor} phone cannot be rebooted by NOTIFY; it re-provisions on check-sync`);
+    ctx.status = 202;
+    ctx.body = { device: device.idleAccount, sync: presentSync(job) };
   });
 
   /** The idle account's credentials, for creating it on the PBX. Asked for explicitly, never listed. */

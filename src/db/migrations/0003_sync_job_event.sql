@@ -1,0 +1,1 @@
+ALTER TABLE `sync_jobs` ADD `event` text DEFAULT 'check-sync' NOT NULL;
