@@ -22,6 +22,10 @@ export const tenants = sqliteTable('tenants', {
   pinMinLength: integer('pin_min_length').notNull().default(4),
   /** The number of the next idle account (HD0001, HD0002, …); never reused, so the PBX never sees a name twice. */
   nextIdleNumber: integer('next_idle_number').notNull().default(1),
+  /** What the Login and Logout keys do: open hotprov's screens on the phone, or dial the login code. */
+  loginKeyMode: text('login_key_mode', { enum: ['screen', 'code'] })
+    .notNull()
+    .default('screen'),
   /** A code that only logs out (3CX: `*77*5*`); NULL when the login code alone does it. */
   logoutCode: text('logout_code'),
   /** How check-sync NOTIFYs reach phones: straight from hotprov, or relayed by the PBX. */
@@ -62,6 +66,11 @@ export const devices = sqliteTable(
     idlePassword: text('idle_password').notNull(),
     /** Where the desk is, for emergency calls. It belongs to the device, never to a user. */
     location: text('location').notNull().default(''),
+    /**
+     * Secret in the URLs of the phone's login and logout screens. Only the phone's own profile holds it, so
+     * another machine on the network can neither log the phone out nor try PINs through it.
+     */
+    screenSecret: text('screen_secret'),
     /** How many expansion modules are attached; keys beyond the phone's own go there. */
     expansionModules: integer('expansion_modules').notNull().default(0),
     /** Where the phone takes SIP requests, as an admin set it (`sip:HD0001@10.1.2.3:5062`). */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
 import { type DeviceRow, devices, tenants } from '../db/schema.ts';
@@ -21,6 +22,8 @@ export interface EnrolDeviceInput {
   readonly idlePassword?: string | undefined;
   /** Where the phone takes SIP requests, when the PBX does not say (`sip:HD0001@10.1.2.3:5062`). */
   readonly sipContact?: string | undefined;
+  /** The secret of the phone's screen URLs; random when absent (fixed only where output must be reproducible). */
+  readonly screenSecret?: string | undefined;
 }
 
 export interface UpdateDeviceInput {
@@ -85,6 +88,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
         location: input.location ?? '',
         expansionModules: input.expansionModules ?? 0,
         sipContact: input.sipContact ?? null,
+        screenSecret: input.screenSecret ?? randomBytes(16).toString('hex'),
         createdAt: now,
       })
       .returning()

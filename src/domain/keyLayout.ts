@@ -19,7 +19,8 @@ export type KeyFunction =
   | { readonly kind: 'empty' }
   /** The appearance of the phone's only account (account 1). */
   | { readonly kind: 'line'; readonly label: string }
-  | { readonly kind: 'login' | 'logout'; readonly value: string; readonly label: string }
+  /** `value` is the login code to dial; `url`, when set, opens hotprov's login or logout screen instead. */
+  | { readonly kind: 'login' | 'logout'; readonly value: string; readonly label: string; readonly url?: string }
   | { readonly kind: 'blf' | 'speed'; readonly value: string; readonly label: string };
 
 export interface KeySlot {

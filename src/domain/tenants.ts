@@ -19,6 +19,8 @@ export interface TenantSettings {
   readonly extensionDigits: { readonly min: number; readonly max: number };
   readonly pinMinLength: number;
   readonly notifyMode: TenantRow['notifyMode'];
+  readonly loginKeyMode: TenantRow['loginKeyMode'];
+  readonly timezone: string;
 }
 
 /** Returns the default tenant, creating it on first start. */
@@ -44,6 +46,8 @@ export function tenantSettings(row: TenantRow, defaults: Config['registrar']): T
     extensionDigits: { min: row.extensionMinDigits, max: row.extensionMaxDigits },
     pinMinLength: row.pinMinLength,
     notifyMode: row.notifyMode,
+    loginKeyMode: row.loginKeyMode,
+    timezone: row.timezone,
   };
 }
 
@@ -82,6 +86,7 @@ export type TenantUpdate = Partial<
     | 'extensionMaxDigits'
     | 'pinMinLength'
     | 'notifyMode'
+    | 'loginKeyMode'
     | 'relayHost'
     | 'relayPort'
     | 'relayUsername'

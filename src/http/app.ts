@@ -3,6 +3,7 @@ import { AppError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
 import { apiRouter } from './routes/api.ts';
 import { phoneRouter } from './routes/phones.ts';
+import { screenRouter } from './routes/screens.ts';
 
 /**
  * SQLite refusals caused by another writer, not by the request: a unique row another request created at the
@@ -53,13 +54,16 @@ export function createApp(deps: AppDeps): Koa {
   app.use(async function requestLog(ctx, next) {
     const started = performance.now();
     await next();
-    deps.log.debug('http', `${ctx.method} ${ctx.path} ${ctx.status}`, {
+    // A phone screen's path holds the phone's secret: it never reaches a log line.
+    const path = ctx.path.replace(/^\/phone\/([^/]+)\/[^/]+/, '/phone/$1/[secret]');
+    deps.log.debug('http', `${ctx.method} ${path} ${ctx.status}`, {
       ms: Math.round((performance.now() - started) * 10) / 10,
       ip: ctx.ip,
     });
   });
 
   const api = apiRouter(deps);
+  const screens = screenRouter(deps);
   const phones = phoneRouter(deps);
   const methods = {
     throw: true,
@@ -67,6 +71,7 @@ export function createApp(deps: AppDeps): Koa {
     notImplemented: () => new AppError(501, 'not_implemented', 'hotprov does not implement that method'),
   };
   app.use(api.routes()).use(api.allowedMethods(methods));
+  app.use(screens.routes()).use(screens.allowedMethods(methods));
   app.use(phones.routes()).use(phones.allowedMethods(methods));
   return app;
 }

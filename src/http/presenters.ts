@@ -93,6 +93,7 @@ export function presentTenant(t: TenantRow) {
     extensionMaxDigits: t.extensionMaxDigits,
     pinMinLength: t.pinMinLength,
     notifyMode: t.notifyMode,
+    loginKeyMode: t.loginKeyMode,
     relayHost: t.relayHost,
     relayPort: t.relayPort,
     relayUsername: t.relayUsername,

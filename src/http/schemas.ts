@@ -101,6 +101,7 @@ export const TenantUpdateBody = z
     extensionMaxDigits: z.number().int().min(1).max(15).optional(),
     pinMinLength: z.number().int().min(4).max(12).optional(),
     notifyMode: z.enum(['direct', 'asterisk', 'freeswitch']).optional(),
+    loginKeyMode: z.enum(['screen', 'code']).optional(),
     relayHost: host.nullable().optional(),
     relayPort: port.nullable().optional(),
     relayUsername: text(64).nullable().optional(),

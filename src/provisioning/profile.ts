@@ -46,14 +46,15 @@ export function buildDeviceProfile(subject: ProfileSubject): DeviceProfile {
           password: user.row.sipPassword,
           label: `${user.row.extension} ${user.row.displayName}`.trim(),
         };
+  const screens = retired || tenant.loginKeyMode !== 'screen' || device.screenSecret === null ? null : screenUrls(subject.baseUrl, device);
   // A retired phone gets no key at all: every one is written blank.
   const fixed: KeyFunction[] = retired
     ? []
     : [
         { kind: 'line', label: account.label },
         user === null
-          ? { kind: 'login', value: tenant.loginCode, label: LOGIN_KEY_LABEL }
-          : { kind: 'logout', value: tenant.loginCode, label: LOGOUT_KEY_LABEL },
+          ? { kind: 'login', value: tenant.loginCode, label: LOGIN_KEY_LABEL, ...(screens === null ? {} : { url: screens.login }) }
+          : { kind: 'logout', value: tenant.loginCode, label: LOGOUT_KEY_LABEL, ...(screens === null ? {} : { url: screens.logout }) },
       ];
   const layout = layoutKeys(model, device.expansionModules, fixed, user?.keys ?? [], model.name);
   return {
@@ -76,5 +77,12 @@ export function buildDeviceProfile(subject: ProfileSubject): DeviceProfile {
     layout,
     baseUrl: subject.baseUrl,
     notifyFrom: tenant.notifyMode === 'direct' ? 'direct' : 'relay',
+    screens,
   };
+}
+
+/** Where a phone's screens are: under its MAC and its secret, which only its own profile holds. */
+export function screenUrls(baseUrl: string, device: Pick<DeviceRow, 'mac' | 'screenSecret'>): { login: string; logout: string } {
+  const base = `${baseUrl}/phone/${device.mac}/${device.screenSecret ?? ''}`;
+  return { login: `${base}/login`, logout: `${base}/logout` };
 }

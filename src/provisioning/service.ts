@@ -9,9 +9,10 @@ import { getTenant, tenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
 import type { Logger } from '../log.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
-import { escapeContext } from '../vendors/escape.ts';
+import { escapeContext, escapeXml } from '../vendors/escape.ts';
 import type { DeviceProfile, FileMatch, RenderPlan, VendorAdapter } from '../vendors/types.ts';
 import { buildDeviceProfile } from './profile.ts';
+import type { Screen } from './screens.ts';
 import type { TemplateStore } from './templates.ts';
 
 export interface PhoneRequest {
@@ -183,6 +184,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const plan = main == null ? null : adapter.planDeviceFile(main, profile);
       if (plan === null) throw new Error(`${adapter.id} has no main device file`);
       return { etag: etagOf(render(adapter, plan, device.model)), account: profile.account };
+    },
+
+    /** A login or logout screen in the device's vendor's format, every value escaped as XML. */
+    renderScreen(device: DeviceRow, screen: Screen): { body: string; contentType: string } {
+      const adapter = adapterById.get(device.vendor);
+      if (adapter === undefined) throw new Error(`device ${device.mac}: unknown vendor ${device.vendor}`);
+      const plan = adapter.planScreen(screen);
+      return { body: deps.templates.render(adapter.id, plan.template, device.model, escapeContext(plan.context, escapeXml)), contentType: adapter.screenContentType };
     },
 
     /** What the API shows of a device's provisioning: its mode, its files, and what an admin should look at. */

@@ -81,6 +81,11 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
       impossibleMatchHandling: p.dialing.restricted ? '1' : '0',
       lineKeys,
       resourceList,
+      // Soft key 1 opens the login or logout screen in the microbrowser; without screens it is switched off.
+      softkey:
+        p.screens === null
+          ? { enable: '0', label: '', action: '' }
+          : { enable: '1', label: p.mode === 'user' ? 'Logout' : 'Login', action: p.mode === 'user' ? p.screens.logout : p.screens.login },
     };
   };
 
@@ -109,6 +114,10 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
     },
 
     deviceFiles: (mac: Mac, _model: ModelProfile) => [`${mac}.cfg`, deviceConfigName(mac), `${mac}-directory.xml`],
+
+    screenContentType: 'text/html; charset=utf-8',
+    // One screen asks for extension and PIN together, so there is no separate PIN step.
+    planScreen: (screen) => ({ template: `screen-${screen.kind === 'pin' ? 'login' : screen.kind}`, context: screen }),
 
     planSharedFile(file): RenderPlan | null {
       // The generic master names the device file by the phone's own MAC, which the phone substitutes.

@@ -13,6 +13,8 @@ function fkeyText(fn: KeyFunction, registrarHost: string): string {
       return 'line';
     case 'login':
     case 'logout':
+      // `url` opens the minibrowser on hotprov's screen (Snom: "Triggering an XML Minibrowser application").
+      return fn.url === undefined ? `speed ${fn.value}` : `url ${fn.url}`;
     case 'speed':
       return `speed ${fn.value}`;
     case 'blf':
@@ -89,6 +91,20 @@ export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
     },
 
     deviceFiles: (mac: Mac, model: ModelProfile) => [`snom${model.id}.htm`, `snom${model.id}-${upperMac(mac)}.htm`, `${upperMac(mac)}.xml`],
+
+    screenContentType: 'text/xml; charset=utf-8',
+    // SnomIPPhoneInput takes one entry per screen: the extension, then the PIN. The phone puts what was typed
+    // where the InputToken stands in the Url.
+    planScreen(screen) {
+      switch (screen.kind) {
+        case 'login':
+          return { template: 'screen-login', context: { ...screen, url: `${screen.pinUrl}?ext=__X__` } };
+        case 'pin':
+          return { template: 'screen-pin', context: { ...screen, url: `${screen.submitUrl}?ext=${screen.extension}&pin=__X__` } };
+        default:
+          return { template: `screen-${screen.kind}`, context: screen };
+      }
+    },
 
     planSharedFile(file): RenderPlan | null {
       if (file.kind !== 'model' || file.model === undefined) return null;

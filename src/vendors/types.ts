@@ -1,6 +1,7 @@
 import type { SipTransport } from '../config.ts';
 import type { KeyLayout } from '../domain/keyLayout.ts';
 import type { Mac } from '../domain/mac.ts';
+import type { Screen } from '../provisioning/screens.ts';
 import type { ModelProfile, VendorId, VendorProfile } from './catalog.ts';
 
 /** Everything a device's files are rendered from, vendor-neutral; built by the profile builder. */
@@ -32,6 +33,8 @@ export interface DeviceProfile {
    * hotprov and may challenge it with digest), or the PBX ('relay', so the phone accepts it from its registrar only).
    */
   readonly notifyFrom: 'direct' | 'relay';
+  /** The phone's login and logout screens (with its secret), or null when its keys dial the login code. */
+  readonly screens: { readonly login: string; readonly logout: string } | null;
 }
 
 /** What an idle phone may dial; a logged-in phone dials freely. */
@@ -85,4 +88,8 @@ export interface VendorAdapter {
   planDeviceFile(file: FileMatch, profile: DeviceProfile): RenderPlan | null;
   /** Escapes one value for this vendor's file format so it can never add a line, element or attribute. */
   escape(value: string): string;
+  /** Content type of the phone's login and logout screens (XML browser objects or XHTML). */
+  readonly screenContentType: string;
+  /** How to render a login or logout screen; its values are escaped as XML whatever the config format. */
+  planScreen(screen: Screen): RenderPlan;
 }

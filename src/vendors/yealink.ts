@@ -8,8 +8,8 @@ import type { DeviceProfile, RenderPlan, VendorAdapter } from './types.ts';
 /** Yealink's reset value: a parameter left out of a file keeps its old value, %NULL% clears it. */
 const NULL = '%NULL%';
 
-/** linekey.N.type codes from the Yealink admin guides (wazo-provd-plugins v86, fusionpbx key types). */
-const KEY_TYPE = { empty: 0, speedDial: 13, line: 15, blf: 16 } as const;
+/** linekey.N.type codes from the Yealink admin guides (wazo-provd-plugins v86, fusionpbx key types; 27 = XML Browser). */
+const KEY_TYPE = { empty: 0, speedDial: 13, line: 15, blf: 16, xmlBrowser: 27 } as const;
 
 /** account.N.sip_server.1.transport_type: 0 UDP, 1 TCP, 2 TLS. */
 const TRANSPORT = { udp: 0, tcp: 1, tls: 2 } as const;
@@ -25,6 +25,10 @@ function keyParams(fn: KeyFunction): { type: number; line: string; value: string
       return { type: KEY_TYPE.line, line: '1', value: NULL, label: fn.label === '' ? NULL : fn.label };
     case 'login':
     case 'logout':
+      // With screens the key opens hotprov's login/logout screen in the XML browser, else it dials the code.
+      return fn.url === undefined
+        ? { type: KEY_TYPE.speedDial, line: '1', value: fn.value, label: fn.label }
+        : { type: KEY_TYPE.xmlBrowser, line: '1', value: fn.url, label: fn.label };
     case 'speed':
       return { type: KEY_TYPE.speedDial, line: '1', value: fn.value, label: fn.label };
     case 'blf':
@@ -102,6 +106,10 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     },
 
     deviceFiles: (mac: Mac, model: ModelProfile) => [`${mac}.boot`, commonFileName(model), `${mac}.cfg`],
+
+    screenContentType: 'text/xml; charset=utf-8',
+    // One screen asks for extension and PIN together, so there is no separate PIN step.
+    planScreen: (screen) => ({ template: `screen-${screen.kind === 'pin' ? 'login' : screen.kind}`, context: screen }),
 
     planSharedFile(file): RenderPlan | null {
       if (file.kind !== 'common' || file.model === undefined) return null;

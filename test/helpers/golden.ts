@@ -5,8 +5,11 @@ import { getDeviceById } from '../../src/domain/lookup.ts';
 import type { UserKey } from '../../src/domain/keyLayout.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
+import { loginScreen, logoutScreen, pinScreen, submitLogin } from '../../src/provisioning/screens.ts';
 import { silentLogger } from '../../src/log.ts';
 import { TEST_TOKEN, testConfig } from './server.ts';
+
+const BASE_URL = 'http://prov.example.test:8080';
 
 export const GOLDEN_DIR = fileURLToPath(new URL('../golden', import.meta.url));
 
@@ -60,10 +63,24 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
           model: model.id,
           label: `Desk ${n}`,
           idlePassword: `idle-secret-${String(n).padStart(4, '0')}`,
+          screenSecret: `screen-secret-${String(n).padStart(4, '0')}`,
           expansionModules: model.expansion === null ? 0 : 1,
         });
         const dir = `${adapter.id}/${model.id}`;
         for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/idle/${f.name}`, body: f.body });
+        if (model === [...adapter.profile.models.values()][0]) {
+          // The login and logout screens, once per vendor (they do not depend on the model).
+          const screens = [
+            ['login', loginScreen(BASE_URL, device)],
+            ['pin', pinScreen(BASE_URL, device, '201')],
+            ['message', await submitLogin(deps, { id: tenant.id, timezone: 'UTC' }, ACTOR, device, '201', '4826')],
+            ['logout', logoutScreen(deps, BASE_URL, device)],
+          ] as const;
+          for (const [kind, screen] of screens) {
+            if (kind === 'pin' && adapter.id !== 'snom') continue;
+            out.push({ path: `${adapter.id}/screens/${kind}.xml`, body: hotprov.provisioning.renderScreen(device, screen).body });
+          }
+        }
         await login(deps, tenant.id, ACTOR, { device: device.idleAccount, extension: '201', pin: '4826', method: 'api' });
         for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/user/${f.name}`, body: f.body });
         const warnings = hotprov.provisioning.summary(device).warnings;

@@ -34,7 +34,7 @@ for (const file of files) {
 Golden.run();
 
 const Xml = suite('xml well-formed');
-for (const file of files.filter((f) => /\.(xml|htm|cfg)$/.test(f.path) && !f.path.startsWith('yealink/'))) {
+for (const file of files.filter((f) => /\.(xml|htm|cfg)$/.test(f.path) && (!f.path.startsWith('yealink/') || f.path.includes('/screens/')))) {
   Xml(file.path, () => {
     assert.is(xmlError(file.body), null);
   });
@@ -50,7 +50,11 @@ for (const file of files.filter((f) => !f.path.endsWith('warnings.txt'))) {
   const documented = profiles.get(vendor)?.settings ?? {};
   Vocabulary(file.path, () => {
     const used = new Set<string>();
-    if (vendor === 'yealink') {
+    if (file.path.includes('/screens/')) {
+      const { elements, attributes } = xmlNames(file.body);
+      for (const e of elements) used.add(`screen:${e}`);
+      for (const a of attributes) used.add(`screen-attribute:${a}`);
+    } else if (vendor === 'yealink') {
       for (const line of file.body.split('\n')) {
         if (line.startsWith('#') || line.trim() === '') continue;
         const key = /^include:config\b/.test(line) ? 'include:config' : (line.split('=')[0]?.trim() ?? '');

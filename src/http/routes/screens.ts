@@ -1,0 +1,67 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Router, { type RouterContext } from '@koa/router';
+import type { DeviceRow } from '../../db/schema.ts';
+import { findDeviceByMac } from '../../domain/lookup.ts';
+import { parseMac } from '../../domain/mac.ts';
+import { confirmLogout, loginScreen, logoutScreen, pinScreen, type Screen, submitLogin } from '../../provisioning/screens.ts';
+import type { AppDeps } from '../deps.ts';
+
+const PHONE = { name: 'phone' };
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * The login and logout screens phones open from their Login and Logout keys, at
+ * /phone/<mac>/<secret>/…. Only the phone's own profile holds the secret; a wrong one (or an unknown MAC)
+ * is a plain 403, the same for both so MACs cannot be probed. PINs travel in the query string, which no
+ * log line records.
+ */
+export function screenRouter(deps: AppDeps): Router {
+  const router = new Router({ prefix: '/phone/:mac/:secret' });
+
+  /** The device whose secret the path holds, or null after answering 403. */
+  const device = (ctx: RouterContext): DeviceRow | null => {
+    const mac = parseMac(ctx.params.mac ?? '');
+    const row = mac === null ? undefined : findDeviceByMac(deps.domain.db, mac);
+    const secret = row?.screenSecret ?? null;
+    if (row === undefined || row.retiredAt !== null || secret === null || !timingSafeEqual(digest(secret), digest(ctx.params.secret ?? ''))) {
+      deps.log.warn('security', 'phone screen asked with a wrong secret', { mac: ctx.params.mac, ip: ctx.ip });
+      ctx.status = 403;
+      ctx.type = 'text/plain';
+      ctx.body = 'forbidden\n';
+      return null;
+    }
+    return row;
+  };
+  const show = (ctx: RouterContext, row: DeviceRow, screen: Screen) => {
+    const rendered = deps.provisioning.renderScreen(row, screen);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = rendered.contentType;
+    ctx.body = rendered.body;
+  };
+  const query = (ctx: RouterContext, name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : '');
+  const base = () => deps.config.baseUrl;
+
+  router.get('/login', (ctx) => {
+    const row = device(ctx);
+    if (row !== null) show(ctx, row, loginScreen(base(), row));
+  });
+  router.get('/login/pin', (ctx) => {
+    const row = device(ctx);
+    if (row !== null) show(ctx, row, pinScreen(base(), row, query(ctx, 'ext')));
+  });
+  router.get('/login/submit', async (ctx) => {
+    const row = device(ctx);
+    if (row === null) return;
+    const tenant = deps.tenant();
+    show(ctx, row, await submitLogin(deps.domain, tenant, PHONE, row, query(ctx, 'ext'), query(ctx, 'pin')));
+  });
+  router.get('/logout', (ctx) => {
+    const row = device(ctx);
+    if (row !== null) show(ctx, row, logoutScreen(deps.domain, base(), row));
+  });
+  router.get('/logout/confirm', (ctx) => {
+    const row = device(ctx);
+    if (row !== null) show(ctx, row, confirmLogout(deps.domain, deps.tenant().id, PHONE, row));
+  });
+  return router;
+}

@@ -1,0 +1,96 @@
+import type { DeviceRow } from '../db/schema.ts';
+import type { Actor, DomainDeps } from '../domain/context.ts';
+import { login, logout } from '../domain/hotdesk.ts';
+import { userAtDevice } from '../domain/sessions.ts';
+import { AppError } from '../errors.ts';
+import { screenUrls } from './profile.ts';
+
+/**
+ * The screens a phone shows for logging in and out, vendor-neutral. Each vendor adapter turns one into its own
+ * XML browser object or XHTML page.
+ */
+export type Screen =
+  /** Extension and PIN; `submitUrl` gets `?ext=…&pin=…`. Phones with one field per screen ask the extension first and go to `pinUrl`. */
+  | { readonly kind: 'login'; readonly title: string; readonly submitUrl: string; readonly pinUrl: string }
+  /** The PIN for an extension already typed (phones with one field per screen). */
+  | { readonly kind: 'pin'; readonly title: string; readonly extension: string; readonly submitUrl: string }
+  | { readonly kind: 'message'; readonly title: string; readonly text: string }
+  /** Asks before logging out; `confirmUrl` logs out. */
+  | { readonly kind: 'logout'; readonly title: string; readonly text: string; readonly confirmUrl: string };
+
+const TITLE = 'Hot desk';
+
+/** The screen a phone's Login key opens. */
+export function loginScreen(baseUrl: string, device: DeviceRow): Screen {
+  const base = screenUrls(baseUrl, device).login;
+  return { kind: 'login', title: TITLE, submitUrl: `${base}/submit`, pinUrl: `${base}/pin` };
+}
+
+/** The PIN screen for phones that ask one thing at a time. */
+export function pinScreen(baseUrl: string, device: DeviceRow, extension: string): Screen {
+  return { kind: 'pin', title: TITLE, extension, submitUrl: `${screenUrls(baseUrl, device).login}/submit` };
+}
+
+const message = (text: string): Screen => ({ kind: 'message', title: TITLE, text });
+
+/** "14:05 UTC": when a lockout ends, as a person at the desk reads it. */
+function clock(iso: unknown, timezone: string): string {
+  const date = new Date(typeof iso === 'string' ? iso : Date.now());
+  const time = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hour: '2-digit', minute: '2-digit' }).format(date);
+  return `${time} (${timezone})`;
+}
+
+/**
+ * Logs in from the phone's own screen: the same login as every other method, audited as `phone_screen`,
+ * followed by the same check-sync NOTIFY. Every outcome becomes a screen, never an error page.
+ */
+export async function submitLogin(
+  deps: DomainDeps,
+  tenant: { readonly id: number; readonly timezone: string },
+  actor: Actor,
+  device: DeviceRow,
+  extension: string,
+  pin: string,
+): Promise<Screen> {
+  if (!/^\d{1,15}$/.test(extension) || !/^\d{1,32}$/.test(pin)) return message('Enter your extension and your PIN, in digits.');
+  try {
+    const outcome = await login(deps, tenant.id, actor, { device: device.mac, extension, pin, method: 'phone_screen' });
+    if (outcome.result === 'already') return message(`${outcome.user.displayName}, you are already logged in here.`);
+    return message(`Welcome, ${outcome.user.displayName}. This phone is being set up for you.`);
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    const details = err.details ?? {};
+    switch (err.code) {
+      case 'wrong_pin':
+        return details.lockedUntil === undefined
+          ? message(`Wrong PIN. ${String(details.triesLeft)} ${details.triesLeft === 1 ? 'try' : 'tries'} left.`)
+          : message(`Wrong PIN. Locked until ${clock(details.lockedUntil, tenant.timezone)}.`);
+      case 'locked':
+        return message(`Too many wrong PINs. Locked until ${clock(details.lockedUntil, tenant.timezone)}.`);
+      case 'unknown_extension':
+        return message(`Extension ${extension} is unknown.`);
+      case 'user_not_hotdesk':
+        return message(`Extension ${extension} may not log in at hot desks.`);
+      case 'device_not_hotdesk':
+        return message('This phone is not a hot desk.');
+      case 'pin_not_set':
+        return message(`Extension ${extension} has no PIN yet. Ask your administrator for one.`);
+      default:
+        throw err;
+    }
+  }
+}
+
+/** The screen a phone's Logout key opens: who is logged in, and a confirmation. */
+export function logoutScreen(deps: DomainDeps, baseUrl: string, device: DeviceRow): Screen {
+  const user = userAtDevice(deps.db, device.id);
+  if (user === undefined) return message('Nobody is logged in at this phone.');
+  return { kind: 'logout', title: TITLE, text: `Log out ${user.displayName} (${user.extension})?`, confirmUrl: `${screenUrls(baseUrl, device).logout}/confirm` };
+}
+
+/** Logs out after the confirmation, through the same logout as every other method. */
+export function confirmLogout(deps: DomainDeps, tenantId: number, actor: Actor, device: DeviceRow): Screen {
+  const outcome = logout(deps, tenantId, actor, { device: device.mac, method: 'phone_screen' });
+  if (outcome.result === 'idle') return message('Nobody is logged in at this phone.');
+  return message(`Goodbye, ${outcome.user?.displayName ?? ''}. This phone returns to ${device.idleAccount}.`);
+}
