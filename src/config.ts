@@ -17,6 +17,8 @@ export interface Config {
   readonly dbPath: string;
   /** HOTPROV_ADMIN_TOKEN: bearer token for /api/v1; when unset one is generated into data/admin-token. */
   readonly adminToken: string | null;
+  /** HOTPROV_ADMIN_PASSWORD: on first start, creates console user `admin` with this password (10+ characters). */
+  readonly adminPassword: string | null;
   /** HOTPROV_BASE_URL: the URL phones use to reach hotprov, written into rendered configs (no trailing slash). */
   readonly baseUrl: string;
   /** HOTPROV_SIP_PORT: UDP port check-sync NOTIFYs leave from (default 5060, 0 = any free port). */
@@ -100,6 +102,9 @@ export function loadConfig(env: Env): Config {
     problems.push('HOTPROV_ADMIN_TOKEN must be at least 16 characters long');
   }
 
+  const adminPassword = read('HOTPROV_ADMIN_PASSWORD') ?? null;
+  if (adminPassword !== null && adminPassword.length < 10) problems.push('HOTPROV_ADMIN_PASSWORD must be at least 10 characters long');
+
   const baseUrl = parseBaseUrl(read('HOTPROV_BASE_URL'), httpPort, problems);
 
   const registrarHost = read('HOTPROV_SIP_REGISTRAR') ?? hostOf(baseUrl);
@@ -127,6 +132,7 @@ export function loadConfig(env: Env): Config {
     httpHost,
     dbPath: read('HOTPROV_DB') ?? 'data/hotprov.db',
     adminToken,
+    adminPassword,
     baseUrl,
     sipPort,
     registrar: Object.freeze({ host: registrarHost, port: registrarPort, transport }),

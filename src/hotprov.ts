@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import type { Config } from './config.ts';
 import { type OpenDb, openDb } from './db/client.ts';
 import type { DomainDeps, ProfileChange } from './domain/context.ts';
+import { ensureFirstAdmin } from './domain/admins.ts';
 import { getDeviceById } from './domain/lookup.ts';
 import { ensureDefaultTenant, getTenant, tenantSettings } from './domain/tenants.ts';
 import { createApp } from './http/app.ts';
@@ -56,6 +57,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const database = openDb(config.dbPath);
   const { db } = database;
   const defaultTenant = ensureDefaultTenant(db);
+  if ((await ensureFirstAdmin(db, now(), config.adminPassword)) !== null) log.info('lifecycle', 'created console user admin from HOTPROV_ADMIN_PASSWORD');
   const notifier = await createUdpNotifier({
     port: config.sipPort,
     advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
@@ -106,6 +108,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     domain,
     provisioning,
     resync,
+    adapters,
     log,
     adminToken: options.adminToken,
     tenant: () => tenantSettings(getTenant(db, defaultTenant.id) ?? defaultTenant, config.registrar),

@@ -249,3 +249,41 @@ export type SessionRow = typeof hotdeskSessions.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type SyncJobRow = typeof syncJobs.$inferSelect;
 export type KeyType = UserKeyRow['type'];
+
+/** People who run hotprov in the browser console. */
+export const admins = sqliteTable('admins', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  username: text('username').notNull().unique(),
+  /** scrypt hash, as for PINs but with a password's strength. */
+  passwordHash: text('password_hash').notNull(),
+  /** Failed sign-ins since the last success; enough of them lock the account for a while. */
+  failedLogins: integer('failed_logins').notNull().default(0),
+  lockedUntil: integer('locked_until', { mode: 'timestamp_ms' }),
+  createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/** Signed-in console sessions. Only a hash of the cookie's token is stored. */
+export const adminSessions = sqliteTable('admin_sessions', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  adminId: integer('admin_id')
+    .notNull()
+    .references(() => admins.id, { onDelete: 'cascade' }),
+  tokenHash: text('token_hash').notNull().unique(),
+  /** Every form of the session carries this token; a POST without it is refused. */
+  csrfToken: text('csrf_token').notNull(),
+  createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/** Bearer tokens for the JSON API, created and revoked in the console. Only a hash is stored. */
+export const apiTokens = sqliteTable('api_tokens', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdBy: text('created_by').notNull(),
+  createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+});
+
+export type AdminRow = typeof admins.$inferSelect;
+export type ApiTokenRow = typeof apiTokens.$inferSelect;

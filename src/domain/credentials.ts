@@ -39,15 +39,15 @@ function isRun(pin: string, step: 1 | -1): boolean {
   return true;
 }
 
-/** Hashes a PIN for storage: `scrypt$N$r$p$salt$hash`, base64 parts. */
-export async function hashPin(pin: string): Promise<string> {
+/** Hashes a PIN or password for storage: `scrypt$N$r$p$salt$hash`, base64 parts. */
+export async function hashSecret(pin: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await derive(pin, salt, N, R, P);
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
-/** Compares a PIN with a stored hash in constant time. A malformed hash never matches. */
-export async function verifyPin(pin: string, stored: string): Promise<boolean> {
+/** Compares a PIN or password with a stored hash in constant time. A malformed hash never matches. */
+export async function verifySecret(pin: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || n === undefined || r === undefined || p === undefined || salt === undefined || hash === undefined) {
     return false;

@@ -3,7 +3,7 @@ import { AppError, DeviceNotHotdesk, UnknownDevice, UnknownExtension, UserNotHot
 import { type Db, writeTransaction } from '../db/client.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps, LoginMethod } from './context.ts';
-import { verifyPin } from './credentials.ts';
+import { verifySecret } from './credentials.ts';
 import { reportContact } from './devices.ts';
 import { clearFailures, type FailureOutcome, Locked, lockedUntil, recordFailure, type ThrottleSubject } from './lockout.ts';
 import { findDevice, findUser, getDeviceById, getUserById } from './lookup.ts';
@@ -95,7 +95,7 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
   const userLock = lockedUntil(deps.db, tenantId, userSubject, deps.now());
   if (userLock !== null) throw refuse(Locked(`user ${user.extension}`, userLock));
 
-  if (!(await verifyPin(input.pin, user.pinHash))) {
+  if (!(await verifySecret(input.pin, user.pinHash))) {
     const outcome = countWrongPin(deps.db, [userSubject, deviceSubject]);
     throw refuse(WrongPin(outcome.triesLeft, outcome.lockedUntil));
   }
@@ -201,17 +201,25 @@ export function logout(deps: DomainDeps, tenantId: number, actor: Actor, input: 
 }
 
 /**
- * Ends sessions in bulk for the automatic logout: every open session of the tenant, or only those that started
- * before `startedBefore`. One transaction; each session is audited with its reason and method `auto`.
+ * Ends sessions in bulk: every open session of the tenant, or only those that started before `startedBefore`.
+ * One transaction; each session is audited with its reason and method.
  * @returns the devices that went idle.
  */
-export function logoutSessions(deps: DomainDeps, tenantId: number, actor: Actor, reason: 'scheduled' | 'max_duration', startedBefore?: Date): DeviceRow[] {
+export function logoutSessions(
+  deps: DomainDeps,
+  tenantId: number,
+  actor: Actor,
+  how: { readonly reason: 'scheduled' | 'max_duration' | 'admin'; readonly method: LoginMethod; readonly startedBefore?: Date },
+): DeviceRow[] {
   const now = deps.now();
   const idle = writeTransaction(deps.db, (tx) => {
-    const open = listOpenSessions(tx, tenantId).filter((s) => startedBefore === undefined || s.session.startedAt < startedBefore);
-    for (const { session } of open) closeSession(tx, tenantId, now, actor, session, reason, 'auto');
+    const open = listOpenSessions(tx, tenantId).filter((s) => how.startedBefore === undefined || s.session.startedAt < how.startedBefore);
+    for (const { session } of open) closeSession(tx, tenantId, now, actor, session, how.reason, how.method);
     return open.map((s) => s.device);
   });
-  if (idle.length > 0) deps.profilesChanged({ deviceIds: idle.map((d) => d.id), reason: `automatic logout (${reason})` });
+  if (idle.length > 0) {
+    const reason = how.reason === 'admin' ? 'everyone logged out by an admin' : `automatic logout (${how.reason})`;
+    deps.profilesChanged({ deviceIds: idle.map((d) => d.id), reason });
+  }
   return idle;
 }

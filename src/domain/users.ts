@@ -4,7 +4,7 @@ import { type UserKeyRow, type UserRow, userKeys, users } from '../db/schema.ts'
 import { Conflict, UnknownExtension } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
-import { assertPinAllowed, generatePin, hashPin } from './credentials.ts';
+import { assertPinAllowed, generatePin, hashSecret } from './credentials.ts';
 import type { UserKey } from './keyLayout.ts';
 import { getUser } from './lookup.ts';
 import { closeSession, openSessionOfUser } from './sessions.ts';
@@ -50,7 +50,7 @@ export async function createUser(
   input: CreateUserInput,
 ): Promise<UserWithKeys> {
   if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
-  const pinHash = input.pin === undefined ? null : await hashPin(input.pin);
+  const pinHash = input.pin === undefined ? null : await hashSecret(input.pin);
   const now = deps.now();
   return writeTransaction(deps.db, (tx) => {
     const taken = tx
@@ -100,7 +100,7 @@ export async function updateUser(
 ): Promise<UserWithKeys> {
   getUser(deps.db, tenantId, extension);
   if (input.pin !== undefined) assertPinAllowed(input.pin, extension, pinMinLength);
-  const pinHash = input.pin === undefined ? undefined : await hashPin(input.pin);
+  const pinHash = input.pin === undefined ? undefined : await hashSecret(input.pin);
   const now = deps.now();
   let seatedDevice: number | null = null;
   const result = writeTransaction(deps.db, (tx) => {

@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import { consoleRouter } from '../console/routes.ts';
 import { AppError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
 import { apiRouter } from './routes/api.ts';
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   const api = apiRouter(deps);
+  const consolePages = consoleRouter(deps);
   const screens = screenRouter(deps);
   const phones = phoneRouter(deps);
   const methods = {
@@ -71,6 +73,11 @@ export function createApp(deps: AppDeps): Koa {
     notImplemented: () => new AppError(501, 'not_implemented', 'hotprov does not implement that method'),
   };
   app.use(api.routes()).use(api.allowedMethods(methods));
+  app.use(consolePages.routes()).use(consolePages.allowedMethods(methods));
+  app.use(async function home(ctx, next) {
+    if (ctx.path === '/' && ctx.method === 'GET') ctx.redirect('/console/');
+    else await next();
+  });
   app.use(screens.routes()).use(screens.allowedMethods(methods));
   app.use(phones.routes()).use(phones.allowedMethods(methods));
   return app;

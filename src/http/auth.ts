@@ -5,18 +5,21 @@ import { Unauthorized } from '../errors.ts';
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
- * Requires `Authorization: Bearer <token>` on every request it guards. Compares digests in constant time,
- * so neither the token nor its length leaks through timing.
+ * Requires `Authorization: Bearer <token>` on every request it guards: the configured admin token (compared in
+ * constant time, so neither it nor its length leaks through timing), or a live token created in the console.
+ * @param lookup names the console-created token with this value, or null.
  */
-export function requireBearer(token: string): Middleware {
-  const expected = digest(token);
+export function requireBearer(adminToken: string, lookup: (token: string) => string | null): Middleware {
+  const expected = digest(adminToken);
   return async function bearerAuth(ctx, next) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
-    if (match?.[1] === undefined || !timingSafeEqual(digest(match[1]), expected)) {
+    const presented = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
+    const name =
+      presented === undefined ? null : timingSafeEqual(digest(presented), expected) ? 'api' : (lookup(presented) ?? null);
+    if (name === null) {
       ctx.set('WWW-Authenticate', 'Bearer realm="hotprov"');
       throw Unauthorized();
     }
-    ctx.state.actor = { name: 'api' };
+    ctx.state.actor = { name: name === 'api' ? 'api' : `api:${name}` };
     await next();
   };
 }

@@ -4,6 +4,7 @@ import type { TenantSettings } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning } from '../provisioning/service.ts';
 import type { Resync } from '../sync/resync.ts';
+import type { VendorAdapter } from '../vendors/types.ts';
 
 /** What the HTTP layer is built from; main.ts wires the real ones, tests their own. */
 export interface AppDeps {
@@ -11,6 +12,7 @@ export interface AppDeps {
   readonly domain: DomainDeps;
   readonly provisioning: Provisioning;
   readonly resync: Resync;
+  readonly adapters: readonly VendorAdapter[];
   readonly log: Logger;
   readonly adminToken: string;
   /** Called after the tenant's settings changed (the automatic-logout schedule may have). */

@@ -17,7 +17,7 @@ const AUTO = { name: 'auto-logout' };
 /** Nightly (or whenever the tenant's cron says): everyone is logged out and every phone re-synced. */
 export const scheduledLogout = {
   name: 'scheduled-logout',
-  run: (deps: JobDeps, tenantId: number) => logoutSessions(deps.domain, tenantId, AUTO, 'scheduled'),
+  run: (deps: JobDeps, tenantId: number) => logoutSessions(deps.domain, tenantId, AUTO, { reason: 'scheduled', method: 'auto' }),
 };
 
 /** Every minute: sessions longer than the tenant's maximum end. */
@@ -27,7 +27,7 @@ export const sessionLimit = {
   run(deps: JobDeps, tenant: Pick<TenantRow, 'id' | 'maxSessionMinutes'>, now: Date = deps.domain.now()) {
     if (tenant.maxSessionMinutes === null) return [];
     const cutoff = new Date(now.getTime() - tenant.maxSessionMinutes * 60_000);
-    return logoutSessions(deps.domain, tenant.id, AUTO, 'max_duration', cutoff);
+    return logoutSessions(deps.domain, tenant.id, AUTO, { reason: 'max_duration', method: 'auto', startedBefore: cutoff });
   },
 };
 

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertPinAllowed, generatePin, generateSipPassword, hashPin, verifyPin } from '../../src/domain/credentials.ts';
+import { assertPinAllowed, generatePin, generateSipPassword, hashSecret, verifySecret } from '../../src/domain/credentials.ts';
 import { AppError } from '../../src/errors.ts';
 
 const Policy = suite('credentials/pin policy');
@@ -44,18 +44,18 @@ Policy.run();
 const Hash = suite('credentials/hashing');
 
 Hash('a hashed PIN verifies only with the same PIN and never stores it in clear', async () => {
-  const hash = await hashPin('4826');
+  const hash = await hashSecret('4826');
   assert.not.ok(hash.includes('4826'));
-  assert.ok(await verifyPin('4826', hash));
-  assert.not.ok(await verifyPin('4827', hash));
+  assert.ok(await verifySecret('4826', hash));
+  assert.not.ok(await verifySecret('4827', hash));
 });
 
 Hash('two hashes of one PIN differ (salted)', async () => {
-  assert.is.not(await hashPin('4826'), await hashPin('4826'));
+  assert.is.not(await hashSecret('4826'), await hashSecret('4826'));
 });
 
 Hash('a malformed stored hash never matches', async () => {
-  assert.not.ok(await verifyPin('4826', 'plain:4826'));
+  assert.not.ok(await verifySecret('4826', 'plain:4826'));
 });
 
 Hash('generated SIP passwords are long and unquoted-safe', () => {

@@ -149,7 +149,7 @@ Phones('404 and no config for a MAC that is not enrolled, and for paths that are
     assert.is(res.status, 404, path);
     assert.is(await res.text(), 'not found\n');
   }
-  for (const path of ['/../etc/passwd', '/%2e%2e/etc/passwd', '/%2e%2e%2fetc%2fpasswd', '/data/hotprov.db', '/', '/etc/passwd']) {
+  for (const path of ['/../etc/passwd', '/%2e%2e/etc/passwd', '/%2e%2e%2fetc%2fpasswd', '/data/hotprov.db', '/etc/passwd']) {
     const res = await t.phone(path, UA.yealink);
     assert.is(res.status, 404, path);
   }

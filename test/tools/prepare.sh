@@ -8,9 +8,11 @@ if [ ! -d node_modules/better-sqlite3 ] || [ ! -d node_modules/uvu ]; then
   npm ci --no-audit --no-fund
 fi
 
-# Debian packages the tests drive for real: sipp (package sip-tester) plays the phone receiving NOTIFYs.
+# Debian packages the tests drive for real: sipp (package sip-tester) plays the phone receiving NOTIFYs,
+# Chromium is the browser Playwright drives through the console.
 missing=""
 command -v sipp >/dev/null 2>&1 || missing="$missing sip-tester"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "prepare: the tests need:$missing (run: sudo apt-get install$missing)" >&2

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { DeviceRow } from '../../db/schema.ts';
 import type { Actor } from '../../domain/context.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
+import { apiTokenName } from '../../domain/admins.ts';
 import { dialCode } from '../../domain/featureCodes.ts';
 import { login, logout } from '../../domain/hotdesk.ts';
 import { getTenantRow, updateTenant } from '../../domain/tenants.ts';
@@ -21,7 +22,7 @@ const actorOf = (ctx: Context): Actor => (ctx.state.actor as Actor | undefined) 
 /** The JSON API under /api/v1: each handler validates, calls one domain function and presents the result. */
 export function apiRouter(deps: AppDeps): Router {
   const router = new Router({ prefix: '/api/v1' });
-  router.use(requireBearer(deps.adminToken));
+  router.use(requireBearer(deps.adminToken, (token) => apiTokenName(deps.domain.db, token)));
   const { domain, provisioning } = deps;
   const tenantId = () => deps.tenant().id;
 

@@ -1,0 +1,394 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Router, { type RouterContext } from '@koa/router';
+import type { Next } from 'koa';
+import { createApiToken, type ConsoleSession, listApiTokens, revokeApiToken, SESSION_HOURS, sessionByToken, signIn, signOut } from '../domain/admins.ts';
+import type { Actor } from '../domain/context.ts';
+import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../domain/devices.ts';
+import { logout, logoutSessions } from '../domain/hotdesk.ts';
+import { type KeyFunction, layoutKeys, type UserKey, type UserKeyType } from '../domain/keyLayout.ts';
+import { findDevice, getUser } from '../domain/lookup.ts';
+import { formatMac, type Mac } from '../domain/mac.ts';
+import { listOpenSessions } from '../domain/sessions.ts';
+import { getTenantRow, updateTenant } from '../domain/tenants.ts';
+import { createUser, issuePin, keysOf, listUsers, updateUser } from '../domain/users.ts';
+import { AppError } from '../errors.ts';
+import type { AppDeps } from '../http/deps.ts';
+import { presentDevice, presentSync, presentUser } from '../http/presenters.ts';
+import { TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
+import { validate } from '../http/body.ts';
+import { createViews } from './views.ts';
+
+const COOKIE = 'hotprov_session';
+const CSS = readFileSync(fileURLToPath(new URL('./assets/console.css', import.meta.url)), 'utf8');
+const digest = (s: string) => createHash('sha256').update(s).digest();
+const PAGE_SIZE = 50;
+
+type Form = URLSearchParams;
+
+async function readForm(ctx: RouterContext): Promise<Form> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > 256 * 1024) throw new AppError(413, 'payload_too_large', 'the form is too large');
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+const when = (d: Date | null | undefined) => (d == null ? '' : d.toISOString().replace('T', ' ').slice(0, 16));
+
+/**
+ * The browser console under /console: server-rendered pages, a session cookie (HttpOnly, SameSite=Lax, Secure
+ * over HTTPS), a CSRF token in every form, and the same domain functions the API calls.
+ */
+export function consoleRouter(deps: AppDeps): Router {
+  const router = new Router({ prefix: '/console' });
+  const views = createViews();
+  const { domain } = deps;
+  const tenantId = () => deps.tenant().id;
+
+  const session = (ctx: RouterContext): ConsoleSession | null => ctx.state.console as ConsoleSession | null;
+  const actor = (ctx: RouterContext): Actor => ({ name: `admin:${session(ctx)?.admin.username ?? '?'}` });
+  const page = (ctx: RouterContext, view: string, data: Record<string, unknown>) => {
+    const s = session(ctx);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = views.page(view, {
+      ...data,
+      admin: s?.admin.username,
+      csrf: s?.csrfToken,
+      notice: typeof ctx.query.notice === 'string' ? ctx.query.notice : undefined,
+      error: typeof ctx.query.error === 'string' ? ctx.query.error : data.error,
+    });
+  };
+  const back = (ctx: RouterContext, path: string, note: { notice?: string; error?: string }) => {
+    const q = new URLSearchParams(note as Record<string, string>).toString();
+    ctx.redirect(`${path}${q === '' ? '' : `?${q}`}`);
+  };
+  /** Runs a change; a refusal from the domain (bad input, conflict…) goes back to the page as a message. */
+  const attempt = async (ctx: RouterContext, path: string, work: () => unknown, notice: string) => {
+    try {
+      await work();
+      back(ctx, path, { notice });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      back(ctx, path, { error: err.message });
+    }
+  };
+
+  router.get('/assets/console.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'max-age=3600');
+    ctx.body = CSS;
+  });
+
+  router.use(async function consoleSession(ctx: RouterContext, next: Next) {
+    const cookie = ctx.cookies.get(COOKIE);
+    ctx.state.console = cookie === undefined ? null : sessionByToken(domain.db, domain.now(), cookie);
+    const open = ctx.path === '/console/login' || ctx.path.startsWith('/console/assets/');
+    if (!open && session(ctx) === null) {
+      ctx.redirect('/console/login');
+      return;
+    }
+    if (ctx.method === 'POST' && !open) {
+      const form = await readForm(ctx);
+      const sent = form.get('_csrf') ?? '';
+      if (!timingSafeEqual(digest(sent), digest(session(ctx)?.csrfToken ?? ''))) {
+        ctx.status = 403;
+        ctx.body = 'the form is out of date or not from this console; reload the page';
+        return;
+      }
+      ctx.state.form = form;
+    }
+    await next();
+  });
+  const form = (ctx: RouterContext): Form => ctx.state.form as Form;
+
+  // --- sign-in
+
+  router.get('/login', (ctx) => page(ctx, 'login', { title: 'Sign in' }));
+  router.post('/login', async (ctx) => {
+    const f = await readForm(ctx);
+    const username = f.get('username') ?? '';
+    try {
+      const { token } = await signIn(domain.db, domain.now(), username, f.get('password') ?? '');
+      ctx.cookies.set(COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: SESSION_HOURS * 3600_000, path: '/console' });
+      ctx.redirect('/console/');
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      ctx.status = err.status;
+      page(ctx, 'login', { title: 'Sign in', error: err.message, username });
+    }
+  });
+  router.post('/logout', (ctx) => {
+    const cookie = ctx.cookies.get(COOKIE);
+    if (cookie !== undefined) signOut(domain.db, cookie);
+    ctx.cookies.set(COOKIE, null, { path: '/console' });
+    ctx.redirect('/console/login');
+  });
+
+  // --- the hot-desk board
+
+  const desks = () => {
+    const open = new Map(listOpenSessions(domain.db, tenantId()).map((s) => [s.device.id, s]));
+    return listDevices(domain.db, tenantId())
+      .filter((d) => d.hotdesk)
+      .map((d) => {
+        const s = open.get(d.id);
+        return {
+          idleAccount: d.idleAccount,
+          label: d.label,
+          vendor: d.vendor,
+          model: d.model,
+          mac: formatMac(d.mac as Mac),
+          user: s === undefined ? null : { displayName: s.user.displayName, extension: s.user.extension },
+          since: when(s?.session.startedAt),
+          method: s?.session.method ?? '',
+          sync: presentSync(deps.resync.latest(d.id)),
+          lastSeen: when(d.lastSeenAt),
+        };
+      });
+  };
+  router.get('/', (ctx) => page(ctx, 'board', { title: 'Hot desks', nav: 'board', desks: desks() }));
+  router.get('/board-rows', (ctx) => {
+    const s = session(ctx);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = views.partial('board_rows', { desks: desks(), csrf: s?.csrfToken });
+  });
+  router.post('/devices/:device/logout', (ctx) =>
+    attempt(ctx, '/console/', () => logout(domain, tenantId(), actor(ctx), { device: ctx.params.device ?? '', method: 'admin' }), `Logged out ${ctx.params.device}.`),
+  );
+  router.post('/logout-all', (ctx) =>
+    attempt(ctx, '/console/', () => logoutSessions(domain, tenantId(), actor(ctx), { reason: 'admin', method: 'admin' }), 'Everyone is logged out.'),
+  );
+
+  // --- devices
+
+  const models = () =>
+    deps.adapters.flatMap((a) => [...a.profile.models.values()].map((m) => ({ vendor: a.id, vendorName: a.profile.name, id: m.id, name: m.name })));
+
+  router.get('/devices', (ctx) => {
+    const q = (typeof ctx.query.q === 'string' ? ctx.query.q : '').trim().toLowerCase();
+    const all = listDevices(domain.db, tenantId()).filter(
+      (d) => q === '' || [d.mac, formatMac(d.mac as Mac), d.idleAccount, d.label, d.location].some((v) => v.toLowerCase().includes(q)),
+    );
+    const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE));
+    const current = Math.min(pages, Math.max(1, Number(ctx.query.page) || 1));
+    const link = (p: number) => `/console/devices?${new URLSearchParams({ q, page: String(p) }).toString()}`;
+    const seated = new Map(listOpenSessions(domain.db, tenantId()).map((s) => [s.device.id, s.user]));
+    page(ctx, 'devices', {
+      title: 'Devices',
+      nav: 'devices',
+      q,
+      models: models(),
+      devices: all.slice((current - 1) * PAGE_SIZE, current * PAGE_SIZE).map((d) => ({ ...d, mac: formatMac(d.mac as Mac), user: seated.get(d.id) })),
+      page: current,
+      pages,
+      prev: current > 1 ? link(current - 1) : null,
+      next: current < pages ? link(current + 1) : null,
+    });
+  });
+  router.post('/devices', (ctx) => {
+    const f = form(ctx);
+    const [vendor = '', model = ''] = (f.get('model') ?? '').split('/');
+    return attempt(
+      ctx,
+      '/console/devices',
+      () =>
+        enrolDevice(domain, tenantId(), actor(ctx), {
+          mac: f.get('mac') ?? '',
+          vendor,
+          model,
+          label: f.get('label') ?? '',
+          location: f.get('location') ?? '',
+          hotdesk: f.get('hotdesk') === 'on',
+        }),
+      'Device enrolled.',
+    );
+  });
+  router.get('/devices/:device', (ctx) => {
+    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+    const seated = listOpenSessions(domain.db, tenantId()).find((s) => s.device.id === device.id)?.user;
+    page(ctx, 'device', {
+      title: device.idleAccount,
+      nav: 'devices',
+      device: presentDevice(device, seated, deps.provisioning.summary(device), deps.resync.latest(device.id)),
+      files: deps.provisioning.renderDeviceFiles(device, { maskSecrets: true }),
+    });
+  });
+  router.post('/devices/:device', (ctx) => {
+    const f = form(ctx);
+    const ref = ctx.params.device ?? '';
+    return attempt(
+      ctx,
+      `/console/devices/${ref}`,
+      () =>
+        updateDevice(domain, tenantId(), actor(ctx), ref, {
+          label: f.get('label') ?? '',
+          location: f.get('location') ?? '',
+          hotdesk: f.get('hotdesk') === 'on',
+          expansionModules: Math.max(0, Math.min(6, Number(f.get('expansionModules') ?? 0) || 0)),
+        }),
+      'Saved.',
+    );
+  });
+  router.post('/devices/:device/delete', (ctx) =>
+    attempt(ctx, '/console/devices', () => deleteDevice(domain, tenantId(), actor(ctx), ctx.params.device ?? ''), `Deleted ${ctx.params.device}.`),
+  );
+
+  // --- users
+
+  router.get('/users', (ctx) => {
+    const q = (typeof ctx.query.q === 'string' ? ctx.query.q : '').trim().toLowerCase();
+    const users = listUsers(domain.db, tenantId())
+      .filter((u) => q === '' || u.extension.includes(q) || u.displayName.toLowerCase().includes(q))
+      .map((u) => presentUser(u, keysOf(domain.db, u.id)));
+    page(ctx, 'users', { title: 'Users', nav: 'users', q, users });
+  });
+  router.post('/users', async (ctx) => {
+    const f = form(ctx);
+    const tenant = deps.tenant();
+    try {
+      const input = validate(UserCreateBody, {
+        extension: f.get('extension') ?? '',
+        displayName: f.get('displayName') ?? '',
+        sipPassword: f.get('sipPassword') ?? '',
+        hotdesk: f.get('hotdesk') === 'on',
+      });
+      const { user } = await createUser(domain, tenant.id, tenant.pinMinLength, actor(ctx), input);
+      back(ctx, `/console/users/${user.extension}`, { notice: 'User added. Give them a PIN and keys.' });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      back(ctx, '/console/users', { error: err.message });
+    }
+  });
+
+  const keyPreview = (keys: readonly UserKey[]) => {
+    const fixed: KeyFunction[] = [
+      { kind: 'line', label: '' },
+      { kind: 'logout', value: '', label: 'Logout' },
+    ];
+    return deps.adapters.flatMap((a) =>
+      [...a.profile.models.values()].map((m) => {
+        const layout = layoutKeys(m, m.expansion?.modules ?? 0, fixed, keys, m.name);
+        const describe = (slots: readonly { index: number; module: number; fn: KeyFunction }[]) =>
+          slots
+            .filter((s) => s.fn.kind === 'blf' || s.fn.kind === 'speed' || (s.fn.kind === 'line' && s.index > 1 && s.module === 0) || (s.fn.kind === 'line' && s.module > 0))
+            .map((s) => `${s.module === 0 ? '' : `M${s.module}:`}${s.index} ${'value' in s.fn ? s.fn.value : 'line'}`)
+            .join(', ');
+        return {
+          model: `${a.profile.name} ${m.name}`,
+          onPhone: describe(layout.phone),
+          onModules: m.expansion === null ? '—' : describe(layout.modules.flat()),
+          unplaced: layout.unplaced.map((k) => k.value).join(', '),
+        };
+      }),
+    );
+  };
+
+  const showUser = (ctx: RouterContext, extension: string, pin?: string) => {
+    const user = getUser(domain.db, tenantId(), extension);
+    const keys = keysOf(domain.db, user.id);
+    const rows = [...keys.map((k) => ({ type: k.type, value: k.value, label: k.label })), { type: 'blf', value: '', label: '' }].map((r, i) => ({
+      ...r,
+      position: i + 1,
+    }));
+    page(ctx, 'user', { title: user.displayName, nav: 'users', user: presentUser(user, keys), rows, preview: keyPreview(keys), pin });
+  };
+  router.get('/users/:extension', (ctx) => showUser(ctx, ctx.params.extension ?? ''));
+  router.post('/users/:extension', (ctx) => {
+    const f = form(ctx);
+    const types = f.getAll('type');
+    const values = f.getAll('value');
+    const labels = f.getAll('label');
+    const keys = types
+      .map((type, i) => ({ type: type as UserKeyType, value: (values[i] ?? '').trim(), label: (labels[i] ?? '').trim() }))
+      .filter((k) => k.value !== '' || k.label !== '');
+    const tenant = deps.tenant();
+    const extension = ctx.params.extension ?? '';
+    return attempt(
+      ctx,
+      `/console/users/${extension}`,
+      () =>
+        updateUser(domain, tenant.id, tenant.pinMinLength, actor(ctx), extension, {
+          displayName: f.get('displayName') ?? '',
+          hotdesk: f.get('hotdesk') === 'on',
+          keys: keys.map((k) => ({ ...k, type: ['blf', 'speed', 'line'].includes(k.type) ? k.type : 'blf' })),
+        }),
+      'Saved.',
+    );
+  });
+  router.post('/users/:extension/pin', async (ctx) => {
+    const tenant = deps.tenant();
+    const extension = ctx.params.extension ?? '';
+    const pin = await issuePin(domain, tenant.id, tenant.pinMinLength, actor(ctx), extension);
+    // Shown once, on this answer; never stored in clear, never in a URL.
+    showUser(ctx, extension, pin);
+  });
+
+  // --- settings and API tokens
+
+  const showSettings = (ctx: RouterContext, newToken?: { name: string; value: string }) => {
+    const tenant = getTenantRow(domain.db, tenantId());
+    page(ctx, 'settings', {
+      title: 'Settings',
+      nav: 'settings',
+      tenant,
+      defaults: deps.config.registrar,
+      emergency: (JSON.parse(tenant.emergencyNumbers) as string[]).join(', '),
+      tokens: listApiTokens(domain.db).map((t) => ({ ...t, createdAt: when(t.createdAt), revoked: t.revokedAt !== null })),
+      newToken,
+    });
+  };
+  router.get('/settings', (ctx) => showSettings(ctx));
+  router.post('/settings', (ctx) => {
+    const f = form(ctx);
+    const optional = (name: string) => {
+      const v = (f.get(name) ?? '').trim();
+      return v === '' ? null : v;
+    };
+    const number = (name: string) => (optional(name) === null ? null : Number(optional(name)));
+    return attempt(
+      ctx,
+      '/console/settings',
+      () => {
+        const input = validate(TenantUpdateBody, {
+          registrarHost: optional('registrarHost'),
+          registrarPort: number('registrarPort'),
+          loginCode: f.get('loginCode') ?? '',
+          logoutCode: optional('logoutCode'),
+          emergencyNumbers: (f.get('emergencyNumbers') ?? '')
+            .split(/[\s,]+/)
+            .filter((n) => n !== ''),
+          loginKeyMode: f.get('loginKeyMode') ?? 'screen',
+          notifyMode: f.get('notifyMode') ?? 'direct',
+          autoLogoutCron: optional('autoLogoutCron'),
+          timezone: f.get('timezone') ?? 'UTC',
+          maxSessionMinutes: number('maxSessionMinutes'),
+        });
+        updateTenant(domain, tenantId(), actor(ctx), input);
+        deps.onTenantChanged();
+      },
+      'Settings saved; phones are being re-provisioned.',
+    );
+  });
+  router.post('/tokens', (ctx) => {
+    const name = (form(ctx).get('name') ?? '').trim();
+    try {
+      const { token } = createApiToken(domain.db, domain.now(), name, session(ctx)?.admin.username ?? '?');
+      showSettings(ctx, { name, value: token });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      back(ctx, '/console/settings', { error: err.message });
+    }
+  });
+  router.post('/tokens/:id/revoke', (ctx) =>
+    attempt(ctx, '/console/settings', () => revokeApiToken(domain.db, domain.now(), Number(ctx.params.id)), 'Token revoked.'),
+  );
+
+  return router;
+}

@@ -1,0 +1,152 @@
+import type { Browser, Page } from 'playwright-core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { launchBrowser } from '../helpers/browser.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+/** The console in a real browser (Debian's Chromium driven by Playwright), against a real hotprov. */
+let t: TestServer;
+let browser: Browser;
+let page: Page;
+const PASSWORD = 'correct-horse-battery';
+
+const Console = suite('console in a browser');
+Console.before(async () => {
+  browser = await launchBrowser();
+});
+Console.after(async () => {
+  await browser.close();
+});
+Console.before.each(async () => {
+  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
+  page = await browser.newPage();
+});
+Console.after.each(async () => {
+  await page.close();
+  await t.close();
+});
+
+async function signIn(password = PASSWORD) {
+  await page.goto(`${t.url}/console/`);
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+}
+
+const rowOf = (device: string) => page.locator(`#board tr[data-device="${device}"]`);
+
+Console('sign in, enrol a phone, add a user with BLFs, see where the keys land', async () => {
+  await signIn('wrong-password-here');
+  assert.match(await page.textContent('.error') ?? '', /wrong user name or password/);
+  await signIn();
+  assert.match(await page.textContent('h1') ?? '', /Hot desks/);
+
+  await page.click('nav >> text=Devices');
+  await page.fill('input[name=mac]', '00-15-65-AA-BB-CC');
+  await page.selectOption('select[name=model]', 'yealink/T46U');
+  await page.fill('input[name=label]', 'Window desk');
+  await page.click('button:has-text("Enrol")');
+  assert.match(await page.textContent('.notice') ?? '', /Device enrolled/);
+  assert.match(await page.textContent('table') ?? '', /HD0001.*00:15:65:aa:bb:cc.*Window desk/s);
+
+  await page.click('nav >> text=Users');
+  await page.fill('input[name=extension]', '101');
+  await page.fill('input[name=displayName]', 'Alice Martin');
+  await page.fill('input[name=sipPassword]', 'sip-secret-101');
+  await page.click('button:has-text("Add user")');
+  assert.match(await page.textContent('h1') ?? '', /Alice Martin/);
+
+  for (let i = 0; i < 14; i++) {
+    if (i > 0) await page.click('#add-key');
+    const row = page.locator('#keys tbody tr').nth(i);
+    await row.locator('input[name=value]').fill(String(200 + i));
+    await row.locator('input[name=label]').fill(`Desk ${200 + i}`);
+  }
+  await page.click('#user-form button[type=submit]');
+  assert.match(await page.textContent('.notice') ?? '', /Saved/);
+  const cells = async (model: string) => page.locator(`#preview tr:has-text("${model}") td`).allTextContents();
+  const [, t33gPhone, , t33gMissing] = await cells('T33G');
+  assert.match(t33gPhone ?? '', /^3 200, .*, 12 209$/, 'key 3 is the first BLF on a T33G, key 12 the last that fits');
+  assert.is(t33gMissing, '210, 211, 212, 213', 'what does not fit on a T33G is named');
+  const [, , , t46uMissing] = await cells('T46U');
+  assert.is(t46uMissing, '', 'a T46U holds all 14');
+  const [, vvx250Phone, , vvx250Missing] = await cells('VVX 250');
+  assert.is(vvx250Phone, '3 200, 4 201');
+  assert.match(vvx250Missing ?? '', /^202, .*213$/);
+
+  await page.click('button:has-text("Generate PIN")');
+  const pin = (await page.textContent('#new-pin strong')) ?? '';
+  assert.match(pin, /^\d{4}$/);
+  const api = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin });
+  assert.is(api.body.result, 'logged_in', 'the generated PIN works');
+});
+
+Console('the board follows logins on its own, and an admin logs a phone out', async () => {
+  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'x', pin: '4826' });
+  await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U', label: 'Window desk' });
+  await t.api('POST', '/api/v1/devices', { mac: '001565aabbcd', vendor: 'yealink', model: 'T46U', label: 'Door desk' });
+  await signIn();
+  assert.match(await rowOf('HD0001').textContent() ?? '', /idle/);
+
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await rowOf('HD0001').locator('text=Alice Martin (101)').waitFor({ timeout: 8000 });
+  assert.match(await rowOf('HD0001').textContent() ?? '', /api/);
+
+  await rowOf('HD0001').locator('button:has-text("Log out")').click();
+  assert.match(await page.textContent('.notice') ?? '', /Logged out HD0001/);
+  assert.match(await rowOf('HD0001').textContent() ?? '', /idle/);
+  assert.equal((await t.api('GET', '/api/v1/hotdesk/sessions')).body, []);
+
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0002', extension: '101', pin: '4826' });
+  await page.reload();
+  page.once('dialog', (d) => void d.accept());
+  await page.click('button:has-text("Log everyone out")');
+  assert.match(await page.textContent('.notice') ?? '', /Everyone is logged out/);
+  const audit = t.hotprov.database.sqlite.prepare(`SELECT actor, method FROM audit_events WHERE action = 'hotdesk.logout'`).all();
+  assert.equal(audit, [
+    { actor: 'admin:admin', method: 'admin' },
+    { actor: 'admin:admin', method: 'admin' },
+  ]);
+});
+
+Console('a form posted without its CSRF token is refused', async () => {
+  await signIn();
+  const status = await page.evaluate(async () => {
+    const res = await fetch('/console/logout-all', { method: 'POST', body: new URLSearchParams({ _csrf: 'forged' }) });
+    return res.status;
+  });
+  assert.is(status, 403);
+});
+
+Console('repeated wrong passwords lock the account; the session cookie is HttpOnly and SameSite', async () => {
+  for (let i = 0; i < 5; i++) await signIn('wrong-password-here');
+  await signIn();
+  assert.match(await page.textContent('.error') ?? '', /too many failed sign-ins/);
+  const t2 = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
+  try {
+    const res = await fetch(`${t2.url}/console/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'admin', password: PASSWORD }),
+      redirect: 'manual',
+    });
+    assert.is(res.status, 302);
+    assert.match(res.headers.get('set-cookie') ?? '', /hotprov_session=.*; path=\/console.*samesite=lax; httponly/i);
+  } finally {
+    await t2.close();
+  }
+});
+
+Console('an API token made in the console works, once revoked it does not', async () => {
+  await signIn();
+  await page.click('nav >> text=Settings');
+  await page.fill('input[name=name]', 'asterisk');
+  await page.click('button:has-text("Create token")');
+  const token = (await page.textContent('#new-token code')) ?? '';
+  assert.match(token, /^hp_/);
+  const call = () => fetch(`${t.url}/api/v1/users`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+  assert.is(await call(), 200);
+  await page.click('button:has-text("Revoke")');
+  assert.is(await call(), 401);
+});
+
+Console.run();
