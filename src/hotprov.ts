@@ -4,6 +4,7 @@ import { type OpenDb, openDb } from './db/client.ts';
 import type { DomainDeps, ProfileChange } from './domain/context.ts';
 import { ensureFirstAdmin } from './domain/admins.ts';
 import { getDeviceById } from './domain/lookup.ts';
+import { latestRevisions } from './domain/templates.ts';
 import { ensureDefaultTenant, getTenant, tenantSettings } from './domain/tenants.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
@@ -57,6 +58,19 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const database = openDb(config.dbPath);
   const { db } = database;
   const defaultTenant = ensureDefaultTenant(db);
+  // Templates saved in the console replace the shipped files; one that no longer compiles is skipped, loudly.
+  for (const revision of latestRevisions(db)) {
+    if (revision.source === null) continue;
+    try {
+      templates.setOverride(revision.vendor, revision.name, revision.source);
+    } catch (err) {
+      log.error('provisioning', 'a saved template does not compile; phones get the shipped file', {
+        template: `${revision.vendor}/${revision.name}`,
+        revision: revision.id,
+        error: (err as Error).message,
+      });
+    }
+  }
   if ((await ensureFirstAdmin(db, now(), config.adminPassword)) !== null) log.info('lifecycle', 'created console user admin from HOTPROV_ADMIN_PASSWORD');
   const notifier = await createUdpNotifier({
     port: config.sipPort,
@@ -109,6 +123,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     provisioning,
     resync,
     adapters,
+    templates,
     log,
     adminToken: options.adminToken,
     tenant: () => tenantSettings(getTenant(db, defaultTenant.id) ?? defaultTenant, config.registrar),

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { writeTransaction } from '../db/client.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Router, { type RouterContext } from '@koa/router';
@@ -9,15 +10,20 @@ import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../domain/
 import { logout, logoutSessions } from '../domain/hotdesk.ts';
 import { type KeyFunction, layoutKeys, type UserKey, type UserKeyType } from '../domain/keyLayout.ts';
 import { findDevice, getUser } from '../domain/lookup.ts';
-import { formatMac, type Mac } from '../domain/mac.ts';
+import { formatMac, type Mac, parseMac } from '../domain/mac.ts';
 import { listOpenSessions } from '../domain/sessions.ts';
+import { listAudit } from '../domain/audit.ts';
+import { getRevision, latestRevisions, recordRevision, revisionsOf } from '../domain/templates.ts';
 import { getTenantRow, updateTenant } from '../domain/tenants.ts';
 import { createUser, issuePin, keysOf, listUsers, updateUser } from '../domain/users.ts';
-import { AppError } from '../errors.ts';
+import { AppError, NotFound } from '../errors.ts';
 import type { AppDeps } from '../http/deps.ts';
 import { presentDevice, presentSync, presentUser } from '../http/presenters.ts';
 import { TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
 import { validate } from '../http/body.ts';
+import { checkTemplate } from '../provisioning/templateCheck.ts';
+import { parseCsv, toCsv } from './csv.ts';
+import { diffLines } from './diff.ts';
 import { createViews } from './views.ts';
 
 const COOKIE = 'hotprov_session';
@@ -330,6 +336,194 @@ export function consoleRouter(deps: AppDeps): Router {
     showUser(ctx, extension, pin);
   });
 
+  // --- templates
+
+  /** The vendor and template a path names; 404 for a template that is not one of templates/<vendor>/. */
+  const templateParams = (ctx: RouterContext) => {
+    const vendor = ctx.params.vendor ?? '';
+    const name = ctx.params.name ?? '';
+    const adapter = deps.adapters.find((a) => a.id === vendor);
+    if (adapter === undefined || !(deps.templates.names().get(vendor) ?? []).includes(name)) throw NotFound(`template ${vendor}/${name}`);
+    return { vendor, name, adapter };
+  };
+
+  router.get('/templates', (ctx) => {
+    const latest = new Map(latestRevisions(domain.db).map((r) => [`${r.vendor}/${r.name}`, r]));
+    const templates = [...deps.templates.names()].flatMap(([vendor, names]) =>
+      names.map((name) => {
+        const last = latest.get(`${vendor}/${name}`);
+        return { vendor, name, modified: last !== undefined && last.source !== null, lastChange: last === undefined ? '' : `${when(last.createdAt)} by ${last.createdBy}` };
+      }),
+    );
+    page(ctx, 'templates', { title: 'Templates', nav: 'templates', templates });
+  });
+
+  const showTemplate = (
+    ctx: RouterContext,
+    vendor: string,
+    name: string,
+    extra: { source?: string; samples?: readonly { label: string; body: string }[]; saved?: boolean; error?: string; device?: string; user?: string } = {},
+  ) => {
+    const revisions = revisionsOf(domain.db, vendor, name);
+    const latest = revisions[0];
+    const phones = listDevices(domain.db, tenantId()).filter((d) => d.vendor === vendor);
+    page(ctx, 'template', {
+      title: `${vendor}/${name}`,
+      nav: 'templates',
+      vendor,
+      name,
+      modified: latest !== undefined && latest.source !== null,
+      source: extra.source ?? deps.templates.currentSource(vendor, name),
+      samples: extra.samples,
+      saved: extra.saved,
+      error: extra.error,
+      devices: phones.map((d) => ({ idleAccount: d.idleAccount, model: d.model, label: d.label, selected: d.idleAccount === extra.device })),
+      users: listUsers(domain.db, tenantId()).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === extra.user })),
+      revisions: revisions.map((r, i) => ({
+        id: r.id,
+        when: when(r.createdAt),
+        createdBy: r.createdBy,
+        what: r.source === null ? 'reset to the shipped file' : r.restoredFrom === null ? 'saved' : `restored #${r.restoredFrom}`,
+        restorable: i > 0 && r.source !== null,
+      })),
+      devicesCount: phones.length,
+    });
+  };
+  router.get('/templates/:vendor/:name', (ctx) => {
+    const { vendor, name } = templateParams(ctx);
+    showTemplate(ctx, vendor, name);
+  });
+
+  /** Tries a source on sample phones (and the chosen one); saves it only when asked and when it passed. */
+  router.post('/templates/:vendor/:name', (ctx) => {
+    const { vendor, name, adapter } = templateParams(ctx);
+    const f = form(ctx);
+    const source = (f.get('source') ?? '').replace(/\r\n/g, '\n');
+    const deviceRef = f.get('device') ?? '';
+    const userRef = f.get('user') ?? '';
+    const chosenDevice = deviceRef === '' ? undefined : findDevice(domain.db, tenantId(), deviceRef);
+    const chosenUser = userRef === '' ? null : getUser(domain.db, tenantId(), userRef);
+    const chosen =
+      chosenDevice === undefined ? undefined : { device: chosenDevice, user: chosenUser === null ? null : { row: chosenUser, keys: keysOf(domain.db, chosenUser.id) } };
+    const check = checkTemplate(adapter, deps.tenant(), deps.config.baseUrl, name, source, chosen);
+    const keep = { source, device: deviceRef, user: userRef };
+    if (!check.ok) {
+      ctx.status = 422;
+      showTemplate(ctx, vendor, name, { ...keep, error: `Not saved: the template ${check.error}` });
+      return;
+    }
+    if (f.get('action') !== 'save') {
+      showTemplate(ctx, vendor, name, { ...keep, samples: check.samples });
+      return;
+    }
+    deps.templates.setOverride(vendor, name, source);
+    recordRevision(domain.db, tenantId(), domain.now(), actor(ctx), { vendor, name, source });
+    showTemplate(ctx, vendor, name, { saved: true });
+  });
+  router.post('/templates/:vendor/:name/restore/:id', (ctx) => {
+    const { vendor, name, adapter } = templateParams(ctx);
+    const revision = getRevision(domain.db, Number(ctx.params.id));
+    if (revision.vendor !== vendor || revision.name !== name || revision.source === null) throw NotFound(`revision ${ctx.params.id} of ${vendor}/${name}`);
+    const check = checkTemplate(adapter, deps.tenant(), deps.config.baseUrl, name, revision.source);
+    if (!check.ok) {
+      back(ctx, `/console/templates/${vendor}/${name}`, { error: `Not restored: the template ${check.error}` });
+      return;
+    }
+    deps.templates.setOverride(vendor, name, revision.source);
+    recordRevision(domain.db, tenantId(), domain.now(), actor(ctx), { vendor, name, source: revision.source, restoredFrom: revision.id });
+    showTemplate(ctx, vendor, name, { saved: true });
+  });
+  router.post('/templates/:vendor/:name/reset', (ctx) => {
+    const { vendor, name } = templateParams(ctx);
+    deps.templates.setOverride(vendor, name, null);
+    recordRevision(domain.db, tenantId(), domain.now(), actor(ctx), { vendor, name, source: null });
+    showTemplate(ctx, vendor, name, { saved: true });
+  });
+  /** Re-provisioning after a template change waits for the admin's word: it touches every phone of the vendor. */
+  router.post('/templates/:vendor/:name/reprovision', (ctx) => {
+    const { vendor, name } = templateParams(ctx);
+    const ids = listDevices(domain.db, tenantId())
+      .filter((d) => d.vendor === vendor)
+      .map((d) => d.id);
+    domain.profilesChanged({ deviceIds: ids, reason: `template ${vendor}/${name} changed` });
+    back(ctx, `/console/templates/${vendor}/${name}`, { notice: `${ids.length} phone(s) are being re-provisioned.` });
+  });
+  router.get('/templates/:vendor/:name/revisions/:id', (ctx) => {
+    const { vendor, name } = templateParams(ctx);
+    const revision = getRevision(domain.db, Number(ctx.params.id));
+    if (revision.vendor !== vendor || revision.name !== name) throw NotFound(`revision ${ctx.params.id} of ${vendor}/${name}`);
+    const shipped = deps.templates.shippedSource(vendor, name);
+    const older = revisionsOf(domain.db, vendor, name).find((r) => r.id < revision.id);
+    const text = revision.source ?? shipped;
+    page(ctx, 'revision', {
+      title: `${vendor}/${name} #${revision.id}`,
+      nav: 'templates',
+      vendor,
+      name,
+      revision,
+      when: when(revision.createdAt),
+      previous: diffLines(older?.source ?? shipped, text),
+      shipped: diffLines(shipped, text),
+    });
+  });
+
+  // --- audit log
+
+  const auditFilter = (ctx: RouterContext) => {
+    const q = (name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string).trim() : '');
+    const date = (v: string, end: boolean) => (/^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(`${v}T${end ? '23:59:59.999' : '00:00:00'}Z`) : undefined);
+    const shown = { device: q('device'), user: q('user'), action: q('action'), from: q('from'), to: q('to') };
+    const from = date(shown.from, false);
+    const to = date(shown.to, true);
+    return { shown, filter: { device: shown.device, user: shown.user, action: shown.action, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) } };
+  };
+  router.get('/audit', (ctx) => {
+    const { shown, filter } = auditFilter(ctx);
+    const events = listAudit(domain.db, tenantId(), { ...filter, limit: 500 }).map((e) => ({ ...e, at: when(e.at) }));
+    page(ctx, 'audit', { title: 'Audit log', nav: 'audit', f: shown, events, query: new URLSearchParams(shown).toString() });
+  });
+  router.get('/audit.csv', (ctx) => {
+    const { filter } = auditFilter(ctx);
+    const rows = listAudit(domain.db, tenantId(), filter).map((e) => [e.at.toISOString(), e.actor, e.action, e.method, e.deviceMac, e.idleAccount, e.userExtension, e.detail]);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment('hotprov-audit.csv');
+    ctx.body = toCsv(['at', 'actor', 'action', 'method', 'mac', 'idle_account', 'extension', 'detail'], rows);
+  });
+
+  // --- CSV of devices and users
+
+  router.get('/devices.csv', (ctx) => {
+    const rows = listDevices(domain.db, tenantId()).map((d) => [formatMac(d.mac as Mac), d.vendor, d.model, d.label, d.location, d.hotdesk ? 'yes' : 'no', d.idleAccount]);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment('hotprov-devices.csv');
+    ctx.body = toCsv(['mac', 'vendor', 'model', 'label', 'location', 'hotdesk', 'idle_account'], rows);
+  });
+  router.get('/users.csv', (ctx) => {
+    const rows = listUsers(domain.db, tenantId()).map((u) => [u.extension, u.displayName, u.hotdesk ? 'yes' : 'no', u.pinHash === null ? 'no' : 'yes']);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment('hotprov-users.csv');
+    ctx.body = toCsv(['extension', 'display_name', 'hotdesk', 'pin_set'], rows);
+  });
+
+  /**
+   * Device import: every row is checked and shown with its problem first; only a file without problems is written,
+   * all of it in one transaction.
+   */
+  router.post('/import/devices', (ctx) => {
+    const f = form(ctx);
+    const text = f.get('csv') ?? '';
+    const plan = planDeviceImport(domain, tenantId(), text);
+    const problems = plan.filter((r) => r.problem !== null).length;
+    if (f.get('action') === 'import' && problems === 0 && plan.length > 0) {
+      writeTransaction(domain.db, (tx) => {
+        for (const row of plan) if (row.input !== null) enrolDevice({ ...domain, db: tx }, tenantId(), actor(ctx), row.input);
+      });
+      back(ctx, '/console/devices', { notice: `Imported ${plan.length} device(s).` });
+      return;
+    }
+    page(ctx, 'import', { title: 'Import devices', nav: 'devices', csv: text, rows: plan, problems, ready: problems === 0 && plan.length > 0 });
+  });
+
   // --- settings and API tokens
 
   const showSettings = (ctx: RouterContext, newToken?: { name: string; value: string }) => {
@@ -391,4 +585,47 @@ export function consoleRouter(deps: AppDeps): Router {
   );
 
   return router;
+}
+
+interface ImportRow {
+  readonly line: number;
+  readonly cells: readonly string[];
+  readonly input: Parameters<typeof enrolDevice>[3] | null;
+  readonly problem: string | null;
+}
+
+/** Checks every row of a device CSV (mac, vendor, model, label, location, hotdesk) without writing anything. */
+function planDeviceImport(domain: AppDeps['domain'], tenant: number, text: string): ImportRow[] {
+  const rows = parseCsv(text);
+  const header = rows[0]?.map((h) => h.trim().toLowerCase()) ?? [];
+  const hasHeader = header.includes('mac');
+  const column = (name: string, fallback: number) => (hasHeader ? header.indexOf(name) : fallback);
+  const at = { mac: column('mac', 0), vendor: column('vendor', 1), model: column('model', 2), label: column('label', 3), location: column('location', 4), hotdesk: column('hotdesk', 5) };
+  const known = new Set(listDevices(domain.db, tenant).map((d) => d.mac));
+  const seen = new Set<string>();
+  return rows.slice(hasHeader ? 1 : 0).map((cells, i) => {
+    const get = (index: number) => (index < 0 ? '' : (cells[index] ?? '').trim());
+    const line = i + (hasHeader ? 2 : 1);
+    const mac = parseMac(get(at.mac));
+    const found = domain.catalog.findModel(get(at.vendor), get(at.model));
+    const hotdesk = get(at.hotdesk).toLowerCase();
+    const problem =
+      mac === null
+        ? `“${get(at.mac)}” is not a MAC address`
+        : found === null
+          ? `unknown vendor/model “${get(at.vendor)} ${get(at.model)}”`
+          : known.has(mac)
+            ? 'this MAC is already enrolled'
+            : seen.has(mac)
+              ? 'this MAC is in the file twice'
+              : !['', 'yes', 'no', 'true', 'false', '1', '0'].includes(hotdesk)
+                ? `hotdesk must be yes or no, not “${get(at.hotdesk)}”`
+                : null;
+    if (mac !== null) seen.add(mac);
+    const input =
+      problem !== null || mac === null || found === null
+        ? null
+        : { mac, vendor: found.vendor, model: found.model, label: get(at.label), location: get(at.location), hotdesk: !['no', 'false', '0'].includes(hotdesk) };
+    return { line, cells, input, problem };
+  });
 }

@@ -287,3 +287,25 @@ export const apiTokens = sqliteTable('api_tokens', {
 
 export type AdminRow = typeof admins.$inferSelect;
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
+
+/**
+ * Every save of a vendor template in the console. The newest revision of a template is what phones get;
+ * `source` NULL means "back to the file shipped in templates/".
+ */
+export const templateRevisions = sqliteTable(
+  'template_revisions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    vendor: text('vendor').notNull(),
+    /** The template's name in templates/<vendor>/, without .hbs (`device.cfg`). */
+    name: text('name').notNull(),
+    source: text('source'),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    /** The revision this one restored, if it is a restore. */
+    restoredFrom: integer('restored_from'),
+  },
+  (t) => [index('template_revisions_name').on(t.vendor, t.name, t.id)],
+);
+
+export type TemplateRevisionRow = typeof templateRevisions.$inferSelect;

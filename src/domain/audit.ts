@@ -1,5 +1,6 @@
 import type { Db } from '../db/client.ts';
-import { auditEvents } from '../db/schema.ts';
+import { and, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
+import { type AuditEventRow, auditEvents } from '../db/schema.ts';
 import type { Actor } from './context.ts';
 
 export interface AuditEntry {
@@ -27,4 +28,34 @@ export function recordAudit(db: Db, tenantId: number, at: Date, actor: Actor, en
       detail: JSON.stringify(entry.detail ?? {}),
     })
     .run();
+}
+
+export interface AuditFilter {
+  /** MAC or idle account. */
+  readonly device?: string;
+  readonly user?: string;
+  /** An action or its start: `hotdesk` matches hotdesk.login, hotdesk.logout, … */
+  readonly action?: string;
+  readonly from?: Date;
+  readonly to?: Date;
+  readonly limit?: number;
+}
+
+/** Audit events of a tenant, newest first. */
+export function listAudit(db: Db, tenantId: number, f: AuditFilter): AuditEventRow[] {
+  const where: SQL[] = [eq(auditEvents.tenantId, tenantId)];
+  if (f.from !== undefined) where.push(gte(auditEvents.at, f.from));
+  if (f.to !== undefined) where.push(lte(auditEvents.at, f.to));
+  if (f.user !== undefined && f.user !== '') where.push(eq(auditEvents.userExtension, f.user));
+  const rows = db
+    .select()
+    .from(auditEvents)
+    .where(and(...where))
+    .orderBy(desc(auditEvents.id))
+    .all();
+  const device = f.device?.toLowerCase().replace(/[:.-]/g, '') ?? '';
+  return rows
+    .filter((r) => device === '' || r.deviceMac === device || r.idleAccount?.toLowerCase() === device)
+    .filter((r) => f.action === undefined || f.action === '' || r.action.startsWith(f.action))
+    .slice(0, f.limit ?? Number.POSITIVE_INFINITY);
 }

@@ -3,6 +3,7 @@ import type { DomainDeps } from '../domain/context.ts';
 import type { TenantSettings } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning } from '../provisioning/service.ts';
+import type { TemplateStore } from '../provisioning/templates.ts';
 import type { Resync } from '../sync/resync.ts';
 import type { VendorAdapter } from '../vendors/types.ts';
 
@@ -13,6 +14,7 @@ export interface AppDeps {
   readonly provisioning: Provisioning;
   readonly resync: Resync;
   readonly adapters: readonly VendorAdapter[];
+  readonly templates: TemplateStore;
   readonly log: Logger;
   readonly adminToken: string;
   /** Called after the tenant's settings changed (the automatic-logout schedule may have). */

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
@@ -7,14 +7,26 @@ export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates', import.met
 
 type Compiled = Handlebars.TemplateDelegate<unknown>;
 
-/** Compiled vendor templates: each compiled once, at start-up, so a broken one stops the server rather than a phone. */
+/**
+ * Compiled vendor templates: each compiled once (at start-up, or when an admin saves one), so a broken file stops
+ * the server or the save, never a phone.
+ */
 export interface TemplateStore {
   /**
-   * Renders `templates/<vendor>/<name>.hbs`, or `<name>.<MODEL>.hbs` when that model has its own file
-   * (a model file fills the base's partial blocks: `{{#> base}}{{#*inline "block"}}…{{/inline}}{{/base}}`).
+   * Renders `templates/<vendor>/<name>.hbs` (or the admin's saved version of it), or `<name>.<MODEL>.hbs` when that
+   * model has its own file (a model file fills the base's partial blocks:
+   * `{{#> base}}{{#*inline "block"}}…{{/inline}}{{/base}}`).
    * @param context values already escaped for the file's format.
    */
   render(vendor: string, name: string, model: string | undefined, context: unknown): string;
+  /** The vendor-level templates an admin may edit, by vendor. */
+  names(): ReadonlyMap<string, readonly string[]>;
+  /** The file shipped in templates/, as it is on disk. */
+  shippedSource(vendor: string, name: string): string;
+  /** The source phones get now: the admin's override, or the shipped file. */
+  currentSource(vendor: string, name: string): string;
+  /** Puts an admin's version in place of the shipped file (null: back to the file). Compiles it first. */
+  setOverride(vendor: string, name: string, source: string | null): void;
 }
 
 /**
@@ -28,14 +40,22 @@ function environment(): typeof Handlebars {
   return hbs;
 }
 
+/**
+ * Compiles a template now (Handlebars would otherwise compile on first use), so syntax errors surface here,
+ * with Handlebars' line numbers.
+ */
 export function compileTemplate(source: string, base?: string): Compiled {
   const hbs = environment();
   if (base !== undefined) hbs.registerPartial('base', base);
+  hbs.precompile(source, { noEscape: true, strict: true });
   return hbs.compile(source, { noEscape: true, strict: true });
 }
 
 export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore {
   const compiled = new Map<string, Compiled>();
+  const shipped = new Map<string, string>();
+  const overrides = new Map<string, string>();
+  const names = new Map<string, string[]>();
   for (const vendor of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory())) {
     const folder = join(dir, vendor.name);
     const files = readdirSync(folder).filter((f) => f.endsWith('.hbs'));
@@ -47,22 +67,37 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
       const isModelFile = baseName !== undefined && files.includes(`${baseName}.hbs`);
       const source = readFileSync(join(folder, file), 'utf8');
       try {
-        const template = isModelFile
-          ? compileTemplate(source, readFileSync(join(folder, `${baseName}.hbs`), 'utf8'))
-          : compileTemplate(source);
-        // Force compilation now: Handlebars compiles lazily on first use otherwise.
-        Handlebars.precompile(source);
+        const template = isModelFile ? compileTemplate(source, readFileSync(join(folder, `${baseName}.hbs`), 'utf8')) : compileTemplate(source);
         compiled.set(`${vendor.name}/${stem}`, template);
       } catch (err) {
         throw new Error(`template ${vendor.name}/${file}: ${(err as Error).message}`);
       }
+      if (!isModelFile) {
+        shipped.set(`${vendor.name}/${stem}`, source);
+        names.set(vendor.name, [...(names.get(vendor.name) ?? []), stem].sort());
+      }
     }
   }
+  const known = (vendor: string, name: string) => {
+    const source = shipped.get(`${vendor}/${name}`);
+    if (source === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
+    return source;
+  };
   return {
     render(vendor, name, model, context) {
       const template = (model === undefined ? undefined : compiled.get(`${vendor}/${name}.${model}`)) ?? compiled.get(`${vendor}/${name}`);
       if (template === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
       return template(context);
+    },
+    names: () => names,
+    shippedSource: known,
+    currentSource: (vendor, name) => overrides.get(`${vendor}/${name}`) ?? known(vendor, name),
+    setOverride(vendor, name, source) {
+      const key = `${vendor}/${name}`;
+      const original = known(vendor, name);
+      compiled.set(key, compileTemplate(source ?? original));
+      if (source === null) overrides.delete(key);
+      else overrides.set(key, source);
     },
   };
 }

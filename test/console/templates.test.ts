@@ -1,0 +1,129 @@
+import type { Browser, Page } from 'playwright-core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { launchBrowser } from '../helpers/browser.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+/** Templates, CSV import and the audit log, in a real browser. */
+let t: TestServer;
+let browser: Browser;
+let page: Page;
+const PASSWORD = 'correct-horse-battery';
+const UA = 'Yealink SIP-T46U 108.86.0.40';
+
+const Console = suite('console: templates, import, audit');
+Console.before(async () => {
+  browser = await launchBrowser();
+});
+Console.after(async () => {
+  await browser.close();
+});
+Console.before.each(async () => {
+  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
+  await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U', label: 'Window desk' });
+  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'sip-secret-101', pin: '4826' });
+  page = await browser.newPage();
+  await page.goto(`${t.url}/console/`);
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('button[type=submit]');
+});
+Console.after.each(async () => {
+  await page.close();
+  await t.close();
+});
+
+const phoneFile = async () => (await t.phone('/001565aabbcc.cfg', UA)).text();
+const editor = () => page.locator('#editor textarea');
+
+Console('a broken template is refused with its line; a good one is saved; the previous revision comes back', async () => {
+  await page.click('nav >> text=Templates');
+  await page.click('a[href="/console/templates/yealink/device.cfg"]');
+  const shipped = await editor().inputValue();
+
+  await editor().fill(`${shipped}\n{{#each lineKeys}}\nbroken = {{type}}\n`);
+  await page.click('button[value=save]');
+  assert.match(await page.textContent('.error') ?? '', /Not saved: the template does not compile: Parse error on line \d+/);
+  assert.not.match(await phoneFile(), /broken/);
+
+  await editor().fill(`${shipped}\nnot_a_value = {{nothing.here}}\n`);
+  await page.click('button[value=save]');
+  assert.match((await page.textContent(".error")) ?? "", /fails to render \(sample idle: 001565999999\.cfg\): "here" not defined in undefined - \d+:\d+/);
+
+  await editor().fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\nfeatures.config_dsskey_length = 1\n'));
+  await page.selectOption('select[name=device]', 'HD0001');
+  await page.click('button[value=preview]');
+  assert.match(await page.textContent('details') ?? '', /features\.config_dsskey_length = 1/);
+  assert.not.match(await phoneFile(), /config_dsskey_length/, 'a preview changes nothing');
+
+  await page.click('button[value=save]');
+  assert.match(await page.textContent('#reprovision') ?? '', /Saved\. 1 yealink phone\(s\)/);
+  assert.match(await phoneFile(), /^features\.config_dsskey_length = 1$/m);
+  t.changes.length = 0;
+  await page.click('#reprovision button');
+  assert.equal(t.changes.map((c) => c.reason), ['template yealink/device.cfg changed']);
+
+  await page.click('#revisions a >> nth=0');
+  assert.match(await page.textContent('#diff-shipped') ?? '', /\+ features\.config_dsskey_length = 1/);
+});
+
+Console('restore and reset: any revision can come back, and the shipped file too', async () => {
+  await page.goto(`${t.url}/console/templates/yealink/device.cfg`);
+  const shipped = await editor().inputValue();
+  await editor().fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\n## first change\n'));
+  await page.click('button[value=save]');
+  await editor().fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\n## second change\n'));
+  await page.click('button[value=save]');
+  assert.match(await phoneFile(), /## second change/);
+
+  await page.click('#revisions tr:has-text("saved") >> nth=1 >> button:has-text("Restore")');
+  assert.match(await phoneFile(), /## first change/);
+  assert.match(await page.textContent('#revisions') ?? '', /restored #1/);
+
+  page.once('dialog', (d) => void d.accept());
+  await page.click('button:has-text("Reset to default")');
+  assert.not.match(await phoneFile(), /## (first|second) change/);
+  assert.match(await page.textContent('h1') ?? '', /as shipped/);
+});
+
+Console('a CSV import shows every row\'s problem first and writes nothing until all are fine', async () => {
+  await page.click('nav >> text=Devices');
+  const csv = ['mac,vendor,model,label,location,hotdesk', '00:04:13:00:00:01,snom,D785,Desk A,Floor 1,yes', 'not-a-mac,snom,D785,Desk B,,yes', '00:04:f2:00:00:01,polycom,VVX999,Desk C,,yes', '001565aabbcc,yealink,T46U,Dup,,yes'].join('\n');
+  await page.fill('#import-form textarea', csv);
+  await page.click('#import-form button[value=preview]');
+  const preview = await page.textContent('#import-preview') ?? '';
+  assert.match(preview, /2.*ok/s);
+  assert.match(preview, /“not-a-mac” is not a MAC address/);
+  assert.match(preview, /unknown vendor\/model “polycom VVX999”/);
+  assert.match(preview, /this MAC is already enrolled/);
+  assert.is(await page.locator('button[value=import]').count(), 0, 'no import while a row is wrong');
+  assert.is((await t.api('GET', '/api/v1/devices')).body.length, 1, 'nothing written');
+
+  await page.fill('textarea[name=csv]', ['mac,vendor,model,label,location,hotdesk', '00:04:13:00:00:01,snom,D785,Desk A,Floor 1,yes', '00:04:f2:00:00:01,polycom,VVX450,Desk C,,no'].join('\n'));
+  await page.click('button[value=preview]');
+  await page.click('button[value=import]');
+  assert.match(await page.textContent('.notice') ?? '', /Imported 2 device\(s\)/);
+  const devices = (await t.api('GET', '/api/v1/devices')).body as { idleAccount: string; hotdesk: boolean }[];
+  assert.equal(devices.map((d) => [d.idleAccount, d.hotdesk]), [['HD0001', true], ['HD0002', true], ['HD0003', false]]);
+
+  const exported = await page.evaluate(async () => (await fetch('/console/devices.csv')).text());
+  assert.match(exported, /^mac,vendor,model,label,location,hotdesk,idle_account\r\n00:15:65:aa:bb:cc,yealink,T46U,Window desk,,yes,HD0001\r\n/);
+});
+
+Console('the audit log filters by device, user and action, and exports CSV', async () => {
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '1111' });
+  await page.click('nav >> text=Audit log');
+  await page.fill('input[name=action]', 'hotdesk.login');
+  await page.fill('input[name=user]', '101');
+  await page.click('#audit-filter button');
+  const rows = await page.locator('#audit tbody tr').allTextContents();
+  assert.is(rows.length, 2);
+  assert.match(rows[0] ?? '', /hotdesk\.login_failed.*wrong_pin/s);
+  assert.match(rows[1] ?? '', /hotdesk\.login.*HD0001.*101/s);
+  const csv = await page.evaluate(async () => (await fetch(`/console/audit.csv?${new URLSearchParams({ action: 'hotdesk.login', user: '101' })}`)).text());
+  assert.is(csv.trim().split('\r\n').length, 3, 'header and two events');
+  assert.not.match(csv, /1111|4826/, 'no PIN in the audit');
+});
+
+Console.run();
