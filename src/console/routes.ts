@@ -15,12 +15,13 @@ import { listOpenSessions } from '../domain/sessions.ts';
 import { listAudit } from '../domain/audit.ts';
 import { getRevision, latestRevisions, recordRevision, revisionsOf } from '../domain/templates.ts';
 import { getTenantRow, updateTenant } from '../domain/tenants.ts';
-import { createUser, issuePin, keysOf, listUsers, updateUser } from '../domain/users.ts';
+import { createUser, createUsers, issuePin, keysOf, listUsers, updateUser } from '../domain/users.ts';
 import { AppError, NotFound } from '../errors.ts';
 import type { AppDeps } from '../http/deps.ts';
 import { presentDevice, presentSync, presentUser } from '../http/presenters.ts';
 import { TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
 import { validate } from '../http/body.ts';
+import { assertPinAllowed } from '../domain/credentials.ts';
 import { checkTemplate } from '../provisioning/templateCheck.ts';
 import { parseCsv, toCsv } from './csv.ts';
 import { diffLines } from './diff.ts';
@@ -219,11 +220,18 @@ export function consoleRouter(deps: AppDeps): Router {
   router.get('/devices/:device', (ctx) => {
     const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
     const seated = listOpenSessions(domain.db, tenantId()).find((s) => s.device.id === device.id)?.user;
+    // "as": whose profile to show (a user's extension, "idle", or nothing for what the phone gets now).
+    const as = typeof ctx.query.as === 'string' && ctx.query.as !== '' ? ctx.query.as : null;
+    const reveal = ctx.query.reveal === '1';
+    const asUser = as === null ? undefined : as === 'idle' ? null : getUser(domain.db, tenantId(), as);
     page(ctx, 'device', {
       title: device.idleAccount,
       nav: 'devices',
       device: presentDevice(device, seated, deps.provisioning.summary(device), deps.resync.latest(device.id)),
-      files: deps.provisioning.renderDeviceFiles(device, { maskSecrets: true }),
+      files: deps.provisioning.renderDeviceFiles(device, { maskSecrets: !reveal, ...(asUser === undefined ? {} : { as: asUser }) }),
+      users: listUsers(domain.db, tenantId()).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === as })),
+      asIdle: as === 'idle',
+      reveal,
     });
   });
   router.post('/devices/:device', (ctx) => {
@@ -521,7 +529,22 @@ export function consoleRouter(deps: AppDeps): Router {
       back(ctx, '/console/devices', { notice: `Imported ${plan.length} device(s).` });
       return;
     }
-    page(ctx, 'import', { title: 'Import devices', nav: 'devices', csv: text, rows: plan, problems, ready: problems === 0 && plan.length > 0 });
+    page(ctx, 'import', { title: 'Import devices', nav: 'devices', csv: text, rows: plan, problems, ready: problems === 0 && plan.length > 0, what: 'devices' });
+  });
+
+  /** User import, like the device import: checked row by row, written all at once or not at all. */
+  router.post('/import/users', async (ctx) => {
+    const f = form(ctx);
+    const text = f.get('csv') ?? '';
+    const tenant = deps.tenant();
+    const plan = planUserImport(domain, tenant.id, tenant.pinMinLength, text);
+    const problems = plan.filter((r) => r.problem !== null).length;
+    if (f.get('action') === 'import' && problems === 0 && plan.length > 0) {
+      await createUsers(domain, tenant.id, tenant.pinMinLength, actor(ctx), plan.flatMap((r) => (r.input === null ? [] : [r.input])));
+      back(ctx, '/console/users', { notice: `Imported ${plan.length} user(s).` });
+      return;
+    }
+    page(ctx, 'import', { title: 'Import users', nav: 'users', csv: text, rows: plan, problems, ready: problems === 0 && plan.length > 0, what: 'users' });
   });
 
   // --- settings and API tokens
@@ -627,5 +650,52 @@ function planDeviceImport(domain: AppDeps['domain'], tenant: number, text: strin
         ? null
         : { mac, vendor: found.vendor, model: found.model, label: get(at.label), location: get(at.location), hotdesk: !['no', 'false', '0'].includes(hotdesk) };
     return { line, cells, input, problem };
+  });
+}
+
+interface UserImportRow {
+  readonly line: number;
+  readonly cells: readonly string[];
+  readonly input: Parameters<typeof createUser>[4] | null;
+  readonly problem: string | null;
+}
+
+/** Checks every row of a user CSV (extension, display_name, sip_password, hotdesk, pin) without writing anything. */
+function planUserImport(domain: AppDeps['domain'], tenant: number, pinMinLength: number, text: string): UserImportRow[] {
+  const rows = parseCsv(text);
+  const header = rows[0]?.map((h) => h.trim().toLowerCase()) ?? [];
+  const hasHeader = header.includes('extension');
+  const column = (name: string, fallback: number) => (hasHeader ? header.indexOf(name) : fallback);
+  const at = { extension: column('extension', 0), name: column('display_name', 1), password: column('sip_password', 2), hotdesk: column('hotdesk', 3), pin: column('pin', 4) };
+  const known = new Set(listUsers(domain.db, tenant).map((u) => u.extension));
+  const seen = new Set<string>();
+  return rows.slice(hasHeader ? 1 : 0).map((cells, i) => {
+    const get = (index: number) => (index < 0 ? '' : (cells[index] ?? '').trim());
+    const line = i + (hasHeader ? 2 : 1);
+    const extension = get(at.extension);
+    const hotdesk = get(at.hotdesk).toLowerCase();
+    const pin = get(at.pin);
+    let problem: string | null = null;
+    try {
+      validate(UserCreateBody, { extension, displayName: get(at.name), sipPassword: get(at.password) });
+      if (pin !== '') assertPinAllowed(pin, extension, pinMinLength);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      problem = err.message;
+    }
+    problem ??= known.has(extension)
+      ? 'this extension exists already'
+      : seen.has(extension)
+        ? 'this extension is in the file twice'
+        : !['', 'yes', 'no', 'true', 'false', '1', '0'].includes(hotdesk)
+          ? `hotdesk must be yes or no, not “${get(at.hotdesk)}”`
+          : null;
+    seen.add(extension);
+    const input =
+      problem !== null
+        ? null
+        : { extension, displayName: get(at.name), sipPassword: get(at.password), hotdesk: !['no', 'false', '0'].includes(hotdesk), ...(pin === '' ? {} : { pin }) };
+    // The PIN is not shown back on the page.
+    return { line, cells: cells.map((c, k) => (k === at.pin && c !== '' ? '****' : c)), input, problem };
   });
 }

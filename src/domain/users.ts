@@ -49,40 +49,60 @@ export async function createUser(
   actor: Actor,
   input: CreateUserInput,
 ): Promise<UserWithKeys> {
-  if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
-  const pinHash = input.pin === undefined ? null : await hashSecret(input.pin);
+  const [created] = await createUsers(deps, tenantId, pinMinLength, actor, [input]);
+  if (created === undefined) throw new Error('createUsers returned nothing');
+  return created;
+}
+
+/**
+ * Creates several users at once, all or none: every PIN is checked and hashed first, then one transaction
+ * inserts them all (a CSV import must not stop half-way).
+ * @throws AppError weak_pin (400), conflict (409) for an extension that exists or repeats.
+ */
+export async function createUsers(
+  deps: DomainDeps,
+  tenantId: number,
+  pinMinLength: number,
+  actor: Actor,
+  inputs: readonly CreateUserInput[],
+): Promise<UserWithKeys[]> {
+  for (const input of inputs) if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
+  const hashes = await Promise.all(inputs.map((input) => (input.pin === undefined ? null : hashSecret(input.pin))));
   const now = deps.now();
-  return writeTransaction(deps.db, (tx) => {
-    const taken = tx
-      .select({ id: users.id })
-      .from(users)
-      .where(and(eq(users.tenantId, tenantId), eq(users.extension, input.extension)))
-      .get();
-    if (taken !== undefined) throw Conflict(`extension ${input.extension} already exists`);
-    const sipUser = input.sipUser ?? input.extension;
-    const user = tx
-      .insert(users)
-      .values({
-        tenantId,
-        extension: input.extension,
-        displayName: input.displayName,
-        sipUser,
-        authName: input.authName ?? sipUser,
-        sipPassword: input.sipPassword,
-        pinHash,
-        hotdesk: input.hotdesk ?? true,
-        createdAt: now,
-      })
-      .returning()
-      .get();
-    const keys = replaceKeys(tx, user.id, input.keys ?? []);
-    recordAudit(tx, tenantId, now, actor, {
-      action: 'user.created',
-      userExtension: user.extension,
-      detail: { hotdesk: user.hotdesk, keys: keys.length, pinSet: pinHash !== null },
-    });
-    return { user, keys };
-  });
+  return writeTransaction(deps.db, (tx) =>
+    inputs.map((input, i) => {
+      const taken = tx
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.tenantId, tenantId), eq(users.extension, input.extension)))
+        .get();
+      if (taken !== undefined) throw Conflict(`extension ${input.extension} already exists`);
+      const sipUser = input.sipUser ?? input.extension;
+      const pinHash = hashes[i] ?? null;
+      const user = tx
+        .insert(users)
+        .values({
+          tenantId,
+          extension: input.extension,
+          displayName: input.displayName,
+          sipUser,
+          authName: input.authName ?? sipUser,
+          sipPassword: input.sipPassword,
+          pinHash,
+          hotdesk: input.hotdesk ?? true,
+          createdAt: now,
+        })
+        .returning()
+        .get();
+      const keys = replaceKeys(tx, user.id, input.keys ?? []);
+      recordAudit(tx, tenantId, now, actor, {
+        action: 'user.created',
+        userExtension: user.extension,
+        detail: { hotdesk: user.hotdesk, keys: keys.length, pinSet: pinHash !== null },
+      });
+      return { user, keys };
+    }),
+  );
 }
 
 /**

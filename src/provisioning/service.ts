@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import type { DeviceRow } from '../db/schema.ts';
+import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { recordDeviceSeen, recordServed } from '../domain/devices.ts';
 import { findDeviceByMac } from '../domain/lookup.ts';
 import { userAtDevice } from '../domain/sessions.ts';
@@ -88,12 +88,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
   };
 
   /** The profile a device gets now: its user's if someone sits there, else idle. */
-  const profileOf = (device: DeviceRow): { adapter: VendorAdapter; profile: DeviceProfile } => {
+  /** The profile a device gets now, or would get with `seated` at it (null: idle), as an admin may preview. */
+  const profileOf = (device: DeviceRow, seated?: UserRow | null): { adapter: VendorAdapter; profile: DeviceProfile } => {
     const adapter = adapterById.get(device.vendor);
     if (adapter === undefined) throw new Error(`device ${device.mac}: unknown vendor ${device.vendor}`);
     const tenant = getTenant(deps.db, device.tenantId);
     if (tenant === undefined) throw new Error(`device ${device.mac}: tenant ${device.tenantId} is missing`);
-    const user = userAtDevice(deps.db, device.id);
+    const user = seated === undefined ? userAtDevice(deps.db, device.id) : (seated ?? undefined);
     const profile = buildDeviceProfile({
       tenant: tenantSettings(tenant, deps.config.registrar),
       device,
@@ -207,9 +208,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
     /**
      * Every file the device fetches, rendered as it would get them now.
      * @param options.maskSecrets replace the account password with asterisks, for showing to people.
+     * @param options.as render as if this user (null: nobody) sat at the device, without logging anyone in.
      */
-    renderDeviceFiles(device: DeviceRow, options: { maskSecrets?: boolean } = {}): RenderedFile[] {
-      const { adapter, profile: actual } = profileOf(device);
+    renderDeviceFiles(device: DeviceRow, options: { maskSecrets?: boolean; as?: UserRow | null } = {}): RenderedFile[] {
+      const { adapter, profile: actual } = profileOf(device, options.as);
       const profile = options.maskSecrets === true ? { ...actual, account: { ...actual.account, password: SECRET_MASK } } : actual;
       const out: RenderedFile[] = [];
       for (const name of adapter.deviceFiles(profile.device.mac, profile.device.model)) {

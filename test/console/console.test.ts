@@ -109,6 +109,29 @@ Console('the board follows logins on its own, and an admin logs a phone out', as
   ]);
 });
 
+Console('the device page shows what the phone would get, as any user, passwords masked until revealed', async () => {
+  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'sip-secret-101', pin: '4826' });
+  await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U', idlePassword: 'idle-secret-123' });
+  await signIn();
+  await page.goto(`${t.url}/console/devices/HD0001`);
+  await page.click('summary:text-is("001565aabbcc.cfg")');
+  let config = (await page.textContent('details:has(summary:text-is("001565aabbcc.cfg")) pre')) ?? '';
+  assert.match(config, /account\.1\.user_name = HD0001/);
+  assert.match(config, /account\.1\.password = \*{8}/);
+  await page.selectOption('#config-view select[name=as]', '101');
+  await page.click('#config-view button');
+  await page.click('summary:text-is("001565aabbcc.cfg")');
+  config = (await page.textContent('details:has(summary:text-is("001565aabbcc.cfg")) pre')) ?? '';
+  assert.match(config, /account\.1\.user_name = 101/);
+  assert.not.match(config, /sip-secret-101/);
+  await page.check('#config-view input[name=reveal]');
+  await page.click('#config-view button');
+  await page.click('summary:text-is("001565aabbcc.cfg")');
+  config = (await page.textContent('details:has(summary:text-is("001565aabbcc.cfg")) pre')) ?? '';
+  assert.match(config, /account\.1\.password = sip-secret-101/);
+  assert.equal((await t.api('GET', '/api/v1/hotdesk/sessions')).body, [], 'a preview logs nobody in');
+});
+
 Console('a form posted without its CSRF token is refused', async () => {
   await signIn();
   const status = await page.evaluate(async () => {

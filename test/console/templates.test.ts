@@ -110,6 +110,25 @@ Console('a CSV import shows every row\'s problem first and writes nothing until 
   assert.match(exported, /^mac,vendor,model,label,location,hotdesk,idle_account\r\n00:15:65:aa:bb:cc,yealink,T46U,Window desk,,yes,HD0001\r\n/);
 });
 
+Console('users come in by CSV too: checked first, then all at once, PINs hashed and never shown', async () => {
+  await page.click('nav >> text=Users');
+  await page.fill('#import-form textarea', ['extension,display_name,sip_password,hotdesk,pin', '201,Bea,pw-201,yes,1234', '101,Dup,pw,yes,', '202,Cas,pw-202,no,7391'].join('\n'));
+  await page.click('#import-form button[value=preview]');
+  const preview = (await page.textContent('#import-preview')) ?? '';
+  assert.match(preview, /pin: a run of consecutive digits is too easy to guess/);
+  assert.match(preview, /this extension exists already/);
+  assert.not.match(preview, /7391/, 'a PIN is not shown back');
+  await page.fill('textarea[name=csv]', ['extension,display_name,sip_password,hotdesk,pin', '201,Bea,pw-201,yes,5820', '202,Cas,pw-202,no,7391'].join('\n'));
+  await page.click('button[value=preview]');
+  await page.click('button[value=import]');
+  assert.match((await page.textContent('.notice')) ?? '', /Imported 2 user\(s\)/);
+  const bea = await t.api('GET', '/api/v1/users/201');
+  assert.equal([bea.body.displayName, bea.body.hotdesk, bea.body.pinSet], ['Bea', true, true]);
+  assert.is((await t.api('GET', '/api/v1/users/202')).body.hotdesk, false);
+  const exported = await page.evaluate(async () => (await fetch('/console/users.csv')).text());
+  assert.match(exported, /\r\n201,Bea,yes,yes\r\n202,Cas,no,yes\r\n/);
+});
+
 Console('the audit log filters by device, user and action, and exports CSV', async () => {
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '1111' });
