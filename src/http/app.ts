@@ -45,6 +45,13 @@ export function createApp(deps: AppDeps): Koa {
         });
       }
       ctx.status = known?.status ?? 500;
+      if (ctx.path.startsWith('/console/') && ctx.accepts('html', 'json') === 'html') {
+        // A person in a browser gets a page, not JSON.
+        const message = (known?.message ?? 'Something went wrong; the server log says what.').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.body = `<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/console/assets/console.css"><main><h1>${ctx.status}</h1><p class="error">${message}</p><p><a href="/console/">Back to the console</a></p></main>`;
+        return;
+      }
       ctx.type = 'application/json';
       ctx.body = {
         error: { code: known?.code ?? 'internal_error', message: known?.message ?? 'internal error; see the server log', ...known?.details },

@@ -132,6 +132,13 @@ Console('the device page shows what the phone would get, as any user, passwords 
   assert.equal((await t.api('GET', '/api/v1/hotdesk/sessions')).body, [], 'a preview logs nobody in');
 });
 
+Console('a page for something that does not exist is a page, not JSON', async () => {
+  await signIn();
+  const res = await page.goto(`${t.url}/console/devices/HD0999`);
+  assert.is(res?.status(), 404);
+  assert.match((await page.textContent('.error')) ?? '', /no device HD0999/);
+});
+
 Console('a form posted without its CSRF token is refused', async () => {
   await signIn();
   const status = await page.evaluate(async () => {
