@@ -1,0 +1,48 @@
+import type { Mac } from '../domain/mac.ts';
+
+/** What a vendor's redirect service says of a MAC. */
+export type RpsStatus = 'registered' | 'registered_elsewhere' | 'unknown' | 'error';
+
+export interface RpsResult {
+  readonly status: RpsStatus;
+  /** The service's own words, for the admin (never a credential). */
+  readonly message: string;
+}
+
+/** Where the redirect sends a factory-fresh phone, with the credentials it must fetch its files with. */
+export interface RedirectTarget {
+  readonly url: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** One vendor's redirect service (Yealink RPS, Snom SRAPS, Poly ZTP), behind one interface. */
+export interface RedirectClient {
+  readonly vendor: 'yealink' | 'snom' | 'polycom';
+  register(mac: Mac, target: RedirectTarget): Promise<RpsResult>;
+  deregister(mac: Mac): Promise<RpsResult>;
+  check(mac: Mac): Promise<RpsResult>;
+}
+
+export const ok = (message = 'ok'): RpsResult => ({ status: 'registered', message });
+export const elsewhere = (message: string): RpsResult => ({ status: 'registered_elsewhere', message });
+export const failed = (message: string): RpsResult => ({ status: 'error', message });
+
+/** fetch with a time-out: a service that hangs is an error, not a stuck job. */
+export async function request(url: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text === '' ? null : JSON.parse(text);
+  } catch {
+    // not JSON: keep the text for the message
+  }
+  return { status: res.status, body };
+}
+
+/** A short, credential-free description of an answer for the admin. */
+export function describe(status: number, body: unknown): string {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return `HTTP ${status}: ${text.slice(0, 200)}`;
+}
