@@ -14,6 +14,7 @@ import { createProvisioning, type Provisioning } from './provisioning/service.ts
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
 import { notifyViaAsterisk, notifyViaFreeswitch } from './sip/relays.ts';
 import { createUdpNotifier, type SipTimers, type UdpNotifier } from './sip/udpNotifier.ts';
+import { createRedirects, type RedirectDeps, type Redirects } from './rps/service.ts';
 import { createResync, type Resync } from './sync/resync.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
 import { loadVendorAdapters } from './vendors/index.ts';
@@ -27,6 +28,8 @@ export interface HotprovOptions {
   readonly templatesDir?: string;
   /** SIP retransmission timers; tests shorten them. */
   readonly sipTimers?: SipTimers;
+  /** Clients of the vendors' redirect services; tests pass stand-ins. */
+  readonly redirectClientFor?: RedirectDeps['clientFor'];
   /** Also told about every profile change (tests use it to see what would be re-synced). */
   readonly onProfilesChanged?: (change: ProfileChange) => void;
 }
@@ -39,6 +42,7 @@ export interface Hotprov {
   readonly templates: TemplateStore;
   readonly provisioning: Provisioning;
   readonly resync: Resync;
+  readonly redirects: Redirects;
   readonly notifier: UdpNotifier;
   /** Starts the cron schedules (automatic logout, re-sync watchdog); tests call the jobs directly instead. */
   startJobs(): void;
@@ -100,9 +104,20 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     policy: { fetchTimeoutMs: config.syncFetchTimeoutSeconds * 1000, retries: config.syncRetries },
   });
 
+  const redirects = createRedirects({
+    db,
+    log,
+    now,
+    baseUrl: config.baseUrl,
+    ...(options.redirectClientFor === undefined ? {} : { clientFor: options.redirectClientFor }),
+  });
+  const moved = redirects.rebaseIfMoved();
+  if (moved > 0) log.info('provisioning', 'the base URL changed: phones will be registered again with their redirect services', { devices: moved });
+
   const domain: DomainDeps = {
     db,
     now,
+    deviceLifecycle: (event) => redirects.onLifecycle(event),
     catalog: createModelCatalog(adapters.map((a) => a.profile)),
     profilesChanged(change) {
       for (const id of change.deviceIds) {
@@ -122,6 +137,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     domain,
     provisioning,
     resync,
+    redirects,
     adapters,
     templates,
     log,
@@ -136,13 +152,15 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     templates,
     provisioning,
     resync,
+    redirects,
     notifier,
     startJobs() {
-      jobs ??= startJobs({ domain, resync, log });
+      jobs ??= startJobs({ domain, resync, redirects, log });
     },
     async close() {
       jobs?.stop();
       await resync.settled();
+      await redirects.settled();
       await notifier.close();
       database.close();
     },

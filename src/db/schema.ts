@@ -44,6 +44,17 @@ export const tenants = sqliteTable('tenants', {
   /** Sessions longer than this are ended; NULL = no limit. */
   maxSessionMinutes: integer('max_session_minutes'),
   timezone: text('timezone').notNull().default('UTC'),
+  /** Redirect services (zero-touch): each is used when its credentials are set. Secrets never leave the database. */
+  yealinkRpsUrl: text('yealink_rps_url').notNull().default('https://api-dm.yealink.com:8443'),
+  yealinkRpsKeyId: text('yealink_rps_key_id'),
+  yealinkRpsSecret: text('yealink_rps_secret'),
+  snomSrapsUrl: text('snom_sraps_url').notNull().default('https://secure-provisioning.snom.com/api/v1'),
+  snomSrapsKeyId: text('snom_sraps_key_id'),
+  snomSrapsSecret: text('snom_sraps_secret'),
+  polyZtpUrl: text('poly_ztp_url').notNull().default('https://api.ztp.poly.com/v1'),
+  polyZtpApiKey: text('poly_ztp_api_key'),
+  /** The base URL the redirects point at; when hotprov's changes, every phone is registered again. */
+  redirectBaseUrl: text('redirect_base_url'),
   createdAt: createdAt(),
 });
 
@@ -71,6 +82,19 @@ export const devices = sqliteTable(
      * another machine on the network can neither log the phone out nor try PINs through it.
      */
     screenSecret: text('screen_secret'),
+    /**
+     * HTTP credentials the phone fetches its files with once its redirect service sent it here with them:
+     * from then on (`provAuth`) its files are not served without them, so guessing a MAC gets nothing.
+     */
+    provUsername: text('prov_username'),
+    provPassword: text('prov_password'),
+    provAuth: integer('prov_auth', { mode: 'boolean' }).notNull().default(false),
+    /** Registration with the vendor's redirect service: none, pending, registered, registered_elsewhere, error. */
+    redirectStatus: text('redirect_status').notNull().default('none'),
+    redirectMessage: text('redirect_message'),
+    redirectAttempts: integer('redirect_attempts').notNull().default(0),
+    redirectAttemptedAt: integer('redirect_attempted_at', { mode: 'timestamp_ms' }),
+    redirectNextAttemptAt: integer('redirect_next_attempt_at', { mode: 'timestamp_ms' }),
     /** How many expansion modules are attached; keys beyond the phone's own go there. */
     expansionModules: integer('expansion_modules').notNull().default(0),
     /** Where the phone takes SIP requests, as an admin set it (`sip:HD0001@10.1.2.3:5062`). */

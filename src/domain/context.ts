@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.ts';
+import type { DeviceRow } from '../db/schema.ts';
 
 /** Why the rendered profile of some devices may have changed. */
 export interface ProfileChange {
@@ -19,6 +20,8 @@ export interface DomainDeps {
   readonly catalog: ModelCatalog;
   /** Told, after the transaction committed, about every device whose profile may have changed. */
   readonly profilesChanged: (change: ProfileChange) => void;
+  /** Told, after the transaction committed, that a device was enrolled or deleted (its redirect follows). */
+  readonly deviceLifecycle?: (event: { readonly kind: 'enrolled' | 'deleted'; readonly device: DeviceRow }) => void;
 }
 
 /** Who asked for a change, as written into the audit log. */

@@ -62,7 +62,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
     throw InvalidField('model', `unknown vendor/model ${input.vendor}/${input.model}; known: ${deps.catalog.describe()}`);
   }
   const now = deps.now();
-  return writeTransaction(deps.db, (tx) => {
+  const enrolled = writeTransaction(deps.db, (tx) => {
     const taken = tx.select().from(devices).where(eq(devices.mac, mac)).get();
     if (taken !== undefined && taken.retiredAt === null) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
     // A phone enrolled again: its retired row only served to wipe it, and goes now.
@@ -89,6 +89,8 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
         expansionModules: input.expansionModules ?? 0,
         sipContact: input.sipContact ?? null,
         screenSecret: input.screenSecret ?? randomBytes(16).toString('hex'),
+        provUsername: `hp${mac}`,
+        provPassword: randomBytes(16).toString('hex'),
         createdAt: now,
       })
       .returning()
@@ -101,6 +103,8 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
     });
     return device;
   });
+  deps.deviceLifecycle?.({ kind: 'enrolled', device: enrolled });
+  return enrolled;
 }
 
 /**
@@ -162,6 +166,7 @@ export function deleteDevice(deps: DomainDeps, tenantId: number, actor: Actor, r
     return row;
   });
   deps.profilesChanged({ deviceIds: [device.id], reason: 'device deleted' });
+  deps.deviceLifecycle?.({ kind: 'deleted', device });
   return device;
 }
 

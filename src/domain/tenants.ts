@@ -95,6 +95,14 @@ export type TenantUpdate = Partial<
     | 'autoLogoutCron'
     | 'maxSessionMinutes'
     | 'timezone'
+    | 'yealinkRpsUrl'
+    | 'yealinkRpsKeyId'
+    | 'yealinkRpsSecret'
+    | 'snomSrapsUrl'
+    | 'snomSrapsKeyId'
+    | 'snomSrapsSecret'
+    | 'polyZtpUrl'
+    | 'polyZtpApiKey'
   > & { emergencyNumbers: readonly string[] }
 >;
 

@@ -4,6 +4,7 @@ import type { TenantSettings } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning } from '../provisioning/service.ts';
 import type { TemplateStore } from '../provisioning/templates.ts';
+import type { Redirects } from '../rps/service.ts';
 import type { Resync } from '../sync/resync.ts';
 import type { VendorAdapter } from '../vendors/types.ts';
 
@@ -13,6 +14,7 @@ export interface AppDeps {
   readonly domain: DomainDeps;
   readonly provisioning: Provisioning;
   readonly resync: Resync;
+  readonly redirects: Redirects;
   readonly adapters: readonly VendorAdapter[];
   readonly templates: TemplateStore;
   readonly log: Logger;

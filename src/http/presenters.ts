@@ -61,6 +61,14 @@ export function presentDevice(device: DeviceRow, seated: UserRow | undefined, pr
     files: provisioning.files,
     warnings: provisioning.warnings,
     sync: presentSync(sync),
+    redirect: {
+      status: device.redirectStatus,
+      message: device.redirectMessage,
+      attempts: device.redirectAttempts,
+      attemptedAt: iso(device.redirectAttemptedAt),
+      nextAttemptAt: iso(device.redirectNextAttemptAt),
+      credentialsRequired: device.provAuth,
+    },
     createdAt: device.createdAt.toISOString(),
   };
 }
@@ -102,5 +110,11 @@ export function presentTenant(t: TenantRow) {
     autoLogoutCron: t.autoLogoutCron,
     maxSessionMinutes: t.maxSessionMinutes,
     timezone: t.timezone,
+    yealinkRpsUrl: t.yealinkRpsUrl,
+    yealinkRpsConfigured: t.yealinkRpsKeyId !== null && t.yealinkRpsSecret !== null,
+    snomSrapsUrl: t.snomSrapsUrl,
+    snomSrapsConfigured: t.snomSrapsKeyId !== null && t.snomSrapsSecret !== null,
+    polyZtpUrl: t.polyZtpUrl,
+    polyZtpConfigured: t.polyZtpApiKey !== null,
   };
 }

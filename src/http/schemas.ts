@@ -86,6 +86,7 @@ export const CodeBody = z.object({ device: deviceRef, digits: dialString, contac
 
 const host = z.string().regex(/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a host name or IP address');
 const port = z.number().int().min(1).max(65535);
+const serviceUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL');
 const featureCode = z.string().regex(/^\*[0-9*]{1,15}$/, 'must start with * and hold only digits and *');
 
 export const TenantUpdateBody = z
@@ -113,6 +114,14 @@ export const TenantUpdateBody = z
       .nullable()
       .optional(),
     maxSessionMinutes: z.number().int().min(5).max(60 * 24 * 31).nullable().optional(),
+    yealinkRpsUrl: serviceUrl.optional(),
+    yealinkRpsKeyId: text(128).nullable().optional(),
+    yealinkRpsSecret: text(256).nullable().optional(),
+    snomSrapsUrl: serviceUrl.optional(),
+    snomSrapsKeyId: text(128).nullable().optional(),
+    snomSrapsSecret: text(256).nullable().optional(),
+    polyZtpUrl: serviceUrl.optional(),
+    polyZtpApiKey: text(256).nullable().optional(),
     timezone: z
       .string()
       .refine((tz) => {

@@ -4,11 +4,13 @@ import { type TenantRow, tenants } from '../db/schema.ts';
 import type { DomainDeps } from '../domain/context.ts';
 import { logoutSessions } from '../domain/hotdesk.ts';
 import type { Logger } from '../log.ts';
+import type { Redirects } from '../rps/service.ts';
 import type { Resync } from '../sync/resync.ts';
 
 export interface JobDeps {
   readonly domain: DomainDeps;
   readonly resync: Resync;
+  readonly redirects?: Redirects;
   readonly log: Logger;
 }
 
@@ -38,6 +40,13 @@ export const syncWatchdog = {
   run: (deps: JobDeps) => deps.resync.checkOverdue(),
 };
 
+/** Every minute: redirect registrations that failed are tried again once their back-off ran out. */
+export const redirectRetry = {
+  name: 'redirect-retry',
+  schedule: '* * * * *',
+  run: (deps: JobDeps) => deps.redirects?.retryDue(),
+};
+
 const allTenants = (db: Db) => db.select().from(tenants).all();
 
 /**
@@ -54,6 +63,7 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
   };
   const fixed: ScheduledTask[] = [
     cron.schedule(syncWatchdog.schedule, guard(syncWatchdog.name, () => syncWatchdog.run(deps)), { name: syncWatchdog.name, noOverlap: true }),
+    cron.schedule(redirectRetry.schedule, guard(redirectRetry.name, () => redirectRetry.run(deps)), { name: redirectRetry.name, noOverlap: true }),
     cron.schedule(
       sessionLimit.schedule,
       guard(sessionLimit.name, () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
@@ -21,12 +21,16 @@ export interface PhoneRequest {
   readonly filename: string;
   readonly userAgent: string;
   readonly ip: string;
+  /** The Authorization header, for phones that must fetch with their own credentials. */
+  readonly authorization?: string;
 }
 
 export type PhoneResponse =
   | { readonly status: 200; readonly body: string; readonly contentType: string; readonly etag: string }
   /** An upload hotprov accepted and dropped. */
   | { readonly status: 204 }
+  /** The phone fetches with credentials since its redirect service sent it here, and these were not them. */
+  | { readonly status: 401 }
   | { readonly status: 404 };
 
 export interface RenderedFile {
@@ -69,6 +73,14 @@ const MAIN_FILE_KIND = 'device';
 const SEEN_INTERVAL_MS = 30_000;
 
 const NOT_FOUND: PhoneResponse = { status: 404 };
+
+/** HTTP Basic credentials against the device's own, compared in constant time. */
+function credentialsMatch(header: string | undefined, device: DeviceRow): boolean {
+  const encoded = /^Basic\s+(\S+)$/i.exec(header ?? '')?.[1];
+  if (encoded === undefined || device.provUsername === null || device.provPassword === null) return false;
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(Buffer.from(encoded, 'base64').toString('utf8')), digest(`${device.provUsername}:${device.provPassword}`));
+}
 
 export function etagOf(body: string): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`;
@@ -126,6 +138,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
     const match = matches.find(([adapter]) => adapter.id === device.vendor);
     if (match === undefined) return NOT_FOUND;
     const [adapter, file] = match;
+    if (device.provAuth && !credentialsMatch(request.authorization, device)) {
+      deps.log.warn('security', 'device file asked without the device credentials', { mac: device.mac, file: request.filename, ip: request.ip });
+      return { status: 401 };
+    }
     recordSeen(adapter, device, request);
     if (request.method === 'PUT') return file.upload === undefined ? NOT_FOUND : { status: 204 };
     if (file.upload === 'only') return request.method === 'HEAD' ? { status: 204 } : NOT_FOUND;

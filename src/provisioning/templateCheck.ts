@@ -24,7 +24,8 @@ function sampleRows(adapter: VendorAdapter, modelId: string): { device: DeviceRo
     id: 0, tenantId: 0, mac: `${adapter.profile.macPrefixes[0] ?? '000000'}999999`, vendor: adapter.id, model: modelId, label: 'Sample desk',
     hotdesk: true, idleAccount: 'HD9999', idlePassword: 'sample-idle-password', location: 'Sample building, floor 1', sipContact: null,
     reportedContact: null, servedAccount: null, servedAuthName: null, servedPassword: null, servedEtag: null, retiredAt: null,
-    screenSecret: 'sample-secret', expansionModules: 0, lastSeenAt: null, lastSeenIp: null, lastUserAgent: null, firmware: null, createdAt: at,
+    screenSecret: 'sample-secret', provUsername: 'sample', provPassword: 'sample', provAuth: false, redirectStatus: 'none', redirectMessage: null,
+    redirectAttempts: 0, redirectAttemptedAt: null, redirectNextAttemptAt: null, expansionModules: 0, lastSeenAt: null, lastSeenIp: null, lastUserAgent: null, firmware: null, createdAt: at,
   };
   const user: UserRow = {
     id: 0, tenantId: 0, extension: '1999', displayName: 'Sample <User> & "Co"', sipUser: '1999', authName: '1999',

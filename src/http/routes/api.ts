@@ -97,6 +97,14 @@ export function apiRouter(deps: AppDeps): Router {
     ctx.status = 204;
   });
 
+  /** Registers the phone with its vendor's redirect service now, and answers what the service said. */
+  router.post('/devices/:device/redirect', async (ctx) => {
+    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+    const result = await deps.redirects.register(device);
+    if (result === null) throw Conflict(`no ${device.vendor} redirect service is set up for this tenant`);
+    ctx.body = deviceView(findDevice(domain.db, tenantId(), device.mac));
+  });
+
   /** Reboots the phone, the one time hotprov sends a reboot: only because an admin asked. */
   router.post('/devices/:device/reboot', (ctx) => {
     const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');

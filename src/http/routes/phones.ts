@@ -10,7 +10,20 @@ export function phoneRouter(deps: AppDeps): Router {
   async function phoneFile(ctx: RouterContext) {
     const filename = ctx.params.filename ?? '';
     if (ctx.method === 'PUT') ctx.req.resume(); // uploads are accepted and dropped, never buffered
-    const response = deps.provisioning.handle({ method: ctx.method, filename, userAgent: ctx.get('user-agent'), ip: ctx.ip });
+    const response = deps.provisioning.handle({
+      method: ctx.method,
+      filename,
+      userAgent: ctx.get('user-agent'),
+      ip: ctx.ip,
+      authorization: ctx.get('authorization'),
+    });
+    if (response.status === 401) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Basic realm="hotprov"');
+      ctx.type = 'text/plain';
+      ctx.body = 'credentials required\n';
+      return;
+    }
     if (response.status === 404) {
       ctx.status = 404;
       ctx.type = 'text/plain';
