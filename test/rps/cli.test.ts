@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openDb } from '../../src/db/client.ts';
+import { tenants } from '../../src/db/schema.ts';
+import { enrolDevice } from '../../src/domain/devices.ts';
+import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
+import { createModelCatalog } from '../../src/vendors/catalog.ts';
+import { loadVendorAdapters } from '../../src/vendors/index.ts';
+import { type FakeService, fakeYealinkRps } from '../helpers/rpsFakes.ts';
+
+const KEY = 'AK-hotprov-test';
+const SECRET = 's3cr3t-key-material';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Runs `hotprov …` as a script would, and returns its exit code and output. */
+function hotprov(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let dir = '';
+let rps: FakeService;
+let env: Record<string, string>;
+const Cli = suite('rps command line');
+Cli.before.each(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hotprov-cli-'));
+  rps = await fakeYealinkRps(KEY, SECRET);
+  env = { HOTPROV_DB: join(dir, 'h.db'), HOTPROV_BASE_URL: 'http://prov.example.test:8080' };
+  const { db, close } = openDb(env.HOTPROV_DB ?? '');
+  const tenant = ensureDefaultTenant(db);
+  const catalog = createModelCatalog(loadVendorAdapters().map((a) => a.profile));
+  const deps = { db, now: () => new Date(), catalog, profilesChanged: () => {} };
+  for (let i = 0; i < 1000; i++) {
+    enrolDevice(deps, tenant.id, { name: 'test' }, { mac: `001565${i.toString(16).padStart(6, '0')}`, vendor: 'yealink', model: 'T54W' });
+  }
+  db.update(tenants).set({ yealinkRpsUrl: rps.url, yealinkRpsKeyId: KEY, yealinkRpsSecret: SECRET }).run();
+  close();
+});
+Cli.after.each(async () => {
+  await rps.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+Cli('rps sync registers a batch of 1,000 with a progress bar and a summary; exit 0', async () => {
+  const run = await hotprov(['rps', 'sync'], env);
+  assert.is(run.code, 0, run.stderr);
+  assert.is(run.stdout, 'registered 1000, failed 0, owned by another account 0, no service set up 0\n');
+  assert.match(run.stderr, /registering 100\/1000 \(10%\)/);
+  assert.match(run.stderr, /registering 1000\/1000 \(100%\)/);
+  assert.is(rps.registered.size, 1000);
+  const again = await hotprov(['rps', 'sync'], env);
+  assert.is(again.stdout, 'registered 0, failed 0, owned by another account 0, no service set up 0\n', 'nothing left to do');
+  const status = await hotprov(['rps', 'status', '00:15:65:00:00:2a'], env);
+  assert.equal([status.code, status.stdout], [0, '00156500002a\tregistered\tin this account\n']);
+});
+
+Cli('failures and foreign MACs give exit code 1 and say which', async () => {
+  rps.foreign.add('001565000001');
+  const one = await hotprov(['rps', 'register', '001565000001'], env);
+  assert.is(one.code, 1);
+  assert.match(one.stdout, /^001565000001\tregistered_elsewhere\t/);
+  rps.mode = 'error';
+  const failing = await hotprov(['rps', 'register', '001565000002'], env);
+  assert.is(failing.code, 1);
+  assert.match(failing.stdout, /error\tHTTP 500/);
+  const unknown = await hotprov(['rps', 'register', '001565ffffff'], env);
+  assert.equal([unknown.code, unknown.stderr], [1, 'hotprov: 001565ffffff is not enrolled\n']);
+  const usage = await hotprov(['rps', 'register'], env);
+  assert.is(usage.code, 2);
+});
+
+Cli.run();

@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { redirectRetry } from '../../src/jobs/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import { type FakeService, fakePolyZtp, fakeSnomSraps, fakeYealinkRps } from '../helpers/rpsFakes.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const KEY = 'AK-hotprov-test';
+const SECRET = 's3cr3t-key-material';
+let clock = new Date('2026-03-02T09:00:00Z');
+let t: TestServer;
+let yealink: FakeService;
+let snom: FakeService;
+let poly: FakeService;
+
+const Zero = suite('zero-touch');
+Zero.before.each(async () => {
+  clock = new Date('2026-03-02T09:00:00Z');
+  [yealink, snom, poly] = await Promise.all([fakeYealinkRps(KEY, SECRET), fakeSnomSraps(KEY, SECRET), fakePolyZtp(SECRET)]);
+  t = await startTestServer({ now: () => clock });
+  const set = await t.api('PATCH', '/api/v1/tenant', {
+    yealinkRpsUrl: yealink.url,
+    yealinkRpsKeyId: KEY,
+    yealinkRpsSecret: SECRET,
+    snomSrapsUrl: `${snom.url}/api/v1`,
+    snomSrapsKeyId: KEY,
+    snomSrapsSecret: SECRET,
+    polyZtpUrl: poly.url,
+    polyZtpApiKey: SECRET,
+  });
+  assert.is(set.status, 200);
+  assert.equal([set.body.yealinkRpsConfigured, set.body.snomSrapsConfigured, set.body.polyZtpConfigured], [true, true, true]);
+  assert.not.ok(JSON.stringify(set.body).includes(SECRET), 'no secret in the answer');
+});
+Zero.after.each(async () => {
+  await t.close();
+  await Promise.all([yealink.close(), snom.close(), poly.close()]);
+});
+
+const phones = [
+  { vendor: 'yealink', model: 'T46U', mac: '001565aabbcc', file: '/001565aabbcc.cfg', fake: () => yealink },
+  { vendor: 'snom', model: 'D785', mac: '000413aabbcc', file: '/000413AABBCC.xml', fake: () => snom },
+  { vendor: 'polycom', model: 'VVX450', mac: '0004f2aabbcc', file: '/0004f2aabbcc-hotprov.cfg', fake: () => poly },
+] as const;
+
+for (const p of phones) {
+  Zero(`${p.vendor}: enrolling registers the MAC pointing at hotprov with the phone's own credentials; deleting deregisters`, async () => {
+    await t.api('POST', '/api/v1/devices', { mac: p.mac, vendor: p.vendor, model: p.model });
+    await t.hotprov.redirects.settled();
+    const registered = p.fake().registered.get(p.mac);
+    assert.is(registered?.url, 'http://prov.example.test:8080/');
+    assert.is(registered?.username, `hp${p.mac}`);
+    assert.match(registered?.password ?? '', /^[0-9a-f]{32}$/);
+    const device = await t.api('GET', `/api/v1/devices/${p.mac}`);
+    assert.equal([device.body.redirect.status, device.body.redirect.credentialsRequired], ['registered', true]);
+    assert.not.ok(JSON.stringify(device.body).includes(registered?.password ?? 'x'), 'the credentials are not in the API');
+
+    assert.is((await t.phone(p.file)).status, 401, 'a guessed MAC gets nothing');
+    const basic = `Basic ${Buffer.from(`${registered?.username}:${registered?.password}`).toString('base64')}`;
+    assert.is((await t.phone(p.file, '', { headers: { authorization: basic } })).status, 200);
+
+    await t.api('DELETE', `/api/v1/devices/${p.mac}`);
+    await t.hotprov.redirects.settled();
+    assert.is(p.fake().registered.has(p.mac), false);
+  });
+}
+
+Zero('a failing service is retried with back-off, and its error is visible on the device', async () => {
+  yealink.mode = 'error';
+  await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U' });
+  await t.hotprov.redirects.settled();
+  let redirect = (await t.api('GET', '/api/v1/devices/HD0001')).body.redirect;
+  assert.equal([redirect.status, redirect.attempts, redirect.nextAttemptAt], ['error', 1, '2026-03-02T09:01:00.000Z']);
+  assert.match(redirect.message, /HTTP 500/);
+
+  const deps = { domain: t.hotprov.deps.domain, resync: t.hotprov.resync, redirects: t.hotprov.redirects, log: silentLogger };
+  await redirectRetry.run(deps);
+  assert.is((await t.api('GET', '/api/v1/devices/HD0001')).body.redirect.attempts, 1, 'not before its time');
+  clock = new Date('2026-03-02T09:01:01Z');
+  await redirectRetry.run(deps);
+  redirect = (await t.api('GET', '/api/v1/devices/HD0001')).body.redirect;
+  assert.equal([redirect.attempts, redirect.nextAttemptAt], [2, '2026-03-02T09:03:01.000Z'], 'the wait doubles');
+
+  yealink.mode = 'normal';
+  clock = new Date('2026-03-02T09:04:00Z');
+  await redirectRetry.run(deps);
+  redirect = (await t.api('GET', '/api/v1/devices/HD0001')).body.redirect;
+  assert.equal([redirect.status, redirect.attempts], ['registered', 0]);
+});
+
+Zero('a MAC another account owns is reported and not retried in a loop', async () => {
+  snom.foreign.add('000413aabbcc');
+  await t.api('POST', '/api/v1/devices', { mac: '000413aabbcc', vendor: 'snom', model: 'D785' });
+  await t.hotprov.redirects.settled();
+  const redirect = (await t.api('GET', '/api/v1/devices/HD0001')).body.redirect;
+  assert.is(redirect.status, 'registered_elsewhere');
+  assert.match(redirect.message, /lacks permission/);
+  const calls = snom.calls;
+  clock = new Date('2026-03-03T09:00:00Z');
+  await redirectRetry.run({ domain: t.hotprov.deps.domain, resync: t.hotprov.resync, redirects: t.hotprov.redirects, log: silentLogger });
+  assert.is(snom.calls, calls);
+});
+
+Zero('moving hotprov to another base URL registers every phone again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hotprov-zt-'));
+  const db = join(dir, 'h.db');
+  try {
+    const first = await startTestServer({ env: { HOTPROV_DB: db } });
+    await first.api('PATCH', '/api/v1/tenant', { yealinkRpsUrl: yealink.url, yealinkRpsKeyId: KEY, yealinkRpsSecret: SECRET });
+    await first.api('POST', '/api/v1/devices', { mac: '001565aabbcd', vendor: 'yealink', model: 'T46U' });
+    await first.hotprov.redirects.settled();
+    assert.is(yealink.registered.get('001565aabbcd')?.url, 'http://prov.example.test:8080/');
+    await first.close();
+
+    const moved = await startTestServer({ env: { HOTPROV_DB: db, HOTPROV_BASE_URL: 'https://hotprov.example.test' } });
+    try {
+      assert.is((await moved.api('GET', '/api/v1/devices/HD0001')).body.redirect.status, 'pending');
+      await redirectRetry.run({ domain: moved.hotprov.deps.domain, resync: moved.hotprov.resync, redirects: moved.hotprov.redirects, log: silentLogger });
+      assert.is(yealink.registered.get('001565aabbcd')?.url, 'https://hotprov.example.test/');
+    } finally {
+      await moved.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Zero.run();
