@@ -48,6 +48,10 @@ export const tenants = sqliteTable('tenants', {
   yealinkRpsUrl: text('yealink_rps_url').notNull().default('https://api-dm.yealink.com:8443'),
   yealinkRpsKeyId: text('yealink_rps_key_id'),
   yealinkRpsSecret: text('yealink_rps_secret'),
+  /** Accounts that only have Yealink's older XML-RPC API (Basic auth) use it instead of the open API. */
+  yealinkXmlRpcUrl: text('yealink_xmlrpc_url').notNull().default('https://api-dm.yealink.com:8443/xmlrpc'),
+  yealinkXmlRpcUser: text('yealink_xmlrpc_user'),
+  yealinkXmlRpcPassword: text('yealink_xmlrpc_password'),
   snomSrapsUrl: text('snom_sraps_url').notNull().default('https://secure-provisioning.snom.com/api/v1'),
   snomSrapsKeyId: text('snom_sraps_key_id'),
   snomSrapsSecret: text('snom_sraps_secret'),

@@ -112,6 +112,8 @@ export function presentTenant(t: TenantRow) {
     timezone: t.timezone,
     yealinkRpsUrl: t.yealinkRpsUrl,
     yealinkRpsConfigured: t.yealinkRpsKeyId !== null && t.yealinkRpsSecret !== null,
+    yealinkXmlRpcUrl: t.yealinkXmlRpcUrl,
+    yealinkXmlRpcConfigured: t.yealinkXmlRpcUser !== null && t.yealinkXmlRpcPassword !== null,
     snomSrapsUrl: t.snomSrapsUrl,
     snomSrapsConfigured: t.snomSrapsKeyId !== null && t.snomSrapsSecret !== null,
     polyZtpUrl: t.polyZtpUrl,

@@ -9,6 +9,7 @@ import { createPolyZtp } from './polycom.ts';
 import { createSnomSraps } from './snom.ts';
 import type { RedirectClient, RpsResult } from './types.ts';
 import { createYealinkRps } from './yealink.ts';
+import { createYealinkXmlRpc } from './yealinkXmlRpc.ts';
 
 /** Retries after a failed registration: 1 min, doubling, at most an hour apart. */
 const BACKOFF = { firstMs: 60_000, maxMs: 3_600_000 } as const;
@@ -23,10 +24,13 @@ export interface RedirectDeps {
   readonly clientFor?: (tenant: TenantRow, vendor: string) => RedirectClient | null;
 }
 
-/** The client of a tenant's service for a vendor, or null when the tenant has not set it up. */
+/** The client of a tenant's service for a vendor, or null when the tenant has not set it up. Yealink's open API wins over its XML-RPC API. */
 export function defaultClientFor(tenant: TenantRow, vendor: string): RedirectClient | null {
   if (vendor === 'yealink' && tenant.yealinkRpsKeyId !== null && tenant.yealinkRpsSecret !== null) {
     return createYealinkRps({ baseUrl: tenant.yealinkRpsUrl, accessKeyId: tenant.yealinkRpsKeyId, accessKeySecret: tenant.yealinkRpsSecret });
+  }
+  if (vendor === 'yealink' && tenant.yealinkXmlRpcUser !== null && tenant.yealinkXmlRpcPassword !== null) {
+    return createYealinkXmlRpc({ url: tenant.yealinkXmlRpcUrl, username: tenant.yealinkXmlRpcUser, password: tenant.yealinkXmlRpcPassword });
   }
   if (vendor === 'snom' && tenant.snomSrapsKeyId !== null && tenant.snomSrapsSecret !== null) {
     return createSnomSraps({ baseUrl: tenant.snomSrapsUrl, accessKeyId: tenant.snomSrapsKeyId, accessKeySecret: tenant.snomSrapsSecret });

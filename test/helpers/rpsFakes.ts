@@ -122,8 +122,10 @@ export function fakeSnomSraps(keyId: string, secret: string): Promise<FakeServic
     if (path === `/api/v1/tokens/${keyId}`) return json(res, 200, { links: { company: `${svc.url}/api/v1/companies/c0ffee/` } });
     if (path === '/api/v1/companies/c0ffee/') return json(res, 200, { links: { endpoints: `${svc.url}/api/v1/companies/c0ffee/endpoints/` } });
     if (path.startsWith('/api/v1/settings/')) return json(res, 200, [{ uuid: SETTING, param_name: 'setting_server', section: 'phone-settings' }]);
-    const endpoint = /^\/api\/v1\/companies\/c0ffee\/endpoints\/([0-9a-f]{12})$/.exec(path)?.[1];
-    if (endpoint === undefined) return json(res, 404, { detail: 'Not found.' });
+    const segment = /^\/api\/v1\/companies\/c0ffee\/endpoints\/([^/]+)$/.exec(path)?.[1];
+    if (segment === undefined) return json(res, 404, { detail: 'Not found.' });
+    if (!/^[0-9a-f]{12}$/.test(segment)) return json(res, 400, { mac: ['Invalid MAC address.'] });
+    const endpoint = segment;
     if (svc.foreign.has(endpoint)) return json(res, 403, { detail: 'User lacks permission to endpoint' });
     if (req.method === 'PUT') {
       const doc = JSON.parse(body) as { settings_manager: Record<string, { value: string }> };
@@ -197,5 +199,41 @@ export function fakePolyZtp(apiKey: string): Promise<FakeService> {
       return pid === undefined ? json(res, 404, { message: 'Not Found' }) : json(res, 200, { id: device, profileid: pid });
     }
     return json(res, 404, { message: 'Not Found' });
+  });
+}
+
+/** Yealink's XML-RPC RPS API: HTTP Basic auth, methods answering `[boolean, string]`. */
+export function fakeYealinkXmlRpc(username: string, password: string): Promise<FakeService> {
+  const answer = (res: ServerResponse, success: boolean, message: string) => {
+    res.writeHead(200, { 'Content-Type': 'text/xml' });
+    res.end(
+      `<?xml version="1.0"?><methodResponse><params><param><value><array><data><value><boolean>${success ? 1 : 0}</boolean></value><value><string>${message}</string></value></data></array></value></param></params></methodResponse>`,
+    );
+  };
+  return start((svc, req, body, res) => {
+    if (req.headers.authorization !== `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`) {
+      svc.rejected++;
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="RPS"' });
+      return res.end('Unauthorized');
+    }
+    const method = /<methodName>([^<]+)<\/methodName>/.exec(body)?.[1];
+    const params = [...body.matchAll(/<string>([^<]*)<\/string>/g)].map((m) => (m[1] ?? '').replaceAll('&amp;', '&'));
+    if (method === 'redirect.addServer') return answer(res, true, 'OK');
+    const mac = (params[0] ?? '').toLowerCase().replace(/[:-]/g, '');
+    if (!/^[0-9a-f]{12}$/.test(mac)) return answer(res, false, `Error:Invalid MAC(s):${params[0]}`);
+    if (method === 'redirect.registerDeviceWithUniqueUrl') {
+      if (svc.foreign.has(mac)) return answer(res, false, 'Error:4f2a9c1d7e');
+      const u = new URL(params[2] ?? '');
+      svc.registered.set(mac, { url: `${u.protocol}//${u.host}${u.pathname}`, username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) });
+      return answer(res, true, 'OK');
+    }
+    if (method === 'redirect.deRegisterDevice') {
+      svc.registered.delete(mac);
+      return answer(res, true, 'OK');
+    }
+    if (method === 'redirect.checkDevice') {
+      return answer(res, true, svc.foreign.has(mac) ? 'registered elsewhere' : svc.registered.has(mac) ? 'registered' : 'unregistered');
+    }
+    return answer(res, false, 'Error:unknown method');
   });
 }

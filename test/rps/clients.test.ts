@@ -5,7 +5,8 @@ import { createPolyZtp } from '../../src/rps/polycom.ts';
 import { createSnomSraps } from '../../src/rps/snom.ts';
 import type { RedirectClient } from '../../src/rps/types.ts';
 import { createYealinkRps } from '../../src/rps/yealink.ts';
-import { type FakeService, fakePolyZtp, fakeSnomSraps, fakeYealinkRps } from '../helpers/rpsFakes.ts';
+import { createYealinkXmlRpc } from '../../src/rps/yealinkXmlRpc.ts';
+import { type FakeService, fakePolyZtp, fakeSnomSraps, fakeYealinkRps, fakeYealinkXmlRpc } from '../helpers/rpsFakes.ts';
 
 const KEY = 'AK-hotprov-test';
 const SECRET = 's3cr3t-key-material';
@@ -24,6 +25,13 @@ const cases: Case[] = [
     mac: '001565aabbcc' as Mac,
     start: () => fakeYealinkRps(KEY, SECRET),
     client: (svc, secret, timeoutMs) => createYealinkRps({ baseUrl: svc.url, accessKeyId: KEY, accessKeySecret: secret, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
+  },
+  {
+    vendor: 'yealink (XML-RPC)',
+    mac: '805ec0aabbcc' as Mac,
+    start: () => fakeYealinkXmlRpc(KEY, SECRET),
+    client: (svc, secret, timeoutMs) =>
+      createYealinkXmlRpc({ url: `${svc.url}/xmlrpc`, username: KEY, password: secret, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
   },
   {
     vendor: 'snom',
@@ -73,6 +81,12 @@ for (const c of cases) {
     svc.foreign.add(c.mac);
     const result = await c.client(svc, SECRET).register(c.mac, TARGET);
     assert.is(result.status, 'registered_elsewhere', result.message);
+  });
+
+  Rps('an invalid MAC is refused by the service as such', async () => {
+    const result = await c.client(svc, SECRET).register('0015' as Mac, TARGET);
+    assert.is(result.status, 'error');
+    assert.match(result.message, /invalid/i);
   });
 
   Rps('server errors and time-outs are errors', async () => {
