@@ -92,6 +92,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     now,
     onServed: (device, revision) => resync.deviceServed(device, revision),
   });
+  templates.onChange(() => provisioning.invalidateAll());
   const resync = createResync({
     db,
     log,
@@ -126,6 +127,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
         log.info('provisioning', 'profile changed', { device: device?.idleAccount ?? id, profile: summary?.mode ?? 'deleted', reason: change.reason });
         for (const warning of summary?.warnings ?? []) log.warn('provisioning', warning, { device: device?.idleAccount });
       }
+      provisioning.invalidate(change.deviceIds);
       resync.devicesChanged(change);
       options.onProfilesChanged?.(change);
     },

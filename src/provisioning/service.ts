@@ -25,8 +25,10 @@ export interface PhoneRequest {
   readonly authorization?: string;
 }
 
+type Rendered200 = { readonly status: 200; readonly body: string; readonly contentType: string; readonly etag: string };
+
 export type PhoneResponse =
-  | { readonly status: 200; readonly body: string; readonly contentType: string; readonly etag: string }
+  | Rendered200
   /** An upload hotprov accepted and dropped. */
   | { readonly status: 204 }
   /** The phone fetches with credentials since its redirect service sent it here, and these were not them. */
@@ -120,7 +122,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const render = (adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): string =>
     deps.templates.render(adapter.id, plan.template, model, escapeContext(plan.context, adapter.escape));
 
-  const ok = (adapter: VendorAdapter, body: string): PhoneResponse => ({
+  /**
+   * Rendered files, per device and per file kind, so a phone's fetch is a lookup rather than a render. Whatever
+   * changes what a device gets goes through profilesChanged (or a template change), which empties its entry.
+   */
+  const deviceCache = new Map<number, Map<string, { response: Rendered200; account: DeviceProfile['account'] }>>();
+  const sharedCache = new Map<string, Rendered200>();
+
+  const ok = (adapter: VendorAdapter, body: string): Rendered200 => ({
     status: 200,
     body,
     contentType: adapter.contentType,
@@ -145,15 +154,21 @@ export function createProvisioning(deps: ProvisioningDeps) {
     recordSeen(adapter, device, request);
     if (request.method === 'PUT') return file.upload === undefined ? NOT_FOUND : { status: 204 };
     if (file.upload === 'only') return request.method === 'HEAD' ? { status: 204 } : NOT_FOUND;
-    const { profile } = profileOf(device);
-    const plan = adapter.planDeviceFile(file, profile);
-    if (plan === null) return NOT_FOUND;
-    const response = ok(adapter, render(adapter, plan, device.model));
-    if (file.kind === MAIN_FILE_KIND && response.status === 200) {
-      recordServed(deps.db, device, response.etag, profile.account);
-      deps.onServed?.(device, { etag: response.etag, account: profile.account });
+    let files = deviceCache.get(device.id);
+    let served = files?.get(file.kind);
+    if (served === undefined) {
+      const { profile } = profileOf(device);
+      const plan = adapter.planDeviceFile(file, profile);
+      if (plan === null) return NOT_FOUND;
+      served = { response: ok(adapter, render(adapter, plan, device.model)), account: profile.account };
+      if (files === undefined) deviceCache.set(device.id, (files = new Map()));
+      files.set(file.kind, served);
     }
-    return response;
+    if (file.kind === MAIN_FILE_KIND) {
+      recordServed(deps.db, device, served.response.etag, served.account);
+      deps.onServed?.(device, { etag: served.response.etag, account: served.account });
+    }
+    return served.response;
   };
 
   const recordSeen = (adapter: VendorAdapter, device: DeviceRow, request: PhoneRequest) => {
@@ -188,10 +203,27 @@ export function createProvisioning(deps: ProvisioningDeps) {
           matches.filter(([, f]) => f.mac !== null),
         );
       for (const [adapter, file] of matches) {
+        const key = `${adapter.id}/${request.filename.toLowerCase()}`;
+        const cached = sharedCache.get(key);
+        if (cached !== undefined) return cached;
         const plan = adapter.planSharedFile(file, deps.config.baseUrl);
-        if (plan !== null) return ok(adapter, render(adapter, plan, file.model?.id));
+        if (plan === null) continue;
+        const response = ok(adapter, render(adapter, plan, file.model?.id));
+        sharedCache.set(key, response);
+        return response;
       }
       return NOT_FOUND;
+    },
+
+    /** Forgets the rendered files of these devices: their profile changed. */
+    invalidate(deviceIds: readonly number[]): void {
+      for (const id of deviceIds) deviceCache.delete(id);
+    },
+
+    /** Forgets every rendered file: a template changed. */
+    invalidateAll(): void {
+      deviceCache.clear();
+      sharedCache.clear();
     },
 
     /** The device's main file as it would be served now: the revision a check-sync should make the phone fetch. */

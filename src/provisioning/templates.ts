@@ -27,6 +27,8 @@ export interface TemplateStore {
   currentSource(vendor: string, name: string): string;
   /** Puts an admin's version in place of the shipped file (null: back to the file). Compiles it first. */
   setOverride(vendor: string, name: string, source: string | null): void;
+  /** Told after every setOverride, so rendered files made with the old text are forgotten. */
+  onChange(listener: () => void): void;
 }
 
 /**
@@ -56,6 +58,7 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
   const shipped = new Map<string, string>();
   const overrides = new Map<string, string>();
   const names = new Map<string, string[]>();
+  const listeners: (() => void)[] = [];
   for (const vendor of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory())) {
     const folder = join(dir, vendor.name);
     const files = readdirSync(folder).filter((f) => f.endsWith('.hbs'));
@@ -98,6 +101,10 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
       compiled.set(key, compileTemplate(source ?? original));
       if (source === null) overrides.delete(key);
       else overrides.set(key, source);
+      for (const listener of listeners) listener();
+    },
+    onChange(listener) {
+      listeners.push(listener);
     },
   };
 }

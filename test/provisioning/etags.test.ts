@@ -1,0 +1,86 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+/**
+ * Files are rendered once and served from memory; every change that alters what a phone gets must change the ETag
+ * of exactly the phones it affects, and no other.
+ */
+let t: TestServer;
+const PHONES = {
+  HD0001: '/001565000001.cfg',
+  HD0002: '/001565000002.cfg',
+  HD0003: '/000413000003.xml',
+  HD0004: '/0004f2000004-hotprov.cfg',
+} as const;
+type Phone = keyof typeof PHONES;
+
+const Etags = suite('provisioning/etags');
+Etags.before.each(async () => {
+  t = await startTestServer();
+  await t.api('POST', '/api/v1/devices', { mac: '001565000001', vendor: 'yealink', model: 'T46U' });
+  await t.api('POST', '/api/v1/devices', { mac: '001565000002', vendor: 'yealink', model: 'T54W' });
+  await t.api('POST', '/api/v1/devices', { mac: '000413000003', vendor: 'snom', model: 'D785' });
+  await t.api('POST', '/api/v1/devices', { mac: '0004f2000004', vendor: 'polycom', model: 'VVX450' });
+  for (const ext of ['101', '102', '103']) await t.api('POST', '/api/v1/users', { extension: ext, displayName: `User ${ext}`, sipPassword: `s-${ext}`, pin: '4826' });
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0003', extension: '102', pin: '4826' });
+});
+Etags.after.each(() => t.close());
+
+async function etags(): Promise<Record<Phone, string>> {
+  const out = {} as Record<Phone, string>;
+  for (const [phone, path] of Object.entries(PHONES) as [Phone, string][]) {
+    const res = await t.phone(path);
+    out[phone] = `${res.headers.get('etag')}`;
+    await res.arrayBuffer();
+  }
+  return out;
+}
+
+/** Runs a change and answers which phones' main file changed. */
+async function changedBy(change: () => Promise<unknown>): Promise<Phone[]> {
+  const before = await etags();
+  assert.equal(await etags(), before, 'served twice unchanged, the same ETag');
+  await change();
+  const after = await etags();
+  return (Object.keys(PHONES) as Phone[]).filter((p) => before[p] !== after[p]);
+}
+
+const cases: [string, () => Promise<unknown>, Phone[]][] = [
+  ['a login changes only that phone', () => t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0002', extension: '103', pin: '4826' }), ['HD0002']],
+  ['a move changes both phones', () => t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0004', extension: '101', pin: '4826' }), ['HD0001', 'HD0004']],
+  ['a logout changes only that phone', () => t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0003' }), ['HD0003']],
+  ['a seated user\'s name changes their phone', () => t.api('PATCH', '/api/v1/users/101', { displayName: 'Renamed' }), ['HD0001']],
+  ['a seated user\'s keys change their phone', () => t.api('PATCH', '/api/v1/users/102', { keys: [{ type: 'blf', value: '101', label: 'A' }] }), ['HD0003']],
+  ['a user who sits nowhere changes no phone', () => t.api('PATCH', '/api/v1/users/103', { displayName: 'Nobody' }), []],
+  ['deleting a seated user changes their phone', () => t.api('DELETE', '/api/v1/users/101'), ['HD0001']],
+  ['the registrar changes every phone', () => t.api('PATCH', '/api/v1/tenant', { registrarHost: 'pbx2.example.test' }), ['HD0001', 'HD0002', 'HD0003', 'HD0004']],
+  // A logged-in Snom's dial plan is open, so the emergency list reaches only the others.
+  ['the emergency numbers change the phones that show them', () => t.api('PATCH', '/api/v1/tenant', { emergencyNumbers: ['112'] }), ['HD0001', 'HD0002', 'HD0004']],
+  [
+    'a template change changes that vendor\'s phones',
+    async () => {
+      const source = t.hotprov.templates.currentSource('yealink', 'device.cfg');
+      t.hotprov.templates.setOverride('yealink', 'device.cfg', `${source}\n## edited\n`);
+    },
+    ['HD0001', 'HD0002'],
+  ],
+  ['a device\'s model changes that phone', () => t.api('PATCH', '/api/v1/devices/HD0002', { model: 'T57W' }), ['HD0002']],
+  ['a label, which no file shows, changes nothing', () => t.api('PATCH', '/api/v1/devices/HD0002', { label: 'Door' }), []],
+];
+for (const [name, change, expected] of cases) {
+  Etags(name, async () => {
+    assert.equal(await changedBy(change), expected);
+  });
+}
+
+Etags('an unchanged file answers 304 from memory, and the body is the one rendered', async () => {
+  const first = await t.phone(PHONES.HD0001);
+  const body = await first.text();
+  const again = await t.phone(PHONES.HD0001);
+  assert.is(await again.text(), body);
+  assert.is(again.headers.get('etag'), first.headers.get('etag'));
+});
+
+Etags.run();
