@@ -36,6 +36,8 @@ export interface Config {
   readonly syncFetchTimeoutSeconds: number;
   /** HOTPROV_SYNC_RETRIES: NOTIFYs sent again to a phone that did not fetch, before reporting failure (default 2). */
   readonly syncRetries: number;
+  /** HOTPROV_CACHE_MB: memory for rendered phone files (default 64); least recently fetched phones are forgotten first. */
+  readonly cacheMegabytes: number;
   /** HOTPROV_TRUST_PROXY: honour X-Forwarded-For from a reverse proxy (default false). */
   readonly trustProxy: boolean;
   /** HOTPROV_LOG_LEVEL: debug, info, warn or error (default info). */
@@ -124,6 +126,7 @@ export function loadConfig(env: Env): Config {
   };
   const syncFetchTimeoutSeconds = integer('HOTPROV_SYNC_FETCH_TIMEOUT', 60, 1, 86400);
   const syncRetries = integer('HOTPROV_SYNC_RETRIES', 2, 0, 20);
+  const cacheMegabytes = integer('HOTPROV_CACHE_MB', 64, 0, 65536);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -138,6 +141,7 @@ export function loadConfig(env: Env): Config {
     registrar: Object.freeze({ host: registrarHost, port: registrarPort, transport }),
     syncFetchTimeoutSeconds,
     syncRetries,
+    cacheMegabytes,
     trustProxy: trustProxy === 'true' || trustProxy === '1',
     logLevel,
   });

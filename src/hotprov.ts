@@ -86,6 +86,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const provisioning = createProvisioning({
     db,
     config,
+    cacheMegabytes: config.cacheMegabytes,
     adapters,
     templates,
     log,

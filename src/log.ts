@@ -6,6 +6,8 @@ export type LogCategory = 'lifecycle' | 'http' | 'provisioning' | 'hotdesk' | 'a
 export type LogExtra = Readonly<Record<string, unknown>>;
 
 export interface Logger {
+  /** Whether lines of this level are written: lets a hot path skip building one. */
+  enabled(level: LogLevel): boolean;
   debug(category: LogCategory, message: string, extra?: LogExtra): void;
   info(category: LogCategory, message: string, extra?: LogExtra): void;
   warn(category: LogCategory, message: string, extra?: LogExtra): void;
@@ -51,6 +53,7 @@ export function createLogger(level: LogLevel, sink: (line: string) => void = (l)
     sink(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} [${category}] ${message}${tail}`);
   };
   return {
+    enabled: (lvl) => RANK[lvl] >= min,
     debug: (c, m, e) => write('debug', c, m, e),
     info: (c, m, e) => write('info', c, m, e),
     warn: (c, m, e) => write('warn', c, m, e),
@@ -59,4 +62,4 @@ export function createLogger(level: LogLevel, sink: (line: string) => void = (l)
 }
 
 /** A logger that keeps nothing, for tests that do not look at logs. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { enabled: () => false, debug() {}, info() {}, warn() {}, error() {} };

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type DeviceRow, devices, type UserRow, users } from '../db/schema.ts';
 import { UnknownDevice, UnknownExtension } from '../errors.ts';
@@ -35,9 +35,19 @@ export function getDeviceById(db: Db, id: number): DeviceRow | undefined {
   return db.select().from(devices).where(eq(devices.id, id)).get();
 }
 
-/** The device a phone asks for by MAC, whatever its tenant, retired ones included; undefined when never enrolled. */
+const byMac = new WeakMap<Db, { get(values: { mac: string }): DeviceRow | undefined }>();
+
+/**
+ * The device a phone asks for by MAC, whatever its tenant, retired ones included; undefined when never enrolled.
+ * On every phone request, so the statement is prepared once per database.
+ */
 export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
-  return db.select().from(devices).where(eq(devices.mac, mac)).get();
+  let statement = byMac.get(db);
+  if (statement === undefined) {
+    statement = db.select().from(devices).where(eq(devices.mac, sql.placeholder('mac'))).prepare();
+    byMac.set(db, statement);
+  }
+  return statement.get({ mac });
 }
 
 /** A user by extension, or undefined. */

@@ -60,6 +60,7 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   app.use(async function requestLog(ctx, next) {
+    if (!deps.log.enabled('debug')) return next();
     const started = performance.now();
     await next();
     // A phone screen's path holds the phone's secret: it never reaches a log line.
@@ -79,6 +80,8 @@ export function createApp(deps: AppDeps): Koa {
     methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'this path does not take that method'),
     notImplemented: () => new AppError(501, 'not_implemented', 'hotprov does not implement that method'),
   };
+  // Phones first: their paths are one segment, no other route's are, and a boot storm is all phones.
+  app.use(phones.routes()).use(phones.allowedMethods(methods));
   app.use(api.routes()).use(api.allowedMethods(methods));
   app.use(consolePages.routes()).use(consolePages.allowedMethods(methods));
   app.use(async function home(ctx, next) {
@@ -86,6 +89,6 @@ export function createApp(deps: AppDeps): Koa {
     else await next();
   });
   app.use(screens.routes()).use(screens.allowedMethods(methods));
-  app.use(phones.routes()).use(phones.allowedMethods(methods));
+
   return app;
 }

@@ -58,6 +58,8 @@ export interface ProvisioningDeps {
   readonly templates: TemplateStore;
   readonly log: Logger;
   readonly now: () => Date;
+  /** Memory for rendered files, in MB (default 64); the least recently fetched devices go first. */
+  readonly cacheMegabytes?: number;
   /** Told each time a phone was served its main device file: the revision it now has. */
   readonly onServed?: (device: DeviceRow, revision: Revision) => void;
 }
@@ -126,8 +128,29 @@ export function createProvisioning(deps: ProvisioningDeps) {
    * Rendered files, per device and per file kind, so a phone's fetch is a lookup rather than a render. Whatever
    * changes what a device gets goes through profilesChanged (or a template change), which empties its entry.
    */
-  const deviceCache = new Map<number, Map<string, { response: Rendered200; account: DeviceProfile['account'] }>>();
+  type Served = { response: Rendered200; account: DeviceProfile['account'] };
+  const deviceCache = new Map<number, Map<string, Served>>();
   const sharedCache = new Map<string, Rendered200>();
+  /** Bytes of rendered text held; past the budget the least recently fetched devices are forgotten. */
+  let cachedBytes = 0;
+  const budget = (deps.cacheMegabytes ?? 64) * 1024 * 1024;
+  const sizeOf = (files: Map<string, Served>) => [...files.values()].reduce((n, f) => n + f.response.body.length * 2, 0);
+  const forget = (id: number) => {
+    const files = deviceCache.get(id);
+    if (files === undefined) return;
+    cachedBytes -= sizeOf(files);
+    deviceCache.delete(id);
+  };
+  const remember = (id: number, kind: string, served: Served) => {
+    let files = deviceCache.get(id);
+    if (files === undefined) deviceCache.set(id, (files = new Map()));
+    files.set(kind, served);
+    cachedBytes += served.response.body.length * 2;
+    for (const oldest of deviceCache.keys()) {
+      if (cachedBytes <= budget || oldest === id) break;
+      forget(oldest);
+    }
+  };
 
   const ok = (adapter: VendorAdapter, body: string): Rendered200 => ({
     status: 200,
@@ -154,15 +177,19 @@ export function createProvisioning(deps: ProvisioningDeps) {
     recordSeen(adapter, device, request);
     if (request.method === 'PUT') return file.upload === undefined ? NOT_FOUND : { status: 204 };
     if (file.upload === 'only') return request.method === 'HEAD' ? { status: 204 } : NOT_FOUND;
-    let files = deviceCache.get(device.id);
+    const files = deviceCache.get(device.id);
     let served = files?.get(file.kind);
+    if (files !== undefined) {
+      // Most recently used last: the eviction below takes from the front.
+      deviceCache.delete(device.id);
+      deviceCache.set(device.id, files);
+    }
     if (served === undefined) {
       const { profile } = profileOf(device);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
       served = { response: ok(adapter, render(adapter, plan, device.model)), account: profile.account };
-      if (files === undefined) deviceCache.set(device.id, (files = new Map()));
-      files.set(file.kind, served);
+      remember(device.id, file.kind, served);
     }
     if (file.kind === MAIN_FILE_KIND) {
       recordServed(deps.db, device, served.response.etag, served.account);
@@ -217,13 +244,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
 
     /** Forgets the rendered files of these devices: their profile changed. */
     invalidate(deviceIds: readonly number[]): void {
-      for (const id of deviceIds) deviceCache.delete(id);
+      for (const id of deviceIds) forget(id);
     },
 
     /** Forgets every rendered file: a template changed. */
     invalidateAll(): void {
       deviceCache.clear();
       sharedCache.clear();
+      cachedBytes = 0;
     },
 
     /** The device's main file as it would be served now: the revision a check-sync should make the phone fetch. */

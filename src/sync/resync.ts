@@ -157,6 +157,7 @@ export function createResync(deps: ResyncDeps) {
       .set({ state: 'superseded' })
       .where(and(eq(syncJobs.deviceId, device.id), inArray(syncJobs.state, [...OPEN_STATES])))
       .run();
+    waiting.delete(device.id);
     if (!always && device.servedEtag === revision.etag) return null; // the phone already has exactly this
     const job = deps.db
       .insert(syncJobs)
@@ -174,17 +175,19 @@ export function createResync(deps: ResyncDeps) {
       })
       .returning()
       .get();
+    waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag });
     track(dispatch(job, device));
     return job;
   };
 
-  const openJob = (deviceId: number) =>
-    deps.db
-      .select()
-      .from(syncJobs)
-      .where(and(eq(syncJobs.deviceId, deviceId), inArray(syncJobs.state, [...OPEN_STATES])))
-      .orderBy(desc(syncJobs.id))
-      .get();
+  /**
+   * The open job of each device that has one, in memory: every fetch of a main file asks, and most devices have
+   * none. Kept in step by every state change below; loaded once from the database.
+   */
+  const waiting = new Map<number, { id: number; targetEtag: string }>();
+  for (const job of deps.db.select().from(syncJobs).where(inArray(syncJobs.state, [...OPEN_STATES])).all()) {
+    if (job.deviceId !== null) waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag });
+  }
 
   return {
     /** Queues and sends a NOTIFY to every changed device whose phone does not already have its new profile. */
@@ -207,9 +210,10 @@ export function createResync(deps: ResyncDeps) {
 
     /** A phone fetched its main file: the job waiting for that revision is done. */
     deviceServed(device: DeviceRow, revision: Revision): void {
-      const job = openJob(device.id);
+      const job = waiting.get(device.id);
       if (job !== undefined && job.targetEtag === revision.etag) {
         update(job.id, { state: 'fetched', fetchedAt: deps.now() }, false);
+        waiting.delete(device.id);
       }
     },
 
@@ -231,6 +235,7 @@ export function createResync(deps: ResyncDeps) {
         if (device === undefined || job.attempts > deps.policy.retries) {
           const why = job.error ?? 'the phone did not fetch its new profile';
           update(job.id, { state: 'failed', failedAt: deps.now(), error: `${why} (after ${job.attempts} NOTIFYs)` });
+          if (job.deviceId !== null && waiting.get(job.deviceId)?.id === job.id) waiting.delete(job.deviceId);
           deps.log.warn('sip', 're-provisioning failed', { mac: job.deviceMac, reason: job.reason, error: why });
           continue;
         }

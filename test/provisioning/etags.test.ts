@@ -84,3 +84,18 @@ Etags('an unchanged file answers 304 from memory, and the body is the one render
 });
 
 Etags.run();
+
+const NoCache = suite('provisioning/without a cache');
+NoCache('with no memory for rendered files every fetch renders, and gives the same bytes', async () => {
+  const small = await startTestServer({ env: { HOTPROV_CACHE_MB: '0' } });
+  try {
+    await small.api('POST', '/api/v1/devices', { mac: '001565000001', vendor: 'yealink', model: 'T46U' });
+    const first = await small.phone('/001565000001.cfg');
+    const again = await small.phone('/001565000001.cfg');
+    assert.is(await again.text(), await first.text());
+    assert.is(again.headers.get('etag'), first.headers.get('etag'));
+  } finally {
+    await small.close();
+  }
+});
+NoCache.run();

@@ -6,7 +6,8 @@ import type { AppDeps } from '../deps.ts';
  * Anything with a directory in it never matches, so `/../etc/passwd` is a plain 404.
  */
 export function phoneRouter(deps: AppDeps): Router {
-  const router = new Router();
+  // Strict: `/console/` (a trailing slash) is not a file name.
+  const router = new Router({ strict: true });
   async function phoneFile(ctx: RouterContext) {
     const filename = ctx.params.filename ?? '';
     if (ctx.method === 'PUT') ctx.req.resume(); // uploads are accepted and dropped, never buffered

@@ -1,0 +1,283 @@
+/**
+ * `npm run bench [-- --devices 10000 --duration 10 --connections 100 --out data/bench.json --scale 100000]`
+ *
+ * A benchmark, not a test: it measures and prints, and asserts nothing. In one run it
+ *   1. seeds a fresh database with N devices across the vendors, half with a logged-in user with 10 BLF keys;
+ *   2. starts hotprov as its own process and times process start → first config served;
+ *   3. fetches every device's main file once (the boot storm: nothing cached yet);
+ *   4. drives hotprov with autocannon (random devices, their vendor's User-Agent), then with If-None-Match (304);
+ *   5. starts a bare node:http server answering the same paths with the same bytes and drives it the same way;
+ *   6. logs 1,000 users in through the API and times request → NOTIFY datagram received;
+ *   7. reads hotprov's peak memory; with --scale it repeats start-up and memory at that many devices.
+ * It prints one table and writes the figures as JSON.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { seed, type SeededDevice } from './seed.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TOKEN = 'bench-token-0123456789abcdef';
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i < 0 ? undefined : process.argv[i + 1];
+  return value === undefined ? fallback : Number(value);
+}
+const outIndex = process.argv.indexOf('--out');
+const OUT = outIndex < 0 ? join(ROOT, 'data', 'bench.json') : (process.argv[outIndex + 1] ?? '');
+const DEVICES = option('devices', 10_000);
+const DURATION = option('duration', 10);
+const CONNECTIONS = option('connections', 100);
+const SCALE = option('scale', 0);
+const LOGINS = option('logins', 1000);
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Starts a process and resolves once it printed a line matching `ready` (or the port answers). */
+function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    const onData = (d: Buffer) => {
+      seen += String(d);
+      const line = seen.split('\n').find((l) => ready.test(l));
+      if (line !== undefined) resolve({ child, line });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`process exited (${code}) before it was ready: ${seen.slice(-500)}`)));
+  });
+}
+
+/** Peak resident memory of a process, from /proc (VmHWM), in MB. */
+function peakRssMb(pid: number | undefined): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+    return Math.round(kb / 1024);
+  } catch {
+    return null;
+  }
+}
+
+/** Starts hotprov as its own process; `firstConfig` then tells when it serves. */
+function startHotprov(db: string, port: number, sipPort: number): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      HOTPROV_DB: db,
+      HOTPROV_HTTP_PORT: String(port),
+      HOTPROV_HTTP_HOST: '127.0.0.1',
+      HOTPROV_SIP_PORT: String(sipPort),
+      HOTPROV_ADMIN_TOKEN: TOKEN,
+      HOTPROV_BASE_URL: `http://127.0.0.1:${port}`,
+      HOTPROV_LOG_LEVEL: 'error',
+    },
+  });
+}
+
+/** Polls until a device file answers 200: the moment a phone would be served. */
+async function firstConfig(url: string, path: string, ua: string, since: number): Promise<number> {
+  for (;;) {
+    try {
+      const res = await fetch(`${url}${path}`, { headers: { 'user-agent': ua } });
+      await res.arrayBuffer();
+      if (res.status === 200) return performance.now() - since;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+interface Load {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  non2xx: number;
+}
+
+function drive(url: string, devices: readonly SeededDevice[], etags: Map<string, string> | null, duration: number, amount?: number): Promise<Load> {
+  let i = 0;
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        ...(amount === undefined ? { duration } : { amount }),
+        requests: [
+          {
+            setupRequest: (req: autocannon.Request) => {
+              // Sequential over the fleet when counting (every phone once), random otherwise.
+              const d = (amount === undefined ? devices[Math.floor(Math.random() * devices.length)] : devices[i++ % devices.length]) as SeededDevice;
+              const headers: Record<string, string> = { 'user-agent': d.ua };
+              const etag = etags?.get(d.path);
+              if (etag !== undefined) headers['if-none-match'] = etag;
+              return { ...req, path: d.path, headers };
+            },
+          },
+        ],
+      },
+      (err: Error | null, result: autocannon.Result) => {
+        if (err !== null) return reject(err);
+        resolve({
+          requestsPerSecond: Math.round(result.requests.average),
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          max: result.latency.max,
+          errors: result.errors + result.timeouts,
+          non2xx: result.non2xx,
+        });
+      },
+    );
+  });
+}
+
+async function loginLatency(url: string, devices: readonly SeededDevice[], count: number): Promise<{ p50: number; p99: number; received: number }> {
+  const socket = createSocket('udp4');
+  const arrived = new Map<string, number>();
+  socket.on('message', (data, from) => {
+    const text = data.toString();
+    const account = /^NOTIFY sip:([^@]+)@/.exec(text)?.[1];
+    if (account !== undefined && !arrived.has(account)) arrived.set(account, performance.now());
+    const keep = text.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
+    socket.send(['SIP/2.0 200 OK', ...keep, 'Content-Length: 0', '', ''].join('\r\n'), from.port, from.address);
+  });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  const port = socket.address().port;
+  const idle = devices.filter((_, i) => i % 2 === 1).slice(0, count);
+  const latencies: number[] = [];
+  for (const [u, d] of idle.entries()) {
+    const started = performance.now();
+    const res = await fetch(`${url}/api/v1/hotdesk/login`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ device: d.idleAccount, extension: String(9000000 + u), pin: '4826', contact: `sip:${d.idleAccount}@127.0.0.1:${port}` }),
+    });
+    await res.arrayBuffer();
+    for (let wait = 0; !arrived.has(d.idleAccount) && wait < 200; wait++) await new Promise((r) => setTimeout(r, 1));
+    const at = arrived.get(d.idleAccount);
+    if (at !== undefined) latencies.push(at - started);
+  }
+  socket.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN) * 10) / 10;
+  return { p50: pct(50), p99: pct(99), received: latencies.length };
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'hotprov-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    say(`seeding ${DEVICES} devices…`);
+    const db = join(dir, 'bench.db');
+    const devices = await seed(db, DEVICES, Math.min(LOGINS, Math.floor(DEVICES / 2)));
+    const port = 18_000 + Math.floor(Math.random() * 1000);
+    const hotprovStart = performance.now();
+    const child = startHotprov(db, port, 0);
+    children.push(child);
+    const url = `http://127.0.0.1:${port}`;
+    const startupMs = await firstConfig(url, devices[0]?.path ?? '/', devices[0]?.ua ?? '', hotprovStart);
+
+    say('boot storm: every phone fetches once, nothing cached…');
+    const stormStarted = performance.now();
+    const storm = await drive(url, devices, null, 0, devices.length);
+    const stormSeconds = (performance.now() - stormStarted) / 1000;
+
+    say('collecting the bytes for the baseline…');
+    const files: Record<string, { body: string; etag: string; type: string }> = {};
+    const etags = new Map<string, string>();
+    for (const d of devices) {
+      const res = await fetch(`${url}${d.path}`, { headers: { 'user-agent': d.ua } });
+      const body = await res.text();
+      const etag = res.headers.get('etag') ?? '';
+      files[d.path] = { body, etag, type: res.headers.get('content-type') ?? 'text/plain' };
+      etags.set(d.path, etag);
+    }
+    const filesPath = join(dir, 'files.json');
+    writeFileSync(filesPath, JSON.stringify(files));
+
+    say(`hotprov: ${DURATION} s of config fetches, then of 304s…`);
+    const hot200 = await drive(url, devices, null, DURATION);
+    const hot304 = await drive(url, devices, etags, DURATION);
+    const rss = peakRssMb(child.pid);
+
+    const { child: base, line } = await startProcess(['--import', 'tsx', 'test/bench/baseline.ts', filesPath, '0'], {}, /^listening \d+/);
+    children.push(base);
+    const baseUrl = `http://127.0.0.1:${line.split(' ')[1]}`;
+    say(`baseline: ${DURATION} s of the same…`);
+    const base200 = await drive(baseUrl, devices, null, DURATION);
+    const base304 = await drive(baseUrl, devices, etags, DURATION);
+
+    const logins = Math.min(LOGINS, Math.floor(DEVICES / 2));
+    say(`${logins} logins, request → NOTIFY received…`);
+    const notify = await loginLatency(url, devices, logins);
+    child.kill('SIGTERM');
+
+    let scaled: { devices: number; startupMs: number; rssMb: number | null } | null = null;
+    if (SCALE > 0) {
+      say(`start-up and memory with ${SCALE} devices…`);
+      const bigDb = join(dir, 'big.db');
+      const big = await seed(bigDb, SCALE);
+      const bigStart = performance.now();
+      const bigChild = startHotprov(bigDb, port + 1, 0);
+      children.push(bigChild);
+      const bigStartup = await firstConfig(`http://127.0.0.1:${port + 1}`, big[0]?.path ?? '/', big[0]?.ua ?? '', bigStart);
+      await drive(`http://127.0.0.1:${port + 1}`, big, null, 0, big.length);
+      scaled = { devices: SCALE, startupMs: Math.round(bigStartup), rssMb: peakRssMb(bigChild.pid) };
+      bigChild.kill('SIGTERM');
+    }
+
+    const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+    const report = {
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+      devices: DEVICES,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      startupMs: Math.round(startupMs),
+      bootStorm: { phones: devices.length, seconds: Math.round(stormSeconds * 100) / 100, ...storm },
+      hotprov: { config: hot200, notModified: hot304, peakRssMb: rss },
+      baseline: { config: base200, notModified: base304 },
+      ratio: { config: ratio(hot200.requestsPerSecond, base200.requestsPerSecond), notModified: ratio(hot304.requestsPerSecond, base304.requestsPerSecond) },
+      loginToNotifyMs: notify,
+      scaled,
+    };
+    writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
+
+    // A 304 run answers nothing but 304s: only transport errors count there.
+    const row = (name: string, l: Load, expect304 = false) =>
+      `| ${name.padEnd(30)} | ${String(l.requestsPerSecond).padStart(8)} | ${String(l.p50).padStart(5)} | ${String(l.p99).padStart(5)} | ${String(l.max).padStart(6)} | ${String(l.errors + (expect304 ? 0 : l.non2xx)).padStart(6)} |`;
+    const lines = [
+      `hotprov benchmark: ${DEVICES} devices, ${CONNECTIONS} connections, ${DURATION} s per run, ${report.machine.cpus} cores (${report.machine.cpu})`,
+      '| run                            |    req/s |   p50 |   p99 |    max | errors |',
+      '|--------------------------------|----------|-------|-------|--------|--------|',
+      row(`boot storm (${devices.length} phones, cold)`, storm),
+      row('hotprov config', hot200),
+      row('baseline config', base200),
+      row('hotprov 304', hot304, true),
+      row('baseline 304', base304, true),
+      '',
+      `ratio hotprov/baseline: config ${report.ratio.config}, 304 ${report.ratio.notModified}   (latencies in ms)`,
+      `start-up to first config: ${report.startupMs} ms; peak RSS ${rss ?? '?'} MB`,
+      `login → NOTIFY received: p50 ${notify.p50} ms, p99 ${notify.p99} ms (${notify.received}/${logins} arrived)`,
+      ...(scaled === null ? [] : [`${scaled.devices} devices: start-up ${scaled.startupMs} ms, peak RSS ${scaled.rssMb ?? '?'} MB`]),
+      `figures written to ${OUT}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
