@@ -5,7 +5,8 @@ import { WeakPin } from '../errors.ts';
 export const PIN_MAX_LENGTH = 12;
 
 // scrypt cost: a PIN's space is small, so the real defence is the lockout; this keeps a stolen
-// database from giving PINs away instantly while a login stays in the low milliseconds.
+// database from giving PINs away instantly. It is most of a login's time (about 45 ms on two
+// cores, see docs/performance.md), run off the event loop so phone fetches go on meanwhile.
 const N = 2 ** 14;
 const R = 8;
 const P = 1;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
+import { preparedOnce } from '../db/prepared.ts';
 import { type DeviceRow, devices, tenants } from '../db/schema.ts';
 import { Conflict, InvalidField, UnknownDevice } from '../errors.ts';
 import { recordAudit } from './audit.ts';
@@ -191,15 +192,19 @@ export function recordDeviceSeen(
     (seen.firmware === null || device.firmware === seen.firmware);
   const recent = device.lastSeenAt !== null && seen.at.getTime() - device.lastSeenAt.getTime() < minIntervalMs;
   if (sameDetails && recent) return false;
-  db.update(devices)
-    .set({
-      lastSeenAt: seen.at,
-      lastSeenIp: seen.ip,
-      lastUserAgent: seen.userAgent,
-      firmware: seen.firmware ?? device.firmware,
-    })
-    .where(eq(devices.id, device.id))
-    .run();
+  // Placeholders in SET bypass drizzle's column mapping: the time goes in as the stored milliseconds.
+  preparedOnce(db, 'recordDeviceSeen', () =>
+    db
+      .update(devices)
+      .set({
+        lastSeenAt: sql`${sql.placeholder('at')}`,
+        lastSeenIp: sql`${sql.placeholder('ip')}`,
+        lastUserAgent: sql`${sql.placeholder('userAgent')}`,
+        firmware: sql`${sql.placeholder('firmware')}`,
+      })
+      .where(eq(devices.id, sql.placeholder('id')))
+      .prepare(),
+  ).run({ id: device.id, at: seen.at.getTime(), ip: seen.ip, userAgent: seen.userAgent, firmware: seen.firmware ?? device.firmware });
   return true;
 }
 
@@ -209,10 +214,18 @@ export function recordDeviceSeen(
  */
 export function recordServed(db: Db, device: DeviceRow, etag: string, account: { userName: string; authName: string; password: string }): void {
   if (device.servedEtag === etag) return;
-  db.update(devices)
-    .set({ servedEtag: etag, servedAccount: account.userName, servedAuthName: account.authName, servedPassword: account.password })
-    .where(eq(devices.id, device.id))
-    .run();
+  preparedOnce(db, 'recordServed', () =>
+    db
+      .update(devices)
+      .set({
+        servedEtag: sql`${sql.placeholder('etag')}`,
+        servedAccount: sql`${sql.placeholder('userName')}`,
+        servedAuthName: sql`${sql.placeholder('authName')}`,
+        servedPassword: sql`${sql.placeholder('password')}`,
+      })
+      .where(eq(devices.id, sql.placeholder('id')))
+      .prepare(),
+  ).run({ id: device.id, etag, userName: account.userName, authName: account.authName, password: account.password });
 }
 
 /** Remembers where the PBX says the phone takes SIP requests (`sip:HD0001@10.1.2.3:5062`), for the next NOTIFY. */

@@ -1,5 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
+import { preparedOnce } from '../db/prepared.ts';
 import { type DeviceRow, devices, type UserRow, users } from '../db/schema.ts';
 import { UnknownDevice, UnknownExtension } from '../errors.ts';
 import { type Mac, parseMac } from './mac.ts';
@@ -35,19 +36,11 @@ export function getDeviceById(db: Db, id: number): DeviceRow | undefined {
   return db.select().from(devices).where(eq(devices.id, id)).get();
 }
 
-const byMac = new WeakMap<Db, { get(values: { mac: string }): DeviceRow | undefined }>();
-
-/**
- * The device a phone asks for by MAC, whatever its tenant, retired ones included; undefined when never enrolled.
- * On every phone request, so the statement is prepared once per database.
- */
+/** The device a phone asks for by MAC, whatever its tenant, retired ones included; undefined when never enrolled. */
 export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
-  let statement = byMac.get(db);
-  if (statement === undefined) {
-    statement = db.select().from(devices).where(eq(devices.mac, sql.placeholder('mac'))).prepare();
-    byMac.set(db, statement);
-  }
-  return statement.get({ mac });
+  return preparedOnce(db, 'deviceByMac', () =>
+    db.select().from(devices).where(eq(devices.mac, sql.placeholder('mac'))).prepare(),
+  ).get({ mac });
 }
 
 /** A user by extension, or undefined. */

@@ -1,5 +1,6 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
+import { preparedOnce } from '../db/prepared.ts';
 import { type DeviceRow, devices, hotdeskSessions, type SessionRow, type UserRow, users } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor } from './context.ts';
@@ -32,12 +33,14 @@ export function openSessionOfUser(db: Db, userId: number): SessionRow | undefine
 
 /** The user sitting at a device now, if any. */
 export function userAtDevice(db: Db, deviceId: number): UserRow | undefined {
-  const row = db
-    .select({ user: users })
-    .from(hotdeskSessions)
-    .innerJoin(users, eq(users.id, hotdeskSessions.userId))
-    .where(and(eq(hotdeskSessions.deviceId, deviceId), isNull(hotdeskSessions.endedAt)))
-    .get();
+  const row = preparedOnce(db, 'userAtDevice', () =>
+    db
+      .select({ user: users })
+      .from(hotdeskSessions)
+      .innerJoin(users, eq(users.id, hotdeskSessions.userId))
+      .where(and(eq(hotdeskSessions.deviceId, sql.placeholder('deviceId')), isNull(hotdeskSessions.endedAt)))
+      .prepare(),
+  ).get({ deviceId });
   return row?.user;
 }
 

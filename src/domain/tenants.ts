@@ -1,9 +1,10 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { devices } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
 import type { Config, SipTransport } from '../config.ts';
 import { type Db, writeTransaction } from '../db/client.ts';
+import { preparedOnce } from '../db/prepared.ts';
 import { type TenantRow, tenants } from '../db/schema.ts';
 
 export const DEFAULT_TENANT_SLUG = 'default';
@@ -69,7 +70,9 @@ export function getTenantRow(db: Db, id: number): TenantRow {
 
 /** Reads a tenant by id. */
 export function getTenant(db: Db, id: number): TenantRow | undefined {
-  return db.select().from(tenants).where(eq(tenants.id, id)).get();
+  return preparedOnce(db, 'tenantById', () =>
+    db.select().from(tenants).where(eq(tenants.id, sql.placeholder('id'))).prepare(),
+  ).get({ id });
 }
 
 /** The settings an admin may change; every one of them can alter what phones get. */

@@ -1,5 +1,6 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
+import { preparedOnce } from '../db/prepared.ts';
 import { type UserKeyRow, type UserRow, userKeys, users } from '../db/schema.ts';
 import { Conflict, UnknownExtension } from '../errors.ts';
 import { recordAudit } from './audit.ts';
@@ -31,7 +32,9 @@ export interface UserWithKeys {
 
 /** A user's keys in order. */
 export function keysOf(db: Db, userId: number): UserKeyRow[] {
-  return db.select().from(userKeys).where(eq(userKeys.userId, userId)).orderBy(asc(userKeys.position)).all();
+  return preparedOnce(db, 'keysOfUser', () =>
+    db.select().from(userKeys).where(eq(userKeys.userId, sql.placeholder('userId'))).orderBy(asc(userKeys.position)).prepare(),
+  ).all({ userId });
 }
 
 export function listUsers(db: Db, tenantId: number): UserRow[] {

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
@@ -25,7 +26,14 @@ export interface PhoneRequest {
   readonly authorization?: string;
 }
 
-type Rendered200 = { readonly status: 200; readonly body: string; readonly contentType: string; readonly etag: string };
+type Rendered200 = {
+  readonly status: 200;
+  readonly body: string;
+  /** The body as the bytes sent: from the cache without a round trip through a string. */
+  readonly bytes: () => Buffer;
+  readonly contentType: string;
+  readonly etag: string;
+};
 
 export type PhoneResponse =
   | Rendered200
@@ -78,6 +86,9 @@ const SEEN_INTERVAL_MS = 30_000;
 
 const NOT_FOUND: PhoneResponse = { status: 404 };
 
+/** What a cached file costs beyond its compressed text (objects, ETag, map entries), roughly, in bytes. */
+const CACHE_ENTRY_OVERHEAD = 300;
+
 /** HTTP Basic credentials against the device's own, compared in constant time. */
 function credentialsMatch(header: string | undefined, device: DeviceRow): boolean {
   const encoded = /^Basic\s+(\S+)$/i.exec(header ?? '')?.[1];
@@ -128,24 +139,25 @@ export function createProvisioning(deps: ProvisioningDeps) {
    * Rendered files, per device and per file kind, so a phone's fetch is a lookup rather than a render. Whatever
    * changes what a device gets goes through profilesChanged (or a template change), which empties its entry.
    */
-  type Served = { response: Rendered200; account: DeviceProfile['account'] };
+  type Served = { response: Rendered200; account: DeviceProfile['account']; bytes: number };
   const deviceCache = new Map<number, Map<string, Served>>();
   const sharedCache = new Map<string, Rendered200>();
-  /** Bytes of rendered text held; past the budget the least recently fetched devices are forgotten. */
+  /** Bytes held for rendered files; past the budget the least recently fetched devices are forgotten. */
   let cachedBytes = 0;
   const budget = (deps.cacheMegabytes ?? 64) * 1024 * 1024;
-  const sizeOf = (files: Map<string, Served>) => [...files.values()].reduce((n, f) => n + f.response.body.length * 2, 0);
   const forget = (id: number) => {
     const files = deviceCache.get(id);
     if (files === undefined) return;
-    cachedBytes -= sizeOf(files);
+    for (const file of files.values()) cachedBytes -= file.bytes;
     deviceCache.delete(id);
   };
   const remember = (id: number, kind: string, served: Served) => {
     let files = deviceCache.get(id);
     if (files === undefined) deviceCache.set(id, (files = new Map()));
+    const previous = files.get(kind);
+    if (previous !== undefined) cachedBytes -= previous.bytes;
     files.set(kind, served);
-    cachedBytes += served.response.body.length * 2;
+    cachedBytes += served.bytes;
     for (const oldest of deviceCache.keys()) {
       if (cachedBytes <= budget || oldest === id) break;
       forget(oldest);
@@ -155,9 +167,34 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const ok = (adapter: VendorAdapter, body: string): Rendered200 => ({
     status: 200,
     body,
+    bytes: () => Buffer.from(body, 'utf8'),
     contentType: adapter.contentType,
     etag: etagOf(body),
   });
+
+  /**
+   * A rendered file as the cache holds it: deflated, since phone files repeat themselves (a line or element per
+   * key, expansion modules included) and shrink about tenfold, so ten thousand phones fit the default budget.
+   * The body is inflated only when it is sent; a 304 needs just the ETag.
+   */
+  const packed = (served: Served): Served => {
+    const { status, contentType, etag } = served.response;
+    const deflated = deflateRawSync(served.response.body, { level: 1 });
+    const bytes = () => inflateRawSync(deflated);
+    return {
+      account: served.account,
+      bytes: deflated.length + CACHE_ENTRY_OVERHEAD,
+      response: {
+        status,
+        contentType,
+        etag,
+        bytes,
+        get body() {
+          return bytes().toString('utf8');
+        },
+      },
+    };
+  };
 
   const serveDeviceFile = (request: PhoneRequest, matches: readonly [VendorAdapter, FileMatch][]): PhoneResponse => {
     const mac = matches[0]?.[1].mac;
@@ -188,8 +225,8 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const { profile } = profileOf(device);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
-      served = { response: ok(adapter, render(adapter, plan, device.model)), account: profile.account };
-      remember(device.id, file.kind, served);
+      served = { response: ok(adapter, render(adapter, plan, device.model)), account: profile.account, bytes: 0 };
+      remember(device.id, file.kind, packed(served));
     }
     if (file.kind === MAIN_FILE_KIND) {
       recordServed(deps.db, device, served.response.etag, served.account);

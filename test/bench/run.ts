@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --devices 10000 --duration 10 --connections 100 --out data/bench.json --scale 100000]`
+ * `npm run bench [-- --devices 10000 --duration 10 --connections 100 --out data/bench.json --scale 100000 --profile DIR]`
  *
  * A benchmark, not a test: it measures and prints, and asserts nothing. In one run it
  *   1. seeds a fresh database with N devices across the vendors, half with a logged-in user with 10 BLF keys;
@@ -30,6 +30,8 @@ function option(name: string, fallback: number): number {
 }
 const outIndex = process.argv.indexOf('--out');
 const OUT = outIndex < 0 ? join(ROOT, 'data', 'bench.json') : (process.argv[outIndex + 1] ?? '');
+const profileIndex = process.argv.indexOf('--profile');
+const PROFILE_DIR = profileIndex < 0 ? '' : (process.argv[profileIndex + 1] ?? '');
 const DEVICES = option('devices', 10_000);
 const DURATION = option('duration', 10);
 const CONNECTIONS = option('connections', 100);
@@ -67,7 +69,9 @@ function peakRssMb(pid: number | undefined): number | null {
 
 /** Starts hotprov as its own process; `firstConfig` then tells when it serves. */
 function startHotprov(db: string, port: number, sipPort: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // --profile DIR: hotprov writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
+  const profile = PROFILE_DIR === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
+  return spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -80,6 +84,15 @@ function startHotprov(db: string, port: number, sipPort: number): ChildProcess {
       HOTPROV_BASE_URL: `http://127.0.0.1:${port}`,
       HOTPROV_LOG_LEVEL: 'error',
     },
+  });
+}
+
+/** Asks a process to stop and waits until it did, so it can finish writing (a CPU profile, the database). */
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
   });
 }
 
@@ -221,7 +234,7 @@ async function main() {
     const logins = Math.min(LOGINS, Math.floor(DEVICES / 2));
     say(`${logins} logins, request → NOTIFY received…`);
     const notify = await loginLatency(url, devices, logins);
-    child.kill('SIGTERM');
+    await stop(child);
 
     let scaled: { devices: number; startupMs: number; rssMb: number | null } | null = null;
     if (SCALE > 0) {
@@ -232,9 +245,10 @@ async function main() {
       const bigChild = startHotprov(bigDb, port + 1, 0);
       children.push(bigChild);
       const bigStartup = await firstConfig(`http://127.0.0.1:${port + 1}`, big[0]?.path ?? '/', big[0]?.ua ?? '', bigStart);
-      await drive(`http://127.0.0.1:${port + 1}`, big, null, 0, big.length);
+      // Enough fetches to fill the rendered-file cache to its budget: memory then is what it will stay at.
+      await drive(`http://127.0.0.1:${port + 1}`, big, null, 0, Math.min(big.length, 10_000));
       scaled = { devices: SCALE, startupMs: Math.round(bigStartup), rssMb: peakRssMb(bigChild.pid) };
-      bigChild.kill('SIGTERM');
+      await stop(bigChild);
     }
 
     const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;

@@ -43,7 +43,7 @@ export function phoneRouter(deps: AppDeps): Router {
       return;
     }
     ctx.type = response.contentType;
-    ctx.body = response.body;
+    ctx.body = response.bytes();
   }
   router.get('/:filename', phoneFile);
   router.put('/:filename', phoneFile);
