@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -207,17 +207,18 @@ async function main() {
     const stormSeconds = (performance.now() - stormStarted) / 1000;
 
     say('collecting the bytes for the baseline…');
-    const files: Record<string, { body: string; etag: string; type: string }> = {};
+    // One JSON line per file, written as fetched: 100,000 phones' files are gigabytes, more than one string holds.
+    const filesPath = join(dir, 'files.ndjson');
+    const filesFd = openSync(filesPath, 'w');
     const etags = new Map<string, string>();
     for (const d of devices) {
       const res = await fetch(`${url}${d.path}`, { headers: { 'user-agent': d.ua } });
       const body = await res.text();
       const etag = res.headers.get('etag') ?? '';
-      files[d.path] = { body, etag, type: res.headers.get('content-type') ?? 'text/plain' };
+      writeSync(filesFd, `${JSON.stringify({ path: d.path, etag, type: res.headers.get('content-type') ?? 'text/plain', body })}\n`);
       etags.set(d.path, etag);
     }
-    const filesPath = join(dir, 'files.json');
-    writeFileSync(filesPath, JSON.stringify(files));
+    closeSync(filesFd);
 
     say(`hotprov: ${DURATION} s of config fetches, then of 304s…`);
     const hot200 = await drive(url, devices, null, DURATION);
