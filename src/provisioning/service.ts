@@ -139,7 +139,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
    * Rendered files, per device and per file kind, so a phone's fetch is a lookup rather than a render. Whatever
    * changes what a device gets goes through profilesChanged (or a template change), which empties its entry.
    */
-  type Served = { response: Rendered200; account: DeviceProfile['account']; bytes: number };
+  type Served = { response: Rendered200; account: DeviceProfile['account']; /** What holding it costs the cache budget, in bytes. */ cost: number };
   const deviceCache = new Map<number, Map<string, Served>>();
   const sharedCache = new Map<string, Rendered200>();
   /** Bytes held for rendered files; past the budget the least recently fetched devices are forgotten. */
@@ -148,16 +148,16 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const forget = (id: number) => {
     const files = deviceCache.get(id);
     if (files === undefined) return;
-    for (const file of files.values()) cachedBytes -= file.bytes;
+    for (const file of files.values()) cachedBytes -= file.cost;
     deviceCache.delete(id);
   };
   const remember = (id: number, kind: string, served: Served) => {
     let files = deviceCache.get(id);
     if (files === undefined) deviceCache.set(id, (files = new Map()));
     const previous = files.get(kind);
-    if (previous !== undefined) cachedBytes -= previous.bytes;
+    if (previous !== undefined) cachedBytes -= previous.cost;
     files.set(kind, served);
-    cachedBytes += served.bytes;
+    cachedBytes += served.cost;
     for (const oldest of deviceCache.keys()) {
       if (cachedBytes <= budget || oldest === id) break;
       forget(oldest);
@@ -183,7 +183,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     const bytes = () => inflateRawSync(deflated);
     return {
       account: served.account,
-      bytes: deflated.length + CACHE_ENTRY_OVERHEAD,
+      cost: deflated.length + CACHE_ENTRY_OVERHEAD,
       response: {
         status,
         contentType,
@@ -225,7 +225,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const { profile } = profileOf(device);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
-      served = { response: ok(adapter, render(adapter, plan, device.model)), account: profile.account, bytes: 0 };
+      served = { response: ok(adapter, render(adapter, plan, device.model)), account: profile.account, cost: 0 };
       remember(device.id, file.kind, packed(served));
     }
     if (file.kind === MAIN_FILE_KIND) {

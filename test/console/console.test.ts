@@ -1,14 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { launchBrowser } from '../helpers/browser.ts';
+import { CONSOLE_PASSWORD as PASSWORD, launchBrowser, signInToConsole } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The console in a real browser (Debian's Chromium driven by Playwright), against a real hotprov. */
 let t: TestServer;
 let browser: Browser;
 let page: Page;
-const PASSWORD = 'correct-horse-battery';
 
 const Console = suite('console in a browser');
 Console.before(async () => {
@@ -26,12 +25,7 @@ Console.after.each(async () => {
   await t.close();
 });
 
-async function signIn(password = PASSWORD) {
-  await page.goto(`${t.url}/console/`);
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-}
+const signIn = (password = PASSWORD) => signInToConsole(page, t.url, password);
 
 const rowOf = (device: string) => page.locator(`#board tr[data-device="${device}"]`);
 

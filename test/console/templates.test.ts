@@ -1,14 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { launchBrowser } from '../helpers/browser.ts';
+import { CONSOLE_PASSWORD as PASSWORD, launchBrowser, signInToConsole } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** Templates, CSV import and the audit log, in a real browser. */
 let t: TestServer;
 let browser: Browser;
 let page: Page;
-const PASSWORD = 'correct-horse-battery';
 const UA = 'Yealink SIP-T46U 108.86.0.40';
 
 const Console = suite('console: templates, import, audit');
@@ -23,10 +22,7 @@ Console.before.each(async () => {
   await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U', label: 'Window desk' });
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'sip-secret-101', pin: '4826' });
   page = await browser.newPage();
-  await page.goto(`${t.url}/console/`);
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
+  await signInToConsole(page, t.url);
 });
 Console.after.each(async () => {
   await page.close();

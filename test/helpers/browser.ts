@@ -1,4 +1,4 @@
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's Chromium (package chromium), headless, with nothing reaching outside the machine. */
 export function launchBrowser(): Promise<Browser> {
@@ -7,4 +7,15 @@ export function launchBrowser(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** The admin password the console tests start hotprov with (HOTPROV_ADMIN_PASSWORD). */
+export const CONSOLE_PASSWORD = 'correct-horse-battery';
+
+/** Signs in on the console's sign-in page as `admin`, as a person would. */
+export async function signInToConsole(page: Page, baseUrl: string, password = CONSOLE_PASSWORD): Promise<void> {
+  await page.goto(`${baseUrl}/console/`);
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
 }

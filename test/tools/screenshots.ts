@@ -4,13 +4,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser } from '../helpers/browser.ts';
+import { CONSOLE_PASSWORD, launchBrowser, signInToConsole } from '../helpers/browser.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 const OUT = fileURLToPath(new URL('../../docs/screenshots', import.meta.url));
 mkdirSync(OUT, { recursive: true });
 
-const t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: 'correct-horse-battery' } });
+const t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: CONSOLE_PASSWORD } });
 const people = [
   ['101', 'Alice Martin'],
   ['102', 'Bram de Vries'],
@@ -38,10 +38,7 @@ await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0003', extension: '103
 
 const browser = await launchBrowser();
 const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-await page.goto(`${t.url}/console/`);
-await page.fill('input[name=username]', 'admin');
-await page.fill('input[name=password]', 'correct-horse-battery');
-await page.click('button[type=submit]');
+await signInToConsole(page, t.url);
 const shots: [string, string][] = [
   ['board', '/console/'],
   ['devices', '/console/devices'],
