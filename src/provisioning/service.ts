@@ -24,6 +24,8 @@ export interface PhoneRequest {
   readonly ip: string;
   /** The Authorization header, for phones that must fetch with their own credentials. */
   readonly authorization?: string;
+  /** The If-None-Match header: ETags of the copy the phone holds. */
+  readonly ifNoneMatch?: string;
 }
 
 type Rendered200 = {
@@ -37,6 +39,8 @@ type Rendered200 = {
 
 export type PhoneResponse =
   | Rendered200
+  /** The phone holds the current file already: answered from the ETag alone, nothing rendered or inflated. */
+  | { readonly status: 304; readonly etag: string }
   /** An upload hotprov accepted and dropped. */
   | { readonly status: 204 }
   /** The phone fetches with credentials since its redirect service sent it here, and these were not them. */
@@ -97,8 +101,55 @@ function credentialsMatch(header: string | undefined, device: DeviceRow): boolea
   return timingSafeEqual(digest(Buffer.from(encoded, 'base64').toString('utf8')), digest(`${device.provUsername}:${device.provPassword}`));
 }
 
+/**
+ * Files as the cache keeps them: phone files repeat themselves (a line or element per key, expansion modules
+ * included) and deflate about tenfold, so ten thousand phones fit the default budget.
+ */
+const deflate = (body: string): Buffer => {
+  // zlib hands back a view into its 16 KB output buffer: kept as it is, a 3 KB file would hold on to all 16.
+  const view = deflateRawSync(body, { level: 1 });
+  const own = Buffer.allocUnsafeSlow(view.length);
+  view.copy(own);
+  return own;
+};
+
+/**
+ * A strong ETag: a hash of the deflated file, a tenth of the bytes to hash, and as unique as one of the text
+ * since inflating gives the text back. A Node upgrade that changed zlib's output would move every ETag once.
+ */
+const etagOfDeflated = (deflated: Buffer): string => `"${createHash('sha1').update(deflated).digest('base64url')}"`;
+
 export function etagOf(body: string): string {
-  return `"${createHash('sha1').update(body).digest('base64url')}"`;
+  return etagOfDeflated(deflate(body));
+}
+
+/**
+ * A cache entry holding only the deflated bytes. Built apart from the text it came from: a closure made
+ * beside that text would keep it alive, uncounted by the budget.
+ */
+function keptDeflated(contentType: string, etag: string, deflated: Buffer, length: number, account: DeviceProfile['account']) {
+  // Inflated in one piece of the known length: zlib's default 16 KB pieces would be joined with another copy.
+  const bytes = () => inflateRawSync(deflated, { chunkSize: Math.max(length, 64) });
+  return {
+    account,
+    cost: deflated.length + CACHE_ENTRY_OVERHEAD,
+    response: {
+      status: 200 as const,
+      contentType,
+      etag,
+      bytes,
+      get body() {
+        return bytes().toString('utf8');
+      },
+    },
+  };
+}
+
+/** Whether an If-None-Match header names this ETag (weak comparison, as RFC 9110 asks for GET), or is `*`. */
+export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
+  if (header === undefined || header === '') return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
 /**
@@ -145,11 +196,21 @@ export function createProvisioning(deps: ProvisioningDeps) {
   /** Bytes held for rendered files; past the budget the least recently fetched devices are forgotten. */
   let cachedBytes = 0;
   const budget = (deps.cacheMegabytes ?? 64) * 1024 * 1024;
-  const forget = (id: number) => {
+  /**
+   * Each device's current revision per file kind, kept after its body is evicted (about a hundred bytes a
+   * phone), so a polling phone that holds the current file gets its 304 without a render. Emptied by the same
+   * invalidation as the bodies.
+   */
+  const revisions = new Map<number, Map<string, Revision>>();
+  const evict = (id: number) => {
     const files = deviceCache.get(id);
     if (files === undefined) return;
     for (const file of files.values()) cachedBytes -= file.cost;
     deviceCache.delete(id);
+  };
+  const forget = (id: number) => {
+    evict(id);
+    revisions.delete(id);
   };
   const remember = (id: number, kind: string, served: Served) => {
     let files = deviceCache.get(id);
@@ -158,9 +219,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
     if (previous !== undefined) cachedBytes -= previous.cost;
     files.set(kind, served);
     cachedBytes += served.cost;
+    let known = revisions.get(id);
+    if (known === undefined) revisions.set(id, (known = new Map()));
+    known.set(kind, { etag: served.response.etag, account: served.account });
     for (const oldest of deviceCache.keys()) {
       if (cachedBytes <= budget || oldest === id) break;
-      forget(oldest);
+      evict(oldest);
     }
   };
 
@@ -173,26 +237,15 @@ export function createProvisioning(deps: ProvisioningDeps) {
   });
 
   /**
-   * A rendered file as the cache holds it: deflated, since phone files repeat themselves (a line or element per
-   * key, expansion modules included) and shrink about tenfold, so ten thousand phones fit the default budget.
-   * The body is inflated only when it is sent; a 304 needs just the ETag.
+   * A device file just rendered: sent from its text this once, and kept deflated for the next fetches (the body
+   * is inflated only when it is sent; a 304 needs just the ETag).
    */
-  const packed = (served: Served): Served => {
-    const { status, contentType, etag } = served.response;
-    const deflated = deflateRawSync(served.response.body, { level: 1 });
-    const bytes = () => inflateRawSync(deflated);
+  const rendered = (adapter: VendorAdapter, body: string, account: DeviceProfile['account']): { now: Served; kept: Served } => {
+    const deflated = deflate(body);
+    const etag = etagOfDeflated(deflated);
     return {
-      account: served.account,
-      cost: deflated.length + CACHE_ENTRY_OVERHEAD,
-      response: {
-        status,
-        contentType,
-        etag,
-        bytes,
-        get body() {
-          return bytes().toString('utf8');
-        },
-      },
+      now: { account, cost: 0, response: { status: 200, contentType: adapter.contentType, etag, body, bytes: () => Buffer.from(body, 'utf8') } },
+      kept: keptDeflated(adapter.contentType, etag, deflated, Buffer.byteLength(body, 'utf8'), account),
     };
   };
 
@@ -214,6 +267,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
     recordSeen(adapter, device, request);
     if (request.method === 'PUT') return file.upload === undefined ? NOT_FOUND : { status: 204 };
     if (file.upload === 'only') return request.method === 'HEAD' ? { status: 204 } : NOT_FOUND;
+    const known = revisions.get(device.id)?.get(file.kind);
+    if (known !== undefined && ifNoneMatchHits(request.ifNoneMatch, known.etag)) {
+      servedRevision(file, device, known);
+      return { status: 304, etag: known.etag };
+    }
     const files = deviceCache.get(device.id);
     let served = files?.get(file.kind);
     if (files !== undefined) {
@@ -225,14 +283,22 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const { profile } = profileOf(device);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
-      served = { response: ok(adapter, render(adapter, plan, device.model)), account: profile.account, cost: 0 };
-      remember(device.id, file.kind, packed(served));
+      const { now, kept } = rendered(adapter, render(adapter, plan, device.model), profile.account);
+      remember(device.id, file.kind, kept);
+      served = now;
     }
-    if (file.kind === MAIN_FILE_KIND) {
-      recordServed(deps.db, device, served.response.etag, served.account);
-      deps.onServed?.(device, { etag: served.response.etag, account: served.account });
-    }
-    return served.response;
+    servedRevision(file, device, { etag: served.response.etag, account: served.account });
+    return conditional(request, served.response);
+  };
+
+  const conditional = (request: PhoneRequest, response: Rendered200): PhoneResponse =>
+    ifNoneMatchHits(request.ifNoneMatch, response.etag) ? { status: 304, etag: response.etag } : response;
+
+  /** The phone now holds this revision of the file; for its main file, that is the account it registers with. */
+  const servedRevision = (file: FileMatch, device: DeviceRow, revision: Revision) => {
+    if (file.kind !== MAIN_FILE_KIND) return;
+    recordServed(deps.db, device, revision.etag, revision.account);
+    deps.onServed?.(device, revision);
   };
 
   const recordSeen = (adapter: VendorAdapter, device: DeviceRow, request: PhoneRequest) => {
@@ -269,12 +335,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
       for (const [adapter, file] of matches) {
         const key = `${adapter.id}/${request.filename.toLowerCase()}`;
         const cached = sharedCache.get(key);
-        if (cached !== undefined) return cached;
+        if (cached !== undefined) return conditional(request, cached);
         const plan = adapter.planSharedFile(file, deps.config.baseUrl);
         if (plan === null) continue;
         const response = ok(adapter, render(adapter, plan, file.model?.id));
         sharedCache.set(key, response);
-        return response;
+        return conditional(request, response);
       }
       return NOT_FOUND;
     },
@@ -287,6 +353,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     /** Forgets every rendered file: a template changed. */
     invalidateAll(): void {
       deviceCache.clear();
+      revisions.clear();
       sharedCache.clear();
       cachedBytes = 0;
     },

@@ -6,7 +6,8 @@
  *   2. starts hotprov as its own process and times process start → first config served;
  *   3. fetches every device's main file once (the boot storm: nothing cached yet);
  *   4. drives hotprov with autocannon (random devices, their vendor's User-Agent), then with If-None-Match (304);
- *   5. starts a bare node:http server answering the same paths with the same bytes and drives it the same way;
+ *   5. starts a bare node:http server answering the same paths with the same bytes and drives it the same way,
+ *      then the same Map behind Koa and @koa/router (the given stack's own ceiling);
  *   6. logs 1,000 users in through the API and times request → NOTIFY datagram received;
  *   7. reads hotprov's peak memory; with --scale it repeats start-up and memory at that many devices.
  * It prints one table and writes the figures as JSON.
@@ -225,12 +226,18 @@ async function main() {
     const hot304 = await drive(url, devices, etags, DURATION);
     const rss = peakRssMb(child.pid);
 
-    const { child: base, line } = await startProcess(['--import', 'tsx', 'test/bench/baseline.ts', filesPath, '0'], {}, /^listening \d+/);
-    children.push(base);
-    const baseUrl = `http://127.0.0.1:${line.split(' ')[1]}`;
-    say(`baseline: ${DURATION} s of the same…`);
-    const base200 = await drive(baseUrl, devices, null, DURATION);
-    const base304 = await drive(baseUrl, devices, etags, DURATION);
+    const ceiling = async (kind: 'bare' | 'koa') => {
+      const { child: base, line } = await startProcess(['--import', 'tsx', 'test/bench/baseline.ts', filesPath, '0', kind], {}, /^listening \d+/);
+      children.push(base);
+      const baseUrl = `http://127.0.0.1:${line.split(' ')[1]}`;
+      say(`${kind === 'bare' ? 'baseline' : 'Koa baseline'}: ${DURATION} s of the same…`);
+      const config = await drive(baseUrl, devices, null, DURATION);
+      const notModified = await drive(baseUrl, devices, etags, DURATION);
+      await stop(base);
+      return { config, notModified };
+    };
+    const { config: base200, notModified: base304 } = await ceiling('bare');
+    const koa = await ceiling('koa');
 
     const logins = Math.min(LOGINS, Math.floor(DEVICES / 2));
     say(`${logins} logins, request → NOTIFY received…`);
@@ -263,7 +270,12 @@ async function main() {
       bootStorm: { phones: devices.length, seconds: Math.round(stormSeconds * 100) / 100, ...storm },
       hotprov: { config: hot200, notModified: hot304, peakRssMb: rss },
       baseline: { config: base200, notModified: base304 },
+      koaBaseline: koa,
       ratio: { config: ratio(hot200.requestsPerSecond, base200.requestsPerSecond), notModified: ratio(hot304.requestsPerSecond, base304.requestsPerSecond) },
+      koaRatio: {
+        config: ratio(koa.config.requestsPerSecond, base200.requestsPerSecond),
+        notModified: ratio(koa.notModified.requestsPerSecond, base304.requestsPerSecond),
+      },
       loginToNotifyMs: notify,
       scaled,
     };
@@ -279,10 +291,13 @@ async function main() {
       row(`boot storm (${devices.length} phones, cold)`, storm),
       row('hotprov config', hot200),
       row('baseline config', base200),
+      row('Koa baseline config', koa.config),
       row('hotprov 304', hot304, true),
       row('baseline 304', base304, true),
+      row('Koa baseline 304', koa.notModified, true),
       '',
       `ratio hotprov/baseline: config ${report.ratio.config}, 304 ${report.ratio.notModified}   (latencies in ms)`,
+      `ratio Koa baseline/baseline, the stack's own ceiling: config ${report.koaRatio.config}, 304 ${report.koaRatio.notModified}`,
       `start-up to first config: ${report.startupMs} ms; peak RSS ${rss ?? '?'} MB`,
       `login → NOTIFY received: p50 ${notify.p50} ms, p99 ${notify.p99} ms (${notify.received}/${logins} arrived)`,
       ...(scaled === null ? [] : [`${scaled.devices} devices: start-up ${scaled.startupMs} ms, peak RSS ${scaled.rssMb ?? '?'} MB`]),

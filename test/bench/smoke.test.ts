@@ -26,10 +26,10 @@ Smoke('npm run bench prints its table and writes its figures', async () => {
       child.on('exit', (code) => resolve({ code, stdout }));
     });
     assert.is(run.code, 0);
-    for (const row of ['boot storm', 'hotprov config', 'baseline config', 'hotprov 304', 'baseline 304', 'login → NOTIFY']) assert.ok(run.stdout.includes(row), row);
+    for (const row of ['boot storm', 'hotprov config', 'baseline config', 'hotprov 304', 'baseline 304', 'Koa baseline config', 'Koa baseline 304', 'login → NOTIFY']) assert.ok(run.stdout.includes(row), row);
     const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.is(report.devices, 200);
-    assert.ok(report.hotprov.config.requestsPerSecond > 0 && report.baseline.config.requestsPerSecond > 0);
+    assert.ok(report.hotprov.config.requestsPerSecond > 0 && report.baseline.config.requestsPerSecond > 0 && report.koaBaseline.config.requestsPerSecond > 0);
     assert.is(report.loginToNotifyMs.received, 20, 'every login produced its NOTIFY');
   } finally {
     rmSync(dir, { recursive: true, force: true });

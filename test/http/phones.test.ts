@@ -191,6 +191,17 @@ Phones('an unchanged profile answers 304 to If-None-Match; a login changes the E
   assert.is.not(changed.etag, first.etag);
 });
 
+Phones('If-None-Match in the forms RFC 9110 allows: a list, a weak tag, `*`; a shared file answers 304 too', async () => {
+  const { etag } = await phoneGet('/805ec0112233.cfg', {});
+  assert.is((await phoneGet('/805ec0112233.cfg', { 'if-none-match': `"old", ${etag}` })).status, 304, 'one of a list');
+  assert.is((await phoneGet('/805ec0112233.cfg', { 'if-none-match': `W/${etag}` })).status, 304, 'weak comparison');
+  assert.is((await phoneGet('/805ec0112233.cfg', { 'if-none-match': '*' })).status, 304, 'any current file');
+  assert.is((await phoneGet('/805ec0112233.cfg', { 'if-none-match': '"old"' })).status, 200, 'another tag');
+  const shared = await phoneGet('/y000000000096.cfg', {});
+  assert.is(shared.status, 200);
+  assert.is((await phoneGet('/y000000000096.cfg', { 'if-none-match': shared.etag })).status, 304, 'a model-wide file');
+});
+
 Phones('the phones trust whoever sends their NOTIFY: hotprov directly, or the PBX when it relays', async () => {
   const direct = [await text('/805ec0112233.cfg', UA.yealink), await text('/000413922D24.xml', UA.snom), await text('/0004f274632f-hotprov.cfg', UA.polycom)];
   assert.match(direct[0] ?? '', /^sip\.trust_ctrl = 0$/m);

@@ -15,18 +15,17 @@ const PHONES = {
 } as const;
 type Phone = keyof typeof PHONES;
 
-const Etags = suite('provisioning/etags');
-Etags.before.each(async () => {
-  t = await startTestServer();
-  await t.api('POST', '/api/v1/devices', { mac: '001565000001', vendor: 'yealink', model: 'T46U' });
-  await t.api('POST', '/api/v1/devices', { mac: '001565000002', vendor: 'yealink', model: 'T54W' });
-  await t.api('POST', '/api/v1/devices', { mac: '000413000003', vendor: 'snom', model: 'D785' });
-  await t.api('POST', '/api/v1/devices', { mac: '0004f2000004', vendor: 'polycom', model: 'VVX450' });
-  for (const ext of ['101', '102', '103']) await t.api('POST', '/api/v1/users', { extension: ext, displayName: `User ${ext}`, sipPassword: `s-${ext}`, pin: '4826' });
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0003', extension: '102', pin: '4826' });
-});
-Etags.after.each(() => t.close());
+async function enrolAndSeat(env: Record<string, string> = {}): Promise<TestServer> {
+  const server = await startTestServer({ env });
+  await server.api('POST', '/api/v1/devices', { mac: '001565000001', vendor: 'yealink', model: 'T46U' });
+  await server.api('POST', '/api/v1/devices', { mac: '001565000002', vendor: 'yealink', model: 'T54W' });
+  await server.api('POST', '/api/v1/devices', { mac: '000413000003', vendor: 'snom', model: 'D785' });
+  await server.api('POST', '/api/v1/devices', { mac: '0004f2000004', vendor: 'polycom', model: 'VVX450' });
+  for (const ext of ['101', '102', '103']) await server.api('POST', '/api/v1/users', { extension: ext, displayName: `User ${ext}`, sipPassword: `s-${ext}`, pin: '4826' });
+  await server.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await server.api('POST', '/api/v1/hotdesk/login', { device: 'HD0003', extension: '102', pin: '4826' });
+  return server;
+}
 
 async function etags(): Promise<Record<Phone, string>> {
   const out = {} as Record<Phone, string>;
@@ -38,13 +37,38 @@ async function etags(): Promise<Record<Phone, string>> {
   return out;
 }
 
-/** Runs a change and answers which phones' main file changed. */
+/** Runs a change and answers which phones' main file changed, as a phone that fetches it whole sees it. */
 async function changedBy(change: () => Promise<unknown>): Promise<Phone[]> {
   const before = await etags();
   assert.equal(await etags(), before, 'served twice unchanged, the same ETag');
   await change();
   const after = await etags();
   return (Object.keys(PHONES) as Phone[]).filter((p) => before[p] !== after[p]);
+}
+
+/** The same, as a polling phone sees it: it sends the ETag it holds, and only a changed file is sent again. */
+async function changedForPollingPhones(change: () => Promise<unknown>): Promise<Phone[]> {
+  const held = await etags();
+  const poll = async () => {
+    const changed: Phone[] = [];
+    for (const [phone, path] of Object.entries(PHONES) as [Phone, string][]) {
+      const res = await t.phone(path, '', { headers: { 'if-none-match': held[phone] } });
+      const body = await res.text();
+      if (res.status === 304) {
+        assert.is(body, '', `${phone}: a 304 has no body`);
+        assert.is(res.headers.get('etag'), held[phone], `${phone}: a 304 names the ETag the phone holds`);
+        continue;
+      }
+      assert.is(res.status, 200, phone);
+      assert.is.not(res.headers.get('etag'), held[phone], `${phone}: sent again only with a new ETag`);
+      assert.ok(body.length > 0, `${phone}: the new file is sent whole`);
+      changed.push(phone);
+    }
+    return changed;
+  };
+  assert.equal(await poll(), [], 'nothing changed yet: every phone gets 304');
+  await change();
+  return poll();
 }
 
 const cases: [string, () => Promise<unknown>, Phone[]][] = [
@@ -69,11 +93,33 @@ const cases: [string, () => Promise<unknown>, Phone[]][] = [
   ['a device\'s model changes that phone', () => t.api('PATCH', '/api/v1/devices/HD0002', { model: 'T57W' }), ['HD0002']],
   ['a label, which no file shows, changes nothing', () => t.api('PATCH', '/api/v1/devices/HD0002', { label: 'Door' }), []],
 ];
+
+const Etags = suite('provisioning/etags');
+Etags.before.each(async () => {
+  t = await enrolAndSeat();
+});
+Etags.after.each(() => t.close());
 for (const [name, change, expected] of cases) {
   Etags(name, async () => {
     assert.equal(await changedBy(change), expected);
   });
 }
+
+/**
+ * With no memory for bodies every file is evicted as soon as it is sent, and a 304 is answered from the
+ * revision kept per device: the same changes must still reach exactly the same phones.
+ */
+const Polling = suite('provisioning/etags of polling phones, bodies evicted');
+Polling.before.each(async () => {
+  t = await enrolAndSeat({ HOTPROV_CACHE_MB: '0' });
+});
+Polling.after.each(() => t.close());
+for (const [name, change, expected] of cases) {
+  Polling(name, async () => {
+    assert.equal(await changedForPollingPhones(change), expected);
+  });
+}
+Polling.run();
 
 Etags('an unchanged file answers 304 from memory, and the body is the one rendered', async () => {
   const first = await t.phone(PHONES.HD0001);

@@ -17,6 +17,7 @@ export function phoneRouter(deps: AppDeps): Router {
       userAgent: ctx.get('user-agent'),
       ip: ctx.ip,
       authorization: ctx.get('authorization'),
+      ifNoneMatch: ctx.get('if-none-match'),
     });
     if (response.status === 401) {
       ctx.status = 401;
@@ -35,13 +36,13 @@ export function phoneRouter(deps: AppDeps): Router {
       ctx.status = 204;
       return;
     }
-    ctx.status = 200;
     ctx.set('ETag', response.etag);
     ctx.set('Cache-Control', 'no-cache');
-    if (ctx.fresh) {
+    if (response.status === 304) {
       ctx.status = 304;
       return;
     }
+    ctx.status = 200;
     ctx.type = response.contentType;
     ctx.body = response.bytes();
   }
