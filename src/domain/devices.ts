@@ -182,7 +182,7 @@ function closeOpenSessionOf(tx: Db, tenantId: number, now: Date, actor: Actor, d
  */
 export function recordDeviceSeen(
   db: Db,
-  device: DeviceRow,
+  device: Pick<DeviceRow, 'id' | 'lastSeenAt' | 'lastSeenIp' | 'lastUserAgent' | 'firmware'>,
   seen: { at: Date; ip: string; userAgent: string; firmware: string | null },
   minIntervalMs: number,
 ): boolean {
@@ -212,7 +212,7 @@ export function recordDeviceSeen(
  * Remembers which revision of its main file a phone was served, and the account in it: the phone registers
  * with that account, so the next check-sync is addressed to it. Writes only when the revision changed.
  */
-export function recordServed(db: Db, device: DeviceRow, etag: string, account: { userName: string; authName: string; password: string }): void {
+export function recordServed(db: Db, device: Pick<DeviceRow, 'id' | 'servedEtag'>, etag: string, account: { userName: string; authName: string; password: string }): void {
   if (device.servedEtag === etag) return;
   preparedOnce(db, 'recordServed', () =>
     db

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { recordDeviceSeen, recordServed } from '../domain/devices.ts';
-import { findDeviceByMac } from '../domain/lookup.ts';
+import { findPhoneByMac, getDeviceById, type PhoneDevice } from '../domain/lookup.ts';
 import { userAtDevice } from '../domain/sessions.ts';
 import { getTenant, tenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
@@ -73,7 +73,7 @@ export interface ProvisioningDeps {
   /** Memory for rendered files, in MB (default 64); the least recently fetched devices go first. */
   readonly cacheMegabytes?: number;
   /** Told each time a phone was served its main device file: the revision it now has. */
-  readonly onServed?: (device: DeviceRow, revision: Revision) => void;
+  readonly onServed?: (device: PhoneDevice, revision: Revision) => void;
 }
 
 /** A device's main file as rendered now: its ETag, and the account in it (what the phone will register with). */
@@ -94,7 +94,7 @@ const NOT_FOUND: PhoneResponse = { status: 404 };
 const CACHE_ENTRY_OVERHEAD = 300;
 
 /** HTTP Basic credentials against the device's own, compared in constant time. */
-function credentialsMatch(header: string | undefined, device: DeviceRow): boolean {
+function credentialsMatch(header: string | undefined, device: Pick<DeviceRow, 'provUsername' | 'provPassword'>): boolean {
   const encoded = /^Basic\s+(\S+)$/i.exec(header ?? '')?.[1];
   if (encoded === undefined || device.provUsername === null || device.provPassword === null) return false;
   const digest = (v: string) => createHash('sha256').update(v).digest();
@@ -252,7 +252,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const serveDeviceFile = (request: PhoneRequest, matches: readonly [VendorAdapter, FileMatch][]): PhoneResponse => {
     const mac = matches[0]?.[1].mac;
     if (mac === null || mac === undefined) return NOT_FOUND;
-    const device = findDeviceByMac(deps.db, mac);
+    const device = findPhoneByMac(deps.db, mac);
     if (device === undefined) {
       deps.log.info('security', 'config requested for a MAC that is not enrolled', { mac, file: request.filename, ip: request.ip });
       return NOT_FOUND;
@@ -280,10 +280,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
       deviceCache.set(device.id, files);
     }
     if (served === undefined) {
-      const { profile } = profileOf(device);
+      const row = getDeviceById(deps.db, device.id);
+      if (row === undefined) return NOT_FOUND; // deleted between the two reads
+      const { profile } = profileOf(row);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
-      const { now, kept } = rendered(adapter, render(adapter, plan, device.model), profile.account);
+      const { now, kept } = rendered(adapter, render(adapter, plan, row.model), profile.account);
       remember(device.id, file.kind, kept);
       served = now;
     }
@@ -295,13 +297,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
     ifNoneMatchHits(request.ifNoneMatch, response.etag) ? { status: 304, etag: response.etag } : response;
 
   /** The phone now holds this revision of the file; for its main file, that is the account it registers with. */
-  const servedRevision = (file: FileMatch, device: DeviceRow, revision: Revision) => {
+  const servedRevision = (file: FileMatch, device: PhoneDevice, revision: Revision) => {
     if (file.kind !== MAIN_FILE_KIND) return;
     recordServed(deps.db, device, revision.etag, revision.account);
     deps.onServed?.(device, revision);
   };
 
-  const recordSeen = (adapter: VendorAdapter, device: DeviceRow, request: PhoneRequest) => {
+  const recordSeen = (adapter: VendorAdapter, device: PhoneDevice, request: PhoneRequest) => {
     const ua = adapter.profile.parseUserAgent(request.userAgent);
     if (request.userAgent !== '' && ua === null) {
       deps.log.warn('provisioning', 'User-Agent is not of the enrolled vendor', {

@@ -209,7 +209,7 @@ export function createResync(deps: ResyncDeps) {
     },
 
     /** A phone fetched its main file: the job waiting for that revision is done. */
-    deviceServed(device: DeviceRow, revision: Revision): void {
+    deviceServed(device: Pick<DeviceRow, 'id'>, revision: Revision): void {
       const job = waiting.get(device.id);
       if (job !== undefined && job.targetEtag === revision.etag) {
         update(job.id, { state: 'fetched', fetchedAt: deps.now() }, false);
