@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npx hotprov …`: the command line, run through tsx like the server.
+// `npx hotprov …`: the command line, run from the sources through tsx (no build needed for a one-off command).
 import { register } from 'tsx/esm/api';
 
 register();

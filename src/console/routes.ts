@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { writeTransaction } from '../db/client.ts';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Router, { type RouterContext } from '@koa/router';
 import type { Next } from 'koa';
 import { createApiToken, type ConsoleSession, listApiTokens, revokeApiToken, SESSION_HOURS, sessionByToken, signIn, signOut } from '../domain/admins.ts';
@@ -26,9 +25,10 @@ import { checkTemplate } from '../provisioning/templateCheck.ts';
 import { parseCsv, toCsv } from './csv.ts';
 import { diffLines } from './diff.ts';
 import { createViews } from './views.ts';
+import { PATHS } from '../paths.ts';
 
 const COOKIE = 'hotprov_session';
-const CSS = readFileSync(fileURLToPath(new URL('./assets/console.css', import.meta.url)), 'utf8');
+const CSS = readFileSync(PATHS.consoleCss, 'utf8');
 const digest = (s: string) => createHash('sha256').update(s).digest();
 const PAGE_SIZE = 50;
 

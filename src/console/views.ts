@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { PATHS } from '../paths.ts';
 
-const VIEWS = fileURLToPath(new URL('./views', import.meta.url));
+const VIEWS = PATHS.consoleViews;
 
 /**
  * The console's pages: Handlebars views with HTML escaping on (these are web pages, unlike phone files),

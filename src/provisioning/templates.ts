@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { PATHS } from '../paths.ts';
 
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates', import.meta.url));
+export const TEMPLATES_DIR = PATHS.templates;
 
 type Compiled = Handlebars.TemplateDelegate<unknown>;
 

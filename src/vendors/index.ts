@@ -1,11 +1,11 @@
-import { fileURLToPath } from 'node:url';
 import { loadVendorProfile, type VendorId, type VendorProfile } from './catalog.ts';
 import { createPolycomAdapter } from './polycom.ts';
 import { createSnomAdapter } from './snom.ts';
 import type { VendorAdapter } from './types.ts';
 import { createYealinkAdapter } from './yealink.ts';
+import { PATHS } from '../paths.ts';
 
-export const VENDOR_PROFILES_DIR = fileURLToPath(new URL('../../vendor-profiles', import.meta.url));
+export const VENDOR_PROFILES_DIR = PATHS.vendorProfiles;
 
 const FACTORIES: Readonly<Record<VendorId, (profile: VendorProfile) => VendorAdapter>> = {
   yealink: createYealinkAdapter,

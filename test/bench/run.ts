@@ -3,7 +3,7 @@
  *
  * A benchmark, not a test: it measures and prints, and asserts nothing. In one run it
  *   1. seeds a fresh database with N devices across the vendors, half with a logged-in user with 10 BLF keys;
- *   2. starts hotprov as its own process and times process start → first config served;
+ *   2. starts hotprov as its own process, compiled as `npm start` runs it, and times process start → first config served;
  *   3. fetches every device's main file once (the boot storm: nothing cached yet);
  *   4. drives hotprov with autocannon (random devices, their vendor's User-Agent), then with If-None-Match (304);
  *   5. starts a bare node:http server answering the same paths with the same bytes and drives it the same way,
@@ -12,9 +12,9 @@
  *   7. reads hotprov's peak memory; with --scale it repeats start-up and memory at that many devices.
  * It prints one table and writes the figures as JSON.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,9 +42,19 @@ const LOGINS = option('logins', 1000);
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Starts a process and resolves once it printed a line matching `ready` (or the port answers). */
+const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * A Node process the kernel stops when the benchmark dies (setpriv's parent-death signal): a bench that ran out
+ * of memory, which skips every clean-up, leaves no hotprov or baseline behind.
+ */
+function spawnNode(args: string[], options: SpawnOptions): ChildProcess {
+  return existsSync(SETPRIV) ? spawn(SETPRIV, ['--pdeathsig', 'TERM', process.execPath, ...args], options) : spawn(process.execPath, args, options);
+}
+
 function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnNode(args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     const onData = (d: Buffer) => {
       seen += String(d);
@@ -72,7 +82,7 @@ function peakRssMb(pid: number | undefined): number | null {
 function startHotprov(db: string, port: number, sipPort: number): ChildProcess {
   // --profile DIR: hotprov writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
   const profile = PROFILE_DIR === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
-  return spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
+  return spawnNode([...profile, 'dist/main.js'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -192,6 +202,9 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'hotprov-bench-'));
   const children: ChildProcess[] = [];
   try {
+    say('compiling hotprov as npm start runs it…');
+    const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
     say(`seeding ${DEVICES} devices…`);
     const db = join(dir, 'bench.db');
     const devices = await seed(db, DEVICES, Math.min(LOGINS, Math.floor(DEVICES / 2)));
