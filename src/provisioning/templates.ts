@@ -49,9 +49,16 @@ function environment(): typeof Handlebars {
 export function compileTemplate(source: string, base?: string): Compiled {
   const hbs = environment();
   if (base !== undefined) hbs.registerPartial('base', base);
-  hbs.precompile(source, { noEscape: true, strict: true });
-  return hbs.compile(source, { noEscape: true, strict: true });
+  hbs.precompile(source, COMPILE_OPTIONS);
+  return hbs.compile(source, COMPILE_OPTIONS);
 }
+
+/**
+ * Known helpers only: `{{index}}` then compiles to a plain lookup instead of asking at every use whether a
+ * helper of that name exists, which made a 35 KB Yealink file render 2.4 times slower. A helper hotprov does
+ * not define is then an error when the template is checked, not when a phone asks.
+ */
+const COMPILE_OPTIONS = { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: { eq: true } } as const;
 
 export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore {
   const compiled = new Map<string, Compiled>();

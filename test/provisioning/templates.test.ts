@@ -33,6 +33,14 @@ Templates('a missing value is an error, never an empty line in a phone config', 
   assert.throws(() => createTemplateStore(dir).render('acme', 't', undefined, {}), /"missing" not defined/);
 });
 
+Templates('a helper hotprov does not define is an error when the template is loaded, not when a phone asks', () => {
+  write('t.hbs', 'key = {{shout name}}');
+  assert.throws(() => createTemplateStore(dir), /acme\/t\.hbs[\s\S]*shout/);
+  rmSync(join(dir, 'acme', 't.hbs'));
+  write('t.hbs', '{{#if (eq kind "blf")}}blf{{else}}other{{/if}} {{#each keys}}{{this}}{{/each}}');
+  assert.is(createTemplateStore(dir).render('acme', 't', undefined, { kind: 'blf', keys: [1, 2] }), 'blf 12', 'the helpers hotprov has');
+});
+
 Templates('a template that does not compile stops start-up and names the file', () => {
   write('broken.hbs', 'key = {{#each x}}');
   assert.throws(() => createTemplateStore(dir), /acme\/broken\.hbs/);
