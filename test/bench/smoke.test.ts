@@ -15,7 +15,7 @@ Smoke('npm run bench prints its table and writes its figures', async () => {
   const out = join(dir, 'bench.json');
   try {
     const run = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/run.ts', '--devices', '200', '--duration', '2', '--connections', '10', '--logins', '20', '--out', out], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/run.ts', '--devices', '200', '--duration', '2', '--rounds', '1', '--connections', '10', '--logins', '20', '--out', out], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'ignore'],
       });
