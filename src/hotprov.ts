@@ -91,7 +91,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     templates,
     log,
     now,
-    onServed: (device, revision) => resync.deviceServed(device, revision),
+    onServed: (device, etag) => resync.deviceServed(device, etag),
   });
   templates.onChange(() => provisioning.invalidateAll());
   const resync = createResync({
@@ -165,6 +165,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
       await resync.settled();
       await redirects.settled();
       await notifier.close();
+      provisioning.flush();
       database.close();
     },
   };

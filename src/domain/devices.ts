@@ -176,22 +176,26 @@ function closeOpenSessionOf(tx: Db, tenantId: number, now: Date, actor: Actor, d
   if (open !== undefined) closeSession(tx, tenantId, now, actor, open, reason);
 }
 
+/** What one fetch tells of a phone. A null firmware (a boot stage that does not say) keeps the recorded one. */
+export interface DeviceSeen {
+  readonly at: Date;
+  readonly ip: string;
+  readonly userAgent: string;
+  readonly firmware: string | null;
+}
+
 /**
- * Records that a phone fetched its config. Called on the request path, so it writes only what changed
- * and at most every `minIntervalMs` for the time stamp alone.
+ * Whether a fetch is worth recording: its details differ from the last recorded, or that time stamp is older
+ * than `minIntervalMs`. Fetches come by the thousand; most repeat what is known.
  */
-export function recordDeviceSeen(
-  db: Db,
-  device: Pick<DeviceRow, 'id' | 'lastSeenAt' | 'lastSeenIp' | 'lastUserAgent' | 'firmware'>,
-  seen: { at: Date; ip: string; userAgent: string; firmware: string | null },
-  minIntervalMs: number,
-): boolean {
-  const sameDetails =
-    device.lastSeenIp === seen.ip &&
-    device.lastUserAgent === seen.userAgent &&
-    (seen.firmware === null || device.firmware === seen.firmware);
-  const recent = device.lastSeenAt !== null && seen.at.getTime() - device.lastSeenAt.getTime() < minIntervalMs;
-  if (sameDetails && recent) return false;
+export function seenIsNews(last: Pick<DeviceRow, 'lastSeenAt' | 'lastSeenIp' | 'lastUserAgent' | 'firmware'>, seen: DeviceSeen, minIntervalMs: number): boolean {
+  const sameDetails = last.lastSeenIp === seen.ip && last.lastUserAgent === seen.userAgent && (seen.firmware === null || last.firmware === seen.firmware);
+  const recent = last.lastSeenAt !== null && seen.at.getTime() - last.lastSeenAt.getTime() < minIntervalMs;
+  return !(sameDetails && recent);
+}
+
+/** Records that a phone fetched its config: when, from where, with which User-Agent and firmware. */
+export function recordDeviceSeen(db: Db, deviceId: number, seen: DeviceSeen): void {
   // Placeholders in SET bypass drizzle's column mapping: the time goes in as the stored milliseconds.
   preparedOnce(db, 'recordDeviceSeen', () =>
     db
@@ -200,20 +204,18 @@ export function recordDeviceSeen(
         lastSeenAt: sql`${sql.placeholder('at')}`,
         lastSeenIp: sql`${sql.placeholder('ip')}`,
         lastUserAgent: sql`${sql.placeholder('userAgent')}`,
-        firmware: sql`${sql.placeholder('firmware')}`,
+        firmware: sql`coalesce(${sql.placeholder('firmware')}, ${devices.firmware})`,
       })
       .where(eq(devices.id, sql.placeholder('id')))
       .prepare(),
-  ).run({ id: device.id, at: seen.at.getTime(), ip: seen.ip, userAgent: seen.userAgent, firmware: seen.firmware ?? device.firmware });
-  return true;
+  ).run({ id: deviceId, at: seen.at.getTime(), ip: seen.ip, userAgent: seen.userAgent, firmware: seen.firmware });
 }
 
 /**
  * Remembers which revision of its main file a phone was served, and the account in it: the phone registers
- * with that account, so the next check-sync is addressed to it. Writes only when the revision changed.
+ * with that account, so the next check-sync is addressed to it.
  */
-export function recordServed(db: Db, device: Pick<DeviceRow, 'id' | 'servedEtag'>, etag: string, account: { userName: string; authName: string; password: string }): void {
-  if (device.servedEtag === etag) return;
+export function recordServed(db: Db, deviceId: number, etag: string, account: { userName: string; authName: string; password: string }): void {
   preparedOnce(db, 'recordServed', () =>
     db
       .update(devices)
@@ -225,7 +227,7 @@ export function recordServed(db: Db, device: Pick<DeviceRow, 'id' | 'servedEtag'
       })
       .where(eq(devices.id, sql.placeholder('id')))
       .prepare(),
-  ).run({ id: device.id, etag, userName: account.userName, authName: account.authName, password: account.password });
+  ).run({ id: deviceId, etag, userName: account.userName, authName: account.authName, password: account.password });
 }
 
 /** Remembers where the PBX says the phone takes SIP requests (`sip:HD0001@10.1.2.3:5062`), for the next NOTIFY. */

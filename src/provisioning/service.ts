@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/client.ts';
+import { type Db, writeTransaction } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
-import { recordDeviceSeen, recordServed } from '../domain/devices.ts';
+import { type DeviceSeen, recordDeviceSeen, recordServed, seenIsNews } from '../domain/devices.ts';
 import { findPhoneByMac, getDeviceById, type PhoneDevice } from '../domain/lookup.ts';
 import { userAtDevice } from '../domain/sessions.ts';
 import { getTenant, tenantSettings } from '../domain/tenants.ts';
@@ -72,8 +72,8 @@ export interface ProvisioningDeps {
   readonly now: () => Date;
   /** Memory for rendered files, in MB (default 64); the least recently fetched devices go first. */
   readonly cacheMegabytes?: number;
-  /** Told each time a phone was served its main device file: the revision it now has. */
-  readonly onServed?: (device: PhoneDevice, revision: Revision) => void;
+  /** Told each time a phone was served its main device file (or a 304 for it): the ETag of the revision it now has. */
+  readonly onServed?: (device: PhoneDevice, etag: string) => void;
 }
 
 /** A device's main file as rendered now: its ETag, and the account in it (what the phone will register with). */
@@ -197,11 +197,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
   let cachedBytes = 0;
   const budget = (deps.cacheMegabytes ?? 64) * 1024 * 1024;
   /**
-   * Each device's current revision per file kind, kept after its body is evicted (about a hundred bytes a
-   * phone), so a polling phone that holds the current file gets its 304 without a render. Emptied by the same
+   * Each device's current ETag, per file kind, kept after its body is evicted (under a hundred bytes a phone),
+   * so a polling phone that holds the current file gets its 304 without a render. Emptied by the same
    * invalidation as the bodies.
    */
-  const revisions = new Map<number, Map<string, Revision>>();
+  const currentEtags = new Map<string, Map<number, string>>();
   const evict = (id: number) => {
     const files = deviceCache.get(id);
     if (files === undefined) return;
@@ -210,7 +210,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   };
   const forget = (id: number) => {
     evict(id);
-    revisions.delete(id);
+    for (const etags of currentEtags.values()) etags.delete(id);
   };
   const remember = (id: number, kind: string, served: Served) => {
     let files = deviceCache.get(id);
@@ -219,9 +219,9 @@ export function createProvisioning(deps: ProvisioningDeps) {
     if (previous !== undefined) cachedBytes -= previous.cost;
     files.set(kind, served);
     cachedBytes += served.cost;
-    let known = revisions.get(id);
-    if (known === undefined) revisions.set(id, (known = new Map()));
-    known.set(kind, { etag: served.response.etag, account: served.account });
+    let etags = currentEtags.get(kind);
+    if (etags === undefined) currentEtags.set(kind, (etags = new Map()));
+    etags.set(id, served.response.etag);
     for (const oldest of deviceCache.keys()) {
       if (cachedBytes <= budget || oldest === id) break;
       evict(oldest);
@@ -267,10 +267,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
     recordSeen(adapter, device, request);
     if (request.method === 'PUT') return file.upload === undefined ? NOT_FOUND : { status: 204 };
     if (file.upload === 'only') return request.method === 'HEAD' ? { status: 204 } : NOT_FOUND;
-    const known = revisions.get(device.id)?.get(file.kind);
-    if (known !== undefined && ifNoneMatchHits(request.ifNoneMatch, known.etag)) {
-      servedRevision(file, device, known);
-      return { status: 304, etag: known.etag };
+    const known = currentEtags.get(file.kind)?.get(device.id);
+    // For the main file, the account the phone holds must be on record already; in the rare case it is not, the
+    // path below has the account to record.
+    if (known !== undefined && ifNoneMatchHits(request.ifNoneMatch, known) && (file.kind !== MAIN_FILE_KIND || device.servedEtag === known)) {
+      if (file.kind === MAIN_FILE_KIND) deps.onServed?.(device, known);
+      return { status: 304, etag: known };
     }
     const files = deviceCache.get(device.id);
     let served = files?.get(file.kind);
@@ -299,8 +301,42 @@ export function createProvisioning(deps: ProvisioningDeps) {
   /** The phone now holds this revision of the file; for its main file, that is the account it registers with. */
   const servedRevision = (file: FileMatch, device: PhoneDevice, revision: Revision) => {
     if (file.kind !== MAIN_FILE_KIND) return;
-    recordServed(deps.db, device, revision.etag, revision.account);
-    deps.onServed?.(device, revision);
+    if (device.servedEtag !== revision.etag && pendingServed.get(device.id)?.etag !== revision.etag) {
+      pendingServed.set(device.id, revision);
+      scheduleWrites();
+    }
+    deps.onServed?.(device, revision.etag);
+  };
+
+  /**
+   * What fetches record (last seen, revision served) is written once per turn of the event loop, in one
+   * transaction: a boot storm answers dozens of phones a turn, and a write each cost more than the 304 itself.
+   * Nobody reads it sooner: any other request is answered in a later turn.
+   */
+  const pendingSeen = new Map<number, DeviceSeen>();
+  const pendingServed = new Map<number, Revision>();
+  let writesScheduled = false;
+  const scheduleWrites = () => {
+    if (writesScheduled) return;
+    writesScheduled = true;
+    setImmediate(writePending);
+  };
+  const writePending = () => {
+    writesScheduled = false;
+    if (pendingSeen.size === 0 && pendingServed.size === 0) return;
+    const seen = [...pendingSeen];
+    const served = [...pendingServed];
+    pendingSeen.clear();
+    pendingServed.clear();
+    try {
+      writeTransaction(deps.db, (tx) => {
+        for (const [id, fetch] of seen) recordDeviceSeen(tx, id, fetch);
+        for (const [id, revision] of served) recordServed(tx, id, revision.etag, revision.account);
+      });
+    } catch (err) {
+      // Not worth failing anything for: the phones' next fetches find it unrecorded and record it again.
+      deps.log.warn('database', 'could not record what phones fetched', { phones: seen.length + served.length, error: (err as Error).message });
+    }
   };
 
   const recordSeen = (adapter: VendorAdapter, device: PhoneDevice, request: PhoneRequest) => {
@@ -312,12 +348,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
         userAgent: request.userAgent,
       });
     }
-    recordDeviceSeen(
-      deps.db,
-      device,
-      { at: deps.now(), ip: request.ip, userAgent: request.userAgent, firmware: ua?.firmware ?? null },
-      SEEN_INTERVAL_MS,
-    );
+    const seen: DeviceSeen = { at: deps.now(), ip: request.ip, userAgent: request.userAgent, firmware: ua?.firmware ?? null };
+    const pending = pendingSeen.get(device.id);
+    const last = pending === undefined ? device : { lastSeenAt: pending.at, lastSeenIp: pending.ip, lastUserAgent: pending.userAgent, firmware: pending.firmware ?? device.firmware };
+    if (!seenIsNews(last, seen, SEEN_INTERVAL_MS)) return;
+    pendingSeen.set(device.id, { ...seen, firmware: seen.firmware ?? pending?.firmware ?? null });
+    scheduleWrites();
   };
 
   return {
@@ -353,9 +389,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
     },
 
     /** Forgets every rendered file: a template changed. */
+    /** Writes what fetches recorded and is not yet written: before the database closes. */
+    flush(): void {
+      writePending();
+    },
+
     invalidateAll(): void {
       deviceCache.clear();
-      revisions.clear();
+      currentEtags.clear();
       sharedCache.clear();
       cachedBytes = 0;
     },

@@ -209,9 +209,9 @@ export function createResync(deps: ResyncDeps) {
     },
 
     /** A phone fetched its main file: the job waiting for that revision is done. */
-    deviceServed(device: Pick<DeviceRow, 'id'>, revision: Revision): void {
+    deviceServed(device: Pick<DeviceRow, 'id'>, etag: string): void {
       const job = waiting.get(device.id);
-      if (job !== undefined && job.targetEtag === revision.etag) {
+      if (job !== undefined && job.targetEtag === etag) {
         update(job.id, { state: 'fetched', fetchedAt: deps.now() }, false);
         waiting.delete(device.id);
       }

@@ -20,6 +20,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { hashSecret, verifySecret } from '../../src/domain/credentials.ts';
 import { seed, type SeededDevice } from './seed.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -168,6 +169,24 @@ function drive(url: string, devices: readonly SeededDevice[], etags: Map<string,
   });
 }
 
+/** The scrypt PIN check every login makes, timed alone with hotprov's own parameters: the floor under a login. */
+async function pinCheckLatency(count: number): Promise<{ p50: number; p99: number }> {
+  const stored = await hashSecret('4826');
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    if (!(await verifySecret('4826', stored))) throw new Error('the PIN check refused the right PIN');
+    times.push(performance.now() - started);
+  }
+  return percentiles(times);
+}
+
+function percentiles(values: number[]): { p50: number; p99: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const pct = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN) * 10) / 10;
+  return { p50: pct(50), p99: pct(99) };
+}
+
 async function loginLatency(url: string, devices: readonly SeededDevice[], count: number): Promise<{ p50: number; p99: number; received: number }> {
   const socket = createSocket('udp4');
   const arrived = new Map<string, number>();
@@ -195,9 +214,7 @@ async function loginLatency(url: string, devices: readonly SeededDevice[], count
     if (at !== undefined) latencies.push(at - started);
   }
   socket.close();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN) * 10) / 10;
-  return { p50: pct(50), p99: pct(99), received: latencies.length };
+  return { ...percentiles(latencies), received: latencies.length };
 }
 
 async function main() {
@@ -272,6 +289,7 @@ async function main() {
     const logins = Math.min(LOGINS, Math.floor(DEVICES / 2));
     say(`${logins} logins, request → NOTIFY received…`);
     const notify = await loginLatency(url, devices, logins);
+    const pinCheck = await pinCheckLatency(100);
     await stop(child);
 
     let scaled: { devices: number; startupMs: number; rssMb: number | null } | null = null;
@@ -311,6 +329,7 @@ async function main() {
         notModified: ratio(koa.notModified.requestsPerSecond, base304.requestsPerSecond),
       },
       loginToNotifyMs: notify,
+      pinCheckMs: pinCheck,
       scaled,
     };
     writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
@@ -333,7 +352,7 @@ async function main() {
       `ratio hotprov/baseline: config ${report.ratio.config}, 304 ${report.ratio.notModified}   (latencies in ms)`,
       `ratio Koa baseline/baseline, the stack's own ceiling: config ${report.koaRatio.config}, 304 ${report.koaRatio.notModified}`,
       `start-up to first config: ${report.startupMs} ms; peak RSS ${rss ?? '?'} MB`,
-      `login → NOTIFY received: p50 ${notify.p50} ms, p99 ${notify.p99} ms (${notify.received}/${logins} arrived)`,
+      `login → NOTIFY received: p50 ${notify.p50} ms, p99 ${notify.p99} ms (${notify.received}/${logins} arrived); of which the PIN check alone (scrypt): p50 ${pinCheck.p50} ms, p99 ${pinCheck.p99} ms`,
       ...(scaled === null ? [] : [`${scaled.devices} devices: start-up ${scaled.startupMs} ms, peak RSS ${scaled.rssMb ?? '?'} MB`]),
       `figures written to ${OUT}`,
     ];

@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openDb } from '../../src/db/client.ts';
+import { findDevice } from '../../src/domain/lookup.ts';
+import { createHotprov } from '../../src/hotprov.ts';
+import { silentLogger } from '../../src/log.ts';
+import { seed } from '../bench/seed.ts';
+import { startTestServer, TEST_TOKEN, testConfig } from '../helpers/server.ts';
+
+/**
+ * What a fetch records (when and from where a phone was last seen, which revision it holds) is written once per
+ * turn of the event loop for all phones of that turn. None of it may be lost: not in a storm, not at shutdown.
+ */
+const Recording = suite('provisioning/recording fetches');
+
+Recording('fifty phones fetching at once are each recorded, with their own address and revision', async () => {
+  const t = await startTestServer();
+  try {
+    const macs = Array.from({ length: 50 }, (_, i) => `805ec0${i.toString(16).padStart(6, '0')}`);
+    for (const mac of macs) await t.api('POST', '/api/v1/devices', { mac, vendor: 'yealink', model: 'T46U' });
+    const answers = await Promise.all(
+      macs.map(async (mac) => {
+        const res = await t.phone(`/${mac}.cfg`, 'Yealink SIP-T46U 108.86.0.40');
+        await res.arrayBuffer();
+        return res.headers.get('etag');
+      }),
+    );
+    for (const [i, mac] of macs.entries()) {
+      const device = await t.api('GET', `/api/v1/devices/${mac}`);
+      assert.is(device.body.lastSeen?.firmware, '108.86.0.40', mac);
+      assert.is(device.body.lastSeen?.ip, '127.0.0.1', mac);
+      const row = findDevice(t.hotprov.database.db, 1, mac);
+      assert.is(row.servedEtag, answers[i], `${mac}: the revision it was sent`);
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+Recording('what was fetched just before shutdown is written before the database closes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hotprov-recording-'));
+  const path = join(dir, 'hotprov.db');
+  try {
+    const [phone] = await seed(path, 4);
+    if (phone === undefined) throw new Error('seeded no phone');
+    const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path }), adminToken: TEST_TOKEN, log: silentLogger });
+    const answer = hotprov.provisioning.handle({ method: 'GET', filename: phone.path.slice(1), userAgent: phone.ua, ip: '192.0.2.7' });
+    assert.is(answer.status, 200);
+    await hotprov.close(); // straight after the answer: its writes are still pending when close() begins
+    const { db, close } = openDb(path);
+    try {
+      const row = findDevice(db, 1, phone.idleAccount);
+      assert.is(row.lastSeenIp, '192.0.2.7');
+      assert.is(row.servedEtag, answer.status === 200 ? answer.etag : null);
+    } finally {
+      close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Recording.run();
