@@ -114,13 +114,11 @@ const deflate = (body: string): Buffer => {
 };
 
 /**
- * A strong ETag: a hash of the deflated file, a tenth of the bytes to hash, and as unique as one of the text
- * since inflating gives the text back. A Node upgrade that changed zlib's output would move every ETag once.
+ * A strong ETag: a hash of the text. (Hashing the deflated bytes would be a tenth of the work, but would tie
+ * every ETag, and the revisions on record for re-sync, to the zlib build that made them.)
  */
-const etagOfDeflated = (deflated: Buffer): string => `"${createHash('sha1').update(deflated).digest('base64url')}"`;
-
 export function etagOf(body: string): string {
-  return etagOfDeflated(deflate(body));
+  return `"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 
 /**
@@ -242,7 +240,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
    */
   const rendered = (adapter: VendorAdapter, body: string, account: DeviceProfile['account']): { now: Served; kept: Served } => {
     const deflated = deflate(body);
-    const etag = etagOfDeflated(deflated);
+    const etag = etagOf(body);
     return {
       now: { account, cost: 0, response: { status: 200, contentType: adapter.contentType, etag, body, bytes: () => Buffer.from(body, 'utf8') } },
       kept: keptDeflated(adapter.contentType, etag, deflated, Buffer.byteLength(body, 'utf8'), account),
@@ -270,7 +268,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     const known = currentEtags.get(file.kind)?.get(device.id);
     // For the main file, the account the phone holds must be on record already; in the rare case it is not, the
     // path below has the account to record.
-    if (known !== undefined && ifNoneMatchHits(request.ifNoneMatch, known) && (file.kind !== MAIN_FILE_KIND || device.servedEtag === known)) {
+    if (known !== undefined && ifNoneMatchHits(request.ifNoneMatch, known) && (file.kind !== MAIN_FILE_KIND || recordedEtag(device) === known)) {
       if (file.kind === MAIN_FILE_KIND) deps.onServed?.(device, known);
       return { status: 304, etag: known };
     }
@@ -291,8 +289,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
       remember(device.id, file.kind, kept);
       served = now;
     }
-    servedRevision(file, device, { etag: served.response.etag, account: served.account });
-    return conditional(request, served.response);
+    const answer = conditional(request, served.response);
+    // `If-None-Match: *` says the phone holds some copy, not which: only a named ETag or the file itself tells.
+    if (answer.status === 200 || request.ifNoneMatch?.trim() !== '*') servedRevision(file, device, { etag: served.response.etag, account: served.account });
+    return answer;
   };
 
   const conditional = (request: PhoneRequest, response: Rendered200): PhoneResponse =>
@@ -301,17 +301,23 @@ export function createProvisioning(deps: ProvisioningDeps) {
   /** The phone now holds this revision of the file; for its main file, that is the account it registers with. */
   const servedRevision = (file: FileMatch, device: PhoneDevice, revision: Revision) => {
     if (file.kind !== MAIN_FILE_KIND) return;
-    if (device.servedEtag !== revision.etag && pendingServed.get(device.id)?.etag !== revision.etag) {
-      pendingServed.set(device.id, revision);
+    if (recordedEtag(device) !== revision.etag) {
+      // A revision queued earlier in this turn and already overtaken goes; the one on record may be right again.
+      if (device.servedEtag === revision.etag) pendingServed.delete(device.id);
+      else pendingServed.set(device.id, revision);
       scheduleWrites();
     }
     deps.onServed?.(device, revision.etag);
   };
 
+  /** The revision on record for the phone once this turn's writes are done. */
+  const recordedEtag = (device: PhoneDevice): string | null => pendingServed.get(device.id)?.etag ?? device.servedEtag;
+
   /**
    * What fetches record (last seen, revision served) is written once per turn of the event loop, in one
    * transaction: a boot storm answers dozens of phones a turn, and a write each cost more than the 304 itself.
-   * Nobody reads it sooner: any other request is answered in a later turn.
+   * Whatever decides from these columns within the same turn (re-sync: where the phone is, which account and
+   * revision it holds) calls flush() first.
    */
   const pendingSeen = new Map<number, DeviceSeen>();
   const pendingServed = new Map<number, Revision>();
@@ -329,13 +335,17 @@ export function createProvisioning(deps: ProvisioningDeps) {
     pendingSeen.clear();
     pendingServed.clear();
     try {
-      writeTransaction(deps.db, (tx) => {
-        for (const [id, fetch] of seen) recordDeviceSeen(tx, id, fetch);
-        for (const [id, revision] of served) recordServed(tx, id, revision.etag, revision.account);
+      // Statements prepared on the database itself run inside the transaction (one connection), and are
+      // prepared once rather than on each transaction object.
+      writeTransaction(deps.db, () => {
+        for (const [id, fetch] of seen) recordDeviceSeen(deps.db, id, fetch);
+        for (const [id, revision] of served) recordServed(deps.db, id, revision.etag, revision.account);
       });
     } catch (err) {
-      // Not worth failing anything for: the phones' next fetches find it unrecorded and record it again.
-      deps.log.warn('database', 'could not record what phones fetched', { phones: seen.length + served.length, error: (err as Error).message });
+      // Kept for the next write (another fetch's, or close()), unless something newer came meanwhile.
+      for (const [id, fetch] of seen) if (!pendingSeen.has(id)) pendingSeen.set(id, fetch);
+      for (const [id, revision] of served) if (!pendingServed.has(id)) pendingServed.set(id, revision);
+      deps.log.warn('database', 'could not record what phones fetched yet; will try again', { phones: seen.length + served.length, error: (err as Error).message });
     }
   };
 
@@ -388,12 +398,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
       for (const id of deviceIds) forget(id);
     },
 
-    /** Forgets every rendered file: a template changed. */
-    /** Writes what fetches recorded and is not yet written: before the database closes. */
+    /** Writes what fetches recorded and is not yet written: before anything decides from it, and before closing. */
     flush(): void {
       writePending();
     },
 
+    /** Forgets every rendered file: a template changed. */
     invalidateAll(): void {
       deviceCache.clear();
       currentEtags.clear();

@@ -192,6 +192,7 @@ export function createResync(deps: ResyncDeps) {
   return {
     /** Queues and sends a NOTIFY to every changed device whose phone does not already have its new profile. */
     devicesChanged(change: ProfileChange): void {
+      deps.provisioning.flush(); // what this turn's fetches recorded: where each phone is, what it holds
       for (const id of change.deviceIds) {
         const device = getDeviceById(deps.db, id);
         const adapter = device === undefined ? undefined : adapterOf(device);
@@ -205,7 +206,9 @@ export function createResync(deps: ResyncDeps) {
      */
     reboot(device: DeviceRow): SyncJobRow | null {
       const event = adapterOf(device)?.rebootEvent ?? null;
-      return event === null ? null : queue(device, 'reboot', event, true);
+      if (event === null) return null;
+      deps.provisioning.flush();
+      return queue(getDeviceById(deps.db, device.id) ?? device, 'reboot', event, true);
     },
 
     /** A phone fetched its main file: the job waiting for that revision is done. */
@@ -219,6 +222,7 @@ export function createResync(deps: ResyncDeps) {
 
     /** Tells late phones again, and reports those out of retries as failed. Run by a job every few seconds. */
     async checkOverdue(): Promise<void> {
+      deps.provisioning.flush();
       const deadline = new Date(deps.now().getTime() - deps.policy.fetchTimeoutMs);
       const late = deps.db
         .select({ id: syncJobs.id })

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDb } from '../../src/db/client.ts';
+import { logout } from '../../src/domain/hotdesk.ts';
 import { findDevice } from '../../src/domain/lookup.ts';
 import { createHotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -60,6 +61,26 @@ Recording('what was fetched just before shutdown is written before the database 
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Recording('a logout in the same turn as the fetch of the user profile still tells the phone to fetch again', async () => {
+  const t = await startTestServer();
+  try {
+    await t.api('POST', '/api/v1/devices', { mac: '805ec0112233', vendor: 'yealink', model: 'T46U' });
+    await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Ann', sipPassword: 's-101', pin: '4826' });
+    await (await t.phone('/805ec0112233.cfg')).arrayBuffer(); // the phone holds its idle profile, on record
+    await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+    // One turn: the phone fetches Ann's profile, and Ann is logged out before that fetch is written.
+    const fetched = t.hotprov.provisioning.handle({ method: 'GET', filename: '805ec0112233.cfg', userAgent: '', ip: '127.0.0.1' });
+    assert.is(fetched.status, 200);
+    logout(t.hotprov.deps.domain, 1, { name: 'test' }, { device: 'HD0001', method: 'admin' });
+    // The phone holds Ann's profile, not the idle one the database still names: it must be told.
+    const device = await t.api('GET', '/api/v1/devices/HD0001');
+    assert.is(device.body.sync?.reason, 'logout');
+    assert.is(device.body.sync?.target, '101', "addressed to Ann's account, which the phone is registered with");
+  } finally {
+    await t.close();
   }
 });
 
