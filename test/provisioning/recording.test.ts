@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -56,6 +57,32 @@ Recording('what was fetched just before shutdown is written before the database 
       const row = findDevice(db, 1, phone.idleAccount);
       assert.is(row.lastSeenIp, '192.0.2.7');
       assert.is(row.servedEtag, answer.status === 200 ? answer.etag : null);
+    } finally {
+      close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Recording('a fetch recorded while another process holds the database is written once it lets go', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hotprov-recording-'));
+  const path = join(dir, 'hotprov.db');
+  try {
+    const [phone] = await seed(path, 2);
+    if (phone === undefined) throw new Error('seeded no phone');
+    const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path }), adminToken: TEST_TOKEN, log: silentLogger });
+    hotprov.database.sqlite.pragma('busy_timeout = 20'); // give up on the lock quickly, not after 5 s
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE'); // the `hotprov` command line, say, in the middle of a write
+    assert.is(hotprov.provisioning.handle({ method: 'GET', filename: phone.path.slice(1), userAgent: phone.ua, ip: '192.0.2.9' }).status, 200);
+    await new Promise((resolve) => setImmediate(resolve)); // this turn's write finds the database locked
+    other.exec('COMMIT');
+    other.close();
+    await hotprov.close();
+    const { db, close } = openDb(path);
+    try {
+      assert.is(findDevice(db, 1, phone.idleAccount).lastSeenIp, '192.0.2.9', 'kept, and written at the next chance');
     } finally {
       close();
     }
