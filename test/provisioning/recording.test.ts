@@ -1,15 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDb } from '../../src/db/client.ts';
+import type { DeviceRow } from '../../src/db/schema.ts';
 import { logout } from '../../src/domain/hotdesk.ts';
 import { findDevice } from '../../src/domain/lookup.ts';
-import { createHotprov } from '../../src/hotprov.ts';
+import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
-import { seed } from '../bench/seed.ts';
+import { type SeededDevice, seed } from '../bench/seed.ts';
 import { startTestServer, TEST_TOKEN, testConfig } from '../helpers/server.ts';
 
 /**
@@ -42,53 +43,55 @@ Recording('fifty phones fetching at once are each recorded, with their own addre
   }
 });
 
-Recording('what was fetched just before shutdown is written before the database closes', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hotprov-recording-'));
-  const path = join(dir, 'hotprov.db');
-  try {
-    const [phone] = await seed(path, 4);
-    if (phone === undefined) throw new Error('seeded no phone');
-    const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path }), adminToken: TEST_TOKEN, log: silentLogger });
-    const answer = hotprov.provisioning.handle({ method: 'GET', filename: phone.path.slice(1), userAgent: phone.ua, ip: '192.0.2.7' });
-    assert.is(answer.status, 200);
-    await hotprov.close(); // straight after the answer: its writes are still pending when close() begins
-    const { db, close } = openDb(path);
-    try {
-      const row = findDevice(db, 1, phone.idleAccount);
-      assert.is(row.lastSeenIp, '192.0.2.7');
-      assert.is(row.servedEtag, answer.status === 200 ? answer.etag : null);
-    } finally {
-      close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-Recording('a fetch recorded while another process holds the database is written once it lets go', async () => {
+/**
+ * Runs `use` on a hotprov over a seeded database file, closes it, and answers the first phone's row as the
+ * database then holds it: what survived, not what the process remembered.
+ */
+async function rowAfter(use: (hotprov: Hotprov, phone: SeededDevice, path: string) => Promise<void>): Promise<DeviceRow> {
   const dir = mkdtempSync(join(tmpdir(), 'hotprov-recording-'));
   const path = join(dir, 'hotprov.db');
   try {
     const [phone] = await seed(path, 2);
     if (phone === undefined) throw new Error('seeded no phone');
     const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path }), adminToken: TEST_TOKEN, log: silentLogger });
-    hotprov.database.sqlite.pragma('busy_timeout = 20'); // give up on the lock quickly, not after 5 s
-    const other = new Database(path);
-    other.exec('BEGIN IMMEDIATE'); // the `hotprov` command line, say, in the middle of a write
-    assert.is(hotprov.provisioning.handle({ method: 'GET', filename: phone.path.slice(1), userAgent: phone.ua, ip: '192.0.2.9' }).status, 200);
-    await new Promise((resolve) => setImmediate(resolve)); // this turn's write finds the database locked
-    other.exec('COMMIT');
-    other.close();
+    await use(hotprov, phone, path);
     await hotprov.close();
     const { db, close } = openDb(path);
     try {
-      assert.is(findDevice(db, 1, phone.idleAccount).lastSeenIp, '192.0.2.9', 'kept, and written at the next chance');
+      return findDevice(db, 1, phone.idleAccount);
     } finally {
       close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const fetchAs = (hotprov: Hotprov, phone: SeededDevice, ip: string) =>
+  hotprov.provisioning.handle({ method: 'GET', filename: phone.path.slice(1), userAgent: phone.ua, ip });
+
+Recording('what was fetched just before shutdown is written before the database closes', async () => {
+  let etag: string | null = null;
+  const row = await rowAfter(async (hotprov, phone) => {
+    const answer = fetchAs(hotprov, phone, '192.0.2.7');
+    if (answer.status !== 200) throw new Error(`answered ${answer.status}`);
+    etag = answer.etag; // closed straight after the answer: its writes are still pending when close() begins
+  });
+  assert.is(row.lastSeenIp, '192.0.2.7');
+  assert.is(row.servedEtag, etag);
+});
+
+Recording('a fetch recorded while another process holds the database is written once it lets go', async () => {
+  const row = await rowAfter(async (hotprov, phone, path) => {
+    hotprov.database.sqlite.pragma('busy_timeout = 20'); // give up on the lock quickly, not after 5 s
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE'); // the `hotprov` command line, say, in the middle of a write
+    assert.is(fetchAs(hotprov, phone, '192.0.2.9').status, 200);
+    await new Promise((resolve) => setImmediate(resolve)); // this turn's write finds the database locked
+    other.exec('COMMIT');
+    other.close();
+  });
+  assert.is(row.lastSeenIp, '192.0.2.9', 'kept, and written at the next chance');
 });
 
 Recording('a logout in the same turn as the fetch of the user profile still tells the phone to fetch again', async () => {
