@@ -269,7 +269,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     // For the main file, the account the phone holds must be on record already; in the rare case it is not, the
     // path below has the account to record.
     if (known !== undefined && ifNoneMatchHits(request.ifNoneMatch, known) && (file.kind !== MAIN_FILE_KIND || recordedEtag(device) === known)) {
-      if (file.kind === MAIN_FILE_KIND) deps.onServed?.(device, known);
+      if (file.kind === MAIN_FILE_KIND && namesRevision(request)) deps.onServed?.(device, known);
       return { status: 304, etag: known };
     }
     const files = deviceCache.get(device.id);
@@ -290,10 +290,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
       served = now;
     }
     const answer = conditional(request, served.response);
-    // `If-None-Match: *` says the phone holds some copy, not which: only a named ETag or the file itself tells.
-    if (answer.status === 200 || request.ifNoneMatch?.trim() !== '*') servedRevision(file, device, { etag: served.response.etag, account: served.account });
+    if (answer.status === 200 || namesRevision(request)) servedRevision(file, device, { etag: served.response.etag, account: served.account });
     return answer;
   };
+
+  /** `If-None-Match: *` says the phone holds some copy, not which: only a named ETag (or the file sent) tells. */
+  const namesRevision = (request: PhoneRequest): boolean => request.ifNoneMatch?.trim() !== '*';
 
   const conditional = (request: PhoneRequest, response: Rendered200): PhoneResponse =>
     ifNoneMatchHits(request.ifNoneMatch, response.etag) ? { status: 304, etag: response.etag } : response;

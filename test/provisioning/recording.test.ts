@@ -114,4 +114,22 @@ Recording('a logout in the same turn as the fetch of the user profile still tell
   }
 });
 
+Recording('If-None-Match: * gets its 304 but records no revision: it does not say which copy the phone holds', async () => {
+  const t = await startTestServer();
+  try {
+    await t.api('POST', '/api/v1/devices', { mac: '805ec0112233', vendor: 'yealink', model: 'T46U' });
+    await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Ann', sipPassword: 's-101', pin: '4826' });
+    const idle = await t.phone('/805ec0112233.cfg');
+    await idle.arrayBuffer();
+    await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+    const any = await t.phone('/805ec0112233.cfg', '', { headers: { 'if-none-match': '*' } });
+    assert.is(any.status, 304);
+    assert.is(findDevice(t.hotprov.database.db, 1, 'HD0001').servedEtag, idle.headers.get('etag'), 'still the idle revision on record');
+    const device = await t.api('GET', '/api/v1/devices/HD0001');
+    assert.is.not(device.body.sync?.state, 'fetched', "the login's re-sync is not taken as done");
+  } finally {
+    await t.close();
+  }
+});
+
 Recording.run();
