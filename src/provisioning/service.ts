@@ -239,11 +239,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
    * is inflated only when it is sent; a 304 needs just the ETag).
    */
   const rendered = (adapter: VendorAdapter, body: string, account: DeviceProfile['account']): { now: Served; kept: Served } => {
-    const deflated = deflate(body);
-    const etag = etagOf(body);
+    const response = ok(adapter, body);
     return {
-      now: { account, cost: 0, response: { status: 200, contentType: adapter.contentType, etag, body, bytes: () => Buffer.from(body, 'utf8') } },
-      kept: keptDeflated(adapter.contentType, etag, deflated, Buffer.byteLength(body, 'utf8'), account),
+      now: { account, cost: 0, response },
+      kept: keptDeflated(adapter.contentType, response.etag, deflate(body), Buffer.byteLength(body, 'utf8'), account),
     };
   };
 

@@ -263,7 +263,8 @@ async function main() {
     // This machine's speed drifts by a quarter from minute to minute (the cores are shared), so the three servers
     // take turns, round after round, and each figure is its median round: a slow minute hits all of them.
     const servers = { hotprov: url, baseline: bare.url, koa: koaServer.url } as const;
-    const rounds = { hotprov: { config: [] as Load[], notModified: [] as Load[] }, baseline: { config: [] as Load[], notModified: [] as Load[] }, koa: { config: [] as Load[], notModified: [] as Load[] } };
+    const runs = () => ({ config: [] as Load[], notModified: [] as Load[] });
+    const rounds = { hotprov: runs(), baseline: runs(), koa: runs() };
     say('warming up: a second of each run on each server, not counted (the first run of a code path compiles it)…');
     for (const kind of ['config', 'notModified'] as const) {
       for (const server of ['hotprov', 'baseline', 'koa'] as const) await drive(servers[server], devices, kind === 'config' ? null : etags, 1);
