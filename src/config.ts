@@ -1,4 +1,5 @@
 import { networkInterfaces } from 'node:os';
+import { cidrProblem } from './domain/networks.ts';
 
 /** The SIP transports a tenant's registrar can be reached over. */
 export const SIP_TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
@@ -42,6 +43,17 @@ export interface Config {
   readonly trustProxy: boolean;
   /** HOTPROV_LOG_LEVEL: debug, info, warn or error (default info). */
   readonly logLevel: LogLevel;
+  /** Failed phone requests (guessed MACs, wrong credentials) an address may make before it is blocked. */
+  readonly phoneGuard: {
+    /** HOTPROV_PHONE_FAILURE_BUDGET: failures per window (default 20). */
+    readonly budget: number;
+    /** HOTPROV_PHONE_FAILURE_WINDOW: the window, in seconds (default 600). */
+    readonly windowSeconds: number;
+    /** HOTPROV_PHONE_BLOCK_SECONDS: how long an address over budget is blocked (default 900). */
+    readonly blockSeconds: number;
+    /** HOTPROV_PHONE_ALLOW: comma-separated CIDRs never blocked (default none). */
+    readonly allow: readonly string[];
+  };
 }
 
 /** Thrown by loadConfig with every problem found, one per line. */
@@ -127,6 +139,12 @@ export function loadConfig(env: Env): Config {
   const syncFetchTimeoutSeconds = integer('HOTPROV_SYNC_FETCH_TIMEOUT', 60, 1, 86400);
   const syncRetries = integer('HOTPROV_SYNC_RETRIES', 2, 0, 20);
   const cacheMegabytes = integer('HOTPROV_CACHE_MB', 64, 0, 65536);
+  const phoneGuard = Object.freeze({
+    budget: integer('HOTPROV_PHONE_FAILURE_BUDGET', 20, 1, 1_000_000),
+    windowSeconds: integer('HOTPROV_PHONE_FAILURE_WINDOW', 600, 1, 86400),
+    blockSeconds: integer('HOTPROV_PHONE_BLOCK_SECONDS', 900, 1, 86400 * 7),
+    allow: Object.freeze(cidrList('HOTPROV_PHONE_ALLOW', read('HOTPROV_PHONE_ALLOW'), problems)),
+  });
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -144,7 +162,18 @@ export function loadConfig(env: Env): Config {
     cacheMegabytes,
     trustProxy: trustProxy === 'true' || trustProxy === '1',
     logLevel,
+    phoneGuard,
   });
+}
+
+function cidrList(name: string, raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined) return [];
+  const cidrs = raw.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  for (const cidr of cidrs) {
+    const problem = cidrProblem(cidr);
+    if (problem !== null) problems.push(`${name}: ${problem}`);
+  }
+  return cidrs;
 }
 
 function parseBaseUrl(raw: string | undefined, httpPort: number, problems: string[]): string {

@@ -92,6 +92,10 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     log,
     now,
     onServed: (device, etag) => resync.deviceServed(device, etag),
+    // Bound late: the domain's deps need provisioning first.
+    profilesChanged: (change) => domain.profilesChanged(change),
+    guard: config.phoneGuard,
+    auditTenantId: () => defaultTenant.id,
   });
   templates.onChange(() => provisioning.invalidateAll());
   const resync = createResync({

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
+import { readBootstrap } from './helpers/bootstrap.ts';
+import { basicAuthorization } from './helpers/server.ts';
 import * as assert from 'uvu/assert';
 
 /**
@@ -69,7 +71,12 @@ Start('compiles, migrates a fresh database and serves the console, the API and p
       body: JSON.stringify({ mac: '805ec0112233', vendor: 'yealink', model: 'T46U' }),
     });
     assert.is(enrolled.status, 201, 'the migrated schema takes a device');
-    const file = await fetch(`${url}/805ec0112233.cfg`, { headers: { 'user-agent': 'Yealink SIP-T46U 108.86.0.40' } });
+    const ua = { 'user-agent': 'Yealink SIP-T46U 108.86.0.40' };
+    const first = await fetch(`${url}/805ec0112233.cfg`, { headers: ua });
+    const phone = readBootstrap('yealink', await first.text());
+    const approved = await fetch(`${url}/api/v1/devices/805ec0112233/activate`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.is(approved.status, 200, 'the claimed phone is approved');
+    const file = await fetch(`${url}/prov/805ec0112233.cfg`, { headers: { ...ua, authorization: basicAuthorization(phone.username, phone.password) } });
     assert.is(file.status, 200);
     assert.match(await file.text(), /^account\.1\.user_name = HD0001$/m, 'the idle profile, from the templates and the vendor profile');
   } catch (err) {

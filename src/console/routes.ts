@@ -5,6 +5,8 @@ import Router, { type RouterContext } from '@koa/router';
 import type { Next } from 'koa';
 import { createApiToken, type ConsoleSession, listApiTokens, revokeApiToken, SESSION_HOURS, sessionByToken, signIn, signOut } from '../domain/admins.ts';
 import type { Actor } from '../domain/context.ts';
+import type { DeviceRow } from '../db/schema.ts';
+import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../domain/devices.ts';
 import { logout, logoutSessions } from '../domain/hotdesk.ts';
 import { type KeyFunction, layoutKeys, type UserKey, type UserKeyType } from '../domain/keyLayout.ts';
@@ -175,6 +177,18 @@ export function consoleRouter(deps: AppDeps): Router {
 
   // --- devices
 
+  /** Whether the phone proved it is this phone, in admins' words. */
+  const accessView = (device: DeviceRow) => ({
+    state: device.access,
+    label: { unclaimed: 'waiting for the phone', claimed: 'claimed — waiting for approval', active: 'active' }[device.access],
+    claimed: device.access === 'claimed',
+    active: device.access === 'active',
+    claim: device.claimedAt === null ? null : { at: when(device.claimedAt), ip: device.claimIp, userAgent: device.claimUserAgent, via: device.claimVia },
+    activatedBy: device.activatedBy,
+    activatedAt: when(device.activatedAt),
+    refused: device.refusedClaims === 0 ? null : { count: device.refusedClaims, at: when(device.refusedClaimAt), ip: device.refusedClaimIp },
+  });
+
   const models = () =>
     deps.adapters.flatMap((a) => [...a.profile.models.values()].map((m) => ({ vendor: a.id, vendorName: a.profile.name, id: m.id, name: m.name })));
 
@@ -192,7 +206,9 @@ export function consoleRouter(deps: AppDeps): Router {
       nav: 'devices',
       q,
       models: models(),
-      devices: all.slice((current - 1) * PAGE_SIZE, current * PAGE_SIZE).map((d) => ({ ...d, mac: formatMac(d.mac as Mac), user: seated.get(d.id) })),
+      devices: all
+        .slice((current - 1) * PAGE_SIZE, current * PAGE_SIZE)
+        .map((d) => ({ ...d, mac: formatMac(d.mac as Mac), user: seated.get(d.id), accessLabel: accessView(d).label })),
       page: current,
       pages,
       prev: current > 1 ? link(current - 1) : null,
@@ -202,23 +218,25 @@ export function consoleRouter(deps: AppDeps): Router {
   router.post('/devices', (ctx) => {
     const f = form(ctx);
     const [vendor = '', model = ''] = (f.get('model') ?? '').split('/');
-    return attempt(
-      ctx,
-      '/console/devices',
-      () =>
-        enrolDevice(domain, tenantId(), actor(ctx), {
-          mac: f.get('mac') ?? '',
-          vendor,
-          model,
-          label: f.get('label') ?? '',
-          location: f.get('location') ?? '',
-          hotdesk: f.get('hotdesk') === 'on',
-        }),
-      'Device enrolled.',
-    );
+    try {
+      const device = enrolDevice(domain, tenantId(), actor(ctx), {
+        mac: f.get('mac') ?? '',
+        vendor,
+        model,
+        label: f.get('label') ?? '',
+        location: f.get('location') ?? '',
+        hotdesk: f.get('hotdesk') === 'on',
+      });
+      // The activation code is shown this once, on the new device's page: only a hash of it is kept.
+      devicePage(ctx, device.idleAccount, { label: 'Device enrolled. Activation code (shown once)', value: device.activationCode });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      back(ctx, '/console/devices', { error: err.message });
+    }
   });
-  router.get('/devices/:device', (ctx) => {
-    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+  /** The device page; `once` is a secret shown this one time (an activation code, the web password), never put in a URL. */
+  const devicePage = (ctx: RouterContext, ref: string, once?: { label: string; value: string }) => {
+    const device = findDevice(domain.db, tenantId(), ref);
     const seated = listOpenSessions(domain.db, tenantId()).find((s) => s.device.id === device.id)?.user;
     // "as": whose profile to show (a user's extension, "idle", or nothing for what the phone gets now).
     const as = typeof ctx.query.as === 'string' && ctx.query.as !== '' ? ctx.query.as : null;
@@ -232,8 +250,44 @@ export function consoleRouter(deps: AppDeps): Router {
       users: listUsers(domain.db, tenantId()).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === as })),
       asIdle: as === 'idle',
       reveal,
+      access: accessView(device),
+      once,
     });
+  };
+  router.get('/devices/:device', (ctx) => devicePage(ctx, ctx.params.device ?? ''));
+
+  /** A claimed phone approved after the admin saw who claimed it. */
+  router.post('/devices/:device/approve', (ctx) => {
+    const ref = ctx.params.device ?? '';
+    return attempt(ctx, `/console/devices/${ref}`, () => approveDevice(domain, tenantId(), actor(ctx), ref), 'Approved: the phone gets its profile at its next fetch.');
   });
+  const showingOnce = (ctx: RouterContext, work: () => { label: string; value: string }) => {
+    const ref = ctx.params.device ?? '';
+    try {
+      devicePage(ctx, ref, work());
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      back(ctx, `/console/devices/${ref}`, { error: err.message });
+    }
+  };
+  router.post('/devices/:device/activation-code', (ctx) =>
+    showingOnce(ctx, () => ({
+      label: 'Activation code (shown once; type it on the phone after pressing Activate)',
+      value: createActivationCode(domain, tenantId(), actor(ctx), ctx.params.device ?? '').activationCode,
+    })),
+  );
+  router.post('/devices/:device/unclaim', (ctx) =>
+    showingOnce(ctx, () => ({
+      label: 'Access reset. New activation code (shown once)',
+      value: resetDeviceAccess(domain, tenantId(), actor(ctx), ctx.params.device ?? '').activationCode,
+    })),
+  );
+  router.post('/devices/:device/web-password', (ctx) =>
+    showingOnce(ctx, () => {
+      const web = revealWebPassword(domain, tenantId(), actor(ctx), ctx.params.device ?? '');
+      return { label: `Web interface login (user ${web.username}; this reveal is in the audit log)`, value: web.password };
+    }),
+  );
   router.post('/devices/:device', (ctx) => {
     const f = form(ctx);
     const ref = ctx.params.device ?? '';

@@ -59,6 +59,13 @@ export const tenants = sqliteTable('tenants', {
   polyZtpApiKey: text('poly_ztp_api_key'),
   /** The base URL the redirects point at; when hotprov's changes, every phone is registered again. */
   redirectBaseUrl: text('redirect_base_url'),
+  /**
+   * Networks (CIDR, JSON array) whose phones become active as soon as they claim their credentials. The
+   * default is the private ranges: an office LAN stays zero-touch, nothing on the internet is trusted.
+   */
+  trustedNetworks: text('trusted_networks').notNull().default('["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16","fc00::/7"]'),
+  /** Whether a phone presenting the credentials its redirect service gave it is active at once. */
+  trustRedirect: integer('trust_redirect', { mode: 'boolean' }).notNull().default(false),
   createdAt: createdAt(),
 });
 
@@ -87,12 +94,43 @@ export const devices = sqliteTable(
      */
     screenSecret: text('screen_secret'),
     /**
-     * HTTP credentials the phone fetches its files with once its redirect service sent it here with them:
-     * from then on (`provAuth`) its files are not served without them, so guessing a MAC gets nothing.
+     * HTTP credentials the phone fetches its own files with. It gets them once: in the bootstrap file of its
+     * claim, or through its redirect service. Nothing of its own is served without them.
      */
     provUsername: text('prov_username'),
     provPassword: text('prov_password'),
-    provAuth: integer('prov_auth', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * Whether the phone proved it is this phone: unclaimed (nobody has its credentials), claimed (handed out
+     * once, waiting for a trusted network, an admin, the activation code or a certificate), active.
+     */
+    access: text('access', { enum: ['unclaimed', 'claimed', 'active'] })
+      .notNull()
+      .default('unclaimed'),
+    /** bootstrap (an anonymous first fetch), redirect (credentials from the redirect service) or certificate. */
+    claimVia: text('claim_via', { enum: ['bootstrap', 'redirect', 'certificate'] }),
+    claimedAt: integer('claimed_at', { mode: 'timestamp_ms' }),
+    claimIp: text('claim_ip'),
+    claimUserAgent: text('claim_user_agent'),
+    claimFirmware: text('claim_firmware'),
+    activatedAt: integer('activated_at', { mode: 'timestamp_ms' }),
+    /** trusted_network, admin, code, certificate, redirect (a tenant trusting its redirect accounts) or upgrade. */
+    activatedBy: text('activated_by'),
+    /** scrypt hash of the code someone at the desk types on the phone to activate it; shown to admins once. */
+    activationCodeHash: text('activation_code_hash'),
+    /** Codes tried since the last lock or success; each is counted before it is checked. */
+    activationAttempts: integer('activation_attempts').notNull().default(0),
+    activationLockedUntil: integer('activation_locked_until', { mode: 'timestamp_ms' }),
+    /** Claims of this MAC after the first: refused; the latest one's address, for admins. */
+    refusedClaims: integer('refused_claims').notNull().default(0),
+    refusedClaimAt: integer('refused_claim_at', { mode: 'timestamp_ms' }),
+    refusedClaimIp: text('refused_claim_ip'),
+    /**
+     * For a phone in service before device-bound provisioning: the address it last fetched from. Its first
+     * claim from there is taken as the phone itself, so an upgrade cuts no phone off.
+     */
+    upgradeIp: text('upgrade_ip'),
+    /** The admin password of the phone's own web interface (never the factory default). */
+    webPassword: text('web_password'),
     /** Registration with the vendor's redirect service: none, pending, registered, registered_elsewhere, error. */
     redirectStatus: text('redirect_status').notNull().default('none'),
     redirectMessage: text('redirect_message'),

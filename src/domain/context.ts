@@ -20,8 +20,8 @@ export interface DomainDeps {
   readonly catalog: ModelCatalog;
   /** Told, after the transaction committed, about every device whose profile may have changed. */
   readonly profilesChanged: (change: ProfileChange) => void;
-  /** Told, after the transaction committed, that a device was enrolled or deleted (its redirect follows). */
-  readonly deviceLifecycle?: (event: { readonly kind: 'enrolled' | 'deleted'; readonly device: DeviceRow }) => void;
+  /** Told, after the transaction committed, that a device was enrolled, deleted or given new credentials (its redirect follows). */
+  readonly deviceLifecycle?: (event: { readonly kind: 'enrolled' | 'deleted' | 'credentials_changed'; readonly device: DeviceRow }) => void;
 }
 
 /** Who asked for a change, as written into the audit log. */

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
@@ -7,6 +6,7 @@ import { Conflict, InvalidField, UnknownDevice } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
 import { generateSipPassword } from './credentials.ts';
+import { newActivationCode, newProvisioningCredentials, newScreenSecret, newWebPassword } from './deviceAccess.ts';
 import { findDevice } from './lookup.ts';
 import { parseMac } from './mac.ts';
 import { closeSession, openSessionOnDevice } from './sessions.ts';
@@ -25,7 +25,13 @@ export interface EnrolDeviceInput {
   readonly sipContact?: string | undefined;
   /** The secret of the phone's screen URLs; random when absent (fixed only where output must be reproducible). */
   readonly screenSecret?: string | undefined;
+  /** The phone's provisioning password and web-interface password: random when absent (fixed only for golden files). */
+  readonly provPassword?: string | undefined;
+  readonly webPassword?: string | undefined;
 }
+
+/** An enrolled device, and the activation code of its phone: shown to admins this once. */
+export type EnrolledDevice = DeviceRow & { readonly activationCode: string };
 
 export interface UpdateDeviceInput {
   readonly model?: string | undefined;
@@ -55,7 +61,7 @@ export function listDevices(db: Db, tenantId: number): DeviceRow[] {
  * Enrols a phone: checks MAC, vendor and model, and gives it the tenant's next idle account.
  * @throws AppError invalid_field (400) for a bad MAC, vendor or model; conflict (409) when the MAC is enrolled.
  */
-export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, input: EnrolDeviceInput): DeviceRow {
+export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, input: EnrolDeviceInput): EnrolledDevice {
   const mac = parseMac(input.mac);
   if (mac === null) throw InvalidField('mac', `${JSON.stringify(input.mac)} is not a MAC address (12 hex digits)`);
   const found = deps.catalog.findModel(input.vendor, input.model);
@@ -63,6 +69,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
     throw InvalidField('model', `unknown vendor/model ${input.vendor}/${input.model}; known: ${deps.catalog.describe()}`);
   }
   const now = deps.now();
+  const activation = newActivationCode(mac);
   const enrolled = writeTransaction(deps.db, (tx) => {
     const taken = tx.select().from(devices).where(eq(devices.mac, mac)).get();
     if (taken !== undefined && taken.retiredAt === null) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
@@ -89,9 +96,11 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
         location: input.location ?? '',
         expansionModules: input.expansionModules ?? 0,
         sipContact: input.sipContact ?? null,
-        screenSecret: input.screenSecret ?? randomBytes(16).toString('hex'),
-        provUsername: `hp${mac}`,
-        provPassword: randomBytes(16).toString('hex'),
+        screenSecret: input.screenSecret ?? newScreenSecret(),
+        ...newProvisioningCredentials(mac),
+        ...(input.provPassword === undefined ? {} : { provPassword: input.provPassword }),
+        webPassword: input.webPassword ?? newWebPassword(),
+        activationCodeHash: activation.hash,
         createdAt: now,
       })
       .returning()
@@ -105,7 +114,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
     return device;
   });
   deps.deviceLifecycle?.({ kind: 'enrolled', device: enrolled });
-  return enrolled;
+  return { ...enrolled, activationCode: activation.code };
 }
 
 /**

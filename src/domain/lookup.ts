@@ -52,9 +52,11 @@ export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
  */
 const PHONE_COLUMNS = {
   id: devices.id,
+  tenantId: devices.tenantId,
   mac: devices.mac,
   vendor: devices.vendor,
-  provAuth: devices.provAuth,
+  access: devices.access,
+  retiredAt: devices.retiredAt,
   provUsername: devices.provUsername,
   provPassword: devices.provPassword,
   lastSeenAt: devices.lastSeenAt,

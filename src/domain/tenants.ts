@@ -109,17 +109,22 @@ export type TenantUpdate = Partial<
     | 'snomSrapsSecret'
     | 'polyZtpUrl'
     | 'polyZtpApiKey'
-  > & { emergencyNumbers: readonly string[] }
+    | 'trustRedirect'
+  > & { emergencyNumbers: readonly string[]; trustedNetworks: readonly string[] }
 >;
 
 /** Changes a tenant's settings and re-provisions its phones, whose files depend on them. */
 export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, input: TenantUpdate): TenantRow {
   const now = deps.now();
-  const { emergencyNumbers, ...rest } = input;
+  const { emergencyNumbers, trustedNetworks, ...rest } = input;
   const row = writeTransaction(deps.db, (tx) => {
     const updated = tx
       .update(tenants)
-      .set({ ...rest, ...(emergencyNumbers === undefined ? {} : { emergencyNumbers: JSON.stringify(emergencyNumbers) }) })
+      .set({
+        ...rest,
+        ...(emergencyNumbers === undefined ? {} : { emergencyNumbers: JSON.stringify(emergencyNumbers) }),
+        ...(trustedNetworks === undefined ? {} : { trustedNetworks: JSON.stringify(trustedNetworks) }),
+      })
       .where(eq(tenants.id, tenantId))
       .returning()
       .get();

@@ -4,6 +4,7 @@ import { AppError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
 import { apiRouter } from './routes/api.ts';
 import { phoneRouter } from './routes/phones.ts';
+import { activationRouter } from './routes/activation.ts';
 import { screenRouter } from './routes/screens.ts';
 
 /**
@@ -74,13 +75,14 @@ export function createApp(deps: AppDeps): Koa {
   const api = apiRouter(deps);
   const consolePages = consoleRouter(deps);
   const screens = screenRouter(deps);
+  const activation = activationRouter(deps);
   const phones = phoneRouter(deps);
   const methods = {
     throw: true,
     methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'this path does not take that method'),
     notImplemented: () => new AppError(501, 'not_implemented', 'hotprov does not implement that method'),
   };
-  // Phones first: their paths are one segment, no other route's are, and a boot storm is all phones.
+  // Phones first: their paths are one file name (at the root or under /prov/), and a boot storm is all phones.
   app.use(phones.routes()).use(phones.allowedMethods(methods));
   app.use(api.routes()).use(api.allowedMethods(methods));
   app.use(consolePages.routes()).use(consolePages.allowedMethods(methods));
@@ -89,6 +91,7 @@ export function createApp(deps: AppDeps): Koa {
     else await next();
   });
   app.use(screens.routes()).use(screens.allowedMethods(methods));
+  app.use(activation.routes()).use(activation.allowedMethods(methods));
 
   return app;
 }

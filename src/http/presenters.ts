@@ -1,5 +1,6 @@
 import type { DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { formatMac, type Mac } from '../domain/mac.ts';
+import { parseNetworkList } from '../domain/networks.ts';
 import type { OpenSession } from '../domain/sessions.ts';
 import type { DeviceSummary } from '../provisioning/service.ts';
 
@@ -39,6 +40,25 @@ export function presentSync(job: SyncJobRow | undefined) {
   };
 }
 
+/**
+ * Whether the phone proved it is this phone, and who claimed it: what an admin looks at before approving.
+ * Never the credentials, the activation code or the web password.
+ */
+export function presentAccess(device: DeviceRow) {
+  return {
+    state: device.access,
+    claim:
+      device.claimedAt === null
+        ? null
+        : { at: device.claimedAt.toISOString(), via: device.claimVia, ip: device.claimIp, userAgent: device.claimUserAgent, firmware: device.claimFirmware },
+    activatedAt: iso(device.activatedAt),
+    activatedBy: device.activatedBy,
+    refusedClaims:
+      device.refusedClaims === 0 ? null : { count: device.refusedClaims, lastAt: iso(device.refusedClaimAt), lastIp: device.refusedClaimIp },
+    activationCodeSet: device.activationCodeHash !== null,
+  };
+}
+
 export function presentDevice(device: DeviceRow, seated: UserRow | undefined, provisioning: DeviceSummary, sync: SyncJobRow | undefined) {
   return {
     mac: formatMac(device.mac as Mac),
@@ -67,8 +87,8 @@ export function presentDevice(device: DeviceRow, seated: UserRow | undefined, pr
       attempts: device.redirectAttempts,
       attemptedAt: iso(device.redirectAttemptedAt),
       nextAttemptAt: iso(device.redirectNextAttemptAt),
-      credentialsRequired: device.provAuth,
     },
+    access: presentAccess(device),
     createdAt: device.createdAt.toISOString(),
   };
 }
@@ -118,5 +138,7 @@ export function presentTenant(t: TenantRow) {
     snomSrapsConfigured: t.snomSrapsKeyId !== null && t.snomSrapsSecret !== null,
     polyZtpUrl: t.polyZtpUrl,
     polyZtpConfigured: t.polyZtpApiKey !== null,
+    trustedNetworks: parseNetworkList(t.trustedNetworks),
+    trustRedirect: t.trustRedirect,
   };
 }

@@ -1,4 +1,5 @@
 import cron from 'node-cron';
+import { cidrProblem } from '../domain/networks.ts';
 import { z } from 'zod';
 
 /** Request bodies of the JSON API, each next to its inferred type. */
@@ -125,6 +126,11 @@ export const TenantUpdateBody = z
     snomSrapsSecret: text(256).nullable().optional(),
     polyZtpUrl: serviceUrl.optional(),
     polyZtpApiKey: text(256).nullable().optional(),
+    trustedNetworks: z
+      .array(z.string().refine((c) => cidrProblem(c) === null, 'must be a network such as 10.0.0.0/8 or 2001:db8::/32'))
+      .max(100)
+      .optional(),
+    trustRedirect: z.boolean().optional(),
     timezone: z
       .string()
       .refine((tz) => {

@@ -3,7 +3,7 @@ import { type KeyFunction, layoutKeys } from '../domain/keyLayout.ts';
 import type { Mac } from '../domain/mac.ts';
 import type { TenantSettings } from '../domain/tenants.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
-import type { DeviceProfile } from '../vendors/types.ts';
+import type { DeviceProfile, ProvisioningAccess } from '../vendors/types.ts';
 
 export const LOGIN_KEY_LABEL = 'Login';
 export const LOGOUT_KEY_LABEL = 'Logout';
@@ -78,7 +78,33 @@ export function buildDeviceProfile(subject: ProfileSubject): DeviceProfile {
     baseUrl: subject.baseUrl,
     notifyFrom: tenant.notifyMode === 'direct' ? 'direct' : 'relay',
     screens,
+    provisioning: provisioningAccess(subject.baseUrl, device.provUsername ?? '', device.provPassword ?? ''),
+    webPassword: device.webPassword ?? '',
   };
+}
+
+/** The path under which phones fetch their own files, with credentials: hotprov challenges there. */
+export const CREDENTIALED_PATH = '/prov/';
+
+/** hotprov's credentialed path and a phone's credentials, in every form the vendors' settings take. */
+export function provisioningAccess(baseUrl: string, username: string, password: string): ProvisioningAccess {
+  const url = new URL(`${baseUrl}${CREDENTIALED_PATH}`);
+  const withCredentials = new URL(url);
+  withCredentials.username = encodeURIComponent(username);
+  withCredentials.password = encodeURIComponent(password);
+  return {
+    url: url.href,
+    urlWithCredentials: withCredentials.href,
+    serverName: `${url.host}${url.pathname}`,
+    serverType: url.protocol === 'https:' ? 'HTTPS' : 'HTTP',
+    username,
+    password,
+  };
+}
+
+/** The screen where someone at the desk types a claimed phone's activation code. */
+export function activationUrl(baseUrl: string, device: Pick<DeviceRow, 'mac' | 'screenSecret'>): string {
+  return `${baseUrl}/phone/${device.mac}/${device.screenSecret ?? ''}/activate`;
 }
 
 /** Where a phone's screens are: under its MAC and its secret, which only its own profile holds. */

@@ -3,7 +3,8 @@ import type { Actor, DomainDeps } from '../domain/context.ts';
 import { login, logout } from '../domain/hotdesk.ts';
 import { userAtDevice } from '../domain/sessions.ts';
 import { AppError } from '../errors.ts';
-import { screenUrls } from './profile.ts';
+import type { CodeOutcome } from '../domain/deviceAccess.ts';
+import { activationUrl, screenUrls } from './profile.ts';
 
 /**
  * The screens a phone shows for logging in and out, vendor-neutral. Each vendor adapter turns one into its own
@@ -16,7 +17,9 @@ export type Screen =
   | { readonly kind: 'pin'; readonly title: string; readonly extension: string; readonly submitUrl: string }
   | { readonly kind: 'message'; readonly title: string; readonly text: string }
   /** Asks before logging out; `confirmUrl` logs out. */
-  | { readonly kind: 'logout'; readonly title: string; readonly text: string; readonly confirmUrl: string };
+  | { readonly kind: 'logout'; readonly title: string; readonly text: string; readonly confirmUrl: string }
+  /** The activation code of a claimed phone; `submitUrl` gets `?code=…`. */
+  | { readonly kind: 'activate'; readonly title: string; readonly submitUrl: string };
 
 const TITLE = 'Hot desk';
 
@@ -93,4 +96,23 @@ export function confirmLogout(deps: DomainDeps, tenantId: number, actor: Actor, 
   const outcome = logout(deps, tenantId, actor, { device: device.mac, method: 'phone_screen' });
   if (outcome.result === 'idle') return message('Nobody is logged in at this phone.');
   return message(`Goodbye, ${outcome.user?.displayName ?? ''}. This phone returns to ${device.idleAccount}.`);
+}
+
+/** The screen a claimed phone's Activate key opens. */
+export function activationScreen(baseUrl: string, device: DeviceRow): Screen {
+  return { kind: 'activate', title: 'Activate this phone', submitUrl: `${activationUrl(baseUrl, device)}/submit` };
+}
+
+/** What the person at the desk reads after typing an activation code. */
+export function activationResult(outcome: CodeOutcome): Screen {
+  switch (outcome) {
+    case 'activated':
+      return message('This phone is activated. It is being set up now.');
+    case 'wrong':
+      return message('Wrong activation code. Ask your administrator for the code of this phone.');
+    case 'locked':
+      return message('Too many wrong codes. Try again in an hour, or ask your administrator to approve this phone.');
+    case 'not_claimed':
+      return message('This phone is not waiting for an activation.');
+  }
 }

@@ -1,18 +1,23 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Config } from '../config.ts';
 import { type Db, writeTransaction } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
+import { recordAudit } from '../domain/audit.ts';
+import type { DomainDeps } from '../domain/context.ts';
+import { type Claimant, claimByBootstrap, claimByProof } from '../domain/deviceAccess.ts';
 import { type DeviceSeen, recordDeviceSeen, recordServed, seenIsNews } from '../domain/devices.ts';
 import { findPhoneByMac, getDeviceById, type PhoneDevice } from '../domain/lookup.ts';
+import type { Mac } from '../domain/mac.ts';
 import { userAtDevice } from '../domain/sessions.ts';
 import { getTenant, tenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
 import type { Logger } from '../log.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
 import { escapeContext, escapeXml } from '../vendors/escape.ts';
-import type { DeviceProfile, FileMatch, RenderPlan, VendorAdapter } from '../vendors/types.ts';
-import { buildDeviceProfile } from './profile.ts';
+import type { BootstrapProfile, DeviceProfile, FileMatch, RenderPlan, VendorAdapter } from '../vendors/types.ts';
+import { createRequestGuard, type GuardPolicy } from './guard.ts';
+import { activationUrl, buildDeviceProfile, provisioningAccess } from './profile.ts';
 import type { Screen } from './screens.ts';
 import type { TemplateStore } from './templates.ts';
 
@@ -20,16 +25,25 @@ export interface PhoneRequest {
   readonly method: string;
   /** The last path segment, as the phone sent it. */
   readonly filename: string;
+  /**
+   * open: the paths phones find on their own (DHCP, redirect service, a URL typed on the phone), where a phone
+   * without credentials gets its bootstrap file; credentialed: under /prov/, where hotprov asks for them.
+   */
+  readonly scope: 'open' | 'credentialed';
   readonly userAgent: string;
   readonly ip: string;
-  /** The Authorization header, for phones that must fetch with their own credentials. */
-  readonly authorization?: string;
+  /** HTTP Basic credentials as the phone sent them; null without. */
+  readonly credentials: { readonly username: string; readonly password: string } | null;
+  /** The MACs a verified client certificate names; null without a verified certificate. */
+  readonly certificateMacs: readonly Mac[] | null;
   /** The If-None-Match header: ETags of the copy the phone holds. */
   readonly ifNoneMatch?: string;
 }
 
 type Rendered200 = {
   readonly status: 200;
+  /** A bootstrap answer: never to be kept by a cache between hotprov and the phone. */
+  readonly noStore?: true;
   readonly body: string;
   /** The body as the bytes sent: from the cache without a round trip through a string. */
   readonly bytes: () => Buffer;
@@ -43,9 +57,13 @@ export type PhoneResponse =
   | { readonly status: 304; readonly etag: string }
   /** An upload hotprov accepted and dropped. */
   | { readonly status: 204 }
-  /** The phone fetches with credentials since its redirect service sent it here, and these were not them. */
+  /** Under /prov/ without this phone's credentials: the same answer for every MAC, enrolled or not. */
   | { readonly status: 401 }
-  | { readonly status: 404 };
+  /** A User-Agent or certificate that names another MAC than the path: refused before anything is looked up. */
+  | { readonly status: 403 }
+  | { readonly status: 404 }
+  /** The address failed too often: blocked for this long. */
+  | { readonly status: 429; readonly retryAfterSeconds: number };
 
 export interface RenderedFile {
   readonly name: string;
@@ -74,6 +92,14 @@ export interface ProvisioningDeps {
   readonly cacheMegabytes?: number;
   /** Told each time a phone was served its main device file (or a 304 for it): the ETag of the revision it now has. */
   readonly onServed?: (device: PhoneDevice, etag: string) => void;
+  /** Told when a claim activated a device at once (its profile changed). */
+  readonly profilesChanged: DomainDeps['profilesChanged'];
+  /** The budget of failed requests per source address. */
+  readonly guard: GuardPolicy;
+  /** The tenant whose audit log records blocked addresses (a guessed MAC belongs to no tenant). */
+  readonly auditTenantId: () => number;
+  /** How often a phone waiting for its activation asks again, in seconds. */
+  readonly bootstrapPollSeconds?: number;
 }
 
 /** A device's main file as rendered now: its ETag, and the account in it (what the phone will register with). */
@@ -89,16 +115,19 @@ const MAIN_FILE_KIND = 'device';
 const SEEN_INTERVAL_MS = 30_000;
 
 const NOT_FOUND: PhoneResponse = { status: 404 };
+const FORBIDDEN: PhoneResponse = { status: 403 };
+const CHALLENGE: PhoneResponse = { status: 401 };
+const NO_CONTENT: PhoneResponse = { status: 204 };
+const PHONE = { name: 'phone' };
 
 /** What a cached file costs beyond its compressed text (objects, ETag, map entries), roughly, in bytes. */
 const CACHE_ENTRY_OVERHEAD = 300;
 
 /** HTTP Basic credentials against the device's own, compared in constant time. */
-function credentialsMatch(header: string | undefined, device: Pick<DeviceRow, 'provUsername' | 'provPassword'>): boolean {
-  const encoded = /^Basic\s+(\S+)$/i.exec(header ?? '')?.[1];
-  if (encoded === undefined || device.provUsername === null || device.provPassword === null) return false;
+function credentialsMatch(sent: PhoneRequest['credentials'], device: Pick<DeviceRow, 'provUsername' | 'provPassword'>): boolean {
+  if (sent === null || device.provUsername === null || device.provPassword === null) return false;
   const digest = (v: string) => createHash('sha256').update(v).digest();
-  return timingSafeEqual(digest(Buffer.from(encoded, 'base64').toString('utf8')), digest(`${device.provUsername}:${device.provPassword}`));
+  return timingSafeEqual(digest(`${sent.username}:${sent.password}`), digest(`${device.provUsername}:${device.provPassword}`));
 }
 
 /**
@@ -246,24 +275,118 @@ export function createProvisioning(deps: ProvisioningDeps) {
     };
   };
 
+  const guard = createRequestGuard(deps.guard, deps.now, (event) => {
+    deps.log.warn('security', 'an address failed too many phone requests and is blocked', {
+      source: event.source,
+      failures: event.failures,
+      until: event.until.toISOString(),
+    });
+    try {
+      recordAudit(deps.db, deps.auditTenantId(), deps.now(), PHONE, { action: 'security.address_blocked', detail: { ...event, until: event.until.toISOString() } });
+    } catch (err) {
+      deps.log.warn('database', 'could not audit a blocked address', { error: (err as Error).message });
+    }
+  });
+  const claimDeps = { db: deps.db, now: deps.now, profilesChanged: deps.profilesChanged };
+  const pollSeconds = deps.bootstrapPollSeconds ?? 60;
+
+  /** Refuses a request whose User-Agent or certificate names another MAC: counted, and audited if the MAC is enrolled. */
+  const refuseMismatch = (request: PhoneRequest, mac: Mac, reason: 'user_agent_mac' | 'certificate_mac', named: readonly string[]): PhoneResponse => {
+    guard.fail(request.ip);
+    const device = findPhoneByMac(deps.db, mac);
+    if (device !== undefined) {
+      try {
+        recordAudit(deps.db, device.tenantId, deps.now(), PHONE, {
+          action: 'security.phone_mismatch',
+          deviceMac: mac,
+          detail: { reason, named, ip: request.ip, userAgent: request.userAgent },
+        });
+      } catch (err) {
+        deps.log.warn('database', 'could not audit a refused phone request', { error: (err as Error).message });
+      }
+    }
+    return FORBIDDEN;
+  };
+
+  const bootstrapOf = (mac: Mac, access: { provUsername: string; provPassword: string; screenSecret: string }): BootstrapProfile => ({
+    mac,
+    provisioning: provisioningAccess(deps.config.baseUrl, access.provUsername, access.provPassword),
+    activationUrl: activationUrl(deps.config.baseUrl, { mac, screenSecret: access.screenSecret }),
+    pollSeconds,
+    baseUrl: deps.config.baseUrl,
+  });
+  /** Credentials of nobody, in the same shape as a device's: what a guesser and a second claimant get. */
+  const decoyOf = (mac: Mac) => bootstrapOf(mac, { provUsername: `hp${mac}`, provPassword: randomBytes(16).toString('hex'), screenSecret: randomBytes(16).toString('hex') });
+  const realOf = (device: DeviceRow) =>
+    bootstrapOf(device.mac as Mac, { provUsername: device.provUsername ?? '', provPassword: device.provPassword ?? '', screenSecret: device.screenSecret ?? '' });
+
+  const renderBootstrap = (adapter: VendorAdapter, file: FileMatch, profile: BootstrapProfile): PhoneResponse => {
+    const plan = adapter.planBootstrapFile(file, profile);
+    if (plan === null) return NOT_FOUND;
+    return { ...ok(adapter, render(adapter, plan, undefined)), noStore: true };
+  };
+
+  const claimantOf = (adapter: VendorAdapter, request: PhoneRequest): Claimant => ({
+    ip: request.ip,
+    userAgent: request.userAgent,
+    firmware: adapter.profile.parseUserAgent(request.userAgent)?.firmware ?? null,
+  });
+
+  /**
+   * A request that did not prove it is the phone. Whatever the MAC — unknown, unclaimed, claimed, active or
+   * retired — the answer has the same status, headers and shape: under /prov/ a challenge, elsewhere a
+   * bootstrap file. Only an unclaimed device's first claim gets real credentials in it.
+   */
+  const answerUnproven = (request: PhoneRequest, adapter: VendorAdapter, file: FileMatch, mac: Mac, device: PhoneDevice | undefined): PhoneResponse => {
+    if (request.credentials !== null) guard.fail(request.ip);
+    if (request.scope === 'credentialed') return CHALLENGE;
+    if (file.upload === 'only') return request.method === 'GET' ? NOT_FOUND : NO_CONTENT;
+    if (request.method === 'PUT') return NO_CONTENT;
+    if (file.kind !== adapter.claimsWith) return renderBootstrap(adapter, file, decoyOf(mac));
+    if (device === undefined) {
+      guard.fail(request.ip);
+      return renderBootstrap(adapter, file, decoyOf(mac));
+    }
+    const outcome = claimByBootstrap(claimDeps, device.id, claimantOf(adapter, request));
+    if (outcome.kind === 'refused') {
+      guard.fail(request.ip);
+      deps.log.warn('security', 'a phone claimed a device someone claimed before; refused', { mac, ip: request.ip, access: device.access });
+      return renderBootstrap(adapter, file, decoyOf(mac));
+    }
+    deps.log.info('provisioning', 'a phone claimed its credentials', { mac, ip: request.ip, access: outcome.device.access });
+    return renderBootstrap(adapter, file, realOf(outcome.device));
+  };
+
   const serveDeviceFile = (request: PhoneRequest, matches: readonly [VendorAdapter, FileMatch][]): PhoneResponse => {
     const mac = matches[0]?.[1].mac;
     if (mac === null || mac === undefined) return NOT_FOUND;
-    const device = findPhoneByMac(deps.db, mac);
-    if (device === undefined) {
-      deps.log.info('security', 'config requested for a MAC that is not enrolled', { mac, file: request.filename, ip: request.ip });
-      return NOT_FOUND;
-    }
-    const match = matches.find(([adapter]) => adapter.id === device.vendor);
-    if (match === undefined) return NOT_FOUND;
+    const blocked = guard.blockedFor(request.ip);
+    if (blocked > 0) return { status: 429, retryAfterSeconds: blocked };
+    // A phone names its own MAC in its User-Agent (Yealink, Snom) and certificate: a request naming another is not its.
+    const uaMac = userAgentMac(request.userAgent);
+    if (uaMac !== null && uaMac !== mac) return refuseMismatch(request, mac, 'user_agent_mac', [uaMac]);
+    const certified = request.certificateMacs?.includes(mac) === true;
+    if (request.certificateMacs !== null && !certified) return refuseMismatch(request, mac, 'certificate_mac', request.certificateMacs);
+
+    let device = findPhoneByMac(deps.db, mac);
+    // Who has not proven anything is answered by what the request shows, never by what is enrolled.
+    const [openAdapter, openFile] = unprovenMatch(request, matches, mac);
+    const match = device === undefined ? undefined : matches.find(([adapter]) => adapter.id === device?.vendor);
+    if (device === undefined || match === undefined) return answerUnproven(request, openAdapter, openFile, mac, undefined);
     const [adapter, file] = match;
-    if (device.provAuth && !credentialsMatch(request.authorization, device)) {
-      deps.log.warn('security', 'device file asked without the device credentials', { mac: device.mac, file: request.filename, ip: request.ip });
-      return { status: 401 };
+    if (!certified && !credentialsMatch(request.credentials, device)) {
+      return answerUnproven(request, openAdapter, openFile, mac, openAdapter.id === device.vendor ? device : undefined);
+    }
+
+    if (device.access !== 'active' && device.retiredAt === null) {
+      // Credentials the phone did not get from a bootstrap file came from its redirect service: a claim.
+      const row = claimByProof(claimDeps, device.id, claimantOf(adapter, request), certified ? 'certificate' : 'redirect');
+      device = { ...device, access: row.access };
     }
     recordSeen(adapter, device, request);
-    if (request.method === 'PUT') return file.upload === undefined ? NOT_FOUND : { status: 204 };
-    if (file.upload === 'only') return request.method === 'HEAD' ? { status: 204 } : NOT_FOUND;
+    if (request.method === 'PUT') return file.upload === undefined ? NOT_FOUND : NO_CONTENT;
+    if (file.upload === 'only') return request.method === 'HEAD' ? NO_CONTENT : NOT_FOUND;
+    if (device.access === 'claimed' && device.retiredAt === null) return servePending(adapter, file, device.id);
     const known = currentEtags.get(file.kind)?.get(device.id);
     // For the main file, the account the phone holds must be on record already; in the rare case it is not, the
     // path below has the account to record.
@@ -291,6 +414,37 @@ export function createProvisioning(deps: ProvisioningDeps) {
     const answer = conditional(request, served.response);
     if (answer.status === 200 || namesRevision(request)) servedRevision(file, device, { etag: served.response.etag, account: served.account });
     return answer;
+  };
+
+  /**
+   * A phone that proved it holds its credentials but is not active yet: its main file is its bootstrap file
+   * (still no account), its other files point at it as usual. Rare, so never cached.
+   */
+  const servePending = (adapter: VendorAdapter, file: FileMatch, deviceId: number): PhoneResponse => {
+    const row = getDeviceById(deps.db, deviceId);
+    if (row === undefined) return NOT_FOUND;
+    if (file.kind === adapter.claimsWith || file.kind === 'directory') return renderBootstrap(adapter, file, realOf(row));
+    const plan = adapter.planDeviceFile(file, profileOf(row).profile);
+    return plan === null ? NOT_FOUND : { ...ok(adapter, render(adapter, plan, row.model)), noStore: true };
+  };
+
+  /**
+   * Which vendor's file a path names for a request that proved nothing (`<mac>.cfg` is Yealink's device file and
+   * Poly's master): the vendor whose User-Agent it sends, else the one whose MAC prefix it is, else the first.
+   */
+  const unprovenMatch = (request: PhoneRequest, matches: readonly [VendorAdapter, FileMatch][], mac: Mac): [VendorAdapter, FileMatch] =>
+    (matches.find(([adapter]) => request.userAgent !== '' && adapter.profile.parseUserAgent(request.userAgent) !== null) ??
+      matches.find(([adapter]) => adapter.profile.macPrefixes.includes(mac.slice(0, 6))) ??
+      matches[0]) as [VendorAdapter, FileMatch];
+
+  /** The MAC a User-Agent names (Yealink and Snom append it), whichever vendor's form it has. */
+  const userAgentMac = (userAgent: string): Mac | null => {
+    if (userAgent === '') return null;
+    for (const adapter of deps.adapters) {
+      const mac = adapter.profile.parseUserAgent(userAgent)?.mac;
+      if (mac !== undefined && mac !== null) return mac;
+    }
+    return null;
   };
 
   /** `If-None-Match: *` says the phone holds some copy, not which: only a named ETag (or the file sent) tells. */
@@ -421,6 +575,22 @@ export function createProvisioning(deps: ProvisioningDeps) {
       return { etag: etagOf(render(adapter, plan, device.model)), account: profile.account };
     },
 
+    /**
+     * What the device's phone gets while it has not proven itself: each file as a bootstrap answer with the
+     * device's own credentials (the answer of its first claim, and of its fetches while it waits).
+     */
+    renderBootstrapFiles(device: DeviceRow): RenderedFile[] {
+      const adapter = adapterById.get(device.vendor);
+      if (adapter === undefined) throw new Error(`device ${device.mac}: unknown vendor ${device.vendor}`);
+      const out: RenderedFile[] = [];
+      for (const name of adapter.deviceFiles(device.mac as Mac, modelOf(adapter, device))) {
+        const file = adapter.matchPath(name);
+        const plan = file === null || file.mac === null ? null : adapter.planBootstrapFile(file, realOf(device));
+        if (plan !== null) out.push({ name, body: render(adapter, plan, undefined), contentType: adapter.contentType });
+      }
+      return out;
+    },
+
     /** A login or logout screen in the device's vendor's format, every value escaped as XML. */
     renderScreen(device: DeviceRow, screen: Screen): { body: string; contentType: string } {
       const adapter = adapterById.get(device.vendor);
@@ -446,7 +616,15 @@ export function createProvisioning(deps: ProvisioningDeps) {
      */
     renderDeviceFiles(device: DeviceRow, options: { maskSecrets?: boolean; as?: UserRow | null } = {}): RenderedFile[] {
       const { adapter, profile: actual } = profileOf(device, options.as);
-      const profile = options.maskSecrets === true ? { ...actual, account: { ...actual.account, password: SECRET_MASK } } : actual;
+      const profile: DeviceProfile =
+        options.maskSecrets === true
+          ? {
+              ...actual,
+              account: { ...actual.account, password: SECRET_MASK },
+              provisioning: provisioningAccess(deps.config.baseUrl, actual.provisioning.username, SECRET_MASK),
+              webPassword: SECRET_MASK,
+            }
+          : actual;
       const out: RenderedFile[] = [];
       for (const name of adapter.deviceFiles(profile.device.mac, profile.device.model)) {
         const file = adapter.matchPath(name);

@@ -24,7 +24,7 @@ function sampleRows(adapter: VendorAdapter, modelId: string): { device: DeviceRo
     id: 0, tenantId: 0, mac: `${adapter.profile.macPrefixes[0] ?? '000000'}999999`, vendor: adapter.id, model: modelId, label: 'Sample desk',
     hotdesk: true, idleAccount: 'HD9999', idlePassword: 'sample-idle-password', location: 'Sample building, floor 1', sipContact: null,
     reportedContact: null, servedAccount: null, servedAuthName: null, servedPassword: null, servedEtag: null, retiredAt: null,
-    screenSecret: 'sample-secret', provUsername: 'sample', provPassword: 'sample', provAuth: false, redirectStatus: 'none', redirectMessage: null,
+    screenSecret: 'sample-secret', provUsername: 'sample', provPassword: 'sample-provisioning-password', webPassword: 'sample-web-password', access: 'active', claimVia: null, claimedAt: null, claimIp: null, claimUserAgent: null, claimFirmware: null, activatedAt: null, activatedBy: null, activationCodeHash: null, activationAttempts: 0, activationLockedUntil: null, refusedClaims: 0, refusedClaimAt: null, refusedClaimIp: null, upgradeIp: null, redirectStatus: 'none', redirectMessage: null,
     redirectAttempts: 0, redirectAttemptedAt: null, redirectNextAttemptAt: null, expansionModules: 0, lastSeenAt: null, lastSeenIp: null, lastUserAgent: null, firmware: null, createdAt: at,
   };
   const user: UserRow = {

@@ -5,6 +5,7 @@ import { getDeviceById } from '../domain/lookup.ts';
 import type { Mac } from '../domain/mac.ts';
 import { getTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
+import { CREDENTIALED_PATH } from '../provisioning/profile.ts';
 import { createPolyZtp } from './polycom.ts';
 import { createSnomSraps } from './snom.ts';
 import type { RedirectClient, RpsResult } from './types.ts';
@@ -68,8 +69,6 @@ export function createRedirects(deps: RedirectDeps) {
         redirectAttempts: attempts,
         redirectAttemptedAt: now,
         redirectNextAttemptAt: next,
-        // From now on the phone arrives with its credentials, and nobody gets its files without them.
-        ...(result.status === 'registered' ? { provAuth: true } : {}),
       })
       .where(eq(devices.id, device.id))
       .run();
@@ -88,7 +87,8 @@ export function createRedirects(deps: RedirectDeps) {
   const register = async (device: DeviceRow): Promise<RpsResult | null> => {
     const service = client(device);
     if (service === null || device.retiredAt !== null || device.provUsername === null || device.provPassword === null) return null;
-    const target = { url: `${deps.baseUrl}/`, username: device.provUsername, password: device.provPassword };
+    // The phone arrives at the credentialed path, where hotprov asks it for the credentials it was given.
+    const target = { url: `${deps.baseUrl}${CREDENTIALED_PATH}`, username: device.provUsername, password: device.provPassword };
     const result = await attempt(() => service.register(device.mac as Mac, target));
     record(device, result);
     return result;
@@ -111,8 +111,9 @@ export function createRedirects(deps: RedirectDeps) {
     },
 
     /** The lifecycle hook of the domain: enrolments register, deletions deregister. */
-    onLifecycle(event: { kind: 'enrolled' | 'deleted'; device: DeviceRow }): void {
-      if (event.kind === 'enrolled') void track(register(event.device));
+    onLifecycle(event: { kind: 'enrolled' | 'deleted' | 'credentials_changed'; device: DeviceRow }): void {
+      // New credentials (an admin reset the device's access) reach the service like a new enrolment.
+      if (event.kind === 'enrolled' || event.kind === 'credentials_changed') void track(register(event.device));
       else void track(attempt(async () => (await client(event.device)?.deregister(event.device.mac as Mac)) ?? { status: 'unknown', message: '' }));
     },
 

@@ -62,6 +62,8 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
     const { lineKeys, resourceList } = keysOf(p);
     return {
       mode: p.mode,
+      provisioning: p.provisioning,
+      webPassword: p.webPassword,
       // Check-sync NOTIFYs must prove themselves: by digest with the line's credentials when hotprov sends them
       // (it answers the challenge), or by coming from the registrar when the PBX relays them.
       notifyValidation: p.notifyFrom === 'direct' ? 'digest' : 'source',
@@ -123,6 +125,20 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
       // The generic master names the device file by the phone's own MAC, which the phone substitutes.
       if (file.kind !== 'master') return null;
       return { template: 'master.cfg', context: { configFiles: '[PHONE_MAC_ADDRESS]-hotprov.cfg' } };
+    },
+
+    claimsWith: 'device',
+    planBootstrapFile(file, b): RenderPlan | null {
+      switch (file.kind) {
+        case 'master':
+          return { template: 'master.cfg', context: { configFiles: deviceConfigName(b.mac) } };
+        case 'device':
+          return { template: 'bootstrap.cfg', context: { provisioning: b.provisioning, activationUrl: b.activationUrl, pollSeconds: String(b.pollSeconds) } };
+        case 'directory':
+          return { template: 'directory.xml', context: { mode: 'bootstrap', speedDials: [] } };
+        default:
+          return null;
+      }
     },
 
     planDeviceFile(file, p): RenderPlan | null {

@@ -47,6 +47,8 @@ export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
     for (let n = 2; n <= p.device.model.accounts; n++) otherAccounts.push({ index: n });
     return {
       mode: p.mode,
+      settingServer: p.provisioning.urlWithCredentials,
+      webPassword: p.webPassword,
       // hotprov answers a 401 with the identity's password; a PBX relaying the NOTIFY may not, so then no challenge.
       challengeCheckSync: p.notifyFrom === 'direct' ? 'on' : 'off',
       account: {
@@ -101,6 +103,8 @@ export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
           return { template: 'screen-login', context: { ...screen, url: `${screen.pinUrl}?ext=__X__` } };
         case 'pin':
           return { template: 'screen-pin', context: { ...screen, url: `${screen.submitUrl}?ext=${screen.extension}&pin=__X__` } };
+        case 'activate':
+          return { template: 'screen-activate', context: { ...screen, url: `${screen.submitUrl}?code=__X__` } };
         default:
           return { template: `screen-${screen.kind}`, context: screen };
       }
@@ -111,9 +115,21 @@ export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
       return { template: 'model.htm', context: { model: file.model.id } };
     },
 
+    claimsWith: 'device',
+    planBootstrapFile(file, b): RenderPlan | null {
+      // The index names the settings file at the path the phone asked on; that one hands out the credentials.
+      if (file.kind === 'device-index') return { template: 'device.htm', context: { settingsUrl: `${b.baseUrl}/${upperMac(b.mac)}.xml` } };
+      if (file.kind !== 'device') return null;
+      return {
+        template: 'bootstrap.xml',
+        context: { settingServer: b.provisioning.urlWithCredentials, activationUrl: b.activationUrl, pollSeconds: String(b.pollSeconds) },
+      };
+    },
+
     planDeviceFile(file, p): RenderPlan | null {
       if (file.kind === 'device-index') {
-        return { template: 'device.htm', context: { settingsUrl: `${p.baseUrl}/${upperMac(p.device.mac)}.xml` } };
+        // Snom fetches the files an index names as written: the credentials travel in the URL.
+        return { template: 'device.htm', context: { settingsUrl: `${p.provisioning.urlWithCredentials}${upperMac(p.device.mac)}.xml` } };
       }
       if (file.kind === 'device') return { template: 'device.xml', context: deviceContext(p) };
       return null;

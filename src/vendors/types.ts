@@ -35,6 +35,37 @@ export interface DeviceProfile {
   readonly notifyFrom: 'direct' | 'relay';
   /** The phone's login and logout screens (with its secret), or null when its keys dial the login code. */
   readonly screens: { readonly login: string; readonly logout: string } | null;
+  /** Where and how the phone fetches its own files from now on. */
+  readonly provisioning: ProvisioningAccess;
+  /** The admin password of the phone's own web interface. */
+  readonly webPassword: string;
+}
+
+/** hotprov's credentialed path and the phone's own credentials for it, in the forms the vendors' settings take. */
+export interface ProvisioningAccess {
+  /** `https://host:port/prov/`: the URL the phone fetches its files under. */
+  readonly url: string;
+  /** The same URL with the credentials in it, for phones that take them only that way (Snom). */
+  readonly urlWithCredentials: string;
+  /** Host, port and path without the scheme, and the scheme in Poly's words (HTTP, HTTPS). */
+  readonly serverName: string;
+  readonly serverType: 'HTTP' | 'HTTPS';
+  readonly username: string;
+  readonly password: string;
+}
+
+/**
+ * What a phone that has not proven itself gets: its own credentials and where to use them, an Activate key,
+ * and a short poll — never an account. Asked for an unknown or taken MAC, the same with credentials of nobody.
+ */
+export interface BootstrapProfile {
+  readonly mac: Mac;
+  readonly provisioning: ProvisioningAccess;
+  /** The phone's screen for the activation code. */
+  readonly activationUrl: string;
+  /** How often the phone asks again while it waits for its activation. */
+  readonly pollSeconds: number;
+  readonly baseUrl: string;
 }
 
 /** What an idle phone may dial; a logged-in phone dials freely. */
@@ -86,6 +117,14 @@ export interface VendorAdapter {
   planSharedFile(file: FileMatch, baseUrl: string): RenderPlan | null;
   /** How to render one of a device's own files. */
   planDeviceFile(file: FileMatch, profile: DeviceProfile): RenderPlan | null;
+  /**
+   * How to answer a device file asked for by a phone that has not proven itself (no credentials, or a claimed
+   * phone waiting for its activation): the file that hands out credentials (`claimsWith`), or a file that only
+   * points at it; null for files such a phone gets nothing of. Never depends on whether the MAC is enrolled.
+   */
+  planBootstrapFile(file: FileMatch, profile: BootstrapProfile): RenderPlan | null;
+  /** The file kind whose bootstrap answer hands out credentials: asking for it without them is a claim. */
+  readonly claimsWith: string;
   /** Escapes one value for this vendor's file format so it can never add a line, element or attribute. */
   escape(value: string): string;
   /** Content type of the phone's login and logout screens (XML browser objects or XHTML). */

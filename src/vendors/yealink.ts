@@ -58,6 +58,8 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     for (let n = 2; n <= model.accounts; n++) otherAccounts.push({ index: n });
     return {
       mode: p.mode,
+      provisioning: p.provisioning,
+      webPassword: p.webPassword,
       // 1: SIP only from the registrar (the PBX relays the NOTIFY); 0: also from hotprov, which sends it directly.
       trustControl: p.notifyFrom === 'relay' ? 1 : 0,
       commonFile: commonFileName(model),
@@ -114,6 +116,16 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     planSharedFile(file): RenderPlan | null {
       if (file.kind !== 'common' || file.model === undefined) return null;
       return { template: 'common.cfg', context: { model: file.model.id } };
+    },
+
+    claimsWith: 'device',
+    planBootstrapFile(file, b): RenderPlan | null {
+      if (file.kind === 'boot') return { template: 'bootstrap.boot', context: { deviceFile: `${b.mac}.cfg` } };
+      if (file.kind !== 'device') return null;
+      return {
+        template: 'bootstrap.cfg',
+        context: { provisioning: b.provisioning, activationUrl: b.activationUrl, pollMinutes: String(Math.max(1, Math.round(b.pollSeconds / 60))) },
+      };
     },
 
     planDeviceFile(file, p): RenderPlan | null {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createHotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
 import { TEST_TOKEN, testConfig } from '../helpers/server.ts';
-import { seed } from './seed.ts';
+import { seed, seededRequest } from './seed.ts';
 
 const i = process.argv.indexOf('--devices');
 const DEVICES = i < 0 ? 20_000 : Number(process.argv[i + 1]);
@@ -33,13 +33,7 @@ try {
     const started = performance.now();
     for (const [n, phone] of phones.entries()) {
       if (n % 100 === 99) await new Promise((r) => setImmediate(r));
-      const answer = hotprov.provisioning.handle({
-        method: 'GET',
-        filename: phone.path.slice(1),
-        userAgent: phone.ua,
-        ip: '127.0.0.1',
-        ifNoneMatch: conditional ? etags.get(phone.path) : undefined,
-      });
+      const answer = hotprov.provisioning.handle(seededRequest(phone, '127.0.0.1', conditional ? etags.get(phone.path) : undefined));
       if (answer.status === 200) {
         etags.set(phone.path, answer.etag);
         answer.bytes();

@@ -110,11 +110,15 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** What a phone sends: its User-Agent and its own credentials. */
+const phoneHeaders = (d: SeededDevice | undefined): Record<string, string> =>
+  d === undefined ? {} : { 'user-agent': d.ua, authorization: d.authorization };
+
 /** Polls until a device file answers 200: the moment a phone would be served. */
-async function firstConfig(url: string, path: string, ua: string, since: number): Promise<number> {
+async function firstConfig(url: string, device: SeededDevice | undefined, since: number): Promise<number> {
   for (;;) {
     try {
-      const res = await fetch(`${url}${path}`, { headers: { 'user-agent': ua } });
+      const res = await fetch(`${url}${device?.path ?? '/'}`, { headers: phoneHeaders(device) });
       await res.arrayBuffer();
       if (res.status === 200) return performance.now() - since;
     } catch {
@@ -146,7 +150,7 @@ function drive(url: string, devices: readonly SeededDevice[], etags: Map<string,
             setupRequest: (req: autocannon.Request) => {
               // Sequential over the fleet when counting (every phone once), random otherwise.
               const d = (amount === undefined ? devices[Math.floor(Math.random() * devices.length)] : devices[i++ % devices.length]) as SeededDevice;
-              const headers: Record<string, string> = { 'user-agent': d.ua };
+              const headers = phoneHeaders(d);
               const etag = etags?.get(d.path);
               if (etag !== undefined) headers['if-none-match'] = etag;
               return { ...req, path: d.path, headers };
@@ -232,7 +236,7 @@ async function main() {
     const child = startHotprov(db, port, 0);
     children.push(child);
     const url = `http://127.0.0.1:${port}`;
-    const startupMs = await firstConfig(url, devices[0]?.path ?? '/', devices[0]?.ua ?? '', hotprovStart);
+    const startupMs = await firstConfig(url, devices[0], hotprovStart);
 
     say('boot storm: every phone fetches once, nothing cached…');
     const stormStarted = performance.now();
@@ -245,7 +249,7 @@ async function main() {
     const filesFd = openSync(filesPath, 'w');
     const etags = new Map<string, string>();
     for (const d of devices) {
-      const res = await fetch(`${url}${d.path}`, { headers: { 'user-agent': d.ua } });
+      const res = await fetch(`${url}${d.path}`, { headers: phoneHeaders(d) });
       const body = await res.text();
       const etag = res.headers.get('etag') ?? '';
       writeSync(filesFd, `${JSON.stringify({ path: d.path, etag, type: res.headers.get('content-type') ?? 'text/plain', body })}\n`);
@@ -301,7 +305,7 @@ async function main() {
       const bigStart = performance.now();
       const bigChild = startHotprov(bigDb, port + 1, 0);
       children.push(bigChild);
-      const bigStartup = await firstConfig(`http://127.0.0.1:${port + 1}`, big[0]?.path ?? '/', big[0]?.ua ?? '', bigStart);
+      const bigStartup = await firstConfig(`http://127.0.0.1:${port + 1}`, big[0], bigStart);
       // Enough fetches to fill the rendered-file cache to its budget: memory then is what it will stay at.
       await drive(`http://127.0.0.1:${port + 1}`, big, null, 0, Math.min(big.length, 10_000));
       scaled = { devices: SCALE, startupMs: Math.round(bigStartup), rssMb: peakRssMb(bigChild.pid) };

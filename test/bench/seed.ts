@@ -2,19 +2,24 @@ import Database from 'better-sqlite3';
 import { openDb } from '../../src/db/client.ts';
 import { hashSecret } from '../../src/domain/credentials.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
+import type { PhoneRequest } from '../../src/provisioning/service.ts';
 
 /** One model per vendor and what its phones send, for the benchmark's devices. */
 export const FLEET = [
   { vendor: 'yealink', model: 'T54W', prefix: '001565', path: (mac: string) => `/${mac}.cfg`, ua: 'Yealink SIP-T54W 96.86.0.70' },
   { vendor: 'yealink', model: 'T46U', prefix: '805ec0', path: (mac: string) => `/${mac}.cfg`, ua: 'Yealink SIP-T46U 108.86.0.40' },
-  { vendor: 'snom', model: 'D785', prefix: '000413', path: (mac: string) => `/${mac.toUpperCase()}.xml`, ua: 'Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12-00004-g9ba52f5 000413922D24 SXM:0 UXM:0)' },
+  { vendor: 'snom', model: 'D785', prefix: '000413', path: (mac: string) => `/${mac.toUpperCase()}.xml`, ua: 'Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12-00004-g9ba52f5 SXM:0 UXM:0)' },
   { vendor: 'polycom', model: 'VVX450', prefix: '0004f2', path: (mac: string) => `/${mac}-hotprov.cfg`, ua: 'FileTransport PolycomVVX-VVX_450-UA/5.9.1.0615 Type/Application' },
 ] as const;
 
 export interface SeededDevice {
   readonly idleAccount: string;
+  /** The device's main file under the credentialed path, where an active phone fetches it. */
   readonly path: string;
   readonly ua: string;
+  /** The phone's own credentials, and the Authorization header that carries them. */
+  readonly credentials: { readonly username: string; readonly password: string };
+  readonly authorization: string;
 }
 
 /**
@@ -31,8 +36,8 @@ export async function seed(path: string, count: number, pinUsers = 0): Promise<S
   const sqlite = new Database(path);
   const now = Date.now();
   const insertDevice = sqlite.prepare(
-    `INSERT INTO devices (tenant_id, mac, vendor, model, idle_account, idle_password, screen_secret, prov_username, prov_password, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO devices (tenant_id, mac, vendor, model, idle_account, idle_password, screen_secret, prov_username, prov_password, web_password, access, activated_by, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 'admin', ?)`,
   );
   const insertUser = sqlite.prepare(
     `INSERT INTO users (tenant_id, extension, display_name, sip_user, auth_name, sip_password, pin_hash, hotdesk, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
@@ -45,8 +50,13 @@ export async function seed(path: string, count: number, pinUsers = 0): Promise<S
       const kind = FLEET[i % FLEET.length] ?? FLEET[0];
       const mac = `${kind.prefix}${i.toString(16).padStart(6, '0')}`;
       const idleAccount = `HD${String(i + 1).padStart(6, '0')}`;
-      const deviceId = Number(insertDevice.run(tenant.id, mac, kind.vendor, kind.model, idleAccount, `idle-${i}`, `s${i}`, `hp${mac}`, `p${i}`, now).lastInsertRowid);
-      devices.push({ idleAccount, path: kind.path(mac), ua: kind.ua });
+      const credentials = { username: `hp${mac}`, password: `p${i}` };
+      const deviceId = Number(
+        insertDevice.run(tenant.id, mac, kind.vendor, kind.model, idleAccount, `idle-${i}`, `s${i}`, credentials.username, credentials.password, `w${i}`, now)
+          .lastInsertRowid,
+      );
+      const authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+      devices.push({ idleAccount, path: `/prov${kind.path(mac)}`, ua: kind.ua, credentials, authorization });
       if (i % 2 === 0) {
         const extension = String(100000 + i);
         const userId = Number(insertUser.run(tenant.id, extension, `User ${i}`, extension, extension, `sip-${i}`, null, now).lastInsertRowid);
@@ -59,4 +69,18 @@ export async function seed(path: string, count: number, pinUsers = 0): Promise<S
   })();
   sqlite.close();
   return devices;
+}
+
+/** What the seeded phone sends for its main file, as the phone route hands it to provisioning. */
+export function seededRequest(device: SeededDevice, ip = '127.0.0.1', ifNoneMatch?: string): PhoneRequest {
+  return {
+    method: 'GET',
+    filename: device.path.slice(device.path.lastIndexOf('/') + 1),
+    scope: 'credentialed',
+    userAgent: device.ua,
+    ip,
+    credentials: device.credentials,
+    certificateMacs: null,
+    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }),
+  };
 }

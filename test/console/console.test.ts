@@ -40,8 +40,9 @@ Console('sign in, enrol a phone, add a user with BLFs, see where the keys land',
   await page.selectOption('select[name=model]', 'yealink/T46U');
   await page.fill('input[name=label]', 'Window desk');
   await page.click('button:has-text("Enrol")');
-  assert.match(await page.textContent('.notice') ?? '', /Device enrolled/);
-  assert.match(await page.textContent('table') ?? '', /HD0001.*00:15:65:aa:bb:cc.*Window desk/s);
+  assert.match(await page.textContent('.notice') ?? '', /Device enrolled\. Activation code \(shown once\): \d{8}/);
+  await page.click('nav >> text=Devices');
+  assert.match(await page.textContent('table') ?? '', /HD0001.*00:15:65:aa:bb:cc.*Window desk.*waiting for the phone/s);
 
   await page.click('nav >> text=Users');
   await page.fill('input[name=extension]', '101');
@@ -171,6 +172,27 @@ Console('an API token made in the console works, once revoked it does not', asyn
   assert.is(await call(), 200);
   await page.click('button:has-text("Revoke")');
   assert.is(await call(), 401);
+});
+
+Console('a phone claimed from the internet: the admin sees who claimed it, approves it, shows its web password', async () => {
+  await t.api('PATCH', '/api/v1/tenant', { trustedNetworks: [] });
+  await t.api('POST', '/api/v1/devices', { mac: '805ec0112233', vendor: 'yealink', model: 'T54W' });
+  const ua = 'Yealink SIP-T54W 96.86.0.70 80:5e:c0:11:22:33';
+  await (await t.anonymous('/805ec0112233.cfg', ua)).text();
+  await signIn();
+  await page.goto(`${t.url}/console/devices/HD0001`);
+  const access = page.locator('#access');
+  assert.match((await access.textContent()) ?? '', /claimed — waiting for approval/);
+  assert.match((await access.textContent()) ?? '', /from 127\.0\.0\.1.*Yealink SIP-T54W 96\.86\.0\.70/s);
+  await page.click('#access button:has-text("New activation code")');
+  assert.match((await page.textContent('#once')) ?? '', /Activation code.*\d{8}/s);
+  assert.not.match(page.url(), /\d{8}/, 'the code never travels in a URL');
+  await page.click('#access button:has-text("Approve")');
+  assert.match((await page.textContent('#access')) ?? '', /active \(by admin/);
+  await page.click('#access button:has-text("Show web interface password")');
+  const shown = (await page.textContent('#once')) ?? '';
+  const web = (await t.api('GET', '/api/v1/devices/HD0001/web-password')).body.password as string;
+  assert.ok(shown.includes(web));
 });
 
 Console.run();

@@ -5,7 +5,7 @@ import { getDeviceById } from '../../src/domain/lookup.ts';
 import type { UserKey } from '../../src/domain/keyLayout.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
-import { loginScreen, logoutScreen, pinScreen, submitLogin } from '../../src/provisioning/screens.ts';
+import { activationResult, activationScreen, loginScreen, logoutScreen, pinScreen, submitLogin } from '../../src/provisioning/screens.ts';
 import { silentLogger } from '../../src/log.ts';
 import { TEST_TOKEN, testConfig } from './server.ts';
 
@@ -64,6 +64,8 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
           label: `Desk ${n}`,
           idlePassword: `idle-secret-${String(n).padStart(4, '0')}`,
           screenSecret: `screen-secret-${String(n).padStart(4, '0')}`,
+          provPassword: `prov-secret-${String(n).padStart(4, '0')}`,
+          webPassword: `web-secret-${String(n).padStart(4, '0')}`,
           expansionModules: model.expansion === null ? 0 : 1,
         });
         const dir = `${adapter.id}/${model.id}`;
@@ -75,7 +77,11 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
             ['pin', pinScreen(BASE_URL, device, '201')],
             ['message', await submitLogin(deps, { id: tenant.id, timezone: 'UTC' }, ACTOR, device, '201', '4826')],
             ['logout', logoutScreen(deps, BASE_URL, device)],
+            ['activate', activationScreen(BASE_URL, device)],
+            ['activated', activationResult('activated')],
           ] as const;
+          // What the phone gets before it has proven itself: the bootstrap answer (the same files model by model).
+          for (const f of hotprov.provisioning.renderBootstrapFiles(device)) out.push({ path: `${adapter.id}/bootstrap/${f.name}`, body: f.body });
           for (const [kind, screen] of screens) {
             if (kind === 'pin' && adapter.id !== 'snom') continue;
             out.push({ path: `${adapter.id}/screens/${kind}.xml`, body: hotprov.provisioning.renderScreen(device, screen).body });
@@ -92,7 +98,7 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
         }
       }
     }
-    const master = hotprov.provisioning.handle({ method: 'GET', filename: '000000000000.cfg', userAgent: '', ip: '127.0.0.1' });
+    const master = hotprov.provisioning.handle({ method: 'GET', filename: '000000000000.cfg', scope: 'open', userAgent: '', ip: '127.0.0.1', credentials: null, certificateMacs: null });
     if (master.status === 200) out.push({ path: 'polycom/000000000000.cfg', body: master.body });
   } finally {
     await hotprov.close();

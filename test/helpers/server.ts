@@ -2,10 +2,19 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { ProfileChange } from '../../src/domain/context.ts';
+import { tenants } from '../../src/db/schema.ts';
+import { findDeviceByMac } from '../../src/domain/lookup.ts';
+import type { Mac } from '../../src/domain/mac.ts';
 import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
 import { type Logger, silentLogger } from '../../src/log.ts';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+/** The addresses tests run from. */
+export const LOOPBACK_NETWORKS = ['127.0.0.0/8', '::1/128'] as const;
+
+/** The Authorization header of HTTP Basic. */
+export const basicAuthorization = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 
 /** A config as production reads it, from variables, with a throwaway database unless told otherwise. */
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -26,8 +35,15 @@ export interface TestServer {
   readonly changes: ProfileChange[];
   /** Calls the JSON API with the bearer token; the body is sent as JSON. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
-  /** Fetches a phone path as a phone with the given User-Agent would. */
+  /**
+   * Fetches a phone file as the enrolled phone does once it holds its credentials: under /prov/ with HTTP Basic.
+   * A path naming no enrolled MAC (shared files) is fetched as given.
+   */
   phone(path: string, userAgent?: string, init?: RequestInit): Promise<Response>;
+  /** Where and with which Authorization header the enrolled phone fetches a path (as `phone` does). */
+  phoneTarget(path: string): { url: string; authorization: string | null };
+  /** Fetches a path as given, without credentials: what a factory-fresh phone or a MAC guesser sends. */
+  anonymous(path: string, userAgent?: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -43,11 +59,20 @@ export async function startTestServer(options: { env?: Record<string, string>; l
     // Short SIP timers: a phone that never answers costs 640 ms, not RFC 3261's 32 s.
     sipTimers: { t1: 20, t2: 80, timeoutF: 640 },
   });
+  // The test tenant trusts loopback as an office trusts its LAN: a phone (this test) that claims its credentials
+  // from 127.0.0.1 is active at once. Tests of untrusted networks set trustedNetworks themselves.
+  hotprov.database.db.update(tenants).set({ trustedNetworks: JSON.stringify([...LOOPBACK_NETWORKS]) }).run();
   const server: Server = await new Promise((resolve) => {
     const s = hotprov.app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
+  const phoneTarget = (path: string): { url: string; authorization: string | null } => {
+    const mac = /^\/(?:prov\/)?[^/]*?([0-9a-f]{12})[^/]*$/i.exec(path)?.[1];
+    const device = mac === undefined ? undefined : findDeviceByMac(hotprov.database.db, mac.toLowerCase() as Mac);
+    if (device === undefined || device.provUsername === null || device.provPassword === null) return { url: `${url}${path}`, authorization: null };
+    return { url: `${url}/prov/${path.replace(/^\/(prov\/)?/, '')}`, authorization: basicAuthorization(device.provUsername, device.provPassword) };
+  };
   return {
     url,
     hotprov,
@@ -61,7 +86,14 @@ export async function startTestServer(options: { env?: Record<string, string>; l
       const text = await res.text();
       return { status: res.status, body: text === '' ? null : JSON.parse(text) };
     },
+    phoneTarget,
     phone(path, userAgent = '', init = {}) {
+      const target = phoneTarget(path);
+      const headers: Record<string, string> = { 'user-agent': userAgent, ...(init.headers as Record<string, string> | undefined) };
+      if (target.authorization !== null) headers.authorization ??= target.authorization;
+      return fetch(target.url, { ...init, headers });
+    },
+    anonymous(path, userAgent = '', init = {}) {
       return fetch(`${url}${path}`, { ...init, headers: { 'user-agent': userAgent, ...(init.headers ?? {}) } });
     },
     async close() {

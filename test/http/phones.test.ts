@@ -72,7 +72,8 @@ Phones('Snom: model file, device index and settings; user keys reset to none on 
   const model = await text('/snomD785.htm', UA.snom);
   assert.match(model, /<update_policy perm="R">settings_only<\/update_policy>/);
   const index = await text('/snomD785-000413922D24.htm', UA.snom);
-  assert.match(index, /<file url="http:\/\/prov\.example\.test:8080\/000413922D24\.xml"\/>/);
+  // The settings file under the credentialed path, with the phone's credentials in the URL as Snom takes them.
+  assert.match(index, /<file url="http:\/\/hp000413922d24:[0-9a-f]{32}@prov\.example\.test:8080\/prov\/000413922D24\.xml"\/>/);
   const idle = await text('/000413922D24.xml', UA.snom);
   assert.match(idle, /<user_name idx="1" perm="R">HD0002<\/user_name>/);
   assert.match(idle, /<fkey idx="1" context="active" label="Login" perm="R">url http:\/\/prov\.example\.test:8080\/phone\/000413922d24\/[0-9a-f]{32}\/login<\/fkey>/);
@@ -137,17 +138,12 @@ Phones('the MAC may be asked for in any case', async () => {
   assert.is((await t.phone('/0004F274632F.cfg', UA.polycom)).status, 200);
 });
 
-Phones('404 and no config for a MAC that is not enrolled, and for paths that are not a phone file', async () => {
-  for (const path of [
-    '/001565999999.cfg',
-    '/001565999999.boot',
-    '/snomD785-000413999999.htm',
-    '/000413999999.xml',
-    '/0004f2999999-hotprov.cfg',
-  ]) {
-    const res = await t.phone(path, UA.yealink);
-    assert.is(res.status, 404, path);
-    assert.is(await res.text(), 'not found\n');
+Phones('no account for a MAC that is not enrolled, and 404 for paths that are not a phone file', async () => {
+  for (const path of ['/001565999999.cfg', '/001565999999.boot', '/snomD785-000413999999.htm', '/000413999999.xml', '/0004f2999999-hotprov.cfg']) {
+    const res = await t.anonymous(path);
+    assert.is(res.status, 200, path);
+    assert.not.match(await res.text(), /HD000\d|sip-secret|user_name|reg\.1\.address="[^"]/, path);
+    assert.is((await t.anonymous(`/prov${path}`)).status, 401, `/prov${path}`);
   }
   for (const path of ['/../etc/passwd', '/%2e%2e/etc/passwd', '/%2e%2e%2fetc%2fpasswd', '/data/hotprov.db', '/etc/passwd']) {
     const res = await t.phone(path, UA.yealink);
@@ -169,8 +165,10 @@ Phones('a fetch records when, from where and with which firmware the phone asked
 
 /** A GET as a phone sends it: fetch() would add Cache-Control: no-cache to any conditional request. */
 function phoneGet(path: string, headers: Record<string, string>): Promise<{ status: number; etag: string }> {
+  const target = t.phoneTarget(path);
+  const authorization = target.authorization === null ? {} : { authorization: target.authorization };
   return new Promise((resolve, reject) => {
-    const req = request(`${t.url}${path}`, { headers: { 'user-agent': UA.yealink, ...headers } }, (res) => {
+    const req = request(target.url, { headers: { 'user-agent': UA.yealink, ...authorization, ...headers } }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, etag: String(res.headers.etag ?? '') }));
     });

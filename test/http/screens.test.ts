@@ -32,6 +32,13 @@ const unxml = (s: string) => s.replaceAll('&lt;', '<').replaceAll('&gt;', '>').r
 /** A URL as the phone has it, made to point at the test server. */
 const local = (url: string) => unxml(url).replace('http://prov.example.test:8080', t.url);
 
+/** A device file as the phone fetches it, with its credentials. */
+async function phoneText(path: string, ua: string): Promise<string> {
+  const res = await t.phone(path, ua);
+  assert.is(res.status, 200, `${path} answered ${res.status}`);
+  return res.text();
+}
+
 async function fetchText(url: string, ua: string): Promise<string> {
   const res = await fetch(local(url), { headers: { 'user-agent': ua } });
   assert.is(res.status, 200, `${url} answered ${res.status}`);
@@ -74,14 +81,14 @@ async function typeLogin(vendor: keyof typeof PHONES, screen: string, extension:
 for (const vendor of ['yealink', 'snom', 'polycom'] as const) {
   Screens(`${vendor}: Login key → screen → extension and PIN → user profile; Logout key → idle again`, async () => {
     const { file, ua } = PHONES[vendor];
-    const idle = await fetchText(`http://prov.example.test:8080${file}`, ua);
+    const idle = await phoneText(file, ua);
     const loginScreen = await fetchText(keyUrl(vendor, idle, 'Login'), ua);
     assert.is(xmlError(loginScreen), null);
     const welcome = await typeLogin(vendor, loginScreen, '101', '4826');
     assert.is(xmlError(welcome), null);
     assert.ok(welcome.includes('Welcome, Alice &lt;A&amp;B&gt; &quot;Martin&quot;'), welcome);
 
-    const user = await fetchText(`http://prov.example.test:8080${file}`, ua);
+    const user = await phoneText(file, ua);
     assert.ok(user.includes('sip-secret-101'), 'the next fetch is the user profile');
     const confirm = await fetchText(keyUrl(vendor, user, 'Logout'), ua);
     assert.is(xmlError(confirm), null);
@@ -89,7 +96,7 @@ for (const vendor of ['yealink', 'snom', 'polycom'] as const) {
       /<URI>([^<]+\/logout\/confirm)<\/URI>/.exec(confirm)?.[1] ?? /<URL>([^<]+\/logout\/confirm)<\/URL>/.exec(confirm)?.[1] ?? /href="([^"]+)"/.exec(confirm)?.[1] ?? '';
     const bye = await fetchText(confirmUrl, ua);
     assert.match(bye, /Goodbye/);
-    assert.is(await fetchText(`http://prov.example.test:8080${file}`, ua), idle);
+    assert.is(await phoneText(file, ua), idle);
 
     const audit = t.hotprov.database.sqlite.prepare(`SELECT action, method FROM audit_events WHERE action IN ('hotdesk.login', 'hotdesk.logout')`).all();
     assert.equal(audit, [
@@ -100,7 +107,7 @@ for (const vendor of ['yealink', 'snom', 'polycom'] as const) {
 }
 
 Screens('a wrong secret, or a MAC that is not enrolled, is 403 and logs nobody out', async () => {
-  const idle = await fetchText(`http://prov.example.test:8080${PHONES.yealink.file}`, PHONES.yealink.ua);
+  const idle = await phoneText(PHONES.yealink.file, PHONES.yealink.ua);
   const login = keyUrl('yealink', idle, 'Login');
   const wrong = local(login).replace(/\/[0-9a-f]{32}\//, '/00000000000000000000000000000000/');
   for (const url of [wrong, `${wrong}/submit?ext=101&pin=4826`, local(login).replace('805ec0112233', '805ec0999999'), `${t.url}/phone/805ec0112233/x/logout/confirm`]) {
@@ -112,7 +119,7 @@ Screens('a wrong secret, or a MAC that is not enrolled, is 403 and logs nobody o
 
 Screens('every outcome is a screen: wrong PIN with tries left, then locked until when, unknown extension, not allowed', async () => {
   const { file, ua } = PHONES.yealink;
-  const submit = `${local(keyUrl('yealink', await fetchText(`http://prov.example.test:8080${file}`, ua), 'Login'))}/submit`;
+  const submit = `${local(keyUrl('yealink', await phoneText(file, ua), 'Login'))}/submit`;
   const say = async (ext: string, pin: string) => /<Text>([^<]*)<\/Text>/.exec(await fetchText(`${submit}?ext=${ext}&pin=${pin}`, ua))?.[1];
   assert.is(await say('101', '1111'), 'Wrong PIN. 4 tries left.');
   assert.is(await say('555', '1111'), 'Extension 555 is unknown.');
@@ -125,7 +132,7 @@ Screens('every outcome is a screen: wrong PIN with tries left, then locked until
 
 Screens('neither the PIN nor the screen secret reaches a log line', async () => {
   const { file, ua } = PHONES.snom;
-  const idle = await fetchText(`http://prov.example.test:8080${file}`, ua);
+  const idle = await phoneText(file, ua);
   const login = keyUrl('snom', idle, 'Login');
   const secret = /\/phone\/[0-9a-f]{12}\/([0-9a-f]{32})\//.exec(login)?.[1] ?? 'missing';
   await typeLogin('snom', await fetchText(login, ua), '101', '4826');
@@ -137,9 +144,9 @@ Screens('neither the PIN nor the screen secret reaches a log line', async () => 
 
 Screens('tenants that prefer it keep a feature-code Login key', async () => {
   await t.api('PATCH', '/api/v1/tenant', { loginKeyMode: 'code' });
-  const idle = await fetchText(`http://prov.example.test:8080${PHONES.yealink.file}`, PHONES.yealink.ua);
+  const idle = await phoneText(PHONES.yealink.file, PHONES.yealink.ua);
   assert.match(idle, /^linekey\.2\.type = 13\nlinekey\.2\.line = 1\nlinekey\.2\.value = \*35\nlinekey\.2\.label = Login$/m);
-  const poly = await fetchText(`http://prov.example.test:8080${PHONES.polycom.file}`, PHONES.polycom.ua);
+  const poly = await phoneText(PHONES.polycom.file, PHONES.polycom.ua);
   assert.match(poly, /softkey\.1\.enable="0"/);
 });
 

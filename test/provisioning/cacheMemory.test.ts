@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
-import { seed } from '../bench/seed.ts';
+import { seed, seededRequest } from '../bench/seed.ts';
 import { TEST_TOKEN, testConfig } from '../helpers/server.ts';
 
 /**
@@ -28,7 +28,7 @@ CacheMemory('2,000 phones through a 4 MB cache hold no more than twice that outs
     collectGarbage();
     const before = process.memoryUsage().arrayBuffers;
     for (const phone of phones) {
-      const response = hotprov.provisioning.handle({ method: 'GET', filename: phone.path.slice(1), userAgent: phone.ua, ip: '127.0.0.1' });
+      const response = hotprov.provisioning.handle(seededRequest(phone));
       assert.is(response.status, 200, phone.path);
     }
     collectGarbage();

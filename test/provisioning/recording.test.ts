@@ -10,7 +10,7 @@ import { logout } from '../../src/domain/hotdesk.ts';
 import { findDevice } from '../../src/domain/lookup.ts';
 import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
-import { type SeededDevice, seed } from '../bench/seed.ts';
+import { type SeededDevice, seed, seededRequest } from '../bench/seed.ts';
 import { startTestServer, TEST_TOKEN, testConfig } from '../helpers/server.ts';
 
 /**
@@ -68,7 +68,7 @@ async function rowAfter(use: (hotprov: Hotprov, phone: SeededDevice, path: strin
 }
 
 const fetchAs = (hotprov: Hotprov, phone: SeededDevice, ip: string) =>
-  hotprov.provisioning.handle({ method: 'GET', filename: phone.path.slice(1), userAgent: phone.ua, ip });
+  hotprov.provisioning.handle(seededRequest(phone, ip));
 
 Recording('what was fetched just before shutdown is written before the database closes', async () => {
   let etag: string | null = null;
@@ -102,7 +102,16 @@ Recording('a logout in the same turn as the fetch of the user profile still tell
     await (await t.phone('/805ec0112233.cfg')).arrayBuffer(); // the phone holds its idle profile, on record
     await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
     // One turn: the phone fetches Ann's profile, and Ann is logged out before that fetch is written.
-    const fetched = t.hotprov.provisioning.handle({ method: 'GET', filename: '805ec0112233.cfg', userAgent: '', ip: '127.0.0.1' });
+    const phone = findDevice(t.hotprov.database.db, 1, 'HD0001');
+    const fetched = t.hotprov.provisioning.handle({
+      method: 'GET',
+      filename: '805ec0112233.cfg',
+      scope: 'credentialed',
+      userAgent: '',
+      ip: '127.0.0.1',
+      credentials: { username: phone.provUsername ?? '', password: phone.provPassword ?? '' },
+      certificateMacs: null,
+    });
     assert.is(fetched.status, 200);
     logout(t.hotprov.deps.domain, 1, { name: 'test' }, { device: 'HD0001', method: 'admin' });
     // The phone holds Ann's profile, not the idle one the database still names: it must be told.

@@ -51,16 +51,19 @@ for (const p of phones) {
     await t.api('POST', '/api/v1/devices', { mac: p.mac, vendor: p.vendor, model: p.model });
     await t.hotprov.redirects.settled();
     const registered = p.fake().registered.get(p.mac);
-    assert.is(registered?.url, 'http://prov.example.test:8080/');
+    assert.is(registered?.url, 'http://prov.example.test:8080/prov/');
     assert.is(registered?.username, `hp${p.mac}`);
     assert.match(registered?.password ?? '', /^[0-9a-f]{32}$/);
     const device = await t.api('GET', `/api/v1/devices/${p.mac}`);
-    assert.equal([device.body.redirect.status, device.body.redirect.credentialsRequired], ['registered', true]);
+    assert.equal([device.body.redirect.status, device.body.access.state], ['registered', 'unclaimed']);
     assert.not.ok(JSON.stringify(device.body).includes(registered?.password ?? 'x'), 'the credentials are not in the API');
 
-    assert.is((await t.phone(p.file)).status, 401, 'a guessed MAC gets nothing');
+    assert.is((await t.anonymous(`/prov${p.file}`)).status, 401, 'a guessed MAC gets nothing');
     const basic = `Basic ${Buffer.from(`${registered?.username}:${registered?.password}`).toString('base64')}`;
-    assert.is((await t.phone(p.file, '', { headers: { authorization: basic } })).status, 200);
+    assert.is((await t.anonymous(`/prov${p.file}`, '', { headers: { authorization: basic } })).status, 200);
+    // Credentials from a redirect service are a claim; the test tenant trusts loopback, so the phone is active.
+    const claimed = (await t.api('GET', `/api/v1/devices/${p.mac}`)).body.access;
+    assert.equal([claimed.state, claimed.claim.via, claimed.activatedBy], ['active', 'redirect', 'trusted_network']);
 
     await t.api('DELETE', `/api/v1/devices/${p.mac}`);
     await t.hotprov.redirects.settled();
@@ -112,14 +115,14 @@ Zero('moving hotprov to another base URL registers every phone again', async () 
     await first.api('PATCH', '/api/v1/tenant', { yealinkRpsUrl: yealink.url, yealinkRpsKeyId: KEY, yealinkRpsSecret: SECRET });
     await first.api('POST', '/api/v1/devices', { mac: '001565aabbcd', vendor: 'yealink', model: 'T46U' });
     await first.hotprov.redirects.settled();
-    assert.is(yealink.registered.get('001565aabbcd')?.url, 'http://prov.example.test:8080/');
+    assert.is(yealink.registered.get('001565aabbcd')?.url, 'http://prov.example.test:8080/prov/');
     await first.close();
 
     const moved = await startTestServer({ env: { HOTPROV_DB: db, HOTPROV_BASE_URL: 'https://hotprov.example.test' } });
     try {
       assert.is((await moved.api('GET', '/api/v1/devices/HD0001')).body.redirect.status, 'pending');
       await redirectRetry.run({ domain: moved.hotprov.deps.domain, resync: moved.hotprov.resync, redirects: moved.hotprov.redirects, log: silentLogger });
-      assert.is(yealink.registered.get('001565aabbcd')?.url, 'https://hotprov.example.test/');
+      assert.is(yealink.registered.get('001565aabbcd')?.url, 'https://hotprov.example.test/prov/');
     } finally {
       await moved.close();
     }

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DeviceRow } from '../../db/schema.ts';
 import type { Actor } from '../../domain/context.ts';
+import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { apiTokenName } from '../../domain/admins.ts';
 import { dialCode } from '../../domain/featureCodes.ts';
@@ -80,7 +81,9 @@ export function apiRouter(deps: AppDeps): Router {
     const device = enrolDevice(domain, tenantId(), actorOf(ctx), body);
     ctx.status = 201;
     ctx.set('Location', `/api/v1/devices/${device.idleAccount}`);
-    ctx.body = deviceView(device);
+    // The activation code is answered this once: only a hash of it is kept.
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ...deviceView(device), activationCode: device.activationCode };
   });
 
   router.get('/devices/:device', (ctx) => {
@@ -103,6 +106,34 @@ export function apiRouter(deps: AppDeps): Router {
     const result = await deps.redirects.register(device);
     if (result === null) throw Conflict(`no ${device.vendor} redirect service is set up for this tenant`);
     ctx.body = deviceView(findDevice(domain.db, tenantId(), device.mac));
+  });
+
+  /** Approves a claimed phone, after an admin saw who claimed it (`access.claim`). */
+  router.post('/devices/:device/activate', (ctx) => {
+    ctx.body = deviceView(approveDevice(domain, tenantId(), actorOf(ctx), ctx.params.device ?? ''));
+  });
+
+  /** A new activation code for the phone's Activate screen, answered once; the old one stops working. */
+  router.post('/devices/:device/activation-code', (ctx) => {
+    const { device, activationCode } = createActivationCode(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { device: device.idleAccount, activationCode };
+  });
+
+  /**
+   * Starts the device's access over: unclaimed, new credentials (redirect services updated), a new activation
+   * code answered once. The phone must then ask without credentials again (factory reset, or URL set anew).
+   */
+  router.post('/devices/:device/unclaim', (ctx) => {
+    const { device, activationCode } = resetDeviceAccess(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ...deviceView(device), activationCode };
+  });
+
+  /** The admin login of the phone's own web interface; each reveal is audited. */
+  router.get('/devices/:device/web-password', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = revealWebPassword(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '');
   });
 
   /** Reboots the phone, the one time hotprov sends a reboot: only because an admin asked. */

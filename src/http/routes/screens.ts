@@ -23,7 +23,9 @@ export function screenRouter(deps: AppDeps): Router {
     const mac = parseMac(ctx.params.mac ?? '');
     const row = mac === null ? undefined : findDeviceByMac(deps.domain.db, mac);
     const secret = row?.screenSecret ?? null;
-    if (row === undefined || row.retiredAt !== null || secret === null || !timingSafeEqual(digest(secret), digest(ctx.params.secret ?? ''))) {
+    // Only an active phone logs anyone in: a claimed one may be whoever asked first for its MAC.
+    const usable = row !== undefined && row.retiredAt === null && row.access === 'active';
+    if (!usable || secret === null || !timingSafeEqual(digest(secret), digest(ctx.params.secret ?? ''))) {
       deps.log.warn('security', 'phone screen asked with a wrong secret', { mac: ctx.params.mac, ip: ctx.ip });
       ctx.status = 403;
       ctx.type = 'text/plain';

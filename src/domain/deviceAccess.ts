@@ -1,0 +1,316 @@
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { type Db, writeTransaction } from '../db/client.ts';
+import { type DeviceRow, devices } from '../db/schema.ts';
+import { Conflict } from '../errors.ts';
+import { recordAudit } from './audit.ts';
+import type { Actor, DomainDeps } from './context.ts';
+import { findDevice, getDeviceById } from './lookup.ts';
+import type { Mac } from './mac.ts';
+import { networkSet, parseNetworkList, plainAddress } from './networks.ts';
+import { getTenantRow } from './tenants.ts';
+
+/**
+ * Device-bound provisioning: who may have a phone's credentials, and when that phone counts as proven.
+ *
+ *   unclaimed ──claim──▶ claimed ──trusted network | admin | activation code | certificate──▶ active
+ *
+ * A claim hands the phone's provisioning credentials out once (bootstrap file or redirect service). A claim
+ * alone proves nothing, since a MAC guesser can ask first; until the device is active it gets no account.
+ */
+
+export type AccessState = DeviceRow['access'];
+export type ActivatedBy = 'trusted_network' | 'admin' | 'code' | 'certificate' | 'redirect' | 'upgrade';
+
+/** What the request that claims a phone tells of the phone. */
+export interface Claimant {
+  readonly ip: string;
+  readonly userAgent: string;
+  readonly firmware: string | null;
+}
+
+const PHONE: Actor = { name: 'phone' };
+
+/** Digits of an activation code: typed on a phone keypad, and only five tries an hour. */
+const ACTIVATION_CODE_DIGITS = 8;
+/** Wrong activation codes before the device's code entry locks, and for how long. */
+export const ACTIVATION_LIMIT = { attempts: 5, lockMinutes: 60 } as const;
+/**
+ * A phone whose bootstrap answer was lost (time-out, reboot) asks again: the same claimant — address and
+ * User-Agent — gets the same credentials again for this long, as long as it has not used them yet.
+ */
+const REISSUE_WINDOW_MS = 15 * 60_000;
+
+export function newProvisioningCredentials(mac: Mac): { provUsername: string; provPassword: string } {
+  return { provUsername: `hp${mac}`, provPassword: randomBytes(16).toString('hex') };
+}
+
+export const newWebPassword = (): string => randomBytes(8).toString('hex');
+export const newScreenSecret = (): string => randomBytes(16).toString('hex');
+
+/** An activation code and the hash kept of it (the code itself is shown once). */
+export function newActivationCode(mac: string): { code: string; hash: string } {
+  let code = '';
+  for (let i = 0; i < ACTIVATION_CODE_DIGITS; i++) code += String(randomInt(10));
+  return { code, hash: activationCodeHash(mac, code) };
+}
+
+// The code space is small, so a slow hash would add nothing the attempt limit does not; the hash only keeps
+// the code out of database dumps and screenshots.
+const activationCodeHash = (mac: string, code: string) => createHash('sha256').update(`${mac}:${code}`).digest('hex');
+
+/** Which activation a claim earns at once, if any: the tenant's trusted networks and choices decide. */
+function activationOnClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNullable<DeviceRow['claimVia']>): ActivatedBy | null {
+  if (via === 'certificate') return 'certificate';
+  const tenant = getTenantRow(tx, device.tenantId);
+  if (networkSet(parseNetworkList(tenant.trustedNetworks)).has(claimant.ip)) return 'trusted_network';
+  if (device.upgradeIp !== null && plainAddress(device.upgradeIp) === plainAddress(claimant.ip)) return 'upgrade';
+  if (via === 'redirect' && tenant.trustRedirect) return 'redirect';
+  return null;
+}
+
+export type ClaimOutcome =
+  /** The credentials are this claimant's (handed out now, or again to the same claimant). */
+  | { readonly kind: 'claimed'; readonly device: DeviceRow }
+  /** Someone claimed the device before: this claimant gets nothing of it. */
+  | { readonly kind: 'refused'; readonly device: DeviceRow };
+
+/**
+ * A phone asks for its files without credentials: the first such request claims the device and is handed its
+ * credentials. Every later claim is refused and recorded, unless it is the same claimant asking again before
+ * it used them.
+ */
+export function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now' | 'profilesChanged'>, deviceId: number, claimant: Claimant): ClaimOutcome {
+  const now = deps.now();
+  const outcome = writeTransaction(deps.db, (tx): ClaimOutcome & { activated: boolean } => {
+    const device = getDeviceById(tx, deviceId);
+    if (device === undefined) throw new Error(`device ${deviceId} vanished`);
+    if (device.access === 'unclaimed' && device.retiredAt === null) {
+      const claimed = recordClaim(tx, device, claimant, 'bootstrap', now);
+      return { kind: 'claimed', device: claimed, activated: claimed.access === 'active' };
+    }
+    if (isSameClaimantAgain(device, claimant, now)) return { kind: 'claimed', device, activated: false };
+    const refused = tx
+      .update(devices)
+      .set({ refusedClaims: device.refusedClaims + 1, refusedClaimAt: now, refusedClaimIp: claimant.ip })
+      .where(eq(devices.id, device.id))
+      .returning()
+      .get();
+    recordAudit(tx, device.tenantId, now, PHONE, {
+      action: 'device.claim_refused',
+      deviceMac: device.mac,
+      idleAccount: device.idleAccount,
+      detail: { ip: claimant.ip, userAgent: claimant.userAgent, access: device.access },
+    });
+    return { kind: 'refused', device: refused ?? device, activated: false };
+  });
+  if (outcome.activated) deps.profilesChanged({ deviceIds: [deviceId], reason: 'device activated' });
+  return { kind: outcome.kind, device: outcome.device } as ClaimOutcome;
+}
+
+function isSameClaimantAgain(device: DeviceRow, claimant: Claimant, now: Date): boolean {
+  return (
+    device.access === 'claimed' &&
+    device.claimVia === 'bootstrap' &&
+    device.claimedAt !== null &&
+    now.getTime() - device.claimedAt.getTime() < REISSUE_WINDOW_MS &&
+    device.claimIp === claimant.ip &&
+    device.claimUserAgent === claimant.userAgent &&
+    // Once the phone fetched with its credentials, it has them: nobody needs them again.
+    (device.lastSeenAt === null || device.lastSeenAt < device.claimedAt)
+  );
+}
+
+function recordClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNullable<DeviceRow['claimVia']>, now: Date): DeviceRow {
+  const activatedBy = activationOnClaim(tx, device, claimant, via);
+  const row = tx
+    .update(devices)
+    .set({
+      access: activatedBy === null ? 'claimed' : 'active',
+      claimVia: via,
+      claimedAt: now,
+      claimIp: claimant.ip,
+      claimUserAgent: claimant.userAgent,
+      claimFirmware: claimant.firmware,
+      upgradeIp: null,
+      ...(activatedBy === null ? {} : { activatedAt: now, activatedBy, screenSecret: newScreenSecret() }),
+    })
+    .where(eq(devices.id, device.id))
+    .returning()
+    .get();
+  if (row === undefined) throw new Error(`device ${device.id} vanished`);
+  recordAudit(tx, device.tenantId, now, PHONE, {
+    action: 'device.claimed',
+    deviceMac: device.mac,
+    idleAccount: device.idleAccount,
+    detail: { via, ip: claimant.ip, userAgent: claimant.userAgent, firmware: claimant.firmware, activatedBy },
+  });
+  return row;
+}
+
+/**
+ * A phone proved itself without a bootstrap claim: it presented the credentials its redirect service gave it
+ * (a claim, not proof, unless the tenant trusts its redirect accounts), or a verified factory certificate
+ * naming its MAC (proof). Returns the device as it is now.
+ */
+export function claimByProof(
+  deps: Pick<DomainDeps, 'db' | 'now' | 'profilesChanged'>,
+  deviceId: number,
+  claimant: Claimant,
+  via: 'redirect' | 'certificate',
+): DeviceRow {
+  const now = deps.now();
+  const before = getDeviceById(deps.db, deviceId);
+  const device = writeTransaction(deps.db, (tx) => {
+    const row = getDeviceById(tx, deviceId);
+    if (row === undefined) throw new Error(`device ${deviceId} vanished`);
+    if (row.access === 'unclaimed') return recordClaim(tx, row, claimant, via, now);
+    if (row.access === 'claimed' && via === 'certificate') return activate(tx, row, PHONE, 'certificate', now);
+    return row;
+  });
+  if (before?.access !== device.access && device.access === 'active') deps.profilesChanged({ deviceIds: [deviceId], reason: 'device activated' });
+  return device;
+}
+
+function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy, now: Date): DeviceRow {
+  // The screen secret changes: whoever claimed saw the old one in the bootstrap file; only the active profile
+  // holds the new one.
+  const row = tx
+    .update(devices)
+    .set({ access: 'active', activatedAt: now, activatedBy: by, activationAttempts: 0, activationLockedUntil: null, screenSecret: newScreenSecret() })
+    .where(eq(devices.id, device.id))
+    .returning()
+    .get();
+  if (row === undefined) throw new Error(`device ${device.id} vanished`);
+  recordAudit(tx, device.tenantId, now, actor, {
+    action: 'device.activated',
+    deviceMac: device.mac,
+    idleAccount: device.idleAccount,
+    detail: { by, claimIp: device.claimIp },
+  });
+  return row;
+}
+
+/**
+ * An admin approves a claimed phone after seeing who claimed it.
+ * @throws AppError unknown_device (404); conflict (409) when nobody has claimed it yet (approving then would
+ * activate whoever asks first) or it is active already.
+ */
+export function approveDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): DeviceRow {
+  const now = deps.now();
+  const device = writeTransaction(deps.db, (tx) => {
+    const row = findDevice(tx, tenantId, ref);
+    if (row.access === 'unclaimed') throw Conflict(`device ${ref} has not been claimed by a phone yet: there is nobody to approve`);
+    if (row.access === 'active') throw Conflict(`device ${ref} is active already`);
+    return activate(tx, row, actor, 'admin', now);
+  });
+  deps.profilesChanged({ deviceIds: [device.id], reason: 'device activated' });
+  return device;
+}
+
+export type CodeOutcome = 'activated' | 'wrong' | 'locked' | 'not_claimed';
+
+/**
+ * Someone at the desk typed the activation code on the phone. Each try is counted before the code is checked,
+ * in the transaction that reads the limit, so parallel tries never check more than the limit allows.
+ */
+export function activateWithCode(deps: Pick<DomainDeps, 'db' | 'now' | 'profilesChanged'>, deviceId: number, code: string, ip: string): CodeOutcome {
+  const now = deps.now();
+  const outcome = writeTransaction(deps.db, (tx): CodeOutcome => {
+    const row = getDeviceById(tx, deviceId);
+    if (row === undefined || row.retiredAt !== null || row.access !== 'claimed') return 'not_claimed';
+    if (row.activationLockedUntil !== null && row.activationLockedUntil > now) return 'locked';
+    // A lock that ran out leaves its count at 0.
+    const attempts = row.activationLockedUntil === null ? row.activationAttempts : 0;
+    const stored = row.activationCodeHash;
+    const matches =
+      stored !== null && /^\d{1,16}$/.test(code) && timingSafeEqual(Buffer.from(stored, 'hex'), Buffer.from(activationCodeHash(row.mac, code), 'hex'));
+    if (matches) {
+      activate(tx, { ...row }, PHONE, 'code', now);
+      tx.update(devices).set({ activationCodeHash: null }).where(eq(devices.id, row.id)).run();
+      return 'activated';
+    }
+    const used = attempts + 1;
+    tx.update(devices)
+      .set(
+        used >= ACTIVATION_LIMIT.attempts
+          ? { activationAttempts: 0, activationLockedUntil: new Date(now.getTime() + ACTIVATION_LIMIT.lockMinutes * 60_000) }
+          : { activationAttempts: used, activationLockedUntil: null },
+      )
+      .where(eq(devices.id, row.id))
+      .run();
+    recordAudit(tx, row.tenantId, now, PHONE, { action: 'device.activation_code_wrong', deviceMac: row.mac, idleAccount: row.idleAccount, detail: { ip } });
+    return 'wrong';
+  });
+  if (outcome === 'activated') deps.profilesChanged({ deviceIds: [deviceId], reason: 'device activated' });
+  return outcome;
+}
+
+/**
+ * A new activation code for a device (the old one stops working); answered once, audited without the code.
+ * @throws AppError unknown_device (404), conflict (409) when the device is active already.
+ */
+export function createActivationCode(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { device: DeviceRow; activationCode: string } {
+  const now = deps.now();
+  return writeTransaction(deps.db, (tx) => {
+    const row = findDevice(tx, tenantId, ref);
+    if (row.access === 'active') throw Conflict(`device ${ref} is active already: it needs no activation code`);
+    const { code, hash } = newActivationCode(row.mac);
+    tx.update(devices).set({ activationCodeHash: hash, activationAttempts: 0, activationLockedUntil: null }).where(eq(devices.id, row.id)).run();
+    recordAudit(tx, tenantId, now, actor, { action: 'device.activation_code_created', deviceMac: row.mac, idleAccount: row.idleAccount });
+    return { device: row, activationCode: code };
+  });
+}
+
+/**
+ * Starts a device over: new credentials, screen secret and activation code, unclaimed. For a phone that was
+ * swapped, or claimed by someone else; the phone at the desk must then ask without credentials again
+ * (factory reset, or its provisioning URL set anew). Redirect services are given the new credentials.
+ */
+export function resetDeviceAccess(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { device: DeviceRow; activationCode: string } {
+  const now = deps.now();
+  const result = writeTransaction(deps.db, (tx) => {
+    const row = findDevice(tx, tenantId, ref);
+    const { code, hash } = newActivationCode(row.mac);
+    const reset = tx
+      .update(devices)
+      .set({
+        ...newProvisioningCredentials(row.mac as Mac),
+        screenSecret: newScreenSecret(),
+        access: 'unclaimed',
+        claimVia: null,
+        claimedAt: null,
+        claimIp: null,
+        claimUserAgent: null,
+        claimFirmware: null,
+        activatedAt: null,
+        activatedBy: null,
+        activationCodeHash: hash,
+        activationAttempts: 0,
+        activationLockedUntil: null,
+        refusedClaims: 0,
+        refusedClaimAt: null,
+        refusedClaimIp: null,
+        upgradeIp: null,
+      })
+      .where(eq(devices.id, row.id))
+      .returning()
+      .get();
+    if (reset === undefined) throw new Error(`device ${row.id} vanished`);
+    recordAudit(tx, tenantId, now, actor, { action: 'device.access_reset', deviceMac: row.mac, idleAccount: row.idleAccount, detail: { was: row.access } });
+    return { device: reset, activationCode: code };
+  });
+  deps.profilesChanged({ deviceIds: [result.device.id], reason: 'device access reset' });
+  deps.deviceLifecycle?.({ kind: 'credentials_changed', device: result.device });
+  return result;
+}
+
+/** The admin login of the phone's own web interface, for a person at the desk; audited. */
+export function revealWebPassword(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { username: string; password: string } {
+  const now = deps.now();
+  return writeTransaction(deps.db, (tx) => {
+    const row = findDevice(tx, tenantId, ref);
+    recordAudit(tx, tenantId, now, actor, { action: 'device.web_password_revealed', deviceMac: row.mac, idleAccount: row.idleAccount });
+    return { username: 'admin', password: row.webPassword ?? '' };
+  });
+}

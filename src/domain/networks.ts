@@ -1,0 +1,52 @@
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+
+/** Address ranges as admins write them (`10.0.0.0/8`, `2001:db8::/32`, or one address). */
+
+/** An IPv4 address as IPv6 shows it (`::ffff:10.1.2.3`) is the IPv4 address. */
+export function plainAddress(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return mapped?.[1] ?? ip;
+}
+
+/** Why a CIDR is not one, or null when it is. */
+export function cidrProblem(cidr: string): string | null {
+  const [address = '', prefix, ...rest] = cidr.split('/');
+  if (rest.length > 0) return `${JSON.stringify(cidr)} has more than one "/"`;
+  const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
+  if (family === 0) return `${JSON.stringify(cidr)} is not an IPv4 or IPv6 address or network`;
+  if (prefix === undefined) return null;
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : Number.NaN;
+  const max = family === 4 ? 32 : 128;
+  if (!(bits >= 0 && bits <= max)) return `${JSON.stringify(cidr)}: the prefix length must be 0 to ${max}`;
+  return null;
+}
+
+/** A set of networks to test addresses against. Malformed entries are skipped (they are refused on input). */
+export function networkSet(cidrs: readonly string[]): { has(ip: string): boolean } {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    if (cidrProblem(cidr) !== null) continue;
+    const [address = '', prefix] = cidr.split('/');
+    const type = isIPv4(address) ? 'ipv4' : 'ipv6';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return {
+    has(ip) {
+      const address = plainAddress(ip);
+      if (isIPv4(address)) return list.check(address, 'ipv4');
+      if (isIPv6(address)) return list.check(address, 'ipv6');
+      return false;
+    },
+  };
+}
+
+/** A JSON array of CIDRs as stored; anything else reads as none. */
+export function parseNetworkList(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
