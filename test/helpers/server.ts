@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { ProfileChange } from '../../src/domain/context.ts';
 import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
+import { createHttpsServer } from '../../src/http/https.ts';
 import { type Logger, silentLogger } from '../../src/log.ts';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -21,6 +23,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 export interface TestServer {
   readonly url: string;
+  /** `https://127.0.0.1:<port>` of the HTTPS listener when the config has one (HOTPROV_TLS_CERT/KEY), else null. */
+  readonly httpsUrl: string | null;
   readonly hotprov: Hotprov;
   /** Every profile change hotprov announced, in order. */
   readonly changes: ProfileChange[];
@@ -31,11 +35,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts hotprov on a real socket (127.0.0.1, a free port) over a fresh in-memory database with the real migrations. */
+/**
+ * Starts hotprov on a real socket (127.0.0.1, a free port) over a fresh in-memory database with the real migrations.
+ * With HOTPROV_TLS_CERT and HOTPROV_TLS_KEY in env (e.g. `env: pki.env()` from helpers/tls.ts) it also serves HTTPS,
+ * as main.ts does, on another free port: httpsUrl.
+ */
 export async function startTestServer(options: { env?: Record<string, string>; log?: Logger; now?: () => Date } = {}): Promise<TestServer> {
   const changes: ProfileChange[] = [];
+  const config = testConfig(options.env);
   const hotprov = await createHotprov({
-    config: testConfig(options.env),
+    config,
     adminToken: TEST_TOKEN,
     log: options.log ?? silentLogger,
     ...(options.now === undefined ? {} : { now: options.now }),
@@ -48,8 +57,17 @@ export async function startTestServer(options: { env?: Record<string, string>; l
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
+  const { https } = config;
+  const secureServer: HttpsServer | null =
+    https === null
+      ? null
+      : await new Promise((resolve) => {
+          const s = createHttpsServer(https, hotprov.app.callback()).listen(0, '127.0.0.1', () => resolve(s));
+        });
+  const httpsUrl = secureServer === null ? null : `https://127.0.0.1:${(secureServer.address() as AddressInfo).port}`;
   return {
     url,
+    httpsUrl,
     hotprov,
     changes,
     async api(method, path, body) {
@@ -66,6 +84,7 @@ export async function startTestServer(options: { env?: Record<string, string>; l
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (secureServer !== null) await new Promise<void>((resolve) => secureServer.close(() => resolve()));
       await hotprov.close();
     },
   };
