@@ -40,7 +40,15 @@ export interface TestServer {
  * With HOTPROV_TLS_CERT and HOTPROV_TLS_KEY in env (e.g. `env: pki.env()` from helpers/tls.ts) it also serves HTTPS,
  * as main.ts does, on another free port: httpsUrl.
  */
-export async function startTestServer(options: { env?: Record<string, string>; log?: Logger; now?: () => Date } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: {
+    env?: Record<string, string>;
+    log?: Logger;
+    now?: () => Date;
+    /** Runs before the listeners start, e.g. to add a test-only route behind the app's own middleware. */
+    beforeListen?: (hotprov: Hotprov) => void;
+  } = {},
+): Promise<TestServer> {
   const changes: ProfileChange[] = [];
   const config = testConfig(options.env);
   const hotprov = await createHotprov({
@@ -52,6 +60,7 @@ export async function startTestServer(options: { env?: Record<string, string>; l
     // Short SIP timers: a phone that never answers costs 640 ms, not RFC 3261's 32 s.
     sipTimers: { t1: 20, t2: 80, timeoutF: 640 },
   });
+  options.beforeListen?.(hotprov);
   const server: Server = await new Promise((resolve) => {
     const s = hotprov.app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -56,44 +56,46 @@ function openssl(dir: string, args: readonly string[]): void {
   }
 }
 
-/** Makes the whole PKI; a few dozen milliseconds (EC P-256 keys). */
+/** Makes the whole PKI; a few dozen milliseconds (EC P-256 keys, one openssl run per certificate). */
 export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'hotprov-pki-'));
   const path = (name: string) => join(dir, name);
+  // No system openssl.cnf: its default extensions (CA:TRUE on every -x509) would leak into the device certificates.
+  writeFileSync(path('openssl.cnf'), '[req]\ndistinguished_name = dn\n[dn]\n');
   let serial = 0;
 
   const newKey = (name: string) => openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', name]);
-  const newCa = (name: string, subject: string) => {
-    newKey(`${name}.key`);
+  /** A certificate for `key`, self-signed (a CA) or signed by the CA named `signer`, with the extensions given. */
+  const newCertificate = (name: string, key: string, subject: string, extensions: readonly string[], signer?: string) => {
+    serial += 1;
     openssl(dir, [
-      'req', '-x509', '-new', '-key', `${name}.key`, '-subj', subject, '-days', '3650', '-sha256',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req', '-config', 'openssl.cnf', '-x509', '-new', '-key', key, '-subj', subject, '-sha256',
+      '-days', signer === undefined ? '3650' : '825',
+      '-set_serial', `0x${randomBytes(8).toString('hex')}${serial.toString(16).padStart(4, '0')}`,
+      ...(signer === undefined ? [] : ['-CA', `${signer}.pem`, '-CAkey', `${signer}.key`]),
+      ...extensions.flatMap((e) => ['-addext', e]),
       '-out', `${name}.pem`,
     ]);
   };
-  /** A leaf certificate signed by a CA, with the extensions given (one per line, openssl config syntax). */
-  const newLeaf = (name: string, ca: string, subject: string, extensions: string) => {
+  const newCa = (name: string, subject: string) => {
     newKey(`${name}.key`);
-    openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`]);
-    writeFileSync(path(`${name}.ext`), extensions);
-    serial += 1;
-    openssl(dir, [
-      'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`,
-      '-set_serial', `0x${randomBytes(8).toString('hex')}${serial.toString(16).padStart(4, '0')}`,
-      '-days', '825', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`,
-    ]);
+    newCertificate(name, `${name}.key`, subject, ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']);
   };
 
   newCa('server-ca', '/O=hotprov tests/CN=hotprov test server CA');
-  newLeaf('server', 'server-ca', '/O=hotprov tests/CN=localhost', [
+  newKey('server.key');
+  newCertificate('server', 'server.key', '/O=hotprov tests/CN=localhost', [
     'basicConstraints=critical,CA:FALSE',
     'keyUsage=critical,digitalSignature',
     'extendedKeyUsage=serverAuth',
     'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
-  ].join('\n'));
+  ], 'server-ca');
   const vendorCaName = '/O=Test Phone Vendor/CN=Test Phone Vendor Device CA';
   newCa('vendor-ca', vendorCaName);
   newCa('untrusted-ca', vendorCaName);
+  // One key for every device certificate: what is tested is who signed the certificate and what it names.
+  newKey('device.key');
+  const deviceKey = readFileSync(path('device.key'), 'utf8');
 
   let devices = 0;
   return {
@@ -112,13 +114,13 @@ export function createTestPki(): TestPki {
     deviceCertificate(mac, options = {}) {
       devices += 1;
       const name = `device-${devices}`;
-      newLeaf(name, options.signer === 'untrusted' ? 'untrusted-ca' : 'vendor-ca', options.subject ?? `/O=Test Phone Vendor/CN=${mac}`, [
+      newCertificate(name, 'device.key', options.subject ?? `/O=Test Phone Vendor/CN=${mac}`, [
         'basicConstraints=critical,CA:FALSE',
         'keyUsage=critical,digitalSignature',
         'extendedKeyUsage=clientAuth',
         ...(options.subjectAltName === undefined ? [] : [`subjectAltName=${options.subjectAltName}`]),
-      ].join('\n'));
-      return { cert: readFileSync(path(`${name}.pem`), 'utf8'), key: readFileSync(path(`${name}.key`), 'utf8') };
+      ], options.signer === 'untrusted' ? 'untrusted-ca' : 'vendor-ca');
+      return { cert: readFileSync(path(`${name}.pem`), 'utf8'), key: deviceKey };
     },
     file(name, text) {
       writeFileSync(path(name), text);
