@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { connect } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Hotprov } from '../../src/hotprov.ts';
@@ -118,6 +119,44 @@ Https('a certificate from another CA with the very same name is unverified; no c
   assert.is(forged.reason, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   assert.is(forged.macs, undefined, 'no MAC is offered for it');
   assert.equal(await proved(), { kind: 'none' });
+});
+
+/** GET over a raw TLS connection that may resume an earlier session; answers the body and the session to resume. */
+function overTls(path: string, client: ClientPem, version: 'TLSv1.2' | 'TLSv1.3', session?: Buffer): Promise<{ body: string; session?: Buffer; resumed: boolean }> {
+  const { port } = new URL(t.httpsUrl ?? '');
+  return new Promise((resolve, reject) => {
+    let next: Buffer | undefined;
+    let data = '';
+    const socket = connect(
+      { host: '127.0.0.1', port: Number(port), ca: pki.serverCaPem, cert: client.cert, key: client.key, minVersion: version, maxVersion: version, ...(session === undefined ? {} : { session }) },
+      () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+    );
+    socket.on('session', (s: Buffer) => {
+      next = s;
+    });
+    socket.on('data', (d: Buffer) => {
+      data += d.toString('utf8');
+    });
+    socket.on('end', () => resolve({ body: data.slice(data.indexOf('\r\n\r\n') + 4), resumed: socket.isSessionReused(), ...(next === undefined ? {} : { session: next }) }));
+    socket.on('error', reject);
+  });
+}
+
+Https('a phone resuming its TLS session (no certificate sent again) is still what its certificate proved', async () => {
+  for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+    for (const [client, kind] of [
+      [pki.deviceCertificate('000413922D24'), 'verified'],
+      [pki.deviceCertificate('000413922D24', { signer: 'untrusted' }), 'unverified'],
+    ] as const) {
+      const first = await overTls(PROBE, client, version);
+      assert.is(JSON.parse(first.body).kind, kind, `${version}, full handshake`);
+      const again = await overTls(PROBE, client, version, first.session);
+      assert.ok(again.resumed, `${version}: the session was resumed`);
+      const resumed = JSON.parse(again.body);
+      assert.is(resumed.kind, kind, `${version}, resumed`);
+      if (kind === 'verified') assert.equal(resumed.macs, ['000413922d24']);
+    }
+  }
 });
 
 Https('plain HTTP never carries a certificate: none', async () => {
