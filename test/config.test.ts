@@ -108,7 +108,7 @@ Https('phones are handed https:// on the HTTPS port when the base URL set is htt
 
 Https('the client-CA bundle is read, and may hold several vendors\' CAs', () => {
   const vendorCa = readFileSync(pki.deviceCaFile, 'utf8');
-  const bundle = pki.file('bundle.pem', `${vendorCa}\n${readFileSync(join(pki.dir, 'untrusted-ca.pem'), 'utf8')}`);
+  const bundle = pki.file('bundle.pem', `${vendorCa}\n${readFileSync(pki.untrustedCaFile, 'utf8')}`);
   const config = loadConfig({ ...pki.env(), HOTPROV_TLS_CLIENT_CA: bundle });
   assert.is(config.https?.clientCaFile, bundle);
   assert.is(config.https?.clientCaPem?.match(/BEGIN CERTIFICATE/g)?.length, 2);

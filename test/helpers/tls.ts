@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Certificates for TLS tests, made by the real `openssl` binary in a temporary folder:
+ * Certificates for TLS tests, made by the real `openssl` binary (Debian package openssl) in a temporary folder:
  * - a server CA and a server certificate for 127.0.0.1, ::1 and localhost (what hotprov serves HTTPS with);
  * - a "vendor device CA", standing in for the Poly, Yealink and Snom CAs that sign the phones' factory certificates,
  *   and per-MAC device certificates it signs (CN = the MAC, as Snom and Poly write it, unless told otherwise);
@@ -37,9 +37,14 @@ export interface TestPki {
   readonly serverKeyFile: string;
   /** The vendor device CA's certificate file: HOTPROV_TLS_CLIENT_CA. */
   readonly deviceCaFile: string;
+  /** The look-alike CA's certificate file (same name as the vendor CA, another key). */
+  readonly untrustedCaFile: string;
   /** HOTPROV_TLS_CERT and HOTPROV_TLS_KEY, and HOTPROV_TLS_CLIENT_CA unless clientCa is false. */
   env(options?: { clientCa?: boolean }): Record<string, string>;
-  /** A device certificate for a MAC (written as given into the CN), signed by the vendor CA unless told otherwise. */
+  /**
+   * A device certificate for a MAC (written as given into the CN), signed by the vendor CA unless told otherwise.
+   * All device certificates of a PKI share one key: what the tests vary is who signed them and what they name.
+   */
   deviceCertificate(mac: string, options?: DeviceCertificateOptions): ClientPem;
   /** Writes a file into the PKI's folder (for configuration tests) and answers its path. */
   file(name: string, text: string): string;
@@ -93,7 +98,6 @@ export function createTestPki(): TestPki {
   const vendorCaName = '/O=Test Phone Vendor/CN=Test Phone Vendor Device CA';
   newCa('vendor-ca', vendorCaName);
   newCa('untrusted-ca', vendorCaName);
-  // One key for every device certificate: what is tested is who signed the certificate and what it names.
   newKey('device.key');
   const deviceKey = readFileSync(path('device.key'), 'utf8');
 
@@ -104,6 +108,7 @@ export function createTestPki(): TestPki {
     serverCertFile: path('server.pem'),
     serverKeyFile: path('server.key'),
     deviceCaFile: path('vendor-ca.pem'),
+    untrustedCaFile: path('untrusted-ca.pem'),
     env(options = {}) {
       return {
         HOTPROV_TLS_CERT: path('server.pem'),
