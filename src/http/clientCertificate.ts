@@ -88,9 +88,9 @@ export function clientCertificateFrom(peer: PeerCertificateFields | null | undef
 }
 
 /** What the client on this connection proved; `none` for a plain-HTTP socket. */
-export function clientCertificateOfSocket(socket: Socket): ClientCertificate {
-  const tls = socket as Partial<TLSSocket>;
-  if (tls.encrypted !== true || typeof tls.getPeerCertificate !== 'function') return NONE;
+export function clientCertificateOfSocket(socket: Socket | undefined): ClientCertificate {
+  const tls = socket as Partial<TLSSocket> | undefined;
+  if (tls?.encrypted !== true || typeof tls.getPeerCertificate !== 'function') return NONE;
   return clientCertificateFrom(tls.getPeerCertificate(), tls.authorized === true, tls.authorizationError);
 }
 
