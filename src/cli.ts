@@ -44,7 +44,7 @@ async function rps(config: Config, verb: string | undefined, mac: string | undef
   }
   const log = createLogger('warn', () => {});
   const { db, close } = openDb(config.dbPath);
-  const redirects = createRedirects({ db, log, now: () => new Date(), baseUrl: config.baseUrl });
+  const redirects = createRedirects({ db, log, now: () => new Date(), baseUrl: config.phoneBaseUrl });
   try {
     if (verb === 'sync') {
       const bar = progressBar('registering');

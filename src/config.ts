@@ -1,3 +1,5 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { cidrProblem } from './domain/networks.ts';
 
@@ -20,8 +22,19 @@ export interface Config {
   readonly adminToken: string | null;
   /** HOTPROV_ADMIN_PASSWORD: on first start, creates console user `admin` with this password (10+ characters). */
   readonly adminPassword: string | null;
-  /** HOTPROV_BASE_URL: the URL phones use to reach hotprov, written into rendered configs (no trailing slash). */
+  /**
+   * HOTPROV_BASE_URL: the URL phones use to reach hotprov, written into rendered configs (no trailing slash).
+   * Its default is https://<first LAN address>:<HOTPROV_HTTPS_PORT> when HTTPS is configured.
+   */
   readonly baseUrl: string;
+  /**
+   * The base URL hotprov hands to phones and redirect services (bootstrap files, setting-server URLs, RPS/SRAPS/ZTP):
+   * https:// whenever hotprov has HTTPS. It is baseUrl when that is already https:// or when HTTPS is off; with HTTPS
+   * on and an http:// baseUrl it is the same host and path on https:// and HOTPROV_HTTPS_PORT.
+   */
+  readonly phoneBaseUrl: string;
+  /** The HTTPS listener (HOTPROV_TLS_CERT + HOTPROV_TLS_KEY), or null when hotprov serves plain HTTP only. */
+  readonly https: HttpsConfig | null;
   /** HOTPROV_SIP_PORT: UDP port check-sync NOTIFYs leave from (default 5060, 0 = any free port). */
   readonly sipPort: number;
   /** Default registrar of the default tenant; a tenant's own settings override it. */
@@ -54,6 +67,25 @@ export interface Config {
     /** HOTPROV_PHONE_ALLOW: comma-separated CIDRs never blocked (default none). */
     readonly allow: readonly string[];
   };
+}
+
+/** The HTTPS listener: beside the HTTP one, the same app (phones, API, console), on httpHost. */
+export interface HttpsConfig {
+  /** HOTPROV_HTTPS_PORT: default 8443. */
+  readonly port: number;
+  /** HOTPROV_TLS_CERT: PEM file of the server certificate, followed by any intermediate certificates. */
+  readonly certFile: string;
+  /** HOTPROV_TLS_KEY: PEM file of the certificate's private key (unencrypted). */
+  readonly keyFile: string;
+  /** The two files' text, read and checked once at start-up (they parse, and the key belongs to the certificate). */
+  readonly certPem: string;
+  readonly keyPem: string;
+  /**
+   * HOTPROV_TLS_CLIENT_CA: PEM bundle of the phone vendors' device CAs. When set the listener asks every client for
+   * a certificate and verifies it against this bundle; clients without one are still served.
+   */
+  readonly clientCaFile: string | null;
+  readonly clientCaPem: string | null;
 }
 
 /** Thrown by loadConfig with every problem found, one per line. */
@@ -119,7 +151,9 @@ export function loadConfig(env: Env): Config {
   const adminPassword = read('HOTPROV_ADMIN_PASSWORD') ?? null;
   if (adminPassword !== null && adminPassword.length < 10) problems.push('HOTPROV_ADMIN_PASSWORD must be at least 10 characters long');
 
-  const baseUrl = parseBaseUrl(read('HOTPROV_BASE_URL'), httpPort, problems);
+  const https = readHttps(read, port, httpPort, problems);
+  const baseUrl = parseBaseUrl(read('HOTPROV_BASE_URL'), https === null ? { scheme: 'http', port: httpPort } : { scheme: 'https', port: https.port }, problems);
+  const phoneBaseUrl = https === null ? baseUrl : httpsVariant(baseUrl, https.port);
 
   const registrarHost = read('HOTPROV_SIP_REGISTRAR') ?? hostOf(baseUrl);
   if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(registrarHost)) {
@@ -155,6 +189,8 @@ export function loadConfig(env: Env): Config {
     adminToken,
     adminPassword,
     baseUrl,
+    phoneBaseUrl,
+    https,
     sipPort,
     registrar: Object.freeze({ host: registrarHost, port: registrarPort, transport }),
     syncFetchTimeoutSeconds,
@@ -176,8 +212,8 @@ function cidrList(name: string, raw: string | undefined, problems: string[]): st
   return cidrs;
 }
 
-function parseBaseUrl(raw: string | undefined, httpPort: number, problems: string[]): string {
-  if (raw === undefined) return `http://${firstLanAddress()}:${httpPort}`;
+function parseBaseUrl(raw: string | undefined, listener: { scheme: 'http' | 'https'; port: number }, problems: string[]): string {
+  if (raw === undefined) return `${listener.scheme}://${firstLanAddress()}:${listener.port}`;
   let url: URL;
   try {
     url = new URL(raw);
@@ -192,6 +228,102 @@ function parseBaseUrl(raw: string | undefined, httpPort: number, problems: strin
     problems.push('HOTPROV_BASE_URL must not carry a query, fragment or credentials');
   }
   return url.href.replace(/\/+$/, '');
+}
+
+/** An http:// base URL moved to hotprov's own HTTPS listener: same host and path, https:// and the HTTPS port. */
+function httpsVariant(baseUrl: string, httpsPort: number): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return baseUrl;
+  }
+  if (url.protocol === 'https:') return baseUrl;
+  url.protocol = 'https:';
+  url.port = String(httpsPort);
+  return url.href.replace(/\/+$/, '');
+}
+
+type PortReader = (name: string, fallback: number, allowZero: boolean) => number;
+
+/**
+ * HOTPROV_TLS_CERT and HOTPROV_TLS_KEY (both or neither), HOTPROV_HTTPS_PORT and HOTPROV_TLS_CLIENT_CA. Each file
+ * must be readable and hold what its name says, and the key must be the certificate's: found here, not when the
+ * first phone connects.
+ */
+function readHttps(read: (name: string) => string | undefined, port: PortReader, httpPort: number, problems: string[]): HttpsConfig | null {
+  const certFile = read('HOTPROV_TLS_CERT');
+  const keyFile = read('HOTPROV_TLS_KEY');
+  const clientCaFile = read('HOTPROV_TLS_CLIENT_CA') ?? null;
+  const httpsPort = port('HOTPROV_HTTPS_PORT', 8443, false);
+  if (certFile === undefined || keyFile === undefined) {
+    if (certFile !== undefined) problems.push('HOTPROV_TLS_CERT is set without HOTPROV_TLS_KEY: HTTPS needs both');
+    if (keyFile !== undefined) problems.push('HOTPROV_TLS_KEY is set without HOTPROV_TLS_CERT: HTTPS needs both');
+    if (certFile === undefined && keyFile === undefined) {
+      if (clientCaFile !== null) problems.push('HOTPROV_TLS_CLIENT_CA needs HTTPS: set HOTPROV_TLS_CERT and HOTPROV_TLS_KEY too');
+      if (read('HOTPROV_HTTPS_PORT') !== undefined) problems.push('HOTPROV_HTTPS_PORT is set but HTTPS is off: set HOTPROV_TLS_CERT and HOTPROV_TLS_KEY too');
+    }
+    return null;
+  }
+  if (httpsPort === httpPort) problems.push(`HOTPROV_HTTPS_PORT and HOTPROV_HTTP_PORT are both ${httpPort}: they need a port each`);
+
+  const certPem = readPemFile('HOTPROV_TLS_CERT', certFile, problems);
+  const keyPem = readPemFile('HOTPROV_TLS_KEY', keyFile, problems);
+  const clientCaPem = clientCaFile === null ? null : readPemFile('HOTPROV_TLS_CLIENT_CA', clientCaFile, problems);
+
+  let certificate: X509Certificate | null = null;
+  if (certPem !== null) {
+    try {
+      certificate = new X509Certificate(certPem);
+    } catch (err) {
+      problems.push(`HOTPROV_TLS_CERT=${certFile} does not hold a PEM certificate (${(err as Error).message})`);
+    }
+  }
+  let key: KeyObject | null = null;
+  if (keyPem !== null) {
+    try {
+      key = createPrivateKey(keyPem);
+    } catch (err) {
+      problems.push(`HOTPROV_TLS_KEY=${keyFile} does not hold an unencrypted PEM private key (${(err as Error).message})`);
+    }
+  }
+  if (certificate !== null && key !== null && !certificate.checkPrivateKey(key)) {
+    problems.push(`HOTPROV_TLS_KEY=${keyFile} is not the key of the certificate in HOTPROV_TLS_CERT=${certFile}`);
+  }
+  if (clientCaPem !== null) checkCaBundle(clientCaFile ?? '', clientCaPem, problems);
+
+  if (certPem === null || keyPem === null) return null;
+  return Object.freeze({ port: httpsPort, certFile, keyFile, certPem, keyPem, clientCaFile, clientCaPem });
+}
+
+function readPemFile(name: string, file: string, problems: string[]): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (err as Error).message;
+    problems.push(`${name}=${file} cannot be read (${why})`);
+    return null;
+  }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** Every certificate in the bundle must parse: one broken entry would otherwise silently distrust a vendor. */
+function checkCaBundle(file: string, pem: string, problems: string[]): void {
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    problems.push(`HOTPROV_TLS_CLIENT_CA=${file} holds no PEM certificate`);
+    return;
+  }
+  blocks.forEach((block, i) => {
+    try {
+      const ca = new X509Certificate(block);
+      if (!ca.ca) problems.push(`HOTPROV_TLS_CLIENT_CA=${file}: certificate ${i + 1} (${ca.subject.replace(/\n/g, ', ')}) is not a CA certificate`);
+    } catch (err) {
+      problems.push(`HOTPROV_TLS_CLIENT_CA=${file}: certificate ${i + 1} does not parse (${(err as Error).message})`);
+    }
+  });
 }
 
 function hostOf(baseUrl: string): string {

@@ -85,7 +85,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
 
   const provisioning = createProvisioning({
     db,
-    config,
+    // Phones are handed the URL they reach hotprov at: the HTTPS one whenever hotprov has it.
+    config: { baseUrl: config.phoneBaseUrl, registrar: config.registrar },
     cacheMegabytes: config.cacheMegabytes,
     adapters,
     templates,
@@ -114,7 +115,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     db,
     log,
     now,
-    baseUrl: config.baseUrl,
+    baseUrl: config.phoneBaseUrl,
     ...(options.redirectClientFor === undefined ? {} : { clientFor: options.redirectClientFor }),
   });
   const moved = redirects.rebaseIfMoved();

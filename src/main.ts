@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createHotprov } from './hotprov.ts';
+import { createHttpsServer } from './http/https.ts';
 import { createLogger, type Logger } from './log.ts';
 
 /**
@@ -43,15 +44,28 @@ async function main(): Promise<void> {
       registrar: `${config.registrar.host}:${config.registrar.port}/${config.registrar.transport}`,
     });
   });
-  server.on('error', (err) => {
-    log.error('lifecycle', 'cannot listen', { error: err.message });
-    process.exit(1);
-  });
+  // HTTPS beside HTTP, the same app: phones that cannot do TLS, or have no certificate for it, keep working.
+  const { https } = config;
+  const secureServer =
+    https === null
+      ? null
+      : createHttpsServer(https, hotprov.app.callback()).listen(https.port, config.httpHost, () => {
+          log.info('lifecycle', 'hotprov is serving HTTPS', {
+            listen: `${config.httpHost}:${https.port}`,
+            phoneBaseUrl: config.phoneBaseUrl,
+            clientCertificates: https.clientCaFile === null ? 'not requested' : `verified against ${https.clientCaFile}`,
+          });
+        });
+  for (const listener of [server, secureServer]) {
+    listener?.on('error', (err) => {
+      log.error('lifecycle', 'cannot listen', { error: err.message });
+      process.exit(1);
+    });
+  }
+  const closed = (s: { close(done: () => void): unknown } | null) => new Promise<void>((resolve) => (s === null ? resolve() : s.close(() => resolve())));
   const stop = (signal: string) => {
     log.info('lifecycle', 'stopping', { signal });
-    server.close(() => {
-      void hotprov.close().then(() => process.exit(0));
-    });
+    void Promise.all([closed(server), closed(secureServer)]).then(() => hotprov.close().then(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

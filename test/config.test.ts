@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { createTestPki, type TestPki } from './helpers/tls.ts';
 
 const Config = suite('config');
 
@@ -52,3 +55,111 @@ Config('every bad variable is reported at once, each by name', () => {
 });
 
 Config.run();
+
+/** The problems loadConfig reports for env, one per line (fails when it reports none). */
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  assert.unreachable(`loadConfig accepted ${JSON.stringify(env)}`);
+  return [];
+}
+
+let pki: TestPki;
+const Https = suite('config: HTTPS');
+Https.before(() => {
+  pki = createTestPki();
+});
+Https.after(() => pki.remove());
+
+Https('a certificate and its key turn HTTPS on: port 8443, and the default base URL is https://', () => {
+  const config = loadConfig(pki.env({ clientCa: false }));
+  assert.ok(config.https !== null);
+  assert.is(config.https?.port, 8443);
+  assert.is(config.https?.certFile, pki.serverCertFile);
+  assert.match(config.https?.certPem ?? '', /^-----BEGIN CERTIFICATE-----/);
+  assert.match(config.https?.keyPem ?? '', /^-----BEGIN PRIVATE KEY-----/);
+  assert.is(config.https?.clientCaPem, null);
+  assert.match(config.baseUrl, /^https:\/\/[^/]+:8443$/);
+  assert.is(config.phoneBaseUrl, config.baseUrl);
+  assert.is(loadConfig({ ...pki.env(), HOTPROV_HTTPS_PORT: '443' }).https?.port, 443);
+});
+
+Https('without HTTPS nothing changes: plain http:// base URL, phoneBaseUrl the same', () => {
+  const config = loadConfig({});
+  assert.is(config.https, null);
+  assert.match(config.baseUrl, /^http:\/\/[^/]+:8080$/);
+  assert.is(config.phoneBaseUrl, config.baseUrl);
+  const proxied = loadConfig({ HOTPROV_BASE_URL: 'https://prov.example.com' });
+  assert.is(proxied.phoneBaseUrl, 'https://prov.example.com', 'TLS ended by a proxy in front: its https:// base URL is used as it is');
+});
+
+Https('phones are handed https:// on the HTTPS port when the base URL set is http://', () => {
+  const config = loadConfig({ ...pki.env(), HOTPROV_BASE_URL: 'http://prov.example.com:8080/hotprov', HOTPROV_HTTPS_PORT: '9443' });
+  assert.is(config.baseUrl, 'http://prov.example.com:8080/hotprov');
+  assert.is(config.phoneBaseUrl, 'https://prov.example.com:9443/hotprov');
+  assert.is(loadConfig({ ...pki.env(), HOTPROV_BASE_URL: 'http://prov.example.com' }).phoneBaseUrl, 'https://prov.example.com:8443');
+  const https = loadConfig({ ...pki.env(), HOTPROV_BASE_URL: 'https://prov.example.com/' });
+  assert.is(https.phoneBaseUrl, 'https://prov.example.com', 'an https:// base URL (e.g. port 443 forwarded) is kept');
+});
+
+Https('the client-CA bundle is read, and may hold several vendors\' CAs', () => {
+  const vendorCa = readFileSync(pki.deviceCaFile, 'utf8');
+  const bundle = pki.file('bundle.pem', `${vendorCa}\n${readFileSync(pki.untrustedCaFile, 'utf8')}`);
+  const config = loadConfig({ ...pki.env(), HOTPROV_TLS_CLIENT_CA: bundle });
+  assert.is(config.https?.clientCaFile, bundle);
+  assert.is(config.https?.clientCaPem?.match(/BEGIN CERTIFICATE/g)?.length, 2);
+});
+
+Https('a certificate without its key, or a key without its certificate, is refused', () => {
+  assert.equal(problemsOf({ HOTPROV_TLS_CERT: pki.serverCertFile }), ['HOTPROV_TLS_CERT is set without HOTPROV_TLS_KEY: HTTPS needs both']);
+  assert.equal(problemsOf({ HOTPROV_TLS_KEY: pki.serverKeyFile }), ['HOTPROV_TLS_KEY is set without HOTPROV_TLS_CERT: HTTPS needs both']);
+  assert.equal(problemsOf({ HOTPROV_TLS_CLIENT_CA: pki.deviceCaFile }), ['HOTPROV_TLS_CLIENT_CA needs HTTPS: set HOTPROV_TLS_CERT and HOTPROV_TLS_KEY too']);
+  assert.equal(problemsOf({ HOTPROV_HTTPS_PORT: '8443' }), ['HOTPROV_HTTPS_PORT is set but HTTPS is off: set HOTPROV_TLS_CERT and HOTPROV_TLS_KEY too']);
+});
+
+Https('missing and unreadable files are named with the reason', () => {
+  const missing = join(pki.dir, 'nowhere.pem');
+  assert.equal(problemsOf({ HOTPROV_TLS_CERT: missing, HOTPROV_TLS_KEY: pki.serverKeyFile }), [`HOTPROV_TLS_CERT=${missing} cannot be read (no such file)`]);
+  assert.equal(problemsOf({ HOTPROV_TLS_CERT: pki.serverCertFile, HOTPROV_TLS_KEY: pki.dir }), [`HOTPROV_TLS_KEY=${pki.dir} cannot be read (it is a folder)`]);
+  assert.equal(problemsOf({ ...pki.env(), HOTPROV_TLS_CLIENT_CA: missing }), [`HOTPROV_TLS_CLIENT_CA=${missing} cannot be read (no such file)`]);
+});
+
+Https('files that do not hold what their variable says are refused', () => {
+  const text = pki.file('notes.txt', 'not a certificate\n');
+  const [cert] = problemsOf({ HOTPROV_TLS_CERT: text, HOTPROV_TLS_KEY: pki.serverKeyFile });
+  assert.match(cert ?? '', new RegExp(`^HOTPROV_TLS_CERT=${text} does not hold a PEM certificate`));
+  const [key] = problemsOf({ HOTPROV_TLS_CERT: pki.serverCertFile, HOTPROV_TLS_KEY: pki.serverCertFile });
+  assert.match(key ?? '', new RegExp(`^HOTPROV_TLS_KEY=${pki.serverCertFile} does not hold an unencrypted PEM private key`));
+  assert.equal(problemsOf({ ...pki.env(), HOTPROV_TLS_CLIENT_CA: text }), [`HOTPROV_TLS_CLIENT_CA=${text} holds no PEM certificate`]);
+  const leaf = pki.file('leaf.pem', pki.deviceCertificate('0004f2aabbcc').cert);
+  const [notCa] = problemsOf({ ...pki.env(), HOTPROV_TLS_CLIENT_CA: leaf });
+  assert.match(notCa ?? '', /certificate 1 \(.*CN=0004f2aabbcc\) is not a CA certificate$/);
+});
+
+Https('a key that is not the certificate\'s is refused at start-up, not at the first phone', () => {
+  const otherKey = pki.file('other.key', pki.deviceCertificate('0004f2aabbcc').key);
+  assert.equal(problemsOf({ HOTPROV_TLS_CERT: pki.serverCertFile, HOTPROV_TLS_KEY: otherKey }), [
+    `HOTPROV_TLS_KEY=${otherKey} is not the key of the certificate in HOTPROV_TLS_CERT=${pki.serverCertFile}`,
+  ]);
+});
+
+Https('every HTTPS problem is listed at once, beside the others', () => {
+  const problems = problemsOf({
+    HOTPROV_TLS_CERT: join(pki.dir, 'nowhere.pem'),
+    HOTPROV_TLS_KEY: pki.serverCertFile,
+    HOTPROV_TLS_CLIENT_CA: pki.file('empty.pem', ''),
+    HOTPROV_HTTPS_PORT: '8080',
+    HOTPROV_LOG_LEVEL: 'loud',
+  });
+  assert.is(problems.length, 5, problems.join('\n'));
+  for (const name of ['HOTPROV_TLS_CERT', 'HOTPROV_TLS_KEY', 'HOTPROV_TLS_CLIENT_CA', 'HOTPROV_HTTPS_PORT', 'HOTPROV_LOG_LEVEL']) {
+    assert.ok(problems.some((p) => p.startsWith(name)), `${name} missing from:\n${problems.join('\n')}`);
+  }
+  assert.ok(problemsOf({ ...pki.env(), HOTPROV_HTTPS_PORT: 'https' }).some((p) => p.startsWith('HOTPROV_HTTPS_PORT="https" is not a port number')));
+});
+
+Https.run();

@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import { readBootstrap } from './helpers/bootstrap.ts';
 import { basicAuthorization } from './helpers/server.ts';
 import * as assert from 'uvu/assert';
+import { createTestPki, httpsRequest } from './helpers/tls.ts';
 
 /**
  * `npm start` as a newcomer runs it: compiles to dist/ and starts the compiled hotprov. The compiled copy lives
@@ -42,16 +43,18 @@ async function waitUntilServing(url: string, child: ChildProcess): Promise<void>
 
 const Start = suite('npm start');
 
-Start('compiles, migrates a fresh database and serves the console, the API and phones', async () => {
+Start('compiles, migrates a fresh database and serves the console, the API and phones, over HTTP and HTTPS', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hotprov-start-'));
+  const pki = createTestPki();
   const port = await freePort();
+  const httpsPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // Its own process group: npm and the hotprov it starts stop together.
   const child = spawn('npm', ['start', '--silent'], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, HOTPROV_DB: join(dir, 'hotprov.db'), HOTPROV_HTTP_PORT: String(port), HOTPROV_HTTP_HOST: '127.0.0.1', HOTPROV_SIP_PORT: '0', HOTPROV_ADMIN_TOKEN: TOKEN, HOTPROV_BASE_URL: url },
+    env: { ...process.env, HOTPROV_DB: join(dir, 'hotprov.db'), HOTPROV_HTTP_PORT: String(port), HOTPROV_HTTP_HOST: '127.0.0.1', HOTPROV_SIP_PORT: '0', HOTPROV_ADMIN_TOKEN: TOKEN, HOTPROV_BASE_URL: url, ...pki.env(), HOTPROV_HTTPS_PORT: String(httpsPort) },
   });
   let stderr = '';
   child.stderr?.on('data', (d) => {
@@ -79,12 +82,17 @@ Start('compiles, migrates a fresh database and serves the console, the API and p
     const file = await fetch(`${url}/prov/805ec0112233.cfg`, { headers: { ...ua, authorization: basicAuthorization(phone.username, phone.password) } });
     assert.is(file.status, 200);
     assert.match(await file.text(), /^account\.1\.user_name = HD0001$/m, 'the idle profile, from the templates and the vendor profile');
+    // The HTTPS listener beside it, asking phones for their certificates.
+    const secure = await httpsRequest(`https://127.0.0.1:${httpsPort}/console/login`, { ca: pki.serverCaPem, client: pki.deviceCertificate('805ec0112233') });
+    assert.is(secure.status, 200);
+    assert.match(secure.body, /<form[^>]*method="post"/i, 'the same console over HTTPS');
   } catch (err) {
     throw new Error(`${(err as Error).message}\nnpm start said:\n${stderr}`);
   } finally {
     if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
     await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
     rmSync(dir, { recursive: true, force: true });
+    pki.remove();
   }
 });
 

@@ -467,7 +467,7 @@ export function consoleRouter(deps: AppDeps): Router {
     const chosenUser = userRef === '' ? null : getUser(domain.db, tenantId(), userRef);
     const chosen =
       chosenDevice === undefined ? undefined : { device: chosenDevice, user: chosenUser === null ? null : { row: chosenUser, keys: keysOf(domain.db, chosenUser.id) } };
-    const check = checkTemplate(adapter, deps.tenant(), deps.config.baseUrl, name, source, chosen);
+    const check = checkTemplate(adapter, deps.tenant(), deps.config.phoneBaseUrl, name, source, chosen);
     const keep = { source, device: deviceRef, user: userRef };
     if (!check.ok) {
       ctx.status = 422;
@@ -486,7 +486,7 @@ export function consoleRouter(deps: AppDeps): Router {
     const { vendor, name, adapter } = templateParams(ctx);
     const revision = getRevision(domain.db, Number(ctx.params.id));
     if (revision.vendor !== vendor || revision.name !== name || revision.source === null) throw NotFound(`revision ${ctx.params.id} of ${vendor}/${name}`);
-    const check = checkTemplate(adapter, deps.tenant(), deps.config.baseUrl, name, revision.source);
+    const check = checkTemplate(adapter, deps.tenant(), deps.config.phoneBaseUrl, name, revision.source);
     if (!check.ok) {
       back(ctx, `/console/templates/${vendor}/${name}`, { error: `Not restored: the template ${check.error}` });
       return;

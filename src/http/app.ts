@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import { consoleRouter } from '../console/routes.ts';
 import { AppError } from '../errors.ts';
+import { clientCertificateState } from './clientCertificate.ts';
 import type { AppDeps } from './deps.ts';
 import { apiRouter } from './routes/api.ts';
 import { phoneRouter } from './routes/phones.ts';
@@ -59,6 +60,9 @@ export function createApp(deps: AppDeps): Koa {
       };
     }
   });
+
+  // What a client certificate proved (HTTPS with HOTPROV_TLS_CLIENT_CA), as ctx.state.clientCert for the routes.
+  app.use(clientCertificateState());
 
   app.use(async function requestLog(ctx, next) {
     if (!deps.log.enabled('debug')) return next();

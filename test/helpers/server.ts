@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { ProfileChange } from '../../src/domain/context.ts';
@@ -6,6 +7,7 @@ import { tenants } from '../../src/db/schema.ts';
 import { findDeviceByMac } from '../../src/domain/lookup.ts';
 import type { Mac } from '../../src/domain/mac.ts';
 import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
+import { createHttpsServer } from '../../src/http/https.ts';
 import { type Logger, silentLogger } from '../../src/log.ts';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -30,6 +32,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 export interface TestServer {
   readonly url: string;
+  /** `https://127.0.0.1:<port>` of the HTTPS listener when the config has one (HOTPROV_TLS_CERT/KEY), else null. */
+  readonly httpsUrl: string | null;
   readonly hotprov: Hotprov;
   /** Every profile change hotprov announced, in order. */
   readonly changes: ProfileChange[];
@@ -47,11 +51,24 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts hotprov on a real socket (127.0.0.1, a free port) over a fresh in-memory database with the real migrations. */
-export async function startTestServer(options: { env?: Record<string, string>; log?: Logger; now?: () => Date } = {}): Promise<TestServer> {
+/**
+ * Starts hotprov on a real socket (127.0.0.1, a free port) over a fresh in-memory database with the real migrations.
+ * With HOTPROV_TLS_CERT and HOTPROV_TLS_KEY in env (e.g. `env: pki.env()` from helpers/tls.ts) it also serves HTTPS,
+ * as main.ts does, on another free port: httpsUrl.
+ */
+export async function startTestServer(
+  options: {
+    env?: Record<string, string>;
+    log?: Logger;
+    now?: () => Date;
+    /** Runs before the listeners start, e.g. to add a test-only route behind the app's own middleware. */
+    beforeListen?: (hotprov: Hotprov) => void;
+  } = {},
+): Promise<TestServer> {
   const changes: ProfileChange[] = [];
+  const config = testConfig(options.env);
   const hotprov = await createHotprov({
-    config: testConfig(options.env),
+    config,
     adminToken: TEST_TOKEN,
     log: options.log ?? silentLogger,
     ...(options.now === undefined ? {} : { now: options.now }),
@@ -62,6 +79,7 @@ export async function startTestServer(options: { env?: Record<string, string>; l
   // The test tenant trusts loopback as an office trusts its LAN: a phone (this test) that claims its credentials
   // from 127.0.0.1 is active at once. Tests of untrusted networks set trustedNetworks themselves.
   hotprov.database.db.update(tenants).set({ trustedNetworks: JSON.stringify([...LOOPBACK_NETWORKS]) }).run();
+  options.beforeListen?.(hotprov);
   const server: Server = await new Promise((resolve) => {
     const s = hotprov.app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -73,8 +91,17 @@ export async function startTestServer(options: { env?: Record<string, string>; l
     if (device === undefined || device.provUsername === null || device.provPassword === null) return { url: `${url}${path}`, authorization: null };
     return { url: `${url}/prov/${path.replace(/^\/(prov\/)?/, '')}`, authorization: basicAuthorization(device.provUsername, device.provPassword) };
   };
+  const { https } = config;
+  const secureServer: HttpsServer | null =
+    https === null
+      ? null
+      : await new Promise((resolve) => {
+          const s = createHttpsServer(https, hotprov.app.callback()).listen(0, '127.0.0.1', () => resolve(s));
+        });
+  const httpsUrl = secureServer === null ? null : `https://127.0.0.1:${(secureServer.address() as AddressInfo).port}`;
   return {
     url,
+    httpsUrl,
     hotprov,
     changes,
     async api(method, path, body) {
@@ -98,6 +125,7 @@ export async function startTestServer(options: { env?: Record<string, string>; l
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (secureServer !== null) await new Promise<void>((resolve) => secureServer.close(() => resolve()));
       await hotprov.close();
     },
   };

@@ -2,6 +2,7 @@ import Router, { type RouterContext } from '@koa/router';
 import type { Mac } from '../../domain/mac.ts';
 import { CREDENTIALED_PATH } from '../../provisioning/profile.ts';
 import type { PhoneRequest } from '../../provisioning/service.ts';
+import { clientCertificateOf } from '../clientCertificate.ts';
 import type { AppDeps } from '../deps.ts';
 
 /** `Authorization: Basic …` as the user name and password the phone sent; null for anything else. */
@@ -13,10 +14,13 @@ export function basicCredentials(header: string | undefined): PhoneRequest['cred
   return colon < 0 ? null : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** The MACs a verified client certificate names, as the HTTPS listener put them on the context; null without one. */
+/**
+ * The MACs a verified client certificate names; null when it proves no phone (no certificate, one that did not
+ * verify, or a vendor's generic certificate naming no MAC): the phone then claims like any other.
+ */
 function certificateMacs(ctx: RouterContext): readonly Mac[] | null {
-  const cert = (ctx.state as { clientCert?: { kind: string; macs?: readonly Mac[] } }).clientCert;
-  return cert?.kind === 'verified' ? (cert.macs ?? []) : null;
+  const cert = clientCertificateOf(ctx);
+  return cert.kind === 'verified' && cert.macs.length > 0 ? cert.macs : null;
 }
 
 /**

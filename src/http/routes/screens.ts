@@ -41,7 +41,7 @@ export function screenRouter(deps: AppDeps): Router {
     ctx.body = rendered.body;
   };
   const query = (ctx: RouterContext, name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : '');
-  const base = () => deps.config.baseUrl;
+  const base = () => deps.config.phoneBaseUrl;
 
   router.get('/login', (ctx) => {
     const row = device(ctx);
