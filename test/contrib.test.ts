@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PROMPTS } from '../src/domain/featureCodes.ts';
 import { loadVendorAdapters } from '../src/vendors/index.ts';
+import { AsteriskConfigError, dialplanGlobals, parseAsteriskConfig, section } from './helpers/asteriskConfig.ts';
 import { startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.ts';
 
 /** The PBX examples in contrib/ make exactly the API calls hotprov answers, and handle every answer it gives. */
@@ -82,4 +83,157 @@ Contrib('pjsip_notify.conf carries each vendor\'s check-sync event', () => {
   }
 });
 
+Contrib('Asterisk: when hotprov answers without a result (a refused token), the dialplan plays its fallback', async () => {
+  // CURL() returns the body whatever the status; without `result` RESULT is empty and the caller hears the
+  // "try again later" prompt instead of a wrong "invalid extension".
+  const refused = await post('/hotdesk/code', { 'Content-Type': 'application/json', Authorization: 'Bearer wrong-token-0123456789' }, '{"device":"HD0001","digits":"*35"}');
+  assert.is(refused.status, 401);
+  assert.not.ok('result' in refused.body);
+  const lines = asterisk.split('\n');
+  const decode = lines.findIndex((l) => l.includes('Set(LOCAL(RESULT)=${JSON_DECODE(ANSWER,result)})'));
+  const guard = lines.findIndex((l) => l.includes('GotoIf($["${RESULT}" = ""]?unanswered)'));
+  const branch = lines.findIndex((l) => l.includes('"${RESULT}" = "need_extension"'));
+  assert.ok(decode >= 0 && guard > decode && guard < branch, 'an empty RESULT must be caught before any branch on it');
+  assert.match(asterisk, /^ same => n\(unanswered\),Answer\(\)\n same => n,Playback\(please-try-call-later\)\n same => n,Return\(\)$/m);
+});
+
 Contrib.run();
+
+/**
+ * Asterisk reads these files, not hotprov: parse them the way Asterisk does and check what Asterisk would end
+ * up with when they are dropped into a stock configuration.
+ */
+const Parsed = suite('contrib Asterisk files as Asterisk reads them');
+
+/** extensions.conf as shipped (the layout of Asterisk's sample): [general], its own [globals], contexts, then the include. */
+const STOCK_EXTENSIONS = `[general]
+static=yes
+writeprotect=no
+clearglobalvars=no
+
+[globals]
+CONSOLE=Console/dsp                             ; Console interface for demo
+TRUNK=DAHDI/G2                                  ; Trunk interface
+;-- a block comment, as the sample has
+[globals]
+NOT_A_GLOBAL=1
+--;
+
+[default]
+exten => 1000,1,Playback(hello-world)
+
+[phones]
+include => default
+include => hotprov-hotdesk
+
+#include extensions_hotprov.conf
+`;
+const files = (extra: Record<string, string> = {}) => (name: string) =>
+  ({ 'extensions.conf': STOCK_EXTENSIONS, 'extensions_hotprov.conf': asterisk, ...extra })[name];
+
+Parsed('the globals are set when the file is included after a stock extensions.conf with its own [globals]', () => {
+  const globals = dialplanGlobals(parseAsteriskConfig('extensions.conf', files()));
+  assert.is(globals.get('HOTPROV_API'), 'http://hotprov.example.com:8080/api/v1');
+  assert.is(globals.get('HOTPROV_TOKEN'), 'replace-with-the-api-token');
+  assert.is(globals.get('CONSOLE'), 'Console/dsp', "the PBX's own globals stay");
+  assert.not.ok(globals.has('NOT_A_GLOBAL'), 'text in a block comment is not read');
+  // Every global the dialplan uses is one Asterisk has.
+  for (const m of asterisk.matchAll(/\$\{(HOTPROV_\w+)\}/g)) assert.ok(globals.has(m[1] ?? ''), `${m[1]} is used but not set`);
+});
+
+Parsed('a plain [globals] in the included file would be ignored: the reason for (+)', () => {
+  const plain = asterisk.replace('[globals](+)', '[globals]');
+  const globals = dialplanGlobals(parseAsteriskConfig('extensions.conf', files({ 'extensions_hotprov.conf': plain })));
+  assert.not.ok(globals.has('HOTPROV_API'));
+});
+
+Parsed('included before the PBX has a [globals], Asterisk refuses the addition (the README says: at the end)', () => {
+  const early = `#include extensions_hotprov.conf\n${STOCK_EXTENSIONS.replace('#include extensions_hotprov.conf', '')}`;
+  assert.throws(() => parseAsteriskConfig('extensions.conf', files({ 'extensions.conf': early })), (e: unknown) => e instanceof AsteriskConfigError && /category 'globals' does not exist/.test(e.message));
+  assert.match(read('asterisk/README.md'), /#include extensions_hotprov\.conf` at the\s+\*\*end\*\* of `extensions\.conf`/);
+});
+
+Parsed('the parser follows templates, additions and includes the way config.c does', () => {
+  const sections = parseAsteriskConfig('a.conf', (name) =>
+    ({
+      'a.conf': '[base](!)\nrole = tpl\n[one](base)\nown = 1\n#include b.conf\n[one](+)\nlate = 2\nescaped = a\\;b ; comment\n',
+      'b.conf': '[two]\nx => y\n',
+    })[name],
+  );
+  assert.equal(sections.map((s) => [s.name, s.template]), [['base', true], ['one', false], ['two', false]]);
+  assert.equal(section(sections, 'one')?.variables.map((v) => `${v.name}=${v.value}`), ['role=tpl', 'own=1', 'late=2', 'escaped=a;b']);
+  assert.is(section(sections, 'two')?.variables[0]?.object, true);
+  assert.throws(() => parseAsteriskConfig('c.conf', () => 'x = 1\n'), /before any \[section\]/);
+});
+
+Parsed('the dialplan waits for hotprov a bounded time and every label it jumps to exists', () => {
+  const sections = parseAsteriskConfig('extensions.conf', files());
+  const globals = dialplanGlobals(sections);
+  const code = section(sections, 'hotprov-code');
+  assert.ok(code !== undefined);
+  const steps = code.variables.map((v) => v.value);
+  assert.ok(steps.includes('n,Set(CURLOPT(conntimeout)=${HOTPROV_CONNECT_TIMEOUT})'));
+  assert.ok(steps.includes('n,Set(CURLOPT(httptimeout)=${HOTPROV_ANSWER_TIMEOUT})'));
+  assert.ok(Number(globals.get('HOTPROV_CONNECT_TIMEOUT')) > 0 && Number(globals.get('HOTPROV_ANSWER_TIMEOUT')) > 0);
+  const timeouts = steps.findIndex((v) => v.includes('CURLOPT(conntimeout)'));
+  const call = steps.findIndex((v) => v.includes('${CURL('));
+  assert.ok(timeouts >= 0 && timeouts < call, 'the time-outs are set before the first call');
+  const labels = new Set(steps.flatMap((v) => /^n\((\w+)\)/.exec(v)?.slice(1) ?? []));
+  for (const v of steps) {
+    for (const m of v.matchAll(/(?:\?|:|Goto\()(\w+)\)/g)) if (!['Return', 'Answer'].includes(m[1] ?? '')) assert.ok(labels.has(m[1] ?? ''), `no label ${m[1]}`);
+  }
+});
+
+/**
+ * Asterisk's English core sounds the dialplan and hotprov's prompts may name, with their words.
+ * Source: Debian package asterisk-core-sounds-en 1.6.1-1, /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
+ * (the index shipped in Asterisk's asterisk-core-sounds-en tarball).
+ */
+const CORE_SOUNDS: Readonly<Record<string, string>> = {
+  activated: 'Activated.',
+  'de-activated': 'De-activated.',
+  extension: 'Extension.',
+  'confbridge-pin': 'Please enter your personal identification number followed by the pound, or hash key.',
+  'confbridge-pin-bad': 'You have entered too many invalid personal identification numbers.',
+  'vm-incorrect': 'Login incorrect.',
+  'feature-not-avail-line': 'That feature is not available on this line.',
+  'pbx-invalid': "I am sorry, that's not a valid extension.  Please try again.",
+  'cannot-complete-as-dialed': 'Your call cannot be completed as dialed.',
+  'please-try-call-later': 'Please try your call again later.',
+  'vm-goodbye': 'Goodbye',
+  'hello-world': 'Hello world.',
+};
+
+Parsed('every sound the dialplan plays and every prompt hotprov answers is an Asterisk core sound', () => {
+  const named = new Set<string>(Object.values(PROMPTS));
+  for (const m of asterisk.matchAll(/Playback\(([^)$]+)\)/g)) named.add(m[1] ?? '');
+  for (const m of asterisk.matchAll(/\?([a-z][\w-]*):\$\{PROMPT\}/g)) named.add(m[1] ?? '');
+  for (const m of asterisk.matchAll(/Read\(\w+,([a-z][\w-]*),/g)) named.add(m[1] ?? '');
+  assert.ok(named.size >= 10, 'the sounds were not found');
+  for (const sound of named) assert.ok(sound in CORE_SOUNDS, `${sound} is not an Asterisk core sound`);
+  // None of the call-centre agent sounds ("Agent logged in") for a hot desk.
+  for (const sound of named) assert.not.match(sound, /^agent-/);
+});
+
+Parsed('the AMI user may only send what the relay needs, from loopback unless widened', () => {
+  const sections = parseAsteriskConfig('manager.conf', (name) => (name === 'manager.conf' ? '[general]\nenabled = yes\n#include manager_hotprov.conf\n' : read(`asterisk/${name}`)));
+  const user = new Map(section(sections, 'hotprov')?.variables.map((v) => [v.name, v.value]));
+  assert.is(user.get('write'), 'system');
+  assert.is(user.get('read'), '');
+  assert.equal(section(sections, 'hotprov')?.variables.filter((v) => v.name === 'deny' || v.name === 'permit').map((v) => `${v.name} ${v.value}`), [
+    'deny 0.0.0.0/0.0.0.0',
+    'permit 127.0.0.1/255.255.255.255',
+  ]);
+  assert.match(read('asterisk/README.md'), /add a `permit` line with that host's address/);
+});
+
+Parsed('pjsip_notify.conf, read as Asterisk reads it, carries each vendor\'s check-sync event', () => {
+  const sections = parseAsteriskConfig('pjsip_notify.conf', (name) => read(`asterisk/${name}`));
+  for (const adapter of loadVendorAdapters()) {
+    const event = section(sections, `hotprov-check-sync-${adapter.id}`)?.variables.find((v) => v.name === 'Event');
+    assert.is(event?.value, adapter.checkSyncEvent, adapter.id);
+    assert.is(event?.object, true);
+  }
+});
+
+Parsed.run();

@@ -22,21 +22,21 @@ export type CodeResult =
   | 'invalid_code';
 
 /**
- * The prompt to play for each result: Asterisk core sound names (agent-*, vm-*, pbx-*), so the shipped
- * dialplan works without recording anything.
+ * The prompt to play for each result: Asterisk core sound names (package asterisk-core-sounds-en,
+ * core-sounds-en.txt) whose words say what happened, so the shipped dialplan works without recording anything.
  */
 export const PROMPTS: Readonly<Record<CodeResult, string>> = {
-  logged_in: 'agent-loginok',
-  switched: 'agent-loginok',
-  logged_out: 'agent-loggedoff',
-  need_extension: 'agent-user',
-  need_pin: 'agent-pass',
-  wrong_pin: 'vm-incorrect',
-  locked: 'vm-goodbye',
-  not_allowed: 'vm-goodbye',
-  unknown_extension: 'pbx-invalid',
-  unknown_device: 'vm-goodbye',
-  invalid_code: 'pbx-invalid',
+  logged_in: 'activated', // "Activated."
+  switched: 'activated',
+  logged_out: 'de-activated', // "De-activated."
+  need_extension: 'extension', // "Extension."
+  need_pin: 'confbridge-pin', // "Please enter your personal identification number followed by the pound, or hash key."
+  wrong_pin: 'vm-incorrect', // "Login incorrect."
+  locked: 'confbridge-pin-bad', // "You have entered too many invalid personal identification numbers."
+  not_allowed: 'feature-not-avail-line', // "That feature is not available on this line."
+  unknown_extension: 'pbx-invalid', // "I am sorry, that's not a valid extension. Please try again."
+  unknown_device: 'feature-not-avail-line',
+  invalid_code: 'cannot-complete-as-dialed', // "Your call cannot be completed as dialed."
 };
 
 export interface CodeSettings {

@@ -21,6 +21,20 @@ const ModelSchema = z.object({
     .regex(/^\d{1,12}$/)
     .optional(),
   expansion: ExpansionSchema.nullable(),
+  /**
+   * Where each fact above comes from (repository and path, or page), one entry per fact; a fact no source
+   * confirms says UNVERIFIED and why the value was chosen. `platform` notes what differs for provisioning.
+   */
+  sources: z
+    .object({
+      lineKeys: z.string().min(1),
+      accounts: z.string().min(1),
+      expansion: z.string().min(1),
+      hardwareId: z.string().min(1).optional(),
+      userAgent: z.string().min(1),
+      platform: z.string().min(1).optional(),
+    })
+    .strict(),
 });
 
 const UaSampleSchema = z.object({
@@ -35,6 +49,8 @@ const UaSampleSchema = z.object({
 
 const VendorProfileSchema = z.object({
   vendor: z.enum(['yealink', 'snom', 'polycom']),
+  /** Other ids a person may give for this vendor (`poly` for `polycom`); they map to the same adapter. */
+  vendorAliases: z.array(z.string().regex(/^[a-z]+$/)).default([]),
   name: z.string(),
   sources: z.array(z.string()),
   macPrefixes: z.array(z.string().regex(/^[0-9a-f]{6}$/)),
@@ -52,6 +68,7 @@ export interface ModelProfile extends KeyCapacity {
   readonly name: string;
   readonly accounts: number;
   readonly hardwareId: string | undefined;
+  readonly sources: Readonly<Record<string, string>>;
 }
 
 /** What a User-Agent says about the phone that sent it. */
@@ -64,6 +81,8 @@ export interface UserAgentInfo {
 
 export interface VendorProfile {
   readonly vendor: VendorId;
+  /** Other ids accepted for this vendor wherever a vendor is given. */
+  readonly vendorAliases: readonly string[];
   readonly name: string;
   readonly macPrefixes: readonly string[];
   readonly models: ReadonlyMap<string, ModelProfile>;
@@ -101,6 +120,7 @@ export function loadVendorProfile(path: string): VendorProfile {
       accounts: m.accounts,
       hardwareId: m.hardwareId,
       expansion: m.expansion,
+      sources: m.sources,
     };
     models.set(id, model);
     for (const alias of [id, m.name, ...m.aliases]) byName.set(normaliseModelName(alias), model);
@@ -108,6 +128,7 @@ export function loadVendorProfile(path: string): VendorProfile {
   const patterns = data.userAgentPatterns.map((p) => new RegExp(p));
   return {
     vendor: data.vendor,
+    vendorAliases: data.vendorAliases,
     name: data.name,
     macPrefixes: data.macPrefixes,
     models,
@@ -127,14 +148,23 @@ export function loadVendorProfile(path: string): VendorProfile {
   };
 }
 
+/** The profile a vendor id as a person gives it names (`Polycom`, `poly`, ` yealink `), or undefined. */
+export function findVendorProfile<P extends Pick<VendorProfile, 'vendor' | 'vendorAliases'>>(profiles: readonly P[], vendor: string): P | undefined {
+  const id = vendor.toLowerCase().trim();
+  return profiles.find((p) => p.vendor === id || p.vendorAliases.includes(id));
+}
+
 /** Every vendor's profile, as the domain's ModelCatalog. */
 export function createModelCatalog(profiles: readonly VendorProfile[]): ModelCatalog {
   return {
     findModel(vendor, model) {
-      const profile = profiles.find((p) => p.vendor === vendor.toLowerCase().trim());
+      const profile = findVendorProfile(profiles, vendor);
       const found = profile?.findModel(model);
       return profile === undefined || found === undefined ? null : { vendor: profile.vendor, model: found.id };
     },
-    describe: () => profiles.map((p) => `${p.vendor} (${[...p.models.keys()].join(', ')})`).join('; '),
+    describe: () =>
+      profiles
+        .map((p) => `${[p.vendor, ...p.vendorAliases].join(' or ')} (${[...p.models.keys()].join(', ')})`)
+        .join('; '),
   };
 }

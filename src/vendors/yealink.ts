@@ -43,7 +43,12 @@ function commonFileName(model: ModelProfile): string {
 export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
   const modelsByHardwareId = new Map<string, ModelProfile>();
   for (const model of profile.models.values()) {
-    if (model.hardwareId !== undefined) modelsByHardwareId.set(model.hardwareId.padStart(12, '0'), model);
+    if (model.hardwareId === undefined) continue;
+    const id = model.hardwareId.padStart(12, '0');
+    // A common file names one hardware id; two models on one id would get each other's model file.
+    const other = modelsByHardwareId.get(id);
+    if (other !== undefined) throw new Error(`vendor-profiles/yealink.json: ${other.id} and ${model.id} share hardware id ${model.hardwareId}`);
+    modelsByHardwareId.set(id, model);
   }
 
   const deviceContext = (p: DeviceProfile) => {

@@ -19,7 +19,7 @@ const seatedAt = (deviceId: number) => listOpenSessions(f.deps.db, f.tenantId).f
 Codes('*35 on an idle phone asks for the extension; on a logged-in phone logs out', async () => {
   const d = buildDevice(f);
   await buildUser(f, '101');
-  assert.equal(await dial(d.idleAccount, '*35').then((o) => [o.result, o.prompt]), ['need_extension', 'agent-user']);
+  assert.equal(await dial(d.idleAccount, '*35').then((o) => [o.result, o.prompt]), ['need_extension', 'extension']);
   await dial(d.idleAccount, '*35*101*4826');
   assert.is((await dial(d.idleAccount, '*35')).result, 'logged_out');
   assert.is(seatedAt(d.id), null);
@@ -28,7 +28,7 @@ Codes('*35 on an idle phone asks for the extension; on a logged-in phone logs ou
 Codes('*35*EXT asks for the PIN, or logs that user out when they sit here', async () => {
   const d = buildDevice(f);
   await buildUser(f, '101');
-  assert.equal(await dial(d.idleAccount, '*35*101').then((o) => [o.result, o.prompt, o.user?.extension]), ['need_pin', 'agent-pass', '101']);
+  assert.equal(await dial(d.idleAccount, '*35*101').then((o) => [o.result, o.prompt, o.user?.extension]), ['need_pin', 'confbridge-pin', '101']);
   await dial(d.idleAccount, '*35*101*4826');
   assert.is((await dial(d.idleAccount, '*35*101')).result, 'logged_out');
 });
@@ -37,7 +37,7 @@ Codes('*35*EXT*PIN logs in, switches out whoever sat here, and logs out when rep
   const d = buildDevice(f);
   await buildUser(f, '101');
   await buildUser(f, '102');
-  assert.equal(await dial(d.idleAccount, '*35*101*4826').then((o) => [o.result, o.prompt]), ['logged_in', 'agent-loginok']);
+  assert.equal(await dial(d.idleAccount, '*35*101*4826').then((o) => [o.result, o.prompt]), ['logged_in', 'activated']);
   assert.is((await dial(d.idleAccount, '*35*102*4826#')).result, 'switched');
   assert.is(seatedAt(d.id), '102');
   assert.is((await dial(d.idleAccount, '*35*102*4826')).result, 'logged_out');
@@ -59,12 +59,12 @@ Codes('refusals are results a dialplan can branch on, each with its prompt', asy
   const cases: [string, string, string, string][] = [
     [d.idleAccount, '*35*999*4826', 'unknown_extension', 'pbx-invalid'],
     [d.idleAccount, '*35*101*1111', 'wrong_pin', 'vm-incorrect'],
-    [d.idleAccount, '*35*103', 'not_allowed', 'vm-goodbye'],
-    [fixed.idleAccount, '*35*101*4826', 'not_allowed', 'vm-goodbye'],
-    ['HD0999', '*35', 'unknown_device', 'vm-goodbye'],
-    [d.idleAccount, '*36*101', 'invalid_code', 'pbx-invalid'],
-    [d.idleAccount, '*351', 'invalid_code', 'pbx-invalid'],
-    [d.idleAccount, '*35*1*2*3', 'invalid_code', 'pbx-invalid'],
+    [d.idleAccount, '*35*103', 'not_allowed', 'feature-not-avail-line'],
+    [fixed.idleAccount, '*35*101*4826', 'not_allowed', 'feature-not-avail-line'],
+    ['HD0999', '*35', 'unknown_device', 'feature-not-avail-line'],
+    [d.idleAccount, '*36*101', 'invalid_code', 'cannot-complete-as-dialed'],
+    [d.idleAccount, '*351', 'invalid_code', 'cannot-complete-as-dialed'],
+    [d.idleAccount, '*35*1*2*3', 'invalid_code', 'cannot-complete-as-dialed'],
   ];
   for (const [device, digits, result, prompt] of cases) {
     const o = await dial(device, digits);
@@ -79,7 +79,7 @@ Codes('a locked user hears so even with the right PIN', async () => {
   await buildUser(f, '101');
   for (let i = 0; i < 5; i++) await dial(d.idleAccount, '*35*101*1111');
   const locked = await dial(d.idleAccount, '*35*101*4826');
-  assert.equal([locked.result, locked.prompt], ['locked', 'vm-goodbye']);
+  assert.equal([locked.result, locked.prompt], ['locked', 'confbridge-pin-bad']);
   assert.ok(locked.lockedUntil !== undefined);
 });
 

@@ -93,7 +93,10 @@ Api('enrolling gives each device the next idle account and a normalised MAC', as
 Api('400 for an unknown vendor or model and a MAC that is not one', async () => {
   const model = await t.api('POST', '/api/v1/devices', { ...yealink, model: 'T99X' });
   assert.is(model.status, 400);
-  assert.match(model.body.error.message, /^model: unknown vendor\/model yealink\/T99X; known: yealink \(T33G, T46U, T54W, T57W\)/);
+  assert.match(
+    model.body.error.message,
+    /^model: unknown vendor\/model yealink\/T99X; known: yealink \(T31G, T33G, T34W, T43U, T44U, T46U, T48U, T53W, T54W, T57W, T58W\); snom \(.*\); polycom or poly \(VVX150, /,
+  );
   const mac = await t.api('POST', '/api/v1/devices', { ...yealink, mac: '00:15:65:AA:BB' });
   assert.is(mac.status, 400);
   assert.match(mac.body.error.message, /^mac: /);

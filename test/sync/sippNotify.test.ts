@@ -21,7 +21,7 @@ Sipp('*35*101*4826 on an idle phone: one NOTIFY, answered 200, then fetched', as
   const sipp = await startSipp('check-sync-uas.xml');
   const contact = `sip:HD0001@127.0.0.1:${sipp.port}`;
   const code = await t.api('POST', '/api/v1/hotdesk/code', { device: 'HD0001', digits: '*35*101*4826', contact });
-  assert.equal([code.status, code.body.result, code.body.prompt], [200, 'logged_in', 'agent-loginok']);
+  assert.equal([code.status, code.body.result, code.body.prompt], [200, 'logged_in', 'activated']);
 
   const run = await sipp.done;
   assert.is(run.code, 0, `sipp failed: ${run.errors}`);

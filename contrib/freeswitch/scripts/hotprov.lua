@@ -6,12 +6,16 @@ local API = "http://hotprov.example.com:8080/api/v1"
 local TOKEN = "replace-with-the-api-token"
 -- hotprov's prompts are Asterisk core sound names; FreeSWITCH's own sounds for each:
 local SOUNDS = {
-  ["agent-loginok"] = "ivr/ivr-you_are_now_logged_in.wav",
-  ["agent-loggedoff"] = "ivr/ivr-you_are_now_logged_out.wav",
-  ["agent-user"] = "ivr/ivr-please_enter_extension_followed_by_pound.wav",
-  ["agent-pass"] = "ivr/ivr-please_enter_pin_followed_by_pound.wav",
+  ["activated"] = "ivr/ivr-you_are_now_logged_in.wav",
+  ["de-activated"] = "ivr/ivr-you_are_now_logged_out.wav",
+  ["extension"] = "ivr/ivr-please_enter_extension_followed_by_pound.wav",
+  ["confbridge-pin"] = "ivr/ivr-please_enter_pin_followed_by_pound.wav",
   ["vm-incorrect"] = "ivr/ivr-pin_or_extension_is-invalid.wav",
+  ["confbridge-pin-bad"] = "ivr/ivr-pin_or_extension_is-invalid.wav",
+  ["feature-not-avail-line"] = "ivr/ivr-that_was_an_invalid_entry.wav",
   ["pbx-invalid"] = "ivr/ivr-that_was_an_invalid_entry.wav",
+  ["cannot-complete-as-dialed"] = "ivr/ivr-that_was_an_invalid_entry.wav",
+  ["please-try-call-later"] = "ivr/ivr-please_try_again_later.wav",
   ["vm-goodbye"] = "voicemail/vm-goodbye.wav",
 }
 
@@ -29,7 +33,7 @@ local function code(device, digits, contact)
   file:write(string.format('header = "Authorization: Bearer %s"\n', TOKEN))
   file:write(string.format('data = "%s"\n', (body:gsub('"', '\\"'))))
   file:close()
-  local pipe = io.popen(string.format("curl -s -m 5 --config '%s' '%s/hotdesk/code'", config, API))
+  local pipe = io.popen(string.format("curl -s --connect-timeout 3 -m 5 --config '%s' '%s/hotdesk/code'", config, API))
   local answer = pipe:read("*a") or ""
   pipe:close()
   os.remove(config)
@@ -43,7 +47,8 @@ local contact = "sip:" .. device .. "@" .. clean(session:getVariable("sip_receiv
 session:answer()
 for _ = 1, 3 do
   local result, prompt = code(device, digits, contact)
-  local sound = SOUNDS[prompt or ""] or SOUNDS["pbx-invalid"]
+  -- No answer (hotprov down, slower than curl's -m 5, or the token refused): say so rather than "invalid".
+  local sound = SOUNDS[result and prompt or "please-try-call-later"] or SOUNDS["cannot-complete-as-dialed"]
   if result == "need_extension" or result == "need_pin" then
     local typed = session:playAndGetDigits(1, 15, 1, 8000, "#", sound, "", "\\d+")
     digits = digits .. "*" .. typed
