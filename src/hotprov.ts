@@ -12,7 +12,7 @@ import { startJobs } from './jobs/index.ts';
 import type { Logger } from './log.ts';
 import { createProvisioning, type Provisioning } from './provisioning/service.ts';
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
-import { notifyViaAsterisk, notifyViaFreeswitch } from './sip/relays.ts';
+import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
 import { createUdpNotifier, type SipTimers, type UdpNotifier } from './sip/udpNotifier.ts';
 import { createRedirects, type RedirectDeps, type Redirects } from './rps/service.ts';
 import { createResync, type Resync } from './sync/resync.ts';
@@ -94,6 +94,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     onServed: (device, etag) => resync.deviceServed(device, etag),
   });
   templates.onChange(() => provisioning.invalidateAll());
+  // One kept AMI session for every NOTIFY the PBX relays, not a login each.
+  const asterisk = new AsteriskRelay({ log });
   const resync = createResync({
     db,
     log,
@@ -102,7 +104,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     adapters,
     provisioning,
     direct: notifier,
-    relays: { asterisk: notifyViaAsterisk, freeswitch: notifyViaFreeswitch },
+    relays: { asterisk: (c, endpoint, event) => asterisk.notify(c, endpoint, event), freeswitch: notifyViaFreeswitch },
     policy: { fetchTimeoutMs: config.syncFetchTimeoutSeconds * 1000, retries: config.syncRetries },
   });
 
@@ -163,6 +165,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     async close() {
       jobs?.stop();
       await resync.settled();
+      asterisk.close();
       await redirects.settled();
       await notifier.close();
       provisioning.flush();
