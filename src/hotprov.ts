@@ -13,7 +13,7 @@ import type { Logger } from './log.ts';
 import { createProvisioning, type Provisioning } from './provisioning/service.ts';
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
 import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
-import { createUdpNotifier, type SipTimers, type UdpNotifier } from './sip/udpNotifier.ts';
+import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';
 import { createRedirects, type RedirectDeps, type Redirects } from './rps/service.ts';
 import { createResync, type Resync } from './sync/resync.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
@@ -43,7 +43,7 @@ export interface Hotprov {
   readonly provisioning: Provisioning;
   readonly resync: Resync;
   readonly redirects: Redirects;
-  readonly notifier: UdpNotifier;
+  readonly notifier: SipNotifier;
   /** Starts the cron schedules (automatic logout, re-sync watchdog); tests call the jobs directly instead. */
   startJobs(): void;
   close(): Promise<void>;
@@ -76,8 +76,9 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     }
   }
   if ((await ensureFirstAdmin(db, now(), config.adminPassword)) !== null) log.info('lifecycle', 'created console user admin from HOTPROV_ADMIN_PASSWORD');
-  const notifier = await createUdpNotifier({
+  const notifier = await createSipNotifier({
     port: config.sipPort,
+    ...(config.sipTlsCa === null ? {} : { tls: { ca: config.sipTlsCa } }),
     advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
     log,
     ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),

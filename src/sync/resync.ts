@@ -1,15 +1,15 @@
 import { and, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { type DeviceRow, type SyncJobRow, syncJobs } from '../db/schema.ts';
+import { type DeviceRow, type SyncJobRow, syncJobs, type TenantRow } from '../db/schema.ts';
 import type { ProfileChange } from '../domain/context.ts';
 import { getDeviceById } from '../domain/lookup.ts';
 import { getTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning, Revision } from '../provisioning/service.ts';
-import { formatSipUri, parseSipUri } from '../sip/message.ts';
+import { formatSipUri, parseSipUri, type SipTransport, uriHost } from '../sip/message.ts';
 import type { RelayResult } from '../sip/relays.ts';
-import type { NotifyTarget, UdpNotifier } from '../sip/udpNotifier.ts';
+import type { NotifyTarget, SipNotifier } from '../sip/notifier.ts';
 import type { VendorAdapter } from '../vendors/types.ts';
 
 /** When a phone that was told to re-sync counts as late, and how often it is told again. */
@@ -29,8 +29,8 @@ export interface ResyncDeps {
   readonly config: Pick<Config, 'registrar'>;
   readonly adapters: readonly VendorAdapter[];
   readonly provisioning: Provisioning;
-  /** The UDP sender for the direct mode; null when hotprov has no SIP port. */
-  readonly direct: UdpNotifier | null;
+  /** The SIP sender for the direct mode (UDP, TCP, TLS); null when hotprov has no SIP port. */
+  readonly direct: SipNotifier | null;
   readonly relays: {
     asterisk(c: RelayConnection, endpoint: string, event: string): Promise<RelayResult>;
     freeswitch(c: RelayConnection & { profile: string; domain: string }, user: string, event: string): Promise<RelayResult>;
@@ -63,13 +63,21 @@ export function createResync(deps: ResyncDeps) {
       .where(onlyIfOpen ? and(eq(syncJobs.id, id), inArray(syncJobs.state, [...OPEN_STATES])) : eq(syncJobs.id, id))
       .run();
 
-  /** Where a direct NOTIFY goes: the contact the PBX reported, the configured one, else the phone's last IP on 5060. */
-  const directTarget = (device: DeviceRow, account: string): { requestUri: string; host: string; port: number } | null => {
+  /**
+   * Where a direct NOTIFY goes, and over what: the contact the PBX reported (the registrar's, with the transport
+   * the phone registered over), the configured one, else the phone's last IP on the default port of the transport
+   * its profile registers with.
+   */
+  const directTarget = (device: DeviceRow, account: string, tenant: TenantRow | undefined): Omit<NotifyTarget, 'event' | 'credentials'> | null => {
     const contact = parseSipUri(device.reportedContact ?? '') ?? parseSipUri(device.sipContact ?? '');
-    if (contact !== null) return { requestUri: formatSipUri({ ...contact, user: account }), host: contact.host, port: contact.port };
+    if (contact !== null) {
+      return { requestUri: formatSipUri({ ...contact, user: account }), host: contact.host, port: contact.port, transport: contact.transport ?? 'udp' };
+    }
     if (device.lastSeenIp === null) return null;
     const host = device.lastSeenIp.replace(/^::ffff:/, '');
-    return { requestUri: formatSipUri({ user: account, host, port: 5060 }), host, port: 5060 };
+    const transport = (tenant?.registrarTransport ?? deps.config.registrar.transport) as SipTransport;
+    const port = transport === 'tls' ? 5061 : 5060;
+    return { requestUri: formatSipUri({ user: account, host, port, transport }), host, port, transport };
   };
 
   /** Jobs whose NOTIFY is being sent right now. */
@@ -91,7 +99,7 @@ export function createResync(deps: ResyncDeps) {
     update(job.id, { state: 'sent', sentAt: deps.now(), attempts: job.attempts + 1, error: null });
     try {
       if (tenant === undefined || tenant.notifyMode === 'direct') {
-        const target = directTarget(device, account);
+        const target = directTarget(device, account, tenant);
         if (target === null || deps.direct === null) {
           update(job.id, { error: deps.direct === null ? 'no SIP port to send from' : 'no contact, configured contact or address is known for this phone' });
           return;
@@ -103,7 +111,8 @@ export function createResync(deps: ResyncDeps) {
         const notify: NotifyTarget = { ...target, event, credentials };
         const result = await deps.direct.send(notify);
         if (result.status === null) {
-          update(job.id, { error: `no answer from ${target.host}:${target.port} (${result.transmissions} transmissions)` });
+          const over = target.transport === 'udp' ? `${result.transmissions} transmissions` : `${target.transport.toUpperCase()}: ${result.reason}`;
+          update(job.id, { error: `no answer from ${uriHost(target.host)}:${target.port} (${over})` });
         } else {
           update(job.id, {
             state: 'answered',
