@@ -9,9 +9,10 @@ if [ ! -d node_modules/better-sqlite3 ] || [ ! -d node_modules/uvu ]; then
 fi
 
 # Debian packages the tests drive for real: sipp (package sip-tester) plays the phone receiving NOTIFYs,
-# Chromium is the browser Playwright drives through the console.
+# Chromium is the browser Playwright drives through the console, openssl makes the TLS phones' throwaway certificates.
 missing=""
 command -v sipp >/dev/null 2>&1 || missing="$missing sip-tester"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 if [ -n "$missing" ]; then
   if [ "$(id -u)" != 0 ]; then
