@@ -15,7 +15,7 @@ import { createTemplateStore, type TemplateStore } from './provisioning/template
 import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
 import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';
 import { createRedirects, type RedirectDeps, type Redirects } from './rps/service.ts';
-import { createResync, type Resync } from './sync/resync.ts';
+import { createResync, type Resync, retryEvery } from './sync/resync.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
 import { loadVendorAdapters } from './vendors/index.ts';
 import type { VendorAdapter } from './vendors/types.ts';
@@ -106,7 +106,12 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     provisioning,
     direct: notifier,
     relays: { asterisk: (c, endpoint, event) => asterisk.notify(c, endpoint, event), freeswitch: notifyViaFreeswitch },
-    policy: { fetchTimeoutMs: config.syncFetchTimeoutSeconds * 1000, retries: config.syncRetries },
+    policy: {
+      fetchTimeoutMs: config.syncFetchTimeoutSeconds * 1000,
+      retries: config.syncRetries,
+      // A re-provisioning that failed is tried again every 15 minutes; the tenant's poll window replaces this.
+      nextRetry: retryEvery(15 * 60_000),
+    },
   });
 
   const redirects = createRedirects({
