@@ -317,11 +317,13 @@ export class AsteriskRelay {
   }
 
   notify(c: RelayConnection, endpoint: string, event: string): Promise<RelayResult> {
-    // The settings are the key: changed credentials or address make a new session, and the old one is let go.
+    // The settings are the key: changed credentials or address make a new session, and the old one is let go
+    // (at once for the same PBX, after a while unused for another).
     const key = JSON.stringify([c.host, c.port, c.username, c.secret]);
     const idleSince = Date.now() - (this.options.idleCloseMs ?? 15 * 60_000);
     for (const [k, connection] of this.connections) {
-      if (k !== key && connection.lastUsed < idleSince) {
+      const samePbx = connection.settings.host === c.host && connection.settings.port === c.port;
+      if (k !== key && (samePbx || connection.lastUsed < idleSince)) {
         connection.close();
         this.connections.delete(k);
       }
