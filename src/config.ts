@@ -36,6 +36,7 @@ export interface Config {
   /** The HTTPS listener (HOTPROV_TLS_CERT + HOTPROV_TLS_KEY), or null when hotprov serves plain HTTP only. */
   readonly https: HttpsConfig | null;
   /** HOTPROV_SIP_PORT: UDP port check-sync NOTIFYs leave from (default 5060, 0 = any free port). */
+  /** HOTPROV_SIP_PORT: UDP port check-sync NOTIFYs leave from, IPv4 and IPv6 (default 5060, 0 = any free port). */
   readonly sipPort: number;
   /** Default registrar of the default tenant; a tenant's own settings override it. */
   readonly registrar: {
@@ -46,6 +47,11 @@ export interface Config {
     /** HOTPROV_SIP_TRANSPORT: udp, tcp or tls (default udp). */
     readonly transport: SipTransport;
   };
+  /**
+   * HOTPROV_SIP_TLS_CA: PEM file of the certificate authorities a phone's certificate must chain to when a NOTIFY
+   * goes over TLS (the vendors' device CAs); unset, TLS NOTIFYs are encrypted but the phone is not verified.
+   */
+  readonly sipTlsCa: string | null;
   /** HOTPROV_SYNC_FETCH_TIMEOUT: seconds a phone has to fetch its new profile after a NOTIFY (default 60). */
   readonly syncFetchTimeoutSeconds: number;
   /** HOTPROV_SYNC_RETRIES: NOTIFYs sent again to a phone that did not fetch, before reporting failure (default 2). */
@@ -170,6 +176,16 @@ export function loadConfig(env: Env): Config {
     }
     return Number(raw);
   };
+  const sipTlsCaFile = read('HOTPROV_SIP_TLS_CA');
+  let sipTlsCa: string | null = null;
+  if (sipTlsCaFile !== undefined) {
+    try {
+      sipTlsCa = readFileSync(sipTlsCaFile, 'utf8');
+      if (!sipTlsCa.includes('-----BEGIN CERTIFICATE-----')) problems.push(`HOTPROV_SIP_TLS_CA=${JSON.stringify(sipTlsCaFile)} holds no PEM certificate`);
+    } catch (err) {
+      problems.push(`HOTPROV_SIP_TLS_CA=${JSON.stringify(sipTlsCaFile)} cannot be read: ${(err as Error).message}`);
+    }
+  }
   const syncFetchTimeoutSeconds = integer('HOTPROV_SYNC_FETCH_TIMEOUT', 60, 1, 86400);
   const syncRetries = integer('HOTPROV_SYNC_RETRIES', 2, 0, 20);
   const cacheMegabytes = integer('HOTPROV_CACHE_MB', 64, 0, 65536);
@@ -193,6 +209,7 @@ export function loadConfig(env: Env): Config {
     https,
     sipPort,
     registrar: Object.freeze({ host: registrarHost, port: registrarPort, transport }),
+    sipTlsCa,
     syncFetchTimeoutSeconds,
     syncRetries,
     cacheMegabytes,

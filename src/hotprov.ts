@@ -12,10 +12,10 @@ import { startJobs } from './jobs/index.ts';
 import type { Logger } from './log.ts';
 import { createProvisioning, type Provisioning } from './provisioning/service.ts';
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
-import { notifyViaAsterisk, notifyViaFreeswitch } from './sip/relays.ts';
-import { createUdpNotifier, type SipTimers, type UdpNotifier } from './sip/udpNotifier.ts';
+import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
+import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';
 import { createRedirects, type RedirectDeps, type Redirects } from './rps/service.ts';
-import { createResync, type Resync } from './sync/resync.ts';
+import { createResync, type Resync, retryEvery } from './sync/resync.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
 import { loadVendorAdapters } from './vendors/index.ts';
 import type { VendorAdapter } from './vendors/types.ts';
@@ -43,7 +43,7 @@ export interface Hotprov {
   readonly provisioning: Provisioning;
   readonly resync: Resync;
   readonly redirects: Redirects;
-  readonly notifier: UdpNotifier;
+  readonly notifier: SipNotifier;
   /** Starts the cron schedules (automatic logout, re-sync watchdog); tests call the jobs directly instead. */
   startJobs(): void;
   close(): Promise<void>;
@@ -76,8 +76,9 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     }
   }
   if ((await ensureFirstAdmin(db, now(), config.adminPassword)) !== null) log.info('lifecycle', 'created console user admin from HOTPROV_ADMIN_PASSWORD');
-  const notifier = await createUdpNotifier({
+  const notifier = await createSipNotifier({
     port: config.sipPort,
+    ...(config.sipTlsCa === null ? {} : { tls: { ca: config.sipTlsCa } }),
     advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
     log,
     ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),
@@ -93,12 +94,12 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     log,
     now,
     onServed: (device, etag) => resync.deviceServed(device, etag),
-    // Bound late: the domain's deps need provisioning first.
-    profilesChanged: (change) => domain.profilesChanged(change),
     guard: config.phoneGuard,
     auditTenantId: () => defaultTenant.id,
   });
   templates.onChange(() => provisioning.invalidateAll());
+  // One kept AMI session for every NOTIFY the PBX relays, not a login each.
+  const asterisk = new AsteriskRelay({ log });
   const resync = createResync({
     db,
     log,
@@ -107,8 +108,13 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     adapters,
     provisioning,
     direct: notifier,
-    relays: { asterisk: notifyViaAsterisk, freeswitch: notifyViaFreeswitch },
-    policy: { fetchTimeoutMs: config.syncFetchTimeoutSeconds * 1000, retries: config.syncRetries },
+    relays: { asterisk: (c, endpoint, event) => asterisk.notify(c, endpoint, event), freeswitch: notifyViaFreeswitch },
+    policy: {
+      fetchTimeoutMs: config.syncFetchTimeoutSeconds * 1000,
+      retries: config.syncRetries,
+      // A re-provisioning that failed is tried again every 15 minutes; the tenant's poll window replaces this.
+      nextRetry: retryEvery(15 * 60_000),
+    },
   });
 
   const redirects = createRedirects({
@@ -168,6 +174,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     async close() {
       jobs?.stop();
       await resync.settled();
+      asterisk.close();
       await redirects.settled();
       await notifier.close();
       provisioning.flush();

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -51,6 +52,27 @@ Config('every bad variable is reported at once, each by name', () => {
       assert.ok(text.includes(name), `${name} missing from: ${text}`);
     }
     assert.is((err as ConfigError).problems.length, 6);
+  }
+});
+
+Config('HOTPROV_SIP_TLS_CA is read once; a missing file or one without a certificate is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hotprov-config-'));
+  try {
+    writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    writeFileSync(join(dir, 'empty.pem'), 'nothing here\n');
+    assert.match(loadConfig({ HOTPROV_SIP_TLS_CA: join(dir, 'ca.pem') }).sipTlsCa ?? '', /BEGIN CERTIFICATE/);
+    assert.is(loadConfig({}).sipTlsCa, null);
+    for (const [file, why] of [['missing.pem', /cannot be read/], ['empty.pem', /holds no PEM certificate/]] as const) {
+      try {
+        loadConfig({ HOTPROV_SIP_TLS_CA: join(dir, file) });
+        assert.unreachable(`${file} accepted`);
+      } catch (err) {
+        assert.instance(err, ConfigError);
+        assert.match((err as ConfigError).problems.join('\n'), why);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -20,6 +20,7 @@ import { createUser, createUsers, issuePin, keysOf, listUsers, updateUser } from
 import { AppError, NotFound } from '../errors.ts';
 import type { AppDeps } from '../http/deps.ts';
 import { presentDevice, presentSync, presentUser } from '../http/presenters.ts';
+import { phoneState } from '../sync/phoneState.ts';
 import { TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
 import { validate } from '../http/body.ts';
 import { assertPinAllowed } from '../domain/credentials.ts';
@@ -143,10 +144,13 @@ export function consoleRouter(deps: AppDeps): Router {
 
   const desks = () => {
     const open = new Map(listOpenSessions(domain.db, tenantId()).map((s) => [s.device.id, s]));
+    const bySipUser = new Map(listUsers(domain.db, tenantId()).map((u) => [u.sipUser, u]));
     return listDevices(domain.db, tenantId())
       .filter((d) => d.hotdesk)
       .map((d) => {
         const s = open.get(d.id);
+        const sync = deps.resync.latest(d.id);
+        const phone = phoneState(d, s?.user);
         return {
           idleAccount: d.idleAccount,
           label: d.label,
@@ -156,7 +160,11 @@ export function consoleRouter(deps: AppDeps): Router {
           user: s === undefined ? null : { displayName: s.user.displayName, extension: s.user.extension },
           since: when(s?.session.startedAt),
           method: s?.session.method ?? '',
-          sync: presentSync(deps.resync.latest(d.id)),
+          sync: presentSync(sync),
+          syncRetry: when(sync?.retryAt),
+          // Nobody sits there, but the phone still registers as the last user: not idle until it fetched.
+          loggingOut: phone.pending === 'logout' ? { account: phone.account, name: bySipUser.get(phone.account ?? '')?.displayName ?? null } : null,
+          loggingIn: phone.pending === 'login',
           lastSeen: when(d.lastSeenAt),
         };
       });
@@ -246,6 +254,7 @@ export function consoleRouter(deps: AppDeps): Router {
       title: device.idleAccount,
       nav: 'devices',
       device: presentDevice(device, seated, deps.provisioning.summary(device), deps.resync.latest(device.id)),
+      syncRetry: when(deps.resync.latest(device.id)?.retryAt),
       files: deps.provisioning.renderDeviceFiles(device, { maskSecrets: !reveal, ...(asUser === undefined ? {} : { as: asUser }) }),
       users: listUsers(domain.db, tenantId()).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === as })),
       asIdle: as === 'idle',

@@ -282,6 +282,8 @@ export const syncJobs = sqliteTable(
     answeredAt: integer('answered_at', { mode: 'timestamp_ms' }),
     fetchedAt: integer('fetched_at', { mode: 'timestamp_ms' }),
     failedAt: integer('failed_at', { mode: 'timestamp_ms' }),
+    /** A failed job is tried again then (the next poll window), until the phone fetches or a newer change replaces it. */
+    retryAt: integer('retry_at', { mode: 'timestamp_ms' }),
   },
   (t) => [index('sync_jobs_device').on(t.deviceId, t.id), index('sync_jobs_state').on(t.state)],
 );

@@ -78,18 +78,15 @@ export type ClaimOutcome =
 /**
  * A phone asks for its files without credentials: the first such request claims the device and is handed its
  * credentials. Every later claim is refused and recorded, unless it is the same claimant asking again before
- * it used them.
+ * it used them. Nothing is re-synced: the phone asking is the one phone that changes, and it is fetching now.
  */
-export function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now' | 'profilesChanged'>, deviceId: number, claimant: Claimant): ClaimOutcome {
+export function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant): ClaimOutcome {
   const now = deps.now();
-  const outcome = writeTransaction(deps.db, (tx): ClaimOutcome & { activated: boolean } => {
+  return writeTransaction(deps.db, (tx): ClaimOutcome => {
     const device = getDeviceById(tx, deviceId);
     if (device === undefined) throw new Error(`device ${deviceId} vanished`);
-    if (device.access === 'unclaimed' && device.retiredAt === null) {
-      const claimed = recordClaim(tx, device, claimant, 'bootstrap', now);
-      return { kind: 'claimed', device: claimed, activated: claimed.access === 'active' };
-    }
-    if (isSameClaimantAgain(device, claimant, now)) return { kind: 'claimed', device, activated: false };
+    if (device.access === 'unclaimed' && device.retiredAt === null) return { kind: 'claimed', device: recordClaim(tx, device, claimant, 'bootstrap', now) };
+    if (isSameClaimantAgain(device, claimant, now)) return { kind: 'claimed', device };
     const refused = tx
       .update(devices)
       .set({ refusedClaims: device.refusedClaims + 1, refusedClaimAt: now, refusedClaimIp: claimant.ip })
@@ -102,10 +99,8 @@ export function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now' | 'profiles
       idleAccount: device.idleAccount,
       detail: { ip: claimant.ip, userAgent: claimant.userAgent, access: device.access },
     });
-    return { kind: 'refused', device: refused ?? device, activated: false };
+    return { kind: 'refused', device: refused ?? device };
   });
-  if (outcome.activated) deps.profilesChanged({ deviceIds: [deviceId], reason: 'device activated' });
-  return { kind: outcome.kind, device: outcome.device } as ClaimOutcome;
 }
 
 function isSameClaimantAgain(device: DeviceRow, claimant: Claimant, now: Date): boolean {
@@ -151,25 +146,17 @@ function recordClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNull
 /**
  * A phone proved itself without a bootstrap claim: it presented the credentials its redirect service gave it
  * (a claim, not proof, unless the tenant trusts its redirect accounts), or a verified factory certificate
- * naming its MAC (proof). Returns the device as it is now.
+ * naming its MAC (proof). Returns the device as it is now; like a bootstrap claim, it re-syncs nothing.
  */
-export function claimByProof(
-  deps: Pick<DomainDeps, 'db' | 'now' | 'profilesChanged'>,
-  deviceId: number,
-  claimant: Claimant,
-  via: 'redirect' | 'certificate',
-): DeviceRow {
+export function claimByProof(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant, via: 'redirect' | 'certificate'): DeviceRow {
   const now = deps.now();
-  const before = getDeviceById(deps.db, deviceId);
-  const device = writeTransaction(deps.db, (tx) => {
+  return writeTransaction(deps.db, (tx) => {
     const row = getDeviceById(tx, deviceId);
     if (row === undefined) throw new Error(`device ${deviceId} vanished`);
     if (row.access === 'unclaimed') return recordClaim(tx, row, claimant, via, now);
     if (row.access === 'claimed' && via === 'certificate') return activate(tx, row, PHONE, 'certificate', now);
     return row;
   });
-  if (before?.access !== device.access && device.access === 'active') deps.profilesChanged({ deviceIds: [deviceId], reason: 'device activated' });
-  return device;
 }
 
 function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy, now: Date): DeviceRow {

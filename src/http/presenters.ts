@@ -3,6 +3,7 @@ import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
 import type { OpenSession } from '../domain/sessions.ts';
 import type { DeviceSummary } from '../provisioning/service.ts';
+import { phoneState } from '../sync/phoneState.ts';
 
 /** JSON shapes of the API. Secrets (SIP passwords, PIN hashes, the relay secret) never appear in them. */
 
@@ -21,7 +22,10 @@ export function presentUser(user: UserRow, keys: readonly UserKeyRow[]) {
   };
 }
 
-/** The re-provisioning of a device's last change: queued, sent, answered (with the phone's status), fetched or failed. */
+/**
+ * The re-provisioning of a device's last change: queued, sent, answered (with the phone's status), fetched or
+ * failed; a failed one says why and when it is tried again (`retryAt`).
+ */
 export function presentSync(job: SyncJobRow | undefined) {
   if (job === undefined) return null;
   return {
@@ -37,6 +41,7 @@ export function presentSync(job: SyncJobRow | undefined) {
     answeredAt: iso(job.answeredAt),
     fetchedAt: iso(job.fetchedAt),
     failedAt: iso(job.failedAt),
+    retryAt: iso(job.retryAt),
   };
 }
 
@@ -71,6 +76,7 @@ export function presentDevice(device: DeviceRow, seated: UserRow | undefined, pr
     idleAccount: device.idleAccount,
     state: seated === undefined ? 'idle' : 'in_use',
     user: seated === undefined ? null : { extension: seated.extension, displayName: seated.displayName },
+    phone: phoneState(device, seated),
     sipContact: device.sipContact,
     reportedContact: device.reportedContact,
     lastSeen:
@@ -100,6 +106,7 @@ export function presentSession(session: SessionRow, device: DeviceRow, user: Use
     user: { extension: user.extension, displayName: user.displayName },
     method: session.method,
     startedAt: session.startedAt.toISOString(),
+    phone: phoneState(device, user),
     sync: presentSync(sync),
   };
 }

@@ -33,7 +33,10 @@ export const sessionLimit = {
   },
 };
 
-/** Every five seconds: phones that did not fetch after a NOTIFY are told again, then reported failed. */
+/**
+ * Every five seconds: phones that did not fetch after a NOTIFY are told again, then reported failed; failed ones
+ * are told again once their retry time (the next poll window) came.
+ */
 export const syncWatchdog = {
   name: 'sync-watchdog',
   schedule: '*/5 * * * * *',

@@ -4,7 +4,6 @@ import type { Config } from '../config.ts';
 import { type Db, writeTransaction } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
-import type { DomainDeps } from '../domain/context.ts';
 import { type Claimant, claimByBootstrap, claimByProof } from '../domain/deviceAccess.ts';
 import { type DeviceSeen, recordDeviceSeen, recordServed, seenIsNews } from '../domain/devices.ts';
 import { findPhoneByMac, getDeviceById, type PhoneDevice } from '../domain/lookup.ts';
@@ -92,8 +91,6 @@ export interface ProvisioningDeps {
   readonly cacheMegabytes?: number;
   /** Told each time a phone was served its main device file (or a 304 for it): the ETag of the revision it now has. */
   readonly onServed?: (device: PhoneDevice, etag: string) => void;
-  /** Told when a claim activated a device at once (its profile changed). */
-  readonly profilesChanged: DomainDeps['profilesChanged'];
   /** The budget of failed requests per source address. */
   readonly guard: GuardPolicy;
   /** The tenant whose audit log records blocked addresses (a guessed MAC belongs to no tenant). */
@@ -287,7 +284,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       deps.log.warn('database', 'could not audit a blocked address', { error: (err as Error).message });
     }
   });
-  const claimDeps = { db: deps.db, now: deps.now, profilesChanged: deps.profilesChanged };
+  const claimDeps = { db: deps.db, now: deps.now };
   const pollSeconds = deps.bootstrapPollSeconds ?? 60;
 
   /** Refuses a request whose User-Agent or certificate names another MAC: counted, and audited if the MAC is enrolled. */
@@ -353,6 +350,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       deps.log.warn('security', 'a phone claimed a device someone claimed before; refused', { mac, ip: request.ip, access: device.access });
       return renderBootstrap(adapter, file, decoyOf(mac));
     }
+    if (outcome.device.access !== device.access) forget(device.id);
     deps.log.info('provisioning', 'a phone claimed its credentials', { mac, ip: request.ip, access: outcome.device.access });
     return renderBootstrap(adapter, file, realOf(outcome.device));
   };
@@ -381,6 +379,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     if (device.access !== 'active' && device.retiredAt === null) {
       // Credentials the phone did not get from a bootstrap file came from its redirect service: a claim.
       const row = claimByProof(claimDeps, device.id, claimantOf(adapter, request), certified ? 'certificate' : 'redirect');
+      if (row.access !== device.access) forget(device.id);
       device = { ...device, access: row.access };
     }
     recordSeen(adapter, device, request);

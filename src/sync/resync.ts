@@ -1,15 +1,16 @@
-import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, lt, lte, or } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { type DeviceRow, type SyncJobRow, syncJobs } from '../db/schema.ts';
+import { type DeviceRow, type SyncJobRow, syncJobs, type TenantRow } from '../db/schema.ts';
 import type { ProfileChange } from '../domain/context.ts';
+import { recordAudit } from '../domain/audit.ts';
 import { getDeviceById } from '../domain/lookup.ts';
 import { getTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning, Revision } from '../provisioning/service.ts';
-import { formatSipUri, parseSipUri } from '../sip/message.ts';
+import { formatSipUri, parseSipUri, type SipTransport, uriHost } from '../sip/message.ts';
 import type { RelayResult } from '../sip/relays.ts';
-import type { NotifyTarget, UdpNotifier } from '../sip/udpNotifier.ts';
+import type { NotifyTarget, SipNotifier } from '../sip/notifier.ts';
 import type { VendorAdapter } from '../vendors/types.ts';
 
 /** When a phone that was told to re-sync counts as late, and how often it is told again. */
@@ -18,9 +19,23 @@ export interface ResyncPolicy {
   readonly fetchTimeoutMs: number;
   /** NOTIFYs sent again before the job is reported failed. */
   readonly retries: number;
+  /**
+   * When a failed re-provisioning is tried again (one NOTIFY, then failed again if the phone still does not fetch):
+   * the tenant's next poll window, once tenants have one; until then a fixed interval (`retryEvery`).
+   */
+  readonly nextRetry: (tenant: TenantRow | undefined, failedAt: Date) => Date;
 }
 
-export const DEFAULT_RESYNC_POLICY: ResyncPolicy = { fetchTimeoutMs: 60_000, retries: 2 };
+/** A fixed wait before a failed re-provisioning is tried again. */
+export const retryEvery =
+  (ms: number): ResyncPolicy['nextRetry'] =>
+  (_tenant, failedAt) =>
+    new Date(failedAt.getTime() + ms);
+
+export const DEFAULT_RESYNC_POLICY: ResyncPolicy = { fetchTimeoutMs: 60_000, retries: 2, nextRetry: retryEvery(15 * 60_000) };
+
+/** Who the audit log names for what the re-sync does by itself. */
+const RESYNC_ACTOR = { name: 'resync' };
 
 export interface ResyncDeps {
   readonly db: Db;
@@ -29,8 +44,8 @@ export interface ResyncDeps {
   readonly config: Pick<Config, 'registrar'>;
   readonly adapters: readonly VendorAdapter[];
   readonly provisioning: Provisioning;
-  /** The UDP sender for the direct mode; null when hotprov has no SIP port. */
-  readonly direct: UdpNotifier | null;
+  /** The SIP sender for the direct mode (UDP, TCP, TLS); null when hotprov has no SIP port. */
+  readonly direct: SipNotifier | null;
   readonly relays: {
     asterisk(c: RelayConnection, endpoint: string, event: string): Promise<RelayResult>;
     freeswitch(c: RelayConnection & { profile: string; domain: string }, user: string, event: string): Promise<RelayResult>;
@@ -53,6 +68,8 @@ const OPEN_STATES = ['queued', 'sent', 'answered'] as const;
  * new revision of its main file. A phone that does not fetch in time is told again, then reported failed.
  */
 export function createResync(deps: ResyncDeps) {
+  /** Jobs whose phone should still fetch: open ones, and failed ones waiting for their retry. */
+  const awaitingFetch = or(inArray(syncJobs.state, [...OPEN_STATES]), and(eq(syncJobs.state, 'failed'), isNotNull(syncJobs.retryAt)));
   const inFlight = new Set<Promise<void>>();
   const adapterOf = (device: DeviceRow) => deps.adapters.find((a) => a.id === device.vendor);
 
@@ -63,13 +80,21 @@ export function createResync(deps: ResyncDeps) {
       .where(onlyIfOpen ? and(eq(syncJobs.id, id), inArray(syncJobs.state, [...OPEN_STATES])) : eq(syncJobs.id, id))
       .run();
 
-  /** Where a direct NOTIFY goes: the contact the PBX reported, the configured one, else the phone's last IP on 5060. */
-  const directTarget = (device: DeviceRow, account: string): { requestUri: string; host: string; port: number } | null => {
+  /**
+   * Where a direct NOTIFY goes, and over what: the contact the PBX reported (the registrar's, with the transport
+   * the phone registered over), the configured one, else the phone's last IP on the default port of the transport
+   * its profile registers with.
+   */
+  const directTarget = (device: DeviceRow, account: string, tenant: TenantRow | undefined): Omit<NotifyTarget, 'event' | 'credentials'> | null => {
     const contact = parseSipUri(device.reportedContact ?? '') ?? parseSipUri(device.sipContact ?? '');
-    if (contact !== null) return { requestUri: formatSipUri({ ...contact, user: account }), host: contact.host, port: contact.port };
+    if (contact !== null) {
+      return { requestUri: formatSipUri({ ...contact, user: account }), host: contact.host, port: contact.port, transport: contact.transport ?? 'udp' };
+    }
     if (device.lastSeenIp === null) return null;
     const host = device.lastSeenIp.replace(/^::ffff:/, '');
-    return { requestUri: formatSipUri({ user: account, host, port: 5060 }), host, port: 5060 };
+    const transport = (tenant?.registrarTransport ?? deps.config.registrar.transport) as SipTransport;
+    const port = transport === 'tls' ? 5061 : 5060;
+    return { requestUri: formatSipUri({ user: account, host, port, transport }), host, port, transport };
   };
 
   /** Jobs whose NOTIFY is being sent right now. */
@@ -91,7 +116,7 @@ export function createResync(deps: ResyncDeps) {
     update(job.id, { state: 'sent', sentAt: deps.now(), attempts: job.attempts + 1, error: null });
     try {
       if (tenant === undefined || tenant.notifyMode === 'direct') {
-        const target = directTarget(device, account);
+        const target = directTarget(device, account, tenant);
         if (target === null || deps.direct === null) {
           update(job.id, { error: deps.direct === null ? 'no SIP port to send from' : 'no contact, configured contact or address is known for this phone' });
           return;
@@ -103,7 +128,8 @@ export function createResync(deps: ResyncDeps) {
         const notify: NotifyTarget = { ...target, event, credentials };
         const result = await deps.direct.send(notify);
         if (result.status === null) {
-          update(job.id, { error: `no answer from ${target.host}:${target.port} (${result.transmissions} transmissions)` });
+          const over = target.transport === 'udp' ? `${result.transmissions} transmissions` : `${target.transport.toUpperCase()}: ${result.reason}`;
+          update(job.id, { error: `no answer from ${uriHost(target.host)}:${target.port} (${over})` });
         } else {
           update(job.id, {
             state: 'answered',
@@ -152,10 +178,12 @@ export function createResync(deps: ResyncDeps) {
       deps.log.error('sip', 'cannot render the new profile', { device: device.idleAccount, error: (err as Error).message });
       return null;
     }
+    // Open jobs, and failed ones waiting for their retry: the new revision is the one to send now (the audit log
+    // keeps the failure).
     deps.db
       .update(syncJobs)
-      .set({ state: 'superseded' })
-      .where(and(eq(syncJobs.deviceId, device.id), inArray(syncJobs.state, [...OPEN_STATES])))
+      .set({ state: 'superseded', retryAt: null })
+      .where(and(eq(syncJobs.deviceId, device.id), awaitingFetch))
       .run();
     waiting.delete(device.id);
     if (!always && device.servedEtag === revision.etag) return null; // the phone already has exactly this
@@ -175,19 +203,44 @@ export function createResync(deps: ResyncDeps) {
       })
       .returning()
       .get();
-    waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag });
+    waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: false });
     track(dispatch(job, device));
     return job;
   };
 
   /**
-   * The open job of each device that has one, in memory: every fetch of a main file asks, and most devices have
-   * none. Kept in step by every state change below; loaded once from the database.
+   * The job each device's phone should fetch for, open or failed and waiting for a retry, in memory: every fetch
+   * of a main file asks, and most devices have none. Kept in step by every state change below; loaded once from
+   * the database.
    */
-  const waiting = new Map<number, { id: number; targetEtag: string }>();
-  for (const job of deps.db.select().from(syncJobs).where(inArray(syncJobs.state, [...OPEN_STATES])).all()) {
-    if (job.deviceId !== null) waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag });
+  const waiting = new Map<number, { id: number; targetEtag: string; failed: boolean }>();
+  for (const job of deps.db.select().from(syncJobs).where(awaitingFetch).orderBy(syncJobs.id).all()) {
+    if (job.deviceId !== null) waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: job.state === 'failed' });
   }
+
+  /** A job that finally failed: said where admins look (the job's state and error, the audit log) and retried later. */
+  const fail = (job: SyncJobRow, device: DeviceRow | undefined, why: string): void => {
+    const at = deps.now();
+    const retryAt = device === undefined ? null : deps.policy.nextRetry(getTenant(deps.db, device.tenantId), at);
+    const error = `${why} (after ${job.attempts} NOTIFYs)`;
+    deps.db.transaction((tx) => {
+      tx.update(syncJobs).set({ state: 'failed', failedAt: at, error, retryAt }).where(eq(syncJobs.id, job.id)).run();
+      // Audited once per job, not at every retry that fails again.
+      if (job.failedAt === null) {
+        recordAudit(tx, job.tenantId, at, RESYNC_ACTOR, {
+          action: 'sync.failed',
+          deviceMac: job.deviceMac,
+          idleAccount: device?.idleAccount ?? null,
+          detail: { reason: job.reason, mode: job.mode, target: job.target, error, retryAt: retryAt?.toISOString() ?? null },
+        });
+      }
+    });
+    if (job.deviceId !== null) {
+      if (retryAt === null) waiting.delete(job.deviceId);
+      else waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: true });
+    }
+    deps.log.warn('sip', 're-provisioning failed', { mac: job.deviceMac, reason: job.reason, error: why, retryAt: retryAt?.toISOString() });
+  };
 
   return {
     /** Queues and sends a NOTIFY to every changed device whose phone does not already have its new profile. */
@@ -211,36 +264,63 @@ export function createResync(deps: ResyncDeps) {
       return queue(getDeviceById(deps.db, device.id) ?? device, 'reboot', event, true);
     },
 
-    /** A phone fetched its main file: the job waiting for that revision is done. */
+    /**
+     * A phone fetched its main file: the job waiting for that revision is done, a failed one too (the phone's own
+     * poll caught what the NOTIFY could not), which the audit log then says.
+     */
     deviceServed(device: Pick<DeviceRow, 'id'>, etag: string): void {
       const job = waiting.get(device.id);
       if (job !== undefined && job.targetEtag === etag) {
-        update(job.id, { state: 'fetched', fetchedAt: deps.now() }, false);
+        const at = deps.now();
+        update(job.id, { state: 'fetched', fetchedAt: at, retryAt: null }, false);
         waiting.delete(device.id);
+        if (job.failed) {
+          const row = deps.db.select().from(syncJobs).where(eq(syncJobs.id, job.id)).get();
+          if (row !== undefined) {
+            recordAudit(deps.db, row.tenantId, at, RESYNC_ACTOR, {
+              action: 'sync.recovered',
+              deviceMac: row.deviceMac,
+              detail: { reason: row.reason, failedAt: row.failedAt?.toISOString() ?? null },
+            });
+          }
+        }
       }
     },
 
-    /** Tells late phones again, and reports those out of retries as failed. Run by a job every few seconds. */
+    /**
+     * Tells late phones again, reports those out of retries as failed, and tries failed ones again once their
+     * retry time came. Run by a job every few seconds.
+     */
     async checkOverdue(): Promise<void> {
       deps.provisioning.flush();
-      const deadline = new Date(deps.now().getTime() - deps.policy.fetchTimeoutMs);
+      const now = deps.now();
+      const deadline = new Date(now.getTime() - deps.policy.fetchTimeoutMs);
       const late = deps.db
         .select({ id: syncJobs.id })
         .from(syncJobs)
-        .where(and(inArray(syncJobs.state, ['sent', 'answered']), lt(syncJobs.sentAt, deadline)))
+        .where(or(and(inArray(syncJobs.state, ['sent', 'answered']), lt(syncJobs.sentAt, deadline)), and(eq(syncJobs.state, 'failed'), lte(syncJobs.retryAt, now))))
         .all();
       const retries: Promise<void>[] = [];
       for (const { id } of late) {
         if (dispatching.has(id)) continue; // its NOTIFY is still under way (Timer F can outlast the fetch time-out)
         // Read again: an earlier step of this loop, or the phone, may have moved it on.
         const job = deps.db.select().from(syncJobs).where(eq(syncJobs.id, id)).get();
-        if (job === undefined || !(['sent', 'answered'] as string[]).includes(job.state)) continue;
+        if (job === undefined || !(['sent', 'answered', 'failed'] as string[]).includes(job.state)) continue;
         const device = job.deviceId === null ? undefined : getDeviceById(deps.db, job.deviceId);
+        if (job.state === 'failed') {
+          if (job.retryAt === null || job.retryAt > now) continue;
+          if (device === undefined) {
+            update(job.id, { retryAt: null }, false);
+            continue;
+          }
+          // The retry time came: one NOTIFY more; it fails again at the next deadline unless the phone fetches.
+          deps.db.update(syncJobs).set({ state: 'queued', retryAt: null }).where(and(eq(syncJobs.id, job.id), eq(syncJobs.state, 'failed'))).run();
+          waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: true });
+          retries.push(track(dispatch(job, device)));
+          continue;
+        }
         if (device === undefined || job.attempts > deps.policy.retries) {
-          const why = job.error ?? 'the phone did not fetch its new profile';
-          update(job.id, { state: 'failed', failedAt: deps.now(), error: `${why} (after ${job.attempts} NOTIFYs)` });
-          if (job.deviceId !== null && waiting.get(job.deviceId)?.id === job.id) waiting.delete(job.deviceId);
-          deps.log.warn('sip', 're-provisioning failed', { mac: job.deviceMac, reason: job.reason, error: why });
+          fail(job, device, job.error ?? 'the phone did not fetch its new profile');
           continue;
         }
         retries.push(track(dispatch(job, device)));

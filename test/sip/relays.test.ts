@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { notifyViaAsterisk, notifyViaFreeswitch } from '../../src/sip/relays.ts';
+import { AsteriskRelay, notifyViaFreeswitch } from '../../src/sip/relays.ts';
 
 /**
  * Stand-ins for the PBX interfaces, speaking their protocols as documented: AMI (banner, `Action: Login` with
@@ -15,11 +15,39 @@ async function listen(handler: (socket: Socket) => void): Promise<{ server: Serv
   return { server, port: typeof address === 'object' && address !== null ? address.port : 0 };
 }
 
-function fakeAmi(secret: string, seen: Record<string, string>[]) {
-  return listen((socket) => {
+interface FakeAmi {
+  readonly port: number;
+  /** Logins accepted and refused, over the server's whole life (restarts included). */
+  readonly logins: { ok: number; refused: number };
+  /** Every PJSIPNotify received, as sent. */
+  readonly notifies: Record<string, string>[];
+  /** What was wrong with an action, if anything: the test fails on any. */
+  readonly problems: string[];
+  /** Drops every connection and stops listening, as an Asterisk going down. */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  start(): Promise<void>;
+}
+
+/**
+ * An Asterisk manager interface on loopback as docs.asterisk.org describes it: a banner line, `Action: Login` with
+ * Username and Secret, then actions each answered with `Response` and the same `ActionID`. It checks each
+ * PJSIPNotify (logged in, exactly one of Endpoint/URI/Channel, an Event variable, a fresh ActionID) and answers
+ * after a random short delay, so answers come back out of order.
+ */
+async function fakeAmi(secret: string): Promise<FakeAmi> {
+  const logins = { ok: 0, refused: 0 };
+  const notifies: Record<string, string>[] = [];
+  const problems: string[] = [];
+  const sockets = new Set<Socket>();
+  const handler = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
     socket.write('Asterisk Call Manager/9.0.0\r\n');
     let buffer = '';
     let authed = false;
+    const ids = new Set<string>();
     socket.on('data', (chunk) => {
       buffer += chunk.toString();
       for (let end = buffer.indexOf('\r\n\r\n'); end >= 0; end = buffer.indexOf('\r\n\r\n')) {
@@ -29,65 +57,149 @@ function fakeAmi(secret: string, seen: Record<string, string>[]) {
           fields[line.slice(0, i)] = line.slice(i + 1).trim();
         }
         buffer = buffer.slice(end + 4);
-        seen.push(fields);
         const id = fields.ActionID ?? '';
+        if (id === '' || ids.has(id)) problems.push(`action ${fields.Action} with ActionID "${id}" seen before or missing`);
+        ids.add(id);
+        const answer = (text: string) => setTimeout(() => socket.writable && socket.write(text), Math.random() * 5);
         if (fields.Action === 'Login') {
           authed = fields.Username === 'hotprov' && fields.Secret === secret;
-          socket.write(authed ? `Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n` : `Response: Error\r\nActionID: ${id}\r\nMessage: Authentication failed\r\n\r\n`);
+          authed ? logins.ok++ : logins.refused++;
+          answer(authed ? `Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n` : `Response: Error\r\nActionID: ${id}\r\nMessage: Authentication failed\r\n\r\n`);
         } else if (fields.Action === 'PJSIPNotify') {
-          const ok = authed && fields.Endpoint === 'HD0001';
-          socket.write(ok ? `Response: Success\r\nActionID: ${id}\r\nMessage: NOTIFY sent\r\n\r\n` : `Response: Error\r\nActionID: ${id}\r\nMessage: Unable to retrieve endpoint ${fields.Endpoint}\r\n\r\n`);
+          notifies.push(fields);
+          if (!authed) problems.push('PJSIPNotify before a successful login');
+          if (['Endpoint', 'URI', 'Channel'].filter((k) => k in fields).length !== 1) problems.push('PJSIPNotify needs exactly one of Endpoint, URI, Channel');
+          if (!/^Event=check-sync(;reboot=(false|true))?$/.test(fields.Variable ?? '')) problems.push(`PJSIPNotify Variable ${fields.Variable}`);
+          const ok = authed && /^HD\d{4}$/.test(fields.Endpoint ?? '') && fields.Endpoint !== 'HD0999';
+          answer(ok ? `Response: Success\r\nActionID: ${id}\r\nMessage: NOTIFY sent to ${fields.Endpoint}\r\n\r\n` : `Response: Error\r\nActionID: ${id}\r\nMessage: Unable to retrieve endpoint ${fields.Endpoint}\r\n\r\n`);
+        } else if (fields.Action === 'Logoff') {
+          socket.end(`Response: Goodbye\r\nActionID: ${id}\r\n\r\n`);
+        } else {
+          problems.push(`unexpected action ${fields.Action}`);
         }
       }
     });
-  });
+  };
+  let server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    port,
+    logins,
+    notifies,
+    problems,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+    start: async () => {
+      server = createServer(handler);
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    },
+  };
 }
 
 const Relays = suite('sip/relays');
+const FAST = { initialMs: 20, maxMs: 200 };
+let relay: AsteriskRelay;
+let ami: FakeAmi | undefined;
+Relays.after.each(async () => {
+  relay?.close();
+  await ami?.stop();
+  ami = undefined;
+});
+const settings = (port: number, secret = 's3cret') => ({ host: '127.0.0.1', port, username: 'hotprov', secret, timeoutMs: 2000 });
 
 Relays('Asterisk: AMI login, then PJSIPNotify to the endpoint with the check-sync event', async () => {
-  const seen: Record<string, string>[] = [];
-  const { server, port } = await fakeAmi('s3cret', seen);
-  try {
-    const result = await notifyViaAsterisk({ host: '127.0.0.1', port, username: 'hotprov', secret: 's3cret' }, 'HD0001', 'check-sync;reboot=false');
-    assert.equal(result, { ok: true, message: 'NOTIFY sent' });
-    const notify = seen.find((f) => f.Action === 'PJSIPNotify');
-    assert.is(notify?.Endpoint, 'HD0001');
-    assert.is(notify?.Variable, 'Event=check-sync;reboot=false');
-  } finally {
-    server.close();
-  }
+  ami = await fakeAmi('s3cret');
+  relay = new AsteriskRelay({ backoff: FAST });
+  const result = await relay.notify(settings(ami.port), 'HD0001', 'check-sync;reboot=false');
+  assert.equal(result, { ok: true, message: 'NOTIFY sent to HD0001' });
+  assert.is(ami.notifies[0]?.Endpoint, 'HD0001');
+  assert.is(ami.notifies[0]?.Variable, 'Event=check-sync;reboot=false');
+  assert.equal(ami.problems, []);
 });
 
-Relays('Asterisk: a wrong secret is refused and said so', async () => {
-  const { server, port } = await fakeAmi('s3cret', []);
-  try {
-    const result = await notifyViaAsterisk({ host: '127.0.0.1', port, username: 'hotprov', secret: 'wrong' }, 'HD0001', 'check-sync');
-    assert.is(result.ok, false);
-    assert.match(result.message, /AMI login refused: Authentication failed/);
-  } finally {
-    server.close();
-  }
+Relays('Asterisk: 300 logouts at once are 300 PJSIPNotify actions over one AMI login', async () => {
+  ami = await fakeAmi('s3cret');
+  relay = new AsteriskRelay({ backoff: FAST });
+  const endpoints = Array.from({ length: 300 }, (_, i) => `HD${String(i + 1).padStart(4, '0')}`);
+  const results = await Promise.all(endpoints.map((e) => relay.notify(settings(ami!.port), e, 'check-sync;reboot=false')));
+  // Each answer is matched to its own action even though the PBX answers out of order.
+  assert.equal(results.map((r) => r.message), endpoints.map((e) => `NOTIFY sent to ${e}`));
+  assert.is(ami.logins.ok, 1, 'one login');
+  assert.equal(ami.notifies.map((n) => n.Endpoint).sort(), endpoints);
+  assert.equal(ami.problems, []);
+  // Later NOTIFYs go over the same session.
+  await relay.notify(settings(ami.port), 'HD0001', 'check-sync');
+  assert.is(ami.logins.ok, 1);
+});
+
+Relays('Asterisk: the relay survives the PBX restarting, and logs in again once it is back', async () => {
+  ami = await fakeAmi('s3cret');
+  relay = new AsteriskRelay({ backoff: FAST });
+  assert.is((await relay.notify(settings(ami.port), 'HD0001', 'check-sync')).ok, true);
+  await ami.stop();
+  // While it is down, a NOTIFY fails with a reason instead of hanging (the re-sync watchdog sends it again).
+  await relay.notify(settings(ami.port), 'HD0002', 'check-sync').then(
+    (r) => assert.unreachable(`no PBX must not succeed: ${r.message}`),
+    (err: Error) => assert.match(err.message, /no connection to 127\.0\.0\.1|closed the connection/),
+  );
+  await ami.start();
+  const again = await relay.notify(settings(ami.port), 'HD0002', 'check-sync');
+  assert.equal(again, { ok: true, message: 'NOTIFY sent to HD0002' });
+  assert.is(ami.logins.ok, 2, 'logged in again after the restart, once');
+  assert.equal(ami.problems, []);
+});
+
+Relays('Asterisk: a wrong secret is refused and said so, once for a burst, not one login each', async () => {
+  ami = await fakeAmi('s3cret');
+  relay = new AsteriskRelay({ backoff: { initialMs: 60_000, maxMs: 60_000 } });
+  const results = await Promise.all(Array.from({ length: 50 }, () => relay.notify(settings(ami!.port, 'wrong'), 'HD0001', 'check-sync')));
+  assert.ok(results.every((r) => !r.ok && /AMI login refused: Authentication failed/.test(r.message)), results[0]?.message);
+  assert.is(ami.logins.refused, 1);
+  // Until the back-off runs out, a NOTIFY is refused at once with the same reason, without another login.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const later = await relay.notify(settings(ami.port, 'wrong'), 'HD0001', 'check-sync');
+  assert.match(later.message, /AMI login refused: Authentication failed \(trying again in \d+ s\)/);
+  assert.is(ami.logins.refused, 1);
+  assert.equal(ami.notifies, []);
+});
+
+Relays('Asterisk: new credentials make a new session, and the old one is let go', async () => {
+  ami = await fakeAmi('s3cret');
+  relay = new AsteriskRelay({ backoff: FAST });
+  assert.is((await relay.notify(settings(ami.port, 'wrong'), 'HD0001', 'check-sync')).ok, false);
+  assert.is((await relay.notify(settings(ami.port), 'HD0001', 'check-sync')).ok, true);
+  assert.is(ami.logins.ok, 1);
+  const refused = ami.logins.refused;
+  // The PBX restarts: only the session with the right credentials comes back, nothing keeps trying the old ones.
+  await ami.stop();
+  await ami.start();
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.is((await relay.notify(settings(ami.port), 'HD0002', 'check-sync')).ok, true);
+  assert.equal(ami.logins, { ok: 2, refused });
 });
 
 Relays('Asterisk: an unknown endpoint is an error from the PBX', async () => {
-  const { server, port } = await fakeAmi('s3cret', []);
-  try {
-    const result = await notifyViaAsterisk({ host: '127.0.0.1', port, username: 'hotprov', secret: 's3cret' }, 'HD0999', 'check-sync');
-    assert.equal(result, { ok: false, message: 'Unable to retrieve endpoint HD0999' });
-  } finally {
-    server.close();
-  }
+  ami = await fakeAmi('s3cret');
+  relay = new AsteriskRelay({ backoff: FAST });
+  const result = await relay.notify(settings(ami.port), 'HD0999', 'check-sync');
+  assert.equal(result, { ok: false, message: 'Unable to retrieve endpoint HD0999' });
 });
 
 Relays('a PBX that does not answer times out instead of hanging', async () => {
   const { server, port } = await listen(() => {});
+  relay = new AsteriskRelay({ backoff: FAST });
   try {
-    await notifyViaAsterisk({ host: '127.0.0.1', port, username: 'u', secret: 's', timeoutMs: 200 }, 'HD0001', 'check-sync').then(
+    await relay.notify({ host: '127.0.0.1', port, username: 'u', secret: 's', timeoutMs: 200 }, 'HD0001', 'check-sync').then(
       () => assert.unreachable('no answer must not succeed'),
       (err: Error) => assert.match(err.message, /did not answer within 200 ms/),
     );
   } finally {
+    relay.close();
     server.close();
   }
 });

@@ -3,7 +3,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { silentLogger } from '../../src/log.ts';
-import { createUdpNotifier, type UdpNotifier } from '../../src/sip/udpNotifier.ts';
+import { createSipNotifier, type SipNotifier } from '../../src/sip/notifier.ts';
 
 /** A stand-in phone on loopback that answers NOTIFYs as a test script tells it to. */
 interface FakePhone {
@@ -33,11 +33,11 @@ function respond(request: string, status: string, extra: string[] = []): string 
 const header = (request: string, name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(request)?.[1] ?? null;
 
 const TIMERS = { t1: 20, t2: 80, timeoutF: 640 };
-let notifier: UdpNotifier;
+let notifier: SipNotifier;
 let phone: FakePhone | undefined;
 const Udp = suite('sip/udp notifier');
 Udp.before.each(async () => {
-  notifier = await createUdpNotifier({ port: 0, bindHost: '127.0.0.1', advertiseHost: '127.0.0.1', log: silentLogger, timers: TIMERS });
+  notifier = await createSipNotifier({ port: 0, bindHost: '127.0.0.1', advertiseHost: '127.0.0.1', log: silentLogger, timers: TIMERS });
 });
 Udp.after.each(async () => {
   await notifier.close();
@@ -49,6 +49,7 @@ const target = (port: number, credentials: { username: string; password: string 
   requestUri: `sip:HD0001@127.0.0.1:${port}`,
   host: '127.0.0.1',
   port,
+  transport: 'udp' as const,
   event: 'check-sync;reboot=false',
   credentials,
 });
@@ -82,7 +83,8 @@ Udp('retransmits on Timer E (T1, doubling) until the phone answers', async () =>
   const [a, b, c] = phone.requests.map((r) => r.at);
   const first = (b ?? 0) - (a ?? 0);
   const second = (c ?? 0) - (b ?? 0);
-  assert.ok(first >= TIMERS.t1 - 2 && second >= 2 * TIMERS.t1 - 2, `intervals ${first} then ${second}`);
+  // Measured where the phone receives them, on a shared machine: the first can arrive late, shortening the first gap.
+  assert.ok(first >= TIMERS.t1 / 2 && second >= 2 * TIMERS.t1 - 2, `intervals ${first} then ${second}`);
   assert.ok(second > first, 'the interval doubles');
   // A retransmission is the same request: same branch.
   assert.is(new Set(phone.requests.map((r) => header(r.text, 'Via'))).size, 1);
