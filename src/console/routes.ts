@@ -18,7 +18,8 @@ import { createUser, createUsers, issuePin, keysOf, listUsers, updateUser } from
 import { AppError, NotFound } from '../errors.ts';
 import type { AppDeps } from '../http/deps.ts';
 import { presentDevice, presentSync, presentUser } from '../http/presenters.ts';
-import { TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
+import { DeviceUpdateBody, TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
+import { PHONE_LANGUAGES } from '../vendors/phoneSettings.ts';
 import { validate } from '../http/body.ts';
 import { assertPinAllowed } from '../domain/credentials.ts';
 import { checkTemplate } from '../provisioning/templateCheck.ts';
@@ -228,6 +229,7 @@ export function consoleRouter(deps: AppDeps): Router {
       title: device.idleAccount,
       nav: 'devices',
       device: presentDevice(device, seated, deps.provisioning.summary(device), deps.resync.latest(device.id)),
+      languages: PHONE_LANGUAGES,
       files: deps.provisioning.renderDeviceFiles(device, { maskSecrets: !reveal, ...(asUser === undefined ? {} : { as: asUser }) }),
       users: listUsers(domain.db, tenantId()).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === as })),
       asIdle: as === 'idle',
@@ -246,6 +248,11 @@ export function consoleRouter(deps: AppDeps): Router {
           location: f.get('location') ?? '',
           hotdesk: f.get('hotdesk') === 'on',
           expansionModules: Math.max(0, Math.min(6, Number(f.get('expansionModules') ?? 0) || 0)),
+          // This desk's own phone time zone and language; blank follows the tenant's.
+          ...validate(DeviceUpdateBody, {
+            phoneTimezone: (f.get('phoneTimezone') ?? '').trim() || null,
+            phoneLanguage: (f.get('phoneLanguage') ?? '').trim() || null,
+          }),
         }),
       'Saved.',
     );
@@ -557,6 +564,8 @@ export function consoleRouter(deps: AppDeps): Router {
       tenant,
       defaults: deps.config.registrar,
       emergency: (JSON.parse(tenant.emergencyNumbers) as string[]).join(', '),
+      languages: PHONE_LANGUAGES,
+      codecs: tenant.codecs === null ? '' : (JSON.parse(tenant.codecs) as string[]).join(', '),
       tokens: listApiTokens(domain.db).map((t) => ({ ...t, createdAt: when(t.createdAt), revoked: t.revokedAt !== null })),
       newToken,
     });
@@ -586,6 +595,20 @@ export function consoleRouter(deps: AppDeps): Router {
           autoLogoutCron: optional('autoLogoutCron'),
           timezone: f.get('timezone') ?? 'UTC',
           maxSessionMinutes: number('maxSessionMinutes'),
+          pickupCode: (f.get('pickupCode') ?? '').trim(),
+          pollMode: f.get('pollMode') ?? 'interval',
+          pollIntervalMinutes: number('pollIntervalMinutes') ?? 60,
+          pollWindowStart: optional('pollWindowStart') ?? '01:00',
+          pollWindowEnd: optional('pollWindowEnd') ?? '05:00',
+          phoneTimezone: optional('phoneTimezone'),
+          ntpServer: optional('ntpServer'),
+          phoneLanguage: optional('phoneLanguage'),
+          voicemailNumber: optional('voicemailNumber'),
+          codecs: (() => {
+            const list = (f.get('codecs') ?? '').split(/[\s,]+/).filter((c) => c !== '');
+            return list.length === 0 ? null : list;
+          })(),
+          srtp: f.get('srtp') ?? 'auto',
         });
         updateTenant(domain, tenantId(), actor(ctx), input);
         deps.onTenantChanged();

@@ -53,6 +53,8 @@ export function presentDevice(device: DeviceRow, seated: UserRow | undefined, pr
     user: seated === undefined ? null : { extension: seated.extension, displayName: seated.displayName },
     sipContact: device.sipContact,
     reportedContact: device.reportedContact,
+    phoneTimezone: device.phoneTimezone,
+    phoneLanguage: device.phoneLanguage,
     lastSeen:
       device.lastSeenAt === null
         ? null
@@ -118,5 +120,16 @@ export function presentTenant(t: TenantRow) {
     snomSrapsConfigured: t.snomSrapsKeyId !== null && t.snomSrapsSecret !== null,
     polyZtpUrl: t.polyZtpUrl,
     polyZtpConfigured: t.polyZtpApiKey !== null,
+    pickupCode: t.pickupCode,
+    pollMode: t.pollMode,
+    pollIntervalMinutes: t.pollIntervalMinutes,
+    pollWindowStart: t.pollWindowStart,
+    pollWindowEnd: t.pollWindowEnd,
+    phoneTimezone: t.phoneTimezone,
+    ntpServer: t.ntpServer,
+    phoneLanguage: t.phoneLanguage,
+    voicemailNumber: t.voicemailNumber,
+    codecs: t.codecs === null ? null : (JSON.parse(t.codecs) as unknown),
+    srtp: t.srtp,
   };
 }

@@ -25,7 +25,7 @@ function sampleRows(adapter: VendorAdapter, modelId: string): { device: DeviceRo
     hotdesk: true, idleAccount: 'HD9999', idlePassword: 'sample-idle-password', location: 'Sample building, floor 1', sipContact: null,
     reportedContact: null, servedAccount: null, servedAuthName: null, servedPassword: null, servedEtag: null, retiredAt: null,
     screenSecret: 'sample-secret', provUsername: 'sample', provPassword: 'sample', provAuth: false, redirectStatus: 'none', redirectMessage: null,
-    redirectAttempts: 0, redirectAttemptedAt: null, redirectNextAttemptAt: null, expansionModules: 0, lastSeenAt: null, lastSeenIp: null, lastUserAgent: null, firmware: null, createdAt: at,
+    redirectAttempts: 0, redirectAttemptedAt: null, redirectNextAttemptAt: null, expansionModules: 0, lastSeenAt: null, lastSeenIp: null, lastUserAgent: null, firmware: null, phoneTimezone: null, phoneLanguage: null, createdAt: at,
   };
   const user: UserRow = {
     id: 0, tenantId: 0, extension: '1999', displayName: 'Sample <User> & "Co"', sipUser: '1999', authName: '1999',

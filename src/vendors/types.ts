@@ -3,6 +3,7 @@ import type { KeyLayout } from '../domain/keyLayout.ts';
 import type { Mac } from '../domain/mac.ts';
 import type { Screen } from '../provisioning/screens.ts';
 import type { ModelProfile, VendorId, VendorProfile } from './catalog.ts';
+import type { PhoneSettings } from './phoneSettings.ts';
 
 /** Everything a device's files are rendered from, vendor-neutral; built by the profile builder. */
 export interface DeviceProfile {
@@ -35,6 +36,8 @@ export interface DeviceProfile {
   readonly notifyFrom: 'direct' | 'relay';
   /** The phone's login and logout screens (with its secret), or null when its keys dial the login code. */
   readonly screens: { readonly login: string; readonly logout: string } | null;
+  /** Pickup code, provisioning poll, clock, language, voicemail, codecs and SRTP (issue 13). */
+  readonly phone: PhoneSettings;
 }
 
 /** What an idle phone may dial; a logged-in phone dials freely. */

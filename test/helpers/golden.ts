@@ -7,6 +7,7 @@ import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
 import { loginScreen, logoutScreen, pinScreen, submitLogin } from '../../src/provisioning/screens.ts';
 import { silentLogger } from '../../src/log.ts';
+import { YEALINK_EMPTY_CONTACTS } from '../../src/vendors/yealink.ts';
 import { TEST_TOKEN, testConfig } from './server.ts';
 
 const BASE_URL = 'http://prov.example.test:8080';
@@ -94,6 +95,8 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
     }
     const master = hotprov.provisioning.handle({ method: 'GET', filename: '000000000000.cfg', userAgent: '', ip: '127.0.0.1' });
     if (master.status === 200) out.push({ path: 'polycom/000000000000.cfg', body: master.body });
+    const contacts = hotprov.provisioning.handle({ method: 'GET', filename: YEALINK_EMPTY_CONTACTS, userAgent: '', ip: '127.0.0.1' });
+    if (contacts.status === 200) out.push({ path: `yealink/${YEALINK_EMPTY_CONTACTS}`, body: contacts.body });
   } finally {
     await hotprov.close();
   }
