@@ -250,8 +250,8 @@ export function consoleRouter(deps: AppDeps): Router {
           expansionModules: Math.max(0, Math.min(6, Number(f.get('expansionModules') ?? 0) || 0)),
           // This desk's own phone time zone and language; blank follows the tenant's.
           ...validate(DeviceUpdateBody, {
-            phoneTimezone: (f.get('phoneTimezone') ?? '').trim() || null,
-            phoneLanguage: (f.get('phoneLanguage') ?? '').trim() || null,
+            ...(f.has('phoneTimezone') ? { phoneTimezone: (f.get('phoneTimezone') ?? '').trim() || null } : {}),
+            ...(f.has('phoneLanguage') ? { phoneLanguage: (f.get('phoneLanguage') ?? '').trim() || null } : {}),
           }),
         }),
       'Saved.',
@@ -595,20 +595,21 @@ export function consoleRouter(deps: AppDeps): Router {
           autoLogoutCron: optional('autoLogoutCron'),
           timezone: f.get('timezone') ?? 'UTC',
           maxSessionMinutes: number('maxSessionMinutes'),
-          pickupCode: (f.get('pickupCode') ?? '').trim(),
-          pollMode: f.get('pollMode') ?? 'interval',
-          pollIntervalMinutes: number('pollIntervalMinutes') ?? 60,
-          pollWindowStart: optional('pollWindowStart') ?? '01:00',
-          pollWindowEnd: optional('pollWindowEnd') ?? '05:00',
-          phoneTimezone: optional('phoneTimezone'),
-          ntpServer: optional('ntpServer'),
-          phoneLanguage: optional('phoneLanguage'),
-          voicemailNumber: optional('voicemailNumber'),
-          codecs: (() => {
+          // Phone basics: a field the form did not send is left as it is; a blank one returns to the phone's own.
+          ...(f.has('pickupCode') ? { pickupCode: (f.get('pickupCode') ?? '').trim() } : {}),
+          ...(f.has('pollMode') ? { pollMode: f.get('pollMode') } : {}),
+          ...(f.has('pollIntervalMinutes') && optional('pollIntervalMinutes') !== null ? { pollIntervalMinutes: number('pollIntervalMinutes') } : {}),
+          ...(f.has('pollWindowStart') && optional('pollWindowStart') !== null ? { pollWindowStart: optional('pollWindowStart') } : {}),
+          ...(f.has('pollWindowEnd') && optional('pollWindowEnd') !== null ? { pollWindowEnd: optional('pollWindowEnd') } : {}),
+          ...(f.has('phoneTimezone') ? { phoneTimezone: optional('phoneTimezone') } : {}),
+          ...(f.has('ntpServer') ? { ntpServer: optional('ntpServer') } : {}),
+          ...(f.has('phoneLanguage') ? { phoneLanguage: optional('phoneLanguage') } : {}),
+          ...(f.has('voicemailNumber') ? { voicemailNumber: optional('voicemailNumber') } : {}),
+          ...(f.has('codecs') ? { codecs: (() => {
             const list = (f.get('codecs') ?? '').split(/[\s,]+/).filter((c) => c !== '');
             return list.length === 0 ? null : list;
-          })(),
-          srtp: f.get('srtp') ?? 'auto',
+          })() } : {}),
+          ...(f.has('srtp') ? { srtp: f.get('srtp') } : {}),
         });
         updateTenant(domain, tenantId(), actor(ctx), input);
         deps.onTenantChanged();
