@@ -83,6 +83,11 @@ export function checkTemplate(
       }
     }
   }
+  for (const file of adapter.linkedFiles ?? []) {
+    const match = adapter.matchPath(file);
+    const plan = match === null ? null : adapter.planSharedFile(match, baseUrl);
+    if (plan?.template === name) plans.push({ label: file, plan: { ...plan, context: escapeContext(plan.context, adapter.escape) }, xml: true });
+  }
   const screens: Screen[] = [
     loginScreen(baseUrl, rows.device),
     { kind: 'pin', title: 'Hot desk', extension: '1999', submitUrl: `${baseUrl}/submit` },

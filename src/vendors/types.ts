@@ -85,6 +85,8 @@ export interface VendorAdapter {
   matchPath(filename: string): FileMatch | null;
   /** The files one device fetches, in the order it fetches them. */
   deviceFiles(mac: Mac, model: ModelProfile): readonly string[];
+  /** Files shared by every phone that a setting points at rather than the boot order (Yealink's empty directory). */
+  readonly linkedFiles?: readonly string[];
   /** How to render a file shared by a model or by all phones; null when hotprov has none to offer. */
   planSharedFile(file: FileMatch, baseUrl: string): RenderPlan | null;
   /** How to render one of a device's own files. */

@@ -170,6 +170,7 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     },
 
     deviceFiles: (mac: Mac, model: ModelProfile) => [`${mac}.boot`, commonFileName(model), `${mac}.cfg`],
+    linkedFiles: [YEALINK_EMPTY_CONTACTS],
 
     screenContentType: 'text/xml; charset=utf-8',
     // One screen asks for extension and PIN together, so there is no separate PIN step.

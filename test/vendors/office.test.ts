@@ -6,6 +6,8 @@ import { getDeviceById } from '../../src/domain/lookup.ts';
 import { updateTenant } from '../../src/domain/tenants.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
+import { checkTemplate } from '../../src/provisioning/templateCheck.ts';
+import { readFileSync } from 'node:fs';
 import { silentLogger } from '../../src/log.ts';
 import { digitsExcept } from '../../src/vendors/digitMap.ts';
 import { loadVendorAdapters } from '../../src/vendors/index.ts';
@@ -392,6 +394,21 @@ for (const file of configured.files) {
 Configured('the default tenant writes none of the basics it did not set', () => {
   for (const file of files) {
     assert.not.match(file.body, /local_time\.|lang\.gui|voice_mail\.|codec|srtp|utc_offset|<dst |<language|lcl\.ml\.lang|sntp|msg\.mwi/, file.path);
+  }
+});
+Configured('the empty directory a Yealink downloads is a template an admin can edit, checked before it is saved', async () => {
+  const hotprov = await createHotprov({ config: testConfig(), adminToken: TEST_TOKEN, log: silentLogger });
+  try {
+    const yealink = hotprov.adapters.find((a) => a.id === 'yealink');
+    assert.ok(yealink !== undefined);
+    const shipped = readFileSync(new URL('../../templates/yealink/contacts.xml.hbs', import.meta.url), 'utf8');
+    const ok = checkTemplate(yealink, hotprov.deps.tenant(), 'http://prov.example.test', 'contacts.xml', shipped);
+    assert.ok(ok.ok);
+    const broken = checkTemplate(yealink, hotprov.deps.tenant(), 'http://prov.example.test', 'contacts.xml', '<root_contact>');
+    assert.not.ok(broken.ok);
+    assert.match(broken.ok ? '' : broken.error, /not well-formed XML/);
+  } finally {
+    await hotprov.close();
   }
 });
 Configured.run();
