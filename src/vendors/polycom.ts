@@ -10,7 +10,7 @@ import type { DeviceProfile, RenderPlan, VendorAdapter } from './types.ts';
 const TRANSPORT = { udp: 'UDPOnly', tcp: 'TCPOnly', tls: 'TLS' } as const;
 
 /** Files a Poly phone only uploads (logs, settings changed on the phone, call lists); hotprov accepts and drops them. */
-const UPLOADS = /^([0-9a-f]{12})-(app\.log|boot\.log|phone\.cfg|web\.cfg|calls\.xml|license\.cfg)$/i;
+const UPLOADS = /^([0-9a-f]{12})-(app\.log|boot\.log|web\.cfg|calls\.xml|license\.cfg)$/i;
 
 const deviceConfigName = (mac: Mac) => `${mac}-hotprov.cfg`;
 
@@ -156,15 +156,17 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
         const mac = parseMac(upload[1]);
         return mac === null ? null : { kind: 'upload', mac, upload: 'only' };
       }
-      const m = /^([0-9a-f]{12})(\.cfg|-hotprov\.cfg|-directory\.xml)$/i.exec(filename);
+      const m = /^([0-9a-f]{12})(\.cfg|-hotprov\.cfg|-directory\.xml|-phone\.cfg)$/i.exec(filename);
       const mac = m?.[1] === undefined ? null : parseMac(m[1]);
       if (mac === null || m?.[2] === undefined) return null;
       const suffix = m[2].toLowerCase();
       if (suffix === '-directory.xml') return { kind: 'directory', mac, upload: 'also' };
+      // The settings changed on the phone (DND, forwarding, …), which it sends back and reads at start-up.
+      if (suffix === '-phone.cfg') return { kind: 'overrides', mac, upload: 'also' };
       return { kind: suffix === '.cfg' ? 'master' : 'device', mac };
     },
 
-    deviceFiles: (mac: Mac, _model: ModelProfile) => [`${mac}.cfg`, deviceConfigName(mac), `${mac}-directory.xml`],
+    deviceFiles: (mac: Mac, _model: ModelProfile) => [`${mac}.cfg`, deviceConfigName(mac), `${mac}-directory.xml`, `${mac}-phone.cfg`],
 
     screenContentType: 'text/html; charset=utf-8',
     // One screen asks for extension and PIN together, so there is no separate PIN step.
@@ -182,6 +184,10 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
           return { template: 'master.cfg', context: { configFiles: deviceConfigName(p.device.mac) } };
         case 'device':
           return { template: 'device.cfg', context: deviceContext(p) };
+        case 'overrides':
+          // Idle and retired phones get an empty override file, so what a user changed on the phone (which takes
+          // precedence over hotprov's files) is dropped; a user's own phone keeps its overrides (404).
+          return p.mode === 'user' ? null : { template: 'overrides.cfg', context: { mode: p.mode } };
         case 'directory':
           return { template: 'directory.xml', context: { mode: p.mode, speedDials: keysOf(p).speedDials } };
         default:

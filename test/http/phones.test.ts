@@ -114,14 +114,17 @@ Phones('Polycom: master file names the device file, which is served with the dir
 });
 
 Phones('Polycom uploads (PUT) and probes (HEAD) of logs and overrides are accepted, never an error', async () => {
-  for (const name of ['0004f274632f-app.log', '0004f274632f-boot.log', '0004f274632f-phone.cfg', '0004f274632f-calls.xml']) {
+  for (const name of ['0004f274632f-app.log', '0004f274632f-boot.log', '0004f274632f-web.cfg', '0004f274632f-calls.xml']) {
     const put = await t.phone(`/${name}`, UA.polycom, { method: 'PUT', body: 'log line\n'.repeat(1000) });
     assert.is(put.status, 204, name);
     const head = await t.phone(`/${name}`, UA.polycom, { method: 'HEAD' });
     assert.is(head.status, 204, name);
   }
   // A GET of an override that hotprov never stored is simply not there.
-  assert.is((await t.phone('/0004f274632f-phone.cfg', UA.polycom)).status, 404);
+  assert.is((await t.phone('/0004f274632f-web.cfg', UA.polycom)).status, 404);
+  // The settings changed on an idle phone are accepted and dropped, and an idle phone reads back none.
+  assert.is((await t.phone('/0004f274632f-phone.cfg', UA.polycom, { method: 'PUT', body: '<PHONE_CONFIG/>' })).status, 204);
+  assert.match(await text('/0004f274632f-phone.cfg', UA.polycom), /<PHONE_CONFIG>\s*<OVERRIDES\/>\s*<\/PHONE_CONFIG>/);
   // The contact directory is served, and a phone that edited its contacts may send it back.
   const directory = await t.phone('/0004f274632f-directory.xml', UA.polycom, { method: 'PUT', body: '<directory/>' });
   assert.is(directory.status, 204);
