@@ -21,7 +21,8 @@ import { AppError, NotFound } from '../errors.ts';
 import type { AppDeps } from '../http/deps.ts';
 import { presentDevice, presentSync, presentUser } from '../http/presenters.ts';
 import { phoneState } from '../sync/phoneState.ts';
-import { TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
+import { DeviceUpdateBody, TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
+import { PHONE_LANGUAGES } from '../vendors/phoneSettings.ts';
 import { validate } from '../http/body.ts';
 import { assertPinAllowed } from '../domain/credentials.ts';
 import { checkTemplate } from '../provisioning/templateCheck.ts';
@@ -255,6 +256,7 @@ export function consoleRouter(deps: AppDeps): Router {
       nav: 'devices',
       device: presentDevice(device, seated, deps.provisioning.summary(device), deps.resync.latest(device.id)),
       syncRetry: when(deps.resync.latest(device.id)?.retryAt),
+      languages: PHONE_LANGUAGES,
       files: deps.provisioning.renderDeviceFiles(device, { maskSecrets: !reveal, ...(asUser === undefined ? {} : { as: asUser }) }),
       users: listUsers(domain.db, tenantId()).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === as })),
       asIdle: as === 'idle',
@@ -309,6 +311,11 @@ export function consoleRouter(deps: AppDeps): Router {
           location: f.get('location') ?? '',
           hotdesk: f.get('hotdesk') === 'on',
           expansionModules: Math.max(0, Math.min(6, Number(f.get('expansionModules') ?? 0) || 0)),
+          // This desk's own phone time zone and language; blank follows the tenant's.
+          ...validate(DeviceUpdateBody, {
+            ...(f.has('phoneTimezone') ? { phoneTimezone: (f.get('phoneTimezone') ?? '').trim() || null } : {}),
+            ...(f.has('phoneLanguage') ? { phoneLanguage: (f.get('phoneLanguage') ?? '').trim() || null } : {}),
+          }),
         }),
       'Saved.',
     );
@@ -620,6 +627,8 @@ export function consoleRouter(deps: AppDeps): Router {
       tenant,
       defaults: deps.config.registrar,
       emergency: (JSON.parse(tenant.emergencyNumbers) as string[]).join(', '),
+      languages: PHONE_LANGUAGES,
+      codecs: tenant.codecs === null ? '' : (JSON.parse(tenant.codecs) as string[]).join(', '),
       tokens: listApiTokens(domain.db).map((t) => ({ ...t, createdAt: when(t.createdAt), revoked: t.revokedAt !== null })),
       newToken,
     });
@@ -649,6 +658,21 @@ export function consoleRouter(deps: AppDeps): Router {
           autoLogoutCron: optional('autoLogoutCron'),
           timezone: f.get('timezone') ?? 'UTC',
           maxSessionMinutes: number('maxSessionMinutes'),
+          // Phone basics: a field the form did not send is left as it is; a blank one returns to the phone's own.
+          ...(f.has('pickupCode') ? { pickupCode: (f.get('pickupCode') ?? '').trim() } : {}),
+          ...(f.has('pollMode') ? { pollMode: f.get('pollMode') } : {}),
+          ...(f.has('pollIntervalMinutes') && optional('pollIntervalMinutes') !== null ? { pollIntervalMinutes: number('pollIntervalMinutes') } : {}),
+          ...(f.has('pollWindowStart') && optional('pollWindowStart') !== null ? { pollWindowStart: optional('pollWindowStart') } : {}),
+          ...(f.has('pollWindowEnd') && optional('pollWindowEnd') !== null ? { pollWindowEnd: optional('pollWindowEnd') } : {}),
+          ...(f.has('phoneTimezone') ? { phoneTimezone: optional('phoneTimezone') } : {}),
+          ...(f.has('ntpServer') ? { ntpServer: optional('ntpServer') } : {}),
+          ...(f.has('phoneLanguage') ? { phoneLanguage: optional('phoneLanguage') } : {}),
+          ...(f.has('voicemailNumber') ? { voicemailNumber: optional('voicemailNumber') } : {}),
+          ...(f.has('codecs') ? { codecs: (() => {
+            const list = (f.get('codecs') ?? '').split(/[\s,]+/).filter((c) => c !== '');
+            return list.length === 0 ? null : list;
+          })() } : {}),
+          ...(f.has('srtp') ? { srtp: f.get('srtp') } : {}),
         });
         updateTenant(domain, tenantId(), actor(ctx), input);
         deps.onTenantChanged();

@@ -66,6 +66,30 @@ export const tenants = sqliteTable('tenants', {
   trustedNetworks: text('trusted_networks').notNull().default('["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16","fc00::/7"]'),
   /** Whether a phone presenting the credentials its redirect service gave it is active at once. */
   trustRedirect: integer('trust_redirect', { mode: 'boolean' }).notNull().default(false),
+  /** What every phone of the tenant gets besides accounts and keys (issue 13). NULL leaves the phone's own default. */
+  /** Directed call pickup code a BLF key dials before the ringing colleague's extension. */
+  pickupCode: text('pickup_code').notNull().default('*8'),
+  /** Provisioning poll as a safety net for a lost NOTIFY: every N minutes, or once a night at a per-phone minute. */
+  pollMode: text('poll_mode', { enum: ['interval', 'nightly'] })
+    .notNull()
+    .default('interval'),
+  pollIntervalMinutes: integer('poll_interval_minutes').notNull().default(60),
+  /** The nightly window (`HH:MM`, phone's local time); each phone polls at its own minute inside it. */
+  pollWindowStart: text('poll_window_start').notNull().default('01:00'),
+  pollWindowEnd: text('poll_window_end').notNull().default('05:00'),
+  /** IANA time zone the phones show (their clocks and the nightly poll window); NULL = the phone's own. */
+  phoneTimezone: text('phone_timezone'),
+  ntpServer: text('ntp_server'),
+  /** Phone display language (`en`, `de`, …); NULL = the phone's own. */
+  phoneLanguage: text('phone_language'),
+  /** The number a logged-in phone's voicemail key and MWI call back; NULL = none set. */
+  voicemailNumber: text('voicemail_number'),
+  /** Codec preference as a JSON array (`["g722","pcma"]`), first preferred; NULL = the phone's own. */
+  codecs: text('codecs'),
+  /** SRTP: `auto` offers it when the registrar transport is TLS and leaves the phone alone otherwise. */
+  srtp: text('srtp', { enum: ['auto', 'off', 'optional', 'required'] })
+    .notNull()
+    .default('auto'),
   createdAt: createdAt(),
 });
 
@@ -161,6 +185,9 @@ export const devices = sqliteTable(
     lastSeenIp: text('last_seen_ip'),
     lastUserAgent: text('last_user_agent'),
     firmware: text('firmware'),
+    /** Per-desk overrides of the tenant's phone time zone and language (issue 13); NULL = the tenant's. */
+    phoneTimezone: text('phone_timezone'),
+    phoneLanguage: text('phone_language'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('devices_tenant_idle_account').on(t.tenantId, t.idleAccount)],

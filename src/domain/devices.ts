@@ -41,6 +41,9 @@ export interface UpdateDeviceInput {
   readonly expansionModules?: number | undefined;
   readonly idlePassword?: string | undefined;
   readonly sipContact?: string | null | undefined;
+  /** This desk's phone time zone and language instead of the tenant's; null returns to the tenant's. */
+  readonly phoneTimezone?: string | null | undefined;
+  readonly phoneLanguage?: string | null | undefined;
 }
 
 /** `HD0001`: the idle account name for a tenant's n-th device. */
@@ -141,6 +144,8 @@ export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, r
         expansionModules: input.expansionModules ?? device.expansionModules,
         idlePassword: input.idlePassword ?? device.idlePassword,
         sipContact: input.sipContact === undefined ? device.sipContact : input.sipContact,
+        phoneTimezone: input.phoneTimezone === undefined ? device.phoneTimezone : input.phoneTimezone,
+        phoneLanguage: input.phoneLanguage === undefined ? device.phoneLanguage : input.phoneLanguage,
       })
       .where(eq(devices.id, device.id))
       .returning()

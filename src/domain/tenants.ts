@@ -6,6 +6,7 @@ import type { Config, SipTransport } from '../config.ts';
 import { type Db, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import { type TenantRow, tenants } from '../db/schema.ts';
+import { CODECS, type Codec, PHONE_LANGUAGES, type PhoneLanguage } from '../vendors/phoneSettings.ts';
 
 export const DEFAULT_TENANT_SLUG = 'default';
 
@@ -22,6 +23,22 @@ export interface TenantSettings {
   readonly notifyMode: TenantRow['notifyMode'];
   readonly loginKeyMode: TenantRow['loginKeyMode'];
   readonly timezone: string;
+  /** What every phone gets besides accounts and keys; null leaves the phone's own default. */
+  readonly phones: TenantPhoneSettings;
+}
+
+/** The tenant's side of a phone's basics (issue 13); a device may override time zone and language. */
+export interface TenantPhoneSettings {
+  readonly pickupCode: string;
+  readonly poll:
+    | { readonly mode: 'interval'; readonly minutes: number }
+    | { readonly mode: 'nightly'; readonly windowStart: string; readonly windowEnd: string };
+  readonly timezone: string | null;
+  readonly ntpServer: string | null;
+  readonly language: PhoneLanguage | null;
+  readonly voicemailNumber: string | null;
+  readonly codecs: readonly Codec[] | null;
+  readonly srtp: TenantRow['srtp'];
 }
 
 /** Returns the default tenant, creating it on first start. */
@@ -49,7 +66,37 @@ export function tenantSettings(row: TenantRow, defaults: Config['registrar']): T
     notifyMode: row.notifyMode,
     loginKeyMode: row.loginKeyMode,
     timezone: row.timezone,
+    phones: {
+      pickupCode: row.pickupCode,
+      poll:
+        row.pollMode === 'nightly'
+          ? { mode: 'nightly', windowStart: row.pollWindowStart, windowEnd: row.pollWindowEnd }
+          : { mode: 'interval', minutes: row.pollIntervalMinutes },
+      timezone: row.phoneTimezone,
+      ntpServer: row.ntpServer,
+      language: asLanguage(row.phoneLanguage),
+      voicemailNumber: row.voicemailNumber,
+      codecs: parseCodecs(row.codecs),
+      srtp: row.srtp,
+    },
   };
+}
+
+/** A stored language code, or null when unset or no longer supported. */
+export function asLanguage(code: string | null): PhoneLanguage | null {
+  return (PHONE_LANGUAGES as readonly string[]).includes(code ?? '') ? (code as PhoneLanguage) : null;
+}
+
+function parseCodecs(json: string | null): Codec[] | null {
+  if (json === null) return null;
+  try {
+    const value: unknown = JSON.parse(json);
+    if (!Array.isArray(value)) return null;
+    const codecs = value.filter((v): v is Codec => (CODECS as readonly unknown[]).includes(v));
+    return codecs.length === 0 ? null : codecs;
+  } catch {
+    return null;
+  }
 }
 
 function parseNumberList(json: string): string[] {
@@ -110,13 +157,23 @@ export type TenantUpdate = Partial<
     | 'polyZtpUrl'
     | 'polyZtpApiKey'
     | 'trustRedirect'
-  > & { emergencyNumbers: readonly string[]; trustedNetworks: readonly string[] }
+    | 'pickupCode'
+    | 'pollMode'
+    | 'pollIntervalMinutes'
+    | 'pollWindowStart'
+    | 'pollWindowEnd'
+    | 'phoneTimezone'
+    | 'ntpServer'
+    | 'phoneLanguage'
+    | 'voicemailNumber'
+    | 'srtp'
+  > & { emergencyNumbers: readonly string[]; trustedNetworks: readonly string[]; codecs: readonly Codec[] | null }
 >;
 
 /** Changes a tenant's settings and re-provisions its phones, whose files depend on them. */
 export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, input: TenantUpdate): TenantRow {
   const now = deps.now();
-  const { emergencyNumbers, trustedNetworks, ...rest } = input;
+  const { emergencyNumbers, trustedNetworks, codecs, ...rest } = input;
   const row = writeTransaction(deps.db, (tx) => {
     const updated = tx
       .update(tenants)
@@ -124,6 +181,7 @@ export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, i
         ...rest,
         ...(emergencyNumbers === undefined ? {} : { emergencyNumbers: JSON.stringify(emergencyNumbers) }),
         ...(trustedNetworks === undefined ? {} : { trustedNetworks: JSON.stringify(trustedNetworks) }),
+        ...(codecs === undefined ? {} : { codecs: codecs === null || codecs.length === 0 ? null : JSON.stringify(codecs) }),
       })
       .where(eq(tenants.id, tenantId))
       .returning()

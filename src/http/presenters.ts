@@ -79,6 +79,8 @@ export function presentDevice(device: DeviceRow, seated: UserRow | undefined, pr
     phone: phoneState(device, seated),
     sipContact: device.sipContact,
     reportedContact: device.reportedContact,
+    phoneTimezone: device.phoneTimezone,
+    phoneLanguage: device.phoneLanguage,
     lastSeen:
       device.lastSeenAt === null
         ? null
@@ -147,5 +149,16 @@ export function presentTenant(t: TenantRow) {
     polyZtpConfigured: t.polyZtpApiKey !== null,
     trustedNetworks: parseNetworkList(t.trustedNetworks),
     trustRedirect: t.trustRedirect,
+    pickupCode: t.pickupCode,
+    pollMode: t.pollMode,
+    pollIntervalMinutes: t.pollIntervalMinutes,
+    pollWindowStart: t.pollWindowStart,
+    pollWindowEnd: t.pollWindowEnd,
+    phoneTimezone: t.phoneTimezone,
+    ntpServer: t.ntpServer,
+    phoneLanguage: t.phoneLanguage,
+    voicemailNumber: t.voicemailNumber,
+    codecs: t.codecs === null ? null : (JSON.parse(t.codecs) as unknown),
+    srtp: t.srtp,
   };
 }

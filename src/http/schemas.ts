@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { cidrProblem } from '../domain/networks.ts';
 import { z } from 'zod';
+import { CODECS, isTimeZone, PHONE_LANGUAGES } from '../vendors/phoneSettings.ts';
 
 /** Request bodies of the JSON API, each next to its inferred type. */
 
@@ -63,6 +64,10 @@ export const DeviceCreateBody = z
   .strict();
 export type DeviceCreateBody = z.infer<typeof DeviceCreateBody>;
 
+/** An IANA time zone a phone's clock can follow. */
+const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Amsterdam');
+const phoneLanguage = z.enum(PHONE_LANGUAGES, { message: `must be one of ${PHONE_LANGUAGES.join(', ')}` });
+
 export const DeviceUpdateBody = z
   .object({
     model: z.string().min(1).optional(),
@@ -72,6 +77,8 @@ export const DeviceUpdateBody = z
     expansionModules: expansionModules.optional(),
     idlePassword: idlePassword.optional(),
     sipContact: z.lazy(() => contact).nullable().optional(),
+    phoneTimezone: timeZone.nullable().optional(),
+    phoneLanguage: phoneLanguage.nullable().optional(),
   })
   .strict();
 export type DeviceUpdateBody = z.infer<typeof DeviceUpdateBody>;
@@ -88,6 +95,7 @@ export const CodeBody = z.object({ device: deviceRef, digits: dialString, contac
 const host = z.string().regex(/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a host name or IP address');
 const port = z.number().int().min(1).max(65535);
 const serviceUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL');
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day such as 01:30');
 const featureCode = z.string().regex(/^\*[0-9*]{1,15}$/, 'must start with * and hold only digits and *');
 
 export const TenantUpdateBody = z
@@ -131,17 +139,28 @@ export const TenantUpdateBody = z
       .max(100)
       .optional(),
     trustRedirect: z.boolean().optional(),
-    timezone: z
-      .string()
-      .refine((tz) => {
-        try {
-          new Intl.DateTimeFormat('en', { timeZone: tz });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be an IANA time zone such as Europe/Amsterdam')
+    timezone: timeZone.optional(),
+    // What every phone gets besides accounts and keys (issue 13); null leaves the phone's own default.
+    pickupCode: z.string().regex(/^[0-9*#]{1,15}$/, 'must be the digits dialled: 0-9, * and #').optional(),
+    pollMode: z.enum(['interval', 'nightly']).optional(),
+    pollIntervalMinutes: z.number().int().min(5).max(24 * 60).optional(),
+    pollWindowStart: clock.optional(),
+    pollWindowEnd: clock.optional(),
+    phoneTimezone: timeZone.nullable().optional(),
+    ntpServer: host.nullable().optional(),
+    phoneLanguage: phoneLanguage.nullable().optional(),
+    voicemailNumber: z.string().regex(/^[0-9*#+]{1,32}$/, 'must be the number dialled: 0-9, *, # and +').nullable().optional(),
+    codecs: z
+      .array(z.enum(CODECS, { message: `must be among ${CODECS.join(', ')}` }))
+      .max(CODECS.length)
+      .refine((list) => new Set(list).size === list.length, 'must not name a codec twice')
+      .nullable()
       .optional(),
+    srtp: z.enum(['auto', 'off', 'optional', 'required']).optional(),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.pollWindowStart === undefined || t.pollWindowStart !== t.pollWindowEnd, {
+    message: 'must differ from pollWindowStart',
+    path: ['pollWindowEnd'],
+  });
 export type TenantUpdateBody = z.infer<typeof TenantUpdateBody>;

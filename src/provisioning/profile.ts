@@ -1,9 +1,10 @@
 import type { DeviceRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { type KeyFunction, layoutKeys } from '../domain/keyLayout.ts';
 import type { Mac } from '../domain/mac.ts';
-import type { TenantSettings } from '../domain/tenants.ts';
+import { asLanguage, type TenantSettings } from '../domain/tenants.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
 import type { DeviceProfile, ProvisioningAccess } from '../vendors/types.ts';
+import { nightlyPollSlot, type PhoneSettings, timeZoneRules } from '../vendors/phoneSettings.ts';
 
 export const LOGIN_KEY_LABEL = 'Login';
 export const LOGOUT_KEY_LABEL = 'Logout';
@@ -80,6 +81,24 @@ export function buildDeviceProfile(subject: ProfileSubject): DeviceProfile {
     screens,
     provisioning: provisioningAccess(subject.baseUrl, device.provUsername ?? '', device.provPassword ?? ''),
     webPassword: device.webPassword ?? '',
+    phone: phoneSettings(tenant, device),
+  };
+}
+
+/** The tenant's phone basics with the desk's own time zone and language where it has them. */
+function phoneSettings(tenant: TenantSettings, device: DeviceRow): PhoneSettings {
+  const p = tenant.phones;
+  const zone = device.phoneTimezone ?? p.timezone;
+  return {
+    pickupCode: p.pickupCode,
+    poll: p.poll.mode === 'interval' ? p.poll : { mode: 'nightly', ...nightlyPollSlot(device.mac, p.poll.windowStart, p.poll.windowEnd) },
+    timezone: zone === null ? null : timeZoneRules(zone),
+    ntpServer: p.ntpServer,
+    language: asLanguage(device.phoneLanguage) ?? p.language,
+    voicemailNumber: p.voicemailNumber,
+    codecs: p.codecs,
+    // auto: SRTP is offered when signalling is encrypted (TLS), and the phone is left alone otherwise.
+    srtp: p.srtp === 'auto' ? (tenant.registrar.transport === 'tls' ? 'optional' : null) : p.srtp,
   };
 }
 

@@ -25,7 +25,7 @@ function sampleRows(adapter: VendorAdapter, modelId: string): { device: DeviceRo
     hotdesk: true, idleAccount: 'HD9999', idlePassword: 'sample-idle-password', location: 'Sample building, floor 1', sipContact: null,
     reportedContact: null, servedAccount: null, servedAuthName: null, servedPassword: null, servedEtag: null, retiredAt: null,
     screenSecret: 'sample-secret', provUsername: 'sample', provPassword: 'sample-provisioning-password', webPassword: 'sample-web-password', access: 'active', claimVia: null, claimedAt: null, claimIp: null, claimUserAgent: null, claimFirmware: null, activatedAt: null, activatedBy: null, activationCodeHash: null, activationAttempts: 0, activationLockedUntil: null, refusedClaims: 0, refusedClaimAt: null, refusedClaimIp: null, upgradeIp: null, redirectStatus: 'none', redirectMessage: null,
-    redirectAttempts: 0, redirectAttemptedAt: null, redirectNextAttemptAt: null, expansionModules: 0, lastSeenAt: null, lastSeenIp: null, lastUserAgent: null, firmware: null, createdAt: at,
+    redirectAttempts: 0, redirectAttemptedAt: null, redirectNextAttemptAt: null, expansionModules: 0, lastSeenAt: null, lastSeenIp: null, lastUserAgent: null, firmware: null, phoneTimezone: null, phoneLanguage: null, createdAt: at,
   };
   const user: UserRow = {
     id: 0, tenantId: 0, extension: '1999', displayName: 'Sample <User> & "Co"', sipUser: '1999', authName: '1999',
@@ -82,6 +82,11 @@ export function checkTemplate(
         plans.push({ label: `${who} ${profile.mode}: ${file}`, plan: { ...plan, context: escapeContext(plan.context, adapter.escape) }, xml: xmlConfig });
       }
     }
+  }
+  for (const file of adapter.linkedFiles ?? []) {
+    const match = adapter.matchPath(file);
+    const plan = match === null ? null : adapter.planSharedFile(match, baseUrl);
+    if (plan?.template === name) plans.push({ label: file, plan: { ...plan, context: escapeContext(plan.context, adapter.escape) }, xml: true });
   }
   const screens: Screen[] = [
     loginScreen(baseUrl, rows.device),

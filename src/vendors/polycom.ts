@@ -1,18 +1,16 @@
 import type { KeySlot } from '../domain/keyLayout.ts';
 import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
-import { idleDigitMap } from './digitMap.ts';
+import { idleDigitMap, OPEN_POLY_DIGIT_MAP } from './digitMap.ts';
+import type { DstChange, PhoneSettings } from './phoneSettings.ts';
 import { escapeXml } from './escape.ts';
 import type { DeviceProfile, RenderPlan, VendorAdapter } from './types.ts';
 
 /** reg.N.server.1.transport values from the Poly UC admin guides. */
 const TRANSPORT = { udp: 'UDPOnly', tcp: 'TCPOnly', tls: 'TLS' } as const;
 
-/** The digit map a logged-in phone gets (wazo-provd-plugins polycom common.cfg): any digits, sent on the timer. */
-const OPEN_DIGIT_MAP = '[0123456789*#].T';
-
 /** Files a Poly phone only uploads (logs, settings changed on the phone, call lists); hotprov accepts and drops them. */
-const UPLOADS = /^([0-9a-f]{12})-(app\.log|boot\.log|phone\.cfg|web\.cfg|calls\.xml|license\.cfg)$/i;
+const UPLOADS = /^([0-9a-f]{12})-(app\.log|boot\.log|web\.cfg|calls\.xml|license\.cfg)$/i;
 
 const deviceConfigName = (mac: Mac) => `${mac}-hotprov.cfg`;
 
@@ -53,6 +51,58 @@ function polycomKeys(slots: readonly KeySlot[]) {
   return { lineKeys, resourceList, speedDials };
 }
 
+/** lcl.ml.lang values (wazo-provd-plugins wazo_polycom common.py). */
+const LANGUAGE = { en: 'English_United_States', de: 'German_Germany', fr: 'French_France', it: 'Italian_Italy', es: 'Spanish_Spain', nl: 'Dutch_Netherlands' } as const;
+
+/** voice.codecPref.<name>: 1 = first choice, 0 = off (fusionpbx poly templates). */
+const CODEC = { opus: 'Opus', g722: 'G722', pcma: 'G711_A', pcmu: 'G711_Mu', g729: 'G729_AB' } as const;
+
+/** tcpIpApp.sntp.daylightSavings.start|stop.*: dayOfWeek 1 = Sunday; the n-th one on or after `date`, or the last. */
+function dstChange(c: DstChange) {
+  return {
+    month: String(c.month),
+    date: c.week === 5 ? null : String((c.week - 1) * 7 + 1),
+    dayOfWeek: String((c.weekday % 7) + 1),
+    last: c.week === 5 ? '1' : '0',
+    time: String(c.hour),
+  };
+}
+
+/** Issue 13 settings for the Poly device file; nothing is written for a basic the tenant did not set. */
+function officeContext(phone: PhoneSettings, mode: DeviceProfile['mode'], address: string) {
+  const tz = phone.timezone;
+  return {
+    poll:
+      phone.poll.mode === 'interval'
+        ? { mode: 'rel', period: String(phone.poll.minutes * 60), time: '' }
+        : { mode: 'abs', period: '86400', time: phone.poll.at },
+    pickupCode: phone.pickupCode,
+    timezone:
+      tz === null
+        ? null
+        : {
+            offset: String(tz.standardOffsetMinutes * 60),
+            dst: tz.dst === null ? null : { start: dstChange(tz.dst.start), stop: dstChange(tz.dst.end) },
+          },
+    ntpServer: phone.ntpServer,
+    language: phone.language === null ? null : LANGUAGE[phone.language],
+    voicemail:
+      phone.voicemailNumber === null
+        ? null
+        : mode === 'user'
+          ? { subscribe: address, mode: 'contact', callBack: phone.voicemailNumber }
+          : { subscribe: '', mode: 'disabled', callBack: '' },
+    codecs:
+      phone.codecs === null
+        ? null
+        : (Object.keys(CODEC) as (keyof typeof CODEC)[]).map((c) => ({ name: CODEC[c], rank: String((phone.codecs?.indexOf(c) ?? -1) + 1) })),
+    srtp:
+      phone.srtp === null
+        ? null
+        : { enable: phone.srtp === 'off' ? '0' : '1', offer: phone.srtp === 'off' ? '0' : '1', require: phone.srtp === 'required' ? '1' : '0' },
+  };
+}
+
 export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
   const keysOf = (p: DeviceProfile) => polycomKeys([...p.layout.phone, ...p.layout.modules.flat()]);
 
@@ -78,11 +128,12 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
         transport: TRANSPORT[p.registrar.transport],
       },
       otherRegistrations,
-      digitMap: p.dialing.restricted ? idleDigitMap(p.dialing) : OPEN_DIGIT_MAP,
+      digitMap: p.dialing.restricted ? idleDigitMap(p.dialing) : OPEN_POLY_DIGIT_MAP,
       // 1: an idle phone plays reorder for a number outside its map; 0: a logged-in phone sends what is dialled.
       impossibleMatchHandling: p.dialing.restricted ? '1' : '0',
       lineKeys,
       resourceList,
+      office: officeContext(p.phone, p.mode, p.account.userName),
       // Soft key 1 opens the login or logout screen in the microbrowser; without screens it is switched off.
       softkey:
         p.screens === null
@@ -107,15 +158,17 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
         const mac = parseMac(upload[1]);
         return mac === null ? null : { kind: 'upload', mac, upload: 'only' };
       }
-      const m = /^([0-9a-f]{12})(\.cfg|-hotprov\.cfg|-directory\.xml)$/i.exec(filename);
+      const m = /^([0-9a-f]{12})(\.cfg|-hotprov\.cfg|-directory\.xml|-phone\.cfg)$/i.exec(filename);
       const mac = m?.[1] === undefined ? null : parseMac(m[1]);
       if (mac === null || m?.[2] === undefined) return null;
       const suffix = m[2].toLowerCase();
       if (suffix === '-directory.xml') return { kind: 'directory', mac, upload: 'also' };
+      // The settings changed on the phone (DND, forwarding, …), which it sends back and reads at start-up.
+      if (suffix === '-phone.cfg') return { kind: 'overrides', mac, upload: 'also' };
       return { kind: suffix === '.cfg' ? 'master' : 'device', mac };
     },
 
-    deviceFiles: (mac: Mac, _model: ModelProfile) => [`${mac}.cfg`, deviceConfigName(mac), `${mac}-directory.xml`],
+    deviceFiles: (mac: Mac, _model: ModelProfile) => [`${mac}.cfg`, deviceConfigName(mac), `${mac}-directory.xml`, `${mac}-phone.cfg`],
 
     screenContentType: 'text/html; charset=utf-8',
     // One screen asks for extension and PIN together, so there is no separate PIN step.
@@ -147,6 +200,10 @@ export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
           return { template: 'master.cfg', context: { configFiles: deviceConfigName(p.device.mac) } };
         case 'device':
           return { template: 'device.cfg', context: deviceContext(p) };
+        case 'overrides':
+          // Idle and retired phones get an empty override file, so what a user changed on the phone (which takes
+          // precedence over hotprov's files) is dropped; a user's own phone keeps its overrides (404).
+          return p.mode === 'user' ? null : { template: 'overrides.cfg', context: { mode: p.mode } };
         case 'directory':
           return { template: 'directory.xml', context: { mode: p.mode, speedDials: keysOf(p).speedDials } };
         default:

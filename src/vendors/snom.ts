@@ -2,10 +2,11 @@ import type { KeyFunction, KeySlot } from '../domain/keyLayout.ts';
 import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
 import { escapeXml } from './escape.ts';
+import type { DstChange, PhoneSettings } from './phoneSettings.ts';
 import type { DeviceProfile, DialingRules, RenderPlan, VendorAdapter } from './types.ts';
 
 /** The text of a <fkey>: its type and value, as on Snom's "Function Key Types" page. */
-function fkeyText(fn: KeyFunction, registrarHost: string): string {
+function fkeyText(fn: KeyFunction, registrarHost: string, pickupCode: string): string {
   switch (fn.kind) {
     case 'empty':
       return 'none';
@@ -18,7 +19,8 @@ function fkeyText(fn: KeyFunction, registrarHost: string): string {
     case 'speed':
       return `speed ${fn.value}`;
     case 'blf':
-      return `blf sip:${fn.value}@${registrarHost}`;
+      // `|<code>`: pressing the key while the colleague's phone rings picks the call up (wazo, tancredi).
+      return `blf sip:${fn.value}@${registrarHost}|${pickupCode}`;
   }
 }
 
@@ -26,14 +28,61 @@ function fkeyLabel(fn: KeyFunction): string {
   return fn.kind === 'empty' ? '' : fn.label;
 }
 
+const regexEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
- * Snom's dial plan is a list of `|pattern|replacement|flags` regex entries (user_dp_str); the `d` flag dials
- * at once. It cannot refuse a number, so on an idle phone it makes emergency numbers dial without waiting;
- * the PBX must confine idle accounts.
+ * An idle phone's dial plan (user_dp_str): entries `!pattern!replacement!flags`, separated by spaces, the first
+ * matching entry taken (Snom "Dial Plan - Regular Expressions"). An allow-list: emergency numbers dial at once
+ * (`d`), internal extensions of the tenant's lengths and the login code (alone, with an extension, with extension
+ * and PIN) dial as typed; the last entry turns every other number into an address in the reserved `.invalid`
+ * domain, which no PBX serves, so nothing else can be called. The PBX must still confine idle accounts.
  */
 function idleDialPlan(rules: DialingRules): string {
+  const entries: string[] = [];
   const numbers = rules.emergencyNumbers.filter((n) => /^\d+$/.test(n));
-  return numbers.length === 0 ? '' : `!^(${numbers.join('|')})$!sip:\\1@\\d!d`;
+  if (numbers.length > 0) entries.push(`!^(${numbers.join('|')})$!sip:\\1@\\d!d`);
+  entries.push(`!^([0-9]{${rules.extensionDigits.min},${rules.extensionDigits.max}})$!sip:\\1@\\d!`);
+  entries.push(`!^(${regexEscape(rules.loginCode)}(\\*[0-9]+){0,2})$!sip:\\1@\\d!`);
+  entries.push('!^.*$!sip:blocked@blocked.invalid!');
+  return entries.join(' ');
+}
+
+/** `language` values of the Snom phones (nethesis/tancredi snom.macros). */
+const LANGUAGE = { en: 'English', de: 'Deutsch', fr: 'Français', it: 'Italiano', es: 'Español', nl: 'Nederlands' } as const;
+
+/** codec_priority_list names (wazo-provd-plugins snom base.tpl); Snom lists no Opus name there, so it is left out. */
+const CODEC = { opus: null, g722: 'g722', pcma: 'pcma', pcmu: 'pcmu', g729: 'g729' } as const;
+
+/** `dst` change: month.week (05 = last).weekday (07 = Sunday) hh:00:00, as in the Snom dst setting. */
+const two = (n: number) => String(n).padStart(2, '0');
+const dstChange = (c: DstChange) => `${two(c.month)}.${two(c.week)}.${two(c.weekday)} ${two(c.hour)}:00:00`;
+
+/** Issue 13 settings for the Snom settings file; see the Yealink adapter for what `wipe` covers. */
+function officeContext(phone: PhoneSettings, mode: DeviceProfile['mode']) {
+  const wipe = mode !== 'user';
+  const tz = phone.timezone;
+  return {
+    poll:
+      phone.poll.mode === 'interval'
+        ? { mode: 'rel', period: String(phone.poll.minutes * 60), time: '', until: '' }
+        : { mode: 'random', period: '86400', time: phone.poll.at, until: phone.poll.until },
+    timezone:
+      tz === null
+        ? null
+        : {
+            offset: String(tz.standardOffsetMinutes * 60),
+            dst: tz.dst === null ? '' : `${tz.dst.saveMinutes * 60} ${dstChange(tz.dst.start)} ${dstChange(tz.dst.end)}`,
+          },
+    ntpServer: phone.ntpServer,
+    language: phone.language === null ? null : LANGUAGE[phone.language],
+    voicemail: phone.voicemailNumber === null ? null : { number: wipe ? '' : phone.voicemailNumber },
+    codecs:
+      phone.codecs === null
+        ? null
+        : [...phone.codecs.map((c) => CODEC[c]).filter((c): c is NonNullable<typeof c> => c !== null), 'telephone-event'].join(','),
+    srtp: phone.srtp === null ? null : phone.srtp === 'off' ? { on: 'off', savp: 'off' } : { on: 'on', savp: phone.srtp === 'required' ? 'mandatory' : 'optional' },
+    wipe,
+  };
 }
 
 const upperMac = (mac: Mac) => mac.toUpperCase();
@@ -42,7 +91,7 @@ export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
   const deviceContext = (p: DeviceProfile) => {
     const { host, port, transport } = p.registrar;
     const fkeys = (slots: readonly KeySlot[]) =>
-      slots.map((s) => ({ idx: s.position - 1, label: fkeyLabel(s.fn), text: fkeyText(s.fn, host) }));
+      slots.map((s) => ({ idx: s.position - 1, label: fkeyLabel(s.fn), text: fkeyText(s.fn, host, p.phone.pickupCode) }));
     const otherAccounts = [];
     for (let n = 2; n <= p.device.model.accounts; n++) otherAccounts.push({ index: n });
     return {
@@ -63,6 +112,7 @@ export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
       },
       dialPlan: p.dialing.restricted ? idleDialPlan(p.dialing) : '',
       otherAccounts,
+      office: officeContext(p.phone, p.mode),
       fkeys: [...fkeys(p.layout.phone), ...p.layout.modules.flatMap(fkeys)],
     };
   };

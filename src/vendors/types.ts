@@ -3,6 +3,7 @@ import type { KeyLayout } from '../domain/keyLayout.ts';
 import type { Mac } from '../domain/mac.ts';
 import type { Screen } from '../provisioning/screens.ts';
 import type { ModelProfile, VendorId, VendorProfile } from './catalog.ts';
+import type { PhoneSettings } from './phoneSettings.ts';
 
 /** Everything a device's files are rendered from, vendor-neutral; built by the profile builder. */
 export interface DeviceProfile {
@@ -39,6 +40,8 @@ export interface DeviceProfile {
   readonly provisioning: ProvisioningAccess;
   /** The admin password of the phone's own web interface. */
   readonly webPassword: string;
+  /** Pickup code, provisioning poll, clock, language, voicemail, codecs and SRTP. */
+  readonly phone: PhoneSettings;
 }
 
 /** hotprov's credentialed path and the phone's own credentials for it, in the forms the vendors' settings take. */
@@ -113,6 +116,8 @@ export interface VendorAdapter {
   matchPath(filename: string): FileMatch | null;
   /** The files one device fetches, in the order it fetches them. */
   deviceFiles(mac: Mac, model: ModelProfile): readonly string[];
+  /** Files shared by every phone that a setting points at rather than the boot order (Yealink's empty directory). */
+  readonly linkedFiles?: readonly string[];
   /** How to render a file shared by a model or by all phones; null when hotprov has none to offer. */
   planSharedFile(file: FileMatch, baseUrl: string): RenderPlan | null;
   /** How to render one of a device's own files. */

@@ -2,8 +2,12 @@ import type { KeyFunction, KeySlot } from '../domain/keyLayout.ts';
 import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
 import { idleDigitMap } from './digitMap.ts';
+import type { DstChange, PhoneSettings } from './phoneSettings.ts';
 import { escapeCfgValue } from './escape.ts';
 import type { DeviceProfile, RenderPlan, VendorAdapter } from './types.ts';
+
+/** The file whose download replaces a phone's local directory: empty, so a logout leaves no contact behind. */
+export const YEALINK_EMPTY_CONTACTS = 'hotprov-empty-contacts.xml';
 
 /** Yealink's reset value: a parameter left out of a file keeps its old value, %NULL% clears it. */
 const NULL = '%NULL%';
@@ -36,6 +40,60 @@ function keyParams(fn: KeyFunction): { type: number; line: string; value: string
   }
 }
 
+/** lang.gui values from the Yealink admin guides (nethesis/tancredi yealink.macros). */
+const LANGUAGE = { en: 'English', de: 'German', fr: 'French', it: 'Italian', es: 'Spanish', nl: 'Dutch' } as const;
+
+/** account.N.srtp_encryption: 0 off, 1 optional, 2 compulsory. */
+const SRTP = { off: 0, optional: 1, required: 2 } as const;
+
+const CODEC_NAMES = ['opus', 'g722', 'pcma', 'pcmu', 'g729'] as const;
+
+/** `local_time.start_time` / `end_time` by week: month/week (5 = last)/weekday (7 = Sunday)/hour. */
+const dstTime = (c: DstChange) => `${c.month}/${c.week}/${c.weekday}/${c.hour}`;
+
+/** `+1`, `-5`, `+5.5`: local_time.time_zone in hours. */
+function zoneHours(minutes: number): string {
+  const hours = Math.abs(minutes) / 60;
+  return `${minutes < 0 ? '-' : '+'}${Number.isInteger(hours) ? hours : hours.toFixed(2).replace(/0$/, '')}`;
+}
+
+/**
+ * Issue 13 settings: the provisioning poll, directed pickup, and the basics a tenant set (nothing for those it did
+ * not). `wipe`: the idle and retired files also clear what a user may have left on the phone (DND, forwarding,
+ * local contacts); a user file leaves them to the user.
+ */
+function officeContext(phone: PhoneSettings, mode: DeviceProfile['mode'], baseUrl: string) {
+  const wipe = mode !== 'user';
+  const tz = phone.timezone;
+  return {
+    poll:
+      phone.poll.mode === 'interval'
+        ? { repeat: 1, minutes: phone.poll.minutes, weekly: 0, begin: NULL, end: NULL, days: NULL }
+        : { repeat: 0, minutes: NULL, weekly: 1, begin: phone.poll.at, end: phone.poll.until, days: '0123456' },
+    pickupCode: phone.pickupCode,
+    timezone:
+      tz === null
+        ? null
+        : {
+            zone: zoneHours(tz.standardOffsetMinutes),
+            summer: tz.dst === null ? 0 : 1,
+            dst: tz.dst === null ? null : { start: dstTime(tz.dst.start), end: dstTime(tz.dst.end), offset: tz.dst.saveMinutes },
+          },
+    ntpServer: phone.ntpServer,
+    language: phone.language === null ? null : LANGUAGE[phone.language],
+    voicemail: phone.voicemailNumber === null ? null : wipe ? { number: NULL, mwi: 0 } : { number: phone.voicemailNumber, mwi: 1 },
+    codecs:
+      phone.codecs === null
+        ? null
+        : CODEC_NAMES.map((name) => {
+            const rank = phone.codecs?.indexOf(name) ?? -1;
+            return { name, enable: rank < 0 ? 0 : 1, priority: rank < 0 ? 0 : rank + 1 };
+          }),
+    srtp: phone.srtp === null ? null : String(SRTP[phone.srtp]),
+    wipe: wipe ? { contactsUrl: `${baseUrl}/${YEALINK_EMPTY_CONTACTS}` } : null,
+  };
+}
+
 function commonFileName(model: ModelProfile): string {
   return `y${(model.hardwareId ?? '0').padStart(12, '0')}.cfg`;
 }
@@ -54,7 +112,9 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
   const deviceContext = (p: DeviceProfile) => {
     const model = p.device.model;
     const account = p.account;
-    const keys = (slots: readonly KeySlot[]) => slots.map((s) => ({ index: s.index, module: s.module, ...keyParams(s.fn) }));
+    // A BLF key of a ringing colleague picks the call up with the tenant's directed-pickup code (wazo: pickup_value).
+    const keys = (slots: readonly KeySlot[]) =>
+      slots.map((s) => ({ index: s.index, module: s.module, ...keyParams(s.fn), pickup: s.fn.kind === 'blf' ? p.phone.pickupCode : NULL }));
     const emergency = [];
     for (let i = 1; i <= Math.max(EMERGENCY_SLOTS, p.dialing.emergencyNumbers.length); i++) {
       emergency.push({ index: i, value: p.dialing.emergencyNumbers[i - 1] ?? NULL });
@@ -65,8 +125,11 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
       mode: p.mode,
       provisioning: p.provisioning,
       webPassword: p.webPassword,
-      // 1: SIP only from the registrar (the PBX relays the NOTIFY); 0: also from hotprov, which sends it directly.
-      trustControl: p.notifyFrom === 'relay' ? 1 : 0,
+      // SIP only from the registrar, in every NOTIFY mode: Yealink documents no way to check who sent a NOTIFY,
+      // so the phone takes check-sync from its PBX only (relay mode). In direct mode hotprov's own NOTIFY is
+      // refused and the provisioning poll brings the change (README, "Yealink and direct NOTIFYs").
+      trustControl: 1,
+      office: officeContext(p.phone, p.mode, p.baseUrl),
       commonFile: commonFileName(model),
       account: account.enabled
         ? {
@@ -101,6 +164,7 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     escape: escapeCfgValue,
 
     matchPath(filename) {
+      if (filename === YEALINK_EMPTY_CONTACTS) return { kind: 'empty-contacts', mac: null };
       let m = /^y(\d{12})\.cfg$/i.exec(filename);
       if (m?.[1] !== undefined) {
         const model = modelsByHardwareId.get(m[1]);
@@ -113,12 +177,14 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     },
 
     deviceFiles: (mac: Mac, model: ModelProfile) => [`${mac}.boot`, commonFileName(model), `${mac}.cfg`],
+    linkedFiles: [YEALINK_EMPTY_CONTACTS],
 
     screenContentType: 'text/xml; charset=utf-8',
     // One screen asks for extension and PIN together, so there is no separate PIN step.
     planScreen: (screen) => ({ template: `screen-${screen.kind === 'pin' ? 'login' : screen.kind}`, context: screen }),
 
     planSharedFile(file): RenderPlan | null {
+      if (file.kind === 'empty-contacts') return { template: 'contacts.xml', context: {} };
       if (file.kind !== 'common' || file.model === undefined) return null;
       return { template: 'common.cfg', context: { model: file.model.id } };
     },

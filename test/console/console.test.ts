@@ -195,4 +195,36 @@ Console('a phone claimed from the internet: the admin sees who claimed it, appro
   assert.ok(shown.includes(web));
 });
 
+Console('the settings page sets what every phone gets, warns that Yealink needs relay mode; a desk has its own time zone', async () => {
+  await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U' });
+  await signIn();
+  await page.click('nav >> text=Settings');
+  assert.match((await page.textContent('#yealink-direct')) ?? '', /Yealink phones take SIP only from their registrar/);
+  await page.fill('input[name=pickupCode]', '**');
+  await page.selectOption('select[name=pollMode]', 'nightly');
+  await page.fill('input[name=phoneTimezone]', 'Europe/Amsterdam');
+  await page.fill('input[name=ntpServer]', 'ntp.example.test');
+  await page.selectOption('select[name=phoneLanguage]', 'nl');
+  await page.fill('input[name=voicemailNumber]', '*97');
+  await page.fill('input[name=codecs]', 'g722, pcma');
+  await page.selectOption('select[name=srtp]', 'optional');
+  await page.click('button:has-text("Save settings")');
+  const tenant = (await t.api('GET', '/api/v1/tenant')).body;
+  assert.equal(
+    [tenant.pickupCode, tenant.pollMode, tenant.phoneTimezone, tenant.ntpServer, tenant.phoneLanguage, tenant.voicemailNumber, tenant.codecs, tenant.srtp],
+    ['**', 'nightly', 'Europe/Amsterdam', 'ntp.example.test', 'nl', '*97', ['g722', 'pcma'], 'optional'],
+  );
+  await page.fill('input[name=phoneTimezone]', 'Mars/Olympus');
+  await page.click('button:has-text("Save settings")');
+  assert.match((await page.textContent('.error')) ?? '', /phoneTimezone/);
+
+  await page.goto(`${t.url}/console/devices/HD0001`);
+  await page.fill('input[name=phoneTimezone]', 'America/New_York');
+  await page.click('button:has-text("Save")');
+  const file = await t.phone('/001565aabbcc.cfg').then((r) => r.text());
+  assert.match(file, /^local_time\.time_zone = -5$/m);
+  assert.match(file, /^lang\.gui = Dutch$/m);
+  assert.is((await t.api('GET', '/api/v1/devices/HD0001')).body.phoneTimezone, 'America/New_York');
+});
+
 Console.run();

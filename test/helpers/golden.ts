@@ -7,7 +7,9 @@ import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
 import { activationResult, activationScreen, loginScreen, logoutScreen, pinScreen, submitLogin } from '../../src/provisioning/screens.ts';
 import { silentLogger } from '../../src/log.ts';
+import { YEALINK_EMPTY_CONTACTS } from '../../src/vendors/yealink.ts';
 import { TEST_TOKEN, testConfig } from './server.ts';
+import { xmlNames } from './xml.ts';
 
 const BASE_URL = 'http://prov.example.test:8080';
 
@@ -100,8 +102,52 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
     }
     const master = hotprov.provisioning.handle({ method: 'GET', filename: '000000000000.cfg', scope: 'open', userAgent: '', ip: '127.0.0.1', credentials: null, certificateMacs: null });
     if (master.status === 200) out.push({ path: 'polycom/000000000000.cfg', body: master.body });
+    const contacts = hotprov.provisioning.handle({ method: 'GET', filename: YEALINK_EMPTY_CONTACTS, scope: 'open', userAgent: '', ip: '127.0.0.1', credentials: null, certificateMacs: null });
+    if (contacts.status === 200) out.push({ path: `yealink/${YEALINK_EMPTY_CONTACTS}`, body: contacts.body });
   } finally {
     await hotprov.close();
   }
   return out;
+}
+
+/** `account.12.sip_server.1.port` → `account.N.sip_server.N.port`. */
+const pattern = (name: string) => name.replace(/\.\d+(?=\.|$)/g, '.N');
+
+/**
+ * The setting names a file uses, as vendor-profiles/<vendor>.json `settings` lists them: Yealink keys with numbers
+ * as N, Snom `element:`/`attribute:` names, Poly attribute names inside polycomConfig, screen elements and attributes.
+ */
+export function settingNames(path: string, body: string): Set<string> {
+  const vendor = path.split('/')[0] ?? '';
+  const used = new Set<string>();
+  if (path.includes('/screens/')) {
+    const { elements, attributes } = xmlNames(body);
+    for (const e of elements) used.add(`screen:${e}`);
+    for (const a of attributes) used.add(`screen-attribute:${a}`);
+  } else if (vendor === 'yealink' && path.endsWith('.xml')) {
+    for (const e of xmlNames(body).elements) used.add(`element:${e}`);
+  } else if (vendor === 'yealink') {
+    for (const line of body.split('\n')) {
+      if (line.startsWith('#') || line.trim() === '') continue;
+      const key = /^include:config\b/.test(line) ? 'include:config' : (line.split('=')[0]?.trim() ?? '');
+      used.add(pattern(key));
+    }
+  } else {
+    const { elements, attributes } = xmlNames(body);
+    // Poly reads settings from attribute names; the elements inside polycomConfig only group them.
+    const inPolycomConfig = vendor === 'polycom' && elements.has('polycomConfig');
+    for (const e of elements) if (!inPolycomConfig || e === 'polycomConfig') used.add(`element:${e}`);
+    for (const a of attributes) used.add(inPolycomConfig ? pattern(a) : `attribute:${a}`);
+  }
+  return used;
+}
+
+/** Every setting a file writes, with its index (`linekey.3.type`, `user_name#2`): what an idle file must also write. */
+export function settingKeys(body: string): Set<string> {
+  return new Set(
+    body
+      .split('\n')
+      .map((l) => /^\s*([\w.]+)\s*=/.exec(l)?.[1] ?? /^\s*([\w.]+)="/.exec(l)?.[1] ?? /<(\w+) idx="(\d+)"/.exec(l)?.slice(1).join('#'))
+      .filter((k): k is string => k !== undefined),
+  );
 }

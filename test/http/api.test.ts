@@ -234,4 +234,62 @@ Api('404 JSON for an unknown API path', async () => {
   assert.is(res.body.error.code, 'not_found');
 });
 
+Api('phone basics: PATCH /tenant sets and answers them, a desk overrides time zone and language, the phone gets them', async () => {
+  const basics = {
+    pickupCode: '*8',
+    pollMode: 'nightly',
+    pollWindowStart: '23:30',
+    pollWindowEnd: '02:00',
+    phoneTimezone: 'Europe/Amsterdam',
+    ntpServer: 'ntp.example.test',
+    phoneLanguage: 'de',
+    voicemailNumber: '*97',
+    codecs: ['g722', 'pcmu'],
+    srtp: 'required',
+  };
+  const res = await t.api('PATCH', '/api/v1/tenant', basics);
+  assert.is(res.status, 200);
+  for (const [key, value] of Object.entries(basics)) assert.equal(res.body[key], value, key);
+  assert.equal((await t.api('GET', '/api/v1/tenant')).body.codecs, ['g722', 'pcmu']);
+  await t.api('POST', '/api/v1/devices', yealink);
+  const desk = await t.api('PATCH', `/api/v1/devices/${yealink.mac}`, { phoneTimezone: 'America/New_York', phoneLanguage: 'fr' });
+  assert.is(desk.status, 200);
+  assert.is(desk.body.phoneTimezone, 'America/New_York');
+  const file = await t.phone('/001565aabbcc.cfg').then((r) => r.text());
+  assert.match(file, /^local_time\.time_zone = -5$/m);
+  assert.match(file, /^lang\.gui = French$/m);
+  assert.match(file, /^local_time\.ntp_server1 = ntp\.example\.test$/m);
+  assert.match(file, /^account\.1\.srtp_encryption = 2$/m);
+  assert.match(file, /^static\.auto_provision\.weekly\.begin_time = (23:[3-5]\d|0[01]:\d\d)$/m);
+  // Back to the tenant's, then to the phone's own.
+  await t.api('PATCH', `/api/v1/devices/${yealink.mac}`, { phoneTimezone: null, phoneLanguage: null });
+  assert.match(await t.phone('/001565aabbcc.cfg').then((r) => r.text()), /^lang\.gui = German$/m);
+  await t.api('PATCH', '/api/v1/tenant', { phoneLanguage: null, phoneTimezone: null, codecs: null, srtp: 'auto' });
+  const plain = await t.phone('/001565aabbcc.cfg').then((r) => r.text());
+  assert.not.match(plain, /lang\.gui|local_time\.time_zone|codec|srtp/);
+});
+
+Api('phone basics: 400 naming the field for a value no phone can take', async () => {
+  for (const [body, field] of [
+    [{ phoneTimezone: 'Mars/Olympus' }, 'phoneTimezone'],
+    [{ phoneLanguage: 'xx' }, 'phoneLanguage'],
+    [{ codecs: ['g722', 'g722'] }, 'codecs'],
+    [{ codecs: ['speex'] }, 'codecs'],
+    [{ pollWindowStart: '25:00' }, 'pollWindowStart'],
+    [{ pollWindowStart: '02:00', pollWindowEnd: '02:00' }, 'pollWindowEnd'],
+    [{ pollIntervalMinutes: 1 }, 'pollIntervalMinutes'],
+    [{ pickupCode: '*8<' }, 'pickupCode'],
+    [{ voicemailNumber: '*97\nx' }, 'voicemailNumber'],
+    [{ srtp: 'sometimes' }, 'srtp'],
+  ] as const) {
+    const res = await t.api('PATCH', '/api/v1/tenant', body);
+    assert.is(res.status, 400, JSON.stringify(body));
+    assert.match(res.body.error.message, field);
+  }
+  await t.api('POST', '/api/v1/devices', yealink);
+  const res = await t.api('PATCH', `/api/v1/devices/${yealink.mac}`, { phoneTimezone: 'Nowhere/Land' });
+  assert.is(res.status, 400);
+  assert.match(res.body.error.message, 'phoneTimezone');
+});
+
 Api.run();
