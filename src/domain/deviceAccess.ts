@@ -128,7 +128,8 @@ function recordClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNull
       claimUserAgent: claimant.userAgent,
       claimFirmware: claimant.firmware,
       upgradeIp: null,
-      ...(activatedBy === null ? {} : { activatedAt: now, activatedBy, screenSecret: newScreenSecret() }),
+      // Active at once: the claimant is the phone, and the screen secret its bootstrap file showed stays its own.
+      ...(activatedBy === null ? {} : { activatedAt: now, activatedBy }),
     })
     .where(eq(devices.id, device.id))
     .returning()

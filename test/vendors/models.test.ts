@@ -133,7 +133,7 @@ Poly('the API enrols a phone given as vendor poly, and it gets the Poly files', 
     assert.is(res.status, 201);
     assert.is(res.body.vendor, 'polycom');
     assert.is(res.body.model, 'CCX600');
-    assert.equal(res.body.files, ['482567b5313f.cfg', '482567b5313f-hotprov.cfg', '482567b5313f-directory.xml']);
+    assert.equal(res.body.files, ['482567b5313f.cfg', '482567b5313f-hotprov.cfg', '482567b5313f-directory.xml', '482567b5313f-phone.cfg']);
     const ua = 'FileTransport PolyCCX-CCX_600-UA/8.0.2.3267 (SN:482567b5313f) Type/Application';
     const device = await t.phone('/482567b5313f-hotprov.cfg', ua);
     assert.is(device.status, 200);
