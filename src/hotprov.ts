@@ -2,7 +2,8 @@ import type Koa from 'koa';
 import type { Config } from './config.ts';
 import { type OpenDb, openDb } from './db/client.ts';
 import type { DomainDeps, ProfileChange } from './domain/context.ts';
-import { ensureFirstAdmin } from './domain/admins.ts';
+import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
+import { releaseAllPending } from './domain/lockout.ts';
 import { getDeviceById } from './domain/lookup.ts';
 import { latestRevisions } from './domain/templates.ts';
 import { ensureDefaultTenant, getTenant, tenantSettings } from './domain/tenants.ts';
@@ -62,6 +63,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const database = openDb(config.dbPath);
   const { db } = database;
   const defaultTenant = ensureDefaultTenant(db);
+  releaseAllPending(db);
+  releasePendingSignIns(db);
   // Templates saved in the console replace the shipped files; one that no longer compiles is skipped, loudly.
   for (const revision of latestRevisions(db)) {
     if (revision.source === null) continue;

@@ -121,7 +121,7 @@ export function consoleRouter(deps: AppDeps): Router {
     const f = await readForm(ctx);
     const username = f.get('username') ?? '';
     try {
-      const { token } = await signIn(domain.db, domain.now(), username, f.get('password') ?? '');
+      const { token } = await signIn(domain, tenantId(), username, f.get('password') ?? '');
       ctx.cookies.set(COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: SESSION_HOURS * 3600_000, path: '/console' });
       ctx.redirect('/console/');
     } catch (err) {
