@@ -33,6 +33,8 @@ export interface HotprovOptions {
   readonly redirectClientFor?: RedirectDeps['clientFor'];
   /** Also told about every profile change (tests use it to see what would be re-synced). */
   readonly onProfilesChanged?: (change: ProfileChange) => void;
+  /** Checks PINs and passwords; tests wrap the real one to count the checks. */
+  readonly verifySecret?: DomainDeps['verifySecret'];
 }
 
 export interface Hotprov {
@@ -123,6 +125,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     db,
     now,
     deviceLifecycle: (event) => redirects.onLifecycle(event),
+    ...(options.verifySecret === undefined ? {} : { verifySecret: options.verifySecret }),
     catalog: createModelCatalog(adapters.map((a) => a.profile)),
     profilesChanged(change) {
       for (const id of change.deviceIds) {

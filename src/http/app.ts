@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import Koa from 'koa';
 import { consoleRouter } from '../console/routes.ts';
 import { AppError } from '../errors.ts';
@@ -18,6 +19,23 @@ export function storageConflict(err: unknown): AppError | null {
   }
   if (code.startsWith('SQLITE_BUSY')) return new AppError(503, 'busy', 'the database is busy; try again');
   return null;
+}
+
+/**
+ * The console's and the API's Content-Security-Policy: nothing from elsewhere, scripts only with this answer's
+ * nonce (the console's own inline scripts), forms only to hotprov, and no page may frame it.
+ */
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
 }
 
 /**
@@ -57,6 +75,19 @@ export function createApp(deps: AppDeps): Koa {
         error: { code: known?.code ?? 'internal_error', message: known?.message ?? 'internal error; see the server log', ...known?.details },
       };
     }
+  });
+
+  app.use(async function securityHeaders(ctx, next) {
+    // Phones' files are left alone (a boot storm is all phones); every page and answer a person or program gets
+    // cannot be framed, sniffed into another type, or leak its URL to another site.
+    if (ctx.path.startsWith('/phone/') || !(ctx.path === '/' || ctx.path.startsWith('/console') || ctx.path.startsWith('/api/'))) return next();
+    const nonce = randomBytes(16).toString('base64');
+    ctx.state.cspNonce = nonce;
+    ctx.set('Content-Security-Policy', contentSecurityPolicy(nonce));
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    return next();
   });
 
   app.use(async function requestLog(ctx, next) {

@@ -32,13 +32,16 @@ export interface TestServer {
 }
 
 /** Starts hotprov on a real socket (127.0.0.1, a free port) over a fresh in-memory database with the real migrations. */
-export async function startTestServer(options: { env?: Record<string, string>; log?: Logger; now?: () => Date } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { env?: Record<string, string>; log?: Logger; now?: () => Date; verifySecret?: (secret: string, hash: string) => Promise<boolean> } = {},
+): Promise<TestServer> {
   const changes: ProfileChange[] = [];
   const hotprov = await createHotprov({
     config: testConfig(options.env),
     adminToken: TEST_TOKEN,
     log: options.log ?? silentLogger,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.verifySecret === undefined ? {} : { verifySecret: options.verifySecret }),
     onProfilesChanged: (c) => changes.push(c),
     // Short SIP timers: a phone that never answers costs 640 ms, not RFC 3261's 32 s.
     sipTimers: { t1: 20, t2: 80, timeoutF: 640 },
