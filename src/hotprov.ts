@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import type { Config } from './config.ts';
+import { StartupError } from './errors.ts';
 import { type OpenDb, openDb } from './db/client.ts';
 import type { DomainDeps, ProfileChange } from './domain/context.ts';
 import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
@@ -81,12 +82,26 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     }
   }
   if ((await ensureFirstAdmin(db, now(), config.adminPassword)) !== null) log.info('lifecycle', 'created console user admin from HOTPROV_ADMIN_PASSWORD');
-  const notifier = await createUdpNotifier({
-    port: config.sipPort,
-    advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
-    log,
-    ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),
-  });
+  let notifier: UdpNotifier;
+  // The socket's own error line while binding would repeat the one start-up line below: held until bound.
+  let binding = true;
+  const held: (() => void)[] = [];
+  const sipLog: Logger = { ...log, error: (c, m, e) => (binding ? held.push(() => log.error(c, m, e)) : log.error(c, m, e)) };
+  try {
+    notifier = await createUdpNotifier({
+      port: config.sipPort,
+      advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
+      log: sipLog,
+      ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),
+    });
+    binding = false;
+    for (const line of held.splice(0)) line();
+  } catch (err) {
+    database.close();
+    const code = (err as { code?: unknown }).code;
+    const problem = code === 'EADDRINUSE' ? 'is in use by another program' : code === 'EACCES' ? 'may not be bound by this user' : `cannot be bound (${(err as Error).message})`;
+    throw new StartupError(`HOTPROV_SIP_PORT ${config.sipPort}: the UDP port ${problem}`);
+  }
 
   const provisioning = createProvisioning({
     db,

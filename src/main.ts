@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createHotprov } from './hotprov.ts';
+import { StartupError } from './errors.ts';
+import { createHotprov, type Hotprov } from './hotprov.ts';
 import { createLogger, type Logger } from './log.ts';
 
 /**
@@ -33,7 +34,14 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const hotprov = await createHotprov({ config, log, adminToken: resolveAdminToken(config, log) });
+  let hotprov: Hotprov;
+  try {
+    hotprov = await createHotprov({ config, log, adminToken: resolveAdminToken(config, log) });
+  } catch (err) {
+    // One line that names what to fix; a stack trace would only hide it.
+    process.stderr.write(`hotprov: ${err instanceof StartupError ? err.message : `start-up failed: ${(err as Error).message.split('\n')[0]}`}\n`);
+    process.exit(1);
+  }
   hotprov.startJobs();
   const server = hotprov.app.listen(config.httpPort, config.httpHost, () => {
     log.info('lifecycle', 'hotprov is serving', {
@@ -43,8 +51,9 @@ async function main(): Promise<void> {
       registrar: `${config.registrar.host}:${config.registrar.port}/${config.registrar.transport}`,
     });
   });
-  server.on('error', (err) => {
-    log.error('lifecycle', 'cannot listen', { error: err.message });
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const problem = err.code === 'EADDRINUSE' ? 'is in use by another program' : err.code === 'EACCES' ? 'may not be bound by this user' : `cannot be listened on (${err.message})`;
+    process.stderr.write(`hotprov: HOTPROV_HTTP_PORT ${config.httpPort} on ${config.httpHost} ${problem}\n`);
     process.exit(1);
   });
   const stop = (signal: string) => {

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { BadRequest, InvalidField, PayloadTooLarge, UnsupportedMediaType } from '../errors.ts';
+import { AppError, BadRequest, InvalidField, PayloadTooLarge, UnsupportedMediaType } from '../errors.ts';
 
 /** API bodies are small JSON objects; anything larger is a mistake or an attack. */
 const BODY_LIMIT = 256 * 1024;
@@ -56,4 +56,16 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infe
 /** Reads and validates a JSON body in one step. */
 export async function readBody<S extends z.ZodType>(ctx: Context, schema: S): Promise<z.infer<S>> {
   return validate(schema, await readJson(ctx));
+}
+
+/**
+ * Reads and validates the body of a PATCH: a change must name at least one field.
+ * @throws AppError nothing_to_change (400) for `{}` or no body, as readBody otherwise.
+ */
+export async function readChanges<S extends z.ZodType>(ctx: Context, schema: S): Promise<z.infer<S>> {
+  const body = await readJson(ctx);
+  if (body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) {
+    throw new AppError(400, 'nothing_to_change', 'the body names no field to change; send at least one');
+  }
+  return validate(schema, body);
 }
