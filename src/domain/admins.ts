@@ -113,8 +113,22 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
     throw err;
   }
   const now = deps.now();
+  // Settling must not leave the check reserved: if its transaction fails (a full disk), the reservation alone
+  // is released, an update in place that needs no new room.
+  const settle = <T>(work: (tx: Db) => T): T => {
+    try {
+      return writeTransaction(deps.db, work);
+    } catch (err) {
+      try {
+        writeTransaction(deps.db, release);
+      } catch {
+        // the disk refuses even that: start-up releases every reservation
+      }
+      throw err;
+    }
+  };
   if (!ok || admin === undefined) {
-    throw writeTransaction(deps.db, (tx) => {
+    throw settle((tx) => {
       const row = release(tx);
       const failures = (row?.failures ?? 0) + 1;
       const extra = failures - ADMIN_LOCKOUT.failures;
@@ -125,12 +139,13 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
   }
   const cookie = token();
   const csrfToken = token();
-  writeTransaction(deps.db, (tx) => {
+  settle((tx) => {
     release(tx);
     tx.update(signInThrottles).set({ failures: 0, lockedUntil: null }).where(eq(signInThrottles.username, name)).run();
     tx.insert(adminSessions)
       .values({ adminId: admin.id, tokenHash: sha256(cookie), csrfToken, createdAt: now, expiresAt: new Date(now.getTime() + SESSION_HOURS * 3600_000) })
       .run();
+    recordAudit(tx, tenantId, now, { name: `admin:${admin.username}` }, { action: 'console.signed_in' });
   });
   return { token: cookie, session: { admin, csrfToken, flash: null } };
 }

@@ -116,8 +116,22 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
     writeTransaction(deps.db, (tx) => settleAttempt(tx, tenantId, subjects, deps.now(), 'released'));
     throw err;
   }
+  // Settling must not leave the check reserved: if its transaction fails (a full disk), the reservation alone
+  // is released, an update in place that needs no new room.
+  const settle = <T>(work: (tx: Db) => T): T => {
+    try {
+      return writeTransaction(deps.db, work);
+    } catch (err) {
+      try {
+        writeTransaction(deps.db, (tx) => settleAttempt(tx, tenantId, subjects, deps.now(), 'released'));
+      } catch {
+        // the disk refuses even that: start-up releases every reservation
+      }
+      throw err;
+    }
+  };
   if (!right) {
-    throw writeTransaction(deps.db, (tx) => {
+    throw settle((tx) => {
       const settled = settleAttempt(tx, tenantId, subjects, deps.now(), 'wrong');
       for (const l of settled.locked) auditLocks(tx, l.until, l.subject);
       return refuse(tx, WrongPin(settled.triesLeft, settled.lockedUntil));
@@ -130,7 +144,7 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
     // One synchronous transaction: concurrent logins cannot interleave. It re-reads both rows, because the
     // device or the user may have changed while the PIN was being checked. The lock is not read again: this
     // check was within the tries left when it was reserved, and a right PIN must never be the one answer that differs.
-    outcome = writeTransaction(deps.db, (tx): LoginOutcome => {
+    outcome = settle((tx): LoginOutcome => {
       const deviceNow = getDeviceById(tx, device.id);
       if (deviceNow === undefined || deviceNow.retiredAt !== null) throw UnknownDevice(input.device);
       const userNow = getUserById(tx, user.id);
@@ -142,10 +156,7 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
       return seat(tx, tenantId, now, actor, deviceNow, userNow, input.method);
     });
   } catch (err) {
-    writeTransaction(deps.db, (tx) => {
-      settleAttempt(tx, tenantId, subjects, deps.now(), 'released');
-      if (err instanceof AppError && err.code !== 'unknown_device') refuse(tx, err);
-    });
+    if (err instanceof AppError && err.code !== 'unknown_device') writeTransaction(deps.db, (tx) => refuse(tx, err));
     throw err;
   }
 
