@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { describeNetworkError } from '../remoteError.ts';
 
 /** What a PBX said to a relayed NOTIFY. */
 export interface RelayResult {
@@ -76,9 +77,19 @@ async function withConnection<T>(c: RelayConnection, run: (socket: Socket, read:
       socket.once('close', () => reject(new Error(`no connection to ${c.host}:${c.port}`)));
     });
     return await run(socket, () => reader.next());
+  } catch (err) {
+    // A short class of failure, never the remote side's words: a relay address is set through the API.
+    throw new Error(`relay ${c.host}:${c.port}: ${relayFailure(err)}`);
   } finally {
     socket.destroy();
   }
+}
+
+function relayFailure(err: unknown): string {
+  const message = String((err as Error).message ?? '');
+  if (/did not answer|no connection/.test(message)) return 'timed out';
+  if (/closed the connection/.test(message)) return 'connection closed by the remote side';
+  return describeNetworkError(err);
 }
 
 /**
@@ -91,7 +102,7 @@ export function notifyViaAsterisk(c: RelayConnection, endpoint: string, event: s
     if (!banner.has('banner')) return { ok: false, message: 'not an Asterisk manager interface' };
     socket.write(`Action: Login\r\nActionID: hotprov-login\r\nUsername: ${c.username}\r\nSecret: ${c.secret}\r\nEvents: off\r\n\r\n`);
     const login = await untilAction(read, 'hotprov-login');
-    if (login.get('response')?.toLowerCase() !== 'success') return { ok: false, message: `AMI login refused: ${login.get('message') ?? ''}` };
+    if (login.get('response')?.toLowerCase() !== 'success') return { ok: false, message: 'AMI login refused' };
     socket.write(`Action: PJSIPNotify\r\nActionID: hotprov-notify\r\nEndpoint: ${endpoint}\r\nVariable: Event=${event}\r\n\r\n`);
     const answer = await untilAction(read, 'hotprov-notify');
     socket.write('Action: Logoff\r\n\r\n');
@@ -118,7 +129,7 @@ export function notifyViaFreeswitch(c: RelayConnection & { readonly profile: str
     if (greeting.get('content-type') !== 'auth/request') return { ok: false, message: 'not a FreeSWITCH event socket' };
     socket.write(`auth ${c.secret}\n\n`);
     const auth = await read();
-    if (!(auth.get('reply-text') ?? '').startsWith('+OK')) return { ok: false, message: `event socket login refused: ${auth.get('reply-text') ?? ''}` };
+    if (!(auth.get('reply-text') ?? '').startsWith('+OK')) return { ok: false, message: 'event socket login refused' };
     const headers = [
       `profile: ${c.profile}`,
       `event-string: ${event}`,

@@ -64,7 +64,7 @@ Relays('Asterisk: a wrong secret is refused and said so', async () => {
   try {
     const result = await notifyViaAsterisk({ host: '127.0.0.1', port, username: 'hotprov', secret: 'wrong' }, 'HD0001', 'check-sync');
     assert.is(result.ok, false);
-    assert.match(result.message, /AMI login refused: Authentication failed/);
+    assert.is(result.message, 'AMI login refused', 'said so, without the PBX\'s own words');
   } finally {
     server.close();
   }
@@ -85,7 +85,7 @@ Relays('a PBX that does not answer times out instead of hanging', async () => {
   try {
     await notifyViaAsterisk({ host: '127.0.0.1', port, username: 'u', secret: 's', timeoutMs: 200 }, 'HD0001', 'check-sync').then(
       () => assert.unreachable('no answer must not succeed'),
-      (err: Error) => assert.match(err.message, /did not answer within 200 ms/),
+      (err: Error) => assert.match(err.message, /^relay 127\.0\.0\.1:\d+: timed out$/),
     );
   } finally {
     server.close();
@@ -125,7 +125,7 @@ Relays('FreeSWITCH: event socket auth, then sendevent NOTIFY with profile, user,
       'content-type: application/simple-message-summary',
     ]);
     const refused = await notifyViaFreeswitch({ ...connection, secret: 'nope' }, 'HD0001', 'check-sync');
-    assert.equal(refused, { ok: false, message: 'event socket login refused: -ERR invalid' });
+    assert.equal(refused, { ok: false, message: 'event socket login refused' });
   } finally {
     server.close();
   }
