@@ -116,7 +116,8 @@ Secrets('a redirect service that fails is reported by class: its status, never i
     assert.is(redirect.status, 'error');
     assert.is(redirect.message, 'HTTP 500');
   } finally {
-    loud.close();
+    loud.closeAllConnections();
+    await new Promise((resolve) => loud.close(resolve));
   }
   // Nothing listens on that port now.
   const result = await t.hotprov.redirects.register((await import('../../src/domain/lookup.ts')).findDevice(t.hotprov.database.db, 1, '001565aabbcc'));
