@@ -19,7 +19,7 @@ import { AppError, NotFound } from '../errors.ts';
 import type { AppDeps } from '../http/deps.ts';
 import { presentDevice, presentSync, presentUser } from '../http/presenters.ts';
 import { TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
-import { validate } from '../http/body.ts';
+import { readLimited, validate } from '../http/body.ts';
 import { assertPinAllowed } from '../domain/credentials.ts';
 import { checkTemplate } from '../provisioning/templateCheck.ts';
 import { parseCsv, toCsv } from './csv.ts';
@@ -37,14 +37,7 @@ const PAGE_SIZE = 50;
 type Form = URLSearchParams;
 
 async function readForm(ctx: RouterContext): Promise<Form> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > 256 * 1024) throw new AppError(413, 'payload_too_large', 'the form is too large');
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return new URLSearchParams((await readLimited(ctx, 256 * 1024)).toString('utf8'));
 }
 
 const when = (d: Date | null | undefined) => (d == null ? '' : d.toISOString().replace('T', ' ').slice(0, 16));
