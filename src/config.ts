@@ -58,7 +58,7 @@ export interface Config {
   readonly syncRetries: number;
   /** HOTPROV_CACHE_MB: memory for rendered phone files (default 64); least recently fetched phones are forgotten first. */
   readonly cacheMegabytes: number;
-  /** HOTPROV_TRUST_PROXY: honour X-Forwarded-For from a reverse proxy (default false). */
+  /** HOTPROV_TRUST_PROXY: honour X-Forwarded-For and X-Forwarded-Proto from a reverse proxy (default false). */
   readonly trustProxy: boolean;
   /** HOTPROV_LOG_LEVEL: debug, info, warn or error (default info). */
   readonly logLevel: LogLevel;

@@ -46,3 +46,17 @@ export const DeviceNotHotdesk = (device: string) => new AppError(409, 'device_no
 // 413 / 415: the body is not something hotprov accepts.
 export const PayloadTooLarge = (limit: number) => new AppError(413, 'payload_too_large', `the request body exceeds ${limit} bytes`);
 export const UnsupportedMediaType = () => new AppError(415, 'unsupported_media_type', 'send the request body as application/json');
+
+// 503: hotprov cannot do it now, through no fault of the request.
+export const StorageUnavailable = (cause: string) => new AppError(503, 'storage_unavailable', `the database cannot be written: ${cause}; nothing was changed, try again once it is fixed`, { cause });
+
+/**
+ * A problem that stops hotprov from starting, described in one line that names the variable or file to fix
+ * (no stack trace: the fix is outside the code).
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}

@@ -1,8 +1,10 @@
 import type Koa from 'koa';
 import type { Config } from './config.ts';
+import { StartupError } from './errors.ts';
 import { type OpenDb, openDb } from './db/client.ts';
 import type { DomainDeps, ProfileChange } from './domain/context.ts';
-import { ensureFirstAdmin } from './domain/admins.ts';
+import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
+import { releaseAllPending } from './domain/lockout.ts';
 import { getDeviceById } from './domain/lookup.ts';
 import { latestRevisions } from './domain/templates.ts';
 import { ensureDefaultTenant, getTenant, tenantSettings } from './domain/tenants.ts';
@@ -32,6 +34,8 @@ export interface HotprovOptions {
   readonly redirectClientFor?: RedirectDeps['clientFor'];
   /** Also told about every profile change (tests use it to see what would be re-synced). */
   readonly onProfilesChanged?: (change: ProfileChange) => void;
+  /** Checks PINs and passwords; tests wrap the real one to count the checks. */
+  readonly verifySecret?: DomainDeps['verifySecret'];
 }
 
 export interface Hotprov {
@@ -62,6 +66,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const database = openDb(config.dbPath);
   const { db } = database;
   const defaultTenant = ensureDefaultTenant(db);
+  releaseAllPending(db);
+  releasePendingSignIns(db);
   // Templates saved in the console replace the shipped files; one that no longer compiles is skipped, loudly.
   for (const revision of latestRevisions(db)) {
     if (revision.source === null) continue;
@@ -76,13 +82,27 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     }
   }
   if ((await ensureFirstAdmin(db, now(), config.adminPassword)) !== null) log.info('lifecycle', 'created console user admin from HOTPROV_ADMIN_PASSWORD');
-  const notifier = await createSipNotifier({
-    port: config.sipPort,
-    ...(config.sipTlsCa === null ? {} : { tls: { ca: config.sipTlsCa } }),
-    advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
-    log,
-    ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),
-  });
+  let notifier: SipNotifier;
+  // The socket's own error line while binding would repeat the one start-up line below: held until bound.
+  let binding = true;
+  const held: (() => void)[] = [];
+  const sipLog: Logger = { ...log, error: (c, m, e) => (binding ? held.push(() => log.error(c, m, e)) : log.error(c, m, e)) };
+  try {
+    notifier = await createSipNotifier({
+      port: config.sipPort,
+      ...(config.sipTlsCa === null ? {} : { tls: { ca: config.sipTlsCa } }),
+      advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
+      log: sipLog,
+      ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),
+    });
+    binding = false;
+    for (const line of held.splice(0)) line();
+  } catch (err) {
+    database.close();
+    const code = (err as { code?: unknown }).code;
+    const problem = code === 'EADDRINUSE' ? 'is in use by another program' : code === 'EACCES' ? 'may not be bound by this user' : `cannot be bound (${(err as Error).message})`;
+    throw new StartupError(`HOTPROV_SIP_PORT ${config.sipPort}: the UDP port ${problem}`);
+  }
 
   const provisioning = createProvisioning({
     db,
@@ -131,6 +151,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     db,
     now,
     deviceLifecycle: (event) => redirects.onLifecycle(event),
+    ...(options.verifySecret === undefined ? {} : { verifySecret: options.verifySecret }),
     catalog: createModelCatalog(adapters.map((a) => a.profile)),
     profilesChanged(change) {
       for (const id of change.deviceIds) {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createHotprov } from './hotprov.ts';
+import { StartupError } from './errors.ts';
+import { createHotprov, type Hotprov } from './hotprov.ts';
 import { createHttpsServer } from './http/https.ts';
 import { createLogger, type Logger } from './log.ts';
 
@@ -34,7 +35,14 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const hotprov = await createHotprov({ config, log, adminToken: resolveAdminToken(config, log) });
+  let hotprov: Hotprov;
+  try {
+    hotprov = await createHotprov({ config, log, adminToken: resolveAdminToken(config, log) });
+  } catch (err) {
+    // One line that names what to fix; a stack trace would only hide it.
+    process.stderr.write(`hotprov: ${err instanceof StartupError ? err.message : `start-up failed: ${(err as Error).message.split('\n')[0]}`}\n`);
+    process.exit(1);
+  }
   hotprov.startJobs();
   const server = hotprov.app.listen(config.httpPort, config.httpHost, () => {
     log.info('lifecycle', 'hotprov is serving', {
@@ -56,9 +64,14 @@ async function main(): Promise<void> {
             clientCertificates: https.clientCaFile === null ? 'not requested' : `verified against ${https.clientCaFile}`,
           });
         });
-  for (const listener of [server, secureServer]) {
-    listener?.on('error', (err) => {
-      log.error('lifecycle', 'cannot listen', { error: err.message });
+  const listeners = [
+    { server, variable: 'HOTPROV_HTTP_PORT', port: config.httpPort },
+    { server: secureServer, variable: 'HOTPROV_HTTPS_PORT', port: https?.port ?? 0 },
+  ];
+  for (const listener of listeners) {
+    listener.server?.on('error', (err: NodeJS.ErrnoException) => {
+      const problem = err.code === 'EADDRINUSE' ? 'is in use by another program' : err.code === 'EACCES' ? 'may not be bound by this user' : `cannot be listened on (${err.message})`;
+      process.stderr.write(`hotprov: ${listener.variable} ${listener.port} on ${config.httpHost} ${problem}\n`);
       process.exit(1);
     });
   }

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { writeTransaction } from '../db/client.ts';
 import { readFileSync } from 'node:fs';
 import Router, { type RouterContext } from '@koa/router';
 import type { Next } from 'koa';
-import { createApiToken, type ConsoleSession, listApiTokens, revokeApiToken, SESSION_HOURS, sessionByToken, signIn, signOut } from '../domain/admins.ts';
+import { createApiToken, type ConsoleSession, type Flash, listApiTokens, revokeApiToken, SESSION_HOURS, sessionByToken, setFlash, signIn, signOut } from '../domain/admins.ts';
 import type { Actor } from '../domain/context.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../domain/deviceAccess.ts';
@@ -13,7 +13,7 @@ import { type KeyFunction, layoutKeys, type UserKey, type UserKeyType } from '..
 import { findDevice, getUser } from '../domain/lookup.ts';
 import { formatMac, type Mac, parseMac } from '../domain/mac.ts';
 import { listOpenSessions } from '../domain/sessions.ts';
-import { listAudit } from '../domain/audit.ts';
+import { listAudit, recordAudit } from '../domain/audit.ts';
 import { getRevision, latestRevisions, recordRevision, revisionsOf } from '../domain/templates.ts';
 import { getTenantRow, updateTenant } from '../domain/tenants.ts';
 import { createUser, createUsers, issuePin, keysOf, listUsers, updateUser } from '../domain/users.ts';
@@ -23,7 +23,7 @@ import { presentDevice, presentSync, presentUser } from '../http/presenters.ts';
 import { phoneState } from '../sync/phoneState.ts';
 import { DeviceUpdateBody, TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
 import { PHONE_LANGUAGES } from '../vendors/phoneSettings.ts';
-import { validate } from '../http/body.ts';
+import { readLimited, validate } from '../http/body.ts';
 import { assertPinAllowed } from '../domain/credentials.ts';
 import { checkTemplate } from '../provisioning/templateCheck.ts';
 import { parseCsv, toCsv } from './csv.ts';
@@ -32,6 +32,8 @@ import { createViews } from './views.ts';
 import { PATHS } from '../paths.ts';
 
 const COOKIE = 'hotprov_session';
+/** Holds the sign-in form's CSRF token until the form comes back. */
+const SIGN_IN_COOKIE = 'hotprov_signin';
 const CSS = readFileSync(PATHS.consoleCss, 'utf8');
 const digest = (s: string) => createHash('sha256').update(s).digest();
 const PAGE_SIZE = 50;
@@ -39,14 +41,7 @@ const PAGE_SIZE = 50;
 type Form = URLSearchParams;
 
 async function readForm(ctx: RouterContext): Promise<Form> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > 256 * 1024) throw new AppError(413, 'payload_too_large', 'the form is too large');
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return new URLSearchParams((await readLimited(ctx, 256 * 1024)).toString('utf8'));
 }
 
 const when = (d: Date | null | undefined) => (d == null ? '' : d.toISOString().replace('T', ' ').slice(0, 16));
@@ -65,20 +60,28 @@ export function consoleRouter(deps: AppDeps): Router {
   const actor = (ctx: RouterContext): Actor => ({ name: `admin:${session(ctx)?.admin.username ?? '?'}` });
   const page = (ctx: RouterContext, view: string, data: Record<string, unknown>) => {
     const s = session(ctx);
+    // A notice or error left by the change before is shown once; the URL never carries one.
+    const flash = s?.flash ?? null;
+    const cookie = ctx.cookies.get(COOKIE);
+    if (flash !== null && cookie !== undefined) setFlash(domain.db, cookie, null);
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
     ctx.body = views.page(view, {
       ...data,
       admin: s?.admin.username,
       csrf: s?.csrfToken,
-      notice: typeof ctx.query.notice === 'string' ? ctx.query.notice : undefined,
-      error: typeof ctx.query.error === 'string' ? ctx.query.error : data.error,
+      nonce: ctx.state.cspNonce,
+      notice: flash?.notice,
+      error: data.error ?? flash?.error,
     });
   };
-  const back = (ctx: RouterContext, path: string, note: { notice?: string; error?: string }) => {
-    const q = new URLSearchParams(note as Record<string, string>).toString();
-    ctx.redirect(`${path}${q === '' ? '' : `?${q}`}`);
+  const back = (ctx: RouterContext, path: string, note: Flash) => {
+    const cookie = ctx.cookies.get(COOKIE);
+    if (cookie !== undefined && (note.notice !== undefined || note.error !== undefined)) setFlash(domain.db, cookie, note);
+    ctx.redirect(path);
   };
+  /** Cookies are Secure whenever the request came over HTTPS (directly, or through a proxy hotprov trusts). */
+  const cookieOptions = (ctx: RouterContext) => ({ httpOnly: true, secure: ctx.secure, path: '/console' });
   /** Runs a change; a refusal from the domain (bad input, conflict…) goes back to the page as a message. */
   const attempt = async (ctx: RouterContext, path: string, work: () => unknown, notice: string) => {
     try {
@@ -120,24 +123,40 @@ export function consoleRouter(deps: AppDeps): Router {
 
   // --- sign-in
 
-  router.get('/login', (ctx) => page(ctx, 'login', { title: 'Sign in' }));
+  /**
+   * The sign-in form carries a token that must match a cookie set with it (SameSite=Strict), so another site
+   * cannot sign a browser in to an account of its choosing.
+   */
+  const signInPage = (ctx: RouterContext, data: Record<string, unknown>) => {
+    const signInCsrf = randomBytes(24).toString('base64url');
+    ctx.cookies.set(SIGN_IN_COOKIE, signInCsrf, { ...cookieOptions(ctx), sameSite: 'strict', path: '/console/login', maxAge: 3600_000 });
+    page(ctx, 'login', { title: 'Sign in', signInCsrf, ...data });
+  };
+  router.get('/login', (ctx) => signInPage(ctx, {}));
   router.post('/login', async (ctx) => {
     const f = await readForm(ctx);
     const username = f.get('username') ?? '';
+    const expected = ctx.cookies.get(SIGN_IN_COOKIE) ?? '';
+    if (expected === '' || !timingSafeEqual(digest(f.get('_csrf') ?? ''), digest(expected))) {
+      ctx.status = 403;
+      signInPage(ctx, { error: 'The sign-in form is out of date or not from this console; sign in again.', username });
+      return;
+    }
     try {
-      const { token } = await signIn(domain.db, domain.now(), username, f.get('password') ?? '');
-      ctx.cookies.set(COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: SESSION_HOURS * 3600_000, path: '/console' });
+      const { token } = await signIn(domain, tenantId(), username, f.get('password') ?? '');
+      ctx.cookies.set(SIGN_IN_COOKIE, null, { path: '/console/login' });
+      ctx.cookies.set(COOKIE, token, { ...cookieOptions(ctx), sameSite: 'lax', maxAge: SESSION_HOURS * 3600_000 });
       ctx.redirect('/console/');
     } catch (err) {
-      if (!(err instanceof AppError)) throw err;
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
       ctx.status = err.status;
-      page(ctx, 'login', { title: 'Sign in', error: err.message, username });
+      signInPage(ctx, { error: err.message, username });
     }
   });
   router.post('/logout', (ctx) => {
     const cookie = ctx.cookies.get(COOKIE);
     if (cookie !== undefined) signOut(domain.db, cookie);
-    ctx.cookies.set(COOKIE, null, { path: '/console' });
+    ctx.cookies.set(COOKIE, null, cookieOptions(ctx));
     ctx.redirect('/console/login');
   });
 
@@ -250,6 +269,15 @@ export function consoleRouter(deps: AppDeps): Router {
     // "as": whose profile to show (a user's extension, "idle", or nothing for what the phone gets now).
     const as = typeof ctx.query.as === 'string' && ctx.query.as !== '' ? ctx.query.as : null;
     const reveal = ctx.query.reveal === '1';
+    if (reveal) {
+      // Who saw a phone's passwords, and when.
+      recordAudit(domain.db, tenantId(), domain.now(), actor(ctx), {
+        action: 'console.secrets_revealed',
+        deviceMac: device.mac,
+        idleAccount: device.idleAccount,
+        detail: { as: as ?? 'current' },
+      });
+    }
     const asUser = as === null ? undefined : as === 'idle' ? null : getUser(domain.db, tenantId(), as);
     page(ctx, 'device', {
       title: device.idleAccount,

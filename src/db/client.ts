@@ -5,6 +5,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import * as schema from './schema.ts';
+import { StartupError } from '../errors.ts';
 import { PATHS } from '../paths.ts';
 
 /** The database or a transaction on it: domain functions accept either. */
@@ -32,26 +33,44 @@ const MIGRATIONS = PATHS.migrations;
  * inside the migrator's transaction would otherwise cascade deletes into child rows; they are
  * checked afterwards and switched on for the life of the connection.
  * @param path a file path, or ':memory:' for a throwaway database.
- * @throws Error when the migrated data violates a foreign key.
+ * @throws StartupError naming HOTPROV_DB when the file cannot be opened or written, or a migration fails.
  */
 export function openDb(path: string): OpenDb {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new Database(path);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = OFF');
+  let sqlite: Database.Database;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    sqlite = new Database(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = OFF');
+  } catch (err) {
+    throw new StartupError(`HOTPROV_DB ${path} cannot be opened for writing: ${why(err)}`);
+  }
   const db = drizzle(sqlite, { schema });
   try {
     migrate(db, { migrationsFolder: MIGRATIONS });
     const broken = sqlite.pragma('foreign_key_check') as unknown[];
     if (broken.length > 0) {
-      throw new Error(`foreign key violations after migrating ${path}: ${JSON.stringify(broken.slice(0, 5))}`);
+      throw new Error(`foreign key violations: ${JSON.stringify(broken.slice(0, 5))}`);
     }
   } catch (err) {
     sqlite.close();
-    throw err;
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_(READONLY|CANTOPEN|FULL|IOERR)/.test(code)) {
+      throw new StartupError(`HOTPROV_DB ${path} cannot be written: ${why(err)}`);
+    }
+    throw new StartupError(`HOTPROV_DB ${path}: the migrations in ${MIGRATIONS} failed: ${why(err)}`);
   }
   sqlite.pragma('foreign_keys = ON');
   return { db, sqlite, close: () => sqlite.close() };
+}
+
+/** The first line of an error's own words, with its cause: enough to fix it, never a stack trace. */
+function why(err: unknown): string {
+  const firstLine = (v: unknown) => (typeof v === 'string' ? (v.split('\n')[0] ?? '').replace(/[\s']+$/, '') : '');
+  const e = err as { message?: unknown; cause?: { message?: unknown } };
+  const message = firstLine(e.message) || String(err);
+  const cause = firstLine(e.cause?.message);
+  return cause === '' ? message : `${message}: ${cause}`;
 }

@@ -273,6 +273,8 @@ export const loginThrottles = sqliteTable(
     /** Lockouts since the last success; each one lasts twice as long as the one before. */
     lockouts: integer('lockouts').notNull().default(0),
     lockedUntil: integer('locked_until', { mode: 'timestamp_ms' }),
+    /** PIN checks under way: counted before a PIN is checked, so a burst cannot check more than the budget left. */
+    pending: integer('pending').notNull().default(0),
   },
   (t) => [uniqueIndex('login_throttles_subject').on(t.tenantId, t.subject, t.subjectId)],
 );
@@ -351,10 +353,21 @@ export const admins = sqliteTable('admins', {
   username: text('username').notNull().unique(),
   /** scrypt hash, as for PINs but with a password's strength. */
   passwordHash: text('password_hash').notNull(),
-  /** Failed sign-ins since the last success; enough of them lock the account for a while. */
-  failedLogins: integer('failed_logins').notNull().default(0),
-  lockedUntil: integer('locked_until', { mode: 'timestamp_ms' }),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/**
+ * Console sign-in lockout, one row per user name tried, whether or not an admin has it (so a lockout says
+ * nothing about which names exist). Old rows are pruned, so a flood of made-up names cannot fill the disk.
+ */
+export const signInThrottles = sqliteTable('sign_in_throttles', {
+  username: text('username').primaryKey(),
+  /** Failed sign-ins since the last success; enough of them lock the name for a while. */
+  failures: integer('failures').notNull().default(0),
+  /** Password checks under way, counted before the check. */
+  pending: integer('pending').notNull().default(0),
+  lockedUntil: integer('locked_until', { mode: 'timestamp_ms' }),
+  lastAttemptAt: integer('last_attempt_at', { mode: 'timestamp_ms' }).notNull(),
 });
 
 /** Signed-in console sessions. Only a hash of the cookie's token is stored. */
@@ -366,6 +379,8 @@ export const adminSessions = sqliteTable('admin_sessions', {
   tokenHash: text('token_hash').notNull().unique(),
   /** Every form of the session carries this token; a POST without it is refused. */
   csrfToken: text('csrf_token').notNull(),
+  /** A notice or error for the next page shown (JSON {notice?, error?}), kept here rather than in a URL. */
+  flash: text('flash'),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
 });

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
-import { type AdminRow, type ApiTokenRow, adminSessions, admins, apiTokens } from '../db/schema.ts';
+import { type AdminRow, type ApiTokenRow, adminSessions, admins, apiTokens, signInThrottles } from '../db/schema.ts';
+import { recordAudit } from './audit.ts';
 import { AppError, Conflict, InvalidField, NotFound } from '../errors.ts';
 import { hashSecret, verifySecret } from './credentials.ts';
 
-/** Console sign-in: 5 failures lock an account for 60 s, doubling per further failure up to an hour. */
+/** Console sign-in: 5 failures lock a user name for 60 s, doubling per further failure up to an hour. */
 const ADMIN_LOCKOUT = { failures: 5, baseSeconds: 60, maxSeconds: 3600 } as const;
 /** A console session lasts this long without signing in again. */
 export const SESSION_HOURS = 12;
@@ -40,50 +41,154 @@ export function listAdmins(db: Db): AdminRow[] {
 export interface ConsoleSession {
   readonly admin: AdminRow;
   readonly csrfToken: string;
+  /** The notice or error left for this page by the change before it, taken once. */
+  readonly flash: Flash | null;
 }
 
+/** A message for the next page of a session. */
+export interface Flash {
+  readonly notice?: string;
+  readonly error?: string;
+}
+
+export interface SignInDeps {
+  readonly db: Db;
+  readonly now: () => Date;
+  /** credentials.verifySecret unless a test counts the checks. */
+  readonly verifySecret?: (secret: string, hash: string) => Promise<boolean>;
+}
+
+/** How many user names the sign-in throttle remembers at most; the oldest names no admin has go first. */
+export const SIGN_IN_THROTTLE_ROWS = 10_000;
+/** A name not tried for this long (and not locked) is forgotten. */
+const SIGN_IN_THROTTLE_KEEP_MS = 24 * 3600_000;
+// Checked for an unknown name, so its answer costs as much as a known one's.
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA';
+
+const SignInLocked = (until: Date) =>
+  new AppError(423, 'locked', `too many failed sign-ins; try again after ${until.toISOString()}`, { lockedUntil: until.toISOString() });
+const SignInBusy = () => new AppError(429, 'too_many_attempts', 'too many sign-ins for this name are under way; try again in a moment');
+
 /**
- * Checks a user name and password and opens a session.
+ * Checks a user name and password and opens a session. Every name tried has a throttle row, known or not, so
+ * a lockout tells nothing about which names exist; the check is reserved in the transaction that reads the lock,
+ * before the password is looked at, so a burst checks no more passwords than the tries left. Every failure is
+ * audited (the name, never the password).
  * @returns the cookie token (only its hash is stored) and the session.
- * @throws AppError bad_credentials (401), or locked (423) with lockedUntil.
+ * @throws AppError bad_credentials (401), locked (423) with lockedUntil, too_many_attempts (429).
  */
-export async function signIn(db: Db, now: Date, username: string, password: string): Promise<{ token: string; session: ConsoleSession }> {
-  const admin = db.select().from(admins).where(eq(admins.username, username)).get();
-  if (admin?.lockedUntil != null && admin.lockedUntil > now) {
-    throw new AppError(423, 'locked', `too many failed sign-ins; try again after ${admin.lockedUntil.toISOString()}`, {
-      lockedUntil: admin.lockedUntil.toISOString(),
-    });
+export async function signIn(deps: SignInDeps, tenantId: number, username: string, password: string): Promise<{ token: string; session: ConsoleSession }> {
+  // The name is stored and audited: keep it short and printable whatever was typed.
+  const name = username.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64);
+  const failed = (tx: Db, error: AppError): AppError => {
+    recordAudit(tx, tenantId, deps.now(), { name: 'console' }, { action: 'console.sign_in_failed', detail: { username: name, reason: error.code, ...error.details } });
+    return error;
+  };
+  const reserved = writeTransaction(deps.db, (tx) => {
+    const now = deps.now();
+    pruneSignInThrottles(tx, now);
+    const row = tx.select().from(signInThrottles).where(eq(signInThrottles.username, name)).get();
+    if (row?.lockedUntil != null && row.lockedUntil > now) return { refused: failed(tx, SignInLocked(row.lockedUntil)) };
+    // Tries left before a lockout; once one has run out, each further failure locks again, so one at a time.
+    if (row !== undefined && row.pending >= Math.max(1, ADMIN_LOCKOUT.failures - row.failures)) {
+      return { refused: failed(tx, SignInBusy()) };
+    }
+    if (row === undefined) tx.insert(signInThrottles).values({ username: name, pending: 1, lastAttemptAt: now }).run();
+    else tx.update(signInThrottles).set({ pending: row.pending + 1, lastAttemptAt: now }).where(eq(signInThrottles.username, name)).run();
+    return { admin: tx.select().from(admins).where(eq(admins.username, username)).get() };
+  });
+  if ('refused' in reserved) throw reserved.refused;
+  const { admin } = reserved;
+
+  const release = (tx: Db) => {
+    const row = tx.select().from(signInThrottles).where(eq(signInThrottles.username, name)).get();
+    if (row !== undefined) tx.update(signInThrottles).set({ pending: Math.max(0, row.pending - 1) }).where(eq(signInThrottles.username, name)).run();
+    return row;
+  };
+  let ok: boolean;
+  try {
+    ok = await (deps.verifySecret ?? verifySecret)(password, admin?.passwordHash ?? DUMMY_HASH);
+  } catch (err) {
+    writeTransaction(deps.db, release);
+    throw err;
   }
-  // Hash even for an unknown user, so the answer takes as long either way.
-  const ok = await verifySecret(password, admin?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA');
-  if (admin === undefined) throw BadCredentials();
-  if (!ok) {
-    const failures = admin.failedLogins + 1;
-    const extra = failures - ADMIN_LOCKOUT.failures;
-    const lockedUntil = extra < 0 ? null : new Date(now.getTime() + Math.min(ADMIN_LOCKOUT.baseSeconds * 2 ** extra, ADMIN_LOCKOUT.maxSeconds) * 1000);
-    db.update(admins).set({ failedLogins: failures, lockedUntil }).where(eq(admins.id, admin.id)).run();
-    throw BadCredentials();
+  const now = deps.now();
+  // Settling must not leave the check reserved: if its transaction fails (a full disk), the reservation alone
+  // is released, an update in place that needs no new room.
+  const settle = <T>(work: (tx: Db) => T): T => {
+    try {
+      return writeTransaction(deps.db, work);
+    } catch (err) {
+      try {
+        writeTransaction(deps.db, release);
+      } catch {
+        // the disk refuses even that: start-up releases every reservation
+      }
+      throw err;
+    }
+  };
+  if (!ok || admin === undefined) {
+    throw settle((tx) => {
+      const row = release(tx);
+      const failures = (row?.failures ?? 0) + 1;
+      const extra = failures - ADMIN_LOCKOUT.failures;
+      const lockedUntil = extra < 0 ? null : new Date(now.getTime() + Math.min(ADMIN_LOCKOUT.baseSeconds * 2 ** extra, ADMIN_LOCKOUT.maxSeconds) * 1000);
+      tx.update(signInThrottles).set({ failures, lockedUntil }).where(eq(signInThrottles.username, name)).run();
+      return failed(tx, BadCredentials());
+    });
   }
   const cookie = token();
   const csrfToken = token();
-  writeTransaction(db, (tx) => {
-    tx.update(admins).set({ failedLogins: 0, lockedUntil: null }).where(eq(admins.id, admin.id)).run();
+  settle((tx) => {
+    release(tx);
+    tx.update(signInThrottles).set({ failures: 0, lockedUntil: null }).where(eq(signInThrottles.username, name)).run();
     tx.insert(adminSessions)
       .values({ adminId: admin.id, tokenHash: sha256(cookie), csrfToken, createdAt: now, expiresAt: new Date(now.getTime() + SESSION_HOURS * 3600_000) })
       .run();
+    recordAudit(tx, tenantId, now, { name: `admin:${admin.username}` }, { action: 'console.signed_in' });
   });
-  return { token: cookie, session: { admin, csrfToken } };
+  return { token: cookie, session: { admin, csrfToken, flash: null } };
+}
+
+/**
+ * Keeps the sign-in throttle small: names not tried for a day and not locked are forgotten, and beyond
+ * SIGN_IN_THROTTLE_ROWS the longest-untried names no admin has go, whatever their state (an unknown name
+ * has no account to protect). Inside the sign-in's transaction.
+ */
+function pruneSignInThrottles(tx: Db, now: Date): void {
+  tx.delete(signInThrottles)
+    .where(and(lt(signInThrottles.lastAttemptAt, new Date(now.getTime() - SIGN_IN_THROTTLE_KEEP_MS)), eq(signInThrottles.pending, 0), or(isNull(signInThrottles.lockedUntil), lt(signInThrottles.lockedUntil, now))))
+    .run();
+  const rows = tx.select({ n: count() }).from(signInThrottles).get()?.n ?? 0;
+  if (rows < SIGN_IN_THROTTLE_ROWS) return;
+  tx.run(sql`DELETE FROM sign_in_throttles WHERE username IN (
+    SELECT username FROM sign_in_throttles WHERE username NOT IN (SELECT username FROM admins) AND pending = 0
+    ORDER BY last_attempt_at LIMIT ${rows - SIGN_IN_THROTTLE_ROWS + 1})`);
+}
+
+/** At start-up no check is under way: reservations left by a process that stopped mid-check are released. */
+export function releasePendingSignIns(db: Db): void {
+  db.update(signInThrottles).set({ pending: 0 }).run();
 }
 
 /** The session a cookie token belongs to, if it has not expired. */
 export function sessionByToken(db: Db, now: Date, cookie: string): ConsoleSession | null {
   const row = db
-    .select({ admin: admins, csrfToken: adminSessions.csrfToken })
+    .select({ admin: admins, csrfToken: adminSessions.csrfToken, flash: adminSessions.flash })
     .from(adminSessions)
     .innerJoin(admins, eq(admins.id, adminSessions.adminId))
     .where(and(eq(adminSessions.tokenHash, sha256(cookie)), gt(adminSessions.expiresAt, now)))
     .get();
-  return row ?? null;
+  if (row === undefined) return null;
+  return { admin: row.admin, csrfToken: row.csrfToken, flash: row.flash === null ? null : (JSON.parse(row.flash) as Flash) };
+}
+
+/** Leaves a notice or error for the next page the session shows (null takes it away once shown). */
+export function setFlash(db: Db, cookie: string, flash: Flash | null): void {
+  db.update(adminSessions)
+    .set({ flash: flash === null ? null : JSON.stringify(flash) })
+    .where(eq(adminSessions.tokenHash, sha256(cookie)))
+    .run();
 }
 
 export function signOut(db: Db, cookie: string): void {

@@ -22,6 +22,8 @@ export interface DomainDeps {
   readonly profilesChanged: (change: ProfileChange) => void;
   /** Told, after the transaction committed, that a device was enrolled, deleted or given new credentials (its redirect follows). */
   readonly deviceLifecycle?: (event: { readonly kind: 'enrolled' | 'deleted' | 'credentials_changed'; readonly device: DeviceRow }) => void;
+  /** Checks a PIN or password against its hash; credentials.verifySecret unless a test counts the checks. */
+  readonly verifySecret?: (secret: string, hash: string) => Promise<boolean>;
 }
 
 /** Who asked for a change, as written into the audit log. */

@@ -2,8 +2,7 @@ import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import type { Actor, DomainDeps } from './context.ts';
 import { reportContact } from './devices.ts';
-import { login, logout } from './hotdesk.ts';
-import { lockedUntil } from './lockout.ts';
+import { checkExtension, login, logout } from './hotdesk.ts';
 import { findDevice, findUser, getDeviceById } from './lookup.ts';
 import { openSessionOfUser, userAtDevice } from './sessions.ts';
 
@@ -77,6 +76,8 @@ function callerDevice(deps: DomainDeps, tenantId: number, ref: string): DeviceRo
 const ERROR_RESULTS: Readonly<Record<string, CodeResult>> = {
   wrong_pin: 'wrong_pin',
   locked: 'locked',
+  // Every try left is being checked by calls under way: as good as locked for this call.
+  too_many_attempts: 'locked',
   unknown_extension: 'unknown_extension',
   user_not_hotdesk: 'not_allowed',
   device_not_hotdesk: 'not_allowed',
@@ -129,15 +130,13 @@ export async function dialCode(
   const [extension, pin] = parts;
   if (extension === undefined) return seated === null ? outcome('need_extension') : signOut();
   if (seated?.extension === extension) return signOut();
-  const user = findUser(deps.db, tenantId, extension);
-  if (user === undefined) return outcome('unknown_extension');
-  const named = { extension: user.extension, displayName: user.displayName };
   if (pin === undefined) {
-    if (!user.hotdesk) return outcome('not_allowed', named);
-    // No point asking a locked user for a PIN.
-    const until = lockedUntil(deps.db, tenantId, { subject: 'user', id: user.id }, deps.now());
-    return until === null ? outcome('need_pin', named) : outcome('locked', named, { lockedUntil: until.toISOString() });
+    const checked = checkExtension(deps, tenantId, actor, device, extension, 'feature_code');
+    const named = checked.result === 'unknown_extension' || checked.user === null ? null : { extension: checked.user.extension, displayName: checked.user.displayName };
+    return checked.result === 'locked' ? outcome('locked', named, { lockedUntil: checked.until.toISOString() }) : outcome(checked.result, named);
   }
+  const user = findUser(deps.db, tenantId, extension);
+  const named = user === undefined ? null : { extension: user.extension, displayName: user.displayName };
 
   try {
     const done = await login(deps, tenantId, actor, { device: device.mac, extension, pin, method: 'feature_code' });

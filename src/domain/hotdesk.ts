@@ -5,7 +5,7 @@ import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps, LoginMethod } from './context.ts';
 import { verifySecret } from './credentials.ts';
 import { reportContact } from './devices.ts';
-import { clearFailures, type FailureOutcome, Locked, lockedUntil, recordFailure, type ThrottleSubject } from './lockout.ts';
+import { Locked, lockedUntil, recordFailure, reserveAttempt, settleAttempt, type ThrottleSubject, TooManyAttempts } from './lockout.ts';
 import { findDevice, findUser, getDeviceById, getUserById } from './lookup.ts';
 import { closeSession, listOpenSessions, openSessionOfUser, openSessionOnDevice } from './sessions.ts';
 
@@ -58,10 +58,11 @@ function eligibility(device: DeviceRow, user: UserRow | undefined, extension: st
 /**
  * Logs a user in at a device in one transaction: a user on another device is moved (that device goes idle),
  * a user already at this device is replaced. Every failure and change is audited; a PIN never is.
- * A wrong PIN counts against the user and the device; enough of them lock either (423, even with the right PIN)
- * for a time that doubles with each lockout.
+ * A wrong PIN counts against the user and the device; enough of them lock either (423, whatever the PIN)
+ * for a time that doubles with each lockout. Each check is reserved before the PIN is looked at, so parallel
+ * requests never check more PINs than the tries left (the rest: 429 too_many_attempts, whatever the PIN).
  * @throws AppError unknown_device (404), unknown_extension (404), device_not_hotdesk (409), user_not_hotdesk (403),
- *   pin_not_set (409), wrong_pin (403, with triesLeft), locked (423, with lockedUntil).
+ *   pin_not_set (409), wrong_pin (403, with triesLeft), locked (423, with lockedUntil), too_many_attempts (429).
  */
 export async function login(deps: DomainDeps, tenantId: number, actor: Actor, input: LoginInput): Promise<LoginOutcome> {
   const device = findDevice(deps.db, tenantId, input.device);
@@ -75,51 +76,88 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
       userExtension: extension,
       detail,
     });
-  const refuse = (error: AppError): AppError => {
-    audit(deps.db, 'hotdesk.login_failed', { reason: error.code, ...error.details });
+  const refuse = (tx: Db, error: AppError): AppError => {
+    audit(tx, 'hotdesk.login_failed', { reason: error.code, ...error.details });
     return error;
   };
   const deviceSubject = { subject: 'device', id: device.id } as const;
+  const auditLocks = (tx: Db, until: Date | null, s: ThrottleSubject) => {
+    if (until !== null) audit(tx, 'hotdesk.locked', { subject: s.subject, lockedUntil: until.toISOString() });
+  };
 
-  const deviceLock = lockedUntil(deps.db, tenantId, deviceSubject, deps.now());
-  if (deviceLock !== null) throw refuse(Locked(`device ${device.idleAccount}`, deviceLock));
-  const user = findUser(deps.db, tenantId, input.extension);
-  const refused = eligibility(device, user, input.extension);
-  if (refused !== null) {
-    // Guessing extensions from one phone counts against that phone.
-    if (refused.code === 'unknown_extension') countWrongPin(deps.db, [deviceSubject]);
-    throw refuse(refused);
+  // One write transaction reads the locks and reserves this PIN check before the PIN is looked at, so a burst
+  // of requests cannot check more PINs than the tries left. Refusals are returned, not thrown, so their audit lands.
+  const reserved = writeTransaction(deps.db, (tx) => {
+    const now = deps.now();
+    const deviceLock = lockedUntil(tx, tenantId, deviceSubject, now);
+    if (deviceLock !== null) return { refused: refuse(tx, Locked(`device ${device.idleAccount}`, deviceLock)) };
+    const user = findUser(tx, tenantId, input.extension);
+    const refused = eligibility(device, user, input.extension);
+    if (refused !== null || user === undefined || user.pinHash === null) {
+      // Guessing extensions from one phone counts against that phone.
+      if (refused?.code === 'unknown_extension') auditLocks(tx, recordFailure(tx, tenantId, deviceSubject, now).lockedUntil, deviceSubject);
+      return { refused: refuse(tx, refused ?? UnknownExtension(input.extension)) };
+    }
+    const subjects = [{ subject: 'user', id: user.id }, deviceSubject] as const;
+    const reservation = reserveAttempt(tx, tenantId, subjects, now);
+    const what = (s: ThrottleSubject) => (s.subject === 'user' ? `user ${user.extension}` : `device ${device.idleAccount}`);
+    if (reservation.kind === 'locked') return { refused: refuse(tx, Locked(what(reservation.subject), reservation.until)) };
+    if (reservation.kind === 'busy') return { refused: refuse(tx, TooManyAttempts(what(reservation.subject))) };
+    return { user, pinHash: user.pinHash, subjects };
+  });
+  if ('refused' in reserved) throw reserved.refused;
+  const { user, pinHash, subjects } = reserved;
+
+  const verify = deps.verifySecret ?? verifySecret;
+  let right: boolean;
+  try {
+    right = await verify(input.pin, pinHash);
+  } catch (err) {
+    writeTransaction(deps.db, (tx) => settleAttempt(tx, tenantId, subjects, deps.now(), 'released'));
+    throw err;
   }
-  if (user === undefined || user.pinHash === null) throw refuse(UnknownExtension(input.extension));
-  const userSubject = { subject: 'user', id: user.id } as const;
-  const userLock = lockedUntil(deps.db, tenantId, userSubject, deps.now());
-  if (userLock !== null) throw refuse(Locked(`user ${user.extension}`, userLock));
-
-  if (!(await verifySecret(input.pin, user.pinHash))) {
-    const outcome = countWrongPin(deps.db, [userSubject, deviceSubject]);
-    throw refuse(WrongPin(outcome.triesLeft, outcome.lockedUntil));
+  // Settling must not leave the check reserved: if its transaction fails (a full disk), the reservation alone
+  // is released, an update in place that needs no new room.
+  const settle = <T>(work: (tx: Db) => T): T => {
+    try {
+      return writeTransaction(deps.db, work);
+    } catch (err) {
+      try {
+        writeTransaction(deps.db, (tx) => settleAttempt(tx, tenantId, subjects, deps.now(), 'released'));
+      } catch {
+        // the disk refuses even that: start-up releases every reservation
+      }
+      throw err;
+    }
+  };
+  if (!right) {
+    throw settle((tx) => {
+      const settled = settleAttempt(tx, tenantId, subjects, deps.now(), 'wrong');
+      for (const l of settled.locked) auditLocks(tx, l.until, l.subject);
+      return refuse(tx, WrongPin(settled.triesLeft, settled.lockedUntil));
+    });
   }
 
   const now = deps.now();
   let outcome: LoginOutcome;
   try {
     // One synchronous transaction: concurrent logins cannot interleave. It re-reads both rows, because the
-    // device or the user may have changed while the PIN was being checked.
-    outcome = writeTransaction(deps.db, (tx): LoginOutcome => {
+    // device or the user may have changed while the PIN was being checked. The lock is not read again: this
+    // check was within the tries left when it was reserved, and a right PIN must never be the one answer that differs.
+    outcome = settle((tx): LoginOutcome => {
       const deviceNow = getDeviceById(tx, device.id);
       if (deviceNow === undefined || deviceNow.retiredAt !== null) throw UnknownDevice(input.device);
       const userNow = getUserById(tx, user.id);
       const refusedNow = eligibility(deviceNow, userNow, input.extension);
       if (refusedNow !== null || userNow === undefined) throw refusedNow ?? UnknownExtension(input.extension);
-      // Guesses running in parallel may have locked the user or the phone while this PIN was checked.
-      const lockedNow = lockedUntil(tx, tenantId, userSubject, now) ?? lockedUntil(tx, tenantId, deviceSubject, now);
-      if (lockedNow !== null) throw Locked(`user ${userNow.extension}`, lockedNow);
-      clearFailures(tx, tenantId, userSubject);
-      clearFailures(tx, tenantId, deviceSubject);
+      // A new PIN set while this one was checked: the check was against the old one, which no longer counts.
+      if (userNow.pinHash !== pinHash) throw new AppError(409, 'conflict', `the PIN of user ${userNow.extension} changed meanwhile; try again`);
+      settleAttempt(tx, tenantId, subjects, now, 'right');
       return seat(tx, tenantId, now, actor, deviceNow, userNow, input.method);
     });
   } catch (err) {
-    throw err instanceof AppError && err.code !== 'unknown_device' ? refuse(err) : err;
+    if (err instanceof AppError && err.code !== 'unknown_device') writeTransaction(deps.db, (tx) => refuse(tx, err));
+    throw err;
   }
 
   if (outcome.result !== 'already') {
@@ -127,23 +165,39 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
     deps.profilesChanged({ deviceIds: ids, reason: `login ${outcome.user.extension}` });
   }
   return outcome;
+}
 
-  /** Counts a wrong PIN (or a guessed extension) against each subject; audits every lockout it causes. */
-  function countWrongPin(db: Db, subjects: readonly ThrottleSubject[]): FailureOutcome {
-    return writeTransaction(db, (tx) => {
-      let triesLeft = Number.POSITIVE_INFINITY;
-      let lockedMs = 0;
-      for (const s of subjects) {
-        const result = recordFailure(tx, tenantId, s, deps.now());
-        triesLeft = Math.min(triesLeft, result.triesLeft);
-        if (result.lockedUntil !== null) {
-          lockedMs = Math.max(lockedMs, result.lockedUntil.getTime());
-          audit(tx, 'hotdesk.locked', { subject: s.subject, lockedUntil: result.lockedUntil.toISOString() });
-        }
-      }
-      return { triesLeft, lockedUntil: lockedMs === 0 ? null : new Date(lockedMs) };
-    });
-  }
+/**
+ * Before a feature code asks for a PIN: whether the extension dialled can log in at this device. An unknown
+ * extension counts against the phone, as in a login; a locked phone or user is refused without looking further.
+ */
+export function checkExtension(
+  deps: DomainDeps,
+  tenantId: number,
+  actor: Actor,
+  device: DeviceRow,
+  extension: string,
+  method: LoginMethod,
+): { readonly result: 'need_pin' | 'not_allowed'; readonly user: UserRow } | { readonly result: 'unknown_extension' } | { readonly result: 'locked'; readonly until: Date; readonly user: UserRow | null } {
+  return writeTransaction(deps.db, (tx) => {
+    const now = deps.now();
+    const audit = (action: string, detail: Record<string, unknown>) =>
+      recordAudit(tx, tenantId, now, actor, { action, method, deviceMac: device.mac, idleAccount: device.idleAccount, userExtension: extension, detail });
+    const deviceSubject = { subject: 'device', id: device.id } as const;
+    const deviceLock = lockedUntil(tx, tenantId, deviceSubject, now);
+    if (deviceLock !== null) return { result: 'locked', until: deviceLock, user: null };
+    const user = findUser(tx, tenantId, extension);
+    if (user === undefined) {
+      const counted = recordFailure(tx, tenantId, deviceSubject, now);
+      if (counted.lockedUntil !== null) audit('hotdesk.locked', { subject: 'device', lockedUntil: counted.lockedUntil.toISOString() });
+      audit('hotdesk.login_failed', { reason: 'unknown_extension' });
+      return { result: 'unknown_extension' };
+    }
+    if (!user.hotdesk) return { result: 'not_allowed', user };
+    // No point asking a locked user for a PIN.
+    const userLock = lockedUntil(tx, tenantId, { subject: 'user', id: user.id }, now);
+    return userLock === null ? { result: 'need_pin', user } : { result: 'locked', until: userLock, user };
+  });
 }
 
 /** Seats a user at a device, moving them from elsewhere and replacing whoever sat there. Inside a transaction. */

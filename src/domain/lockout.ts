@@ -7,6 +7,11 @@ import { AppError } from '../errors.ts';
  * PIN lockout with back-off. A user is locked after USER_FAILURES wrong PINs in a row, a device after
  * DEVICE_FAILURES (someone trying many extensions from one phone). The first lockout lasts BASE_SECONDS;
  * each further one before a successful login twice as long, up to MAX_SECONDS.
+ *
+ * An attempt is counted *before* its PIN is checked, in the write transaction that reads the lock (reserveAttempt:
+ * `pending`), and settled after the check (settleAttempt: forgotten when right, a failure when wrong). A check is
+ * only reserved while failures plus checks under way stay below the limit, so however many requests run at once,
+ * no more PINs are checked than the tries left.
  */
 export const LOCKOUT = { userFailures: 5, deviceFailures: 10, baseSeconds: 60, maxSeconds: 3600 } as const;
 
@@ -40,7 +45,7 @@ export interface FailureOutcome {
   readonly lockedUntil: Date | null;
 }
 
-/** Counts one wrong PIN against a subject, locking it when it reaches its limit. Run inside a transaction. */
+/** Counts one wrong PIN against a subject, locking it when it reaches its limit. Run inside a write transaction. */
 export function recordFailure(tx: Db, tenantId: number, s: ThrottleSubject, now: Date): FailureOutcome {
   const row = rowOf(tx, tenantId, s) ?? tx.insert(loginThrottles).values({ tenantId, subject: s.subject, subjectId: s.id }).returning().get();
   const failures = row.failures + 1;
@@ -56,6 +61,74 @@ export function recordFailure(tx: Db, tenantId: number, s: ThrottleSubject, now:
     .where(eq(loginThrottles.id, row.id))
     .run();
   return { triesLeft: 0, lockedUntil: until };
+}
+
+/** What reserving a PIN check against some subjects gave. */
+export type Reservation =
+  | { readonly kind: 'locked'; readonly subject: ThrottleSubject; readonly until: Date }
+  /** Every try left is already being checked by requests under way: refused without looking at the PIN. */
+  | { readonly kind: 'busy'; readonly subject: ThrottleSubject }
+  | { readonly kind: 'reserved' };
+
+export const TooManyAttempts = (what: string) =>
+  new AppError(429, 'too_many_attempts', `${what} has as many PIN checks under way as it has tries left; try again in a moment`);
+
+/**
+ * Reserves one PIN check against every subject, before the PIN is looked at: refused when any subject is locked,
+ * or when the checks already under way use up its tries left; else each subject's `pending` goes up by one.
+ * Run inside the write transaction that read the subjects; settle it with settleAttempt whatever happens.
+ */
+export function reserveAttempt(tx: Db, tenantId: number, subjects: readonly ThrottleSubject[], now: Date): Reservation {
+  const rows = subjects.map((s) => ({ s, row: rowOf(tx, tenantId, s) }));
+  for (const { s, row } of rows) {
+    if (row?.lockedUntil != null && row.lockedUntil > now) return { kind: 'locked', subject: s, until: row.lockedUntil };
+  }
+  for (const { s, row } of rows) {
+    // After a lockout ran out its count starts again; pending checks may not outnumber the tries left.
+    if (row !== undefined && row.failures + row.pending >= limitOf(s)) return { kind: 'busy', subject: s };
+  }
+  for (const { s, row } of rows) {
+    if (row === undefined) tx.insert(loginThrottles).values({ tenantId, subject: s.subject, subjectId: s.id, pending: 1 }).run();
+    else tx.update(loginThrottles).set({ pending: row.pending + 1 }).where(eq(loginThrottles.id, row.id)).run();
+  }
+  return { kind: 'reserved' };
+}
+
+export interface Settled extends FailureOutcome {
+  /** The subjects this wrong PIN locked, each with its end, for the audit log. */
+  readonly locked: readonly { readonly subject: ThrottleSubject; readonly until: Date }[];
+}
+
+/**
+ * Ends a reserved check: a right PIN forgets each subject's failures and lockouts, a wrong one counts as a
+ * failure (locking a subject that reaches its limit), anything else (the check could not run) only releases it.
+ * Run inside a write transaction.
+ */
+export function settleAttempt(tx: Db, tenantId: number, subjects: readonly ThrottleSubject[], now: Date, outcome: 'right' | 'wrong' | 'released'): Settled {
+  let triesLeft = Number.POSITIVE_INFINITY;
+  let lockedMs = 0;
+  const locked: { subject: ThrottleSubject; until: Date }[] = [];
+  for (const s of subjects) {
+    const row = rowOf(tx, tenantId, s);
+    if (row !== undefined) {
+      const pending = Math.max(0, row.pending - 1);
+      if (outcome === 'right') tx.update(loginThrottles).set({ pending, failures: 0, lockouts: 0, lockedUntil: null }).where(eq(loginThrottles.id, row.id)).run();
+      else tx.update(loginThrottles).set({ pending }).where(eq(loginThrottles.id, row.id)).run();
+    }
+    if (outcome !== 'wrong') continue;
+    const result = recordFailure(tx, tenantId, s, now);
+    triesLeft = Math.min(triesLeft, result.triesLeft);
+    if (result.lockedUntil !== null) {
+      lockedMs = Math.max(lockedMs, result.lockedUntil.getTime());
+      locked.push({ subject: s, until: result.lockedUntil });
+    }
+  }
+  return { triesLeft: Number.isFinite(triesLeft) ? triesLeft : 0, lockedUntil: lockedMs === 0 ? null : new Date(lockedMs), locked };
+}
+
+/** At start-up no check is under way: reservations left by a process that stopped mid-check are released. */
+export function releaseAllPending(db: Db): void {
+  db.update(loginThrottles).set({ pending: 0 }).run();
 }
 
 /** Forgets a subject's failures and lockouts after a successful login. */

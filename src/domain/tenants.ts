@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import { AppError } from '../errors.ts';
 import { devices } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
@@ -170,11 +171,55 @@ export type TenantUpdate = Partial<
   > & { emergencyNumbers: readonly string[]; trustedNetworks: readonly string[]; codecs: readonly Codec[] | null }
 >;
 
-/** Changes a tenant's settings and re-provisions its phones, whose files depend on them. */
+type SecretField = 'yealinkRpsSecret' | 'yealinkXmlRpcPassword' | 'snomSrapsSecret' | 'polyZtpApiKey' | 'relaySecret';
+
+/**
+ * Each stored secret and where it is sent. The relay's address is where the secret actually goes: its host
+ * (the registrar's when none is set), its port (the mode's default when none is set) and user.
+ */
+const SECRET_DESTINATIONS: readonly { readonly secret: SecretField; readonly service: string; readonly fields: readonly (keyof TenantUpdate)[]; readonly where: (t: TenantRow) => string }[] = [
+  { secret: 'yealinkRpsSecret', service: 'Yealink RPS', fields: ['yealinkRpsUrl', 'yealinkRpsKeyId'], where: (t) => `${t.yealinkRpsUrl} ${t.yealinkRpsKeyId}` },
+  { secret: 'yealinkXmlRpcPassword', service: 'Yealink RPS XML-RPC', fields: ['yealinkXmlRpcUrl', 'yealinkXmlRpcUser'], where: (t) => `${t.yealinkXmlRpcUrl} ${t.yealinkXmlRpcUser}` },
+  { secret: 'snomSrapsSecret', service: 'Snom SRAPS', fields: ['snomSrapsUrl', 'snomSrapsKeyId'], where: (t) => `${t.snomSrapsUrl} ${t.snomSrapsKeyId}` },
+  { secret: 'polyZtpApiKey', service: 'Poly ZTP', fields: ['polyZtpUrl'], where: (t) => t.polyZtpUrl },
+  {
+    secret: 'relaySecret',
+    service: 'NOTIFY relay',
+    fields: ['relayHost', 'relayPort', 'relayUsername', 'registrarHost', 'notifyMode'],
+    where: (t) => `${t.relayHost ?? t.registrarHost ?? '(registrar)'}:${t.relayPort ?? (t.notifyMode === 'freeswitch' ? 8021 : 5038)} ${t.relayUsername}`,
+  },
+];
+
+/**
+ * A stored secret never follows its endpoint: a change of where a secret is sent (a redirect service's URL or
+ * account, the relay's host, port or user) must give the secret again in the same request, or null to drop it.
+ * @throws AppError secret_required (400) naming the field that moved and the secret to give.
+ */
+function assertSecretsStay(current: TenantRow, input: TenantUpdate): void {
+  const next = { ...current, ...input } as TenantRow;
+  for (const d of SECRET_DESTINATIONS) {
+    if (current[d.secret] === null || d.secret in input || d.where(current) === d.where(next)) continue;
+    const moved = d.fields.find((f) => f in input && (input as Record<string, unknown>)[f] !== (current as Record<string, unknown>)[f]) ?? d.fields[0];
+    throw new AppError(
+      400,
+      'secret_required',
+      `${String(moved)}: this changes where the stored ${d.service} secret would be sent; give ${d.secret} again in the same request (or ${d.secret}: null to remove it)`,
+      { field: moved, secret: d.secret },
+    );
+  }
+}
+
+/**
+ * Changes a tenant's settings and re-provisions its phones, whose files depend on them.
+ * @throws AppError secret_required (400) when a change moves a stored secret's endpoint without the secret.
+ */
 export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, input: TenantUpdate): TenantRow {
   const now = deps.now();
   const { emergencyNumbers, trustedNetworks, codecs, ...rest } = input;
   const row = writeTransaction(deps.db, (tx) => {
+    const current = tx.select().from(tenants).where(eq(tenants.id, tenantId)).get();
+    if (current === undefined) throw new Error(`tenant ${tenantId} does not exist`);
+    assertSecretsStay(current, input);
     const updated = tx
       .update(tenants)
       .set({

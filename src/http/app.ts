@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import Koa from 'koa';
 import { consoleRouter } from '../console/routes.ts';
-import { AppError } from '../errors.ts';
+import { AppError, StorageUnavailable } from '../errors.ts';
 import { clientCertificateState } from './clientCertificate.ts';
 import type { AppDeps } from './deps.ts';
 import { apiRouter } from './routes/api.ts';
@@ -9,8 +10,9 @@ import { activationRouter } from './routes/activation.ts';
 import { screenRouter } from './routes/screens.ts';
 
 /**
- * SQLite refusals caused by another writer, not by the request: a unique row another request created at the
- * same moment (409), or a lock held past busy_timeout (503). Both are worth a retry, neither is a server fault.
+ * SQLite refusals caused by another writer or by the disk, not by the request: a unique row another request
+ * created at the same moment (409), a lock held past busy_timeout (503), a full disk or a file turned read-only
+ * (503 naming the cause). Each is worth a retry once fixed, none is a fault of hotprov's code.
  */
 export function storageConflict(err: unknown): AppError | null {
   const code = (err as { code?: unknown } | null)?.code;
@@ -19,7 +21,27 @@ export function storageConflict(err: unknown): AppError | null {
     return new AppError(409, 'conflict', 'the change conflicts with one made at the same moment; try again');
   }
   if (code.startsWith('SQLITE_BUSY')) return new AppError(503, 'busy', 'the database is busy; try again');
+  if (code.startsWith('SQLITE_FULL')) return StorageUnavailable('the disk is full');
+  if (code.startsWith('SQLITE_READONLY')) return StorageUnavailable('the database file is read-only');
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) return StorageUnavailable('the disk reports an input/output error');
   return null;
+}
+
+/**
+ * The console's and the API's Content-Security-Policy: nothing from elsewhere, scripts only with this answer's
+ * nonce (the console's own inline scripts), forms only to hotprov, and no page may frame it.
+ */
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
 }
 
 /**
@@ -63,6 +85,18 @@ export function createApp(deps: AppDeps): Koa {
 
   // What a client certificate proved (HTTPS with HOTPROV_TLS_CLIENT_CA), as ctx.state.clientCert for the routes.
   app.use(clientCertificateState());
+  app.use(async function securityHeaders(ctx, next) {
+    // Phones' files are left alone (a boot storm is all phones); every page and answer a person or program gets
+    // cannot be framed, sniffed into another type, or leak its URL to another site.
+    if (ctx.path.startsWith('/phone/') || !(ctx.path === '/' || ctx.path.startsWith('/console') || ctx.path.startsWith('/api/'))) return next();
+    const nonce = randomBytes(16).toString('base64');
+    ctx.state.cspNonce = nonce;
+    ctx.set('Content-Security-Policy', contentSecurityPolicy(nonce));
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    return next();
+  });
 
   app.use(async function requestLog(ctx, next) {
     if (!deps.log.enabled('debug')) return next();

@@ -94,8 +94,26 @@ export const CodeBody = z.object({ device: deviceRef, digits: dialString, contac
 
 const host = z.string().regex(/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a host name or IP address');
 const port = z.number().int().min(1).max(65535);
-const serviceUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL');
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day such as 01:30');
+/** Where a redirect service's secret is sent: HTTPS, or plain HTTP only to this machine (a local stand-in or proxy). */
+const serviceUrl = z
+  .string()
+  .max(512)
+  .regex(/^https?:\/\/[^\s]+$/, 'must be an https:// URL')
+  .refine((v) => {
+    try {
+      const url = new URL(v);
+      if (url.username !== '' || url.password !== '') return false;
+      return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
+    } catch {
+      return false;
+    }
+  }, 'must be an https:// URL without credentials in it (http:// only on loopback)');
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
 const featureCode = z.string().regex(/^\*[0-9*]{1,15}$/, 'must start with * and hold only digits and *');
 
 export const TenantUpdateBody = z

@@ -56,7 +56,23 @@ const allTenants = (db: Db) => db.select().from(tenants).all();
  * Starts the cron schedules. Each job body is a plain function above (tests call them with a fixed clock);
  * this only decides when. `reschedule()` re-reads the tenants' schedules after their settings changed.
  */
+/**
+ * node-cron's own messages (a missed or overlapping run) go through hotprov's logger, one plain line each,
+ * instead of node-cron's coloured lines on the console.
+ */
+export function cronLogger(log: Logger, task: string) {
+  const text = (m: unknown) => (m instanceof Error ? m.message : String(m));
+  return {
+    info: (m: string) => log.debug('lifecycle', `cron: ${m}`, { job: task }),
+    // A run skipped because the last one is still going is the design (noOverlap), not news: debug only.
+    warn: (m: string) => (/overlap/i.test(m) ? log.debug : log.warn)('lifecycle', `cron: ${m}`, { job: task }),
+    error: (m: string | Error, err?: Error) => log.error('lifecycle', `cron: ${text(m)}`, { job: task, ...(err === undefined ? {} : { error: err.message }) }),
+    debug: (m: string | Error) => log.debug('lifecycle', `cron: ${text(m)}`, { job: task }),
+  };
+}
+
 export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
+  cron.setLogger(cronLogger(deps.log, 'node-cron'));
   const guard = (name: string, work: () => unknown) => async () => {
     try {
       await work();
@@ -65,14 +81,14 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
     }
   };
   const fixed: ScheduledTask[] = [
-    cron.schedule(syncWatchdog.schedule, guard(syncWatchdog.name, () => syncWatchdog.run(deps)), { name: syncWatchdog.name, noOverlap: true }),
-    cron.schedule(redirectRetry.schedule, guard(redirectRetry.name, () => redirectRetry.run(deps)), { name: redirectRetry.name, noOverlap: true }),
+    cron.schedule(syncWatchdog.schedule, guard(syncWatchdog.name, () => syncWatchdog.run(deps)), { name: syncWatchdog.name, noOverlap: true, logger: cronLogger(deps.log, syncWatchdog.name) }),
+    cron.schedule(redirectRetry.schedule, guard(redirectRetry.name, () => redirectRetry.run(deps)), { name: redirectRetry.name, noOverlap: true, logger: cronLogger(deps.log, redirectRetry.name) }),
     cron.schedule(
       sessionLimit.schedule,
       guard(sessionLimit.name, () => {
         for (const t of allTenants(deps.domain.db)) sessionLimit.run(deps, t);
       }),
-      { name: sessionLimit.name, noOverlap: true },
+      { name: sessionLimit.name, noOverlap: true, logger: cronLogger(deps.log, sessionLimit.name) },
     ),
   ];
   let perTenant: ScheduledTask[] = [];
@@ -82,7 +98,7 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
     for (const t of allTenants(deps.domain.db)) {
       if (t.autoLogoutCron === null) continue;
       const name = `${scheduledLogout.name}-${t.slug}`;
-      perTenant.push(cron.schedule(t.autoLogoutCron, guard(name, () => scheduledLogout.run(deps, t.id)), { name, timezone: t.timezone, noOverlap: true }));
+      perTenant.push(cron.schedule(t.autoLogoutCron, guard(name, () => scheduledLogout.run(deps, t.id)), { name, timezone: t.timezone, noOverlap: true, logger: cronLogger(deps.log, name) }));
       deps.log.info('lifecycle', 'automatic logout scheduled', { tenant: t.slug, cron: t.autoLogoutCron, timezone: t.timezone });
     }
   };

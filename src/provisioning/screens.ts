@@ -70,6 +70,8 @@ export async function submitLogin(
           : message(`Wrong PIN. Locked until ${clock(details.lockedUntil, tenant.timezone)}.`);
       case 'locked':
         return message(`Too many wrong PINs. Locked until ${clock(details.lockedUntil, tenant.timezone)}.`);
+      case 'too_many_attempts':
+        return message('Too many logins are being tried at once. Try again in a moment.');
       case 'unknown_extension':
         return message(`Extension ${extension} is unknown.`);
       case 'user_not_hotdesk':

@@ -116,6 +116,8 @@ const FORBIDDEN: PhoneResponse = { status: 403 };
 const CHALLENGE: PhoneResponse = { status: 401 };
 const NO_CONTENT: PhoneResponse = { status: 204 };
 const PHONE = { name: 'phone' };
+/** User-Agents whose MAC is remembered: a fleet's worth (Yealink and Snom name each phone's own MAC). */
+const USER_AGENT_MEMO = 50_000;
 
 /** What a cached file costs beyond its compressed text (objects, ETag, map entries), roughly, in bytes. */
 const CACHE_ENTRY_OVERHEAD = 300;
@@ -367,14 +369,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
     if (request.certificateMacs !== null && !certified) return refuseMismatch(request, mac, 'certificate_mac', request.certificateMacs);
 
     let device = findPhoneByMac(deps.db, mac);
-    // Who has not proven anything is answered by what the request shows, never by what is enrolled.
-    const [openAdapter, openFile] = unprovenMatch(request, matches, mac);
     const match = device === undefined ? undefined : matches.find(([adapter]) => adapter.id === device?.vendor);
-    if (device === undefined || match === undefined) return answerUnproven(request, openAdapter, openFile, mac, undefined);
-    const [adapter, file] = match;
-    if (!certified && !credentialsMatch(request.credentials, device)) {
-      return answerUnproven(request, openAdapter, openFile, mac, openAdapter.id === device.vendor ? device : undefined);
+    if (device === undefined || match === undefined || (!certified && !credentialsMatch(request.credentials, device))) {
+      // Who has not proven anything is answered by what the request shows, never by what is enrolled.
+      const [openAdapter, openFile] = unprovenMatch(request, matches, mac);
+      const claimable = device !== undefined && openAdapter.id === device.vendor ? device : undefined;
+      return answerUnproven(request, openAdapter, openFile, mac, claimable);
     }
+    const [adapter, file] = match;
 
     if (device.access !== 'active' && device.retiredAt === null) {
       // Credentials the phone did not get from a bootstrap file came from its redirect service: a claim.
@@ -436,14 +438,27 @@ export function createProvisioning(deps: ProvisioningDeps) {
       matches.find(([adapter]) => adapter.profile.macPrefixes.includes(mac.slice(0, 6))) ??
       matches[0]) as [VendorAdapter, FileMatch];
 
-  /** The MAC a User-Agent names (Yealink and Snom append it), whichever vendor's form it has. */
+  /**
+   * The MAC a User-Agent names (Yealink and Snom append it), whichever vendor's form it has. A phone sends the
+   * same User-Agent at every fetch, so the answers are kept (a bounded number: a client inventing User-Agents
+   * only empties the memo).
+   */
+  const userAgentMacs = new Map<string, Mac | null>();
   const userAgentMac = (userAgent: string): Mac | null => {
     if (userAgent === '') return null;
+    const known = userAgentMacs.get(userAgent);
+    if (known !== undefined) return known;
+    let found: Mac | null = null;
     for (const adapter of deps.adapters) {
       const mac = adapter.profile.parseUserAgent(userAgent)?.mac;
-      if (mac !== undefined && mac !== null) return mac;
+      if (mac !== undefined && mac !== null) {
+        found = mac;
+        break;
+      }
     }
-    return null;
+    if (userAgentMacs.size >= USER_AGENT_MEMO) userAgentMacs.clear();
+    userAgentMacs.set(userAgent, found);
+    return found;
   };
 
   /** `If-None-Match: *` says the phone holds some copy, not which: only a named ETag (or the file sent) tells. */

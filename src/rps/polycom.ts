@@ -43,17 +43,17 @@ export function createPolyZtp(c: PolyZtpCredentials): RedirectClient {
       const profile = profileId === null
         ? await call('POST', '/profiles', { name: profileName(mac), template })
         : await call('PUT', `/profiles/${profileId}`, { name: profileName(mac), template });
-      if (profile.status >= 300) return failed(`profile: ${describe(profile.status, profile.body)}`);
+      if (profile.status >= 300) return failed(`profile: ${describe(profile.status)}`);
       profileId ??= (profile.body as { id?: string } | null)?.id ?? null;
-      if (profileId === null) return failed(`profile: no id in ${describe(profile.status, profile.body)}`);
+      if (profileId === null) return failed(`profile: the answer (${describe(profile.status)}) holds no id`);
       if (device.status === 200) return ok('profile updated');
       const added = await call('POST', '/devices', { id: mac, profile: profileId });
-      if (added.status === 409) return elsewhere(`Poly ZTP: ${describe(added.status, added.body)} (registered to a different account)`);
-      return added.status < 300 ? ok() : failed(describe(added.status, added.body));
+      if (added.status === 409) return elsewhere(`Poly ZTP: ${describe(added.status)} (registered to a different account)`);
+      return added.status < 300 ? ok() : failed(describe(added.status));
     },
     async deregister(mac) {
       const res = await call('DELETE', `/devices/${mac}`);
-      if (res.status >= 300 && res.status !== 404) return failed(describe(res.status, res.body));
+      if (res.status >= 300 && res.status !== 404) return failed(describe(res.status));
       const profileId = await findProfile(mac);
       if (profileId !== null) await call('DELETE', `/profiles/${profileId}`);
       return { status: 'unknown', message: 'deleted' };
@@ -61,7 +61,7 @@ export function createPolyZtp(c: PolyZtpCredentials): RedirectClient {
     async check(mac) {
       const res = await call('GET', `/devices/${mac}`);
       if (res.status === 404) return { status: 'unknown', message: 'not in this account' };
-      if (res.status !== 200) return failed(describe(res.status, res.body));
+      if (res.status !== 200) return failed(describe(res.status));
       return (res.body as { profileid?: string } | null)?.profileid === (await findProfile(mac)) ? ok('in this account') : elsewhere('uses a profile of another account');
     },
   };

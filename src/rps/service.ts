@@ -6,6 +6,7 @@ import type { Mac } from '../domain/mac.ts';
 import { getTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import { CREDENTIALED_PATH } from '../provisioning/profile.ts';
+import { describeNetworkError } from '../remoteError.ts';
 import { createPolyZtp } from './polycom.ts';
 import { createSnomSraps } from './snom.ts';
 import type { RedirectClient, RpsResult } from './types.ts';
@@ -80,7 +81,7 @@ export function createRedirects(deps: RedirectDeps) {
     try {
       return await work();
     } catch (err) {
-      return { status: 'error', message: (err as Error).message };
+      return { status: 'error', message: describeNetworkError(err) };
     }
   };
 

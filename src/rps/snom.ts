@@ -47,14 +47,14 @@ export function createSnomSraps(c: SnomSrapsCredentials): RedirectClient {
     if (endpoints !== null && settingServer !== null) return null;
     const token = await call('GET', `${c.baseUrl}/tokens/${c.accessKeyId}`);
     const company = token.status === 200 ? link(token.body, 'company') : null;
-    if (company === null) return describe(token.status, token.body);
+    if (company === null) return describe(token.status);
     const companyDoc = await call('GET', company);
     endpoints = companyDoc.status === 200 ? link(companyDoc.body, 'endpoints') : null;
-    if (endpoints === null) return describe(companyDoc.status, companyDoc.body);
+    if (endpoints === null) return describe(companyDoc.status);
     const settings = await call('GET', `${c.baseUrl}/settings/?page_size=1000`);
     const list = Array.isArray(settings.body) ? (settings.body as { uuid: string; param_name: string }[]) : [];
     settingServer = list.find((s) => s.param_name === 'setting_server')?.uuid ?? null;
-    return settingServer === null ? `SRAPS has no setting_server setting (${describe(settings.status, settings.body)})` : null;
+    return settingServer === null ? `SRAPS has no setting_server setting (${describe(settings.status)})` : null;
   };
   const endpoint = (mac: Mac) => `${(endpoints ?? '').replace(/\/?$/, '/')}${mac}`;
   const owned = (status: number, body: unknown) => status === 403 || /taken_mac_or_forbidden|lacks permission/i.test(JSON.stringify(body ?? ''));
@@ -74,14 +74,14 @@ export function createSnomSraps(c: SnomSrapsCredentials): RedirectClient {
         settings_manager: { [settingServer ?? '']: { value: url.href, attrs: { perm: 'RW' } } },
       });
       if (res.status >= 200 && res.status < 300) return ok();
-      return owned(res.status, res.body) ? elsewhere(`Snom SRAPS: ${describe(res.status, res.body)}`) : failed(describe(res.status, res.body));
+      return owned(res.status, res.body) ? elsewhere(`Snom SRAPS: ${describe(res.status)}`) : failed(describe(res.status));
     },
     async deregister(mac) {
       const problem = await discover();
       if (problem !== null) return failed(problem);
       const res = await call('DELETE', endpoint(mac));
       if (res.status === 404 || (res.status >= 200 && res.status < 300)) return { status: 'unknown', message: 'deleted' };
-      return owned(res.status, res.body) ? elsewhere(describe(res.status, res.body)) : failed(describe(res.status, res.body));
+      return owned(res.status, res.body) ? elsewhere(describe(res.status)) : failed(describe(res.status));
     },
     async check(mac) {
       const problem = await discover();
@@ -89,7 +89,7 @@ export function createSnomSraps(c: SnomSrapsCredentials): RedirectClient {
       const res = await call('GET', endpoint(mac));
       if (res.status === 200) return ok('in this account');
       if (res.status === 404) return { status: 'unknown', message: 'not in this account' };
-      return owned(res.status, res.body) ? elsewhere(describe(res.status, res.body)) : failed(describe(res.status, res.body));
+      return owned(res.status, res.body) ? elsewhere(describe(res.status)) : failed(describe(res.status));
     },
   };
 }

@@ -1,3 +1,4 @@
+import { describeHttpStatus } from '../remoteError.ts';
 import type { Mac } from '../domain/mac.ts';
 
 /** What a vendor's redirect service says of a MAC. */
@@ -5,7 +6,7 @@ export type RpsStatus = 'registered' | 'registered_elsewhere' | 'unknown' | 'err
 
 export interface RpsResult {
   readonly status: RpsStatus;
-  /** The service's own words, for the admin (never a credential). */
+  /** What happened, in hotprov's words (never the service's own body, never a credential). */
   readonly message: string;
 }
 
@@ -41,8 +42,7 @@ export async function request(url: string, init: RequestInit, timeoutMs: number)
   return { status: res.status, body };
 }
 
-/** A short, credential-free description of an answer for the admin. */
-export function describe(status: number, body: unknown): string {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return `HTTP ${status}: ${text.slice(0, 200)}`;
+/** A short description of an answer for the admin: its status only, never the remote body (see remoteError.ts). */
+export function describe(status: number): string {
+  return describeHttpStatus(status);
 }

@@ -42,10 +42,12 @@ export function createYealinkRps(c: YealinkRpsCredentials): RedirectClient {
   const envelope = (body: unknown): Envelope => (body !== null && typeof body === 'object' ? (body as Envelope) : {});
   const failure = (status: number, body: unknown): string | null => {
     const e = envelope(body);
-    if (status >= 400) return describe(status, body);
-    if ((e.ret ?? 0) < 0 || (e.error !== null && e.error !== undefined)) return e.error?.msg ?? describe(status, body);
+    if (status >= 400) return describe(status);
+    if ((e.ret ?? 0) < 0 || (e.error !== null && e.error !== undefined)) return `the service refused the request (${describe(status)} with an error)`;
     return null;
   };
+  /** The open API's "the MAC exists already" answer, read to decide, never passed on. */
+  const existed = (body: unknown) => /existed/.test(String(envelope(body).error?.msg ?? ''));
   /** Our account's record of a MAC, if it has one. */
   const find = async (mac: Mac): Promise<{ id: string } | null | RpsResult> => {
     const res = await call('POST', '/api/open/v1/device/list', { key: mac, skip: 0, limit: 10, autoCount: false });
@@ -63,11 +65,11 @@ export function createYealinkRps(c: YealinkRpsCredentials): RedirectClient {
       const added = await call('POST', '/api/open/v1/device/add', { macs: [mac], ...device, remark: 'hotprov' });
       const problem = failure(added.status, added.body);
       if (problem === null) return ok('added');
-      if (!/existed/.test(problem)) return failed(problem);
+      if (!existed(added.body)) return failed(problem);
       // Known already: ours to update, or another account's.
       const mine = await find(mac);
       if (isResult(mine)) return mine;
-      if (mine === null) return elsewhere(`Yealink RPS: ${problem} (the MAC belongs to another account)`);
+      if (mine === null) return elsewhere('Yealink RPS: the MAC exists and belongs to another account');
       const edited = await call('POST', '/api/open/v1/device/edit', { id: mine.id, ...device });
       const editProblem = failure(edited.status, edited.body);
       return editProblem === null ? ok('updated') : failed(editProblem);

@@ -30,11 +30,11 @@ export function createYealinkXmlRpc(c: YealinkXmlRpcCredentials): RedirectClient
       signal: AbortSignal.timeout(c.timeoutMs ?? 10_000),
     });
     const text = await res.text();
-    if (res.status !== 200) return { error: describe(res.status, text) };
+    if (res.status !== 200) return { error: describe(res.status) };
     const fault = /<name>faultString<\/name>\s*<value>(?:<string>)?([^<]*)/.exec(text)?.[1];
-    if (fault !== undefined) return { error: fault };
+    if (fault !== undefined) return { error: 'the service answered with a fault' };
     const m = /<boolean>([01])<\/boolean>\s*<\/value>\s*<value>(?:<string>)?([^<]*)/.exec(text);
-    if (m === null) return { error: `unexpected answer: ${text.slice(0, 200)}` };
+    if (m === null) return { error: 'the service gave an answer hotprov does not understand' };
     return { success: m[1] === '1', message: m[2] ?? '' };
   };
   const upper = (mac: Mac) => mac.toUpperCase();
@@ -50,20 +50,23 @@ export function createYealinkXmlRpc(c: YealinkXmlRpcCredentials): RedirectClient
       // "1": take over a MAC this account registered under another server; a MAC of another account stays refused.
       const res = await call('redirect.registerDeviceWithUniqueUrl', [upper(mac), SERVER_NAME, url.href, '1']);
       if ('error' in res) return failed(res.error);
-      if (res.success) return ok(res.message);
-      return /^Error:[a-z0-9]{10}|elsewhere|owned/i.test(res.message) ? elsewhere(`Yealink RPS: ${res.message}`) : failed(res.message);
+      if (res.success) return ok('registered');
+      // The service's message decides which, and is not passed on.
+      return /^Error:[a-z0-9]{10}|elsewhere|owned/i.test(res.message)
+        ? elsewhere('Yealink RPS: the MAC is registered to another account')
+        : failed('the service refused the registration');
     },
     async deregister(mac) {
       const res = await call('redirect.deRegisterDevice', [upper(mac)]);
       if ('error' in res) return failed(res.error);
-      return res.success ? { status: 'unknown', message: res.message } : failed(res.message);
+      return res.success ? { status: 'unknown', message: 'deregistered' } : failed('the service refused the deregistration');
     },
     async check(mac) {
       const res = await call('redirect.checkDevice', [upper(mac)]);
       if ('error' in res) return failed(res.error);
-      if (/registered elsewhere/i.test(res.message)) return elsewhere(res.message);
-      if (/^registered/i.test(res.message)) return ok(res.message);
-      return { status: 'unknown', message: res.message };
+      if (/registered elsewhere/i.test(res.message)) return elsewhere('registered to another account');
+      if (/^registered/i.test(res.message)) return ok('in this account');
+      return { status: 'unknown', message: 'not in this account' };
     },
   };
 }

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from '../log.ts';
+import { describeNetworkError } from '../remoteError.ts';
 
 /** What a PBX said to a relayed NOTIFY. */
 export interface RelayResult {
@@ -66,6 +67,13 @@ function blockReader(socket: Socket, timeoutMs: number) {
   };
 }
 
+function relayFailure(err: unknown): string {
+  const message = String((err as Error).message ?? '');
+  if (/did not answer|no connection/.test(message)) return 'timed out';
+  if (/closed the connection/.test(message)) return 'connection closed by the remote side';
+  return describeNetworkError(err);
+}
+
 async function withConnection<T>(c: RelayConnection, run: (socket: Socket, read: () => Promise<Map<string, string>>) => Promise<T>): Promise<T> {
   const socket = connect({ host: c.host, port: c.port });
   const reader = blockReader(socket, c.timeoutMs ?? 5000);
@@ -77,6 +85,9 @@ async function withConnection<T>(c: RelayConnection, run: (socket: Socket, read:
       socket.once('close', () => reject(new Error(`no connection to ${c.host}:${c.port}`)));
     });
     return await run(socket, () => reader.next());
+  } catch (err) {
+    // A short class of failure, never the remote side's words: a relay address is set through the API.
+    throw new Error(`relay ${c.host}:${c.port}: ${relayFailure(err)}`);
   } finally {
     socket.destroy();
   }
@@ -218,7 +229,8 @@ export class AmiConnection {
                 this.failures = 0;
                 settle({ ok: true });
               } else {
-                settle({ ok: false, error: new Error(`AMI login refused: ${answer.get('message') ?? ''}`), refused: true });
+                // Never the PBX's own words: a relay address is set through the API.
+                settle({ ok: false, error: new Error('AMI login refused'), refused: true });
                 socket.destroy();
               }
             },
@@ -241,10 +253,14 @@ export class AmiConnection {
           }
         }
       });
-      socket.on('error', () => {}); // 'close' follows and says what happened
+      let socketError: unknown;
+      socket.on('error', (err) => {
+        socketError = err; // 'close' follows and says what happened
+      });
       socket.on('close', () => {
         const wasLoggedIn = this.loggedIn;
-        settle({ ok: false, error: new Error(`no connection to ${host}:${port}`), refused: false });
+        const why = socketError === undefined ? 'connection closed by the remote side' : describeNetworkError(socketError);
+        settle({ ok: false, error: new Error(`relay ${host}:${port}: ${why}`), refused: false });
         if (this.socket === socket) this.lost(wasLoggedIn);
       });
     });
@@ -353,7 +369,7 @@ export function notifyViaFreeswitch(c: RelayConnection & { readonly profile: str
     if (greeting.get('content-type') !== 'auth/request') return { ok: false, message: 'not a FreeSWITCH event socket' };
     socket.write(`auth ${c.secret}\n\n`);
     const auth = await read();
-    if (!(auth.get('reply-text') ?? '').startsWith('+OK')) return { ok: false, message: `event socket login refused: ${auth.get('reply-text') ?? ''}` };
+    if (!(auth.get('reply-text') ?? '').startsWith('+OK')) return { ok: false, message: 'event socket login refused' };
     const headers = [
       `profile: ${c.profile}`,
       `event-string: ${event}`,

@@ -118,7 +118,11 @@ export function createResync(deps: ResyncDeps) {
       if (tenant === undefined || tenant.notifyMode === 'direct') {
         const target = directTarget(device, account, tenant);
         if (target === null || deps.direct === null) {
-          update(job.id, { error: deps.direct === null ? 'no SIP port to send from' : 'no contact, configured contact or address is known for this phone' });
+          // Nothing to send to, now or on a retry: failed at once, with the reason, rather than `sent` until the time-out.
+          const error = deps.direct === null ? 'no SIP port to send from' : 'no contact, configured contact or address is known for this phone';
+          update(job.id, { state: 'failed', failedAt: deps.now(), error });
+          if (waiting.get(device.id)?.id === job.id) waiting.delete(device.id);
+          deps.log.warn('sip', 're-provisioning failed', { mac: device.mac, reason: job.reason, error });
           return;
         }
         const credentials =

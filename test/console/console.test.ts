@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CONSOLE_PASSWORD as PASSWORD, launchBrowser, signInToConsole } from '../helpers/browser.ts';
+import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The console in a real browser (Debian's Chromium driven by Playwright), against a real hotprov. */
@@ -149,11 +150,7 @@ Console('repeated wrong passwords lock the account; the session cookie is HttpOn
   assert.match(await page.textContent('.error') ?? '', /too many failed sign-ins/);
   const t2 = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
   try {
-    const res = await fetch(`${t2.url}/console/login`, {
-      method: 'POST',
-      body: new URLSearchParams({ username: 'admin', password: PASSWORD }),
-      redirect: 'manual',
-    });
+    const res = await postSignIn(t2.url, await fetchSignInForm(t2.url), 'admin', PASSWORD);
     assert.is(res.status, 302);
     assert.match(res.headers.get('set-cookie') ?? '', /hotprov_session=.*; path=\/console.*samesite=lax; httponly/i);
   } finally {

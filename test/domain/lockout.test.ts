@@ -82,17 +82,47 @@ Lockout('guessing many extensions from one phone locks that phone for everyone',
   assert.is(await attempt(other.idleAccount, '101', '4826'), 'ok', 'another phone is not locked');
 });
 
-Lockout('a lockout that lands while a right PIN is being checked still holds', async () => {
+Lockout('a right PIN reserved within the budget logs in even when a lockout lands while it is checked', async () => {
   const device = buildDevice(f);
   const { user } = await buildUser(f, '101');
-  // The checks before the PIN hash run synchronously; the lockout arrives while scrypt works.
+  // The reservation happens synchronously; the lockout arrives while scrypt works. Answering 423 now would make
+  // the right PIN the one answer that differs from the wrong ones around it.
   const pending = attempt(device.idleAccount, '101', '4826');
   writeTransaction(f.deps.db, (tx) => {
     for (let i = 0; i < LOCKOUT.userFailures; i++) recordFailure(tx, f.tenantId, { subject: 'user', id: user.id }, clock);
   });
-  const result = await pending;
-  assert.ok(result !== 'ok', 'logged in although locked');
-  assert.is(result.code, 'locked');
+  assert.is(await pending, 'ok');
+  assert.is(await attempt(device.idleAccount, '101', '9999').then((e) => (e === 'ok' ? e : e.code)), 'wrong_pin', 'the success forgot the lockout');
+});
+
+Lockout('checks under way count: the sixth parallel attempt on a user is turned away before its PIN is read', async () => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  const checked: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const deps = {
+    ...f.deps,
+    verifySecret: async (pin: string) => {
+      checked.push(pin);
+      await gate;
+      return pin === '4826';
+    },
+  };
+  const tries = ['1111', '2222', '3333', '5555', '6666', '4826', '7777'].map((pin) =>
+    login(deps, f.tenantId, ACTOR, { device: device.idleAccount, extension: '101', pin, method: 'api' }).then(
+      () => 'ok',
+      (err: AppError) => err.code,
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(checked, ['1111', '2222', '3333', '5555', '6666'], 'only five PINs reach the check');
+  release();
+  const answers = await Promise.all(tries);
+  assert.equal(answers, ['wrong_pin', 'wrong_pin', 'wrong_pin', 'wrong_pin', 'wrong_pin', 'too_many_attempts', 'too_many_attempts']);
+  const locked = await attempt(device.idleAccount, '101', '4826');
+  assert.ok(locked !== 'ok');
+  assert.is(locked.code, 'locked', 'the five wrong PINs locked the user');
 });
 
 Lockout('every failure and lockout is audited, never with the PIN', async () => {

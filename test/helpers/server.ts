@@ -63,6 +63,8 @@ export async function startTestServer(
     now?: () => Date;
     /** Runs before the listeners start, e.g. to add a test-only route behind the app's own middleware. */
     beforeListen?: (hotprov: Hotprov) => void;
+    /** Checks PINs and passwords; a test passes its own to count the checks. */
+    verifySecret?: (secret: string, hash: string) => Promise<boolean>;
   } = {},
 ): Promise<TestServer> {
   const changes: ProfileChange[] = [];
@@ -72,6 +74,7 @@ export async function startTestServer(
     adminToken: TEST_TOKEN,
     log: options.log ?? silentLogger,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.verifySecret === undefined ? {} : { verifySecret: options.verifySecret }),
     onProfilesChanged: (c) => changes.push(c),
     // Short SIP timers: a phone that never answers costs 640 ms, not RFC 3261's 32 s.
     sipTimers: { t1: 20, t2: 80, timeoutF: 640 },

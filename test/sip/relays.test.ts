@@ -196,7 +196,7 @@ Relays('a PBX that does not answer times out instead of hanging', async () => {
   try {
     await relay.notify({ host: '127.0.0.1', port, username: 'u', secret: 's', timeoutMs: 200 }, 'HD0001', 'check-sync').then(
       () => assert.unreachable('no answer must not succeed'),
-      (err: Error) => assert.match(err.message, /did not answer within 200 ms/),
+      (err: Error) => assert.match(err.message, /^relay 127\.0\.0\.1:\d+: timed out$/),
     );
   } finally {
     relay.close();
@@ -237,7 +237,7 @@ Relays('FreeSWITCH: event socket auth, then sendevent NOTIFY with profile, user,
       'content-type: application/simple-message-summary',
     ]);
     const refused = await notifyViaFreeswitch({ ...connection, secret: 'nope' }, 'HD0001', 'check-sync');
-    assert.equal(refused, { ok: false, message: 'event socket login refused: -ERR invalid' });
+    assert.equal(refused, { ok: false, message: 'event socket login refused' });
   } finally {
     server.close();
   }

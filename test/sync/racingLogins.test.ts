@@ -46,10 +46,13 @@ Race('the invariants hold and moved users\' old phones are told', async () => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return list[seed % list.length] as T;
   };
-  const answers = await Promise.all(
+  const all = await Promise.all(
     Array.from({ length: 200 }, () => t.api('POST', '/api/v1/hotdesk/login', { device: pick(devices), extension: pick(users), pin: '4826' })),
   );
-  assert.ok(answers.every((a) => a.status === 200), 'every login succeeded');
+  // More PIN checks of one user or phone at once than its tries left are turned away before the PIN is read.
+  assert.ok(all.every((a) => a.status === 200 || (a.status === 429 && a.body.error.code === 'too_many_attempts')), 'a login failed otherwise');
+  const answers = all.filter((a) => a.status === 200);
+  assert.ok(answers.length >= users.length, `only ${answers.length} logins went through`);
   await t.hotprov.resync.settled();
 
   const sessions = (await t.api('GET', '/api/v1/hotdesk/sessions')).body as { device: { idleAccount: string }; user: { extension: string } }[];

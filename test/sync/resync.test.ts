@@ -48,11 +48,20 @@ Resync('a phone that does not fetch is told again, then reported failed, never s
   assert.is(sessions.body[0].sync.state, 'failed');
 });
 
-Resync('a phone nobody can reach is reported with the reason', async () => {
+Resync('a phone nobody can reach fails at once with the reason, not `sent` until the time-out', async () => {
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   await t.hotprov.resync.settled();
   const sync = await syncOf('HD0001');
-  assert.equal([sync.state, sync.error], ['sent', 'no contact, configured contact or address is known for this phone']);
+  assert.equal([sync.state, sync.error], ['failed', 'no contact, configured contact or address is known for this phone']);
+  // The watchdog has nothing left to retry for it.
+  later(31);
+  await syncWatchdog.run(jobDeps());
+  assert.equal((await syncOf('HD0001')).attempts, 1);
+  // Once the phone is known (it fetched), the next change reaches it again.
+  await t.phone('/001565123456.cfg', UA);
+  await t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' });
+  await t.hotprov.resync.settled();
+  assert.is.not((await syncOf('HD0001')).state, 'failed');
 });
 
 Resync('a phone that fetched by itself before the NOTIFY landed counts as fetched; a later change supersedes', async () => {

@@ -13,7 +13,7 @@ import { findDevice, getUser } from '../../domain/lookup.ts';
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
 import { Conflict, NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
-import { readBody } from '../body.ts';
+import { readBody, readChanges } from '../body.ts';
 import type { AppDeps } from '../deps.ts';
 import { presentDevice, presentOpenSession, presentSession, presentSync, presentTenant, presentUser } from '../presenters.ts';
 import { CodeBody, DeviceCreateBody, DeviceUpdateBody, LoginBody, LogoutBody, TenantUpdateBody, UserCreateBody, UserUpdateBody } from '../schemas.ts';
@@ -51,7 +51,7 @@ export function apiRouter(deps: AppDeps): Router {
   });
 
   router.patch('/users/:extension', async (ctx) => {
-    const body = await readBody(ctx, UserUpdateBody);
+    const body = await readChanges(ctx, UserUpdateBody);
     const tenant = deps.tenant();
     const { user, keys } = await updateUser(domain, tenant.id, tenant.pinMinLength, actorOf(ctx), ctx.params.extension ?? '', body);
     ctx.body = presentUser(user, keys);
@@ -91,7 +91,7 @@ export function apiRouter(deps: AppDeps): Router {
   });
 
   router.patch('/devices/:device', async (ctx) => {
-    const body = await readBody(ctx, DeviceUpdateBody);
+    const body = await readChanges(ctx, DeviceUpdateBody);
     ctx.body = deviceView(updateDevice(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '', body));
   });
 
@@ -222,7 +222,7 @@ export function apiRouter(deps: AppDeps): Router {
   });
 
   router.patch('/tenant', async (ctx) => {
-    const body = await readBody(ctx, TenantUpdateBody);
+    const body = await readChanges(ctx, TenantUpdateBody);
     const row = updateTenant(domain, tenantId(), actorOf(ctx), body);
     deps.onTenantChanged();
     ctx.body = presentTenant(row);

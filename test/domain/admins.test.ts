@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openDb } from '../../src/db/client.ts';
+import { auditEvents, loginThrottles, signInThrottles } from '../../src/db/schema.ts';
+import { createAdmin, SIGN_IN_THROTTLE_ROWS, signIn } from '../../src/domain/admins.ts';
+import { AppError } from '../../src/errors.ts';
+import { createHotprov } from '../../src/hotprov.ts';
+import { silentLogger } from '../../src/log.ts';
+import { testConfig, TEST_TOKEN } from '../helpers/server.ts';
+import { createDomain, type DomainFixture } from '../helpers/domain.ts';
+
+let f: DomainFixture;
+let clock = new Date('2026-03-02T09:00:00Z');
+const Admins = suite('domain/console sign-in');
+Admins.before.each(async () => {
+  clock = new Date('2026-03-02T09:00:00Z');
+  f = createDomain(() => clock);
+  await createAdmin(f.deps.db, clock, 'alice', 'correct-horse-battery');
+});
+Admins.after.each(() => f.close());
+
+const attempt = (name: string, password: string) =>
+  signIn(f.deps, f.tenantId, name, password).then(
+    () => 'ok',
+    (err: AppError) => `${err.status} ${err.code}`,
+  );
+
+Admins('a name nobody has locks exactly like an admin\'s: the answers give no name away', async () => {
+  const known: string[] = [];
+  const unknown: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    known.push(await attempt('alice', `wrong-${i}`));
+    unknown.push(await attempt('mallory', `wrong-${i}`));
+  }
+  assert.equal(known, unknown);
+  assert.equal(known, ['401 bad_credentials', '401 bad_credentials', '401 bad_credentials', '401 bad_credentials', '401 bad_credentials', '423 locked']);
+  assert.is(await attempt('alice', 'correct-horse-battery'), '423 locked', 'locked whatever the password');
+  clock = new Date(clock.getTime() + 61_000);
+  assert.is(await attempt('alice', 'correct-horse-battery'), 'ok');
+});
+
+Admins('every failed sign-in is audited with the name, never the password', async () => {
+  await attempt('alice', 'not-the-password');
+  await attempt('ghost', 'also-not-it');
+  const failed = f.deps.db.select().from(auditEvents).all().filter((e) => e.action === 'console.sign_in_failed');
+  assert.equal(failed.map((e) => JSON.parse(e.detail).username), ['alice', 'ghost']);
+  assert.not.ok(JSON.stringify(failed).includes('not-the-password') || JSON.stringify(failed).includes('also-not-it'));
+});
+
+Admins('the names remembered are bounded: a flood of made-up names cannot fill the disk, nor evict an admin\'s count', async () => {
+  for (let i = 0; i < 4; i++) await attempt('alice', 'wrong');
+  const insert = (f.deps.db as unknown as { $client: { prepare(sql: string): { run(...a: unknown[]): void } } }).$client.prepare(
+    'INSERT INTO sign_in_throttles (username, failures, pending, last_attempt_at) VALUES (?, 1, 0, ?)',
+  );
+  for (let i = 0; i < SIGN_IN_THROTTLE_ROWS + 50; i++) insert.run(`made-up-${i}`, clock.getTime() - 1000 + (i % 500));
+  await attempt('one-more-made-up', 'x');
+  const rows = f.deps.db.select().from(signInThrottles).all();
+  assert.ok(rows.length <= SIGN_IN_THROTTLE_ROWS, `${rows.length} names remembered`);
+  assert.is(rows.find((r) => r.username === 'alice')?.failures, 4, "the admin's count survived the flood");
+  assert.is(await attempt('alice', 'wrong'), '401 bad_credentials');
+  assert.is(await attempt('alice', 'correct-horse-battery'), '423 locked', 'the fifth failure locked it');
+  // A day later, names nobody tried since are forgotten.
+  clock = new Date(clock.getTime() + 25 * 3600_000);
+  await attempt('tomorrow', 'x');
+  assert.ok(f.deps.db.select().from(signInThrottles).all().length <= 3);
+});
+
+Admins('checks under way when hotprov stopped are released when it starts again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hotprov-pending-'));
+  const path = join(dir, 'hotprov.db');
+  try {
+    const first = openDb(path);
+    first.db.insert(signInThrottles).values({ username: 'alice', pending: 5, lastAttemptAt: clock }).run();
+    first.sqlite.exec("INSERT INTO tenants (slug, name) VALUES ('default', 'Default')");
+    first.db.insert(loginThrottles).values({ tenantId: 1, subject: 'user', subjectId: 1, pending: 5 }).run();
+    first.close();
+    const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path }), adminToken: TEST_TOKEN, log: silentLogger });
+    try {
+      assert.is(hotprov.database.db.select().from(signInThrottles).get()?.pending, 0);
+      assert.is(hotprov.database.db.select().from(loginThrottles).get()?.pending, 0);
+    } finally {
+      await hotprov.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Admins.run();

@@ -1,0 +1,122 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+/** What hotprov answers when the database cannot be written, when a change is empty, and the headers it always sends. */
+let t: TestServer;
+const Faults = suite('http/faults and headers');
+Faults.before.each(async () => {
+  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: 'correct-horse-battery' } });
+  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'sip-secret-101', pin: '4826' });
+  await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
+});
+Faults.after.each(() => t.close());
+
+/** Caps the database at the pages it has (as a full disk would), and uses up the room left in them. */
+function fillTheDisk(): () => void {
+  const { sqlite } = t.hotprov.database;
+  const pages = Number(sqlite.pragma('page_count', { simple: true }));
+  sqlite.pragma(`max_page_count = ${pages}`);
+  const insert = sqlite.prepare("INSERT INTO audit_events (tenant_id, at, actor, action, detail) VALUES (1, 0, 'filler', 'filler', '{}')");
+  for (let i = 0; i < 100_000; i++) {
+    try {
+      insert.run();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_FULL') break;
+      throw err;
+    }
+  }
+  return () => sqlite.pragma('max_page_count = 1073741823');
+}
+
+Faults('a full disk: logins and admin writes answer 503 naming the cause; all works again when space returns', async () => {
+  const freeSpace = fillTheDisk();
+  const login = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  assert.is(login.status, 503);
+  assert.is(login.body.error.code, 'storage_unavailable');
+  assert.match(login.body.error.message, /disk is full/);
+  const created = await t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob', sipPassword: 'sip-secret-102' });
+  assert.is(created.status, 503);
+  const code = await t.api('POST', '/api/v1/hotdesk/code', { device: 'HD0001', digits: '*35*101*4826' });
+  assert.is(code.status, 503);
+  const patched = await t.api('PATCH', '/api/v1/tenant', { loginCode: '*36' });
+  assert.is(patched.status, 503);
+  const reserved = t.hotprov.database.sqlite.prepare('SELECT sum(pending) AS n FROM login_throttles').get() as { n: number | null };
+  assert.is(reserved.n ?? 0, 0, 'a refused login leaves no PIN check reserved');
+  // Reading still works.
+  assert.is((await t.api('GET', '/api/v1/users')).status, 200);
+
+  freeSpace();
+  const again = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  assert.is(again.status, 200, JSON.stringify(again.body));
+  assert.is(again.body.result, 'logged_in');
+  assert.is((await t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob', sipPassword: 'sip-secret-102' })).status, 201);
+});
+
+Faults('a full disk during console sign-in is a 503 page that says why', async () => {
+  const form = await fetchSignInForm(t.url);
+  const freeSpace = fillTheDisk();
+  const res = await postSignIn(t.url, form, 'admin', 'correct-horse-battery');
+  assert.is(res.status, 503);
+  assert.match(await res.text(), /disk is full/);
+  const reserved = t.hotprov.database.sqlite.prepare('SELECT sum(pending) AS n FROM sign_in_throttles').get() as { n: number | null };
+  assert.is(reserved.n ?? 0, 0, 'a refused sign-in leaves no check reserved');
+  freeSpace();
+  assert.is((await postSignIn(t.url, form, 'admin', 'correct-horse-battery')).status, 302);
+});
+
+Faults('PATCH with nothing to change is a 400 on every PATCH route, and changes nothing', async () => {
+  for (const path of ['/api/v1/tenant', '/api/v1/users/101', '/api/v1/devices/HD0001']) {
+    const empty = await t.api('PATCH', path, {});
+    assert.is(empty.status, 400, `${path} {}`);
+    assert.is(empty.body.error.code, 'nothing_to_change');
+    const none = await fetch(`${t.url}${path}`, { method: 'PATCH', headers: { authorization: 'Bearer test-token-0123456789abcdef' } });
+    assert.is(none.status, 400, `${path} without a body`);
+    const blank = await t.api('PATCH', path, ' ');
+    assert.is(blank.status, 400, `${path} with a blank body`);
+  }
+});
+
+Faults('every console and API answer forbids framing and sniffing and sends no referrer', async () => {
+  const answers = [
+    await fetch(`${t.url}/console/login`),
+    await fetch(`${t.url}/console/`, { redirect: 'manual' }),
+    await fetch(`${t.url}/console/no-such-page`, { headers: { accept: 'text/html' } }),
+    await fetch(`${t.url}/api/v1/users`, { headers: { authorization: 'Bearer test-token-0123456789abcdef' } }),
+    await fetch(`${t.url}/api/v1/users`),
+    await fetch(`${t.url}/api/v1/nothing`, { headers: { authorization: 'Bearer test-token-0123456789abcdef' } }),
+  ];
+  for (const res of answers) {
+    assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, res.url);
+    assert.is(res.headers.get('x-frame-options'), 'DENY', res.url);
+    assert.is(res.headers.get('x-content-type-options'), 'nosniff', res.url);
+    assert.is(res.headers.get('referrer-policy'), 'no-referrer', res.url);
+  }
+  // Each page's script nonce is its own.
+  const a = answers[0]?.headers.get('content-security-policy');
+  const b = (await fetch(`${t.url}/console/login`)).headers.get('content-security-policy');
+  assert.is.not(a, b);
+});
+
+Faults('cookies are Secure when the request is HTTPS through a trusted proxy, and only then', async () => {
+  const plain = await fetchSignInForm(t.url, { 'x-forwarded-proto': 'https' });
+  assert.not.match(plain.cookie, /Secure/i);
+  const res = await fetch(`${t.url}/console/login`, { headers: { 'x-forwarded-proto': 'https' } });
+  assert.not.match(res.headers.get('set-cookie') ?? '', /;\s*secure/i, 'an untrusted X-Forwarded-Proto is ignored');
+
+  const proxied = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: 'correct-horse-battery', HOTPROV_TRUST_PROXY: 'true' } });
+  try {
+    const headers = { 'x-forwarded-proto': 'https' };
+    const page = await fetch(`${proxied.url}/console/login`, { headers });
+    assert.match(page.headers.get('set-cookie') ?? '', /hotprov_signin=[^;]+;.*secure/i);
+    const form = await fetchSignInForm(proxied.url, headers);
+    const signedIn = await postSignIn(proxied.url, form, 'admin', 'correct-horse-battery', headers);
+    assert.is(signedIn.status, 302);
+    assert.match(signedIn.headers.get('set-cookie') ?? '', /hotprov_session=[^;]+;.*secure.*httponly/i);
+  } finally {
+    await proxied.close();
+  }
+});
+
+Faults.run();
