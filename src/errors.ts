@@ -60,3 +60,21 @@ export class StartupError extends Error {
     this.name = 'StartupError';
   }
 }
+
+/**
+ * SQLite refusals caused by another writer or by the disk, not by the request: a unique row another request
+ * created at the same moment (409), a lock held past busy_timeout (503), a full disk or a file turned read-only
+ * (503 naming the cause). Each is worth a retry once fixed, none is a fault of hotprov's code.
+ */
+export function storageConflict(err: unknown): AppError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return null;
+  if (code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) {
+    return new AppError(409, 'conflict', 'the change conflicts with one made at the same moment; try again');
+  }
+  if (code.startsWith('SQLITE_BUSY')) return new AppError(503, 'busy', 'the database is busy; try again');
+  if (code.startsWith('SQLITE_FULL')) return StorageUnavailable('the disk is full');
+  if (code.startsWith('SQLITE_READONLY')) return StorageUnavailable('the database file is read-only');
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) return StorageUnavailable('the disk reports an input/output error');
+  return null;
+}

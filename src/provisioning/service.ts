@@ -11,6 +11,7 @@ import type { Mac } from '../domain/mac.ts';
 import { userAtDevice } from '../domain/sessions.ts';
 import { getTenant, tenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
+import { storageConflict } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
 import { escapeContext, escapeXml } from '../vendors/escape.ts';
@@ -107,6 +108,9 @@ export interface Revision {
 
 /** The adapter's own name of a device's main file, the one holding its account. */
 const MAIN_FILE_KIND = 'device';
+
+/** How soon records that could not be written (disk full, database locked) are tried again without a new fetch. */
+const RECORD_RETRY_MS = 5_000;
 
 /** Last-seen time stamps are written at most this often when nothing else about the request changed. */
 const SEEN_INTERVAL_MS = 30_000;
@@ -346,7 +350,15 @@ export function createProvisioning(deps: ProvisioningDeps) {
       guard.fail(request.ip);
       return renderBootstrap(adapter, file, decoyOf(mac));
     }
-    const outcome = claimByBootstrap(claimDeps, device.id, claimantOf(adapter, request));
+    let outcome: ReturnType<typeof claimByBootstrap>;
+    try {
+      outcome = claimByBootstrap(claimDeps, device.id, claimantOf(adapter, request));
+    } catch (err) {
+      // A claim that cannot be recorded hands nothing out; the phone asks again at its next boot or poll.
+      if (storageConflict(err) === null) throw err;
+      deps.log.warn('database', 'a phone could not claim its credentials: the database cannot be written', { mac, error: (err as Error).message });
+      return renderBootstrap(adapter, file, decoyOf(mac));
+    }
     if (outcome.kind === 'refused') {
       guard.fail(request.ip);
       deps.log.warn('security', 'a phone claimed a device someone claimed before; refused', { mac, ip: request.ip, access: device.access });
@@ -510,13 +522,30 @@ export function createProvisioning(deps: ProvisioningDeps) {
         for (const [id, fetch] of seen) recordDeviceSeen(deps.db, id, fetch);
         for (const [id, revision] of served) recordServed(deps.db, id, revision.etag, revision.account);
       });
+      if (recordingFails) {
+        recordingFails = false;
+        deps.log.info('database', 'what phones fetched is recorded again');
+      }
     } catch (err) {
-      // Kept for the next write (another fetch's, or close()), unless something newer came meanwhile.
+      // Kept for the next write (another fetch's, a retry's, or close()), unless something newer came meanwhile.
       for (const [id, fetch] of seen) if (!pendingSeen.has(id)) pendingSeen.set(id, fetch);
       for (const [id, revision] of served) if (!pendingServed.has(id)) pendingServed.set(id, revision);
-      deps.log.warn('database', 'could not record what phones fetched yet; will try again', { phones: seen.length + served.length, error: (err as Error).message });
+      // One warning per outage, not one per turn: a full disk under a boot storm would flood the log.
+      if (!recordingFails) {
+        recordingFails = true;
+        deps.log.warn('database', 'could not record what phones fetched; phones still get their files, and it is tried again', {
+          phones: seen.length + served.length,
+          error: (err as Error).message,
+        });
+      }
+      retryTimer ??= setTimeout(() => {
+        retryTimer = null;
+        writePending();
+      }, RECORD_RETRY_MS).unref();
     }
   };
+  let recordingFails = false;
+  let retryTimer: NodeJS.Timeout | null = null;
 
   const recordSeen = (adapter: VendorAdapter, device: PhoneDevice, request: PhoneRequest) => {
     const ua = adapter.profile.parseUserAgent(request.userAgent);

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDb } from '../../src/db/client.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
-import { storageConflict } from '../../src/http/app.ts';
+import { storageConflict } from '../../src/errors.ts';
 
 const Db = suite('db/migrations');
 let dir = '';

@@ -1,13 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
+import { createLogger } from '../../src/log.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** What hotprov answers when the database cannot be written, when a change is empty, and the headers it always sends. */
 let t: TestServer;
+const logged: string[] = [];
 const Faults = suite('http/faults and headers');
 Faults.before.each(async () => {
-  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: 'correct-horse-battery' } });
+  logged.length = 0;
+  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: 'correct-horse-battery' }, log: createLogger('info', (l) => logged.push(l)) });
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'sip-secret-101', pin: '4826' });
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
 });
@@ -52,6 +55,31 @@ Faults('a full disk: logins and admin writes answer 503 naming the cause; all wo
   assert.is(again.status, 200, JSON.stringify(again.body));
   assert.is(again.body.result, 'logged_in');
   assert.is((await t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob', sipPassword: 'sip-secret-102' })).status, 201);
+});
+
+Faults('a database that cannot be written costs no phone its file: answered, recorded once it can, one warning', async () => {
+  await (await t.phone('/805ec0112233.cfg')).text(); // the phone claimed its credentials and is in service
+  await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:44', vendor: 'yealink', model: 'T54W' });
+  const { sqlite } = t.hotprov.database;
+  sqlite.pragma('query_only = ON'); // every write now fails, as on a read-only or locked database
+  for (let i = 1; i <= 20; i++) {
+    // A new firmware each time: each fetch has something to record.
+    const res = await t.phone('/805ec0112233.cfg', `Yealink SIP-T54W 96.86.0.${i}`);
+    assert.is(res.status, 200);
+    assert.match(await res.text(), /^account\.1\.user_name = HD0001$/m);
+  }
+  // A phone that has not claimed yet is handed nothing that could not be put on record.
+  const claim = await t.anonymous('/805ec0112244.cfg', 'Yealink SIP-T54W 96.86.0.70');
+  assert.is(claim.status, 200);
+  assert.not.match(await claim.text(), /HD000\d/);
+  assert.is(logged.filter((l) => l.includes('could not record what phones fetched')).length, 1, 'one warning, not one per fetch');
+  sqlite.pragma('query_only = OFF');
+  assert.is(sqlite.prepare("SELECT access FROM devices WHERE mac = '805ec0112244'").pluck().get(), 'unclaimed');
+  // Written at the next turn a phone fetches (or by the retry on its own).
+  await (await t.phone('/805ec0112233.cfg', 'Yealink SIP-T54W 96.86.0.21')).text();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is((await t.api('GET', '/api/v1/devices/805ec0112233')).body.lastSeen.firmware, '96.86.0.21');
+  assert.ok(logged.some((l) => l.includes('recorded again')));
 });
 
 Faults('a full disk during console sign-in is a 503 page that says why', async () => {
