@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import type { Hotprov } from '../../src/hotprov.ts';
 import { clientCertificateOf } from '../../src/http/clientCertificate.ts';
 import { CONSOLE_PASSWORD } from '../helpers/browser.ts';
+import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.ts';
 import { type ClientPem, createTestPki, type HttpsAnswer, httpsRequest, type TestPki } from '../helpers/tls.ts';
 
@@ -64,8 +65,11 @@ Https('serves the console sign-in page, and its session cookie is Secure over HT
   assert.is(page.status, 200);
   assert.match(page.body, /<form[^>]*method="post"/i);
 
-  const form = { 'content-type': 'application/x-www-form-urlencoded' };
-  const body = new URLSearchParams({ username: 'admin', password: CONSOLE_PASSWORD }).toString();
+  // The sign-in form's CSRF token and its cookie, as the browser got them with the page.
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+  const formCookie = (page.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+  const form = { 'content-type': 'application/x-www-form-urlencoded', cookie: formCookie };
+  const body = new URLSearchParams({ _csrf: csrf, username: 'admin', password: CONSOLE_PASSWORD }).toString();
   const overHttps = await httpsRequest(`${t.httpsUrl}/console/login`, { ca: pki.serverCaPem, method: 'POST', headers: form, body });
   assert.is(overHttps.status, 302);
   const secureCookie = (overHttps.headers['set-cookie'] ?? []).find((c) => c.startsWith('hotprov_session='));
@@ -73,7 +77,8 @@ Https('serves the console sign-in page, and its session cookie is Secure over HT
   assert.match(secureCookie ?? '', /;\s*secure/i, 'a browser never sends it back over plain HTTP');
   assert.match(secureCookie ?? '', /;\s*httponly/i);
 
-  const overHttp = await fetch(`${t.url}/console/login`, { method: 'POST', headers: form, body, redirect: 'manual' });
+  const plain = await fetchSignInForm(t.url);
+  const overHttp = await postSignIn(t.url, plain, 'admin', CONSOLE_PASSWORD);
   assert.is(overHttp.status, 302);
   const plainCookie = overHttp.headers.getSetCookie().find((c) => c.startsWith('hotprov_session='));
   assert.ok(plainCookie !== undefined, 'signed in over HTTP');
