@@ -204,7 +204,7 @@ export class AmiConnection {
         resolve(session);
       };
       const greeting = setTimeout(() => {
-        settle({ ok: false, error: new Error(`the PBX did not answer within ${this.timeoutMs} ms`), refused: false });
+        settle({ ok: false, error: new Error(`relay ${host}:${port}: timed out`), refused: false });
         socket.destroy();
       }, this.timeoutMs);
       socket.setEncoding('utf8');

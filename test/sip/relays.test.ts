@@ -158,12 +158,13 @@ Relays('Asterisk: a wrong secret is refused and said so, once for a burst, not o
   ami = await fakeAmi('s3cret');
   relay = new AsteriskRelay({ backoff: { initialMs: 60_000, maxMs: 60_000 } });
   const results = await Promise.all(Array.from({ length: 50 }, () => relay.notify(settings(ami!.port, 'wrong'), 'HD0001', 'check-sync')));
-  assert.ok(results.every((r) => !r.ok && /AMI login refused: Authentication failed/.test(r.message)), results[0]?.message);
+  // Said by class, never in the PBX's own words (a relay address is set through the API).
+  assert.ok(results.every((r) => !r.ok && r.message === 'AMI login refused'), results[0]?.message);
   assert.is(ami.logins.refused, 1);
   // Until the back-off runs out, a NOTIFY is refused at once with the same reason, without another login.
   await new Promise((resolve) => setTimeout(resolve, 50));
   const later = await relay.notify(settings(ami.port, 'wrong'), 'HD0001', 'check-sync');
-  assert.match(later.message, /AMI login refused: Authentication failed \(trying again in \d+ s\)/);
+  assert.match(later.message, /^AMI login refused \(trying again in \d+ s\)$/);
   assert.is(ami.logins.refused, 1);
   assert.equal(ami.notifies, []);
 });
