@@ -39,15 +39,9 @@ function blockReader(socket: Socket, timeoutMs: number) {
       deliver(new Map([['banner', buffer.slice(0, end)]]));
       buffer = buffer.slice(end + 1);
     }
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = new Map<string, string>();
-      for (const line of buffer.slice(0, end).split('\n')) {
-        const i = line.indexOf(':');
-        if (i > 0) block.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-      }
-      buffer = buffer.slice(end + 2);
-      deliver(block);
-    }
+    const { blocks, rest } = takeBlocks(buffer);
+    buffer = rest;
+    for (const block of blocks) deliver(block);
   });
   const fail = (err: Error) => {
     for (const waiter of waiters.splice(0)) waiter(err);
@@ -72,6 +66,25 @@ function relayFailure(err: unknown): string {
   if (/did not answer|no connection/.test(message)) return 'timed out';
   if (/closed the connection/.test(message)) return 'connection closed by the remote side';
   return describeNetworkError(err);
+}
+
+/**
+ * The complete `Key: value` blocks at the start of what a PBX sent (AMI and the event socket end each with an
+ * empty line; line ends already `\n`), keys lower-cased, and what is left for the next chunk.
+ */
+function takeBlocks(buffer: string): { blocks: Map<string, string>[]; rest: string } {
+  const blocks: Map<string, string>[] = [];
+  let rest = buffer;
+  for (let end = rest.indexOf('\n\n'); end >= 0; end = rest.indexOf('\n\n')) {
+    const block = new Map<string, string>();
+    for (const line of rest.slice(0, end).split('\n')) {
+      const i = line.indexOf(':');
+      if (i > 0) block.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
+    }
+    blocks.push(block);
+    rest = rest.slice(end + 2);
+  }
+  return { blocks, rest };
 }
 
 async function withConnection<T>(c: RelayConnection, run: (socket: Socket, read: () => Promise<Map<string, string>>) => Promise<T>): Promise<T> {
@@ -237,13 +250,9 @@ export class AmiConnection {
             (err: Error) => settle({ ok: false, error: err, refused: false }),
           );
         }
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = new Map<string, string>();
-          for (const line of buffer.slice(0, end).split('\n')) {
-            const i = line.indexOf(':');
-            if (i > 0) block.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
-          }
-          buffer = buffer.slice(end + 2);
+        const { blocks, rest } = takeBlocks(buffer);
+        buffer = rest;
+        for (const block of blocks) {
           const id = block.get('actionid');
           const waiter = id === undefined ? undefined : this.pending.get(id);
           if (id !== undefined && waiter !== undefined) {

@@ -1,13 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Router, { type RouterContext } from '@koa/router';
 import type { DeviceRow } from '../../db/schema.ts';
-import { findDeviceByMac } from '../../domain/lookup.ts';
-import { parseMac } from '../../domain/mac.ts';
 import { confirmLogout, loginScreen, logoutScreen, pinScreen, type Screen, submitLogin } from '../../provisioning/screens.ts';
 import type { AppDeps } from '../deps.ts';
+import { screenDevice, showScreen } from './phoneScreen.ts';
 
 const PHONE = { name: 'phone' };
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
  * The login and logout screens phones open from their Login and Logout keys, at
@@ -18,28 +15,9 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export function screenRouter(deps: AppDeps): Router {
   const router = new Router({ prefix: '/phone/:mac/:secret' });
 
-  /** The device whose secret the path holds, or null after answering 403. */
-  const device = (ctx: RouterContext): DeviceRow | null => {
-    const mac = parseMac(ctx.params.mac ?? '');
-    const row = mac === null ? undefined : findDeviceByMac(deps.domain.db, mac);
-    const secret = row?.screenSecret ?? null;
-    // Only an active phone logs anyone in: a claimed one may be whoever asked first for its MAC.
-    const usable = row !== undefined && row.retiredAt === null && row.access === 'active';
-    if (!usable || secret === null || !timingSafeEqual(digest(secret), digest(ctx.params.secret ?? ''))) {
-      deps.log.warn('security', 'phone screen asked with a wrong secret', { mac: ctx.params.mac, ip: ctx.ip });
-      ctx.status = 403;
-      ctx.type = 'text/plain';
-      ctx.body = 'forbidden\n';
-      return null;
-    }
-    return row;
-  };
-  const show = (ctx: RouterContext, row: DeviceRow, screen: Screen) => {
-    const rendered = deps.provisioning.renderScreen(row, screen);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = rendered.contentType;
-    ctx.body = rendered.body;
-  };
+  // Only an active phone logs anyone in: a claimed one may be whoever asked first for its MAC.
+  const device = (ctx: RouterContext) => screenDevice(deps, ctx, 'active');
+  const show = (ctx: RouterContext, row: DeviceRow, screen: Screen) => showScreen(deps, ctx, row, screen);
   const query = (ctx: RouterContext, name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : '');
   const base = () => deps.config.phoneBaseUrl;
 
