@@ -3,13 +3,50 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PROMPTS } from '../src/domain/featureCodes.ts';
 import { loadVendorAdapters } from '../src/vendors/index.ts';
-import { AsteriskConfigError, dialplanGlobals, parseAsteriskConfig, section } from './helpers/asteriskConfig.ts';
+import { parseSipUri } from '../src/sip/message.ts';
+import {
+  AsteriskConfigError,
+  type DialplanFunction,
+  dialplanFunctions,
+  dialplanGlobals,
+  dialplanSteps,
+  parseAsteriskConfig,
+  runDialplan,
+  section,
+} from './helpers/asteriskConfig.ts';
 import { startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.ts';
 
 /** The PBX examples in contrib/ make exactly the API calls hotprov answers, and handle every answer it gives. */
 const read = (path: string) => readFileSync(new URL(`../contrib/${path}`, import.meta.url), 'utf8');
 const asterisk = read('asterisk/extensions_hotprov.conf');
 const lua = read('freeswitch/scripts/hotprov.lua');
+
+/** What Asterisk has on record for the calling phone: its endpoint's AORs, each AOR's contact ids, each contact's URI. */
+interface Registrations {
+  readonly aors: Readonly<Record<string, string>>;
+  readonly contacts: Readonly<Record<string, string>>;
+  readonly uris: Readonly<Record<string, string>>;
+}
+
+/**
+ * Runs the dialplan's contact lookup (from the DEVICE step to the `contacted` label) for a call from HD0001 that
+ * arrived from 192.0.2.10:50123, with the PJSIP functions answering from `on` as their documentation says
+ * (an unknown object or field reads as empty), and returns the CONTACT it sends to hotprov.
+ */
+function contactFor(on: Registrations): string {
+  const steps = dialplanSteps(section(parseAsteriskConfig('extensions.conf', (name) => ({ 'extensions.conf': '[globals]\n#include extensions_hotprov.conf\n', 'extensions_hotprov.conf': asterisk })[name]), 'hotprov-code') ?? { name: '', template: false, variables: [] }, 's');
+  const from = steps.findIndex((s) => s.data === 'LOCAL(DEVICE)=${CHANNEL(endpoint)}');
+  const field = (args: string[], name: string, table: Readonly<Record<string, string>>) => (args[1] === name ? (table[args[0] ?? ''] ?? '') : '');
+  const functions: Record<string, DialplanFunction> = {
+    CHANNEL: (args) => ({ endpoint: 'HD0001', 'pjsip,remote_addr': '192.0.2.10:50123' })[args.join(',')] ?? '',
+    PJSIP_ENDPOINT: (args) => field(args, 'aors', on.aors),
+    PJSIP_AOR: (args) => field(args, 'contact', on.contacts),
+    PJSIP_CONTACT: (args) => field(args, 'uri', on.uris),
+    CUT: ([name = '', delimiter = '-', n = '1'], variables) => (variables.get(name) ?? '').split(delimiter === '' ? '-' : delimiter)[Number(n) - 1] ?? '',
+  };
+  assert.ok(from >= 0, 'the DEVICE step is missing');
+  return runDialplan(steps, from, 'contacted', functions).get('CONTACT') ?? '';
+}
 
 let t: TestServer;
 const Contrib = suite('contrib PBX examples');
@@ -95,6 +132,22 @@ Contrib('Asterisk: when hotprov answers without a result (a refused token), the 
   const branch = lines.findIndex((l) => l.includes('"${RESULT}" = "need_extension"'));
   assert.ok(decode >= 0 && guard > decode && guard < branch, 'an empty RESULT must be caught before any branch on it');
   assert.match(asterisk, /^ same => n\(unanswered\),Answer\(\)\n same => n,Playback\(please-try-call-later\)\n same => n,Return\(\)$/m);
+});
+
+Contrib('Asterisk: the contact the phone registered over TLS reaches hotprov as a TLS target', async () => {
+  const curl = /CURL\(\$\{HOTPROV_API\}(\/[^,]+),(.*)\)\}\)\s*$/m.exec(asterisk);
+  const [, path = '', template = ''] = curl ?? [];
+  const registered = contactFor({ aors: { HD0001: 'HD0001' }, contacts: { HD0001: 'HD0001@@5f3c1a' }, uris: { 'HD0001@@5f3c1a': 'sip:HD0001@192.0.2.10:5061;transport=tls;ob' } });
+  const body = template
+    .replace(/\\(.)|"/g, (_, kept: string | undefined) => kept ?? '')
+    .replace('${DEVICE}', 'HD0001')
+    .replace('${DIGITS}', '*35*101*4826')
+    .replace('${CONTACT}', registered);
+  const answer = await post(path, { 'Content-Type': 'application/json', Authorization: `Bearer ${TEST_TOKEN}` }, body);
+  assert.is(answer.body.result, 'logged_in');
+  const device = await t.api('GET', '/api/v1/devices/001565123456');
+  assert.is(device.body.reportedContact, 'sip:HD0001@192.0.2.10:5061;transport=tls;ob');
+  assert.equal(parseSipUri(device.body.reportedContact), { user: 'HD0001', host: '192.0.2.10', port: 5061, scheme: 'sip', transport: 'tls' });
 });
 
 Contrib.run();
@@ -234,6 +287,78 @@ Parsed('pjsip_notify.conf, read as Asterisk reads it, carries each vendor\'s che
     assert.is(event?.value, adapter.checkSyncEvent, adapter.id);
     assert.is(event?.object, true);
   }
+});
+
+/**
+ * Every dialplan application and function the contrib dialplan uses, with the page that documents it and the
+ * Asterisk that has it. The PJSIP lookups are read with the fields their pages list.
+ */
+const APPLICATIONS: Readonly<Record<string, string>> = {
+  Set: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Applications/Set',
+  Gosub: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Applications/Gosub',
+  Return: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Applications/Return',
+  GotoIf: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Applications/GotoIf',
+  Goto: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Applications/Goto',
+  Answer: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Applications/Answer',
+  Playback: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Applications/Playback',
+  Read: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Applications/Read',
+  Hangup: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Applications/Hangup',
+};
+const FUNCTIONS: Readonly<Record<string, string>> = {
+  LOCAL: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Functions/LOCAL (app_stack, with Gosub)',
+  CHANNEL: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Functions/CHANNEL (endpoint; pjsip,remote_addr for chan_pjsip)',
+  IF: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Functions/IF',
+  CUT: 'docs.asterisk.org/Asterisk_20_Documentation/API_Documentation/Dialplan_Functions/CUT (CUT(varname,char-delim,range-spec): a variable name, not a value; since 1.2.0)',
+  CURL: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Functions/CURL (func_curl)',
+  CURLOPT: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Functions/CURLOPT (func_curl: conntimeout, httptimeout, httpheader)',
+  JSON_DECODE: 'docs.asterisk.org/Latest_API/API_Documentation/Dialplan_Functions/JSON_DECODE (func_json: 16.24, 18.10, 19.2)',
+  PJSIP_ENDPOINT:
+    'docs.asterisk.org/Asterisk_16_Documentation/API_Documentation/Dialplan_Functions/PJSIP_ENDPOINT (PJSIP_ENDPOINT(name,field); field aors: "AoR(s) to be used with the endpoint", comma-separated)',
+  PJSIP_AOR:
+    'docs.asterisk.org/Asterisk_20_Documentation/API_Documentation/Dialplan_Functions/PJSIP_AOR (PJSIP_AOR(name,field), since 13.2.0; field contact: permanent and dynamic contact ids, comma-separated; asterisk/asterisk issue #990)',
+  PJSIP_CONTACT:
+    'docs.asterisk.org/Asterisk_21_Documentation/API_Documentation/Dialplan_Functions/PJSIP_CONTACT (PJSIP_CONTACT(name,field), since 13.2.0; name: the contact id PJSIP_AOR returns; field uri: "SIP URI to contact peer")',
+};
+/** The only field each PJSIP lookup is read with, as its documentation names it. */
+const PJSIP_FIELDS: Readonly<Record<string, string>> = { PJSIP_ENDPOINT: 'aors', PJSIP_AOR: 'contact', PJSIP_CONTACT: 'uri' };
+
+Parsed('every application and function the dialplan uses is a documented one, the PJSIP lookups with their documented fields', () => {
+  const sections = parseAsteriskConfig('extensions.conf', files());
+  const steps = [...dialplanSteps(section(sections, 'hotprov-code') ?? { name: '', template: false, variables: [] }, 's')];
+  for (const exten of ['*35', '_*35*X.']) steps.push(...dialplanSteps(section(sections, 'hotprov-hotdesk') ?? { name: '', template: false, variables: [] }, exten));
+  assert.ok(steps.length > 30, 'the dialplan steps were not found');
+  for (const step of steps) {
+    assert.ok(step.app in APPLICATIONS, `${step.at}: ${step.app}() has no source`);
+    for (const fn of dialplanFunctions(step.data)) assert.ok(fn in FUNCTIONS, `${step.at}: ${fn}() has no source`);
+  }
+  const used = new Set(steps.flatMap((s) => [...dialplanFunctions(s.data)]));
+  for (const fn of ['PJSIP_ENDPOINT', 'PJSIP_AOR', 'PJSIP_CONTACT', 'CUT']) assert.ok(used.has(fn), `${fn} is no longer used: drop it from the list`);
+  for (const [fn, fieldName] of Object.entries(PJSIP_FIELDS)) {
+    const calls = [...asterisk.matchAll(new RegExp(`\\$\\{${fn}\\(\\$\\{(\\w+)\\},(\\w+)\\)\\}`, 'g'))];
+    assert.ok(calls.length > 0, `${fn}(\${NAME},field) not found`);
+    for (const call of calls) assert.is(call[2], fieldName, fn);
+  }
+  // The README says which Asterisk has them.
+  assert.match(read('asterisk/README.md'), /PJSIP_ENDPOINT\(\)`?, `?PJSIP_AOR\(\)`? and `?PJSIP_CONTACT\(\)[^.]*13\.2/);
+});
+
+Parsed('the contact sent is the one the phone registered (transport and port included), the call\'s address when none is on record', () => {
+  const tls = 'sip:HD0001@192.0.2.10:5061;transport=tls;ob';
+  assert.is(contactFor({ aors: { HD0001: 'HD0001' }, contacts: { HD0001: 'HD0001@@5f3c1a' }, uris: { 'HD0001@@5f3c1a': tls } }), tls);
+  // Several AORs or contacts: the first of each.
+  assert.is(
+    contactFor({
+      aors: { HD0001: 'desk-HD0001,spare' },
+      contacts: { 'desk-HD0001': 'desk-HD0001@@aa,desk-HD0001@@bb', spare: 'spare@@cc' },
+      uris: { 'desk-HD0001@@aa': 'sip:HD0001@[2001:db8::5]:5062;transport=tcp', 'desk-HD0001@@bb': 'sip:HD0001@192.0.2.99:5060', 'spare@@cc': 'sip:x@192.0.2.98' },
+    }),
+    'sip:HD0001@[2001:db8::5]:5062;transport=tcp',
+  );
+  const fallback = 'sip:HD0001@192.0.2.10:50123';
+  assert.is(contactFor({ aors: {}, contacts: {}, uris: {} }), fallback, 'an endpoint without AORs');
+  assert.is(contactFor({ aors: { HD0001: 'HD0001' }, contacts: {}, uris: {} }), fallback, 'an AOR without a registration');
+  assert.is(contactFor({ aors: { HD0001: 'HD0001' }, contacts: { HD0001: 'HD0001@@gone' }, uris: {} }), fallback, 'a contact that expired meanwhile');
+  assert.throws(() => runDialplan([{ label: null, app: 'Set', data: 'LOCAL(X)=${SHELL(id)}', at: 't' }], 0, 'end', {}), /does not model SHELL/);
 });
 
 Parsed.run();

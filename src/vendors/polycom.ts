@@ -77,6 +77,8 @@ function officeContext(phone: PhoneSettings, mode: DeviceProfile['mode'], addres
         ? { mode: 'rel', period: String(phone.poll.minutes * 60), time: '' }
         : { mode: 'abs', period: '86400', time: phone.poll.at },
     pickupCode: phone.pickupCode,
+    // feature.callList*.enabled: only a user's phone keeps call lists (missed, placed, received).
+    callLists: mode === 'user' ? '1' : '0',
     timezone:
       tz === null
         ? null

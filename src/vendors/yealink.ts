@@ -71,6 +71,8 @@ function officeContext(phone: PhoneSettings, mode: DeviceProfile['mode'], baseUr
         ? { repeat: 1, minutes: phone.poll.minutes, weekly: 0, begin: NULL, end: NULL, days: NULL }
         : { repeat: 0, minutes: NULL, weekly: 1, begin: phone.poll.at, end: phone.poll.until, days: '0123456' },
     pickupCode: phone.pickupCode,
+    // features.save_call_history: only a user's phone keeps a call history.
+    saveCallHistory: wipe ? 0 : 1,
     timezone:
       tz === null
         ? null

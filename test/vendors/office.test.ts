@@ -102,6 +102,7 @@ Maps.run();
 // --- every model with the default tenant: the golden files
 
 const files: GoldenFile[] = await renderGoldenFiles();
+const documented = new Map(loadVendorAdapters().map((a) => [a.id as string, a.profile.settings]));
 /** A phone's own settings file: Yealink <mac>.cfg, Snom <MAC>.xml, Poly <mac>-hotprov.cfg. */
 const isDeviceFile = (path: string) => /^yealink\/.*\/[0-9a-f]{12}\.cfg$|^snom\/.*\/[0-9A-F]{12}\.xml$|^polycom\/.*-hotprov\.cfg$/.test(path);
 const deviceFiles = (mode: 'idle' | 'user' | 'retired') => files.filter((f) => f.path.includes(`/${mode}/`) && isDeviceFile(f.path));
@@ -200,6 +201,41 @@ for (const file of deviceFiles('user')) {
     for (const wipe of WIPES[vendorOf(file) ?? ''] ?? []) assert.not.match(file.body, wipe);
   });
 }
+/**
+ * The call history setting each vendor documents, as the idle and retired files write it and as a user's file
+ * writes it. Yealink and Poly only stop keeping a history (nothing documented clears one already on the phone);
+ * Snom documents nothing (vendor-profiles/snom.json sources), so its files carry no history setting at all.
+ */
+const HISTORY: Record<string, { names: readonly string[]; wiped: readonly RegExp[]; kept: readonly RegExp[] }> = {
+  yealink: { names: ['features.save_call_history'], wiped: [/^features\.save_call_history = 0$/m], kept: [/^features\.save_call_history = 1$/m] },
+  polycom: {
+    names: ['feature.callList.enabled', 'feature.callListMissed.enabled'],
+    wiped: [/feature\.callList\.enabled="0"/, /feature\.callListMissed\.enabled="0"/],
+    kept: [/feature\.callList\.enabled="1"/, /feature\.callListMissed\.enabled="1"/],
+  },
+  snom: { names: [], wiped: [], kept: [] },
+};
+
+for (const mode of ['idle', 'retired', 'user'] as const) {
+  for (const file of deviceFiles(mode)) {
+    const vendor = vendorOf(file) ?? '';
+    Defaults(`${file.path}: ${mode === 'user' ? 'the user keeps a call history' : 'the phone keeps no call history'}`, () => {
+      const history = HISTORY[vendor];
+      assert.ok(history !== undefined, `no call history entry for ${vendor}`);
+      for (const setting of mode === 'user' ? history.kept : history.wiped) assert.match(file.body, setting);
+      for (const setting of mode === 'user' ? history.wiped : history.kept) assert.not.match(file.body, setting);
+      if (vendor === 'snom') assert.not.match(file.body, /call_?list|callist|history/i);
+    });
+  }
+}
+Defaults('each call history setting has its source in vendor-profiles, and each vendor profile says what stays undocumented', () => {
+  for (const [vendor, history] of Object.entries(HISTORY)) {
+    for (const name of history.names) assert.ok(documented.get(vendor)?.[name] !== undefined, `${vendor}: ${name} has no source`);
+    const profile = JSON.parse(readFileSync(new URL(`../../vendor-profiles/${vendor}.json`, import.meta.url), 'utf8')) as { sources: string[] };
+    assert.ok(profile.sources.some((s) => s.startsWith('Call history on logout:')), `vendor-profiles/${vendor}.json says nothing about call history`);
+  }
+});
+
 for (const model of models) {
   if (!model.startsWith('polycom/')) continue;
   Defaults(`${model}: idle and retired phones get an empty override file, a user's phone keeps its own`, () => {
@@ -324,7 +360,6 @@ async function renderConfigured(): Promise<{ files: GoldenFile[]; overridden: Se
 }
 
 const configured = await renderConfigured();
-const documented = new Map(loadVendorAdapters().map((a) => [a.id as string, a.profile.settings]));
 const Configured = suite('every model, a tenant that sets the basics');
 
 for (const file of configured.files) {
