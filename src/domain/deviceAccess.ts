@@ -82,30 +82,47 @@ export type ClaimOutcome =
  */
 export function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant): ClaimOutcome {
   const now = deps.now();
+  const claimable = (device: DeviceRow) => (device.access === 'unclaimed' && device.retiredAt === null) || isSameClaimantAgain(device, claimant, now);
+  // Decided from a plain read first: a refusal writes nothing here (recordRefusedClaim does, later), so it
+  // takes no longer than the answer to a MAC nobody enrolled.
+  const seen = getDeviceById(deps.db, deviceId);
+  if (seen === undefined) throw new Error(`device ${deviceId} vanished`);
+  if (!claimable(seen)) return { kind: 'refused', device: seen };
   return writeTransaction(deps.db, (tx): ClaimOutcome => {
     const device = getDeviceById(tx, deviceId);
     if (device === undefined) throw new Error(`device ${deviceId} vanished`);
     if (device.access === 'unclaimed' && device.retiredAt === null) return { kind: 'claimed', device: recordClaim(tx, device, claimant, 'bootstrap', now) };
     if (isSameClaimantAgain(device, claimant, now)) return { kind: 'claimed', device };
-    const refused = tx
-      .update(devices)
+    return { kind: 'refused', device };
+  });
+}
+
+/** Puts a refused claim on record for admins: counted on the device and audited. */
+export function recordRefusedClaim(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant): void {
+  const now = deps.now();
+  writeTransaction(deps.db, (tx) => {
+    const device = getDeviceById(tx, deviceId);
+    if (device === undefined) return;
+    tx.update(devices)
       .set({ refusedClaims: device.refusedClaims + 1, refusedClaimAt: now, refusedClaimIp: claimant.ip })
       .where(eq(devices.id, device.id))
-      .returning()
-      .get();
+      .run();
     recordAudit(tx, device.tenantId, now, PHONE, {
       action: 'device.claim_refused',
       deviceMac: device.mac,
       idleAccount: device.idleAccount,
       detail: { ip: claimant.ip, userAgent: claimant.userAgent, access: device.access },
     });
-    return { kind: 'refused', device: refused ?? device };
   });
 }
 
 function isSameClaimantAgain(device: DeviceRow, claimant: Claimant, now: Date): boolean {
+  // Claimed and waiting, or made active by the claim itself (its network, the upgrade): never active by proof
+  // that came later, which the claimant did not give.
+  const byTheClaim = device.access === 'claimed' || (device.access === 'active' && (device.activatedBy === 'trusted_network' || device.activatedBy === 'upgrade'));
   return (
-    device.access === 'claimed' &&
+    byTheClaim &&
+    device.retiredAt === null &&
     device.claimVia === 'bootstrap' &&
     device.claimedAt !== null &&
     now.getTime() - device.claimedAt.getTime() < REISSUE_WINDOW_MS &&
@@ -121,6 +138,9 @@ function recordClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNull
   const row = tx
     .update(devices)
     .set({
+      // A bootstrap claimant gets credentials of its own, never those a redirect service was given: if it is not
+      // the phone, the phone arriving through its redirect service is then refused, and an admin sees two claimants.
+      ...(via === 'bootstrap' ? { provPassword: newProvisioningCredentials(device.mac as Mac).provPassword } : {}),
       access: activatedBy === null ? 'claimed' : 'active',
       claimVia: via,
       claimedAt: now,
@@ -165,7 +185,17 @@ function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy, now:
   // holds the new one.
   const row = tx
     .update(devices)
-    .set({ access: 'active', activatedAt: now, activatedBy: by, activationAttempts: 0, activationLockedUntil: null, screenSecret: newScreenSecret() })
+    .set({
+      access: 'active',
+      activatedAt: now,
+      activatedBy: by,
+      activationAttempts: 0,
+      activationLockedUntil: null,
+      screenSecret: newScreenSecret(),
+      // A certificate proves this connection, not whoever claimed before: the phone gets new credentials over it,
+      // and the earlier claimant's stop working.
+      ...(by === 'certificate' ? { provPassword: newProvisioningCredentials(device.mac as Mac).provPassword } : {}),
+    })
     .where(eq(devices.id, device.id))
     .returning()
     .get();

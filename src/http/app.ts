@@ -32,7 +32,9 @@ export function contentSecurityPolicy(nonce: string): string {
  * whose details go to the log only.
  */
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: deps.config.trustProxy });
+  // Behind a trusted proxy the client is the address the proxy appended to X-Forwarded-For, the last one: the
+  // entries before it are whatever the client sent, and an address decides trusted networks and budgets.
+  const app = new Koa({ proxy: deps.config.trustProxy, maxIpsCount: 1 });
   app.silent = true;
 
   app.use(async function errorHandler(ctx, next) {

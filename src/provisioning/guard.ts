@@ -21,7 +21,10 @@ export interface BlockEvent {
   readonly until: Date;
 }
 
-/** Addresses kept at most; past it, those whose window and block are over are forgotten first. */
+/**
+ * Addresses kept at most. Past it the oldest are forgotten, blocked or not: a client inventing addresses (a
+ * routed IPv6 prefix) then costs a bounded map, and its own addresses are the ones it pushes out.
+ */
 const MAX_TRACKED = 100_000;
 
 /**
@@ -47,13 +50,20 @@ export function createRequestGuard(policy: GuardPolicy, now: () => Date, onBlock
   const allowed = networkSet(policy.allow);
   const sources = new Map<string, { failures: number; windowStart: number; blockedUntil: number }>();
 
-  const sweep = (at: number) => {
-    for (const [key, s] of sources) {
-      if (s.blockedUntil <= at && at - s.windowStart > policy.windowSeconds * 1000) sources.delete(key);
+  /** Forgets the oldest tenth (a Map keeps insertion order), so the cost is spread over many new addresses. */
+  const makeRoom = () => {
+    let drop = Math.ceil(MAX_TRACKED / 10);
+    for (const key of sources.keys()) {
+      if (drop-- <= 0) break;
+      sources.delete(key);
     }
   };
 
   return {
+    /** Addresses kept now (for tests of the bound). */
+    get size(): number {
+      return sources.size;
+    },
     /** Seconds the address stays blocked, or 0. */
     blockedFor(ip: string): number {
       const s = sources.get(sourceKey(ip));
@@ -69,8 +79,10 @@ export function createRequestGuard(policy: GuardPolicy, now: () => Date, onBlock
       const key = sourceKey(ip);
       let s = sources.get(key);
       if (s === undefined || at - s.windowStart > policy.windowSeconds * 1000) {
-        if (s === undefined && sources.size >= MAX_TRACKED) sweep(at);
+        if (s === undefined && sources.size >= MAX_TRACKED) makeRoom();
         s = { failures: 0, windowStart: at, blockedUntil: s?.blockedUntil ?? 0 };
+        // Set anew so the map's order is the order of last windows: the oldest go first.
+        sources.delete(key);
         sources.set(key, s);
       }
       s.failures++;

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import { type Db, writeTransaction } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
-import { type Claimant, claimByBootstrap, claimByProof } from '../domain/deviceAccess.ts';
+import { type Claimant, claimByBootstrap, claimByProof, recordRefusedClaim } from '../domain/deviceAccess.ts';
 import { type DeviceSeen, recordDeviceSeen, recordServed, seenIsNews } from '../domain/devices.ts';
 import { findPhoneByMac, getDeviceById, type PhoneDevice } from '../domain/lookup.ts';
 import type { Mac } from '../domain/mac.ts';
@@ -360,8 +360,17 @@ export function createProvisioning(deps: ProvisioningDeps) {
       return renderBootstrap(adapter, file, decoyOf(mac));
     }
     if (outcome.kind === 'refused') {
+      // Counted against the address, and put on record after the answer (so it takes no longer than an unknown
+      // MAC's); no log line each: the block is logged once.
       guard.fail(request.ip);
-      deps.log.warn('security', 'a phone claimed a device someone claimed before; refused', { mac, ip: request.ip, access: device.access });
+      const claimant = claimantOf(adapter, request);
+      setImmediate(() => {
+        try {
+          recordRefusedClaim(claimDeps, device.id, claimant);
+        } catch (err) {
+          deps.log.warn('database', 'could not record a refused claim', { mac, error: (err as Error).message });
+        }
+      });
       return renderBootstrap(adapter, file, decoyOf(mac));
     }
     if (outcome.device.access !== device.access) forget(device.id);
@@ -372,17 +381,23 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const serveDeviceFile = (request: PhoneRequest, matches: readonly [VendorAdapter, FileMatch][]): PhoneResponse => {
     const mac = matches[0]?.[1].mac;
     if (mac === null || mac === undefined) return NOT_FOUND;
-    const blocked = guard.blockedFor(request.ip);
-    if (blocked > 0) return { status: 429, retryAfterSeconds: blocked };
+    // A blocked address is refused whatever it asks, unless the request proves it is the phone: a phone behind
+    // the same NAT as a guesser goes on being served.
+    const blocked = (): PhoneResponse | null => {
+      const seconds = guard.blockedFor(request.ip);
+      return seconds > 0 ? { status: 429, retryAfterSeconds: seconds } : null;
+    };
     // A phone names its own MAC in its User-Agent (Yealink, Snom) and certificate: a request naming another is not its.
     const uaMac = userAgentMac(request.userAgent);
-    if (uaMac !== null && uaMac !== mac) return refuseMismatch(request, mac, 'user_agent_mac', [uaMac]);
+    if (uaMac !== null && uaMac !== mac) return blocked() ?? refuseMismatch(request, mac, 'user_agent_mac', [uaMac]);
     const certified = request.certificateMacs?.includes(mac) === true;
-    if (request.certificateMacs !== null && !certified) return refuseMismatch(request, mac, 'certificate_mac', request.certificateMacs);
+    if (request.certificateMacs !== null && !certified) return blocked() ?? refuseMismatch(request, mac, 'certificate_mac', request.certificateMacs);
 
     let device = findPhoneByMac(deps.db, mac);
     const match = device === undefined ? undefined : matches.find(([adapter]) => adapter.id === device?.vendor);
     if (device === undefined || match === undefined || (!certified && !credentialsMatch(request.credentials, device))) {
+      const refused = blocked();
+      if (refused !== null) return refused;
       // Who has not proven anything is answered by what the request shows, never by what is enrolled.
       const [openAdapter, openFile] = unprovenMatch(request, matches, mac);
       const claimable = device !== undefined && openAdapter.id === device.vendor ? device : undefined;
@@ -468,8 +483,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
         break;
       }
     }
-    if (userAgentMacs.size >= USER_AGENT_MEMO) userAgentMacs.clear();
-    userAgentMacs.set(userAgent, found);
+    // Phones' User-Agents are short; a longer one is read but not kept, so nobody fills memory with them.
+    if (userAgent.length <= 256) {
+      if (userAgentMacs.size >= USER_AGENT_MEMO) userAgentMacs.clear();
+      userAgentMacs.set(userAgent, found);
+    }
     return found;
   };
 
@@ -590,6 +608,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
       }
       return NOT_FOUND;
     },
+
+    /** The budget of failed requests per address, shared with the phone screens: seconds an address stays blocked. */
+    blockedFor: (ip: string): number => guard.blockedFor(ip),
+    /** Counts a failed phone request (a screen asked with a wrong secret) against its address. */
+    failed: (ip: string): void => guard.fail(ip),
 
     /** Forgets the rendered files of these devices: their profile changed. */
     invalidate(deviceIds: readonly number[]): void {

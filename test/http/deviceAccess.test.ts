@@ -200,6 +200,21 @@ for (const vendor of VENDORS) {
   });
 }
 
+Trusted('a lost answer on the LAN: the phone asking again before it used them gets the same credentials', async () => {
+  await start(['127.0.0.0/8']);
+  const first = readBootstrap('yealink', (await firstFetch('yealink')).body);
+  const again = readBootstrap('yealink', (await firstFetch('yealink')).body);
+  assert.is(again.password, first.password);
+  assert.is((await fetchWith('yealink', again)).status, 200);
+});
+
+Trusted('a bootstrap claim gets credentials of its own, not the ones a redirect service was given at enrolment', async () => {
+  await start(['127.0.0.0/8']);
+  const enrolled = t.hotprov.database.sqlite.prepare("SELECT prov_password FROM devices WHERE mac = '805ec0112233'").pluck().get();
+  const claimed = readBootstrap('yealink', (await firstFetch('yealink')).body);
+  assert.is.not(claimed.password, enrolled);
+});
+
 Trusted('the web interface password is in every profile, and revealing it is audited', async () => {
   await start(['127.0.0.0/8']);
   const settings = readBootstrap('snom', (await firstFetch('snom')).body);

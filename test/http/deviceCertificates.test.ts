@@ -62,4 +62,18 @@ Certificates('no certificate, or one from an untrusted CA: the claim flow, and n
   assert.is(access.state, 'claimed');
 });
 
+Certificates('a phone proven by its certificate after someone else claimed its MAC: the earlier claimant gets nothing', async () => {
+  const stolen = readBootstrap('polycom', (await get(FILE)).body); // claimed over HTTPS without a certificate
+  const proven = await get(FILE, pki.deviceCertificate('0004F274632F'));
+  assert.match(proven.body, /reg\.1\.address="HD0001"/);
+  const withStolen = await httpsRequest(`${t.httpsUrl}/prov${FILE}`, {
+    ca: pki.serverCaPem,
+    headers: { 'user-agent': UA, authorization: `Basic ${Buffer.from(`${stolen.username}:${stolen.password}`).toString('base64')}` },
+  });
+  assert.is(withStolen.status, 401, 'the credentials the claimant got were replaced at the activation');
+  // The phone itself was handed its new ones over its proven connection.
+  assert.ok(!proven.body.includes(stolen.password));
+  assert.match(proven.body, /device\.prov\.password="[0-9a-f]{32}"/);
+});
+
 Certificates.run();

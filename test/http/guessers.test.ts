@@ -42,6 +42,8 @@ async function start(env: Record<string, string> = {}) {
     if (sweep === undefined) continue;
     const first = await t.anonymous(`/${sweep.file(d.mac)}`, sweep.ua);
     await first.text();
+    // …and fetches with the credentials it was given: in service.
+    await (await t.phone(`/${sweep.file(d.mac)}`, sweep.ua)).text();
   }
   await t.api('POST', '/api/v1/hotdesk/login', { device: ENROLLED[0].mac, extension: '101', pin: '4826' });
   await t.api('DELETE', `/api/v1/devices/${ENROLLED[5].mac}`);
@@ -95,10 +97,14 @@ Guessers('past its budget an address gets 429 with Retry-After, with one audit e
   }
   assert.is(statuses.filter((s) => s === 200).length, 20);
   assert.is(statuses.filter((s) => s === 429).length, 280);
-  // Even a phone's own credentials do not open a blocked address; another address is not affected.
-  const blocked = await t.phone(`/${ENROLLED[1].mac}.cfg`, '', { headers: { 'x-forwarded-for': '198.51.100.23' } });
-  assert.is(blocked.status, 429);
-  assert.is((await t.phone(`/${ENROLLED[1].mac}.cfg`, '', { headers: { 'x-forwarded-for': '198.51.100.24' } })).status, 200);
+  // A phone behind the same address that proves itself is still served; guesses from there are not.
+  const proven = await t.phone(`/${ENROLLED[1].mac}.cfg`, '', { headers: { 'x-forwarded-for': '198.51.100.23' } });
+  assert.is(proven.status, 200);
+  const unproven = await t.anonymous(`/${ENROLLED[1].mac}.cfg`, '', { headers: { 'x-forwarded-for': '198.51.100.23' } });
+  assert.is(unproven.status, 429);
+  // Another address is not affected; an address the client writes before the proxy's own changes nothing.
+  assert.is((await t.anonymous('/805ec1ffffff.cfg', '', { headers: { 'x-forwarded-for': '198.51.100.24' } })).status, 200);
+  assert.is((await t.anonymous('/805ec1fffffe.cfg', '', { headers: { 'x-forwarded-for': '198.51.100.24, 198.51.100.23' } })).status, 429);
   const audits = t.hotprov.database.sqlite.prepare("SELECT detail FROM audit_events WHERE action = 'security.address_blocked'").all();
   assert.is(audits.length, 1);
   assert.is(logged.filter((l) => l.includes('blocked')).length, 1, 'one line per block, not one per guess');
@@ -170,6 +176,16 @@ Guessers('a guesser that claims an unclaimed MAC first gets credentials of a pho
   const d = (await t.api('GET', '/api/v1/devices/805ec0000090')).body;
   assert.is(d.access.state, 'claimed');
   assert.is(d.access.claim.ip, '203.0.113.66', 'the admin sees who claimed it before approving');
+});
+
+Guessers('behind a trusted proxy the client is the address the proxy appended, not one it wrote itself', async () => {
+  await start();
+  await t.api('PATCH', '/api/v1/tenant', { trustedNetworks: ['10.0.0.0/8'] });
+  await t.api('POST', '/api/v1/devices', { mac: '805ec0000099', vendor: 'yealink', model: 'T54W' });
+  // The client claims to be on the office LAN; the proxy appends where it really came from.
+  await (await t.anonymous('/805ec0000099.cfg', '', { headers: { 'x-forwarded-for': '10.9.9.9, 203.0.113.66' } })).text();
+  const access = (await t.api('GET', '/api/v1/devices/805ec0000099')).body.access;
+  assert.equal([access.state, access.claim.ip], ['claimed', '203.0.113.66']);
 });
 
 Guessers.run();

@@ -13,12 +13,22 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * in the state the screen is for; otherwise a plain 403, the same whatever was wrong, so MACs cannot be probed.
  */
 export function screenDevice(deps: AppDeps, ctx: RouterContext, access: DeviceRow['access']): DeviceRow | null {
+  // The same budget as phone files: a wrong secret is a failed request, and a blocked address gets nothing.
+  const blocked = deps.provisioning.blockedFor(ctx.ip);
+  if (blocked > 0) {
+    ctx.status = 429;
+    ctx.set('Retry-After', String(blocked));
+    ctx.type = 'text/plain';
+    ctx.body = 'too many failed requests\n';
+    return null;
+  }
   const mac = parseMac(ctx.params.mac ?? '');
   const row = mac === null ? undefined : findDeviceByMac(deps.domain.db, mac);
   const secret = row?.screenSecret ?? null;
   const usable = row !== undefined && row.retiredAt === null && row.access === access;
   if (!usable || secret === null || !timingSafeEqual(digest(secret), digest(ctx.params.secret ?? ''))) {
-    deps.log.warn('security', 'phone screen asked with a wrong secret, or for a device not in its state', { mac: ctx.params.mac, ip: ctx.ip, screen: access });
+    // Not logged each time: the budget logs the block once.
+    deps.provisioning.failed(ctx.ip);
     ctx.status = 403;
     ctx.type = 'text/plain';
     ctx.body = 'forbidden\n';
