@@ -8,7 +8,10 @@ const statements = new WeakMap<Db, Map<string, unknown>>();
  */
 export function preparedOnce<T>(db: Db, name: string, prepare: () => T): T {
   let byName = statements.get(db);
-  if (byName === undefined) statements.set(db, (byName = new Map()));
+  if (byName === undefined) {
+    byName = new Map();
+    statements.set(db, byName);
+  }
   let statement = byName.get(name) as T | undefined;
   if (statement === undefined) {
     statement = prepare();

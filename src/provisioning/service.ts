@@ -244,13 +244,19 @@ export function createProvisioning(deps: ProvisioningDeps) {
   };
   const remember = (id: number, kind: string, served: Served) => {
     let files = deviceCache.get(id);
-    if (files === undefined) deviceCache.set(id, (files = new Map()));
+    if (files === undefined) {
+      files = new Map();
+      deviceCache.set(id, files);
+    }
     const previous = files.get(kind);
     if (previous !== undefined) cachedBytes -= previous.cost;
     files.set(kind, served);
     cachedBytes += served.cost;
     let etags = currentEtags.get(kind);
-    if (etags === undefined) currentEtags.set(kind, (etags = new Map()));
+    if (etags === undefined) {
+      etags = new Map();
+      currentEtags.set(kind, etags);
+    }
     etags.set(id, served.response.etag);
     for (const oldest of deviceCache.keys()) {
       if (cachedBytes <= budget || oldest === id) break;
@@ -556,14 +562,16 @@ export function createProvisioning(deps: ProvisioningDeps) {
           error: (err as Error).message,
         });
       }
-      retryTimer ??= setTimeout(() => {
-        retryTimer = null;
+      if (retryScheduled) return;
+      retryScheduled = true;
+      setTimeout(() => {
+        retryScheduled = false;
         writePending();
       }, RECORD_RETRY_MS).unref();
     }
   };
   let recordingFails = false;
-  let retryTimer: NodeJS.Timeout | null = null;
+  let retryScheduled = false;
 
   const recordSeen = (adapter: VendorAdapter, device: PhoneDevice, request: PhoneRequest) => {
     const ua = adapter.profile.parseUserAgent(request.userAgent);

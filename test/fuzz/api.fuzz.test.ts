@@ -58,7 +58,7 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', label: '/api/v1/devices/:x/redirect', path: device.map((d) => `/api/v1/devices/${d}/redirect`) },
   { method: 'POST', label: '/api/v1/devices/:x/reboot', path: segment(['HD9999', '0004f2000000']).map((d) => `/api/v1/devices/${d}/reboot`) },
   { method: 'GET', label: '/api/v1/devices/:x/idle-account', path: device.map((d) => `/api/v1/devices/${d}/idle-account`) },
-  { method: 'GET', label: '/api/v1/devices/:x/config?file=${encodeURIComponent(f)}', path: fc.tuple(device, fc.string({ maxLength: 30 })).map(([d, f]) => `/api/v1/devices/${d}/config?file=${encodeURIComponent(f)}`) },
+  { method: 'GET', label: '/api/v1/devices/:x/config?file=…', path: fc.tuple(device, fc.string({ maxLength: 30 })).map(([d, f]) => `/api/v1/devices/${d}/config?file=${encodeURIComponent(f)}`) },
   { method: 'POST', label: '/api/v1/hotdesk/login', path: fc.constant('/api/v1/hotdesk/login'), fields: ['device', 'extension', 'pin', 'contact'], refusalWrites: COUNTED },
   { method: 'POST', label: '/api/v1/hotdesk/logout', path: fc.constant('/api/v1/hotdesk/logout'), fields: ['device', 'contact'] },
   { method: 'POST', label: '/api/v1/hotdesk/code', path: fc.constant('/api/v1/hotdesk/code'), fields: ['device', 'digits', 'contact'], refusalWrites: COUNTED },

@@ -38,6 +38,7 @@ export interface TestServer {
   /** Every profile change hotprov announced, in order. */
   readonly changes: ProfileChange[];
   /** Calls the JSON API with the bearer token; the body is sent as JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: a test reads whatever JSON the route answered, and asserts on it
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /**
    * Fetches a phone file as the enrolled phone does once it holds its credentials: under /prov/ with HTTP Basic.

@@ -17,6 +17,7 @@ CronLog('an overlapping watchdog run is logged by hotprov at debug, and node-cro
   const log = createLogger('debug', (l) => lines.push(l));
   const written: string[] = [];
   const spied = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  // biome-ignore lint/suspicious/noConsole: the test replaces console to prove nothing reaches it
   const originals = spied.map((k) => console[k]);
   for (const k of spied) console[k] = (...args: unknown[]) => void written.push(args.map(String).join(' '));
   let release!: () => void;

@@ -126,7 +126,8 @@ Relays('Asterisk: 300 logouts at once are 300 PJSIPNotify actions over one AMI l
   ami = await fakeAmi('s3cret');
   relay = new AsteriskRelay({ backoff: FAST });
   const endpoints = Array.from({ length: 300 }, (_, i) => `HD${String(i + 1).padStart(4, '0')}`);
-  const results = await Promise.all(endpoints.map((e) => relay.notify(settings(ami!.port), e, 'check-sync;reboot=false')));
+  const { port } = ami;
+  const results = await Promise.all(endpoints.map((e) => relay.notify(settings(port), e, 'check-sync;reboot=false')));
   // Each answer is matched to its own action even though the PBX answers out of order.
   assert.equal(results.map((r) => r.message), endpoints.map((e) => `NOTIFY sent to ${e}`));
   assert.is(ami.logins.ok, 1, 'one login');
@@ -157,7 +158,8 @@ Relays('Asterisk: the relay survives the PBX restarting, and logs in again once 
 Relays('Asterisk: a wrong secret is refused and said so, once for a burst, not one login each', async () => {
   ami = await fakeAmi('s3cret');
   relay = new AsteriskRelay({ backoff: { initialMs: 60_000, maxMs: 60_000 } });
-  const results = await Promise.all(Array.from({ length: 50 }, () => relay.notify(settings(ami!.port, 'wrong'), 'HD0001', 'check-sync')));
+  const { port } = ami;
+  const results = await Promise.all(Array.from({ length: 50 }, () => relay.notify(settings(port, 'wrong'), 'HD0001', 'check-sync')));
   // Said by class, never in the PBX's own words (a relay address is set through the API).
   assert.ok(results.every((r) => !r.ok && r.message === 'AMI login refused'), results[0]?.message);
   assert.is(ami.logins.refused, 1);
