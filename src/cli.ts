@@ -1,14 +1,14 @@
 import { stdin, stdout } from 'node:process';
+import { isNull } from 'drizzle-orm';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openDb } from './db/client.ts';
-import { isNull } from 'drizzle-orm';
 import { devices } from './db/schema.ts';
 import { createAdmin, listAdmins } from './domain/admins.ts';
 import { findDeviceByMac } from './domain/lookup.ts';
 import { parseMac } from './domain/mac.ts';
+import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { createRedirects } from './rps/service.ts';
-import { AppError } from './errors.ts';
 
 /** Exit codes scripts can rely on. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -38,7 +38,11 @@ function progressBar(label: string) {
 }
 
 async function rps(config: Config, verb: string | undefined, mac: string | undefined): Promise<number> {
-  if (verb === undefined || !['sync', 'status', 'register', 'deregister'].includes(verb) || ((verb === 'register' || verb === 'deregister') && mac === undefined)) {
+  if (
+    verb === undefined ||
+    !['sync', 'status', 'register', 'deregister'].includes(verb) ||
+    ((verb === 'register' || verb === 'deregister') && mac === undefined)
+  ) {
     process.stderr.write(`${USAGE}\n`);
     return EXIT.usage;
   }
@@ -67,7 +71,8 @@ async function rps(config: Config, verb: string | undefined, mac: string | undef
       process.stderr.write(`hotprov: ${mac} is not enrolled\n`);
       return EXIT.failed;
     }
-    const result = verb === 'register' ? await redirects.register(device) : verb === 'deregister' ? await redirects.deregister(device) : await redirects.check(device);
+    const result =
+      verb === 'register' ? await redirects.register(device) : verb === 'deregister' ? await redirects.deregister(device) : await redirects.check(device);
     await redirects.settled();
     if (result === null) {
       process.stderr.write(`hotprov: no ${device.vendor} redirect service is set up\n`);

@@ -221,7 +221,10 @@ export function loadConfig(env: Env): Config {
 
 function cidrList(name: string, raw: string | undefined, problems: string[]): string[] {
   if (raw === undefined) return [];
-  const cidrs = raw.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const cidrs = raw
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   for (const cidr of cidrs) {
     const problem = cidrProblem(cidr);
     if (problem !== null) problems.push(`${name}: ${problem}`);

@@ -48,7 +48,8 @@ export const PayloadTooLarge = (limit: number) => new AppError(413, 'payload_too
 export const UnsupportedMediaType = () => new AppError(415, 'unsupported_media_type', 'send the request body as application/json');
 
 // 503: hotprov cannot do it now, through no fault of the request.
-export const StorageUnavailable = (cause: string) => new AppError(503, 'storage_unavailable', `the database cannot be written: ${cause}; nothing was changed, try again once it is fixed`, { cause });
+export const StorageUnavailable = (cause: string) =>
+  new AppError(503, 'storage_unavailable', `the database cannot be written: ${cause}; nothing was changed, try again once it is fixed`, { cause });
 
 /**
  * A problem that stops hotprov from starting, described in one line that names the variable or file to fix

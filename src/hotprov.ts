@@ -1,22 +1,22 @@
 import type Koa from 'koa';
 import type { Config } from './config.ts';
-import { StartupError } from './errors.ts';
 import { type OpenDb, openDb } from './db/client.ts';
-import type { DomainDeps, ProfileChange } from './domain/context.ts';
 import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
+import type { DomainDeps, ProfileChange } from './domain/context.ts';
 import { releaseAllPending } from './domain/lockout.ts';
 import { getDeviceById } from './domain/lookup.ts';
 import { latestRevisions } from './domain/templates.ts';
 import { ensureDefaultTenant, getTenant, tenantSettings } from './domain/tenants.ts';
+import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
 import { startJobs } from './jobs/index.ts';
 import type { Logger } from './log.ts';
 import { createProvisioning, type Provisioning } from './provisioning/service.ts';
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
-import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
-import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';
 import { createRedirects, type RedirectDeps, type Redirects } from './rps/service.ts';
+import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';
+import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
 import { createResync, type Resync, retryEvery } from './sync/resync.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
 import { loadVendorAdapters } from './vendors/index.ts';
@@ -100,7 +100,12 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   } catch (err) {
     database.close();
     const code = (err as { code?: unknown }).code;
-    const problem = code === 'EADDRINUSE' ? 'is in use by another program' : code === 'EACCES' ? 'may not be bound by this user' : `cannot be bound (${(err as Error).message})`;
+    const problem =
+      code === 'EADDRINUSE'
+        ? 'is in use by another program'
+        : code === 'EACCES'
+          ? 'may not be bound by this user'
+          : `cannot be bound (${(err as Error).message})`;
     throw new StartupError(`HOTPROV_SIP_PORT ${config.sipPort}: the UDP port ${problem}`);
   }
 

@@ -70,7 +70,12 @@ async function main(): Promise<void> {
   ];
   for (const listener of listeners) {
     listener.server?.on('error', (err: NodeJS.ErrnoException) => {
-      const problem = err.code === 'EADDRINUSE' ? 'is in use by another program' : err.code === 'EACCES' ? 'may not be bound by this user' : `cannot be listened on (${err.message})`;
+      const problem =
+        err.code === 'EADDRINUSE'
+          ? 'is in use by another program'
+          : err.code === 'EACCES'
+            ? 'may not be bound by this user'
+            : `cannot be listened on (${err.message})`;
       process.stderr.write(`hotprov: ${listener.variable} ${listener.port} on ${config.httpHost} ${problem}\n`);
       process.exit(1);
     });

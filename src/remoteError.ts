@@ -11,13 +11,18 @@ export function describeNetworkError(err: unknown): string {
   const codes = chain.map((e) => (typeof e.code === 'string' ? e.code : '')).filter((c) => c !== '');
   const names = chain.map((e) => (typeof e.name === 'string' ? e.name : ''));
   const has = (...wanted: string[]) => codes.some((c) => wanted.includes(c));
-  if (names.includes('TimeoutError') || names.includes('AbortError') || has('ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT')) {
+  if (
+    names.includes('TimeoutError') ||
+    names.includes('AbortError') ||
+    has('ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT')
+  ) {
     return 'timed out';
   }
   if (has('ECONNREFUSED')) return 'connection refused';
   if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME')) return 'host not found';
   if (has('EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL')) return 'host unreachable';
-  if (codes.some((c) => /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(c))) return 'TLS handshake failed (certificate not trusted or protocol mismatch)';
+  if (codes.some((c) => /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(c)))
+    return 'TLS handshake failed (certificate not trusted or protocol mismatch)';
   if (has('ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED')) return 'connection closed by the remote side';
   return 'network error';
 }

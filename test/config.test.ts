@@ -41,14 +41,7 @@ Config('every bad variable is reported at once, each by name', () => {
   } catch (err) {
     assert.instance(err, ConfigError);
     const text = (err as ConfigError).problems.join('\n');
-    for (const name of [
-      'HOTPROV_HTTP_PORT',
-      'HOTPROV_SIP_PORT',
-      'HOTPROV_SIP_TRANSPORT',
-      'HOTPROV_BASE_URL',
-      'HOTPROV_ADMIN_TOKEN',
-      'HOTPROV_SIP_REGISTRAR',
-    ]) {
+    for (const name of ['HOTPROV_HTTP_PORT', 'HOTPROV_SIP_PORT', 'HOTPROV_SIP_TRANSPORT', 'HOTPROV_BASE_URL', 'HOTPROV_ADMIN_TOKEN', 'HOTPROV_SIP_REGISTRAR']) {
       assert.ok(text.includes(name), `${name} missing from: ${text}`);
     }
     assert.is((err as ConfigError).problems.length, 6);
@@ -62,7 +55,10 @@ Config('HOTPROV_SIP_TLS_CA is read once; a missing file or one without a certifi
     writeFileSync(join(dir, 'empty.pem'), 'nothing here\n');
     assert.match(loadConfig({ HOTPROV_SIP_TLS_CA: join(dir, 'ca.pem') }).sipTlsCa ?? '', /BEGIN CERTIFICATE/);
     assert.is(loadConfig({}).sipTlsCa, null);
-    for (const [file, why] of [['missing.pem', /cannot be read/], ['empty.pem', /holds no PEM certificate/]] as const) {
+    for (const [file, why] of [
+      ['missing.pem', /cannot be read/],
+      ['empty.pem', /holds no PEM certificate/],
+    ] as const) {
       try {
         loadConfig({ HOTPROV_SIP_TLS_CA: join(dir, file) });
         assert.unreachable(`${file} accepted`);
@@ -128,7 +124,7 @@ Https('phones are handed https:// on the HTTPS port when the base URL set is htt
   assert.is(https.phoneBaseUrl, 'https://prov.example.com', 'an https:// base URL (e.g. port 443 forwarded) is kept');
 });
 
-Https('the client-CA bundle is read, and may hold several vendors\' CAs', () => {
+Https("the client-CA bundle is read, and may hold several vendors' CAs", () => {
   const vendorCa = readFileSync(pki.deviceCaFile, 'utf8');
   const bundle = pki.file('bundle.pem', `${vendorCa}\n${readFileSync(pki.untrustedCaFile, 'utf8')}`);
   const config = loadConfig({ ...pki.env(), HOTPROV_TLS_CLIENT_CA: bundle });
@@ -162,7 +158,7 @@ Https('files that do not hold what their variable says are refused', () => {
   assert.match(notCa ?? '', /certificate 1 \(.*CN=0004f2aabbcc\) is not a CA certificate$/);
 });
 
-Https('a key that is not the certificate\'s is refused at start-up, not at the first phone', () => {
+Https("a key that is not the certificate's is refused at start-up, not at the first phone", () => {
   const otherKey = pki.file('other.key', pki.deviceCertificate('0004f2aabbcc').key);
   assert.equal(problemsOf({ HOTPROV_TLS_CERT: pki.serverCertFile, HOTPROV_TLS_KEY: otherKey }), [
     `HOTPROV_TLS_KEY=${otherKey} is not the key of the certificate in HOTPROV_TLS_CERT=${pki.serverCertFile}`,
@@ -179,7 +175,10 @@ Https('every HTTPS problem is listed at once, beside the others', () => {
   });
   assert.is(problems.length, 5, problems.join('\n'));
   for (const name of ['HOTPROV_TLS_CERT', 'HOTPROV_TLS_KEY', 'HOTPROV_TLS_CLIENT_CA', 'HOTPROV_HTTPS_PORT', 'HOTPROV_LOG_LEVEL']) {
-    assert.ok(problems.some((p) => p.startsWith(name)), `${name} missing from:\n${problems.join('\n')}`);
+    assert.ok(
+      problems.some((p) => p.startsWith(name)),
+      `${name} missing from:\n${problems.join('\n')}`,
+    );
   }
   assert.ok(problemsOf({ ...pki.env(), HOTPROV_HTTPS_PORT: 'https' }).some((p) => p.startsWith('HOTPROV_HTTPS_PORT="https" is not a port number')));
 });

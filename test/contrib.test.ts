@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PROMPTS } from '../src/domain/featureCodes.ts';
-import { loadVendorAdapters } from '../src/vendors/index.ts';
 import { parseSipUri } from '../src/sip/message.ts';
+import { loadVendorAdapters } from '../src/vendors/index.ts';
 import {
   AsteriskConfigError,
   type DialplanFunction,
@@ -34,7 +34,16 @@ interface Registrations {
  * (an unknown object or field reads as empty), and returns the CONTACT it sends to hotprov.
  */
 function contactFor(on: Registrations): string {
-  const steps = dialplanSteps(section(parseAsteriskConfig('extensions.conf', (name) => ({ 'extensions.conf': '[globals]\n#include extensions_hotprov.conf\n', 'extensions_hotprov.conf': asterisk })[name]), 'hotprov-code') ?? { name: '', template: false, variables: [] }, 's');
+  const steps = dialplanSteps(
+    section(
+      parseAsteriskConfig(
+        'extensions.conf',
+        (name) => ({ 'extensions.conf': '[globals]\n#include extensions_hotprov.conf\n', 'extensions_hotprov.conf': asterisk })[name],
+      ),
+      'hotprov-code',
+    ) ?? { name: '', template: false, variables: [] },
+    's',
+  );
   const from = steps.findIndex((s) => s.data === 'LOCAL(DEVICE)=${CHANNEL(endpoint)}');
   const field = (args: string[], name: string, table: Readonly<Record<string, string>>) => (args[1] === name ? (table[args[0] ?? ''] ?? '') : '');
   const functions: Record<string, DialplanFunction> = {
@@ -73,14 +82,12 @@ Contrib('Asterisk: the CURL call of the dialplan, as Asterisk sends it, logs in'
   // Asterisk's argument parser (ast_app_separate_args): a backslash keeps the next character, an unescaped
   // quote only groups and is dropped.
   const argument = template.replace(/\\(.)|"/g, (_, kept: string | undefined) => kept ?? '');
-  const body = argument
-    .replace('${DEVICE}', 'HD0001')
-    .replace('${DIGITS}', '*35*101*4826')
-    .replace('${CONTACT}', 'sip:HD0001@127.0.0.1:5999');
+  const body = argument.replace('${DEVICE}', 'HD0001').replace('${DIGITS}', '*35*101*4826').replace('${CONTACT}', 'sip:HD0001@127.0.0.1:5999');
   const answer = await post(path, headers, body);
   assert.is(answer.status, 200);
   assert.is(answer.body.result, 'logged_in');
-  for (const key of asterisk.matchAll(/JSON_DECODE\(ANSWER,(\w+)\)/g)) assert.ok(key[1] !== undefined && key[1] in answer.body, `${key[1]} is not in the answer`);
+  for (const key of asterisk.matchAll(/JSON_DECODE\(ANSWER,(\w+)\)/g))
+    assert.ok(key[1] !== undefined && key[1] in answer.body, `${key[1]} is not in the answer`);
 });
 
 Contrib('Asterisk: every result the dialplan branches on is one hotprov gives, and it asks again the way hotprov expects', async () => {
@@ -112,7 +119,7 @@ Contrib('FreeSWITCH: the dialplan sends exactly the feature codes to the script'
   for (const digits of ['*351', '*36', '*35*1*2*3', '101']) assert.not.ok(pattern.test(digits), digits);
 });
 
-Contrib('pjsip_notify.conf carries each vendor\'s check-sync event', () => {
+Contrib("pjsip_notify.conf carries each vendor's check-sync event", () => {
   const conf = read('asterisk/pjsip_notify.conf');
   for (const adapter of loadVendorAdapters()) {
     const event = new RegExp(`\\[hotprov-check-sync-${adapter.id}\\]\\nEvent=>([^\\n]+)`).exec(conf)?.[1];
@@ -123,7 +130,11 @@ Contrib('pjsip_notify.conf carries each vendor\'s check-sync event', () => {
 Contrib('Asterisk: when hotprov answers without a result (a refused token), the dialplan plays its fallback', async () => {
   // CURL() returns the body whatever the status; without `result` RESULT is empty and the caller hears the
   // "try again later" prompt instead of a wrong "invalid extension".
-  const refused = await post('/hotdesk/code', { 'Content-Type': 'application/json', Authorization: 'Bearer wrong-token-0123456789' }, '{"device":"HD0001","digits":"*35"}');
+  const refused = await post(
+    '/hotdesk/code',
+    { 'Content-Type': 'application/json', Authorization: 'Bearer wrong-token-0123456789' },
+    '{"device":"HD0001","digits":"*35"}',
+  );
   assert.is(refused.status, 401);
   assert.not.ok('result' in refused.body);
   const lines = asterisk.split('\n');
@@ -137,7 +148,11 @@ Contrib('Asterisk: when hotprov answers without a result (a refused token), the 
 Contrib('Asterisk: the contact the phone registered over TLS reaches hotprov as a TLS target', async () => {
   const curl = /CURL\(\$\{HOTPROV_API\}(\/[^,]+),(.*)\)\}\)\s*$/m.exec(asterisk);
   const [, path = '', template = ''] = curl ?? [];
-  const registered = contactFor({ aors: { HD0001: 'HD0001' }, contacts: { HD0001: 'HD0001@@5f3c1a' }, uris: { 'HD0001@@5f3c1a': 'sip:HD0001@192.0.2.10:5061;transport=tls;ob' } });
+  const registered = contactFor({
+    aors: { HD0001: 'HD0001' },
+    contacts: { HD0001: 'HD0001@@5f3c1a' },
+    uris: { 'HD0001@@5f3c1a': 'sip:HD0001@192.0.2.10:5061;transport=tls;ob' },
+  });
   const body = template
     .replace(/\\(.)|"/g, (_, kept: string | undefined) => kept ?? '')
     .replace('${DEVICE}', 'HD0001')
@@ -181,8 +196,10 @@ include => hotprov-hotdesk
 
 #include extensions_hotprov.conf
 `;
-const files = (extra: Record<string, string> = {}) => (name: string) =>
-  ({ 'extensions.conf': STOCK_EXTENSIONS, 'extensions_hotprov.conf': asterisk, ...extra })[name];
+const files =
+  (extra: Record<string, string> = {}) =>
+  (name: string) =>
+    ({ 'extensions.conf': STOCK_EXTENSIONS, 'extensions_hotprov.conf': asterisk, ...extra })[name];
 
 Parsed('the globals are set when the file is included after a stock extensions.conf with its own [globals]', () => {
   const globals = dialplanGlobals(parseAsteriskConfig('extensions.conf', files()));
@@ -202,19 +219,34 @@ Parsed('a plain [globals] in the included file would be ignored: the reason for 
 
 Parsed('included before the PBX has a [globals], Asterisk refuses the addition (the README says: at the end)', () => {
   const early = `#include extensions_hotprov.conf\n${STOCK_EXTENSIONS.replace('#include extensions_hotprov.conf', '')}`;
-  assert.throws(() => parseAsteriskConfig('extensions.conf', files({ 'extensions.conf': early })), (e: unknown) => e instanceof AsteriskConfigError && /category 'globals' does not exist/.test(e.message));
+  assert.throws(
+    () => parseAsteriskConfig('extensions.conf', files({ 'extensions.conf': early })),
+    (e: unknown) => e instanceof AsteriskConfigError && /category 'globals' does not exist/.test(e.message),
+  );
   assert.match(read('asterisk/README.md'), /#include extensions_hotprov\.conf` at the\s+\*\*end\*\* of `extensions\.conf`/);
 });
 
 Parsed('the parser follows templates, additions and includes the way config.c does', () => {
-  const sections = parseAsteriskConfig('a.conf', (name) =>
-    ({
-      'a.conf': '[base](!)\nrole = tpl\n[one](base)\nown = 1\n#include b.conf\n[one](+)\nlate = 2\nescaped = a\\;b ; comment\n',
-      'b.conf': '[two]\nx => y\n',
-    })[name],
+  const sections = parseAsteriskConfig(
+    'a.conf',
+    (name) =>
+      ({
+        'a.conf': '[base](!)\nrole = tpl\n[one](base)\nown = 1\n#include b.conf\n[one](+)\nlate = 2\nescaped = a\\;b ; comment\n',
+        'b.conf': '[two]\nx => y\n',
+      })[name],
   );
-  assert.equal(sections.map((s) => [s.name, s.template]), [['base', true], ['one', false], ['two', false]]);
-  assert.equal(section(sections, 'one')?.variables.map((v) => `${v.name}=${v.value}`), ['role=tpl', 'own=1', 'late=2', 'escaped=a;b']);
+  assert.equal(
+    sections.map((s) => [s.name, s.template]),
+    [
+      ['base', true],
+      ['one', false],
+      ['two', false],
+    ],
+  );
+  assert.equal(
+    section(sections, 'one')?.variables.map((v) => `${v.name}=${v.value}`),
+    ['role=tpl', 'own=1', 'late=2', 'escaped=a;b'],
+  );
   assert.is(section(sections, 'two')?.variables[0]?.object, true);
   assert.throws(() => parseAsteriskConfig('c.conf', () => 'x = 1\n'), /before any \[section\]/);
 });
@@ -233,7 +265,8 @@ Parsed('the dialplan waits for hotprov a bounded time and every label it jumps t
   assert.ok(timeouts >= 0 && timeouts < call, 'the time-outs are set before the first call');
   const labels = new Set(steps.flatMap((v) => /^n\((\w+)\)/.exec(v)?.slice(1) ?? []));
   for (const v of steps) {
-    for (const m of v.matchAll(/(?:\?|:|Goto\()(\w+)\)/g)) if (!['Return', 'Answer'].includes(m[1] ?? '')) assert.ok(labels.has(m[1] ?? ''), `no label ${m[1]}`);
+    for (const m of v.matchAll(/(?:\?|:|Goto\()(\w+)\)/g))
+      if (!['Return', 'Answer'].includes(m[1] ?? '')) assert.ok(labels.has(m[1] ?? ''), `no label ${m[1]}`);
   }
 });
 
@@ -269,18 +302,22 @@ Parsed('every sound the dialplan plays and every prompt hotprov answers is an As
 });
 
 Parsed('the AMI user may only send what the relay needs, from loopback unless widened', () => {
-  const sections = parseAsteriskConfig('manager.conf', (name) => (name === 'manager.conf' ? '[general]\nenabled = yes\n#include manager_hotprov.conf\n' : read(`asterisk/${name}`)));
+  const sections = parseAsteriskConfig('manager.conf', (name) =>
+    name === 'manager.conf' ? '[general]\nenabled = yes\n#include manager_hotprov.conf\n' : read(`asterisk/${name}`),
+  );
   const user = new Map(section(sections, 'hotprov')?.variables.map((v) => [v.name, v.value]));
   assert.is(user.get('write'), 'system');
   assert.is(user.get('read'), '');
-  assert.equal(section(sections, 'hotprov')?.variables.filter((v) => v.name === 'deny' || v.name === 'permit').map((v) => `${v.name} ${v.value}`), [
-    'deny 0.0.0.0/0.0.0.0',
-    'permit 127.0.0.1/255.255.255.255',
-  ]);
+  assert.equal(
+    section(sections, 'hotprov')
+      ?.variables.filter((v) => v.name === 'deny' || v.name === 'permit')
+      .map((v) => `${v.name} ${v.value}`),
+    ['deny 0.0.0.0/0.0.0.0', 'permit 127.0.0.1/255.255.255.255'],
+  );
   assert.match(read('asterisk/README.md'), /add a `permit` line with that host's address/);
 });
 
-Parsed('pjsip_notify.conf, read as Asterisk reads it, carries each vendor\'s check-sync event', () => {
+Parsed("pjsip_notify.conf, read as Asterisk reads it, carries each vendor's check-sync event", () => {
   const sections = parseAsteriskConfig('pjsip_notify.conf', (name) => read(`asterisk/${name}`));
   for (const adapter of loadVendorAdapters()) {
     const event = section(sections, `hotprov-check-sync-${adapter.id}`)?.variables.find((v) => v.name === 'Event');
@@ -325,7 +362,8 @@ const PJSIP_FIELDS: Readonly<Record<string, string>> = { PJSIP_ENDPOINT: 'aors',
 Parsed('every application and function the dialplan uses is a documented one, the PJSIP lookups with their documented fields', () => {
   const sections = parseAsteriskConfig('extensions.conf', files());
   const steps = [...dialplanSteps(section(sections, 'hotprov-code') ?? { name: '', template: false, variables: [] }, 's')];
-  for (const exten of ['*35', '_*35*X.']) steps.push(...dialplanSteps(section(sections, 'hotprov-hotdesk') ?? { name: '', template: false, variables: [] }, exten));
+  for (const exten of ['*35', '_*35*X.'])
+    steps.push(...dialplanSteps(section(sections, 'hotprov-hotdesk') ?? { name: '', template: false, variables: [] }, exten));
   assert.ok(steps.length > 30, 'the dialplan steps were not found');
   for (const step of steps) {
     assert.ok(step.app in APPLICATIONS, `${step.at}: ${step.app}() has no source`);
@@ -342,7 +380,7 @@ Parsed('every application and function the dialplan uses is a documented one, th
   assert.match(read('asterisk/README.md'), /PJSIP_ENDPOINT\(\)`?, `?PJSIP_AOR\(\)`? and `?PJSIP_CONTACT\(\)[^.]*13\.2/);
 });
 
-Parsed('the contact sent is the one the phone registered (transport and port included), the call\'s address when none is on record', () => {
+Parsed("the contact sent is the one the phone registered (transport and port included), the call's address when none is on record", () => {
   const tls = 'sip:HD0001@192.0.2.10:5061;transport=tls;ob';
   assert.is(contactFor({ aors: { HD0001: 'HD0001' }, contacts: { HD0001: 'HD0001@@5f3c1a' }, uris: { 'HD0001@@5f3c1a': tls } }), tls);
   // Several AORs or contacts: the first of each.
@@ -350,7 +388,11 @@ Parsed('the contact sent is the one the phone registered (transport and port inc
     contactFor({
       aors: { HD0001: 'desk-HD0001,spare' },
       contacts: { 'desk-HD0001': 'desk-HD0001@@aa,desk-HD0001@@bb', spare: 'spare@@cc' },
-      uris: { 'desk-HD0001@@aa': 'sip:HD0001@[2001:db8::5]:5062;transport=tcp', 'desk-HD0001@@bb': 'sip:HD0001@192.0.2.99:5060', 'spare@@cc': 'sip:x@192.0.2.98' },
+      uris: {
+        'desk-HD0001@@aa': 'sip:HD0001@[2001:db8::5]:5062;transport=tcp',
+        'desk-HD0001@@bb': 'sip:HD0001@192.0.2.99:5060',
+        'spare@@cc': 'sip:x@192.0.2.98',
+      },
     }),
     'sip:HD0001@[2001:db8::5]:5062;transport=tcp',
   );

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
 import { readBootstrap } from './helpers/bootstrap.ts';
 import { basicAuthorization } from './helpers/server.ts';
-import * as assert from 'uvu/assert';
 import { createTestPki, httpsRequest } from './helpers/tls.ts';
 
 /**
@@ -54,7 +54,17 @@ Start('compiles, migrates a fresh database and serves the console, the API and p
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, HOTPROV_DB: join(dir, 'hotprov.db'), HOTPROV_HTTP_PORT: String(port), HOTPROV_HTTP_HOST: '127.0.0.1', HOTPROV_SIP_PORT: '0', HOTPROV_ADMIN_TOKEN: TOKEN, HOTPROV_BASE_URL: url, ...pki.env(), HOTPROV_HTTPS_PORT: String(httpsPort) },
+    env: {
+      ...process.env,
+      HOTPROV_DB: join(dir, 'hotprov.db'),
+      HOTPROV_HTTP_PORT: String(port),
+      HOTPROV_HTTP_HOST: '127.0.0.1',
+      HOTPROV_SIP_PORT: '0',
+      HOTPROV_ADMIN_TOKEN: TOKEN,
+      HOTPROV_BASE_URL: url,
+      ...pki.env(),
+      HOTPROV_HTTPS_PORT: String(httpsPort),
+    },
   });
   let stderr = '';
   child.stderr?.on('data', (d) => {

@@ -8,7 +8,10 @@ function cell(value: unknown): string {
 }
 
 export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n').concat('\r\n');
+  return [header, ...rows]
+    .map((r) => r.map(cell).join(','))
+    .join('\r\n')
+    .concat('\r\n');
 }
 
 /** Parses CSV text into rows of fields; quoted fields may hold commas, quotes ("") and line breaks. */

@@ -1,11 +1,24 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { writeTransaction } from '../db/client.ts';
 import { readFileSync } from 'node:fs';
 import Router, { type RouterContext } from '@koa/router';
 import type { Next } from 'koa';
-import { createApiToken, type ConsoleSession, type Flash, listApiTokens, revokeApiToken, SESSION_HOURS, sessionByToken, setFlash, signIn, signOut } from '../domain/admins.ts';
-import type { Actor } from '../domain/context.ts';
+import { writeTransaction } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
+import {
+  type ConsoleSession,
+  createApiToken,
+  type Flash,
+  listApiTokens,
+  revokeApiToken,
+  SESSION_HOURS,
+  sessionByToken,
+  setFlash,
+  signIn,
+  signOut,
+} from '../domain/admins.ts';
+import { listAudit, recordAudit } from '../domain/audit.ts';
+import type { Actor } from '../domain/context.ts';
+import { assertPinAllowed } from '../domain/credentials.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../domain/devices.ts';
 import { logout, logoutSessions } from '../domain/hotdesk.ts';
@@ -13,23 +26,21 @@ import { type KeyFunction, layoutKeys, type UserKey, type UserKeyType } from '..
 import { findDevice, getUser } from '../domain/lookup.ts';
 import { formatMac, type Mac, parseMac } from '../domain/mac.ts';
 import { listOpenSessions } from '../domain/sessions.ts';
-import { listAudit, recordAudit } from '../domain/audit.ts';
 import { getRevision, latestRevisions, recordRevision, revisionsOf } from '../domain/templates.ts';
 import { getTenantRow, updateTenant } from '../domain/tenants.ts';
 import { createUser, createUsers, issuePin, keysOf, listUsers, updateUser } from '../domain/users.ts';
 import { AppError, NotFound } from '../errors.ts';
+import { readLimited, validate } from '../http/body.ts';
 import type { AppDeps } from '../http/deps.ts';
 import { presentDevice, presentSync, presentUser } from '../http/presenters.ts';
-import { phoneState } from '../sync/phoneState.ts';
 import { DeviceUpdateBody, TenantUpdateBody, UserCreateBody } from '../http/schemas.ts';
-import { PHONE_LANGUAGES } from '../vendors/phoneSettings.ts';
-import { readLimited, validate } from '../http/body.ts';
-import { assertPinAllowed } from '../domain/credentials.ts';
+import { PATHS } from '../paths.ts';
 import { checkTemplate } from '../provisioning/templateCheck.ts';
+import { phoneState } from '../sync/phoneState.ts';
+import { PHONE_LANGUAGES } from '../vendors/phoneSettings.ts';
 import { parseCsv, toCsv } from './csv.ts';
 import { diffLines } from './diff.ts';
 import { createViews } from './views.ts';
-import { PATHS } from '../paths.ts';
 
 const COOKIE = 'hotprov_session';
 /** Holds the sign-in form's CSRF token until the form comes back. */
@@ -197,7 +208,12 @@ export function consoleRouter(deps: AppDeps): Router {
     ctx.body = views.partial('board_rows', { desks: desks(), csrf: s?.csrfToken });
   });
   router.post('/devices/:device/logout', (ctx) =>
-    attempt(ctx, '/console/', () => logout(domain, tenantId(), actor(ctx), { device: ctx.params.device ?? '', method: 'admin' }), `Logged out ${ctx.params.device}.`),
+    attempt(
+      ctx,
+      '/console/',
+      () => logout(domain, tenantId(), actor(ctx), { device: ctx.params.device ?? '', method: 'admin' }),
+      `Logged out ${ctx.params.device}.`,
+    ),
   );
   router.post('/logout-all', (ctx) =>
     attempt(ctx, '/console/', () => logoutSessions(domain, tenantId(), actor(ctx), { reason: 'admin', method: 'admin' }), 'Everyone is logged out.'),
@@ -298,7 +314,12 @@ export function consoleRouter(deps: AppDeps): Router {
   /** A claimed phone approved after the admin saw who claimed it. */
   router.post('/devices/:device/approve', (ctx) => {
     const ref = ctx.params.device ?? '';
-    return attempt(ctx, `/console/devices/${ref}`, () => approveDevice(domain, tenantId(), actor(ctx), ref), 'Approved: the phone gets its profile at its next fetch.');
+    return attempt(
+      ctx,
+      `/console/devices/${ref}`,
+      () => approveDevice(domain, tenantId(), actor(ctx), ref),
+      'Approved: the phone gets its profile at its next fetch.',
+    );
   });
   const showingOnce = (ctx: RouterContext, work: () => { label: string; value: string }) => {
     const ref = ctx.params.device ?? '';
@@ -389,7 +410,13 @@ export function consoleRouter(deps: AppDeps): Router {
         const layout = layoutKeys(m, m.expansion?.modules ?? 0, fixed, keys, m.name);
         const describe = (slots: readonly { index: number; module: number; fn: KeyFunction }[]) =>
           slots
-            .filter((s) => s.fn.kind === 'blf' || s.fn.kind === 'speed' || (s.fn.kind === 'line' && s.index > 1 && s.module === 0) || (s.fn.kind === 'line' && s.module > 0))
+            .filter(
+              (s) =>
+                s.fn.kind === 'blf' ||
+                s.fn.kind === 'speed' ||
+                (s.fn.kind === 'line' && s.index > 1 && s.module === 0) ||
+                (s.fn.kind === 'line' && s.module > 0),
+            )
             .map((s) => `${s.module === 0 ? '' : `M${s.module}:`}${s.index} ${'value' in s.fn ? s.fn.value : 'line'}`)
             .join(', ');
         return {
@@ -458,7 +485,12 @@ export function consoleRouter(deps: AppDeps): Router {
     const templates = [...deps.templates.names()].flatMap(([vendor, names]) =>
       names.map((name) => {
         const last = latest.get(`${vendor}/${name}`);
-        return { vendor, name, modified: last !== undefined && last.source !== null, lastChange: last === undefined ? '' : `${when(last.createdAt)} by ${last.createdBy}` };
+        return {
+          vendor,
+          name,
+          modified: last !== undefined && last.source !== null,
+          lastChange: last === undefined ? '' : `${when(last.createdAt)} by ${last.createdBy}`,
+        };
       }),
     );
     page(ctx, 'templates', { title: 'Templates', nav: 'templates', templates });
@@ -510,7 +542,9 @@ export function consoleRouter(deps: AppDeps): Router {
     const chosenDevice = deviceRef === '' ? undefined : findDevice(domain.db, tenantId(), deviceRef);
     const chosenUser = userRef === '' ? null : getUser(domain.db, tenantId(), userRef);
     const chosen =
-      chosenDevice === undefined ? undefined : { device: chosenDevice, user: chosenUser === null ? null : { row: chosenUser, keys: keysOf(domain.db, chosenUser.id) } };
+      chosenDevice === undefined
+        ? undefined
+        : { device: chosenDevice, user: chosenUser === null ? null : { row: chosenUser, keys: keysOf(domain.db, chosenUser.id) } };
     const check = checkTemplate(adapter, deps.tenant(), deps.config.phoneBaseUrl, name, source, chosen);
     const keep = { source, device: deviceRef, user: userRef };
     if (!check.ok) {
@@ -581,7 +615,10 @@ export function consoleRouter(deps: AppDeps): Router {
     const shown = { device: q('device'), user: q('user'), action: q('action'), from: q('from'), to: q('to') };
     const from = date(shown.from, false);
     const to = date(shown.to, true);
-    return { shown, filter: { device: shown.device, user: shown.user, action: shown.action, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) } };
+    return {
+      shown,
+      filter: { device: shown.device, user: shown.user, action: shown.action, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) },
+    };
   };
   router.get('/audit', (ctx) => {
     const { shown, filter } = auditFilter(ctx);
@@ -590,7 +627,16 @@ export function consoleRouter(deps: AppDeps): Router {
   });
   router.get('/audit.csv', (ctx) => {
     const { filter } = auditFilter(ctx);
-    const rows = listAudit(domain.db, tenantId(), filter).map((e) => [e.at.toISOString(), e.actor, e.action, e.method, e.deviceMac, e.idleAccount, e.userExtension, e.detail]);
+    const rows = listAudit(domain.db, tenantId(), filter).map((e) => [
+      e.at.toISOString(),
+      e.actor,
+      e.action,
+      e.method,
+      e.deviceMac,
+      e.idleAccount,
+      e.userExtension,
+      e.detail,
+    ]);
     ctx.type = 'text/csv; charset=utf-8';
     ctx.attachment('hotprov-audit.csv');
     ctx.body = toCsv(['at', 'actor', 'action', 'method', 'mac', 'idle_account', 'extension', 'detail'], rows);
@@ -599,7 +645,15 @@ export function consoleRouter(deps: AppDeps): Router {
   // --- CSV of devices and users
 
   router.get('/devices.csv', (ctx) => {
-    const rows = listDevices(domain.db, tenantId()).map((d) => [formatMac(d.mac as Mac), d.vendor, d.model, d.label, d.location, d.hotdesk ? 'yes' : 'no', d.idleAccount]);
+    const rows = listDevices(domain.db, tenantId()).map((d) => [
+      formatMac(d.mac as Mac),
+      d.vendor,
+      d.model,
+      d.label,
+      d.location,
+      d.hotdesk ? 'yes' : 'no',
+      d.idleAccount,
+    ]);
     ctx.type = 'text/csv; charset=utf-8';
     ctx.attachment('hotprov-devices.csv');
     ctx.body = toCsv(['mac', 'vendor', 'model', 'label', 'location', 'hotdesk', 'idle_account'], rows);
@@ -627,7 +681,15 @@ export function consoleRouter(deps: AppDeps): Router {
       back(ctx, '/console/devices', { notice: `Imported ${plan.length} device(s).` });
       return;
     }
-    page(ctx, 'import', { title: 'Import devices', nav: 'devices', csv: text, rows: plan, problems, ready: problems === 0 && plan.length > 0, what: 'devices' });
+    page(ctx, 'import', {
+      title: 'Import devices',
+      nav: 'devices',
+      csv: text,
+      rows: plan,
+      problems,
+      ready: problems === 0 && plan.length > 0,
+      what: 'devices',
+    });
   });
 
   /** User import, like the device import: checked row by row, written all at once or not at all. */
@@ -638,7 +700,13 @@ export function consoleRouter(deps: AppDeps): Router {
     const plan = planUserImport(domain, tenant.id, tenant.pinMinLength, text);
     const problems = plan.filter((r) => r.problem !== null).length;
     if (f.get('action') === 'import' && problems === 0 && plan.length > 0) {
-      await createUsers(domain, tenant.id, tenant.pinMinLength, actor(ctx), plan.flatMap((r) => (r.input === null ? [] : [r.input])));
+      await createUsers(
+        domain,
+        tenant.id,
+        tenant.pinMinLength,
+        actor(ctx),
+        plan.flatMap((r) => (r.input === null ? [] : [r.input])),
+      );
       back(ctx, '/console/users', { notice: `Imported ${plan.length} user(s).` });
       return;
     }
@@ -678,9 +746,7 @@ export function consoleRouter(deps: AppDeps): Router {
           registrarPort: number('registrarPort'),
           loginCode: f.get('loginCode') ?? '',
           logoutCode: optional('logoutCode'),
-          emergencyNumbers: (f.get('emergencyNumbers') ?? '')
-            .split(/[\s,]+/)
-            .filter((n) => n !== ''),
+          emergencyNumbers: (f.get('emergencyNumbers') ?? '').split(/[\s,]+/).filter((n) => n !== ''),
           loginKeyMode: f.get('loginKeyMode') ?? 'screen',
           notifyMode: f.get('notifyMode') ?? 'direct',
           autoLogoutCron: optional('autoLogoutCron'),
@@ -696,10 +762,14 @@ export function consoleRouter(deps: AppDeps): Router {
           ...(f.has('ntpServer') ? { ntpServer: optional('ntpServer') } : {}),
           ...(f.has('phoneLanguage') ? { phoneLanguage: optional('phoneLanguage') } : {}),
           ...(f.has('voicemailNumber') ? { voicemailNumber: optional('voicemailNumber') } : {}),
-          ...(f.has('codecs') ? { codecs: (() => {
-            const list = (f.get('codecs') ?? '').split(/[\s,]+/).filter((c) => c !== '');
-            return list.length === 0 ? null : list;
-          })() } : {}),
+          ...(f.has('codecs')
+            ? {
+                codecs: (() => {
+                  const list = (f.get('codecs') ?? '').split(/[\s,]+/).filter((c) => c !== '');
+                  return list.length === 0 ? null : list;
+                })(),
+              }
+            : {}),
           ...(f.has('srtp') ? { srtp: f.get('srtp') } : {}),
         });
         updateTenant(domain, tenantId(), actor(ctx), input);
@@ -738,7 +808,14 @@ function planDeviceImport(domain: AppDeps['domain'], tenant: number, text: strin
   const header = rows[0]?.map((h) => h.trim().toLowerCase()) ?? [];
   const hasHeader = header.includes('mac');
   const column = (name: string, fallback: number) => (hasHeader ? header.indexOf(name) : fallback);
-  const at = { mac: column('mac', 0), vendor: column('vendor', 1), model: column('model', 2), label: column('label', 3), location: column('location', 4), hotdesk: column('hotdesk', 5) };
+  const at = {
+    mac: column('mac', 0),
+    vendor: column('vendor', 1),
+    model: column('model', 2),
+    label: column('label', 3),
+    location: column('location', 4),
+    hotdesk: column('hotdesk', 5),
+  };
   const known = new Set(listDevices(domain.db, tenant).map((d) => d.mac));
   const seen = new Set<string>();
   return rows.slice(hasHeader ? 1 : 0).map((cells, i) => {
@@ -781,7 +858,13 @@ function planUserImport(domain: AppDeps['domain'], tenant: number, pinMinLength:
   const header = rows[0]?.map((h) => h.trim().toLowerCase()) ?? [];
   const hasHeader = header.includes('extension');
   const column = (name: string, fallback: number) => (hasHeader ? header.indexOf(name) : fallback);
-  const at = { extension: column('extension', 0), name: column('display_name', 1), password: column('sip_password', 2), hotdesk: column('hotdesk', 3), pin: column('pin', 4) };
+  const at = {
+    extension: column('extension', 0),
+    name: column('display_name', 1),
+    password: column('sip_password', 2),
+    hotdesk: column('hotdesk', 3),
+    pin: column('pin', 4),
+  };
   const known = new Set(listUsers(domain.db, tenant).map((u) => u.extension));
   const seen = new Set<string>();
   return rows.slice(hasHeader ? 1 : 0).map((cells, i) => {
@@ -809,7 +892,13 @@ function planUserImport(domain: AppDeps['domain'], tenant: number, pinMinLength:
     const input =
       problem !== null
         ? null
-        : { extension, displayName: get(at.name), sipPassword: get(at.password), hotdesk: !['no', 'false', '0'].includes(hotdesk), ...(pin === '' ? {} : { pin }) };
+        : {
+            extension,
+            displayName: get(at.name),
+            sipPassword: get(at.password),
+            hotdesk: !['no', 'false', '0'].includes(hotdesk),
+            ...(pin === '' ? {} : { pin }),
+          };
     // The PIN is not shown back on the page.
     return { line, cells: cells.map((c, k) => (k === at.pin && c !== '' ? '****' : c)), input, problem };
   });

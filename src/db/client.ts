@@ -4,9 +4,9 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
-import * as schema from './schema.ts';
 import { StartupError } from '../errors.ts';
 import { PATHS } from '../paths.ts';
+import * as schema from './schema.ts';
 
 /** The database or a transaction on it: domain functions accept either. */
 export type Db = BaseSQLiteDatabase<'sync', Database.RunResult, typeof schema>;

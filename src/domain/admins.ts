@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, count, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
 import { type AdminRow, type ApiTokenRow, adminSessions, admins, apiTokens, signInThrottles } from '../db/schema.ts';
-import { recordAudit } from './audit.ts';
 import { AppError, Conflict, InvalidField, NotFound } from '../errors.ts';
+import { recordAudit } from './audit.ts';
 import { hashSecret, verifySecret } from './credentials.ts';
 
 /** Console sign-in: 5 failures lock a user name for 60 s, doubling per further failure up to an hour. */
@@ -81,7 +81,13 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
   // The name is stored and audited: keep it short and printable whatever was typed.
   const name = username.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64);
   const failed = (tx: Db, error: AppError): AppError => {
-    recordAudit(tx, tenantId, deps.now(), { name: 'console' }, { action: 'console.sign_in_failed', detail: { username: name, reason: error.code, ...error.details } });
+    recordAudit(
+      tx,
+      tenantId,
+      deps.now(),
+      { name: 'console' },
+      { action: 'console.sign_in_failed', detail: { username: name, reason: error.code, ...error.details } },
+    );
     return error;
   };
   const reserved = writeTransaction(deps.db, (tx) => {
@@ -94,7 +100,11 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
       return { refused: failed(tx, SignInBusy()) };
     }
     if (row === undefined) tx.insert(signInThrottles).values({ username: name, pending: 1, lastAttemptAt: now }).run();
-    else tx.update(signInThrottles).set({ pending: row.pending + 1, lastAttemptAt: now }).where(eq(signInThrottles.username, name)).run();
+    else
+      tx.update(signInThrottles)
+        .set({ pending: row.pending + 1, lastAttemptAt: now })
+        .where(eq(signInThrottles.username, name))
+        .run();
     return { admin: tx.select().from(admins).where(eq(admins.username, username)).get() };
   });
   if ('refused' in reserved) throw reserved.refused;
@@ -102,7 +112,11 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
 
   const release = (tx: Db) => {
     const row = tx.select().from(signInThrottles).where(eq(signInThrottles.username, name)).get();
-    if (row !== undefined) tx.update(signInThrottles).set({ pending: Math.max(0, row.pending - 1) }).where(eq(signInThrottles.username, name)).run();
+    if (row !== undefined)
+      tx.update(signInThrottles)
+        .set({ pending: Math.max(0, row.pending - 1) })
+        .where(eq(signInThrottles.username, name))
+        .run();
     return row;
   };
   let ok: boolean;
@@ -157,7 +171,13 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
  */
 function pruneSignInThrottles(tx: Db, now: Date): void {
   tx.delete(signInThrottles)
-    .where(and(lt(signInThrottles.lastAttemptAt, new Date(now.getTime() - SIGN_IN_THROTTLE_KEEP_MS)), eq(signInThrottles.pending, 0), or(isNull(signInThrottles.lockedUntil), lt(signInThrottles.lockedUntil, now))))
+    .where(
+      and(
+        lt(signInThrottles.lastAttemptAt, new Date(now.getTime() - SIGN_IN_THROTTLE_KEEP_MS)),
+        eq(signInThrottles.pending, 0),
+        or(isNull(signInThrottles.lockedUntil), lt(signInThrottles.lockedUntil, now)),
+      ),
+    )
     .run();
   const rows = tx.select({ n: count() }).from(signInThrottles).get()?.n ?? 0;
   if (rows < SIGN_IN_THROTTLE_ROWS) return;
@@ -192,14 +212,20 @@ export function setFlash(db: Db, cookie: string, flash: Flash | null): void {
 }
 
 export function signOut(db: Db, cookie: string): void {
-  db.delete(adminSessions).where(eq(adminSessions.tokenHash, sha256(cookie))).run();
+  db.delete(adminSessions)
+    .where(eq(adminSessions.tokenHash, sha256(cookie)))
+    .run();
 }
 
 /** Creates an API token and returns it: the only time it can be read. */
 export function createApiToken(db: Db, now: Date, name: string, createdBy: string): { token: string; row: ApiTokenRow } {
   if (!/^[\w .-]{1,64}$/.test(name)) throw InvalidField('name', 'use 1 to 64 letters, digits, spaces or . _ -');
   const value = `hp_${token()}`;
-  const row = db.insert(apiTokens).values({ name, tokenHash: sha256(value), createdBy, createdAt: now }).returning().get();
+  const row = db
+    .insert(apiTokens)
+    .values({ name, tokenHash: sha256(value), createdBy, createdAt: now })
+    .returning()
+    .get();
   return { token: value, row };
 }
 

@@ -1,5 +1,5 @@
-import type { Db } from '../db/client.ts';
 import { and, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
 import { type AuditEventRow, auditEvents } from '../db/schema.ts';
 import type { Actor } from './context.ts';
 

@@ -119,7 +119,8 @@ export function recordRefusedClaim(deps: Pick<DomainDeps, 'db' | 'now'>, deviceI
 function isSameClaimantAgain(device: DeviceRow, claimant: Claimant, now: Date): boolean {
   // Claimed and waiting, or made active by the claim itself (its network, the upgrade): never active by proof
   // that came later, which the claimant did not give.
-  const byTheClaim = device.access === 'claimed' || (device.access === 'active' && (device.activatedBy === 'trusted_network' || device.activatedBy === 'upgrade'));
+  const byTheClaim =
+    device.access === 'claimed' || (device.access === 'active' && (device.activatedBy === 'trusted_network' || device.activatedBy === 'upgrade'));
   return (
     byTheClaim &&
     device.retiredAt === null &&

@@ -202,7 +202,11 @@ export interface DeviceSeen {
  * Whether a fetch is worth recording: its details differ from the last recorded, or that time stamp is older
  * than `minIntervalMs`. Fetches come by the thousand; most repeat what is known.
  */
-export function seenIsNews(last: Pick<DeviceRow, 'lastSeenAt' | 'lastSeenIp' | 'lastUserAgent' | 'firmware'>, seen: DeviceSeen, minIntervalMs: number): boolean {
+export function seenIsNews(
+  last: Pick<DeviceRow, 'lastSeenAt' | 'lastSeenIp' | 'lastUserAgent' | 'firmware'>,
+  seen: DeviceSeen,
+  minIntervalMs: number,
+): boolean {
   const sameDetails = last.lastSeenIp === seen.ip && last.lastUserAgent === seen.userAgent && (seen.firmware === null || last.firmware === seen.firmware);
   const recent = last.lastSeenAt !== null && seen.at.getTime() - last.lastSeenAt.getTime() < minIntervalMs;
   return !(sameDetails && recent);

@@ -132,7 +132,8 @@ export async function dialCode(
   if (seated?.extension === extension) return signOut();
   if (pin === undefined) {
     const checked = checkExtension(deps, tenantId, actor, device, extension, 'feature_code');
-    const named = checked.result === 'unknown_extension' || checked.user === null ? null : { extension: checked.user.extension, displayName: checked.user.displayName };
+    const named =
+      checked.result === 'unknown_extension' || checked.user === null ? null : { extension: checked.user.extension, displayName: checked.user.displayName };
     return checked.result === 'locked' ? outcome('locked', named, { lockedUntil: checked.until.toISOString() }) : outcome(checked.result, named);
   }
   const user = findUser(deps.db, tenantId, extension);

@@ -1,6 +1,6 @@
+import { type Db, writeTransaction } from '../db/client.ts';
 import { type DeviceRow, hotdeskSessions, type SessionRow, type UserRow } from '../db/schema.ts';
 import { AppError, DeviceNotHotdesk, UnknownDevice, UnknownExtension, UserNotHotdesk, WrongPin } from '../errors.ts';
-import { type Db, writeTransaction } from '../db/client.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps, LoginMethod } from './context.ts';
 import { verifySecret } from './credentials.ts';
@@ -178,7 +178,10 @@ export function checkExtension(
   device: DeviceRow,
   extension: string,
   method: LoginMethod,
-): { readonly result: 'need_pin' | 'not_allowed'; readonly user: UserRow } | { readonly result: 'unknown_extension' } | { readonly result: 'locked'; readonly until: Date; readonly user: UserRow | null } {
+):
+  | { readonly result: 'need_pin' | 'not_allowed'; readonly user: UserRow }
+  | { readonly result: 'unknown_extension' }
+  | { readonly result: 'locked'; readonly until: Date; readonly user: UserRow | null } {
   return writeTransaction(deps.db, (tx) => {
     const now = deps.now();
     const audit = (action: string, detail: Record<string, unknown>) =>

@@ -89,7 +89,11 @@ export function reserveAttempt(tx: Db, tenantId: number, subjects: readonly Thro
   }
   for (const { s, row } of rows) {
     if (row === undefined) tx.insert(loginThrottles).values({ tenantId, subject: s.subject, subjectId: s.id, pending: 1 }).run();
-    else tx.update(loginThrottles).set({ pending: row.pending + 1 }).where(eq(loginThrottles.id, row.id)).run();
+    else
+      tx.update(loginThrottles)
+        .set({ pending: row.pending + 1 })
+        .where(eq(loginThrottles.id, row.id))
+        .run();
   }
   return { kind: 'reserved' };
 }
@@ -112,7 +116,8 @@ export function settleAttempt(tx: Db, tenantId: number, subjects: readonly Throt
     const row = rowOf(tx, tenantId, s);
     if (row !== undefined) {
       const pending = Math.max(0, row.pending - 1);
-      if (outcome === 'right') tx.update(loginThrottles).set({ pending, failures: 0, lockouts: 0, lockedUntil: null }).where(eq(loginThrottles.id, row.id)).run();
+      if (outcome === 'right')
+        tx.update(loginThrottles).set({ pending, failures: 0, lockouts: 0, lockedUntil: null }).where(eq(loginThrottles.id, row.id)).run();
       else tx.update(loginThrottles).set({ pending }).where(eq(loginThrottles.id, row.id)).run();
     }
     if (outcome !== 'wrong') continue;

@@ -34,14 +34,22 @@ export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow {
 
 export function getDeviceById(db: Db, id: number): DeviceRow | undefined {
   return preparedOnce(db, 'deviceById', () =>
-    db.select().from(devices).where(eq(devices.id, sql.placeholder('id'))).prepare(),
+    db
+      .select()
+      .from(devices)
+      .where(eq(devices.id, sql.placeholder('id')))
+      .prepare(),
   ).get({ id });
 }
 
 /** The device a phone asks for by MAC, whatever its tenant, retired ones included; undefined when never enrolled. */
 export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
   return preparedOnce(db, 'deviceByMac', () =>
-    db.select().from(devices).where(eq(devices.mac, sql.placeholder('mac'))).prepare(),
+    db
+      .select()
+      .from(devices)
+      .where(eq(devices.mac, sql.placeholder('mac')))
+      .prepare(),
   ).get({ mac });
 }
 
@@ -70,7 +78,11 @@ export type PhoneDevice = Pick<DeviceRow, keyof typeof PHONE_COLUMNS>;
 /** findDeviceByMac for the phone path: the columns of PhoneDevice only. */
 export function findPhoneByMac(db: Db, mac: Mac): PhoneDevice | undefined {
   return preparedOnce(db, 'phoneByMac', () =>
-    db.select(PHONE_COLUMNS).from(devices).where(eq(devices.mac, sql.placeholder('mac'))).prepare(),
+    db
+      .select(PHONE_COLUMNS)
+      .from(devices)
+      .where(eq(devices.mac, sql.placeholder('mac')))
+      .prepare(),
   ).get({ mac });
 }
 

@@ -60,15 +60,7 @@ export function listOpenSessions(db: Db, tenantId: number): OpenSession[] {
  * Ends an open session and audits why. Must run inside the caller's transaction.
  * @param reason logout, moved, replaced, user_deleted, device_deleted, device_not_hotdesk, user_not_hotdesk, auto.
  */
-export function closeSession(
-  tx: Db,
-  tenantId: number,
-  now: Date,
-  actor: Actor,
-  session: SessionRow,
-  reason: string,
-  method?: string,
-): void {
+export function closeSession(tx: Db, tenantId: number, now: Date, actor: Actor, session: SessionRow, reason: string, method?: string): void {
   tx.update(hotdeskSessions).set({ endedAt: now, endReason: reason }).where(eq(hotdeskSessions.id, session.id)).run();
   const device = session.deviceId === null ? undefined : getDeviceById(tx, session.deviceId);
   const user = session.userId === null ? undefined : getUserById(tx, session.userId);

@@ -47,7 +47,14 @@ export function recordRevision(
 ): TemplateRevisionRow {
   const row = db
     .insert(templateRevisions)
-    .values({ vendor: revision.vendor, name: revision.name, source: revision.source, createdBy: actor.name, createdAt: now, restoredFrom: revision.restoredFrom ?? null })
+    .values({
+      vendor: revision.vendor,
+      name: revision.name,
+      source: revision.source,
+      createdBy: actor.name,
+      createdAt: now,
+      restoredFrom: revision.restoredFrom ?? null,
+    })
     .returning()
     .get();
   const action = revision.source === null ? 'template.reset' : revision.restoredFrom === undefined ? 'template.saved' : 'template.restored';

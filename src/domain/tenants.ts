@@ -1,13 +1,12 @@
 import { eq, sql } from 'drizzle-orm';
-import { AppError } from '../errors.ts';
-import { devices } from '../db/schema.ts';
-import { recordAudit } from './audit.ts';
-import type { Actor, DomainDeps } from './context.ts';
 import type { Config, SipTransport } from '../config.ts';
 import { type Db, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
-import { type TenantRow, tenants } from '../db/schema.ts';
+import { devices, type TenantRow, tenants } from '../db/schema.ts';
+import { AppError } from '../errors.ts';
 import { CODECS, type Codec, PHONE_LANGUAGES, type PhoneLanguage } from '../vendors/phoneSettings.ts';
+import { recordAudit } from './audit.ts';
+import type { Actor, DomainDeps } from './context.ts';
 
 export const DEFAULT_TENANT_SLUG = 'default';
 
@@ -119,7 +118,11 @@ export function getTenantRow(db: Db, id: number): TenantRow {
 /** Reads a tenant by id. */
 export function getTenant(db: Db, id: number): TenantRow | undefined {
   return preparedOnce(db, 'tenantById', () =>
-    db.select().from(tenants).where(eq(tenants.id, sql.placeholder('id'))).prepare(),
+    db
+      .select()
+      .from(tenants)
+      .where(eq(tenants.id, sql.placeholder('id')))
+      .prepare(),
   ).get({ id });
 }
 
@@ -177,9 +180,19 @@ type SecretField = 'yealinkRpsSecret' | 'yealinkXmlRpcPassword' | 'snomSrapsSecr
  * Each stored secret and where it is sent. The relay's address is where the secret actually goes: its host
  * (the registrar's when none is set), its port (the mode's default when none is set) and user.
  */
-const SECRET_DESTINATIONS: readonly { readonly secret: SecretField; readonly service: string; readonly fields: readonly (keyof TenantUpdate)[]; readonly where: (t: TenantRow) => string }[] = [
+const SECRET_DESTINATIONS: readonly {
+  readonly secret: SecretField;
+  readonly service: string;
+  readonly fields: readonly (keyof TenantUpdate)[];
+  readonly where: (t: TenantRow) => string;
+}[] = [
   { secret: 'yealinkRpsSecret', service: 'Yealink RPS', fields: ['yealinkRpsUrl', 'yealinkRpsKeyId'], where: (t) => `${t.yealinkRpsUrl} ${t.yealinkRpsKeyId}` },
-  { secret: 'yealinkXmlRpcPassword', service: 'Yealink RPS XML-RPC', fields: ['yealinkXmlRpcUrl', 'yealinkXmlRpcUser'], where: (t) => `${t.yealinkXmlRpcUrl} ${t.yealinkXmlRpcUser}` },
+  {
+    secret: 'yealinkXmlRpcPassword',
+    service: 'Yealink RPS XML-RPC',
+    fields: ['yealinkXmlRpcUrl', 'yealinkXmlRpcUser'],
+    where: (t) => `${t.yealinkXmlRpcUrl} ${t.yealinkXmlRpcUser}`,
+  },
   { secret: 'snomSrapsSecret', service: 'Snom SRAPS', fields: ['snomSrapsUrl', 'snomSrapsKeyId'], where: (t) => `${t.snomSrapsUrl} ${t.snomSrapsKeyId}` },
   { secret: 'polyZtpApiKey', service: 'Poly ZTP', fields: ['polyZtpUrl'], where: (t) => t.polyZtpUrl },
   {

@@ -33,7 +33,12 @@ export interface UserWithKeys {
 /** A user's keys in order. */
 export function keysOf(db: Db, userId: number): UserKeyRow[] {
   return preparedOnce(db, 'keysOfUser', () =>
-    db.select().from(userKeys).where(eq(userKeys.userId, sql.placeholder('userId'))).orderBy(asc(userKeys.position)).prepare(),
+    db
+      .select()
+      .from(userKeys)
+      .where(eq(userKeys.userId, sql.placeholder('userId')))
+      .orderBy(asc(userKeys.position))
+      .prepare(),
   ).all({ userId });
 }
 
@@ -45,13 +50,7 @@ export function listUsers(db: Db, tenantId: number): UserRow[] {
  * Creates a user with their keys.
  * @throws AppError weak_pin (400), conflict (409) when the extension exists.
  */
-export async function createUser(
-  deps: DomainDeps,
-  tenantId: number,
-  pinMinLength: number,
-  actor: Actor,
-  input: CreateUserInput,
-): Promise<UserWithKeys> {
+export async function createUser(deps: DomainDeps, tenantId: number, pinMinLength: number, actor: Actor, input: CreateUserInput): Promise<UserWithKeys> {
   const [created] = await createUsers(deps, tenantId, pinMinLength, actor, [input]);
   if (created === undefined) throw new Error('createUsers returned nothing');
   return created;

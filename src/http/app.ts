@@ -4,9 +4,9 @@ import { consoleRouter } from '../console/routes.ts';
 import { AppError, storageConflict } from '../errors.ts';
 import { clientCertificateState } from './clientCertificate.ts';
 import type { AppDeps } from './deps.ts';
+import { activationRouter } from './routes/activation.ts';
 import { apiRouter } from './routes/api.ts';
 import { phoneRouter } from './routes/phones.ts';
-import { activationRouter } from './routes/activation.ts';
 import { screenRouter } from './routes/screens.ts';
 
 /**

@@ -13,8 +13,7 @@ export function requireBearer(adminToken: string, lookup: (token: string) => str
   const expected = digest(adminToken);
   return async function bearerAuth(ctx, next) {
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
-    const name =
-      presented === undefined ? null : timingSafeEqual(digest(presented), expected) ? 'api' : (lookup(presented) ?? null);
+    const name = presented === undefined ? null : timingSafeEqual(digest(presented), expected) ? 'api' : (lookup(presented) ?? null);
     if (name === null) {
       ctx.set('WWW-Authenticate', 'Bearer realm="hotprov"');
       throw Unauthorized();

@@ -56,10 +56,7 @@ async function drain(ctx: Context): Promise<void> {
 
 /** `keys[2].type`: a zod issue path as people write it. */
 function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out === '' ? String(part) : `${out}.${String(part)}`),
-    '',
-  );
+  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out === '' ? String(part) : `${out}.${String(part)}`), '');
 }
 
 /**

@@ -66,7 +66,10 @@ export function distinguishedName(name: PeerCertificateFields['subject']): strin
   for (const [attribute, value] of Object.entries(name)) {
     for (const v of values(value)) parts.push(`${attribute}=${v}`);
   }
-  return parts.join(', ').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 512);
+  return parts
+    .join(', ')
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .slice(0, 512);
 }
 
 /**
@@ -75,13 +78,22 @@ export function distinguishedName(name: PeerCertificateFields['subject']): strin
  * @param authorized `socket.authorized`: the certificate chains to the client-CA bundle and is within its dates.
  * @param authorizationError `socket.authorizationError`, the reason when not authorized.
  */
-export function clientCertificateFrom(peer: PeerCertificateFields | null | undefined, authorized: boolean, authorizationError?: Error | string | null): ClientCertificate {
+export function clientCertificateFrom(
+  peer: PeerCertificateFields | null | undefined,
+  authorized: boolean,
+  authorizationError?: Error | string | null,
+): ClientCertificate {
   if (peer === null || peer === undefined || peer.subject === undefined) return NONE;
   const subject = distinguishedName(peer.subject);
   const issuer = distinguishedName(peer.issuer);
   const fingerprint256 = peer.fingerprint256 ?? '';
   if (!authorized) {
-    const reason = authorizationError === null || authorizationError === undefined ? 'unverified' : typeof authorizationError === 'string' ? authorizationError : ((authorizationError as { code?: string }).code ?? authorizationError.message);
+    const reason =
+      authorizationError === null || authorizationError === undefined
+        ? 'unverified'
+        : typeof authorizationError === 'string'
+          ? authorizationError
+          : ((authorizationError as { code?: string }).code ?? authorizationError.message);
     return { kind: 'unverified', reason, subject, issuer, fingerprint256 };
   }
   return { kind: 'verified', macs: macsNamedBy(peer.subject), subject, issuer, fingerprint256 };

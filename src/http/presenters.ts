@@ -58,8 +58,7 @@ export function presentAccess(device: DeviceRow) {
         : { at: device.claimedAt.toISOString(), via: device.claimVia, ip: device.claimIp, userAgent: device.claimUserAgent, firmware: device.claimFirmware },
     activatedAt: iso(device.activatedAt),
     activatedBy: device.activatedBy,
-    refusedClaims:
-      device.refusedClaims === 0 ? null : { count: device.refusedClaims, lastAt: iso(device.refusedClaimAt), lastIp: device.refusedClaimIp },
+    refusedClaims: device.refusedClaims === 0 ? null : { count: device.refusedClaims, lastAt: iso(device.refusedClaimAt), lastIp: device.refusedClaimIp },
     activationCodeSet: device.activationCodeHash !== null,
   };
 }

@@ -1,6 +1,6 @@
 import cron from 'node-cron';
-import { cidrProblem } from '../domain/networks.ts';
 import { z } from 'zod';
+import { cidrProblem } from '../domain/networks.ts';
 import { CODECS, isTimeZone, PHONE_LANGUAGES } from '../vendors/phoneSettings.ts';
 
 /** Request bodies of the JSON API, each next to its inferred type. */
@@ -76,7 +76,10 @@ export const DeviceUpdateBody = z
     location: text(256).optional(),
     expansionModules: expansionModules.optional(),
     idlePassword: idlePassword.optional(),
-    sipContact: z.lazy(() => contact).nullable().optional(),
+    sipContact: z
+      .lazy(() => contact)
+      .nullable()
+      .optional(),
     phoneTimezone: timeZone.nullable().optional(),
     phoneLanguage: phoneLanguage.nullable().optional(),
   })
@@ -124,7 +127,10 @@ export const TenantUpdateBody = z
     registrarTransport: z.enum(['udp', 'tcp', 'tls']).nullable().optional(),
     loginCode: featureCode.optional(),
     logoutCode: featureCode.nullable().optional(),
-    emergencyNumbers: z.array(z.string().regex(/^\d{2,6}$/, 'must be 2 to 6 digits')).max(20).optional(),
+    emergencyNumbers: z
+      .array(z.string().regex(/^\d{2,6}$/, 'must be 2 to 6 digits'))
+      .max(20)
+      .optional(),
     extensionMinDigits: z.number().int().min(1).max(15).optional(),
     extensionMaxDigits: z.number().int().min(1).max(15).optional(),
     pinMinLength: z.number().int().min(4).max(12).optional(),
@@ -134,13 +140,22 @@ export const TenantUpdateBody = z
     relayPort: port.nullable().optional(),
     relayUsername: text(64).nullable().optional(),
     relaySecret: text(128).nullable().optional(),
-    relayProfile: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+    relayProfile: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional(),
     autoLogoutCron: z
       .string()
       .refine((v) => cron.validate(v), 'must be a cron expression such as "0 2 * * *"')
       .nullable()
       .optional(),
-    maxSessionMinutes: z.number().int().min(5).max(60 * 24 * 31).nullable().optional(),
+    maxSessionMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(60 * 24 * 31)
+      .nullable()
+      .optional(),
     yealinkRpsUrl: serviceUrl.optional(),
     yealinkRpsKeyId: text(128).nullable().optional(),
     yealinkRpsSecret: text(256).nullable().optional(),
@@ -159,15 +174,27 @@ export const TenantUpdateBody = z
     trustRedirect: z.boolean().optional(),
     timezone: timeZone.optional(),
     // What every phone gets besides accounts and keys (issue 13); null leaves the phone's own default.
-    pickupCode: z.string().regex(/^[0-9*#]{1,15}$/, 'must be the digits dialled: 0-9, * and #').optional(),
+    pickupCode: z
+      .string()
+      .regex(/^[0-9*#]{1,15}$/, 'must be the digits dialled: 0-9, * and #')
+      .optional(),
     pollMode: z.enum(['interval', 'nightly']).optional(),
-    pollIntervalMinutes: z.number().int().min(5).max(24 * 60).optional(),
+    pollIntervalMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(24 * 60)
+      .optional(),
     pollWindowStart: clock.optional(),
     pollWindowEnd: clock.optional(),
     phoneTimezone: timeZone.nullable().optional(),
     ntpServer: host.nullable().optional(),
     phoneLanguage: phoneLanguage.nullable().optional(),
-    voicemailNumber: z.string().regex(/^[0-9*#+]{1,32}$/, 'must be the number dialled: 0-9, *, # and +').nullable().optional(),
+    voicemailNumber: z
+      .string()
+      .regex(/^[0-9*#+]{1,32}$/, 'must be the number dialled: 0-9, *, # and +')
+      .nullable()
+      .optional(),
     codecs: z
       .array(z.enum(CODECS, { message: `must be among ${CODECS.join(', ')}` }))
       .max(CODECS.length)

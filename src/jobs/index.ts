@@ -81,8 +81,16 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
     }
   };
   const fixed: ScheduledTask[] = [
-    cron.schedule(syncWatchdog.schedule, guard(syncWatchdog.name, () => syncWatchdog.run(deps)), { name: syncWatchdog.name, noOverlap: true, logger: cronLogger(deps.log, syncWatchdog.name) }),
-    cron.schedule(redirectRetry.schedule, guard(redirectRetry.name, () => redirectRetry.run(deps)), { name: redirectRetry.name, noOverlap: true, logger: cronLogger(deps.log, redirectRetry.name) }),
+    cron.schedule(
+      syncWatchdog.schedule,
+      guard(syncWatchdog.name, () => syncWatchdog.run(deps)),
+      { name: syncWatchdog.name, noOverlap: true, logger: cronLogger(deps.log, syncWatchdog.name) },
+    ),
+    cron.schedule(
+      redirectRetry.schedule,
+      guard(redirectRetry.name, () => redirectRetry.run(deps)),
+      { name: redirectRetry.name, noOverlap: true, logger: cronLogger(deps.log, redirectRetry.name) },
+    ),
     cron.schedule(
       sessionLimit.schedule,
       guard(sessionLimit.name, () => {
@@ -98,7 +106,13 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
     for (const t of allTenants(deps.domain.db)) {
       if (t.autoLogoutCron === null) continue;
       const name = `${scheduledLogout.name}-${t.slug}`;
-      perTenant.push(cron.schedule(t.autoLogoutCron, guard(name, () => scheduledLogout.run(deps, t.id)), { name, timezone: t.timezone, noOverlap: true, logger: cronLogger(deps.log, name) }));
+      perTenant.push(
+        cron.schedule(
+          t.autoLogoutCron,
+          guard(name, () => scheduledLogout.run(deps, t.id)),
+          { name, timezone: t.timezone, noOverlap: true, logger: cronLogger(deps.log, name) },
+        ),
+      );
       deps.log.info('lifecycle', 'automatic logout scheduled', { tenant: t.slug, cron: t.autoLogoutCron, timezone: t.timezone });
     }
   };

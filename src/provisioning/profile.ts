@@ -3,8 +3,8 @@ import { type KeyFunction, layoutKeys } from '../domain/keyLayout.ts';
 import type { Mac } from '../domain/mac.ts';
 import { asLanguage, type TenantSettings } from '../domain/tenants.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
-import type { DeviceProfile, ProvisioningAccess } from '../vendors/types.ts';
 import { nightlyPollSlot, type PhoneSettings, timeZoneRules } from '../vendors/phoneSettings.ts';
+import type { DeviceProfile, ProvisioningAccess } from '../vendors/types.ts';
 
 export const LOGIN_KEY_LABEL = 'Login';
 export const LOGOUT_KEY_LABEL = 'Logout';

@@ -1,9 +1,9 @@
 import type { DeviceRow } from '../db/schema.ts';
 import type { Actor, DomainDeps } from '../domain/context.ts';
+import type { CodeOutcome } from '../domain/deviceAccess.ts';
 import { login, logout } from '../domain/hotdesk.ts';
 import { userAtDevice } from '../domain/sessions.ts';
 import { AppError } from '../errors.ts';
-import type { CodeOutcome } from '../domain/deviceAccess.ts';
 import { activationUrl, screenUrls } from './profile.ts';
 
 /**
@@ -90,7 +90,12 @@ export async function submitLogin(
 export function logoutScreen(deps: DomainDeps, baseUrl: string, device: DeviceRow): Screen {
   const user = userAtDevice(deps.db, device.id);
   if (user === undefined) return message('Nobody is logged in at this phone.');
-  return { kind: 'logout', title: TITLE, text: `Log out ${user.displayName} (${user.extension})?`, confirmUrl: `${screenUrls(baseUrl, device).logout}/confirm` };
+  return {
+    kind: 'logout',
+    title: TITLE,
+    text: `Log out ${user.displayName} (${user.extension})?`,
+    confirmUrl: `${screenUrls(baseUrl, device).logout}/confirm`,
+  };
 }
 
 /** Logs out after the confirmation, through the same logout as every other method. */

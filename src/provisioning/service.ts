@@ -220,7 +220,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
    * Rendered files, per device and per file kind, so a phone's fetch is a lookup rather than a render. Whatever
    * changes what a device gets goes through profilesChanged (or a template change), which empties its entry.
    */
-  type Served = { response: Rendered200; account: DeviceProfile['account']; /** What holding it costs the cache budget, in bytes. */ cost: number };
+  type Served = { response: Rendered200; account: DeviceProfile['account'] /** What holding it costs the cache budget, in bytes. */; cost: number };
   const deviceCache = new Map<number, Map<string, Served>>();
   const sharedCache = new Map<string, Rendered200>();
   /** Bytes held for rendered files; past the budget the least recently fetched devices are forgotten. */
@@ -291,7 +291,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
       until: event.until.toISOString(),
     });
     try {
-      recordAudit(deps.db, deps.auditTenantId(), deps.now(), PHONE, { action: 'security.address_blocked', detail: { ...event, until: event.until.toISOString() } });
+      recordAudit(deps.db, deps.auditTenantId(), deps.now(), PHONE, {
+        action: 'security.address_blocked',
+        detail: { ...event, until: event.until.toISOString() },
+      });
     } catch (err) {
       deps.log.warn('database', 'could not audit a blocked address', { error: (err as Error).message });
     }
@@ -325,9 +328,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
     baseUrl: deps.config.baseUrl,
   });
   /** Credentials of nobody, in the same shape as a device's: what a guesser and a second claimant get. */
-  const decoyOf = (mac: Mac) => bootstrapOf(mac, { provUsername: `hp${mac}`, provPassword: randomBytes(16).toString('hex'), screenSecret: randomBytes(16).toString('hex') });
+  const decoyOf = (mac: Mac) =>
+    bootstrapOf(mac, { provUsername: `hp${mac}`, provPassword: randomBytes(16).toString('hex'), screenSecret: randomBytes(16).toString('hex') });
   const realOf = (device: DeviceRow) =>
-    bootstrapOf(device.mac as Mac, { provUsername: device.provUsername ?? '', provPassword: device.provPassword ?? '', screenSecret: device.screenSecret ?? '' });
+    bootstrapOf(device.mac as Mac, {
+      provUsername: device.provUsername ?? '',
+      provPassword: device.provPassword ?? '',
+      screenSecret: device.screenSecret ?? '',
+    });
 
   const renderBootstrap = (adapter: VendorAdapter, file: FileMatch, profile: BootstrapProfile): PhoneResponse => {
     const plan = adapter.planBootstrapFile(file, profile);
@@ -584,7 +592,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
     }
     const seen: DeviceSeen = { at: deps.now(), ip: request.ip, userAgent: request.userAgent, firmware: ua?.firmware ?? null };
     const pending = pendingSeen.get(device.id);
-    const last = pending === undefined ? device : { lastSeenAt: pending.at, lastSeenIp: pending.ip, lastUserAgent: pending.userAgent, firmware: pending.firmware ?? device.firmware };
+    const last =
+      pending === undefined
+        ? device
+        : { lastSeenAt: pending.at, lastSeenIp: pending.ip, lastUserAgent: pending.userAgent, firmware: pending.firmware ?? device.firmware };
     if (!seenIsNews(last, seen, SEEN_INTERVAL_MS)) return;
     pendingSeen.set(device.id, { ...seen, firmware: seen.firmware ?? pending?.firmware ?? null });
     scheduleWrites();
@@ -643,7 +654,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
     /** The device's main file as it would be served now: the revision a check-sync should make the phone fetch. */
     currentRevision(device: DeviceRow): Revision {
       const { adapter, profile } = profileOf(device);
-      const main = adapter.deviceFiles(profile.device.mac, profile.device.model).map((name) => adapter.matchPath(name)).find((f) => f?.kind === MAIN_FILE_KIND);
+      const main = adapter
+        .deviceFiles(profile.device.mac, profile.device.model)
+        .map((name) => adapter.matchPath(name))
+        .find((f) => f?.kind === MAIN_FILE_KIND);
       const plan = main == null ? null : adapter.planDeviceFile(main, profile);
       if (plan === null) throw new Error(`${adapter.id} has no main device file`);
       return { etag: etagOf(render(adapter, plan, device.model)), account: profile.account };
@@ -670,7 +684,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const adapter = adapterById.get(device.vendor);
       if (adapter === undefined) throw new Error(`device ${device.mac}: unknown vendor ${device.vendor}`);
       const plan = adapter.planScreen(screen);
-      return { body: deps.templates.render(adapter.id, plan.template, device.model, escapeContext(plan.context, escapeXml)), contentType: adapter.screenContentType };
+      return {
+        body: deps.templates.render(adapter.id, plan.template, device.model, escapeContext(plan.context, escapeXml)),
+        contentType: adapter.screenContentType,
+      };
     },
 
     /** What the API shows of a device's provisioning: its mode, its files, and what an admin should look at. */

@@ -40,9 +40,10 @@ export function createPolyZtp(c: PolyZtpCredentials): RedirectClient {
       }
       const template = { provisioning: { server: { address: target.url, username: target.username, password: target.password } } };
       let profileId = await findProfile(mac);
-      const profile = profileId === null
-        ? await call('POST', '/profiles', { name: profileName(mac), template })
-        : await call('PUT', `/profiles/${profileId}`, { name: profileName(mac), template });
+      const profile =
+        profileId === null
+          ? await call('POST', '/profiles', { name: profileName(mac), template })
+          : await call('PUT', `/profiles/${profileId}`, { name: profileName(mac), template });
       if (profile.status >= 300) return failed(`profile: ${describe(profile.status)}`);
       profileId ??= (profile.body as { id?: string } | null)?.id ?? null;
       if (profileId === null) return failed(`profile: the answer (${describe(profile.status)}) holds no id`);
@@ -62,7 +63,9 @@ export function createPolyZtp(c: PolyZtpCredentials): RedirectClient {
       const res = await call('GET', `/devices/${mac}`);
       if (res.status === 404) return { status: 'unknown', message: 'not in this account' };
       if (res.status !== 200) return failed(describe(res.status));
-      return (res.body as { profileid?: string } | null)?.profileid === (await findProfile(mac)) ? ok('in this account') : elsewhere('uses a profile of another account');
+      return (res.body as { profileid?: string } | null)?.profileid === (await findProfile(mac))
+        ? ok('in this account')
+        : elsewhere('uses a profile of another account');
     },
   };
 }

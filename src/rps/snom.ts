@@ -12,7 +12,9 @@ export interface SnomSrapsCredentials {
 
 /** The Hawk `hash` of a payload: base64(SHA-256("hawk.1.payload\n<content-type>\n<body>\n")). */
 export function hawkPayloadHash(contentType: string, body: string): string {
-  return createHash('sha256').update(`hawk.1.payload\n${contentType.split(';')[0]?.trim().toLowerCase() ?? ''}\n${body}\n`).digest('base64');
+  return createHash('sha256')
+    .update(`hawk.1.payload\n${contentType.split(';')[0]?.trim().toLowerCase() ?? ''}\n${body}\n`)
+    .digest('base64');
 }
 
 /** The Hawk `mac` over the normalized request string (vendors.md §1.4). */
@@ -33,7 +35,11 @@ export function createSnomSraps(c: SnomSrapsCredentials): RedirectClient {
     const port = target.port !== '' ? Number(target.port) : target.protocol === 'https:' ? 443 : 80;
     const mac = hawkMac(c.accessKeySecret, { ts, nonce, method, resource: `${target.pathname}${target.search}`, host: target.hostname, port, hash });
     const authorization = `Hawk id="${c.accessKeyId}", ts="${ts}", nonce="${nonce}"${hash === '' ? '' : `, hash="${hash}"`}, mac="${mac}"`;
-    const headers: Record<string, string> = { Authorization: authorization, Accept: 'application/json', ...(payload === '' ? {} : { 'Content-Type': contentType }) };
+    const headers: Record<string, string> = {
+      Authorization: authorization,
+      Accept: 'application/json',
+      ...(payload === '' ? {} : { 'Content-Type': contentType }),
+    };
     return request(url, { method, headers, ...(payload === '' ? {} : { body: payload }) }, c.timeoutMs ?? 10_000);
   };
   const link = (body: unknown, name: string): string | null => {

@@ -1,5 +1,5 @@
-import { describeHttpStatus } from '../remoteError.ts';
 import type { Mac } from '../domain/mac.ts';
+import { describeHttpStatus } from '../remoteError.ts';
 
 /** What a vendor's redirect service says of a MAC. */
 export type RpsStatus = 'registered' | 'registered_elsewhere' | 'unknown' | 'error';

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { Mac } from '../domain/mac.ts';
-import { describe, elsewhere, failed, ok, type RedirectClient, request, type RpsResult } from './types.ts';
+import { describe, elsewhere, failed, ok, type RedirectClient, type RpsResult, request } from './types.ts';
 
 export interface YealinkRpsCredentials {
   /** https://api-dm.yealink.com:8443 unless a proxy or a test stands in. */
@@ -34,7 +34,9 @@ export function createYealinkRps(c: YealinkRpsCredentials): RedirectClient {
       'Content-Type': 'application/json;charset=UTF-8',
     };
     if (payload !== '') headers['Content-MD5'] = createHash('md5').update(payload).digest('base64');
-    headers['X-Ca-Signature'] = createHmac('sha256', c.accessKeySecret).update(yealinkStringToSign(method, headers, path, query)).digest('base64');
+    headers['X-Ca-Signature'] = createHmac('sha256', c.accessKeySecret)
+      .update(yealinkStringToSign(method, headers, path, query))
+      .digest('base64');
     const qs = query.toString();
     return request(`${c.baseUrl}${path}${qs === '' ? '' : `?${qs}`}`, { method, headers, ...(payload === '' ? {} : { body: payload }) }, c.timeoutMs ?? 10_000);
   };

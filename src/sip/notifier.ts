@@ -1,19 +1,9 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { isIP, connect as tcpConnect, type Socket } from 'node:net';
+import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Logger } from '../log.ts';
 import { type DigestCredentials, digestAuthorization, parseChallenge } from './digest.ts';
-import {
-  buildNotify,
-  newBranch,
-  parseResponse,
-  randomToken,
-  SipStreamReader,
-  type SipResponse,
-  type SipTransport,
-  topViaBranch,
-  uriHost,
-} from './message.ts';
+import { buildNotify, newBranch, parseResponse, randomToken, type SipResponse, SipStreamReader, type SipTransport, topViaBranch, uriHost } from './message.ts';
 
 /** RFC 3261 timers: T1 (RTT estimate), T2 (longest retransmit interval), F (non-INVITE transaction timeout = 64·T1). */
 export interface SipTimers {

@@ -372,7 +372,11 @@ export class AsteriskRelay {
  * `event-string` headers, which sofia turns into a NOTIFY to the registered phone. Not `check_sync`: sofia
  * sends Yealink and Snom `reboot=true` for that.
  */
-export function notifyViaFreeswitch(c: RelayConnection & { readonly profile: string; readonly domain: string }, user: string, event: string): Promise<RelayResult> {
+export function notifyViaFreeswitch(
+  c: RelayConnection & { readonly profile: string; readonly domain: string },
+  user: string,
+  event: string,
+): Promise<RelayResult> {
   return withConnection(c, async (socket, read) => {
     const greeting = await read();
     if (greeting.get('content-type') !== 'auth/request') return { ok: false, message: 'not a FreeSWITCH event socket' };

@@ -2,15 +2,15 @@ import { and, desc, eq, inArray, isNotNull, lt, lte, or } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { type DeviceRow, type SyncJobRow, syncJobs, type TenantRow } from '../db/schema.ts';
-import type { ProfileChange } from '../domain/context.ts';
 import { recordAudit } from '../domain/audit.ts';
+import type { ProfileChange } from '../domain/context.ts';
 import { getDeviceById } from '../domain/lookup.ts';
 import { getTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning, Revision } from '../provisioning/service.ts';
 import { formatSipUri, parseSipUri, type SipTransport, uriHost } from '../sip/message.ts';
-import type { RelayResult } from '../sip/relays.ts';
 import type { NotifyTarget, SipNotifier } from '../sip/notifier.ts';
+import type { RelayResult } from '../sip/relays.ts';
 import type { VendorAdapter } from '../vendors/types.ts';
 
 /** When a phone that was told to re-sync counts as late, and how often it is told again. */
@@ -302,7 +302,9 @@ export function createResync(deps: ResyncDeps) {
       const late = deps.db
         .select({ id: syncJobs.id })
         .from(syncJobs)
-        .where(or(and(inArray(syncJobs.state, ['sent', 'answered']), lt(syncJobs.sentAt, deadline)), and(eq(syncJobs.state, 'failed'), lte(syncJobs.retryAt, now))))
+        .where(
+          or(and(inArray(syncJobs.state, ['sent', 'answered']), lt(syncJobs.sentAt, deadline)), and(eq(syncJobs.state, 'failed'), lte(syncJobs.retryAt, now))),
+        )
         .all();
       const retries: Promise<void>[] = [];
       for (const { id } of late) {
@@ -318,7 +320,11 @@ export function createResync(deps: ResyncDeps) {
             continue;
           }
           // The retry time came: one NOTIFY more; it fails again at the next deadline unless the phone fetches.
-          deps.db.update(syncJobs).set({ state: 'queued', retryAt: null }).where(and(eq(syncJobs.id, job.id), eq(syncJobs.state, 'failed'))).run();
+          deps.db
+            .update(syncJobs)
+            .set({ state: 'queued', retryAt: null })
+            .where(and(eq(syncJobs.id, job.id), eq(syncJobs.state, 'failed')))
+            .run();
           waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: true });
           retries.push(track(dispatch(job, device)));
           continue;

@@ -162,9 +162,6 @@ export function createModelCatalog(profiles: readonly VendorProfile[]): ModelCat
       const found = profile?.findModel(model);
       return profile === undefined || found === undefined ? null : { vendor: profile.vendor, model: found.id };
     },
-    describe: () =>
-      profiles
-        .map((p) => `${[p.vendor, ...p.vendorAliases].join(' or ')} (${[...p.models.keys()].join(', ')})`)
-        .join('; '),
+    describe: () => profiles.map((p) => `${[p.vendor, ...p.vendorAliases].join(' or ')} (${[...p.models.keys()].join(', ')})`).join('; '),
   };
 }

@@ -39,7 +39,11 @@ export function digitsExcept(length: number, prefixes: readonly string[]): strin
     // A prefix that is this one digit excludes every string starting with it.
     if (starting.some((p) => p.length === 1)) continue;
     if (length === 1) continue;
-    for (const rest of digitsExcept(length - 1, starting.map((p) => p.slice(1)))) out.push(digit + rest);
+    for (const rest of digitsExcept(
+      length - 1,
+      starting.map((p) => p.slice(1)),
+    ))
+      out.push(digit + rest);
   }
   const tail = 'x'.repeat(length - 1);
   const head = free.length === 10 ? 'x' : free.length === 1 ? free[0] : free.length > 1 ? `[${digitClass(free)}]` : null;

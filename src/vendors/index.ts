@@ -1,9 +1,9 @@
+import { PATHS } from '../paths.ts';
 import { loadVendorProfile, type VendorId, type VendorProfile } from './catalog.ts';
 import { createPolycomAdapter } from './polycom.ts';
 import { createSnomAdapter } from './snom.ts';
 import type { VendorAdapter } from './types.ts';
 import { createYealinkAdapter } from './yealink.ts';
-import { PATHS } from '../paths.ts';
 
 export const VENDOR_PROFILES_DIR = PATHS.vendorProfiles;
 

@@ -2,8 +2,8 @@ import type { KeySlot } from '../domain/keyLayout.ts';
 import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
 import { idleDigitMap, OPEN_POLY_DIGIT_MAP } from './digitMap.ts';
-import type { DstChange, PhoneSettings } from './phoneSettings.ts';
 import { escapeXml } from './escape.ts';
+import type { DstChange, PhoneSettings } from './phoneSettings.ts';
 import type { DeviceProfile, RenderPlan, VendorAdapter } from './types.ts';
 
 /** reg.N.server.1.transport values from the Poly UC admin guides. */
@@ -52,7 +52,14 @@ function polycomKeys(slots: readonly KeySlot[]) {
 }
 
 /** lcl.ml.lang values (wazo-provd-plugins wazo_polycom common.py). */
-const LANGUAGE = { en: 'English_United_States', de: 'German_Germany', fr: 'French_France', it: 'Italian_Italy', es: 'Spanish_Spain', nl: 'Dutch_Netherlands' } as const;
+const LANGUAGE = {
+  en: 'English_United_States',
+  de: 'German_Germany',
+  fr: 'French_France',
+  it: 'Italian_Italy',
+  es: 'Spanish_Spain',
+  nl: 'Dutch_Netherlands',
+} as const;
 
 /** voice.codecPref.<name>: 1 = first choice, 0 = off (fusionpbx poly templates). */
 const CODEC = { opus: 'Opus', g722: 'G722', pcma: 'G711_A', pcmu: 'G711_Mu', g729: 'G729_AB' } as const;

@@ -77,10 +77,9 @@ function officeContext(phone: PhoneSettings, mode: DeviceProfile['mode']) {
     language: phone.language === null ? null : LANGUAGE[phone.language],
     voicemail: phone.voicemailNumber === null ? null : { number: wipe ? '' : phone.voicemailNumber },
     codecs:
-      phone.codecs === null
-        ? null
-        : [...phone.codecs.map((c) => CODEC[c]).filter((c): c is NonNullable<typeof c> => c !== null), 'telephone-event'].join(','),
-    srtp: phone.srtp === null ? null : phone.srtp === 'off' ? { on: 'off', savp: 'off' } : { on: 'on', savp: phone.srtp === 'required' ? 'mandatory' : 'optional' },
+      phone.codecs === null ? null : [...phone.codecs.map((c) => CODEC[c]).filter((c): c is NonNullable<typeof c> => c !== null), 'telephone-event'].join(','),
+    srtp:
+      phone.srtp === null ? null : phone.srtp === 'off' ? { on: 'off', savp: 'off' } : { on: 'on', savp: phone.srtp === 'required' ? 'mandatory' : 'optional' },
     wipe,
   };
 }

@@ -2,8 +2,8 @@ import type { KeyFunction, KeySlot } from '../domain/keyLayout.ts';
 import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
 import { idleDigitMap } from './digitMap.ts';
-import type { DstChange, PhoneSettings } from './phoneSettings.ts';
 import { escapeCfgValue } from './escape.ts';
+import type { DstChange, PhoneSettings } from './phoneSettings.ts';
 import type { DeviceProfile, RenderPlan, VendorAdapter } from './types.ts';
 
 /** The file whose download replaces a phone's local directory: empty, so a logout leaves no contact behind. */
@@ -146,9 +146,7 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
             transport: String(TRANSPORT[p.registrar.transport]),
           }
         : { enable: 0, label: NULL, displayName: NULL, authName: NULL, userName: NULL, password: NULL, server: NULL, port: NULL, transport: NULL },
-      digitMap: p.dialing.restricted
-        ? { enable: 1, string: idleDigitMap(p.dialing), noMatchAction: '1' }
-        : { enable: 0, string: NULL, noMatchAction: NULL },
+      digitMap: p.dialing.restricted ? { enable: 1, string: idleDigitMap(p.dialing), noMatchAction: '1' } : { enable: 0, string: NULL, noMatchAction: NULL },
       emergency,
       otherAccounts,
       lineKeys: keys(p.layout.phone),

@@ -25,7 +25,12 @@ try {
   const phones = await seed(path, DEVICES);
   let clock = Date.now();
   const start = (cacheMb: number) =>
-    createHotprov({ config: testConfig({ HOTPROV_DB: path, HOTPROV_CACHE_MB: String(cacheMb) }), adminToken: TEST_TOKEN, log: silentLogger, now: () => new Date(clock) });
+    createHotprov({
+      config: testConfig({ HOTPROV_DB: path, HOTPROV_CACHE_MB: String(cacheMb) }),
+      adminToken: TEST_TOKEN,
+      log: silentLogger,
+      now: () => new Date(clock),
+    });
   const etags = new Map<string, string>();
 
   /** Microseconds per request over every phone once. */

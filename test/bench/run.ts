@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { hashSecret, verifySecret } from '../../src/domain/credentials.ts';
-import { seed, type SeededDevice } from './seed.ts';
+import { type SeededDevice, seed } from './seed.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -111,8 +111,7 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 /** What a phone sends: its User-Agent and its own credentials. */
-const phoneHeaders = (d: SeededDevice | undefined): Record<string, string> =>
-  d === undefined ? {} : { 'user-agent': d.ua, authorization: d.authorization };
+const phoneHeaders = (d: SeededDevice | undefined): Record<string, string> => (d === undefined ? {} : { 'user-agent': d.ua, authorization: d.authorization });
 
 /** Polls until a device file answers 200: the moment a phone would be served. */
 async function firstConfig(url: string, device: SeededDevice | undefined, since: number): Promise<number> {
@@ -321,7 +320,10 @@ async function main() {
       durationSeconds: DURATION,
       rounds: ROUNDS,
       requestsPerSecondByRound: Object.fromEntries(
-        Object.entries(rounds).map(([server, kinds]) => [server, { config: kinds.config.map((l) => l.requestsPerSecond), notModified: kinds.notModified.map((l) => l.requestsPerSecond) }]),
+        Object.entries(rounds).map(([server, kinds]) => [
+          server,
+          { config: kinds.config.map((l) => l.requestsPerSecond), notModified: kinds.notModified.map((l) => l.requestsPerSecond) },
+        ]),
       ),
       startupMs: Math.round(startupMs),
       bootStorm: { phones: devices.length, seconds: Math.round(stormSeconds * 100) / 100, ...storm },

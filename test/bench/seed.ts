@@ -8,8 +8,20 @@ import type { PhoneRequest } from '../../src/provisioning/service.ts';
 export const FLEET = [
   { vendor: 'yealink', model: 'T54W', prefix: '001565', path: (mac: string) => `/${mac}.cfg`, ua: 'Yealink SIP-T54W 96.86.0.70' },
   { vendor: 'yealink', model: 'T46U', prefix: '805ec0', path: (mac: string) => `/${mac}.cfg`, ua: 'Yealink SIP-T46U 108.86.0.40' },
-  { vendor: 'snom', model: 'D785', prefix: '000413', path: (mac: string) => `/${mac.toUpperCase()}.xml`, ua: 'Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12-00004-g9ba52f5 SXM:0 UXM:0)' },
-  { vendor: 'polycom', model: 'VVX450', prefix: '0004f2', path: (mac: string) => `/${mac}-hotprov.cfg`, ua: 'FileTransport PolycomVVX-VVX_450-UA/5.9.1.0615 Type/Application' },
+  {
+    vendor: 'snom',
+    model: 'D785',
+    prefix: '000413',
+    path: (mac: string) => `/${mac.toUpperCase()}.xml`,
+    ua: 'Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12-00004-g9ba52f5 SXM:0 UXM:0)',
+  },
+  {
+    vendor: 'polycom',
+    model: 'VVX450',
+    prefix: '0004f2',
+    path: (mac: string) => `/${mac}-hotprov.cfg`,
+    ua: 'FileTransport PolycomVVX-VVX_450-UA/5.9.1.0615 Type/Application',
+  },
 ] as const;
 
 export interface SeededDevice {
@@ -64,7 +76,8 @@ export async function seed(path: string, count: number, pinUsers = 0): Promise<S
         insertSession.run(tenant.id, deviceId, userId, now);
       }
     }
-    for (let u = 0; u < pinUsers; u++) insertUser.run(tenant.id, String(9000000 + u), `Login ${u}`, String(9000000 + u), String(9000000 + u), 'x', pinHash, now);
+    for (let u = 0; u < pinUsers; u++)
+      insertUser.run(tenant.id, String(9000000 + u), `Login ${u}`, String(9000000 + u), String(9000000 + u), 'x', pinHash, now);
     sqlite.prepare('UPDATE tenants SET next_idle_number = ?').run(count + 1);
   })();
   sqlite.close();

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CONSOLE_PASSWORD as PASSWORD, launchBrowser, signInToConsole } from '../helpers/browser.ts';
+import { launchBrowser, CONSOLE_PASSWORD as PASSWORD, signInToConsole } from '../helpers/browser.ts';
 import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -32,25 +32,25 @@ const rowOf = (device: string) => page.locator(`#board tr[data-device="${device}
 
 Console('sign in, enrol a phone, add a user with BLFs, see where the keys land', async () => {
   await signIn('wrong-password-here');
-  assert.match(await page.textContent('.error') ?? '', /wrong user name or password/);
+  assert.match((await page.textContent('.error')) ?? '', /wrong user name or password/);
   await signIn();
-  assert.match(await page.textContent('h1') ?? '', /Hot desks/);
+  assert.match((await page.textContent('h1')) ?? '', /Hot desks/);
 
   await page.click('nav >> text=Devices');
   await page.fill('input[name=mac]', '00-15-65-AA-BB-CC');
   await page.selectOption('select[name=model]', 'yealink/T46U');
   await page.fill('input[name=label]', 'Window desk');
   await page.click('button:has-text("Enrol")');
-  assert.match(await page.textContent('.notice') ?? '', /Device enrolled\. Activation code \(shown once\): \d{8}/);
+  assert.match((await page.textContent('.notice')) ?? '', /Device enrolled\. Activation code \(shown once\): \d{8}/);
   await page.click('nav >> text=Devices');
-  assert.match(await page.textContent('table') ?? '', /HD0001.*00:15:65:aa:bb:cc.*Window desk.*waiting for the phone/s);
+  assert.match((await page.textContent('table')) ?? '', /HD0001.*00:15:65:aa:bb:cc.*Window desk.*waiting for the phone/s);
 
   await page.click('nav >> text=Users');
   await page.fill('input[name=extension]', '101');
   await page.fill('input[name=displayName]', 'Alice Martin');
   await page.fill('input[name=sipPassword]', 'sip-secret-101');
   await page.click('button:has-text("Add user")');
-  assert.match(await page.textContent('h1') ?? '', /Alice Martin/);
+  assert.match((await page.textContent('h1')) ?? '', /Alice Martin/);
 
   for (let i = 0; i < 14; i++) {
     if (i > 0) await page.click('#add-key');
@@ -59,7 +59,7 @@ Console('sign in, enrol a phone, add a user with BLFs, see where the keys land',
     await row.locator('input[name=label]').fill(`Desk ${200 + i}`);
   }
   await page.click('#user-form button[type=submit]');
-  assert.match(await page.textContent('.notice') ?? '', /Saved/);
+  assert.match((await page.textContent('.notice')) ?? '', /Saved/);
   const cells = async (model: string) => page.locator(`#preview tr:has-text("${model}") td`).allTextContents();
   const [, t33gPhone, , t33gMissing] = await cells('T33G');
   assert.match(t33gPhone ?? '', /^3 200, .*, 12 209$/, 'key 3 is the first BLF on a T33G, key 12 the last that fits');
@@ -82,22 +82,22 @@ Console('the board follows logins on its own, and an admin logs a phone out', as
   await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U', label: 'Window desk' });
   await t.api('POST', '/api/v1/devices', { mac: '001565aabbcd', vendor: 'yealink', model: 'T46U', label: 'Door desk' });
   await signIn();
-  assert.match(await rowOf('HD0001').textContent() ?? '', /idle/);
+  assert.match((await rowOf('HD0001').textContent()) ?? '', /idle/);
 
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   await rowOf('HD0001').locator('text=Alice Martin (101)').waitFor({ timeout: 8000 });
-  assert.match(await rowOf('HD0001').textContent() ?? '', /api/);
+  assert.match((await rowOf('HD0001').textContent()) ?? '', /api/);
 
   await rowOf('HD0001').locator('button:has-text("Log out")').click();
-  assert.match(await page.textContent('.notice') ?? '', /Logged out HD0001/);
-  assert.match(await rowOf('HD0001').textContent() ?? '', /idle/);
+  assert.match((await page.textContent('.notice')) ?? '', /Logged out HD0001/);
+  assert.match((await rowOf('HD0001').textContent()) ?? '', /idle/);
   assert.equal((await t.api('GET', '/api/v1/hotdesk/sessions')).body, []);
 
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0002', extension: '101', pin: '4826' });
   await page.reload();
   page.once('dialog', (d) => void d.accept());
   await page.click('button:has-text("Log everyone out")');
-  assert.match(await page.textContent('.notice') ?? '', /Everyone is logged out/);
+  assert.match((await page.textContent('.notice')) ?? '', /Everyone is logged out/);
   const audit = t.hotprov.database.sqlite.prepare(`SELECT actor, method FROM audit_events WHERE action = 'hotdesk.logout'`).all();
   assert.equal(audit, [
     { actor: 'admin:admin', method: 'admin' },
@@ -147,7 +147,7 @@ Console('a form posted without its CSRF token is refused', async () => {
 Console('repeated wrong passwords lock the account; the session cookie is HttpOnly and SameSite', async () => {
   for (let i = 0; i < 5; i++) await signIn('wrong-password-here');
   await signIn();
-  assert.match(await page.textContent('.error') ?? '', /too many failed sign-ins/);
+  assert.match((await page.textContent('.error')) ?? '', /too many failed sign-ins/);
   const t2 = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
   try {
     const res = await postSignIn(t2.url, await fetchSignInForm(t2.url), 'admin', PASSWORD);

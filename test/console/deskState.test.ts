@@ -47,7 +47,12 @@ const rowOf = (device: string) => page.locator(`#board tr[data-device="${device}
 
 Desks('logged out on the board, but the phone never fetched: "logging out", then failed with the retry time, idle once it fetched', async () => {
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'user-secret', pin: '4826' });
-  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W', sipContact: `sip:HD0001@127.0.0.1:${deafPhone.address().port}` });
+  await t.api('POST', '/api/v1/devices', {
+    mac: '00:15:65:12:34:56',
+    vendor: 'yealink',
+    model: 'T54W',
+    sipContact: `sip:HD0001@127.0.0.1:${deafPhone.address().port}`,
+  });
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   await t.phone('/001565123456.cfg', UA); // the phone now registers as Alice
   await t.hotprov.resync.settled();

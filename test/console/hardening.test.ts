@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditEvents } from '../../src/db/schema.ts';
-import { CONSOLE_PASSWORD as PASSWORD, launchBrowser, signInToConsole } from '../helpers/browser.ts';
+import { launchBrowser, CONSOLE_PASSWORD as PASSWORD, signInToConsole } from '../helpers/browser.ts';
 import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -54,7 +54,10 @@ Hardening('a signed-in console cannot be shown in a frame of another page', asyn
     await page.waitForTimeout(500);
     const frame = page.frames().find((f) => f !== page.mainFrame());
     assert.ok(frame !== undefined, 'the iframe exists');
-    const forms = await frame.locator('form').count().catch(() => 0);
+    const forms = await frame
+      .locator('form')
+      .count()
+      .catch(() => 0);
     assert.is(forms, 0, 'the framed console shows its live forms');
     assert.not.match(frame.url(), /\/console\//);
   } finally {
@@ -66,7 +69,16 @@ Hardening('every page works under the CSP: no script or style is blocked, confir
   await signInToConsole(page, t.url);
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'x-secret', pin: '4826' });
-  for (const path of ['/console/', '/console/devices', '/console/devices/HD0001', '/console/users', '/console/users/101', '/console/templates', '/console/audit', '/console/settings']) {
+  for (const path of [
+    '/console/',
+    '/console/devices',
+    '/console/devices/HD0001',
+    '/console/users',
+    '/console/users/101',
+    '/console/templates',
+    '/console/audit',
+    '/console/settings',
+  ]) {
     await page.goto(`${t.url}${path}`);
   }
   // The user page's script adds a key row: scripts with the page's nonce run.
@@ -107,10 +119,18 @@ Hardening('revealing a phone’s passwords in the console is audited', async () 
   await signInToConsole(page, t.url);
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
   await page.goto(`${t.url}/console/devices/HD0001`);
-  const before = t.hotprov.database.db.select().from(auditEvents).all().filter((e) => e.action === 'console.secrets_revealed');
+  const before = t.hotprov.database.db
+    .select()
+    .from(auditEvents)
+    .all()
+    .filter((e) => e.action === 'console.secrets_revealed');
   assert.is(before.length, 0, 'looking with masked passwords is not a reveal');
   await page.goto(`${t.url}/console/devices/HD0001?reveal=1`);
-  const events = t.hotprov.database.db.select().from(auditEvents).all().filter((e) => e.action === 'console.secrets_revealed');
+  const events = t.hotprov.database.db
+    .select()
+    .from(auditEvents)
+    .all()
+    .filter((e) => e.action === 'console.secrets_revealed');
   assert.is(events.length, 1);
   assert.is(events[0]?.actor, 'admin:admin');
   assert.is(events[0]?.idleAccount, 'HD0001');

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CONSOLE_PASSWORD as PASSWORD, launchBrowser, signInToConsole } from '../helpers/browser.ts';
+import { launchBrowser, CONSOLE_PASSWORD as PASSWORD, signInToConsole } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** Templates, CSV import and the audit log, in a real browser. */
@@ -39,28 +39,31 @@ Console('a broken template is refused with its line; a good one is saved; the pr
 
   await editor().fill(`${shipped}\n{{#each lineKeys}}\nbroken = {{type}}\n`);
   await page.click('button[value=save]');
-  assert.match(await page.textContent('.error') ?? '', /Not saved: the template does not compile: Parse error on line \d+/);
+  assert.match((await page.textContent('.error')) ?? '', /Not saved: the template does not compile: Parse error on line \d+/);
   assert.not.match(await phoneFile(), /broken/);
 
   await editor().fill(`${shipped}\nnot_a_value = {{nothing.here}}\n`);
   await page.click('button[value=save]');
-  assert.match((await page.textContent(".error")) ?? "", /fails to render \(sample idle: 001565999999\.cfg\): "here" not defined in undefined - \d+:\d+/);
+  assert.match((await page.textContent('.error')) ?? '', /fails to render \(sample idle: 001565999999\.cfg\): "here" not defined in undefined - \d+:\d+/);
 
   await editor().fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\nfeatures.config_dsskey_length = 1\n'));
   await page.selectOption('select[name=device]', 'HD0001');
   await page.click('button[value=preview]');
-  assert.match(await page.textContent('details') ?? '', /features\.config_dsskey_length = 1/);
+  assert.match((await page.textContent('details')) ?? '', /features\.config_dsskey_length = 1/);
   assert.not.match(await phoneFile(), /config_dsskey_length/, 'a preview changes nothing');
 
   await page.click('button[value=save]');
-  assert.match(await page.textContent('#reprovision') ?? '', /Saved\. 1 yealink phone\(s\)/);
+  assert.match((await page.textContent('#reprovision')) ?? '', /Saved\. 1 yealink phone\(s\)/);
   assert.match(await phoneFile(), /^features\.config_dsskey_length = 1$/m);
   t.changes.length = 0;
   await page.click('#reprovision button');
-  assert.equal(t.changes.map((c) => c.reason), ['template yealink/device.cfg changed']);
+  assert.equal(
+    t.changes.map((c) => c.reason),
+    ['template yealink/device.cfg changed'],
+  );
 
   await page.click('#revisions a >> nth=0');
-  assert.match(await page.textContent('#diff-shipped') ?? '', /\+ features\.config_dsskey_length = 1/);
+  assert.match((await page.textContent('#diff-shipped')) ?? '', /\+ features\.config_dsskey_length = 1/);
 });
 
 Console('restore and reset: any revision can come back, and the shipped file too', async () => {
@@ -74,20 +77,26 @@ Console('restore and reset: any revision can come back, and the shipped file too
 
   await page.click('#revisions tr:has-text("saved") >> nth=1 >> button:has-text("Restore")');
   assert.match(await phoneFile(), /## first change/);
-  assert.match(await page.textContent('#revisions') ?? '', /restored #1/);
+  assert.match((await page.textContent('#revisions')) ?? '', /restored #1/);
 
   page.once('dialog', (d) => void d.accept());
   await page.click('button:has-text("Reset to default")');
   assert.not.match(await phoneFile(), /## (first|second) change/);
-  assert.match(await page.textContent('h1') ?? '', /as shipped/);
+  assert.match((await page.textContent('h1')) ?? '', /as shipped/);
 });
 
-Console('a CSV import shows every row\'s problem first and writes nothing until all are fine', async () => {
+Console("a CSV import shows every row's problem first and writes nothing until all are fine", async () => {
   await page.click('nav >> text=Devices');
-  const csv = ['mac,vendor,model,label,location,hotdesk', '00:04:13:00:00:01,snom,D785,Desk A,Floor 1,yes', 'not-a-mac,snom,D785,Desk B,,yes', '00:04:f2:00:00:01,polycom,VVX999,Desk C,,yes', '001565aabbcc,yealink,T46U,Dup,,yes'].join('\n');
+  const csv = [
+    'mac,vendor,model,label,location,hotdesk',
+    '00:04:13:00:00:01,snom,D785,Desk A,Floor 1,yes',
+    'not-a-mac,snom,D785,Desk B,,yes',
+    '00:04:f2:00:00:01,polycom,VVX999,Desk C,,yes',
+    '001565aabbcc,yealink,T46U,Dup,,yes',
+  ].join('\n');
   await page.fill('#import-form textarea', csv);
   await page.click('#import-form button[value=preview]');
-  const preview = await page.textContent('#import-preview') ?? '';
+  const preview = (await page.textContent('#import-preview')) ?? '';
   assert.match(preview, /2.*ok/s);
   assert.match(preview, /“not-a-mac” is not a MAC address/);
   assert.match(preview, /unknown vendor\/model “polycom VVX999”/);
@@ -95,12 +104,22 @@ Console('a CSV import shows every row\'s problem first and writes nothing until 
   assert.is(await page.locator('button[value=import]').count(), 0, 'no import while a row is wrong');
   assert.is((await t.api('GET', '/api/v1/devices')).body.length, 1, 'nothing written');
 
-  await page.fill('textarea[name=csv]', ['mac,vendor,model,label,location,hotdesk', '00:04:13:00:00:01,snom,D785,Desk A,Floor 1,yes', '00:04:f2:00:00:01,polycom,VVX450,Desk C,,no'].join('\n'));
+  await page.fill(
+    'textarea[name=csv]',
+    ['mac,vendor,model,label,location,hotdesk', '00:04:13:00:00:01,snom,D785,Desk A,Floor 1,yes', '00:04:f2:00:00:01,polycom,VVX450,Desk C,,no'].join('\n'),
+  );
   await page.click('button[value=preview]');
   await page.click('button[value=import]');
-  assert.match(await page.textContent('.notice') ?? '', /Imported 2 device\(s\)/);
+  assert.match((await page.textContent('.notice')) ?? '', /Imported 2 device\(s\)/);
   const devices = (await t.api('GET', '/api/v1/devices')).body as { idleAccount: string; hotdesk: boolean }[];
-  assert.equal(devices.map((d) => [d.idleAccount, d.hotdesk]), [['HD0001', true], ['HD0002', true], ['HD0003', false]]);
+  assert.equal(
+    devices.map((d) => [d.idleAccount, d.hotdesk]),
+    [
+      ['HD0001', true],
+      ['HD0002', true],
+      ['HD0003', false],
+    ],
+  );
 
   const exported = await page.evaluate(async () => (await fetch('/console/devices.csv')).text());
   assert.match(exported, /^mac,vendor,model,label,location,hotdesk,idle_account\r\n00:15:65:aa:bb:cc,yealink,T46U,Window desk,,yes,HD0001\r\n/);
@@ -108,7 +127,10 @@ Console('a CSV import shows every row\'s problem first and writes nothing until 
 
 Console('users come in by CSV too: checked first, then all at once, PINs hashed and never shown', async () => {
   await page.click('nav >> text=Users');
-  await page.fill('#import-form textarea', ['extension,display_name,sip_password,hotdesk,pin', '201,Bea,pw-201,yes,1234', '101,Dup,pw,yes,', '202,Cas,pw-202,no,7391'].join('\n'));
+  await page.fill(
+    '#import-form textarea',
+    ['extension,display_name,sip_password,hotdesk,pin', '201,Bea,pw-201,yes,1234', '101,Dup,pw,yes,', '202,Cas,pw-202,no,7391'].join('\n'),
+  );
   await page.click('#import-form button[value=preview]');
   const preview = (await page.textContent('#import-preview')) ?? '';
   assert.match(preview, /pin: a run of consecutive digits is too easy to guess/);

@@ -27,14 +27,10 @@ function seed(sqlite: ReturnType<typeof openDb>['sqlite']) {
     )
     .get(tenant.id) as { id: number };
   const user = sqlite
-    .prepare(
-      `INSERT INTO users (tenant_id, extension, display_name, sip_user, auth_name, sip_password) VALUES (?, '101', 'A', '101', '101', 'x') RETURNING id`,
-    )
+    .prepare(`INSERT INTO users (tenant_id, extension, display_name, sip_user, auth_name, sip_password) VALUES (?, '101', 'A', '101', '101', 'x') RETURNING id`)
     .get(tenant.id) as { id: number };
   const user2 = sqlite
-    .prepare(
-      `INSERT INTO users (tenant_id, extension, display_name, sip_user, auth_name, sip_password) VALUES (?, '102', 'B', '102', '102', 'x') RETURNING id`,
-    )
+    .prepare(`INSERT INTO users (tenant_id, extension, display_name, sip_user, auth_name, sip_password) VALUES (?, '102', 'B', '102', '102', 'x') RETURNING id`)
     .get(tenant.id) as { id: number };
   return { tenant: tenant.id, device: device.id, device2: device2.id, user: user.id, user2: user2.id };
 }

@@ -6,11 +6,11 @@ import * as assert from 'uvu/assert';
 import { openDb } from '../../src/db/client.ts';
 import { auditEvents, loginThrottles, signInThrottles } from '../../src/db/schema.ts';
 import { createAdmin, SIGN_IN_THROTTLE_ROWS, signIn } from '../../src/domain/admins.ts';
-import { AppError } from '../../src/errors.ts';
+import type { AppError } from '../../src/errors.ts';
 import { createHotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
-import { testConfig, TEST_TOKEN } from '../helpers/server.ts';
 import { createDomain, type DomainFixture } from '../helpers/domain.ts';
+import { TEST_TOKEN, testConfig } from '../helpers/server.ts';
 
 let f: DomainFixture;
 let clock = new Date('2026-03-02T09:00:00Z');
@@ -28,7 +28,7 @@ const attempt = (name: string, password: string) =>
     (err: AppError) => `${err.status} ${err.code}`,
   );
 
-Admins('a name nobody has locks exactly like an admin\'s: the answers give no name away', async () => {
+Admins("a name nobody has locks exactly like an admin's: the answers give no name away", async () => {
   const known: string[] = [];
   const unknown: string[] = [];
   for (let i = 0; i < 6; i++) {
@@ -45,12 +45,19 @@ Admins('a name nobody has locks exactly like an admin\'s: the answers give no na
 Admins('every failed sign-in is audited with the name, never the password', async () => {
   await attempt('alice', 'not-the-password');
   await attempt('ghost', 'also-not-it');
-  const failed = f.deps.db.select().from(auditEvents).all().filter((e) => e.action === 'console.sign_in_failed');
-  assert.equal(failed.map((e) => JSON.parse(e.detail).username), ['alice', 'ghost']);
+  const failed = f.deps.db
+    .select()
+    .from(auditEvents)
+    .all()
+    .filter((e) => e.action === 'console.sign_in_failed');
+  assert.equal(
+    failed.map((e) => JSON.parse(e.detail).username),
+    ['alice', 'ghost'],
+  );
   assert.not.ok(JSON.stringify(failed).includes('not-the-password') || JSON.stringify(failed).includes('also-not-it'));
 });
 
-Admins('the names remembered are bounded: a flood of made-up names cannot fill the disk, nor evict an admin\'s count', async () => {
+Admins("the names remembered are bounded: a flood of made-up names cannot fill the disk, nor evict an admin's count", async () => {
   for (let i = 0; i < 4; i++) await attempt('alice', 'wrong');
   const insert = (f.deps.db as unknown as { $client: { prepare(sql: string): { run(...a: unknown[]): void } } }).$client.prepare(
     'INSERT INTO sign_in_throttles (username, failures, pending, last_attempt_at) VALUES (?, 1, 0, ?)',

@@ -48,7 +48,7 @@ Codes('the PBX may name the phone by the extension logged in there, or by MAC', 
   await buildUser(f, '101');
   await dial('00:15:65:00:AA:01', '*35*101*4826');
   assert.is((await dial('101', '*35')).result, 'logged_out', 'the caller is known by its extension while logged in');
-  assert.is((await dial('101', '*35')).result, 'unknown_device', 'after logout 101 is nobody\'s phone');
+  assert.is((await dial('101', '*35')).result, 'unknown_device', "after logout 101 is nobody's phone");
 });
 
 Codes('refusals are results a dialplan can branch on, each with its prompt', async () => {

@@ -16,8 +16,7 @@ Hotdesk.before.each(() => {
 });
 Hotdesk.after.each(() => f.close());
 
-const signIn = (device: string, extension: string, pin = '4826') =>
-  login(f.deps, f.tenantId, ACTOR, { device, extension, pin, method: 'api' });
+const signIn = (device: string, extension: string, pin = '4826') => login(f.deps, f.tenantId, ACTOR, { device, extension, pin, method: 'api' });
 
 async function rejects(promise: Promise<unknown> | (() => unknown), status: number, code: string) {
   try {
@@ -207,7 +206,10 @@ Hotdesk('200 racing logins never leave a user on two devices or two users on one
   const outcomes = (await Promise.all(attempts)).filter((o) => o !== null);
   assert.ok(outcomes.length >= 15, `only ${outcomes.length} logins went through`);
   const throttles = f.deps.db.select().from(loginThrottles).all();
-  assert.ok(throttles.every((t) => t.pending === 0 && t.failures === 0 && t.lockedUntil === null), 'right PINs leave no failure, lock or reservation behind');
+  assert.ok(
+    throttles.every((t) => t.pending === 0 && t.failures === 0 && t.lockedUntil === null),
+    'right PINs leave no failure, lock or reservation behind',
+  );
 
   const open = listOpenSessions(f.deps.db, f.tenantId);
   assert.is(new Set(open.map((s) => s.user.id)).size, open.length, 'a user sits at two devices');

@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeTransaction } from '../../src/db/client.ts';
 import { auditEvents } from '../../src/db/schema.ts';
 import { login } from '../../src/domain/hotdesk.ts';
 import { LOCKOUT, recordFailure } from '../../src/domain/lockout.ts';
-import { writeTransaction } from '../../src/db/client.ts';
 import { AppError } from '../../src/errors.ts';
 import { ACTOR, buildDevice, buildUser, createDomain, type DomainFixture } from '../helpers/domain.ts';
 

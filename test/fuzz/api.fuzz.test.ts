@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.ts';
-import { contentType, dumpDatabase, rawBody, RUNS, segment, STACK } from './helpers.ts';
+import { contentType, dumpDatabase, RUNS, rawBody, STACK, segment } from './helpers.ts';
 
 /**
  * Every JSON route under /api/v1, fed malformed JSON, wrong types, huge, deep and odd input by fast-check:
@@ -24,9 +24,30 @@ const DEVICES = ['HD0001', 'HD0002', '805ec0112233', '00:04:13:92:2D:24', 'HD999
 const USER_FIELDS = ['extension', 'displayName', 'sipPassword', 'sipUser', 'authName', 'pin', 'hotdesk', 'keys'];
 const DEVICE_FIELDS = ['mac', 'vendor', 'model', 'hotdesk', 'label', 'location', 'expansionModules', 'idlePassword', 'sipContact'];
 const TENANT_FIELDS = [
-  'name', 'registrarHost', 'registrarPort', 'registrarTransport', 'loginCode', 'logoutCode', 'emergencyNumbers', 'extensionMinDigits',
-  'extensionMaxDigits', 'pinMinLength', 'notifyMode', 'loginKeyMode', 'relayHost', 'relayPort', 'relayUsername', 'relaySecret',
-  'relayProfile', 'autoLogoutCron', 'maxSessionMinutes', 'yealinkRpsUrl', 'yealinkRpsKeyId', 'yealinkRpsSecret', 'polyZtpUrl', 'timezone',
+  'name',
+  'registrarHost',
+  'registrarPort',
+  'registrarTransport',
+  'loginCode',
+  'logoutCode',
+  'emergencyNumbers',
+  'extensionMinDigits',
+  'extensionMaxDigits',
+  'pinMinLength',
+  'notifyMode',
+  'loginKeyMode',
+  'relayHost',
+  'relayPort',
+  'relayUsername',
+  'relaySecret',
+  'relayProfile',
+  'autoLogoutCron',
+  'maxSessionMinutes',
+  'yealinkRpsUrl',
+  'yealinkRpsKeyId',
+  'yealinkRpsSecret',
+  'polyZtpUrl',
+  'timezone',
 ];
 
 /** Refusals that are counted by design: a wrong PIN or unknown extension leaves its audit row and its count. */
@@ -58,8 +79,18 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', label: '/api/v1/devices/:x/redirect', path: device.map((d) => `/api/v1/devices/${d}/redirect`) },
   { method: 'POST', label: '/api/v1/devices/:x/reboot', path: segment(['HD9999', '0004f2000000']).map((d) => `/api/v1/devices/${d}/reboot`) },
   { method: 'GET', label: '/api/v1/devices/:x/idle-account', path: device.map((d) => `/api/v1/devices/${d}/idle-account`) },
-  { method: 'GET', label: '/api/v1/devices/:x/config?file=…', path: fc.tuple(device, fc.string({ maxLength: 30 })).map(([d, f]) => `/api/v1/devices/${d}/config?file=${encodeURIComponent(f)}`) },
-  { method: 'POST', label: '/api/v1/hotdesk/login', path: fc.constant('/api/v1/hotdesk/login'), fields: ['device', 'extension', 'pin', 'contact'], refusalWrites: COUNTED },
+  {
+    method: 'GET',
+    label: '/api/v1/devices/:x/config?file=…',
+    path: fc.tuple(device, fc.string({ maxLength: 30 })).map(([d, f]) => `/api/v1/devices/${d}/config?file=${encodeURIComponent(f)}`),
+  },
+  {
+    method: 'POST',
+    label: '/api/v1/hotdesk/login',
+    path: fc.constant('/api/v1/hotdesk/login'),
+    fields: ['device', 'extension', 'pin', 'contact'],
+    refusalWrites: COUNTED,
+  },
   { method: 'POST', label: '/api/v1/hotdesk/logout', path: fc.constant('/api/v1/hotdesk/logout'), fields: ['device', 'contact'] },
   { method: 'POST', label: '/api/v1/hotdesk/code', path: fc.constant('/api/v1/hotdesk/code'), fields: ['device', 'digits', 'contact'], refusalWrites: COUNTED },
   { method: 'GET', label: '/api/v1/hotdesk/sessions', path: fc.constant('/api/v1/hotdesk/sessions') },
@@ -78,20 +109,25 @@ for (const route of ROUTES) {
   Fuzz(`${route.method} ${route.label}: no 5xx, no stack trace, a refusal changes nothing`, async () => {
     const withBody = route.method !== 'GET' && route.method !== 'DELETE';
     await fc.assert(
-      fc.asyncProperty(route.path, withBody ? fc.option(rawBody(route.fields ?? ['x']), { nil: undefined }) : fc.constant(undefined), contentType, async (path, body, type) => {
-        const skip = route.refusalWrites ?? [];
-        const before = dumpDatabase(t, skip);
-        const res = await send(route.method, path, body, type);
-        if (res.status >= 500) throw new Error(`${route.method} ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
-        if (STACK.test(res.text)) throw new Error(`${route.method} ${path} showed a stack trace: ${res.text.slice(0, 300)}`);
-        if (res.status >= 400) {
-          if (res.status !== 404 || path.startsWith('/api/')) {
-            const parsed = JSON.parse(res.text) as { error?: { code?: unknown } };
-            if (typeof parsed.error?.code !== 'string') throw new Error(`an error without a code: ${res.text.slice(0, 200)}`);
+      fc.asyncProperty(
+        route.path,
+        withBody ? fc.option(rawBody(route.fields ?? ['x']), { nil: undefined }) : fc.constant(undefined),
+        contentType,
+        async (path, body, type) => {
+          const skip = route.refusalWrites ?? [];
+          const before = dumpDatabase(t, skip);
+          const res = await send(route.method, path, body, type);
+          if (res.status >= 500) throw new Error(`${route.method} ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
+          if (STACK.test(res.text)) throw new Error(`${route.method} ${path} showed a stack trace: ${res.text.slice(0, 300)}`);
+          if (res.status >= 400) {
+            if (res.status !== 404 || path.startsWith('/api/')) {
+              const parsed = JSON.parse(res.text) as { error?: { code?: unknown } };
+              if (typeof parsed.error?.code !== 'string') throw new Error(`an error without a code: ${res.text.slice(0, 200)}`);
+            }
+            if (dumpDatabase(t, skip) !== before) throw new Error(`${route.method} ${path} was refused (${res.status}) but changed the database`);
           }
-          if (dumpDatabase(t, skip) !== before) throw new Error(`${route.method} ${path} was refused (${res.status}) but changed the database`);
-        }
-      }),
+        },
+      ),
       { numRuns: RUNS, endOnFailure: true },
     );
   });

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import { adminSessions } from '../../src/db/schema.ts';
 import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { dumpDatabase, oddText, RUNS, segment, STACK } from './helpers.ts';
+import { dumpDatabase, oddText, RUNS, STACK, segment } from './helpers.ts';
 
 /**
  * The console's forms and pages, fed odd form fields, query strings and path segments by fast-check, as a
@@ -34,17 +34,44 @@ const formFor = (fields: readonly string[]) =>
     return form.toString();
   });
 
-const SETTINGS = ['registrarHost', 'registrarPort', 'loginCode', 'logoutCode', 'emergencyNumbers', 'loginKeyMode', 'notifyMode', 'autoLogoutCron', 'timezone', 'maxSessionMinutes'];
+const SETTINGS = [
+  'registrarHost',
+  'registrarPort',
+  'loginCode',
+  'logoutCode',
+  'emergencyNumbers',
+  'loginKeyMode',
+  'notifyMode',
+  'autoLogoutCron',
+  'timezone',
+  'maxSessionMinutes',
+];
 const FORMS: readonly { label: string; path: fc.Arbitrary<string>; fields: readonly string[] }[] = [
   { label: '/console/devices', path: fc.constant('/console/devices'), fields: ['mac', 'model', 'label', 'location', 'hotdesk'] },
-  { label: '/console/devices/:device', path: segment(['HD0001', 'HD9999']).map((d) => `/console/devices/${d}`), fields: ['label', 'location', 'hotdesk', 'expansionModules'] },
+  {
+    label: '/console/devices/:device',
+    path: segment(['HD0001', 'HD9999']).map((d) => `/console/devices/${d}`),
+    fields: ['label', 'location', 'hotdesk', 'expansionModules'],
+  },
   { label: '/console/devices/:device/delete', path: segment(['HD9999']).map((d) => `/console/devices/${d}/delete`), fields: [] },
   { label: '/console/devices/:device/logout', path: segment(['HD0001', 'HD9999']).map((d) => `/console/devices/${d}/logout`), fields: [] },
   { label: '/console/users', path: fc.constant('/console/users'), fields: ['extension', 'displayName', 'sipPassword', 'hotdesk'] },
-  { label: '/console/users/:extension', path: segment(['101', '999']).map((u) => `/console/users/${u}`), fields: ['displayName', 'hotdesk', 'type', 'value', 'label'] },
+  {
+    label: '/console/users/:extension',
+    path: segment(['101', '999']).map((u) => `/console/users/${u}`),
+    fields: ['displayName', 'hotdesk', 'type', 'value', 'label'],
+  },
   { label: '/console/users/:extension/pin', path: segment(['999']).map((u) => `/console/users/${u}/pin`), fields: [] },
-  { label: '/console/templates/:vendor/:name', path: fc.tuple(segment(['yealink', 'snom']), segment(['mac.cfg', 'nope'])).map(([v, n]) => `/console/templates/${v}/${n}`), fields: ['source', 'device', 'user', 'action'] },
-  { label: '/console/templates/:vendor/:name/restore/:id', path: fc.tuple(segment(['yealink']), segment(['99', 'x'])).map(([v, id]) => `/console/templates/${v}/mac.cfg/restore/${id}`), fields: [] },
+  {
+    label: '/console/templates/:vendor/:name',
+    path: fc.tuple(segment(['yealink', 'snom']), segment(['mac.cfg', 'nope'])).map(([v, n]) => `/console/templates/${v}/${n}`),
+    fields: ['source', 'device', 'user', 'action'],
+  },
+  {
+    label: '/console/templates/:vendor/:name/restore/:id',
+    path: fc.tuple(segment(['yealink']), segment(['99', 'x'])).map(([v, id]) => `/console/templates/${v}/mac.cfg/restore/${id}`),
+    fields: [],
+  },
   { label: '/console/import/devices', path: fc.constant('/console/import/devices'), fields: ['csv', 'action'] },
   { label: '/console/import/users', path: fc.constant('/console/import/users'), fields: ['csv', 'action'] },
   { label: '/console/settings', path: fc.constant('/console/settings'), fields: SETTINGS },
@@ -52,7 +79,13 @@ const FORMS: readonly { label: string; path: fc.Arbitrary<string>; fields: reado
   { label: '/console/tokens/:id/revoke', path: segment(['999', '-1', 'x']).map((id) => `/console/tokens/${id}/revoke`), fields: [] },
 ];
 
-const flashOf = () => t.hotprov.database.db.select().from(adminSessions).all().map((s) => s.flash).find((f) => f !== null) ?? null;
+const flashOf = () =>
+  t.hotprov.database.db
+    .select()
+    .from(adminSessions)
+    .all()
+    .map((s) => s.flash)
+    .find((f) => f !== null) ?? null;
 // admin_sessions holds the flash; audit_events the record of a reveal. Neither is a change an admin asked for.
 const SKIP = ['admin_sessions'];
 
@@ -82,10 +115,19 @@ for (const form of FORMS) {
 }
 
 const PAGES = [
-  fc.tuple(oddText, oddText).map(([q, page]) => `/console/devices?q=${encodeURIComponent(q.slice(0, 500).toWellFormed())}&page=${encodeURIComponent(page.slice(0, 50).toWellFormed())}`),
+  fc
+    .tuple(oddText, oddText)
+    .map(
+      ([q, page]) => `/console/devices?q=${encodeURIComponent(q.slice(0, 500).toWellFormed())}&page=${encodeURIComponent(page.slice(0, 50).toWellFormed())}`,
+    ),
   fc.tuple(segment(['HD0001', 'HD9999']), oddText).map(([d, as]) => `/console/devices/${d}?as=${encodeURIComponent(as.slice(0, 50).toWellFormed())}`),
   segment(['101', '999']).map((u) => `/console/users/${u}`),
-  fc.tuple(oddText, oddText, oddText).map(([device, from, to]) => `/console/audit?device=${encodeURIComponent(device.slice(0, 50).toWellFormed())}&from=${encodeURIComponent(from.slice(0, 20).toWellFormed())}&to=${encodeURIComponent(to.slice(0, 20).toWellFormed())}`),
+  fc
+    .tuple(oddText, oddText, oddText)
+    .map(
+      ([device, from, to]) =>
+        `/console/audit?device=${encodeURIComponent(device.slice(0, 50).toWellFormed())}&from=${encodeURIComponent(from.slice(0, 20).toWellFormed())}&to=${encodeURIComponent(to.slice(0, 20).toWellFormed())}`,
+    ),
   fc.tuple(segment(['yealink']), segment(['mac.cfg']), segment(['1', 'x'])).map(([v, n, id]) => `/console/templates/${v}/${n}/revisions/${id}`),
   oddText.map((q) => `/console/users?q=${encodeURIComponent(q.slice(0, 500).toWellFormed())}`),
 ];
@@ -107,7 +149,12 @@ Fuzz('the sign-in form with any fields: no 5xx, no stack trace', async () => {
   await fc.assert(
     fc.asyncProperty(oddText, oddText, fc.boolean(), async (username, password, withToken) => {
       const body = new URLSearchParams({ username: username.toWellFormed(), password: password.toWellFormed(), ...(withToken ? { _csrf: signIn.csrf } : {}) });
-      const res = await fetch(`${t.url}/console/login`, { method: 'POST', headers: { cookie: signIn.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body, redirect: 'manual' });
+      const res = await fetch(`${t.url}/console/login`, {
+        method: 'POST',
+        headers: { cookie: signIn.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+        redirect: 'manual',
+      });
       const text = await res.text();
       if (res.status >= 500 || STACK.test(text)) throw new Error(`sign-in answered ${res.status}: ${text.slice(0, 300)}`);
     }),

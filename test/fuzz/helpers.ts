@@ -19,8 +19,28 @@ export const oddText = fc.oneof(
   fc.string(),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: '${7*7}' is a template-injection probe, on purpose
-  fc.constantFrom('', ' ', '\u0000', '\n', '\r\n', '%', '%00', '../../etc/passwd', '<script>alert(1)</script>', '${7*7}', '{{this}}', "' OR 1=1 --", '\uFEFF', '\uD800', '💥', 'NaN', '-1', '1e309', '0x10'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '\n',
+    '\r\n',
+    '%',
+    '%00',
+    '../../etc/passwd',
+    '<script>alert(1)</script>',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, on purpose
+    '${7*7}',
+    '{{this}}',
+    "' OR 1=1 --",
+    '\uFEFF',
+    '\uD800',
+    '💥',
+    'NaN',
+    '-1',
+    '1e309',
+    '0x10',
+  ),
   fc.nat({ max: 300_000 }).map((n) => 'x'.repeat(n)),
 );
 
@@ -51,7 +71,11 @@ export const contentType = fc.oneof(
 );
 
 /** A path segment as a client could send it, percent-encoded so it stays one segment. */
-export const segment = (known: readonly string[]) => fc.oneof(fc.constantFrom(...known), oddText.map((s) => encodeURIComponent(s.slice(0, 200).toWellFormed()) || '%20'));
+export const segment = (known: readonly string[]) =>
+  fc.oneof(
+    fc.constantFrom(...known),
+    oddText.map((s) => encodeURIComponent(s.slice(0, 200).toWellFormed()) || '%20'),
+  );
 
 /** Runs properties with a fixed number of runs per route, and says which input broke one. */
 export const RUNS = Number(process.env.HOTPROV_FUZZ_RUNS ?? 40);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import { devices } from '../../src/db/schema.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { dumpDatabase, oddText, RUNS, segment, STACK } from './helpers.ts';
+import { dumpDatabase, oddText, RUNS, STACK, segment } from './helpers.ts';
 
 /**
  * The phones' login and logout screens under /phone/<mac>/<secret>/…, fed odd MACs, secrets, extensions and
@@ -29,7 +29,9 @@ const q = (s: string) => encodeURIComponent(s.slice(0, 2000).toWellFormed());
 const screen = fc.oneof(
   fc.constant('login'),
   fc.tuple(oddText).map(([ext]) => `login/pin?ext=${q(ext)}`),
-  fc.tuple(fc.oneof(oddText, fc.constantFrom('101', '102', '9')), fc.oneof(oddText, fc.constantFrom('4826', '1234', '0000'))).map(([ext, pin]) => `login/submit?ext=${q(ext)}&pin=${q(pin)}`),
+  fc
+    .tuple(fc.oneof(oddText, fc.constantFrom('101', '102', '9')), fc.oneof(oddText, fc.constantFrom('4826', '1234', '0000')))
+    .map(([ext, pin]) => `login/submit?ext=${q(ext)}&pin=${q(pin)}`),
   fc.constant('logout'),
   fc.constant('logout/confirm'),
   oddText.map((s) => q(s)),
@@ -38,17 +40,22 @@ const COUNTED = ['audit_events', 'login_throttles'];
 
 Fuzz('any screen, any MAC and secret, any extension and PIN: no 5xx, no stack trace', async () => {
   await fc.assert(
-    fc.asyncProperty(segment(['805ec0112233', '80:5E:C0:11:22:33', '0004f274632f', '000000000000']), fc.oneof(fc.constant(secret), segment(['x'])), screen, async (mac, key, path) => {
-      const rightSecret = key === secret;
-      const before = dumpDatabase(t, rightSecret ? COUNTED : []);
-      const res = await fetch(`${t.url}/phone/${mac}/${key}/${path}`, { headers: { 'user-agent': 'Yealink SIP-T54W 96.86.0.70' } });
-      const text = await res.text();
-      if (res.status >= 500) throw new Error(`/phone/${mac}/…/${path} answered ${res.status}: ${text.slice(0, 300)}`);
-      if (STACK.test(text)) throw new Error(`/phone/${mac}/…/${path} showed a stack trace: ${text.slice(0, 300)}`);
-      const changed = dumpDatabase(t, rightSecret ? COUNTED : []) !== before;
-      // A wrong secret is refused before anything; with the right one, only a login or logout changes sessions.
-      if (changed && (!rightSecret || !/Welcome|Goodbye/.test(text))) throw new Error(`/phone/${mac}/…/${path} (${res.status}) changed the database`);
-    }),
+    fc.asyncProperty(
+      segment(['805ec0112233', '80:5E:C0:11:22:33', '0004f274632f', '000000000000']),
+      fc.oneof(fc.constant(secret), segment(['x'])),
+      screen,
+      async (mac, key, path) => {
+        const rightSecret = key === secret;
+        const before = dumpDatabase(t, rightSecret ? COUNTED : []);
+        const res = await fetch(`${t.url}/phone/${mac}/${key}/${path}`, { headers: { 'user-agent': 'Yealink SIP-T54W 96.86.0.70' } });
+        const text = await res.text();
+        if (res.status >= 500) throw new Error(`/phone/${mac}/…/${path} answered ${res.status}: ${text.slice(0, 300)}`);
+        if (STACK.test(text)) throw new Error(`/phone/${mac}/…/${path} showed a stack trace: ${text.slice(0, 300)}`);
+        const changed = dumpDatabase(t, rightSecret ? COUNTED : []) !== before;
+        // A wrong secret is refused before anything; with the right one, only a login or logout changes sessions.
+        if (changed && (!rightSecret || !/Welcome|Goodbye/.test(text))) throw new Error(`/phone/${mac}/…/${path} (${res.status}) changed the database`);
+      },
+    ),
     { numRuns: RUNS * 5 },
   );
 });

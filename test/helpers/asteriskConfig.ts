@@ -88,7 +88,10 @@ export function parseAsteriskConfig(file: string, readFile: (name: string) => st
   };
 
   const openSection = (name: string, options: string | undefined, at: string): ConfigSection => {
-    const opts = (options ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+    const opts = (options ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== '');
     if (opts.includes('+')) {
       const existing = sections.find((s) => s.name.toLowerCase() === name.toLowerCase());
       if (existing === undefined) {
@@ -184,7 +187,12 @@ export type DialplanFunction = (args: string[], variables: ReadonlyMap<string, s
  * `${VAR}`, `${FUNC(args)}` (innermost first) and `$["a" = "b"]` / `$["a" != "b"]`. Functions come from
  * `functions` (a dialplan function the test does not model is an error); returns the variables set.
  */
-export function runDialplan(steps: readonly DialplanStep[], from: number, until: string, functions: Readonly<Record<string, DialplanFunction>>): Map<string, string> {
+export function runDialplan(
+  steps: readonly DialplanStep[],
+  from: number,
+  until: string,
+  functions: Readonly<Record<string, DialplanFunction>>,
+): Map<string, string> {
   const variables = new Map<string, string>();
   const substitute = (text: string): string => {
     for (;;) {

@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { deleteDevice, enrolDevice } from '../../src/domain/devices.ts';
 import { login } from '../../src/domain/hotdesk.ts';
-import { getDeviceById } from '../../src/domain/lookup.ts';
 import type { UserKey } from '../../src/domain/keyLayout.ts';
+import { getDeviceById } from '../../src/domain/lookup.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
-import { activationResult, activationScreen, loginScreen, logoutScreen, pinScreen, submitLogin } from '../../src/provisioning/screens.ts';
 import { silentLogger } from '../../src/log.ts';
+import { activationResult, activationScreen, loginScreen, logoutScreen, pinScreen, submitLogin } from '../../src/provisioning/screens.ts';
 import { YEALINK_EMPTY_CONTACTS } from '../../src/vendors/yealink.ts';
 import { TEST_TOKEN, testConfig } from './server.ts';
 import { xmlNames } from './xml.ts';
@@ -100,9 +100,25 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
         }
       }
     }
-    const master = hotprov.provisioning.handle({ method: 'GET', filename: '000000000000.cfg', scope: 'open', userAgent: '', ip: '127.0.0.1', credentials: null, certificateMacs: null });
+    const master = hotprov.provisioning.handle({
+      method: 'GET',
+      filename: '000000000000.cfg',
+      scope: 'open',
+      userAgent: '',
+      ip: '127.0.0.1',
+      credentials: null,
+      certificateMacs: null,
+    });
     if (master.status === 200) out.push({ path: 'polycom/000000000000.cfg', body: master.body });
-    const contacts = hotprov.provisioning.handle({ method: 'GET', filename: YEALINK_EMPTY_CONTACTS, scope: 'open', userAgent: '', ip: '127.0.0.1', credentials: null, certificateMacs: null });
+    const contacts = hotprov.provisioning.handle({
+      method: 'GET',
+      filename: YEALINK_EMPTY_CONTACTS,
+      scope: 'open',
+      userAgent: '',
+      ip: '127.0.0.1',
+      credentials: null,
+      certificateMacs: null,
+    });
     if (contacts.status === 200) out.push({ path: `yealink/${YEALINK_EMPTY_CONTACTS}`, body: contacts.body });
   } finally {
     await hotprov.close();

@@ -67,7 +67,9 @@ export function fakeYealinkRps(keyId: string, secret: string): Promise<FakeServi
       const v = req.headers[name.toLowerCase()];
       if (typeof v === 'string') headers[name] = v;
     }
-    const expected = createHmac('sha256', secret).update(yealinkStringToSign(req.method ?? '', headers, url.pathname, url.searchParams)).digest('base64');
+    const expected = createHmac('sha256', secret)
+      .update(yealinkStringToSign(req.method ?? '', headers, url.pathname, url.searchParams))
+      .digest('base64');
     const md5ok = body === '' || headers['Content-MD5'] === createHash('md5').update(body).digest('base64');
     const fresh = Math.abs(Date.now() - Number(headers['X-Ca-Timestamp'])) < 15 * 60_000 && (headers['X-Ca-Timestamp'] ?? '').length === 13;
     if (headers['X-Ca-Key'] !== keyId || req.headers['x-ca-signature'] !== expected || !md5ok || !fresh) {
@@ -131,7 +133,11 @@ export function fakeSnomSraps(keyId: string, secret: string): Promise<FakeServic
       const doc = JSON.parse(body) as { settings_manager: Record<string, { value: string }> };
       const value = doc.settings_manager[SETTING]?.value ?? '';
       const u = new URL(value);
-      svc.registered.set(endpoint, { url: `${u.protocol}//${u.host}${u.pathname}`, username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) });
+      svc.registered.set(endpoint, {
+        url: `${u.protocol}//${u.host}${u.pathname}`,
+        username: decodeURIComponent(u.username),
+        password: decodeURIComponent(u.password),
+      });
       return json(res, 200, { mac: endpoint });
     }
     if (req.method === 'DELETE') {
@@ -224,7 +230,11 @@ export function fakeYealinkXmlRpc(username: string, password: string): Promise<F
     if (method === 'redirect.registerDeviceWithUniqueUrl') {
       if (svc.foreign.has(mac)) return answer(res, false, 'Error:4f2a9c1d7e');
       const u = new URL(params[2] ?? '');
-      svc.registered.set(mac, { url: `${u.protocol}//${u.host}${u.pathname}`, username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) });
+      svc.registered.set(mac, {
+        url: `${u.protocol}//${u.host}${u.pathname}`,
+        username: decodeURIComponent(u.username),
+        password: decodeURIComponent(u.password),
+      });
       return answer(res, true, 'OK');
     }
     if (method === 'redirect.deRegisterDevice') {

@@ -2,8 +2,8 @@ import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Config, loadConfig } from '../../src/config.ts';
-import type { ProfileChange } from '../../src/domain/context.ts';
 import { tenants } from '../../src/db/schema.ts';
+import type { ProfileChange } from '../../src/domain/context.ts';
 import { findDeviceByMac } from '../../src/domain/lookup.ts';
 import type { Mac } from '../../src/domain/mac.ts';
 import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
@@ -82,7 +82,10 @@ export async function startTestServer(
   });
   // The test tenant trusts loopback as an office trusts its LAN: a phone (this test) that claims its credentials
   // from 127.0.0.1 is active at once. Tests of untrusted networks set trustedNetworks themselves.
-  hotprov.database.db.update(tenants).set({ trustedNetworks: JSON.stringify([...LOOPBACK_NETWORKS]) }).run();
+  hotprov.database.db
+    .update(tenants)
+    .set({ trustedNetworks: JSON.stringify([...LOOPBACK_NETWORKS]) })
+    .run();
   options.beforeListen?.(hotprov);
   const server: Server = await new Promise((resolve) => {
     const s = hotprov.app.listen(0, '127.0.0.1', () => resolve(s));

@@ -24,7 +24,23 @@ export function makeTestCertificates(): TestCertificates {
     openssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=Test Phone Vendor CA');
     openssl('req', ...ec, '-keyout', f('phone.key'), '-out', f('phone.csr'), '-subj', '/CN=001565123456');
     writeFileSync(f('ext.cnf'), 'basicConstraints=CA:FALSE\n');
-    openssl('x509', '-req', '-in', f('phone.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('phone.pem'), '-days', '1', '-extfile', f('ext.cnf'));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      f('phone.csr'),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f('phone.pem'),
+      '-days',
+      '1',
+      '-extfile',
+      f('ext.cnf'),
+    );
     openssl('req', '-x509', ...ec, '-keyout', f('stranger.key'), '-out', f('stranger.pem'), '-days', '1', '-subj', '/CN=stranger');
     const read = (name: string) => readFileSync(f(name), 'utf8');
     return {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,8 +52,27 @@ export async function startSipp(scenario: string, calls = 1, timeoutSeconds = 15
   const errorFile = join(dir, 'errors.log');
   const child = spawn(
     'sipp',
-    ['-sf', join(SCENARIOS, scenario), '-i', host, '-p', String(port), '-t', tcp ? 't1' : 'u1', '-m', String(calls), '-nostdin', '-timeout', `${timeoutSeconds}s`,
-      '-trace_logs', '-log_file', logFile, '-trace_err', '-error_file', errorFile],
+    [
+      '-sf',
+      join(SCENARIOS, scenario),
+      '-i',
+      host,
+      '-p',
+      String(port),
+      '-t',
+      tcp ? 't1' : 'u1',
+      '-m',
+      String(calls),
+      '-nostdin',
+      '-timeout',
+      `${timeoutSeconds}s`,
+      '-trace_logs',
+      '-log_file',
+      logFile,
+      '-trace_err',
+      '-error_file',
+      errorFile,
+    ],
     { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const done = new Promise<{ code: number | null; log: string; errors: string }>((resolve) => {

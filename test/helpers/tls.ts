@@ -74,12 +74,24 @@ export function createTestPki(): TestPki {
   const newCertificate = (name: string, key: string, subject: string, extensions: readonly string[], signer?: string) => {
     serial += 1;
     openssl(dir, [
-      'req', '-config', 'openssl.cnf', '-x509', '-new', '-key', key, '-subj', subject, '-sha256',
-      '-days', signer === undefined ? '3650' : '825',
-      '-set_serial', `0x${randomBytes(8).toString('hex')}${serial.toString(16).padStart(4, '0')}`,
+      'req',
+      '-config',
+      'openssl.cnf',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-subj',
+      subject,
+      '-sha256',
+      '-days',
+      signer === undefined ? '3650' : '825',
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}${serial.toString(16).padStart(4, '0')}`,
       ...(signer === undefined ? [] : ['-CA', `${signer}.pem`, '-CAkey', `${signer}.key`]),
       ...extensions.flatMap((e) => ['-addext', e]),
-      '-out', `${name}.pem`,
+      '-out',
+      `${name}.pem`,
     ]);
   };
   const newCa = (name: string, subject: string) => {
@@ -89,12 +101,18 @@ export function createTestPki(): TestPki {
 
   newCa('server-ca', '/O=hotprov tests/CN=hotprov test server CA');
   newKey('server.key');
-  newCertificate('server', 'server.key', '/O=hotprov tests/CN=localhost', [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
-  ], 'server-ca');
+  newCertificate(
+    'server',
+    'server.key',
+    '/O=hotprov tests/CN=localhost',
+    [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
+    ],
+    'server-ca',
+  );
   const vendorCaName = '/O=Test Phone Vendor/CN=Test Phone Vendor Device CA';
   newCa('vendor-ca', vendorCaName);
   newCa('untrusted-ca', vendorCaName);
@@ -119,12 +137,18 @@ export function createTestPki(): TestPki {
     deviceCertificate(mac, options = {}) {
       devices += 1;
       const name = `device-${devices}`;
-      newCertificate(name, 'device.key', options.subject ?? `/O=Test Phone Vendor/CN=${mac}`, [
-        'basicConstraints=critical,CA:FALSE',
-        'keyUsage=critical,digitalSignature',
-        'extendedKeyUsage=clientAuth',
-        ...(options.subjectAltName === undefined ? [] : [`subjectAltName=${options.subjectAltName}`]),
-      ], options.signer === 'untrusted' ? 'untrusted-ca' : 'vendor-ca');
+      newCertificate(
+        name,
+        'device.key',
+        options.subject ?? `/O=Test Phone Vendor/CN=${mac}`,
+        [
+          'basicConstraints=critical,CA:FALSE',
+          'keyUsage=critical,digitalSignature',
+          'extendedKeyUsage=clientAuth',
+          ...(options.subjectAltName === undefined ? [] : [`subjectAltName=${options.subjectAltName}`]),
+        ],
+        options.signer === 'untrusted' ? 'untrusted-ca' : 'vendor-ca',
+      );
       return { cert: readFileSync(path(`${name}.pem`), 'utf8'), key: deviceKey };
     },
     file(name, text) {

@@ -222,7 +222,7 @@ Api('405 in the error shape for a method a path does not take', async () => {
   assert.is(res.body.error.code, 'method_not_allowed');
 });
 
-Api('a MAC outside the vendor\'s known prefixes is enrolled with a warning', async () => {
+Api("a MAC outside the vendor's known prefixes is enrolled with a warning", async () => {
   const res = await t.api('POST', '/api/v1/devices', { ...yealink, mac: '00:04:13:00:00:01' });
   assert.is(res.status, 201);
   assert.match(res.body.warnings.join('\n'), /MAC 000413 is not a known Yealink prefix/);

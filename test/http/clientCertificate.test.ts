@@ -1,7 +1,7 @@
+import { Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { clientCertificateFrom, clientCertificateOfSocket, distinguishedName, macsNamedBy } from '../../src/http/clientCertificate.ts';
-import { Socket } from 'node:net';
 
 const Cert = suite('http/clientCertificate');
 
@@ -15,7 +15,13 @@ Cert('the MAC forms the vendors write into their factory certificates are read',
   assert.equal(macsNamedBy({ CN: '0004F28B54F4', O: 'Polycom Inc.' }), ['0004f28b54f4']);
   // Yealink: the MAC ends a UUID-shaped serialNumber; the CN is the vendor's domain.
   assert.equal(
-    macsNamedBy({ C: 'CN', O: 'Yealink Network Technology Co., Ltd.', OU: 'Yealink Equipment', CN: 'yealink.com', serialNumber: 'ffffffff-ffff-ffff-fff0-805EC0112233' }),
+    macsNamedBy({
+      C: 'CN',
+      O: 'Yealink Network Technology Co., Ltd.',
+      OU: 'Yealink Equipment',
+      CN: 'yealink.com',
+      serialNumber: 'ffffffff-ffff-ffff-fff0-805EC0112233',
+    }),
     ['805ec0112233'],
   );
   // Any spelling parseMac reads, in the common name.

@@ -57,13 +57,18 @@ async function fetchWith(vendor: Vendor, settings: { url: string; username: stri
   const challenged = await fetch(local(`${settings.url}${file}`), { headers: { 'user-agent': ua } });
   assert.is(challenged.status, 401);
   assert.match(challenged.headers.get('www-authenticate') ?? '', /^Basic /);
-  const res = await fetch(local(`${settings.url}${file}`), { headers: { 'user-agent': ua, authorization: basicAuthorization(settings.username, settings.password) } });
+  const res = await fetch(local(`${settings.url}${file}`), {
+    headers: { 'user-agent': ua, authorization: basicAuthorization(settings.username, settings.password) },
+  });
   return { status: res.status, body: await res.text() };
 }
 
 /** Audit events whose action starts with `prefix`, as the console lists them. */
 const audited = (prefix: string) =>
-  t.hotprov.database.sqlite.prepare('SELECT action, detail FROM audit_events WHERE action LIKE ? ORDER BY id').all(`${prefix}%`) as { action: string; detail: string }[];
+  t.hotprov.database.sqlite.prepare('SELECT action, detail FROM audit_events WHERE action LIKE ? ORDER BY id').all(`${prefix}%`) as {
+    action: string;
+    detail: string;
+  }[];
 
 const device = async (vendor: Vendor) => (await t.api('GET', `/api/v1/devices/${PHONES[vendor].mac}`)).body;
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { createLogger } from '../../src/log.ts';
+import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** What hotprov answers when the database cannot be written, when a change is empty, and the headers it always sends. */

@@ -51,9 +51,10 @@ async function start(env: Record<string, string> = {}) {
 
 /** Every secret hotprov holds for these phones: none may appear in any answer to a guesser. */
 function secrets(): string[] {
-  const rows = t.hotprov.database.sqlite
-    .prepare('SELECT idle_password, prov_password, screen_secret, web_password FROM devices')
-    .all() as Record<string, string | null>[];
+  const rows = t.hotprov.database.sqlite.prepare('SELECT idle_password, prov_password, screen_secret, web_password FROM devices').all() as Record<
+    string,
+    string | null
+  >[];
   return ['sip-secret-101', ...rows.flatMap((r) => Object.values(r).filter((v): v is string => v !== null))];
 }
 
@@ -70,7 +71,9 @@ Guessers('a sweep of 10,000 MACs over six OUIs finds no secret, even without a b
       Array.from({ length: 100 }, async (_, i) => {
         const n = batch * 100 + i;
         const sweep = SWEEP[n % SWEEP.length] ?? SWEEP[0];
-        const mac = `${sweep.oui}${Math.floor(n / SWEEP.length).toString(16).padStart(6, '0')}`;
+        const mac = `${sweep.oui}${Math.floor(n / SWEEP.length)
+          .toString(16)
+          .padStart(6, '0')}`;
         const res = await t.anonymous(`/${sweep.file(mac)}`, sweep.ua);
         if (res.status === 200) answered++;
         return res.text();
@@ -157,7 +160,11 @@ Guessers('only the phone itself is recorded: a request without its credentials c
   await start();
   const before = (await t.api('GET', `/api/v1/devices/${ENROLLED[1].mac}`)).body;
   await (await t.anonymous(`/${ENROLLED[1].mac}.cfg`, SWEEP[1].ua, { headers: { 'x-forwarded-for': '203.0.113.9' } })).text();
-  await (await t.anonymous(`/prov/${ENROLLED[1].mac}.cfg`, SWEEP[1].ua, { headers: { 'x-forwarded-for': '203.0.113.9', authorization: basicAuthorization('x', 'y') } })).text();
+  await (
+    await t.anonymous(`/prov/${ENROLLED[1].mac}.cfg`, SWEEP[1].ua, {
+      headers: { 'x-forwarded-for': '203.0.113.9', authorization: basicAuthorization('x', 'y') },
+    })
+  ).text();
   const after = (await t.api('GET', `/api/v1/devices/${ENROLLED[1].mac}`)).body;
   assert.equal(after.lastSeen, before.lastSeen);
   assert.equal(after.sync, before.sync);
@@ -171,7 +178,11 @@ Guessers('a guesser that claims an unclaimed MAC first gets credentials of a pho
   const res = await t.anonymous('/prov/805ec0000090.cfg', '', { headers: { authorization: basicAuthorization(stolen.username, stolen.password) } });
   const body = await res.text();
   assert.is(res.status, 200);
-  assert.not.ok(secrets().filter((s) => s !== stolen.password && !stolen.activationUrl.includes(s)).some((s) => body.includes(s)));
+  assert.not.ok(
+    secrets()
+      .filter((s) => s !== stolen.password && !stolen.activationUrl.includes(s))
+      .some((s) => body.includes(s)),
+  );
   assert.match(body, /^account\.1\.enable = 0$/m);
   const d = (await t.api('GET', '/api/v1/devices/805ec0000090')).body;
   assert.is(d.access.state, 'claimed');

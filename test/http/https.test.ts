@@ -108,13 +108,17 @@ Https('a verified per-MAC certificate reaches the app as verified, with that MAC
     fingerprint256: new X509Certificate(snom.cert).fingerprint256,
   });
   const yealink = await proved(
-    pki.deviceCertificate('', { subject: '/C=CN/O=Yealink Network Technology Co., Ltd./OU=Yealink Equipment/CN=yealink.com/serialNumber=ffffffff-ffff-ffff-fff0-805EC0112233' }),
+    pki.deviceCertificate('', {
+      subject: '/C=CN/O=Yealink Network Technology Co., Ltd./OU=Yealink Equipment/CN=yealink.com/serialNumber=ffffffff-ffff-ffff-fff0-805EC0112233',
+    }),
   );
   assert.is(yealink.kind, 'verified');
   assert.equal(yealink.macs, ['805ec0112233'], "Yealink's form: the MAC ends the subject's serialNumber");
   const generic = await proved(pki.deviceCertificate('', { subject: '/O=Yealink Network Technology Co., Ltd./CN=yealink.com' }));
   assert.equal([generic.kind, generic.macs], ['verified', []], 'a generic certificate proves no phone');
-  const inAltName = await proved(pki.deviceCertificate('', { subject: '/O=Test Phone Vendor/CN=desk phone', subjectAltName: 'DNS:000413922d24.phones.example' }));
+  const inAltName = await proved(
+    pki.deviceCertificate('', { subject: '/O=Test Phone Vendor/CN=desk phone', subjectAltName: 'DNS:000413922d24.phones.example' }),
+  );
   assert.equal([inAltName.kind, inAltName.macs], ['verified', []], 'no vendor documents a MAC in the subjectAltName');
 });
 
@@ -127,13 +131,27 @@ Https('a certificate from another CA with the very same name is unverified; no c
 });
 
 /** GET over a raw TLS connection that may resume an earlier session; answers the body and the session to resume. */
-function overTls(path: string, client: ClientPem, version: 'TLSv1.2' | 'TLSv1.3', session?: Buffer): Promise<{ body: string; session?: Buffer; resumed: boolean }> {
+function overTls(
+  path: string,
+  client: ClientPem,
+  version: 'TLSv1.2' | 'TLSv1.3',
+  session?: Buffer,
+): Promise<{ body: string; session?: Buffer; resumed: boolean }> {
   const { port } = new URL(t.httpsUrl ?? '');
   return new Promise((resolve, reject) => {
     let next: Buffer | undefined;
     let data = '';
     const socket = connect(
-      { host: '127.0.0.1', port: Number(port), ca: pki.serverCaPem, cert: client.cert, key: client.key, minVersion: version, maxVersion: version, ...(session === undefined ? {} : { session }) },
+      {
+        host: '127.0.0.1',
+        port: Number(port),
+        ca: pki.serverCaPem,
+        cert: client.cert,
+        key: client.key,
+        minVersion: version,
+        maxVersion: version,
+        ...(session === undefined ? {} : { session }),
+      },
       () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
     );
     socket.on('session', (s: Buffer) => {
@@ -142,7 +160,9 @@ function overTls(path: string, client: ClientPem, version: 'TLSv1.2' | 'TLSv1.3'
     socket.on('data', (d: Buffer) => {
       data += d.toString('utf8');
     });
-    socket.on('end', () => resolve({ body: data.slice(data.indexOf('\r\n\r\n') + 4), resumed: socket.isSessionReused(), ...(next === undefined ? {} : { session: next }) }));
+    socket.on('end', () =>
+      resolve({ body: data.slice(data.indexOf('\r\n\r\n') + 4), resumed: socket.isSessionReused(), ...(next === undefined ? {} : { session: next }) }),
+    );
     socket.on('error', reject);
   });
 }

@@ -42,7 +42,10 @@ Phones('Yealink: idle HD account, then the user profile, then idle again with ev
   const idle = await text('/805ec0112233.cfg', UA.yealink);
   assert.match(idle, /^#!version:1\.0\.0\.1\n/);
   assert.match(idle, /^account\.1\.user_name = HD0001$/m);
-  assert.match(idle, /^linekey\.2\.type = 27\nlinekey\.2\.line = 1\nlinekey\.2\.value = http:\/\/prov\.example\.test:8080\/phone\/805ec0112233\/[0-9a-f]{32}\/login\nlinekey\.2\.label = Login$/m);
+  assert.match(
+    idle,
+    /^linekey\.2\.type = 27\nlinekey\.2\.line = 1\nlinekey\.2\.value = http:\/\/prov\.example\.test:8080\/phone\/805ec0112233\/[0-9a-f]{32}\/login\nlinekey\.2\.label = Login$/m,
+  );
   assert.match(idle, /^sip\.notify_reboot_enable = 0$/m);
   assert.not.match(idle, /sip-secret-101|Alice/);
 
@@ -76,12 +79,18 @@ Phones('Snom: model file, device index and settings; user keys reset to none on 
   assert.match(index, /<file url="http:\/\/hp000413922d24:[0-9a-f]{32}@prov\.example\.test:8080\/prov\/000413922D24\.xml"\/>/);
   const idle = await text('/000413922D24.xml', UA.snom);
   assert.match(idle, /<user_name idx="1" perm="R">HD0002<\/user_name>/);
-  assert.match(idle, /<fkey idx="1" context="active" label="Login" perm="R">url http:\/\/prov\.example\.test:8080\/phone\/000413922d24\/[0-9a-f]{32}\/login<\/fkey>/);
+  assert.match(
+    idle,
+    /<fkey idx="1" context="active" label="Login" perm="R">url http:\/\/prov\.example\.test:8080\/phone\/000413922d24\/[0-9a-f]{32}\/login<\/fkey>/,
+  );
 
   await signIn('000413922d24');
   const user = await text('/000413922D24.xml', UA.snom);
   assert.match(user, /<user_pass idx="1" perm="R">sip-secret-101<\/user_pass>/);
-  assert.match(user, /<fkey idx="1" context="active" label="Logout" perm="R">url http:\/\/prov\.example\.test:8080\/phone\/000413922d24\/[0-9a-f]{32}\/logout<\/fkey>/);
+  assert.match(
+    user,
+    /<fkey idx="1" context="active" label="Logout" perm="R">url http:\/\/prov\.example\.test:8080\/phone\/000413922d24\/[0-9a-f]{32}\/logout<\/fkey>/,
+  );
   assert.match(user, /<fkey idx="2" context="active" label="Bob" perm="R">blf sip:102@pbx\.example\.test\|\*8<\/fkey>/);
 
   await signOut('HD0002');

@@ -55,7 +55,9 @@ const PATHS: Record<string, (pin: string) => Promise<Answer>> = {
   },
   'phone login screen': async (pin) => {
     const device = t.hotprov.database.db.select().from(devices).get();
-    const res = await fetch(`${t.url}/phone/805ec0112233/${device?.screenSecret}/login/submit?ext=101&pin=${pin}`, { headers: { 'user-agent': 'Yealink SIP-T54W 96.86.0.70' } });
+    const res = await fetch(`${t.url}/phone/805ec0112233/${device?.screenSecret}/login/submit?ext=101&pin=${pin}`, {
+      headers: { 'user-agent': 'Yealink SIP-T54W 96.86.0.70' },
+    });
     assert.is(res.status, 200);
     const text = await res.text();
     const kind = /Welcome/.test(text) ? 'ok' : /Wrong PIN/.test(text) ? 'wrong' : /Locked until|Too many/.test(text) ? 'refused' : text;
@@ -106,7 +108,9 @@ for (const [path, attempt] of Object.entries(PATHS)) {
 
 Races('feature code: 50 unknown extensions at once from one phone count against it; at most 10 are looked up', async () => {
   const answers = await Promise.all(
-    Array.from({ length: 50 }, (_, i) => t.api('POST', '/api/v1/hotdesk/code', { device: 'HD0001', digits: `*35*${900 + i}` }).then((r) => r.body.result as string)),
+    Array.from({ length: 50 }, (_, i) =>
+      t.api('POST', '/api/v1/hotdesk/code', { device: 'HD0001', digits: `*35*${900 + i}` }).then((r) => r.body.result as string),
+    ),
   );
   const unknown = answers.filter((a) => a === 'unknown_extension').length;
   assert.is(unknown, LOCKOUT.deviceFailures);
@@ -118,31 +122,40 @@ Races('feature code: 50 unknown extensions at once from one phone count against 
 for (const burst of [50, 300]) {
   for (const name of ['admin', 'ghost']) {
     for (const withRight of name === 'admin' ? [false, true] : [false]) {
-      Races(`console: ${burst} sign-ins at once as ${name === 'admin' ? 'an admin' : 'an unknown name'}${withRight ? ', the right password among them,' : ''} check at most 5`, async () => {
-        const form = await fetchSignInForm(t.url);
-        const passwords = Array.from({ length: burst }, (_, i) => `wrong-password-${i}`);
-        if (withRight) passwords[Math.floor(Math.random() * burst)] = PASSWORD;
-        const answers = await Promise.all(passwords.map(async (p) => ({ p, status: (await postSignIn(t.url, form, name, p)).status })));
-        // As for PINs: a sign-in that got in forgets the failures before it, and the ones after have a budget of their own.
-        const budget = answers.some((a) => a.p === PASSWORD && a.status === 302) ? 10 : 5;
-        assert.ok(checked.length <= budget, `${checked.length} passwords were checked`);
-        const right = answers.find((a) => a.p === PASSWORD);
-        if (right !== undefined && !checked.includes(PASSWORD)) {
-          assert.ok(answers.some((a) => a.p !== PASSWORD && a.status === right.status), `the right password alone answered ${right.status}`);
-        }
-        const failures = t.hotprov.database.db
-          .select()
-          .from(auditEvents)
-          .all()
-          .filter((e) => e.action === 'console.sign_in_failed');
-        assert.is(failures.length, answers.filter((a) => a.status !== 302).length, 'every failed sign-in is audited');
-        assert.not.ok(failures.some((e) => e.detail.includes('wrong-password')), 'never the password');
-        if (right?.status !== 302) {
-          // Locked now, known name or not: the same answer either way.
-          const again = await postSignIn(t.url, form, name, 'another-wrong-one');
-          assert.is(again.status, 423);
-        }
-      });
+      Races(
+        `console: ${burst} sign-ins at once as ${name === 'admin' ? 'an admin' : 'an unknown name'}${withRight ? ', the right password among them,' : ''} check at most 5`,
+        async () => {
+          const form = await fetchSignInForm(t.url);
+          const passwords = Array.from({ length: burst }, (_, i) => `wrong-password-${i}`);
+          if (withRight) passwords[Math.floor(Math.random() * burst)] = PASSWORD;
+          const answers = await Promise.all(passwords.map(async (p) => ({ p, status: (await postSignIn(t.url, form, name, p)).status })));
+          // As for PINs: a sign-in that got in forgets the failures before it, and the ones after have a budget of their own.
+          const budget = answers.some((a) => a.p === PASSWORD && a.status === 302) ? 10 : 5;
+          assert.ok(checked.length <= budget, `${checked.length} passwords were checked`);
+          const right = answers.find((a) => a.p === PASSWORD);
+          if (right !== undefined && !checked.includes(PASSWORD)) {
+            assert.ok(
+              answers.some((a) => a.p !== PASSWORD && a.status === right.status),
+              `the right password alone answered ${right.status}`,
+            );
+          }
+          const failures = t.hotprov.database.db
+            .select()
+            .from(auditEvents)
+            .all()
+            .filter((e) => e.action === 'console.sign_in_failed');
+          assert.is(failures.length, answers.filter((a) => a.status !== 302).length, 'every failed sign-in is audited');
+          assert.not.ok(
+            failures.some((e) => e.detail.includes('wrong-password')),
+            'never the password',
+          );
+          if (right?.status !== 302) {
+            // Locked now, known name or not: the same answer either way.
+            const again = await postSignIn(t.url, form, name, 'another-wrong-one');
+            assert.is(again.status, 423);
+          }
+        },
+      );
     }
   }
 }

@@ -49,7 +49,9 @@ async function fetchText(url: string, ua: string): Promise<string> {
 function keyUrl(vendor: keyof typeof PHONES, profile: string, label: 'Login' | 'Logout'): string {
   const m =
     vendor === 'yealink'
-      ? new RegExp(`^linekey\\.\\d+\\.type = 27\\nlinekey\\.\\d+\\.line = 1\\nlinekey\\.\\d+\\.value = (\\S+)\\nlinekey\\.\\d+\\.label = ${label}$`, 'm').exec(profile)
+      ? new RegExp(`^linekey\\.\\d+\\.type = 27\\nlinekey\\.\\d+\\.line = 1\\nlinekey\\.\\d+\\.value = (\\S+)\\nlinekey\\.\\d+\\.label = ${label}$`, 'm').exec(
+          profile,
+        )
       : vendor === 'snom'
         ? new RegExp(`<fkey idx="\\d+" context="active" label="${label}" perm="R">url ([^<]+)</fkey>`).exec(profile)
         : new RegExp(`softkey\\.1\\.label="${label}"\\s+softkey\\.1\\.action="([^"]+)"`).exec(profile);
@@ -93,7 +95,10 @@ for (const vendor of ['yealink', 'snom', 'polycom'] as const) {
     const confirm = await fetchText(keyUrl(vendor, user, 'Logout'), ua);
     assert.is(xmlError(confirm), null);
     const confirmUrl =
-      /<URI>([^<]+\/logout\/confirm)<\/URI>/.exec(confirm)?.[1] ?? /<URL>([^<]+\/logout\/confirm)<\/URL>/.exec(confirm)?.[1] ?? /href="([^"]+)"/.exec(confirm)?.[1] ?? '';
+      /<URI>([^<]+\/logout\/confirm)<\/URI>/.exec(confirm)?.[1] ??
+      /<URL>([^<]+\/logout\/confirm)<\/URL>/.exec(confirm)?.[1] ??
+      /href="([^"]+)"/.exec(confirm)?.[1] ??
+      '';
     const bye = await fetchText(confirmUrl, ua);
     assert.match(bye, /Goodbye/);
     assert.is(await phoneText(file, ua), idle);
@@ -110,7 +115,12 @@ Screens('a wrong secret, or a MAC that is not enrolled, is 403 and logs nobody o
   const idle = await phoneText(PHONES.yealink.file, PHONES.yealink.ua);
   const login = keyUrl('yealink', idle, 'Login');
   const wrong = local(login).replace(/\/[0-9a-f]{32}\//, '/00000000000000000000000000000000/');
-  for (const url of [wrong, `${wrong}/submit?ext=101&pin=4826`, local(login).replace('805ec0112233', '805ec0999999'), `${t.url}/phone/805ec0112233/x/logout/confirm`]) {
+  for (const url of [
+    wrong,
+    `${wrong}/submit?ext=101&pin=4826`,
+    local(login).replace('805ec0112233', '805ec0999999'),
+    `${t.url}/phone/805ec0112233/x/logout/confirm`,
+  ]) {
     const res = await fetch(url);
     assert.is(res.status, 403, url);
   }

@@ -55,9 +55,15 @@ Auto('sessions longer than the maximum end; shorter ones stay', async () => {
     maxSessionMinutes: number;
   };
   const ended = sessionLimit.run(jobDeps(), tenant, clock);
-  assert.equal(ended.map((d) => d.idleAccount), ['HD0001']);
+  assert.equal(
+    ended.map((d) => d.idleAccount),
+    ['HD0001'],
+  );
   const open = (await t.api('GET', '/api/v1/hotdesk/sessions')).body;
-  assert.equal(open.map((s: { user: { extension: string } }) => s.user.extension), ['102']);
+  assert.equal(
+    open.map((s: { user: { extension: string } }) => s.user.extension),
+    ['102'],
+  );
   const reason = t.hotprov.database.sqlite.prepare(`SELECT json_extract(detail, '$.reason') AS r FROM audit_events WHERE action = 'hotdesk.logout'`).get();
   assert.equal(reason, { r: 'max_duration' });
 });
@@ -68,7 +74,7 @@ Auto('no maximum, no automatic end', async () => {
   assert.equal(ended, []);
 });
 
-Auto('setting the schedule in the tenant schedules it, in the tenant\'s time zone', async () => {
+Auto("setting the schedule in the tenant schedules it, in the tenant's time zone", async () => {
   t.hotprov.startJobs();
   const res = await t.api('PATCH', '/api/v1/tenant', { autoLogoutCron: '0 2 * * *', timezone: 'Europe/Amsterdam' });
   assert.is(res.status, 200);

@@ -38,7 +38,11 @@ CronLog('an overlapping watchdog run is logged by hotprov at debug, and node-cro
   const overlap = lines.find((l) => /cron: .*overlap/.test(l));
   assert.ok(overlap !== undefined, `no overlap line logged:\n${lines.join('\n')}`);
   assert.match(overlap, / DEBUG \[lifecycle\] cron: .* job=sync-watchdog/);
-  assert.equal(written.filter((w) => /NODE-CRON/.test(w)), [], 'node-cron wrote to the console itself');
+  assert.equal(
+    written.filter((w) => /NODE-CRON/.test(w)),
+    [],
+    'node-cron wrote to the console itself',
+  );
 });
 
 CronLog.run();

@@ -21,7 +21,8 @@ async function enrolAndSeat(env: Record<string, string> = {}): Promise<TestServe
   await server.api('POST', '/api/v1/devices', { mac: '001565000002', vendor: 'yealink', model: 'T54W' });
   await server.api('POST', '/api/v1/devices', { mac: '000413000003', vendor: 'snom', model: 'D785' });
   await server.api('POST', '/api/v1/devices', { mac: '0004f2000004', vendor: 'polycom', model: 'VVX450' });
-  for (const ext of ['101', '102', '103']) await server.api('POST', '/api/v1/users', { extension: ext, displayName: `User ${ext}`, sipPassword: `s-${ext}`, pin: '4826' });
+  for (const ext of ['101', '102', '103'])
+    await server.api('POST', '/api/v1/users', { extension: ext, displayName: `User ${ext}`, sipPassword: `s-${ext}`, pin: '4826' });
   await server.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   await server.api('POST', '/api/v1/hotdesk/login', { device: 'HD0003', extension: '102', pin: '4826' });
   return server;
@@ -75,22 +76,30 @@ const cases: [string, () => Promise<unknown>, Phone[]][] = [
   ['a login changes only that phone', () => t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0002', extension: '103', pin: '4826' }), ['HD0002']],
   ['a move changes both phones', () => t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0004', extension: '101', pin: '4826' }), ['HD0001', 'HD0004']],
   ['a logout changes only that phone', () => t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0003' }), ['HD0003']],
-  ['a seated user\'s name changes their phone', () => t.api('PATCH', '/api/v1/users/101', { displayName: 'Renamed' }), ['HD0001']],
-  ['a seated user\'s keys change their phone', () => t.api('PATCH', '/api/v1/users/102', { keys: [{ type: 'blf', value: '101', label: 'A' }] }), ['HD0003']],
+  ["a seated user's name changes their phone", () => t.api('PATCH', '/api/v1/users/101', { displayName: 'Renamed' }), ['HD0001']],
+  ["a seated user's keys change their phone", () => t.api('PATCH', '/api/v1/users/102', { keys: [{ type: 'blf', value: '101', label: 'A' }] }), ['HD0003']],
   ['a user who sits nowhere changes no phone', () => t.api('PATCH', '/api/v1/users/103', { displayName: 'Nobody' }), []],
   ['deleting a seated user changes their phone', () => t.api('DELETE', '/api/v1/users/101'), ['HD0001']],
-  ['the registrar changes every phone', () => t.api('PATCH', '/api/v1/tenant', { registrarHost: 'pbx2.example.test' }), ['HD0001', 'HD0002', 'HD0003', 'HD0004']],
-  // A logged-in Snom's dial plan is open, so the emergency list reaches only the others.
-  ['the emergency numbers change the phones that show them', () => t.api('PATCH', '/api/v1/tenant', { emergencyNumbers: ['112'] }), ['HD0001', 'HD0002', 'HD0004']],
   [
-    'a template change changes that vendor\'s phones',
+    'the registrar changes every phone',
+    () => t.api('PATCH', '/api/v1/tenant', { registrarHost: 'pbx2.example.test' }),
+    ['HD0001', 'HD0002', 'HD0003', 'HD0004'],
+  ],
+  // A logged-in Snom's dial plan is open, so the emergency list reaches only the others.
+  [
+    'the emergency numbers change the phones that show them',
+    () => t.api('PATCH', '/api/v1/tenant', { emergencyNumbers: ['112'] }),
+    ['HD0001', 'HD0002', 'HD0004'],
+  ],
+  [
+    "a template change changes that vendor's phones",
     async () => {
       const source = t.hotprov.templates.currentSource('yealink', 'device.cfg');
       t.hotprov.templates.setOverride('yealink', 'device.cfg', `${source}\n## edited\n`);
     },
     ['HD0001', 'HD0002'],
   ],
-  ['a device\'s model changes that phone', () => t.api('PATCH', '/api/v1/devices/HD0002', { model: 'T57W' }), ['HD0002']],
+  ["a device's model changes that phone", () => t.api('PATCH', '/api/v1/devices/HD0002', { model: 'T57W' }), ['HD0002']],
   ['a label, which no file shows, changes nothing', () => t.api('PATCH', '/api/v1/devices/HD0002', { label: 'Door' }), []],
 ];
 

@@ -12,7 +12,11 @@ Guard('IPv6 sources count per /64, IPv4 as IPv6 shows it counts as IPv4', () => 
 
 Guard('an address over budget is blocked once, with one block event; the allow-list is never blocked', () => {
   const blocks: string[] = [];
-  const guard = createRequestGuard({ budget: 3, windowSeconds: 60, blockSeconds: 30, allow: ['10.0.0.0/8'] }, () => new Date(0), (e) => blocks.push(e.source));
+  const guard = createRequestGuard(
+    { budget: 3, windowSeconds: 60, blockSeconds: 30, allow: ['10.0.0.0/8'] },
+    () => new Date(0),
+    (e) => blocks.push(e.source),
+  );
   for (let i = 0; i < 10; i++) guard.fail('203.0.113.5');
   for (let i = 0; i < 10; i++) guard.fail('10.1.2.3');
   assert.is(guard.blockedFor('203.0.113.5'), 30);
@@ -21,7 +25,11 @@ Guard('an address over budget is blocked once, with one block event; the allow-l
 });
 
 Guard('a client inventing addresses keeps the map bounded', () => {
-  const guard = createRequestGuard({ budget: 20, windowSeconds: 600, blockSeconds: 900, allow: [] }, () => new Date(0), () => {});
+  const guard = createRequestGuard(
+    { budget: 20, windowSeconds: 600, blockSeconds: 900, allow: [] },
+    () => new Date(0),
+    () => {},
+  );
   for (let i = 0; i < 150_000; i++) guard.fail(`2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::1`);
   assert.ok(guard.size <= 100_000, `${guard.size} addresses kept`);
 });

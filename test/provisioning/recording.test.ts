@@ -67,8 +67,7 @@ async function rowAfter(use: (hotprov: Hotprov, phone: SeededDevice, path: strin
   }
 }
 
-const fetchAs = (hotprov: Hotprov, phone: SeededDevice, ip: string) =>
-  hotprov.provisioning.handle(seededRequest(phone, ip));
+const fetchAs = (hotprov: Hotprov, phone: SeededDevice, ip: string) => hotprov.provisioning.handle(seededRequest(phone, ip));
 
 Recording('what was fetched just before shutdown is written before the database closes', async () => {
   let etag: string | null = null;

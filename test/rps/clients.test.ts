@@ -24,7 +24,8 @@ const cases: Case[] = [
     vendor: 'yealink',
     mac: '001565aabbcc' as Mac,
     start: () => fakeYealinkRps(KEY, SECRET),
-    client: (svc, secret, timeoutMs) => createYealinkRps({ baseUrl: svc.url, accessKeyId: KEY, accessKeySecret: secret, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
+    client: (svc, secret, timeoutMs) =>
+      createYealinkRps({ baseUrl: svc.url, accessKeyId: KEY, accessKeySecret: secret, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
   },
   {
     vendor: 'yealink (XML-RPC)',
@@ -37,7 +38,8 @@ const cases: Case[] = [
     vendor: 'snom',
     mac: '000413aabbcc' as Mac,
     start: () => fakeSnomSraps(KEY, SECRET),
-    client: (svc, secret, timeoutMs) => createSnomSraps({ baseUrl: `${svc.url}/api/v1`, accessKeyId: KEY, accessKeySecret: secret, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
+    client: (svc, secret, timeoutMs) =>
+      createSnomSraps({ baseUrl: `${svc.url}/api/v1`, accessKeyId: KEY, accessKeySecret: secret, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
   },
   {
     vendor: 'polycom',
@@ -83,7 +85,7 @@ for (const c of cases) {
     assert.is(result.status, 'registered_elsewhere', result.message);
   });
 
-  Rps('an invalid MAC is refused by the service: reported by class, never in the service\'s own words', async () => {
+  Rps("an invalid MAC is refused by the service: reported by class, never in the service's own words", async () => {
     const result = await c.client(svc, SECRET).register('0015' as Mac, TARGET);
     assert.is(result.status, 'error');
     assert.match(result.message, /HTTP \d{3}|refused|fault/i);
@@ -95,7 +97,10 @@ for (const c of cases) {
     assert.is((await c.client(svc, SECRET).register(c.mac, TARGET)).status, 'error');
     svc.mode = 'hang';
     const started = Date.now();
-    const hung = await c.client(svc, SECRET, 300).register(c.mac, TARGET).catch((err: Error) => ({ status: 'error', message: err.message }));
+    const hung = await c
+      .client(svc, SECRET, 300)
+      .register(c.mac, TARGET)
+      .catch((err: Error) => ({ status: 'error', message: err.message }));
     assert.is(hung.status, 'error');
     assert.ok(Date.now() - started < 3000);
   });

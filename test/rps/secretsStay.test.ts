@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tenants } from '../../src/db/schema.ts';
@@ -133,7 +133,13 @@ Secrets('a redirect service that hangs is reported as timed out', async () => {
     const client = createYealinkRps({ baseUrl: rps.url, accessKeyId: 'AK-1', accessKeySecret: SECRET, timeoutMs: 200 });
     const { createRedirects } = await import('../../src/rps/service.ts');
     const { silentLogger } = await import('../../src/log.ts');
-    const redirects = createRedirects({ db: t.hotprov.database.db, log: silentLogger, now: () => new Date(), baseUrl: 'http://prov.example.test:8080', clientFor: () => client });
+    const redirects = createRedirects({
+      db: t.hotprov.database.db,
+      log: silentLogger,
+      now: () => new Date(),
+      baseUrl: 'http://prov.example.test:8080',
+      clientFor: () => client,
+    });
     await t.api('POST', '/api/v1/devices', { mac: '001565aabbdd', vendor: 'yealink', model: 'T46U' });
     const device = (await import('../../src/domain/lookup.ts')).findDevice(t.hotprov.database.db, 1, '001565aabbdd');
     const result = await redirects.register(device);
@@ -160,7 +166,9 @@ Secrets('a relay pointed at a closed port, or at something that is not a PBX, sa
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
   const closedPort = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  const refused = await notifyViaAsterisk({ host: '127.0.0.1', port: closedPort, username: 'u', secret: SECRET }, 'HD0001', 'check-sync').catch((e: Error) => e.message);
+  const refused = await notifyViaAsterisk({ host: '127.0.0.1', port: closedPort, username: 'u', secret: SECRET }, 'HD0001', 'check-sync').catch(
+    (e: Error) => e.message,
+  );
   assert.is(refused, `relay 127.0.0.1:${closedPort}: connection refused`);
 
   const chatty = createTcpServer((socket) => socket.end('SSH-2.0-OpenSSH_9.6 secret banner\r\n\r\n'));

@@ -101,7 +101,7 @@ Zero('a MAC another account owns is reported and not retried in a loop', async (
   const redirect = (await t.api('GET', '/api/v1/devices/HD0001')).body.redirect;
   assert.is(redirect.status, 'registered_elsewhere');
   assert.match(redirect.message, /Snom SRAPS: HTTP 403/);
-  assert.not.match(redirect.message, /lacks permission/, 'the service\'s own words stay out');
+  assert.not.match(redirect.message, /lacks permission/, "the service's own words stay out");
   const calls = snom.calls;
   clock = new Date('2026-03-03T09:00:00Z');
   await redirectRetry.run({ domain: t.hotprov.deps.domain, resync: t.hotprov.resync, redirects: t.hotprov.redirects, log: silentLogger });

@@ -64,14 +64,22 @@ async function fakeAmi(secret: string): Promise<FakeAmi> {
         if (fields.Action === 'Login') {
           authed = fields.Username === 'hotprov' && fields.Secret === secret;
           authed ? logins.ok++ : logins.refused++;
-          answer(authed ? `Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n` : `Response: Error\r\nActionID: ${id}\r\nMessage: Authentication failed\r\n\r\n`);
+          answer(
+            authed
+              ? `Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n`
+              : `Response: Error\r\nActionID: ${id}\r\nMessage: Authentication failed\r\n\r\n`,
+          );
         } else if (fields.Action === 'PJSIPNotify') {
           notifies.push(fields);
           if (!authed) problems.push('PJSIPNotify before a successful login');
           if (['Endpoint', 'URI', 'Channel'].filter((k) => k in fields).length !== 1) problems.push('PJSIPNotify needs exactly one of Endpoint, URI, Channel');
           if (!/^Event=check-sync(;reboot=(false|true))?$/.test(fields.Variable ?? '')) problems.push(`PJSIPNotify Variable ${fields.Variable}`);
           const ok = authed && /^HD\d{4}$/.test(fields.Endpoint ?? '') && fields.Endpoint !== 'HD0999';
-          answer(ok ? `Response: Success\r\nActionID: ${id}\r\nMessage: NOTIFY sent to ${fields.Endpoint}\r\n\r\n` : `Response: Error\r\nActionID: ${id}\r\nMessage: Unable to retrieve endpoint ${fields.Endpoint}\r\n\r\n`);
+          answer(
+            ok
+              ? `Response: Success\r\nActionID: ${id}\r\nMessage: NOTIFY sent to ${fields.Endpoint}\r\n\r\n`
+              : `Response: Error\r\nActionID: ${id}\r\nMessage: Unable to retrieve endpoint ${fields.Endpoint}\r\n\r\n`,
+          );
         } else if (fields.Action === 'Logoff') {
           socket.end(`Response: Goodbye\r\nActionID: ${id}\r\n\r\n`);
         } else {
@@ -129,7 +137,10 @@ Relays('Asterisk: 300 logouts at once are 300 PJSIPNotify actions over one AMI l
   const { port } = ami;
   const results = await Promise.all(endpoints.map((e) => relay.notify(settings(port), e, 'check-sync;reboot=false')));
   // Each answer is matched to its own action even though the PBX answers out of order.
-  assert.equal(results.map((r) => r.message), endpoints.map((e) => `NOTIFY sent to ${e}`));
+  assert.equal(
+    results.map((r) => r.message),
+    endpoints.map((e) => `NOTIFY sent to ${e}`),
+  );
   assert.is(ami.logins.ok, 1, 'one login');
   assert.equal(ami.notifies.map((n) => n.Endpoint).sort(), endpoints);
   assert.equal(ami.problems, []);
@@ -161,7 +172,10 @@ Relays('Asterisk: a wrong secret is refused and said so, once for a burst, not o
   const { port } = ami;
   const results = await Promise.all(Array.from({ length: 50 }, () => relay.notify(settings(port, 'wrong'), 'HD0001', 'check-sync')));
   // Said by class, never in the PBX's own words (a relay address is set through the API).
-  assert.ok(results.every((r) => !r.ok && r.message === 'AMI login refused'), results[0]?.message);
+  assert.ok(
+    results.every((r) => !r.ok && r.message === 'AMI login refused'),
+    results[0]?.message,
+  );
   assert.is(ami.logins.refused, 1);
   // Until the back-off runs out, a NOTIFY is refused at once with the same reason, without another login.
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -219,7 +233,11 @@ Relays('FreeSWITCH: event socket auth, then sendevent NOTIFY with profile, user,
         buffer = buffer.slice(end + 2);
         commands.push(command);
         if (command.startsWith('auth ')) {
-          socket.write(command === 'auth ClueCon' ? 'Content-Type: command/reply\nReply-Text: +OK accepted\n\n' : 'Content-Type: command/reply\nReply-Text: -ERR invalid\n\n');
+          socket.write(
+            command === 'auth ClueCon'
+              ? 'Content-Type: command/reply\nReply-Text: +OK accepted\n\n'
+              : 'Content-Type: command/reply\nReply-Text: -ERR invalid\n\n',
+          );
         } else if (command.startsWith('sendevent NOTIFY')) {
           socket.write('Content-Type: command/reply\nReply-Text: +OK 6d1b5a3c\n\n');
         }

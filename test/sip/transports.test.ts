@@ -121,7 +121,7 @@ Transports('contacts name their transport; IPv6 in brackets; the default port fo
     transport: 'tls',
   });
   assert.equal(parseSipUri('sips:HD0001@phone.example.test'), { user: 'HD0001', host: 'phone.example.test', port: 5061, scheme: 'sips', transport: 'tls' });
-  assert.equal(parseSipUri('<sip:HD0001@10.1.2.3>;transport=tcp')?.transport, 'udp', 'a header parameter is not the URI\'s');
+  assert.equal(parseSipUri('<sip:HD0001@10.1.2.3>;transport=tcp')?.transport, 'udp', "a header parameter is not the URI's");
   assert.is(parseSipUri('sip:HD0001@10.1.2.3;transport=ws'), null);
   assert.is(formatSipUri({ user: '101', host: '::1', port: 5062, transport: 'tcp' }), 'sip:101@[::1]:5062;transport=tcp');
   assert.is(formatSipUri({ user: '101', host: '::1', port: 5061, scheme: 'sips', transport: 'tls' }), 'sips:101@[::1]:5061');
@@ -179,9 +179,16 @@ Transports('TLS: a sips contact gets TLS, a sips Contact, and digest', async () 
   assert.match(header(first, 'Contact') ?? '', /^<sips:hotprov@127\.0\.0\.1:\d+>$/);
 });
 
-Transports('TLS with the vendors\' CA configured: a phone certificate it signed passes, any other is refused', async () => {
+Transports("TLS with the vendors' CA configured: a phone certificate it signed passes, any other is refused", async () => {
   await notifier.close();
-  notifier = await createSipNotifier({ port: 0, bindHost: '127.0.0.1', advertiseHost: '127.0.0.1', log: silentLogger, timers: TIMERS, tls: { ca: certs.caCert } });
+  notifier = await createSipNotifier({
+    port: 0,
+    bindHost: '127.0.0.1',
+    advertiseHost: '127.0.0.1',
+    log: silentLogger,
+    timers: TIMERS,
+    tls: { ca: certs.caCert },
+  });
   phone = await streamPhone('tls', (req) => ({ text: respond(req, '200 OK') }), { cert: certs.phoneCert, key: certs.phoneKey });
   assert.is((await notifier.send(target(`sip:HD0001@127.0.0.1:${phone.port};transport=tls`))).status, 200);
   await phone.close();

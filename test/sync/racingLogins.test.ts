@@ -31,11 +31,16 @@ Race.after(async () => {
   await new Promise<void>((resolve) => phone.close(() => resolve()));
 });
 
-Race('the invariants hold and moved users\' old phones are told', async () => {
+Race("the invariants hold and moved users' old phones are told", async () => {
   const port = phone.address().port;
   const devices: string[] = [];
   for (let i = 1; i <= 12; i++) {
-    const res = await t.api('POST', '/api/v1/devices', { mac: `0015650100${String(i).padStart(2, '0')}`, vendor: 'yealink', model: 'T46U', sipContact: `sip:x@127.0.0.1:${port}` });
+    const res = await t.api('POST', '/api/v1/devices', {
+      mac: `0015650100${String(i).padStart(2, '0')}`,
+      vendor: 'yealink',
+      model: 'T46U',
+      sipContact: `sip:x@127.0.0.1:${port}`,
+    });
     devices.push(res.body.idleAccount);
   }
   const users = Array.from({ length: 15 }, (_, i) => String(600 + i));
@@ -50,7 +55,10 @@ Race('the invariants hold and moved users\' old phones are told', async () => {
     Array.from({ length: 200 }, () => t.api('POST', '/api/v1/hotdesk/login', { device: pick(devices), extension: pick(users), pin: '4826' })),
   );
   // More PIN checks of one user or phone at once than its tries left are turned away before the PIN is read.
-  assert.ok(all.every((a) => a.status === 200 || (a.status === 429 && a.body.error.code === 'too_many_attempts')), 'a login failed otherwise');
+  assert.ok(
+    all.every((a) => a.status === 200 || (a.status === 429 && a.body.error.code === 'too_many_attempts')),
+    'a login failed otherwise',
+  );
   const answers = all.filter((a) => a.status === 200);
   assert.ok(answers.length >= users.length, `only ${answers.length} logins went through`);
   await t.hotprov.resync.settled();

@@ -3,8 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { syncWatchdog } from '../../src/jobs/index.ts';
 import { silentLogger } from '../../src/log.ts';
-import { startSipp } from '../helpers/sipp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startSipp } from '../helpers/sipp.ts';
 
 let t: TestServer;
 let clock = new Date('2026-03-02T09:00:00Z');
@@ -97,7 +97,7 @@ Resync('a user moved away from a phone: that phone gets its NOTIFY too', async (
   assert.ok((await syncOf('HD0002')) !== null);
 });
 
-Resync('a reboot is sent only when an admin asks, with the vendor\'s reboot event', async () => {
+Resync("a reboot is sent only when an admin asks, with the vendor's reboot event", async () => {
   const { createSocket } = await import('node:dgram');
   const events: string[] = [];
   const phone = createSocket('udp4');

@@ -37,7 +37,12 @@ Failure.before.each(async () => {
   });
   await new Promise<void>((resolve) => phone.bind(0, '127.0.0.1', resolve));
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'user-secret', pin: '4826' });
-  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W', sipContact: `sip:HD0001@127.0.0.1:${phone.address().port}` });
+  await t.api('POST', '/api/v1/devices', {
+    mac: '00:15:65:12:34:56',
+    vendor: 'yealink',
+    model: 'T54W',
+    sipContact: `sip:HD0001@127.0.0.1:${phone.address().port}`,
+  });
   await t.phone('/001565123456.cfg', UA); // the phone holds its idle profile
 });
 Failure.after.each(async () => {
@@ -73,7 +78,7 @@ Failure('failed: in the device and sessions API with the reason and the retry ti
   assert.not.match(events[0]?.detail ?? '', /user-secret/);
 });
 
-Failure('retried at the retry time with one NOTIFY, failed again without a second audit event, then the phone\'s own fetch ends it', async () => {
+Failure("retried at the retry time with one NOTIFY, failed again without a second audit event, then the phone's own fetch ends it", async () => {
   await failedLogin();
   later(10 * 60);
   await watchdog();

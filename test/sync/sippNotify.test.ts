@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startSipp } from '../helpers/sipp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startSipp } from '../helpers/sipp.ts';
 
 /**
  * A real SIP peer (sipp) stands in for the phone: logging in through the feature-code API produces one
@@ -66,7 +66,7 @@ Wipe.before.each(async () => {
 });
 Wipe.after.each(() => t.close());
 
-Wipe('the phone is told, and its next fetch wipes the user\'s account and keys', async () => {
+Wipe("the phone is told, and its next fetch wipes the user's account and keys", async () => {
   const UA = 'Yealink SIP-T54W 96.86.0.70 00:15:65:12:34:56';
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   await t.phone('/001565123456.cfg', UA);

@@ -1,8 +1,8 @@
 import { createServer, type TLSSocket } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startSipp } from '../helpers/sipp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startSipp } from '../helpers/sipp.ts';
 import { makeTestCertificates } from '../helpers/sipTls.ts';
 
 /**
@@ -11,7 +11,7 @@ import { makeTestCertificates } from '../helpers/sipTls.ts';
  * TCP, on 127.0.0.1 and ::1. Debian's sipp has no TLS, so a node:tls phone checks TLS the same way.
  */
 let t: TestServer;
-const Transports = suite('sync/check-sync over the phone\'s transport');
+const Transports = suite("sync/check-sync over the phone's transport");
 Transports.before.each(async () => {
   t = await startTestServer();
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'user-secret', pin: '4826' });
@@ -20,9 +20,30 @@ Transports.before.each(async () => {
 Transports.after.each(() => t.close());
 
 const cases = [
-  { name: 'UDP over IPv6', transport: 'udp', ipv6: true, contact: (port: number) => `sip:HD0001@[::1]:${port}`, requestLine: /NOTIFY sip:HD0001@\[::1\]:\d+ SIP\/2\.0/, via: /Via: *SIP\/2\.0\/UDP / },
-  { name: 'TCP', transport: 'tcp', ipv6: false, contact: (port: number) => `sip:HD0001@127.0.0.1:${port};transport=tcp`, requestLine: /NOTIFY sip:HD0001@127\.0\.0\.1:\d+;transport=tcp SIP\/2\.0/, via: /Via: *SIP\/2\.0\/TCP / },
-  { name: 'TCP over IPv6', transport: 'tcp', ipv6: true, contact: (port: number) => `<sip:HD0001@[::1]:${port};transport=tcp>`, requestLine: /NOTIFY sip:HD0001@\[::1\]:\d+;transport=tcp SIP\/2\.0/, via: /Via: *SIP\/2\.0\/TCP / },
+  {
+    name: 'UDP over IPv6',
+    transport: 'udp',
+    ipv6: true,
+    contact: (port: number) => `sip:HD0001@[::1]:${port}`,
+    requestLine: /NOTIFY sip:HD0001@\[::1\]:\d+ SIP\/2\.0/,
+    via: /Via: *SIP\/2\.0\/UDP /,
+  },
+  {
+    name: 'TCP',
+    transport: 'tcp',
+    ipv6: false,
+    contact: (port: number) => `sip:HD0001@127.0.0.1:${port};transport=tcp`,
+    requestLine: /NOTIFY sip:HD0001@127\.0\.0\.1:\d+;transport=tcp SIP\/2\.0/,
+    via: /Via: *SIP\/2\.0\/TCP /,
+  },
+  {
+    name: 'TCP over IPv6',
+    transport: 'tcp',
+    ipv6: true,
+    contact: (port: number) => `<sip:HD0001@[::1]:${port};transport=tcp>`,
+    requestLine: /NOTIFY sip:HD0001@\[::1\]:\d+;transport=tcp SIP\/2\.0/,
+    via: /Via: *SIP\/2\.0\/TCP /,
+  },
 ] as const;
 
 for (const c of cases) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deleteDevice, enrolDevice, updateDevice } from '../../src/domain/devices.ts';
@@ -6,9 +7,8 @@ import { getDeviceById } from '../../src/domain/lookup.ts';
 import { updateTenant } from '../../src/domain/tenants.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
-import { checkTemplate } from '../../src/provisioning/templateCheck.ts';
-import { readFileSync } from 'node:fs';
 import { silentLogger } from '../../src/log.ts';
+import { checkTemplate } from '../../src/provisioning/templateCheck.ts';
 import { digitsExcept } from '../../src/vendors/digitMap.ts';
 import { loadVendorAdapters } from '../../src/vendors/index.ts';
 import { nightlyPollSlot, timeZoneRules } from '../../src/vendors/phoneSettings.ts';
@@ -68,7 +68,11 @@ Maps('emergency numbers are excluded from extensions without losing any other ex
   for (const s of digitStrings(4)) {
     if (s.length !== 4) continue;
     const allowed = !s.startsWith('112') && !s.startsWith('911');
-    assert.is(res.some((r) => r.test(s)), allowed, s);
+    assert.is(
+      res.some((r) => r.test(s)),
+      allowed,
+      s,
+    );
   }
   assert.equal(digitsExcept(3, []), ['xxx']);
   assert.equal(digitsExcept(2, ['112']), ['xx'], 'shorter extensions are not touched');
@@ -232,7 +236,10 @@ Defaults('each call history setting has its source in vendor-profiles, and each 
   for (const [vendor, history] of Object.entries(HISTORY)) {
     for (const name of history.names) assert.ok(documented.get(vendor)?.[name] !== undefined, `${vendor}: ${name} has no source`);
     const profile = JSON.parse(readFileSync(new URL(`../../vendor-profiles/${vendor}.json`, import.meta.url), 'utf8')) as { sources: string[] };
-    assert.ok(profile.sources.some((s) => s.startsWith('Call history on logout:')), `vendor-profiles/${vendor}.json says nothing about call history`);
+    assert.ok(
+      profile.sources.some((s) => s.startsWith('Call history on logout:')),
+      `vendor-profiles/${vendor}.json says nothing about call history`,
+    );
   }
 });
 
@@ -386,31 +393,53 @@ for (const file of configured.files) {
     switch (vendor) {
       case 'yealink':
         if (own) {
-          assert.match(b, /^local_time\.time_zone = -5\nlocal_time\.summer_time = 1\nlocal_time\.dst_time_type = 1\nlocal_time\.start_time = 3\/2\/7\/2\nlocal_time\.end_time = 11\/1\/7\/2\nlocal_time\.offset_time = 60$/m);
+          assert.match(
+            b,
+            /^local_time\.time_zone = -5\nlocal_time\.summer_time = 1\nlocal_time\.dst_time_type = 1\nlocal_time\.start_time = 3\/2\/7\/2\nlocal_time\.end_time = 11\/1\/7\/2\nlocal_time\.offset_time = 60$/m,
+          );
           assert.match(b, /^lang\.gui = French$/m);
         } else {
-          assert.match(b, /^local_time\.time_zone = \+1\nlocal_time\.summer_time = 1\nlocal_time\.dst_time_type = 1\nlocal_time\.start_time = 3\/5\/7\/2\nlocal_time\.end_time = 10\/5\/7\/3\nlocal_time\.offset_time = 60$/m);
+          assert.match(
+            b,
+            /^local_time\.time_zone = \+1\nlocal_time\.summer_time = 1\nlocal_time\.dst_time_type = 1\nlocal_time\.start_time = 3\/5\/7\/2\nlocal_time\.end_time = 10\/5\/7\/3\nlocal_time\.offset_time = 60$/m,
+          );
           assert.match(b, /^lang\.gui = German$/m);
         }
         assert.match(b, /^local_time\.ntp_server1 = ntp\.example\.test$/m);
-        assert.match(b, wantsVoicemail ? /^voice_mail\.number\.1 = \*97\naccount\.1\.subscribe_mwi = 1$/m : /^voice_mail\.number\.1 = %NULL%\naccount\.1\.subscribe_mwi = 0$/m);
+        assert.match(
+          b,
+          wantsVoicemail
+            ? /^voice_mail\.number\.1 = \*97\naccount\.1\.subscribe_mwi = 1$/m
+            : /^voice_mail\.number\.1 = %NULL%\naccount\.1\.subscribe_mwi = 0$/m,
+        );
         assert.match(b, /^account\.1\.codec\.opus\.enable = 0$/m);
         assert.match(b, /^account\.1\.codec\.g722\.enable = 1\naccount\.1\.codec\.g722\.priority = 1$/m);
         assert.match(b, /^account\.1\.codec\.pcma\.enable = 1\naccount\.1\.codec\.pcma\.priority = 2$/m);
         assert.match(b, /^account\.1\.codec\.pcmu\.enable = 0$/m);
         assert.match(b, /^account\.1\.srtp_encryption = 1$/m);
         assert.match(b, /^static\.auto_provision\.repeat\.enable = 0$/m);
-        assert.match(b, /^static\.auto_provision\.weekly\.enable = 1\nstatic\.auto_provision\.weekly\.dayofweek = 0123456\nstatic\.auto_provision\.weekly\.begin_time = 0[1-4]:\d\d\n/m);
+        assert.match(
+          b,
+          /^static\.auto_provision\.weekly\.enable = 1\nstatic\.auto_provision\.weekly\.dayofweek = 0123456\nstatic\.auto_provision\.weekly\.begin_time = 0[1-4]:\d\d\n/m,
+        );
         assert.match(b, /^features\.pickup\.direct_pickup_code = \*\*$/m);
         break;
       case 'snom':
-        assert.match(b, own ? /<utc_offset perm="R">-18000<\/utc_offset>\s+<dst perm="R">3600 03\.02\.07 02:00:00 11\.01\.07 02:00:00<\/dst>/ : /<utc_offset perm="R">3600<\/utc_offset>\s+<dst perm="R">3600 03\.05\.07 02:00:00 10\.05\.07 03:00:00<\/dst>/);
+        assert.match(
+          b,
+          own
+            ? /<utc_offset perm="R">-18000<\/utc_offset>\s+<dst perm="R">3600 03\.02\.07 02:00:00 11\.01\.07 02:00:00<\/dst>/
+            : /<utc_offset perm="R">3600<\/utc_offset>\s+<dst perm="R">3600 03\.05\.07 02:00:00 10\.05\.07 03:00:00<\/dst>/,
+        );
         assert.match(b, own ? /<language perm="R">Français<\/language>/ : /<language perm="R">Deutsch<\/language>/);
         assert.match(b, /<ntp_server perm="R">ntp\.example\.test<\/ntp_server>/);
         assert.match(b, wantsVoicemail ? /<user_mailbox idx="1" perm="R">\*97<\/user_mailbox>/ : /<user_mailbox idx="1" perm="R"><\/user_mailbox>/);
         assert.match(b, /<codec_priority_list idx="1" perm="R">g722,pcma,telephone-event<\/codec_priority_list>/);
         assert.match(b, /<user_srtp idx="1" perm="R">on<\/user_srtp>\s+<user_savp idx="1" perm="R">optional<\/user_savp>/);
-        assert.match(b, /<prov_polling_mode perm="R">random<\/prov_polling_mode>\s+<prov_polling_period perm="R">86400<\/prov_polling_period>\s+<prov_polling_time perm="R">0[1-4]:\d\d<\/prov_polling_time>/);
+        assert.match(
+          b,
+          /<prov_polling_mode perm="R">random<\/prov_polling_mode>\s+<prov_polling_period perm="R">86400<\/prov_polling_period>\s+<prov_polling_time perm="R">0[1-4]:\d\d<\/prov_polling_time>/,
+        );
         if (mode === 'user') assert.match(b, /blf sip:202@pbx\.example\.test\|\*\*</);
         break;
       case 'polycom':
@@ -424,7 +453,12 @@ for (const file of configured.files) {
         );
         assert.match(b, own ? /lcl\.ml\.lang="French_France"/ : /lcl\.ml\.lang="German_Germany"/);
         assert.match(b, /tcpIpApp\.sntp\.address="ntp\.example\.test"/);
-        assert.match(b, wantsVoicemail ? /msg\.mwi\.1\.subscribe="201"\s+msg\.mwi\.1\.callBackMode="contact"\s+msg\.mwi\.1\.callBack="\*97"/ : /msg\.mwi\.1\.callBackMode="disabled"/);
+        assert.match(
+          b,
+          wantsVoicemail
+            ? /msg\.mwi\.1\.subscribe="201"\s+msg\.mwi\.1\.callBackMode="contact"\s+msg\.mwi\.1\.callBack="\*97"/
+            : /msg\.mwi\.1\.callBackMode="disabled"/,
+        );
         assert.match(b, /voice\.codecPref\.Opus="0"\s+voice\.codecPref\.G722="1"\s+voice\.codecPref\.G711_A="2"\s+voice\.codecPref\.G711_Mu="0"/);
         assert.match(b, /sec\.srtp\.enable="1"\s+sec\.srtp\.offer="1"\s+sec\.srtp\.require="0"/);
         assert.match(b, /prov\.polling\.mode="abs"\s+prov\.polling\.period="86400"\s+prov\.polling\.time="0[1-4]:\d\d"/);

@@ -15,10 +15,7 @@ for (const adapter of adapters) {
         return;
       }
       assert.ok(info !== null, 'not recognised');
-      assert.equal(
-        { model: info.model, firmware: info.firmware, mac: info.mac },
-        { model: sample.model, firmware: sample.firmware, mac: sample.mac },
-      );
+      assert.equal({ model: info.model, firmware: info.firmware, mac: info.mac }, { model: sample.model, firmware: sample.firmware, mac: sample.mac });
       assert.is(adapter.profile.findModel(info.model)?.id ?? null, sample.catalogModel, 'catalogue model');
       for (const other of adapters) {
         if (other !== adapter) assert.is(other.profile.parseUserAgent(sample.ua), null, `${other.id} also claims it`);

@@ -1,15 +1,15 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DeviceRow } from '../../db/schema.ts';
+import { apiTokenName } from '../../domain/admins.ts';
 import type { Actor } from '../../domain/context.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
-import { apiTokenName } from '../../domain/admins.ts';
 import { dialCode } from '../../domain/featureCodes.ts';
 import { login, logout } from '../../domain/hotdesk.ts';
-import { getTenantRow, updateTenant } from '../../domain/tenants.ts';
-import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
 import { findDevice, getUser } from '../../domain/lookup.ts';
+import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
+import { getTenantRow, updateTenant } from '../../domain/tenants.ts';
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
 import { Conflict, NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
