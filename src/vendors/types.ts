@@ -1,9 +1,9 @@
 import type { SipTransport } from '../config.ts';
 import type { KeyLayout } from '../domain/keyLayout.ts';
 import type { Mac } from '../domain/mac.ts';
-import type { Screen } from '../provisioning/screens.ts';
 import type { ModelProfile, VendorId, VendorProfile } from './catalog.ts';
 import type { PhoneSettings } from './phoneSettings.ts';
+import type { Screen } from './screen.ts';
 
 /** Everything a device's files are rendered from, vendor-neutral; built by the profile builder. */
 export interface DeviceProfile {
