@@ -4,9 +4,9 @@ import { type OpenDb, openDb } from './db/client.ts';
 import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
 import type { DomainDeps, ProfileChange } from './domain/context.ts';
 import { releaseAllPending } from './domain/lockout.ts';
-import { getDeviceById } from './domain/lookup.ts';
+import { findDeviceById } from './domain/lookup.ts';
 import { latestRevisions } from './domain/templates.ts';
-import { ensureDefaultTenant, getTenant, tenantSettings } from './domain/tenants.ts';
+import { ensureDefaultTenant, findTenant, tenantSettings } from './domain/tenants.ts';
 import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
@@ -160,7 +160,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     catalog: createModelCatalog(adapters.map((a) => a.profile)),
     profilesChanged(change) {
       for (const id of change.deviceIds) {
-        const device = getDeviceById(db, id);
+        const device = findDeviceById(db, id);
         const summary = device === undefined ? null : provisioning.summary(device);
         log.info('provisioning', 'profile changed', { device: device?.idleAccount ?? id, profile: summary?.mode ?? 'deleted', reason: change.reason });
         for (const warning of summary?.warnings ?? []) log.warn('provisioning', warning, { device: device?.idleAccount });
@@ -182,7 +182,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     templates,
     log,
     adminToken: options.adminToken,
-    tenant: () => tenantSettings(getTenant(db, defaultTenant.id) ?? defaultTenant, config.registrar),
+    tenant: () => tenantSettings(findTenant(db, defaultTenant.id) ?? defaultTenant, config.registrar),
   };
   return {
     app: createApp(deps),

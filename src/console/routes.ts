@@ -23,11 +23,11 @@ import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPasswo
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../domain/devices.ts';
 import { logout, logoutSessions } from '../domain/hotdesk.ts';
 import { type KeyFunction, layoutKeys, type UserKey, type UserKeyType } from '../domain/keyLayout.ts';
-import { findDevice, getUser } from '../domain/lookup.ts';
+import { getDevice, getUser } from '../domain/lookup.ts';
 import { formatMac, type Mac, parseMac } from '../domain/mac.ts';
 import { listOpenSessions } from '../domain/sessions.ts';
 import { getRevision, latestRevisions, recordRevision, revisionsOf } from '../domain/templates.ts';
-import { getTenantRow, updateTenant } from '../domain/tenants.ts';
+import { getTenant, updateTenant } from '../domain/tenants.ts';
 import { createUser, createUsers, issuePin, keysOf, listUsers, updateUser } from '../domain/users.ts';
 import { AppError, NotFound } from '../errors.ts';
 import { readLimited, validate } from '../http/body.ts';
@@ -280,7 +280,7 @@ export function consoleRouter(deps: AppDeps): Router {
   });
   /** The device page; `once` is a secret shown this one time (an activation code, the web password), never put in a URL. */
   const devicePage = (ctx: RouterContext, ref: string, once?: { label: string; value: string }) => {
-    const device = findDevice(domain.db, tenantId(), ref);
+    const device = getDevice(domain.db, tenantId(), ref);
     const seated = listOpenSessions(domain.db, tenantId()).find((s) => s.device.id === device.id)?.user;
     // "as": whose profile to show (a user's extension, "idle", or nothing for what the phone gets now).
     const as = typeof ctx.query.as === 'string' && ctx.query.as !== '' ? ctx.query.as : null;
@@ -539,7 +539,7 @@ export function consoleRouter(deps: AppDeps): Router {
     const source = (f.get('source') ?? '').replace(/\r\n/g, '\n');
     const deviceRef = f.get('device') ?? '';
     const userRef = f.get('user') ?? '';
-    const chosenDevice = deviceRef === '' ? undefined : findDevice(domain.db, tenantId(), deviceRef);
+    const chosenDevice = deviceRef === '' ? undefined : getDevice(domain.db, tenantId(), deviceRef);
     const chosenUser = userRef === '' ? null : getUser(domain.db, tenantId(), userRef);
     const chosen =
       chosenDevice === undefined
@@ -716,7 +716,7 @@ export function consoleRouter(deps: AppDeps): Router {
   // --- settings and API tokens
 
   const showSettings = (ctx: RouterContext, newToken?: { name: string; value: string }) => {
-    const tenant = getTenantRow(domain.db, tenantId());
+    const tenant = getTenant(domain.db, tenantId());
     page(ctx, 'settings', {
       title: 'Settings',
       nav: 'settings',

@@ -5,10 +5,10 @@ import { type DeviceRow, devices } from '../db/schema.ts';
 import { Conflict } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
-import { findDevice, getDeviceById } from './lookup.ts';
+import { findDeviceById, getDevice } from './lookup.ts';
 import type { Mac } from './mac.ts';
 import { networkSet, parseNetworkList, plainAddress } from './networks.ts';
-import { getTenantRow } from './tenants.ts';
+import { getTenant } from './tenants.ts';
 
 /**
  * Device-bound provisioning: who may have a phone's credentials, and when that phone counts as proven.
@@ -62,7 +62,7 @@ const activationCodeHash = (mac: string, code: string) => createHash('sha256').u
 /** Which activation a claim earns at once, if any: the tenant's trusted networks and choices decide. */
 function activationOnClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNullable<DeviceRow['claimVia']>): ActivatedBy | null {
   if (via === 'certificate') return 'certificate';
-  const tenant = getTenantRow(tx, device.tenantId);
+  const tenant = getTenant(tx, device.tenantId);
   if (networkSet(parseNetworkList(tenant.trustedNetworks)).has(claimant.ip)) return 'trusted_network';
   if (device.upgradeIp !== null && plainAddress(device.upgradeIp) === plainAddress(claimant.ip)) return 'upgrade';
   if (via === 'redirect' && tenant.trustRedirect) return 'redirect';
@@ -85,11 +85,11 @@ export function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId:
   const claimable = (device: DeviceRow) => (device.access === 'unclaimed' && device.retiredAt === null) || isSameClaimantAgain(device, claimant, now);
   // Decided from a plain read first: a refusal writes nothing here (recordRefusedClaim does, later), so it
   // takes no longer than the answer to a MAC nobody enrolled.
-  const seen = getDeviceById(deps.db, deviceId);
+  const seen = findDeviceById(deps.db, deviceId);
   if (seen === undefined) throw new Error(`device ${deviceId} vanished`);
   if (!claimable(seen)) return { kind: 'refused', device: seen };
   return writeTransaction(deps.db, (tx): ClaimOutcome => {
-    const device = getDeviceById(tx, deviceId);
+    const device = findDeviceById(tx, deviceId);
     if (device === undefined) throw new Error(`device ${deviceId} vanished`);
     if (device.access === 'unclaimed' && device.retiredAt === null) return { kind: 'claimed', device: recordClaim(tx, device, claimant, 'bootstrap', now) };
     if (isSameClaimantAgain(device, claimant, now)) return { kind: 'claimed', device };
@@ -101,7 +101,7 @@ export function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId:
 export function recordRefusedClaim(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant): void {
   const now = deps.now();
   writeTransaction(deps.db, (tx) => {
-    const device = getDeviceById(tx, deviceId);
+    const device = findDeviceById(tx, deviceId);
     if (device === undefined) return;
     tx.update(devices)
       .set({ refusedClaims: device.refusedClaims + 1, refusedClaimAt: now, refusedClaimIp: claimant.ip })
@@ -173,7 +173,7 @@ function recordClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNull
 export function claimByProof(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant, via: 'redirect' | 'certificate'): DeviceRow {
   const now = deps.now();
   return writeTransaction(deps.db, (tx) => {
-    const row = getDeviceById(tx, deviceId);
+    const row = findDeviceById(tx, deviceId);
     if (row === undefined) throw new Error(`device ${deviceId} vanished`);
     if (row.access === 'unclaimed') return recordClaim(tx, row, claimant, via, now);
     if (row.access === 'claimed' && via === 'certificate') return activate(tx, row, PHONE, 'certificate', now);
@@ -218,7 +218,7 @@ function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy, now:
 export function approveDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): DeviceRow {
   const now = deps.now();
   const device = writeTransaction(deps.db, (tx) => {
-    const row = findDevice(tx, tenantId, ref);
+    const row = getDevice(tx, tenantId, ref);
     if (row.access === 'unclaimed') throw Conflict(`device ${ref} has not been claimed by a phone yet: there is nobody to approve`);
     if (row.access === 'active') throw Conflict(`device ${ref} is active already`);
     return activate(tx, row, actor, 'admin', now);
@@ -236,7 +236,7 @@ export type CodeOutcome = 'activated' | 'wrong' | 'locked' | 'not_claimed';
 export function activateWithCode(deps: Pick<DomainDeps, 'db' | 'now' | 'profilesChanged'>, deviceId: number, code: string, ip: string): CodeOutcome {
   const now = deps.now();
   const outcome = writeTransaction(deps.db, (tx): CodeOutcome => {
-    const row = getDeviceById(tx, deviceId);
+    const row = findDeviceById(tx, deviceId);
     if (row === undefined || row.retiredAt !== null || row.access !== 'claimed') return 'not_claimed';
     if (row.activationLockedUntil !== null && row.activationLockedUntil > now) return 'locked';
     // A lock that ran out leaves its count at 0.
@@ -272,7 +272,7 @@ export function activateWithCode(deps: Pick<DomainDeps, 'db' | 'now' | 'profiles
 export function createActivationCode(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { device: DeviceRow; activationCode: string } {
   const now = deps.now();
   return writeTransaction(deps.db, (tx) => {
-    const row = findDevice(tx, tenantId, ref);
+    const row = getDevice(tx, tenantId, ref);
     if (row.access === 'active') throw Conflict(`device ${ref} is active already: it needs no activation code`);
     const { code, hash } = newActivationCode(row.mac);
     tx.update(devices).set({ activationCodeHash: hash, activationAttempts: 0, activationLockedUntil: null }).where(eq(devices.id, row.id)).run();
@@ -289,7 +289,7 @@ export function createActivationCode(deps: DomainDeps, tenantId: number, actor: 
 export function resetDeviceAccess(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { device: DeviceRow; activationCode: string } {
   const now = deps.now();
   const result = writeTransaction(deps.db, (tx) => {
-    const row = findDevice(tx, tenantId, ref);
+    const row = getDevice(tx, tenantId, ref);
     const { code, hash } = newActivationCode(row.mac);
     const reset = tx
       .update(devices)
@@ -328,7 +328,7 @@ export function resetDeviceAccess(deps: DomainDeps, tenantId: number, actor: Act
 export function revealWebPassword(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { username: string; password: string } {
   const now = deps.now();
   return writeTransaction(deps.db, (tx) => {
-    const row = findDevice(tx, tenantId, ref);
+    const row = getDevice(tx, tenantId, ref);
     recordAudit(tx, tenantId, now, actor, { action: 'device.web_password_revealed', deviceMac: row.mac, idleAccount: row.idleAccount });
     return { username: 'admin', password: row.webPassword ?? '' };
   });

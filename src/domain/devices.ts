@@ -7,7 +7,7 @@ import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
 import { generateSipPassword } from './credentials.ts';
 import { newActivationCode, newProvisioningCredentials, newScreenSecret, newWebPassword } from './deviceAccess.ts';
-import { findDevice } from './lookup.ts';
+import { getDevice } from './lookup.ts';
 import { parseMac } from './mac.ts';
 import { closeSession, openSessionOnDevice } from './sessions.ts';
 
@@ -127,7 +127,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
 export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string, input: UpdateDeviceInput): DeviceRow {
   const now = deps.now();
   const updated = writeTransaction(deps.db, (tx) => {
-    const device = findDevice(tx, tenantId, ref);
+    const device = getDevice(tx, tenantId, ref);
     let model = device.model;
     if (input.model !== undefined) {
       const found = deps.catalog.findModel(device.vendor, input.model);
@@ -174,7 +174,7 @@ export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, r
 export function deleteDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): DeviceRow {
   const now = deps.now();
   const device = writeTransaction(deps.db, (tx) => {
-    const row = findDevice(tx, tenantId, ref);
+    const row = getDevice(tx, tenantId, ref);
     closeOpenSessionOf(tx, tenantId, now, actor, row, 'device_deleted');
     tx.update(devices).set({ retiredAt: now }).where(eq(devices.id, row.id)).run();
     recordAudit(tx, tenantId, now, actor, { action: 'device.deleted', deviceMac: row.mac, idleAccount: row.idleAccount });

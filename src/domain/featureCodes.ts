@@ -3,7 +3,7 @@ import { AppError } from '../errors.ts';
 import type { Actor, DomainDeps } from './context.ts';
 import { reportContact } from './devices.ts';
 import { checkExtension, login, logout } from './hotdesk.ts';
-import { findDevice, findUser, getDeviceById } from './lookup.ts';
+import { findDeviceById, findUser, getDevice } from './lookup.ts';
 import { openSessionOfUser, userAtDevice } from './sessions.ts';
 
 /** What a dialled code did, for the dialplan to branch on. */
@@ -64,13 +64,13 @@ const tidy = (digits: string) => digits.replace(/#+$/, '').replace(/\*+$/, '');
  */
 function callerDevice(deps: DomainDeps, tenantId: number, ref: string): DeviceRow | null {
   try {
-    return findDevice(deps.db, tenantId, ref);
+    return getDevice(deps.db, tenantId, ref);
   } catch (err) {
     if (!(err instanceof AppError) || err.code !== 'unknown_device') throw err;
   }
   const user = findUser(deps.db, tenantId, ref);
   const session = user === undefined ? undefined : openSessionOfUser(deps.db, user.id);
-  return session?.deviceId == null ? null : (getDeviceById(deps.db, session.deviceId) ?? null);
+  return session?.deviceId == null ? null : (findDeviceById(deps.db, session.deviceId) ?? null);
 }
 
 const ERROR_RESULTS: Readonly<Record<string, CodeResult>> = {

@@ -6,7 +6,7 @@ import type { Actor, DomainDeps, LoginMethod } from './context.ts';
 import { verifySecret } from './credentials.ts';
 import { reportContact } from './devices.ts';
 import { Locked, lockedUntil, recordFailure, reserveAttempt, settleAttempt, type ThrottleSubject, TooManyAttempts } from './lockout.ts';
-import { findDevice, findUser, getDeviceById, getUserById } from './lookup.ts';
+import { findDeviceById, findUser, findUserById, getDevice } from './lookup.ts';
 import { closeSession, listOpenSessions, openSessionOfUser, openSessionOnDevice } from './sessions.ts';
 
 export interface LoginInput {
@@ -65,7 +65,7 @@ function eligibility(device: DeviceRow, user: UserRow | undefined, extension: st
  *   pin_not_set (409), wrong_pin (403, with triesLeft), locked (423, with lockedUntil), too_many_attempts (429).
  */
 export async function login(deps: DomainDeps, tenantId: number, actor: Actor, input: LoginInput): Promise<LoginOutcome> {
-  const device = findDevice(deps.db, tenantId, input.device);
+  const device = getDevice(deps.db, tenantId, input.device);
   if (input.contact !== undefined) reportContact(deps.db, device, input.contact);
   const audit = (tx: Db, action: string, detail: Record<string, unknown>, extension = input.extension) =>
     recordAudit(tx, tenantId, deps.now(), actor, {
@@ -145,9 +145,9 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
     // device or the user may have changed while the PIN was being checked. The lock is not read again: this
     // check was within the tries left when it was reserved, and a right PIN must never be the one answer that differs.
     outcome = settle((tx): LoginOutcome => {
-      const deviceNow = getDeviceById(tx, device.id);
+      const deviceNow = findDeviceById(tx, device.id);
       if (deviceNow === undefined || deviceNow.retiredAt !== null) throw UnknownDevice(input.device);
-      const userNow = getUserById(tx, user.id);
+      const userNow = findUserById(tx, user.id);
       const refusedNow = eligibility(deviceNow, userNow, input.extension);
       if (refusedNow !== null || userNow === undefined) throw refusedNow ?? UnknownExtension(input.extension);
       // A new PIN set while this one was checked: the check was against the old one, which no longer counts.
@@ -212,13 +212,13 @@ function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceR
   let movedFrom: DeviceRow | null = null;
   if (mine !== undefined) {
     closeSession(tx, tenantId, now, actor, mine, 'moved', method);
-    movedFrom = mine.deviceId === null ? null : (getDeviceById(tx, mine.deviceId) ?? null);
+    movedFrom = mine.deviceId === null ? null : (findDeviceById(tx, mine.deviceId) ?? null);
   }
   let replaced: UserRow | null = null;
   const here = openSessionOnDevice(tx, device.id);
   if (here !== undefined) {
     closeSession(tx, tenantId, now, actor, here, 'replaced', method);
-    replaced = here.userId === null ? null : (getUserById(tx, here.userId) ?? null);
+    replaced = here.userId === null ? null : (findUserById(tx, here.userId) ?? null);
   }
   const session = tx.insert(hotdeskSessions).values({ tenantId, deviceId: device.id, userId: user.id, method, startedAt: now }).returning().get();
   recordAudit(tx, tenantId, now, actor, {
@@ -243,11 +243,11 @@ function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceR
 export function logout(deps: DomainDeps, tenantId: number, actor: Actor, input: LogoutInput): LogoutOutcome {
   const now = deps.now();
   const outcome = writeTransaction(deps.db, (tx): LogoutOutcome => {
-    const device = findDevice(tx, tenantId, input.device);
+    const device = getDevice(tx, tenantId, input.device);
     if (input.contact !== undefined) reportContact(tx, device, input.contact);
     const open = openSessionOnDevice(tx, device.id);
     if (open === undefined) return { result: 'idle', device, user: null };
-    const user = open.userId === null ? null : (getUserById(tx, open.userId) ?? null);
+    const user = open.userId === null ? null : (findUserById(tx, open.userId) ?? null);
     closeSession(tx, tenantId, now, actor, open, 'logout', input.method);
     return { result: 'logged_out', device, user };
   });

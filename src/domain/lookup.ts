@@ -5,14 +5,17 @@ import { type DeviceRow, devices, type UserRow, users } from '../db/schema.ts';
 import { UnknownDevice, UnknownExtension } from '../errors.ts';
 import { type Mac, parseMac } from './mac.ts';
 
-/** Reading devices and users by what callers know of them. No writes, no rules. */
+/**
+ * Reading devices and users by what callers know of them. No writes, no rules. `find*` answers undefined when there
+ * is nothing; `get*` throws the catalogue's 404.
+ */
 
 /**
- * Finds an enrolled device by what a caller knows of it: a MAC in any spelling, or its idle account (HD0001).
+ * The enrolled device a caller names: a MAC in any spelling, or its idle account (HD0001).
  * A deleted (retired) device is not found.
  * @throws AppError unknown_device (404).
  */
-export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow {
+export function getDevice(db: Db, tenantId: number, ref: string): DeviceRow {
   const mac = parseMac(ref);
   const row =
     mac !== null
@@ -32,7 +35,7 @@ export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow {
   return row;
 }
 
-export function getDeviceById(db: Db, id: number): DeviceRow | undefined {
+export function findDeviceById(db: Db, id: number): DeviceRow | undefined {
   return preparedOnce(db, 'deviceById', () =>
     db
       .select()
@@ -105,6 +108,6 @@ export function getUser(db: Db, tenantId: number, extension: string): UserRow {
   return user;
 }
 
-export function getUserById(db: Db, id: number): UserRow | undefined {
+export function findUserById(db: Db, id: number): UserRow | undefined {
   return db.select().from(users).where(eq(users.id, id)).get();
 }

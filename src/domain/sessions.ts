@@ -4,7 +4,7 @@ import { preparedOnce } from '../db/prepared.ts';
 import { type DeviceRow, devices, hotdeskSessions, type SessionRow, type UserRow, users } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor } from './context.ts';
-import { getDeviceById, getUserById } from './lookup.ts';
+import { findDeviceById, findUserById } from './lookup.ts';
 
 /** An open session with the device and user it joins. */
 export interface OpenSession {
@@ -62,8 +62,8 @@ export function listOpenSessions(db: Db, tenantId: number): OpenSession[] {
  */
 export function closeSession(tx: Db, tenantId: number, now: Date, actor: Actor, session: SessionRow, reason: string, method?: string): void {
   tx.update(hotdeskSessions).set({ endedAt: now, endReason: reason }).where(eq(hotdeskSessions.id, session.id)).run();
-  const device = session.deviceId === null ? undefined : getDeviceById(tx, session.deviceId);
-  const user = session.userId === null ? undefined : getUserById(tx, session.userId);
+  const device = session.deviceId === null ? undefined : findDeviceById(tx, session.deviceId);
+  const user = session.userId === null ? undefined : findUserById(tx, session.userId);
   recordAudit(tx, tenantId, now, actor, {
     action: 'hotdesk.logout',
     method: method ?? null,

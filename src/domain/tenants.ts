@@ -109,14 +109,14 @@ function parseNumberList(json: string): string[] {
 }
 
 /** Reads a tenant that must exist. */
-export function getTenantRow(db: Db, id: number): TenantRow {
-  const row = getTenant(db, id);
+export function getTenant(db: Db, id: number): TenantRow {
+  const row = findTenant(db, id);
   if (row === undefined) throw new Error(`tenant ${id} does not exist`);
   return row;
 }
 
 /** Reads a tenant by id. */
-export function getTenant(db: Db, id: number): TenantRow | undefined {
+export function findTenant(db: Db, id: number): TenantRow | undefined {
   return preparedOnce(db, 'tenantById', () =>
     db
       .select()

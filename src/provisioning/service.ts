@@ -6,10 +6,10 @@ import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
 import { type Claimant, claimByBootstrap, claimByProof, recordRefusedClaim } from '../domain/deviceAccess.ts';
 import { type DeviceSeen, recordDeviceSeen, recordServed, seenIsNews } from '../domain/devices.ts';
-import { findPhoneByMac, getDeviceById, type PhoneDevice } from '../domain/lookup.ts';
+import { findDeviceById, findPhoneByMac, type PhoneDevice } from '../domain/lookup.ts';
 import type { Mac } from '../domain/mac.ts';
 import { userAtDevice } from '../domain/sessions.ts';
-import { getTenant, tenantSettings } from '../domain/tenants.ts';
+import { findTenant, tenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
 import { storageConflict } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -200,7 +200,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const profileOf = (device: DeviceRow, seated?: UserRow | null): { adapter: VendorAdapter; profile: DeviceProfile } => {
     const adapter = adapterById.get(device.vendor);
     if (adapter === undefined) throw new Error(`device ${device.mac}: unknown vendor ${device.vendor}`);
-    const tenant = getTenant(deps.db, device.tenantId);
+    const tenant = findTenant(deps.db, device.tenantId);
     if (tenant === undefined) throw new Error(`device ${device.mac}: tenant ${device.tenantId} is missing`);
     const user = seated === undefined ? userAtDevice(deps.db, device.id) : (seated ?? undefined);
     const profile = buildDeviceProfile({
@@ -444,7 +444,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       deviceCache.set(device.id, files);
     }
     if (served === undefined) {
-      const row = getDeviceById(deps.db, device.id);
+      const row = findDeviceById(deps.db, device.id);
       if (row === undefined) return NOT_FOUND; // deleted between the two reads
       const { profile } = profileOf(row);
       const plan = adapter.planDeviceFile(file, profile);
@@ -463,7 +463,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
    * (still no account), its other files point at it as usual. Rare, so never cached.
    */
   const servePending = (adapter: VendorAdapter, file: FileMatch, deviceId: number): PhoneResponse => {
-    const row = getDeviceById(deps.db, deviceId);
+    const row = findDeviceById(deps.db, deviceId);
     if (row === undefined) return NOT_FOUND;
     if (file.kind === adapter.claimsWith || file.kind === 'directory') return renderBootstrap(adapter, file, realOf(row));
     const plan = adapter.planDeviceFile(file, profileOf(row).profile);

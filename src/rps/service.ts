@@ -1,9 +1,9 @@
 import { and, eq, inArray, isNull, lte, ne, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type DeviceRow, devices, type TenantRow, tenants } from '../db/schema.ts';
-import { getDeviceById } from '../domain/lookup.ts';
+import { findDeviceById } from '../domain/lookup.ts';
 import type { Mac } from '../domain/mac.ts';
-import { getTenant } from '../domain/tenants.ts';
+import { findTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import { CREDENTIALED_PATH } from '../provisioning/profile.ts';
 import { describeNetworkError } from '../remoteError.ts';
@@ -55,7 +55,7 @@ export function createRedirects(deps: RedirectDeps) {
     return work;
   };
   const client = (device: DeviceRow) => {
-    const tenant = getTenant(deps.db, device.tenantId);
+    const tenant = findTenant(deps.db, device.tenantId);
     return tenant === undefined ? null : clientFor(tenant, device.vendor);
   };
   const record = (device: DeviceRow, result: RpsResult) => {
@@ -183,7 +183,7 @@ export function createRedirects(deps: RedirectDeps) {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
 
-    byId: (id: number) => getDeviceById(deps.db, id),
+    byId: (id: number) => findDeviceById(deps.db, id),
   };
 }
 

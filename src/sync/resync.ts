@@ -4,8 +4,8 @@ import type { Db } from '../db/client.ts';
 import { type DeviceRow, type SyncJobRow, syncJobs, type TenantRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
 import type { ProfileChange } from '../domain/context.ts';
-import { getDeviceById } from '../domain/lookup.ts';
-import { getTenant } from '../domain/tenants.ts';
+import { findDeviceById } from '../domain/lookup.ts';
+import { findTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning, Revision } from '../provisioning/service.ts';
 import { formatSipUri, parseSipUri, type SipTransport, uriHost } from '../sip/message.ts';
@@ -111,7 +111,7 @@ export function createResync(deps: ResyncDeps) {
   };
 
   const send = async (job: SyncJobRow, device: DeviceRow, event: string): Promise<void> => {
-    const tenant = getTenant(deps.db, device.tenantId);
+    const tenant = findTenant(deps.db, device.tenantId);
     const account = device.servedAccount ?? device.idleAccount;
     update(job.id, { state: 'sent', sentAt: deps.now(), attempts: job.attempts + 1, error: null });
     try {
@@ -198,7 +198,7 @@ export function createResync(deps: ResyncDeps) {
         deviceId: device.id,
         deviceMac: device.mac,
         reason,
-        mode: getTenant(deps.db, device.tenantId)?.notifyMode ?? 'direct',
+        mode: findTenant(deps.db, device.tenantId)?.notifyMode ?? 'direct',
         target: device.servedAccount ?? device.idleAccount,
         event,
         state: 'queued',
@@ -225,7 +225,7 @@ export function createResync(deps: ResyncDeps) {
   /** A job that finally failed: said where admins look (the job's state and error, the audit log) and retried later. */
   const fail = (job: SyncJobRow, device: DeviceRow | undefined, why: string): void => {
     const at = deps.now();
-    const retryAt = device === undefined ? null : deps.policy.nextRetry(getTenant(deps.db, device.tenantId), at);
+    const retryAt = device === undefined ? null : deps.policy.nextRetry(findTenant(deps.db, device.tenantId), at);
     const error = `${why} (after ${job.attempts} NOTIFYs)`;
     deps.db.transaction((tx) => {
       tx.update(syncJobs).set({ state: 'failed', failedAt: at, error, retryAt }).where(eq(syncJobs.id, job.id)).run();
@@ -251,7 +251,7 @@ export function createResync(deps: ResyncDeps) {
     devicesChanged(change: ProfileChange): void {
       deps.provisioning.flush(); // what this turn's fetches recorded: where each phone is, what it holds
       for (const id of change.deviceIds) {
-        const device = getDeviceById(deps.db, id);
+        const device = findDeviceById(deps.db, id);
         const adapter = device === undefined ? undefined : adapterOf(device);
         if (device !== undefined && adapter !== undefined) queue(device, change.reason, adapter.checkSyncEvent, false);
       }
@@ -265,7 +265,7 @@ export function createResync(deps: ResyncDeps) {
       const event = adapterOf(device)?.rebootEvent ?? null;
       if (event === null) return null;
       deps.provisioning.flush();
-      return queue(getDeviceById(deps.db, device.id) ?? device, 'reboot', event, true);
+      return queue(findDeviceById(deps.db, device.id) ?? device, 'reboot', event, true);
     },
 
     /**
@@ -312,7 +312,7 @@ export function createResync(deps: ResyncDeps) {
         // Read again: an earlier step of this loop, or the phone, may have moved it on.
         const job = deps.db.select().from(syncJobs).where(eq(syncJobs.id, id)).get();
         if (job === undefined || !(['sent', 'answered', 'failed'] as string[]).includes(job.state)) continue;
-        const device = job.deviceId === null ? undefined : getDeviceById(deps.db, job.deviceId);
+        const device = job.deviceId === null ? undefined : findDeviceById(deps.db, job.deviceId);
         if (job.state === 'failed') {
           if (job.retryAt === null || job.retryAt > now) continue;
           if (device === undefined) {

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { deleteDevice, enrolDevice } from '../../src/domain/devices.ts';
 import { login } from '../../src/domain/hotdesk.ts';
 import type { UserKey } from '../../src/domain/keyLayout.ts';
-import { getDeviceById } from '../../src/domain/lookup.ts';
+import { findDeviceById } from '../../src/domain/lookup.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -94,7 +94,7 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
         const warnings = hotprov.provisioning.summary(device).warnings;
         out.push({ path: `${dir}/user/warnings.txt`, body: warnings.map((w) => `${w}\n`).join('') });
         deleteDevice(deps, tenant.id, ACTOR, device.idleAccount);
-        const retired = getDeviceById(deps.db, device.id);
+        const retired = findDeviceById(deps.db, device.id);
         if (retired !== undefined) {
           for (const f of hotprov.provisioning.renderDeviceFiles(retired)) out.push({ path: `${dir}/retired/${f.name}`, body: f.body });
         }

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { openDb } from '../../src/db/client.ts';
 import type { DeviceRow } from '../../src/db/schema.ts';
 import { logout } from '../../src/domain/hotdesk.ts';
-import { findDevice } from '../../src/domain/lookup.ts';
+import { getDevice } from '../../src/domain/lookup.ts';
 import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
 import { type SeededDevice, seed, seededRequest } from '../bench/seed.ts';
@@ -35,7 +35,7 @@ Recording('fifty phones fetching at once are each recorded, with their own addre
       const device = await t.api('GET', `/api/v1/devices/${mac}`);
       assert.is(device.body.lastSeen?.firmware, '108.86.0.40', mac);
       assert.is(device.body.lastSeen?.ip, '127.0.0.1', mac);
-      const row = findDevice(t.hotprov.database.db, 1, mac);
+      const row = getDevice(t.hotprov.database.db, 1, mac);
       assert.is(row.servedEtag, answers[i], `${mac}: the revision it was sent`);
     }
   } finally {
@@ -58,7 +58,7 @@ async function rowAfter(use: (hotprov: Hotprov, phone: SeededDevice, path: strin
     await hotprov.close();
     const { db, close } = openDb(path);
     try {
-      return findDevice(db, 1, phone.idleAccount);
+      return getDevice(db, 1, phone.idleAccount);
     } finally {
       close();
     }
@@ -101,7 +101,7 @@ Recording('a logout in the same turn as the fetch of the user profile still tell
     await (await t.phone('/805ec0112233.cfg')).arrayBuffer(); // the phone holds its idle profile, on record
     await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
     // One turn: the phone fetches Ann's profile, and Ann is logged out before that fetch is written.
-    const phone = findDevice(t.hotprov.database.db, 1, 'HD0001');
+    const phone = getDevice(t.hotprov.database.db, 1, 'HD0001');
     const fetched = t.hotprov.provisioning.handle({
       method: 'GET',
       filename: '805ec0112233.cfg',
@@ -132,7 +132,7 @@ Recording('If-None-Match: * gets its 304 but records no revision: it does not sa
     await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
     const any = await t.phone('/805ec0112233.cfg', '', { headers: { 'if-none-match': '*' } });
     assert.is(any.status, 304);
-    assert.is(findDevice(t.hotprov.database.db, 1, 'HD0001').servedEtag, idle.headers.get('etag'), 'still the idle revision on record');
+    assert.is(getDevice(t.hotprov.database.db, 1, 'HD0001').servedEtag, idle.headers.get('etag'), 'still the idle revision on record');
     const device = await t.api('GET', '/api/v1/devices/HD0001');
     assert.is.not(device.body.sync?.state, 'fetched', "the login's re-sync is not taken as done");
   } finally {

@@ -120,7 +120,7 @@ Secrets('a redirect service that fails is reported by class: its status, never i
     await new Promise((resolve) => loud.close(resolve));
   }
   // Nothing listens on that port now.
-  const result = await t.hotprov.redirects.register((await import('../../src/domain/lookup.ts')).findDevice(t.hotprov.database.db, 1, '001565aabbcc'));
+  const result = await t.hotprov.redirects.register((await import('../../src/domain/lookup.ts')).getDevice(t.hotprov.database.db, 1, '001565aabbcc'));
   assert.is(result?.message, 'connection refused');
 });
 
@@ -141,7 +141,7 @@ Secrets('a redirect service that hangs is reported as timed out', async () => {
       clientFor: () => client,
     });
     await t.api('POST', '/api/v1/devices', { mac: '001565aabbdd', vendor: 'yealink', model: 'T46U' });
-    const device = (await import('../../src/domain/lookup.ts')).findDevice(t.hotprov.database.db, 1, '001565aabbdd');
+    const device = (await import('../../src/domain/lookup.ts')).getDevice(t.hotprov.database.db, 1, '001565aabbdd');
     const result = await redirects.register(device);
     assert.is(result?.message, 'timed out');
   } finally {

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deleteDevice, enrolDevice, updateDevice } from '../../src/domain/devices.ts';
 import { login } from '../../src/domain/hotdesk.ts';
-import { getDeviceById } from '../../src/domain/lookup.ts';
+import { findDeviceById } from '../../src/domain/lookup.ts';
 import { updateTenant } from '../../src/domain/tenants.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
@@ -352,7 +352,7 @@ async function renderConfigured(): Promise<{ files: GoldenFile[]; overridden: Se
           updateDevice(deps, tenantId, ACTOR, device.idleAccount, { phoneTimezone: 'America/New_York', phoneLanguage: 'fr' });
           overridden.add(dir);
         }
-        const current = () => getDeviceById(deps.db, device.id) ?? device;
+        const current = () => findDeviceById(deps.db, device.id) ?? device;
         for (const f of hotprov.provisioning.renderDeviceFiles(current())) out.push({ path: `${dir}/idle/${f.name}`, body: f.body });
         await login(deps, tenantId, ACTOR, { device: device.idleAccount, extension: '201', pin: '4826', method: 'api' });
         for (const f of hotprov.provisioning.renderDeviceFiles(current())) out.push({ path: `${dir}/user/${f.name}`, body: f.body });

@@ -7,9 +7,9 @@ import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPasswo
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { dialCode } from '../../domain/featureCodes.ts';
 import { login, logout } from '../../domain/hotdesk.ts';
-import { findDevice, getUser } from '../../domain/lookup.ts';
+import { getDevice, getUser } from '../../domain/lookup.ts';
 import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
-import { getTenantRow, updateTenant } from '../../domain/tenants.ts';
+import { getTenant, updateTenant } from '../../domain/tenants.ts';
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
 import { Conflict, NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
@@ -87,7 +87,7 @@ export function apiRouter(deps: AppDeps): Router {
   });
 
   router.get('/devices/:device', (ctx) => {
-    ctx.body = deviceView(findDevice(domain.db, tenantId(), ctx.params.device ?? ''));
+    ctx.body = deviceView(getDevice(domain.db, tenantId(), ctx.params.device ?? ''));
   });
 
   router.patch('/devices/:device', async (ctx) => {
@@ -102,10 +102,10 @@ export function apiRouter(deps: AppDeps): Router {
 
   /** Registers the phone with its vendor's redirect service now, and answers what the service said. */
   router.post('/devices/:device/redirect', async (ctx) => {
-    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+    const device = getDevice(domain.db, tenantId(), ctx.params.device ?? '');
     const result = await deps.redirects.register(device);
     if (result === null) throw Conflict(`no ${device.vendor} redirect service is set up for this tenant`);
-    ctx.body = deviceView(findDevice(domain.db, tenantId(), device.mac));
+    ctx.body = deviceView(getDevice(domain.db, tenantId(), device.mac));
   });
 
   /** Approves a claimed phone, after an admin saw who claimed it (`access.claim`). */
@@ -138,7 +138,7 @@ export function apiRouter(deps: AppDeps): Router {
 
   /** Reboots the phone, the one time hotprov sends a reboot: only because an admin asked. */
   router.post('/devices/:device/reboot', (ctx) => {
-    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+    const device = getDevice(domain.db, tenantId(), ctx.params.device ?? '');
     const job = deps.resync.reboot(device);
     if (job === null) throw Conflict(`a ${device.vendor} phone cannot be rebooted by NOTIFY; it re-provisions on check-sync`);
     ctx.status = 202;
@@ -147,14 +147,14 @@ export function apiRouter(deps: AppDeps): Router {
 
   /** The idle account's credentials, for creating it on the PBX. Asked for explicitly, never listed. */
   router.get('/devices/:device/idle-account', (ctx) => {
-    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+    const device = getDevice(domain.db, tenantId(), ctx.params.device ?? '');
     const registrar = deps.tenant().registrar;
     ctx.body = { name: device.idleAccount, password: device.idlePassword, registrar };
   });
 
   /** The files the phone would get now; `?file=` returns one as the phone sees it; passwords masked unless `?secrets=show`. */
   router.get('/devices/:device/config', (ctx) => {
-    const device = findDevice(domain.db, tenantId(), ctx.params.device ?? '');
+    const device = getDevice(domain.db, tenantId(), ctx.params.device ?? '');
     const files = provisioning.renderDeviceFiles(device, { maskSecrets: ctx.query.secrets !== 'show' });
     const wanted = ctx.query.file;
     if (typeof wanted === 'string') {
@@ -218,7 +218,7 @@ export function apiRouter(deps: AppDeps): Router {
   // --- tenant settings
 
   router.get('/tenant', (ctx) => {
-    ctx.body = presentTenant(getTenantRow(domain.db, tenantId()));
+    ctx.body = presentTenant(getTenant(domain.db, tenantId()));
   });
 
   router.patch('/tenant', async (ctx) => {
