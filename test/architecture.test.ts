@@ -71,6 +71,37 @@ Architecture('no module under src/ imports itself round a circle', () => {
   assert.equal(cycles, []);
 });
 
+/** docs/architecture.md "Rules": the folders each folder under src/ may import (root files are always allowed). */
+const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
+  db: [],
+  sip: [],
+  domain: ['db', 'vendors/phoneSettings.ts'],
+  vendors: ['domain'],
+  provisioning: ['domain', 'vendors', 'db'],
+  sync: ['domain', 'provisioning', 'vendors', 'sip', 'db'],
+  rps: ['domain', 'vendors', 'db', 'provisioning/profile.ts'],
+  jobs: ['domain', 'sync', 'rps', 'db'],
+  http: ['domain', 'vendors', 'provisioning', 'sync', 'sip', 'rps', 'jobs', 'db', 'console'],
+  console: ['domain', 'vendors', 'provisioning', 'sync', 'sip', 'rps', 'jobs', 'db', 'http'],
+  bin: [],
+};
+
+Architecture('each folder imports only what docs/architecture.md allows it', () => {
+  const broken: string[] = [];
+  for (const [file, targets] of importGraph(sourceFiles(SRC))) {
+    const [folder, ...rest] = relative(SRC, file).split('/');
+    if (folder === undefined || rest.length === 0) continue; // root files compose everything
+    for (const target of targets) {
+      const path = relative(SRC, target);
+      const [targetFolder, ...inside] = path.split('/');
+      if (inside.length === 0 || targetFolder === folder) continue; // a root file, or the same folder
+      const allowed = MAY_IMPORT[folder] ?? [];
+      if (!allowed.some((a) => a === targetFolder || a === path)) broken.push(`${relative(SRC, file)} → ${path}`);
+    }
+  }
+  assert.equal(broken, []);
+});
+
 Architecture('the cycle check finds a cycle when there is one', () => {
   const graph = new Map([
     ['/a.ts', ['/b.ts']],
