@@ -1,54 +1,53 @@
-/** CSV as spreadsheets read and write it (RFC 4180): comma-separated, fields with , " or line breaks quoted. */
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { BadRequest } from '../errors.ts';
+
+/** CSV as spreadsheets read and write it (RFC 4180), through csv-parse and csv-stringify. */
 
 /** A cell a spreadsheet would run as a formula (=, +, -, @) is prefixed with ' so an export cannot attack its reader. */
 function cell(value: unknown): string {
-  let text = value === null || value === undefined ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  const text = value === null || value === undefined ? '' : String(value);
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }
 
 export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  return [header, ...rows]
-    .map((r) => r.map(cell).join(','))
-    .join('\r\n')
-    .concat('\r\n');
+  return stringify(
+    [header, ...rows].map((r) => r.map(cell)),
+    { record_delimiter: '\r\n' },
+  );
 }
 
-/** Parses CSV text into rows of fields; quoted fields may hold commas, quotes ("") and line breaks. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c === '"' && field === '') {
-      quoted = true;
-    } else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else {
-      field += c;
+/** The separators spreadsheets write: comma, semicolon (Excel where the decimal mark is a comma), tab. */
+const DELIMITERS = [',', ';', '\t'] as const;
+
+/** The separator of a CSV text: the one its header line uses most, outside quotes. */
+export function detectDelimiter(text: string): (typeof DELIMITERS)[number] {
+  const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  const unquoted = firstLine.replace(/"[^"]*"/g, '');
+  let best: (typeof DELIMITERS)[number] = ',';
+  let most = 0;
+  for (const d of DELIMITERS) {
+    const count = unquoted.split(d).length - 1;
+    if (count > most) {
+      best = d;
+      most = count;
     }
   }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
+  return best;
+}
+
+/**
+ * Parses CSV text into rows of fields, whichever separator it uses; quoted fields may hold separators, quotes
+ * ("") and line breaks; a byte-order mark is dropped; blank lines are skipped.
+ * @throws AppError bad_request (400) naming the line when the text is not CSV (an unclosed quote, say).
+ */
+export function parseCsv(text: string): string[][] {
+  let rows: string[][];
+  try {
+    rows = parse(text, { delimiter: detectDelimiter(text), bom: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
+  } catch (err) {
+    const line = (err as { lines?: unknown }).lines;
+    throw BadRequest(`the CSV cannot be read${typeof line === 'number' ? ` (line ${line})` : ''}: check its quotes`);
   }
   return rows.filter((r) => r.some((f) => f.trim() !== ''));
 }
