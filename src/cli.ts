@@ -1,4 +1,5 @@
-import { stdin, stdout } from 'node:process';
+import { stdout } from 'node:process';
+import { parseArgs } from 'node:util';
 import { isNull } from 'drizzle-orm';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openDb } from './db/client.ts';
@@ -9,9 +10,10 @@ import { parseMac } from './domain/mac.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { createRedirects } from './rps/service.ts';
+import { readSecret } from './terminal.ts';
 
 /** Exit codes scripts can rely on. */
-const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, aborted: 130 } as const;
 
 const USAGE = `usage: hotprov admin create <username>   (password from HOTPROV_NEW_ADMIN_PASSWORD or standard input)
        hotprov admin list
@@ -85,23 +87,6 @@ async function rps(config: Config, verb: string | undefined, mac: string | undef
   }
 }
 
-/** Reads one line: the password, typed at a terminal (not echoed) or piped in. */
-async function readSecret(prompt: string): Promise<string> {
-  if (stdin.isTTY) stdout.write(prompt);
-  if (stdin.isTTY) stdin.setRawMode(true);
-  let text = '';
-  for await (const chunk of stdin) {
-    text += String(chunk);
-    if (/[\r\n\u0004]/.test(text)) break;
-  }
-  if (stdin.isTTY) {
-    stdin.setRawMode(false);
-    stdout.write('\n');
-  }
-  stdin.pause();
-  return text.split(/[\r\n\u0004]/)[0] ?? '';
-}
-
 async function main(args: readonly string[]): Promise<number> {
   let config: Config;
   try {
@@ -113,7 +98,19 @@ async function main(args: readonly string[]): Promise<number> {
     }
     throw err;
   }
-  const [area, verb, name] = args;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({ args: [...args], options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    if (parsed.values.help === true) {
+      stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    positionals = parsed.positionals;
+  } catch (err) {
+    process.stderr.write(`hotprov: ${(err as Error).message}\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const [area, verb, name] = positionals;
   if (area === 'rps') return rps(config, verb, name);
   if (area !== 'admin' || (verb !== 'create' && verb !== 'list') || (verb === 'create' && name === undefined)) {
     process.stderr.write(`${USAGE}\n`);
@@ -126,6 +123,10 @@ async function main(args: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
     const password = process.env.HOTPROV_NEW_ADMIN_PASSWORD ?? (await readSecret(`password for ${name}: `));
+    if (password === null) {
+      process.stderr.write('hotprov: aborted, nothing created\n');
+      return EXIT.aborted;
+    }
     const admin = await createAdmin(db, new Date(), name ?? '', password);
     stdout.write(`created console user ${admin.username}\n`);
     return EXIT.ok;
