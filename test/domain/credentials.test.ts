@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assertPinAllowed, generatePin, generateSipPassword, hashSecret, verifySecret } from '../../src/domain/credentials.ts';
-import { AppError } from '../../src/errors.ts';
+import { assertAppError } from '../helpers/assertions.ts';
 
 const Policy = suite('credentials/pin policy');
 
@@ -18,16 +18,8 @@ const refused: [string, RegExp][] = [
   ['1234567890123', /at most 12/],
 ];
 for (const [pin, why] of refused) {
-  Policy(`refuses ${pin}`, () => {
-    try {
-      assertPinAllowed(pin, '2010', 4);
-      assert.unreachable(`${pin} was accepted`);
-    } catch (err) {
-      assert.instance(err, AppError);
-      assert.is((err as AppError).status, 400);
-      assert.is((err as AppError).code, 'weak_pin');
-      assert.match((err as AppError).message, why);
-    }
+  Policy(`refuses ${pin}`, async () => {
+    await assertAppError(() => assertPinAllowed(pin, '2010', 4), { status: 400, code: 'weak_pin', message: why });
   });
 }
 

@@ -7,6 +7,7 @@ import { login, logout } from '../../src/domain/hotdesk.ts';
 import { listOpenSessions } from '../../src/domain/sessions.ts';
 import { deleteUser, updateUser } from '../../src/domain/users.ts';
 import { AppError } from '../../src/errors.ts';
+import { assertAppError } from '../helpers/assertions.ts';
 import { ACTOR, buildDevice, buildUser, createDomain, type DomainFixture } from '../helpers/domain.ts';
 
 let f: DomainFixture;
@@ -18,17 +19,7 @@ Hotdesk.after.each(() => f.close());
 
 const signIn = (device: string, extension: string, pin = '4826') => login(f.deps, f.tenantId, ACTOR, { device, extension, pin, method: 'api' });
 
-async function rejects(promise: Promise<unknown> | (() => unknown), status: number, code: string) {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (err) {
-    assert.instance(err, AppError);
-    assert.is((err as AppError).code, code);
-    assert.is((err as AppError).status, status);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
+const rejects = (work: Promise<unknown> | (() => unknown), status: number, code: string) => assertAppError(work, { status, code });
 
 const audit = () => f.deps.db.select().from(auditEvents).all();
 const openCount = () => f.deps.db.select().from(hotdeskSessions).where(isNull(hotdeskSessions.endedAt)).all().length;
