@@ -20,6 +20,25 @@ import { getTenant } from './tenants.ts';
  */
 
 export type AccessState = DeviceRow['access'];
+
+/** The access columns of a device nobody has claimed yet: how an admin's reset leaves it. */
+export const NEVER_CLAIMED = {
+  access: 'unclaimed',
+  claimVia: null,
+  claimedAt: null,
+  claimIp: null,
+  claimUserAgent: null,
+  claimFirmware: null,
+  activatedAt: null,
+  activatedBy: null,
+  activationCodeHash: null,
+  activationAttempts: 0,
+  activationLockedUntil: null,
+  refusedClaims: 0,
+  refusedClaimAt: null,
+  refusedClaimIp: null,
+  upgradeIp: null,
+} as const satisfies Partial<DeviceRow>;
 export type ActivatedBy = 'trusted_network' | 'admin' | 'code' | 'certificate' | 'redirect' | 'upgrade';
 
 /** What the request that claims a phone tells of the phone. */
@@ -296,21 +315,8 @@ export function resetDeviceAccess(deps: DomainDeps, tenantId: number, actor: Act
       .set({
         ...newProvisioningCredentials(row.mac as Mac),
         screenSecret: newScreenSecret(),
-        access: 'unclaimed',
-        claimVia: null,
-        claimedAt: null,
-        claimIp: null,
-        claimUserAgent: null,
-        claimFirmware: null,
-        activatedAt: null,
-        activatedBy: null,
+        ...NEVER_CLAIMED,
         activationCodeHash: hash,
-        activationAttempts: 0,
-        activationLockedUntil: null,
-        refusedClaims: 0,
-        refusedClaimAt: null,
-        refusedClaimIp: null,
-        upgradeIp: null,
       })
       .where(eq(devices.id, row.id))
       .returning()

@@ -13,7 +13,7 @@ import { findTenant, tenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
 import { storageConflict } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { ModelProfile } from '../vendors/catalog.ts';
+import type { ModelProfile, UserAgentInfo } from '../vendors/catalog.ts';
 import { escapeContext, escapeXml } from '../vendors/escape.ts';
 import type { BootstrapProfile, DeviceProfile, FileMatch, RenderPlan, VendorAdapter } from '../vendors/types.ts';
 import { createRequestGuard, type GuardPolicy } from './guard.ts';
@@ -120,7 +120,7 @@ const FORBIDDEN: PhoneResponse = { status: 403 };
 const CHALLENGE: PhoneResponse = { status: 401 };
 const NO_CONTENT: PhoneResponse = { status: 204 };
 const PHONE = { name: 'phone' };
-/** User-Agents whose MAC is remembered: a fleet's worth (Yealink and Snom name each phone's own MAC). */
+/** User-Agents remembered: a fleet's worth (Yealink and Snom name each phone's own MAC, so each is its own). */
 const USER_AGENT_MEMO = 50_000;
 
 /** What a cached file costs beyond its compressed text (objects, ETag, map entries), roughly, in bytes. */
@@ -346,7 +346,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const claimantOf = (adapter: VendorAdapter, request: PhoneRequest): Claimant => ({
     ip: request.ip,
     userAgent: request.userAgent,
-    firmware: adapter.profile.parseUserAgent(request.userAgent)?.firmware ?? null,
+    firmware: userAgentFor(adapter, request.userAgent)?.firmware ?? null,
   });
 
   /**
@@ -402,7 +402,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       return seconds > 0 ? { status: 429, retryAfterSeconds: seconds } : null;
     };
     // A phone names its own MAC in its User-Agent (Yealink, Snom) and certificate: a request naming another is not its.
-    const uaMac = userAgentMac(request.userAgent);
+    const uaMac = userAgentOf(request.userAgent)?.info.mac ?? null;
     if (uaMac !== null && uaMac !== mac) return blocked() ?? refuseMismatch(request, mac, 'user_agent_mac', [uaMac]);
     const certified = request.certificateMacs?.includes(mac) === true;
     if (request.certificateMacs !== null && !certified) return blocked() ?? refuseMismatch(request, mac, 'certificate_mac', request.certificateMacs);
@@ -475,34 +475,38 @@ export function createProvisioning(deps: ProvisioningDeps) {
    * Poly's master): the vendor whose User-Agent it sends, else the one whose MAC prefix it is, else the first.
    */
   const unprovenMatch = (request: PhoneRequest, matches: readonly [VendorAdapter, FileMatch][], mac: Mac): [VendorAdapter, FileMatch] =>
-    (matches.find(([adapter]) => request.userAgent !== '' && adapter.profile.parseUserAgent(request.userAgent) !== null) ??
+    (matches.find(([adapter]) => adapter.id === userAgentOf(request.userAgent)?.vendor) ??
       matches.find(([adapter]) => adapter.profile.macPrefixes.includes(mac.slice(0, 6))) ??
       matches[0]) as [VendorAdapter, FileMatch];
 
   /**
-   * The MAC a User-Agent names (Yealink and Snom append it), whichever vendor's form it has. A phone sends the
-   * same User-Agent at every fetch, so the answers are kept (a bounded number: a client inventing User-Agents
-   * only empties the memo).
+   * What a User-Agent tells: the vendor whose form it has, and the model, firmware and MAC it names. A phone sends
+   * the same User-Agent at every fetch, so each is read once and kept (a bounded number, short ones only: a client
+   * inventing User-Agents only empties the memo), and every step of a fetch asks here.
    */
-  const userAgentMacs = new Map<string, Mac | null>();
-  const userAgentMac = (userAgent: string): Mac | null => {
+  const userAgents = new Map<string, { readonly vendor: string; readonly info: UserAgentInfo } | null>();
+  const userAgentOf = (userAgent: string) => {
     if (userAgent === '') return null;
-    const known = userAgentMacs.get(userAgent);
+    const known = userAgents.get(userAgent);
     if (known !== undefined) return known;
-    let found: Mac | null = null;
+    let found: { vendor: string; info: UserAgentInfo } | null = null;
     for (const adapter of deps.adapters) {
-      const mac = adapter.profile.parseUserAgent(userAgent)?.mac;
-      if (mac !== undefined && mac !== null) {
-        found = mac;
+      const info = adapter.profile.parseUserAgent(userAgent);
+      if (info !== null) {
+        found = { vendor: adapter.id, info };
         break;
       }
     }
-    // Phones' User-Agents are short; a longer one is read but not kept, so nobody fills memory with them.
     if (userAgent.length <= 256) {
-      if (userAgentMacs.size >= USER_AGENT_MEMO) userAgentMacs.clear();
-      userAgentMacs.set(userAgent, found);
+      if (userAgents.size >= USER_AGENT_MEMO) userAgents.clear();
+      userAgents.set(userAgent, found);
     }
     return found;
+  };
+  /** What the User-Agent says of the phone, if it is in this vendor's form. */
+  const userAgentFor = (adapter: VendorAdapter, userAgent: string): UserAgentInfo | null => {
+    const known = userAgentOf(userAgent);
+    return known?.vendor === adapter.id ? known.info : null;
   };
 
   /** `If-None-Match: *` says the phone holds some copy, not which: only a named ETag (or the file sent) tells. */
@@ -582,7 +586,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   let retryScheduled = false;
 
   const recordSeen = (adapter: VendorAdapter, device: PhoneDevice, request: PhoneRequest) => {
-    const ua = adapter.profile.parseUserAgent(request.userAgent);
+    const ua = userAgentFor(adapter, request.userAgent);
     if (request.userAgent !== '' && ua === null) {
       deps.log.warn('provisioning', 'User-Agent is not of the enrolled vendor', {
         mac: device.mac,

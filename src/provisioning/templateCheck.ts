@@ -1,4 +1,5 @@
 import type { DeviceRow, UserKeyRow, UserRow } from '../db/schema.ts';
+import { NEVER_CLAIMED } from '../domain/deviceAccess.ts';
 import type { Mac } from '../domain/mac.ts';
 import type { TenantSettings } from '../domain/tenants.ts';
 import { escapeContext, escapeXml } from '../vendors/escape.ts';
@@ -42,21 +43,8 @@ function sampleRows(adapter: VendorAdapter, modelId: string): { device: DeviceRo
     provUsername: 'sample',
     provPassword: 'sample-provisioning-password',
     webPassword: 'sample-web-password',
+    ...NEVER_CLAIMED,
     access: 'active',
-    claimVia: null,
-    claimedAt: null,
-    claimIp: null,
-    claimUserAgent: null,
-    claimFirmware: null,
-    activatedAt: null,
-    activatedBy: null,
-    activationCodeHash: null,
-    activationAttempts: 0,
-    activationLockedUntil: null,
-    refusedClaims: 0,
-    refusedClaimAt: null,
-    refusedClaimIp: null,
-    upgradeIp: null,
     redirectStatus: 'none',
     redirectMessage: null,
     redirectAttempts: 0,
