@@ -43,6 +43,9 @@ export const UnknownExtension = (extension: string) => new AppError(404, 'unknow
 export const Conflict = (message: string) => new AppError(409, 'conflict', message);
 export const DeviceNotHotdesk = (device: string) => new AppError(409, 'device_not_hotdesk', `device ${device} is not a hot-desk device`);
 
+// 422: understood, but it would break phones.
+export const TemplateRefused = (problem: string) => new AppError(422, 'template_refused', `the template ${problem}`);
+
 // 413 / 415: the body is not something hotprov accepts.
 export const PayloadTooLarge = (limit: number) => new AppError(413, 'payload_too_large', `the request body exceeds ${limit} bytes`);
 export const UnsupportedMediaType = () => new AppError(415, 'unsupported_media_type', 'send the request body as application/json');

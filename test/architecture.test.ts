@@ -81,8 +81,9 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   sync: ['domain', 'provisioning', 'vendors', 'sip', 'db'],
   rps: ['domain', 'vendors', 'db', 'provisioning/profile.ts'],
   jobs: ['domain', 'sync', 'rps', 'db'],
-  http: ['domain', 'vendors', 'provisioning', 'sync', 'sip', 'rps', 'jobs', 'db', 'console'],
-  console: ['domain', 'vendors', 'provisioning', 'sync', 'sip', 'rps', 'jobs', 'db', 'http'],
+  edge: ['domain', 'provisioning', 'sync', 'db'],
+  console: ['domain', 'vendors', 'provisioning', 'sync', 'db', 'edge'],
+  http: ['domain', 'vendors', 'provisioning', 'sync', 'sip', 'rps', 'jobs', 'db', 'edge', 'console'],
   bin: [],
 };
 

@@ -1,9 +1,32 @@
 import { and, desc, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import { type Db, writeTransaction } from '../db/client.ts';
 import { type TemplateRevisionRow, templateRevisions } from '../db/schema.ts';
-import { NotFound } from '../errors.ts';
+import { NotFound, TemplateRefused } from '../errors.ts';
 import { recordAudit } from './audit.ts';
-import type { Actor } from './context.ts';
+import type { Actor, DomainDeps } from './context.ts';
+import { listDevices } from './devices.ts';
+
+/**
+ * The vendor templates phones are rendered from, as an admin edits them: every save, restore and reset is a
+ * revision (this module is the one writer of template_revisions), and the text phones get follows it.
+ */
+
+/** The compiled templates phones get (provisioning's TemplateStore). */
+export interface TemplateOverrides {
+  /** The templates an admin may edit, by vendor. */
+  names(): ReadonlyMap<string, readonly string[]>;
+  shippedSource(vendor: string, name: string): string;
+  currentSource(vendor: string, name: string): string;
+  /** Puts an admin's version in place of the shipped file (null: back to the file); compiles it first, throws if it does not. */
+  setOverride(vendor: string, name: string, source: string | null): void;
+}
+
+/** The templates, and how a source is tried on sample phones before any phone may get it. */
+export interface TemplateEditing {
+  readonly templates: TemplateOverrides;
+  /** Why phones must not get this source ("does not compile: …", "fails to render (…): …"), or null when they may. */
+  readonly check: (vendor: string, name: string, source: string) => string | null;
+}
 
 /** A template's revisions, newest first. */
 export function revisionsOf(db: Db, vendor: string, name: string): TemplateRevisionRow[] {
@@ -35,29 +58,111 @@ export function latestRevisions(db: Db): TemplateRevisionRow[] {
 }
 
 /**
- * Records a new revision of a template (checked by the caller); `source` null returns to the shipped file.
- * Audited with who and what, never the text itself.
+ * Saves an admin's version of a template: tried on sample phones first, then the revision and the text phones
+ * get change together or not at all.
+ * @throws AppError template_refused (422) when the source does not compile, render or parse.
  */
-export function recordRevision(
-  db: Db,
+export function saveTemplate(
+  deps: DomainDeps,
+  editing: TemplateEditing,
   tenantId: number,
-  now: Date,
+  actor: Actor,
+  template: { vendor: string; name: string; source: string },
+): TemplateRevisionRow {
+  assertPhonesMayGet(editing, template.vendor, template.name, template.source);
+  return changeTemplate(deps, editing.templates, tenantId, actor, template);
+}
+
+/**
+ * Brings an earlier revision back, as a new revision that names it; tried on sample phones again first (the
+ * templates around it, or the vendor profile, may have changed since).
+ * @throws AppError not_found (404) for a revision of another template or a reset, template_refused (422).
+ */
+export function restoreRevision(
+  deps: DomainDeps,
+  editing: TemplateEditing,
+  tenantId: number,
+  actor: Actor,
+  template: { vendor: string; name: string; revisionId: number },
+): TemplateRevisionRow {
+  const { vendor, name, revisionId } = template;
+  const revision = getRevision(deps.db, revisionId);
+  if (revision.vendor !== vendor || revision.name !== name || revision.source === null) throw NotFound(`revision ${revisionId} of ${vendor}/${name}`);
+  assertPhonesMayGet(editing, vendor, name, revision.source);
+  return changeTemplate(deps, editing.templates, tenantId, actor, { vendor, name, source: revision.source, restoredFrom: revision.id });
+}
+
+/** Returns a template to the file shipped in templates/, as a revision without a source. */
+export function resetTemplate(
+  deps: DomainDeps,
+  editing: TemplateEditing,
+  tenantId: number,
+  actor: Actor,
+  template: { vendor: string; name: string },
+): TemplateRevisionRow {
+  return changeTemplate(deps, editing.templates, tenantId, actor, { ...template, source: null });
+}
+
+/**
+ * Re-provisions every phone of the vendor after a template change: only when an admin asks, because it touches
+ * every one of them.
+ * @returns how many phones are re-provisioned.
+ */
+export function reprovisionTemplate(deps: DomainDeps, tenantId: number, template: { vendor: string; name: string }): number {
+  const ids = listDevices(deps.db, tenantId)
+    .filter((d) => d.vendor === template.vendor)
+    .map((d) => d.id);
+  deps.profilesChanged({ deviceIds: ids, reason: `template ${template.vendor}/${template.name} changed` });
+  return ids.length;
+}
+
+/**
+ * The template a vendor and name point to.
+ * @throws AppError not_found (404) for one that is not in templates/<vendor>/.
+ */
+export function requireTemplate(templates: TemplateOverrides, vendor: string, name: string): void {
+  if (!(templates.names().get(vendor) ?? []).includes(name)) throw NotFound(`template ${vendor}/${name}`);
+}
+
+function assertPhonesMayGet(editing: TemplateEditing, vendor: string, name: string, source: string): void {
+  const problem = editing.check(vendor, name, source);
+  if (problem !== null) throw TemplateRefused(problem);
+}
+
+/**
+ * Writes the revision (and its audit event) and puts its text in place, in one transaction: the text is set last
+ * inside it, so a failing write leaves phones' text alone, and a text that fails to take (or a commit that fails)
+ * rolls the revision back and puts the text before it back.
+ */
+function changeTemplate(
+  deps: DomainDeps,
+  templates: TemplateOverrides,
+  tenantId: number,
   actor: Actor,
   revision: { vendor: string; name: string; source: string | null; restoredFrom?: number },
 ): TemplateRevisionRow {
-  const row = db
-    .insert(templateRevisions)
-    .values({
-      vendor: revision.vendor,
-      name: revision.name,
-      source: revision.source,
-      createdBy: actor.name,
-      createdAt: now,
-      restoredFrom: revision.restoredFrom ?? null,
-    })
-    .returning()
-    .get();
-  const action = revision.source === null ? 'template.reset' : revision.restoredFrom === undefined ? 'template.saved' : 'template.restored';
-  recordAudit(db, tenantId, now, actor, { action, detail: { template: `${revision.vendor}/${revision.name}`, revision: row.id } });
-  return row;
+  const { vendor, name, source } = revision;
+  requireTemplate(templates, vendor, name);
+  const current = templates.currentSource(vendor, name);
+  const before = current === templates.shippedSource(vendor, name) ? null : current;
+  const now = deps.now();
+  let touched = false;
+  try {
+    return writeTransaction(deps.db, (tx) => {
+      const row = tx
+        .insert(templateRevisions)
+        .values({ vendor, name, source, createdBy: actor.name, createdAt: now, restoredFrom: revision.restoredFrom ?? null })
+        .returning()
+        .get();
+      // Who and what, never the text itself.
+      const action = source === null ? 'template.reset' : revision.restoredFrom === undefined ? 'template.saved' : 'template.restored';
+      recordAudit(tx, tenantId, now, actor, { action, detail: { template: `${vendor}/${name}`, revision: row.id } });
+      touched = true;
+      templates.setOverride(vendor, name, source);
+      return row;
+    });
+  } catch (err) {
+    if (touched) templates.setOverride(vendor, name, before);
+    throw err;
+  }
 }

@@ -7,16 +7,16 @@ import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPasswo
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { dialCode } from '../../domain/featureCodes.ts';
 import { login, logout } from '../../domain/hotdesk.ts';
+import { CodeBody, DeviceCreateBody, DeviceUpdateBody, LoginBody, LogoutBody, TenantUpdateBody, UserCreateBody, UserUpdateBody } from '../../domain/inputs.ts';
 import { getDevice, getUser } from '../../domain/lookup.ts';
 import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
 import { getTenant, updateTenant } from '../../domain/tenants.ts';
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
+import { readBody, readChanges } from '../../edge/body.ts';
+import { presentDevice, presentOpenSession, presentSession, presentSync, presentTenant, presentUser } from '../../edge/presenters.ts';
 import { Conflict, NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
-import { readBody, readChanges } from '../body.ts';
 import type { AppDeps } from '../deps.ts';
-import { presentDevice, presentOpenSession, presentSession, presentSync, presentTenant, presentUser } from '../presenters.ts';
-import { CodeBody, DeviceCreateBody, DeviceUpdateBody, LoginBody, LogoutBody, TenantUpdateBody, UserCreateBody, UserUpdateBody } from '../schemas.ts';
 
 const actorOf = (ctx: Context): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
 

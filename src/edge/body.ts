@@ -1,8 +1,14 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { AppError, BadRequest, InvalidField, PayloadTooLarge, UnsupportedMediaType } from '../errors.ts';
+import { validate } from '../domain/inputs.ts';
+import { AppError, BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../errors.ts';
 
-/** API bodies are small JSON objects; anything larger is a mistake or an attack. */
+/**
+ * The one body reader of the API and the console: JSON for the API, HTML forms for the console, both at most
+ * BODY_LIMIT bytes and validated against the domain's schemas (domain/inputs.ts).
+ */
+
+/** Bodies are small JSON objects or forms (a template or a CSV at most); anything larger is a mistake or an attack. */
 const BODY_LIMIT = 256 * 1024;
 
 /**
@@ -25,6 +31,15 @@ export async function readJson(ctx: Context): Promise<unknown> {
   }
 }
 
+/**
+ * Reads the request body as an HTML form (`application/x-www-form-urlencoded`, whatever the header says: a
+ * browser sends nothing else to the console).
+ * @throws AppError payload_too_large (413).
+ */
+export async function readForm(ctx: Context): Promise<URLSearchParams> {
+  return new URLSearchParams((await readLimited(ctx, BODY_LIMIT)).toString('utf8'));
+}
+
 /** Beyond this much a refused body is not read to its end; the connection is closed instead. */
 const DRAIN_LIMIT = 8 * 1024 * 1024;
 
@@ -34,7 +49,7 @@ const DRAIN_LIMIT = 8 * 1024 * 1024;
  * rather than a connection reset; the connection is then closed, never reused.
  * @throws AppError payload_too_large (413).
  */
-export async function readLimited(ctx: Context, limit: number): Promise<Buffer> {
+async function readLimited(ctx: Context, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req) {
@@ -52,26 +67,6 @@ export async function readLimited(ctx: Context, limit: number): Promise<Buffer> 
 /** Reads and drops a body that will be refused, so the answer reaches the client. */
 async function drain(ctx: Context): Promise<void> {
   await readLimited(ctx, DRAIN_LIMIT).catch(() => undefined);
-}
-
-/** `keys[2].type`: a zod issue path as people write it. */
-function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out === '' ? String(part) : `${out}.${String(part)}`), '');
-}
-
-/**
- * Validates a parsed body against a schema.
- * @throws AppError invalid_field (400) naming the first field that is wrong.
- */
-export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  if (issue === undefined) throw BadRequest('invalid request body');
-  if (issue.code === 'unrecognized_keys') throw InvalidField(issue.keys.join(', '), 'is not a known field');
-  const field = fieldPath(issue.path) || 'body';
-  const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
-  throw InvalidField(field, missing ? 'is required' : issue.message);
 }
 
 /** Reads and validates a JSON body in one step. */

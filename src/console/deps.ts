@@ -1,0 +1,22 @@
+import type { Config } from '../config.ts';
+import type { DomainDeps } from '../domain/context.ts';
+import type { TenantSettings } from '../domain/tenants.ts';
+import type { Provisioning } from '../provisioning/service.ts';
+import type { TemplateStore } from '../provisioning/templates.ts';
+import type { Resync } from '../sync/resync.ts';
+import type { VendorAdapter } from '../vendors/types.ts';
+
+/** What the console is built from: the HTTP layer's own dependencies fit, without the console importing them. */
+export interface ConsoleDeps {
+  readonly config: Pick<Config, 'registrar' | 'phoneBaseUrl'>;
+  readonly domain: DomainDeps;
+  /** What a device's page shows: the files it would get, and a summary of its profile. */
+  readonly provisioning: Pick<Provisioning, 'summary' | 'renderDeviceFiles'>;
+  readonly resync: Pick<Resync, 'latest'>;
+  readonly adapters: readonly VendorAdapter[];
+  readonly templates: TemplateStore;
+  /** Called after the tenant's settings changed (the automatic-logout schedule may have). */
+  readonly onTenantChanged: () => void;
+  /** The tenant the console acts on, with its settings as they are now. */
+  readonly tenant: () => TenantSettings;
+}

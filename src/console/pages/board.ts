@@ -1,0 +1,67 @@
+import type Router from '@koa/router';
+import { listDevices } from '../../domain/devices.ts';
+import { logout, logoutSessions } from '../../domain/hotdesk.ts';
+import { formatMac, type Mac } from '../../domain/mac.ts';
+import { listOpenSessions } from '../../domain/sessions.ts';
+import { listUsers } from '../../domain/users.ts';
+import { presentSync } from '../../edge/presenters.ts';
+import { phoneState } from '../../sync/phoneState.ts';
+import type { PageKit } from '../pageKit.ts';
+import { when } from '../pageKit.ts';
+
+/** The hot-desk board: who sits where since when, the re-provisioning of each phone; log one or everyone out. */
+export function boardPage(router: Router, kit: PageKit): void {
+  const { deps } = kit;
+  const { domain } = deps;
+
+  const desks = () => {
+    const open = new Map(listOpenSessions(domain.db, kit.tenantId()).map((s) => [s.device.id, s]));
+    const bySipUser = new Map(listUsers(domain.db, kit.tenantId()).map((u) => [u.sipUser, u]));
+    return listDevices(domain.db, kit.tenantId())
+      .filter((d) => d.hotdesk)
+      .map((d) => {
+        const s = open.get(d.id);
+        const sync = deps.resync.latest(d.id);
+        const phone = phoneState(d, s?.user);
+        return {
+          idleAccount: d.idleAccount,
+          label: d.label,
+          vendor: d.vendor,
+          model: d.model,
+          mac: formatMac(d.mac as Mac),
+          user: s === undefined ? null : { displayName: s.user.displayName, extension: s.user.extension },
+          since: when(s?.session.startedAt),
+          method: s?.session.method ?? '',
+          sync: presentSync(sync),
+          syncRetry: when(sync?.retryAt),
+          // Nobody sits there, but the phone still registers as the last user: not idle until it fetched.
+          loggingOut: phone.pending === 'logout' ? { account: phone.account, name: bySipUser.get(phone.account ?? '')?.displayName ?? null } : null,
+          loggingIn: phone.pending === 'login',
+          lastSeen: when(d.lastSeenAt),
+        };
+      });
+  };
+  router.get('/', (ctx) => kit.page(ctx, 'board', { title: 'Hot desks', nav: 'board', desks: desks() }));
+  router.get('/board-rows', (ctx) => {
+    const s = kit.session(ctx);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = kit.views.partial('board_rows', { desks: desks(), csrf: s?.csrfToken });
+  });
+  router.post('/devices/:device/logout', (ctx) =>
+    kit.attempt(
+      ctx,
+      '/console/',
+      () => logout(domain, kit.tenantId(), kit.actor(ctx), { device: ctx.params.device ?? '', method: 'admin' }),
+      `Logged out ${ctx.params.device}.`,
+    ),
+  );
+  router.post('/logout-all', (ctx) =>
+    kit.attempt(
+      ctx,
+      '/console/',
+      () => logoutSessions(domain, kit.tenantId(), kit.actor(ctx), { reason: 'admin', method: 'admin' }),
+      'Everyone is logged out.',
+    ),
+  );
+}

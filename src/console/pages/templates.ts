@@ -1,0 +1,181 @@
+import type Router from '@koa/router';
+import type { RouterContext } from '@koa/router';
+import { z } from 'zod';
+import { listDevices } from '../../domain/devices.ts';
+import { getDevice, getUser } from '../../domain/lookup.ts';
+import {
+  getRevision,
+  latestRevisions,
+  reprovisionTemplate,
+  requireTemplate,
+  resetTemplate,
+  restoreRevision,
+  revisionsOf,
+  saveTemplate,
+  type TemplateEditing,
+} from '../../domain/templates.ts';
+import { keysOf, listUsers } from '../../domain/users.ts';
+import { AppError, NotFound } from '../../errors.ts';
+import { checkTemplate } from '../../provisioning/templateCheck.ts';
+import { diffLines } from '../diff.ts';
+import { textField } from '../forms.ts';
+import { type PageKit, when } from '../pageKit.ts';
+
+/** The template editor's form: the source, a phone and user to try it on too, and whether to save or only preview. */
+export const TemplateForm = z.object({
+  source: textField.transform((v) => v.replace(/\r\n/g, '\n')),
+  device: textField,
+  user: textField,
+  action: textField,
+});
+
+/**
+ * Templates: every vendor template editable, tried on sample phones (and a chosen phone and user) before a save;
+ * revisions with diffs, restore, reset to the shipped file; re-provisioning only when the admin confirms.
+ */
+export function templatePages(router: Router, kit: PageKit): void {
+  const { deps } = kit;
+  const { domain } = deps;
+
+  /** The vendor and template a path names; 404 for a template that is not one of templates/<vendor>/. */
+  const templateParams = (ctx: RouterContext) => {
+    const vendor = ctx.params.vendor ?? '';
+    const name = ctx.params.name ?? '';
+    const adapter = deps.adapters.find((a) => a.id === vendor);
+    if (adapter === undefined) throw NotFound(`template ${vendor}/${name}`);
+    requireTemplate(deps.templates, vendor, name);
+    return { vendor, name, adapter };
+  };
+
+  /** The templates, tried on the sample phones (and on a chosen phone and user) before phones get them. */
+  const editing = (adapter: ReturnType<typeof templateParams>['adapter'], chosen?: Parameters<typeof checkTemplate>[5]): TemplateEditing => ({
+    templates: deps.templates,
+    check: (_vendor, name, source) => {
+      const check = checkTemplate(adapter, deps.tenant(), deps.config.phoneBaseUrl, name, source, chosen);
+      return check.ok ? null : check.error;
+    },
+  });
+
+  router.get('/templates', (ctx) => {
+    const latest = new Map(latestRevisions(domain.db).map((r) => [`${r.vendor}/${r.name}`, r]));
+    const templates = [...deps.templates.names()].flatMap(([vendor, names]) =>
+      names.map((name) => {
+        const last = latest.get(`${vendor}/${name}`);
+        return {
+          vendor,
+          name,
+          modified: last !== undefined && last.source !== null,
+          lastChange: last === undefined ? '' : `${when(last.createdAt)} by ${last.createdBy}`,
+        };
+      }),
+    );
+    kit.page(ctx, 'templates', { title: 'Templates', nav: 'templates', templates });
+  });
+
+  const showTemplate = (
+    ctx: RouterContext,
+    vendor: string,
+    name: string,
+    extra: { source?: string; samples?: readonly { label: string; body: string }[]; saved?: boolean; error?: string; device?: string; user?: string } = {},
+  ) => {
+    const revisions = revisionsOf(domain.db, vendor, name);
+    const latest = revisions[0];
+    const phones = listDevices(domain.db, kit.tenantId()).filter((d) => d.vendor === vendor);
+    kit.page(ctx, 'template', {
+      title: `${vendor}/${name}`,
+      nav: 'templates',
+      vendor,
+      name,
+      modified: latest !== undefined && latest.source !== null,
+      source: extra.source ?? deps.templates.currentSource(vendor, name),
+      samples: extra.samples,
+      saved: extra.saved,
+      error: extra.error,
+      devices: phones.map((d) => ({ idleAccount: d.idleAccount, model: d.model, label: d.label, selected: d.idleAccount === extra.device })),
+      users: listUsers(domain.db, kit.tenantId()).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === extra.user })),
+      revisions: revisions.map((r, i) => ({
+        id: r.id,
+        when: when(r.createdAt),
+        createdBy: r.createdBy,
+        what: r.source === null ? 'reset to the shipped file' : r.restoredFrom === null ? 'saved' : `restored #${r.restoredFrom}`,
+        restorable: i > 0 && r.source !== null,
+      })),
+      devicesCount: phones.length,
+    });
+  };
+  router.get('/templates/:vendor/:name', (ctx) => {
+    const { vendor, name } = templateParams(ctx);
+    showTemplate(ctx, vendor, name);
+  });
+
+  /** Tries a source on sample phones (and the chosen one); saves it only when asked and when it passed. */
+  router.post('/templates/:vendor/:name', (ctx) => {
+    const { vendor, name, adapter } = templateParams(ctx);
+    const { source, device: deviceRef, user: userRef, action } = kit.input(ctx, TemplateForm);
+    const chosenDevice = deviceRef === '' ? undefined : getDevice(domain.db, kit.tenantId(), deviceRef);
+    const chosenUser = userRef === '' ? null : getUser(domain.db, kit.tenantId(), userRef);
+    const chosen =
+      chosenDevice === undefined
+        ? undefined
+        : { device: chosenDevice, user: chosenUser === null ? null : { row: chosenUser, keys: keysOf(domain.db, chosenUser.id) } };
+    const keep = { source, device: deviceRef, user: userRef };
+    const refused = (message: string) => {
+      ctx.status = 422;
+      showTemplate(ctx, vendor, name, { ...keep, error: `Not saved: ${message}` });
+    };
+    if (action !== 'save') {
+      const check = checkTemplate(adapter, deps.tenant(), deps.config.phoneBaseUrl, name, source, chosen);
+      if (!check.ok) refused(`the template ${check.error}`);
+      else showTemplate(ctx, vendor, name, { ...keep, samples: check.samples });
+      return;
+    }
+    try {
+      saveTemplate(domain, editing(adapter, chosen), kit.tenantId(), kit.actor(ctx), { vendor, name, source });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
+      refused(err.message);
+      return;
+    }
+    showTemplate(ctx, vendor, name, { saved: true });
+  });
+  router.post('/templates/:vendor/:name/restore/:id', (ctx) => {
+    const { vendor, name, adapter } = templateParams(ctx);
+    try {
+      restoreRevision(domain, editing(adapter), kit.tenantId(), kit.actor(ctx), { vendor, name, revisionId: Number(ctx.params.id) });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
+      kit.back(ctx, `/console/templates/${vendor}/${name}`, { error: `Not restored: ${err.message}` });
+      return;
+    }
+    showTemplate(ctx, vendor, name, { saved: true });
+  });
+  router.post('/templates/:vendor/:name/reset', (ctx) => {
+    const { vendor, name, adapter } = templateParams(ctx);
+    resetTemplate(domain, editing(adapter), kit.tenantId(), kit.actor(ctx), { vendor, name });
+    showTemplate(ctx, vendor, name, { saved: true });
+  });
+  /** Re-provisioning after a template change waits for the admin's word: it touches every phone of the vendor. */
+  router.post('/templates/:vendor/:name/reprovision', (ctx) => {
+    const { vendor, name } = templateParams(ctx);
+    const count = reprovisionTemplate(domain, kit.tenantId(), { vendor, name });
+    kit.back(ctx, `/console/templates/${vendor}/${name}`, { notice: `${count} phone(s) are being re-provisioned.` });
+  });
+  router.get('/templates/:vendor/:name/revisions/:id', (ctx) => {
+    const { vendor, name } = templateParams(ctx);
+    const revision = getRevision(domain.db, Number(ctx.params.id));
+    if (revision.vendor !== vendor || revision.name !== name) throw NotFound(`revision ${ctx.params.id} of ${vendor}/${name}`);
+    const shipped = deps.templates.shippedSource(vendor, name);
+    const older = revisionsOf(domain.db, vendor, name).find((r) => r.id < revision.id);
+    const text = revision.source ?? shipped;
+    kit.page(ctx, 'revision', {
+      title: `${vendor}/${name} #${revision.id}`,
+      nav: 'templates',
+      vendor,
+      name,
+      revision,
+      when: when(revision.createdAt),
+      previous: diffLines(older?.source ?? shipped, text),
+      shipped: diffLines(shipped, text),
+    });
+  });
+}

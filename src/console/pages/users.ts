@@ -1,0 +1,144 @@
+import type Router from '@koa/router';
+import type { RouterContext } from '@koa/router';
+import { z } from 'zod';
+import { applyUserImport, planUserImport } from '../../domain/imports.ts';
+import { UserCreateBody, UserUpdateBody } from '../../domain/inputs.ts';
+import { type KeyFunction, layoutKeys, type UserKey } from '../../domain/keyLayout.ts';
+import { getUser } from '../../domain/lookup.ts';
+import { createUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
+import { presentUser } from '../../edge/presenters.ts';
+import { AppError } from '../../errors.ts';
+import { parseCsv, toCsv } from '../csv.ts';
+import { api, checkbox, ImportForm, textField } from '../forms.ts';
+import type { PageKit } from '../pageKit.ts';
+
+/** The add-user form. */
+export const NewUserForm = z.object({ extension: textField, displayName: textField, sipPassword: textField, hotdesk: checkbox }).pipe(api(UserCreateBody));
+
+/** A user's form: name, hot-desk flag, and the key editor's rows (one type, value and label per row; blank rows dropped). */
+export const UserForm = z
+  .object({
+    displayName: textField,
+    hotdesk: checkbox,
+    type: z.array(z.string()),
+    value: z.array(z.string()),
+    label: z.array(z.string()),
+  })
+  .transform(({ displayName, hotdesk, type, value, label }) => ({
+    displayName,
+    hotdesk,
+    keys: type.map((t, i) => ({ type: t, value: (value[i] ?? '').trim(), label: (label[i] ?? '').trim() })).filter((k) => k.value !== '' || k.label !== ''),
+  }))
+  .pipe(api(UserUpdateBody));
+/** The form fields UserForm reads as rows. */
+const KEY_ROWS = ['type', 'value', 'label'];
+
+/** Users: the list, adding one, a user's page with the key editor beside where each key lands, a PIN, CSV in and out. */
+export function userPages(router: Router, kit: PageKit): void {
+  const { deps } = kit;
+  const { domain } = deps;
+
+  router.get('/users', (ctx) => {
+    const q = (typeof ctx.query.q === 'string' ? ctx.query.q : '').trim().toLowerCase();
+    const users = listUsers(domain.db, kit.tenantId())
+      .filter((u) => q === '' || u.extension.includes(q) || u.displayName.toLowerCase().includes(q))
+      .map((u) => presentUser(u, keysOf(domain.db, u.id)));
+    kit.page(ctx, 'users', { title: 'Users', nav: 'users', q, users });
+  });
+  router.post('/users', async (ctx) => {
+    const tenant = deps.tenant();
+    try {
+      const { user } = await createUser(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), kit.input(ctx, NewUserForm));
+      kit.back(ctx, `/console/users/${user.extension}`, { notice: 'User added. Give them a PIN and keys.' });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      kit.back(ctx, '/console/users', { error: err.message });
+    }
+  });
+
+  /** Where each key lands on every model: on the phone, on its expansion modules, or nowhere. */
+  const keyPreview = (keys: readonly UserKey[]) => {
+    const fixed: KeyFunction[] = [
+      { kind: 'line', label: '' },
+      { kind: 'logout', value: '', label: 'Logout' },
+    ];
+    return deps.adapters.flatMap((a) =>
+      [...a.profile.models.values()].map((m) => {
+        const layout = layoutKeys(m, m.expansion?.modules ?? 0, fixed, keys, m.name);
+        const describe = (slots: readonly { index: number; module: number; fn: KeyFunction }[]) =>
+          slots
+            .filter(
+              (s) =>
+                s.fn.kind === 'blf' ||
+                s.fn.kind === 'speed' ||
+                (s.fn.kind === 'line' && s.index > 1 && s.module === 0) ||
+                (s.fn.kind === 'line' && s.module > 0),
+            )
+            .map((s) => `${s.module === 0 ? '' : `M${s.module}:`}${s.index} ${'value' in s.fn ? s.fn.value : 'line'}`)
+            .join(', ');
+        return {
+          model: `${a.profile.name} ${m.name}`,
+          onPhone: describe(layout.phone),
+          onModules: m.expansion === null ? '—' : describe(layout.modules.flat()),
+          unplaced: layout.unplaced.map((k) => k.value).join(', '),
+        };
+      }),
+    );
+  };
+
+  const showUser = (ctx: RouterContext, extension: string, pin?: string) => {
+    const user = getUser(domain.db, kit.tenantId(), extension);
+    const keys = keysOf(domain.db, user.id);
+    const rows = [...keys.map((k) => ({ type: k.type, value: k.value, label: k.label })), { type: 'blf', value: '', label: '' }].map((r, i) => ({
+      ...r,
+      position: i + 1,
+    }));
+    kit.page(ctx, 'user', { title: user.displayName, nav: 'users', user: presentUser(user, keys), rows, preview: keyPreview(keys), pin });
+  };
+  router.get('/users/:extension', (ctx) => showUser(ctx, ctx.params.extension ?? ''));
+  router.post('/users/:extension', (ctx) => {
+    const tenant = deps.tenant();
+    const extension = ctx.params.extension ?? '';
+    return kit.attempt(
+      ctx,
+      `/console/users/${extension}`,
+      () => updateUser(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), extension, kit.input(ctx, UserForm, KEY_ROWS)),
+      'Saved.',
+    );
+  });
+  router.post('/users/:extension/pin', async (ctx) => {
+    const tenant = deps.tenant();
+    const extension = ctx.params.extension ?? '';
+    const pin = await issuePin(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), extension);
+    // Shown once, on this answer; never stored in clear, never in a URL.
+    showUser(ctx, extension, pin);
+  });
+
+  router.get('/users.csv', (ctx) => {
+    const rows = listUsers(domain.db, kit.tenantId()).map((u) => [u.extension, u.displayName, u.hotdesk ? 'yes' : 'no', u.pinHash === null ? 'no' : 'yes']);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment('hotprov-users.csv');
+    ctx.body = toCsv(['extension', 'display_name', 'hotdesk', 'pin_set'], rows);
+  });
+
+  /** User import, like the device import: checked row by row, written all at once or not at all. */
+  router.post('/import/users', async (ctx) => {
+    const { csv, action } = kit.input(ctx, ImportForm);
+    const tenant = deps.tenant();
+    const plan = planUserImport(domain, tenant.id, tenant.pinMinLength, parseCsv(csv));
+    if (action === 'import' && plan.ready) {
+      const count = await applyUserImport(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), plan);
+      kit.back(ctx, '/console/users', { notice: `Imported ${count} user(s).` });
+      return;
+    }
+    kit.page(ctx, 'import', {
+      title: 'Import users',
+      nav: 'users',
+      csv,
+      rows: plan.rows,
+      problems: plan.problems,
+      ready: plan.ready,
+      what: 'users',
+    });
+  });
+}
