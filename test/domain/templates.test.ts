@@ -1,0 +1,120 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { auditEvents, templateRevisions } from '../../src/db/schema.ts';
+import { latestRevisions, reprovisionTemplate, resetTemplate, restoreRevision, saveTemplate, type TemplateEditing } from '../../src/domain/templates.ts';
+import { createTemplateStore, type TemplateStore } from '../../src/provisioning/templates.ts';
+import { assertAppError } from '../helpers/assertions.ts';
+import { ACTOR, buildDevice, createDomain, type DomainFixture } from '../helpers/domain.ts';
+
+/** Template save, restore and reset as domain commands: a revision and the text phones get change together. */
+const Templates = suite<{ f: DomainFixture; store: TemplateStore; editing: TemplateEditing; shipped: string }>('domain/templates');
+Templates.before.each((ctx) => {
+  ctx.f = createDomain();
+  ctx.store = createTemplateStore();
+  // The check of the real console (sample phones) lives in provisioning; here a source is refused by a marker.
+  ctx.editing = { templates: ctx.store, check: (_v, _n, source) => (source.includes('BROKEN') ? 'fails to render: BROKEN' : null) };
+  ctx.shipped = ctx.store.shippedSource('yealink', 'device.cfg');
+});
+Templates.after.each((ctx) => ctx.f.close());
+
+const revisions = (f: DomainFixture) => f.deps.db.select().from(templateRevisions).all();
+const edited = (shipped: string, marker: string) => `${shipped}\n## ${marker}\n`;
+
+Templates('a save writes the revision, its audit event and the text phones get', ({ f, store, editing, shipped }) => {
+  const row = saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'one') });
+  assert.is(store.currentSource('yealink', 'device.cfg'), edited(shipped, 'one'));
+  assert.equal(
+    revisions(f).map((r) => [r.id, r.createdBy, r.restoredFrom]),
+    [[row.id, 'test', null]],
+  );
+  const audit = f.deps.db.select().from(auditEvents).all();
+  assert.equal(
+    audit.map((e) => [e.action, e.detail]),
+    [['template.saved', JSON.stringify({ template: 'yealink/device.cfg', revision: row.id })]],
+  );
+});
+
+Templates('a source that fails its check is refused: no revision, phones keep their text', async ({ f, store, editing, shipped }) => {
+  await assertAppError(() => saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'BROKEN') }), {
+    status: 422,
+    code: 'template_refused',
+    message: /^the template fails to render: BROKEN$/,
+  });
+  assert.equal(revisions(f), []);
+  assert.is(store.currentSource('yealink', 'device.cfg'), shipped);
+});
+
+Templates('a save whose write fails half-way leaves neither the revision nor the new text behind', ({ f, store, editing, shipped }) => {
+  saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'kept') });
+  // The revision row goes in, then its audit event fails: the one transaction must take the row back out.
+  f.deps.db.$client.exec(
+    `CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events WHEN NEW.action = 'template.saved' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`,
+  );
+  assert.throws(
+    () => saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'lost') }),
+    /disk trouble/,
+  );
+  assert.is(revisions(f).length, 1, 'only the first revision');
+  assert.is(store.currentSource('yealink', 'device.cfg'), edited(shipped, 'kept'), 'phones keep the text of the last revision');
+});
+
+Templates('a save whose text fails to take rolls the revision back and puts the text before it back', ({ f, store, editing, shipped }) => {
+  let failing = true;
+  // A listener of the store (the render cache's in production) fails after the new text is in place.
+  store.onChange(() => {
+    if (failing) {
+      failing = false;
+      throw new Error('cache trouble');
+    }
+  });
+  assert.throws(
+    () => saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'lost') }),
+    /cache trouble/,
+  );
+  assert.equal(revisions(f), []);
+  assert.equal(f.deps.db.select().from(auditEvents).all(), []);
+  assert.is(store.currentSource('yealink', 'device.cfg'), shipped);
+});
+
+Templates('restore brings an earlier revision back as a new one that names it; reset returns to the shipped file', ({ f, store, editing, shipped }) => {
+  const first = saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'first') });
+  saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'second') });
+  const restored = restoreRevision(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', revisionId: first.id });
+  assert.is(restored.restoredFrom, first.id);
+  assert.is(store.currentSource('yealink', 'device.cfg'), edited(shipped, 'first'));
+  const reset = resetTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg' });
+  assert.is(reset.source, null);
+  assert.is(store.currentSource('yealink', 'device.cfg'), shipped);
+  assert.equal(
+    latestRevisions(f.deps.db).map((r) => r.id),
+    [reset.id],
+  );
+});
+
+Templates('restoring a revision of another template, or a reset, is not found; a template not shipped is not found', async ({ f, editing, shipped }) => {
+  const saved = saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'one') });
+  const reset = resetTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg' });
+  await assertAppError(() => restoreRevision(f.deps, editing, f.tenantId, ACTOR, { vendor: 'snom', name: 'device.cfg', revisionId: saved.id }), {
+    status: 404,
+    code: 'not_found',
+  });
+  await assertAppError(() => restoreRevision(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', revisionId: reset.id }), {
+    status: 404,
+    code: 'not_found',
+  });
+  await assertAppError(() => saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'nope.cfg', source: 'x' }), {
+    status: 404,
+    code: 'not_found',
+    message: /template yealink\/nope\.cfg/,
+  });
+});
+
+Templates('re-provisioning after a template change announces every phone of that vendor', ({ f }) => {
+  const yealink = buildDevice(f);
+  buildDevice(f, { mac: '000413000001', vendor: 'snom', model: 'D785' });
+  f.changes.length = 0;
+  assert.is(reprovisionTemplate(f.deps, f.tenantId, { vendor: 'yealink', name: 'device.cfg' }), 1);
+  assert.equal(f.changes, [{ deviceIds: [yealink.id], reason: 'template yealink/device.cfg changed' }]);
+});
+
+Templates.run();
