@@ -6,34 +6,35 @@ import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The console in a real browser (Debian's Chromium driven by Playwright), against a real hotprov. */
-let t: TestServer;
-let browser: Browser;
-let page: Page;
-
-const Console = suite('console in a browser');
-Console.before(async () => {
-  browser = await launchBrowser();
+interface Ctx {
+  browser: Browser;
+  t: TestServer;
+  page: Page;
+}
+const Console = suite<Ctx>('console in a browser');
+Console.before(async (ctx) => {
+  ctx.browser = await launchBrowser();
 });
-Console.after(async () => {
+Console.after(async ({ browser }) => {
   await browser.close();
 });
-Console.before.each(async () => {
-  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
-  page = await browser.newPage();
+Console.before.each(async (ctx) => {
+  ctx.t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
+  ctx.page = await ctx.browser.newPage();
 });
-Console.after.each(async () => {
+Console.after.each(async ({ page, t }) => {
   await page.close();
   await t.close();
 });
 
-const signIn = (password = PASSWORD) => signInToConsole(page, t.url, password);
+const signIn = ({ page, t }: Pick<Ctx, 'page' | 't'>, password = PASSWORD) => signInToConsole(page, t.url, password);
 
-const rowOf = (device: string) => page.locator(`#board tr[data-device="${device}"]`);
+const rowOf = (page: Page, device: string) => page.locator(`#board tr[data-device="${device}"]`);
 
-Console('sign in, enrol a phone, add a user with BLFs, see where the keys land', async () => {
-  await signIn('wrong-password-here');
+Console('sign in, enrol a phone, add a user with BLFs, see where the keys land', async ({ t, page }) => {
+  await signIn({ page, t }, 'wrong-password-here');
   assert.match((await page.textContent('.error')) ?? '', /wrong user name or password/);
-  await signIn();
+  await signIn({ page, t });
   assert.match((await page.textContent('h1')) ?? '', /Hot desks/);
 
   await page.click('nav >> text=Devices');
@@ -77,20 +78,20 @@ Console('sign in, enrol a phone, add a user with BLFs, see where the keys land',
   assert.is(api.body.result, 'logged_in', 'the generated PIN works');
 });
 
-Console('the board follows logins on its own, and an admin logs a phone out', async () => {
+Console('the board follows logins on its own, and an admin logs a phone out', async ({ t, page }) => {
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'x', pin: '4826' });
   await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U', label: 'Window desk' });
   await t.api('POST', '/api/v1/devices', { mac: '001565aabbcd', vendor: 'yealink', model: 'T46U', label: 'Door desk' });
-  await signIn();
-  assert.match((await rowOf('HD0001').textContent()) ?? '', /idle/);
+  await signIn({ page, t });
+  assert.match((await rowOf(page, 'HD0001').textContent()) ?? '', /idle/);
 
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
-  await rowOf('HD0001').locator('text=Alice Martin (101)').waitFor({ timeout: 8000 });
-  assert.match((await rowOf('HD0001').textContent()) ?? '', /api/);
+  await rowOf(page, 'HD0001').locator('text=Alice Martin (101)').waitFor({ timeout: 8000 });
+  assert.match((await rowOf(page, 'HD0001').textContent()) ?? '', /api/);
 
-  await rowOf('HD0001').locator('button:has-text("Log out")').click();
+  await rowOf(page, 'HD0001').locator('button:has-text("Log out")').click();
   assert.match((await page.textContent('.notice')) ?? '', /Logged out HD0001/);
-  assert.match((await rowOf('HD0001').textContent()) ?? '', /idle/);
+  assert.match((await rowOf(page, 'HD0001').textContent()) ?? '', /idle/);
   assert.equal((await t.api('GET', '/api/v1/hotdesk/sessions')).body, []);
 
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0002', extension: '101', pin: '4826' });
@@ -105,10 +106,10 @@ Console('the board follows logins on its own, and an admin logs a phone out', as
   ]);
 });
 
-Console('the device page shows what the phone would get, as any user, passwords masked until revealed', async () => {
+Console('the device page shows what the phone would get, as any user, passwords masked until revealed', async ({ t, page }) => {
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'sip-secret-101', pin: '4826' });
   await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U', idlePassword: 'idle-secret-123' });
-  await signIn();
+  await signIn({ page, t });
   await page.goto(`${t.url}/console/devices/HD0001`);
   await page.click('summary:text-is("001565aabbcc.cfg")');
   let config = (await page.textContent('details:has(summary:text-is("001565aabbcc.cfg")) pre')) ?? '';
@@ -128,15 +129,15 @@ Console('the device page shows what the phone would get, as any user, passwords 
   assert.equal((await t.api('GET', '/api/v1/hotdesk/sessions')).body, [], 'a preview logs nobody in');
 });
 
-Console('a page for something that does not exist is a page, not JSON', async () => {
-  await signIn();
+Console('a page for something that does not exist is a page, not JSON', async ({ t, page }) => {
+  await signIn({ page, t });
   const res = await page.goto(`${t.url}/console/devices/HD0999`);
   assert.is(res?.status(), 404);
   assert.match((await page.textContent('.error')) ?? '', /no device HD0999/);
 });
 
-Console('a form posted without its CSRF token is refused', async () => {
-  await signIn();
+Console('a form posted without its CSRF token is refused', async ({ t, page }) => {
+  await signIn({ page, t });
   const status = await page.evaluate(async () => {
     const res = await fetch('/console/logout-all', { method: 'POST', body: new URLSearchParams({ _csrf: 'forged' }) });
     return res.status;
@@ -144,9 +145,9 @@ Console('a form posted without its CSRF token is refused', async () => {
   assert.is(status, 403);
 });
 
-Console('repeated wrong passwords lock the account; the session cookie is HttpOnly and SameSite', async () => {
-  for (let i = 0; i < 5; i++) await signIn('wrong-password-here');
-  await signIn();
+Console('repeated wrong passwords lock the account; the session cookie is HttpOnly and SameSite', async ({ t, page }) => {
+  for (let i = 0; i < 5; i++) await signIn({ page, t }, 'wrong-password-here');
+  await signIn({ page, t });
   assert.match((await page.textContent('.error')) ?? '', /too many failed sign-ins/);
   const t2 = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
   try {
@@ -158,8 +159,8 @@ Console('repeated wrong passwords lock the account; the session cookie is HttpOn
   }
 });
 
-Console('an API token made in the console works, once revoked it does not', async () => {
-  await signIn();
+Console('an API token made in the console works, once revoked it does not', async ({ t, page }) => {
+  await signIn({ page, t });
   await page.click('nav >> text=Settings');
   await page.fill('input[name=name]', 'asterisk');
   await page.click('button:has-text("Create token")');
@@ -171,12 +172,12 @@ Console('an API token made in the console works, once revoked it does not', asyn
   assert.is(await call(), 401);
 });
 
-Console('a phone claimed from the internet: the admin sees who claimed it, approves it, shows its web password', async () => {
+Console('a phone claimed from the internet: the admin sees who claimed it, approves it, shows its web password', async ({ t, page }) => {
   await t.api('PATCH', '/api/v1/tenant', { trustedNetworks: [] });
   await t.api('POST', '/api/v1/devices', { mac: '805ec0112233', vendor: 'yealink', model: 'T54W' });
   const ua = 'Yealink SIP-T54W 96.86.0.70 80:5e:c0:11:22:33';
   await (await t.anonymous('/805ec0112233.cfg', ua)).text();
-  await signIn();
+  await signIn({ page, t });
   await page.goto(`${t.url}/console/devices/HD0001`);
   const access = page.locator('#access');
   assert.match((await access.textContent()) ?? '', /claimed — waiting for approval/);
@@ -192,9 +193,9 @@ Console('a phone claimed from the internet: the admin sees who claimed it, appro
   assert.ok(shown.includes(web));
 });
 
-Console('the settings page sets what every phone gets, warns that Yealink needs relay mode; a desk has its own time zone', async () => {
+Console('the settings page sets what every phone gets, warns that Yealink needs relay mode; a desk has its own time zone', async ({ t, page }) => {
   await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U' });
-  await signIn();
+  await signIn({ page, t });
   await page.click('nav >> text=Settings');
   assert.match((await page.textContent('#yealink-direct')) ?? '', /Yealink phones take SIP only from their registrar/);
   await page.fill('input[name=pickupCode]', '**');

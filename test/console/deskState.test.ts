@@ -12,40 +12,45 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  * while the phone still registers as the user; a re-provisioning that finally failed says why and when it is tried
  * again, on the board, the device page and in the audit log; and the desk is idle once the phone fetched.
  */
-let t: TestServer;
-let browser: Browser;
-let page: Page;
-let deafPhone: Socket;
-let clock = new Date('2026-03-02T09:00:00Z');
 const UA = 'Yealink SIP-T54W 96.86.0.70 00:15:65:12:34:56';
 
-const Desks = suite('console: a desk whose phone did not follow');
-Desks.before(async () => {
-  browser = await launchBrowser();
+interface Ctx {
+  browser: Browser;
+  t: TestServer;
+  page: Page;
+  /** A phone that takes no SIP: every NOTIFY goes unanswered. */
+  deafPhone: Socket;
+  /** hotprov's clock, moved on by the test. */
+  clock: Date;
+}
+const Desks = suite<Ctx>('console: a desk whose phone did not follow');
+Desks.before(async (ctx) => {
+  ctx.browser = await launchBrowser();
 });
-Desks.after(async () => {
+Desks.after(async ({ browser }) => {
   await browser.close();
 });
-Desks.before.each(async () => {
-  clock = new Date('2026-03-02T09:00:00Z');
-  t = await startTestServer({
-    now: () => clock,
+Desks.before.each(async (ctx) => {
+  ctx.clock = new Date('2026-03-02T09:00:00Z');
+  ctx.t = await startTestServer({
+    now: () => ctx.clock,
     env: { HOTPROV_ADMIN_PASSWORD: CONSOLE_PASSWORD, HOTPROV_SYNC_FETCH_TIMEOUT: '30', HOTPROV_SYNC_RETRIES: '1' },
   });
-  // A phone that takes no SIP: every NOTIFY goes unanswered.
-  deafPhone = createSocket('udp4');
+  const deafPhone = createSocket('udp4');
   await new Promise<void>((resolve) => deafPhone.bind(0, '127.0.0.1', resolve));
-  page = await browser.newPage();
+  ctx.deafPhone = deafPhone;
+  ctx.page = await ctx.browser.newPage();
 });
-Desks.after.each(async () => {
+Desks.after.each(async ({ page, t, deafPhone }) => {
   await page.close();
   await t.close();
   await new Promise<void>((resolve) => deafPhone.close(() => resolve()));
 });
 
-const rowOf = (device: string) => page.locator(`#board tr[data-device="${device}"]`);
+const rowOf = (page: Page, device: string) => page.locator(`#board tr[data-device="${device}"]`);
 
-Desks('logged out on the board, but the phone never fetched: "logging out", then failed with the retry time, idle once it fetched', async () => {
+Desks('logged out on the board, but the phone never fetched: "logging out", then failed with the retry time, idle once it fetched', async (ctx) => {
+  const { t, page, deafPhone } = ctx;
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'user-secret', pin: '4826' });
   await t.api('POST', '/api/v1/devices', {
     mac: '00:15:65:12:34:56',
@@ -58,20 +63,20 @@ Desks('logged out on the board, but the phone never fetched: "logging out", then
   await t.hotprov.resync.settled();
 
   await signInToConsole(page, t.url);
-  await rowOf('HD0001').locator('button:has-text("Log out")').click();
+  await rowOf(page, 'HD0001').locator('button:has-text("Log out")').click();
   await t.hotprov.resync.settled();
   await page.goto(`${t.url}/console/`);
-  let row = (await rowOf('HD0001').textContent()) ?? '';
+  let row = (await rowOf(page, 'HD0001').textContent()) ?? '';
   assert.match(row, /logging out — phone not updated/);
   assert.match(row, /still registered as Alice Martin \(101\)/);
   assert.not.match(row, /\bidle\b/);
 
   for (let i = 0; i < 2; i++) {
-    clock = new Date(clock.getTime() + 31_000);
+    ctx.clock = new Date(ctx.clock.getTime() + 31_000);
     await syncWatchdog.run({ domain: t.hotprov.deps.domain, resync: t.hotprov.resync, log: silentLogger });
   }
   await page.goto(`${t.url}/console/`);
-  row = (await rowOf('HD0001').textContent()) ?? '';
+  row = (await rowOf(page, 'HD0001').textContent()) ?? '';
   assert.match(row, /logging out — phone not updated/);
   assert.match(row, /failed/);
   assert.match(row, /no answer from 127\.0\.0\.1:\d+ \(\d+ transmissions\) \(after 2 NOTIFYs\) · tried again 2026-03-02 09:16/);
@@ -87,7 +92,7 @@ Desks('logged out on the board, but the phone never fetched: "logging out", then
   // The phone polls at last and gets its idle profile.
   await t.phone('/001565123456.cfg', UA);
   await page.goto(`${t.url}/console/`);
-  row = (await rowOf('HD0001').textContent()) ?? '';
+  row = (await rowOf(page, 'HD0001').textContent()) ?? '';
   assert.match(row, /\bidle\b/);
   assert.match(row, /fetched/);
   assert.not.match(row, /logging out/);

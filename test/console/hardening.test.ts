@@ -9,27 +9,24 @@ import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The console resists framing, forged forms and messages planted in a URL, in a real browser. */
-let t: TestServer;
-let browser: Browser;
-let page: Page;
-let violations: string[];
-
-const Hardening = suite('console hardening');
-Hardening.before(async () => {
-  browser = await launchBrowser();
+const Hardening = suite<{ browser: Browser; t: TestServer; page: Page; violations: string[] }>('console hardening');
+Hardening.before(async (ctx) => {
+  ctx.browser = await launchBrowser();
 });
-Hardening.after(async () => {
+Hardening.after(async ({ browser }) => {
   await browser.close();
 });
-Hardening.before.each(async () => {
-  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
-  page = await browser.newPage();
-  violations = [];
+Hardening.before.each(async (ctx) => {
+  ctx.t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
+  const page = await ctx.browser.newPage();
+  const violations: string[] = [];
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
   });
+  ctx.page = page;
+  ctx.violations = violations;
 });
-Hardening.after.each(async () => {
+Hardening.after.each(async ({ page, t }) => {
   await page.close();
   await t.close();
 });
@@ -45,7 +42,7 @@ async function framingSite(target: string): Promise<{ url: string; close: () => 
   return { url: `http://localhost:${port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-Hardening('a signed-in console cannot be shown in a frame of another page', async () => {
+Hardening('a signed-in console cannot be shown in a frame of another page', async ({ t, page }) => {
   await signInToConsole(page, t.url);
   assert.match((await page.textContent('h1')) ?? '', /Hot desks/);
   const site = await framingSite(`${t.url}/console/`);
@@ -65,7 +62,7 @@ Hardening('a signed-in console cannot be shown in a frame of another page', asyn
   }
 });
 
-Hardening('every page works under the CSP: no script or style is blocked, confirmations still ask', async () => {
+Hardening('every page works under the CSP: no script or style is blocked, confirmations still ask', async ({ t, page, violations }) => {
   await signInToConsole(page, t.url);
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'x-secret', pin: '4826' });
@@ -99,7 +96,7 @@ Hardening('every page works under the CSP: no script or style is blocked, confir
   assert.equal(violations, []);
 });
 
-Hardening('a message in the URL is not shown; a refused change shows its reason once', async () => {
+Hardening('a message in the URL is not shown; a refused change shows its reason once', async ({ t, page }) => {
   await signInToConsole(page, t.url);
   await page.goto(`${t.url}/console/devices?error=${encodeURIComponent('Your session expired: call 0800 123 to sign in')}&notice=planted`);
   assert.is(await page.locator('.error').count(), 0);
@@ -115,7 +112,7 @@ Hardening('a message in the URL is not shown; a refused change shows its reason 
   assert.is(await page.locator('.error').count(), 0, 'the flash is shown once');
 });
 
-Hardening('revealing a phone’s passwords in the console is audited', async () => {
+Hardening('revealing a phone’s passwords in the console is audited', async ({ t, page }) => {
   await signInToConsole(page, t.url);
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
   await page.goto(`${t.url}/console/devices/HD0001`);
@@ -136,7 +133,7 @@ Hardening('revealing a phone’s passwords in the console is audited', async () 
   assert.is(events[0]?.idleAccount, 'HD0001');
 });
 
-Hardening('the sign-in form needs its CSRF token and cookie; a forged post signs nobody in', async () => {
+Hardening('the sign-in form needs its CSRF token and cookie; a forged post signs nobody in', async ({ t }) => {
   const forged = await fetch(`${t.url}/console/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

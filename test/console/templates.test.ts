@@ -5,56 +5,54 @@ import { launchBrowser, CONSOLE_PASSWORD as PASSWORD, signInToConsole } from '..
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** Templates, CSV import and the audit log, in a real browser. */
-let t: TestServer;
-let browser: Browser;
-let page: Page;
 const UA = 'Yealink SIP-T46U 108.86.0.40';
 
-const Console = suite('console: templates, import, audit');
-Console.before(async () => {
-  browser = await launchBrowser();
+const Console = suite<{ browser: Browser; t: TestServer; page: Page }>('console: templates, import, audit');
+Console.before(async (ctx) => {
+  ctx.browser = await launchBrowser();
 });
-Console.after(async () => {
+Console.after(async ({ browser }) => {
   await browser.close();
 });
-Console.before.each(async () => {
-  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
+Console.before.each(async (ctx) => {
+  const t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
+  ctx.t = t;
   await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U', label: 'Window desk' });
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'sip-secret-101', pin: '4826' });
-  page = await browser.newPage();
-  await signInToConsole(page, t.url);
+  ctx.page = await ctx.browser.newPage();
+  await signInToConsole(ctx.page, t.url);
 });
-Console.after.each(async () => {
+Console.after.each(async ({ page, t }) => {
   await page.close();
   await t.close();
 });
 
-const phoneFile = async () => (await t.phone('/001565aabbcc.cfg', UA)).text();
-const editor = () => page.locator('#editor textarea');
+const phoneFile = async (t: TestServer) => (await t.phone('/001565aabbcc.cfg', UA)).text();
+const editor = (page: Page) => page.locator('#editor textarea');
 
-Console('a broken template is refused with its line; a good one is saved; the previous revision comes back', async () => {
+Console('a broken template is refused with its line; a good one is saved; the previous revision comes back', async ({ t, page }) => {
   await page.click('nav >> text=Templates');
   await page.click('a[href="/console/templates/yealink/device.cfg"]');
-  const shipped = await editor().inputValue();
+  const shipped = await editor(page).inputValue();
 
-  await editor().fill(`${shipped}\n{{#each lineKeys}}\nbroken = {{type}}\n`);
+  await editor(page).fill(`${shipped}\n{{#each lineKeys}}\nbroken = {{type}}\n`);
   await page.click('button[value=save]');
   assert.match((await page.textContent('.error')) ?? '', /Not saved: the template does not compile: Parse error on line \d+/);
-  assert.not.match(await phoneFile(), /broken/);
+  assert.not.match(await phoneFile(t), /broken/);
 
-  await editor().fill(`${shipped}\nnot_a_value = {{nothing.here}}\n`);
+  await editor(page).fill(`${shipped}\nnot_a_value = {{nothing.here}}\n`);
   await page.click('button[value=save]');
   assert.match((await page.textContent('.error')) ?? '', /fails to render \(sample idle: 001565999999\.cfg\): "here" not defined in undefined - \d+:\d+/);
 
-  await editor().fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\nfeatures.config_dsskey_length = 1\n'));
+  await editor(page).fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\nfeatures.config_dsskey_length = 1\n'));
   await page.selectOption('select[name=device]', 'HD0001');
   await page.click('button[value=preview]');
   assert.match((await page.textContent('details')) ?? '', /features\.config_dsskey_length = 1/);
-  assert.not.match(await phoneFile(), /config_dsskey_length/, 'a preview changes nothing');
+  assert.not.match(await phoneFile(t), /config_dsskey_length/, 'a preview changes nothing');
 
   await page.click('button[value=save]');
   assert.match((await page.textContent('#reprovision')) ?? '', /Saved\. 1 yealink phone\(s\)/);
-  assert.match(await phoneFile(), /^features\.config_dsskey_length = 1$/m);
+  assert.match(await phoneFile(t), /^features\.config_dsskey_length = 1$/m);
   t.changes.length = 0;
   await page.click('#reprovision button');
   assert.equal(
@@ -66,26 +64,26 @@ Console('a broken template is refused with its line; a good one is saved; the pr
   assert.match((await page.textContent('#diff-shipped')) ?? '', /\+ features\.config_dsskey_length = 1/);
 });
 
-Console('restore and reset: any revision can come back, and the shipped file too', async () => {
+Console('restore and reset: any revision can come back, and the shipped file too', async ({ t, page }) => {
   await page.goto(`${t.url}/console/templates/yealink/device.cfg`);
-  const shipped = await editor().inputValue();
-  await editor().fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\n## first change\n'));
+  const shipped = await editor(page).inputValue();
+  await editor(page).fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\n## first change\n'));
   await page.click('button[value=save]');
-  await editor().fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\n## second change\n'));
+  await editor(page).fill(shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\n## second change\n'));
   await page.click('button[value=save]');
-  assert.match(await phoneFile(), /## second change/);
+  assert.match(await phoneFile(t), /## second change/);
 
   await page.click('#revisions tr:has-text("saved") >> nth=1 >> button:has-text("Restore")');
-  assert.match(await phoneFile(), /## first change/);
+  assert.match(await phoneFile(t), /## first change/);
   assert.match((await page.textContent('#revisions')) ?? '', /restored #1/);
 
   page.once('dialog', (d) => void d.accept());
   await page.click('button:has-text("Reset to default")');
-  assert.not.match(await phoneFile(), /## (first|second) change/);
+  assert.not.match(await phoneFile(t), /## (first|second) change/);
   assert.match((await page.textContent('h1')) ?? '', /as shipped/);
 });
 
-Console("a CSV import shows every row's problem first and writes nothing until all are fine", async () => {
+Console("a CSV import shows every row's problem first and writes nothing until all are fine", async ({ t, page }) => {
   await page.click('nav >> text=Devices');
   const csv = [
     'mac,vendor,model,label,location,hotdesk',
@@ -125,7 +123,7 @@ Console("a CSV import shows every row's problem first and writes nothing until a
   assert.match(exported, /^mac,vendor,model,label,location,hotdesk,idle_account\r\n00:15:65:aa:bb:cc,yealink,T46U,Window desk,,yes,HD0001\r\n/);
 });
 
-Console('users come in by CSV too: checked first, then all at once, PINs hashed and never shown', async () => {
+Console('users come in by CSV too: checked first, then all at once, PINs hashed and never shown', async ({ t, page }) => {
   await page.click('nav >> text=Users');
   await page.fill(
     '#import-form textarea',
@@ -147,7 +145,7 @@ Console('users come in by CSV too: checked first, then all at once, PINs hashed 
   assert.match(exported, /\r\n201,Bea,yes,yes\r\n202,Cas,no,yes\r\n/);
 });
 
-Console('the audit log filters by device, user and action, and exports CSV', async () => {
+Console('the audit log filters by device, user and action, and exports CSV', async ({ t, page }) => {
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '1111' });
   await page.click('nav >> text=Audit log');

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditEvents, templateRevisions } from '../../src/db/schema.ts';
@@ -47,8 +48,8 @@ Templates('a source that fails its check is refused: no revision, phones keep th
 Templates('a save whose write fails half-way leaves neither the revision nor the new text behind', ({ f, store, editing, shipped }) => {
   saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'kept') });
   // The revision row goes in, then its audit event fails: the one transaction must take the row back out.
-  f.deps.db.$client.exec(
-    `CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events WHEN NEW.action = 'template.saved' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`,
+  f.deps.db.run(
+    sql.raw(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events WHEN NEW.action = 'template.saved' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`),
   );
   assert.throws(
     () => saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'lost') }),

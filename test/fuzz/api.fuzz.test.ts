@@ -8,16 +8,16 @@ import { contentType, dumpDatabase, RUNS, rawBody, STACK, segment } from './help
  * Every JSON route under /api/v1, fed malformed JSON, wrong types, huge, deep and odd input by fast-check:
  * never a 5xx, never a stack trace, and a refused request leaves the database exactly as it was.
  */
-let t: TestServer;
-const Fuzz = suite('fuzz/JSON API');
-Fuzz.before(async () => {
-  t = await startTestServer();
+const Fuzz = suite<{ t: TestServer }>('fuzz/JSON API');
+Fuzz.before(async (ctx) => {
+  const t = await startTestServer();
+  ctx.t = t;
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'sip-secret-101', pin: '4826' });
   await t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob', sipPassword: 'sip-secret-102', pin: '4826' });
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
   await t.api('POST', '/api/v1/devices', { mac: '00:04:13:92:2D:24', vendor: 'snom', model: 'D785' });
 });
-Fuzz.after(() => t.close());
+Fuzz.after(({ t }) => t.close());
 
 const USERS = ['101', '102', '999'];
 const DEVICES = ['HD0001', 'HD0002', '805ec0112233', '00:04:13:92:2D:24', 'HD9999'];
@@ -98,7 +98,7 @@ const ROUTES: readonly Route[] = [
   { method: 'PATCH', label: '/api/v1/tenant', path: fc.constant('/api/v1/tenant'), fields: TENANT_FIELDS },
 ];
 
-async function send(method: string, path: string, body: string | undefined, type: string) {
+async function send(t: TestServer, method: string, path: string, body: string | undefined, type: string) {
   const headers: Record<string, string> = { authorization: `Bearer ${TEST_TOKEN}` };
   if (body !== undefined && type !== '') headers['content-type'] = type;
   const res = await fetch(`${t.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
@@ -106,7 +106,7 @@ async function send(method: string, path: string, body: string | undefined, type
 }
 
 for (const route of ROUTES) {
-  Fuzz(`${route.method} ${route.label}: no 5xx, no stack trace, a refusal changes nothing`, async () => {
+  Fuzz(`${route.method} ${route.label}: no 5xx, no stack trace, a refusal changes nothing`, async ({ t }) => {
     const withBody = route.method !== 'GET' && route.method !== 'DELETE';
     await fc.assert(
       fc.asyncProperty(
@@ -116,7 +116,7 @@ for (const route of ROUTES) {
         async (path, body, type) => {
           const skip = route.refusalWrites ?? [];
           const before = dumpDatabase(t, skip);
-          const res = await send(route.method, path, body, type);
+          const res = await send(t, route.method, path, body, type);
           if (res.status >= 500) throw new Error(`${route.method} ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
           if (STACK.test(res.text)) throw new Error(`${route.method} ${path} showed a stack trace: ${res.text.slice(0, 300)}`);
           if (res.status >= 400) {
@@ -133,7 +133,7 @@ for (const route of ROUTES) {
   });
 }
 
-Fuzz('the bearer token itself: any header value is a 401, never a 5xx', async () => {
+Fuzz('the bearer token itself: any header value is a 401, never a 5xx', async ({ t }) => {
   await fc.assert(
     fc.asyncProperty(fc.string({ maxLength: 300 }), async (value) => {
       const header = value.replace(/[^\t\x20-\x7e]/g, '');

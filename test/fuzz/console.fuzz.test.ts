@@ -11,23 +11,27 @@ import { dumpDatabase, oddText, RUNS, STACK, segment } from './helpers.ts';
  * trace, and a change the console refused (an error flash or page) leaves the database as it was.
  */
 const PASSWORD = 'correct-horse-battery';
-let t: TestServer;
-let cookie = '';
-let csrf = '';
-const Fuzz = suite('fuzz/console');
-Fuzz.before(async () => {
-  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
+interface Ctx {
+  t: TestServer;
+  /** The signed-in admin's session cookie, and the CSRF token of their forms. */
+  cookie: string;
+  csrf: string;
+}
+const Fuzz = suite<Ctx>('fuzz/console');
+Fuzz.before(async (ctx) => {
+  const t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: PASSWORD } });
+  ctx.t = t;
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'sip-secret-101', pin: '4826' });
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
   const signedIn = await postSignIn(t.url, await fetchSignInForm(t.url), 'admin', PASSWORD);
-  cookie = (signedIn.headers.getSetCookie() ?? []).map((c) => c.split(';')[0]).join('; ');
-  const settings = await (await fetch(`${t.url}/console/settings`, { headers: { cookie } })).text();
-  csrf = /name="_csrf" value="([^"]+)"/.exec(settings)?.[1] ?? '';
+  ctx.cookie = (signedIn.headers.getSetCookie() ?? []).map((c) => c.split(';')[0]).join('; ');
+  const settings = await (await fetch(`${t.url}/console/settings`, { headers: { cookie: ctx.cookie } })).text();
+  ctx.csrf = /name="_csrf" value="([^"]+)"/.exec(settings)?.[1] ?? '';
 });
-Fuzz.after(() => t.close());
+Fuzz.after(({ t }) => t.close());
 
 /** Form fields: mostly the form's own names, any text as values, some repeated. */
-const formFor = (fields: readonly string[]) =>
+const formFor = (csrf: string, fields: readonly string[]) =>
   fc.array(fc.tuple(fc.oneof(fc.constantFrom(...fields), fc.string({ maxLength: 10 })), oddText), { maxLength: 12 }).map((pairs) => {
     const form = new URLSearchParams(pairs.map(([k, v]): [string, string] => [k.toWellFormed(), v.toWellFormed()]));
     form.set('_csrf', csrf);
@@ -79,7 +83,7 @@ const FORMS: readonly { label: string; path: fc.Arbitrary<string>; fields: reado
   { label: '/console/tokens/:id/revoke', path: segment(['999', '-1', 'x']).map((id) => `/console/tokens/${id}/revoke`), fields: [] },
 ];
 
-const flashOf = () =>
+const flashOf = (t: TestServer) =>
   t.hotprov.database.db
     .select()
     .from(adminSessions)
@@ -90,9 +94,9 @@ const flashOf = () =>
 const SKIP = ['admin_sessions'];
 
 for (const form of FORMS) {
-  Fuzz(`POST ${form.label}: no 5xx, no stack trace, a refused change changes nothing`, async () => {
+  Fuzz(`POST ${form.label}: no 5xx, no stack trace, a refused change changes nothing`, async ({ t, cookie, csrf }) => {
     await fc.assert(
-      fc.asyncProperty(form.path, formFor(form.fields.length === 0 ? ['x'] : form.fields), async (path, body) => {
+      fc.asyncProperty(form.path, formFor(csrf, form.fields.length === 0 ? ['x'] : form.fields), async (path, body) => {
         const before = dumpDatabase(t, SKIP);
         const res = await fetch(`${t.url}${path}`, {
           method: 'POST',
@@ -103,7 +107,7 @@ for (const form of FORMS) {
         const text = await res.text();
         if (res.status >= 500) throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 300)}`);
         if (STACK.test(text)) throw new Error(`POST ${path} showed a stack trace: ${text.slice(0, 300)}`);
-        const flash = flashOf();
+        const flash = flashOf(t);
         const refused = res.status >= 400 || (flash !== null && JSON.parse(flash).error !== undefined);
         if (refused && dumpDatabase(t, SKIP) !== before) throw new Error(`POST ${path} was refused but changed the database`);
         // Take the flash, so the next run starts clean.
@@ -132,7 +136,7 @@ const PAGES = [
   oddText.map((q) => `/console/users?q=${encodeURIComponent(q.slice(0, 500).toWellFormed())}`),
 ];
 
-Fuzz('GET pages with odd query strings and path segments: no 5xx, no stack trace', async () => {
+Fuzz('GET pages with odd query strings and path segments: no 5xx, no stack trace', async ({ t, cookie }) => {
   await fc.assert(
     fc.asyncProperty(fc.oneof(...PAGES), async (path) => {
       const res = await fetch(`${t.url}${path}`, { headers: { cookie, accept: 'text/html' }, redirect: 'manual' });
@@ -144,7 +148,7 @@ Fuzz('GET pages with odd query strings and path segments: no 5xx, no stack trace
   );
 });
 
-Fuzz('the sign-in form with any fields: no 5xx, no stack trace', async () => {
+Fuzz('the sign-in form with any fields: no 5xx, no stack trace', async ({ t }) => {
   const signIn = await fetchSignInForm(t.url);
   await fc.assert(
     fc.asyncProperty(oddText, oddText, fc.boolean(), async (username, password, withToken) => {
