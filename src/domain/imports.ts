@@ -114,9 +114,13 @@ export function planDeviceImport(deps: DomainDeps, tenantId: number, rows: reado
  */
 export function applyDeviceImport(deps: DomainDeps, tenantId: number, actor: Actor, plan: DeviceImportPlan): number {
   if (!plan.ready) throw Conflict('the import has rows with problems, or none; nothing was imported');
+  // Each enrolment's event (its redirect registration follows it) is told once all of them committed.
+  const enrolled: Parameters<NonNullable<DomainDeps['deviceLifecycle']>>[0][] = [];
   writeTransaction(deps.db, (tx) => {
-    for (const row of plan.rows) if (row.input !== null) enrolDevice({ ...deps, db: tx }, tenantId, actor, row.input);
+    const inTransaction: DomainDeps = { ...deps, db: tx, deviceLifecycle: (event) => enrolled.push(event) };
+    for (const row of plan.rows) if (row.input !== null) enrolDevice(inTransaction, tenantId, actor, row.input);
   });
+  for (const event of enrolled) deps.deviceLifecycle?.(event);
   return plan.rows.length;
 }
 
