@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
+import { SIP_TRANSPORTS } from '../config.ts';
 import { cidrProblem } from '../domain/networks.ts';
 import { CODECS, isTimeZone, PHONE_LANGUAGES } from '../vendors/phoneSettings.ts';
 
@@ -124,7 +125,7 @@ export const TenantUpdateBody = z
     name: text(64).min(1).optional(),
     registrarHost: host.nullable().optional(),
     registrarPort: port.nullable().optional(),
-    registrarTransport: z.enum(['udp', 'tcp', 'tls']).nullable().optional(),
+    registrarTransport: z.enum(SIP_TRANSPORTS).nullable().optional(),
     loginCode: featureCode.optional(),
     logoutCode: featureCode.nullable().optional(),
     emergencyNumbers: z
