@@ -131,13 +131,14 @@ Secrets('a redirect service that hangs is reported as timed out', async () => {
     rps.mode = 'hang';
     const { createYealinkRps } = await import('../../src/rps/yealink.ts');
     const client = createYealinkRps({ baseUrl: rps.url, accessKeyId: 'AK-1', accessKeySecret: SECRET, timeoutMs: 200 });
-    const { createRedirects } = await import('../../src/rps/service.ts');
+    const { createRedirects } = await import('../../src/rps/registrations.ts');
     const { silentLogger } = await import('../../src/log.ts');
     const redirects = createRedirects({
       db: t.hotprov.database.db,
       log: silentLogger,
       now: () => new Date(),
       baseUrl: 'http://prov.example.test:8080',
+      phoneUrl: 'http://prov.example.test:8080/prov/',
       clientFor: () => client,
     });
     await t.api('POST', '/api/v1/devices', { mac: '001565aabbdd', vendor: 'yealink', model: 'T46U' });
