@@ -125,7 +125,7 @@ Transports('contacts name their transport; IPv6 in brackets; the default port fo
   });
   assert.equal(parseSipUri('sips:HD0001@phone.example.test'), {
     user: 'HD0001',
-    host: 'ctx.phone.example.test',
+    host: 'phone.example.test',
     port: 5061,
     scheme: 'sips',
     transport: 'tls',
