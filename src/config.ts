@@ -134,20 +134,19 @@ const withDefault =
 
 const shown = (name: string, input: unknown) => `${name}=${JSON.stringify(input)}`;
 
-const port = (fallback: number, { allowZero = false } = {}): Variable<number> => {
-  const min = allowZero ? 0 : 1;
-  return withDefault(fallback, (name) =>
-    z
-      .string()
-      .refine((s) => /^\d+$/.test(s) && Number(s) >= min && Number(s) <= 65535, {
-        error: (iss) => `${shown(name, iss.input)} is not a port number (${min}-65535)`,
-      })
-      .transform(Number),
-  );
-};
+/** A TCP or UDP port; 0 (any free port) only where allowed. */
+const portRule = (name: string, min: 0 | 1) =>
+  z
+    .string()
+    .refine((s) => /^\d+$/.test(s) && Number(s) >= min && Number(s) <= 65535, {
+      error: (iss) => `${shown(name, iss.input)} is not a port number (${min}-65535)`,
+    })
+    .transform(Number);
+
+const port = (fallback: number, { allowZero = false } = {}): Variable<number> => withDefault(fallback, (name) => portRule(name, allowZero ? 0 : 1));
 
 /** HOTPROV_HTTPS_PORT: unset is not the same as 8443, since setting it without HTTPS is a mistake worth naming. */
-const optionalPort: Variable<number | undefined> = (name) => setting.pipe(port(0)(name).optional());
+const optionalPort: Variable<number | undefined> = (name) => setting.pipe(portRule(name, 1).optional());
 
 const wholeNumber = (fallback: number, min: number, max: number): Variable<number> =>
   withDefault(fallback, (name) =>
@@ -274,7 +273,7 @@ const VARIABLES = {
 type Variables = { -readonly [K in keyof typeof VARIABLES]: z.output<ReturnType<(typeof VARIABLES)[K]>> };
 
 /** The variables' schema, each made for its name. */
-export const ENV_SCHEMA = z.object(
+const ENV_SCHEMA = z.object(
   Object.fromEntries(Object.entries(VARIABLES).map(([name, variable]) => [name, variable(name)])) as {
     [K in keyof typeof VARIABLES]: ReturnType<(typeof VARIABLES)[K]>;
   },
