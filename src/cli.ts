@@ -1,15 +1,15 @@
 import { stdout } from 'node:process';
 import { parseArgs } from 'node:util';
-import { isNull } from 'drizzle-orm';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openDb } from './db/client.ts';
-import { devices } from './db/schema.ts';
 import { createAdmin, listAdmins } from './domain/admins.ts';
 import { findDeviceByMac } from './domain/lookup.ts';
 import { parseMac } from './domain/mac.ts';
+import { listRedirectStates } from './domain/redirect.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
-import { createRedirects } from './rps/service.ts';
+import { CREDENTIALED_PATH } from './provisioning/profile.ts';
+import { createRedirects } from './rps/registrations.ts';
 import { readSecret } from './terminal.ts';
 
 /** Exit codes scripts can rely on. */
@@ -50,7 +50,7 @@ async function rps(config: Config, verb: string | undefined, mac: string | undef
   }
   const log = createLogger('warn', () => {});
   const { db, close } = openDb(config.dbPath);
-  const redirects = createRedirects({ db, log, now: () => new Date(), baseUrl: config.phoneBaseUrl });
+  const redirects = createRedirects({ db, log, now: () => new Date(), baseUrl: config.phoneBaseUrl, phoneUrl: `${config.phoneBaseUrl}${CREDENTIALED_PATH}` });
   try {
     if (verb === 'sync') {
       const bar = progressBar('registering');
@@ -63,7 +63,7 @@ async function rps(config: Config, verb: string | undefined, mac: string | undef
       return count('error') + count('registered_elsewhere') === 0 ? EXIT.ok : EXIT.failed;
     }
     if (verb === 'status' && mac === undefined) {
-      const rows = db.select().from(devices).where(isNull(devices.retiredAt)).all();
+      const rows = listRedirectStates(db);
       for (const d of rows) stdout.write(`${d.mac}\t${d.idleAccount}\t${d.vendor}\t${d.redirectStatus}\t${d.redirectMessage ?? ''}\n`);
       return rows.some((d) => d.redirectStatus === 'error' || d.redirectStatus === 'registered_elsewhere') ? EXIT.failed : EXIT.ok;
     }

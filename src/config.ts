@@ -1,6 +1,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { z } from 'zod';
 import { cidrProblem } from './domain/networks.ts';
 
 /** The SIP transports a tenant's registrar can be reached over. */
@@ -9,6 +10,10 @@ export type SipTransport = (typeof SIP_TRANSPORTS)[number];
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** JSON lines for machines (the default), or one readable line per event for people at a terminal. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Everything hotprov reads from its environment, validated once at start-up. Nothing else reads process.env. */
 export interface Config {
@@ -35,7 +40,6 @@ export interface Config {
   readonly phoneBaseUrl: string;
   /** The HTTPS listener (HOTPROV_TLS_CERT + HOTPROV_TLS_KEY), or null when hotprov serves plain HTTP only. */
   readonly https: HttpsConfig | null;
-  /** HOTPROV_SIP_PORT: UDP port check-sync NOTIFYs leave from (default 5060, 0 = any free port). */
   /** HOTPROV_SIP_PORT: UDP port check-sync NOTIFYs leave from, IPv4 and IPv6 (default 5060, 0 = any free port). */
   readonly sipPort: number;
   /** Default registrar of the default tenant; a tenant's own settings override it. */
@@ -62,6 +66,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** HOTPROV_LOG_LEVEL: debug, info, warn or error (default info). */
   readonly logLevel: LogLevel;
+  /** HOTPROV_LOG_FORMAT: json (one JSON object a line, the default) or pretty (for people). */
+  readonly logFormat: LogFormat;
   /** Failed phone requests (guessed MACs, wrong credentials) an address may make before it is blocked. */
   readonly phoneGuard: {
     /** HOTPROV_PHONE_FAILURE_BUDGET: failures per window (default 20). */
@@ -106,6 +112,191 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/*
+ * One zod schema per variable, made for its name so every message names it (and shows the value, except for
+ * secrets). An unset or blank variable is undefined and gets the default. Rules between variables (HTTPS needs a
+ * certificate and its key, the base URL's default follows the HTTPS port, the registrar follows the base URL) and
+ * the files they name are checked after, in loadConfig.
+ */
+type Variable<T> = (name: string) => z.ZodType<T, string | undefined>;
+
+/** The variable as set: trimmed, and undefined when blank. */
+const setting = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() === '' ? undefined : v?.trim()));
+
+/** A variable with a default: the rule sees only a set value. */
+const withDefault =
+  <T>(fallback: T, rule: (name: string) => z.ZodType<T, string>): Variable<T> =>
+  (name) =>
+    setting.pipe(rule(name).optional()).transform((value) => (value === undefined ? fallback : value));
+
+const shown = (name: string, input: unknown) => `${name}=${JSON.stringify(input)}`;
+
+/** A TCP or UDP port; 0 (any free port) only where allowed. */
+const portRule = (name: string, min: 0 | 1) =>
+  z
+    .string()
+    .refine((s) => /^\d+$/.test(s) && Number(s) >= min && Number(s) <= 65535, {
+      error: (iss) => `${shown(name, iss.input)} is not a port number (${min}-65535)`,
+    })
+    .transform(Number);
+
+const port = (fallback: number, { allowZero = false } = {}): Variable<number> => withDefault(fallback, (name) => portRule(name, allowZero ? 0 : 1));
+
+/** HOTPROV_HTTPS_PORT: unset is not the same as 8443, since setting it without HTTPS is a mistake worth naming. */
+const optionalPort: Variable<number | undefined> = (name) => setting.pipe(portRule(name, 1).optional());
+
+const wholeNumber = (fallback: number, min: number, max: number): Variable<number> =>
+  withDefault(fallback, (name) =>
+    z
+      .string()
+      .refine((s) => /^\d+$/.test(s) && Number(s) >= min && Number(s) <= max, {
+        error: (iss) => `${shown(name, iss.input)} must be a whole number from ${min} to ${max}`,
+      })
+      .transform(Number),
+  );
+
+/** One of a few words, in any case. */
+const oneOf = <const T extends readonly [string, ...string[]]>(allowed: T, fallback: T[number]): Variable<T[number]> =>
+  withDefault(fallback, (name) =>
+    z
+      .string()
+      .transform((s) => s.toLowerCase())
+      .pipe(z.enum(allowed, { error: (iss) => `${shown(name, iss.input)} must be one of: ${allowed.join(', ')}` })),
+  );
+
+const yesNo = (fallback: boolean): Variable<boolean> =>
+  withDefault(fallback, (name) =>
+    z.stringbool({
+      truthy: ['true', '1'],
+      falsy: ['false', '0'],
+      error: (iss) => `${shown(name, String(iss.input).toLowerCase())} must be one of: true, false, 1, 0`,
+    }),
+  );
+
+/** A secret: its length is checked, its value never repeated in a message. */
+const secret = (minLength: number): Variable<string | null> =>
+  withDefault(null, (name) => z.string().min(minLength, { error: `${name} must be at least ${minLength} characters long` }));
+
+const text = (fallback: string): Variable<string> => withDefault(fallback, () => z.string());
+const optionalText: Variable<string | undefined> = () => setting;
+
+/** A comma-separated list of CIDRs, each checked. */
+const cidrs: Variable<readonly string[]> = withDefault([], (name) =>
+  z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((c) => c.trim())
+        .filter((c) => c !== ''),
+    )
+    .check((ctx) => {
+      for (const cidr of ctx.value) {
+        const problem = cidrProblem(cidr);
+        if (problem !== null) ctx.issues.push({ code: 'custom', input: ctx.value, message: `${name}: ${problem}` });
+      }
+    })
+    .transform((list) => Object.freeze(list)),
+);
+
+/** An http:// or https:// URL without query, fragment or credentials, kept without its trailing slash. */
+const baseUrl: Variable<string | undefined> = (name) =>
+  setting.pipe(
+    z
+      .string()
+      .transform((raw, ctx) => {
+        let url: URL;
+        try {
+          url = new URL(raw);
+        } catch {
+          ctx.issues.push({ code: 'custom', input: raw, message: `${shown(name, raw)} is not a URL` });
+          return z.NEVER;
+        }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+          ctx.issues.push({ code: 'custom', input: raw, message: `${name} must start with http:// or https:// (got ${url.protocol})` });
+        }
+        if (url.search !== '' || url.hash !== '' || url.username !== '') {
+          ctx.issues.push({ code: 'custom', input: raw, message: `${name} must not carry a query, fragment or credentials` });
+        }
+        return url.href.replace(/\/+$/, '');
+      })
+      .optional(),
+  );
+
+/** A file of PEM certificates, read once now. */
+const certificateFile: Variable<string | null> = withDefault(null, (name) =>
+  z.string().transform((file, ctx) => {
+    try {
+      const pem = readFileSync(file, 'utf8');
+      if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+        ctx.issues.push({ code: 'custom', input: file, message: `${shown(name, file)} holds no PEM certificate` });
+      return pem;
+    } catch (err) {
+      ctx.issues.push({ code: 'custom', input: file, message: `${shown(name, file)} cannot be read: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  }),
+);
+
+/** Every variable hotprov reads, its rule and its default. The README's configuration table lists the same. */
+const VARIABLES = {
+  HOTPROV_HTTP_PORT: port(8080),
+  HOTPROV_HTTP_HOST: text('0.0.0.0'),
+  HOTPROV_TLS_CERT: optionalText,
+  HOTPROV_TLS_KEY: optionalText,
+  HOTPROV_HTTPS_PORT: optionalPort,
+  HOTPROV_TLS_CLIENT_CA: optionalText,
+  HOTPROV_DB: text('data/hotprov.db'),
+  HOTPROV_ADMIN_TOKEN: secret(16),
+  HOTPROV_ADMIN_PASSWORD: secret(10),
+  HOTPROV_BASE_URL: baseUrl,
+  HOTPROV_SIP_PORT: port(5060, { allowZero: true }),
+  HOTPROV_SIP_TLS_CA: certificateFile,
+  HOTPROV_SIP_REGISTRAR: optionalText,
+  HOTPROV_SIP_REGISTRAR_PORT: port(5060),
+  HOTPROV_SIP_TRANSPORT: oneOf(SIP_TRANSPORTS, 'udp'),
+  HOTPROV_SYNC_FETCH_TIMEOUT: wholeNumber(60, 1, 86400),
+  HOTPROV_SYNC_RETRIES: wholeNumber(2, 0, 20),
+  HOTPROV_CACHE_MB: wholeNumber(64, 0, 65536),
+  HOTPROV_TRUST_PROXY: yesNo(false),
+  HOTPROV_PHONE_FAILURE_BUDGET: wholeNumber(20, 1, 1_000_000),
+  HOTPROV_PHONE_FAILURE_WINDOW: wholeNumber(600, 1, 86400),
+  HOTPROV_PHONE_BLOCK_SECONDS: wholeNumber(900, 1, 86400 * 7),
+  HOTPROV_PHONE_ALLOW: cidrs,
+  HOTPROV_LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  HOTPROV_LOG_FORMAT: oneOf(LOG_FORMATS, 'json'),
+} as const;
+
+type Variables = { -readonly [K in keyof typeof VARIABLES]: z.output<ReturnType<(typeof VARIABLES)[K]>> };
+
+/** The variables' schema, each made for its name. */
+const ENV_SCHEMA = z.object(
+  Object.fromEntries(Object.entries(VARIABLES).map(([name, variable]) => [name, variable(name)])) as {
+    [K in keyof typeof VARIABLES]: ReturnType<(typeof VARIABLES)[K]>;
+  },
+);
+
+/**
+ * Each variable on its own, so that a bad one is reported and replaced by its default while the others (and the
+ * rules between them) are still checked: every problem is listed at once.
+ */
+function readVariables(env: Env, problems: string[]): Variables {
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(ENV_SCHEMA.shape)) {
+    const parsed = (schema as z.ZodType).safeParse(env[name]);
+    if (parsed.success) {
+      values[name] = parsed.data;
+    } else {
+      problems.push(...new Set(parsed.error.issues.map((i) => i.message)));
+      values[name] = (schema as z.ZodType).parse(undefined);
+    }
+  }
+  return values as Variables;
+}
+
 /**
  * Reads and validates the HOTPROV_* variables.
  * @param env the environment to read, process.env in production.
@@ -114,140 +305,44 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
-  const read = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === '' ? undefined : value;
-  };
+  const v = readVariables(env, problems);
 
-  const port = (name: string, fallback: number, allowZero: boolean): number => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    const min = allowZero ? 0 : 1;
-    if (!/^\d+$/.test(raw) || n < min || n > 65535) {
-      problems.push(`${name}=${JSON.stringify(raw)} is not a port number (${min}-65535)`);
-      return fallback;
-    }
-    return n;
-  };
-
-  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
-    const raw = read(name)?.toLowerCase();
-    if (raw === undefined) return fallback;
-    const match = allowed.find((a) => a === raw);
-    if (match === undefined) {
-      problems.push(`${name}=${JSON.stringify(raw)} must be one of: ${allowed.join(', ')}`);
-      return fallback;
-    }
-    return match;
-  };
-
-  const httpPort = port('HOTPROV_HTTP_PORT', 8080, false);
-  const sipPort = port('HOTPROV_SIP_PORT', 5060, true);
-  const registrarPort = port('HOTPROV_SIP_REGISTRAR_PORT', 5060, false);
-  const transport = oneOf('HOTPROV_SIP_TRANSPORT', SIP_TRANSPORTS, 'udp');
-  const logLevel = oneOf('HOTPROV_LOG_LEVEL', LOG_LEVELS, 'info');
-  const trustProxy = oneOf('HOTPROV_TRUST_PROXY', ['true', 'false', '1', '0'] as const, 'false');
-
-  const adminToken = read('HOTPROV_ADMIN_TOKEN') ?? null;
-  if (adminToken !== null && adminToken.length < 16) {
-    problems.push('HOTPROV_ADMIN_TOKEN must be at least 16 characters long');
-  }
-
-  const adminPassword = read('HOTPROV_ADMIN_PASSWORD') ?? null;
-  if (adminPassword !== null && adminPassword.length < 10) problems.push('HOTPROV_ADMIN_PASSWORD must be at least 10 characters long');
-
-  const https = readHttps(read, port, httpPort, problems);
-  const baseUrl = parseBaseUrl(read('HOTPROV_BASE_URL'), https === null ? { scheme: 'http', port: httpPort } : { scheme: 'https', port: https.port }, problems);
+  const https = readHttps(v, problems);
+  const baseUrl = v.HOTPROV_BASE_URL ?? `${https === null ? 'http' : 'https'}://${firstLanAddress()}:${https === null ? v.HOTPROV_HTTP_PORT : https.port}`;
   const phoneBaseUrl = https === null ? baseUrl : httpsVariant(baseUrl, https.port);
 
-  const registrarHost = read('HOTPROV_SIP_REGISTRAR') ?? hostOf(baseUrl);
+  const registrarHost = v.HOTPROV_SIP_REGISTRAR ?? hostOf(baseUrl);
   if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(registrarHost)) {
     problems.push(`HOTPROV_SIP_REGISTRAR=${JSON.stringify(registrarHost)} is not a host name or IP address`);
   }
 
-  const httpHost = read('HOTPROV_HTTP_HOST') ?? '0.0.0.0';
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
-      return fallback;
-    }
-    return Number(raw);
-  };
-  const sipTlsCaFile = read('HOTPROV_SIP_TLS_CA');
-  let sipTlsCa: string | null = null;
-  if (sipTlsCaFile !== undefined) {
-    try {
-      sipTlsCa = readFileSync(sipTlsCaFile, 'utf8');
-      if (!sipTlsCa.includes('-----BEGIN CERTIFICATE-----')) problems.push(`HOTPROV_SIP_TLS_CA=${JSON.stringify(sipTlsCaFile)} holds no PEM certificate`);
-    } catch (err) {
-      problems.push(`HOTPROV_SIP_TLS_CA=${JSON.stringify(sipTlsCaFile)} cannot be read: ${(err as Error).message}`);
-    }
-  }
-  const syncFetchTimeoutSeconds = integer('HOTPROV_SYNC_FETCH_TIMEOUT', 60, 1, 86400);
-  const syncRetries = integer('HOTPROV_SYNC_RETRIES', 2, 0, 20);
-  const cacheMegabytes = integer('HOTPROV_CACHE_MB', 64, 0, 65536);
-  const phoneGuard = Object.freeze({
-    budget: integer('HOTPROV_PHONE_FAILURE_BUDGET', 20, 1, 1_000_000),
-    windowSeconds: integer('HOTPROV_PHONE_FAILURE_WINDOW', 600, 1, 86400),
-    blockSeconds: integer('HOTPROV_PHONE_BLOCK_SECONDS', 900, 1, 86400 * 7),
-    allow: Object.freeze(cidrList('HOTPROV_PHONE_ALLOW', read('HOTPROV_PHONE_ALLOW'), problems)),
-  });
-
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
-    httpPort,
-    httpHost,
-    dbPath: read('HOTPROV_DB') ?? 'data/hotprov.db',
-    adminToken,
-    adminPassword,
+    httpPort: v.HOTPROV_HTTP_PORT,
+    httpHost: v.HOTPROV_HTTP_HOST,
+    dbPath: v.HOTPROV_DB,
+    adminToken: v.HOTPROV_ADMIN_TOKEN,
+    adminPassword: v.HOTPROV_ADMIN_PASSWORD,
     baseUrl,
     phoneBaseUrl,
     https,
-    sipPort,
-    registrar: Object.freeze({ host: registrarHost, port: registrarPort, transport }),
-    sipTlsCa,
-    syncFetchTimeoutSeconds,
-    syncRetries,
-    cacheMegabytes,
-    trustProxy: trustProxy === 'true' || trustProxy === '1',
-    logLevel,
-    phoneGuard,
+    sipPort: v.HOTPROV_SIP_PORT,
+    registrar: Object.freeze({ host: registrarHost, port: v.HOTPROV_SIP_REGISTRAR_PORT, transport: v.HOTPROV_SIP_TRANSPORT }),
+    sipTlsCa: v.HOTPROV_SIP_TLS_CA,
+    syncFetchTimeoutSeconds: v.HOTPROV_SYNC_FETCH_TIMEOUT,
+    syncRetries: v.HOTPROV_SYNC_RETRIES,
+    cacheMegabytes: v.HOTPROV_CACHE_MB,
+    trustProxy: v.HOTPROV_TRUST_PROXY,
+    logLevel: v.HOTPROV_LOG_LEVEL,
+    logFormat: v.HOTPROV_LOG_FORMAT,
+    phoneGuard: Object.freeze({
+      budget: v.HOTPROV_PHONE_FAILURE_BUDGET,
+      windowSeconds: v.HOTPROV_PHONE_FAILURE_WINDOW,
+      blockSeconds: v.HOTPROV_PHONE_BLOCK_SECONDS,
+      allow: v.HOTPROV_PHONE_ALLOW,
+    }),
   });
-}
-
-function cidrList(name: string, raw: string | undefined, problems: string[]): string[] {
-  if (raw === undefined) return [];
-  const cidrs = raw
-    .split(',')
-    .map((c) => c.trim())
-    .filter((c) => c !== '');
-  for (const cidr of cidrs) {
-    const problem = cidrProblem(cidr);
-    if (problem !== null) problems.push(`${name}: ${problem}`);
-  }
-  return cidrs;
-}
-
-function parseBaseUrl(raw: string | undefined, listener: { scheme: 'http' | 'https'; port: number }, problems: string[]): string {
-  if (raw === undefined) return `${listener.scheme}://${firstLanAddress()}:${listener.port}`;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    problems.push(`HOTPROV_BASE_URL=${JSON.stringify(raw)} is not a URL`);
-    return '';
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    problems.push(`HOTPROV_BASE_URL must start with http:// or https:// (got ${url.protocol})`);
-  }
-  if (url.search !== '' || url.hash !== '' || url.username !== '') {
-    problems.push('HOTPROV_BASE_URL must not carry a query, fragment or credentials');
-  }
-  return url.href.replace(/\/+$/, '');
 }
 
 /** An http:// base URL moved to hotprov's own HTTPS listener: same host and path, https:// and the HTTPS port. */
@@ -264,24 +359,23 @@ function httpsVariant(baseUrl: string, httpsPort: number): string {
   return url.href.replace(/\/+$/, '');
 }
 
-type PortReader = (name: string, fallback: number, allowZero: boolean) => number;
-
 /**
  * HOTPROV_TLS_CERT and HOTPROV_TLS_KEY (both or neither), HOTPROV_HTTPS_PORT and HOTPROV_TLS_CLIENT_CA. Each file
  * must be readable and hold what its name says, and the key must be the certificate's: found here, not when the
  * first phone connects.
  */
-function readHttps(read: (name: string) => string | undefined, port: PortReader, httpPort: number, problems: string[]): HttpsConfig | null {
-  const certFile = read('HOTPROV_TLS_CERT');
-  const keyFile = read('HOTPROV_TLS_KEY');
-  const clientCaFile = read('HOTPROV_TLS_CLIENT_CA') ?? null;
-  const httpsPort = port('HOTPROV_HTTPS_PORT', 8443, false);
+function readHttps(v: Variables, problems: string[]): HttpsConfig | null {
+  const certFile = v.HOTPROV_TLS_CERT;
+  const keyFile = v.HOTPROV_TLS_KEY;
+  const clientCaFile = v.HOTPROV_TLS_CLIENT_CA ?? null;
+  const httpsPort = v.HOTPROV_HTTPS_PORT ?? 8443;
+  const httpPort = v.HOTPROV_HTTP_PORT;
   if (certFile === undefined || keyFile === undefined) {
     if (certFile !== undefined) problems.push('HOTPROV_TLS_CERT is set without HOTPROV_TLS_KEY: HTTPS needs both');
     if (keyFile !== undefined) problems.push('HOTPROV_TLS_KEY is set without HOTPROV_TLS_CERT: HTTPS needs both');
     if (certFile === undefined && keyFile === undefined) {
       if (clientCaFile !== null) problems.push('HOTPROV_TLS_CLIENT_CA needs HTTPS: set HOTPROV_TLS_CERT and HOTPROV_TLS_KEY too');
-      if (read('HOTPROV_HTTPS_PORT') !== undefined) problems.push('HOTPROV_HTTPS_PORT is set but HTTPS is off: set HOTPROV_TLS_CERT and HOTPROV_TLS_KEY too');
+      if (v.HOTPROV_HTTPS_PORT !== undefined) problems.push('HOTPROV_HTTPS_PORT is set but HTTPS is off: set HOTPROV_TLS_CERT and HOTPROV_TLS_KEY too');
     }
     return null;
   }

@@ -12,9 +12,10 @@ import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
 import { startJobs } from './jobs/index.ts';
 import type { Logger } from './log.ts';
+import { CREDENTIALED_PATH } from './provisioning/profile.ts';
 import { createProvisioning, type Provisioning } from './provisioning/service.ts';
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
-import { createRedirects, type RedirectDeps, type Redirects } from './rps/service.ts';
+import { createRedirects, type RedirectDeps, type Redirects } from './rps/registrations.ts';
 import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';
 import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
 import { createResync, type Resync, retryEvery } from './sync/resync.ts';
@@ -147,6 +148,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     log,
     now,
     baseUrl: config.phoneBaseUrl,
+    phoneUrl: `${config.phoneBaseUrl}${CREDENTIALED_PATH}`,
     ...(options.redirectClientFor === undefined ? {} : { clientFor: options.redirectClientFor }),
   });
   const moved = redirects.rebaseIfMoved();

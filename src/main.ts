@@ -5,7 +5,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { StartupError } from './errors.ts';
 import { createHotprov, type Hotprov } from './hotprov.ts';
 import { createHttpsServer } from './http/https.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger, prettyLines } from './log.ts';
 
 /**
  * Without HOTPROV_ADMIN_TOKEN a token is generated once into admin-token next to the database (mode 0600),
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat === 'pretty' ? prettyLines() : undefined);
   let hotprov: Hotprov;
   try {
     hotprov = await createHotprov({ config, log, adminToken: resolveAdminToken(config, log) });

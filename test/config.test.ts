@@ -72,6 +72,32 @@ Config('HOTPROV_SIP_TLS_CA is read once; a missing file or one without a certifi
   }
 });
 
+Config('values are trimmed and read in any case; yes/no, CIDR lists and the log format each say what they expect', () => {
+  const config = loadConfig({
+    HOTPROV_TRUST_PROXY: ' TRUE ',
+    HOTPROV_LOG_LEVEL: 'Debug',
+    HOTPROV_LOG_FORMAT: 'PRETTY',
+    HOTPROV_PHONE_ALLOW: '10.0.0.0/8, 2001:db8::/32,',
+  });
+  assert.is(config.trustProxy, true);
+  assert.is(config.logLevel, 'debug');
+  assert.is(config.logFormat, 'pretty');
+  assert.equal(config.phoneGuard.allow, ['10.0.0.0/8', '2001:db8::/32']);
+  assert.is(loadConfig({}).logFormat, 'json', 'JSON lines unless a person asks');
+  assert.equal(problemsOf({ HOTPROV_TRUST_PROXY: 'Yes', HOTPROV_LOG_FORMAT: 'xml', HOTPROV_PHONE_ALLOW: '10.0.0.0/33,nowhere', HOTPROV_CACHE_MB: '-1' }), [
+    'HOTPROV_CACHE_MB="-1" must be a whole number from 0 to 65536',
+    'HOTPROV_TRUST_PROXY="yes" must be one of: true, false, 1, 0',
+    'HOTPROV_PHONE_ALLOW: "10.0.0.0/33": the prefix length must be 0 to 32',
+    'HOTPROV_PHONE_ALLOW: "nowhere" is not an IPv4 or IPv6 address or network',
+    'HOTPROV_LOG_FORMAT="xml" must be one of: json, pretty',
+  ]);
+});
+
+Config('a secret that is too short is named, never repeated', () => {
+  const problems = problemsOf({ HOTPROV_ADMIN_TOKEN: 'tooshort', HOTPROV_ADMIN_PASSWORD: 'hunter2' });
+  assert.equal(problems, ['HOTPROV_ADMIN_TOKEN must be at least 16 characters long', 'HOTPROV_ADMIN_PASSWORD must be at least 10 characters long']);
+});
+
 Config.run();
 
 /** The problems loadConfig reports for env, one per line (fails when it reports none). */
@@ -86,14 +112,13 @@ function problemsOf(env: Record<string, string>): string[] {
   return [];
 }
 
-let pki: TestPki;
-const Https = suite('config: HTTPS');
-Https.before(() => {
-  pki = createTestPki();
+const Https = suite<{ pki: TestPki }>('config: HTTPS', { pki: undefined as unknown as TestPki });
+Https.before((ctx) => {
+  ctx.pki = createTestPki();
 });
-Https.after(() => pki.remove());
+Https.after(({ pki }) => pki.remove());
 
-Https('a certificate and its key turn HTTPS on: port 8443, and the default base URL is https://', () => {
+Https('a certificate and its key turn HTTPS on: port 8443, and the default base URL is https://', ({ pki }) => {
   const config = loadConfig(pki.env({ clientCa: false }));
   assert.ok(config.https !== null);
   assert.is(config.https?.port, 8443);
@@ -115,7 +140,7 @@ Https('without HTTPS nothing changes: plain http:// base URL, phoneBaseUrl the s
   assert.is(proxied.phoneBaseUrl, 'https://prov.example.com', 'TLS ended by a proxy in front: its https:// base URL is used as it is');
 });
 
-Https('phones are handed https:// on the HTTPS port when the base URL set is http://', () => {
+Https('phones are handed https:// on the HTTPS port when the base URL set is http://', ({ pki }) => {
   const config = loadConfig({ ...pki.env(), HOTPROV_BASE_URL: 'http://prov.example.com:8080/hotprov', HOTPROV_HTTPS_PORT: '9443' });
   assert.is(config.baseUrl, 'http://prov.example.com:8080/hotprov');
   assert.is(config.phoneBaseUrl, 'https://prov.example.com:9443/hotprov');
@@ -124,7 +149,7 @@ Https('phones are handed https:// on the HTTPS port when the base URL set is htt
   assert.is(https.phoneBaseUrl, 'https://prov.example.com', 'an https:// base URL (e.g. port 443 forwarded) is kept');
 });
 
-Https("the client-CA bundle is read, and may hold several vendors' CAs", () => {
+Https("the client-CA bundle is read, and may hold several vendors' CAs", ({ pki }) => {
   const vendorCa = readFileSync(pki.deviceCaFile, 'utf8');
   const bundle = pki.file('bundle.pem', `${vendorCa}\n${readFileSync(pki.untrustedCaFile, 'utf8')}`);
   const config = loadConfig({ ...pki.env(), HOTPROV_TLS_CLIENT_CA: bundle });
@@ -132,21 +157,21 @@ Https("the client-CA bundle is read, and may hold several vendors' CAs", () => {
   assert.is(config.https?.clientCaPem?.match(/BEGIN CERTIFICATE/g)?.length, 2);
 });
 
-Https('a certificate without its key, or a key without its certificate, is refused', () => {
+Https('a certificate without its key, or a key without its certificate, is refused', ({ pki }) => {
   assert.equal(problemsOf({ HOTPROV_TLS_CERT: pki.serverCertFile }), ['HOTPROV_TLS_CERT is set without HOTPROV_TLS_KEY: HTTPS needs both']);
   assert.equal(problemsOf({ HOTPROV_TLS_KEY: pki.serverKeyFile }), ['HOTPROV_TLS_KEY is set without HOTPROV_TLS_CERT: HTTPS needs both']);
   assert.equal(problemsOf({ HOTPROV_TLS_CLIENT_CA: pki.deviceCaFile }), ['HOTPROV_TLS_CLIENT_CA needs HTTPS: set HOTPROV_TLS_CERT and HOTPROV_TLS_KEY too']);
   assert.equal(problemsOf({ HOTPROV_HTTPS_PORT: '8443' }), ['HOTPROV_HTTPS_PORT is set but HTTPS is off: set HOTPROV_TLS_CERT and HOTPROV_TLS_KEY too']);
 });
 
-Https('missing and unreadable files are named with the reason', () => {
+Https('missing and unreadable files are named with the reason', ({ pki }) => {
   const missing = join(pki.dir, 'nowhere.pem');
   assert.equal(problemsOf({ HOTPROV_TLS_CERT: missing, HOTPROV_TLS_KEY: pki.serverKeyFile }), [`HOTPROV_TLS_CERT=${missing} cannot be read (no such file)`]);
   assert.equal(problemsOf({ HOTPROV_TLS_CERT: pki.serverCertFile, HOTPROV_TLS_KEY: pki.dir }), [`HOTPROV_TLS_KEY=${pki.dir} cannot be read (it is a folder)`]);
   assert.equal(problemsOf({ ...pki.env(), HOTPROV_TLS_CLIENT_CA: missing }), [`HOTPROV_TLS_CLIENT_CA=${missing} cannot be read (no such file)`]);
 });
 
-Https('files that do not hold what their variable says are refused', () => {
+Https('files that do not hold what their variable says are refused', ({ pki }) => {
   const text = pki.file('notes.txt', 'not a certificate\n');
   const [cert] = problemsOf({ HOTPROV_TLS_CERT: text, HOTPROV_TLS_KEY: pki.serverKeyFile });
   assert.match(cert ?? '', new RegExp(`^HOTPROV_TLS_CERT=${text} does not hold a PEM certificate`));
@@ -158,14 +183,14 @@ Https('files that do not hold what their variable says are refused', () => {
   assert.match(notCa ?? '', /certificate 1 \(.*CN=0004f2aabbcc\) is not a CA certificate$/);
 });
 
-Https("a key that is not the certificate's is refused at start-up, not at the first phone", () => {
+Https("a key that is not the certificate's is refused at start-up, not at the first phone", ({ pki }) => {
   const otherKey = pki.file('other.key', pki.deviceCertificate('0004f2aabbcc').key);
   assert.equal(problemsOf({ HOTPROV_TLS_CERT: pki.serverCertFile, HOTPROV_TLS_KEY: otherKey }), [
     `HOTPROV_TLS_KEY=${otherKey} is not the key of the certificate in HOTPROV_TLS_CERT=${pki.serverCertFile}`,
   ]);
 });
 
-Https('every HTTPS problem is listed at once, beside the others', () => {
+Https('every HTTPS problem is listed at once, beside the others', ({ pki }) => {
   const problems = problemsOf({
     HOTPROV_TLS_CERT: join(pki.dir, 'nowhere.pem'),
     HOTPROV_TLS_KEY: pki.serverCertFile,

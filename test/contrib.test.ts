@@ -57,21 +57,21 @@ function contactFor(on: Registrations): string {
   return runDialplan(steps, from, 'contacted', functions).get('CONTACT') ?? '';
 }
 
-let t: TestServer;
-const Contrib = suite('contrib PBX examples');
-Contrib.before.each(async () => {
-  t = await startTestServer();
+const Contrib = suite<{ t: TestServer }>('contrib PBX examples', { t: undefined as unknown as TestServer });
+Contrib.before.each(async (ctx) => {
+  const t = await startTestServer();
+  ctx.t = t;
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'x', pin: '4826' });
   await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T46U' });
 });
-Contrib.after.each(() => t.close());
+Contrib.after.each(({ t }) => t.close());
 
-const post = async (path: string, headers: Record<string, string>, body: string) => {
+const post = async (t: TestServer, path: string, headers: Record<string, string>, body: string) => {
   const res = await fetch(`${t.url}/api/v1${path}`, { method: 'POST', headers, body });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
-Contrib('Asterisk: the CURL call of the dialplan, as Asterisk sends it, logs in', async () => {
+Contrib('Asterisk: the CURL call of the dialplan, as Asterisk sends it, logs in', async ({ t }) => {
   const curl = /CURL\(\$\{HOTPROV_API\}(\/[^,]+),(.*)\)\}\)\s*$/m.exec(asterisk);
   assert.ok(/^ same => n\(ask\),Set\(LOCAL\(ANSWER\)=\$\{CURL/m.test(asterisk), 'the loop must not add the headers again');
   assert.ok(curl !== null, 'no CURL() call found');
@@ -83,14 +83,14 @@ Contrib('Asterisk: the CURL call of the dialplan, as Asterisk sends it, logs in'
   // quote only groups and is dropped.
   const argument = template.replace(/\\(.)|"/g, (_, kept: string | undefined) => kept ?? '');
   const body = argument.replace('${DEVICE}', 'HD0001').replace('${DIGITS}', '*35*101*4826').replace('${CONTACT}', 'sip:HD0001@127.0.0.1:5999');
-  const answer = await post(path, headers, body);
+  const answer = await post(t, path, headers, body);
   assert.is(answer.status, 200);
   assert.is(answer.body.result, 'logged_in');
   for (const key of asterisk.matchAll(/JSON_DECODE\(ANSWER,(\w+)\)/g))
     assert.ok(key[1] !== undefined && key[1] in answer.body, `${key[1]} is not in the answer`);
 });
 
-Contrib('Asterisk: every result the dialplan branches on is one hotprov gives, and it asks again the way hotprov expects', async () => {
+Contrib('Asterisk: every result the dialplan branches on is one hotprov gives, and it asks again the way hotprov expects', async ({ t }) => {
   for (const m of asterisk.matchAll(/"\$\{RESULT\}" = "(\w+)"/g)) assert.ok((m[1] ?? '') in PROMPTS, `${m[1]} is not a result`);
   assert.match(asterisk, /Set\(LOCAL\(DIGITS\)=\$\{DIGITS\}\*\$\{EXT\}\)/);
   assert.match(asterisk, /Set\(LOCAL\(DIGITS\)=\$\{DIGITS\}\*\$\{PIN\}\)/);
@@ -101,12 +101,12 @@ Contrib('Asterisk: every result the dialplan branches on is one hotprov gives, a
   assert.is(pin.body.result, 'need_pin');
 });
 
-Contrib('FreeSWITCH: the body and path of the Lua call log in; every prompt has a sound', async () => {
+Contrib('FreeSWITCH: the body and path of the Lua call log in; every prompt has a sound', async ({ t }) => {
   const format = /string\.format\('(\{"device":"%s","digits":"%s","contact":"%s"\})'/.exec(lua)?.[1];
   const path = /%s(\/hotdesk\/code)'/.exec(lua)?.[1];
   assert.ok(format !== undefined && path !== undefined, 'request not found in hotprov.lua');
   const body = format.replace('%s', 'HD0001').replace('%s', '*35*101*4826').replace('%s', 'sip:HD0001@127.0.0.1:5999');
-  const answer = await post(path, { 'Content-Type': 'application/json', Authorization: `Bearer ${TEST_TOKEN}` }, body);
+  const answer = await post(t, path, { 'Content-Type': 'application/json', Authorization: `Bearer ${TEST_TOKEN}` }, body);
   assert.is(answer.body.result, 'logged_in');
   for (const prompt of new Set(Object.values(PROMPTS))) assert.ok(lua.includes(`["${prompt}"]`), `no sound for ${prompt}`);
 });
@@ -127,10 +127,11 @@ Contrib("pjsip_notify.conf carries each vendor's check-sync event", () => {
   }
 });
 
-Contrib('Asterisk: when hotprov answers without a result (a refused token), the dialplan plays its fallback', async () => {
+Contrib('Asterisk: when hotprov answers without a result (a refused token), the dialplan plays its fallback', async ({ t }) => {
   // CURL() returns the body whatever the status; without `result` RESULT is empty and the caller hears the
   // "try again later" prompt instead of a wrong "invalid extension".
   const refused = await post(
+    t,
     '/hotdesk/code',
     { 'Content-Type': 'application/json', Authorization: 'Bearer wrong-token-0123456789' },
     '{"device":"HD0001","digits":"*35"}',
@@ -145,7 +146,7 @@ Contrib('Asterisk: when hotprov answers without a result (a refused token), the 
   assert.match(asterisk, /^ same => n\(unanswered\),Answer\(\)\n same => n,Playback\(please-try-call-later\)\n same => n,Return\(\)$/m);
 });
 
-Contrib('Asterisk: the contact the phone registered over TLS reaches hotprov as a TLS target', async () => {
+Contrib('Asterisk: the contact the phone registered over TLS reaches hotprov as a TLS target', async ({ t }) => {
   const curl = /CURL\(\$\{HOTPROV_API\}(\/[^,]+),(.*)\)\}\)\s*$/m.exec(asterisk);
   const [, path = '', template = ''] = curl ?? [];
   const registered = contactFor({
@@ -158,7 +159,7 @@ Contrib('Asterisk: the contact the phone registered over TLS reaches hotprov as 
     .replace('${DEVICE}', 'HD0001')
     .replace('${DIGITS}', '*35*101*4826')
     .replace('${CONTACT}', registered);
-  const answer = await post(path, { 'Content-Type': 'application/json', Authorization: `Bearer ${TEST_TOKEN}` }, body);
+  const answer = await post(t, path, { 'Content-Type': 'application/json', Authorization: `Bearer ${TEST_TOKEN}` }, body);
   assert.is(answer.body.result, 'logged_in');
   const device = await t.api('GET', '/api/v1/devices/001565123456');
   assert.is(device.body.reportedContact, 'sip:HD0001@192.0.2.10:5061;transport=tls;ob');

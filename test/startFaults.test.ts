@@ -15,14 +15,14 @@ import * as assert from 'uvu/assert';
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NOBODY = 65534;
-let dir: string;
 
-const Faults = suite('start-up faults');
-Faults.before.each(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hotprov-faults-'));
-  chmodSync(dir, 0o777);
+/** Each test's own folder for the database and the service user's home. */
+const Faults = suite<{ dir: string }>('start-up faults', { dir: '' });
+Faults.before.each((ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'hotprov-faults-'));
+  chmodSync(ctx.dir, 0o777);
 });
-Faults.after.each(() => rmSync(dir, { recursive: true, force: true }));
+Faults.after.each(({ dir }) => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs src/main.ts to its end; `asNobody` drops root, so file permissions apply as they would to a service user. */
 function freePort(): Promise<number> {
@@ -34,7 +34,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function start(env: Record<string, string>, asNobody = false): Promise<{ code: number | null; stderr: string }> {
+async function start(dir: string, env: Record<string, string>, asNobody = false): Promise<{ code: number | null; stderr: string }> {
   const httpPort = String(await freePort());
   const node = [process.execPath, '--import', 'tsx', join(ROOT, 'src/main.ts')];
   const [command, ...args] = asNobody ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...node] : node;
@@ -77,54 +77,54 @@ function assertOneLine(result: { code: number | null; stderr: string }, names: R
   assert.not.match(result.stderr, /\n\s+at /, 'no stack trace');
 }
 
-Faults('the HTTP port taken by another program', async () => {
+Faults('the HTTP port taken by another program', async ({ dir }) => {
   const taken = createServer();
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
   const port = (taken.address() as { port: number }).port;
   try {
-    const result = await start({ HOTPROV_HTTP_PORT: String(port) });
+    const result = await start(dir, { HOTPROV_HTTP_PORT: String(port) });
     assertOneLine(result, new RegExp(`HOTPROV_HTTP_PORT ${port}.*in use`));
   } finally {
     taken.close();
   }
 });
 
-Faults('the SIP port taken by another program', async () => {
+Faults('the SIP port taken by another program', async ({ dir }) => {
   const taken = createSocket('udp4');
   await new Promise<void>((resolve) => taken.bind(0, '0.0.0.0', () => resolve()));
   const port = taken.address().port;
   try {
-    const result = await start({ HOTPROV_SIP_PORT: String(port) });
+    const result = await start(dir, { HOTPROV_SIP_PORT: String(port) });
     assertOneLine(result, new RegExp(`HOTPROV_SIP_PORT ${port}.*in use`));
   } finally {
     taken.close();
   }
 });
 
-Faults('a database path that cannot be opened', async () => {
+Faults('a database path that cannot be opened', async ({ dir }) => {
   writeFileSync(join(dir, 'not-a-folder'), 'x');
   const path = join(dir, 'not-a-folder', 'hotprov.db');
-  assertOneLine(await start({ HOTPROV_DB: path }), new RegExp(`HOTPROV_DB ${path} cannot be opened`));
+  assertOneLine(await start(dir, { HOTPROV_DB: path }), new RegExp(`HOTPROV_DB ${path} cannot be opened`));
 });
 
-Faults('a database file the service user may not write', async () => {
+Faults('a database file the service user may not write', async ({ dir }) => {
   const path = join(dir, 'data', 'hotprov.db');
   mkdirSync(join(dir, 'data'));
   new Database(path).close();
   chmodSync(join(dir, 'data'), 0o755);
   chmodSync(path, 0o444);
   chownSync(path, 0, 0);
-  const result = await start({ HOTPROV_DB: path }, true);
+  const result = await start(dir, { HOTPROV_DB: path }, true);
   assertOneLine(result, new RegExp(`HOTPROV_DB ${path}`));
   assert.match(result.stderr, /cannot be (opened for writing|written)/);
 });
 
-Faults('a migration that fails on the database it finds', async () => {
+Faults('a migration that fails on the database it finds', async ({ dir }) => {
   const path = join(dir, 'hotprov.db');
   const db = new Database(path);
   db.exec('CREATE TABLE tenants (something_else TEXT)');
   db.close();
-  assertOneLine(await start({ HOTPROV_DB: path }), new RegExp(`HOTPROV_DB ${path}: the migrations in .*migrations failed: .*tenants`));
+  assertOneLine(await start(dir, { HOTPROV_DB: path }), new RegExp(`HOTPROV_DB ${path}: the migrations in .*migrations failed: .*tenants`));
 });
 
 Faults.run();

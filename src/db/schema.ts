@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { SIP_TRANSPORTS } from '../config.ts';
 
 const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
 
@@ -11,7 +12,7 @@ export const tenants = sqliteTable('tenants', {
   /** Registrar overrides; NULL means the HOTPROV_SIP_* default. */
   registrarHost: text('registrar_host'),
   registrarPort: integer('registrar_port'),
-  registrarTransport: text('registrar_transport', { enum: ['udp', 'tcp', 'tls'] }),
+  registrarTransport: text('registrar_transport', { enum: SIP_TRANSPORTS }),
   /** Feature code that logs in and out (`*35`, 3CX uses `*77`). */
   loginCode: text('login_code').notNull().default('*35'),
   /** Numbers an idle phone may dial without any prefix, as a JSON array of strings. */

@@ -1,8 +1,9 @@
 import cron from 'node-cron';
 import { z } from 'zod';
+import { SIP_TRANSPORTS } from '../config.ts';
 import { BadRequest, InvalidField } from '../errors.ts';
-import { CODECS, isTimeZone, PHONE_LANGUAGES } from '../vendors/phoneSettings.ts';
 import { cidrProblem } from './networks.ts';
+import { CODECS, isTimeZone, PHONE_LANGUAGES } from './phoneValues.ts';
 
 /**
  * What the domain's commands accept, as zod schemas, each next to its inferred type: the API reads them from JSON
@@ -148,7 +149,7 @@ export const TenantUpdateBody = z
     name: text(64).min(1).optional(),
     registrarHost: host.nullable().optional(),
     registrarPort: port.nullable().optional(),
-    registrarTransport: z.enum(['udp', 'tcp', 'tls']).nullable().optional(),
+    registrarTransport: z.enum(SIP_TRANSPORTS).nullable().optional(),
     loginCode: featureCode.optional(),
     logoutCode: featureCode.nullable().optional(),
     emergencyNumbers: z

@@ -4,9 +4,9 @@ import { type Db, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import { devices, type TenantRow, tenants } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import { CODECS, type Codec, PHONE_LANGUAGES, type PhoneLanguage } from '../vendors/phoneSettings.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
+import { CODECS, type Codec, PHONE_LANGUAGES, type PhoneLanguage } from './phoneValues.ts';
 
 export const DEFAULT_TENANT_SLUG = 'default';
 
@@ -106,6 +106,11 @@ function parseNumberList(json: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Every tenant, for the jobs that run per tenant. */
+export function listTenants(db: Db): TenantRow[] {
+  return db.select().from(tenants).all();
 }
 
 /** Reads a tenant that must exist. */

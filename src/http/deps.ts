@@ -4,7 +4,7 @@ import type { TenantSettings } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning } from '../provisioning/service.ts';
 import type { TemplateStore } from '../provisioning/templates.ts';
-import type { Redirects } from '../rps/service.ts';
+import type { Redirects } from '../rps/registrations.ts';
 import type { Resync } from '../sync/resync.ts';
 import type { VendorAdapter } from '../vendors/types.ts';
 

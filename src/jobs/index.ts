@@ -1,10 +1,10 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Db } from '../db/client.ts';
-import { type TenantRow, tenants } from '../db/schema.ts';
+import type { TenantRow } from '../db/schema.ts';
 import type { DomainDeps } from '../domain/context.ts';
 import { logoutSessions } from '../domain/hotdesk.ts';
+import { listTenants } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
-import type { Redirects } from '../rps/service.ts';
+import type { Redirects } from '../rps/registrations.ts';
 import type { Resync } from '../sync/resync.ts';
 
 export interface JobDeps {
@@ -50,12 +50,6 @@ export const redirectRetry = {
   run: (deps: JobDeps) => deps.redirects?.retryDue(),
 };
 
-const allTenants = (db: Db) => db.select().from(tenants).all();
-
-/**
- * Starts the cron schedules. Each job body is a plain function above (tests call them with a fixed clock);
- * this only decides when. `reschedule()` re-reads the tenants' schedules after their settings changed.
- */
 /**
  * node-cron's own messages (a missed or overlapping run) go through hotprov's logger, one plain line each,
  * instead of node-cron's coloured lines on the console.
@@ -71,6 +65,10 @@ export function cronLogger(log: Logger, task: string) {
   };
 }
 
+/**
+ * Starts the cron schedules. Each job body is a plain function above (tests call them with a fixed clock);
+ * this only decides when. `reschedule()` re-reads the tenants' schedules after their settings changed.
+ */
 export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
   cron.setLogger(cronLogger(deps.log, 'node-cron'));
   const guard = (name: string, work: () => unknown) => async () => {
@@ -94,7 +92,7 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
     cron.schedule(
       sessionLimit.schedule,
       guard(sessionLimit.name, () => {
-        for (const t of allTenants(deps.domain.db)) sessionLimit.run(deps, t);
+        for (const t of listTenants(deps.domain.db)) sessionLimit.run(deps, t);
       }),
       { name: sessionLimit.name, noOverlap: true, logger: cronLogger(deps.log, sessionLimit.name) },
     ),
@@ -103,7 +101,7 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
   const reschedule = () => {
     for (const task of perTenant) void task.destroy();
     perTenant = [];
-    for (const t of allTenants(deps.domain.db)) {
+    for (const t of listTenants(deps.domain.db)) {
       if (t.autoLogoutCron === null) continue;
       const name = `${scheduledLogout.name}-${t.slug}`;
       perTenant.push(

@@ -1,14 +1,6 @@
 import type { Mac } from '../domain/mac.ts';
+import type { RedirectResult } from '../domain/redirect.ts';
 import { describeHttpStatus } from '../remoteError.ts';
-
-/** What a vendor's redirect service says of a MAC. */
-export type RpsStatus = 'registered' | 'registered_elsewhere' | 'unknown' | 'error';
-
-export interface RpsResult {
-  readonly status: RpsStatus;
-  /** What happened, in hotprov's words (never the service's own body, never a credential). */
-  readonly message: string;
-}
 
 /** Where the redirect sends a factory-fresh phone, with the credentials it must fetch its files with. */
 export interface RedirectTarget {
@@ -20,14 +12,16 @@ export interface RedirectTarget {
 /** One vendor's redirect service (Yealink RPS, Snom SRAPS, Poly ZTP), behind one interface. */
 export interface RedirectClient {
   readonly vendor: 'yealink' | 'snom' | 'polycom';
-  register(mac: Mac, target: RedirectTarget): Promise<RpsResult>;
-  deregister(mac: Mac): Promise<RpsResult>;
-  check(mac: Mac): Promise<RpsResult>;
+  register(mac: Mac, target: RedirectTarget): Promise<RedirectResult>;
+  deregister(mac: Mac): Promise<RedirectResult>;
+  check(mac: Mac): Promise<RedirectResult>;
 }
 
-export const ok = (message = 'ok'): RpsResult => ({ status: 'registered', message });
-export const elsewhere = (message: string): RpsResult => ({ status: 'registered_elsewhere', message });
-export const failed = (message: string): RpsResult => ({ status: 'error', message });
+export type { RedirectResult };
+
+export const ok = (message = 'ok'): RedirectResult => ({ status: 'registered', message });
+export const elsewhere = (message: string): RedirectResult => ({ status: 'registered_elsewhere', message });
+export const failed = (message: string): RedirectResult => ({ status: 'error', message });
 
 /** fetch with a time-out: a service that hangs is an error, not a stuck job. */
 export async function request(url: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; body: unknown }> {

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { Mac } from '../domain/mac.ts';
-import { describe, elsewhere, failed, ok, type RedirectClient, type RpsResult, request } from './types.ts';
+import { describe, elsewhere, failed, ok, type RedirectClient, type RedirectResult, request } from './types.ts';
 
 export interface YealinkRpsCredentials {
   /** https://api-dm.yealink.com:8443 unless a proxy or a test stands in. */
@@ -51,14 +51,14 @@ export function createYealinkRps(c: YealinkRpsCredentials): RedirectClient {
   /** The open API's "the MAC exists already" answer, read to decide, never passed on. */
   const existed = (body: unknown) => /existed/.test(String(envelope(body).error?.msg ?? ''));
   /** Our account's record of a MAC, if it has one. */
-  const find = async (mac: Mac): Promise<{ id: string } | null | RpsResult> => {
+  const find = async (mac: Mac): Promise<{ id: string } | null | RedirectResult> => {
     const res = await call('POST', '/api/open/v1/device/list', { key: mac, skip: 0, limit: 10, autoCount: false });
     const problem = failure(res.status, res.body);
     if (problem !== null) return failed(problem);
     const data = envelope(res.body).data as { data?: { id: string; mac: string }[] } | undefined;
     return data?.data?.find((d) => d.mac.toLowerCase().replace(/[:-]/g, '') === mac) ?? null;
   };
-  const isResult = (v: unknown): v is RpsResult => typeof v === 'object' && v !== null && 'status' in v;
+  const isResult = (v: unknown): v is RedirectResult => typeof v === 'object' && v !== null && 'status' in v;
 
   return {
     vendor: 'yealink',

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { SIP_TRANSPORTS, type SipTransport } from '../config.ts';
 
 /** How a SIP request travels: as the contact says (`;transport=tcp|tls`, `sips:`), else UDP. */
-export type SipTransport = 'udp' | 'tcp' | 'tls';
+export type { SipTransport };
 
 /** A SIP URI's parts hotprov needs to send to it: `sip:user@host:port;transport=…`. */
 export interface SipUri {
@@ -23,7 +24,7 @@ export function parseSipUri(text: string): SipUri | null {
   if (m === null || m[3] === undefined) return null;
   const scheme = m[1]?.toLowerCase() === 'sips' ? 'sips' : 'sip';
   const param = /;\s*transport=(\w+)/i.exec(m[5] ?? '')?.[1]?.toLowerCase();
-  if (param !== undefined && !['udp', 'tcp', 'tls'].includes(param)) return null; // SCTP, WS: not for hotprov
+  if (param !== undefined && !(SIP_TRANSPORTS as readonly string[]).includes(param)) return null; // SCTP, WS: not for hotprov
   const transport: SipTransport = scheme === 'sips' ? 'tls' : ((param as SipTransport | undefined) ?? 'udp');
   const port = m[4] === undefined ? (transport === 'tls' ? 5061 : 5060) : Number(m[4]);
   if (port < 1 || port > 65535) return null;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Codec, PhoneLanguage } from '../domain/phoneValues.ts';
 
 /**
  * Settings a deployment sets on every phone besides accounts and keys (issue 13), vendor-neutral.
@@ -23,11 +24,8 @@ export type PollSchedule =
   /** Once a day at this phone's own minute (`HH:MM`, phone time) inside the tenant's window. */
   | { readonly mode: 'nightly'; readonly at: string; readonly until: string };
 
-export const PHONE_LANGUAGES = ['en', 'de', 'fr', 'it', 'es', 'nl'] as const;
-export type PhoneLanguage = (typeof PHONE_LANGUAGES)[number];
-
-export const CODECS = ['opus', 'g722', 'pcma', 'pcmu', 'g729'] as const;
-export type Codec = (typeof CODECS)[number];
+// The lists live with the domain, which validates and stores them; re-exported for the adapters and schemas.
+export { CODECS, type Codec, isTimeZone, PHONE_LANGUAGES, type PhoneLanguage } from '../domain/phoneValues.ts';
 
 /** One end of daylight saving time as the phones take it: the n-th (5 = last) weekday of a month at an hour. */
 export interface DstChange {
@@ -138,14 +136,4 @@ export function timeZoneRules(zone: string, year: number = new Date().getUTCFull
   }
   rulesCache.set(key, rules);
   return rules;
-}
-
-/** Whether a string names a time zone Node knows. */
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -7,12 +7,11 @@ import { openDb } from '../../src/db/client.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
 import { storageConflict } from '../../src/errors.ts';
 
-const Db = suite('db/migrations');
-let dir = '';
-Db.before.each(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hotprov-db-'));
+const Db = suite<{ dir: string }>('db/migrations', { dir: '' });
+Db.before.each((ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'hotprov-db-'));
 });
-Db.after.each(() => rmSync(dir, { recursive: true, force: true }));
+Db.after.each(({ dir }) => rmSync(dir, { recursive: true, force: true }));
 
 function seed(sqlite: ReturnType<typeof openDb>['sqlite']) {
   const tenant = sqlite.prepare(`INSERT INTO tenants (slug, name) VALUES ('t', 'T') RETURNING id`).get() as { id: number };
@@ -37,7 +36,7 @@ function seed(sqlite: ReturnType<typeof openDb>['sqlite']) {
 
 const openSession = `INSERT INTO hotdesk_sessions (tenant_id, device_id, user_id, method, started_at) VALUES (?, ?, ?, 'api', 1)`;
 
-Db('WAL is on and foreign keys are enforced after opening', () => {
+Db('WAL is on and foreign keys are enforced after opening', ({ dir }) => {
   const { sqlite, close } = openDb(join(dir, 'h.db'));
   assert.is(sqlite.pragma('journal_mode', { simple: true }), 'wal');
   assert.is(sqlite.pragma('foreign_keys', { simple: true }), 1);
@@ -57,7 +56,7 @@ Db('the database itself refuses a user on two devices and two users on one devic
   close();
 });
 
-Db('reopening a database with data migrates nothing away', () => {
+Db('reopening a database with data migrates nothing away', ({ dir }) => {
   const path = join(dir, 'h.db');
   const first = openDb(path);
   const ids = seed(first.sqlite);
@@ -71,7 +70,7 @@ Db('reopening a database with data migrates nothing away', () => {
   again.close();
 });
 
-Db('a database whose rows break a foreign key is refused at start-up', () => {
+Db('a database whose rows break a foreign key is refused at start-up', ({ dir }) => {
   const path = join(dir, 'h.db');
   const first = openDb(path);
   first.sqlite.pragma('foreign_keys = OFF');

@@ -14,17 +14,16 @@ import { basicAuthorization, startTestServer } from '../helpers/server.ts';
  * Upgrading to device-bound provisioning must not cut off phones in service: a database as the release before
  * it left it (migrations 0000–0008) is migrated, then its phones fetch as they always did.
  */
-const Upgrade = suite('db/upgrade to device-bound provisioning');
-let dir = '';
-Upgrade.before.each(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hotprov-upgrade-'));
+const Upgrade = suite<{ dir: string }>('db/upgrade to device-bound provisioning', { dir: '' });
+Upgrade.before.each((ctx) => {
+  ctx.dir = mkdtempSync(join(tmpdir(), 'hotprov-upgrade-'));
 });
-Upgrade.after.each(() => rmSync(dir, { recursive: true, force: true }));
+Upgrade.after.each(({ dir }) => rmSync(dir, { recursive: true, force: true }));
 
 const BEFORE = 9; // migrations 0000 to 0008
 
 /** A database migrated as the release before device-bound provisioning left it. */
-function previousRelease(path: string): Database.Database {
+function previousRelease(dir: string, path: string): Database.Database {
   const folder = join(dir, 'migrations');
   cpSync(PATHS.migrations, folder, { recursive: true });
   const journalPath = join(folder, 'meta', '_journal.json');
@@ -37,9 +36,9 @@ function previousRelease(path: string): Database.Database {
   return sqlite;
 }
 
-Upgrade('phones in service keep being served; redirect phones stay active, others re-key from their own address', async () => {
+Upgrade('phones in service keep being served; redirect phones stay active, others re-key from their own address', async ({ dir }) => {
   const path = join(dir, 'hotprov.db');
-  const old = previousRelease(path);
+  const old = previousRelease(dir, path);
   const tenant = (old.prepare(`INSERT INTO tenants (slug, name) VALUES ('default', 'Default') RETURNING id`).get() as { id: number }).id;
   const insert = old.prepare(
     `INSERT INTO devices (tenant_id, mac, vendor, model, idle_account, idle_password, prov_username, prov_password, prov_auth, last_seen_at, last_seen_ip)

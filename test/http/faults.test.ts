@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../src/log.ts';
 import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
+import { logEntries } from '../helpers/logs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** What hotprov answers when the database cannot be written, when a change is empty, and the headers it always sends. */
@@ -72,14 +73,18 @@ Faults('a database that cannot be written costs no phone its file: answered, rec
   const claim = await t.anonymous('/805ec0112244.cfg', 'Yealink SIP-T54W 96.86.0.70');
   assert.is(claim.status, 200);
   assert.not.match(await claim.text(), /HD000\d/);
-  assert.is(logged.filter((l) => l.includes('could not record what phones fetched')).length, 1, 'one warning, not one per fetch');
+  assert.is(
+    logEntries(logged).filter((e) => e.level === 'warn' && e.msg.startsWith('could not record what phones fetched')).length,
+    1,
+    'one warning, not one per fetch',
+  );
   sqlite.pragma('query_only = OFF');
   assert.is(sqlite.prepare("SELECT access FROM devices WHERE mac = '805ec0112244'").pluck().get(), 'unclaimed');
   // Written at the next turn a phone fetches (or by the retry on its own).
   await (await t.phone('/805ec0112233.cfg', 'Yealink SIP-T54W 96.86.0.21')).text();
   await new Promise((resolve) => setImmediate(resolve));
   assert.is((await t.api('GET', '/api/v1/devices/805ec0112233')).body.lastSeen.firmware, '96.86.0.21');
-  assert.ok(logged.some((l) => l.includes('recorded again')));
+  assert.ok(logEntries(logged).some((e) => e.level === 'info' && e.msg.includes('recorded again')));
 });
 
 Faults('a full disk during console sign-in is a 503 page that says why', async () => {

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../src/log.ts';
 import { readBootstrap } from '../helpers/bootstrap.ts';
+import { logEntries } from '../helpers/logs.ts';
 import { basicAuthorization, startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -110,7 +111,7 @@ Guessers('past its budget an address gets 429 with Retry-After, with one audit e
   assert.is((await t.anonymous('/805ec1fffffe.cfg', '', { headers: { 'x-forwarded-for': '198.51.100.24, 198.51.100.23' } })).status, 429);
   const audits = t.hotprov.database.sqlite.prepare("SELECT detail FROM audit_events WHERE action = 'security.address_blocked'").all();
   assert.is(audits.length, 1);
-  assert.is(logged.filter((l) => l.includes('blocked')).length, 1, 'one line per block, not one per guess');
+  assert.is(logEntries(logged).filter((e) => e.category === 'security' && e.msg.includes('blocked')).length, 1, 'one line per block, not one per guess');
 });
 
 Guessers('unknown, unclaimed, claimed, active and deleted MACs get the same answer without credentials', async () => {

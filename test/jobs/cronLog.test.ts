@@ -4,6 +4,7 @@ import { startJobs } from '../../src/jobs/index.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Resync } from '../../src/sync/resync.ts';
 import { createDomain } from '../helpers/domain.ts';
+import { logEntries } from '../helpers/logs.ts';
 
 /**
  * While a phone does not answer, the re-sync watchdog's run outlasts its 5 s schedule. node-cron then speaks
@@ -35,9 +36,9 @@ CronLog('an overlapping watchdog run is logged by hotprov at debug, and node-cro
     });
     f.close();
   }
-  const overlap = lines.find((l) => /cron: .*overlap/.test(l));
+  const overlap = logEntries(lines).find((e) => /cron: .*overlap/.test(e.msg));
   assert.ok(overlap !== undefined, `no overlap line logged:\n${lines.join('\n')}`);
-  assert.match(overlap, / DEBUG \[lifecycle\] cron: .* job=sync-watchdog/);
+  assert.equal([overlap.level, overlap.category, overlap.job], ['debug', 'lifecycle', 'sync-watchdog']);
   assert.equal(
     written.filter((w) => /NODE-CRON/.test(w)),
     [],

@@ -33,14 +33,19 @@ function hotprov(args: string[], env: Record<string, string>): Promise<{ code: n
   });
 }
 
-let dir = '';
-let rps: FakeService;
-let env: Record<string, string>;
-const Cli = suite('rps command line');
-Cli.before.each(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hotprov-cli-'));
-  rps = await fakeYealinkRps(KEY, SECRET);
-  env = { HOTPROV_DB: join(dir, 'h.db'), HOTPROV_BASE_URL: 'http://prov.example.test:8080' };
+interface CliContext {
+  dir: string;
+  rps: FakeService;
+  /** The environment `hotprov` runs with: a database of 1,000 enrolled phones. */
+  env: Record<string, string>;
+}
+
+const Cli = suite<CliContext>('rps command line', {} as CliContext);
+Cli.before.each(async (ctx) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hotprov-cli-'));
+  const rps = await fakeYealinkRps(KEY, SECRET);
+  const env = { HOTPROV_DB: join(dir, 'h.db'), HOTPROV_BASE_URL: 'http://prov.example.test:8080' };
+  Object.assign(ctx, { dir, rps, env });
   const { db, close } = openDb(env.HOTPROV_DB ?? '');
   const tenant = ensureDefaultTenant(db);
   const catalog = createModelCatalog(loadVendorAdapters().map((a) => a.profile));
@@ -51,12 +56,12 @@ Cli.before.each(async () => {
   db.update(tenants).set({ yealinkRpsUrl: rps.url, yealinkRpsKeyId: KEY, yealinkRpsSecret: SECRET }).run();
   close();
 });
-Cli.after.each(async () => {
+Cli.after.each(async ({ rps, dir }) => {
   await rps.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-Cli('rps sync registers a batch of 1,000 with a progress bar and a summary; exit 0', async () => {
+Cli('rps sync registers a batch of 1,000 with a progress bar and a summary; exit 0', async ({ rps, env }) => {
   const run = await hotprov(['rps', 'sync'], env);
   assert.is(run.code, 0, run.stderr);
   assert.is(run.stdout, 'registered 1000, failed 0, owned by another account 0, no service set up 0\n');
@@ -69,7 +74,7 @@ Cli('rps sync registers a batch of 1,000 with a progress bar and a summary; exit
   assert.equal([status.code, status.stdout], [0, '00156500002a\tregistered\tin this account\n']);
 });
 
-Cli('failures and foreign MACs give exit code 1 and say which', async () => {
+Cli('failures and foreign MACs give exit code 1 and say which', async ({ rps, env }) => {
   rps.foreign.add('001565000001');
   const one = await hotprov(['rps', 'register', '001565000001'], env);
   assert.is(one.code, 1);

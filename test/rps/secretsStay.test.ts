@@ -14,10 +14,10 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  * short class, never the remote side's words.
  */
 const SECRET = 'stored-secret-material';
-let t: TestServer;
-const Secrets = suite('secrets stay with their endpoint');
-Secrets.before.each(async () => {
-  t = await startTestServer();
+const Secrets = suite<{ t: TestServer }>('secrets stay with their endpoint', { t: undefined as unknown as TestServer });
+Secrets.before.each(async (ctx) => {
+  const t = await startTestServer();
+  ctx.t = t;
   const set = await t.api('PATCH', '/api/v1/tenant', {
     yealinkRpsUrl: 'https://rps.example.test',
     yealinkRpsKeyId: 'AK-1',
@@ -38,9 +38,9 @@ Secrets.before.each(async () => {
   });
   assert.is(set.status, 200, JSON.stringify(set.body));
 });
-Secrets.after.each(() => t.close());
+Secrets.after.each(({ t }) => t.close());
 
-const row = () => t.hotprov.database.db.select().from(tenants).get();
+const row = (t: TestServer) => t.hotprov.database.db.select().from(tenants).get();
 
 const moves: readonly [string, Record<string, unknown>, string][] = [
   ['Yealink RPS URL', { yealinkRpsUrl: 'https://evil.example.test' }, 'yealinkRpsSecret'],
@@ -57,40 +57,40 @@ const moves: readonly [string, Record<string, unknown>, string][] = [
 ];
 
 for (const [what, change, secret] of moves) {
-  Secrets(`changing the ${what} without ${secret} is refused and changes nothing; with it, or with null, it is taken`, async () => {
+  Secrets(`changing the ${what} without ${secret} is refused and changes nothing; with it, or with null, it is taken`, async ({ t }) => {
     // The mode decides the relay's port only when none is set.
     if ('notifyMode' in change) assert.is((await t.api('PATCH', '/api/v1/tenant', { relayPort: null, relaySecret: SECRET })).status, 200);
-    const before = row();
+    const before = row(t);
     const refused = await t.api('PATCH', '/api/v1/tenant', change);
     assert.is(refused.status, 400);
     assert.is(refused.body.error.code, 'secret_required');
     assert.match(refused.body.error.message, new RegExp(`give ${secret} again`));
     assert.not.ok(JSON.stringify(refused.body).includes(SECRET));
-    assert.equal(row(), before, 'nothing changed');
+    assert.equal(row(t), before, 'nothing changed');
 
     const cleared = await t.api('PATCH', '/api/v1/tenant', { ...change, [secret]: null });
     assert.is(cleared.status, 200);
-    assert.is((row() as Record<string, unknown>)[secret], null, 'the old secret is gone');
+    assert.is((row(t) as Record<string, unknown>)[secret], null, 'the old secret is gone');
     const given = await t.api('PATCH', '/api/v1/tenant', { ...change, [secret]: 'a-new-secret' });
     assert.is(given.status, 200);
-    assert.is((row() as Record<string, unknown>)[secret], 'a-new-secret');
+    assert.is((row(t) as Record<string, unknown>)[secret], 'a-new-secret');
   });
 }
 
-Secrets('the same endpoint sent again, or other settings, need no secret', async () => {
+Secrets('the same endpoint sent again, or other settings, need no secret', async ({ t }) => {
   const same = await t.api('PATCH', '/api/v1/tenant', { yealinkRpsUrl: 'https://rps.example.test', relayHost: 'pbx.example.test', loginCode: '*36' });
   assert.is(same.status, 200);
-  assert.is(row()?.yealinkRpsSecret, SECRET);
+  assert.is(row(t)?.yealinkRpsSecret, SECRET);
 });
 
-Secrets('with no relay host, the registrar is where the relay secret goes: moving it needs the secret', async () => {
+Secrets('with no relay host, the registrar is where the relay secret goes: moving it needs the secret', async ({ t }) => {
   assert.is((await t.api('PATCH', '/api/v1/tenant', { relayHost: null, relaySecret: SECRET })).status, 200);
   const moved = await t.api('PATCH', '/api/v1/tenant', { registrarHost: 'elsewhere.example.test' });
   assert.is(moved.status, 400);
   assert.is(moved.body.error.details?.field ?? moved.body.error.field, 'registrarHost');
 });
 
-Secrets('service URLs must be https, except on loopback, and carry no credentials', async () => {
+Secrets('service URLs must be https, except on loopback, and carry no credentials', async ({ t }) => {
   for (const url of ['http://rps.example.test', 'http://10.0.0.1:8443', 'ftp://rps.example.test', 'https://user:pw@rps.example.test', 'javascript:alert(1)']) {
     const res = await t.api('PATCH', '/api/v1/tenant', { yealinkRpsUrl: url, yealinkRpsSecret: null });
     assert.is(res.status, 400, url);
@@ -101,7 +101,7 @@ Secrets('service URLs must be https, except on loopback, and carry no credential
   }
 });
 
-Secrets('a redirect service that fails is reported by class: its status, never its body', async () => {
+Secrets('a redirect service that fails is reported by class: its status, never its body', async ({ t }) => {
   const loud: Server = createServer((_req, res) => {
     res.writeHead(500, { 'content-type': 'text/plain' });
     res.end('internal details: db password=hunter2 at /srv/app.js:12');
@@ -124,20 +124,21 @@ Secrets('a redirect service that fails is reported by class: its status, never i
   assert.is(result?.message, 'connection refused');
 });
 
-Secrets('a redirect service that hangs is reported as timed out', async () => {
+Secrets('a redirect service that hangs is reported as timed out', async ({ t }) => {
   let rps: FakeService | null = null;
   try {
     rps = await fakeYealinkRps('AK-1', SECRET);
     rps.mode = 'hang';
     const { createYealinkRps } = await import('../../src/rps/yealink.ts');
     const client = createYealinkRps({ baseUrl: rps.url, accessKeyId: 'AK-1', accessKeySecret: SECRET, timeoutMs: 200 });
-    const { createRedirects } = await import('../../src/rps/service.ts');
+    const { createRedirects } = await import('../../src/rps/registrations.ts');
     const { silentLogger } = await import('../../src/log.ts');
     const redirects = createRedirects({
       db: t.hotprov.database.db,
       log: silentLogger,
       now: () => new Date(),
       baseUrl: 'http://prov.example.test:8080',
+      phoneUrl: 'http://prov.example.test:8080/prov/',
       clientFor: () => client,
     });
     await t.api('POST', '/api/v1/devices', { mac: '001565aabbdd', vendor: 'yealink', model: 'T46U' });

@@ -109,114 +109,117 @@ async function fakeAmi(secret: string): Promise<FakeAmi> {
   };
 }
 
-const Relays = suite('sip/relays');
+/** The relay under test and the stand-in Asterisk a test starts (both stopped after it). */
+interface RelaysContext {
+  relay: AsteriskRelay;
+  ami?: FakeAmi | undefined;
+}
+const Relays = suite<RelaysContext>('sip/relays', {} as RelaysContext);
 const FAST = { initialMs: 20, maxMs: 200 };
-let relay: AsteriskRelay;
-let ami: FakeAmi | undefined;
-Relays.after.each(async () => {
-  relay?.close();
-  await ami?.stop();
-  ami = undefined;
+Relays.after.each(async (ctx) => {
+  ctx.relay?.close();
+  await ctx.ami?.stop();
+  ctx.ami = undefined;
 });
 const settings = (port: number, secret = 's3cret') => ({ host: '127.0.0.1', port, username: 'hotprov', secret, timeoutMs: 2000 });
 
-Relays('Asterisk: AMI login, then PJSIPNotify to the endpoint with the check-sync event', async () => {
-  ami = await fakeAmi('s3cret');
-  relay = new AsteriskRelay({ backoff: FAST });
-  const result = await relay.notify(settings(ami.port), 'HD0001', 'check-sync;reboot=false');
+Relays('Asterisk: AMI login, then PJSIPNotify to the endpoint with the check-sync event', async (ctx) => {
+  ctx.ami = await fakeAmi('s3cret');
+  ctx.relay = new AsteriskRelay({ backoff: FAST });
+  const result = await ctx.relay.notify(settings(ctx.ami.port), 'HD0001', 'check-sync;reboot=false');
   assert.equal(result, { ok: true, message: 'NOTIFY sent to HD0001' });
-  assert.is(ami.notifies[0]?.Endpoint, 'HD0001');
-  assert.is(ami.notifies[0]?.Variable, 'Event=check-sync;reboot=false');
-  assert.equal(ami.problems, []);
+  assert.is(ctx.ami.notifies[0]?.Endpoint, 'HD0001');
+  assert.is(ctx.ami.notifies[0]?.Variable, 'Event=check-sync;reboot=false');
+  assert.equal(ctx.ami.problems, []);
 });
 
-Relays('Asterisk: 300 logouts at once are 300 PJSIPNotify actions over one AMI login', async () => {
-  ami = await fakeAmi('s3cret');
-  relay = new AsteriskRelay({ backoff: FAST });
+Relays('Asterisk: 300 logouts at once are 300 PJSIPNotify actions over one AMI login', async (ctx) => {
+  ctx.ami = await fakeAmi('s3cret');
+  ctx.relay = new AsteriskRelay({ backoff: FAST });
   const endpoints = Array.from({ length: 300 }, (_, i) => `HD${String(i + 1).padStart(4, '0')}`);
-  const { port } = ami;
-  const results = await Promise.all(endpoints.map((e) => relay.notify(settings(port), e, 'check-sync;reboot=false')));
+  const { port } = ctx.ami;
+  const results = await Promise.all(endpoints.map((e) => ctx.relay.notify(settings(port), e, 'check-sync;reboot=false')));
   // Each answer is matched to its own action even though the PBX answers out of order.
   assert.equal(
     results.map((r) => r.message),
     endpoints.map((e) => `NOTIFY sent to ${e}`),
   );
-  assert.is(ami.logins.ok, 1, 'one login');
-  assert.equal(ami.notifies.map((n) => n.Endpoint).sort(), endpoints);
-  assert.equal(ami.problems, []);
+  assert.is(ctx.ami.logins.ok, 1, 'one login');
+  assert.equal(ctx.ami.notifies.map((n) => n.Endpoint).sort(), endpoints);
+  assert.equal(ctx.ami.problems, []);
   // Later NOTIFYs go over the same session.
-  await relay.notify(settings(ami.port), 'HD0001', 'check-sync');
-  assert.is(ami.logins.ok, 1);
+  await ctx.relay.notify(settings(ctx.ami.port), 'HD0001', 'check-sync');
+  assert.is(ctx.ami.logins.ok, 1);
 });
 
-Relays('Asterisk: the relay survives the PBX restarting, and logs in again once it is back', async () => {
-  ami = await fakeAmi('s3cret');
-  relay = new AsteriskRelay({ backoff: FAST });
-  assert.is((await relay.notify(settings(ami.port), 'HD0001', 'check-sync')).ok, true);
-  await ami.stop();
+Relays('Asterisk: the relay survives the PBX restarting, and logs in again once it is back', async (ctx) => {
+  ctx.ami = await fakeAmi('s3cret');
+  ctx.relay = new AsteriskRelay({ backoff: FAST });
+  assert.is((await ctx.relay.notify(settings(ctx.ami.port), 'HD0001', 'check-sync')).ok, true);
+  await ctx.ami.stop();
   // While it is down, a NOTIFY fails with a reason instead of hanging (the re-sync watchdog sends it again).
-  await relay.notify(settings(ami.port), 'HD0002', 'check-sync').then(
+  await ctx.relay.notify(settings(ctx.ami.port), 'HD0002', 'check-sync').then(
     (r) => assert.unreachable(`no PBX must not succeed: ${r.message}`),
     (err: Error) => assert.match(err.message, /no connection to 127\.0\.0\.1|closed the connection/),
   );
-  await ami.start();
-  const again = await relay.notify(settings(ami.port), 'HD0002', 'check-sync');
+  await ctx.ami.start();
+  const again = await ctx.relay.notify(settings(ctx.ami.port), 'HD0002', 'check-sync');
   assert.equal(again, { ok: true, message: 'NOTIFY sent to HD0002' });
-  assert.is(ami.logins.ok, 2, 'logged in again after the restart, once');
-  assert.equal(ami.problems, []);
+  assert.is(ctx.ami.logins.ok, 2, 'logged in again after the restart, once');
+  assert.equal(ctx.ami.problems, []);
 });
 
-Relays('Asterisk: a wrong secret is refused and said so, once for a burst, not one login each', async () => {
-  ami = await fakeAmi('s3cret');
-  relay = new AsteriskRelay({ backoff: { initialMs: 60_000, maxMs: 60_000 } });
-  const { port } = ami;
-  const results = await Promise.all(Array.from({ length: 50 }, () => relay.notify(settings(port, 'wrong'), 'HD0001', 'check-sync')));
+Relays('Asterisk: a wrong secret is refused and said so, once for a burst, not one login each', async (ctx) => {
+  ctx.ami = await fakeAmi('s3cret');
+  ctx.relay = new AsteriskRelay({ backoff: { initialMs: 60_000, maxMs: 60_000 } });
+  const { port } = ctx.ami;
+  const results = await Promise.all(Array.from({ length: 50 }, () => ctx.relay.notify(settings(port, 'wrong'), 'HD0001', 'check-sync')));
   // Said by class, never in the PBX's own words (a relay address is set through the API).
   assert.ok(
     results.every((r) => !r.ok && r.message === 'AMI login refused'),
     results[0]?.message,
   );
-  assert.is(ami.logins.refused, 1);
+  assert.is(ctx.ami.logins.refused, 1);
   // Until the back-off runs out, a NOTIFY is refused at once with the same reason, without another login.
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const later = await relay.notify(settings(ami.port, 'wrong'), 'HD0001', 'check-sync');
+  const later = await ctx.relay.notify(settings(ctx.ami.port, 'wrong'), 'HD0001', 'check-sync');
   assert.match(later.message, /^AMI login refused \(trying again in \d+ s\)$/);
-  assert.is(ami.logins.refused, 1);
-  assert.equal(ami.notifies, []);
+  assert.is(ctx.ami.logins.refused, 1);
+  assert.equal(ctx.ami.notifies, []);
 });
 
-Relays('Asterisk: new credentials make a new session, and the old one is let go', async () => {
-  ami = await fakeAmi('s3cret');
-  relay = new AsteriskRelay({ backoff: FAST });
-  assert.is((await relay.notify(settings(ami.port, 'wrong'), 'HD0001', 'check-sync')).ok, false);
-  assert.is((await relay.notify(settings(ami.port), 'HD0001', 'check-sync')).ok, true);
-  assert.is(ami.logins.ok, 1);
-  const refused = ami.logins.refused;
+Relays('Asterisk: new credentials make a new session, and the old one is let go', async (ctx) => {
+  ctx.ami = await fakeAmi('s3cret');
+  ctx.relay = new AsteriskRelay({ backoff: FAST });
+  assert.is((await ctx.relay.notify(settings(ctx.ami.port, 'wrong'), 'HD0001', 'check-sync')).ok, false);
+  assert.is((await ctx.relay.notify(settings(ctx.ami.port), 'HD0001', 'check-sync')).ok, true);
+  assert.is(ctx.ami.logins.ok, 1);
+  const refused = ctx.ami.logins.refused;
   // The PBX restarts: only the session with the right credentials comes back, nothing keeps trying the old ones.
-  await ami.stop();
-  await ami.start();
+  await ctx.ami.stop();
+  await ctx.ami.start();
   await new Promise((resolve) => setTimeout(resolve, 400));
-  assert.is((await relay.notify(settings(ami.port), 'HD0002', 'check-sync')).ok, true);
-  assert.equal(ami.logins, { ok: 2, refused });
+  assert.is((await ctx.relay.notify(settings(ctx.ami.port), 'HD0002', 'check-sync')).ok, true);
+  assert.equal(ctx.ami.logins, { ok: 2, refused });
 });
 
-Relays('Asterisk: an unknown endpoint is an error from the PBX', async () => {
-  ami = await fakeAmi('s3cret');
-  relay = new AsteriskRelay({ backoff: FAST });
-  const result = await relay.notify(settings(ami.port), 'HD0999', 'check-sync');
+Relays('Asterisk: an unknown endpoint is an error from the PBX', async (ctx) => {
+  ctx.ami = await fakeAmi('s3cret');
+  ctx.relay = new AsteriskRelay({ backoff: FAST });
+  const result = await ctx.relay.notify(settings(ctx.ami.port), 'HD0999', 'check-sync');
   assert.equal(result, { ok: false, message: 'Unable to retrieve endpoint HD0999' });
 });
 
-Relays('a PBX that does not answer times out instead of hanging', async () => {
+Relays('a PBX that does not answer times out instead of hanging', async (ctx) => {
   const { server, port } = await listen(() => {});
-  relay = new AsteriskRelay({ backoff: FAST });
+  ctx.relay = new AsteriskRelay({ backoff: FAST });
   try {
-    await relay.notify({ host: '127.0.0.1', port, username: 'u', secret: 's', timeoutMs: 200 }, 'HD0001', 'check-sync').then(
+    await ctx.relay.notify({ host: '127.0.0.1', port, username: 'u', secret: 's', timeoutMs: 200 }, 'HD0001', 'check-sync').then(
       () => assert.unreachable('no answer must not succeed'),
       (err: Error) => assert.match(err.message, /^relay 127\.0\.0\.1:\d+: timed out$/),
     );
   } finally {
-    relay.close();
+    ctx.relay.close();
     server.close();
   }
 });

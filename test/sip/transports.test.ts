@@ -88,20 +88,23 @@ async function streamPhone(
   return phone;
 }
 
-let notifier: SipNotifier;
-let phone: StreamPhone | undefined;
-let certs: TestCertificates;
-const Transports = suite('sip/notifier over TCP, TLS and IPv6');
-Transports.before(() => {
-  certs = makeTestCertificates();
+/** The notifier under test, the stand-in phone a test starts (closed after it), and the test PKI. */
+interface TransportsContext {
+  notifier: SipNotifier;
+  phone?: StreamPhone | undefined;
+  certs: TestCertificates;
+}
+const Transports = suite<TransportsContext>('sip/notifier over TCP, TLS and IPv6', {} as TransportsContext);
+Transports.before((ctx) => {
+  ctx.certs = makeTestCertificates();
 });
-Transports.before.each(async () => {
-  notifier = await createSipNotifier({ port: 0, bindHost: '127.0.0.1', bindHost6: '::1', advertiseHost: '127.0.0.1', log: silentLogger, timers: TIMERS });
+Transports.before.each(async (ctx) => {
+  ctx.notifier = await createSipNotifier({ port: 0, bindHost: '127.0.0.1', bindHost6: '::1', advertiseHost: '127.0.0.1', log: silentLogger, timers: TIMERS });
 });
-Transports.after.each(async () => {
-  await notifier.close();
-  await phone?.close();
-  phone = undefined;
+Transports.after.each(async (ctx) => {
+  await ctx.notifier.close();
+  await ctx.phone?.close();
+  ctx.phone = undefined;
 });
 
 const target = (contact: string, credentials: { username: string; password: string } | null = null): NotifyTarget => {
@@ -120,7 +123,13 @@ Transports('contacts name their transport; IPv6 in brackets; the default port fo
     scheme: 'sip',
     transport: 'tls',
   });
-  assert.equal(parseSipUri('sips:HD0001@phone.example.test'), { user: 'HD0001', host: 'phone.example.test', port: 5061, scheme: 'sips', transport: 'tls' });
+  assert.equal(parseSipUri('sips:HD0001@phone.example.test'), {
+    user: 'HD0001',
+    host: 'phone.example.test',
+    port: 5061,
+    scheme: 'sips',
+    transport: 'tls',
+  });
   assert.equal(parseSipUri('<sip:HD0001@10.1.2.3>;transport=tcp')?.transport, 'udp', "a header parameter is not the URI's");
   assert.is(parseSipUri('sip:HD0001@10.1.2.3;transport=ws'), null);
   assert.is(formatSipUri({ user: '101', host: '::1', port: 5062, transport: 'tcp' }), 'sip:101@[::1]:5062;transport=tcp');
@@ -137,69 +146,69 @@ Transports('the stream reader frames by Content-Length, across pieces and keep-a
   assert.equal(got, [one, two]);
 });
 
-Transports('TCP: sent once (no retransmission) even when the answer is slow; a 401 answered with digest on the same connection', async () => {
+Transports('TCP: sent once (no retransmission) even when the answer is slow; a 401 answered with digest on the same connection', async (ctx) => {
   const check = digestPhone('HD0001', 'idle-secret-1');
-  phone = await streamPhone('tcp', (req) => ({ text: check(req), delayMs: 5 * TIMERS.t1, provisional: true }));
-  const result = await notifier.send(target(`sip:HD0001@127.0.0.1:${phone.port};transport=tcp`, HD0001));
+  ctx.phone = await streamPhone('tcp', (req) => ({ text: check(req), delayMs: 5 * TIMERS.t1, provisional: true }));
+  const result = await ctx.notifier.send(target(`sip:HD0001@127.0.0.1:${ctx.phone.port};transport=tcp`, HD0001));
   assert.equal([result.status, result.authenticated, result.transmissions], [200, true, 2]);
-  assert.is(phone.requests.length, 2, 'one request per transaction: TCP is reliable');
-  assert.is(phone.connections, 1);
-  const [first = '', second = ''] = phone.requests;
+  assert.is(ctx.phone.requests.length, 2, 'one request per transaction: TCP is reliable');
+  assert.is(ctx.phone.connections, 1);
+  const [first = '', second = ''] = ctx.phone.requests;
   assert.match(first, /^NOTIFY sip:HD0001@127\.0\.0\.1:\d+;transport=tcp SIP\/2\.0\r\n/);
   assert.match(header(first, 'Via') ?? '', /^SIP\/2\.0\/TCP 127\.0\.0\.1:\d+;branch=z9hG4bK[0-9a-f]+$/);
   assert.match(header(first, 'Contact') ?? '', /^<sip:hotprov@127\.0\.0\.1:\d+;transport=tcp>$/);
   assert.is(header(second, 'CSeq'), '2 NOTIFY');
 });
 
-Transports('TCP: a phone that takes the connection but never answers ends at Timer F, after one request', async () => {
-  phone = await streamPhone('tcp', () => null);
-  const result = await notifier.send(target(`sip:HD0001@127.0.0.1:${phone.port};transport=tcp`));
+Transports('TCP: a phone that takes the connection but never answers ends at Timer F, after one request', async (ctx) => {
+  ctx.phone = await streamPhone('tcp', () => null);
+  const result = await ctx.notifier.send(target(`sip:HD0001@127.0.0.1:${ctx.phone.port};transport=tcp`));
   assert.equal([result.status, result.transmissions, result.reason], [null, 1, 'no answer before Timer F']);
-  assert.is(phone.requests.length, 1);
+  assert.is(ctx.phone.requests.length, 1);
 });
 
-Transports('TCP: nobody listening is said so at once', async () => {
-  phone = await streamPhone('tcp', () => null);
-  const port = phone.port;
-  await phone.close();
-  phone = undefined;
-  const result = await notifier.send(target(`sip:HD0001@127.0.0.1:${port};transport=tcp`));
+Transports('TCP: nobody listening is said so at once', async (ctx) => {
+  ctx.phone = await streamPhone('tcp', () => null);
+  const port = ctx.phone.port;
+  await ctx.phone.close();
+  ctx.phone = undefined;
+  const result = await ctx.notifier.send(target(`sip:HD0001@127.0.0.1:${port};transport=tcp`));
   assert.is(result.status, null);
   assert.match(result.reason, /^TCP connection failed: .*ECONNREFUSED/);
 });
 
-Transports('TLS: a sips contact gets TLS, a sips Contact, and digest', async () => {
+Transports('TLS: a sips contact gets TLS, a sips Contact, and digest', async (ctx) => {
   const check = digestPhone('HD0001', 'idle-secret-1');
-  phone = await streamPhone('tls', (req) => ({ text: check(req) }), { cert: certs.phoneCert, key: certs.phoneKey });
-  const result = await notifier.send(target(`sips:HD0001@127.0.0.1:${phone.port}`, HD0001));
+  ctx.phone = await streamPhone('tls', (req) => ({ text: check(req) }), { cert: ctx.certs.phoneCert, key: ctx.certs.phoneKey });
+  const result = await ctx.notifier.send(target(`sips:HD0001@127.0.0.1:${ctx.phone.port}`, HD0001));
   assert.equal([result.status, result.authenticated], [200, true]);
-  const [first = ''] = phone.requests;
+  const [first = ''] = ctx.phone.requests;
   assert.match(first, /^NOTIFY sips:HD0001@127\.0\.0\.1:\d+ SIP\/2\.0\r\n/);
   assert.match(header(first, 'Via') ?? '', /^SIP\/2\.0\/TLS 127\.0\.0\.1:\d+;branch=/);
   assert.match(header(first, 'Contact') ?? '', /^<sips:hotprov@127\.0\.0\.1:\d+>$/);
 });
 
-Transports("TLS with the vendors' CA configured: a phone certificate it signed passes, any other is refused", async () => {
-  await notifier.close();
-  notifier = await createSipNotifier({
+Transports("TLS with the vendors' CA configured: a phone certificate it signed passes, any other is refused", async (ctx) => {
+  await ctx.notifier.close();
+  ctx.notifier = await createSipNotifier({
     port: 0,
     bindHost: '127.0.0.1',
     advertiseHost: '127.0.0.1',
     log: silentLogger,
     timers: TIMERS,
-    tls: { ca: certs.caCert },
+    tls: { ca: ctx.certs.caCert },
   });
-  phone = await streamPhone('tls', (req) => ({ text: respond(req, '200 OK') }), { cert: certs.phoneCert, key: certs.phoneKey });
-  assert.is((await notifier.send(target(`sip:HD0001@127.0.0.1:${phone.port};transport=tls`))).status, 200);
-  await phone.close();
-  phone = await streamPhone('tls', (req) => ({ text: respond(req, '200 OK') }), { cert: certs.strangerCert, key: certs.strangerKey });
-  const refused = await notifier.send(target(`sip:HD0001@127.0.0.1:${phone.port};transport=tls`));
+  ctx.phone = await streamPhone('tls', (req) => ({ text: respond(req, '200 OK') }), { cert: ctx.certs.phoneCert, key: ctx.certs.phoneKey });
+  assert.is((await ctx.notifier.send(target(`sip:HD0001@127.0.0.1:${ctx.phone.port};transport=tls`))).status, 200);
+  await ctx.phone.close();
+  ctx.phone = await streamPhone('tls', (req) => ({ text: respond(req, '200 OK') }), { cert: ctx.certs.strangerCert, key: ctx.certs.strangerKey });
+  const refused = await ctx.notifier.send(target(`sip:HD0001@127.0.0.1:${ctx.phone.port};transport=tls`));
   assert.is(refused.status, null);
   assert.match(refused.reason, /^TLS connection failed: .*certificate/i);
-  assert.is(phone.requests.length, 0, 'nothing is sent to a phone that is not the one it claims');
+  assert.is(ctx.phone.requests.length, 0, 'nothing is sent to a phone that is not the one it claims');
 });
 
-Transports('IPv6 over UDP: sent from ::1 and named so in Via, though hotprov advertises an IPv4 address', async () => {
+Transports('IPv6 over UDP: sent from ::1 and named so in Via, though hotprov advertises an IPv4 address', async (ctx) => {
   const udp = createSocket('udp6');
   const received: string[] = [];
   udp.on('message', (data: Buffer, from: RemoteInfo) => {
@@ -208,7 +217,7 @@ Transports('IPv6 over UDP: sent from ::1 and named so in Via, though hotprov adv
   });
   await new Promise<void>((resolve) => udp.bind(0, '::1', resolve));
   try {
-    const result = await notifier.send(target(`sip:HD0001@[::1]:${udp.address().port}`));
+    const result = await ctx.notifier.send(target(`sip:HD0001@[::1]:${udp.address().port}`));
     assert.is(result.status, 200);
     assert.match(received[0] ?? '', /^NOTIFY sip:HD0001@\[::1\]:\d+ SIP\/2\.0\r\n/);
     assert.match(header(received[0] ?? '', 'Via') ?? '', /^SIP\/2\.0\/UDP \[::1\]:\d+;branch=z9hG4bK[0-9a-f]+;rport$/);
@@ -217,11 +226,11 @@ Transports('IPv6 over UDP: sent from ::1 and named so in Via, though hotprov adv
   }
 });
 
-Transports('IPv6 over TCP', async () => {
-  phone = await streamPhone('tcp', (req) => ({ text: respond(req, '200 OK') }), { host: '::1' });
-  const result = await notifier.send(target(`sip:HD0001@[::1]:${phone.port};transport=tcp`));
+Transports('IPv6 over TCP', async (ctx) => {
+  ctx.phone = await streamPhone('tcp', (req) => ({ text: respond(req, '200 OK') }), { host: '::1' });
+  const result = await ctx.notifier.send(target(`sip:HD0001@[::1]:${ctx.phone.port};transport=tcp`));
   assert.is(result.status, 200);
-  assert.match(header(phone.requests[0] ?? '', 'Via') ?? '', /^SIP\/2\.0\/TCP \[::1\]:\d+;branch=/);
+  assert.match(header(ctx.phone.requests[0] ?? '', 'Via') ?? '', /^SIP\/2\.0\/TCP \[::1\]:\d+;branch=/);
 });
 
 Transports.run();

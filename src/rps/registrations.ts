@@ -1,27 +1,25 @@
-import { and, eq, inArray, isNull, lte, ne, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { type DeviceRow, devices, type TenantRow, tenants } from '../db/schema.ts';
+import type { DeviceRow, TenantRow } from '../db/schema.ts';
 import { findDeviceById } from '../domain/lookup.ts';
 import type { Mac } from '../domain/mac.ts';
+import { findDueRedirects, findUnregisteredDevices, type RedirectResult, rebaseRedirects, recordRedirectResult } from '../domain/redirect.ts';
 import { findTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
-import { CREDENTIALED_PATH } from '../provisioning/profile.ts';
 import { describeNetworkError } from '../remoteError.ts';
 import { createPolyZtp } from './polycom.ts';
 import { createSnomSraps } from './snom.ts';
-import type { RedirectClient, RpsResult } from './types.ts';
+import type { RedirectClient } from './types.ts';
 import { createYealinkRps } from './yealink.ts';
 import { createYealinkXmlRpc } from './yealinkXmlRpc.ts';
-
-/** Retries after a failed registration: 1 min, doubling, at most an hour apart. */
-const BACKOFF = { firstMs: 60_000, maxMs: 3_600_000 } as const;
 
 export interface RedirectDeps {
   readonly db: Db;
   readonly log: Logger;
   readonly now: () => Date;
-  /** hotprov's base URL: where the redirects send phones. */
+  /** hotprov's base URL for phones: when it changes, every phone is registered again. */
   readonly baseUrl: string;
+  /** Where the redirects send phones: hotprov's credentialed path under baseUrl, where it asks for their credentials. */
+  readonly phoneUrl: string;
   /** Builds the client of a vendor's service from the tenant's credentials; tests and proxies pass their own. */
   readonly clientFor?: (tenant: TenantRow, vendor: string) => RedirectClient | null;
 }
@@ -58,26 +56,13 @@ export function createRedirects(deps: RedirectDeps) {
     const tenant = findTenant(deps.db, device.tenantId);
     return tenant === undefined ? null : clientFor(tenant, device.vendor);
   };
-  const record = (device: DeviceRow, result: RpsResult) => {
-    const now = deps.now();
-    const attempts = result.status === 'error' ? device.redirectAttempts + 1 : 0;
-    const next = result.status === 'error' ? new Date(now.getTime() + Math.min(BACKOFF.firstMs * 2 ** (attempts - 1), BACKOFF.maxMs)) : null;
-    deps.db
-      .update(devices)
-      .set({
-        redirectStatus: result.status,
-        redirectMessage: result.message,
-        redirectAttempts: attempts,
-        redirectAttemptedAt: now,
-        redirectNextAttemptAt: next,
-      })
-      .where(eq(devices.id, device.id))
-      .run();
+  const record = (device: DeviceRow, result: RedirectResult) => {
+    recordRedirectResult(deps, device, result);
     if (result.status === 'error' || result.status === 'registered_elsewhere') {
       deps.log.warn('provisioning', 'redirect registration failed', { mac: device.mac, status: result.status, message: result.message });
     }
   };
-  const attempt = async (work: () => Promise<RpsResult>): Promise<RpsResult> => {
+  const attempt = async (work: () => Promise<RedirectResult>): Promise<RedirectResult> => {
     try {
       return await work();
     } catch (err) {
@@ -85,11 +70,11 @@ export function createRedirects(deps: RedirectDeps) {
     }
   };
 
-  const register = async (device: DeviceRow): Promise<RpsResult | null> => {
+  const register = async (device: DeviceRow): Promise<RedirectResult | null> => {
     const service = client(device);
     if (service === null || device.retiredAt !== null || device.provUsername === null || device.provPassword === null) return null;
     // The phone arrives at the credentialed path, where hotprov asks it for the credentials it was given.
-    const target = { url: `${deps.baseUrl}${CREDENTIALED_PATH}`, username: device.provUsername, password: device.provPassword };
+    const target = { url: deps.phoneUrl, username: device.provUsername, password: device.provPassword };
     const result = await attempt(() => service.register(device.mac as Mac, target));
     record(device, result);
     return result;
@@ -100,13 +85,13 @@ export function createRedirects(deps: RedirectDeps) {
     register: (device: DeviceRow) => track(register(device)),
 
     /** Deregisters a deleted device's MAC, so the next owner of the phone can claim it. */
-    deregister(device: DeviceRow): Promise<RpsResult | null> {
+    deregister(device: DeviceRow): Promise<RedirectResult | null> {
       const service = client(device);
       if (service === null) return Promise.resolve(null);
       return track(attempt(() => service.deregister(device.mac as Mac)));
     },
 
-    check(device: DeviceRow): Promise<RpsResult | null> {
+    check(device: DeviceRow): Promise<RedirectResult | null> {
       const service = client(device);
       return service === null ? Promise.resolve(null) : attempt(() => service.check(device.mac as Mac));
     },
@@ -120,32 +105,17 @@ export function createRedirects(deps: RedirectDeps) {
 
     /** Failed registrations whose back-off ran out are tried again. Run by a job every minute. */
     async retryDue(): Promise<void> {
-      const due = deps.db
-        .select()
-        .from(devices)
-        .where(
-          and(
-            isNull(devices.retiredAt),
-            inArray(devices.redirectStatus, ['error', 'pending']),
-            or(isNull(devices.redirectNextAttemptAt), lte(devices.redirectNextAttemptAt, deps.now())),
-          ),
-        )
-        .all();
-      await Promise.all(due.map((d) => track(register(d))));
+      await Promise.all(findDueRedirects(deps).map((d) => track(register(d))));
     },
 
     /**
      * Registers every enrolled device that is not registered yet (not those another account owns).
      * @param progress told after each device, for a progress bar.
      */
-    async syncAll(progress: (done: number, total: number, device: DeviceRow, result: RpsResult | null) => void = () => {}, concurrency = 8) {
-      const todo = deps.db
-        .select()
-        .from(devices)
-        .where(and(isNull(devices.retiredAt), ne(devices.redirectStatus, 'registered'), ne(devices.redirectStatus, 'registered_elsewhere')))
-        .all();
+    async syncAll(progress: (done: number, total: number, device: DeviceRow, result: RedirectResult | null) => void = () => {}, concurrency = 8) {
+      const todo = findUnregisteredDevices(deps.db);
       let done = 0;
-      const results: (RpsResult | null)[] = [];
+      const results: (RedirectResult | null)[] = [];
       let next = 0;
       const worker = async () => {
         while (next < todo.length) {
@@ -163,21 +133,7 @@ export function createRedirects(deps: RedirectDeps) {
      * When hotprov's base URL changed since the redirects were made, every registered phone is registered again
      * (by the retry job), so factory-fresh phones find the new address.
      */
-    rebaseIfMoved(): number {
-      let marked = 0;
-      for (const tenant of deps.db.select().from(tenants).all()) {
-        if (tenant.redirectBaseUrl === deps.baseUrl) continue;
-        if (tenant.redirectBaseUrl !== null) {
-          marked += deps.db
-            .update(devices)
-            .set({ redirectStatus: 'pending', redirectNextAttemptAt: null, redirectAttempts: 0 })
-            .where(and(eq(devices.tenantId, tenant.id), eq(devices.redirectStatus, 'registered')))
-            .run().changes;
-        }
-        deps.db.update(tenants).set({ redirectBaseUrl: deps.baseUrl }).where(eq(tenants.id, tenant.id)).run();
-      }
-      return marked;
-    },
+    rebaseIfMoved: (): number => rebaseRedirects(deps.db, deps.baseUrl),
 
     async settled(): Promise<void> {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
