@@ -1,7 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow, SyncJobRow, TenantRow } from '../db/schema.ts';
-import type { ProfileChange } from '../domain/context.ts';
 import { findDeviceById } from '../domain/lookup.ts';
 import {
   dropSyncRetry,
@@ -173,14 +172,7 @@ export function createResync(deps: ResyncDeps) {
    * Supersedes the device's open job and queues a NOTIFY for the revision it should fetch now, unless the phone
    * already has exactly that (and `always` is false).
    */
-  const queue = (device: DeviceRow, reason: string, event: string, always: boolean): SyncJobRow | null => {
-    let revision: Revision;
-    try {
-      revision = deps.provisioning.currentRevision(device);
-    } catch (err) {
-      deps.log.error('sip', 'cannot render the new profile', { device: device.idleAccount, error: (err as Error).message });
-      return null;
-    }
+  const queue = (device: DeviceRow, revision: Revision, reason: string, event: string, always: boolean): SyncJobRow | null => {
     supersedeSyncJobs(deps.db, device.id);
     waiting.delete(device.id);
     if (!always && device.servedEtag === revision.etag) return null; // the phone already has exactly this
@@ -227,14 +219,13 @@ export function createResync(deps: ResyncDeps) {
   };
 
   return {
-    /** Queues and sends a NOTIFY to every changed device whose phone does not already have its new profile. */
-    devicesChanged(change: ProfileChange): void {
-      deps.provisioning.flush(); // what this turn's fetches recorded: where each phone is, what it holds
-      for (const id of change.deviceIds) {
-        const device = findDeviceById(deps.db, id);
-        const adapter = device === undefined ? undefined : adapterOf(device);
-        if (device !== undefined && adapter !== undefined) queue(device, change.reason, adapter.checkSyncEvent, false);
-      }
+    /**
+     * Queues and sends a NOTIFY to a changed device unless its phone already has the new revision of its main file.
+     * The device row must be read after provisioning.flush(): where the phone is, and what it holds.
+     */
+    deviceChanged(device: DeviceRow, revision: Revision, reason: string): void {
+      const adapter = adapterOf(device);
+      if (adapter !== undefined) queue(device, revision, reason, adapter.checkSyncEvent, false);
     },
 
     /**
@@ -245,7 +236,15 @@ export function createResync(deps: ResyncDeps) {
       const event = adapterOf(device)?.rebootEvent ?? null;
       if (event === null) return null;
       deps.provisioning.flush();
-      return queue(findDeviceById(deps.db, device.id) ?? device, 'reboot', event, true);
+      const current = findDeviceById(deps.db, device.id) ?? device;
+      let revision: Revision;
+      try {
+        revision = deps.provisioning.refreshDevice(current);
+      } catch (err) {
+        deps.log.error('sip', 'cannot render the profile', { device: device.idleAccount, error: (err as Error).message });
+        return null;
+      }
+      return queue(current, revision, 'reboot', event, true);
     },
 
     /**
