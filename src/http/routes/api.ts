@@ -15,8 +15,8 @@ import { Conflict, NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
 import { readBody, readChanges } from '../body.ts';
 import type { AppDeps } from '../deps.ts';
-import { loginRefusalError } from '../refusals.ts';
 import { presentDevice, presentOpenSession, presentSession, presentSync, presentTenant, presentUser } from '../presenters.ts';
+import { loginRefusalError } from '../refusals.ts';
 import { CodeBody, DeviceCreateBody, DeviceUpdateBody, LoginBody, LogoutBody, TenantUpdateBody, UserCreateBody, UserUpdateBody } from '../schemas.ts';
 
 const actorOf = (ctx: Context): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
