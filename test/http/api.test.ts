@@ -146,6 +146,43 @@ Api('login errors map to their statuses', async (ctx) => {
   assert.equal([missing.status, missing.body.error.message], [400, 'pin: is required']);
 });
 
+Api('every refused login keeps its status, code, message and details', async (ctx) => {
+  const { t } = ctx;
+  await t.api('POST', '/api/v1/users', alice);
+  await t.api('POST', '/api/v1/users', { ...alice, extension: '102', hotdesk: false });
+  await t.api('POST', '/api/v1/users', { ...alice, extension: '103', pin: undefined });
+  await t.api('POST', '/api/v1/devices', yealink);
+  await t.api('POST', '/api/v1/devices', { ...yealink, mac: '00:15:65:AA:BB:CD', hotdesk: false });
+  const login = (device: string, extension: string, pin = '4826') => t.api('POST', '/api/v1/hotdesk/login', { device, extension, pin });
+  const answer = async (device: string, extension: string, pin?: string) => {
+    const res = await login(device, extension, pin);
+    return [res.status, res.body.error];
+  };
+  assert.equal(await answer('HD0099', '101'), [404, { code: 'unknown_device', message: 'no device HD0099' }]);
+  assert.equal(await answer('HD0001', '555'), [404, { code: 'unknown_extension', message: 'no user with extension 555' }]);
+  assert.equal(await answer('HD0002', '101'), [409, { code: 'device_not_hotdesk', message: 'device HD0002 is not a hot-desk device' }]);
+  assert.equal(await answer('HD0001', '102'), [403, { code: 'user_not_hotdesk', message: 'user 102 is not allowed to hot-desk' }]);
+  assert.equal(await answer('HD0001', '103'), [409, { code: 'pin_not_set', message: 'user 103 has no hot-desk PIN; set one first' }]);
+  assert.equal(await answer('HD0001', '101', '9999'), [
+    403,
+    { code: 'wrong_pin', message: 'the PIN does not match; 4 more tries before a lockout', triesLeft: 4 },
+  ]);
+  for (let i = 0; i < 3; i++) await login('HD0001', '101', '9999');
+  const locking = await login('HD0001', '101', '9999');
+  const until = locking.body.error.lockedUntil;
+  assert.ok(new Date(until).getTime() > Date.now(), `locked until a time to come: ${until}`);
+  assert.equal(
+    [locking.status, locking.body.error],
+    [403, { code: 'wrong_pin', message: `the PIN does not match; locked until ${until}`, triesLeft: 0, lockedUntil: until }],
+  );
+  assert.equal(await answer('HD0001', '101'), [
+    423,
+    { code: 'locked', message: `user 101 is locked after repeated wrong PINs until ${until}`, lockedUntil: until },
+  ]);
+  const code = await t.api('POST', '/api/v1/hotdesk/code', { device: 'HD0001', digits: '*35*101*4826' });
+  assert.equal([code.status, code.body.result, code.body.lockedUntil], [200, 'locked', until], 'the dialplan hears the same lockout');
+});
+
 Api('keys that do not fit are reported on login', async (ctx) => {
   const keys = Array.from({ length: 14 }, (_, i) => ({ type: 'blf', value: String(200 + i), label: '' }));
   await ctx.t.api('POST', '/api/v1/users', { ...alice, keys });
