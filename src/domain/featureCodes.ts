@@ -81,13 +81,15 @@ function refusedCode(refusal: LoginRefusal): { readonly result: CodeResult; read
     case 'too_many_attempts':
       // Every try left is being checked by calls under way: as good as locked for this call.
       return { result: 'locked' };
+    case 'pin_changed':
+      // The PIN typed was the user's until it was changed while it was checked: wrong now.
+      return { result: 'wrong_pin' };
     case 'unknown_extension':
     case 'unknown_device':
       return { result: refusal.result };
     case 'user_not_hotdesk':
     case 'device_not_hotdesk':
     case 'pin_not_set':
-    case 'pin_changed':
       return { result: 'not_allowed' };
   }
 }

@@ -103,7 +103,7 @@ function refusalDetail(refusal: LoginRefusal): Record<string, unknown> {
     case 'locked':
       return { reason: 'locked', lockedUntil: refusal.until.toISOString() };
     case 'pin_changed':
-      return { reason: 'conflict' };
+      return { reason: 'conflict' }; // the code the API answers it with, as admins know it from the audit log
     default:
       return { reason: refusal.result };
   }
@@ -140,7 +140,7 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
   };
 
   // One write transaction reads the locks and reserves this PIN check before the PIN is looked at, so a burst
-  // of requests cannot check more PINs than the tries left.
+  // of requests cannot check more PINs than the tries left. Refusals are returned, not thrown, so their audit lands.
   const reserved = writeTransaction(deps.db, (tx) => {
     const now = deps.now();
     const deviceLock = lockedUntil(tx, tenantId, deviceSubject, now);
