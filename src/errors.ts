@@ -42,6 +42,16 @@ export const UnknownExtension = (extension: string) => new AppError(404, 'unknow
 // 409: the request conflicts with the current state.
 export const Conflict = (message: string) => new AppError(409, 'conflict', message);
 export const DeviceNotHotdesk = (device: string) => new AppError(409, 'device_not_hotdesk', `device ${device} is not a hot-desk device`);
+export const PinNotSet = (extension: string) => new AppError(409, 'pin_not_set', `user ${extension} has no hot-desk PIN; set one first`);
+export const PinChanged = (extension: string) => new AppError(409, 'conflict', `the PIN of user ${extension} changed meanwhile; try again`);
+
+// 423 / 429: wrong PINs locked the user or the phone, or every try left is being checked right now.
+export const Locked = (what: string, until: Date) =>
+  new AppError(423, 'locked', `${what} is locked after repeated wrong PINs until ${until.toISOString()}`, {
+    lockedUntil: until.toISOString(),
+  });
+export const TooManyAttempts = (what: string) =>
+  new AppError(429, 'too_many_attempts', `${what} has as many PIN checks under way as it has tries left; try again in a moment`);
 
 // 422: understood, but it would break phones.
 export const TemplateRefused = (problem: string) => new AppError(422, 'template_refused', `the template ${problem}`);

@@ -4,7 +4,6 @@ import { type OpenDb, openDb } from './db/client.ts';
 import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
 import type { DomainDeps, ProfileChange } from './domain/context.ts';
 import { releaseAllPending } from './domain/lockout.ts';
-import { findDeviceById } from './domain/lookup.ts';
 import { latestRevisions } from './domain/templates.ts';
 import { ensureDefaultTenant, findTenant, tenantSettings } from './domain/tenants.ts';
 import { StartupError } from './errors.ts';
@@ -18,6 +17,7 @@ import { createTemplateStore, type TemplateStore } from './provisioning/template
 import { createRedirects, type RedirectDeps, type Redirects } from './rps/registrations.ts';
 import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';
 import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
+import { createProfileChanges } from './sync/profileChanges.ts';
 import { createResync, type Resync, retryEvery } from './sync/resync.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
 import { loadVendorAdapters } from './vendors/index.ts';
@@ -154,6 +154,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const moved = redirects.rebaseIfMoved();
   if (moved > 0) log.info('provisioning', 'the base URL changed: phones will be registered again with their redirect services', { devices: moved });
 
+  const profileChanges = createProfileChanges({ db, log, provisioning, resync });
   const domain: DomainDeps = {
     db,
     now,
@@ -161,15 +162,9 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     ...(options.verifySecret === undefined ? {} : { verifySecret: options.verifySecret }),
     catalog: createModelCatalog(adapters.map((a) => a.profile)),
     profilesChanged(change) {
-      for (const id of change.deviceIds) {
-        const device = findDeviceById(db, id);
-        const summary = device === undefined ? null : provisioning.summary(device);
-        log.info('provisioning', 'profile changed', { device: device?.idleAccount ?? id, profile: summary?.mode ?? 'deleted', reason: change.reason });
-        for (const warning of summary?.warnings ?? []) log.warn('provisioning', warning, { device: device?.idleAccount });
-      }
-      provisioning.invalidate(change.deviceIds);
-      resync.devicesChanged(change);
+      const outcomes = profileChanges(change);
       options.onProfilesChanged?.(change);
+      return outcomes;
     },
   };
   let jobs: ReturnType<typeof startJobs> | null = null;

@@ -7,6 +7,18 @@ export interface ProfileChange {
   readonly reason: string;
 }
 
+/**
+ * What a device gets after a change, as provisioning built and rendered it once (the same render fills the cache and
+ * gives the re-sync its ETag): for the log and for the answer to whoever made the change.
+ */
+export interface ProfileOutcome {
+  readonly deviceId: number;
+  /** The profile the device gets now; `deleted` when the device is gone. */
+  readonly mode: 'idle' | 'user' | 'retired' | 'deleted';
+  /** Keys that do not fit, a MAC that does not look like the vendor's, … */
+  readonly warnings: readonly string[];
+}
+
 /** Resolves a vendor and model as typed by a person to the catalogue's canonical ids. */
 export interface ModelCatalog {
   findModel(vendor: string, model: string): { readonly vendor: string; readonly model: string } | null;
@@ -18,8 +30,11 @@ export interface DomainDeps {
   readonly db: Db;
   readonly now: () => Date;
   readonly catalog: ModelCatalog;
-  /** Told, after the transaction committed, about every device whose profile may have changed. */
-  readonly profilesChanged: (change: ProfileChange) => void;
+  /**
+   * Told, after the transaction committed, about every device whose profile may have changed; answers what each
+   * of them gets now (in the order of `deviceIds`; a device that cannot be rendered is left out).
+   */
+  readonly profilesChanged: (change: ProfileChange) => readonly ProfileOutcome[];
   /** Told, after the transaction committed, that a device was enrolled, deleted or given new credentials (its redirect follows). */
   readonly deviceLifecycle?: (event: { readonly kind: 'enrolled' | 'deleted' | 'credentials_changed'; readonly device: DeviceRow }) => void;
   /** Checks a PIN or password against its hash; credentials.verifySecret unless a test counts the checks. */

@@ -1,9 +1,8 @@
 import type { DeviceRow, UserRow } from '../db/schema.ts';
-import { AppError } from '../errors.ts';
 import type { Actor, DomainDeps } from './context.ts';
 import { reportContact } from './devices.ts';
-import { checkExtension, login, logout } from './hotdesk.ts';
-import { findDeviceById, findUser, getDevice } from './lookup.ts';
+import { checkExtension, isRefused, type LoginRefusal, login, logout } from './hotdesk.ts';
+import { findDevice, findDeviceById, findUser } from './lookup.ts';
 import { openSessionOfUser, userAtDevice } from './sessions.ts';
 
 /** What a dialled code did, for the dialplan to branch on. */
@@ -51,8 +50,10 @@ export interface CodeOutcome {
   readonly device: DeviceRow | null;
   /** The user logged in or out, or named by the code. */
   readonly user: Pick<UserRow, 'extension' | 'displayName'> | null;
+  /** After a wrong PIN: the wrong PINs left before a lockout. */
   readonly triesLeft?: number;
-  readonly lockedUntil?: string;
+  /** After a wrong PIN that locked, or when locked: until when. */
+  readonly lockedUntil?: Date;
 }
 
 /** `*77*5*` and `*77*5` are the same code; `#` ends dialling and is not part of it. */
@@ -63,27 +64,35 @@ const tidy = (digits: string) => digits.replace(/#+$/, '').replace(/\*+$/, '');
  * (the PBX knows the caller by the account the phone is registered with).
  */
 function callerDevice(deps: DomainDeps, tenantId: number, ref: string): DeviceRow | null {
-  try {
-    return getDevice(deps.db, tenantId, ref);
-  } catch (err) {
-    if (!(err instanceof AppError) || err.code !== 'unknown_device') throw err;
-  }
+  const device = findDevice(deps.db, tenantId, ref);
+  if (device !== undefined) return device;
   const user = findUser(deps.db, tenantId, ref);
   const session = user === undefined ? undefined : openSessionOfUser(deps.db, user.id);
   return session?.deviceId == null ? null : (findDeviceById(deps.db, session.deviceId) ?? null);
 }
 
-const ERROR_RESULTS: Readonly<Record<string, CodeResult>> = {
-  wrong_pin: 'wrong_pin',
-  locked: 'locked',
-  // Every try left is being checked by calls under way: as good as locked for this call.
-  too_many_attempts: 'locked',
-  unknown_extension: 'unknown_extension',
-  user_not_hotdesk: 'not_allowed',
-  device_not_hotdesk: 'not_allowed',
-  pin_not_set: 'not_allowed',
-  unknown_device: 'unknown_device',
-};
+/** What a dialplan hears of each refused login: fewer results than reasons, each with its prompt. */
+function refusedCode(refusal: LoginRefusal): { readonly result: CodeResult; readonly triesLeft?: number; readonly lockedUntil?: Date } {
+  switch (refusal.result) {
+    case 'wrong_pin':
+      return { result: 'wrong_pin', triesLeft: refusal.triesLeft, ...(refusal.lockedUntil === null ? {} : { lockedUntil: refusal.lockedUntil }) };
+    case 'locked':
+      return { result: 'locked', lockedUntil: refusal.until };
+    case 'too_many_attempts':
+      // Every try left is being checked by calls under way: as good as locked for this call.
+      return { result: 'locked' };
+    case 'pin_changed':
+      // The PIN typed was the user's until it was changed while it was checked: wrong now.
+      return { result: 'wrong_pin' };
+    case 'unknown_extension':
+    case 'unknown_device':
+      return { result: refusal.result };
+    case 'user_not_hotdesk':
+    case 'device_not_hotdesk':
+    case 'pin_not_set':
+      return { result: 'not_allowed' };
+  }
+}
 
 /**
  * Carries out a feature code dialled on a phone, with the semantics of DESIGN.md:
@@ -134,20 +143,15 @@ export async function dialCode(
     const checked = checkExtension(deps, tenantId, actor, device, extension, 'feature_code');
     const named =
       checked.result === 'unknown_extension' || checked.user === null ? null : { extension: checked.user.extension, displayName: checked.user.displayName };
-    return checked.result === 'locked' ? outcome('locked', named, { lockedUntil: checked.until.toISOString() }) : outcome(checked.result, named);
+    return checked.result === 'locked' ? outcome('locked', named, { lockedUntil: checked.until }) : outcome(checked.result, named);
   }
   const user = findUser(deps.db, tenantId, extension);
   const named = user === undefined ? null : { extension: user.extension, displayName: user.displayName };
 
-  try {
-    const done = await login(deps, tenantId, actor, { device: device.mac, extension, pin, method: 'feature_code' });
-    return outcome(done.result === 'switched' ? 'switched' : 'logged_in', named);
-  } catch (err) {
-    if (!(err instanceof AppError) || ERROR_RESULTS[err.code] === undefined) throw err;
-    const details = err.details ?? {};
-    return outcome(ERROR_RESULTS[err.code] ?? 'invalid_code', named, {
-      ...(typeof details.triesLeft === 'number' ? { triesLeft: details.triesLeft } : {}),
-      ...(typeof details.lockedUntil === 'string' ? { lockedUntil: details.lockedUntil } : {}),
-    });
+  const done = await login(deps, tenantId, actor, { device: device.mac, extension, pin, method: 'feature_code' });
+  if (isRefused(done)) {
+    const { result, ...extra } = refusedCode(done);
+    return outcome(result, named, extra);
   }
+  return outcome(done.result === 'switched' ? 'switched' : 'logged_in', named);
 }

@@ -1,12 +1,11 @@
 import { type Db, writeTransaction } from '../db/client.ts';
 import { type DeviceRow, hotdeskSessions, type SessionRow, type UserRow } from '../db/schema.ts';
-import { AppError, DeviceNotHotdesk, UnknownDevice, UnknownExtension, UserNotHotdesk, WrongPin } from '../errors.ts';
 import { recordAudit } from './audit.ts';
-import type { Actor, DomainDeps, LoginMethod } from './context.ts';
+import type { Actor, DomainDeps, LoginMethod, ProfileOutcome } from './context.ts';
 import { verifySecret } from './credentials.ts';
 import { reportContact } from './devices.ts';
-import { Locked, lockedUntil, recordFailure, reserveAttempt, settleAttempt, type ThrottleSubject, TooManyAttempts } from './lockout.ts';
-import { findDeviceById, findUser, findUserById, getDevice } from './lookup.ts';
+import { lockedUntil, recordFailure, reserveAttempt, settleAttempt, type ThrottleSubject } from './lockout.ts';
+import { findDevice, findDeviceById, findUser, findUserById, getDevice } from './lookup.ts';
 import { closeSession, listOpenSessions, openSessionOfUser, openSessionOnDevice } from './sessions.ts';
 
 export interface LoginInput {
@@ -36,36 +35,91 @@ export interface LoginOutcome {
   readonly movedFrom: DeviceRow | null;
   /** The user who sat at this device before and was logged out by this login. */
   readonly replaced: UserRow | null;
+  /** What each device this login changed gets now, as provisioning worked it out once; empty for `already`. */
+  readonly profiles: readonly ProfileOutcome[];
 }
+
+/** Who a lockout or a check under way is about: the user (by extension) or the phone (by idle account). */
+export interface LockSubject {
+  readonly subject: ThrottleSubject['subject'];
+  readonly name: string;
+}
+
+/**
+ * Why a login was refused. Expected refusals are results, not exceptions: each caller answers them in its own
+ * terms (an HTTP status, a phone screen, a dialplan prompt). Nothing was changed but the audit log and the lockout
+ * counts.
+ */
+export type LoginRefusal =
+  /** No device by that MAC or idle account (or it was deleted while the PIN was checked). */
+  | { readonly result: 'unknown_device'; readonly device: string }
+  | { readonly result: 'unknown_extension'; readonly extension: string }
+  | { readonly result: 'device_not_hotdesk'; readonly device: string }
+  | { readonly result: 'user_not_hotdesk'; readonly extension: string }
+  | { readonly result: 'pin_not_set'; readonly extension: string }
+  /** The PIN does not match: the wrong PINs left before a lockout, or the lockout this one caused. */
+  | { readonly result: 'wrong_pin'; readonly triesLeft: number; readonly lockedUntil: Date | null }
+  /** Repeated wrong PINs locked the user or the phone: refused whatever the PIN, until then. */
+  | ({ readonly result: 'locked'; readonly until: Date } & LockSubject)
+  /** Every try left is being checked by requests under way: refused before the PIN is looked at. */
+  | ({ readonly result: 'too_many_attempts' } & LockSubject)
+  /** A new PIN was set while this one was checked; the check no longer counts. */
+  | { readonly result: 'pin_changed'; readonly extension: string };
+
+export type LoginResult = LoginOutcome | LoginRefusal;
+
+/** Whether a login was refused (the type guard callers branch on). */
+export const isRefused = (result: LoginResult): result is LoginRefusal => !('session' in result);
 
 export interface LogoutOutcome {
   readonly result: 'logged_out' | 'idle';
   readonly device: DeviceRow;
   readonly user: UserRow | null;
+  /** What the device gets now, as provisioning worked it out once; empty for `idle`. */
+  readonly profiles: readonly ProfileOutcome[];
 }
 
-const PinNotSet = (extension: string) => new AppError(409, 'pin_not_set', `user ${extension} has no hot-desk PIN; set one first`);
+/** A login's outcome before its consequences are worked out. */
+type Seated = Omit<LoginOutcome, 'profiles'>;
 
 /** The refusals that do not depend on the PIN, in the order a person would want to hear them. */
-function eligibility(device: DeviceRow, user: UserRow | undefined, extension: string): AppError | null {
-  if (!device.hotdesk) return DeviceNotHotdesk(device.idleAccount);
-  if (user === undefined) return UnknownExtension(extension);
-  if (!user.hotdesk) return UserNotHotdesk(user.extension);
-  if (user.pinHash === null) return PinNotSet(user.extension);
+function eligibility(device: DeviceRow, user: UserRow | undefined, extension: string): LoginRefusal | null {
+  if (!device.hotdesk) return { result: 'device_not_hotdesk', device: device.idleAccount };
+  if (user === undefined) return { result: 'unknown_extension', extension };
+  if (!user.hotdesk) return { result: 'user_not_hotdesk', extension: user.extension };
+  if (user.pinHash === null) return { result: 'pin_not_set', extension: user.extension };
   return null;
+}
+
+/** What the audit log keeps of a refusal: its reason and the counts and times a person needs, never the PIN. */
+function refusalDetail(refusal: LoginRefusal): Record<string, unknown> {
+  switch (refusal.result) {
+    case 'wrong_pin':
+      return {
+        reason: 'wrong_pin',
+        triesLeft: refusal.triesLeft,
+        ...(refusal.lockedUntil === null ? {} : { lockedUntil: refusal.lockedUntil.toISOString() }),
+      };
+    case 'locked':
+      return { reason: 'locked', lockedUntil: refusal.until.toISOString() };
+    case 'pin_changed':
+      return { reason: 'conflict' }; // the code the API answers it with, as admins know it from the audit log
+    default:
+      return { reason: refusal.result };
+  }
 }
 
 /**
  * Logs a user in at a device in one transaction: a user on another device is moved (that device goes idle),
  * a user already at this device is replaced. Every failure and change is audited; a PIN never is.
- * A wrong PIN counts against the user and the device; enough of them lock either (423, whatever the PIN)
+ * A wrong PIN counts against the user and the device; enough of them lock either (`locked`, whatever the PIN)
  * for a time that doubles with each lockout. Each check is reserved before the PIN is looked at, so parallel
- * requests never check more PINs than the tries left (the rest: 429 too_many_attempts, whatever the PIN).
- * @throws AppError unknown_device (404), unknown_extension (404), device_not_hotdesk (409), user_not_hotdesk (403),
- *   pin_not_set (409), wrong_pin (403, with triesLeft), locked (423, with lockedUntil), too_many_attempts (429).
+ * requests never check more PINs than the tries left (the rest: `too_many_attempts`, whatever the PIN).
+ * @returns the outcome, or the refusal (LoginRefusal): refusals are results, never thrown.
  */
-export async function login(deps: DomainDeps, tenantId: number, actor: Actor, input: LoginInput): Promise<LoginOutcome> {
-  const device = getDevice(deps.db, tenantId, input.device);
+export async function login(deps: DomainDeps, tenantId: number, actor: Actor, input: LoginInput): Promise<LoginResult> {
+  const device = findDevice(deps.db, tenantId, input.device);
+  if (device === undefined) return { result: 'unknown_device', device: input.device };
   if (input.contact !== undefined) reportContact(deps.db, device, input.contact);
   const audit = (tx: Db, action: string, detail: Record<string, unknown>, extension = input.extension) =>
     recordAudit(tx, tenantId, deps.now(), actor, {
@@ -76,9 +130,9 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
       userExtension: extension,
       detail,
     });
-  const refuse = (tx: Db, error: AppError): AppError => {
-    audit(tx, 'hotdesk.login_failed', { reason: error.code, ...error.details });
-    return error;
+  const refuse = (tx: Db, refusal: LoginRefusal): LoginRefusal => {
+    audit(tx, 'hotdesk.login_failed', refusalDetail(refusal));
+    return refusal;
   };
   const deviceSubject = { subject: 'device', id: device.id } as const;
   const auditLocks = (tx: Db, until: Date | null, s: ThrottleSubject) => {
@@ -90,22 +144,22 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
   const reserved = writeTransaction(deps.db, (tx) => {
     const now = deps.now();
     const deviceLock = lockedUntil(tx, tenantId, deviceSubject, now);
-    if (deviceLock !== null) return { refused: refuse(tx, Locked(`device ${device.idleAccount}`, deviceLock)) };
+    if (deviceLock !== null) return refuse(tx, { result: 'locked', subject: 'device', name: device.idleAccount, until: deviceLock });
     const user = findUser(tx, tenantId, input.extension);
     const refused = eligibility(device, user, input.extension);
     if (refused !== null || user === undefined || user.pinHash === null) {
       // Guessing extensions from one phone counts against that phone.
-      if (refused?.code === 'unknown_extension') auditLocks(tx, recordFailure(tx, tenantId, deviceSubject, now).lockedUntil, deviceSubject);
-      return { refused: refuse(tx, refused ?? UnknownExtension(input.extension)) };
+      if (refused?.result === 'unknown_extension') auditLocks(tx, recordFailure(tx, tenantId, deviceSubject, now).lockedUntil, deviceSubject);
+      return refuse(tx, refused ?? { result: 'unknown_extension', extension: input.extension });
     }
     const subjects = [{ subject: 'user', id: user.id }, deviceSubject] as const;
     const reservation = reserveAttempt(tx, tenantId, subjects, now);
-    const what = (s: ThrottleSubject) => (s.subject === 'user' ? `user ${user.extension}` : `device ${device.idleAccount}`);
-    if (reservation.kind === 'locked') return { refused: refuse(tx, Locked(what(reservation.subject), reservation.until)) };
-    if (reservation.kind === 'busy') return { refused: refuse(tx, TooManyAttempts(what(reservation.subject))) };
+    const who = (s: ThrottleSubject): LockSubject => ({ subject: s.subject, name: s.subject === 'user' ? user.extension : device.idleAccount });
+    if (reservation.kind === 'locked') return refuse(tx, { result: 'locked', ...who(reservation.subject), until: reservation.until });
+    if (reservation.kind === 'busy') return refuse(tx, { result: 'too_many_attempts', ...who(reservation.subject) });
     return { user, pinHash: user.pinHash, subjects };
   });
-  if ('refused' in reserved) throw reserved.refused;
+  if ('result' in reserved) return reserved;
   const { user, pinHash, subjects } = reserved;
 
   const verify = deps.verifySecret ?? verifySecret;
@@ -131,40 +185,39 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
     }
   };
   if (!right) {
-    throw settle((tx) => {
+    return settle((tx) => {
       const settled = settleAttempt(tx, tenantId, subjects, deps.now(), 'wrong');
       for (const l of settled.locked) auditLocks(tx, l.until, l.subject);
-      return refuse(tx, WrongPin(settled.triesLeft, settled.lockedUntil));
+      return refuse(tx, { result: 'wrong_pin', triesLeft: settled.triesLeft, lockedUntil: settled.lockedUntil });
     });
   }
 
   const now = deps.now();
-  let outcome: LoginOutcome;
-  try {
-    // One synchronous transaction: concurrent logins cannot interleave. It re-reads both rows, because the
-    // device or the user may have changed while the PIN was being checked. The lock is not read again: this
-    // check was within the tries left when it was reserved, and a right PIN must never be the one answer that differs.
-    outcome = settle((tx): LoginOutcome => {
-      const deviceNow = findDeviceById(tx, device.id);
-      if (deviceNow === undefined || deviceNow.retiredAt !== null) throw UnknownDevice(input.device);
-      const userNow = findUserById(tx, user.id);
-      const refusedNow = eligibility(deviceNow, userNow, input.extension);
-      if (refusedNow !== null || userNow === undefined) throw refusedNow ?? UnknownExtension(input.extension);
-      // A new PIN set while this one was checked: the check was against the old one, which no longer counts.
-      if (userNow.pinHash !== pinHash) throw new AppError(409, 'conflict', `the PIN of user ${userNow.extension} changed meanwhile; try again`);
-      settleAttempt(tx, tenantId, subjects, now, 'right');
-      return seat(tx, tenantId, now, actor, deviceNow, userNow, input.method);
-    });
-  } catch (err) {
-    if (err instanceof AppError && err.code !== 'unknown_device') writeTransaction(deps.db, (tx) => refuse(tx, err));
-    throw err;
-  }
-
-  if (outcome.result !== 'already') {
-    const ids = [outcome.device.id, ...(outcome.movedFrom === null ? [] : [outcome.movedFrom.id])];
-    deps.profilesChanged({ deviceIds: ids, reason: `login ${outcome.user.extension}` });
-  }
-  return outcome;
+  // One synchronous transaction: concurrent logins cannot interleave. It re-reads both rows, because the
+  // device or the user may have changed while the PIN was being checked. The lock is not read again: this
+  // check was within the tries left when it was reserved, and a right PIN must never be the one answer that differs.
+  const seated = settle((tx): Seated | LoginRefusal => {
+    const deviceNow = findDeviceById(tx, device.id);
+    if (deviceNow === undefined || deviceNow.retiredAt !== null) {
+      settleAttempt(tx, tenantId, subjects, now, 'released');
+      return { result: 'unknown_device', device: input.device };
+    }
+    const userNow = findUserById(tx, user.id);
+    // A new PIN set while this one was checked: the check was against the old one, which no longer counts.
+    const refusedNow =
+      eligibility(deviceNow, userNow, input.extension) ??
+      (userNow !== undefined && userNow.pinHash !== pinHash ? { result: 'pin_changed' as const, extension: userNow.extension } : null);
+    if (refusedNow !== null || userNow === undefined) {
+      settleAttempt(tx, tenantId, subjects, now, 'released');
+      return refuse(tx, refusedNow ?? { result: 'unknown_extension', extension: input.extension });
+    }
+    settleAttempt(tx, tenantId, subjects, now, 'right');
+    return seat(tx, tenantId, now, actor, deviceNow, userNow, input.method);
+  });
+  if (!('session' in seated)) return seated;
+  if (seated.result === 'already') return { ...seated, profiles: [] };
+  const ids = [seated.device.id, ...(seated.movedFrom === null ? [] : [seated.movedFrom.id])];
+  return { ...seated, profiles: deps.profilesChanged({ deviceIds: ids, reason: `login ${seated.user.extension}` }) };
 }
 
 /**
@@ -204,7 +257,7 @@ export function checkExtension(
 }
 
 /** Seats a user at a device, moving them from elsewhere and replacing whoever sat there. Inside a transaction. */
-function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceRow, user: UserRow, method: LoginMethod): LoginOutcome {
+function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceRow, user: UserRow, method: LoginMethod): Seated {
   const mine = openSessionOfUser(tx, user.id);
   if (mine !== undefined && mine.deviceId === device.id) {
     return { result: 'already', session: mine, device, user, movedFrom: null, replaced: null };
@@ -237,8 +290,9 @@ function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceR
 }
 
 /**
- * Logs out whoever sits at a device. Logging out an idle device changes nothing and is not an error.
- * @throws AppError unknown_device (404).
+ * Logs out whoever sits at a device. Logging out an idle device changes nothing and is not an error: a logout
+ * has no refusals.
+ * @throws AppError unknown_device (404): a device that does not exist is a lookup error, as wherever one is named.
  */
 export function logout(deps: DomainDeps, tenantId: number, actor: Actor, input: LogoutInput): LogoutOutcome {
   const now = deps.now();
@@ -246,15 +300,13 @@ export function logout(deps: DomainDeps, tenantId: number, actor: Actor, input: 
     const device = getDevice(tx, tenantId, input.device);
     if (input.contact !== undefined) reportContact(tx, device, input.contact);
     const open = openSessionOnDevice(tx, device.id);
-    if (open === undefined) return { result: 'idle', device, user: null };
+    if (open === undefined) return { result: 'idle', device, user: null, profiles: [] };
     const user = open.userId === null ? null : (findUserById(tx, open.userId) ?? null);
     closeSession(tx, tenantId, now, actor, open, 'logout', input.method);
-    return { result: 'logged_out', device, user };
+    return { result: 'logged_out', device, user, profiles: [] };
   });
-  if (outcome.result === 'logged_out') {
-    deps.profilesChanged({ deviceIds: [outcome.device.id], reason: 'logout' });
-  }
-  return outcome;
+  if (outcome.result === 'idle') return outcome;
+  return { ...outcome, profiles: deps.profilesChanged({ deviceIds: [outcome.device.id], reason: 'logout' }) };
 }
 
 /**

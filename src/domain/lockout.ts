@@ -1,7 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { loginThrottles } from '../db/schema.ts';
-import { AppError } from '../errors.ts';
 
 /**
  * PIN lockout with back-off. A user is locked after USER_FAILURES wrong PINs in a row, a device after
@@ -16,11 +15,6 @@ import { AppError } from '../errors.ts';
 export const LOCKOUT = { userFailures: 5, deviceFailures: 10, baseSeconds: 60, maxSeconds: 3600 } as const;
 
 export type ThrottleSubject = { readonly subject: 'user' | 'device'; readonly id: number };
-
-export const Locked = (what: string, until: Date) =>
-  new AppError(423, 'locked', `${what} is locked after repeated wrong PINs until ${until.toISOString()}`, {
-    lockedUntil: until.toISOString(),
-  });
 
 const limitOf = (s: ThrottleSubject) => (s.subject === 'user' ? LOCKOUT.userFailures : LOCKOUT.deviceFailures);
 
@@ -69,9 +63,6 @@ export type Reservation =
   /** Every try left is already being checked by requests under way: refused without looking at the PIN. */
   | { readonly kind: 'busy'; readonly subject: ThrottleSubject }
   | { readonly kind: 'reserved' };
-
-export const TooManyAttempts = (what: string) =>
-  new AppError(429, 'too_many_attempts', `${what} has as many PIN checks under way as it has tries left; try again in a moment`);
 
 /**
  * Reserves one PIN check against every subject, before the PIN is looked at: refused when any subject is locked,

@@ -16,23 +16,27 @@ import { type Mac, parseMac } from './mac.ts';
  * @throws AppError unknown_device (404).
  */
 export function getDevice(db: Db, tenantId: number, ref: string): DeviceRow {
+  const row = findDevice(db, tenantId, ref);
+  if (row === undefined) throw UnknownDevice(ref);
+  return row;
+}
+
+/** getDevice, answering undefined when no enrolled device has that MAC or idle account. */
+export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow | undefined {
   const mac = parseMac(ref);
-  const row =
-    mac !== null
+  return mac !== null
+    ? db
+        .select()
+        .from(devices)
+        .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac), isNull(devices.retiredAt)))
+        .get()
+    : /^hd\d+$/i.test(ref)
       ? db
           .select()
           .from(devices)
-          .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac), isNull(devices.retiredAt)))
+          .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, ref.toUpperCase()), isNull(devices.retiredAt)))
           .get()
-      : /^hd\d+$/i.test(ref)
-        ? db
-            .select()
-            .from(devices)
-            .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, ref.toUpperCase()), isNull(devices.retiredAt)))
-            .get()
-        : undefined;
-  if (row === undefined) throw UnknownDevice(ref);
-  return row;
+      : undefined;
 }
 
 export function findDeviceById(db: Db, id: number): DeviceRow | undefined {

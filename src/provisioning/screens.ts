@@ -1,9 +1,8 @@
 import type { DeviceRow } from '../db/schema.ts';
 import type { Actor, DomainDeps } from '../domain/context.ts';
 import type { CodeOutcome } from '../domain/deviceAccess.ts';
-import { login, logout } from '../domain/hotdesk.ts';
+import { isRefused, type LoginRefusal, login, logout } from '../domain/hotdesk.ts';
 import { userAtDevice } from '../domain/sessions.ts';
-import { AppError } from '../errors.ts';
 import type { Screen } from '../vendors/screen.ts';
 import { activationUrl, screenUrls } from './profile.ts';
 
@@ -25,8 +24,7 @@ export function pinScreen(baseUrl: string, device: DeviceRow, extension: string)
 const message = (text: string): Screen => ({ kind: 'message', title: TITLE, text });
 
 /** "14:05 UTC": when a lockout ends, as a person at the desk reads it. */
-function clock(iso: unknown, timezone: string): string {
-  const date = new Date(typeof iso === 'string' ? iso : Date.now());
+function clock(date: Date, timezone: string): string {
   const time = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hour: '2-digit', minute: '2-digit' }).format(date);
   return `${time} (${timezone})`;
 }
@@ -44,33 +42,35 @@ export async function submitLogin(
   pin: string,
 ): Promise<Screen> {
   if (!/^\d{1,15}$/.test(extension) || !/^\d{1,32}$/.test(pin)) return message('Enter your extension and your PIN, in digits.');
-  try {
-    const outcome = await login(deps, tenant.id, actor, { device: device.mac, extension, pin, method: 'phone_screen' });
-    if (outcome.result === 'already') return message(`${outcome.user.displayName}, you are already logged in here.`);
-    return message(`Welcome, ${outcome.user.displayName}. This phone is being set up for you.`);
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    const details = err.details ?? {};
-    switch (err.code) {
-      case 'wrong_pin':
-        return details.lockedUntil === undefined
-          ? message(`Wrong PIN. ${String(details.triesLeft)} ${details.triesLeft === 1 ? 'try' : 'tries'} left.`)
-          : message(`Wrong PIN. Locked until ${clock(details.lockedUntil, tenant.timezone)}.`);
-      case 'locked':
-        return message(`Too many wrong PINs. Locked until ${clock(details.lockedUntil, tenant.timezone)}.`);
-      case 'too_many_attempts':
-        return message('Too many logins are being tried at once. Try again in a moment.');
-      case 'unknown_extension':
-        return message(`Extension ${extension} is unknown.`);
-      case 'user_not_hotdesk':
-        return message(`Extension ${extension} may not log in at hot desks.`);
-      case 'device_not_hotdesk':
-        return message('This phone is not a hot desk.');
-      case 'pin_not_set':
-        return message(`Extension ${extension} has no PIN yet. Ask your administrator for one.`);
-      default:
-        throw err;
-    }
+  const outcome = await login(deps, tenant.id, actor, { device: device.mac, extension, pin, method: 'phone_screen' });
+  if (isRefused(outcome)) return refusalScreen(outcome, extension, tenant.timezone);
+  if (outcome.result === 'already') return message(`${outcome.user.displayName}, you are already logged in here.`);
+  return message(`Welcome, ${outcome.user.displayName}. This phone is being set up for you.`);
+}
+
+/** What the person at the desk reads when a login is refused: the one place a refusal becomes a screen. */
+function refusalScreen(refusal: LoginRefusal, extension: string, timezone: string): Screen {
+  switch (refusal.result) {
+    case 'wrong_pin':
+      return refusal.lockedUntil === null
+        ? message(`Wrong PIN. ${refusal.triesLeft} ${refusal.triesLeft === 1 ? 'try' : 'tries'} left.`)
+        : message(`Wrong PIN. Locked until ${clock(refusal.lockedUntil, timezone)}.`);
+    case 'locked':
+      return message(`Too many wrong PINs. Locked until ${clock(refusal.until, timezone)}.`);
+    case 'too_many_attempts':
+      return message('Too many logins are being tried at once. Try again in a moment.');
+    case 'unknown_extension':
+      return message(`Extension ${extension} is unknown.`);
+    case 'user_not_hotdesk':
+      return message(`Extension ${extension} may not log in at hot desks.`);
+    case 'device_not_hotdesk':
+      return message('This phone is not a hot desk.');
+    case 'pin_not_set':
+      return message(`Extension ${extension} has no PIN yet. Ask your administrator for one.`);
+    case 'pin_changed':
+      return message(`The PIN of extension ${extension} was changed just now. Try again with the new one.`);
+    case 'unknown_device':
+      return message('This phone is no longer enrolled. Ask your administrator.');
   }
 }
 

@@ -106,6 +106,21 @@ export interface Revision {
   readonly account: DeviceProfile['account'];
 }
 
+/** A device's profile just rendered into the cache: its main file's revision, and what an admin should know of it. */
+export interface RefreshedProfile extends Revision {
+  readonly mode: DeviceProfile['mode'];
+  readonly warnings: readonly string[];
+}
+
+/** What an admin should look at in a device's profile: keys that do not fit, a MAC that does not look like the vendor's. */
+function warningsOf(adapter: VendorAdapter, device: DeviceRow, profile: DeviceProfile): string[] {
+  const warnings = [...profile.layout.warnings];
+  if (!adapter.profile.macPrefixes.includes(device.mac.slice(0, 6))) {
+    warnings.push(`MAC ${device.mac.slice(0, 6)} is not a known ${adapter.profile.name} prefix: check the vendor`);
+  }
+  return warnings;
+}
+
 /** The adapter's own name of a device's main file, the one holding its account. */
 const MAIN_FILE_KIND = 'device';
 
@@ -655,16 +670,25 @@ export function createProvisioning(deps: ProvisioningDeps) {
       cachedBytes = 0;
     },
 
-    /** The device's main file as it would be served now: the revision a check-sync should make the phone fetch. */
-    currentRevision(device: DeviceRow): Revision {
+    /**
+     * A device's profile after a change, built and rendered once: each of its files goes into the cache (the fetch
+     * that follows renders nothing), and the answer has the main file's revision (what a check-sync makes the phone
+     * fetch), the mode and the warnings (for the log and the answer to the change).
+     */
+    refreshDevice(device: DeviceRow): RefreshedProfile {
+      forget(device.id);
       const { adapter, profile } = profileOf(device);
-      const main = adapter
-        .deviceFiles(profile.device.mac, profile.device.model)
-        .map((name) => adapter.matchPath(name))
-        .find((f) => f?.kind === MAIN_FILE_KIND);
-      const plan = main == null ? null : adapter.planDeviceFile(main, profile);
-      if (plan === null) throw new Error(`${adapter.id} has no main device file`);
-      return { etag: etagOf(render(adapter, plan, device.model)), account: profile.account };
+      let main: Revision | null = null;
+      for (const name of adapter.deviceFiles(profile.device.mac, profile.device.model)) {
+        const file = adapter.matchPath(name);
+        const plan = file === null || file.mac === null ? null : adapter.planDeviceFile(file, profile);
+        if (file === null || plan === null) continue;
+        const { kept } = rendered(adapter, render(adapter, plan, device.model), profile.account);
+        remember(device.id, file.kind, kept);
+        if (file.kind === MAIN_FILE_KIND) main = { etag: kept.response.etag, account: profile.account };
+      }
+      if (main === null) throw new Error(`${adapter.id} has no main device file`);
+      return { ...main, mode: profile.mode, warnings: warningsOf(adapter, device, profile) };
     },
 
     /**
@@ -697,11 +721,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     /** What the API shows of a device's provisioning: its mode, its files, and what an admin should look at. */
     summary(device: DeviceRow): DeviceSummary {
       const { adapter, profile } = profileOf(device);
-      const warnings = [...profile.layout.warnings];
-      if (!adapter.profile.macPrefixes.includes(device.mac.slice(0, 6))) {
-        warnings.push(`MAC ${device.mac.slice(0, 6)} is not a known ${adapter.profile.name} prefix: check the vendor`);
-      }
-      return { mode: profile.mode, files: adapter.deviceFiles(profile.device.mac, profile.device.model), warnings };
+      return { mode: profile.mode, files: adapter.deviceFiles(profile.device.mac, profile.device.model), warnings: warningsOf(adapter, device, profile) };
     },
 
     /**

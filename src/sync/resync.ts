@@ -1,10 +1,23 @@
-import { and, desc, eq, inArray, isNotNull, lt, lte, or } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { type DeviceRow, type SyncJobRow, syncJobs, type TenantRow } from '../db/schema.ts';
-import { recordAudit } from '../domain/audit.ts';
-import type { ProfileChange } from '../domain/context.ts';
+import type { DeviceRow, SyncJobRow, TenantRow } from '../db/schema.ts';
 import { findDeviceById } from '../domain/lookup.ts';
+import {
+  dropSyncRetry,
+  failSyncJob,
+  findLatestSyncJob,
+  findSyncJob,
+  listOverdueSyncJobIds,
+  listSyncJobsAwaitingFetch,
+  markSyncAnswered,
+  markSyncFetched,
+  markSyncSent,
+  markSyncUndeliverable,
+  noteSyncError,
+  openSyncJob,
+  requeueFailedSyncJob,
+  supersedeSyncJobs,
+} from '../domain/syncJobs.ts';
 import { findTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning, Revision } from '../provisioning/service.ts';
@@ -34,9 +47,6 @@ export const retryEvery =
 
 export const DEFAULT_RESYNC_POLICY: ResyncPolicy = { fetchTimeoutMs: 60_000, retries: 2, nextRetry: retryEvery(15 * 60_000) };
 
-/** Who the audit log names for what the re-sync does by itself. */
-const RESYNC_ACTOR = { name: 'resync' };
-
 export interface ResyncDeps {
   readonly db: Db;
   readonly log: Logger;
@@ -60,25 +70,14 @@ interface RelayConnection {
   readonly secret: string;
 }
 
-const OPEN_STATES = ['queued', 'sent', 'answered'] as const;
-
 /**
  * Makes phones re-provision when their profile changed, and follows each one through: a check-sync NOTIFY is
  * queued, sent (directly over UDP or relayed by the PBX), answered, and done only when the phone fetched the
  * new revision of its main file. A phone that does not fetch in time is told again, then reported failed.
  */
 export function createResync(deps: ResyncDeps) {
-  /** Jobs whose phone should still fetch: open ones, and failed ones waiting for their retry. */
-  const awaitingFetch = or(inArray(syncJobs.state, [...OPEN_STATES]), and(eq(syncJobs.state, 'failed'), isNotNull(syncJobs.retryAt)));
   const inFlight = new Set<Promise<void>>();
   const adapterOf = (device: DeviceRow) => deps.adapters.find((a) => a.id === device.vendor);
-
-  const update = (id: number, values: Partial<SyncJobRow>, onlyIfOpen = true) =>
-    deps.db
-      .update(syncJobs)
-      .set(values)
-      .where(onlyIfOpen ? and(eq(syncJobs.id, id), inArray(syncJobs.state, [...OPEN_STATES])) : eq(syncJobs.id, id))
-      .run();
 
   /**
    * Where a direct NOTIFY goes, and over what: the contact the PBX reported (the registrar's, with the transport
@@ -113,14 +112,14 @@ export function createResync(deps: ResyncDeps) {
   const send = async (job: SyncJobRow, device: DeviceRow, event: string): Promise<void> => {
     const tenant = findTenant(deps.db, device.tenantId);
     const account = device.servedAccount ?? device.idleAccount;
-    update(job.id, { state: 'sent', sentAt: deps.now(), attempts: job.attempts + 1, error: null });
+    markSyncSent(deps.db, job, deps.now());
     try {
       if (tenant === undefined || tenant.notifyMode === 'direct') {
         const target = directTarget(device, account, tenant);
         if (target === null || deps.direct === null) {
           // Nothing to send to, now or on a retry: failed at once, with the reason, rather than `sent` until the time-out.
           const error = deps.direct === null ? 'no SIP port to send from' : 'no contact, configured contact or address is known for this phone';
-          update(job.id, { state: 'failed', failedAt: deps.now(), error });
+          markSyncUndeliverable(deps.db, job.id, deps.now(), error);
           if (waiting.get(device.id)?.id === job.id) waiting.delete(device.id);
           deps.log.warn('sip', 're-provisioning failed', { mac: device.mac, reason: job.reason, error });
           return;
@@ -133,12 +132,10 @@ export function createResync(deps: ResyncDeps) {
         const result = await deps.direct.send(notify);
         if (result.status === null) {
           const over = target.transport === 'udp' ? `${result.transmissions} transmissions` : `${target.transport.toUpperCase()}: ${result.reason}`;
-          update(job.id, { error: `no answer from ${uriHost(target.host)}:${target.port} (${over})` });
+          noteSyncError(deps.db, job.id, `no answer from ${uriHost(target.host)}:${target.port} (${over})`);
         } else {
-          update(job.id, {
-            state: 'answered',
+          markSyncAnswered(deps.db, job.id, deps.now(), {
             statusCode: result.status,
-            answeredAt: deps.now(),
             error: result.status < 300 ? null : `the phone answered ${result.status} ${result.reason}`,
           });
         }
@@ -158,9 +155,10 @@ export function createResync(deps: ResyncDeps) {
               account,
               event,
             );
-      update(job.id, result.ok ? { state: 'answered', answeredAt: deps.now(), error: null } : { error: `the PBX refused: ${result.message}` });
+      if (result.ok) markSyncAnswered(deps.db, job.id, deps.now(), { statusCode: null, error: null });
+      else noteSyncError(deps.db, job.id, `the PBX refused: ${result.message}`);
     } catch (err) {
-      update(job.id, { error: (err as Error).message });
+      noteSyncError(deps.db, job.id, (err as Error).message);
     }
   };
 
@@ -174,26 +172,13 @@ export function createResync(deps: ResyncDeps) {
    * Supersedes the device's open job and queues a NOTIFY for the revision it should fetch now, unless the phone
    * already has exactly that (and `always` is false).
    */
-  const queue = (device: DeviceRow, reason: string, event: string, always: boolean): SyncJobRow | null => {
-    let revision: Revision;
-    try {
-      revision = deps.provisioning.currentRevision(device);
-    } catch (err) {
-      deps.log.error('sip', 'cannot render the new profile', { device: device.idleAccount, error: (err as Error).message });
-      return null;
-    }
-    // Open jobs, and failed ones waiting for their retry: the new revision is the one to send now (the audit log
-    // keeps the failure).
-    deps.db
-      .update(syncJobs)
-      .set({ state: 'superseded', retryAt: null })
-      .where(and(eq(syncJobs.deviceId, device.id), awaitingFetch))
-      .run();
+  const queue = (device: DeviceRow, revision: Revision, reason: string, event: string, always: boolean): SyncJobRow | null => {
+    supersedeSyncJobs(deps.db, device.id);
     waiting.delete(device.id);
     if (!always && device.servedEtag === revision.etag) return null; // the phone already has exactly this
-    const job = deps.db
-      .insert(syncJobs)
-      .values({
+    const job = openSyncJob(
+      deps.db,
+      {
         tenantId: device.tenantId,
         deviceId: device.id,
         deviceMac: device.mac,
@@ -201,12 +186,10 @@ export function createResync(deps: ResyncDeps) {
         mode: findTenant(deps.db, device.tenantId)?.notifyMode ?? 'direct',
         target: device.servedAccount ?? device.idleAccount,
         event,
-        state: 'queued',
         targetEtag: revision.etag,
-        createdAt: deps.now(),
-      })
-      .returning()
-      .get();
+      },
+      deps.now(),
+    );
     waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: false });
     track(dispatch(job, device));
     return job;
@@ -218,7 +201,7 @@ export function createResync(deps: ResyncDeps) {
    * the database.
    */
   const waiting = new Map<number, { id: number; targetEtag: string; failed: boolean }>();
-  for (const job of deps.db.select().from(syncJobs).where(awaitingFetch).orderBy(syncJobs.id).all()) {
+  for (const job of listSyncJobsAwaitingFetch(deps.db)) {
     if (job.deviceId !== null) waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: job.state === 'failed' });
   }
 
@@ -227,18 +210,7 @@ export function createResync(deps: ResyncDeps) {
     const at = deps.now();
     const retryAt = device === undefined ? null : deps.policy.nextRetry(findTenant(deps.db, device.tenantId), at);
     const error = `${why} (after ${job.attempts} NOTIFYs)`;
-    deps.db.transaction((tx) => {
-      tx.update(syncJobs).set({ state: 'failed', failedAt: at, error, retryAt }).where(eq(syncJobs.id, job.id)).run();
-      // Audited once per job, not at every retry that fails again.
-      if (job.failedAt === null) {
-        recordAudit(tx, job.tenantId, at, RESYNC_ACTOR, {
-          action: 'sync.failed',
-          deviceMac: job.deviceMac,
-          idleAccount: device?.idleAccount ?? null,
-          detail: { reason: job.reason, mode: job.mode, target: job.target, error, retryAt: retryAt?.toISOString() ?? null },
-        });
-      }
-    });
+    failSyncJob(deps.db, job, { at, error, retryAt, idleAccount: device?.idleAccount ?? null });
     if (job.deviceId !== null) {
       if (retryAt === null) waiting.delete(job.deviceId);
       else waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: true });
@@ -247,14 +219,13 @@ export function createResync(deps: ResyncDeps) {
   };
 
   return {
-    /** Queues and sends a NOTIFY to every changed device whose phone does not already have its new profile. */
-    devicesChanged(change: ProfileChange): void {
-      deps.provisioning.flush(); // what this turn's fetches recorded: where each phone is, what it holds
-      for (const id of change.deviceIds) {
-        const device = findDeviceById(deps.db, id);
-        const adapter = device === undefined ? undefined : adapterOf(device);
-        if (device !== undefined && adapter !== undefined) queue(device, change.reason, adapter.checkSyncEvent, false);
-      }
+    /**
+     * Queues and sends a NOTIFY to a changed device unless its phone already has the new revision of its main file.
+     * The device row must be read after provisioning.flush(): where the phone is, and what it holds.
+     */
+    deviceChanged(device: DeviceRow, revision: Revision, reason: string): void {
+      const adapter = adapterOf(device);
+      if (adapter !== undefined) queue(device, revision, reason, adapter.checkSyncEvent, false);
     },
 
     /**
@@ -265,7 +236,15 @@ export function createResync(deps: ResyncDeps) {
       const event = adapterOf(device)?.rebootEvent ?? null;
       if (event === null) return null;
       deps.provisioning.flush();
-      return queue(findDeviceById(deps.db, device.id) ?? device, 'reboot', event, true);
+      const current = findDeviceById(deps.db, device.id) ?? device;
+      let revision: Revision;
+      try {
+        revision = deps.provisioning.refreshDevice(current);
+      } catch (err) {
+        deps.log.error('sip', 'cannot render the profile', { device: device.idleAccount, error: (err as Error).message });
+        return null;
+      }
+      return queue(current, revision, 'reboot', event, true);
     },
 
     /**
@@ -275,19 +254,8 @@ export function createResync(deps: ResyncDeps) {
     deviceServed(device: Pick<DeviceRow, 'id'>, etag: string): void {
       const job = waiting.get(device.id);
       if (job !== undefined && job.targetEtag === etag) {
-        const at = deps.now();
-        update(job.id, { state: 'fetched', fetchedAt: at, retryAt: null }, false);
+        markSyncFetched(deps.db, job.id, deps.now(), job.failed);
         waiting.delete(device.id);
-        if (job.failed) {
-          const row = deps.db.select().from(syncJobs).where(eq(syncJobs.id, job.id)).get();
-          if (row !== undefined) {
-            recordAudit(deps.db, row.tenantId, at, RESYNC_ACTOR, {
-              action: 'sync.recovered',
-              deviceMac: row.deviceMac,
-              detail: { reason: row.reason, failedAt: row.failedAt?.toISOString() ?? null },
-            });
-          }
-        }
       }
     },
 
@@ -299,32 +267,21 @@ export function createResync(deps: ResyncDeps) {
       deps.provisioning.flush();
       const now = deps.now();
       const deadline = new Date(now.getTime() - deps.policy.fetchTimeoutMs);
-      const late = deps.db
-        .select({ id: syncJobs.id })
-        .from(syncJobs)
-        .where(
-          or(and(inArray(syncJobs.state, ['sent', 'answered']), lt(syncJobs.sentAt, deadline)), and(eq(syncJobs.state, 'failed'), lte(syncJobs.retryAt, now))),
-        )
-        .all();
       const retries: Promise<void>[] = [];
-      for (const { id } of late) {
+      for (const id of listOverdueSyncJobIds(deps.db, deadline, now)) {
         if (dispatching.has(id)) continue; // its NOTIFY is still under way (Timer F can outlast the fetch time-out)
         // Read again: an earlier step of this loop, or the phone, may have moved it on.
-        const job = deps.db.select().from(syncJobs).where(eq(syncJobs.id, id)).get();
+        const job = findSyncJob(deps.db, id);
         if (job === undefined || !(['sent', 'answered', 'failed'] as string[]).includes(job.state)) continue;
         const device = job.deviceId === null ? undefined : findDeviceById(deps.db, job.deviceId);
         if (job.state === 'failed') {
           if (job.retryAt === null || job.retryAt > now) continue;
           if (device === undefined) {
-            update(job.id, { retryAt: null }, false);
+            dropSyncRetry(deps.db, job.id);
             continue;
           }
           // The retry time came: one NOTIFY more; it fails again at the next deadline unless the phone fetches.
-          deps.db
-            .update(syncJobs)
-            .set({ state: 'queued', retryAt: null })
-            .where(and(eq(syncJobs.id, job.id), eq(syncJobs.state, 'failed')))
-            .run();
+          requeueFailedSyncJob(deps.db, job.id);
           waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: true });
           retries.push(track(dispatch(job, device)));
           continue;
@@ -340,7 +297,7 @@ export function createResync(deps: ResyncDeps) {
 
     /** The newest job of a device, for the API. */
     latest(deviceId: number): SyncJobRow | undefined {
-      return deps.db.select().from(syncJobs).where(eq(syncJobs.deviceId, deviceId)).orderBy(desc(syncJobs.id)).get();
+      return findLatestSyncJob(deps.db, deviceId);
     },
 
     /** Resolves when every NOTIFY under way has an outcome (for tests and shutdown). */

@@ -12,40 +12,43 @@ import { silentLogger } from '../../src/log.ts';
 import { createDomain, type DomainFixture } from '../helpers/domain.ts';
 import { TEST_TOKEN, testConfig } from '../helpers/server.ts';
 
-let f: DomainFixture;
-let clock = new Date('2026-03-02T09:00:00Z');
-const Admins = suite('domain/console sign-in');
-Admins.before.each(async () => {
-  clock = new Date('2026-03-02T09:00:00Z');
-  f = createDomain(() => clock);
-  await createAdmin(f.deps.db, clock, 'alice', 'correct-horse-battery');
-});
-Admins.after.each(() => f.close());
+interface Context {
+  f: DomainFixture;
+  clock: Date;
+}
 
-const attempt = (name: string, password: string) =>
-  signIn(f.deps, f.tenantId, name, password).then(
+const Admins = suite<Context>('domain/console sign-in');
+Admins.before.each(async (ctx) => {
+  ctx.clock = new Date('2026-03-02T09:00:00Z');
+  ctx.f = createDomain(() => ctx.clock);
+  await createAdmin(ctx.f.deps.db, ctx.clock, 'alice', 'correct-horse-battery');
+});
+Admins.after.each((ctx) => ctx.f.close());
+
+const attempt = (ctx: Context, name: string, password: string) =>
+  signIn(ctx.f.deps, ctx.f.tenantId, name, password).then(
     () => 'ok',
     (err: AppError) => `${err.status} ${err.code}`,
   );
 
-Admins("a name nobody has locks exactly like an admin's: the answers give no name away", async () => {
+Admins("a name nobody has locks exactly like an admin's: the answers give no name away", async (ctx) => {
   const known: string[] = [];
   const unknown: string[] = [];
   for (let i = 0; i < 6; i++) {
-    known.push(await attempt('alice', `wrong-${i}`));
-    unknown.push(await attempt('mallory', `wrong-${i}`));
+    known.push(await attempt(ctx, 'alice', `wrong-${i}`));
+    unknown.push(await attempt(ctx, 'mallory', `wrong-${i}`));
   }
   assert.equal(known, unknown);
   assert.equal(known, ['401 bad_credentials', '401 bad_credentials', '401 bad_credentials', '401 bad_credentials', '401 bad_credentials', '423 locked']);
-  assert.is(await attempt('alice', 'correct-horse-battery'), '423 locked', 'locked whatever the password');
-  clock = new Date(clock.getTime() + 61_000);
-  assert.is(await attempt('alice', 'correct-horse-battery'), 'ok');
+  assert.is(await attempt(ctx, 'alice', 'correct-horse-battery'), '423 locked', 'locked whatever the password');
+  ctx.clock = new Date(ctx.clock.getTime() + 61_000);
+  assert.is(await attempt(ctx, 'alice', 'correct-horse-battery'), 'ok');
 });
 
-Admins('every failed sign-in is audited with the name, never the password', async () => {
-  await attempt('alice', 'not-the-password');
-  await attempt('ghost', 'also-not-it');
-  const failed = f.deps.db
+Admins('every failed sign-in is audited with the name, never the password', async (ctx) => {
+  await attempt(ctx, 'alice', 'not-the-password');
+  await attempt(ctx, 'ghost', 'also-not-it');
+  const failed = ctx.f.deps.db
     .select()
     .from(auditEvents)
     .all()
@@ -57,30 +60,30 @@ Admins('every failed sign-in is audited with the name, never the password', asyn
   assert.not.ok(JSON.stringify(failed).includes('not-the-password') || JSON.stringify(failed).includes('also-not-it'));
 });
 
-Admins("the names remembered are bounded: a flood of made-up names cannot fill the disk, nor evict an admin's count", async () => {
-  for (let i = 0; i < 4; i++) await attempt('alice', 'wrong');
-  const insert = (f.deps.db as unknown as { $client: { prepare(sql: string): { run(...a: unknown[]): void } } }).$client.prepare(
+Admins("the names remembered are bounded: a flood of made-up names cannot fill the disk, nor evict an admin's count", async (ctx) => {
+  for (let i = 0; i < 4; i++) await attempt(ctx, 'alice', 'wrong');
+  const insert = (ctx.f.deps.db as unknown as { $client: { prepare(sql: string): { run(...a: unknown[]): void } } }).$client.prepare(
     'INSERT INTO sign_in_throttles (username, failures, pending, last_attempt_at) VALUES (?, 1, 0, ?)',
   );
-  for (let i = 0; i < SIGN_IN_THROTTLE_ROWS + 50; i++) insert.run(`made-up-${i}`, clock.getTime() - 1000 + (i % 500));
-  await attempt('one-more-made-up', 'x');
-  const rows = f.deps.db.select().from(signInThrottles).all();
+  for (let i = 0; i < SIGN_IN_THROTTLE_ROWS + 50; i++) insert.run(`made-up-${i}`, ctx.clock.getTime() - 1000 + (i % 500));
+  await attempt(ctx, 'one-more-made-up', 'x');
+  const rows = ctx.f.deps.db.select().from(signInThrottles).all();
   assert.ok(rows.length <= SIGN_IN_THROTTLE_ROWS, `${rows.length} names remembered`);
   assert.is(rows.find((r) => r.username === 'alice')?.failures, 4, "the admin's count survived the flood");
-  assert.is(await attempt('alice', 'wrong'), '401 bad_credentials');
-  assert.is(await attempt('alice', 'correct-horse-battery'), '423 locked', 'the fifth failure locked it');
+  assert.is(await attempt(ctx, 'alice', 'wrong'), '401 bad_credentials');
+  assert.is(await attempt(ctx, 'alice', 'correct-horse-battery'), '423 locked', 'the fifth failure locked it');
   // A day later, names nobody tried since are forgotten.
-  clock = new Date(clock.getTime() + 25 * 3600_000);
-  await attempt('tomorrow', 'x');
-  assert.ok(f.deps.db.select().from(signInThrottles).all().length <= 3);
+  ctx.clock = new Date(ctx.clock.getTime() + 25 * 3600_000);
+  await attempt(ctx, 'tomorrow', 'x');
+  assert.ok(ctx.f.deps.db.select().from(signInThrottles).all().length <= 3);
 });
 
-Admins('checks under way when hotprov stopped are released when it starts again', async () => {
+Admins('checks under way when hotprov stopped are released when it starts again', async (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'hotprov-pending-'));
   const path = join(dir, 'hotprov.db');
   try {
     const first = openDb(path);
-    first.db.insert(signInThrottles).values({ username: 'alice', pending: 5, lastAttemptAt: clock }).run();
+    first.db.insert(signInThrottles).values({ username: 'alice', pending: 5, lastAttemptAt: ctx.clock }).run();
     first.sqlite.exec("INSERT INTO tenants (slug, name) VALUES ('default', 'Default')");
     first.db.insert(loginThrottles).values({ tenantId: 1, subject: 'user', subjectId: 1, pending: 5 }).run();
     first.close();

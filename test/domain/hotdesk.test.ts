@@ -3,69 +3,85 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditEvents, hotdeskSessions, loginThrottles } from '../../src/db/schema.ts';
 import { deleteDevice, updateDevice } from '../../src/domain/devices.ts';
-import { login, logout } from '../../src/domain/hotdesk.ts';
+import { isRefused, type LoginOutcome, type LoginResult, login, logout } from '../../src/domain/hotdesk.ts';
 import { listOpenSessions } from '../../src/domain/sessions.ts';
 import { deleteUser, updateUser } from '../../src/domain/users.ts';
-import { AppError } from '../../src/errors.ts';
-import { assertAppError } from '../helpers/assertions.ts';
+import { assertRefused } from '../helpers/assertions.ts';
 import { ACTOR, buildDevice, buildUser, createDomain, type DomainFixture } from '../helpers/domain.ts';
 
-let f: DomainFixture;
-const Hotdesk = suite('hotdesk');
-Hotdesk.before.each(() => {
-  f = createDomain();
+const Hotdesk = suite<{ f: DomainFixture }>('hotdesk');
+Hotdesk.before.each((ctx) => {
+  ctx.f = createDomain();
 });
-Hotdesk.after.each(() => f.close());
+Hotdesk.after.each(({ f }) => f.close());
 
-const signIn = (device: string, extension: string, pin = '4826') => login(f.deps, f.tenantId, ACTOR, { device, extension, pin, method: 'api' });
+const signIn = (f: DomainFixture, device: string, extension: string, pin = '4826') =>
+  login(f.deps, f.tenantId, ACTOR, { device, extension, pin, method: 'api' });
 
-const rejects = (work: Promise<unknown> | (() => unknown), status: number, code: string) => assertAppError(work, { status, code });
+/** The outcome of a login that must have gone through. */
+function admitted(result: LoginResult): LoginOutcome {
+  assert.ok(!isRefused(result), `refused: ${result.result}`);
+  return result as LoginOutcome;
+}
 
-const audit = () => f.deps.db.select().from(auditEvents).all();
-const openCount = () => f.deps.db.select().from(hotdeskSessions).where(isNull(hotdeskSessions.endedAt)).all().length;
+/** Domain dependencies whose PIN checks wait for `release()` and then succeed: for changes made while a PIN is checked. */
+function heldChecks(f: DomainFixture) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const verifySecret = async () => {
+    await gate;
+    return true;
+  };
+  return { deps: { ...f.deps, verifySecret }, release };
+}
 
-Hotdesk('login on an idle device opens a session, audits it and re-provisions that device', async () => {
+const audit = (f: DomainFixture) => f.deps.db.select().from(auditEvents).all();
+const openCount = (f: DomainFixture) => f.deps.db.select().from(hotdeskSessions).where(isNull(hotdeskSessions.endedAt)).all().length;
+
+Hotdesk('login on an idle device opens a session, audits it and re-provisions that device', async ({ f }) => {
   const device = buildDevice(f);
   await buildUser(f, '101');
   f.changes.length = 0;
-  const outcome = await signIn(device.idleAccount, '101');
+  const outcome = await signIn(f, device.idleAccount, '101');
   assert.is(outcome.result, 'logged_in');
   assert.equal(
     f.changes.map((c) => c.deviceIds),
     [[device.id]],
   );
-  const events = audit().filter((e) => e.action === 'hotdesk.login');
+  const events = audit(f).filter((e) => e.action === 'hotdesk.login');
   assert.is(events.length, 1);
   assert.is(events[0]?.userExtension, '101');
   assert.is(events[0]?.idleAccount, device.idleAccount);
   assert.is(events[0]?.method, 'api');
 });
 
-Hotdesk('the device may be named by MAC in any spelling', async () => {
+Hotdesk('the device may be named by MAC in any spelling', async ({ f }) => {
   const device = buildDevice(f, { mac: '00:15:65:AB:CD:EF' });
   await buildUser(f, '101');
-  const outcome = await signIn('00-15-65-ab-cd-ef', '101');
+  const outcome = admitted(await signIn(f, '00-15-65-ab-cd-ef', '101'));
   assert.is(outcome.device.id, device.id);
 });
 
-Hotdesk('logging in again where one already sits changes nothing', async () => {
+Hotdesk('logging in again where one already sits changes nothing', async ({ f }) => {
   const device = buildDevice(f);
   await buildUser(f, '101');
-  await signIn(device.idleAccount, '101');
+  await signIn(f, device.idleAccount, '101');
   f.changes.length = 0;
-  const again = await signIn(device.idleAccount, '101');
+  const again = await signIn(f, device.idleAccount, '101');
   assert.is(again.result, 'already');
   assert.equal(f.changes, []);
-  assert.is(openCount(), 1);
+  assert.is(openCount(f), 1);
 });
 
-Hotdesk('logging in elsewhere moves the user: the old device goes idle and is re-provisioned too', async () => {
+Hotdesk('logging in elsewhere moves the user: the old device goes idle and is re-provisioned too', async ({ f }) => {
   const a = buildDevice(f);
   const b = buildDevice(f);
   await buildUser(f, '101');
-  await signIn(a.idleAccount, '101');
+  await signIn(f, a.idleAccount, '101');
   f.changes.length = 0;
-  const outcome = await signIn(b.idleAccount, '101');
+  const outcome = admitted(await signIn(f, b.idleAccount, '101'));
   assert.is(outcome.movedFrom?.id, a.id);
   assert.equal(f.changes[0]?.deviceIds, [b.id, a.id]);
   const open = listOpenSessions(f.deps.db, f.tenantId);
@@ -77,12 +93,12 @@ Hotdesk('logging in elsewhere moves the user: the old device goes idle and is re
   assert.is(ended?.endReason, 'moved');
 });
 
-Hotdesk('logging in at an occupied device replaces its user', async () => {
+Hotdesk('logging in at an occupied device replaces its user', async ({ f }) => {
   const device = buildDevice(f);
   await buildUser(f, '101');
   await buildUser(f, '102');
-  await signIn(device.idleAccount, '101');
-  const outcome = await signIn(device.idleAccount, '102');
+  await signIn(f, device.idleAccount, '101');
+  const outcome = admitted(await signIn(f, device.idleAccount, '102'));
   assert.is(outcome.result, 'switched');
   assert.is(outcome.replaced?.extension, '101');
   assert.equal(
@@ -91,30 +107,31 @@ Hotdesk('logging in at an occupied device replaces its user', async () => {
   );
 });
 
-Hotdesk('each refusal has its own error, and is audited', async () => {
+Hotdesk('each refusal is a result of its own, with what it names, and is audited', async ({ f }) => {
   const device = buildDevice(f);
   const fixed = buildDevice(f, { hotdesk: false });
   await buildUser(f, '101');
   await buildUser(f, '102', { hotdesk: false });
   await buildUser(f, '103', { pin: undefined });
-  await rejects(signIn('HD9999', '101'), 404, 'unknown_device');
-  await rejects(signIn(device.idleAccount, '999'), 404, 'unknown_extension');
-  await rejects(signIn(device.idleAccount, '101', '4827'), 403, 'wrong_pin');
-  await rejects(signIn(device.idleAccount, '102'), 403, 'user_not_hotdesk');
-  await rejects(signIn(fixed.idleAccount, '101'), 409, 'device_not_hotdesk');
-  await rejects(signIn(device.idleAccount, '103'), 409, 'pin_not_set');
-  const failures = audit()
+  assert.equal(assertRefused(await signIn(f, 'HD9999', '101'), 'unknown_device').device, 'HD9999');
+  assert.equal(assertRefused(await signIn(f, device.idleAccount, '999'), 'unknown_extension').extension, '999');
+  const wrong = assertRefused(await signIn(f, device.idleAccount, '101', '4827'), 'wrong_pin');
+  assert.equal([wrong.triesLeft, wrong.lockedUntil], [4, null]);
+  assert.is(assertRefused(await signIn(f, device.idleAccount, '102'), 'user_not_hotdesk').extension, '102');
+  assert.is(assertRefused(await signIn(f, fixed.idleAccount, '101'), 'device_not_hotdesk').device, fixed.idleAccount);
+  assert.is(assertRefused(await signIn(f, device.idleAccount, '103'), 'pin_not_set').extension, '103');
+  const failures = audit(f)
     .filter((e) => e.action === 'hotdesk.login_failed')
     .map((e) => JSON.parse(e.detail).reason);
   assert.equal(failures, ['unknown_extension', 'wrong_pin', 'user_not_hotdesk', 'device_not_hotdesk', 'pin_not_set']);
-  assert.is(openCount(), 0);
-  assert.not.ok(JSON.stringify(audit()).includes('4827'), 'a tried PIN must never reach the audit log');
+  assert.is(openCount(f), 0);
+  assert.not.ok(JSON.stringify(audit(f)).includes('4827'), 'a tried PIN must never reach the audit log');
 });
 
-Hotdesk('logout ends the session; logging out an idle device is harmless', async () => {
+Hotdesk('logout ends the session; logging out an idle device is harmless', async ({ f }) => {
   const device = buildDevice(f);
   await buildUser(f, '101');
-  await signIn(device.idleAccount, '101');
+  await signIn(f, device.idleAccount, '101');
   f.changes.length = 0;
   assert.is(logout(f.deps, f.tenantId, ACTOR, { device: device.mac, method: 'api' }).result, 'logged_out');
   assert.equal(
@@ -123,16 +140,16 @@ Hotdesk('logout ends the session; logging out an idle device is harmless', async
   );
   assert.is(logout(f.deps, f.tenantId, ACTOR, { device: device.mac, method: 'api' }).result, 'idle');
   assert.is(f.changes.length, 1);
-  assert.is(openCount(), 0);
+  assert.is(openCount(f), 0);
 });
 
-Hotdesk('deleting a logged-in user ends the session and sends the phone back to idle', async () => {
+Hotdesk('deleting a logged-in user ends the session and sends the phone back to idle', async ({ f }) => {
   const device = buildDevice(f);
   await buildUser(f, '101');
-  await signIn(device.idleAccount, '101');
+  await signIn(f, device.idleAccount, '101');
   f.changes.length = 0;
   deleteUser(f.deps, f.tenantId, ACTOR, '101');
-  assert.is(openCount(), 0);
+  assert.is(openCount(f), 0);
   assert.equal(
     f.changes.map((c) => c.deviceIds),
     [[device.id]],
@@ -141,34 +158,34 @@ Hotdesk('deleting a logged-in user ends the session and sends the phone back to 
   assert.is(session?.endReason, 'user_deleted');
 });
 
-Hotdesk('deleting a device in use ends its session and keeps the history', async () => {
+Hotdesk('deleting a device in use ends its session and keeps the history', async ({ f }) => {
   const device = buildDevice(f);
   await buildUser(f, '101');
-  await signIn(device.idleAccount, '101');
+  await signIn(f, device.idleAccount, '101');
   deleteDevice(f.deps, f.tenantId, ACTOR, device.idleAccount);
   const sessions = f.deps.db.select().from(hotdeskSessions).all();
   assert.is(sessions.length, 1);
   assert.is(sessions[0]?.endReason, 'device_deleted');
-  assert.ok(audit().some((e) => e.action === 'device.deleted' && e.deviceMac === device.mac));
+  assert.ok(audit(f).some((e) => e.action === 'device.deleted' && e.deviceMac === device.mac));
 });
 
-Hotdesk('withdrawing hot-desk rights logs the user out', async () => {
+Hotdesk('withdrawing hot-desk rights logs the user out', async ({ f }) => {
   const device = buildDevice(f);
   await buildUser(f, '101');
-  await signIn(device.idleAccount, '101');
+  await signIn(f, device.idleAccount, '101');
   await updateUser(f.deps, f.tenantId, 4, ACTOR, '101', { hotdesk: false });
-  assert.is(openCount(), 0);
+  assert.is(openCount(f), 0);
   await buildUser(f, '102');
-  await signIn(device.idleAccount, '102');
+  await signIn(f, device.idleAccount, '102');
   updateDevice(f.deps, f.tenantId, ACTOR, device.idleAccount, { hotdesk: false });
-  assert.is(openCount(), 0);
-  await rejects(signIn(device.idleAccount, '102'), 409, 'device_not_hotdesk');
+  assert.is(openCount(f), 0);
+  assertRefused(await signIn(f, device.idleAccount, '102'), 'device_not_hotdesk');
 });
 
-Hotdesk("changing a seated user's keys re-provisions their phone", async () => {
+Hotdesk("changing a seated user's keys re-provisions their phone", async ({ f }) => {
   const device = buildDevice(f);
   await buildUser(f, '101');
-  await signIn(device.idleAccount, '101');
+  await signIn(f, device.idleAccount, '101');
   f.changes.length = 0;
   await updateUser(f.deps, f.tenantId, 4, ACTOR, '101', { keys: [{ type: 'blf', value: '102', label: 'B' }] });
   assert.equal(
@@ -177,7 +194,7 @@ Hotdesk("changing a seated user's keys re-provisions their phone", async () => {
   );
 });
 
-Hotdesk('200 racing logins never leave a user on two devices or two users on one device', async () => {
+Hotdesk('200 racing logins never leave a user on two devices or two users on one device', async ({ f }) => {
   const devices = Array.from({ length: 12 }, () => buildDevice(f));
   const extensions = Array.from({ length: 15 }, (_, i) => String(500 + i));
   for (const ext of extensions) await buildUser(f, ext);
@@ -187,14 +204,14 @@ Hotdesk('200 racing logins never leave a user on two devices or two users on one
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return list[seed % list.length] as T;
   };
-  // More checks of one user or phone at once than its tries left are turned away (429) before any PIN is read.
-  const attempts = Array.from({ length: 200 }, () =>
-    signIn(pick(devices).idleAccount, pick(extensions)).catch((err: unknown) => {
-      if (err instanceof AppError && err.code === 'too_many_attempts') return null;
-      throw err;
-    }),
+  // More checks of one user or phone at once than its tries left are turned away before any PIN is read.
+  const attempts = Array.from({ length: 200 }, () => signIn(f, pick(devices).idleAccount, pick(extensions)));
+  const results = await Promise.all(attempts);
+  assert.ok(
+    results.every((r) => !isRefused(r) || r.result === 'too_many_attempts'),
+    'right PINs are never refused otherwise',
   );
-  const outcomes = (await Promise.all(attempts)).filter((o) => o !== null);
+  const outcomes = results.filter((r) => !isRefused(r));
   assert.ok(outcomes.length >= 15, `only ${outcomes.length} logins went through`);
   const throttles = f.deps.db.select().from(loginThrottles).all();
   assert.ok(
@@ -213,6 +230,63 @@ Hotdesk('200 racing logins never leave a user on two devices or two users on one
     const newest = Math.max(...outcomes.filter((o) => o.user.id === s.user.id).map((o) => o.session.id));
     assert.is(s.session.id, newest);
   }
+});
+
+Hotdesk('a login answers what each device it changed gets now, as the change announced it', async ({ f }) => {
+  const a = buildDevice(f);
+  const b = buildDevice(f);
+  await buildUser(f, '101');
+  const announced = (change: { deviceIds: readonly number[] }) =>
+    change.deviceIds.map((deviceId, i) => ({ deviceId, mode: i === 0 ? ('user' as const) : ('idle' as const), warnings: [`warning ${deviceId}`] }));
+  const deps = { ...f.deps, profilesChanged: announced };
+  const first = admitted(await login(deps, f.tenantId, ACTOR, { device: a.idleAccount, extension: '101', pin: '4826', method: 'api' }));
+  assert.equal(first.profiles, [{ deviceId: a.id, mode: 'user', warnings: [`warning ${a.id}`] }]);
+  const moved = admitted(await login(deps, f.tenantId, ACTOR, { device: b.idleAccount, extension: '101', pin: '4826', method: 'api' }));
+  assert.equal(
+    moved.profiles.map((p) => [p.deviceId, p.mode]),
+    [
+      [b.id, 'user'],
+      [a.id, 'idle'],
+    ],
+  );
+  const again = admitted(await login(deps, f.tenantId, ACTOR, { device: b.idleAccount, extension: '101', pin: '4826', method: 'api' }));
+  assert.equal([again.result, again.profiles], ['already', []], 'nothing changed, nothing announced');
+  const out = logout(deps, f.tenantId, ACTOR, { device: b.idleAccount, method: 'api' });
+  assert.equal(out.profiles, [{ deviceId: b.id, mode: 'user', warnings: [`warning ${b.id}`] }]);
+});
+
+Hotdesk('a PIN changed while the old one was checked is refused as pin_changed, audited, and its check released', async ({ f }) => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  const { deps, release } = heldChecks(f);
+  const pending = login(deps, f.tenantId, ACTOR, { device: device.idleAccount, extension: '101', pin: '4826', method: 'api' });
+  await updateUser(f.deps, f.tenantId, 4, ACTOR, '101', { pin: '7351' });
+  release();
+  assert.is(assertRefused(await pending, 'pin_changed').extension, '101');
+  assert.is(openCount(f), 0);
+  const reasons = audit(f)
+    .filter((e) => e.action === 'hotdesk.login_failed')
+    .map((e) => JSON.parse(e.detail).reason);
+  assert.equal(reasons, ['conflict']);
+  assert.ok(
+    f.deps.db
+      .select()
+      .from(loginThrottles)
+      .all()
+      .every((t) => t.pending === 0 && t.failures === 0),
+    'the check is released, not counted',
+  );
+});
+
+Hotdesk('a device deleted while the PIN was checked is refused as unknown_device', async ({ f }) => {
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  const { deps, release } = heldChecks(f);
+  const pending = login(deps, f.tenantId, ACTOR, { device: device.idleAccount, extension: '101', pin: '4826', method: 'api' });
+  deleteDevice(f.deps, f.tenantId, ACTOR, device.idleAccount);
+  release();
+  assertRefused(await pending, 'unknown_device');
+  assert.is(openCount(f), 0);
 });
 
 Hotdesk.run();

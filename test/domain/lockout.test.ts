@@ -2,100 +2,95 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeTransaction } from '../../src/db/client.ts';
 import { auditEvents } from '../../src/db/schema.ts';
-import { login } from '../../src/domain/hotdesk.ts';
+import { isRefused, type LoginResult, login } from '../../src/domain/hotdesk.ts';
 import { LOCKOUT, recordFailure } from '../../src/domain/lockout.ts';
-import { AppError } from '../../src/errors.ts';
+import { assertRefused } from '../helpers/assertions.ts';
 import { ACTOR, buildDevice, buildUser, createDomain, type DomainFixture } from '../helpers/domain.ts';
 
-let f: DomainFixture;
-let clock = new Date('2026-03-02T09:00:00Z');
-const Lockout = suite('hotdesk/lockout');
-Lockout.before.each(() => {
-  clock = new Date('2026-03-02T09:00:00Z');
-  f = createDomain(() => clock);
+interface Context {
+  f: DomainFixture;
+  /** The time the domain sees; `later` moves it on. */
+  clock: Date;
+}
+const Lockout = suite<Context>('hotdesk/lockout');
+Lockout.before.each((ctx) => {
+  ctx.clock = new Date('2026-03-02T09:00:00Z');
+  ctx.f = createDomain(() => ctx.clock);
 });
-Lockout.after.each(() => f.close());
+Lockout.after.each(({ f }) => f.close());
 
-const later = (seconds: number) => {
-  clock = new Date(clock.getTime() + seconds * 1000);
+const later = (ctx: Context, seconds: number) => {
+  ctx.clock = new Date(ctx.clock.getTime() + seconds * 1000);
 };
 
-async function attempt(device: string, extension: string, pin: string): Promise<AppError | 'ok'> {
-  try {
-    await login(f.deps, f.tenantId, ACTOR, { device, extension, pin, method: 'api' });
-    return 'ok';
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-}
+const attempt = ({ f }: Context, device: string, extension: string, pin: string) => login(f.deps, f.tenantId, ACTOR, { device, extension, pin, method: 'api' });
+/** The refusal's kind, or 'ok' when the login went through. */
+const kindOf = (result: LoginResult) => (isRefused(result) ? result.result : 'ok');
 
-Lockout('wrong PINs count down, then lock the user: 423 even with the right PIN until the lockout ends', async () => {
+Lockout('wrong PINs count down, then lock the user: locked even with the right PIN until the lockout ends', async (ctx) => {
+  const { f } = ctx;
   const device = buildDevice(f);
   await buildUser(f, '101');
-  const left: unknown[] = [];
+  const left: number[] = [];
   for (let i = 0; i < LOCKOUT.userFailures; i++) {
-    const err = await attempt(device.idleAccount, '101', '9999');
-    assert.ok(err !== 'ok');
-    assert.is(err.code, 'wrong_pin');
-    left.push(err.details?.triesLeft);
+    const wrong = assertRefused(await attempt(ctx, device.idleAccount, '101', '9999'), 'wrong_pin');
+    left.push(wrong.triesLeft);
   }
   assert.equal(left, [4, 3, 2, 1, 0]);
-  const locked = await attempt(device.idleAccount, '101', '4826');
-  assert.ok(locked !== 'ok');
-  assert.equal([locked.status, locked.code], [423, 'locked']);
-  assert.is(locked.details?.lockedUntil, '2026-03-02T09:01:00.000Z');
-  later(61);
-  assert.is(await attempt(device.idleAccount, '101', '4826'), 'ok');
+  const locked = assertRefused(await attempt(ctx, device.idleAccount, '101', '4826'), 'locked');
+  assert.equal([locked.subject, locked.name], ['user', '101']);
+  assert.equal(locked.until, new Date('2026-03-02T09:01:00.000Z'));
+  later(ctx, 61);
+  assert.is(kindOf(await attempt(ctx, device.idleAccount, '101', '4826')), 'ok');
 });
 
-Lockout('each further lockout lasts twice as long; a success forgets them', async () => {
+Lockout('each further lockout lasts twice as long; a success forgets them', async (ctx) => {
+  const { f } = ctx;
   // A fresh phone for each round, so the phone's own lockout never gets in the way of the user's.
   const phones = [buildDevice(f), buildDevice(f), buildDevice(f), buildDevice(f)].map((d) => d.idleAccount);
   await buildUser(f, '101');
   const lockOnce = async (phone: string) => {
-    for (let i = 0; i < LOCKOUT.userFailures; i++) await attempt(phone, '101', '9999');
+    for (let i = 0; i < LOCKOUT.userFailures; i++) await attempt(ctx, phone, '101', '9999');
   };
   await lockOnce(phones[0] ?? '');
-  later(61);
+  later(ctx, 61);
   await lockOnce(phones[1] ?? '');
-  const second = await attempt(phones[1] ?? '', '101', '4826');
-  assert.ok(second !== 'ok');
-  assert.is(second.details?.lockedUntil, new Date(clock.getTime() + 120_000).toISOString());
-  later(121);
-  assert.is(await attempt(phones[2] ?? '', '101', '4826'), 'ok');
+  const second = assertRefused(await attempt(ctx, phones[1] ?? '', '101', '4826'), 'locked');
+  assert.equal(second.until, new Date(ctx.clock.getTime() + 120_000));
+  later(ctx, 121);
+  assert.is(kindOf(await attempt(ctx, phones[2] ?? '', '101', '4826')), 'ok');
   await lockOnce(phones[3] ?? '');
-  const fresh = await attempt(phones[3] ?? '', '101', '4826');
-  assert.ok(fresh !== 'ok');
-  assert.is(fresh.details?.lockedUntil, new Date(clock.getTime() + 60_000).toISOString(), 'back to the first lockout length');
+  const fresh = assertRefused(await attempt(ctx, phones[3] ?? '', '101', '4826'), 'locked');
+  assert.equal(fresh.until, new Date(ctx.clock.getTime() + 60_000), 'back to the first lockout length');
 });
 
-Lockout('guessing many extensions from one phone locks that phone for everyone', async () => {
+Lockout('guessing many extensions from one phone locks that phone for everyone', async (ctx) => {
+  const { f } = ctx;
   const device = buildDevice(f);
   const other = buildDevice(f);
   await buildUser(f, '101');
-  for (let i = 0; i < LOCKOUT.deviceFailures; i++) await attempt(device.idleAccount, String(900 + i), '9999');
-  const refused = await attempt(device.idleAccount, '101', '4826');
-  assert.ok(refused !== 'ok');
-  assert.is(refused.code, 'locked');
-  assert.match(refused.message, new RegExp(`device ${device.idleAccount}`));
-  assert.is(await attempt(other.idleAccount, '101', '4826'), 'ok', 'another phone is not locked');
+  for (let i = 0; i < LOCKOUT.deviceFailures; i++) await attempt(ctx, device.idleAccount, String(900 + i), '9999');
+  const refused = assertRefused(await attempt(ctx, device.idleAccount, '101', '4826'), 'locked');
+  assert.equal([refused.subject, refused.name], ['device', device.idleAccount]);
+  assert.is(kindOf(await attempt(ctx, other.idleAccount, '101', '4826')), 'ok', 'another phone is not locked');
 });
 
-Lockout('a right PIN reserved within the budget logs in even when a lockout lands while it is checked', async () => {
+Lockout('a right PIN reserved within the budget logs in even when a lockout lands while it is checked', async (ctx) => {
+  const { f } = ctx;
   const device = buildDevice(f);
   const { user } = await buildUser(f, '101');
   // The reservation happens synchronously; the lockout arrives while scrypt works. Answering 423 now would make
   // the right PIN the one answer that differs from the wrong ones around it.
-  const pending = attempt(device.idleAccount, '101', '4826');
+  const pending = attempt(ctx, device.idleAccount, '101', '4826');
   writeTransaction(f.deps.db, (tx) => {
-    for (let i = 0; i < LOCKOUT.userFailures; i++) recordFailure(tx, f.tenantId, { subject: 'user', id: user.id }, clock);
+    for (let i = 0; i < LOCKOUT.userFailures; i++) recordFailure(tx, f.tenantId, { subject: 'user', id: user.id }, ctx.clock);
   });
-  assert.is(await pending, 'ok');
-  assert.is(await attempt(device.idleAccount, '101', '9999').then((e) => (e === 'ok' ? e : e.code)), 'wrong_pin', 'the success forgot the lockout');
+  assert.is(kindOf(await pending), 'ok');
+  assert.is(kindOf(await attempt(ctx, device.idleAccount, '101', '9999')), 'wrong_pin', 'the success forgot the lockout');
 });
 
-Lockout('checks under way count: the sixth parallel attempt on a user is turned away before its PIN is read', async () => {
+Lockout('checks under way count: the sixth parallel attempt on a user is turned away before its PIN is read', async (ctx) => {
+  const { f } = ctx;
   const device = buildDevice(f);
   await buildUser(f, '101');
   const checked: string[] = [];
@@ -110,25 +105,21 @@ Lockout('checks under way count: the sixth parallel attempt on a user is turned 
     },
   };
   const tries = ['1111', '2222', '3333', '5555', '6666', '4826', '7777'].map((pin) =>
-    login(deps, f.tenantId, ACTOR, { device: device.idleAccount, extension: '101', pin, method: 'api' }).then(
-      () => 'ok',
-      (err: AppError) => err.code,
-    ),
+    login(deps, f.tenantId, ACTOR, { device: device.idleAccount, extension: '101', pin, method: 'api' }).then((r) => (isRefused(r) ? r.result : 'ok')),
   );
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(checked, ['1111', '2222', '3333', '5555', '6666'], 'only five PINs reach the check');
   release();
   const answers = await Promise.all(tries);
   assert.equal(answers, ['wrong_pin', 'wrong_pin', 'wrong_pin', 'wrong_pin', 'wrong_pin', 'too_many_attempts', 'too_many_attempts']);
-  const locked = await attempt(device.idleAccount, '101', '4826');
-  assert.ok(locked !== 'ok');
-  assert.is(locked.code, 'locked', 'the five wrong PINs locked the user');
+  assertRefused(await attempt(ctx, device.idleAccount, '101', '4826'), 'locked');
 });
 
-Lockout('every failure and lockout is audited, never with the PIN', async () => {
+Lockout('every failure and lockout is audited, never with the PIN', async (ctx) => {
+  const { f } = ctx;
   const device = buildDevice(f);
   await buildUser(f, '101');
-  for (let i = 0; i < LOCKOUT.userFailures + 1; i++) await attempt(device.idleAccount, '101', '9753');
+  for (let i = 0; i < LOCKOUT.userFailures + 1; i++) await attempt(ctx, device.idleAccount, '101', '9753');
   const events = f.deps.db.select().from(auditEvents).all();
   const reasons = events.filter((e) => e.action === 'hotdesk.login_failed').map((e) => JSON.parse(e.detail).reason);
   assert.equal(reasons, ['wrong_pin', 'wrong_pin', 'wrong_pin', 'wrong_pin', 'wrong_pin', 'locked']);
@@ -136,6 +127,30 @@ Lockout('every failure and lockout is audited, never with the PIN', async () => 
   assert.is(locks.length, 1);
   assert.is(JSON.parse(locks[0]?.detail ?? '{}').subject, 'user');
   assert.not.ok(JSON.stringify(events).includes('9753'));
+});
+
+Lockout('50 wrong PINs at once: triesLeft counts down to exactly the lockout, the rest are turned away unchecked', async (ctx) => {
+  const { f } = ctx;
+  const device = buildDevice(f);
+  await buildUser(f, '101');
+  const pins = Array.from({ length: 50 }, (_, i) => String(1000 + i));
+  const answers = await Promise.all(pins.map((pin) => attempt(ctx, device.idleAccount, '101', pin)));
+  const wrong = answers.filter((a) => a.result === 'wrong_pin').map((a) => assertRefused(a, 'wrong_pin'));
+  assert.equal(wrong.map((w) => w.triesLeft).sort(), [0, 1, 2, 3, 4], 'each try left is spent once');
+  const until = new Date(ctx.clock.getTime() + LOCKOUT.baseSeconds * 1000);
+  assert.equal(
+    wrong.map((w) => w.lockedUntil),
+    wrong.map((w) => (w.triesLeft === 0 ? until : null)),
+    'the last try locks, and only it',
+  );
+  const busy = answers.filter((a) => a.result === 'too_many_attempts').map((a) => assertRefused(a, 'too_many_attempts'));
+  assert.is(busy.length, 50 - LOCKOUT.userFailures);
+  assert.ok(
+    busy.every((b) => b.subject === 'user' && b.name === '101'),
+    'turned away for the user, whose tries left are all being checked',
+  );
+  const locked = assertRefused(await attempt(ctx, device.idleAccount, '101', '4826'), 'locked');
+  assert.equal(locked.until, until);
 });
 
 Lockout.run();

@@ -9,21 +9,24 @@ import { dumpDatabase, oddText, RUNS, STACK, segment } from './helpers.ts';
  * PINs by fast-check: never a 5xx, never a stack trace; a wrong secret changes nothing at all, and a screen
  * that refuses a login changes nothing but its count and audit.
  */
-let t: TestServer;
-let secret = '';
-const Fuzz = suite('fuzz/phone screens');
-Fuzz.before(async () => {
+interface Context {
+  t: TestServer;
+  secret: string;
+}
+
+const Fuzz = suite<Context>('fuzz/phone screens');
+Fuzz.before(async (ctx) => {
   // The fuzzer is a test rig on the allow-list: its wrong secrets are not budgeted (the budget's block is audited).
-  t = await startTestServer({ env: { HOTPROV_PHONE_ALLOW: '127.0.0.0/8' } });
-  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'sip-secret-101', pin: '4826' });
-  await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
-  await t.api('POST', '/api/v1/devices', { mac: '00:04:F2:74:63:2F', vendor: 'polycom', model: 'VVX450' });
+  ctx.t = await startTestServer({ env: { HOTPROV_PHONE_ALLOW: '127.0.0.0/8' } });
+  await ctx.t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'sip-secret-101', pin: '4826' });
+  await ctx.t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
+  await ctx.t.api('POST', '/api/v1/devices', { mac: '00:04:F2:74:63:2F', vendor: 'polycom', model: 'VVX450' });
   // Both phones fetch with their credentials once: active, so their screens log people in.
-  await (await t.phone('/805ec0112233.cfg')).text();
-  await (await t.phone('/0004f274632f-hotprov.cfg')).text();
-  secret = t.hotprov.database.db.select().from(devices).get()?.screenSecret ?? '';
+  await (await ctx.t.phone('/805ec0112233.cfg')).text();
+  await (await ctx.t.phone('/0004f274632f-hotprov.cfg')).text();
+  ctx.secret = ctx.t.hotprov.database.db.select().from(devices).get()?.screenSecret ?? '';
 });
-Fuzz.after(() => t.close());
+Fuzz.after((ctx) => ctx.t.close());
 
 const q = (s: string) => encodeURIComponent(s.slice(0, 2000).toWellFormed());
 const screen = fc.oneof(
@@ -38,20 +41,20 @@ const screen = fc.oneof(
 );
 const COUNTED = ['audit_events', 'login_throttles'];
 
-Fuzz('any screen, any MAC and secret, any extension and PIN: no 5xx, no stack trace', async () => {
+Fuzz('any screen, any MAC and secret, any extension and PIN: no 5xx, no stack trace', async (ctx) => {
   await fc.assert(
     fc.asyncProperty(
       segment(['805ec0112233', '80:5E:C0:11:22:33', '0004f274632f', '000000000000']),
-      fc.oneof(fc.constant(secret), segment(['x'])),
+      fc.oneof(fc.constant(ctx.secret), segment(['x'])),
       screen,
       async (mac, key, path) => {
-        const rightSecret = key === secret;
-        const before = dumpDatabase(t, rightSecret ? COUNTED : []);
-        const res = await fetch(`${t.url}/phone/${mac}/${key}/${path}`, { headers: { 'user-agent': 'Yealink SIP-T54W 96.86.0.70' } });
+        const rightSecret = key === ctx.secret;
+        const before = dumpDatabase(ctx.t, rightSecret ? COUNTED : []);
+        const res = await fetch(`${ctx.t.url}/phone/${mac}/${key}/${path}`, { headers: { 'user-agent': 'Yealink SIP-T54W 96.86.0.70' } });
         const text = await res.text();
         if (res.status >= 500) throw new Error(`/phone/${mac}/…/${path} answered ${res.status}: ${text.slice(0, 300)}`);
         if (STACK.test(text)) throw new Error(`/phone/${mac}/…/${path} showed a stack trace: ${text.slice(0, 300)}`);
-        const changed = dumpDatabase(t, rightSecret ? COUNTED : []) !== before;
+        const changed = dumpDatabase(ctx.t, rightSecret ? COUNTED : []) !== before;
         // A wrong secret is refused before anything; with the right one, only a login or logout changes sessions.
         if (changed && (!rightSecret || !/Welcome|Goodbye/.test(text))) throw new Error(`/phone/${mac}/…/${path} (${res.status}) changed the database`);
       },

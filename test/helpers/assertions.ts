@@ -25,3 +25,12 @@ export async function assertAppError(work: Promise<unknown> | (() => unknown), r
   }
   return assert.unreachable(`expected ${refusal.code}`) as never;
 }
+
+/**
+ * Asserts that a domain result is the refusal of this kind (`wrong_pin`, `locked`, …), and answers it narrowed to
+ * that kind for further checks. An outcome that went through, or another refusal, fails the test.
+ */
+export function assertRefused<R extends { readonly result: string }, K extends R['result']>(outcome: R, kind: K): Extract<R, { readonly result: K }> {
+  assert.is(outcome.result, kind, `expected the refusal ${kind}, got ${outcome.result}`);
+  return outcome as Extract<R, { readonly result: K }>;
+}

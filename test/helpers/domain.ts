@@ -12,6 +12,8 @@ export interface DomainFixture {
   readonly deps: DomainDeps;
   readonly tenantId: number;
   readonly changes: ProfileChange[];
+  /** A MAC no device of this fixture has yet. */
+  nextMac(): string;
   close(): void;
 }
 
@@ -22,16 +24,24 @@ export function createDomain(now: () => Date = () => new Date()): DomainFixture 
   const { db, close } = openDb(':memory:');
   const changes: ProfileChange[] = [];
   const tenantId = ensureDefaultTenant(db).id;
-  return { deps: { db, now, catalog, profilesChanged: (c) => changes.push(c) }, tenantId, changes, close };
+  let enrolled = 0;
+  const profilesChanged = (change: ProfileChange) => {
+    changes.push(change);
+    return [];
+  };
+  return {
+    deps: { db, now, catalog, profilesChanged },
+    tenantId,
+    changes,
+    nextMac: () => `001565${(++enrolled).toString(16).padStart(6, '0')}`,
+    close,
+  };
 }
-
-let macCounter = 0;
 
 /** Enrols a Yealink T46U (or what is asked) with a fresh MAC. */
 export function buildDevice(f: DomainFixture, overrides: Partial<Parameters<typeof enrolDevice>[3]> = {}) {
-  macCounter++;
   return enrolDevice(f.deps, f.tenantId, ACTOR, {
-    mac: `001565${macCounter.toString(16).padStart(6, '0')}`,
+    mac: f.nextMac(),
     vendor: 'yealink',
     model: 'T46U',
     ...overrides,

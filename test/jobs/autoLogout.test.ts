@@ -5,37 +5,40 @@ import { scheduledLogout, sessionLimit } from '../../src/jobs/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-let t: TestServer;
-let clock = new Date('2026-03-02T09:00:00Z');
-const Auto = suite('jobs/automatic logout');
-Auto.before.each(async () => {
-  clock = new Date('2026-03-02T09:00:00Z');
-  t = await startTestServer({ now: () => clock });
+interface Context {
+  t: TestServer;
+  clock: Date;
+}
+
+const Auto = suite<Context>('jobs/automatic logout');
+Auto.before.each(async (ctx) => {
+  ctx.clock = new Date('2026-03-02T09:00:00Z');
+  ctx.t = await startTestServer({ now: () => ctx.clock });
   for (const ext of ['101', '102', '103']) {
-    await t.api('POST', '/api/v1/users', { extension: ext, displayName: `User ${ext}`, sipPassword: `secret-${ext}`, pin: '4826' });
+    await ctx.t.api('POST', '/api/v1/users', { extension: ext, displayName: `User ${ext}`, sipPassword: `secret-${ext}`, pin: '4826' });
   }
   for (const mac of ['00:15:65:00:00:01', '00:15:65:00:00:02', '00:15:65:00:00:03']) {
-    await t.api('POST', '/api/v1/devices', { mac, vendor: 'yealink', model: 'T46U' });
+    await ctx.t.api('POST', '/api/v1/devices', { mac, vendor: 'yealink', model: 'T46U' });
   }
 });
-Auto.after.each(() => t.close());
+Auto.after.each((ctx) => ctx.t.close());
 
-const jobDeps = () => ({ domain: t.hotprov.deps.domain, resync: t.hotprov.resync, log: silentLogger });
-const signIn = (device: string, extension: string) => t.api('POST', '/api/v1/hotdesk/login', { device, extension, pin: '4826' });
+const jobDeps = (ctx: Context) => ({ domain: ctx.t.hotprov.deps.domain, resync: ctx.t.hotprov.resync, log: silentLogger });
+const signIn = (ctx: Context, device: string, extension: string) => ctx.t.api('POST', '/api/v1/hotdesk/login', { device, extension, pin: '4826' });
 
-Auto('the nightly job logs everyone out, each with its own reason and a NOTIFY', async () => {
-  await signIn('HD0001', '101');
-  await signIn('HD0002', '102');
-  t.changes.length = 0;
-  const idle = scheduledLogout.run(jobDeps(), t.hotprov.deps.tenant().id);
+Auto('the nightly job logs everyone out, each with its own reason and a NOTIFY', async (ctx) => {
+  await signIn(ctx, 'HD0001', '101');
+  await signIn(ctx, 'HD0002', '102');
+  ctx.t.changes.length = 0;
+  const idle = scheduledLogout.run(jobDeps(ctx), ctx.t.hotprov.deps.tenant().id);
   assert.equal(idle.map((d) => d.idleAccount).sort(), ['HD0001', 'HD0002']);
-  assert.equal((await t.api('GET', '/api/v1/hotdesk/sessions')).body, []);
-  assert.equal(t.changes.flatMap((c) => c.deviceIds).length, 2);
+  assert.equal((await ctx.t.api('GET', '/api/v1/hotdesk/sessions')).body, []);
+  assert.equal(ctx.t.changes.flatMap((c) => c.deviceIds).length, 2);
   for (const device of ['HD0001', 'HD0002']) {
-    const sync = (await t.api('GET', `/api/v1/devices/${device}`)).body.sync;
+    const sync = (await ctx.t.api('GET', `/api/v1/devices/${device}`)).body.sync;
     assert.is(sync.reason, 'automatic logout (scheduled)', `${device} was not re-synced`);
   }
-  const audit = t.hotprov.database.sqlite
+  const audit = ctx.t.hotprov.database.sqlite
     .prepare(`SELECT method, json_extract(detail, '$.reason') AS reason FROM audit_events WHERE action = 'hotdesk.logout'`)
     .all();
   assert.equal(audit, [
@@ -44,39 +47,39 @@ Auto('the nightly job logs everyone out, each with its own reason and a NOTIFY',
   ]);
 });
 
-Auto('sessions longer than the maximum end; shorter ones stay', async () => {
-  await t.api('PATCH', '/api/v1/tenant', { maxSessionMinutes: 600 });
-  await signIn('HD0001', '101');
-  clock = new Date(clock.getTime() + 5 * 3600_000);
-  await signIn('HD0002', '102');
-  clock = new Date(clock.getTime() + 5 * 3600_000 + 60_000);
-  const tenant = t.hotprov.database.sqlite.prepare('SELECT id, max_session_minutes AS maxSessionMinutes FROM tenants').get() as {
+Auto('sessions longer than the maximum end; shorter ones stay', async (ctx) => {
+  await ctx.t.api('PATCH', '/api/v1/tenant', { maxSessionMinutes: 600 });
+  await signIn(ctx, 'HD0001', '101');
+  ctx.clock = new Date(ctx.clock.getTime() + 5 * 3600_000);
+  await signIn(ctx, 'HD0002', '102');
+  ctx.clock = new Date(ctx.clock.getTime() + 5 * 3600_000 + 60_000);
+  const tenant = ctx.t.hotprov.database.sqlite.prepare('SELECT id, max_session_minutes AS maxSessionMinutes FROM tenants').get() as {
     id: number;
     maxSessionMinutes: number;
   };
-  const ended = sessionLimit.run(jobDeps(), tenant, clock);
+  const ended = sessionLimit.run(jobDeps(ctx), tenant, ctx.clock);
   assert.equal(
     ended.map((d) => d.idleAccount),
     ['HD0001'],
   );
-  const open = (await t.api('GET', '/api/v1/hotdesk/sessions')).body;
+  const open = (await ctx.t.api('GET', '/api/v1/hotdesk/sessions')).body;
   assert.equal(
     open.map((s: { user: { extension: string } }) => s.user.extension),
     ['102'],
   );
-  const reason = t.hotprov.database.sqlite.prepare(`SELECT json_extract(detail, '$.reason') AS r FROM audit_events WHERE action = 'hotdesk.logout'`).get();
+  const reason = ctx.t.hotprov.database.sqlite.prepare(`SELECT json_extract(detail, '$.reason') AS r FROM audit_events WHERE action = 'hotdesk.logout'`).get();
   assert.equal(reason, { r: 'max_duration' });
 });
 
-Auto('no maximum, no automatic end', async () => {
-  await signIn('HD0001', '101');
-  const ended = sessionLimit.run(jobDeps(), { id: t.hotprov.deps.tenant().id, maxSessionMinutes: null }, new Date('2030-01-01'));
+Auto('no maximum, no automatic end', async (ctx) => {
+  await signIn(ctx, 'HD0001', '101');
+  const ended = sessionLimit.run(jobDeps(ctx), { id: ctx.t.hotprov.deps.tenant().id, maxSessionMinutes: null }, new Date('2030-01-01'));
   assert.equal(ended, []);
 });
 
-Auto("setting the schedule in the tenant schedules it, in the tenant's time zone", async () => {
-  t.hotprov.startJobs();
-  const res = await t.api('PATCH', '/api/v1/tenant', { autoLogoutCron: '0 2 * * *', timezone: 'Europe/Amsterdam' });
+Auto("setting the schedule in the tenant schedules it, in the tenant's time zone", async (ctx) => {
+  ctx.t.hotprov.startJobs();
+  const res = await ctx.t.api('PATCH', '/api/v1/tenant', { autoLogoutCron: '0 2 * * *', timezone: 'Europe/Amsterdam' });
   assert.is(res.status, 200);
   const task = [...cron.getTasks().values()].find((task) => task.name === 'scheduled-logout-default');
   assert.ok(task !== undefined, 'no scheduled-logout task');
@@ -84,7 +87,7 @@ Auto("setting the schedule in the tenant schedules it, in the tenant's time zone
   assert.ok(next !== null);
   const amsterdam = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Amsterdam', hour: '2-digit', minute: '2-digit' });
   assert.is(amsterdam.format(next), '02:00');
-  const bad = await t.api('PATCH', '/api/v1/tenant', { autoLogoutCron: 'at two' });
+  const bad = await ctx.t.api('PATCH', '/api/v1/tenant', { autoLogoutCron: 'at two' });
   assert.is(bad.status, 400);
   assert.match(bad.body.error.message, /^autoLogoutCron: must be a cron expression/);
 });

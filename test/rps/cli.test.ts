@@ -49,7 +49,7 @@ Cli.before.each(async (ctx) => {
   const { db, close } = openDb(env.HOTPROV_DB ?? '');
   const tenant = ensureDefaultTenant(db);
   const catalog = createModelCatalog(loadVendorAdapters().map((a) => a.profile));
-  const deps = { db, now: () => new Date(), catalog, profilesChanged: () => {} };
+  const deps = { db, now: () => new Date(), catalog, profilesChanged: () => [] };
   for (let i = 0; i < 1000; i++) {
     enrolDevice(deps, tenant.id, { name: 'test' }, { mac: `001565${i.toString(16).padStart(6, '0')}`, vendor: 'yealink', model: 'T54W' });
   }

@@ -6,98 +6,101 @@ import { silentLogger } from '../../src/log.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startSipp } from '../helpers/sipp.ts';
 
-let t: TestServer;
-let clock = new Date('2026-03-02T09:00:00Z');
-const later = (seconds: number) => {
-  clock = new Date(clock.getTime() + seconds * 1000);
+const later = (ctx: Context, seconds: number) => {
+  ctx.clock = new Date(ctx.clock.getTime() + seconds * 1000);
 };
-const jobDeps = () => ({ domain: t.hotprov.deps.domain, resync: t.hotprov.resync, log: silentLogger });
+const jobDeps = (ctx: Context) => ({ domain: ctx.t.hotprov.deps.domain, resync: ctx.t.hotprov.resync, log: silentLogger });
 const UA = 'Yealink SIP-T54W 96.86.0.70 00:15:65:12:34:56';
 
-const Resync = suite('sync/confirmed re-provisioning');
-Resync.before.each(async () => {
-  clock = new Date('2026-03-02T09:00:00Z');
-  t = await startTestServer({ now: () => clock, env: { HOTPROV_SYNC_FETCH_TIMEOUT: '30', HOTPROV_SYNC_RETRIES: '1' } });
-  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'user-secret', pin: '4826' });
-  await t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob', sipPassword: 'bob-secret', pin: '4826' });
-  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W' });
-  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:57', vendor: 'yealink', model: 'T54W' });
+interface Context {
+  t: TestServer;
+  clock: Date;
+}
+
+const Resync = suite<Context>('sync/confirmed re-provisioning');
+Resync.before.each(async (ctx) => {
+  ctx.clock = new Date('2026-03-02T09:00:00Z');
+  ctx.t = await startTestServer({ now: () => ctx.clock, env: { HOTPROV_SYNC_FETCH_TIMEOUT: '30', HOTPROV_SYNC_RETRIES: '1' } });
+  await ctx.t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'user-secret', pin: '4826' });
+  await ctx.t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob', sipPassword: 'bob-secret', pin: '4826' });
+  await ctx.t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W' });
+  await ctx.t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:57', vendor: 'yealink', model: 'T54W' });
 });
-Resync.after.each(() => t.close());
+Resync.after.each((ctx) => ctx.t.close());
 
-const syncOf = async (device: string) => (await t.api('GET', `/api/v1/devices/${device}`)).body.sync;
+const syncOf = async (ctx: Context, device: string) => (await ctx.t.api('GET', `/api/v1/devices/${device}`)).body.sync;
 
-Resync('a phone that does not fetch is told again, then reported failed, never silently', async () => {
+Resync('a phone that does not fetch is told again, then reported failed, never silently', async (ctx) => {
   const sipp = await startSipp('check-sync-uas.xml', 2, 20);
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826', contact: `sip:HD0001@127.0.0.1:${sipp.port}` });
-  await t.hotprov.resync.settled();
-  assert.is((await syncOf('HD0001')).state, 'answered');
+  await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826', contact: `sip:HD0001@127.0.0.1:${sipp.port}` });
+  await ctx.t.hotprov.resync.settled();
+  assert.is((await syncOf(ctx, 'HD0001')).state, 'answered');
 
-  later(31);
-  await syncWatchdog.run(jobDeps());
+  later(ctx, 31);
+  await syncWatchdog.run(jobDeps(ctx));
   assert.is((await sipp.done).code, 0, 'the retry reached the phone as a second NOTIFY');
-  let sync = await syncOf('HD0001');
+  let sync = await syncOf(ctx, 'HD0001');
   assert.equal([sync.state, sync.attempts], ['answered', 2]);
 
-  later(31);
-  await syncWatchdog.run(jobDeps());
-  sync = await syncOf('HD0001');
+  later(ctx, 31);
+  await syncWatchdog.run(jobDeps(ctx));
+  sync = await syncOf(ctx, 'HD0001');
   assert.is(sync.state, 'failed');
   assert.match(sync.error, /the phone did not fetch its new profile \(after 2 NOTIFYs\)/);
-  const sessions = await t.api('GET', '/api/v1/hotdesk/sessions');
+  const sessions = await ctx.t.api('GET', '/api/v1/hotdesk/sessions');
   assert.is(sessions.body[0].sync.state, 'failed');
 });
 
-Resync('a phone nobody can reach fails at once with the reason, not `sent` until the time-out', async () => {
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
-  await t.hotprov.resync.settled();
-  const sync = await syncOf('HD0001');
+Resync('a phone nobody can reach fails at once with the reason, not `sent` until the time-out', async (ctx) => {
+  await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await ctx.t.hotprov.resync.settled();
+  const sync = await syncOf(ctx, 'HD0001');
   assert.equal([sync.state, sync.error], ['failed', 'no contact, configured contact or address is known for this phone']);
   // The watchdog has nothing left to retry for it.
-  later(31);
-  await syncWatchdog.run(jobDeps());
-  assert.equal((await syncOf('HD0001')).attempts, 1);
+  later(ctx, 31);
+  await syncWatchdog.run(jobDeps(ctx));
+  assert.equal((await syncOf(ctx, 'HD0001')).attempts, 1);
   // Once the phone is known (it fetched), the next change reaches it again.
-  await t.phone('/001565123456.cfg', UA);
-  await t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' });
-  await t.hotprov.resync.settled();
-  assert.is.not((await syncOf('HD0001')).state, 'failed');
+  await ctx.t.phone('/001565123456.cfg', UA);
+  await ctx.t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' });
+  await ctx.t.hotprov.resync.settled();
+  assert.is.not((await syncOf(ctx, 'HD0001')).state, 'failed');
 });
 
-Resync('a phone that fetched by itself before the NOTIFY landed counts as fetched; a later change supersedes', async () => {
-  await t.phone('/001565123456.cfg', UA);
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
-  await t.phone('/001565123456.cfg', UA);
-  assert.is((await syncOf('HD0001')).state, 'fetched');
-  await t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' });
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '102', pin: '4826' });
-  const sync = await syncOf('HD0001');
+Resync('a phone that fetched by itself before the NOTIFY landed counts as fetched; a later change supersedes', async (ctx) => {
+  await ctx.t.phone('/001565123456.cfg', UA);
+  await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await ctx.t.phone('/001565123456.cfg', UA);
+  assert.is((await syncOf(ctx, 'HD0001')).state, 'fetched');
+  await ctx.t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' });
+  await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '102', pin: '4826' });
+  const sync = await syncOf(ctx, 'HD0001');
   assert.is(sync.reason, 'login 102');
   assert.is(sync.target, '101', 'addressed to the account the phone was last given');
 });
 
-Resync('nothing is sent when the phone already has the profile (login and logout before it fetched)', async () => {
-  await t.phone('/001565123456.cfg', UA);
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
-  await t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' });
-  await t.hotprov.resync.settled();
-  const sync = await syncOf('HD0001');
+Resync('nothing is sent when the phone already has the profile (login and logout before it fetched)', async (ctx) => {
+  await ctx.t.phone('/001565123456.cfg', UA);
+  await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await ctx.t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' });
+  await ctx.t.hotprov.resync.settled();
+  const sync = await syncOf(ctx, 'HD0001');
   assert.is(sync.state, 'superseded');
 });
 
-Resync('a user moved away from a phone: that phone gets its NOTIFY too', async () => {
-  const patched = await t.api('PATCH', '/api/v1/devices/HD0001', { sipContact: 'sip:HD0001@127.0.0.1:5999' });
+Resync('a user moved away from a phone: that phone gets its NOTIFY too', async (ctx) => {
+  const patched = await ctx.t.api('PATCH', '/api/v1/devices/HD0001', { sipContact: 'sip:HD0001@127.0.0.1:5999' });
   assert.is(patched.body.sipContact, 'sip:HD0001@127.0.0.1:5999');
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0002', extension: '101', pin: '4826' });
-  await t.hotprov.resync.settled();
-  const moved = await syncOf('HD0001');
+  await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0002', extension: '101', pin: '4826' });
+  await ctx.t.hotprov.resync.settled();
+  const moved = await syncOf(ctx, 'HD0001');
   assert.equal([moved.reason, moved.state, moved.target], ['login 101', 'sent', 'HD0001'], 'never fetched: still on its idle account');
   assert.match(moved.error, /no answer from 127\.0\.0\.1:5999/, 'sent to the configured contact');
-  assert.ok((await syncOf('HD0002')) !== null);
+  assert.ok((await syncOf(ctx, 'HD0002')) !== null);
 });
 
-Resync("a reboot is sent only when an admin asks, with the vendor's reboot event", async () => {
+Resync("a reboot is sent only when an admin asks, with the vendor's reboot event", async (ctx) => {
   const { createSocket } = await import('node:dgram');
   const events: string[] = [];
   const phone = createSocket('udp4');
@@ -109,20 +112,20 @@ Resync("a reboot is sent only when an admin asks, with the vendor's reboot event
   });
   await new Promise<void>((resolve) => phone.bind(0, '127.0.0.1', resolve));
   try {
-    await t.api('PATCH', '/api/v1/devices/HD0001', { sipContact: `sip:HD0001@127.0.0.1:${phone.address().port}` });
-    await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
-    await t.hotprov.resync.settled();
-    const reboot = await t.api('POST', '/api/v1/devices/HD0001/reboot');
+    await ctx.t.api('PATCH', '/api/v1/devices/HD0001', { sipContact: `sip:HD0001@127.0.0.1:${phone.address().port}` });
+    await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+    await ctx.t.hotprov.resync.settled();
+    const reboot = await ctx.t.api('POST', '/api/v1/devices/HD0001/reboot');
     assert.is(reboot.status, 202);
-    await t.hotprov.resync.settled();
+    await ctx.t.hotprov.resync.settled();
     assert.is(events.at(-1), 'check-sync;reboot=true');
     assert.ok(
       events.slice(0, -1).every((e) => e === 'check-sync;reboot=false'),
       `only the admin's request reboots: ${events.join(', ')}`,
     );
-    assert.equal([(await syncOf('HD0001')).reason, (await syncOf('HD0001')).state], ['reboot', 'answered']);
-    await t.api('POST', '/api/v1/devices', { mac: '00:04:f2:00:00:01', vendor: 'polycom', model: 'VVX450' });
-    const poly = await t.api('POST', '/api/v1/devices/HD0003/reboot');
+    assert.equal([(await syncOf(ctx, 'HD0001')).reason, (await syncOf(ctx, 'HD0001')).state], ['reboot', 'answered']);
+    await ctx.t.api('POST', '/api/v1/devices', { mac: '00:04:f2:00:00:01', vendor: 'polycom', model: 'VVX450' });
+    const poly = await ctx.t.api('POST', '/api/v1/devices/HD0003/reboot');
     assert.equal([poly.status, poly.body.error.code], [409, 'conflict']);
   } finally {
     phone.close();
@@ -147,10 +150,10 @@ function fakeAsterisk(): Promise<{ server: Server; port: number; endpoints: stri
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, endpoints })));
 }
 
-Resync('relay mode: the PBX sends the NOTIFY to the registered endpoint', async () => {
+Resync('relay mode: the PBX sends the NOTIFY to the registered endpoint', async (ctx) => {
   const pbx = await fakeAsterisk();
   try {
-    const settings = await t.api('PATCH', '/api/v1/tenant', {
+    const settings = await ctx.t.api('PATCH', '/api/v1/tenant', {
       notifyMode: 'asterisk',
       relayHost: '127.0.0.1',
       relayPort: pbx.port,
@@ -160,10 +163,10 @@ Resync('relay mode: the PBX sends the NOTIFY to the registered endpoint', async 
     assert.is(settings.status, 200);
     assert.is(settings.body.relaySecretSet, true);
     assert.not.ok(JSON.stringify(settings.body).includes('amisecret'));
-    await t.hotprov.resync.settled();
-    await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
-    await t.hotprov.resync.settled();
-    const sync = await syncOf('HD0001');
+    await ctx.t.hotprov.resync.settled();
+    await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+    await ctx.t.hotprov.resync.settled();
+    const sync = await syncOf(ctx, 'HD0001');
     assert.equal([sync.mode, sync.state, sync.target], ['asterisk', 'answered', 'HD0001']);
     assert.ok(pbx.endpoints.includes('HD0001'));
   } finally {

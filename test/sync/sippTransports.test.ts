@@ -10,14 +10,17 @@ import { makeTestCertificates } from '../helpers/sipTls.ts';
  * phone that challenges the NOTIFY and checks the digest of its idle account (HD0001 / idle-secret-1) over UDP and
  * TCP, on 127.0.0.1 and ::1. Debian's sipp has no TLS, so a node:tls phone checks TLS the same way.
  */
-let t: TestServer;
-const Transports = suite("sync/check-sync over the phone's transport");
-Transports.before.each(async () => {
-  t = await startTestServer();
-  await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'user-secret', pin: '4826' });
-  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W', idlePassword: 'idle-secret-1' });
+interface Context {
+  t: TestServer;
+}
+
+const Transports = suite<Context>("sync/check-sync over the phone's transport");
+Transports.before.each(async (ctx) => {
+  ctx.t = await startTestServer();
+  await ctx.t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'user-secret', pin: '4826' });
+  await ctx.t.api('POST', '/api/v1/devices', { mac: '00:15:65:12:34:56', vendor: 'yealink', model: 'T54W', idlePassword: 'idle-secret-1' });
 });
-Transports.after.each(() => t.close());
+Transports.after.each((ctx) => ctx.t.close());
 
 const cases = [
   {
@@ -47,21 +50,21 @@ const cases = [
 ] as const;
 
 for (const c of cases) {
-  Transports(`${c.name}: *35*101*4826 sends the NOTIFY to the PBX's contact, challenged and answered with digest`, async () => {
+  Transports(`${c.name}: *35*101*4826 sends the NOTIFY to the PBX's contact, challenged and answered with digest`, async (ctx) => {
     const sipp = await startSipp('check-sync-digest-uas.xml', 1, 15, { transport: c.transport, ipv6: c.ipv6 });
-    const code = await t.api('POST', '/api/v1/hotdesk/code', { device: 'HD0001', digits: '*35*101*4826', contact: c.contact(sipp.port) });
+    const code = await ctx.t.api('POST', '/api/v1/hotdesk/code', { device: 'HD0001', digits: '*35*101*4826', contact: c.contact(sipp.port) });
     assert.is(code.body.result, 'logged_in');
     const run = await sipp.done;
     assert.is(run.code, 0, `sipp failed: ${run.errors}`);
     assert.match(run.log, c.requestLine);
     assert.match(run.log, c.via);
-    await t.hotprov.resync.settled();
-    const sync = (await t.api('GET', '/api/v1/devices/HD0001')).body.sync;
+    await ctx.t.hotprov.resync.settled();
+    const sync = (await ctx.t.api('GET', '/api/v1/devices/HD0001')).body.sync;
     assert.equal([sync.state, sync.statusCode, sync.target], ['answered', 200, 'HD0001']);
   });
 }
 
-Transports('TLS: a sips contact gets the NOTIFY over TLS, challenged and answered with digest', async () => {
+Transports('TLS: a sips contact gets the NOTIFY over TLS, challenged and answered with digest', async (ctx) => {
   const certs = makeTestCertificates();
   const requests: string[] = [];
   const phone = createServer({ cert: certs.phoneCert, key: certs.phoneKey }, (socket: TLSSocket) => {
@@ -82,21 +85,21 @@ Transports('TLS: a sips contact gets the NOTIFY over TLS, challenged and answere
   await new Promise<void>((resolve) => phone.listen(0, '127.0.0.1', resolve));
   try {
     const port = (phone.address() as { port: number }).port;
-    await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826', contact: `sips:HD0001@127.0.0.1:${port}` });
-    await t.hotprov.resync.settled();
+    await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826', contact: `sips:HD0001@127.0.0.1:${port}` });
+    await ctx.t.hotprov.resync.settled();
     assert.is(requests.length, 2);
     assert.match(requests[0] ?? '', /^NOTIFY sips:HD0001@127\.0\.0\.1:\d+ SIP\/2\.0\r\nVia: SIP\/2\.0\/TLS /);
-    const sync = (await t.api('GET', '/api/v1/devices/HD0001')).body.sync;
+    const sync = (await ctx.t.api('GET', '/api/v1/devices/HD0001')).body.sync;
     assert.equal([sync.state, sync.statusCode], ['answered', 200]);
   } finally {
     phone.close();
   }
 });
 
-Transports('a TCP contact nobody listens on is reported with the reason', async () => {
-  await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826', contact: 'sip:HD0001@127.0.0.1:9;transport=tcp' });
-  await t.hotprov.resync.settled();
-  const sync = (await t.api('GET', '/api/v1/devices/HD0001')).body.sync;
+Transports('a TCP contact nobody listens on is reported with the reason', async (ctx) => {
+  await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826', contact: 'sip:HD0001@127.0.0.1:9;transport=tcp' });
+  await ctx.t.hotprov.resync.settled();
+  const sync = (await ctx.t.api('GET', '/api/v1/devices/HD0001')).body.sync;
   assert.is(sync.state, 'sent');
   assert.match(sync.error, /^no answer from 127\.0\.0\.1:9 \(TCP: TCP connection failed: .*ECONNREFUSED/);
 });

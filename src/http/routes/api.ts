@@ -6,7 +6,7 @@ import type { Actor } from '../../domain/context.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { dialCode } from '../../domain/featureCodes.ts';
-import { login, logout } from '../../domain/hotdesk.ts';
+import { isRefused, login, logout } from '../../domain/hotdesk.ts';
 import { CodeBody, DeviceCreateBody, DeviceUpdateBody, LoginBody, LogoutBody, TenantUpdateBody, UserCreateBody, UserUpdateBody } from '../../domain/inputs.ts';
 import { getDevice, getUser } from '../../domain/lookup.ts';
 import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
@@ -17,6 +17,7 @@ import { presentDevice, presentOpenSession, presentSession, presentSync, present
 import { Conflict, NotFound } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
+import { loginRefusalError } from '../refusals.ts';
 
 const actorOf = (ctx: Context): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
 
@@ -172,7 +173,9 @@ export function apiRouter(deps: AppDeps): Router {
   router.post('/hotdesk/login', async (ctx) => {
     const body = await readBody(ctx, LoginBody);
     const outcome = await login(domain, tenantId(), actorOf(ctx), { ...body, method: 'api' });
-    const { warnings } = provisioning.summary(outcome.device);
+    if (isRefused(outcome)) throw loginRefusalError(outcome);
+    // The warnings of the profile the login rendered; a login that changed nothing rendered none.
+    const warnings = outcome.profiles.find((p) => p.deviceId === outcome.device.id)?.warnings ?? provisioning.summary(outcome.device).warnings;
     ctx.body = {
       result: outcome.result,
       session: presentSession(outcome.session, outcome.device, outcome.user, deps.resync.latest(outcome.device.id)),
@@ -207,7 +210,7 @@ export function apiRouter(deps: AppDeps): Router {
       device: outcome.device?.idleAccount ?? null,
       user: outcome.user === null ? null : { extension: outcome.user.extension, displayName: outcome.user.displayName },
       ...(outcome.triesLeft === undefined ? {} : { triesLeft: outcome.triesLeft }),
-      ...(outcome.lockedUntil === undefined ? {} : { lockedUntil: outcome.lockedUntil }),
+      ...(outcome.lockedUntil === undefined ? {} : { lockedUntil: outcome.lockedUntil.toISOString() }),
     };
   });
 

@@ -1,0 +1,162 @@
+import { and, desc, eq, inArray, isNotNull, lt, lte, or } from 'drizzle-orm';
+import { type Db, writeTransaction } from '../db/client.ts';
+import { type SyncJobRow, syncJobs } from '../db/schema.ts';
+import { recordAudit } from './audit.ts';
+
+/**
+ * Sync jobs: one per NOTIFY hotprov owes a phone after a change, followed until the phone fetched the revision it
+ * was about. The one module that writes the sync_jobs table; sync/resync.ts sends the NOTIFYs and keeps the timers,
+ * and calls these at each step.
+ *
+ *   queued → sent → answered → fetched
+ *   queued, sent, answered → failed (retried later: → queued), or superseded by a newer change
+ */
+
+/** Who the audit log names for what the re-sync does by itself. */
+const RESYNC_ACTOR = { name: 'resync' };
+
+/** States of a job whose NOTIFY is under way or whose phone has still to fetch. */
+export const OPEN_SYNC_STATES = ['queued', 'sent', 'answered'] as const;
+
+/** Jobs whose phone should still fetch: open ones, and failed ones waiting for their retry. */
+const awaitingFetch = or(inArray(syncJobs.state, [...OPEN_SYNC_STATES]), and(eq(syncJobs.state, 'failed'), isNotNull(syncJobs.retryAt)));
+
+const whileOpen = (id: number) => and(eq(syncJobs.id, id), inArray(syncJobs.state, [...OPEN_SYNC_STATES]));
+
+/** What a new job is about: the device, why, how the NOTIFY goes and the revision the phone should fetch. */
+export interface SyncJobPlan {
+  readonly tenantId: number;
+  readonly deviceId: number;
+  readonly deviceMac: string;
+  readonly reason: string;
+  /** direct, asterisk or freeswitch. */
+  readonly mode: string;
+  /** The account the NOTIFY is addressed to. */
+  readonly target: string;
+  readonly event: string;
+  readonly targetEtag: string;
+}
+
+/**
+ * A newer change makes the device's jobs moot: open ones, and failed ones waiting for their retry, are superseded
+ * (the revision to send is the new one; the audit log keeps any failure).
+ */
+export function supersedeSyncJobs(db: Db, deviceId: number): void {
+  db.update(syncJobs)
+    .set({ state: 'superseded', retryAt: null })
+    .where(and(eq(syncJobs.deviceId, deviceId), awaitingFetch))
+    .run();
+}
+
+/** Queues a NOTIFY for the revision the phone should fetch. */
+export function openSyncJob(db: Db, plan: SyncJobPlan, at: Date): SyncJobRow {
+  return db
+    .insert(syncJobs)
+    .values({ ...plan, state: 'queued', createdAt: at })
+    .returning()
+    .get();
+}
+
+/** The NOTIFY of an open job leaves (again): one attempt more, the last error forgotten. */
+export function markSyncSent(db: Db, job: Pick<SyncJobRow, 'id' | 'attempts'>, at: Date): void {
+  db.update(syncJobs)
+    .set({ state: 'sent', sentAt: at, attempts: job.attempts + 1, error: null })
+    .where(whileOpen(job.id))
+    .run();
+}
+
+/** The phone or the PBX answered the NOTIFY of an open job; a refusal keeps its reason as the error. */
+export function markSyncAnswered(db: Db, id: number, at: Date, answer: { readonly statusCode: number | null; readonly error: string | null }): void {
+  db.update(syncJobs)
+    .set({ state: 'answered', answeredAt: at, error: answer.error, ...(answer.statusCode === null ? {} : { statusCode: answer.statusCode }) })
+    .where(whileOpen(id))
+    .run();
+}
+
+/** What went wrong with an open job's NOTIFY this time (no answer, the PBX refused); it stays open for the watchdog. */
+export function noteSyncError(db: Db, id: number, error: string): void {
+  db.update(syncJobs).set({ error }).where(whileOpen(id)).run();
+}
+
+/** A NOTIFY that cannot be sent at all, now or on a retry (nowhere to send it): failed at once, with the reason. */
+export function markSyncUndeliverable(db: Db, id: number, at: Date, error: string): void {
+  db.update(syncJobs).set({ state: 'failed', failedAt: at, error }).where(whileOpen(id)).run();
+}
+
+/**
+ * A job whose phone never fetched: failed, with when it is tried again (null: never). Audited once per job, not at
+ * every retry that fails again.
+ */
+export function failSyncJob(
+  db: Db,
+  job: SyncJobRow,
+  failure: { readonly at: Date; readonly error: string; readonly retryAt: Date | null; readonly idleAccount: string | null },
+): void {
+  writeTransaction(db, (tx) => {
+    tx.update(syncJobs).set({ state: 'failed', failedAt: failure.at, error: failure.error, retryAt: failure.retryAt }).where(eq(syncJobs.id, job.id)).run();
+    if (job.failedAt === null) {
+      recordAudit(tx, job.tenantId, failure.at, RESYNC_ACTOR, {
+        action: 'sync.failed',
+        deviceMac: job.deviceMac,
+        idleAccount: failure.idleAccount,
+        detail: { reason: job.reason, mode: job.mode, target: job.target, error: failure.error, retryAt: failure.retryAt?.toISOString() ?? null },
+      });
+    }
+  });
+}
+
+/** A failed job's retry time came: queued for one NOTIFY more, unless something moved it on meanwhile. */
+export function requeueFailedSyncJob(db: Db, id: number): void {
+  db.update(syncJobs)
+    .set({ state: 'queued', retryAt: null })
+    .where(and(eq(syncJobs.id, id), eq(syncJobs.state, 'failed')))
+    .run();
+}
+
+/** A failed job whose device is gone is not tried again. */
+export function dropSyncRetry(db: Db, id: number): void {
+  db.update(syncJobs).set({ retryAt: null }).where(eq(syncJobs.id, id)).run();
+}
+
+/**
+ * The phone fetched the revision the job was about: done. When the job had failed before (the phone's own poll
+ * caught what the NOTIFY could not), the audit log says it recovered.
+ */
+export function markSyncFetched(db: Db, id: number, at: Date, recovered: boolean): void {
+  writeTransaction(db, (tx) => {
+    const row = tx.update(syncJobs).set({ state: 'fetched', fetchedAt: at, retryAt: null }).where(eq(syncJobs.id, id)).returning().get();
+    if (recovered && row !== undefined) {
+      recordAudit(tx, row.tenantId, at, RESYNC_ACTOR, {
+        action: 'sync.recovered',
+        deviceMac: row.deviceMac,
+        detail: { reason: row.reason, failedAt: row.failedAt?.toISOString() ?? null },
+      });
+    }
+  });
+}
+
+/** Every job whose phone should still fetch, oldest first. */
+export function listSyncJobsAwaitingFetch(db: Db): SyncJobRow[] {
+  return db.select().from(syncJobs).where(awaitingFetch).orderBy(syncJobs.id).all();
+}
+
+/** Jobs the watchdog must look at: NOTIFYs sent before `sentBefore` whose phone has not fetched, and failed jobs whose retry time came. */
+export function listOverdueSyncJobIds(db: Db, sentBefore: Date, now: Date): number[] {
+  return db
+    .select({ id: syncJobs.id })
+    .from(syncJobs)
+    .where(
+      or(and(inArray(syncJobs.state, ['sent', 'answered']), lt(syncJobs.sentAt, sentBefore)), and(eq(syncJobs.state, 'failed'), lte(syncJobs.retryAt, now))),
+    )
+    .all()
+    .map((r) => r.id);
+}
+
+export function findSyncJob(db: Db, id: number): SyncJobRow | undefined {
+  return db.select().from(syncJobs).where(eq(syncJobs.id, id)).get();
+}
+
+/** The newest job of a device: the state of its last change's re-provisioning. */
+export function findLatestSyncJob(db: Db, deviceId: number): SyncJobRow | undefined {
+  return db.select().from(syncJobs).where(eq(syncJobs.deviceId, deviceId)).orderBy(desc(syncJobs.id)).get();
+}
