@@ -119,9 +119,9 @@ Secrets('a redirect service that fails is reported by class: its status, never i
     loud.closeAllConnections();
     await new Promise((resolve) => loud.close(resolve));
   }
-  // Nothing listens on that port now.
+  // Nothing listens on that port now (a kept-alive socket the client had not yet seen closed reads as closed).
   const result = await t.hotprov.redirects.register((await import('../../src/domain/lookup.ts')).getDevice(t.hotprov.database.db, 1, '001565aabbcc'));
-  assert.is(result?.message, 'connection refused');
+  assert.match(result?.message ?? '', /^connection (refused|closed by the remote side)$/);
 });
 
 Secrets('a redirect service that hangs is reported as timed out', async ({ t }) => {
