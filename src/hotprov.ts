@@ -12,7 +12,7 @@ import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
 import { startJobs } from './jobs/index.ts';
 import type { Logger } from './log.ts';
-import { createProvisioning, type Provisioning } from './provisioning/service.ts';
+import { createProvisioning, type Provisioning } from './provisioning/index.ts';
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
 import { createRedirects, type RedirectDeps, type Redirects } from './rps/service.ts';
 import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';

@@ -7,7 +7,7 @@ import type { ProfileChange } from '../domain/context.ts';
 import { findDeviceById } from '../domain/lookup.ts';
 import { findTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
-import type { Provisioning, Revision } from '../provisioning/service.ts';
+import type { Provisioning, Revision } from '../provisioning/index.ts';
 import { formatSipUri, parseSipUri, type SipTransport, uriHost } from '../sip/message.ts';
 import type { NotifyTarget, SipNotifier } from '../sip/notifier.ts';
 import type { RelayResult } from '../sip/relays.ts';
