@@ -7,7 +7,7 @@ import { findPhoneByMac, type PhoneDevice } from '../domain/lookup.ts';
 import type { Mac } from '../domain/mac.ts';
 import { storageConflict } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { FileMatch, VendorAdapter } from '../vendors/types.ts';
+import type { BootstrapProfile, FileMatch, VendorAdapter } from '../vendors/types.ts';
 import type { BootstrapFiles } from './bootstrap.ts';
 import type { FetchRecords, Revision } from './fetchRecords.ts';
 import type { RequestGuard } from './guard.ts';
@@ -130,7 +130,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     firmware: userAgents.readFor(adapter, request.userAgent)?.firmware ?? null,
   });
 
-  const bootstrapAnswer = (adapter: VendorAdapter, file: FileMatch, profile: Parameters<BootstrapFiles['answer']>[2]): PhoneAnswer =>
+  const bootstrapAnswer = (adapter: VendorAdapter, file: FileMatch, profile: BootstrapProfile): PhoneAnswer =>
     bootstrap.answer(adapter, file, profile) ?? NOT_FOUND;
 
   /**
