@@ -69,8 +69,9 @@ function keptDeflated(contentType: string, etag: string, deflated: Buffer, lengt
  * (or a template change), which empties its entries.
  *
  * Bodies are kept deflated in `lru-cache` under a byte budget (maxSize + sizeCalculation): past it the least
- * recently fetched devices are forgotten, all their files at once. (It replaced a hand-written Map-order LRU:
- * the same per-request cost and memory, measured with `npm run bench:handler` and the cache memory test.)
+ * recently fetched devices are forgotten, all their files at once. It replaced a hand-written Map-order LRU at
+ * no measured cost: a cached config file 37.3 → 34.6 µs, 2,000 phones through 4 MB +3.7 MB of file bytes either
+ * way and 3.1 → 2.6 MB of heap (best of six interleaved passes over 20,000 devices; test/provisioning/cacheMemory).
  */
 export function createRenderCache(megabytes = 64) {
   const budget = megabytes * 1024 * 1024;
