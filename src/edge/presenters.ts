@@ -2,7 +2,7 @@ import type { DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow 
 import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
 import type { OpenSession } from '../domain/sessions.ts';
-import type { DeviceSummary } from '../provisioning/service.ts';
+import type { DeviceSummary } from '../provisioning/preview.ts';
 import { phoneState } from '../sync/phoneState.ts';
 
 /** JSON shapes of the API. Secrets (SIP passwords, PIN hashes, the relay secret) never appear in them. */

@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { DomainDeps } from '../domain/context.ts';
 import type { TenantSettings } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
-import type { Provisioning } from '../provisioning/service.ts';
+import type { Provisioning } from '../provisioning/index.ts';
 import type { TemplateStore } from '../provisioning/templates.ts';
 import type { Redirects } from '../rps/registrations.ts';
 import type { Resync } from '../sync/resync.ts';

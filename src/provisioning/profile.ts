@@ -9,9 +9,28 @@ import type { DeviceProfile, ProvisioningAccess } from '../vendors/types.ts';
 export const LOGIN_KEY_LABEL = 'Login';
 export const LOGOUT_KEY_LABEL = 'Logout';
 
+/** The columns of a device its profile is built from: a phone's fetch reads these, and no more, once. */
+export type ProfileDevice = Pick<
+  DeviceRow,
+  | 'mac'
+  | 'model'
+  | 'label'
+  | 'location'
+  | 'idleAccount'
+  | 'idlePassword'
+  | 'screenSecret'
+  | 'expansionModules'
+  | 'retiredAt'
+  | 'provUsername'
+  | 'provPassword'
+  | 'webPassword'
+  | 'phoneTimezone'
+  | 'phoneLanguage'
+>;
+
 export interface ProfileSubject {
   readonly tenant: TenantSettings;
-  readonly device: DeviceRow;
+  readonly device: ProfileDevice;
   readonly model: ModelProfile;
   /** The user sitting at the device, with their keys; null for the idle profile. */
   readonly user: { readonly row: UserRow; readonly keys: readonly UserKeyRow[] } | null;
@@ -86,7 +105,7 @@ export function buildDeviceProfile(subject: ProfileSubject): DeviceProfile {
 }
 
 /** The tenant's phone basics with the desk's own time zone and language where it has them. */
-function phoneSettings(tenant: TenantSettings, device: DeviceRow): PhoneSettings {
+function phoneSettings(tenant: TenantSettings, device: ProfileDevice): PhoneSettings {
   const p = tenant.phones;
   const zone = device.phoneTimezone ?? p.timezone;
   return {

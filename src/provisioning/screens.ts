@@ -3,8 +3,10 @@ import type { Actor, DomainDeps } from '../domain/context.ts';
 import type { CodeOutcome } from '../domain/deviceAccess.ts';
 import { isRefused, type LoginRefusal, login, logout } from '../domain/hotdesk.ts';
 import { userAtDevice } from '../domain/sessions.ts';
+import { escapeXml } from '../vendors/escape.ts';
 import type { Screen } from '../vendors/screen.ts';
 import { activationUrl, screenUrls } from './profile.ts';
+import type { Rendering } from './rendering.ts';
 
 export type { Screen } from '../vendors/screen.ts';
 
@@ -110,4 +112,10 @@ export function activationResult(outcome: CodeOutcome): Screen {
     case 'not_claimed':
       return message('This phone is not waiting for an activation.');
   }
+}
+
+/** A screen in the device's vendor's format, every value escaped as XML whatever the vendor's file format. */
+export function renderScreen(rendering: Rendering, device: DeviceRow, screen: Screen): { body: string; contentType: string } {
+  const adapter = rendering.adapterOf(device);
+  return { body: rendering.render(adapter, adapter.planScreen(screen), device.model, escapeXml), contentType: adapter.screenContentType };
 }

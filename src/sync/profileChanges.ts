@@ -2,7 +2,7 @@ import type { Db } from '../db/client.ts';
 import type { ProfileChange, ProfileOutcome } from '../domain/context.ts';
 import { findDeviceById } from '../domain/lookup.ts';
 import type { Logger } from '../log.ts';
-import type { Provisioning, RefreshedProfile } from '../provisioning/service.ts';
+import type { Provisioning, RefreshedProfile } from '../provisioning/index.ts';
 import type { Resync } from './resync.ts';
 
 export interface ProfileChangeDeps {

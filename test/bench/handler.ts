@@ -1,6 +1,6 @@
 /**
  * `npm run bench:handler [-- --devices 20000]`: what hotprov's own code costs per phone request, without HTTP.
- * Calls `provisioning.handle` in a loop (yielding to the event loop every 100 requests, as a server does between
+ * Calls `provisioning.answer` in a loop (yielding to the event loop every 100 requests, as a server does between
  * batches of sockets) over a seeded database, and prints microseconds per request for:
  *   - a render (nothing cached), the boot storm's cost;
  *   - a cached config file, sent inflated;
@@ -38,11 +38,11 @@ try {
     const started = performance.now();
     for (const [n, phone] of phones.entries()) {
       if (n % 100 === 99) await new Promise((r) => setImmediate(r));
-      const answer = hotprov.provisioning.handle(seededRequest(phone, '127.0.0.1', conditional ? etags.get(phone.path) : undefined));
-      if (answer.status === 200) {
+      const answer = hotprov.provisioning.answer(seededRequest(phone, '127.0.0.1', conditional ? etags.get(phone.path) : undefined));
+      if (answer.kind === 'file') {
         etags.set(phone.path, answer.etag);
         answer.bytes();
-      } else if (answer.status !== 304) throw new Error(`${phone.path}: ${answer.status}`);
+      } else if (answer.kind !== 'unchanged') throw new Error(`${phone.path}: ${answer.kind}`);
     }
     return Math.round(((performance.now() - started) * 10_000) / phones.length) / 10;
   };

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { openDb } from '../../src/db/client.ts';
 import { hashSecret } from '../../src/domain/credentials.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
-import type { PhoneRequest } from '../../src/provisioning/service.ts';
+import type { PhoneFetch } from '../../src/provisioning/phoneFetch.ts';
 
 /** One model per vendor and what its phones send, for the benchmark's devices. */
 export const FLEET = [
@@ -85,15 +85,15 @@ export async function seed(path: string, count: number, pinUsers = 0): Promise<S
 }
 
 /** What the seeded phone sends for its main file, as the phone route hands it to provisioning. */
-export function seededRequest(device: SeededDevice, ip = '127.0.0.1', ifNoneMatch?: string): PhoneRequest {
+export function seededRequest(device: SeededDevice, ip = '127.0.0.1', ifNoneMatch?: string): PhoneFetch {
   return {
-    method: 'GET',
     filename: device.path.slice(device.path.lastIndexOf('/') + 1),
     scope: 'credentialed',
+    action: 'download',
     userAgent: device.ua,
     ip,
     credentials: device.credentials,
     certificateMacs: null,
-    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }),
+    held: ifNoneMatch === undefined ? { kind: 'none' } : { kind: 'revisions', etags: [ifNoneMatch] },
   };
 }

@@ -6,6 +6,7 @@ import { findDeviceById } from '../../src/domain/lookup.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { createHotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
+import type { PhoneFetch } from '../../src/provisioning/phoneFetch.ts';
 import { activationResult, activationScreen, loginScreen, logoutScreen, pinScreen, submitLogin } from '../../src/provisioning/screens.ts';
 import { YEALINK_EMPTY_CONTACTS } from '../../src/vendors/yealink.ts';
 import { TEST_TOKEN, testConfig } from './server.ts';
@@ -31,6 +32,18 @@ export interface GoldenFile {
 }
 
 const ACTOR = { name: 'golden' };
+
+/** A shared file fetched at the open path by a client that proves nothing. */
+const openFetch = (filename: string): PhoneFetch => ({
+  filename,
+  scope: 'open',
+  action: 'download',
+  userAgent: '',
+  ip: '127.0.0.1',
+  credentials: null,
+  certificateMacs: null,
+  held: { kind: 'none' },
+});
 
 /**
  * Renders every file of one phone per model in vendor-profiles/: idle, with the fixture user logged in (one
@@ -100,26 +113,10 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
         }
       }
     }
-    const master = hotprov.provisioning.handle({
-      method: 'GET',
-      filename: '000000000000.cfg',
-      scope: 'open',
-      userAgent: '',
-      ip: '127.0.0.1',
-      credentials: null,
-      certificateMacs: null,
-    });
-    if (master.status === 200) out.push({ path: 'polycom/000000000000.cfg', body: master.body });
-    const contacts = hotprov.provisioning.handle({
-      method: 'GET',
-      filename: YEALINK_EMPTY_CONTACTS,
-      scope: 'open',
-      userAgent: '',
-      ip: '127.0.0.1',
-      credentials: null,
-      certificateMacs: null,
-    });
-    if (contacts.status === 200) out.push({ path: `yealink/${YEALINK_EMPTY_CONTACTS}`, body: contacts.body });
+    const master = hotprov.provisioning.answer(openFetch('000000000000.cfg'));
+    if (master.kind === 'file') out.push({ path: 'polycom/000000000000.cfg', body: master.bytes().toString('utf8') });
+    const contacts = hotprov.provisioning.answer(openFetch(YEALINK_EMPTY_CONTACTS));
+    if (contacts.kind === 'file') out.push({ path: `yealink/${YEALINK_EMPTY_CONTACTS}`, body: contacts.bytes().toString('utf8') });
   } finally {
     await hotprov.close();
   }

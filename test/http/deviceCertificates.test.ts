@@ -8,43 +8,49 @@ import { createTestPki, httpsRequest, type TestPki } from '../helpers/tls.ts';
  * A phone that presents its factory certificate over HTTPS proves it is that phone: real TLS, a CA and per-MAC
  * client certificates made with openssl, on an untrusted network so nothing else would activate it.
  */
-let t: TestServer;
-let pki: TestPki;
+/** The test PKI (made once) and each test's own server, on an untrusted network with one phone enrolled. */
+interface CertificatesContext {
+  pki: TestPki;
+  t: TestServer;
+}
 const MAC = '0004f274632f';
 const FILE = `/${MAC}-hotprov.cfg`;
 const UA = 'FileTransport PolycomVVX-VVX_450-UA/5.9.1.0615 Type/Application';
 
-const Certificates = suite('http/device certificates');
-Certificates.before(() => {
-  pki = createTestPki();
+const Certificates = suite<CertificatesContext>('http/device certificates', {} as CertificatesContext);
+Certificates.before((ctx) => {
+  ctx.pki = createTestPki();
 });
-Certificates.after(() => pki.remove());
-Certificates.before.each(async () => {
-  t = await startTestServer({ env: pki.env() });
+Certificates.after(({ pki }) => pki.remove());
+Certificates.before.each(async (ctx) => {
+  ctx.t = await startTestServer({ env: ctx.pki.env() });
+  const { t } = ctx;
   await t.api('PATCH', '/api/v1/tenant', { trustedNetworks: [] });
   await t.api('POST', '/api/v1/devices', { mac: MAC, vendor: 'polycom', model: 'VVX450' });
 });
-Certificates.after.each(() => t.close());
+Certificates.after.each(({ t }) => t.close());
 
-const get = (path: string, client?: ReturnType<TestPki['deviceCertificate']>) =>
+const get = ({ t, pki }: CertificatesContext, path: string, client?: ReturnType<TestPki['deviceCertificate']>) =>
   httpsRequest(`${t.httpsUrl}${path}`, { ca: pki.serverCaPem, headers: { 'user-agent': UA }, ...(client === undefined ? {} : { client }) });
 
-Certificates('a verified certificate for the MAC: served its idle profile and active, no code, no approval', async () => {
-  const answer = await get(FILE, pki.deviceCertificate('0004F274632F'));
+Certificates('a verified certificate for the MAC: served its idle profile and active, no code, no approval', async (ctx) => {
+  const { t, pki } = ctx;
+  const answer = await get(ctx, FILE, pki.deviceCertificate('0004F274632F'));
   assert.is(answer.status, 200);
   assert.match(answer.body, /reg\.1\.address="HD0001"/);
   const access = (await t.api('GET', `/api/v1/devices/${MAC}`)).body.access;
   assert.equal([access.state, access.claim.via, access.activatedBy], ['active', 'certificate', 'certificate']);
 });
 
-Certificates('the bootstrap file over HTTPS points the phone at the HTTPS listener', async () => {
-  const answer = await get(FILE);
+Certificates('the bootstrap file over HTTPS points the phone at the HTTPS listener', async (ctx) => {
+  const answer = await get(ctx, FILE);
   const settings = readBootstrap('polycom', answer.body);
   assert.match(settings.url, /^https:\/\//);
 });
 
-Certificates("another phone's certificate is refused and audited, whoever holds it", async () => {
-  const answer = await get(FILE, pki.deviceCertificate('0004F2000001'));
+Certificates("another phone's certificate is refused and audited, whoever holds it", async (ctx) => {
+  const { t, pki } = ctx;
+  const answer = await get(ctx, FILE, pki.deviceCertificate('0004F2000001'));
   assert.is(answer.status, 403);
   const audits = t.hotprov.database.sqlite.prepare("SELECT detail FROM audit_events WHERE action = 'security.phone_mismatch'").all() as { detail: string }[];
   assert.is(audits.length, 1);
@@ -52,9 +58,10 @@ Certificates("another phone's certificate is refused and audited, whoever holds 
   assert.is((await t.api('GET', `/api/v1/devices/${MAC}`)).body.access.state, 'unclaimed');
 });
 
-Certificates('no certificate, or one from an untrusted CA: the claim flow, and no account', async () => {
+Certificates('no certificate, or one from an untrusted CA: the claim flow, and no account', async (ctx) => {
+  const { t, pki } = ctx;
   for (const client of [undefined, pki.deviceCertificate('0004F274632F', { signer: 'untrusted' })]) {
-    const answer = await get(FILE, client);
+    const answer = await get(ctx, FILE, client);
     assert.is(answer.status, 200);
     assert.not.match(answer.body, /HD0001/);
   }
@@ -62,9 +69,10 @@ Certificates('no certificate, or one from an untrusted CA: the claim flow, and n
   assert.is(access.state, 'claimed');
 });
 
-Certificates('a phone proven by its certificate after someone else claimed its MAC: the earlier claimant gets nothing', async () => {
-  const stolen = readBootstrap('polycom', (await get(FILE)).body); // claimed over HTTPS without a certificate
-  const proven = await get(FILE, pki.deviceCertificate('0004F274632F'));
+Certificates('a phone proven by its certificate after someone else claimed its MAC: the earlier claimant gets nothing', async (ctx) => {
+  const { t, pki } = ctx;
+  const stolen = readBootstrap('polycom', (await get(ctx, FILE)).body); // claimed over HTTPS without a certificate
+  const proven = await get(ctx, FILE, pki.deviceCertificate('0004F274632F'));
   assert.match(proven.body, /reg\.1\.address="HD0001"/);
   const withStolen = await httpsRequest(`${t.httpsUrl}/prov${FILE}`, {
     ca: pki.serverCaPem,

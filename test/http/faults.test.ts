@@ -6,19 +6,24 @@ import { logEntries } from '../helpers/logs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** What hotprov answers when the database cannot be written, when a change is empty, and the headers it always sends. */
-let t: TestServer;
-const logged: string[] = [];
-const Faults = suite('http/faults and headers');
-Faults.before.each(async () => {
-  logged.length = 0;
-  t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: 'correct-horse-battery' }, log: createLogger('info', (l) => logged.push(l)) });
+/** Each test's own server, and the log lines it wrote. */
+interface FaultsContext {
+  t: TestServer;
+  logged: string[];
+}
+const Faults = suite<FaultsContext>('http/faults and headers', {} as FaultsContext);
+Faults.before.each(async (ctx) => {
+  const logged: string[] = [];
+  ctx.logged = logged;
+  ctx.t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: 'correct-horse-battery' }, log: createLogger('info', (l) => logged.push(l)) });
+  const { t } = ctx;
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice', sipPassword: 'sip-secret-101', pin: '4826' });
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
 });
-Faults.after.each(() => t.close());
+Faults.after.each(({ t }) => t.close());
 
 /** Caps the database at the pages it has (as a full disk would), and uses up the room left in them. */
-function fillTheDisk(): () => void {
+function fillTheDisk(t: TestServer): () => void {
   const { sqlite } = t.hotprov.database;
   const pages = Number(sqlite.pragma('page_count', { simple: true }));
   sqlite.pragma(`max_page_count = ${pages}`);
@@ -34,8 +39,8 @@ function fillTheDisk(): () => void {
   return () => sqlite.pragma('max_page_count = 1073741823');
 }
 
-Faults('a full disk: logins and admin writes answer 503 naming the cause; all works again when space returns', async () => {
-  const freeSpace = fillTheDisk();
+Faults('a full disk: logins and admin writes answer 503 naming the cause; all works again when space returns', async ({ t }) => {
+  const freeSpace = fillTheDisk(t);
   const login = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   assert.is(login.status, 503);
   assert.is(login.body.error.code, 'storage_unavailable');
@@ -58,7 +63,7 @@ Faults('a full disk: logins and admin writes answer 503 naming the cause; all wo
   assert.is((await t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob', sipPassword: 'sip-secret-102' })).status, 201);
 });
 
-Faults('a database that cannot be written costs no phone its file: answered, recorded once it can, one warning', async () => {
+Faults('a database that cannot be written costs no phone its file: answered, recorded once it can, one warning', async ({ t, logged }) => {
   await (await t.phone('/805ec0112233.cfg')).text(); // the phone claimed its credentials and is in service
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:44', vendor: 'yealink', model: 'T54W' });
   const { sqlite } = t.hotprov.database;
@@ -87,9 +92,9 @@ Faults('a database that cannot be written costs no phone its file: answered, rec
   assert.ok(logEntries(logged).some((e) => e.level === 'info' && e.msg.includes('recorded again')));
 });
 
-Faults('a full disk during console sign-in is a 503 page that says why', async () => {
+Faults('a full disk during console sign-in is a 503 page that says why', async ({ t }) => {
   const form = await fetchSignInForm(t.url);
-  const freeSpace = fillTheDisk();
+  const freeSpace = fillTheDisk(t);
   const res = await postSignIn(t.url, form, 'admin', 'correct-horse-battery');
   assert.is(res.status, 503);
   assert.match(await res.text(), /disk is full/);
@@ -99,7 +104,7 @@ Faults('a full disk during console sign-in is a 503 page that says why', async (
   assert.is((await postSignIn(t.url, form, 'admin', 'correct-horse-battery')).status, 302);
 });
 
-Faults('PATCH with nothing to change is a 400 on every PATCH route, and changes nothing', async () => {
+Faults('PATCH with nothing to change is a 400 on every PATCH route, and changes nothing', async ({ t }) => {
   for (const path of ['/api/v1/tenant', '/api/v1/users/101', '/api/v1/devices/HD0001']) {
     const empty = await t.api('PATCH', path, {});
     assert.is(empty.status, 400, `${path} {}`);
@@ -111,7 +116,7 @@ Faults('PATCH with nothing to change is a 400 on every PATCH route, and changes 
   }
 });
 
-Faults('every console and API answer forbids framing and sniffing and sends no referrer', async () => {
+Faults('every console and API answer forbids framing and sniffing and sends no referrer', async ({ t }) => {
   const answers = [
     await fetch(`${t.url}/console/login`),
     await fetch(`${t.url}/console/`, { redirect: 'manual' }),
@@ -132,7 +137,7 @@ Faults('every console and API answer forbids framing and sniffing and sends no r
   assert.is.not(a, b);
 });
 
-Faults('cookies are Secure when the request is HTTPS through a trusted proxy, and only then', async () => {
+Faults('cookies are Secure when the request is HTTPS through a trusted proxy, and only then', async ({ t }) => {
   const plain = await fetchSignInForm(t.url, { 'x-forwarded-proto': 'https' });
   assert.not.match(plain.cookie, /Secure/i);
   const res = await fetch(`${t.url}/console/login`, { headers: { 'x-forwarded-proto': 'https' } });

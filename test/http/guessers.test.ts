@@ -9,8 +9,11 @@ import { basicAuthorization, startTestServer, type TestServer } from '../helpers
  * What a client that only guesses MACs gets: nothing secret, nothing that tells enrolled MACs from unknown ones,
  * and soon nothing at all.
  */
-let t: TestServer;
-const logged: string[] = [];
+/** Each test's server, started by the test itself (with its own budget), and the log lines it wrote. */
+interface GuessersContext {
+  t: TestServer;
+  logged: string[];
+}
 
 /** Every vendor's OUIs the sweep covers, and the file that hands out credentials. */
 const SWEEP = [
@@ -32,9 +35,11 @@ const ENROLLED = [
   { mac: '482567000060', vendor: 'polycom', model: 'E450' },
 ] as const;
 
-async function start(env: Record<string, string> = {}) {
-  logged.length = 0;
-  t = await startTestServer({ env: { HOTPROV_TRUST_PROXY: 'true', ...env }, log: createLogger('info', (line) => logged.push(line)) });
+async function start(ctx: GuessersContext, env: Record<string, string> = {}): Promise<GuessersContext> {
+  const logged: string[] = [];
+  const t = await startTestServer({ env: { HOTPROV_TRUST_PROXY: 'true', ...env }, log: createLogger('info', (line) => logged.push(line)) });
+  ctx.t = t;
+  ctx.logged = logged;
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'sip-secret-101', pin: '4826' });
   for (const d of ENROLLED) await t.api('POST', '/api/v1/devices', d);
   // Each phone claims its credentials from the office LAN (the test tenant trusts loopback) and is in service.
@@ -48,10 +53,11 @@ async function start(env: Record<string, string> = {}) {
   }
   await t.api('POST', '/api/v1/hotdesk/login', { device: ENROLLED[0].mac, extension: '101', pin: '4826' });
   await t.api('DELETE', `/api/v1/devices/${ENROLLED[5].mac}`);
+  return ctx;
 }
 
 /** Every secret hotprov holds for these phones: none may appear in any answer to a guesser. */
-function secrets(): string[] {
+function secrets(t: TestServer): string[] {
   const rows = t.hotprov.database.sqlite.prepare('SELECT idle_password, prov_password, screen_secret, web_password FROM devices').all() as Record<
     string,
     string | null
@@ -59,12 +65,12 @@ function secrets(): string[] {
   return ['sip-secret-101', ...rows.flatMap((r) => Object.values(r).filter((v): v is string => v !== null))];
 }
 
-const Guessers = suite('http/MAC guessers');
-Guessers.after.each(() => t.close());
+const Guessers = suite<GuessersContext>('http/MAC guessers', {} as GuessersContext);
+Guessers.after.each(({ t }) => t.close());
 
-Guessers('a sweep of 10,000 MACs over six OUIs finds no secret, even without a budget', async () => {
-  await start({ HOTPROV_PHONE_FAILURE_BUDGET: '1000000' });
-  const known = secrets();
+Guessers('a sweep of 10,000 MACs over six OUIs finds no secret, even without a budget', async (ctx) => {
+  const { t } = await start(ctx, { HOTPROV_PHONE_FAILURE_BUDGET: '1000000' });
+  const known = secrets(t);
   let leaks = 0;
   let answered = 0;
   for (let batch = 0; batch < 100; batch++) {
@@ -89,8 +95,8 @@ Guessers('a sweep of 10,000 MACs over six OUIs finds no secret, even without a b
   assert.ok(states.every((s) => s.access === 'active'));
 });
 
-Guessers('past its budget an address gets 429 with Retry-After, with one audit event and one log line', async () => {
-  await start({ HOTPROV_PHONE_FAILURE_BUDGET: '20', HOTPROV_PHONE_BLOCK_SECONDS: '600' });
+Guessers('past its budget an address gets 429 with Retry-After, with one audit event and one log line', async (ctx) => {
+  const { t, logged } = await start(ctx, { HOTPROV_PHONE_FAILURE_BUDGET: '20', HOTPROV_PHONE_BLOCK_SECONDS: '600' });
   const statuses: number[] = [];
   for (let n = 0; n < 300; n++) {
     const mac = `805ec1${n.toString(16).padStart(6, '0')}`;
@@ -114,8 +120,8 @@ Guessers('past its budget an address gets 429 with Retry-After, with one audit e
   assert.is(logEntries(logged).filter((e) => e.category === 'security' && e.msg.includes('blocked')).length, 1, 'one line per block, not one per guess');
 });
 
-Guessers('unknown, unclaimed, claimed, active and deleted MACs get the same answer without credentials', async () => {
-  await start();
+Guessers('unknown, unclaimed, claimed, active and deleted MACs get the same answer without credentials', async (ctx) => {
+  const { t } = await start(ctx);
   await t.api('PATCH', '/api/v1/tenant', { trustedNetworks: [] });
   await t.api('POST', '/api/v1/devices', { mac: '805ec0000070', vendor: 'yealink', model: 'T54W' }); // unclaimed
   await t.api('POST', '/api/v1/devices', { mac: '805ec0000080', vendor: 'yealink', model: 'T54W' });
@@ -148,8 +154,8 @@ Guessers('unknown, unclaimed, claimed, active and deleted MACs get the same answ
   assert.equal(snom[1], snom[0]);
 });
 
-Guessers('a User-Agent naming another MAC than the path is refused and audited', async () => {
-  await start();
+Guessers('a User-Agent naming another MAC than the path is refused and audited', async (ctx) => {
+  const { t } = await start(ctx);
   const res = await t.phone(`/${ENROLLED[0].mac}.cfg`, 'Yealink SIP-T54W 96.86.0.70 80:5e:c0:99:99:99');
   assert.is(res.status, 403);
   const audits = t.hotprov.database.sqlite.prepare("SELECT detail FROM audit_events WHERE action = 'security.phone_mismatch'").all() as { detail: string }[];
@@ -157,8 +163,8 @@ Guessers('a User-Agent naming another MAC than the path is refused and audited',
   assert.match(audits[0]?.detail ?? '', /user_agent_mac/);
 });
 
-Guessers('only the phone itself is recorded: a request without its credentials changes nothing of the device', async () => {
-  await start();
+Guessers('only the phone itself is recorded: a request without its credentials changes nothing of the device', async (ctx) => {
+  const { t } = await start(ctx);
   const before = (await t.api('GET', `/api/v1/devices/${ENROLLED[1].mac}`)).body;
   await (await t.anonymous(`/${ENROLLED[1].mac}.cfg`, SWEEP[1].ua, { headers: { 'x-forwarded-for': '203.0.113.9' } })).text();
   await (
@@ -171,8 +177,8 @@ Guessers('only the phone itself is recorded: a request without its credentials c
   assert.equal(after.sync, before.sync);
 });
 
-Guessers('a guesser that claims an unclaimed MAC first gets credentials of a phone with no account', async () => {
-  await start();
+Guessers('a guesser that claims an unclaimed MAC first gets credentials of a phone with no account', async (ctx) => {
+  const { t } = await start(ctx);
   await t.api('PATCH', '/api/v1/tenant', { trustedNetworks: [] });
   await t.api('POST', '/api/v1/devices', { mac: '805ec0000090', vendor: 'yealink', model: 'T54W' });
   const stolen = readBootstrap('yealink', await (await t.anonymous('/805ec0000090.cfg', '', { headers: { 'x-forwarded-for': '203.0.113.66' } })).text());
@@ -180,7 +186,7 @@ Guessers('a guesser that claims an unclaimed MAC first gets credentials of a pho
   const body = await res.text();
   assert.is(res.status, 200);
   assert.not.ok(
-    secrets()
+    secrets(t)
       .filter((s) => s !== stolen.password && !stolen.activationUrl.includes(s))
       .some((s) => body.includes(s)),
   );
@@ -190,8 +196,8 @@ Guessers('a guesser that claims an unclaimed MAC first gets credentials of a pho
   assert.is(d.access.claim.ip, '203.0.113.66', 'the admin sees who claimed it before approving');
 });
 
-Guessers('behind a trusted proxy the client is the address the proxy appended, not one it wrote itself', async () => {
-  await start();
+Guessers('behind a trusted proxy the client is the address the proxy appended, not one it wrote itself', async (ctx) => {
+  const { t } = await start(ctx);
   await t.api('PATCH', '/api/v1/tenant', { trustedNetworks: ['10.0.0.0/8'] });
   await t.api('POST', '/api/v1/devices', { mac: '805ec0000099', vendor: 'yealink', model: 'T54W' });
   // The client claims to be on the office LAN; the proxy appends where it really came from.

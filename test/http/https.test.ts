@@ -14,8 +14,11 @@ import { type ClientPem, createTestPki, type HttpsAnswer, httpsRequest, type Tes
  * client certificate proved, as the routes see it in ctx.state.clientCert.
  */
 
-let pki: TestPki;
-let t: TestServer;
+/** The test PKI (made once per suite) and each test's own server. */
+interface HttpsContext {
+  pki: TestPki;
+  t: TestServer;
+}
 
 /** A test-only route behind all of the app's own middleware: answers what the request's certificate proved. */
 const PROBE = '/test/client-certificate';
@@ -26,25 +29,27 @@ const withProbe = (hotprov: Hotprov) => {
   });
 };
 
-const get = (path: string, client?: ClientPem, headers: Record<string, string> = {}): Promise<HttpsAnswer> =>
+const get = ({ t, pki }: HttpsContext, path: string, client?: ClientPem, headers: Record<string, string> = {}): Promise<HttpsAnswer> =>
   httpsRequest(`${t.httpsUrl}${path}`, { ca: pki.serverCaPem, headers, ...(client === undefined ? {} : { client }) });
-const proved = async (client?: ClientPem) => {
-  const res = await get(PROBE, client);
+const proved = async (ctx: HttpsContext, client?: ClientPem) => {
+  const res = await get(ctx, PROBE, client);
   assert.is(res.status, 200);
   return JSON.parse(res.body);
 };
 
-const Https = suite('http/https');
-Https.before(() => {
-  pki = createTestPki();
+const Https = suite<HttpsContext>('http/https', {} as HttpsContext);
+Https.before((ctx) => {
+  ctx.pki = createTestPki();
 });
-Https.after(() => pki.remove());
-Https.before.each(async () => {
-  t = await startTestServer({ env: { ...pki.env(), HOTPROV_ADMIN_PASSWORD: CONSOLE_PASSWORD }, beforeListen: withProbe });
+Https.after(({ pki }) => pki.remove());
+Https.before.each(async (ctx) => {
+  const { pki } = ctx;
+  ctx.t = await startTestServer({ env: { ...pki.env(), HOTPROV_ADMIN_PASSWORD: CONSOLE_PASSWORD }, beforeListen: withProbe });
 });
-Https.after.each(() => t.close());
+Https.after.each(({ t }) => t.close());
 
-Https('serves the API with its bearer token, and refuses it without', async () => {
+Https('serves the API with its bearer token, and refuses it without', async (ctx) => {
+  const { t, pki } = ctx;
   assert.match(t.httpsUrl ?? '', /^https:\/\/127\.0\.0\.1:\d+$/);
   const auth = { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' };
   const created = await httpsRequest(`${t.httpsUrl}/api/v1/devices`, {
@@ -54,14 +59,15 @@ Https('serves the API with its bearer token, and refuses it without', async () =
     body: JSON.stringify({ mac: '805ec0112233', vendor: 'yealink', model: 'T54W' }),
   });
   assert.is(created.status, 201, created.body);
-  const list = await get('/api/v1/devices', undefined, auth);
+  const list = await get(ctx, '/api/v1/devices', undefined, auth);
   assert.is(list.status, 200);
   assert.match(list.body, /805ec0112233/);
-  assert.is((await get('/api/v1/devices')).status, 401);
+  assert.is((await get(ctx, '/api/v1/devices')).status, 401);
 });
 
-Https('serves the console sign-in page, and its session cookie is Secure over HTTPS only', async () => {
-  const page = await get('/console/login');
+Https('serves the console sign-in page, and its session cookie is Secure over HTTPS only', async (ctx) => {
+  const { t, pki } = ctx;
+  const page = await get(ctx, '/console/login');
   assert.is(page.status, 200);
   assert.match(page.body, /<form[^>]*method="post"/i);
 
@@ -85,22 +91,24 @@ Https('serves the console sign-in page, and its session cookie is Secure over HT
   assert.not.match(plainCookie ?? '', /;\s*secure/i, 'over plain HTTP a Secure cookie would never come back');
 });
 
-Https('serves phones their shared files, the same bytes as over HTTP, with or without a certificate', async () => {
+Https('serves phones their shared files, the same bytes as over HTTP, with or without a certificate', async (ctx) => {
+  const { t, pki } = ctx;
   await t.api('POST', '/api/v1/devices', { mac: '000413922d24', vendor: 'snom', model: 'D785' });
   const snomUa = { 'user-agent': 'Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12-00004-g9ba52f5 000413922D24 SXM:0 UXM:0)' };
   const overHttp = await (await t.phone('/snomD785.htm', snomUa['user-agent'])).text();
-  const anonymous = await get('/snomD785.htm', undefined, snomUa);
+  const anonymous = await get(ctx, '/snomD785.htm', undefined, snomUa);
   assert.is(anonymous.status, 200);
   assert.match(anonymous.body, /<update_policy perm="R">settings_only<\/update_policy>/);
   assert.is(anonymous.body, overHttp);
-  const withCertificate = await get('/snomD785.htm', pki.deviceCertificate('000413922D24'), snomUa);
+  const withCertificate = await get(ctx, '/snomD785.htm', pki.deviceCertificate('000413922D24'), snomUa);
   assert.is(withCertificate.status, 200);
   assert.is(withCertificate.body, overHttp);
 });
 
-Https('a verified per-MAC certificate reaches the app as verified, with that MAC', async () => {
+Https('a verified per-MAC certificate reaches the app as verified, with that MAC', async (ctx) => {
+  const { pki } = ctx;
   const snom = pki.deviceCertificate('000413922D24');
-  assert.equal(await proved(snom), {
+  assert.equal(await proved(ctx, snom), {
     kind: 'verified',
     macs: ['000413922d24'],
     subject: 'O=Test Phone Vendor, CN=000413922D24',
@@ -108,30 +116,34 @@ Https('a verified per-MAC certificate reaches the app as verified, with that MAC
     fingerprint256: new X509Certificate(snom.cert).fingerprint256,
   });
   const yealink = await proved(
+    ctx,
     pki.deviceCertificate('', {
       subject: '/C=CN/O=Yealink Network Technology Co., Ltd./OU=Yealink Equipment/CN=yealink.com/serialNumber=ffffffff-ffff-ffff-fff0-805EC0112233',
     }),
   );
   assert.is(yealink.kind, 'verified');
   assert.equal(yealink.macs, ['805ec0112233'], "Yealink's form: the MAC ends the subject's serialNumber");
-  const generic = await proved(pki.deviceCertificate('', { subject: '/O=Yealink Network Technology Co., Ltd./CN=yealink.com' }));
+  const generic = await proved(ctx, pki.deviceCertificate('', { subject: '/O=Yealink Network Technology Co., Ltd./CN=yealink.com' }));
   assert.equal([generic.kind, generic.macs], ['verified', []], 'a generic certificate proves no phone');
   const inAltName = await proved(
+    ctx,
     pki.deviceCertificate('', { subject: '/O=Test Phone Vendor/CN=desk phone', subjectAltName: 'DNS:000413922d24.phones.example' }),
   );
   assert.equal([inAltName.kind, inAltName.macs], ['verified', []], 'no vendor documents a MAC in the subjectAltName');
 });
 
-Https('a certificate from another CA with the very same name is unverified; no certificate is none', async () => {
-  const forged = await proved(pki.deviceCertificate('000413922D24', { signer: 'untrusted' }));
+Https('a certificate from another CA with the very same name is unverified; no certificate is none', async (ctx) => {
+  const { pki } = ctx;
+  const forged = await proved(ctx, pki.deviceCertificate('000413922D24', { signer: 'untrusted' }));
   assert.is(forged.kind, 'unverified');
   assert.is(forged.reason, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   assert.is(forged.macs, undefined, 'no MAC is offered for it');
-  assert.equal(await proved(), { kind: 'none' });
+  assert.equal(await proved(ctx), { kind: 'none' });
 });
 
 /** GET over a raw TLS connection that may resume an earlier session; answers the body and the session to resume. */
 function overTls(
+  { t, pki }: HttpsContext,
   path: string,
   client: ClientPem,
   version: 'TLSv1.2' | 'TLSv1.3',
@@ -167,15 +179,16 @@ function overTls(
   });
 }
 
-Https('a phone resuming its TLS session (no certificate sent again) is still what its certificate proved', async () => {
+Https('a phone resuming its TLS session (no certificate sent again) is still what its certificate proved', async (ctx) => {
+  const { pki } = ctx;
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     for (const [client, kind] of [
       [pki.deviceCertificate('000413922D24'), 'verified'],
       [pki.deviceCertificate('000413922D24', { signer: 'untrusted' }), 'unverified'],
     ] as const) {
-      const first = await overTls(PROBE, client, version);
+      const first = await overTls(ctx, PROBE, client, version);
       assert.is(JSON.parse(first.body).kind, kind, `${version}, full handshake`);
-      const again = await overTls(PROBE, client, version, first.session);
+      const again = await overTls(ctx, PROBE, client, version, first.session);
       assert.ok(again.resumed, `${version}: the session was resumed`);
       const resumed = JSON.parse(again.body);
       assert.is(resumed.kind, kind, `${version}, resumed`);
@@ -184,16 +197,17 @@ Https('a phone resuming its TLS session (no certificate sent again) is still wha
   }
 });
 
-Https('plain HTTP never carries a certificate: none', async () => {
+Https('plain HTTP never carries a certificate: none', async ({ t }) => {
   const res = await fetch(`${t.url}${PROBE}`);
   assert.equal(await res.json(), { kind: 'none' });
 });
 
-Https('50 phones connecting at once each get what their own certificate proved', async () => {
+Https('50 phones connecting at once each get what their own certificate proved', async (ctx) => {
+  const { pki } = ctx;
   const macs = Array.from({ length: 50 }, (_, i) => `0004f2aa${i.toString(16).padStart(4, '0')}`);
   // Every fifth phone brings a look-alike certificate, every seventh none at all.
   const clients = macs.map((mac, i) => (i % 7 === 3 ? undefined : pki.deviceCertificate(mac, i % 5 === 1 ? { signer: 'untrusted' } : {})));
-  const answers = await Promise.all(clients.map((client) => proved(client)));
+  const answers = await Promise.all(clients.map((client) => proved(ctx, client)));
   answers.forEach((answer, i) => {
     const mac = macs[i] ?? '';
     if (i % 7 === 3) assert.equal(answer, { kind: 'none' }, `phone ${i}`);
@@ -204,19 +218,21 @@ Https('50 phones connecting at once each get what their own certificate proved',
 
 Https.run();
 
-const NoClientCa = suite('http/https without HOTPROV_TLS_CLIENT_CA');
-NoClientCa.before(() => {
-  pki = createTestPki();
+const NoClientCa = suite<HttpsContext>('http/https without HOTPROV_TLS_CLIENT_CA', {} as HttpsContext);
+NoClientCa.before((ctx) => {
+  ctx.pki = createTestPki();
 });
-NoClientCa.after(() => pki.remove());
-NoClientCa.before.each(async () => {
-  t = await startTestServer({ env: pki.env({ clientCa: false }), beforeListen: withProbe });
+NoClientCa.after(({ pki }) => pki.remove());
+NoClientCa.before.each(async (ctx) => {
+  const { pki } = ctx;
+  ctx.t = await startTestServer({ env: pki.env({ clientCa: false }), beforeListen: withProbe });
 });
-NoClientCa.after.each(() => t.close());
+NoClientCa.after.each(({ t }) => t.close());
 
-NoClientCa('no certificate is asked for, so even a vendor-signed one proves nothing', async () => {
-  assert.equal(await proved(pki.deviceCertificate('000413922D24')), { kind: 'none' });
-  assert.is((await get('/console/login')).status, 200);
+NoClientCa('no certificate is asked for, so even a vendor-signed one proves nothing', async (ctx) => {
+  const { pki } = ctx;
+  assert.equal(await proved(ctx, pki.deviceCertificate('000413922D24')), { kind: 'none' });
+  assert.is((await get(ctx, '/console/login')).status, 200);
 });
 
 NoClientCa.run();

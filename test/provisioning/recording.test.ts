@@ -67,13 +67,13 @@ async function rowAfter(use: (hotprov: Hotprov, phone: SeededDevice, path: strin
   }
 }
 
-const fetchAs = (hotprov: Hotprov, phone: SeededDevice, ip: string) => hotprov.provisioning.handle(seededRequest(phone, ip));
+const fetchAs = (hotprov: Hotprov, phone: SeededDevice, ip: string) => hotprov.provisioning.answer(seededRequest(phone, ip));
 
 Recording('what was fetched just before shutdown is written before the database closes', async () => {
   let etag: string | null = null;
   const row = await rowAfter(async (hotprov, phone) => {
     const answer = fetchAs(hotprov, phone, '192.0.2.7');
-    if (answer.status !== 200) throw new Error(`answered ${answer.status}`);
+    if (answer.kind !== 'file') throw new Error(`answered ${answer.kind}`);
     etag = answer.etag; // closed straight after the answer: its writes are still pending when close() begins
   });
   assert.is(row.lastSeenIp, '192.0.2.7');
@@ -85,7 +85,7 @@ Recording('a fetch recorded while another process holds the database is written 
     hotprov.database.sqlite.pragma('busy_timeout = 20'); // give up on the lock quickly, not after 5 s
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE'); // the `hotprov` command line, say, in the middle of a write
-    assert.is(fetchAs(hotprov, phone, '192.0.2.9').status, 200);
+    assert.is(fetchAs(hotprov, phone, '192.0.2.9').kind, 'file');
     await new Promise((resolve) => setImmediate(resolve)); // this turn's write finds the database locked
     other.exec('COMMIT');
     other.close();
@@ -102,16 +102,17 @@ Recording('a logout in the same turn as the fetch of the user profile still tell
     await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
     // One turn: the phone fetches Ann's profile, and Ann is logged out before that fetch is written.
     const phone = getDevice(t.hotprov.database.db, 1, 'HD0001');
-    const fetched = t.hotprov.provisioning.handle({
-      method: 'GET',
+    const fetched = t.hotprov.provisioning.answer({
       filename: '805ec0112233.cfg',
       scope: 'credentialed',
+      action: 'download',
       userAgent: '',
       ip: '127.0.0.1',
       credentials: { username: phone.provUsername ?? '', password: phone.provPassword ?? '' },
       certificateMacs: null,
+      held: { kind: 'none' },
     });
-    assert.is(fetched.status, 200);
+    assert.is(fetched.kind, 'file');
     logout(t.hotprov.deps.domain, 1, { name: 'test' }, { device: 'HD0001', method: 'admin' });
     // The phone holds Ann's profile, not the idle one the database still names: it must be told.
     const device = await t.api('GET', '/api/v1/devices/HD0001');

@@ -115,14 +115,17 @@ Catalog('`poly` and `Polycom` name the Poly adapter; unknown vendors are still r
 
 Catalog.run();
 
-const Poly = suite('vendor id poly over the API and the console');
-let browser: Browser;
-let page: Page;
-Poly.before(async () => {
-  browser = await launchBrowser();
-  page = await browser.newPage();
+/** One browser and page for the suite's console tests. */
+interface PolyContext {
+  browser: Browser;
+  page: Page;
+}
+const Poly = suite<PolyContext>('vendor id poly over the API and the console', {} as PolyContext);
+Poly.before(async (ctx) => {
+  ctx.browser = await launchBrowser();
+  ctx.page = await ctx.browser.newPage();
 });
-Poly.after(async () => {
+Poly.after(async ({ browser }) => {
   await browser.close();
 });
 
@@ -143,7 +146,7 @@ Poly('the API enrols a phone given as vendor poly, and it gets the Poly files', 
   }
 });
 
-Poly('the console CSV import accepts poly as the vendor and enrols the row as a Poly phone', async () => {
+Poly('the console CSV import accepts poly as the vendor and enrols the row as a Poly phone', async ({ page }) => {
   const t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: CONSOLE_PASSWORD } });
   try {
     await signInToConsole(page, t.url);

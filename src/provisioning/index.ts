@@ -1,0 +1,135 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import type { DeviceRow } from '../db/schema.ts';
+import { recordAudit } from '../domain/audit.ts';
+import type { PhoneDevice } from '../domain/lookup.ts';
+import type { Logger } from '../log.ts';
+import type { DeviceProfile, VendorAdapter } from '../vendors/types.ts';
+import { createBootstrapFiles } from './bootstrap.ts';
+import { createFetchRecords, type Revision } from './fetchRecords.ts';
+import { createRequestGuard, type GuardPolicy } from './guard.ts';
+import { createPhoneFetch } from './phoneFetch.ts';
+import { createPreview, warningsOf } from './preview.ts';
+import { createRenderCache } from './renderCache.ts';
+import { createRendering, MAIN_FILE_KIND } from './rendering.ts';
+import { renderScreen, type Screen } from './screens.ts';
+import type { TemplateStore } from './templates.ts';
+import { createUserAgentReader } from './userAgents.ts';
+
+export type { Revision } from './fetchRecords.ts';
+export type { DeviceSummary } from './preview.ts';
+
+/** A device's profile just rendered into the cache: its main file's revision, and what an admin should know of it. */
+export interface RefreshedProfile extends Revision {
+  readonly mode: DeviceProfile['mode'];
+  readonly warnings: readonly string[];
+}
+
+export interface ProvisioningDeps {
+  readonly db: Db;
+  readonly config: Pick<Config, 'baseUrl' | 'registrar'>;
+  readonly adapters: readonly VendorAdapter[];
+  readonly templates: TemplateStore;
+  readonly log: Logger;
+  readonly now: () => Date;
+  /** Memory for rendered files, in MB (default 64); the least recently fetched devices go first. */
+  readonly cacheMegabytes?: number;
+  /** Told each time a phone was served its main device file (or an `unchanged` for it): the ETag of the revision it now has. */
+  readonly onServed?: (device: PhoneDevice, etag: string) => void;
+  /** The budget of failed requests per source address. */
+  readonly guard: GuardPolicy;
+  /** The tenant whose audit log records blocked addresses (a guessed MAC belongs to no tenant). */
+  readonly auditTenantId: () => number;
+  /** How often a phone waiting for its activation asks again, in seconds. */
+  readonly bootstrapPollSeconds?: number;
+}
+
+const PHONE = { name: 'phone' };
+
+/**
+ * The provisioning folder's parts, built once over one render cache, one batch of fetch records and one request
+ * budget: what the composition root hands the HTTP layer, the console and re-sync.
+ */
+export function createProvisioning(deps: ProvisioningDeps) {
+  const rendering = createRendering(deps);
+  const cache = createRenderCache(deps.cacheMegabytes);
+  const records = createFetchRecords(deps);
+  const bootstrap = createBootstrapFiles({ rendering, baseUrl: deps.config.baseUrl, pollSeconds: deps.bootstrapPollSeconds ?? 60 });
+  const preview = createPreview({ rendering, config: deps.config });
+  const guard = createRequestGuard(deps.guard, deps.now, (event) => {
+    deps.log.warn('security', 'an address failed too many phone requests and is blocked', {
+      source: event.source,
+      failures: event.failures,
+      until: event.until.toISOString(),
+    });
+    try {
+      recordAudit(deps.db, deps.auditTenantId(), deps.now(), PHONE, {
+        action: 'security.address_blocked',
+        detail: { ...event, until: event.until.toISOString() },
+      });
+    } catch (err) {
+      deps.log.warn('database', 'could not audit a blocked address', { error: (err as Error).message });
+    }
+  });
+  const phoneFetch = createPhoneFetch({
+    db: deps.db,
+    log: deps.log,
+    now: deps.now,
+    baseUrl: deps.config.baseUrl,
+    adapters: deps.adapters,
+    rendering,
+    cache,
+    records,
+    bootstrap,
+    userAgents: createUserAgentReader(deps.adapters),
+    guard,
+    ...(deps.onServed === undefined ? {} : { onServed: deps.onServed }),
+  });
+
+  return {
+    /** Answers one phone request (identify → prove → answer); never throws for a path it does not know. */
+    answer: phoneFetch.answer,
+
+    /** The budget of failed requests per address, shared with the phone screens: seconds an address stays blocked. */
+    blockedFor: (ip: string): number => guard.blockedFor(ip),
+    /** Counts a failed phone request (a screen asked with a wrong secret) against its address. */
+    failed: (ip: string): void => guard.fail(ip),
+
+    /** Forgets the rendered files of these devices: their profile changed. */
+    invalidate(deviceIds: readonly number[]): void {
+      for (const id of deviceIds) cache.forget(id);
+    },
+    /** Forgets every rendered file: a template changed. */
+    invalidateAll: (): void => cache.forgetAll(),
+    /** Writes what fetches recorded and is not yet written: before anything decides from it, and before closing. */
+    flush: (): void => records.flush(),
+
+    /**
+     * A device's profile after a change, built and rendered once: each of its files goes into the cache (the fetch
+     * that follows renders nothing), and the answer has the main file's revision (what a check-sync makes the phone
+     * fetch), the mode and the warnings (for the log and the answer to the change).
+     */
+    refreshDevice(device: DeviceRow): RefreshedProfile {
+      cache.forget(device.id);
+      const adapter = rendering.adapterOf(device);
+      const profile = rendering.profileOf(adapter, device);
+      let main: Revision | null = null;
+      for (const name of adapter.deviceFiles(profile.device.mac, profile.device.model)) {
+        const file = adapter.matchPath(name);
+        const plan = file === null || file.mac === null ? null : adapter.planDeviceFile(file, profile);
+        if (file === null || plan === null) continue;
+        const kept = cache.keep(device.id, file.kind, adapter.contentType, rendering.render(adapter, plan, device.model), profile.account);
+        if (file.kind === MAIN_FILE_KIND) main = { etag: kept.answer.etag, account: profile.account };
+      }
+      if (main === null) throw new Error(`${adapter.id} has no main device file`);
+      return { ...main, mode: profile.mode, warnings: warningsOf(adapter, device, profile) };
+    },
+
+    renderBootstrapFiles: bootstrap.renderAll,
+    renderScreen: (device: DeviceRow, screen: Screen) => renderScreen(rendering, device, screen),
+    summary: preview.summary,
+    renderDeviceFiles: preview.renderDeviceFiles,
+  };
+}
+
+export type Provisioning = ReturnType<typeof createProvisioning>;

@@ -1,0 +1,83 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import type { DeviceRow, UserRow } from '../db/schema.ts';
+import { userAtDevice } from '../domain/sessions.ts';
+import { findTenant, tenantSettings } from '../domain/tenants.ts';
+import { keysOf } from '../domain/users.ts';
+import type { ModelProfile } from '../vendors/catalog.ts';
+import { escapeContext } from '../vendors/escape.ts';
+import type { DeviceProfile, RenderPlan, VendorAdapter } from '../vendors/types.ts';
+import { buildDeviceProfile, type ProfileDevice } from './profile.ts';
+import type { TemplateStore } from './templates.ts';
+
+export interface RenderingDeps {
+  readonly db: Db;
+  readonly config: Pick<Config, 'baseUrl' | 'registrar'>;
+  readonly adapters: readonly VendorAdapter[];
+  readonly templates: TemplateStore;
+}
+
+/** A device as its profile is built: which one, whose, and the columns of the profile. */
+export type ProfiledDevice = ProfileDevice & Pick<DeviceRow, 'id' | 'tenantId' | 'vendor'>;
+
+/** A file rendered for a person to read (the admin preview, the golden files), not for a phone's fetch. */
+export interface RenderedFile {
+  readonly name: string;
+  readonly body: string;
+  readonly contentType: string;
+}
+
+/** The adapter's own name of a device's main file, the one holding its account. */
+export const MAIN_FILE_KIND = 'device';
+
+/**
+ * From a device to its files' text: the vendor adapter, the profile it gets, and the one call into the template
+ * renderer. The phone path, the admin preview, the screens and re-sync all render through here.
+ */
+export function createRendering(deps: RenderingDeps) {
+  const adapterById = new Map(deps.adapters.map((a) => [a.id as string, a]));
+
+  /** The adapter of an enrolled device's vendor. */
+  const adapterOf = (device: Pick<DeviceRow, 'mac' | 'vendor'>): VendorAdapter => {
+    const adapter = adapterById.get(device.vendor);
+    if (adapter === undefined) throw new Error(`device ${device.mac}: unknown vendor ${device.vendor}`);
+    return adapter;
+  };
+
+  const modelOf = (adapter: VendorAdapter, device: Pick<DeviceRow, 'mac' | 'model'>): ModelProfile => {
+    const model = adapter.profile.models.get(device.model);
+    if (model === undefined) throw new Error(`device ${device.mac}: model ${device.model} is not in vendor-profiles/${adapter.id}.json`);
+    return model;
+  };
+
+  return {
+    adapterOf,
+    modelOf,
+
+    /**
+     * The profile a device gets now: its user's if someone sits there, else idle; or the one it would get with
+     * `seated` at it (null: idle), as an admin may preview. The adapter is the device's, resolved by the caller.
+     */
+    profileOf(adapter: VendorAdapter, device: ProfiledDevice, seated?: UserRow | null): DeviceProfile {
+      const tenant = findTenant(deps.db, device.tenantId);
+      if (tenant === undefined) throw new Error(`device ${device.mac}: tenant ${device.tenantId} is missing`);
+      const user = seated === undefined ? userAtDevice(deps.db, device.id) : (seated ?? undefined);
+      return buildDeviceProfile({
+        tenant: tenantSettings(tenant, deps.config.registrar),
+        device,
+        model: modelOf(adapter, device),
+        user: user === undefined ? null : { row: user, keys: keysOf(deps.db, user.id) },
+        baseUrl: deps.config.baseUrl,
+      });
+    },
+
+    // ---- the one call into the template renderer (its internals are templates.ts's and the adapters') ----
+    /** A plan's text: its context escaped for the file format (the adapter's, unless told), then rendered. */
+    render(adapter: VendorAdapter, plan: RenderPlan, model: string | undefined, escapeValue: (value: string) => string = adapter.escape): string {
+      return deps.templates.render(adapter.id, plan.template, model, escapeContext(plan.context, escapeValue));
+    },
+    // ---- end of the call into the renderer ----
+  };
+}
+
+export type Rendering = ReturnType<typeof createRendering>;
