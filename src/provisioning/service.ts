@@ -1,5 +1,4 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Config } from '../config.ts';
 import { type Db, writeTransaction } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
@@ -19,6 +18,7 @@ import type { BootstrapProfile, DeviceProfile, FileMatch, RenderPlan, VendorAdap
 import { createRequestGuard, type GuardPolicy } from './guard.ts';
 import { activationUrl, buildDeviceProfile, provisioningAccess } from './profile.ts';
 import type { Screen } from './screens.ts';
+import type { RenderedText } from './skeletons.ts';
 import type { TemplateStore } from './templates.ts';
 
 export interface PhoneRequest {
@@ -134,45 +134,11 @@ function credentialsMatch(sent: PhoneRequest['credentials'], device: Pick<Device
 }
 
 /**
- * Files as the cache keeps them: phone files repeat themselves (a line or element per key, expansion modules
- * included) and deflate about tenfold, so ten thousand phones fit the default budget.
- */
-const deflate = (body: string): Buffer => {
-  // zlib hands back a view into its 16 KB output buffer: kept as it is, a 3 KB file would hold on to all 16.
-  const view = deflateRawSync(body, { level: 1 });
-  const own = Buffer.allocUnsafeSlow(view.length);
-  view.copy(own);
-  return own;
-};
-
-/**
  * A strong ETag: a hash of the text. (Hashing the deflated bytes would be a tenth of the work, but would tie
  * every ETag, and the revisions on record for re-sync, to the zlib build that made them.)
  */
 export function etagOf(body: string): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`;
-}
-
-/**
- * A cache entry holding only the deflated bytes. Built apart from the text it came from: a closure made
- * beside that text would keep it alive, uncounted by the budget.
- */
-function keptDeflated(contentType: string, etag: string, deflated: Buffer, length: number, account: DeviceProfile['account']) {
-  // Inflated in one piece of the known length: zlib's default 16 KB pieces would be joined with another copy.
-  const bytes = () => inflateRawSync(deflated, { chunkSize: Math.max(length, 64) });
-  return {
-    account,
-    cost: deflated.length + CACHE_ENTRY_OVERHEAD,
-    response: {
-      status: 200 as const,
-      contentType,
-      etag,
-      bytes,
-      get body() {
-        return bytes().toString('utf8');
-      },
-    },
-  };
 }
 
 /** Whether an If-None-Match header names this ETag (weak comparison, as RFC 9110 asks for GET), or is `*`. */
@@ -215,6 +181,9 @@ export function createProvisioning(deps: ProvisioningDeps) {
 
   const render = (adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): string =>
     deps.templates.render(adapter.id, plan.template, model, escapeContext(plan.context, adapter.escape));
+  /** A device's own file, from its template's skeleton: the same text as `render`, a fraction of the work. */
+  const renderFile = (adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): RenderedText =>
+    deps.templates.renderFile(adapter.id, plan.template, model, plan.context, adapter.escape);
 
   /**
    * Rendered files, per device and per file kind, so a phone's fetch is a lookup rather than a render. Whatever
@@ -273,16 +242,22 @@ export function createProvisioning(deps: ProvisioningDeps) {
   });
 
   /**
-   * A device file just rendered: sent from its text this once, and kept deflated for the next fetches (the body
-   * is inflated only when it is sent; a 304 needs just the ETag).
+   * A device file just rendered, kept as the cache keeps it: its per-phone values and a reference to the
+   * skeleton they fill (shared by every phone of the shape), so sending it joins the two.
    */
-  const rendered = (adapter: VendorAdapter, body: string, account: DeviceProfile['account']): { now: Served; kept: Served } => {
-    const response = ok(adapter, body);
-    return {
-      now: { account, cost: 0, response },
-      kept: keptDeflated(adapter.contentType, response.etag, deflate(body), Buffer.byteLength(body, 'utf8'), account),
-    };
-  };
+  const rendered = (adapter: VendorAdapter, file: RenderedText, account: DeviceProfile['account']): Served => ({
+    account,
+    cost: file.cost + CACHE_ENTRY_OVERHEAD,
+    response: {
+      status: 200,
+      contentType: adapter.contentType,
+      etag: file.etag,
+      bytes: () => Buffer.from(file.text(), 'utf8'),
+      get body() {
+        return file.text();
+      },
+    },
+  });
 
   const guard = createRequestGuard(deps.guard, deps.now, (event) => {
     deps.log.warn('security', 'an address failed too many phone requests and is blocked', {
@@ -449,9 +424,8 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const { profile } = profileOf(row);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
-      const { now, kept } = rendered(adapter, render(adapter, plan, row.model), profile.account);
-      remember(device.id, file.kind, kept);
-      served = now;
+      served = rendered(adapter, renderFile(adapter, plan, row.model), profile.account);
+      remember(device.id, file.kind, served);
     }
     const answer = conditional(request, served.response);
     if (answer.status === 200 || namesRevision(request)) servedRevision(file, device, { etag: served.response.etag, account: served.account });
@@ -664,7 +638,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
         .find((f) => f?.kind === MAIN_FILE_KIND);
       const plan = main == null ? null : adapter.planDeviceFile(main, profile);
       if (plan === null) throw new Error(`${adapter.id} has no main device file`);
-      return { etag: etagOf(render(adapter, plan, device.model)), account: profile.account };
+      return { etag: renderFile(adapter, plan, device.model).etag, account: profile.account };
     },
 
     /**
