@@ -252,7 +252,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       status: 200,
       contentType: adapter.contentType,
       etag: file.etag,
-      bytes: () => Buffer.from(file.text(), 'utf8'),
+      bytes: () => file.bytes(),
       get body() {
         return file.text();
       },

@@ -21,6 +21,8 @@ export interface RenderedText {
   /** A strong ETag: a hash of what determines the text (skeleton and values), or of the text itself. */
   readonly etag: string;
   text(): string;
+  /** The text as UTF-8, as it is sent. */
+  bytes(): Buffer;
   /** Roughly what keeping it costs, in bytes (the skeleton is shared and not counted). */
   readonly cost: number;
 }
@@ -59,49 +61,48 @@ type Leaf = string | number;
 interface Walked {
   readonly tokens: unknown[];
   readonly leaves: Leaf[];
-  fingerprint: number;
 }
 
+const isPlainObject = (value: object) => {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+};
+
+const numberKind = (value: number) => (value !== 0 && !Number.isNaN(value) ? NUMBER : value === 0 ? ZERO : NOT_A_NUMBER);
+
+/** Records the shape of a context and its values in walk order (keys as Object.keys gives them, as Handlebars sees them). */
 function walk(value: unknown, out: Walked): void {
   switch (typeof value) {
     case 'string':
       out.tokens.push(value === '' ? EMPTY_TEXT : TEXT);
       out.leaves.push(value);
-      out.fingerprint = (Math.imul(out.fingerprint, 31) + (value === '' ? 4 : 3)) | 0;
       return;
-    case 'number': {
-      const kind = value !== 0 && !Number.isNaN(value) ? NUMBER : value === 0 ? ZERO : NOT_A_NUMBER;
-      out.tokens.push(kind);
+    case 'number':
+      out.tokens.push(numberKind(value));
       out.leaves.push(value);
-      out.fingerprint = (Math.imul(out.fingerprint, 31) - kind) | 0;
       return;
-    }
     case 'boolean':
     case 'undefined':
       out.tokens.push(value);
-      out.fingerprint = (Math.imul(out.fingerprint, 31) + (value === true ? 11 : value === false ? 12 : 13)) | 0;
       return;
     case 'object': {
       if (value === null) {
         out.tokens.push(null);
-        out.fingerprint = (Math.imul(out.fingerprint, 31) + 14) | 0;
         return;
       }
       if (Array.isArray(value)) {
         out.tokens.push(ARRAY, value.length);
-        out.fingerprint = (Math.imul(out.fingerprint, 31) + 15 + value.length) | 0;
         for (let i = 0; i < value.length; i++) {
           if (!(i in value)) throw new Unsplittable('a sparse array');
           walk(value[i], out);
         }
         return;
       }
+      if (!isPlainObject(value)) throw new Unsplittable('an object that is not plain data');
       const keys = Object.keys(value);
       out.tokens.push(OBJECT, keys.length);
-      out.fingerprint = (Math.imul(out.fingerprint, 31) + 16 + keys.length) | 0;
       for (const key of keys) {
         out.tokens.push(key);
-        out.fingerprint = (Math.imul(out.fingerprint, 31) + key.length) | 0;
         walk((value as Record<string, unknown>)[key], out);
       }
       return;
@@ -109,6 +110,57 @@ function walk(value: unknown, out: Walked): void {
     default:
       throw new Unsplittable(`a ${typeof value} in the context`);
   }
+}
+
+/**
+ * The same walk against a skeleton's recorded shape, without building anything: false at the first difference.
+ * The values go into `leaves` (the skeleton's own scratch array, reused: rendering is synchronous).
+ */
+let expected: readonly unknown[] = [];
+let at = 0;
+let leafAt = 0;
+let leaves: Leaf[] = [];
+function matches(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+      if (expected[at++] !== (value === '' ? EMPTY_TEXT : TEXT)) return false;
+      leaves[leafAt++] = value;
+      return true;
+    case 'number':
+      if (expected[at++] !== numberKind(value)) return false;
+      leaves[leafAt++] = value;
+      return true;
+    case 'boolean':
+    case 'undefined':
+      return expected[at++] === value;
+    case 'object': {
+      if (value === null) return expected[at++] === null;
+      if (Array.isArray(value)) {
+        if (expected[at++] !== ARRAY || expected[at++] !== value.length) return false;
+        for (let i = 0; i < value.length; i++) if (!(i in value) || !matches(value[i])) return false;
+        return true;
+      }
+      if (expected[at++] !== OBJECT || !isPlainObject(value)) return false;
+      const count = expected[at++] as number;
+      let seen = 0;
+      for (const key in value) {
+        if (++seen > count || expected[at++] !== key || !matches((value as Record<string, unknown>)[key])) return false;
+      }
+      return seen === count;
+    }
+    default:
+      return false;
+  }
+}
+
+/** A cheap print of the first two levels (types, sizes), to pick the skeletons worth matching against. */
+function shallowPrint(value: unknown, depth = 2): number {
+  if (value === null || typeof value !== 'object') return typeof value === 'boolean' ? (value ? 3 : 4) : value == null ? 5 : 6;
+  if (depth === 0) return Array.isArray(value) ? 7 : 8;
+  const values = Array.isArray(value) ? value : Object.values(value);
+  let print = (Array.isArray(value) ? 7 : 8) + values.length * 16;
+  if (depth > 0) for (const v of values) print = (Math.imul(print, 31) + shallowPrint(v, depth - 1)) | 0;
+  return print;
 }
 
 /** The context with every value replaced by its sentinel, keys and structure kept; numbered in walk order. */
@@ -123,11 +175,19 @@ function sentinelCopy(value: unknown, counter: { n: number }): unknown {
 
 /** The texts between the variable values, and which value goes into each gap: fixed once made. */
 interface Version {
+  /** Flat strings (a string built by `+=` would stay a rope of thousands of pieces, walked at every send). */
   readonly runs: readonly string[];
+  /** The same as UTF-8, made on first send. */
+  runBytes: readonly Buffer[] | null;
+  /**
+   * The ETag's input between the holes: the escaped values that do not vary, joined as `render` joins all of them,
+   * so the input (and the ETag) is the same whichever values vary.
+   */
+  readonly etagRuns: readonly string[];
   /** For each gap between runs, the index of its value in a rendered file's holes. */
   readonly gapHoles: readonly number[];
-  /** The values (by walk index) that go into the holes, in hole order. */
-  readonly holeLeaves: readonly number[];
+  /** The values that go into the holes, in hole order, by their index in `used`. */
+  readonly holeUses: readonly number[];
 }
 
 interface Skeleton {
@@ -145,6 +205,9 @@ interface Skeleton {
     readonly bakedText: string[];
     readonly variable: Uint8Array;
     version: Version;
+    /** Scratch space of a render: the values in walk order, and the escaped text of those that vary (by use). */
+    readonly leaves: Leaf[];
+    readonly texts: string[];
   } | null;
 }
 
@@ -155,10 +218,10 @@ const SHAPES_PER_TEMPLATE = 64;
 
 export interface SkeletonCache {
   /**
-   * Renders `template` with `context`, escaping each value with `escape`, from the skeleton of the context's shape.
+   * Renders `template` with `context`, escaping each value with `escapeValue`, from the skeleton of the context's shape.
    * @param key the compiled template's identity (its skeletons are forgotten with `clear`).
    */
-  render(key: string, template: (context: unknown) => string, context: unknown, escape: (value: string) => string, splittable?: boolean): RenderedText;
+  render(key: string, template: (context: unknown) => string, context: unknown, escapeValue: (value: string) => string, splittable?: boolean): RenderedText;
   /** Forgets every skeleton: a template changed. */
   clear(): void;
 }
@@ -168,9 +231,9 @@ export function createSkeletonCache(): SkeletonCache {
   const byTemplate = new Map<string, Map<number, Skeleton[]>>();
   const escapeIds = new Map<(value: string) => string, number>();
 
-  const full = (template: (context: unknown) => string, context: unknown, escape: (value: string) => string): RenderedText => {
-    const text = template(escapeContext(context, escape));
-    return { etag: etagOfText(text), text: () => text, cost: text.length };
+  const full = (template: (context: unknown) => string, context: unknown, escapeValue: (value: string) => string): RenderedText => {
+    const text = template(escapeContext(context, escapeValue));
+    return { etag: etagOfText(text), text: () => text, bytes: () => Buffer.from(text, 'utf8'), cost: text.length };
   };
 
   const build = (key: string, template: (context: unknown) => string, walked: Walked, context: unknown): Skeleton => {
@@ -201,92 +264,126 @@ export function createSkeletonCache(): SkeletonCache {
     const used = [...new Set(gapLeaves)].sort((a, b) => a - b);
     const n = walked.leaves.length;
     const split = {
-        digest: createHash('sha1').update(`${key}\n${output}`).digest('base64url'),
-        segments,
-        gapLeaves,
-        used,
-        bakedRaw: new Array<Leaf | undefined>(n).fill(undefined),
-        bakedText: new Array<string>(n).fill(''),
-        variable: new Uint8Array(n),
-        version: { runs: [], gapHoles: [], holeLeaves: [] } as Version,
+      digest: createHash('sha1').update(`${key}\n${output}`).digest('base64url'),
+      segments,
+      gapLeaves,
+      used,
+      bakedRaw: new Array<Leaf | undefined>(n).fill(undefined),
+      bakedText: new Array<string>(n).fill(''),
+      variable: new Uint8Array(n),
+      version: { runs: [], runBytes: null, etagRuns: [], gapHoles: [], holeUses: [] } as Version,
+      leaves: new Array<Leaf>(n).fill(''),
+      texts: new Array<string>(used.length).fill(''),
     };
     split.version = versionOf(split);
     return { tokens: walked.tokens, split };
   };
   const versionOf = (split: NonNullable<Skeleton['split']>): Version => {
-    const holeLeaves = split.used.filter((i) => split.variable[i] === 1);
-    const holeOf = new Map(holeLeaves.map((leaf, hole) => [leaf, hole]));
+    const holeUses: number[] = [];
+    const holeOf = new Map<number, number>();
+    split.used.forEach((leaf, u) => {
+      if (split.variable[leaf] === 1) {
+        holeOf.set(leaf, holeUses.length);
+        holeUses.push(u);
+      }
+    });
     const runs: string[] = [];
     const gapHoles: number[] = [];
-    let run = split.segments[0] ?? '';
+    let run = [split.segments[0] ?? ''];
     for (let g = 0; g < split.gapLeaves.length; g++) {
       const leaf = split.gapLeaves[g] as number;
       const next = split.segments[g + 1] ?? '';
       const hole = holeOf.get(leaf);
-      if (hole === undefined) run += (split.bakedText[leaf] as string) + next;
+      if (hole === undefined) run.push(split.bakedText[leaf] as string, next);
       else {
-        runs.push(run);
+        runs.push(run.join(''));
         gapHoles.push(hole);
-        run = next;
+        run = [next];
       }
     }
-    runs.push(run);
-    return { runs, gapHoles, holeLeaves };
+    runs.push(run.join(''));
+    // texts.join(SEPARATOR) is etagRuns[0] + hole 0 + etagRuns[1] + … with the constant texts prejoined.
+    const etagRuns: string[] = [];
+    let constants: string[] = [];
+    let afterHole = false;
+    for (const leaf of split.used) {
+      if (split.variable[leaf] === 0) {
+        constants.push(split.bakedText[leaf] as string);
+        continue;
+      }
+      const joined = constants.join(SEPARATOR);
+      if (afterHole) etagRuns.push(constants.length > 0 ? `${SEPARATOR}${joined}${SEPARATOR}` : SEPARATOR);
+      else etagRuns.push(constants.length > 0 ? `${joined}${SEPARATOR}` : '');
+      constants = [];
+      afterHole = true;
+    }
+    const joined = constants.join(SEPARATOR);
+    etagRuns.push(afterHole ? (constants.length > 0 ? `${SEPARATOR}${joined}` : '') : joined);
+    return { runs, runBytes: null, etagRuns, gapHoles, holeUses };
   };
 
-  const find = (escapeId: number, key: string, template: (context: unknown) => string, context: unknown, walked: Walked): Skeleton => {
-    let shapes = byTemplate.get(`${escapeId}:${key}`);
+  /** The skeleton whose shape the context has, its values in its scratch space; a new one if none has it. */
+  const find = (escapeId: number, key: string, template: (context: unknown) => string, context: unknown): Skeleton => {
+    const shapesKey = `${escapeId}:${key}`;
+    let shapes = byTemplate.get(shapesKey);
     if (shapes === undefined) {
       shapes = new Map();
-      byTemplate.set(`${escapeId}:${key}`, shapes);
+      byTemplate.set(shapesKey, shapes);
     }
-    const candidates = shapes.get(walked.fingerprint);
-    if (candidates !== undefined) {
-      for (let c = candidates.length - 1; c >= 0; c--) {
-        const skeleton = candidates[c] as Skeleton;
-        if (sameTokens(skeleton.tokens, walked.tokens)) return skeleton;
+    const print = shallowPrint(context);
+    const candidates = shapes.get(print) ?? [];
+    for (let c = candidates.length - 1; c >= 0; c--) {
+      const skeleton = candidates[c] as Skeleton;
+      expected = skeleton.tokens;
+      at = 0;
+      leafAt = 0;
+      leaves = skeleton.split?.leaves ?? [];
+      const found = matches(context) && at === expected.length;
+      leaves = [];
+      if (found) {
+        if (c !== candidates.length - 1) {
+          candidates.splice(c, 1);
+          candidates.push(skeleton);
+        }
+        return skeleton;
       }
     }
+    const walked: Walked = { tokens: [], leaves: [] };
+    walk(context, walked);
     const skeleton = build(key, template, walked, context);
+    skeleton.split?.leaves.splice(0, walked.leaves.length, ...walked.leaves);
     let count = 0;
     for (const list of shapes.values()) count += list.length;
     if (count >= SHAPES_PER_TEMPLATE) shapes.clear();
-    const list = shapes.get(walked.fingerprint) ?? [];
-    list.push(skeleton);
-    shapes.set(walked.fingerprint, list);
+    shapes.set(print, [...(shapes.get(print) ?? []), skeleton]);
     return skeleton;
   };
 
   return {
-    render(key, template, context, escape, splittable = true) {
-      if (!splittable) return full(template, context, escape);
-      let escapeId = escapeIds.get(escape);
+    render(key, template, context, escapeValue, splittable = true) {
+      if (!splittable) return full(template, context, escapeValue);
+      let escapeId = escapeIds.get(escapeValue);
       if (escapeId === undefined) {
         escapeId = escapeIds.size;
-        escapeIds.set(escape, escapeId);
+        escapeIds.set(escapeValue, escapeId);
       }
-      const walked: Walked = { tokens: [], leaves: [], fingerprint: 0 };
+      let skeleton: Skeleton;
       try {
-        walk(context, walked);
+        skeleton = find(escapeId, key, template, context);
       } catch (err) {
-        if (err instanceof Unsplittable) return full(template, context, escape);
+        if (err instanceof Unsplittable) return full(template, context, escapeValue);
         throw err;
       }
-      const skeleton = find(escapeId, key, template, context, walked);
       const split = skeleton.split;
-      if (split === null) return full(template, context, escape);
-      const { used, bakedRaw, bakedText, variable } = split;
-      const texts = new Array<string>(used.length);
+      if (split === null) return full(template, context, escapeValue);
+      const { used, bakedRaw, bakedText, variable, leaves: values, texts } = split;
       let changed = false;
       let separatorInValue = false;
       for (let u = 0; u < used.length; u++) {
         const i = used[u] as number;
-        const value = walked.leaves[i] as Leaf;
-        if (variable[i] === 0 && value === bakedRaw[i]) {
-          texts[u] = bakedText[i] as string;
-          continue;
-        }
-        const text = typeof value === 'string' ? escape(value) : String(value);
+        const value = values[i] as Leaf;
+        if (variable[i] === 0 && value === bakedRaw[i]) continue;
+        const text = typeof value === 'string' ? escapeValue(value) : String(value);
         // The separator of the ETag's input and of a kept file's holes: an escaper that lets it through is not split.
         if (text.includes(SEPARATOR)) separatorInValue = true;
         texts[u] = text;
@@ -294,20 +391,17 @@ export function createSkeletonCache(): SkeletonCache {
           if (bakedRaw[i] === undefined) {
             bakedRaw[i] = value;
             bakedText[i] = text;
-          } else {
-            variable[i] = 1;
-          }
+          } else variable[i] = 1;
           changed = true;
         }
       }
       if (changed) split.version = versionOf(split);
-      if (separatorInValue) return full(template, context, escape);
+      if (separatorInValue) return full(template, context, escapeValue);
       const version = split.version;
-      const etag = `"${createHash('sha1').update(split.digest).update(SEPARATOR).update(texts.join(SEPARATOR)).digest('base64url')}"`;
-      const usedIndex = new Map<number, number>();
-      if (version.holeLeaves.length > 0) for (let u = 0; u < used.length; u++) usedIndex.set(used[u] as number, u);
-      const holes = version.holeLeaves.map((leaf) => texts[usedIndex.get(leaf) as number] as string).join(SEPARATOR);
-      return kept(etag, version, holes);
+      const holeTexts = version.holeUses.map((u) => texts[u] as string);
+      let etagInput = `${split.digest}${SEPARATOR}${version.etagRuns[0]}`;
+      for (let h = 0; h < holeTexts.length; h++) etagInput += (holeTexts[h] as string) + (version.etagRuns[h + 1] as string);
+      return kept(`"${createHash('sha1').update(etagInput).digest('base64url')}"`, version, holeTexts.join(SEPARATOR));
     },
     clear() {
       byTemplate.clear();
@@ -315,15 +409,20 @@ export function createSkeletonCache(): SkeletonCache {
   };
 }
 
-function sameTokens(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Built apart from the render so that its closure holds the version and the holes, nothing of the context. */
 function kept(etag: string, version: Version, holes: string): RenderedText {
-  return { etag, text: () => assemble(version, holes), cost: holes.length + 64 };
+  return { etag, text: () => assemble(version, holes), bytes: () => assembleBytes(version, holes), cost: holes.length + 64 };
+}
+
+/** The bytes from the skeleton's runs, encoded once per version, and the holes encoded now. */
+function assembleBytes(version: Version, holes: string): Buffer {
+  if (version.runBytes === null) version.runBytes = version.runs.map((run) => Buffer.from(run, 'utf8'));
+  const { runBytes, gapHoles } = version;
+  if (gapHoles.length === 0) return runBytes[0] ?? Buffer.alloc(0);
+  const values = holes.split(SEPARATOR).map((value) => Buffer.from(value, 'utf8'));
+  const pieces: Buffer[] = [runBytes[0] as Buffer];
+  for (let g = 0; g < gapHoles.length; g++) pieces.push(values[gapHoles[g] as number] as Buffer, runBytes[g + 1] as Buffer);
+  return Buffer.concat(pieces);
 }
 
 function assemble(version: Version, holes: string): string {

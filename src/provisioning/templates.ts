@@ -21,11 +21,11 @@ export interface TemplateStore {
    */
   render(vendor: string, name: string, model: string | undefined, context: unknown): string;
   /**
-   * Renders a phone's own file like `render`, from values not yet escaped (each string goes through `escape`),
+   * Renders a phone's own file like `render`, from values not yet escaped (each string goes through `escapeValue`),
    * from the skeleton of the template for the context's shape: the parts the same for every phone are rendered
    * once per template revision, only the values per phone (see skeletons.ts). The text is the same as `render`'s.
    */
-  renderFile(vendor: string, name: string, model: string | undefined, context: unknown, escape: (value: string) => string): RenderedText;
+  renderFile(vendor: string, name: string, model: string | undefined, context: unknown, escapeValue: (value: string) => string): RenderedText;
   /** The vendor-level templates an admin may edit, by vendor. */
   names(): ReadonlyMap<string, readonly string[]>;
   /** The file shipped in templates/, as it is on disk. */
@@ -121,12 +121,12 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
       if (template === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
       return template(context);
     },
-    renderFile(vendor, name, model, context, escape) {
+    renderFile(vendor, name, model, context, escapeValue) {
       const modelKey = model === undefined ? undefined : `${vendor}/${name}.${model}`;
       const key = modelKey !== undefined && compiled.has(modelKey) ? modelKey : `${vendor}/${name}`;
       const template = compiled.get(key);
       if (template === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
-      return skeletons.render(key, template, context, escape, !unsplittable.has(key));
+      return skeletons.render(key, template, context, escapeValue, !unsplittable.has(key));
     },
     names: () => names,
     shippedSource: known,
