@@ -165,7 +165,11 @@ function shallowPrint(value: unknown, depth = 2): number {
 
 /** The context with every value replaced by its sentinel, keys and structure kept; numbered in walk order. */
 function sentinelCopy(value: unknown, counter: { n: number }): unknown {
-  if (typeof value === 'string' || typeof value === 'number') return `${OPEN}${counter.n++}${CLOSE}`;
+  if (typeof value === 'string' || typeof value === 'number') {
+    const index = counter.n++;
+    // A falsy value ('', 0, NaN) is what its shape says it is, and must stay falsy for `if`: it is kept as it is.
+    return value === '' || value === 0 || Number.isNaN(value) ? value : `${OPEN}${index}${CLOSE}`;
+  }
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => sentinelCopy(v, counter));
   const out: Record<string, unknown> = {};
