@@ -141,6 +141,29 @@ export function etagOf(body: string): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 
+/**
+ * A cached device file as an answer. A class rather than an object of closures: the cache holds one per phone,
+ * and closures with their context would cost more than the phone's own values.
+ */
+class KeptFile {
+  readonly status = 200 as const;
+  readonly contentType: string;
+  readonly file: RenderedText;
+  constructor(contentType: string, file: RenderedText) {
+    this.contentType = contentType;
+    this.file = file;
+  }
+  get etag(): string {
+    return this.file.etag;
+  }
+  get body(): string {
+    return this.file.text();
+  }
+  bytes(): Buffer {
+    return this.file.bytes();
+  }
+}
+
 /** Whether an If-None-Match header names this ETag (weak comparison, as RFC 9110 asks for GET), or is `*`. */
 export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
   if (header === undefined || header === '') return false;
@@ -248,15 +271,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const rendered = (adapter: VendorAdapter, file: RenderedText, account: DeviceProfile['account']): Served => ({
     account,
     cost: file.cost + CACHE_ENTRY_OVERHEAD,
-    response: {
-      status: 200,
-      contentType: adapter.contentType,
-      etag: file.etag,
-      bytes: () => file.bytes(),
-      get body() {
-        return file.text();
-      },
-    },
+    response: new KeptFile(adapter.contentType, file),
   });
 
   const guard = createRequestGuard(deps.guard, deps.now, (event) => {
