@@ -102,6 +102,8 @@ function walk(value: unknown, out: Walked): void {
       const keys = Object.keys(value);
       out.tokens.push(OBJECT, keys.length);
       for (const key of keys) {
+        // A key is printed by `{{@key}}`: one holding a sentinel character could pass for a sentinel.
+        if (key.includes(OPEN)) throw new Unsplittable('a key holding a sentinel character');
         out.tokens.push(key);
         walk((value as Record<string, unknown>)[key], out);
       }

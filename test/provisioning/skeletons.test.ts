@@ -147,6 +147,18 @@ Fleet('every vendor, idle and logged in: what phones get is the full render, byt
   }
 });
 
+Fleet('every file of every phone, as served, is the full render', ({ hotprov, phones }) => {
+  for (const [n, phone] of phones.entries()) {
+    const device = findDeviceById(hotprov.database.db, n + 1);
+    if (device === undefined) throw new Error(`device ${n + 1}`);
+    for (const file of hotprov.provisioning.renderDeviceFiles(device)) {
+      const answer = hotprov.provisioning.handle({ ...seededRequest(phone), filename: file.name });
+      if (answer.status !== 200) throw new Error(`${file.name}: ${answer.status}`);
+      assert.ok(answer.bytes().equals(Buffer.from(file.body, 'utf8')), file.name);
+    }
+  }
+});
+
 Fleet('an admin edits the Yealink template: the next fetch has the new text, from cache or not', ({ hotprov, phones }) => {
   const yealink = phones[0] as SeededDevice;
   const before = hotprov.provisioning.handle(seededRequest(yealink));
