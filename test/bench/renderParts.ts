@@ -90,7 +90,7 @@ try {
     const skeletal = timed('skeleton render: values escaped, ETag (replaces the 5 above)', () =>
       templates.renderFile(adapter.id, plan.template, profile.device.model.id, plan.context, adapter.escape),
     );
-    timed('skeleton render: the text joined, as bytes', () => Buffer.from(skeletal.text(), 'utf8'));
+    timed('skeleton render: the bytes sent (runs and values joined)', () => skeletal.bytes());
     chars += body.length;
   };
   for (const id of ids) renderOne(id); // warm-up
