@@ -41,9 +41,37 @@ export function holdsSentinelCharacters(source: string): boolean {
 }
 
 let skeletonRendering = false;
+const sentinels = new WeakSet<object>();
+
 /** For helpers: throws when a value they were given is a sentinel, i.e. the skeleton would depend on it. */
 export function refuseSentinel(value: unknown): void {
-  if (skeletonRendering && typeof value === 'string' && value.includes(OPEN)) throw new Unsplittable('a helper compares a per-phone value');
+  if (!skeletonRendering) return;
+  if ((typeof value === 'object' && value !== null && sentinels.has(value)) || (typeof value === 'string' && value.includes(OPEN)))
+    throw new Unsplittable('a helper compares a per-phone value');
+}
+
+/**
+ * A value's stand-in in a skeleton: it prints as its sentinel, and anything else a template does with it (its
+ * length, a character, iterating it) makes the shape unsplittable, since the real value would answer otherwise.
+ */
+function sentinel(index: number): object {
+  const text = `${OPEN}${index}${CLOSE}`;
+  const print = () => text;
+  const refuse = (): never => {
+    throw new Unsplittable('a template looks into a per-phone value');
+  };
+  const proxy = new Proxy(
+    {},
+    {
+      get: (_target, property) => (property === Symbol.toPrimitive || property === 'toString' || property === 'valueOf' ? print : refuse()),
+      has: refuse,
+      ownKeys: refuse,
+      getOwnPropertyDescriptor: refuse,
+      getPrototypeOf: refuse,
+    },
+  );
+  sentinels.add(proxy);
+  return proxy;
 }
 
 // Tokens of a shape: object and array markers with their sizes, keys, booleans, null and undefined, and one
@@ -170,7 +198,7 @@ function sentinelCopy(value: unknown, counter: { n: number }): unknown {
   if (typeof value === 'string' || typeof value === 'number') {
     const index = counter.n++;
     // A falsy value ('', 0, NaN) is what its shape says it is, and must stay falsy for `if`: it is kept as it is.
-    return value === '' || value === 0 || Number.isNaN(value) ? value : `${OPEN}${index}${CLOSE}`;
+    return value === '' || value === 0 || Number.isNaN(value) ? value : sentinel(index);
   }
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => sentinelCopy(v, counter));
@@ -394,7 +422,7 @@ export function createSkeletonCache(): SkeletonCache {
         if (text.includes(SEPARATOR)) separatorInValue = true;
         texts[u] = text;
         if (variable[i] === 0) {
-          if (bakedRaw[i] === undefined) {
+          if (bakedRaw[i] === undefined && !separatorInValue) {
             bakedRaw[i] = value;
             bakedText[i] = text;
           } else variable[i] = 1;

@@ -31,6 +31,7 @@ const TEMPLATES: Record<string, string> = {
   lookup: '{{#each keys}}{{lookup ../names value}}|{{/each}}',
   whitespace: '  {{~#each keys~}}  \n  [{{value}}]  \n{{~/each~}}  \n{{#if flag}}\n  yes\n{{/if}}\n',
   sentinelText: 'private \uE000 use \uE001 {{account.user}}',
+  lookInto: '{{#with account.user.length}}length {{this}}{{/with}} {{#each account.label}}[{{this}}]{{/each}} {{lookup account.user 0}}',
 };
 
 const value = fc.oneof(
