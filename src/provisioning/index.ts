@@ -118,7 +118,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
         const file = adapter.matchPath(name);
         const plan = file === null || file.mac === null ? null : adapter.planDeviceFile(file, profile);
         if (file === null || plan === null) continue;
-        const kept = cache.keep(device.id, file.kind, adapter.contentType, rendering.render(adapter, plan, device.model), profile.account);
+        const kept = cache.keep(device.id, file.kind, adapter.contentType, rendering.renderFile(adapter, plan, device.model), profile.account);
         if (file.kind === MAIN_FILE_KIND) main = { etag: kept.answer.etag, account: profile.account };
       }
       if (main === null) throw new Error(`${adapter.id} has no main device file`);

@@ -263,7 +263,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
       const profile = rendering.profileOf(adapter, device);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
-      served = cache.keep(device.id, file.kind, adapter.contentType, rendering.render(adapter, plan, device.model), profile.account);
+      served = cache.keep(device.id, file.kind, adapter.contentType, rendering.renderFile(adapter, plan, device.model), profile.account);
     }
     const { answer, account } = served;
     const unchanged = holds(request.held, answer.etag);

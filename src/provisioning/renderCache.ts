@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
 import type { DeviceProfile } from '../vendors/types.ts';
+import type { RenderedText } from './skeletons.ts';
 
 /** A file as a phone is sent it: its revision (ETag), its type, and its bytes, made when they are sent. */
 export interface FileAnswer {
@@ -20,13 +20,10 @@ export interface DeviceFile {
   readonly account: DeviceProfile['account'];
 }
 
-/** What a cached file costs beyond its compressed text (objects, ETag, map entries), roughly, in bytes. */
+/** What a cached file costs beyond its own values (objects, ETag, map entries), roughly, in bytes. */
 const CACHE_ENTRY_OVERHEAD = 300;
 
-/**
- * A strong ETag: a hash of the text. (Hashing the deflated bytes would be a tenth of the work, but would tie
- * every ETag, and the revisions on record for re-sync, to the zlib build that made them.)
- */
+/** A strong ETag: a hash of the text (shared files, bootstrap answers; a device's own file hashes its skeleton and values). */
 export function etagOf(body: string): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`;
 }
@@ -37,16 +34,25 @@ export function fileFromText(contentType: string, body: string): FileAnswer {
 }
 
 /**
- * Files as the cache keeps them: phone files repeat themselves (a line or element per key, expansion modules
- * included) and deflate about tenfold, so ten thousand phones fit the default budget.
+ * A cached device file as an answer: the phone's own values and the shared skeleton they fill (skeletons.ts), a few
+ * hundred bytes a phone. A class rather than an object of closures: the cache holds one per phone, and closures
+ * with their context would cost more than the phone's values.
  */
-const deflate = (body: string): Buffer => {
-  // zlib hands back a view into its 16 KB output buffer: kept as it is, a 3 KB file would hold on to all 16.
-  const view = deflateRawSync(body, { level: 1 });
-  const own = Buffer.allocUnsafeSlow(view.length);
-  view.copy(own);
-  return own;
-};
+class KeptAnswer implements FileAnswer {
+  readonly kind = 'file' as const;
+  readonly contentType: string;
+  readonly file: RenderedText;
+  constructor(contentType: string, file: RenderedText) {
+    this.contentType = contentType;
+    this.file = file;
+  }
+  get etag(): string {
+    return this.file.etag;
+  }
+  bytes(): Buffer {
+    return this.file.bytes();
+  }
+}
 
 interface KeptFile extends DeviceFile {
   /** What holding it costs the cache budget, in bytes. */
@@ -54,24 +60,14 @@ interface KeptFile extends DeviceFile {
 }
 
 /**
- * A cache entry holding only the deflated bytes. Built apart from the text it came from: a closure made
- * beside that text would keep it alive, uncounted by the budget.
- */
-function keptDeflated(contentType: string, etag: string, deflated: Buffer, length: number, account: DeviceProfile['account']): KeptFile {
-  // Inflated in one piece of the known length: zlib's default 16 KB pieces would be joined with another copy.
-  const bytes = () => inflateRawSync(deflated, { chunkSize: Math.max(length, 64) });
-  return { account, cost: deflated.length + CACHE_ENTRY_OVERHEAD, answer: { kind: 'file', contentType, etag, bytes } };
-}
-
-/**
  * Rendered files, per device and per file kind, so a phone's fetch is a lookup rather than a render; and the
  * shared files every phone of a model fetches. Whatever changes what a device gets goes through profilesChanged
  * (or a template change), which empties its entries.
  *
- * Bodies are kept deflated in `lru-cache` under a byte budget (maxSize + sizeCalculation): past it the least
- * recently fetched devices are forgotten, all their files at once. It replaced a hand-written Map-order LRU at
- * no measured cost: a cached config file 37.3 → 34.6 µs, 2,000 phones through 4 MB +3.7 MB of file bytes either
- * way and 3.1 → 2.6 MB of heap (best of six interleaved passes over 20,000 devices; test/provisioning/cacheMemory).
+ * Files are kept as their phone's values over a shared skeleton, in `lru-cache` under a byte budget (maxSize +
+ * sizeCalculation): past it the least recently fetched devices are forgotten, all their files at once. It replaced
+ * a hand-written Map-order LRU at no measured cost (a cached config file 37.3 → 34.6 µs, best of six interleaved
+ * passes over 20,000 devices; test/provisioning/cacheMemory checks what the cache really holds).
  */
 export function createRenderCache(megabytes = 64) {
   const budget = megabytes * 1024 * 1024;
@@ -101,13 +97,10 @@ export function createRenderCache(megabytes = 64) {
     /** The device's kept file of this kind; the device becomes the most recently used. */
     file: (deviceId: number, kind: string): DeviceFile | undefined => bodies.get(deviceId)?.get(kind),
 
-    /**
-     * A device file just rendered: answered from its text this once, and kept deflated for the next fetches
-     * (the body is inflated only when it is sent; a 304 needs just the ETag).
-     */
-    keep(deviceId: number, kind: string, contentType: string, body: string, account: DeviceProfile['account']): DeviceFile {
-      const answer = fileFromText(contentType, body);
-      const kept = keptDeflated(contentType, answer.etag, deflate(body), Buffer.byteLength(body, 'utf8'), account);
+    /** A device file just rendered, kept for the next fetches (a 304 needs just its ETag). */
+    keep(deviceId: number, kind: string, contentType: string, file: RenderedText, account: DeviceProfile['account']): DeviceFile {
+      const answer = new KeptAnswer(contentType, file);
+      const kept: KeptFile = { answer, account, cost: file.cost + CACHE_ENTRY_OVERHEAD };
       const files = new Map(bodies.peek(deviceId));
       files.set(kind, kept);
       bodies.set(deviceId, files);

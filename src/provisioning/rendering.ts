@@ -8,6 +8,7 @@ import type { ModelProfile } from '../vendors/catalog.ts';
 import { escapeContext } from '../vendors/escape.ts';
 import type { DeviceProfile, RenderPlan, VendorAdapter } from '../vendors/types.ts';
 import { buildDeviceProfile, type ProfileDevice } from './profile.ts';
+import type { RenderedText } from './skeletons.ts';
 import type { TemplateStore } from './templates.ts';
 
 export interface RenderingDeps {
@@ -71,12 +72,19 @@ export function createRendering(deps: RenderingDeps) {
       });
     },
 
-    // ---- the one call into the template renderer (its internals are templates.ts's and the adapters') ----
+    // ---- the calls into the template renderer (its internals are templates.ts's, skeletons.ts's and the adapters') ----
     /** A plan's text: its context escaped for the file format (the adapter's, unless told), then rendered. */
     render(adapter: VendorAdapter, plan: RenderPlan, model: string | undefined, escapeValue: (value: string) => string = adapter.escape): string {
       return deps.templates.render(adapter.id, plan.template, model, escapeContext(plan.context, escapeValue));
     },
-    // ---- end of the call into the renderer ----
+    /**
+     * A device's own file from its template's skeleton (see skeletons.ts): the same text as `render`, a fraction of
+     * the work, kept by the cache as the phone's values and the shared skeleton.
+     */
+    renderFile(adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): RenderedText {
+      return deps.templates.renderFile(adapter.id, plan.template, model, plan.context, adapter.escape);
+    },
+    // ---- end of the calls into the renderer ----
   };
 }
 

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { PATHS } from '../paths.ts';
+import { createSkeletonCache, holdsSentinelCharacters, type RenderedText, refuseSentinel } from './skeletons.ts';
 
 export const TEMPLATES_DIR = PATHS.templates;
 
@@ -19,6 +20,12 @@ export interface TemplateStore {
    * @param context values already escaped for the file's format.
    */
   render(vendor: string, name: string, model: string | undefined, context: unknown): string;
+  /**
+   * Renders a phone's own file like `render`, from values not yet escaped (each string goes through `escapeValue`),
+   * from the skeleton of the template for the context's shape: the parts the same for every phone are rendered
+   * once per template revision, only the values per phone (see skeletons.ts). The text is the same as `render`'s.
+   */
+  renderFile(vendor: string, name: string, model: string | undefined, context: unknown, escapeValue: (value: string) => string): RenderedText;
   /** The vendor-level templates an admin may edit, by vendor. */
   names(): ReadonlyMap<string, readonly string[]>;
   /** The file shipped in templates/, as it is on disk. */
@@ -38,7 +45,17 @@ export interface TemplateStore {
  */
 function environment(): typeof Handlebars {
   const hbs = Handlebars.create();
-  hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  hbs.registerHelper('eq', (a: unknown, b: unknown) => {
+    refuseSentinel(a);
+    refuseSentinel(b);
+    return a === b;
+  });
+  // Handlebars' own lookup, refusing to look up by a per-phone value while a skeleton is rendered.
+  const lookup = hbs.helpers.lookup as Handlebars.HelperDelegate;
+  hbs.registerHelper('lookup', function (this: unknown, obj: unknown, field: unknown, options: Handlebars.HelperOptions) {
+    refuseSentinel(field);
+    return lookup.call(this, obj, field, options);
+  });
   return hbs;
 }
 
@@ -66,6 +83,9 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
   const overrides = new Map<string, string>();
   const names = new Map<string, string[]>();
   const listeners: (() => void)[] = [];
+  const skeletons = createSkeletonCache();
+  /** Templates whose text holds the skeletons' sentinel characters: rendered in full. */
+  const unsplittable = new Set<string>();
   for (const vendor of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory())) {
     const folder = join(dir, vendor.name);
     const files = readdirSync(folder).filter((f) => f.endsWith('.hbs'));
@@ -77,8 +97,10 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
       const isModelFile = baseName !== undefined && files.includes(`${baseName}.hbs`);
       const source = readFileSync(join(folder, file), 'utf8');
       try {
-        const template = isModelFile ? compileTemplate(source, readFileSync(join(folder, `${baseName}.hbs`), 'utf8')) : compileTemplate(source);
+        const base = isModelFile ? readFileSync(join(folder, `${baseName}.hbs`), 'utf8') : undefined;
+        const template = compileTemplate(source, base);
         compiled.set(`${vendor.name}/${stem}`, template);
+        if (holdsSentinelCharacters(source + (base ?? ''))) unsplittable.add(`${vendor.name}/${stem}`);
       } catch (err) {
         throw new Error(`template ${vendor.name}/${file}: ${(err as Error).message}`);
       }
@@ -99,6 +121,13 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
       if (template === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
       return template(context);
     },
+    renderFile(vendor, name, model, context, escapeValue) {
+      const modelKey = model === undefined ? undefined : `${vendor}/${name}.${model}`;
+      const key = modelKey !== undefined && compiled.has(modelKey) ? modelKey : `${vendor}/${name}`;
+      const template = compiled.get(key);
+      if (template === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
+      return skeletons.render(key, template, context, escapeValue, !unsplittable.has(key));
+    },
     names: () => names,
     shippedSource: known,
     currentSource: (vendor, name) => overrides.get(`${vendor}/${name}`) ?? known(vendor, name),
@@ -106,8 +135,11 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
       const key = `${vendor}/${name}`;
       const original = known(vendor, name);
       compiled.set(key, compileTemplate(source ?? original));
+      if (holdsSentinelCharacters(source ?? original)) unsplittable.add(key);
+      else unsplittable.delete(key);
       if (source === null) overrides.delete(key);
       else overrides.set(key, source);
+      skeletons.clear();
       for (const listener of listeners) listener();
     },
     onChange(listener) {

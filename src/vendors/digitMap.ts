@@ -9,6 +9,21 @@ import type { DialingRules } from './types.ts';
  * extension, and with an extension and PIN (`*35`, `*35*101`, `*35*101*1234`).
  */
 export function idleDigitMap(rules: DialingRules): string {
+  // The same few tenant rules for every idle phone: worked out once each, not at every render.
+  const key = `${rules.emergencyNumbers.join(',')}|${rules.extensionDigits.min}|${rules.extensionDigits.max}|${rules.loginCode}`;
+  const known = digitMaps.get(key);
+  if (known !== undefined) return known;
+  const map = buildIdleDigitMap(rules);
+  if (digitMaps.size >= DIGIT_MAPS_KEPT) digitMaps.clear();
+  digitMaps.set(key, map);
+  return map;
+}
+
+const digitMaps = new Map<string, string>();
+/** A tenant has one set of rules; a few are kept while they change. */
+const DIGIT_MAPS_KEPT = 64;
+
+function buildIdleDigitMap(rules: DialingRules): string {
   const emergency = rules.emergencyNumbers.filter((n) => /^\d+$/.test(n));
   const parts: string[] = [...emergency];
   for (let n = rules.extensionDigits.min; n <= rules.extensionDigits.max; n++) {

@@ -116,7 +116,19 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     const account = p.account;
     // A BLF key of a ringing colleague picks the call up with the tenant's directed-pickup code (wazo: pickup_value).
     const keys = (slots: readonly KeySlot[]) =>
-      slots.map((s) => ({ index: s.index, module: s.module, ...keyParams(s.fn), pickup: s.fn.kind === 'blf' ? p.phone.pickupCode : NULL }));
+      slots.map((s) => {
+        // Properties written out rather than spread: a T54W with three modules has some 200 keys a render.
+        const key = keyParams(s.fn);
+        return {
+          index: s.index,
+          module: s.module,
+          type: key.type,
+          line: key.line,
+          value: key.value,
+          label: key.label,
+          pickup: s.fn.kind === 'blf' ? p.phone.pickupCode : NULL,
+        };
+      });
     const emergency = [];
     for (let i = 1; i <= Math.max(EMERGENCY_SLOTS, p.dialing.emergencyNumbers.length); i++) {
       emergency.push({ index: i, value: p.dialing.emergencyNumbers[i - 1] ?? NULL });

@@ -15,7 +15,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 interface Context {
   t: TestServer;
   logged: string[];
-  /** Templates rendered since the last `count`. */
+  /** Files rendered since the last `count` (in full or from a skeleton). */
   renders: { n: number };
 }
 
@@ -33,6 +33,11 @@ Changes.before.each(async (ctx) => {
   templates.render = (...args) => {
     ctx.renders.n++;
     return render(...args);
+  };
+  const renderFile = templates.renderFile.bind(templates);
+  templates.renderFile = (...args) => {
+    ctx.renders.n++;
+    return renderFile(...args);
   };
   // Fourteen keys on a 12-key T33G: the login has a warning to answer.
   const keys = Array.from({ length: 14 }, (_, i) => ({ type: 'blf', value: String(200 + i), label: '' }));
