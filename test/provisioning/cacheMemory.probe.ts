@@ -1,0 +1,43 @@
+/**
+ * Run by cacheMemory.test.ts in a Node of its own (`--expose-gc`): fills a render cache of HOTPROV_CACHE_MB and
+ * prints, as JSON, how many MB forgetting every file frees. A process of its own, because in the test runner's
+ * process the other files' garbage and timers move the heap under the measurement.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHotprov } from '../../src/hotprov.ts';
+import { silentLogger } from '../../src/log.ts';
+import { seed, seededRequest } from '../bench/seed.ts';
+import { TEST_TOKEN, testConfig } from '../helpers/server.ts';
+
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+if (collectGarbage === undefined) throw new Error('run with node --expose-gc');
+const [phoneCount = '4000', cacheMb = '1'] = process.argv.slice(2);
+
+const memoryMb = () => {
+  collectGarbage();
+  collectGarbage();
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return (heapUsed + arrayBuffers) / 2 ** 20;
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'hotprov-cache-'));
+try {
+  const path = join(dir, 'hotprov.db');
+  const phones = await seed(path, Number(phoneCount));
+  const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path, HOTPROV_CACHE_MB: cacheMb }), adminToken: TEST_TOKEN, log: silentLogger });
+  try {
+    const refused = phones.filter((phone) => hotprov.provisioning.answer(seededRequest(phone)).kind !== 'file').length;
+    await new Promise((resolve) => setImmediate(resolve)); // the fetch records written
+    const filled = memoryMb();
+    hotprov.provisioning.invalidateAll();
+    // Forgotten with the files: every phone's current ETag (about 100 bytes each), kept apart from the budget.
+    const cachedMb = filled - memoryMb() - (phones.length * 100) / 2 ** 20;
+    process.stdout.write(`${JSON.stringify({ phones: phones.length, refused, cachedMb })}\n`);
+  } finally {
+    await hotprov.close();
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
