@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
-import { type DeviceRow, devices, tenants } from '../db/schema.ts';
+import { type DeviceRow, devices } from '../db/schema.ts';
 import { Conflict, InvalidField, UnknownDevice } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './context.ts';
@@ -10,6 +10,7 @@ import { newActivationCode, newProvisioningCredentials, newScreenSecret, newWebP
 import { getDevice } from './lookup.ts';
 import { parseMac } from './mac.ts';
 import { closeSession, openSessionOnDevice } from './sessions.ts';
+import { takeIdleNumber } from './tenants.ts';
 
 export interface EnrolDeviceInput {
   readonly mac: string;
@@ -78,13 +79,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
     if (taken !== undefined && taken.retiredAt === null) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
     // A phone enrolled again: its retired row only served to wipe it, and goes now.
     if (taken !== undefined) tx.delete(devices).where(eq(devices.id, taken.id)).run();
-    const tenant = tx
-      .update(tenants)
-      .set({ nextIdleNumber: sql`${tenants.nextIdleNumber} + 1` })
-      .where(eq(tenants.id, tenantId))
-      .returning({ next: tenants.nextIdleNumber })
-      .get();
-    if (tenant === undefined) throw new Error(`tenant ${tenantId} does not exist`);
+    const idleNumber = takeIdleNumber(tx, tenantId);
     const device = tx
       .insert(devices)
       .values({
@@ -94,7 +89,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
         model: found.model,
         label: input.label ?? '',
         hotdesk: input.hotdesk ?? true,
-        idleAccount: idleAccountName(tenant.next - 1),
+        idleAccount: idleAccountName(idleNumber),
         idlePassword: input.idlePassword ?? generateSipPassword(),
         location: input.location ?? '',
         expansionModules: input.expansionModules ?? 0,

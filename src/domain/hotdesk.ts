@@ -1,12 +1,12 @@
 import { type Db, writeTransaction } from '../db/client.ts';
-import { type DeviceRow, hotdeskSessions, type SessionRow, type UserRow } from '../db/schema.ts';
+import type { DeviceRow, SessionRow, UserRow } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps, LoginMethod, ProfileOutcome } from './context.ts';
 import { verifySecret } from './credentials.ts';
 import { reportContact } from './devices.ts';
 import { lockedUntil, recordFailure, reserveAttempt, settleAttempt, type ThrottleSubject } from './lockout.ts';
 import { findDevice, findDeviceById, findUser, findUserById, getDevice } from './lookup.ts';
-import { closeSession, listOpenSessions, openSessionOfUser, openSessionOnDevice } from './sessions.ts';
+import { closeSession, listOpenSessions, openSession, openSessionOfUser, openSessionOnDevice } from './sessions.ts';
 
 export interface LoginInput {
   /** MAC in any spelling or idle account name. */
@@ -273,7 +273,7 @@ function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceR
     closeSession(tx, tenantId, now, actor, here, 'replaced', method);
     replaced = here.userId === null ? null : (findUserById(tx, here.userId) ?? null);
   }
-  const session = tx.insert(hotdeskSessions).values({ tenantId, deviceId: device.id, userId: user.id, method, startedAt: now }).returning().get();
+  const session = openSession(tx, { tenantId, deviceId: device.id, userId: user.id, method, startedAt: now });
   recordAudit(tx, tenantId, now, actor, {
     action: 'hotdesk.login',
     method,

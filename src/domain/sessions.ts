@@ -57,6 +57,14 @@ export function listOpenSessions(db: Db, tenantId: number): OpenSession[] {
 }
 
 /**
+ * Starts a session inside the caller's transaction (which closed whatever it replaces): the partial unique indexes
+ * refuse a second open session of the user or on the device.
+ */
+export function openSession(tx: Db, session: { tenantId: number; deviceId: number; userId: number; method: string; startedAt: Date }): SessionRow {
+  return tx.insert(hotdeskSessions).values(session).returning().get();
+}
+
+/**
  * Ends an open session and audits why. Must run inside the caller's transaction.
  * @param reason logout, moved, replaced, user_deleted, device_deleted, device_not_hotdesk, user_not_hotdesk, auto.
  */

@@ -109,6 +109,21 @@ function parseNumberList(json: string): string[] {
 }
 
 /** Every tenant, for the jobs that run per tenant. */
+/**
+ * Takes the tenant's next idle-account number (HD0001 is 1) inside the caller's transaction: numbers are never
+ * given twice, not even after a device is deleted.
+ */
+export function takeIdleNumber(tx: Db, tenantId: number): number {
+  const taken = tx
+    .update(tenants)
+    .set({ nextIdleNumber: sql`${tenants.nextIdleNumber} + 1` })
+    .where(eq(tenants.id, tenantId))
+    .returning({ next: tenants.nextIdleNumber })
+    .get();
+  if (taken === undefined) throw new Error(`tenant ${tenantId} does not exist`);
+  return taken.next - 1;
+}
+
 export function listTenants(db: Db): TenantRow[] {
   return db.select().from(tenants).all();
 }
