@@ -9,7 +9,7 @@ import { listRedirectStates } from './domain/redirect.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { CREDENTIALED_PATH } from './provisioning/profile.ts';
-import { createRedirects } from './rps/registrations.ts';
+import { createRedirects } from './redirect/registrations.ts';
 import { readSecret } from './terminal.ts';
 
 /** Exit codes scripts can rely on. */

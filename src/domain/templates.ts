@@ -3,7 +3,7 @@ import { type Db, writeTransaction } from '../db/client.ts';
 import { type TemplateRevisionRow, templateRevisions } from '../db/schema.ts';
 import { NotFound, TemplateRefused } from '../errors.ts';
 import { recordAudit } from './audit.ts';
-import type { Actor, DomainDeps } from './context.ts';
+import type { Actor, DomainDeps } from './deps.ts';
 import { listDevices } from './devices.ts';
 
 /**

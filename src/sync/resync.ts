@@ -20,7 +20,7 @@ import {
 } from '../domain/syncJobs.ts';
 import { findTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
-import type { Provisioning, Revision } from '../provisioning/index.ts';
+import type { Provisioning, Revision } from '../provisioning/assemble.ts';
 import { formatSipUri, parseSipUri, type SipTransport, uriHost } from '../sip/message.ts';
 import type { NotifyTarget, SipNotifier } from '../sip/notifier.ts';
 import type { RelayResult } from '../sip/relays.ts';

@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHotprov } from '../../src/hotprov.ts';
+import { createHotprov } from '../../src/composition.ts';
 import { silentLogger } from '../../src/log.ts';
 import { type SeededDevice, seed, seededRequest } from '../bench/seed.ts';
 import { TEST_TOKEN, testConfig } from '../helpers/server.ts';

@@ -9,9 +9,9 @@ import { openDb } from '../../src/db/client.ts';
 import { tenants } from '../../src/db/schema.ts';
 import { enrolDevice } from '../../src/domain/devices.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
+import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 import { createModelCatalog } from '../../src/vendors/catalog.ts';
-import { loadVendorAdapters } from '../../src/vendors/index.ts';
-import { type FakeService, fakeYealinkRps } from '../helpers/rpsFakes.ts';
+import { type FakeService, fakeYealinkRps } from '../helpers/redirectFakes.ts';
 
 const KEY = 'AK-hotprov-test';
 const SECRET = 's3cr3t-key-material';

@@ -1,12 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Mac } from '../../src/domain/mac.ts';
-import { createPolyZtp } from '../../src/rps/polycom.ts';
-import { createSnomSraps } from '../../src/rps/snom.ts';
-import type { RedirectClient } from '../../src/rps/types.ts';
-import { createYealinkRps } from '../../src/rps/yealink.ts';
-import { createYealinkXmlRpc } from '../../src/rps/yealinkXmlRpc.ts';
-import { type FakeService, fakePolyZtp, fakeSnomSraps, fakeYealinkRps, fakeYealinkXmlRpc } from '../helpers/rpsFakes.ts';
+import { createPolyZtp } from '../../src/redirect/polycom.ts';
+import { createSnomSraps } from '../../src/redirect/snom.ts';
+import type { RedirectClient } from '../../src/redirect/types.ts';
+import { createYealinkRps } from '../../src/redirect/yealink.ts';
+import { createYealinkXmlRpc } from '../../src/redirect/yealinkXmlRpc.ts';
+import { type FakeService, fakePolyZtp, fakeSnomSraps, fakeYealinkRps, fakeYealinkXmlRpc } from '../helpers/redirectFakes.ts';
 
 const KEY = 'AK-hotprov-test';
 const SECRET = 's3cr3t-key-material';
