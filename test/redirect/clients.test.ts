@@ -50,14 +50,14 @@ const cases: Case[] = [
 ];
 
 for (const c of cases) {
-  const Rps = suite(`rps/${c.vendor}`);
+  const Redirect = suite(`redirect/${c.vendor}`);
   let svc: FakeService;
-  Rps.before.each(async () => {
+  Redirect.before.each(async () => {
     svc = await c.start();
   });
-  Rps.after.each(() => svc.close());
+  Redirect.after.each(() => svc.close());
 
-  Rps('registers the MAC with the URL and the per-device credentials; check and deregister follow', async () => {
+  Redirect('registers the MAC with the URL and the per-device credentials; check and deregister follow', async () => {
     const client = c.client(svc, SECRET);
     const result = await client.register(c.mac, TARGET);
     assert.is(result.status, 'registered', result.message);
@@ -71,7 +71,7 @@ for (const c of cases) {
     assert.is(svc.rejected, 0);
   });
 
-  Rps('a wrong secret is refused by the service, and reported as an error', async () => {
+  Redirect('a wrong secret is refused by the service, and reported as an error', async () => {
     const result = await c.client(svc, 'not-the-secret').register(c.mac, TARGET);
     assert.is(result.status, 'error');
     assert.ok(svc.rejected > 0, 'the stand-in checked the authentication');
@@ -79,20 +79,20 @@ for (const c of cases) {
     assert.not.ok(result.message.includes(SECRET));
   });
 
-  Rps('a MAC another account owns is a specific answer, not an error to retry', async () => {
+  Redirect('a MAC another account owns is a specific answer, not an error to retry', async () => {
     svc.foreign.add(c.mac);
     const result = await c.client(svc, SECRET).register(c.mac, TARGET);
     assert.is(result.status, 'registered_elsewhere', result.message);
   });
 
-  Rps("an invalid MAC is refused by the service: reported by class, never in the service's own words", async () => {
+  Redirect("an invalid MAC is refused by the service: reported by class, never in the service's own words", async () => {
     const result = await c.client(svc, SECRET).register('0015' as Mac, TARGET);
     assert.is(result.status, 'error');
     assert.match(result.message, /HTTP \d{3}|refused|fault/i);
     assert.not.match(result.message, /invalid/i, 'the remote body is not passed on');
   });
 
-  Rps('server errors and time-outs are errors', async () => {
+  Redirect('server errors and time-outs are errors', async () => {
     svc.mode = 'error';
     assert.is((await c.client(svc, SECRET).register(c.mac, TARGET)).status, 'error');
     svc.mode = 'hang';
@@ -105,5 +105,5 @@ for (const c of cases) {
     assert.ok(Date.now() - started < 3000);
   });
 
-  Rps.run();
+  Redirect.run();
 }
