@@ -138,7 +138,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     policy: {
       fetchTimeoutMs: config.syncFetchTimeoutSeconds * 1000,
       retries: config.syncRetries,
-      // A re-provisioning that failed is tried again every 15 minutes; the tenant's poll window replaces this.
+      // A re-sync that failed is tried again every 15 minutes; the tenant's poll window replaces this.
       nextRetry: retryEvery(15 * 60_000),
     },
   });
