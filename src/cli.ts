@@ -9,7 +9,7 @@ import { listRedirectStates } from './domain/redirect.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { CREDENTIALED_PATH } from './provisioning/profile.ts';
-import { createRedirects } from './rps/registrations.ts';
+import { createRedirects } from './redirect/registrations.ts';
 import { readSecret } from './terminal.ts';
 
 /** Exit codes scripts can rely on. */
@@ -17,10 +17,11 @@ const EXIT = { ok: 0, failed: 1, usage: 2, aborted: 130 } as const;
 
 const USAGE = `usage: hotprov admin create <username>   (password from HOTPROV_NEW_ADMIN_PASSWORD or standard input)
        hotprov admin list
-       hotprov rps sync                   register every enrolled phone that is not yet
-       hotprov rps status [mac]           what hotprov knows, or what the service says of one MAC
-       hotprov rps register <mac>
-       hotprov rps deregister <mac>`;
+       hotprov redirect sync              register every enrolled phone that is not yet
+       hotprov redirect status [mac]      what hotprov knows, or what the service says of one MAC
+       hotprov redirect register <mac>
+       hotprov redirect deregister <mac>
+       (\`hotprov rps …\` is the same: the command's earlier name)`;
 
 /** A progress bar on standard error: redrawn in place at a terminal, a line every 10 % otherwise. */
 function progressBar(label: string) {
@@ -39,7 +40,8 @@ function progressBar(label: string) {
   };
 }
 
-async function rps(config: Config, verb: string | undefined, mac: string | undefined): Promise<number> {
+/** `hotprov redirect …`: the phones' registrations at their vendor's redirect service. */
+async function redirect(config: Config, verb: string | undefined, mac: string | undefined): Promise<number> {
   if (
     verb === undefined ||
     !['sync', 'status', 'register', 'deregister'].includes(verb) ||
@@ -111,7 +113,8 @@ async function main(args: readonly string[]): Promise<number> {
     return EXIT.usage;
   }
   const [area, verb, name] = positionals;
-  if (area === 'rps') return rps(config, verb, name);
+  // `rps` was the command's first name (after Yealink's service); scripts written for it keep working.
+  if (area === 'redirect' || area === 'rps') return redirect(config, verb, name);
   if (area !== 'admin' || (verb !== 'create' && verb !== 'list') || (verb === 'create' && name === undefined)) {
     process.stderr.write(`${USAGE}\n`);
     return EXIT.usage;

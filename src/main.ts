@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createHotprov, type Hotprov } from './composition.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { StartupError } from './errors.ts';
-import { createHotprov, type Hotprov } from './hotprov.ts';
 import { createHttpsServer } from './http/https.ts';
 import { createLogger, type Logger, prettyLines } from './log.ts';
 

@@ -79,11 +79,11 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   vendors: ['domain'],
   provisioning: ['domain', 'vendors', 'db'],
   sync: ['domain', 'provisioning', 'vendors', 'sip', 'db'],
-  rps: ['domain', 'vendors', 'db'],
-  jobs: ['domain', 'sync', 'rps', 'db'],
+  redirect: ['domain', 'vendors', 'db'],
+  jobs: ['domain', 'sync', 'redirect', 'db'],
   edge: ['domain', 'provisioning', 'sync', 'db'],
   console: ['domain', 'vendors', 'provisioning', 'sync', 'db', 'edge'],
-  http: ['domain', 'vendors', 'provisioning', 'sync', 'sip', 'rps', 'jobs', 'db', 'edge', 'console'],
+  http: ['domain', 'vendors', 'provisioning', 'sync', 'sip', 'redirect', 'jobs', 'db', 'edge', 'console'],
   bin: [],
 };
 

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PROMPTS } from '../src/domain/featureCodes.ts';
 import { parseSipUri } from '../src/sip/message.ts';
-import { loadVendorAdapters } from '../src/vendors/index.ts';
+import { loadVendorAdapters } from '../src/vendors/adapters.ts';
 import {
   AsteriskConfigError,
   type DialplanFunction,

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
-import type { DomainDeps } from '../domain/context.ts';
+import type { DomainDeps } from '../domain/deps.ts';
 import type { TenantSettings } from '../domain/tenants.ts';
-import type { Provisioning } from '../provisioning/index.ts';
+import type { Provisioning } from '../provisioning/assemble.ts';
 import type { TemplateStore } from '../provisioning/templates.ts';
 import type { Resync } from '../sync/resync.ts';
 import type { VendorAdapter } from '../vendors/types.ts';

@@ -1,7 +1,7 @@
 import type { RouterContext } from '@koa/router';
 import type { z } from 'zod';
 import { type ConsoleSession, type Flash, setFlash } from '../domain/admins.ts';
-import type { Actor } from '../domain/context.ts';
+import type { Actor } from '../domain/deps.ts';
 import { AppError } from '../errors.ts';
 import type { ConsoleDeps } from './deps.ts';
 import { formInput } from './forms.ts';

@@ -281,8 +281,8 @@ export const loginThrottles = sqliteTable(
 );
 
 /**
- * One check-sync NOTIFY and what came of it: queued → sent → answered (status) → fetched, or failed.
- * "Fetched" means the phone then downloaded the profile revision (ETag) the NOTIFY was about.
+ * One re-sync (a check-sync NOTIFY, and its retries) and what came of it: queued → sent → answered (status) →
+ * fetched, or failed. "Fetched" means the phone then downloaded the profile revision (ETag) the NOTIFY was about.
  */
 export const syncJobs = sqliteTable(
   'sync_jobs',

@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type AuditEventRow, auditEvents } from '../db/schema.ts';
-import type { Actor } from './context.ts';
+import type { Actor } from './deps.ts';
 
 export interface AuditEntry {
   readonly action: string;

@@ -4,7 +4,7 @@ import { type Db, writeTransaction } from '../db/client.ts';
 import { type DeviceRow, devices } from '../db/schema.ts';
 import { Conflict } from '../errors.ts';
 import { recordAudit } from './audit.ts';
-import type { Actor, DomainDeps } from './context.ts';
+import type { Actor, DomainDeps } from './deps.ts';
 import { findDeviceById, getDevice } from './lookup.ts';
 import type { Mac } from './mac.ts';
 import { networkSet, parseNetworkList, plainAddress } from './networks.ts';

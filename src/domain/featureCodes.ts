@@ -1,5 +1,5 @@
 import type { DeviceRow, UserRow } from '../db/schema.ts';
-import type { Actor, DomainDeps } from './context.ts';
+import type { Actor, DomainDeps } from './deps.ts';
 import { reportContact } from './devices.ts';
 import { checkExtension, isRefused, type LoginRefusal, login, logout } from './hotdesk.ts';
 import { findDevice, findDeviceById, findUser } from './lookup.ts';

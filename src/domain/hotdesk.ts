@@ -1,8 +1,8 @@
 import { type Db, writeTransaction } from '../db/client.ts';
 import type { DeviceRow, SessionRow, UserRow } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
-import type { Actor, DomainDeps, LoginMethod, ProfileOutcome } from './context.ts';
 import { verifySecret } from './credentials.ts';
+import type { Actor, DomainDeps, LoginMethod, ProfileOutcome } from './deps.ts';
 import { reportContact } from './devices.ts';
 import { lockedUntil, recordFailure, reserveAttempt, settleAttempt, type ThrottleSubject } from './lockout.ts';
 import { findDevice, findDeviceById, findUser, findUserById, getDevice } from './lookup.ts';

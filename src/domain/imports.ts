@@ -1,7 +1,7 @@
 import { writeTransaction } from '../db/client.ts';
 import { AppError, Conflict } from '../errors.ts';
-import type { Actor, DomainDeps } from './context.ts';
 import { assertPinAllowed } from './credentials.ts';
+import type { Actor, DomainDeps } from './deps.ts';
 import { type EnrolDeviceInput, enrolDevice, listDevices } from './devices.ts';
 import { DeviceCreateBody, UserCreateBody, validate } from './inputs.ts';
 import { parseMac } from './mac.ts';

@@ -5,7 +5,7 @@ import { type DeviceRow, devices, tenants } from '../db/schema.ts';
 /*
  * Redirect state: what hotprov knows of each phone's registration with its vendor's redirect service (Yealink
  * RPS, Snom SRAPS, Poly ZTP), and the base URL the registrations point at. This module is the only writer of
- * those columns (devices.redirect_*, tenants.redirect_base_url); rps/ talks to the services and calls it.
+ * those columns (devices.redirect_*, tenants.redirect_base_url); redirect/ talks to the services and calls it.
  */
 
 /** What a vendor's redirect service said of a MAC. */
@@ -76,7 +76,7 @@ export function findUnregisteredDevices(db: Db): DeviceRow[] {
     .all();
 }
 
-/** Every enrolled device's redirect state, for `hotprov rps status`. */
+/** Every enrolled device's redirect state, for `hotprov redirect status`. */
 export function listRedirectStates(db: Db): Pick<DeviceRow, 'mac' | 'idleAccount' | 'vendor' | 'redirectStatus' | 'redirectMessage'>[] {
   return db
     .select({

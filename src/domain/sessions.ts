@@ -3,7 +3,7 @@ import type { Db } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import { type DeviceRow, devices, hotdeskSessions, type SessionRow, type UserRow, users } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
-import type { Actor } from './context.ts';
+import type { Actor } from './deps.ts';
 import { findDeviceById, findUserById } from './lookup.ts';
 
 /** An open session with the device and user it joins. */

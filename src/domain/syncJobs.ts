@@ -4,8 +4,8 @@ import { type SyncJobRow, syncJobs } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 
 /**
- * Sync jobs: one per NOTIFY hotprov owes a phone after a change, followed until the phone fetched the revision it
- * was about. The one module that writes the sync_jobs table; sync/resync.ts sends the NOTIFYs and keeps the timers,
+ * Sync jobs: one per re-sync hotprov owes a phone after a change (its check-sync NOTIFY, sent again while the phone
+ * does not fetch), followed until the phone fetched the revision it was about. The one module that writes the sync_jobs table; sync/resync.ts sends the NOTIFYs and keeps the timers,
  * and calls these at each step.
  *
  *   queued → sent → answered → fetched
@@ -156,7 +156,7 @@ export function findSyncJob(db: Db, id: number): SyncJobRow | undefined {
   return db.select().from(syncJobs).where(eq(syncJobs.id, id)).get();
 }
 
-/** The newest job of a device: the state of its last change's re-provisioning. */
+/** The newest job of a device: the state of its last change's re-sync. */
 export function findLatestSyncJob(db: Db, deviceId: number): SyncJobRow | undefined {
   return db.select().from(syncJobs).where(eq(syncJobs.deviceId, deviceId)).orderBy(desc(syncJobs.id)).get();
 }

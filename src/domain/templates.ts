@@ -3,7 +3,7 @@ import { type Db, writeTransaction } from '../db/client.ts';
 import { type TemplateRevisionRow, templateRevisions } from '../db/schema.ts';
 import { NotFound, TemplateRefused } from '../errors.ts';
 import { recordAudit } from './audit.ts';
-import type { Actor, DomainDeps } from './context.ts';
+import type { Actor, DomainDeps } from './deps.ts';
 import { listDevices } from './devices.ts';
 
 /**
@@ -104,11 +104,11 @@ export function resetTemplate(
 }
 
 /**
- * Re-provisions every phone of the vendor after a template change: only when an admin asks, because it touches
+ * Re-syncs every phone of the vendor after a template change: only when an admin asks, because it touches
  * every one of them.
- * @returns how many phones are re-provisioned.
+ * @returns how many phones are re-synced.
  */
-export function reprovisionTemplate(deps: DomainDeps, tenantId: number, template: { vendor: string; name: string }): number {
+export function resyncTemplatePhones(deps: DomainDeps, tenantId: number, template: { vendor: string; name: string }): number {
   const ids = listDevices(deps.db, tenantId)
     .filter((d) => d.vendor === template.vendor)
     .map((d) => d.id);

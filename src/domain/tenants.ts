@@ -5,7 +5,7 @@ import { preparedOnce } from '../db/prepared.ts';
 import { devices, type TenantRow, tenants } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from './audit.ts';
-import type { Actor, DomainDeps } from './context.ts';
+import type { Actor, DomainDeps } from './deps.ts';
 import { CODECS, type Codec, PHONE_LANGUAGES, type PhoneLanguage } from './phoneValues.ts';
 
 export const DEFAULT_TENANT_SLUG = 'default';

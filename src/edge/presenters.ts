@@ -23,7 +23,7 @@ export function presentUser(user: UserRow, keys: readonly UserKeyRow[]) {
 }
 
 /**
- * The re-provisioning of a device's last change: queued, sent, answered (with the phone's status), fetched or
+ * The re-sync of a device's last change: queued, sent, answered (with the phone's status), fetched or
  * failed; a failed one says why and when it is tried again (`retryAt`).
  */
 export function presentSync(job: SyncJobRow | undefined) {

@@ -1,5 +1,5 @@
 import type { DeviceRow } from '../db/schema.ts';
-import type { Actor, DomainDeps } from '../domain/context.ts';
+import type { Actor, DomainDeps } from '../domain/deps.ts';
 import type { CodeOutcome } from '../domain/deviceAccess.ts';
 import { isRefused, type LoginRefusal, login, logout } from '../domain/hotdesk.ts';
 import { userAtDevice } from '../domain/sessions.ts';

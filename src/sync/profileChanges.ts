@@ -1,8 +1,8 @@
 import type { Db } from '../db/client.ts';
-import type { ProfileChange, ProfileOutcome } from '../domain/context.ts';
+import type { ProfileChange, ProfileOutcome } from '../domain/deps.ts';
 import { findDeviceById } from '../domain/lookup.ts';
 import type { Logger } from '../log.ts';
-import type { Provisioning, RefreshedProfile } from '../provisioning/index.ts';
+import type { Provisioning, RefreshedProfile } from '../provisioning/assemble.ts';
 import type { Resync } from './resync.ts';
 
 export interface ProfileChangeDeps {

@@ -20,7 +20,7 @@ import {
 } from '../domain/syncJobs.ts';
 import { findTenant } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
-import type { Provisioning, Revision } from '../provisioning/index.ts';
+import type { Provisioning, Revision } from '../provisioning/assemble.ts';
 import { formatSipUri, parseSipUri, type SipTransport, uriHost } from '../sip/message.ts';
 import type { NotifyTarget, SipNotifier } from '../sip/notifier.ts';
 import type { RelayResult } from '../sip/relays.ts';
@@ -33,13 +33,13 @@ export interface ResyncPolicy {
   /** NOTIFYs sent again before the job is reported failed. */
   readonly retries: number;
   /**
-   * When a failed re-provisioning is tried again (one NOTIFY, then failed again if the phone still does not fetch):
+   * When a failed re-sync is tried again (one NOTIFY, then failed again if the phone still does not fetch):
    * the tenant's next poll window, once tenants have one; until then a fixed interval (`retryEvery`).
    */
   readonly nextRetry: (tenant: TenantRow | undefined, failedAt: Date) => Date;
 }
 
-/** A fixed wait before a failed re-provisioning is tried again. */
+/** A fixed wait before a failed re-sync is tried again. */
 export const retryEvery =
   (ms: number): ResyncPolicy['nextRetry'] =>
   (_tenant, failedAt) =>
@@ -71,8 +71,8 @@ interface RelayConnection {
 }
 
 /**
- * Makes phones re-provision when their profile changed, and follows each one through: a check-sync NOTIFY is
- * queued, sent (directly over UDP or relayed by the PBX), answered, and done only when the phone fetched the
+ * Re-syncs phones whose profile changed (makes them re-provision now), and follows each one through: a check-sync
+ * NOTIFY is queued, sent (directly over UDP, TCP or TLS, or relayed by the PBX), answered, and done only when the phone fetched the
  * new revision of its main file. A phone that does not fetch in time is told again, then reported failed.
  */
 export function createResync(deps: ResyncDeps) {
@@ -121,7 +121,7 @@ export function createResync(deps: ResyncDeps) {
           const error = deps.direct === null ? 'no SIP port to send from' : 'no contact, configured contact or address is known for this phone';
           markSyncUndeliverable(deps.db, job.id, deps.now(), error);
           if (waiting.get(device.id)?.id === job.id) waiting.delete(device.id);
-          deps.log.warn('sip', 're-provisioning failed', { mac: device.mac, reason: job.reason, error });
+          deps.log.warn('sip', 're-sync failed', { mac: device.mac, reason: job.reason, error });
           return;
         }
         const credentials =
@@ -215,7 +215,7 @@ export function createResync(deps: ResyncDeps) {
       if (retryAt === null) waiting.delete(job.deviceId);
       else waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: true });
     }
-    deps.log.warn('sip', 're-provisioning failed', { mac: job.deviceMac, reason: job.reason, error: why, retryAt: retryAt?.toISOString() });
+    deps.log.warn('sip', 're-sync failed', { mac: job.deviceMac, reason: job.reason, error: why, retryAt: retryAt?.toISOString() });
   };
 
   return {

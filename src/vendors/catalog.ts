@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { ModelCatalog } from '../domain/context.ts';
+import type { ModelCatalog } from '../domain/deps.ts';
 import type { KeyCapacity } from '../domain/keyLayout.ts';
 import { type Mac, parseMac } from '../domain/mac.ts';
 

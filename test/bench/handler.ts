@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHotprov } from '../../src/hotprov.ts';
+import { createHotprov } from '../../src/composition.ts';
 import { silentLogger } from '../../src/log.ts';
 import { TEST_TOKEN, testConfig } from '../helpers/server.ts';
 import { seed, seededRequest } from './seed.ts';

@@ -16,8 +16,8 @@ import { findTenant, tenantSettings } from '../../src/domain/tenants.ts';
 import { keysOf } from '../../src/domain/users.ts';
 import { buildDeviceProfile } from '../../src/provisioning/profile.ts';
 import { createTemplateStore } from '../../src/provisioning/templates.ts';
+import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 import { escapeContext } from '../../src/vendors/escape.ts';
-import { loadVendorAdapters } from '../../src/vendors/index.ts';
 import { testConfig } from '../helpers/server.ts';
 import { seed } from './seed.ts';
 

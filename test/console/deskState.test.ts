@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { syncWatchdog } from '../../src/jobs/index.ts';
+import { syncWatchdog } from '../../src/jobs/schedules.ts';
 import { silentLogger } from '../../src/log.ts';
 import { CONSOLE_PASSWORD, launchBrowser, signInToConsole } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

@@ -4,7 +4,7 @@ import { findDeviceById } from '../../src/domain/lookup.ts';
 import { findDueRedirects, findUnregisteredDevices, listRedirectStates, rebaseRedirects, recordRedirectResult } from '../../src/domain/redirect.ts';
 import { buildDevice, createDomain, type DomainFixture } from '../helpers/domain.ts';
 
-/** Redirect state, written only by domain/redirect.ts: what the registrations of rps/ rely on. */
+/** Redirect state, written only by domain/redirect.ts: what the registrations of redirect/ rely on. */
 interface RedirectContext {
   f: DomainFixture;
   /** The domain's clock; a test moves `clock.at`. */

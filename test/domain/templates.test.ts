@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditEvents, templateRevisions } from '../../src/db/schema.ts';
-import { latestRevisions, reprovisionTemplate, resetTemplate, restoreRevision, saveTemplate, type TemplateEditing } from '../../src/domain/templates.ts';
+import { latestRevisions, resetTemplate, restoreRevision, resyncTemplatePhones, saveTemplate, type TemplateEditing } from '../../src/domain/templates.ts';
 import { createTemplateStore, type TemplateStore } from '../../src/provisioning/templates.ts';
 import { assertAppError } from '../helpers/assertions.ts';
 import { ACTOR, buildDevice, createDomain, type DomainFixture } from '../helpers/domain.ts';
@@ -110,11 +110,11 @@ Templates('restoring a revision of another template, or a reset, is not found; a
   });
 });
 
-Templates('re-provisioning after a template change announces every phone of that vendor', ({ f }) => {
+Templates('a re-sync after a template change announces every phone of that vendor', ({ f }) => {
   const yealink = buildDevice(f);
   buildDevice(f, { mac: '000413000001', vendor: 'snom', model: 'D785' });
   f.changes.length = 0;
-  assert.is(reprovisionTemplate(f.deps, f.tenantId, { vendor: 'yealink', name: 'device.cfg' }), 1);
+  assert.is(resyncTemplatePhones(f.deps, f.tenantId, { vendor: 'yealink', name: 'device.cfg' }), 1);
   assert.equal(f.changes, [{ deviceIds: [yealink.id], reason: 'template yealink/device.cfg changed' }]);
 });
 

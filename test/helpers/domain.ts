@@ -1,10 +1,10 @@
 import { openDb } from '../../src/db/client.ts';
-import type { DomainDeps, ProfileChange } from '../../src/domain/context.ts';
+import type { DomainDeps, ProfileChange } from '../../src/domain/deps.ts';
 import { enrolDevice } from '../../src/domain/devices.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
 import { createUser } from '../../src/domain/users.ts';
+import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 import { createModelCatalog } from '../../src/vendors/catalog.ts';
-import { loadVendorAdapters } from '../../src/vendors/index.ts';
 
 export const ACTOR = { name: 'test' };
 

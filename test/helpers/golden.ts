@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
+import { createHotprov } from '../../src/composition.ts';
 import { deleteDevice, enrolDevice } from '../../src/domain/devices.ts';
 import { login } from '../../src/domain/hotdesk.ts';
 import type { UserKey } from '../../src/domain/keyLayout.ts';
 import { findDeviceById } from '../../src/domain/lookup.ts';
 import { createUser } from '../../src/domain/users.ts';
-import { createHotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { PhoneFetch } from '../../src/provisioning/phoneFetch.ts';
 import { activationResult, activationScreen, loginScreen, logoutScreen, pinScreen, submitLogin } from '../../src/provisioning/screens.ts';

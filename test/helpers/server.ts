@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createHotprov, type Hotprov } from '../../src/composition.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { tenants } from '../../src/db/schema.ts';
-import type { ProfileChange } from '../../src/domain/context.ts';
+import type { ProfileChange } from '../../src/domain/deps.ts';
 import { findDeviceByMac } from '../../src/domain/lookup.ts';
 import type { Mac } from '../../src/domain/mac.ts';
-import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
 import { createHttpsServer } from '../../src/http/https.ts';
 import { type Logger, silentLogger } from '../../src/log.ts';
 

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Hotprov } from '../../src/hotprov.ts';
+import type { Hotprov } from '../../src/composition.ts';
 import { clientCertificateOf } from '../../src/http/clientCertificate.ts';
 import { CONSOLE_PASSWORD } from '../helpers/browser.ts';
 import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';

@@ -1,7 +1,7 @@
 import cron from 'node-cron';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { scheduledLogout, sessionLimit } from '../../src/jobs/index.ts';
+import { scheduledLogout, sessionLimit } from '../../src/jobs/schedules.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startJobs } from '../../src/jobs/index.ts';
+import { startJobs } from '../../src/jobs/schedules.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Resync } from '../../src/sync/resync.ts';
 import { createDomain } from '../helpers/domain.ts';

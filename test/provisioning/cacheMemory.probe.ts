@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHotprov } from '../../src/hotprov.ts';
+import { createHotprov } from '../../src/composition.ts';
 import { silentLogger } from '../../src/log.ts';
 import { seed, seededRequest } from '../bench/seed.ts';
 import { TEST_TOKEN, testConfig } from '../helpers/server.ts';

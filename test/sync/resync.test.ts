@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { syncWatchdog } from '../../src/jobs/index.ts';
+import { syncWatchdog } from '../../src/jobs/schedules.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startSipp } from '../helpers/sipp.ts';

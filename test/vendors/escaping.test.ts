@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createHotprov, type Hotprov } from '../../src/composition.ts';
 import { enrolDevice } from '../../src/domain/devices.ts';
 import { login } from '../../src/domain/hotdesk.ts';
 import { createUser } from '../../src/domain/users.ts';
-import { createHotprov, type Hotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
 import { escapeCfgValue, escapeXml } from '../../src/vendors/escape.ts';
 import { TEST_TOKEN, testConfig } from '../helpers/server.ts';

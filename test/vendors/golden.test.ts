@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadVendorAdapters } from '../../src/vendors/index.ts';
+import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 import { GOLDEN_DIR, type GoldenFile, renderGoldenFiles, settingKeys, settingNames } from '../helpers/golden.ts';
 import { xmlError } from '../helpers/xml.ts';
 

@@ -5,8 +5,8 @@ import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseMac } from '../../src/domain/mac.ts';
+import { loadVendorAdapters, VENDOR_PROFILES_DIR } from '../../src/vendors/adapters.ts';
 import { createModelCatalog } from '../../src/vendors/catalog.ts';
-import { loadVendorAdapters, VENDOR_PROFILES_DIR } from '../../src/vendors/index.ts';
 import { CONSOLE_PASSWORD, launchBrowser, signInToConsole } from '../helpers/browser.ts';
 import { startTestServer } from '../helpers/server.ts';
 

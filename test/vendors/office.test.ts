@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createHotprov } from '../../src/composition.ts';
 import { deleteDevice, enrolDevice, updateDevice } from '../../src/domain/devices.ts';
 import { login } from '../../src/domain/hotdesk.ts';
 import { findDeviceById } from '../../src/domain/lookup.ts';
 import { updateTenant } from '../../src/domain/tenants.ts';
 import { createUser } from '../../src/domain/users.ts';
-import { createHotprov } from '../../src/hotprov.ts';
 import { silentLogger } from '../../src/log.ts';
 import { checkTemplate } from '../../src/provisioning/templateCheck.ts';
+import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 import { digitsExcept } from '../../src/vendors/digitMap.ts';
-import { loadVendorAdapters } from '../../src/vendors/index.ts';
 import { nightlyPollSlot, timeZoneRules } from '../../src/vendors/phoneSettings.ts';
 import { GOLDEN_USER_KEYS, type GoldenFile, renderGoldenFiles, settingKeys, settingNames } from '../helpers/golden.ts';
 import { TEST_TOKEN, testConfig } from '../helpers/server.ts';

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadVendorAdapters } from '../../src/vendors/index.ts';
+import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 
 /** Table test: every real User-Agent sample in vendor-profiles/ reads as its vendor, model, firmware and MAC. */
 const adapters = loadVendorAdapters();

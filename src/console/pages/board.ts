@@ -9,7 +9,7 @@ import { phoneState } from '../../sync/phoneState.ts';
 import type { PageKit } from '../pageKit.ts';
 import { when } from '../pageKit.ts';
 
-/** The hot-desk board: who sits where since when, the re-provisioning of each phone; log one or everyone out. */
+/** The hot-desk board: who sits where since when, the re-sync of each phone; log one or everyone out. */
 export function boardPage(router: Router, kit: PageKit): void {
   const { deps } = kit;
   const { domain } = deps;

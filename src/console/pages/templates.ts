@@ -6,10 +6,10 @@ import { getDevice, getUser } from '../../domain/lookup.ts';
 import {
   getRevision,
   latestRevisions,
-  reprovisionTemplate,
   requireTemplate,
   resetTemplate,
   restoreRevision,
+  resyncTemplatePhones,
   revisionsOf,
   saveTemplate,
   type TemplateEditing,
@@ -31,7 +31,7 @@ export const TemplateForm = z.object({
 
 /**
  * Templates: every vendor template editable, tried on sample phones (and a chosen phone and user) before a save;
- * revisions with diffs, restore, reset to the shipped file; re-provisioning only when the admin confirms.
+ * revisions with diffs, restore, reset to the shipped file; re-sync only when the admin confirms.
  */
 export function templatePages(router: Router, kit: PageKit): void {
   const { deps } = kit;
@@ -157,7 +157,7 @@ export function templatePages(router: Router, kit: PageKit): void {
   /** Re-provisioning after a template change waits for the admin's word: it touches every phone of the vendor. */
   router.post('/templates/:vendor/:name/reprovision', (ctx) => {
     const { vendor, name } = templateParams(ctx);
-    const count = reprovisionTemplate(domain, kit.tenantId(), { vendor, name });
+    const count = resyncTemplatePhones(domain, kit.tenantId(), { vendor, name });
     kit.back(ctx, `/console/templates/${vendor}/${name}`, { notice: `${count} phone(s) are being re-provisioned.` });
   });
   router.get('/templates/:vendor/:name/revisions/:id', (ctx) => {

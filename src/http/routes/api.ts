@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DeviceRow } from '../../db/schema.ts';
 import { apiTokenName } from '../../domain/admins.ts';
-import type { Actor } from '../../domain/context.ts';
+import type { Actor } from '../../domain/deps.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { dialCode } from '../../domain/featureCodes.ts';

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { yealinkStringToSign } from '../../src/rps/yealink.ts';
+import { yealinkStringToSign } from '../../src/redirect/yealink.ts';
 
 /**
  * Local stand-ins for the vendors' redirect services, speaking their documented protocols and checking

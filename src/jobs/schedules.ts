@@ -1,10 +1,10 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { TenantRow } from '../db/schema.ts';
-import type { DomainDeps } from '../domain/context.ts';
+import type { DomainDeps } from '../domain/deps.ts';
 import { logoutSessions } from '../domain/hotdesk.ts';
 import { listTenants } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
-import type { Redirects } from '../rps/registrations.ts';
+import type { Redirects } from '../redirect/registrations.ts';
 import type { Resync } from '../sync/resync.ts';
 
 export interface JobDeps {

@@ -2,25 +2,25 @@ import type Koa from 'koa';
 import type { Config } from './config.ts';
 import { type OpenDb, openDb } from './db/client.ts';
 import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
-import type { DomainDeps, ProfileChange } from './domain/context.ts';
+import type { DomainDeps, ProfileChange } from './domain/deps.ts';
 import { releaseAllPending } from './domain/lockout.ts';
 import { latestRevisions } from './domain/templates.ts';
 import { ensureDefaultTenant, findTenant, tenantSettings } from './domain/tenants.ts';
 import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
-import { startJobs } from './jobs/index.ts';
+import { startJobs } from './jobs/schedules.ts';
 import type { Logger } from './log.ts';
-import { createProvisioning, type Provisioning } from './provisioning/index.ts';
+import { createProvisioning, type Provisioning } from './provisioning/assemble.ts';
 import { CREDENTIALED_PATH } from './provisioning/profile.ts';
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
-import { createRedirects, type RedirectDeps, type Redirects } from './rps/registrations.ts';
+import { createRedirects, type RedirectDeps, type Redirects } from './redirect/registrations.ts';
 import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';
 import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
 import { createProfileChanges } from './sync/profileChanges.ts';
 import { createResync, type Resync, retryEvery } from './sync/resync.ts';
+import { loadVendorAdapters } from './vendors/adapters.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
-import { loadVendorAdapters } from './vendors/index.ts';
 import type { VendorAdapter } from './vendors/types.ts';
 
 export interface HotprovOptions {
@@ -138,7 +138,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     policy: {
       fetchTimeoutMs: config.syncFetchTimeoutSeconds * 1000,
       retries: config.syncRetries,
-      // A re-provisioning that failed is tried again every 15 minutes; the tenant's poll window replaces this.
+      // A re-sync that failed is tried again every 15 minutes; the tenant's poll window replaces this.
       nextRetry: retryEvery(15 * 60_000),
     },
   });

@@ -1,12 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Mac } from '../../src/domain/mac.ts';
-import { createPolyZtp } from '../../src/rps/polycom.ts';
-import { createSnomSraps } from '../../src/rps/snom.ts';
-import type { RedirectClient } from '../../src/rps/types.ts';
-import { createYealinkRps } from '../../src/rps/yealink.ts';
-import { createYealinkXmlRpc } from '../../src/rps/yealinkXmlRpc.ts';
-import { type FakeService, fakePolyZtp, fakeSnomSraps, fakeYealinkRps, fakeYealinkXmlRpc } from '../helpers/rpsFakes.ts';
+import { createPolyZtp } from '../../src/redirect/polycom.ts';
+import { createSnomSraps } from '../../src/redirect/snom.ts';
+import type { RedirectClient } from '../../src/redirect/types.ts';
+import { createYealinkRps } from '../../src/redirect/yealink.ts';
+import { createYealinkXmlRpc } from '../../src/redirect/yealinkXmlRpc.ts';
+import { type FakeService, fakePolyZtp, fakeSnomSraps, fakeYealinkRps, fakeYealinkXmlRpc } from '../helpers/redirectFakes.ts';
 
 const KEY = 'AK-hotprov-test';
 const SECRET = 's3cr3t-key-material';
@@ -50,14 +50,13 @@ const cases: Case[] = [
 ];
 
 for (const c of cases) {
-  const Rps = suite(`rps/${c.vendor}`);
-  let svc: FakeService;
-  Rps.before.each(async () => {
-    svc = await c.start();
+  const Redirect = suite<{ svc: FakeService }>(`redirect/${c.vendor}`, {} as { svc: FakeService });
+  Redirect.before.each(async (ctx) => {
+    ctx.svc = await c.start();
   });
-  Rps.after.each(() => svc.close());
+  Redirect.after.each(({ svc }) => svc.close());
 
-  Rps('registers the MAC with the URL and the per-device credentials; check and deregister follow', async () => {
+  Redirect('registers the MAC with the URL and the per-device credentials; check and deregister follow', async ({ svc }) => {
     const client = c.client(svc, SECRET);
     const result = await client.register(c.mac, TARGET);
     assert.is(result.status, 'registered', result.message);
@@ -71,7 +70,7 @@ for (const c of cases) {
     assert.is(svc.rejected, 0);
   });
 
-  Rps('a wrong secret is refused by the service, and reported as an error', async () => {
+  Redirect('a wrong secret is refused by the service, and reported as an error', async ({ svc }) => {
     const result = await c.client(svc, 'not-the-secret').register(c.mac, TARGET);
     assert.is(result.status, 'error');
     assert.ok(svc.rejected > 0, 'the stand-in checked the authentication');
@@ -79,20 +78,20 @@ for (const c of cases) {
     assert.not.ok(result.message.includes(SECRET));
   });
 
-  Rps('a MAC another account owns is a specific answer, not an error to retry', async () => {
+  Redirect('a MAC another account owns is a specific answer, not an error to retry', async ({ svc }) => {
     svc.foreign.add(c.mac);
     const result = await c.client(svc, SECRET).register(c.mac, TARGET);
     assert.is(result.status, 'registered_elsewhere', result.message);
   });
 
-  Rps("an invalid MAC is refused by the service: reported by class, never in the service's own words", async () => {
+  Redirect("an invalid MAC is refused by the service: reported by class, never in the service's own words", async ({ svc }) => {
     const result = await c.client(svc, SECRET).register('0015' as Mac, TARGET);
     assert.is(result.status, 'error');
     assert.match(result.message, /HTTP \d{3}|refused|fault/i);
     assert.not.match(result.message, /invalid/i, 'the remote body is not passed on');
   });
 
-  Rps('server errors and time-outs are errors', async () => {
+  Redirect('server errors and time-outs are errors', async ({ svc }) => {
     svc.mode = 'error';
     assert.is((await c.client(svc, SECRET).register(c.mac, TARGET)).status, 'error');
     svc.mode = 'hang';
@@ -105,5 +104,5 @@ for (const c of cases) {
     assert.ok(Date.now() - started < 3000);
   });
 
-  Rps.run();
+  Redirect.run();
 }

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { redirectRetry } from '../../src/jobs/index.ts';
+import { redirectRetry } from '../../src/jobs/schedules.ts';
 import { silentLogger } from '../../src/log.ts';
-import { type FakeService, fakePolyZtp, fakeSnomSraps, fakeYealinkRps } from '../helpers/rpsFakes.ts';
+import { type FakeService, fakePolyZtp, fakeSnomSraps, fakeYealinkRps } from '../helpers/redirectFakes.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const KEY = 'AK-hotprov-test';

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tenants } from '../../src/db/schema.ts';
 import { AsteriskRelay, type RelayConnection, type RelayResult } from '../../src/sip/relays.ts';
-import { type FakeService, fakeYealinkRps } from '../helpers/rpsFakes.ts';
+import { type FakeService, fakeYealinkRps } from '../helpers/redirectFakes.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -129,9 +129,9 @@ Secrets('a redirect service that hangs is reported as timed out', async ({ t }) 
   try {
     rps = await fakeYealinkRps('AK-1', SECRET);
     rps.mode = 'hang';
-    const { createYealinkRps } = await import('../../src/rps/yealink.ts');
+    const { createYealinkRps } = await import('../../src/redirect/yealink.ts');
     const client = createYealinkRps({ baseUrl: rps.url, accessKeyId: 'AK-1', accessKeySecret: SECRET, timeoutMs: 200 });
-    const { createRedirects } = await import('../../src/rps/registrations.ts');
+    const { createRedirects } = await import('../../src/redirect/registrations.ts');
     const { silentLogger } = await import('../../src/log.ts');
     const redirects = createRedirects({
       db: t.hotprov.database.db,

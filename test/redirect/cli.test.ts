@@ -9,9 +9,9 @@ import { openDb } from '../../src/db/client.ts';
 import { tenants } from '../../src/db/schema.ts';
 import { enrolDevice } from '../../src/domain/devices.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
+import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 import { createModelCatalog } from '../../src/vendors/catalog.ts';
-import { loadVendorAdapters } from '../../src/vendors/index.ts';
-import { type FakeService, fakeYealinkRps } from '../helpers/rpsFakes.ts';
+import { type FakeService, fakeYealinkRps } from '../helpers/redirectFakes.ts';
 
 const KEY = 'AK-hotprov-test';
 const SECRET = 's3cr3t-key-material';
@@ -40,7 +40,7 @@ interface CliContext {
   env: Record<string, string>;
 }
 
-const Cli = suite<CliContext>('rps command line', {} as CliContext);
+const Cli = suite<CliContext>('redirect command line', {} as CliContext);
 Cli.before.each(async (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'hotprov-cli-'));
   const rps = await fakeYealinkRps(KEY, SECRET);
@@ -61,32 +61,35 @@ Cli.after.each(async ({ rps, dir }) => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-Cli('rps sync registers a batch of 1,000 with a progress bar and a summary; exit 0', async ({ rps, env }) => {
-  const run = await hotprov(['rps', 'sync'], env);
+Cli('redirect sync registers a batch of 1,000 with a progress bar and a summary; exit 0', async ({ rps, env }) => {
+  const run = await hotprov(['redirect', 'sync'], env);
   assert.is(run.code, 0, run.stderr);
   assert.is(run.stdout, 'registered 1000, failed 0, owned by another account 0, no service set up 0\n');
   assert.match(run.stderr, /registering 100\/1000 \(10%\)/);
   assert.match(run.stderr, /registering 1000\/1000 \(100%\)/);
   assert.is(rps.registered.size, 1000);
+  // `rps`, the command's earlier name, is the same command: scripts written for it keep working
   const again = await hotprov(['rps', 'sync'], env);
   assert.is(again.stdout, 'registered 0, failed 0, owned by another account 0, no service set up 0\n', 'nothing left to do');
-  const status = await hotprov(['rps', 'status', '00:15:65:00:00:2a'], env);
+  const status = await hotprov(['redirect', 'status', '00:15:65:00:00:2a'], env);
   assert.equal([status.code, status.stdout], [0, '00156500002a\tregistered\tin this account\n']);
 });
 
 Cli('failures and foreign MACs give exit code 1 and say which', async ({ rps, env }) => {
   rps.foreign.add('001565000001');
-  const one = await hotprov(['rps', 'register', '001565000001'], env);
+  const one = await hotprov(['redirect', 'register', '001565000001'], env);
   assert.is(one.code, 1);
   assert.match(one.stdout, /^001565000001\tregistered_elsewhere\t/);
   rps.mode = 'error';
   const failing = await hotprov(['rps', 'register', '001565000002'], env);
   assert.is(failing.code, 1);
   assert.match(failing.stdout, /error\tHTTP 500/);
-  const unknown = await hotprov(['rps', 'register', '001565ffffff'], env);
+  const unknown = await hotprov(['redirect', 'register', '001565ffffff'], env);
   assert.equal([unknown.code, unknown.stderr], [1, 'hotprov: 001565ffffff is not enrolled\n']);
-  const usage = await hotprov(['rps', 'register'], env);
+  const usage = await hotprov(['redirect', 'register'], env);
   assert.is(usage.code, 2);
+  assert.match(usage.stderr, /hotprov redirect register <mac>/, 'the usage names the command by its name');
+  assert.is((await hotprov(['rps', 'register'], env)).code, 2, 'the earlier name checks its arguments the same way');
 });
 
 Cli.run();
