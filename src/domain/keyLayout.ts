@@ -44,7 +44,32 @@ export interface KeyLayout {
   readonly warnings: readonly string[];
 }
 
-const EMPTY: KeyFunction = { kind: 'empty' };
+const EMPTY: KeyFunction = Object.freeze({ kind: 'empty' });
+
+/**
+ * A model's empty slots, made once per model and shared by every layout (frozen: nobody may change them). Most of
+ * a phone's keys are empty, and the adapters keep what they make of an empty slot by the slot, so a render builds
+ * only the keys in use. A module no key reaches is the whole shared array.
+ */
+const emptySlotsByCapacity = new WeakMap<KeyCapacity, { readonly phone: readonly KeySlot[]; readonly modules: readonly (readonly KeySlot[])[] }>();
+
+function emptySlotsOf(capacity: KeyCapacity) {
+  let slots = emptySlotsByCapacity.get(capacity);
+  if (slots === undefined) {
+    const perModule = capacity.expansion?.keysPerModule ?? 0;
+    const phone = Array.from({ length: capacity.lineKeys }, (_, i) => Object.freeze({ module: 0, index: i + 1, position: i + 1, fn: EMPTY }));
+    const modules = Array.from({ length: capacity.expansion?.modules ?? 0 }, (_, m) =>
+      Object.freeze(
+        Array.from({ length: perModule }, (_, i) =>
+          Object.freeze({ module: m + 1, index: i + 1, position: capacity.lineKeys + m * perModule + i + 1, fn: EMPTY }),
+        ),
+      ),
+    );
+    slots = { phone: Object.freeze(phone), modules: Object.freeze(modules) };
+    emptySlotsByCapacity.set(capacity, slots);
+  }
+  return slots;
+}
 
 /** A BLF or speed dial with no number is a gap the user left; it takes no key. */
 export function isEmptyKey(key: UserKey): boolean {
@@ -82,16 +107,22 @@ export function layoutKeys(
   let next = 0;
   const take = (): KeyFunction => (next < wanted.length && next < capacityUsable ? (wanted[next++] ?? EMPTY) : EMPTY);
 
+  const empty = emptySlotsOf(capacity);
+  // A slot with a function is made here; an empty one is the model's shared slot.
+  const slot = (shared: KeySlot, fn: KeyFunction): KeySlot =>
+    fn === EMPTY ? shared : { module: shared.module, index: shared.index, position: shared.position, fn };
   const phone: KeySlot[] = [];
-  for (let i = 1; i <= capacity.lineKeys; i++) phone.push({ module: 0, index: i, position: i, fn: take() });
+  for (const shared of empty.phone) phone.push(slot(shared, take()));
 
-  const modules: KeySlot[][] = [];
+  const modules: (readonly KeySlot[])[] = [];
   for (let m = 1; m <= supported; m++) {
-    const slots: KeySlot[] = [];
-    for (let i = 1; i <= perModule; i++) {
-      const fn = m <= usable ? take() : EMPTY;
-      slots.push({ module: m, index: i, position: capacity.lineKeys + (m - 1) * perModule + i, fn });
+    const sharedSlots = empty.modules[m - 1] as readonly KeySlot[];
+    if (m > usable || next >= wanted.length || next >= capacityUsable) {
+      modules.push(sharedSlots);
+      continue;
     }
+    const slots: KeySlot[] = [];
+    for (const shared of sharedSlots) slots.push(slot(shared, take()));
     modules.push(slots);
   }
 

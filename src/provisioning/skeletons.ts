@@ -150,6 +150,9 @@ let expected: readonly unknown[] = [];
 let at = 0;
 let leafAt = 0;
 let leaves: Leaf[] = [];
+/** Between matches: nothing to skip (never written, as matching sets the skeleton's own first). */
+const NO_SKIPS: Skips = { seen: [], ends: [], leafEnds: [] };
+let skips: Skips = NO_SKIPS;
 function matches(value: unknown): boolean {
   switch (typeof value) {
     case 'string':
@@ -165,22 +168,49 @@ function matches(value: unknown): boolean {
       return expected[at++] === value;
     case 'object': {
       if (value === null) return expected[at++] === null;
-      if (Array.isArray(value)) {
-        if (expected[at++] !== ARRAY || expected[at++] !== value.length) return false;
-        for (let i = 0; i < value.length; i++) if (!(i in value) || !matches(value[i])) return false;
+      const start = at;
+      // The same frozen object as at this place in the last render of this skeleton: its values are still in place.
+      if (skips.seen[start] === value) {
+        at = skips.ends[start] as number;
+        leafAt = skips.leafEnds[start] as number;
         return true;
       }
-      if (expected[at++] !== OBJECT || !isPlainObject(value)) return false;
-      const count = expected[at++] as number;
-      let seen = 0;
-      for (const key in value) {
-        if (++seen > count || expected[at++] !== key || !matches((value as Record<string, unknown>)[key])) return false;
-      }
-      return seen === count;
+      if (!matchesObject(value)) return false;
+      skips.seen[start] = Object.isFrozen(value) ? value : undefined;
+      skips.ends[start] = at;
+      skips.leafEnds[start] = leafAt;
+      return true;
     }
     default:
       return false;
   }
+}
+
+function matchesObject(value: object): boolean {
+  if (Array.isArray(value)) {
+    if (expected[at++] !== ARRAY || expected[at++] !== value.length) return false;
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !matches(value[i])) return false;
+    return true;
+  }
+  if (expected[at++] !== OBJECT || !isPlainObject(value)) return false;
+  const count = expected[at++] as number;
+  let seen = 0;
+  for (const key in value) {
+    if (++seen > count || expected[at++] !== key || !matches((value as Record<string, unknown>)[key])) return false;
+  }
+  return seen === count;
+}
+
+/**
+ * Per skeleton: the frozen object each place held in the last render and where it ended (token, value), so an
+ * object shared between phones (an empty key, made once per model slot by the adapters) is matched once, not per
+ * render. Only frozen objects are trusted this way: whatever a frozen object holds is frozen too (the adapters
+ * freeze objects of plain values only), so the values the last render left in the scratch space are its values.
+ */
+interface Skips {
+  readonly seen: unknown[];
+  readonly ends: number[];
+  readonly leafEnds: number[];
 }
 
 /** A cheap print of the first two levels (types, sizes), to pick the skeletons worth matching against. */
@@ -226,6 +256,8 @@ interface Version {
 
 interface Skeleton {
   readonly tokens: readonly unknown[];
+  /** What a render may skip; emptied when a match fails part way (the scratch values are then someone else's). */
+  skips: Skips;
   /** null: unsplittable, rendered in full every time. */
   readonly split: {
     readonly digest: string;
@@ -244,6 +276,8 @@ interface Skeleton {
     readonly texts: string[];
   } | null;
 }
+
+const noSkips = (): Skips => ({ seen: [], ends: [], leafEnds: [] });
 
 const etagOfText = (text: string) => `"${createHash('sha1').update(text).digest('base64url')}"`;
 
@@ -278,7 +312,7 @@ export function createSkeletonCache(): SkeletonCache {
       // The walk numbered the values; the copy numbers them the same way.
       output = template(sentinelCopy(context, counter));
     } catch (err) {
-      if (err instanceof Unsplittable) return { tokens: walked.tokens, split: null };
+      if (err instanceof Unsplittable) return { tokens: walked.tokens, skips: noSkips(), split: null };
       throw err;
     } finally {
       skeletonRendering = false;
@@ -290,11 +324,11 @@ export function createSkeletonCache(): SkeletonCache {
       const part = parts[p] ?? '';
       const close = part.indexOf(CLOSE);
       const index = close > 0 ? Number(part.slice(0, close)) : Number.NaN;
-      if (!Number.isInteger(index) || index < 0 || index >= walked.leaves.length) return { tokens: walked.tokens, split: null };
+      if (!Number.isInteger(index) || index < 0 || index >= walked.leaves.length) return { tokens: walked.tokens, skips: noSkips(), split: null };
       gapLeaves.push(index);
       segments.push(part.slice(close + 1));
     }
-    if (segments.some((s) => s.includes(CLOSE))) return { tokens: walked.tokens, split: null };
+    if (segments.some((s) => s.includes(CLOSE))) return { tokens: walked.tokens, skips: noSkips(), split: null };
     const used = [...new Set(gapLeaves)].sort((a, b) => a - b);
     const n = walked.leaves.length;
     const split = {
@@ -310,7 +344,7 @@ export function createSkeletonCache(): SkeletonCache {
       texts: new Array<string>(used.length).fill(''),
     };
     split.version = versionOf(split);
-    return { tokens: walked.tokens, split };
+    return { tokens: walked.tokens, skips: noSkips(), split };
   };
   const versionOf = (split: NonNullable<Skeleton['split']>): Version => {
     const holeUses: number[] = [];
@@ -372,8 +406,11 @@ export function createSkeletonCache(): SkeletonCache {
       at = 0;
       leafAt = 0;
       leaves = skeleton.split?.leaves ?? [];
+      skips = skeleton.skips;
       const found = matches(context) && at === expected.length;
       leaves = [];
+      if (!found) skeleton.skips = noSkips();
+      skips = NO_SKIPS;
       if (found) {
         if (c !== candidates.length - 1) {
           candidates.splice(c, 1);

@@ -40,6 +40,21 @@ function keyParams(fn: KeyFunction): { type: number; line: string; value: string
   }
 }
 
+/**
+ * What an empty slot writes, made once per slot: layoutKeys shares a model's empty slots between phones, and most
+ * keys are empty. Frozen, and the same object every render, which lets the skeleton skip it (skeletons.ts).
+ */
+const emptyKeys = new WeakMap<KeySlot, object>();
+function emptyKeyOf(s: KeySlot): object {
+  let key = emptyKeys.get(s);
+  if (key === undefined) {
+    const params = keyParams(s.fn);
+    key = Object.freeze({ index: s.index, module: s.module, type: params.type, line: params.line, value: params.value, label: params.label, pickup: NULL });
+    emptyKeys.set(s, key);
+  }
+  return key;
+}
+
 /** lang.gui values from the Yealink admin guides (nethesis/tancredi yealink.macros). */
 const LANGUAGE = { en: 'English', de: 'German', fr: 'French', it: 'Italian', es: 'Spanish', nl: 'Dutch' } as const;
 
@@ -117,6 +132,7 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     // A BLF key of a ringing colleague picks the call up with the tenant's directed-pickup code (wazo: pickup_value).
     const keys = (slots: readonly KeySlot[]) =>
       slots.map((s) => {
+        if (s.fn.kind === 'empty') return emptyKeyOf(s);
         // Properties written out rather than spread: a T54W with three modules has some 200 keys a render.
         const key = keyParams(s.fn);
         return {
