@@ -53,6 +53,14 @@ const EMPTY: KeyFunction = Object.freeze({ kind: 'empty' });
  */
 const emptySlotsByCapacity = new WeakMap<KeyCapacity, { readonly phone: readonly KeySlot[]; readonly modules: readonly (readonly KeySlot[])[] }>();
 
+/** The shared empty modules of every model, as layoutKeys hands them over. */
+const sharedEmptyModules = new WeakSet<object>();
+
+/** Whether a layout's modules are a model's shared empty ones (no key reaches them): the same array every time. */
+export function isSharedEmptyModules(modules: KeyLayout['modules']): boolean {
+  return sharedEmptyModules.has(modules);
+}
+
 function emptySlotsOf(capacity: KeyCapacity) {
   let slots = emptySlotsByCapacity.get(capacity);
   if (slots === undefined) {
@@ -66,6 +74,7 @@ function emptySlotsOf(capacity: KeyCapacity) {
       ),
     );
     slots = { phone: Object.freeze(phone), modules: Object.freeze(modules) };
+    sharedEmptyModules.add(slots.modules);
     emptySlotsByCapacity.set(capacity, slots);
   }
   return slots;
@@ -114,16 +123,16 @@ export function layoutKeys(
   const phone: KeySlot[] = [];
   for (const shared of empty.phone) phone.push(slot(shared, take()));
 
-  const modules: (readonly KeySlot[])[] = [];
-  for (let m = 1; m <= supported; m++) {
-    const sharedSlots = empty.modules[m - 1] as readonly KeySlot[];
-    if (m > usable || next >= wanted.length || next >= capacityUsable) {
-      modules.push(sharedSlots);
-      continue;
+  // No key reaches the modules (none attached, or the keys fit on the phone): the model's shared empty modules.
+  let modules: readonly (readonly KeySlot[])[] = empty.modules;
+  if (usable > 0 && next < wanted.length && next < capacityUsable) {
+    const reached: (readonly KeySlot[])[] = [];
+    for (let m = 1; m <= supported; m++) {
+      const sharedSlots = empty.modules[m - 1] as readonly KeySlot[];
+      if (m > usable || next >= wanted.length || next >= capacityUsable) reached.push(sharedSlots);
+      else reached.push(sharedSlots.map((shared) => slot(shared, take())));
     }
-    const slots: KeySlot[] = [];
-    for (const shared of sharedSlots) slots.push(slot(shared, take()));
-    modules.push(slots);
+    modules = reached;
   }
 
   const placedUserKeys = Math.max(0, next - fixed.length);

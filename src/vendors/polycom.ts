@@ -15,15 +15,15 @@ const UPLOADS = /^([0-9a-f]{12})-(app\.log|boot\.log|web\.cfg|calls\.xml|license
 const deviceConfigName = (mac: Mac) => `${mac}-hotprov.cfg`;
 
 /**
- * What an empty slot writes, made once per slot (layoutKeys shares a model's empty slots between phones, and most
- * keys are empty); frozen, and the same object every render, which lets the skeleton skip it (skeletons.ts).
+ * What an empty key writes, made once per position (layoutKeys shares a model's empty slots between phones, and
+ * most keys are empty); frozen, and the same object every render, which lets the skeleton skip it (skeletons.ts).
  */
-const emptyLineKeys = new WeakMap<KeySlot, { index: number; category: string; ref: string }>();
+const emptyLineKeys: { index: number; category: string; ref: string }[] = [];
 function emptyLineKeyOf(slot: KeySlot) {
-  let key = emptyLineKeys.get(slot);
+  let key = emptyLineKeys[slot.position];
   if (key === undefined) {
     key = Object.freeze({ index: slot.position, category: 'Unassigned', ref: '0' });
-    emptyLineKeys.set(slot, key);
+    emptyLineKeys[slot.position] = key;
   }
   return key;
 }

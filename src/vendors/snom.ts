@@ -84,13 +84,13 @@ function officeContext(phone: PhoneSettings, mode: DeviceProfile['mode']) {
   };
 }
 
-/** An empty slot's function key, made once per slot (layoutKeys shares a model's empty slots; see yealink.ts). */
-const emptyFkeys = new WeakMap<KeySlot, object>();
+/** An empty slot's function key, made once per position (layoutKeys shares a model's empty slots; see yealink.ts). */
+const emptyFkeys: object[] = [];
 function emptyFkeyOf(s: KeySlot): object {
-  let key = emptyFkeys.get(s);
+  let key = emptyFkeys[s.position];
   if (key === undefined) {
     key = Object.freeze({ idx: s.position - 1, label: '', text: 'none' });
-    emptyFkeys.set(s, key);
+    emptyFkeys[s.position] = key;
   }
   return key;
 }
