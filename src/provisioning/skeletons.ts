@@ -213,13 +213,17 @@ interface Skips {
   readonly leafEnds: number[];
 }
 
-/** A cheap print of the first two levels (types, sizes), to pick the skeletons worth matching against. */
+/**
+ * A cheap print of the first two levels (types, sizes), to pick the skeletons worth matching against. An array's
+ * elements are not looked at (its length is), and objects are walked without copying their values out: it runs
+ * once per render over a context of a few hundred objects.
+ */
 function shallowPrint(value: unknown, depth = 2): number {
   if (value === null || typeof value !== 'object') return typeof value === 'boolean' ? (value ? 3 : 4) : value == null ? 5 : 6;
-  if (depth === 0) return Array.isArray(value) ? 7 : 8;
-  const values = Array.isArray(value) ? value : Object.values(value);
-  let print = (Array.isArray(value) ? 7 : 8) + values.length * 16;
-  if (depth > 0) for (const v of values) print = (Math.imul(print, 31) + shallowPrint(v, depth - 1)) | 0;
+  if (Array.isArray(value)) return 7 + value.length * 16;
+  if (depth === 0) return 8;
+  let print = 8;
+  for (const key in value) print = (Math.imul(print, 31) + 16 + shallowPrint((value as Record<string, unknown>)[key], depth - 1)) | 0;
   return print;
 }
 
