@@ -512,15 +512,25 @@ function kept(etag: string, version: Version, holes: string): RenderedText {
   return new SkeletonText(etag, version, holes);
 }
 
-/** The bytes from the skeleton's runs, encoded once per version, and the holes encoded now. */
+/**
+ * The bytes from the skeleton's runs, encoded once per version, and the holes encoded now, straight into the one
+ * buffer sent (no Buffer per hole, no list of pieces to join).
+ */
 function assembleBytes(version: Version, holes: string): Buffer {
   if (version.runBytes === null) version.runBytes = version.runs.map((run) => Buffer.from(run, 'utf8'));
   const { runBytes, gapHoles } = version;
   if (gapHoles.length === 0) return runBytes[0] ?? Buffer.alloc(0);
-  const values = holes.split(SEPARATOR).map((value) => Buffer.from(value, 'utf8'));
-  const pieces: Buffer[] = [runBytes[0] as Buffer];
-  for (let g = 0; g < gapHoles.length; g++) pieces.push(values[gapHoles[g] as number] as Buffer, runBytes[g + 1] as Buffer);
-  return Buffer.concat(pieces);
+  const values = holes.split(SEPARATOR);
+  let length = 0;
+  for (const run of runBytes) length += run.length;
+  for (let g = 0; g < gapHoles.length; g++) length += Buffer.byteLength(values[gapHoles[g] as number] as string, 'utf8');
+  const out = Buffer.allocUnsafe(length);
+  let offset = (runBytes[0] as Buffer).copy(out, 0);
+  for (let g = 0; g < gapHoles.length; g++) {
+    offset += out.write(values[gapHoles[g] as number] as string, offset, 'utf8');
+    offset += (runBytes[g + 1] as Buffer).copy(out, offset);
+  }
+  return out;
 }
 
 function assemble(version: Version, holes: string): string {
