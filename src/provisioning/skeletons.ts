@@ -153,6 +153,9 @@ let leaves: Leaf[] = [];
 /** Between matches: nothing to skip (never written, as matching sets the skeleton's own first). */
 const NO_SKIPS: Skips = { seen: [], ends: [], leafEnds: [] };
 let skips: Skips = NO_SKIPS;
+/** The value ranges the last match stepped over, as pairs [first, end), in walk order. */
+const skipped: number[] = [];
+let skippedLength = 0;
 function matches(value: unknown): boolean {
   switch (typeof value) {
     case 'string':
@@ -170,9 +173,12 @@ function matches(value: unknown): boolean {
       if (value === null) return expected[at++] === null;
       const start = at;
       // The same frozen object as at this place in the last render of this skeleton: its values are still in place.
+      const leafStart = leafAt;
       if (skips.seen[start] === value) {
         at = skips.ends[start] as number;
         leafAt = skips.leafEnds[start] as number;
+        skipped[skippedLength++] = leafStart;
+        skipped[skippedLength++] = leafAt;
         return true;
       }
       if (!matchesObject(value)) return false;
@@ -278,6 +284,8 @@ interface Skeleton {
     /** Scratch space of a render: the values in walk order, and the escaped text of those that vary (by use). */
     readonly leaves: Leaf[];
     readonly texts: string[];
+    /** For each value index (and one past the last), the first place in `used` at or after it. */
+    readonly usedFrom: Int32Array;
   } | null;
 }
 
@@ -346,7 +354,12 @@ export function createSkeletonCache(): SkeletonCache {
       version: { runs: [], runBytes: null, etagRuns: [], gapHoles: [], holeUses: [] } as Version,
       leaves: new Array<Leaf>(n).fill(''),
       texts: new Array<string>(used.length).fill(''),
+      usedFrom: new Int32Array(n + 1),
     };
+    for (let i = 0, u = 0; i <= n; i++) {
+      while (u < used.length && (used[u] as number) < i) u++;
+      split.usedFrom[i] = u;
+    }
     split.version = versionOf(split);
     return { tokens: walked.tokens, skips: noSkips(), split };
   };
@@ -411,6 +424,7 @@ export function createSkeletonCache(): SkeletonCache {
       leafAt = 0;
       leaves = skeleton.split?.leaves ?? [];
       skips = skeleton.skips;
+      skippedLength = 0;
       const found = matches(context) && at === expected.length;
       leaves = [];
       if (!found) skeleton.skips = noSkips();
@@ -423,6 +437,7 @@ export function createSkeletonCache(): SkeletonCache {
         return skeleton;
       }
     }
+    skippedLength = 0; // a new skeleton: every value is looked at
     const walked: Walked = { tokens: [], leaves: [] };
     walk(context, walked);
     const skeleton = build(key, template, walked, context);
@@ -451,11 +466,20 @@ export function createSkeletonCache(): SkeletonCache {
       }
       const split = skeleton.split;
       if (split === null) return full(template, context, escapeValue);
-      const { used, bakedRaw, bakedText, variable, leaves: values, texts } = split;
+      const { used, bakedRaw, bakedText, variable, leaves: values, texts, usedFrom } = split;
       let changed = false;
       let separatorInValue = false;
+      // Values of objects the match stepped over are those of the last render, already looked at (baked, or
+      // escaped into `texts`): the loop steps over them too.
+      let r = 0;
       for (let u = 0; u < used.length; u++) {
         const i = used[u] as number;
+        while (r < skippedLength && (skipped[r + 1] as number) <= i) r += 2;
+        if (r < skippedLength && (skipped[r] as number) <= i) {
+          u = (usedFrom[skipped[r + 1] as number] as number) - 1;
+          r += 2;
+          continue;
+        }
         const value = values[i] as Leaf;
         if (variable[i] === 0 && value === bakedRaw[i]) continue;
         const text = typeof value === 'string' ? escapeValue(value) : String(value);
