@@ -47,7 +47,11 @@ function keyParams(fn: KeyFunction): { type: number; line: string; value: string
  */
 const emptyKeys: object[][] = [];
 function emptyKeyOf(s: KeySlot): object {
-  const byIndex = (emptyKeys[s.module] ??= []);
+  let byIndex = emptyKeys[s.module];
+  if (byIndex === undefined) {
+    byIndex = [];
+    emptyKeys[s.module] = byIndex;
+  }
   let key = byIndex[s.index];
   if (key === undefined) {
     const params = keyParams(s.fn);
