@@ -25,6 +25,18 @@ CacheMemory.before(async (ctx) => {
 });
 CacheMemory.after((ctx) => rmSync(ctx.dir, { recursive: true, force: true }));
 
+/**
+ * The fetch records written, and a collection followed by a later task: measured, some 1.8 MB that no file holds
+ * are freed only by a collection 50 ms after a first one (the mechanism is not pinned down). Measured one
+ * event-loop turn after the fetches, they were counted as the cache's in some runs and not in others, and the
+ * test failed at random.
+ */
+const settled = async () => {
+  await new Promise((resolve) => setImmediate(resolve));
+  collectGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+};
+
 const memoryMb = () => {
   collectGarbage();
   collectGarbage();
@@ -36,9 +48,10 @@ CacheMemory('4,000 phones through a 1 MB cache: what forgetting every file frees
   const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path, HOTPROV_CACHE_MB: '1' }), adminToken: TEST_TOKEN, log: silentLogger });
   try {
     for (const phone of phones) assert.is(hotprov.provisioning.answer(seededRequest(phone)).kind, 'file', phone.path);
-    await new Promise((resolve) => setImmediate(resolve)); // the fetch records written
+    await settled();
     const filled = memoryMb();
     hotprov.provisioning.invalidateAll();
+    await settled();
     // Forgotten with the files: every phone's current ETag (about 100 bytes each), kept apart from the budget.
     const cachedMb = filled - memoryMb() - (phones.length * 100) / 2 ** 20;
     assert.ok(cachedMb < 2, `the cache holds ${cachedMb.toFixed(1)} MB`);
