@@ -44,7 +44,41 @@ export interface KeyLayout {
   readonly warnings: readonly string[];
 }
 
-const EMPTY: KeyFunction = { kind: 'empty' };
+const EMPTY: KeyFunction = Object.freeze({ kind: 'empty' });
+
+/**
+ * A model's empty slots, made once per model and shared by every layout (frozen: nobody may change them). Most of
+ * a phone's keys are empty, and the adapters keep what they make of an empty slot by the slot, so a render builds
+ * only the keys in use. A module no key reaches is the whole shared array.
+ */
+const emptySlotsByCapacity = new WeakMap<KeyCapacity, { readonly phone: readonly KeySlot[]; readonly modules: readonly (readonly KeySlot[])[] }>();
+
+/** The shared empty modules of every model, as layoutKeys hands them over. */
+const sharedEmptyModules = new WeakSet<object>();
+
+/** Whether a layout's modules are a model's shared empty ones (no key reaches them): the same array every time. */
+export function isSharedEmptyModules(modules: KeyLayout['modules']): boolean {
+  return sharedEmptyModules.has(modules);
+}
+
+function emptySlotsOf(capacity: KeyCapacity) {
+  let slots = emptySlotsByCapacity.get(capacity);
+  if (slots === undefined) {
+    const perModule = capacity.expansion?.keysPerModule ?? 0;
+    const phone = Array.from({ length: capacity.lineKeys }, (_, i) => Object.freeze({ module: 0, index: i + 1, position: i + 1, fn: EMPTY }));
+    const modules = Array.from({ length: capacity.expansion?.modules ?? 0 }, (_, m) =>
+      Object.freeze(
+        Array.from({ length: perModule }, (_, i) =>
+          Object.freeze({ module: m + 1, index: i + 1, position: capacity.lineKeys + m * perModule + i + 1, fn: EMPTY }),
+        ),
+      ),
+    );
+    slots = { phone: Object.freeze(phone), modules: Object.freeze(modules) };
+    sharedEmptyModules.add(slots.modules);
+    emptySlotsByCapacity.set(capacity, slots);
+  }
+  return slots;
+}
 
 /** A BLF or speed dial with no number is a gap the user left; it takes no key. */
 export function isEmptyKey(key: UserKey): boolean {
@@ -82,17 +116,23 @@ export function layoutKeys(
   let next = 0;
   const take = (): KeyFunction => (next < wanted.length && next < capacityUsable ? (wanted[next++] ?? EMPTY) : EMPTY);
 
+  const empty = emptySlotsOf(capacity);
+  // A slot with a function is made here; an empty one is the model's shared slot.
+  const slot = (shared: KeySlot, fn: KeyFunction): KeySlot =>
+    fn === EMPTY ? shared : { module: shared.module, index: shared.index, position: shared.position, fn };
   const phone: KeySlot[] = [];
-  for (let i = 1; i <= capacity.lineKeys; i++) phone.push({ module: 0, index: i, position: i, fn: take() });
+  for (const shared of empty.phone) phone.push(slot(shared, take()));
 
-  const modules: KeySlot[][] = [];
-  for (let m = 1; m <= supported; m++) {
-    const slots: KeySlot[] = [];
-    for (let i = 1; i <= perModule; i++) {
-      const fn = m <= usable ? take() : EMPTY;
-      slots.push({ module: m, index: i, position: capacity.lineKeys + (m - 1) * perModule + i, fn });
+  // No key reaches the modules (none attached, or the keys fit on the phone): the model's shared empty modules.
+  let modules: readonly (readonly KeySlot[])[] = empty.modules;
+  if (usable > 0 && next < wanted.length && next < capacityUsable) {
+    const reached: (readonly KeySlot[])[] = [];
+    for (let m = 1; m <= supported; m++) {
+      const sharedSlots = empty.modules[m - 1] as readonly KeySlot[];
+      if (m > usable || next >= wanted.length || next >= capacityUsable) reached.push(sharedSlots);
+      else reached.push(sharedSlots.map((shared) => slot(shared, take())));
     }
-    modules.push(slots);
+    modules = reached;
   }
 
   const placedUserKeys = Math.max(0, next - fixed.length);

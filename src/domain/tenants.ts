@@ -41,6 +41,37 @@ export interface TenantPhoneSettings {
   readonly srtp: TenantRow['srtp'];
 }
 
+/**
+ * Each database's tenant settings as profiles read them, kept in memory: a phone's render would otherwise read the
+ * tenant row and parse its lists every time. updateTenant, the only writer of the columns the settings hold,
+ * forgets them after its transaction (the next idle number and the redirect base URL are not among them).
+ */
+const settingsMemo = new WeakMap<Db, Map<number, { readonly defaults: Config['registrar']; readonly settings: TenantSettings }>>();
+
+/**
+ * A tenant's settings, from memory while no updateTenant changed them; undefined when the tenant does not exist.
+ * `defaults` are the configured registrar's, normally one object for the life of the server.
+ */
+export function findTenantSettings(db: Db, id: number, defaults: Config['registrar']): TenantSettings | undefined {
+  let byId = settingsMemo.get(db);
+  const kept = byId?.get(id);
+  if (kept !== undefined && kept.defaults === defaults) return kept.settings;
+  const row = findTenant(db, id);
+  if (row === undefined) return undefined;
+  const settings = tenantSettings(row, defaults);
+  if (byId === undefined) {
+    byId = new Map();
+    settingsMemo.set(db, byId);
+  }
+  byId.set(id, { defaults, settings });
+  return settings;
+}
+
+/** Forgets the tenant settings kept for this database: a tenant's settings changed. */
+function forgetTenantSettings(db: Db): void {
+  settingsMemo.delete(db);
+}
+
 /** Returns the default tenant, creating it on first start. */
 export function ensureDefaultTenant(db: Db): TenantRow {
   const existing = db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)).get();
@@ -269,6 +300,7 @@ export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, i
     recordAudit(tx, tenantId, now, actor, { action: 'tenant.updated', detail: { fields: Object.keys(input) } });
     return updated;
   });
+  forgetTenantSettings(deps.db);
   const ids = deps.db.select({ id: devices.id }).from(devices).where(eq(devices.tenantId, tenantId)).all();
   deps.profilesChanged({ deviceIds: ids.map((d) => d.id), reason: 'tenant settings changed' });
   return row;

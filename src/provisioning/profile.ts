@@ -124,20 +124,34 @@ function phoneSettings(tenant: TenantSettings, device: ProfileDevice): PhoneSett
 /** The path under which phones fetch their own files, with credentials: hotprov challenges there. */
 export const CREDENTIALED_PATH = '/prov/';
 
+/** The credentialed URL of a base URL, parsed once: every render of every phone asks for it. */
+const credentialedUrls = new Map<string, URL>();
+
 /** hotprov's credentialed path and a phone's credentials, in every form the vendors' settings take. */
 export function provisioningAccess(baseUrl: string, username: string, password: string): ProvisioningAccess {
-  const url = new URL(`${baseUrl}${CREDENTIALED_PATH}`);
-  const withCredentials = new URL(url);
-  withCredentials.username = encodeURIComponent(username);
-  withCredentials.password = encodeURIComponent(password);
+  let url = credentialedUrls.get(baseUrl);
+  if (url === undefined) {
+    url = new URL(`${baseUrl}${CREDENTIALED_PATH}`);
+    credentialedUrls.set(baseUrl, url);
+  }
   return {
     url: url.href,
-    urlWithCredentials: withCredentials.href,
+    urlWithCredentials: withCredentials(url, encodeURIComponent(username), encodeURIComponent(password)),
     serverName: `${url.host}${url.pathname}`,
     serverType: url.protocol === 'https:' ? 'HTTPS' : 'HTTP',
     username,
     password,
   };
+}
+
+/**
+ * The URL with user info, as the URL standard serialises it (what setting `username` and `password` on a URL
+ * gives): `user` and `user:password` before an `@`, nothing when both are empty. The parts arrive percent-encoded by
+ * encodeURIComponent, whose output holds nothing the user-info encode set would encode again.
+ */
+function withCredentials(url: URL, username: string, password: string): string {
+  if (username === '' && password === '') return url.href;
+  return `${url.protocol}//${username}${password === '' ? '' : `:${password}`}@${url.host}${url.pathname}${url.search}${url.hash}`;
 }
 
 /** The screen where someone at the desk types a claimed phone's activation code. */

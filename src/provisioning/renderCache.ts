@@ -34,30 +34,44 @@ export function fileFromText(contentType: string, body: string): FileAnswer {
 }
 
 /**
- * A cached device file as an answer: the phone's own values and the shared skeleton they fill (skeletons.ts), a few
- * hundred bytes a phone. A class rather than an object of closures: the cache holds one per phone, and closures
- * with their context would cost more than the phone's values.
+ * A cached device file: the answer (its phone's own values and the shared skeleton they fill, skeletons.ts, a few
+ * hundred bytes a phone), the account it carries and its kind, in one object that is its own DeviceFile. A class
+ * rather than objects of closures, and one object rather than three and a Map per device: the cache holds one per
+ * phone, and at 100,000 phones every object a phone keeps is megabytes the storm's collector must walk.
  */
-class KeptAnswer implements FileAnswer {
-  readonly kind = 'file' as const;
+class KeptFile implements FileAnswer, DeviceFile {
+  readonly fileKind: string;
   readonly contentType: string;
   readonly file: RenderedText;
-  constructor(contentType: string, file: RenderedText) {
+  readonly account: DeviceProfile['account'];
+  constructor(fileKind: string, contentType: string, file: RenderedText, account: DeviceProfile['account']) {
+    this.fileKind = fileKind;
     this.contentType = contentType;
     this.file = file;
+    this.account = account;
+  }
+  get kind(): 'file' {
+    return 'file';
+  }
+  get answer(): FileAnswer {
+    return this;
   }
   get etag(): string {
     return this.file.etag;
+  }
+  /** What holding it costs the cache budget, in bytes. */
+  get cost(): number {
+    return this.file.cost + CACHE_ENTRY_OVERHEAD;
   }
   bytes(): Buffer {
     return this.file.bytes();
   }
 }
 
-interface KeptFile extends DeviceFile {
-  /** What holding it costs the cache budget, in bytes. */
-  readonly cost: number;
-}
+/** A device's kept files: the one it fetched (nearly always just its main file), or several. */
+type KeptFiles = KeptFile | readonly KeptFile[];
+
+const filesOf = (kept: KeptFiles | undefined): readonly KeptFile[] => (kept === undefined ? [] : kept instanceof KeptFile ? [kept] : kept);
 
 /**
  * Rendered files, per device and per file kind, so a phone's fetch is a lookup rather than a render; and the
@@ -72,12 +86,13 @@ interface KeptFile extends DeviceFile {
 export function createRenderCache(megabytes = 64) {
   const budget = megabytes * 1024 * 1024;
   /** Each device's kept files by kind; an entry is replaced whole, so its size is counted again. */
-  const bodies = new LRUCache<number, ReadonlyMap<string, KeptFile>>({
+  const bodies = new LRUCache<number, KeptFiles>({
     // lru-cache asks for a positive budget; 0 MB keeps nothing, as any file is larger than one byte.
     maxSize: Math.max(budget, 1),
-    sizeCalculation: (files) => {
+    sizeCalculation: (kept) => {
+      if (kept instanceof KeptFile) return kept.cost;
       let cost = 0;
-      for (const file of files.values()) cost += file.cost;
+      for (const file of kept) cost += file.cost;
       return cost;
     },
   });
@@ -95,22 +110,25 @@ export function createRenderCache(megabytes = 64) {
     currentEtag: (deviceId: number, kind: string): string | undefined => currentEtags.get(kind)?.get(deviceId),
 
     /** The device's kept file of this kind; the device becomes the most recently used. */
-    file: (deviceId: number, kind: string): DeviceFile | undefined => bodies.get(deviceId)?.get(kind),
+    file(deviceId: number, kind: string): DeviceFile | undefined {
+      const kept = bodies.get(deviceId);
+      if (kept instanceof KeptFile) return kept.fileKind === kind ? kept : undefined;
+      return kept?.find((f) => f.fileKind === kind);
+    },
 
     /** A device file just rendered, kept for the next fetches (a 304 needs just its ETag). */
     keep(deviceId: number, kind: string, contentType: string, file: RenderedText, account: DeviceProfile['account']): DeviceFile {
-      const answer = new KeptAnswer(contentType, file);
-      const kept: KeptFile = { answer, account, cost: file.cost + CACHE_ENTRY_OVERHEAD };
-      const files = new Map(bodies.peek(deviceId));
-      files.set(kind, kept);
-      bodies.set(deviceId, files);
+      const kept = new KeptFile(kind, contentType, file, account);
+      const others = filesOf(bodies.peek(deviceId)).filter((f) => f.fileKind !== kind);
+      // An entry is replaced whole, so its size is counted again.
+      bodies.set(deviceId, others.length === 0 ? kept : [...others, kept]);
       let etags = currentEtags.get(kind);
       if (etags === undefined) {
         etags = new Map();
         currentEtags.set(kind, etags);
       }
-      etags.set(deviceId, answer.etag);
-      return { answer, account };
+      etags.set(deviceId, kept.etag);
+      return kept;
     },
 
     sharedFile: (key: string): FileAnswer | undefined => shared.get(key),

@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { userAtDevice } from '../domain/sessions.ts';
-import { findTenant, tenantSettings } from '../domain/tenants.ts';
+import { findTenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
 import { escapeContext } from '../vendors/escape.ts';
@@ -60,11 +60,11 @@ export function createRendering(deps: RenderingDeps) {
      * `seated` at it (null: idle), as an admin may preview. The adapter is the device's, resolved by the caller.
      */
     profileOf(adapter: VendorAdapter, device: ProfiledDevice, seated?: UserRow | null): DeviceProfile {
-      const tenant = findTenant(deps.db, device.tenantId);
+      const tenant = findTenantSettings(deps.db, device.tenantId, deps.config.registrar);
       if (tenant === undefined) throw new Error(`device ${device.mac}: tenant ${device.tenantId} is missing`);
       const user = seated === undefined ? userAtDevice(deps.db, device.id) : (seated ?? undefined);
       return buildDeviceProfile({
-        tenant: tenantSettings(tenant, deps.config.registrar),
+        tenant,
         device,
         model: modelOf(adapter, device),
         user: user === undefined ? null : { row: user, keys: keysOf(deps.db, user.id) },

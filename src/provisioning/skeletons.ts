@@ -150,6 +150,12 @@ let expected: readonly unknown[] = [];
 let at = 0;
 let leafAt = 0;
 let leaves: Leaf[] = [];
+/** Between matches: nothing to skip (never written, as matching sets the skeleton's own first). */
+const NO_SKIPS: Skips = { seen: [], ends: [], leafEnds: [] };
+let skips: Skips = NO_SKIPS;
+/** The value ranges the last match stepped over, as pairs [first, end), in walk order. */
+const skipped: number[] = [];
+let skippedLength = 0;
 function matches(value: unknown): boolean {
   switch (typeof value) {
     case 'string':
@@ -165,31 +171,65 @@ function matches(value: unknown): boolean {
       return expected[at++] === value;
     case 'object': {
       if (value === null) return expected[at++] === null;
-      if (Array.isArray(value)) {
-        if (expected[at++] !== ARRAY || expected[at++] !== value.length) return false;
-        for (let i = 0; i < value.length; i++) if (!(i in value) || !matches(value[i])) return false;
+      const start = at;
+      // The same frozen object as at this place in the last render of this skeleton: its values are still in place.
+      const leafStart = leafAt;
+      if (skips.seen[start] === value) {
+        at = skips.ends[start] as number;
+        leafAt = skips.leafEnds[start] as number;
+        skipped[skippedLength++] = leafStart;
+        skipped[skippedLength++] = leafAt;
         return true;
       }
-      if (expected[at++] !== OBJECT || !isPlainObject(value)) return false;
-      const count = expected[at++] as number;
-      let seen = 0;
-      for (const key in value) {
-        if (++seen > count || expected[at++] !== key || !matches((value as Record<string, unknown>)[key])) return false;
-      }
-      return seen === count;
+      if (!matchesObject(value)) return false;
+      skips.seen[start] = Object.isFrozen(value) ? value : undefined;
+      skips.ends[start] = at;
+      skips.leafEnds[start] = leafAt;
+      return true;
     }
     default:
       return false;
   }
 }
 
-/** A cheap print of the first two levels (types, sizes), to pick the skeletons worth matching against. */
+function matchesObject(value: object): boolean {
+  if (Array.isArray(value)) {
+    if (expected[at++] !== ARRAY || expected[at++] !== value.length) return false;
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !matches(value[i])) return false;
+    return true;
+  }
+  if (expected[at++] !== OBJECT || !isPlainObject(value)) return false;
+  const count = expected[at++] as number;
+  let seen = 0;
+  for (const key in value) {
+    if (++seen > count || expected[at++] !== key || !matches((value as Record<string, unknown>)[key])) return false;
+  }
+  return seen === count;
+}
+
+/**
+ * Per skeleton: the frozen object each place held in the last render and where it ended (token, value), so an
+ * object shared between phones (an empty key, made once per model slot by the adapters) is matched once, not per
+ * render. Only frozen objects are trusted this way: whatever a frozen object holds is frozen too (the adapters
+ * freeze objects of plain values only), so the values the last render left in the scratch space are its values.
+ */
+interface Skips {
+  readonly seen: unknown[];
+  readonly ends: number[];
+  readonly leafEnds: number[];
+}
+
+/**
+ * A cheap print of the first two levels (types, sizes), to pick the skeletons worth matching against. An array's
+ * elements are not looked at (its length is), and objects are walked without copying their values out: it runs
+ * once per render over a context of a few hundred objects.
+ */
 function shallowPrint(value: unknown, depth = 2): number {
   if (value === null || typeof value !== 'object') return typeof value === 'boolean' ? (value ? 3 : 4) : value == null ? 5 : 6;
-  if (depth === 0) return Array.isArray(value) ? 7 : 8;
-  const values = Array.isArray(value) ? value : Object.values(value);
-  let print = (Array.isArray(value) ? 7 : 8) + values.length * 16;
-  if (depth > 0) for (const v of values) print = (Math.imul(print, 31) + shallowPrint(v, depth - 1)) | 0;
+  if (Array.isArray(value)) return 7 + value.length * 16;
+  if (depth === 0) return 8;
+  let print = 8;
+  for (const key in value) print = (Math.imul(print, 31) + 16 + shallowPrint((value as Record<string, unknown>)[key], depth - 1)) | 0;
   return print;
 }
 
@@ -226,6 +266,8 @@ interface Version {
 
 interface Skeleton {
   readonly tokens: readonly unknown[];
+  /** What a render may skip; emptied when a match fails part way (the scratch values are then someone else's). */
+  skips: Skips;
   /** null: unsplittable, rendered in full every time. */
   readonly split: {
     readonly digest: string;
@@ -242,8 +284,12 @@ interface Skeleton {
     /** Scratch space of a render: the values in walk order, and the escaped text of those that vary (by use). */
     readonly leaves: Leaf[];
     readonly texts: string[];
+    /** For each value index (and one past the last), the first place in `used` at or after it. */
+    readonly usedFrom: Int32Array;
   } | null;
 }
+
+const noSkips = (): Skips => ({ seen: [], ends: [], leafEnds: [] });
 
 const etagOfText = (text: string) => `"${createHash('sha1').update(text).digest('base64url')}"`;
 
@@ -278,7 +324,7 @@ export function createSkeletonCache(): SkeletonCache {
       // The walk numbered the values; the copy numbers them the same way.
       output = template(sentinelCopy(context, counter));
     } catch (err) {
-      if (err instanceof Unsplittable) return { tokens: walked.tokens, split: null };
+      if (err instanceof Unsplittable) return { tokens: walked.tokens, skips: noSkips(), split: null };
       throw err;
     } finally {
       skeletonRendering = false;
@@ -290,11 +336,11 @@ export function createSkeletonCache(): SkeletonCache {
       const part = parts[p] ?? '';
       const close = part.indexOf(CLOSE);
       const index = close > 0 ? Number(part.slice(0, close)) : Number.NaN;
-      if (!Number.isInteger(index) || index < 0 || index >= walked.leaves.length) return { tokens: walked.tokens, split: null };
+      if (!Number.isInteger(index) || index < 0 || index >= walked.leaves.length) return { tokens: walked.tokens, skips: noSkips(), split: null };
       gapLeaves.push(index);
       segments.push(part.slice(close + 1));
     }
-    if (segments.some((s) => s.includes(CLOSE))) return { tokens: walked.tokens, split: null };
+    if (segments.some((s) => s.includes(CLOSE))) return { tokens: walked.tokens, skips: noSkips(), split: null };
     const used = [...new Set(gapLeaves)].sort((a, b) => a - b);
     const n = walked.leaves.length;
     const split = {
@@ -308,9 +354,14 @@ export function createSkeletonCache(): SkeletonCache {
       version: { runs: [], runBytes: null, etagRuns: [], gapHoles: [], holeUses: [] } as Version,
       leaves: new Array<Leaf>(n).fill(''),
       texts: new Array<string>(used.length).fill(''),
+      usedFrom: new Int32Array(n + 1),
     };
+    for (let i = 0, u = 0; i <= n; i++) {
+      while (u < used.length && (used[u] as number) < i) u++;
+      split.usedFrom[i] = u;
+    }
     split.version = versionOf(split);
-    return { tokens: walked.tokens, split };
+    return { tokens: walked.tokens, skips: noSkips(), split };
   };
   const versionOf = (split: NonNullable<Skeleton['split']>): Version => {
     const holeUses: number[] = [];
@@ -372,8 +423,12 @@ export function createSkeletonCache(): SkeletonCache {
       at = 0;
       leafAt = 0;
       leaves = skeleton.split?.leaves ?? [];
+      skips = skeleton.skips;
+      skippedLength = 0;
       const found = matches(context) && at === expected.length;
       leaves = [];
+      if (!found) skeleton.skips = noSkips();
+      skips = NO_SKIPS;
       if (found) {
         if (c !== candidates.length - 1) {
           candidates.splice(c, 1);
@@ -382,6 +437,7 @@ export function createSkeletonCache(): SkeletonCache {
         return skeleton;
       }
     }
+    skippedLength = 0; // a new skeleton: every value is looked at
     const walked: Walked = { tokens: [], leaves: [] };
     walk(context, walked);
     const skeleton = build(key, template, walked, context);
@@ -410,11 +466,20 @@ export function createSkeletonCache(): SkeletonCache {
       }
       const split = skeleton.split;
       if (split === null) return full(template, context, escapeValue);
-      const { used, bakedRaw, bakedText, variable, leaves: values, texts } = split;
+      const { used, bakedRaw, bakedText, variable, leaves: values, texts, usedFrom } = split;
       let changed = false;
       let separatorInValue = false;
+      // Values of objects the match stepped over are those of the last render, already looked at (baked, or
+      // escaped into `texts`): the loop steps over them too.
+      let r = 0;
       for (let u = 0; u < used.length; u++) {
         const i = used[u] as number;
+        while (r < skippedLength && (skipped[r + 1] as number) <= i) r += 2;
+        if (r < skippedLength && (skipped[r] as number) <= i) {
+          u = (usedFrom[skipped[r + 1] as number] as number) - 1;
+          r += 2;
+          continue;
+        }
         const value = values[i] as Leaf;
         if (variable[i] === 0 && value === bakedRaw[i]) continue;
         const text = typeof value === 'string' ? escapeValue(value) : String(value);
@@ -471,15 +536,25 @@ function kept(etag: string, version: Version, holes: string): RenderedText {
   return new SkeletonText(etag, version, holes);
 }
 
-/** The bytes from the skeleton's runs, encoded once per version, and the holes encoded now. */
+/**
+ * The bytes from the skeleton's runs, encoded once per version, and the holes encoded now, straight into the one
+ * buffer sent (no Buffer per hole, no list of pieces to join).
+ */
 function assembleBytes(version: Version, holes: string): Buffer {
   if (version.runBytes === null) version.runBytes = version.runs.map((run) => Buffer.from(run, 'utf8'));
   const { runBytes, gapHoles } = version;
   if (gapHoles.length === 0) return runBytes[0] ?? Buffer.alloc(0);
-  const values = holes.split(SEPARATOR).map((value) => Buffer.from(value, 'utf8'));
-  const pieces: Buffer[] = [runBytes[0] as Buffer];
-  for (let g = 0; g < gapHoles.length; g++) pieces.push(values[gapHoles[g] as number] as Buffer, runBytes[g + 1] as Buffer);
-  return Buffer.concat(pieces);
+  const values = holes.split(SEPARATOR);
+  let length = 0;
+  for (const run of runBytes) length += run.length;
+  for (let g = 0; g < gapHoles.length; g++) length += Buffer.byteLength(values[gapHoles[g] as number] as string, 'utf8');
+  const out = Buffer.allocUnsafe(length);
+  let offset = (runBytes[0] as Buffer).copy(out, 0);
+  for (let g = 0; g < gapHoles.length; g++) {
+    offset += out.write(values[gapHoles[g] as number] as string, offset, 'utf8');
+    offset += (runBytes[g + 1] as Buffer).copy(out, offset);
+  }
+  return out;
 }
 
 function assemble(version: Version, holes: string): string {

@@ -15,6 +15,30 @@ const UPLOADS = /^([0-9a-f]{12})-(app\.log|boot\.log|web\.cfg|calls\.xml|license
 const deviceConfigName = (mac: Mac) => `${mac}-hotprov.cfg`;
 
 /**
+ * What an empty key writes, made once per position (layoutKeys shares a model's empty slots between phones, and
+ * most keys are empty); frozen, and the same object every render, which lets the skeleton skip it (skeletons.ts).
+ */
+const emptyLineKeys: { index: number; category: string; ref: string }[] = [];
+function emptyLineKeyOf(slot: KeySlot) {
+  let key = emptyLineKeys[slot.position];
+  if (key === undefined) {
+    key = Object.freeze({ index: slot.position, category: 'Unassigned', ref: '0' });
+    emptyLineKeys[slot.position] = key;
+  }
+  return key;
+}
+/** An unused resource-list slot, by its 0-based place: the same for every phone. */
+const emptyResources: { index: number; address: string; label: string }[] = [];
+function emptyResourceAt(i: number) {
+  let resource = emptyResources[i];
+  if (resource === undefined) {
+    resource = Object.freeze({ index: i + 1, address: '', label: '' });
+    emptyResources[i] = resource;
+  }
+  return resource;
+}
+
+/**
  * Lays a profile's keys out as Poly flexible line keys. BLF keys take their address from the attendant
  * resource list in order (lineKey index 0 = next resource); speed dials point at a contact-directory
  * speed-dial number, so the device's <mac>-directory.xml carries them.
@@ -27,7 +51,7 @@ function polycomKeys(slots: readonly KeySlot[]) {
     const fn = slot.fn;
     switch (fn.kind) {
       case 'empty':
-        lineKeys.push({ index: slot.position, category: 'Unassigned', ref: '0' });
+        lineKeys.push(emptyLineKeyOf(slot));
         break;
       case 'line':
         lineKeys.push({ index: slot.position, category: 'Line', ref: '1' });
@@ -47,7 +71,10 @@ function polycomKeys(slots: readonly KeySlot[]) {
     }
   }
   // Every resource slot a key could use is written, so a logged-out user's BLFs are cleared.
-  const resourceList = slots.map((_, i) => ({ index: i + 1, address: resources[i]?.address ?? '', label: resources[i]?.label ?? '' }));
+  const resourceList = slots.map((_, i) => {
+    const resource = resources[i];
+    return resource === undefined ? emptyResourceAt(i) : { index: i + 1, address: resource.address, label: resource.label };
+  });
   return { lineKeys, resourceList, speedDials };
 }
 

@@ -84,13 +84,26 @@ function officeContext(phone: PhoneSettings, mode: DeviceProfile['mode']) {
   };
 }
 
+/** An empty slot's function key, made once per position (layoutKeys shares a model's empty slots; see yealink.ts). */
+const emptyFkeys: object[] = [];
+function emptyFkeyOf(s: KeySlot): object {
+  let key = emptyFkeys[s.position];
+  if (key === undefined) {
+    key = Object.freeze({ idx: s.position - 1, label: '', text: 'none' });
+    emptyFkeys[s.position] = key;
+  }
+  return key;
+}
+
 const upperMac = (mac: Mac) => mac.toUpperCase();
 
 export function createSnomAdapter(profile: VendorProfile): VendorAdapter {
   const deviceContext = (p: DeviceProfile) => {
     const { host, port, transport } = p.registrar;
     const fkeys = (slots: readonly KeySlot[]) =>
-      slots.map((s) => ({ idx: s.position - 1, label: fkeyLabel(s.fn), text: fkeyText(s.fn, host, p.phone.pickupCode) }));
+      slots.map((s) =>
+        s.fn.kind === 'empty' ? emptyFkeyOf(s) : { idx: s.position - 1, label: fkeyLabel(s.fn), text: fkeyText(s.fn, host, p.phone.pickupCode) },
+      );
     const otherAccounts = [];
     for (let n = 2; n <= p.device.model.accounts; n++) otherAccounts.push({ index: n });
     return {

@@ -1,4 +1,4 @@
-import type { KeyFunction, KeySlot } from '../domain/keyLayout.ts';
+import { isSharedEmptyModules, type KeyFunction, type KeySlot } from '../domain/keyLayout.ts';
 import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
 import { idleDigitMap } from './digitMap.ts';
@@ -38,6 +38,41 @@ function keyParams(fn: KeyFunction): { type: number; line: string; value: string
     case 'blf':
       return { type: KEY_TYPE.blf, line: '1', value: fn.value, label: fn.label };
   }
+}
+
+/**
+ * What an empty key writes, made once per place (module, index): layoutKeys shares a model's empty slots between
+ * phones, and most keys are empty. Frozen, and the same object every render, which lets the skeleton skip it
+ * (skeletons.ts). By place in arrays, not by slot in a WeakMap: two hundred lookups a render.
+ */
+const emptyKeys: object[][] = [];
+function emptyKeyOf(s: KeySlot): object {
+  let byIndex = emptyKeys[s.module];
+  if (byIndex === undefined) {
+    byIndex = [];
+    emptyKeys[s.module] = byIndex;
+  }
+  let key = byIndex[s.index];
+  if (key === undefined) {
+    const params = keyParams(s.fn);
+    key = Object.freeze({ index: s.index, module: s.module, type: params.type, line: params.line, value: params.value, label: params.label, pickup: NULL });
+    byIndex[s.index] = key;
+  }
+  return key;
+}
+
+/**
+ * The keys of a model's modules when no key reaches them (layoutKeys then hands over the model's frozen empty
+ * modules): made once per model, one frozen array, which the skeleton skips whole.
+ */
+const emptyExpansionKeys = new WeakMap<object, readonly object[]>();
+function emptyExpansionKeysOf(modules: readonly (readonly KeySlot[])[], keys: (slots: readonly KeySlot[]) => object[]): readonly object[] {
+  let all = emptyExpansionKeys.get(modules);
+  if (all === undefined) {
+    all = Object.freeze(modules.flatMap(keys));
+    emptyExpansionKeys.set(modules, all);
+  }
+  return all;
 }
 
 /** lang.gui values from the Yealink admin guides (nethesis/tancredi yealink.macros). */
@@ -117,6 +152,7 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
     // A BLF key of a ringing colleague picks the call up with the tenant's directed-pickup code (wazo: pickup_value).
     const keys = (slots: readonly KeySlot[]) =>
       slots.map((s) => {
+        if (s.fn.kind === 'empty') return emptyKeyOf(s);
         // Properties written out rather than spread: a T54W with three modules has some 200 keys a render.
         const key = keyParams(s.fn);
         return {
@@ -162,7 +198,7 @@ export function createYealinkAdapter(profile: VendorProfile): VendorAdapter {
       emergency,
       otherAccounts,
       lineKeys: keys(p.layout.phone),
-      expansionKeys: p.layout.modules.flatMap(keys),
+      expansionKeys: isSharedEmptyModules(p.layout.modules) ? emptyExpansionKeysOf(p.layout.modules, keys) : p.layout.modules.flatMap(keys),
     };
   };
 

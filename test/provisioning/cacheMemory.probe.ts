@@ -15,6 +15,17 @@ const collectGarbage = (globalThis as { gc?: () => void }).gc;
 if (collectGarbage === undefined) throw new Error('run with node --expose-gc');
 const [phoneCount = '4000', cacheMb = '1'] = process.argv.slice(2);
 
+/**
+ * The fetch records written, and a collection followed by a later task: some 1.8 MB that no file holds are freed
+ * only by a collection some 50 ms after a first one (the mechanism is not pinned down); measured one turn after
+ * the fetches, they were counted as the cache's in some runs and not in others.
+ */
+const settled = async () => {
+  await new Promise((resolve) => setImmediate(resolve));
+  collectGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+};
+
 const memoryMb = () => {
   collectGarbage();
   collectGarbage();
@@ -29,9 +40,10 @@ try {
   const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path, HOTPROV_CACHE_MB: cacheMb }), adminToken: TEST_TOKEN, log: silentLogger });
   try {
     const refused = phones.filter((phone) => hotprov.provisioning.answer(seededRequest(phone)).kind !== 'file').length;
-    await new Promise((resolve) => setImmediate(resolve)); // the fetch records written
+    await settled();
     const filled = memoryMb();
     hotprov.provisioning.invalidateAll();
+    await settled();
     // Forgotten with the files: every phone's current ETag (about 100 bytes each), kept apart from the budget.
     const cachedMb = filled - memoryMb() - (phones.length * 100) / 2 ** 20;
     process.stdout.write(`${JSON.stringify({ phones: phones.length, refused, cachedMb })}\n`);

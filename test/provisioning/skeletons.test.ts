@@ -75,6 +75,53 @@ Skeletons('every template, any values, both escapings: the same bytes as a full 
   );
 });
 
+/** Frozen keys shared between phones, as the adapters share a model's empty slots: the skeleton may skip them. */
+const SHARED_KEYS = [0, 1, 2, 3].map((n) => Object.freeze({ index: n, type: n === 0 ? 0 : 16, value: n === 3 ? '' : `${200 + n}`, label: n < 2 ? '' : 'Bob' }));
+const keyOrShared = fc.oneof(
+  fc.constantFrom(...SHARED_KEYS),
+  // A fresh key of the same shape as a shared one, with other values: it takes the shared one's place in a skeleton.
+  fc.tuple(fc.constantFrom(...SHARED_KEYS), fc.constantFrom('', '201', '999', 'a&b'), fc.constantFrom('', 'Bob', 'Carol')).map(([shared, value, label]) => ({
+    ...shared,
+    value: shared.value === '' ? '' : value || 'x',
+    label: shared.label === '' ? '' : label || 'y',
+  })),
+);
+
+Skeletons('shared frozen objects and fresh ones at the same places, in any order: the same bytes as a full render', ({ store }) => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom('loops', 'data', 'whitespace'),
+      fc.array(fc.array(keyOrShared, { maxLength: 4 }), { minLength: 2, maxLength: 8 }),
+      (name, phones) => {
+        for (const keys of phones) {
+          // The same (frozen) array of keys again, too: skipped whole.
+          const values = { account: { user: '101', label: 'x' }, count: 1, flag: true, names: {}, keys: Object.freeze(keys) };
+          for (const context of [values, values]) {
+            const rendered = store.renderFile('acme', name, undefined, context, escapeCfgValue);
+            assert.is(rendered.text(), full(store, name, context, escapeCfgValue));
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Skeletons('a fresh key where a shared one was, then the shared one again: each render has its own values', ({ store }) => {
+  const shared = SHARED_KEYS[1] as (typeof SHARED_KEYS)[number];
+  const fresh = { ...shared, value: '999', label: 'Carol' };
+  for (const keys of [
+    [shared, shared],
+    [fresh, fresh],
+    [shared, shared],
+    [shared, fresh],
+    [fresh, shared],
+  ]) {
+    const context = { account: { user: '101', label: 'x' }, count: 1, flag: true, names: {}, keys };
+    assert.is(store.renderFile('acme', 'loops', undefined, context, escapeCfgValue).text(), full(store, 'loops', context, escapeCfgValue));
+  }
+});
+
 Skeletons('the ETag depends on the text, not on which phones came before nor on a restart', ({ dir, store }) => {
   fc.assert(
     fc.property(fc.constantFrom(...Object.keys(TEMPLATES)), context, fc.array(context, { maxLength: 4 }), (name, phone, others) => {
