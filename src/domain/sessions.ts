@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
-import { type DeviceRow, devices, hotdeskSessions, type SessionRow, type UserRow, users } from '../db/schema.ts';
+import { type DeviceRow, devices, hotdeskSessions, type SessionRow, type UserKeyRow, type UserRow, userKeys, users } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor } from './deps.ts';
 import { findDeviceById, findUserById } from './lookup.ts';
@@ -42,6 +42,30 @@ export function userAtDevice(db: Db, deviceId: number): UserRow | undefined {
       .prepare(),
   ).get({ deviceId });
   return row?.user;
+}
+
+/**
+ * The user seated at a device and their keys in key order, in one statement (the keys as one JSON array): what a
+ * phone's profile needs, read on every render that misses the cache.
+ */
+export function findSeatedUserWithKeys(db: Db, deviceId: number): { readonly user: UserRow; readonly keys: UserKeyRow[] } | undefined {
+  const row = preparedOnce(db, 'findSeatedUserWithKeys', () =>
+    db
+      .select({
+        user: users,
+        keys: sql<string>`(SELECT json_group_array(json_array(k.id, k.position, k.type, k.value, k.label)) FROM (SELECT * FROM ${userKeys} k WHERE k.user_id = ${users.id} ORDER BY k.position) k)`,
+      })
+      .from(hotdeskSessions)
+      .innerJoin(users, eq(users.id, hotdeskSessions.userId))
+      .where(and(eq(hotdeskSessions.deviceId, sql.placeholder('deviceId')), isNull(hotdeskSessions.endedAt)))
+      .prepare(),
+  ).get({ deviceId });
+  if (row === undefined) return undefined;
+  const userId = row.user.id;
+  const keys = (JSON.parse(row.keys) as [number, number, UserKeyRow['type'], string, string][]).map(
+    ([id, position, type, value, label]): UserKeyRow => ({ id, userId, position, type, value, label }),
+  );
+  return { user: row.user, keys };
 }
 
 /** Every open session of a tenant, oldest first. */

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
-import { userAtDevice } from '../domain/sessions.ts';
+import { findSeatedUserWithKeys } from '../domain/sessions.ts';
 import { findTenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
@@ -62,12 +62,14 @@ export function createRendering(deps: RenderingDeps) {
     profileOf(adapter: VendorAdapter, device: ProfiledDevice, seated?: UserRow | null): DeviceProfile {
       const tenant = findTenantSettings(deps.db, device.tenantId, deps.config.registrar);
       if (tenant === undefined) throw new Error(`device ${device.mac}: tenant ${device.tenantId} is missing`);
-      const user = seated === undefined ? userAtDevice(deps.db, device.id) : (seated ?? undefined);
+      // Who sits there and their keys: one statement on the phone path; a preview names its user.
+      const sitting =
+        seated === undefined ? findSeatedUserWithKeys(deps.db, device.id) : seated === null ? undefined : { user: seated, keys: keysOf(deps.db, seated.id) };
       return buildDeviceProfile({
         tenant,
         device,
         model: modelOf(adapter, device),
-        user: user === undefined ? null : { row: user, keys: keysOf(deps.db, user.id) },
+        user: sitting === undefined ? null : { row: sitting.user, keys: sitting.keys },
         baseUrl: deps.config.baseUrl,
       });
     },

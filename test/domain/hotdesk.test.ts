@@ -1,11 +1,11 @@
 import { eq, isNull } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { auditEvents, hotdeskSessions, loginThrottles } from '../../src/db/schema.ts';
+import { auditEvents, hotdeskSessions, loginThrottles, users as usersTable } from '../../src/db/schema.ts';
 import { deleteDevice, updateDevice } from '../../src/domain/devices.ts';
 import { isRefused, type LoginOutcome, type LoginResult, login, logout } from '../../src/domain/hotdesk.ts';
-import { listOpenSessions } from '../../src/domain/sessions.ts';
-import { deleteUser, updateUser } from '../../src/domain/users.ts';
+import { findSeatedUserWithKeys, listOpenSessions } from '../../src/domain/sessions.ts';
+import { deleteUser, keysOf, updateUser } from '../../src/domain/users.ts';
 import { assertRefused } from '../helpers/assertions.ts';
 import { ACTOR, buildDevice, buildUser, createDomain, type DomainFixture } from '../helpers/domain.ts';
 
@@ -287,6 +287,26 @@ Hotdesk('a device deleted while the PIN was checked is refused as unknown_device
   release();
   assertRefused(await pending, 'unknown_device');
   assert.is(openCount(f), 0);
+});
+
+Hotdesk('the seated user and their keys in one read: the same rows as reading them apart, in key order', async ({ f }) => {
+  const device = buildDevice(f);
+  assert.is(findSeatedUserWithKeys(f.deps.db, device.id), undefined, 'nobody sits at a new phone');
+  const keys = [
+    { type: 'blf' as const, value: '102', label: 'Bob "the builder"' },
+    { type: 'speed' as const, value: '+31 20 555 0100', label: 'Zürich ☎ \\ desk' },
+    { type: 'blf' as const, value: '103', label: '' },
+  ];
+  const { user } = await buildUser(f, '101', { keys });
+  admitted(await signIn(f, device.mac, '101'));
+  const seated = findSeatedUserWithKeys(f.deps.db, device.id);
+  assert.equal(seated, { user: f.deps.db.select().from(usersTable).where(eq(usersTable.id, user.id)).get(), keys: keysOf(f.deps.db, user.id) });
+  assert.equal(
+    seated?.keys.map((k) => [k.type, k.value, k.label]),
+    keys.map((k) => [k.type, k.value, k.label]),
+  );
+  logout(f.deps, f.tenantId, ACTOR, { device: device.mac, method: 'api' });
+  assert.is(findSeatedUserWithKeys(f.deps.db, device.id), undefined, 'nobody sits there after the logout');
 });
 
 Hotdesk.run();
