@@ -22,8 +22,9 @@ for await (const line of createInterface({ input: createReadStream(file, 'utf8')
 function koaApp(): Koa {
   const app = new Koa();
   const router = new Router({ strict: true });
-  router.get('/:filename', (ctx) => {
-    const hit = files.get(`/${ctx.params.filename}`);
+  // Phones fetch at the root without credentials and under /prov/ with them: both as routes, as hotprov has them.
+  router.get(['/:filename', '/prov/:filename'], (ctx) => {
+    const hit = files.get(ctx.path);
     if (hit === undefined) return; // Koa's 404
     ctx.set('ETag', hit.etag);
     ctx.set('Cache-Control', 'no-cache');
