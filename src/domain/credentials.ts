@@ -1,5 +1,15 @@
-import { randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
 import { WeakPin } from '../errors.ts';
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/**
+ * Whether a presented secret (token, password, CSRF token) is the expected one, in a time that gives away neither
+ * it nor its length: both are hashed to the same length first, then compared in constant time.
+ */
+export function sameSecret(presented: string, expected: string): boolean {
+  return timingSafeEqual(sha256(presented), sha256(expected));
+}
 
 /** Longest PIN hotprov accepts; feature codes and phone keypads make longer ones impractical. */
 export const PIN_MAX_LENGTH = 12;

@@ -1,8 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
+import { sameSecret } from '../domain/credentials.ts';
 import { Unauthorized } from '../errors.ts';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
  * Requires `Authorization: Bearer <token>` on every request it guards: the configured admin token (compared in
@@ -10,10 +8,9 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * @param lookup names the console-created token with this value, or null.
  */
 export function requireBearer(adminToken: string, lookup: (token: string) => string | null): Middleware {
-  const expected = digest(adminToken);
   return async function bearerAuth(ctx, next) {
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
-    const name = presented === undefined ? null : timingSafeEqual(digest(presented), expected) ? 'api' : (lookup(presented) ?? null);
+    const name = presented === undefined ? null : sameSecret(presented, adminToken) ? 'api' : (lookup(presented) ?? null);
     if (name === null) {
       ctx.set('WWW-Authenticate', 'Bearer realm="hotprov"');
       throw Unauthorized();

@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
+import { sameSecret } from '../domain/credentials.ts';
 import { type Claimant, claimByBootstrap, claimByProof, recordRefusedClaim } from '../domain/deviceAccess.ts';
 import { findPhoneByMac, type PhoneDevice } from '../domain/lookup.ts';
 import type { Mac } from '../domain/mac.ts';
@@ -71,8 +71,7 @@ const PHONE = { name: 'phone' };
 /** The phone's credentials against the device's own, compared in constant time. */
 function credentialsMatch(sent: PhoneCredentials | null, device: Pick<DeviceRow, 'provUsername' | 'provPassword'>): boolean {
   if (sent === null || device.provUsername === null || device.provPassword === null) return false;
-  const digest = (v: string) => createHash('sha256').update(v).digest();
-  return timingSafeEqual(digest(`${sent.username}:${sent.password}`), digest(`${device.provUsername}:${device.provPassword}`));
+  return sameSecret(`${sent.username}:${sent.password}`, `${device.provUsername}:${device.provPassword}`);
 }
 
 /** Whether the phone holds this revision: it names it, or says it holds some copy (`*`). */

@@ -1,10 +1,11 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import type { Next } from 'koa';
 import { z } from 'zod';
 import { SESSION_HOURS, sessionByToken, signIn, signOut } from '../../domain/admins.ts';
+import { sameSecret } from '../../domain/credentials.ts';
 import { readForm } from '../../edge/body.ts';
 import { AppError } from '../../errors.ts';
 import { PATHS } from '../../paths.ts';
@@ -14,7 +15,6 @@ import { cookieOptions, type PageKit, SESSION_COOKIE } from '../pageKit.ts';
 /** Holds the sign-in form's CSRF token until the form comes back. */
 const SIGN_IN_COOKIE = 'hotprov_signin';
 const CSS = readFileSync(PATHS.consoleCss, 'utf8');
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** The sign-in form. */
 export const SignInForm = z.object({ _csrf: textField, username: textField, password: textField });
@@ -44,7 +44,7 @@ export function sessionPages(router: Router, kit: PageKit): void {
     if (ctx.method === 'POST' && !open) {
       const form = await readForm(ctx);
       const sent = form.get('_csrf') ?? '';
-      if (!timingSafeEqual(digest(sent), digest(kit.session(ctx)?.csrfToken ?? ''))) {
+      if (!sameSecret(sent, kit.session(ctx)?.csrfToken ?? '')) {
         ctx.status = 403;
         ctx.body = 'the form is out of date or not from this console; reload the page';
         return;
@@ -67,7 +67,7 @@ export function sessionPages(router: Router, kit: PageKit): void {
   router.post('/login', async (ctx) => {
     const { _csrf, username, password } = formInput(await readForm(ctx), SignInForm);
     const expected = ctx.cookies.get(SIGN_IN_COOKIE) ?? '';
-    if (expected === '' || !timingSafeEqual(digest(_csrf), digest(expected))) {
+    if (expected === '' || !sameSecret(_csrf, expected)) {
       ctx.status = 403;
       signInPage(ctx, { error: 'The sign-in form is out of date or not from this console; sign in again.', username });
       return;

@@ -1,12 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RouterContext } from '@koa/router';
 import type { DeviceRow } from '../../db/schema.ts';
+import { sameSecret } from '../../domain/credentials.ts';
 import { findDeviceByMac } from '../../domain/lookup.ts';
 import { parseMac } from '../../domain/mac.ts';
 import type { Screen } from '../../provisioning/screens.ts';
 import type { AppDeps } from '../deps.ts';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
  * The device a phone screen's path names, /phone/<mac>/<secret>/…, when the secret is its own and the device is
@@ -26,7 +24,7 @@ export function screenDevice(deps: AppDeps, ctx: RouterContext, access: DeviceRo
   const row = mac === null ? undefined : findDeviceByMac(deps.domain.db, mac);
   const secret = row?.screenSecret ?? null;
   const usable = row !== undefined && row.retiredAt === null && row.access === access;
-  if (!usable || secret === null || !timingSafeEqual(digest(secret), digest(ctx.params.secret ?? ''))) {
+  if (!usable || secret === null || !sameSecret(ctx.params.secret ?? '', secret)) {
     // Not logged each time: the budget logs the block once.
     deps.provisioning.failed(ctx.ip);
     ctx.status = 403;
