@@ -2,6 +2,9 @@ import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { SIP_TRANSPORTS } from '../config.ts';
 
+/** What a console account or API token may do (src/domain/access.ts says what each means). */
+export const ROLES = ['provider', 'admin', 'helpdesk'] as const;
+
 const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
 
 /** A customer of hotprov. One default tenant exists; every row below belongs to exactly one tenant. */
@@ -354,6 +357,10 @@ export const admins = sqliteTable('admins', {
   username: text('username').notNull().unique(),
   /** scrypt hash, as for PINs but with a password's strength. */
   passwordHash: text('password_hash').notNull(),
+  /** provider: runs hotprov, any tenant; admin: one tenant; helpdesk: one tenant, read-only but may log desks out. */
+  role: text('role', { enum: ROLES }).notNull().default('provider'),
+  /** The tenant an admin or helpdesk account belongs to; NULL for a provider. */
+  tenantId: integer('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
 });
 
@@ -392,6 +399,9 @@ export const apiTokens = sqliteTable('api_tokens', {
   name: text('name').notNull(),
   tokenHash: text('token_hash').notNull().unique(),
   createdBy: text('created_by').notNull(),
+  /** As for admins: what the token may do, and in which tenant (NULL for a provider's token). */
+  role: text('role', { enum: ROLES }).notNull().default('provider'),
+  tenantId: integer('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
 });
