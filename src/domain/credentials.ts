@@ -1,7 +1,8 @@
-import { createHash, randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
 import { WeakPin } from '../errors.ts';
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+// crypto.hash: one call, no Hash object (a phone's every fetch compares its credentials).
+const sha256 = (text: string): Buffer => hash('sha256', text, 'buffer');
 
 /**
  * Whether a presented secret (token, password, CSRF token) is the expected one, in a time that gives away neither

@@ -44,16 +44,31 @@ export function userAtDevice(db: Db, deviceId: number): UserRow | undefined {
   return row?.user;
 }
 
+/** The columns of a seated user a phone's profile uses: nothing of the PIN. */
+const SEATED_USER_COLUMNS = {
+  id: users.id,
+  extension: users.extension,
+  displayName: users.displayName,
+  sipUser: users.sipUser,
+  authName: users.authName,
+  sipPassword: users.sipPassword,
+};
+export type SeatedKey = Pick<UserKeyRow, 'position' | 'type' | 'value' | 'label'>;
+export interface SeatedUser {
+  readonly user: Pick<UserRow, keyof typeof SEATED_USER_COLUMNS>;
+  readonly keys: SeatedKey[];
+}
+
 /**
  * The user seated at a device and their keys in key order, in one statement (the keys as one JSON array): what a
  * phone's profile needs, read on every render that misses the cache.
  */
-export function findSeatedUserWithKeys(db: Db, deviceId: number): { readonly user: UserRow; readonly keys: UserKeyRow[] } | undefined {
+export function findSeatedUserWithKeys(db: Db, deviceId: number): SeatedUser | undefined {
   const row = preparedOnce(db, 'findSeatedUserWithKeys', () =>
     db
       .select({
-        user: users,
-        keys: sql<string>`(SELECT json_group_array(json_array(k.id, k.position, k.type, k.value, k.label)) FROM (SELECT * FROM ${userKeys} k WHERE k.user_id = ${users.id} ORDER BY k.position) k)`,
+        user: SEATED_USER_COLUMNS,
+        keys: sql<string>`(SELECT json_group_array(json_array(k.position, k.type, k.value, k.label)) FROM (SELECT * FROM ${userKeys} k WHERE k.user_id = ${users.id} ORDER BY k.position) k)`,
       })
       .from(hotdeskSessions)
       .innerJoin(users, eq(users.id, hotdeskSessions.userId))
@@ -61,9 +76,8 @@ export function findSeatedUserWithKeys(db: Db, deviceId: number): { readonly use
       .prepare(),
   ).get({ deviceId });
   if (row === undefined) return undefined;
-  const userId = row.user.id;
-  const keys = (JSON.parse(row.keys) as [number, number, UserKeyRow['type'], string, string][]).map(
-    ([id, position, type, value, label]): UserKeyRow => ({ id, userId, position, type, value, label }),
+  const keys = (JSON.parse(row.keys) as [number, SeatedKey['type'], string, string][]).map(
+    ([position, type, value, label]): SeatedKey => ({ position, type, value, label }),
   );
   return { user: row.user, keys };
 }

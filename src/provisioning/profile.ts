@@ -1,6 +1,7 @@
-import type { DeviceRow, UserKeyRow, UserRow } from '../db/schema.ts';
+import type { DeviceRow } from '../db/schema.ts';
 import { type KeyFunction, layoutKeys } from '../domain/keyLayout.ts';
 import type { Mac } from '../domain/mac.ts';
+import type { SeatedUser } from '../domain/sessions.ts';
 import { asLanguage, type TenantSettings } from '../domain/tenants.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
 import { nightlyPollSlot, type PhoneSettings, timeZoneRules } from '../vendors/phoneSettings.ts';
@@ -28,12 +29,16 @@ export type ProfileDevice = Pick<
   | 'phoneLanguage'
 >;
 
+/** A seated user as a profile uses them (a whole user row, as a preview passes, is one too). */
+type ProfileUser = SeatedUser['user'];
+type ProfileKey = SeatedUser['keys'][number];
+
 export interface ProfileSubject {
   readonly tenant: TenantSettings;
   readonly device: ProfileDevice;
   readonly model: ModelProfile;
   /** The user sitting at the device, with their keys; null for the idle profile. */
-  readonly user: { readonly row: UserRow; readonly keys: readonly UserKeyRow[] } | null;
+  readonly user: { readonly row: ProfileUser; readonly keys: readonly ProfileKey[] } | null;
   readonly baseUrl: string;
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { escapeContext } from '../vendors/escape.ts';
 
 /**
@@ -291,7 +291,7 @@ interface Skeleton {
 
 const noSkips = (): Skips => ({ seen: [], ends: [], leafEnds: [] });
 
-const etagOfText = (text: string) => `"${createHash('sha1').update(text).digest('base64url')}"`;
+const etagOfText = (text: string) => `"${hash('sha1', text, 'base64url')}"`;
 
 /** Skeletons kept per template (beyond it the least recently used shape is dropped). */
 const SHAPES_PER_TEMPLATE = 64;
@@ -500,7 +500,7 @@ export function createSkeletonCache(): SkeletonCache {
       const holeTexts = version.holeUses.map((u) => texts[u] as string);
       let etagInput = `${split.digest}${SEPARATOR}${version.etagRuns[0]}`;
       for (let h = 0; h < holeTexts.length; h++) etagInput += (holeTexts[h] as string) + (version.etagRuns[h + 1] as string);
-      return kept(`"${createHash('sha1').update(etagInput).digest('base64url')}"`, version, holeTexts.join(SEPARATOR));
+      return kept(`"${hash('sha1', etagInput, 'base64url')}"`, version, holeTexts.join(SEPARATOR));
     },
     clear() {
       byTemplate.clear();

@@ -1,4 +1,4 @@
-import type { KeySlot } from '../domain/keyLayout.ts';
+import { isSharedEmptyModules, type KeyLayout, type KeySlot } from '../domain/keyLayout.ts';
 import { type Mac, parseMac } from '../domain/mac.ts';
 import type { ModelProfile, VendorProfile } from './catalog.ts';
 import { idleDigitMap, OPEN_POLY_DIGIT_MAP } from './digitMap.ts';
@@ -38,44 +38,78 @@ function emptyResourceAt(i: number) {
   return resource;
 }
 
+type LineKey = { readonly index: number; readonly category: string; readonly ref: string };
+type Resource = { readonly index: number; readonly address: string; readonly label: string };
+type SpeedDial = { readonly name: string; readonly contact: string; readonly sd: number };
+
 /**
  * Lays a profile's keys out as Poly flexible line keys. BLF keys take their address from the attendant
  * resource list in order (lineKey index 0 = next resource); speed dials point at a contact-directory
  * speed-dial number, so the device's <mac>-directory.xml carries them.
  */
-function polycomKeys(slots: readonly KeySlot[]) {
-  const lineKeys: { index: number; category: string; ref: string }[] = [];
+function polycomKeys(layout: KeyLayout) {
+  const lineKeys: LineKey[] = [];
   const resources: { address: string; label: string }[] = [];
-  const speedDials: { name: string; contact: string; sd: number }[] = [];
-  for (const slot of slots) {
-    const fn = slot.fn;
-    switch (fn.kind) {
-      case 'empty':
-        lineKeys.push(emptyLineKeyOf(slot));
-        break;
-      case 'line':
-        lineKeys.push({ index: slot.position, category: 'Line', ref: '1' });
-        break;
-      case 'blf':
-        resources.push({ address: fn.value, label: fn.label });
-        lineKeys.push({ index: slot.position, category: 'BLF', ref: '0' });
-        break;
-      case 'login':
-      case 'logout':
-      case 'speed': {
-        const sd = speedDials.length + 1;
-        speedDials.push({ name: fn.label === '' ? fn.value : fn.label, contact: fn.value, sd });
-        lineKeys.push({ index: slot.position, category: 'SpeedDial', ref: String(sd) });
-        break;
+  const speedDials: SpeedDial[] = [];
+  const lay = (slots: readonly KeySlot[]) => {
+    for (const slot of slots) {
+      const fn = slot.fn;
+      switch (fn.kind) {
+        case 'empty':
+          lineKeys.push(emptyLineKeyOf(slot));
+          break;
+        case 'line':
+          lineKeys.push({ index: slot.position, category: 'Line', ref: '1' });
+          break;
+        case 'blf':
+          resources.push({ address: fn.value, label: fn.label });
+          lineKeys.push({ index: slot.position, category: 'BLF', ref: '0' });
+          break;
+        case 'login':
+        case 'logout':
+        case 'speed': {
+          const sd = speedDials.length + 1;
+          speedDials.push({ name: fn.label === '' ? fn.value : fn.label, contact: fn.value, sd });
+          lineKeys.push({ index: slot.position, category: 'SpeedDial', ref: String(sd) });
+          break;
+        }
       }
     }
-  }
-  // Every resource slot a key could use is written, so a logged-out user's BLFs are cleared.
-  const resourceList = slots.map((_, i) => {
-    const resource = resources[i];
-    return resource === undefined ? emptyResourceAt(i) : { index: i + 1, address: resource.address, label: resource.label };
-  });
+  };
+  lay(layout.phone);
+  // Modules no key reaches (most phones) are the model's shared empty slots: their keys are made once.
+  const emptyModules = isSharedEmptyModules(layout.modules) ? emptyModuleKeysOf(layout.modules) : null;
+  if (emptyModules === null) for (const module of layout.modules) lay(module);
+  else for (const key of emptyModules) lineKeys.push(key);
+  // Every resource slot a key could use is written, so a logged-out user's BLFs are cleared. Without BLFs (an
+  // idle phone) the list is the same frozen one every render, which the skeleton steps over whole.
+  const empties = emptyResourcesFor(lineKeys.length);
+  if (resources.length === 0) return { lineKeys, resourceList: empties, speedDials };
+  const resourceList: Resource[] = resources.map((r, i) => ({ index: i + 1, address: r.address, label: r.label }));
+  for (let i = resources.length; i < empties.length; i++) resourceList.push(empties[i] as Resource);
   return { lineKeys, resourceList, speedDials };
+}
+
+/** `count` unused resource-list slots, made once per count. */
+const emptyResourceLists = new Map<number, readonly Resource[]>();
+function emptyResourcesFor(count: number): readonly Resource[] {
+  let list = emptyResourceLists.get(count);
+  if (list === undefined) {
+    list = Object.freeze(Array.from({ length: count }, (_, i) => emptyResourceAt(i)));
+    emptyResourceLists.set(count, list);
+  }
+  return list;
+}
+
+/** The empty line keys of a model's shared empty modules, by those modules. */
+const emptyModuleKeys = new WeakMap<object, readonly LineKey[]>();
+function emptyModuleKeysOf(modules: KeyLayout['modules']): readonly LineKey[] {
+  let keys = emptyModuleKeys.get(modules);
+  if (keys === undefined) {
+    keys = Object.freeze(modules.flatMap((module) => module.map(emptyLineKeyOf)));
+    emptyModuleKeys.set(modules, keys);
+  }
+  return keys;
 }
 
 /** lcl.ml.lang values (wazo-provd-plugins wazo_polycom common.py). */
@@ -140,7 +174,7 @@ function officeContext(phone: PhoneSettings, mode: DeviceProfile['mode'], addres
 }
 
 export function createPolycomAdapter(profile: VendorProfile): VendorAdapter {
-  const keysOf = (p: DeviceProfile) => polycomKeys([...p.layout.phone, ...p.layout.modules.flat()]);
+  const keysOf = (p: DeviceProfile) => polycomKeys(p.layout);
 
   const deviceContext = (p: DeviceProfile) => {
     const otherRegistrations = [];

@@ -300,7 +300,14 @@ Hotdesk('the seated user and their keys in one read: the same rows as reading th
   const { user } = await buildUser(f, '101', { keys });
   admitted(await signIn(f, device.mac, '101'));
   const seated = findSeatedUserWithKeys(f.deps.db, device.id);
-  assert.equal(seated, { user: f.deps.db.select().from(usersTable).where(eq(usersTable.id, user.id)).get(), keys: keysOf(f.deps.db, user.id) });
+  const row = f.deps.db.select().from(usersTable).where(eq(usersTable.id, user.id)).get();
+  assert.ok(row);
+  const { id, extension, displayName, sipUser, authName, sipPassword } = row;
+  assert.equal(seated, {
+    user: { id, extension, displayName, sipUser, authName, sipPassword },
+    keys: keysOf(f.deps.db, user.id).map(({ position, type, value, label }) => ({ position, type, value, label })),
+  });
+  assert.not.ok(seated !== undefined && 'pinHash' in seated.user, 'the PIN hash is not read on the phone path');
   assert.equal(
     seated?.keys.map((k) => [k.type, k.value, k.label]),
     keys.map((k) => [k.type, k.value, k.label]),
