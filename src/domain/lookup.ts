@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { preparedOnce } from '../db/prepared.ts';
+import { preparedOnce, preparedRowReader } from '../db/prepared.ts';
 import { type DeviceRow, devices, type UserRow, users } from '../db/schema.ts';
 import { UnknownDevice, UnknownExtension } from '../errors.ts';
 import { type Mac, parseMac } from './mac.ts';
@@ -94,13 +94,7 @@ export type PhoneDevice = Pick<DeviceRow, keyof typeof PHONE_COLUMNS>;
 
 /** findDeviceByMac for the phone path: the columns of PhoneDevice only. */
 export function findPhoneByMac(db: Db, mac: Mac): PhoneDevice | undefined {
-  return preparedOnce(db, 'phoneByMac', () =>
-    db
-      .select(PHONE_COLUMNS)
-      .from(devices)
-      .where(eq(devices.mac, sql.placeholder('mac')))
-      .prepare(),
-  ).get({ mac });
+  return preparedRowReader<PhoneDevice>(db, 'phoneByMac', devices, PHONE_COLUMNS, devices.mac)(mac);
 }
 
 /** A user by extension, or undefined. */
