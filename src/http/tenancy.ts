@@ -31,7 +31,7 @@ export function ownTenant(deps: AppDeps): Middleware {
   return async function resolveOwnTenant(ctx, next) {
     const { tenantId } = principalOf(ctx);
     const tenant = tenantId === null ? deps.tenant() : deps.tenantSettings(tenantId);
-    // requireBearer refused tokens of a deleted tenant; a tenant deleted since is unknown here.
+    // requireBearer refused the tokens of a deleted tenant.
     if (tenant === undefined) throw UnknownTenant();
     ctx.state.tenant = tenant;
     await next();

@@ -321,6 +321,7 @@ function tenantsRouter(deps: AppDeps): Router {
   route.post('/', 'provider', async (ctx) => {
     const body = await readBody(ctx, TenantCreateBody);
     const row = createTenant(domain, actorOf(ctx), body);
+    deps.onTenantChanged();
     ctx.status = 201;
     ctx.set('Location', `/api/v1/tenants/${row.slug}`);
     ctx.body = presentTenantRecord(row);
