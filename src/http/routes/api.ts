@@ -46,7 +46,7 @@ const actorOf = (ctx: RouterContext): Actor => (ctx.state.actor as Actor | undef
 
 type Handler = (ctx: RouterContext) => unknown;
 
-/** Registers routes that each name who may call them (routes/tenancy.ts `Access`): no route without it. */
+/** Registers routes that each name who may call them (`Access` in http/tenancy.ts): no route without it. */
 function guarded(router: Router) {
   const on =
     (method: 'get' | 'post' | 'patch' | 'delete') =>
