@@ -92,3 +92,19 @@ export function storageConflict(err: unknown): AppError | null {
   if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) return StorageUnavailable('the disk reports an input/output error');
   return null;
 }
+
+// Tenants and who may act in them (issue 15).
+export const Forbidden = (message: string) => new AppError(403, 'forbidden', message);
+/** The same answer for a slug that does not exist and for one the caller may not see: nothing to probe. */
+export const UnknownTenant = () => new AppError(404, 'unknown_tenant', 'no tenant by that slug');
+export const SlugTaken = (slug: string) => new AppError(409, 'slug_taken', `slug ${slug} is taken; choose another`, { field: 'slug' });
+export const TenantInUse = (seated: number) =>
+  new AppError(
+    409,
+    'tenant_in_use',
+    `${seated} ${seated === 1 ? 'desk is' : 'desks are'} seated in this tenant; log them out first, or delete with ?force=true`,
+    {
+      seated,
+    },
+  );
+export const DefaultTenantKept = () => new AppError(409, 'default_tenant', 'the default tenant cannot be deleted');

@@ -95,6 +95,8 @@ export const tenants = sqliteTable('tenants', {
     .notNull()
     .default('auto'),
   createdAt: createdAt(),
+  /** When the provider deleted the tenant: nobody acts in it any more, its retired devices still get their wipe file. */
+  retiredAt: integer('retired_at', { mode: 'timestamp_ms' }),
 });
 
 /** A physical phone, known by its MAC. */

@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, count, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
-import { type AdminRow, type ApiTokenRow, adminSessions, admins, apiTokens, signInThrottles } from '../db/schema.ts';
+import { type AdminRow, type ApiTokenRow, adminSessions, admins, apiTokens, signInThrottles, tenants } from '../db/schema.ts';
 import { AppError, Conflict, InvalidField, NotFound } from '../errors.ts';
+import type { Principal, Role } from './access.ts';
 import { recordAudit } from './audit.ts';
 import { hashSecret, verifySecret } from './credentials.ts';
+import type { Actor } from './deps.ts';
 
 /** Console sign-in: 5 failures lock a user name for 60 s, doubling per further failure up to an hour. */
 const ADMIN_LOCKOUT = { failures: 5, baseSeconds: 60, maxSeconds: 3600 } as const;
@@ -242,12 +244,67 @@ export function revokeApiToken(db: Db, now: Date, id: number): void {
   if (result.changes === 0) throw NotFound(`API token ${id}`);
 }
 
-/** The name of the live API token with this value, or null. */
-export function apiTokenName(db: Db, value: string): string | null {
+/**
+ * Who a live API token is: its name, role and tenant; null for an unknown or revoked token, and for a token of a
+ * deleted tenant.
+ */
+export function apiTokenPrincipal(db: Db, value: string): Principal | null {
   const row = db
-    .select({ name: apiTokens.name })
+    .select({ name: apiTokens.name, role: apiTokens.role, tenantId: apiTokens.tenantId, tenantRetiredAt: tenants.retiredAt })
     .from(apiTokens)
+    .leftJoin(tenants, eq(tenants.id, apiTokens.tenantId))
     .where(and(eq(apiTokens.tokenHash, sha256(value)), isNull(apiTokens.revokedAt)))
     .get();
-  return row?.name ?? null;
+  if (row === undefined || row.tenantRetiredAt !== null) return null;
+  // Only a provider has no tenant; a tenant's token whose tenant is gone acts nowhere.
+  if (row.role === 'provider') return { name: row.name, role: 'provider', tenantId: null };
+  return row.tenantId === null ? null : { name: row.name, role: row.role, tenantId: row.tenantId };
+}
+
+/**
+ * Creates an API token of a tenant (an admin or helpdesk one) and returns it: the only time it can be read.
+ * Audited in that tenant (its name and role, never its value).
+ */
+export function createTenantToken(
+  db: Db,
+  now: Date,
+  actor: Actor,
+  tenantId: number,
+  input: { readonly name: string; readonly role: Exclude<Role, 'provider'> },
+): { token: string; row: ApiTokenRow } {
+  if (!/^[\w .-]{1,64}$/.test(input.name)) throw InvalidField('name', 'use 1 to 64 letters, digits, spaces or . _ -');
+  const value = `hp_${token()}`;
+  const row = writeTransaction(db, (tx) => {
+    const created = tx
+      .insert(apiTokens)
+      .values({ name: input.name, tokenHash: sha256(value), role: input.role, tenantId, createdBy: actor.name, createdAt: now })
+      .returning()
+      .get();
+    recordAudit(tx, tenantId, now, actor, { action: 'api_token.created', detail: { id: created.id, name: created.name, role: created.role } });
+    return created;
+  });
+  return { token: value, row };
+}
+
+/** A tenant's API tokens, revoked ones included (never their values: only hashes are kept). */
+export function listTenantTokens(db: Db, tenantId: number): ApiTokenRow[] {
+  return db.select().from(apiTokens).where(eq(apiTokens.tenantId, tenantId)).orderBy(asc(apiTokens.id)).all();
+}
+
+/**
+ * Revokes one of a tenant's live API tokens, audited in that tenant.
+ * @throws AppError not_found (404) for a token that is not the tenant's, or already revoked.
+ */
+export function revokeTenantToken(db: Db, now: Date, actor: Actor, tenantId: number, id: number): ApiTokenRow {
+  return writeTransaction(db, (tx) => {
+    const row = tx
+      .update(apiTokens)
+      .set({ revokedAt: now })
+      .where(and(eq(apiTokens.id, id), eq(apiTokens.tenantId, tenantId), isNull(apiTokens.revokedAt)))
+      .returning()
+      .get();
+    if (row === undefined) throw NotFound(`API token ${id}`);
+    recordAudit(tx, tenantId, now, actor, { action: 'api_token.revoked', detail: { id: row.id, name: row.name, role: row.role } });
+    return row;
+  });
 }

@@ -234,3 +234,21 @@ export const TenantUpdateBody = z
     path: ['pollWindowEnd'],
   });
 export type TenantUpdateBody = z.infer<typeof TenantUpdateBody>;
+
+/** `POST /api/v1/tenants`: a tenant's name and the slug its URLs use (`/api/v1/tenants/acme/…`). */
+export const TenantCreateBody = z
+  .object({
+    name: text(64).min(1),
+    slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,31}$/, 'must be 2 to 32 lower-case letters, digits or -, not starting with -'),
+  })
+  .strict();
+export type TenantCreateBody = z.infer<typeof TenantCreateBody>;
+
+/** A tenant's API token: its name and role (a provider's tokens are made in the console only). */
+export const TenantTokenBody = z
+  .object({
+    name: z.string().regex(/^[\w .-]{1,64}$/, 'use 1 to 64 letters, digits, spaces or . _ -'),
+    role: z.enum(['admin', 'helpdesk']),
+  })
+  .strict();
+export type TenantTokenBody = z.infer<typeof TenantTokenBody>;

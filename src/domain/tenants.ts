@@ -1,9 +1,9 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Config, SipTransport } from '../config.ts';
 import { type Db, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import { devices, type TenantRow, tenants } from '../db/schema.ts';
-import { AppError } from '../errors.ts';
+import { AppError, SlugTaken, UnknownTenant } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './deps.ts';
 import { CODECS, type Codec, PHONE_LANGUAGES, type PhoneLanguage } from './phoneValues.ts';
@@ -304,4 +304,55 @@ export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, i
   const ids = deps.db.select({ id: devices.id }).from(devices).where(eq(devices.tenantId, tenantId)).all();
   deps.profilesChanged({ deviceIds: ids.map((d) => d.id), reason: 'tenant settings changed' });
   return row;
+}
+
+// --- tenant management (the provider's): create, list, find by slug, retire
+
+/** The tenants nobody deleted, oldest first (the default tenant is the first). */
+export function listActiveTenants(db: Db): TenantRow[] {
+  return db.select().from(tenants).where(isNull(tenants.retiredAt)).orderBy(asc(tenants.id)).all();
+}
+
+/** The tenant a URL's slug names, unless it was deleted. */
+export function findActiveTenantBySlug(db: Db, slug: string): TenantRow | undefined {
+  return db
+    .select()
+    .from(tenants)
+    .where(and(eq(tenants.slug, slug), isNull(tenants.retiredAt)))
+    .get();
+}
+
+/**
+ * Creates a tenant with the default settings, audited in it. A deleted tenant's slug stays taken: its retired
+ * phones still belong to it.
+ * @throws AppError slug_taken (409).
+ */
+export function createTenant(deps: DomainDeps, actor: Actor, input: { readonly name: string; readonly slug: string }): TenantRow {
+  const now = deps.now();
+  return writeTransaction(deps.db, (tx) => {
+    if (tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.slug)).get() !== undefined) throw SlugTaken(input.slug);
+    const row = tx.insert(tenants).values({ slug: input.slug, name: input.name }).returning().get();
+    recordAudit(tx, row.id, now, actor, { action: 'tenant.created', detail: { slug: row.slug, name: row.name } });
+    return row;
+  });
+}
+
+/**
+ * Marks a tenant deleted, once its devices are retired (domain/tenantDeletion.ts): nobody acts in it any more, its
+ * tokens stop working, and its retired phones keep getting their wipe file with its settings.
+ * @throws AppError unknown_tenant (404) when it was deleted already.
+ */
+export function retireTenant(deps: DomainDeps, actor: Actor, tenantId: number): TenantRow {
+  const now = deps.now();
+  return writeTransaction(deps.db, (tx) => {
+    const row = tx
+      .update(tenants)
+      .set({ retiredAt: now })
+      .where(and(eq(tenants.id, tenantId), isNull(tenants.retiredAt)))
+      .returning()
+      .get();
+    if (row === undefined) throw UnknownTenant();
+    recordAudit(tx, tenantId, now, actor, { action: 'tenant.deleted', detail: { slug: row.slug } });
+    return row;
+  });
 }

@@ -1,4 +1,4 @@
-import type { DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
+import type { ApiTokenRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
 import type { OpenSession } from '../domain/sessions.ts';
@@ -160,4 +160,19 @@ export function presentTenant(t: TenantRow) {
     codecs: t.codecs === null ? null : (JSON.parse(t.codecs) as unknown),
     srtp: t.srtp,
   };
+}
+
+/** A tenant in the provider's list. */
+export function presentTenantSummary(t: TenantRow) {
+  return { slug: t.slug, name: t.name, createdAt: t.createdAt.toISOString() };
+}
+
+/** A tenant as the provider reads it: its slug and settings (never a stored secret). */
+export function presentTenantRecord(t: TenantRow) {
+  return { slug: t.slug, ...presentTenant(t), createdAt: t.createdAt.toISOString() };
+}
+
+/** An API token without its value (only a hash of it is kept). */
+export function presentApiToken(t: ApiTokenRow) {
+  return { id: t.id, name: t.name, role: t.role, createdBy: t.createdBy, createdAt: t.createdAt.toISOString(), revokedAt: iso(t.revokedAt) };
 }

@@ -5,7 +5,7 @@ import { AppError, storageConflict } from '../errors.ts';
 import { clientCertificateState } from './clientCertificate.ts';
 import type { AppDeps } from './deps.ts';
 import { activationRouter } from './routes/activation.ts';
-import { apiRouter } from './routes/api.ts';
+import { apiRouters } from './routes/api.ts';
 import { phoneRouter } from './routes/phones.ts';
 import { screenRouter } from './routes/screens.ts';
 
@@ -94,7 +94,7 @@ export function createApp(deps: AppDeps): Koa {
     });
   });
 
-  const api = apiRouter(deps);
+  const apis = apiRouters(deps);
   const consolePages = consoleRouter(deps);
   const screens = screenRouter(deps);
   const activation = activationRouter(deps);
@@ -106,7 +106,7 @@ export function createApp(deps: AppDeps): Koa {
   };
   // Phones first: their paths are one file name (at the root or under /prov/), and a boot storm is all phones.
   app.use(phones.routes()).use(phones.allowedMethods(methods));
-  app.use(api.routes()).use(api.allowedMethods(methods));
+  for (const api of apis) app.use(api.routes()).use(api.allowedMethods(methods));
   app.use(consolePages.routes()).use(consolePages.allowedMethods(methods));
   app.use(async function home(ctx, next) {
     if (ctx.path === '/' && ctx.method === 'GET') ctx.redirect('/console/');

@@ -21,6 +21,8 @@ export interface AppDeps {
   readonly adminToken: string;
   /** Called after the tenant's settings changed (the automatic-logout schedule may have). */
   readonly onTenantChanged: () => void;
-  /** The tenant API calls act on, with its settings as they are now. */
+  /** The default tenant, with its settings as they are now: where the provider acts at plain `/api/v1/…`. */
   readonly tenant: () => TenantSettings;
+  /** Any tenant's settings as they are now; undefined when no tenant has that id. */
+  readonly tenantSettings: (tenantId: number) => TenantSettings | undefined;
 }

@@ -1,85 +1,134 @@
-import Router from '@koa/router';
-import type { Context } from 'koa';
+import Router, { type RouterContext } from '@koa/router';
+import type { Middleware } from 'koa';
 import type { DeviceRow } from '../../db/schema.ts';
-import { apiTokenName } from '../../domain/admins.ts';
+import { apiTokenPrincipal, createTenantToken, listTenantTokens, revokeTenantToken } from '../../domain/admins.ts';
 import type { Actor } from '../../domain/deps.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { dialCode } from '../../domain/featureCodes.ts';
 import { isRefused, login, logout } from '../../domain/hotdesk.ts';
-import { CodeBody, DeviceCreateBody, DeviceUpdateBody, LoginBody, LogoutBody, TenantUpdateBody, UserCreateBody, UserUpdateBody } from '../../domain/inputs.ts';
+import {
+  CodeBody,
+  DeviceCreateBody,
+  DeviceUpdateBody,
+  LoginBody,
+  LogoutBody,
+  TenantCreateBody,
+  TenantTokenBody,
+  TenantUpdateBody,
+  UserCreateBody,
+  UserUpdateBody,
+} from '../../domain/inputs.ts';
 import { getDevice, getUser } from '../../domain/lookup.ts';
 import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
-import { getTenant, updateTenant } from '../../domain/tenants.ts';
+import { deleteTenant } from '../../domain/tenantDeletion.ts';
+import { createTenant, findActiveTenantBySlug, getTenant, listActiveTenants, updateTenant } from '../../domain/tenants.ts';
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
 import { readBody, readChanges } from '../../edge/body.ts';
-import { presentDevice, presentOpenSession, presentSession, presentSync, presentTenant, presentUser } from '../../edge/presenters.ts';
-import { Conflict, NotFound } from '../../errors.ts';
+import {
+  presentApiToken,
+  presentDevice,
+  presentOpenSession,
+  presentSession,
+  presentSync,
+  presentTenant,
+  presentTenantRecord,
+  presentTenantSummary,
+  presentUser,
+} from '../../edge/presenters.ts';
+import { Conflict, NotFound, UnknownTenant } from '../../errors.ts';
 import { requireBearer } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { loginRefusalError } from '../refusals.ts';
+import { type Access, allow, ownTenant, tenantBySlug, tenantOf } from '../tenancy.ts';
 
-const actorOf = (ctx: Context): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
+const actorOf = (ctx: RouterContext): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
 
-/** The JSON API under /api/v1: each handler validates, calls one domain function and presents the result. */
-export function apiRouter(deps: AppDeps): Router {
-  const router = new Router({ prefix: '/api/v1' });
-  router.use(requireBearer(deps.adminToken, (token) => apiTokenName(deps.domain.db, token)));
+type Handler = (ctx: RouterContext) => unknown;
+
+/** Registers routes that each name who may call them (`Access` in http/tenancy.ts): no route without it. */
+function guarded(router: Router) {
+  const on =
+    (method: 'get' | 'post' | 'patch' | 'delete') =>
+    (path: string, access: Access, handler: Handler): void => {
+      router[method](path, allow(access), async (ctx) => {
+        await handler(ctx);
+      });
+    };
+  return { get: on('get'), post: on('post'), patch: on('patch'), delete: on('delete') };
+}
+
+/**
+ * The JSON API: tenant management under /api/v1/tenants (the provider's), and the routes that act in one tenant,
+ * mounted twice from one definition: at /api/v1 (a tenant's token in its tenant, the provider in the default one)
+ * and at /api/v1/tenants/:tenant (that tenant, if the token may act in it).
+ */
+export function apiRouters(deps: AppDeps): Router[] {
+  return [tenantsRouter(deps), tenantScopedRouter(deps, '/api/v1/tenants/:tenant', tenantBySlug(deps)), tenantScopedRouter(deps, '/api/v1', ownTenant(deps))];
+}
+
+const bearer = (deps: AppDeps) => requireBearer(deps.adminToken, (token) => apiTokenPrincipal(deps.domain.db, token));
+
+/** Each handler validates, calls one domain function and presents the result, in the tenant resolved for it. */
+function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middleware): Router {
+  const router = new Router({ prefix });
+  router.use(bearer(deps), resolveTenant);
+  const route = guarded(router);
   const { domain, provisioning } = deps;
-  const tenantId = () => deps.tenant().id;
+  const tenantId = (ctx: RouterContext) => tenantOf(ctx).id;
 
   const deviceView = (device: DeviceRow) =>
     presentDevice(device, userAtDevice(domain.db, device.id), provisioning.summary(device), deps.resync.latest(device.id));
 
   // --- users
 
-  router.get('/users', (ctx) => {
-    ctx.body = listUsers(domain.db, tenantId()).map((u) => presentUser(u, keysOf(domain.db, u.id)));
+  route.get('/users', 'helpdesk', (ctx) => {
+    ctx.body = listUsers(domain.db, tenantId(ctx)).map((u) => presentUser(u, keysOf(domain.db, u.id)));
   });
 
-  router.post('/users', async (ctx) => {
+  route.post('/users', 'admin', async (ctx) => {
     const body = await readBody(ctx, UserCreateBody);
-    const tenant = deps.tenant();
+    const tenant = tenantOf(ctx);
     const { user, keys } = await createUser(domain, tenant.id, tenant.pinMinLength, actorOf(ctx), body);
     ctx.status = 201;
     ctx.set('Location', `/api/v1/users/${user.extension}`);
     ctx.body = presentUser(user, keys);
   });
 
-  router.get('/users/:extension', (ctx) => {
-    const user = getUser(domain.db, tenantId(), ctx.params.extension ?? '');
+  route.get('/users/:extension', 'helpdesk', (ctx) => {
+    const user = getUser(domain.db, tenantId(ctx), ctx.params.extension ?? '');
     ctx.body = presentUser(user, keysOf(domain.db, user.id));
   });
 
-  router.patch('/users/:extension', async (ctx) => {
+  route.patch('/users/:extension', 'admin', async (ctx) => {
     const body = await readChanges(ctx, UserUpdateBody);
-    const tenant = deps.tenant();
+    const tenant = tenantOf(ctx);
     const { user, keys } = await updateUser(domain, tenant.id, tenant.pinMinLength, actorOf(ctx), ctx.params.extension ?? '', body);
     ctx.body = presentUser(user, keys);
   });
 
   /** Sets a new random PIN and answers it, once: hotprov keeps only its hash. */
-  router.post('/users/:extension/pin', async (ctx) => {
-    const tenant = deps.tenant();
+  route.post('/users/:extension/pin', 'admin', async (ctx) => {
+    const tenant = tenantOf(ctx);
     const pin = await issuePin(domain, tenant.id, tenant.pinMinLength, actorOf(ctx), ctx.params.extension ?? '');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { extension: ctx.params.extension, pin };
   });
 
-  router.delete('/users/:extension', (ctx) => {
-    deleteUser(domain, tenantId(), actorOf(ctx), ctx.params.extension ?? '');
+  route.delete('/users/:extension', 'admin', (ctx) => {
+    deleteUser(domain, tenantId(ctx), actorOf(ctx), ctx.params.extension ?? '');
     ctx.status = 204;
   });
 
   // --- devices
 
-  router.get('/devices', (ctx) => {
-    ctx.body = listDevices(domain.db, tenantId()).map(deviceView);
+  route.get('/devices', 'helpdesk', (ctx) => {
+    ctx.body = listDevices(domain.db, tenantId(ctx)).map(deviceView);
   });
 
-  router.post('/devices', async (ctx) => {
+  route.post('/devices', 'admin', async (ctx) => {
     const body = await readBody(ctx, DeviceCreateBody);
-    const device = enrolDevice(domain, tenantId(), actorOf(ctx), body);
+    const device = enrolDevice(domain, tenantId(ctx), actorOf(ctx), body);
     ctx.status = 201;
     ctx.set('Location', `/api/v1/devices/${device.idleAccount}`);
     // The activation code is answered this once: only a hash of it is kept.
@@ -87,36 +136,36 @@ export function apiRouter(deps: AppDeps): Router {
     ctx.body = { ...deviceView(device), activationCode: device.activationCode };
   });
 
-  router.get('/devices/:device', (ctx) => {
-    ctx.body = deviceView(getDevice(domain.db, tenantId(), ctx.params.device ?? ''));
+  route.get('/devices/:device', 'helpdesk', (ctx) => {
+    ctx.body = deviceView(getDevice(domain.db, tenantId(ctx), ctx.params.device ?? ''));
   });
 
-  router.patch('/devices/:device', async (ctx) => {
+  route.patch('/devices/:device', 'admin', async (ctx) => {
     const body = await readChanges(ctx, DeviceUpdateBody);
-    ctx.body = deviceView(updateDevice(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '', body));
+    ctx.body = deviceView(updateDevice(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '', body));
   });
 
-  router.delete('/devices/:device', (ctx) => {
-    deleteDevice(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '');
+  route.delete('/devices/:device', 'admin', (ctx) => {
+    deleteDevice(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
     ctx.status = 204;
   });
 
   /** Registers the phone with its vendor's redirect service now, and answers what the service said. */
-  router.post('/devices/:device/redirect', async (ctx) => {
-    const device = getDevice(domain.db, tenantId(), ctx.params.device ?? '');
+  route.post('/devices/:device/redirect', 'admin', async (ctx) => {
+    const device = getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
     const result = await deps.redirects.register(device);
     if (result === null) throw Conflict(`no ${device.vendor} redirect service is set up for this tenant`);
-    ctx.body = deviceView(getDevice(domain.db, tenantId(), device.mac));
+    ctx.body = deviceView(getDevice(domain.db, tenantId(ctx), device.mac));
   });
 
   /** Approves a claimed phone, after an admin saw who claimed it (`access.claim`). */
-  router.post('/devices/:device/activate', (ctx) => {
-    ctx.body = deviceView(approveDevice(domain, tenantId(), actorOf(ctx), ctx.params.device ?? ''));
+  route.post('/devices/:device/activate', 'admin', (ctx) => {
+    ctx.body = deviceView(approveDevice(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? ''));
   });
 
   /** A new activation code for the phone's Activate screen, answered once; the old one stops working. */
-  router.post('/devices/:device/activation-code', (ctx) => {
-    const { device, activationCode } = createActivationCode(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '');
+  route.post('/devices/:device/activation-code', 'admin', (ctx) => {
+    const { device, activationCode } = createActivationCode(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { device: device.idleAccount, activationCode };
   });
@@ -125,21 +174,21 @@ export function apiRouter(deps: AppDeps): Router {
    * Starts the device's access over: unclaimed, new credentials (redirect services updated), a new activation
    * code answered once. The phone must then ask without credentials again (factory reset, or URL set anew).
    */
-  router.post('/devices/:device/unclaim', (ctx) => {
-    const { device, activationCode } = resetDeviceAccess(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '');
+  route.post('/devices/:device/unclaim', 'admin', (ctx) => {
+    const { device, activationCode } = resetDeviceAccess(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...deviceView(device), activationCode };
   });
 
   /** The admin login of the phone's own web interface; each reveal is audited. */
-  router.get('/devices/:device/web-password', (ctx) => {
+  route.get('/devices/:device/web-password', 'admin', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = revealWebPassword(domain, tenantId(), actorOf(ctx), ctx.params.device ?? '');
+    ctx.body = revealWebPassword(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
   });
 
   /** Reboots the phone, the one time hotprov sends a reboot: only because an admin asked. */
-  router.post('/devices/:device/reboot', (ctx) => {
-    const device = getDevice(domain.db, tenantId(), ctx.params.device ?? '');
+  route.post('/devices/:device/reboot', 'admin', (ctx) => {
+    const device = getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
     const job = deps.resync.reboot(device);
     if (job === null) throw Conflict(`a ${device.vendor} phone cannot be rebooted by NOTIFY; it re-provisions on check-sync`);
     ctx.status = 202;
@@ -147,15 +196,15 @@ export function apiRouter(deps: AppDeps): Router {
   });
 
   /** The idle account's credentials, for creating it on the PBX. Asked for explicitly, never listed. */
-  router.get('/devices/:device/idle-account', (ctx) => {
-    const device = getDevice(domain.db, tenantId(), ctx.params.device ?? '');
-    const registrar = deps.tenant().registrar;
+  route.get('/devices/:device/idle-account', 'admin', (ctx) => {
+    const device = getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
+    const registrar = tenantOf(ctx).registrar;
     ctx.body = { name: device.idleAccount, password: device.idlePassword, registrar };
   });
 
   /** The files the phone would get now; `?file=` returns one as the phone sees it; passwords masked unless `?secrets=show`. */
-  router.get('/devices/:device/config', (ctx) => {
-    const device = getDevice(domain.db, tenantId(), ctx.params.device ?? '');
+  route.get('/devices/:device/config', 'admin', (ctx) => {
+    const device = getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
     const files = provisioning.renderDeviceFiles(device, { maskSecrets: ctx.query.secrets !== 'show' });
     const wanted = ctx.query.file;
     if (typeof wanted === 'string') {
@@ -170,9 +219,9 @@ export function apiRouter(deps: AppDeps): Router {
 
   // --- hot desking
 
-  router.post('/hotdesk/login', async (ctx) => {
+  route.post('/hotdesk/login', 'admin', async (ctx) => {
     const body = await readBody(ctx, LoginBody);
-    const outcome = await login(domain, tenantId(), actorOf(ctx), { ...body, method: 'api' });
+    const outcome = await login(domain, tenantId(ctx), actorOf(ctx), { ...body, method: 'api' });
     if (isRefused(outcome)) throw loginRefusalError(outcome);
     // The warnings of the profile the login rendered; a login that changed nothing rendered none.
     const warnings = outcome.profiles.find((p) => p.deviceId === outcome.device.id)?.warnings ?? provisioning.summary(outcome.device).warnings;
@@ -185,9 +234,9 @@ export function apiRouter(deps: AppDeps): Router {
     };
   });
 
-  router.post('/hotdesk/logout', async (ctx) => {
+  route.post('/hotdesk/logout', 'helpdesk', async (ctx) => {
     const body = await readBody(ctx, LogoutBody);
-    const outcome = logout(domain, tenantId(), actorOf(ctx), { ...body, method: 'api' });
+    const outcome = logout(domain, tenantId(ctx), actorOf(ctx), { ...body, method: 'api' });
     ctx.body = {
       result: outcome.result,
       device: outcome.device.idleAccount,
@@ -200,9 +249,9 @@ export function apiRouter(deps: AppDeps): Router {
    * For the PBX's dialplan: the digits dialled on a phone (`*35*101*1234`). Always 200 with a `result` to branch on
    * and the `prompt` to play; only a malformed request is an error.
    */
-  router.post('/hotdesk/code', async (ctx) => {
+  route.post('/hotdesk/code', 'admin', async (ctx) => {
     const body = await readBody(ctx, CodeBody);
-    const tenant = deps.tenant();
+    const tenant = tenantOf(ctx);
     const outcome = await dialCode(domain, tenant.id, actorOf(ctx), tenant, body);
     ctx.body = {
       result: outcome.result,
@@ -214,22 +263,92 @@ export function apiRouter(deps: AppDeps): Router {
     };
   });
 
-  router.get('/hotdesk/sessions', (ctx) => {
-    ctx.body = listOpenSessions(domain.db, tenantId()).map((s) => presentOpenSession(s, deps.resync.latest(s.device.id)));
+  route.get('/hotdesk/sessions', 'helpdesk', (ctx) => {
+    ctx.body = listOpenSessions(domain.db, tenantId(ctx)).map((s) => presentOpenSession(s, deps.resync.latest(s.device.id)));
   });
 
   // --- tenant settings
 
-  router.get('/tenant', (ctx) => {
-    ctx.body = presentTenant(getTenant(domain.db, tenantId()));
+  route.get('/tenant', 'admin', (ctx) => {
+    ctx.body = presentTenant(getTenant(domain.db, tenantId(ctx)));
   });
 
-  router.patch('/tenant', async (ctx) => {
+  route.patch('/tenant', 'admin', async (ctx) => {
     const body = await readChanges(ctx, TenantUpdateBody);
-    const row = updateTenant(domain, tenantId(), actorOf(ctx), body);
+    const row = updateTenant(domain, tenantId(ctx), actorOf(ctx), body);
     deps.onTenantChanged();
     ctx.body = presentTenant(row);
   });
 
+  // --- the tenant's API tokens (its admins' and the provider's to manage)
+
+  route.get('/tokens', 'admin', (ctx) => {
+    ctx.body = listTenantTokens(domain.db, tenantId(ctx)).map(presentApiToken);
+  });
+
+  /** A token of this tenant, answered this once: only its hash is kept. */
+  route.post('/tokens', 'admin', async (ctx) => {
+    const body = await readBody(ctx, TenantTokenBody);
+    const { token, row } = createTenantToken(domain.db, domain.now(), actorOf(ctx), tenantId(ctx), body);
+    ctx.status = 201;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ...presentApiToken(row), token };
+  });
+
+  route.delete('/tokens/:id', 'admin', (ctx) => {
+    const id = Number(ctx.params.id);
+    if (!Number.isSafeInteger(id)) throw NotFound(`API token ${ctx.params.id}`);
+    revokeTenantToken(domain.db, domain.now(), actorOf(ctx), tenantId(ctx), id);
+    ctx.status = 204;
+  });
+
   return router;
+}
+
+/** Tenant management, the provider's alone: list, create, read, change and delete tenants. */
+function tenantsRouter(deps: AppDeps): Router {
+  const router = new Router({ prefix: '/api/v1/tenants' });
+  router.use(bearer(deps));
+  const route = guarded(router);
+  const { domain } = deps;
+  const bySlug = (ctx: RouterContext) => findActiveTenantBySlug(domain.db, ctx.params.tenant ?? '') ?? throwUnknownTenant();
+
+  route.get('/', 'provider', (ctx) => {
+    ctx.body = listActiveTenants(domain.db).map(presentTenantSummary);
+  });
+
+  /** A tenant with the default settings; its admins' tokens come from POST /api/v1/tenants/:tenant/tokens. */
+  route.post('/', 'provider', async (ctx) => {
+    const body = await readBody(ctx, TenantCreateBody);
+    const row = createTenant(domain, actorOf(ctx), body);
+    deps.onTenantChanged();
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/tenants/${row.slug}`);
+    ctx.body = presentTenantRecord(row);
+  });
+
+  route.get('/:tenant', 'provider', (ctx) => {
+    ctx.body = presentTenantRecord(bySlug(ctx));
+  });
+
+  route.patch('/:tenant', 'provider', async (ctx) => {
+    const tenant = bySlug(ctx);
+    const body = await readChanges(ctx, TenantUpdateBody);
+    const row = updateTenant(domain, tenant.id, actorOf(ctx), body);
+    deps.onTenantChanged();
+    ctx.body = presentTenantRecord(row);
+  });
+
+  /** Retires every device of the tenant (each phone gets its wipe file), then the tenant; refused while desks are seated unless `?force=true`. */
+  route.delete('/:tenant', 'provider', (ctx) => {
+    deleteTenant(domain, actorOf(ctx), bySlug(ctx).id, { force: ctx.query.force === 'true' });
+    deps.onTenantChanged();
+    ctx.status = 204;
+  });
+
+  return router;
+}
+
+function throwUnknownTenant(): never {
+  throw UnknownTenant();
 }
