@@ -104,9 +104,13 @@ Resync("a reboot is sent only when an admin asks, with the vendor's reboot event
   const { createSocket } = await import('node:dgram');
   const events: string[] = [];
   const phone = createSocket('udp4');
+  const transactions = new Set<string>();
   phone.on('message', (data, from) => {
     const text = data.toString();
-    events.push(/^Event: (.*)$/m.exec(text)?.[1] ?? '');
+    // A retransmission (the 200 OK was late on a busy machine) is the same request again, not another NOTIFY.
+    const transaction = `${/^Call-ID: (.*)$/im.exec(text)?.[1]} ${/^CSeq: (.*)$/im.exec(text)?.[1]}`;
+    if (!transactions.has(transaction)) events.push(/^Event: (.*)$/m.exec(text)?.[1] ?? '');
+    transactions.add(transaction);
     const keep = text.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
     phone.send(['SIP/2.0 200 OK', ...keep, 'Content-Length: 0', '', ''].join('\r\n'), from.port, from.address);
   });
