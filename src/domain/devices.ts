@@ -10,7 +10,7 @@ import { newActivationCode, newProvisioningCredentials, newScreenSecret, newWebP
 import { getDevice } from './lookup.ts';
 import { parseMac } from './mac.ts';
 import { closeSession, openSessionOnDevice } from './sessions.ts';
-import { takeIdleNumber } from './tenants.ts';
+import { takeIdleAccount } from './tenants.ts';
 
 export interface EnrolDeviceInput {
   readonly mac: string;
@@ -47,11 +47,6 @@ export interface UpdateDeviceInput {
   readonly phoneLanguage?: string | null | undefined;
 }
 
-/** `HD0001`: the idle account name for a tenant's n-th device. */
-export function idleAccountName(n: number): string {
-  return `HD${String(n).padStart(4, '0')}`;
-}
-
 export function listDevices(db: Db, tenantId: number): DeviceRow[] {
   return db
     .select()
@@ -79,7 +74,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
     if (taken !== undefined && taken.retiredAt === null) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
     // A phone enrolled again: its retired row only served to wipe it, and goes now.
     if (taken !== undefined) tx.delete(devices).where(eq(devices.id, taken.id)).run();
-    const idleNumber = takeIdleNumber(tx, tenantId);
+    const idleAccount = takeIdleAccount(tx, tenantId);
     const device = tx
       .insert(devices)
       .values({
@@ -89,7 +84,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
         model: found.model,
         label: input.label ?? '',
         hotdesk: input.hotdesk ?? true,
-        idleAccount: idleAccountName(idleNumber),
+        idleAccount,
         idlePassword: input.idlePassword ?? generateSipPassword(),
         location: input.location ?? '',
         expansionModules: input.expansionModules ?? 0,
