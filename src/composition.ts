@@ -5,7 +5,7 @@ import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
 import type { DomainDeps, ProfileChange } from './domain/deps.ts';
 import { releaseAllPending } from './domain/lockout.ts';
 import { latestRevisions } from './domain/templates.ts';
-import { ensureDefaultTenant, findTenant, tenantSettings } from './domain/tenants.ts';
+import { ensureDefaultTenant, findTenant, findTenantSettings, tenantSettings } from './domain/tenants.ts';
 import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
@@ -183,6 +183,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     log,
     adminToken: options.adminToken,
     tenant: () => tenantSettings(findTenant(db, defaultTenant.id) ?? defaultTenant, config.registrar),
+    tenantSettingsOf: (tenantId) => findTenantSettings(db, tenantId, config.registrar),
   };
   return {
     app: createApp(deps),

@@ -21,6 +21,8 @@ export interface AppDeps {
   readonly adminToken: string;
   /** Called after the tenant's settings changed (the automatic-logout schedule may have). */
   readonly onTenantChanged: () => void;
-  /** The tenant API calls act on, with its settings as they are now. */
+  /** The default tenant, with its settings as they are now: what callers not yet moved to their own tenant act on. */
   readonly tenant: () => TenantSettings;
+  /** A tenant's settings as they are now (a phone's: its device's tenantId); undefined for no such tenant. */
+  readonly tenantSettingsOf: (tenantId: number) => TenantSettings | undefined;
 }
