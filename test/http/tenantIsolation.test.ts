@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:net';
 import { inArray } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -48,8 +49,9 @@ const PHONES = [
 /** A route, for test (c) only, that enrols in any tenant the way the API enrols in its token's tenant. */
 const ENROL_IN = /^\/test\/tenants\/(\d+)\/devices$/;
 
-async function twoTenants(): Promise<Setup> {
+async function twoTenants(env: Record<string, string> = {}): Promise<Setup> {
   const t = await startTestServer({
+    env,
     beforeListen(hotprov) {
       hotprov.app.use(async (ctx, next) => {
         const tenant = ENROL_IN.exec(ctx.path)?.[1];
@@ -314,6 +316,58 @@ NoBleed('50 enrolments of one MAC at once, 25 in each tenant: one 201, 49 alike 
     assert.ok(holder !== undefined && [sides.default.id, sides.acme.id].includes(holder.tenantId));
   } finally {
     await t.close();
+  }
+});
+
+/** An Asterisk manager interface that accepts one secret and records the endpoints it is asked to NOTIFY. */
+function fakeAsterisk(secret: string): Promise<{ server: Server; port: number; endpoints: string[] }> {
+  const endpoints: string[] = [];
+  const server = createServer((socket) => {
+    socket.write('Asterisk Call Manager/9.0.0\r\n');
+    socket.on('data', (chunk) => {
+      for (const block of chunk.toString().split('\r\n\r\n')) {
+        const id = /ActionID: (\S+)/.exec(block)?.[1];
+        if (/Action: Login/.test(block)) socket.write(`Response: ${block.includes(`Secret: ${secret}`) ? 'Success' : 'Error'}\r\nActionID: ${id}\r\n\r\n`);
+        if (/Action: PJSIPNotify/.test(block)) {
+          endpoints.push(/Endpoint: (\S+)/.exec(block)?.[1] ?? '');
+          socket.write(`Response: Success\r\nActionID: ${id}\r\nMessage: NOTIFY sent\r\n\r\n`);
+        }
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, endpoints })));
+}
+
+NoBleed("a re-sync goes the way its phone's tenant says: its relay, at its own PBX, with its own secret", async () => {
+  const pbx = await fakeAsterisk('acme-ami-secret');
+  // The configured registrar is another loopback address where nothing listens: a NOTIFY relayed there fails.
+  const { t, sides } = await twoTenants({ HOTPROV_SIP_REGISTRAR: '127.0.0.2' });
+  try {
+    const domain = t.hotprov.deps.domain;
+    // Acme relays through the Asterisk at its own registrar (no relay host of its own); the default tenant sends directly.
+    updateTenant(domain, sides.acme.id, ACTOR, {
+      registrarHost: '127.0.0.1',
+      notifyMode: 'asterisk',
+      relayPort: pbx.port,
+      relayUsername: 'hotprov',
+      relaySecret: 'acme-ami-secret',
+    });
+    await t.hotprov.resync.settled();
+    for (const side of [sides.default, sides.acme]) logout(domain, side.id, ACTOR, { device: side.macs[0], method: 'api' });
+    await t.hotprov.resync.settled();
+    const jobOf = (side: Side) => t.hotprov.resync.latest(findDeviceByMac(domain.db, side.macs[0])?.id ?? -1);
+    const acme = jobOf(sides.acme);
+    assert.equal([acme?.tenantId, acme?.mode, acme?.state, acme?.target], [sides.acme.id, 'asterisk', 'answered', 'acme-hd001']);
+    assert.ok(pbx.endpoints.includes('acme-hd001'));
+    const main = jobOf(sides.default);
+    assert.equal([main?.tenantId, main?.mode], [sides.default.id, 'direct']);
+    assert.not.ok(
+      pbx.endpoints.some((e) => e.startsWith('HD')),
+      "no NOTIFY for the default tenant's phones went through acme's PBX",
+    );
+  } finally {
+    await t.close();
+    pbx.server.close();
   }
 });
 
