@@ -72,7 +72,9 @@ async function twoTenants(env: Record<string, string> = {}): Promise<Setup> {
   updateTenant(domain, acme, ACTOR, { registrarHost: 'pbx.acme.test', idleAccountPattern: 'acme-hd{n:3}' });
   const side = async (id: number, slug: Side['slug'], digit: string, pin: string): Promise<Side> => {
     const macs = PHONES.map((p, i) => `${p.oui}0${digit}000${i + 1}`) as unknown as Side['macs'];
-    PHONES.forEach((p, i) => enrolDevice(domain, id, ACTOR, { mac: macs[i] as string, vendor: p.vendor, model: p.model }));
+    PHONES.forEach((p, i) => {
+      enrolDevice(domain, id, ACTOR, { mac: macs[i] as string, vendor: p.vendor, model: p.model });
+    });
     for (const extension of ['101', '102']) {
       await createUser(domain, id, 4, ACTOR, {
         extension,
