@@ -37,11 +37,19 @@ export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow | u
           .get();
   if (byMac !== undefined || ref === '' || ref.length > 64) return byMac;
   // A pattern's names may look like a MAC (`{n:8}` after four hex letters): a MAC that is no device is tried as one.
+  const exact = (name: string) =>
+    db
+      .select()
+      .from(devices)
+      .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, name), isNull(devices.retiredAt)))
+      .get();
+  const found = exact(ref) ?? exact(ref.toUpperCase());
+  // Other spellings only for a name with letters (a dialled extension has none).
+  if (found !== undefined || ref.toLowerCase() === ref.toUpperCase()) return found;
   return db
     .select()
     .from(devices)
     .where(and(eq(devices.tenantId, tenantId), sql`lower(${devices.idleAccount}) = lower(${ref})`, isNull(devices.retiredAt)))
-    .orderBy(sql`${devices.idleAccount} = ${ref} DESC`)
     .get();
 }
 
