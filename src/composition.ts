@@ -69,14 +69,16 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const defaultTenant = ensureDefaultTenant(db);
   releaseAllPending(db);
   releasePendingSignIns(db);
-  // Templates saved in the console replace the shipped files; one that no longer compiles is skipped, loudly.
+  // Templates saved in the console replace the shipped files for their tenant's phones; one that no longer
+  // compiles is skipped, loudly.
   for (const revision of latestRevisions(db)) {
     if (revision.source === null) continue;
     try {
-      templates.setOverride(revision.vendor, revision.name, revision.source);
+      templates.setOverride(revision.tenantId, revision.vendor, revision.name, revision.source);
     } catch (err) {
       log.error('provisioning', 'a saved template does not compile; phones get the shipped file', {
         template: `${revision.vendor}/${revision.name}`,
+        tenant: revision.tenantId,
         revision: revision.id,
         error: (err as Error).message,
       });
@@ -121,9 +123,10 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     now,
     onServed: (device, etag) => resync.deviceServed(device, etag),
     guard: config.phoneGuard,
-    auditTenantId: () => defaultTenant.id,
+    defaultTenantId: () => defaultTenant.id,
   });
-  templates.onChange(() => provisioning.invalidateAll());
+  // A tenant's template changed: only its phones' files were rendered from it.
+  templates.onChange((tenantId) => provisioning.invalidateTenant(tenantId));
   // One kept AMI session for every NOTIFY the PBX relays, not a login each.
   const asterisk = new AsteriskRelay({ log });
   const resync = createResync({
@@ -180,7 +183,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     log,
     adminToken: options.adminToken,
     tenant: () => tenantSettings(findTenant(db, defaultTenant.id) ?? defaultTenant, config.registrar),
-    tenantSettings: (tenantId) => findTenantSettings(db, tenantId, config.registrar),
+    tenantSettingsOf: (tenantId) => findTenantSettings(db, tenantId, config.registrar),
   };
   return {
     app: createApp(deps),

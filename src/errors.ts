@@ -41,6 +41,10 @@ export const UnknownExtension = (extension: string) => new AppError(404, 'unknow
 
 // 409: the request conflicts with the current state.
 export const Conflict = (message: string) => new AppError(409, 'conflict', message);
+/**
+ * A MAC enrolled already: the same words whichever tenant holds it, so a tenant learns nothing of another's phones.
+ */
+export const MacEnrolled = (mac: string) => new AppError(409, 'conflict', `MAC ${mac} is already enrolled`, { field: 'mac' });
 export const DeviceNotHotdesk = (device: string) => new AppError(409, 'device_not_hotdesk', `device ${device} is not a hot-desk device`);
 export const PinNotSet = (extension: string) => new AppError(409, 'pin_not_set', `user ${extension} has no hot-desk PIN; set one first`);
 export const PinChanged = (extension: string) => new AppError(409, 'conflict', `the PIN of user ${extension} changed meanwhile; try again`);

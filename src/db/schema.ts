@@ -26,6 +26,8 @@ export const tenants = sqliteTable('tenants', {
   pinMinLength: integer('pin_min_length').notNull().default(4),
   /** The number of the next idle account (HD0001, HD0002, …); never reused, so the PBX never sees a name twice. */
   nextIdleNumber: integer('next_idle_number').notNull().default(1),
+  /** How new idle accounts are named: `{n:W}` is the number, W digits wide (`acme-hd{n:3}` → `acme-hd001`). */
+  idleAccountPattern: text('idle_account_pattern').notNull().default('HD{n:4}'),
   /** What the Login and Logout keys do: open hotprov's screens on the phone, or dial the login code. */
   loginKeyMode: text('login_key_mode', { enum: ['screen', 'code'] })
     .notNull()
@@ -419,6 +421,10 @@ export const templateRevisions = sqliteTable(
   'template_revisions',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
+    /** Whose phones get it: a template saved in one tenant changes nothing for another. */
+    tenantId: integer('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     vendor: text('vendor').notNull(),
     /** The template's name in templates/<vendor>/, without .hbs (`device.cfg`). */
     name: text('name').notNull(),
@@ -428,7 +434,7 @@ export const templateRevisions = sqliteTable(
     /** The revision this one restored, if it is a restore. */
     restoredFrom: integer('restored_from'),
   },
-  (t) => [index('template_revisions_name').on(t.vendor, t.name, t.id)],
+  (t) => [index('template_revisions_name').on(t.tenantId, t.vendor, t.name, t.id)],
 );
 
 export type TemplateRevisionRow = typeof templateRevisions.$inferSelect;

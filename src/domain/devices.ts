@@ -2,7 +2,7 @@ import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import { type DeviceRow, devices } from '../db/schema.ts';
-import { Conflict, InvalidField, UnknownDevice } from '../errors.ts';
+import { InvalidField, MacEnrolled, UnknownDevice } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import { generateSipPassword } from './credentials.ts';
 import type { Actor, DomainDeps } from './deps.ts';
@@ -10,7 +10,7 @@ import { newActivationCode, newProvisioningCredentials, newScreenSecret, newWebP
 import { getDevice } from './lookup.ts';
 import { parseMac } from './mac.ts';
 import { closeSession, openSessionOnDevice } from './sessions.ts';
-import { takeIdleNumber } from './tenants.ts';
+import { takeIdleAccount } from './tenants.ts';
 
 export interface EnrolDeviceInput {
   readonly mac: string;
@@ -47,9 +47,16 @@ export interface UpdateDeviceInput {
   readonly phoneLanguage?: string | null | undefined;
 }
 
-/** `HD0001`: the idle account name for a tenant's n-th device. */
-export function idleAccountName(n: number): string {
-  return `HD${String(n).padStart(4, '0')}`;
+/** The MACs enrolled in any tenant (retired ones left out: they may be enrolled again). */
+export function enrolledMacs(db: Db): Set<string> {
+  return new Set(
+    db
+      .select({ mac: devices.mac })
+      .from(devices)
+      .where(isNull(devices.retiredAt))
+      .all()
+      .map((d) => d.mac),
+  );
 }
 
 export function listDevices(db: Db, tenantId: number): DeviceRow[] {
@@ -63,7 +70,8 @@ export function listDevices(db: Db, tenantId: number): DeviceRow[] {
 
 /**
  * Enrols a phone: checks MAC, vendor and model, and gives it the tenant's next idle account.
- * @throws AppError invalid_field (400) for a bad MAC, vendor or model; conflict (409) when the MAC is enrolled.
+ * @throws AppError invalid_field (400) for a bad MAC, vendor or model; conflict (409) when the MAC is enrolled, in
+ * this tenant or another (the same answer for both).
  */
 export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, input: EnrolDeviceInput): EnrolledDevice {
   const mac = parseMac(input.mac);
@@ -75,11 +83,12 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
   const now = deps.now();
   const activation = newActivationCode(mac);
   const enrolled = writeTransaction(deps.db, (tx) => {
+    // A MAC is enrolled in one tenant at most (devices.mac is unique): the phone asks by MAC alone.
     const taken = tx.select().from(devices).where(eq(devices.mac, mac)).get();
-    if (taken !== undefined && taken.retiredAt === null) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
+    if (taken !== undefined && taken.retiredAt === null) throw MacEnrolled(mac);
     // A phone enrolled again: its retired row only served to wipe it, and goes now.
     if (taken !== undefined) tx.delete(devices).where(eq(devices.id, taken.id)).run();
-    const idleNumber = takeIdleNumber(tx, tenantId);
+    const idleAccount = takeIdleAccount(tx, tenantId);
     const device = tx
       .insert(devices)
       .values({
@@ -89,7 +98,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
         model: found.model,
         label: input.label ?? '',
         hotdesk: input.hotdesk ?? true,
-        idleAccount: idleAccountName(idleNumber),
+        idleAccount,
         idlePassword: input.idlePassword ?? generateSipPassword(),
         location: input.location ?? '',
         expansionModules: input.expansionModules ?? 0,

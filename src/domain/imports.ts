@@ -2,7 +2,7 @@ import { writeTransaction } from '../db/client.ts';
 import { AppError, Conflict } from '../errors.ts';
 import { assertPinAllowed } from './credentials.ts';
 import type { Actor, DomainDeps } from './deps.ts';
-import { type EnrolDeviceInput, enrolDevice, listDevices } from './devices.ts';
+import { type EnrolDeviceInput, enrolDevice, enrolledMacs } from './devices.ts';
 import { DeviceCreateBody, UserCreateBody, validate } from './inputs.ts';
 import { parseMac } from './mac.ts';
 import { type CreateUserInput, createUsers, listUsers } from './users.ts';
@@ -68,7 +68,7 @@ function schemaProblem(check: () => unknown): string | null {
 }
 
 /** Checks every row of a device sheet (mac, vendor, model, label, location, hotdesk) without writing anything. */
-export function planDeviceImport(deps: DomainDeps, tenantId: number, rows: readonly (readonly string[])[]): DeviceImportPlan {
+export function planDeviceImport(deps: DomainDeps, _tenantId: number, rows: readonly (readonly string[])[]): DeviceImportPlan {
   const { at, body, firstLine } = columns(rows, 'mac', {
     mac: 'mac',
     vendor: 'vendor',
@@ -77,7 +77,8 @@ export function planDeviceImport(deps: DomainDeps, tenantId: number, rows: reado
     location: 'location',
     hotdesk: 'hotdesk',
   });
-  const known = new Set(listDevices(deps.db, tenantId).map((d) => d.mac));
+  // Every tenant's: a MAC is enrolled in one tenant at most, and another tenant's is refused in the same words.
+  const known = enrolledMacs(deps.db);
   const seen = new Set<string>();
   return planOf(
     body.map((cells, i) => {

@@ -2,6 +2,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { SIP_TRANSPORTS } from '../config.ts';
 import { BadRequest, InvalidField } from '../errors.ts';
+import { idleAccountPatternProblem } from './idleAccounts.ts';
 import { cidrProblem } from './networks.ts';
 import { CODECS, isTimeZone, PHONE_LANGUAGES } from './phoneValues.ts';
 
@@ -159,6 +160,14 @@ export const TenantUpdateBody = z
     extensionMinDigits: z.number().int().min(1).max(15).optional(),
     extensionMaxDigits: z.number().int().min(1).max(15).optional(),
     pinMinLength: z.number().int().min(4).max(12).optional(),
+    // Names the idle accounts of devices enrolled from now on; those enrolled before keep theirs.
+    idleAccountPattern: z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = idleAccountPatternProblem(v);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     notifyMode: z.enum(['direct', 'asterisk', 'freeswitch']).optional(),
     loginKeyMode: z.enum(['screen', 'code']).optional(),
     relayHost: host.nullable().optional(),

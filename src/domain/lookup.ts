@@ -21,22 +21,36 @@ export function getDevice(db: Db, tenantId: number, ref: string): DeviceRow {
   return row;
 }
 
-/** getDevice, answering undefined when no enrolled device has that MAC or idle account. */
+/**
+ * getDevice, answering undefined when no enrolled device has that MAC or idle account. An idle account is matched
+ * in any case (`hd0001`, `ACME-HD001`), as the tenant's pattern wrote it or not.
+ */
 export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow | undefined {
   const mac = parseMac(ref);
-  return mac !== null
-    ? db
-        .select()
-        .from(devices)
-        .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac), isNull(devices.retiredAt)))
-        .get()
-    : /^hd\d+$/i.test(ref)
-      ? db
+  const byMac =
+    mac === null
+      ? undefined
+      : db
           .select()
           .from(devices)
-          .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, ref.toUpperCase()), isNull(devices.retiredAt)))
-          .get()
-      : undefined;
+          .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac), isNull(devices.retiredAt)))
+          .get();
+  if (byMac !== undefined || ref === '' || ref.length > 64) return byMac;
+  // A pattern's names may look like a MAC (`{n:8}` after four hex letters): a MAC that is no device is tried as one.
+  const exact = (name: string) =>
+    db
+      .select()
+      .from(devices)
+      .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, name), isNull(devices.retiredAt)))
+      .get();
+  const found = exact(ref) ?? exact(ref.toUpperCase());
+  // Other spellings only for a name with letters (a dialled extension has none).
+  if (found !== undefined || ref.toLowerCase() === ref.toUpperCase()) return found;
+  return db
+    .select()
+    .from(devices)
+    .where(and(eq(devices.tenantId, tenantId), sql`lower(${devices.idleAccount}) = lower(${ref})`, isNull(devices.retiredAt)))
+    .get();
 }
 
 export function findDeviceById(db: Db, id: number): DeviceRow | undefined {
@@ -118,4 +132,9 @@ export function getUser(db: Db, tenantId: number, extension: string): UserRow {
 
 export function findUserById(db: Db, id: number): UserRow | undefined {
   return db.select().from(users).where(eq(users.id, id)).get();
+}
+
+/** The ids of a tenant's devices, retired ones included (they still fetch their blank profile). */
+export function deviceIdsOfTenant(db: Db, tenantId: number): { id: number }[] {
+  return db.select({ id: devices.id }).from(devices).where(eq(devices.tenantId, tenantId)).all();
 }

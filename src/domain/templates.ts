@@ -8,7 +8,8 @@ import { listDevices } from './devices.ts';
 
 /**
  * The vendor templates phones are rendered from, as an admin edits them: every save, restore and reset is a
- * revision (this module is the one writer of template_revisions), and the text phones get follows it.
+ * revision of one tenant's template (this module is the one writer of template_revisions), and the text that
+ * tenant's phones get follows it; other tenants' phones keep theirs.
  */
 
 /** The compiled templates phones get (provisioning's TemplateStore). */
@@ -16,9 +17,10 @@ export interface TemplateOverrides {
   /** The templates an admin may edit, by vendor. */
   names(): ReadonlyMap<string, readonly string[]>;
   shippedSource(vendor: string, name: string): string;
-  currentSource(vendor: string, name: string): string;
-  /** Puts an admin's version in place of the shipped file (null: back to the file); compiles it first, throws if it does not. */
-  setOverride(vendor: string, name: string, source: string | null): void;
+  /** The tenant's version, or the shipped file. */
+  currentSource(tenantId: number, vendor: string, name: string): string;
+  /** Puts a tenant's version in place of the shipped file (null: back to the file); compiles it first, throws if it does not. */
+  setOverride(tenantId: number, vendor: string, name: string, source: string | null): void;
 }
 
 /** The templates, and how a source is tried on sample phones before any phone may get it. */
@@ -28,28 +30,45 @@ export interface TemplateEditing {
   readonly check: (vendor: string, name: string, source: string) => string | null;
 }
 
-/** A template's revisions, newest first. */
-export function revisionsOf(db: Db, vendor: string, name: string): TemplateRevisionRow[] {
+/** A tenant's template's revisions, newest first. */
+export function revisionsOf(db: Db, tenantId: number, vendor: string, name: string): TemplateRevisionRow[] {
   return db
     .select()
     .from(templateRevisions)
-    .where(and(eq(templateRevisions.vendor, vendor), eq(templateRevisions.name, name)))
+    .where(and(eq(templateRevisions.tenantId, tenantId), eq(templateRevisions.vendor, vendor), eq(templateRevisions.name, name)))
     .orderBy(desc(templateRevisions.id))
     .all();
 }
 
-export function getRevision(db: Db, id: number): TemplateRevisionRow {
-  const row = db.select().from(templateRevisions).where(eq(templateRevisions.id, id)).get();
+/**
+ * One of the tenant's revisions.
+ * @throws AppError not_found (404), for another tenant's revision too.
+ */
+export function getRevision(db: Db, tenantId: number, id: number): TemplateRevisionRow {
+  const row = db
+    .select()
+    .from(templateRevisions)
+    .where(and(eq(templateRevisions.tenantId, tenantId), eq(templateRevisions.id, id)))
+    .get();
   if (row === undefined) throw NotFound(`template revision ${id}`);
   return row;
 }
 
-/** The newest revision of every template that has one: what phones get instead of the shipped files. */
-export function latestRevisions(db: Db): TemplateRevisionRow[] {
+/**
+ * The newest revision of every template that has one, per tenant (all tenants' without `tenantId`): what the
+ * tenant's phones get instead of the shipped files.
+ */
+export function latestRevisions(db: Db, tenantId?: number): TemplateRevisionRow[] {
   const seen = new Set<string>();
   const out: TemplateRevisionRow[] = [];
-  for (const row of db.select().from(templateRevisions).orderBy(desc(templateRevisions.id)).all()) {
-    const key = `${row.vendor}/${row.name}`;
+  const rows = db
+    .select()
+    .from(templateRevisions)
+    .where(tenantId === undefined ? undefined : eq(templateRevisions.tenantId, tenantId))
+    .orderBy(desc(templateRevisions.id))
+    .all();
+  for (const row of rows) {
+    const key = `${row.tenantId}/${row.vendor}/${row.name}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(row);
@@ -86,7 +105,7 @@ export function restoreRevision(
   template: { vendor: string; name: string; revisionId: number },
 ): TemplateRevisionRow {
   const { vendor, name, revisionId } = template;
-  const revision = getRevision(deps.db, revisionId);
+  const revision = getRevision(deps.db, tenantId, revisionId);
   if (revision.vendor !== vendor || revision.name !== name || revision.source === null) throw NotFound(`revision ${revisionId} of ${vendor}/${name}`);
   assertPhonesMayGet(editing, vendor, name, revision.source);
   return changeTemplate(deps, editing.templates, tenantId, actor, { vendor, name, source: revision.source, restoredFrom: revision.id });
@@ -104,8 +123,8 @@ export function resetTemplate(
 }
 
 /**
- * Re-syncs every phone of the vendor after a template change: only when an admin asks, because it touches
- * every one of them.
+ * Re-syncs every phone of the vendor in the tenant after a template change: only when an admin asks, because it
+ * touches every one of them. Other tenants' phones did not change.
  * @returns how many phones are re-synced.
  */
 export function resyncTemplatePhones(deps: DomainDeps, tenantId: number, template: { vendor: string; name: string }): number {
@@ -143,7 +162,7 @@ function changeTemplate(
 ): TemplateRevisionRow {
   const { vendor, name, source } = revision;
   requireTemplate(templates, vendor, name);
-  const current = templates.currentSource(vendor, name);
+  const current = templates.currentSource(tenantId, vendor, name);
   const before = current === templates.shippedSource(vendor, name) ? null : current;
   const now = deps.now();
   let touched = false;
@@ -151,18 +170,18 @@ function changeTemplate(
     return writeTransaction(deps.db, (tx) => {
       const row = tx
         .insert(templateRevisions)
-        .values({ vendor, name, source, createdBy: actor.name, createdAt: now, restoredFrom: revision.restoredFrom ?? null })
+        .values({ tenantId, vendor, name, source, createdBy: actor.name, createdAt: now, restoredFrom: revision.restoredFrom ?? null })
         .returning()
         .get();
       // Who and what, never the text itself.
       const action = source === null ? 'template.reset' : revision.restoredFrom === undefined ? 'template.saved' : 'template.restored';
       recordAudit(tx, tenantId, now, actor, { action, detail: { template: `${vendor}/${name}`, revision: row.id } });
       touched = true;
-      templates.setOverride(vendor, name, source);
+      templates.setOverride(tenantId, vendor, name, source);
       return row;
     });
   } catch (err) {
-    if (touched) templates.setOverride(vendor, name, before);
+    if (touched) templates.setOverride(tenantId, vendor, name, before);
     throw err;
   }
 }

@@ -6,6 +6,7 @@ import { devices, type TenantRow, tenants } from '../db/schema.ts';
 import { AppError, SlugTaken, UnknownTenant } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './deps.ts';
+import { idleAccountName } from './idleAccounts.ts';
 import { CODECS, type Codec, PHONE_LANGUAGES, type PhoneLanguage } from './phoneValues.ts';
 
 export const DEFAULT_TENANT_SLUG = 'default';
@@ -139,22 +140,31 @@ function parseNumberList(json: string): string[] {
   }
 }
 
-/** Every tenant, for the jobs that run per tenant. */
 /**
- * Takes the tenant's next idle-account number (HD0001 is 1) inside the caller's transaction: numbers are never
- * given twice, not even after a device is deleted.
+ * Takes the tenant's next idle account inside the caller's transaction, named by the tenant's pattern (HD0001 is
+ * number 1): numbers are never given twice, not even after a device is deleted. A name a device of the tenant holds
+ * already (an earlier pattern may have given it) is stepped over.
  */
-export function takeIdleNumber(tx: Db, tenantId: number): number {
-  const taken = tx
-    .update(tenants)
-    .set({ nextIdleNumber: sql`${tenants.nextIdleNumber} + 1` })
-    .where(eq(tenants.id, tenantId))
-    .returning({ next: tenants.nextIdleNumber })
-    .get();
-  if (taken === undefined) throw new Error(`tenant ${tenantId} does not exist`);
-  return taken.next - 1;
+export function takeIdleAccount(tx: Db, tenantId: number): string {
+  for (;;) {
+    const taken = tx
+      .update(tenants)
+      .set({ nextIdleNumber: sql`${tenants.nextIdleNumber} + 1` })
+      .where(eq(tenants.id, tenantId))
+      .returning({ next: tenants.nextIdleNumber, pattern: tenants.idleAccountPattern })
+      .get();
+    if (taken === undefined) throw new Error(`tenant ${tenantId} does not exist`);
+    const name = idleAccountName(taken.pattern, taken.next - 1);
+    const holder = tx
+      .select({ id: devices.id })
+      .from(devices)
+      .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, name)))
+      .get();
+    if (holder === undefined) return name;
+  }
 }
 
+/** Every tenant, for the jobs that run per tenant. */
 export function listTenants(db: Db): TenantRow[] {
   return db.select().from(tenants).all();
 }
@@ -190,6 +200,7 @@ export type TenantUpdate = Partial<
     | 'extensionMinDigits'
     | 'extensionMaxDigits'
     | 'pinMinLength'
+    | 'idleAccountPattern'
     | 'notifyMode'
     | 'loginKeyMode'
     | 'relayHost'

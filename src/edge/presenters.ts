@@ -128,6 +128,7 @@ export function presentTenant(t: TenantRow) {
     extensionMinDigits: t.extensionMinDigits,
     extensionMaxDigits: t.extensionMaxDigits,
     pinMinLength: t.pinMinLength,
+    idleAccountPattern: t.idleAccountPattern,
     notifyMode: t.notifyMode,
     loginKeyMode: t.loginKeyMode,
     relayHost: t.relayHost,

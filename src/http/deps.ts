@@ -23,6 +23,6 @@ export interface AppDeps {
   readonly onTenantChanged: () => void;
   /** The default tenant, with its settings as they are now: where the provider acts at plain `/api/v1/…`. */
   readonly tenant: () => TenantSettings;
-  /** Any tenant's settings as they are now; undefined when no tenant has that id. */
-  readonly tenantSettings: (tenantId: number) => TenantSettings | undefined;
+  /** A tenant's settings as they are now (a phone's: its device's tenantId); undefined for no such tenant. */
+  readonly tenantSettingsOf: (tenantId: number) => TenantSettings | undefined;
 }

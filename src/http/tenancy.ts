@@ -30,7 +30,7 @@ export function allow(access: Access): Middleware {
 export function ownTenant(deps: AppDeps): Middleware {
   return async function resolveOwnTenant(ctx, next) {
     const { tenantId } = principalOf(ctx);
-    const tenant = tenantId === null ? deps.tenant() : deps.tenantSettings(tenantId);
+    const tenant = tenantId === null ? deps.tenant() : deps.tenantSettingsOf(tenantId);
     // requireBearer refused the tokens of a deleted tenant.
     if (tenant === undefined) throw UnknownTenant();
     ctx.state.tenant = tenant;

@@ -22,7 +22,7 @@ export const scheduledLogout = {
   run: (deps: JobDeps, tenantId: number) => logoutSessions(deps.domain, tenantId, AUTO, { reason: 'scheduled', method: 'auto' }),
 };
 
-/** Every minute: sessions longer than the tenant's maximum end. */
+/** Every minute: sessions longer than their tenant's maximum end. */
 export const sessionLimit = {
   name: 'session-limit',
   schedule: '* * * * *',
@@ -30,6 +30,10 @@ export const sessionLimit = {
     if (tenant.maxSessionMinutes === null) return [];
     const cutoff = new Date(now.getTime() - tenant.maxSessionMinutes * 60_000);
     return logoutSessions(deps.domain, tenant.id, AUTO, { reason: 'max_duration', method: 'auto', startedBefore: cutoff });
+  },
+  /** Every tenant, each by its own maximum (tenants made since the last run included). */
+  runEveryTenant(deps: JobDeps, now: Date = deps.domain.now()) {
+    return listTenants(deps.domain.db).flatMap((tenant) => sessionLimit.run(deps, tenant, now));
   },
 };
 
@@ -67,7 +71,10 @@ export function cronLogger(log: Logger, task: string) {
 
 /**
  * Starts the cron schedules. Each job body is a plain function above (tests call them with a fixed clock);
- * this only decides when. `reschedule()` re-reads the tenants' schedules after their settings changed.
+ * this only decides when. Work per tenant runs for every tenant with its own settings: the automatic logout is one
+ * task per tenant, on its cron in its time zone; the session limit reads every tenant's maximum at each run; the
+ * re-sync watchdog and redirect retries take each device's tenant's settings. `reschedule()` re-reads the tenants'
+ * schedules after their settings changed, or a tenant came or went.
  */
 export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
   cron.setLogger(cronLogger(deps.log, 'node-cron'));
@@ -91,9 +98,7 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
     ),
     cron.schedule(
       sessionLimit.schedule,
-      guard(sessionLimit.name, () => {
-        for (const t of listTenants(deps.domain.db)) sessionLimit.run(deps, t);
-      }),
+      guard(sessionLimit.name, () => sessionLimit.runEveryTenant(deps)),
       { name: sessionLimit.name, noOverlap: true, logger: cronLogger(deps.log, sessionLimit.name) },
     ),
   ];

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
 import type { PhoneDevice } from '../domain/lookup.ts';
+import { deviceIdsOfTenant } from '../domain/lookup.ts';
 import type { Logger } from '../log.ts';
 import type { DeviceProfile, VendorAdapter } from '../vendors/types.ts';
 import { createBootstrapFiles } from './bootstrap.ts';
@@ -38,8 +39,11 @@ export interface ProvisioningDeps {
   readonly onServed?: (device: PhoneDevice, etag: string) => void;
   /** The budget of failed requests per source address. */
   readonly guard: GuardPolicy;
-  /** The tenant whose audit log records blocked addresses (a guessed MAC belongs to no tenant). */
-  readonly auditTenantId: () => number;
+  /**
+   * The default tenant: its audit log records blocked addresses (a guessed MAC belongs to no tenant), its templates
+   * answer requests that prove no tenant (decoy bootstrap files, shared files asked without a phone's credentials).
+   */
+  readonly defaultTenantId: () => number;
   /** How often a phone waiting for its activation asks again, in seconds. */
   readonly bootstrapPollSeconds?: number;
 }
@@ -54,7 +58,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const rendering = createRendering(deps);
   const cache = createRenderCache(deps.cacheMegabytes);
   const records = createFetchRecords(deps);
-  const bootstrap = createBootstrapFiles({ rendering, baseUrl: deps.config.baseUrl, pollSeconds: deps.bootstrapPollSeconds ?? 60 });
+  const bootstrap = createBootstrapFiles({
+    rendering,
+    baseUrl: deps.config.baseUrl,
+    pollSeconds: deps.bootstrapPollSeconds ?? 60,
+    defaultTenantId: deps.defaultTenantId,
+  });
   const preview = createPreview({ rendering, config: deps.config });
   const guard = createRequestGuard(deps.guard, deps.now, (event) => {
     deps.log.warn('security', 'an address failed too many phone requests and is blocked', {
@@ -63,7 +72,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       until: event.until.toISOString(),
     });
     try {
-      recordAudit(deps.db, deps.auditTenantId(), deps.now(), PHONE, {
+      recordAudit(deps.db, deps.defaultTenantId(), deps.now(), PHONE, {
         action: 'security.address_blocked',
         detail: { ...event, until: event.until.toISOString() },
       });
@@ -83,6 +92,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     bootstrap,
     userAgents: createUserAgentReader(deps.adapters),
     guard,
+    defaultTenantId: deps.defaultTenantId,
     ...(deps.onServed === undefined ? {} : { onServed: deps.onServed }),
   });
 
@@ -99,8 +109,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
     invalidate(deviceIds: readonly number[]): void {
       for (const id of deviceIds) cache.forget(id);
     },
-    /** Forgets every rendered file: a template changed. */
+    /** Forgets every rendered file. */
     invalidateAll: (): void => cache.forgetAll(),
+    /** Forgets the rendered files of a tenant's devices, and its shared files: one of its templates changed. */
+    invalidateTenant(tenantId: number): void {
+      for (const { id } of deviceIdsOfTenant(deps.db, tenantId)) cache.forget(id);
+      cache.forgetShared(tenantId);
+    },
     /** Writes what fetches recorded and is not yet written: before anything decides from it, and before closing. */
     flush: (): void => records.flush(),
 
@@ -118,7 +133,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
         const file = adapter.matchPath(name);
         const plan = file === null || file.mac === null ? null : adapter.planDeviceFile(file, profile);
         if (file === null || plan === null) continue;
-        const kept = cache.keep(device.id, file.kind, adapter.contentType, rendering.renderFile(adapter, plan, device.model), profile.account);
+        const kept = cache.keep(device.id, file.kind, adapter.contentType, rendering.renderFile(device.tenantId, adapter, plan, device.model), profile.account);
         if (file.kind === MAIN_FILE_KIND) main = { etag: kept.answer.etag, account: profile.account };
       }
       if (main === null) throw new Error(`${adapter.id} has no main device file`);

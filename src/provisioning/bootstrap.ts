@@ -11,6 +11,8 @@ export interface BootstrapFilesDeps {
   readonly baseUrl: string;
   /** How often a phone waiting for its activation asks again, in seconds. */
   readonly pollSeconds: number;
+  /** The tenant whose templates answer a phone that proved no tenant (a decoy). */
+  readonly defaultTenantId: () => number;
 }
 
 /** A device's own access, as its bootstrap file hands it out. */
@@ -43,11 +45,14 @@ export function createBootstrapFiles(deps: BootstrapFilesDeps) {
     /** The device's own credentials. */
     real,
 
-    /** The file as a bootstrap answer (never kept on the way); null when the vendor has no such bootstrap file. */
-    answer(adapter: VendorAdapter, file: FileMatch, profile: BootstrapProfile): FileAnswer | null {
+    /**
+     * The file as a bootstrap answer (never kept on the way), from the device's tenant's templates (a decoy's: the
+     * default tenant's); null when the vendor has no such bootstrap file.
+     */
+    answer(adapter: VendorAdapter, file: FileMatch, profile: BootstrapProfile, tenantId: number | null = null): FileAnswer | null {
       const plan = adapter.planBootstrapFile(file, profile);
       if (plan === null) return null;
-      return { ...fileFromText(adapter.contentType, deps.rendering.render(adapter, plan, undefined)), bootstrap: true };
+      return { ...fileFromText(adapter.contentType, deps.rendering.render(tenantId ?? deps.defaultTenantId(), adapter, plan, undefined)), bootstrap: true };
     },
 
     /**
@@ -60,7 +65,7 @@ export function createBootstrapFiles(deps: BootstrapFilesDeps) {
       for (const name of adapter.deviceFiles(device.mac as Mac, deps.rendering.modelOf(adapter, device))) {
         const file = adapter.matchPath(name);
         const plan = file === null || file.mac === null ? null : adapter.planBootstrapFile(file, real(device));
-        if (plan !== null) out.push({ name, body: deps.rendering.render(adapter, plan, undefined), contentType: adapter.contentType });
+        if (plan !== null) out.push({ name, body: deps.rendering.render(device.tenantId, adapter, plan, undefined), contentType: adapter.contentType });
       }
       return out;
     },

@@ -92,6 +92,8 @@ export interface PhoneFetchDeps {
   readonly userAgents: UserAgentReader;
   /** The budget of failed requests per source address. */
   readonly guard: RequestGuard;
+  /** The tenant whose templates answer a request that proves no tenant. */
+  readonly defaultTenantId: () => number;
   /** Told each time a phone was served its main device file (or an `unchanged` for it): the ETag it now has. */
   readonly onServed?: (device: PhoneDevice, etag: string) => void;
 }
@@ -129,8 +131,9 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     firmware: userAgents.readFor(adapter, request.userAgent)?.firmware ?? null,
   });
 
-  const bootstrapAnswer = (adapter: VendorAdapter, file: FileMatch, profile: BootstrapProfile): PhoneAnswer =>
-    bootstrap.answer(adapter, file, profile) ?? NOT_FOUND;
+  /** A bootstrap answer: a real one from its device's tenant's templates (tenantId), a decoy from the default's. */
+  const bootstrapAnswer = (adapter: VendorAdapter, file: FileMatch, profile: BootstrapProfile, tenantId: number | null = null): PhoneAnswer =>
+    bootstrap.answer(adapter, file, profile, tenantId) ?? NOT_FOUND;
 
   /**
    * A request that did not prove it is the phone. Whatever the MAC — unknown, unclaimed, claimed, active or
@@ -172,7 +175,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     }
     if (outcome.device.access !== device.access) cache.forget(device.id);
     deps.log.info('provisioning', 'a phone claimed its credentials', { mac, ip: request.ip, access: outcome.device.access });
-    return bootstrapAnswer(adapter, file, bootstrap.real(outcome.device));
+    return bootstrapAnswer(adapter, file, bootstrap.real(outcome.device), outcome.device.tenantId);
   };
 
   /**
@@ -205,9 +208,11 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
    * (still no account), its other files point at it as usual. Rare, so never cached.
    */
   const servePending = (adapter: VendorAdapter, file: FileMatch, device: PhoneDevice): PhoneAnswer => {
-    if (file.kind === adapter.claimsWith || file.kind === 'directory') return bootstrapAnswer(adapter, file, bootstrap.real(device));
+    if (file.kind === adapter.claimsWith || file.kind === 'directory') return bootstrapAnswer(adapter, file, bootstrap.real(device), device.tenantId);
     const plan = adapter.planDeviceFile(file, rendering.profileOf(adapter, device));
-    return plan === null ? NOT_FOUND : { ...fileFromText(adapter.contentType, rendering.render(adapter, plan, device.model)), bootstrap: true };
+    return plan === null
+      ? NOT_FOUND
+      : { ...fileFromText(adapter.contentType, rendering.render(device.tenantId, adapter, plan, device.model)), bootstrap: true };
   };
 
   const serveDeviceFile = (request: PhoneFetch, matches: readonly [VendorAdapter, FileMatch][]): PhoneAnswer => {
@@ -262,13 +267,25 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
       const profile = rendering.profileOf(adapter, device);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
-      served = cache.keep(device.id, file.kind, adapter.contentType, rendering.renderFile(adapter, plan, device.model), profile.account);
+      served = cache.keep(device.id, file.kind, adapter.contentType, rendering.renderFile(device.tenantId, adapter, plan, device.model), profile.account);
     }
     const { answer, account } = served;
     const unchanged = holds(request.held, answer.etag);
     // `*` says the phone holds some copy, not which: only a named ETag (or the file sent) tells the revision.
     if (!unchanged || request.held.kind === 'revisions') servedRevision(file, device, { etag: answer.etag, account });
     return unchanged ? { kind: 'unchanged', etag: answer.etag } : answer;
+  };
+
+  /**
+   * Whose templates a shared file (a Yealink model's common file, Poly's generic master) comes from: the tenant of
+   * the phone whose credentials or certificate the request carries, else the default tenant's.
+   */
+  const sharedFileTenant = (request: PhoneFetch): number => {
+    const named = request.credentials === null ? null : /^hp([0-9a-f]{12})$/.exec(request.credentials.username)?.[1];
+    const mac = (named ?? (request.certificateMacs?.length === 1 ? request.certificateMacs[0] : null)) as Mac | null | undefined;
+    const device = mac === null || mac === undefined ? undefined : findPhoneByMac(deps.db, mac);
+    const proven = device !== undefined && (request.certificateMacs?.includes(device.mac as Mac) === true || credentialsMatch(request.credentials, device));
+    return proven ? device.tenantId : deps.defaultTenantId();
   };
 
   return {
@@ -282,14 +299,15 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
       if (matches.length === 0) return NOT_FOUND;
       const deviceFiles = matches.filter(([, f]) => f.mac !== null);
       if (deviceFiles.length > 0) return serveDeviceFile(request, deviceFiles);
+      const tenantId = sharedFileTenant(request);
       for (const [adapter, file] of matches) {
         const key = `${adapter.id}/${request.filename.toLowerCase()}`;
-        let shared = cache.sharedFile(key);
+        let shared = cache.sharedFile(tenantId, key);
         if (shared === undefined) {
           const plan = adapter.planSharedFile(file, deps.baseUrl);
           if (plan === null) continue;
-          shared = fileFromText(adapter.contentType, rendering.render(adapter, plan, file.model?.id));
-          cache.keepShared(key, shared);
+          shared = fileFromText(adapter.contentType, rendering.render(tenantId, adapter, plan, file.model?.id));
+          cache.keepShared(tenantId, key, shared);
         }
         return holds(request.held, shared.etag) ? { kind: 'unchanged', etag: shared.etag } : shared;
       }

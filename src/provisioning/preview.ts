@@ -60,7 +60,7 @@ export function createPreview(deps: { readonly rendering: Rendering; readonly co
         const file = adapter.matchPath(name);
         if (file === null) continue;
         const plan = file.mac === null ? adapter.planSharedFile(file, deps.config.baseUrl) : adapter.planDeviceFile(file, profile);
-        if (plan !== null) out.push({ name, body: rendering.render(adapter, plan, device.model), contentType: adapter.contentType });
+        if (plan !== null) out.push({ name, body: rendering.render(device.tenantId, adapter, plan, device.model), contentType: adapter.contentType });
       }
       return out;
     },

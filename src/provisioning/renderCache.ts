@@ -102,7 +102,7 @@ export function createRenderCache(megabytes = 64) {
    * invalidation as the bodies.
    */
   const currentEtags = new Map<string, Map<number, string>>();
-  /** Files that are the same for every phone (of a model), by vendor and file name. */
+  /** Files that are the same for every phone (of a model) of a tenant, by tenant, vendor and file name. */
   const shared = new Map<string, FileAnswer>();
 
   return {
@@ -131,9 +131,13 @@ export function createRenderCache(megabytes = 64) {
       return kept;
     },
 
-    sharedFile: (key: string): FileAnswer | undefined => shared.get(key),
-    keepShared: (key: string, file: FileAnswer): void => {
-      shared.set(key, file);
+    sharedFile: (tenantId: number, key: string): FileAnswer | undefined => shared.get(`${tenantId}/${key}`),
+    keepShared: (tenantId: number, key: string, file: FileAnswer): void => {
+      shared.set(`${tenantId}/${key}`, file);
+    },
+    /** Forgets a tenant's shared files: one of its templates changed. */
+    forgetShared(tenantId: number): void {
+      for (const key of shared.keys()) if (key.startsWith(`${tenantId}/`)) shared.delete(key);
     },
 
     /** Forgets a device's files and ETags: its profile changed. */

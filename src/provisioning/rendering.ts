@@ -75,16 +75,25 @@ export function createRendering(deps: RenderingDeps) {
     },
 
     // ---- the calls into the template renderer (its internals are templates.ts's, skeletons.ts's and the adapters') ----
-    /** A plan's text: its context escaped for the file format (the adapter's, unless told), then rendered. */
-    render(adapter: VendorAdapter, plan: RenderPlan, model: string | undefined, escapeValue: (value: string) => string = adapter.escape): string {
-      return deps.templates.render(adapter.id, plan.template, model, escapeContext(plan.context, escapeValue));
+    /**
+     * A plan's text: its context escaped for the file format (the adapter's, unless told), then rendered from the
+     * tenant's templates (null: the shipped files).
+     */
+    render(
+      tenantId: number | null,
+      adapter: VendorAdapter,
+      plan: RenderPlan,
+      model: string | undefined,
+      escapeValue: (value: string) => string = adapter.escape,
+    ): string {
+      return deps.templates.render(tenantId, adapter.id, plan.template, model, escapeContext(plan.context, escapeValue));
     },
     /**
      * A device's own file from its template's skeleton (see skeletons.ts): the same text as `render`, a fraction of
      * the work, kept by the cache as the phone's values and the shared skeleton.
      */
-    renderFile(adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): RenderedText {
-      return deps.templates.renderFile(adapter.id, plan.template, model, plan.context, adapter.escape);
+    renderFile(tenantId: number, adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): RenderedText {
+      return deps.templates.renderFile(tenantId, adapter.id, plan.template, model, plan.context, adapter.escape);
     },
     // ---- end of the calls into the renderer ----
   };

@@ -117,5 +117,5 @@ export function activationResult(outcome: CodeOutcome): Screen {
 /** A screen in the device's vendor's format, every value escaped as XML whatever the vendor's file format. */
 export function renderScreen(rendering: Rendering, device: DeviceRow, screen: Screen): { body: string; contentType: string } {
   const adapter = rendering.adapterOf(device);
-  return { body: rendering.render(adapter, adapter.planScreen(screen), device.model, escapeXml), contentType: adapter.screenContentType };
+  return { body: rendering.render(device.tenantId, adapter, adapter.planScreen(screen), device.model, escapeXml), contentType: adapter.screenContentType };
 }

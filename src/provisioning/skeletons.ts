@@ -304,6 +304,8 @@ export interface SkeletonCache {
   render(key: string, template: (context: unknown) => string, context: unknown, escapeValue: (value: string) => string, splittable?: boolean): RenderedText;
   /** Forgets every skeleton: a template changed. */
   clear(): void;
+  /** Forgets the skeletons of one template (`key` as given to `render`): its text changed. */
+  forget(key: string): void;
 }
 
 export function createSkeletonCache(): SkeletonCache {
@@ -504,6 +506,9 @@ export function createSkeletonCache(): SkeletonCache {
     },
     clear() {
       byTemplate.clear();
+    },
+    forget(key) {
+      for (const shapesKey of byTemplate.keys()) if (shapesKey.slice(shapesKey.indexOf(':') + 1) === key) byTemplate.delete(shapesKey);
     },
   };
 }

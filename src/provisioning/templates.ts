@@ -10,32 +10,41 @@ type Compiled = Handlebars.TemplateDelegate<unknown>;
 
 /**
  * Compiled vendor templates: each compiled once (at start-up, or when an admin saves one), so a broken file stops
- * the server or the save, never a phone.
+ * the server or the save, never a phone. An admin's version belongs to one tenant: each tenant's phones get the
+ * tenant's own version, else the shipped file, and a save in one tenant changes nothing another tenant's phones get.
  */
 export interface TemplateStore {
   /**
-   * Renders `templates/<vendor>/<name>.hbs` (or the admin's saved version of it), or `<name>.<MODEL>.hbs` when that
+   * Renders `templates/<vendor>/<name>.hbs` (or the tenant's saved version of it), or `<name>.<MODEL>.hbs` when that
    * model has its own file (a model file fills the base's partial blocks:
    * `{{#> base}}{{#*inline "block"}}…{{/inline}}{{/base}}`).
+   * @param tenantId whose version; null for the shipped file.
    * @param context values already escaped for the file's format.
    */
-  render(vendor: string, name: string, model: string | undefined, context: unknown): string;
+  render(tenantId: number | null, vendor: string, name: string, model: string | undefined, context: unknown): string;
   /**
    * Renders a phone's own file like `render`, from values not yet escaped (each string goes through `escapeValue`),
    * from the skeleton of the template for the context's shape: the parts the same for every phone are rendered
    * once per template revision, only the values per phone (see skeletons.ts). The text is the same as `render`'s.
    */
-  renderFile(vendor: string, name: string, model: string | undefined, context: unknown, escapeValue: (value: string) => string): RenderedText;
+  renderFile(
+    tenantId: number | null,
+    vendor: string,
+    name: string,
+    model: string | undefined,
+    context: unknown,
+    escapeValue: (value: string) => string,
+  ): RenderedText;
   /** The vendor-level templates an admin may edit, by vendor. */
   names(): ReadonlyMap<string, readonly string[]>;
   /** The file shipped in templates/, as it is on disk. */
   shippedSource(vendor: string, name: string): string;
-  /** The source phones get now: the admin's override, or the shipped file. */
-  currentSource(vendor: string, name: string): string;
-  /** Puts an admin's version in place of the shipped file (null: back to the file). Compiles it first. */
-  setOverride(vendor: string, name: string, source: string | null): void;
-  /** Told after every setOverride, so rendered files made with the old text are forgotten. */
-  onChange(listener: () => void): void;
+  /** The source the tenant's phones get now: its admin's override, or the shipped file. */
+  currentSource(tenantId: number, vendor: string, name: string): string;
+  /** Puts a tenant's version in place of the shipped file for its phones (null: back to the file). Compiles it first. */
+  setOverride(tenantId: number, vendor: string, name: string, source: string | null): void;
+  /** Told after every setOverride, with its tenant, so files rendered with the old text are forgotten. */
+  onChange(listener: (tenantId: number) => void): void;
 }
 
 /**
@@ -77,12 +86,22 @@ export function compileTemplate(source: string, base?: string): Compiled {
  */
 const COMPILE_OPTIONS = { noEscape: true, strict: true, knownHelpersOnly: true, knownHelpers: { eq: true } } as const;
 
+/** A tenant's own version of a template, compiled. */
+interface Override {
+  readonly source: string;
+  readonly compiled: Compiled;
+  /** The skeletons' key: the tenant's, so no skeleton, and no ETag made from one, is shared with another tenant. */
+  readonly key: string;
+  readonly unsplittable: boolean;
+}
+
 export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore {
   const compiled = new Map<string, Compiled>();
   const shipped = new Map<string, string>();
-  const overrides = new Map<string, string>();
+  /** By tenant, then `vendor/name`. */
+  const overrides = new Map<number, Map<string, Override>>();
   const names = new Map<string, string[]>();
-  const listeners: (() => void)[] = [];
+  const listeners: ((tenantId: number) => void)[] = [];
   const skeletons = createSkeletonCache();
   /** Templates whose text holds the skeletons' sentinel characters: rendered in full. */
   const unsplittable = new Set<string>();
@@ -115,32 +134,46 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
     if (source === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
     return source;
   };
+  /** The template a tenant's phone gets: the model's own file, else the tenant's version, else the shipped file. */
+  const resolve = (tenantId: number | null, vendor: string, name: string, model: string | undefined) => {
+    const modelKey = model === undefined ? undefined : `${vendor}/${name}.${model}`;
+    const modelTemplate = modelKey === undefined ? undefined : compiled.get(modelKey);
+    if (modelKey !== undefined && modelTemplate !== undefined) return { key: modelKey, template: modelTemplate, splittable: !unsplittable.has(modelKey) };
+    const key = `${vendor}/${name}`;
+    const own = tenantId === null ? undefined : overrides.get(tenantId)?.get(key);
+    if (own !== undefined) return { key: own.key, template: own.compiled, splittable: !own.unsplittable };
+    const template = compiled.get(key);
+    if (template === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
+    return { key, template, splittable: !unsplittable.has(key) };
+  };
   return {
-    render(vendor, name, model, context) {
-      const template = (model === undefined ? undefined : compiled.get(`${vendor}/${name}.${model}`)) ?? compiled.get(`${vendor}/${name}`);
-      if (template === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
-      return template(context);
+    render(tenantId, vendor, name, model, context) {
+      return resolve(tenantId, vendor, name, model).template(context);
     },
-    renderFile(vendor, name, model, context, escapeValue) {
-      const modelKey = model === undefined ? undefined : `${vendor}/${name}.${model}`;
-      const key = modelKey !== undefined && compiled.has(modelKey) ? modelKey : `${vendor}/${name}`;
-      const template = compiled.get(key);
-      if (template === undefined) throw new Error(`no template ${vendor}/${name}.hbs in ${dir}`);
-      return skeletons.render(key, template, context, escapeValue, !unsplittable.has(key));
+    renderFile(tenantId, vendor, name, model, context, escapeValue) {
+      const { key, template, splittable } = resolve(tenantId, vendor, name, model);
+      return skeletons.render(key, template, context, escapeValue, splittable);
     },
     names: () => names,
     shippedSource: known,
-    currentSource: (vendor, name) => overrides.get(`${vendor}/${name}`) ?? known(vendor, name),
-    setOverride(vendor, name, source) {
+    currentSource: (tenantId, vendor, name) => overrides.get(tenantId)?.get(`${vendor}/${name}`)?.source ?? known(vendor, name),
+    setOverride(tenantId, vendor, name, source) {
       const key = `${vendor}/${name}`;
-      const original = known(vendor, name);
-      compiled.set(key, compileTemplate(source ?? original));
-      if (holdsSentinelCharacters(source ?? original)) unsplittable.add(key);
-      else unsplittable.delete(key);
-      if (source === null) overrides.delete(key);
-      else overrides.set(key, source);
-      skeletons.clear();
-      for (const listener of listeners) listener();
+      known(vendor, name);
+      let own = overrides.get(tenantId);
+      const before = own?.get(key);
+      if (source === null) own?.delete(key);
+      else {
+        const template = compileTemplate(source);
+        if (own === undefined) {
+          own = new Map();
+          overrides.set(tenantId, own);
+        }
+        own.set(key, { source, compiled: template, key: `${key}@tenant${tenantId}`, unsplittable: holdsSentinelCharacters(source) });
+      }
+      // Only this tenant's skeletons of the template were made from the old text.
+      if (before !== undefined) skeletons.forget(before.key);
+      for (const listener of listeners) listener(tenantId);
     },
     onChange(listener) {
       listeners.push(listener);

@@ -142,7 +142,8 @@ export function createResync(deps: ResyncDeps) {
         return;
       }
       const connection = {
-        host: tenant.relayHost ?? deps.config.registrar.host,
+        // The tenant's own PBX: never another tenant's, nor the configured default when the tenant has its own.
+        host: tenant.relayHost ?? tenant.registrarHost ?? deps.config.registrar.host,
         port: tenant.relayPort ?? (tenant.notifyMode === 'asterisk' ? 5038 : 8021),
         username: tenant.relayUsername ?? '',
         secret: tenant.relaySecret ?? '',

@@ -83,12 +83,12 @@ try {
     const plan = timed('adapter plan', () => adapter.planDeviceFile(file, profile));
     if (plan === null) throw new Error('no plan');
     const escaped = timed('escaping (escapeContext)', () => escapeContext(plan.context, adapter.escape));
-    const body = timed('Handlebars', () => templates.render(adapter.id, plan.template, profile.device.model.id, escaped));
+    const body = timed('Handlebars', () => templates.render(null, adapter.id, plan.template, profile.device.model.id, escaped));
     timed('ETag (sha1 of the text)', () => createHash('sha1').update(body).digest('base64url'));
     timed('deflate (level 1) + copy', () => Buffer.from(deflateRawSync(body, { level: 1 })));
     timed('UTF-8 encoding (Buffer.from)', () => Buffer.from(body, 'utf8'));
     const skeletal = timed('skeleton render: values escaped, ETag (replaces the 5 above)', () =>
-      templates.renderFile(adapter.id, plan.template, profile.device.model.id, plan.context, adapter.escape),
+      templates.renderFile(null, adapter.id, plan.template, profile.device.model.id, plan.context, adapter.escape),
     );
     timed('skeleton render: the bytes sent (runs and values joined)', () => skeletal.bytes());
     chars += body.length;

@@ -55,15 +55,15 @@ try {
   };
   process.stdout.write(`main files of ${DEVICES} seeded phones, µs per file:\n`);
   time('full: escape, Handlebars, sha1, deflate', ({ adapter, model, plan }) => {
-    const body = templates.render(adapter.id, plan.template, model, escapeContext(plan.context, adapter.escape));
+    const body = templates.render(null, adapter.id, plan.template, model, escapeContext(plan.context, adapter.escape));
     createHash('sha1').update(body).digest('base64url');
     return deflateRawSync(body, { level: 1 });
   });
   time('skeleton: walk, escape what varies, ETag', ({ adapter, model, plan }) =>
-    templates.renderFile(adapter.id, plan.template, model, plan.context, adapter.escape),
+    templates.renderFile(null, adapter.id, plan.template, model, plan.context, adapter.escape),
   );
   time('skeleton: and the bytes sent', ({ adapter, model, plan }) =>
-    templates.renderFile(adapter.id, plan.template, model, plan.context, adapter.escape).bytes(),
+    templates.renderFile(null, adapter.id, plan.template, model, plan.context, adapter.escape).bytes(),
   );
   await hotprov.close();
 } finally {

@@ -23,7 +23,7 @@ const edited = (shipped: string, marker: string) => `${shipped}\n## ${marker}\n`
 
 Templates('a save writes the revision, its audit event and the text phones get', ({ f, store, editing, shipped }) => {
   const row = saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'one') });
-  assert.is(store.currentSource('yealink', 'device.cfg'), edited(shipped, 'one'));
+  assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), edited(shipped, 'one'));
   assert.equal(
     revisions(f).map((r) => [r.id, r.createdBy, r.restoredFrom]),
     [[row.id, 'test', null]],
@@ -42,7 +42,7 @@ Templates('a source that fails its check is refused: no revision, phones keep th
     message: /^the template fails to render: BROKEN$/,
   });
   assert.equal(revisions(f), []);
-  assert.is(store.currentSource('yealink', 'device.cfg'), shipped);
+  assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), shipped);
 });
 
 Templates('a save whose write fails half-way leaves neither the revision nor the new text behind', ({ f, store, editing, shipped }) => {
@@ -56,7 +56,7 @@ Templates('a save whose write fails half-way leaves neither the revision nor the
     /disk trouble/,
   );
   assert.is(revisions(f).length, 1, 'only the first revision');
-  assert.is(store.currentSource('yealink', 'device.cfg'), edited(shipped, 'kept'), 'phones keep the text of the last revision');
+  assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), edited(shipped, 'kept'), 'phones keep the text of the last revision');
 });
 
 Templates('a save whose text fails to take rolls the revision back and puts the text before it back', ({ f, store, editing, shipped }) => {
@@ -74,7 +74,7 @@ Templates('a save whose text fails to take rolls the revision back and puts the 
   );
   assert.equal(revisions(f), []);
   assert.equal(f.deps.db.select().from(auditEvents).all(), []);
-  assert.is(store.currentSource('yealink', 'device.cfg'), shipped);
+  assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), shipped);
 });
 
 Templates('restore brings an earlier revision back as a new one that names it; reset returns to the shipped file', ({ f, store, editing, shipped }) => {
@@ -82,10 +82,10 @@ Templates('restore brings an earlier revision back as a new one that names it; r
   saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'second') });
   const restored = restoreRevision(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', revisionId: first.id });
   assert.is(restored.restoredFrom, first.id);
-  assert.is(store.currentSource('yealink', 'device.cfg'), edited(shipped, 'first'));
+  assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), edited(shipped, 'first'));
   const reset = resetTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg' });
   assert.is(reset.source, null);
-  assert.is(store.currentSource('yealink', 'device.cfg'), shipped);
+  assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), shipped);
   assert.equal(
     latestRevisions(f.deps.db).map((r) => r.id),
     [reset.id],

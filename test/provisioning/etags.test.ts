@@ -97,8 +97,8 @@ const cases: [string, (t: TestServer) => Promise<unknown>, Phone[]][] = [
   [
     "a template change changes that vendor's phones",
     async (t) => {
-      const source = t.hotprov.templates.currentSource('yealink', 'device.cfg');
-      t.hotprov.templates.setOverride('yealink', 'device.cfg', `${source}\n## edited\n`);
+      const source = t.hotprov.templates.currentSource(t.hotprov.deps.tenant().id, 'yealink', 'device.cfg');
+      t.hotprov.templates.setOverride(t.hotprov.deps.tenant().id, 'yealink', 'device.cfg', `${source}\n## edited\n`);
     },
     ['HD0001', 'HD0002'],
   ],

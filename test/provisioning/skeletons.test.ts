@@ -57,7 +57,7 @@ Skeletons.before((ctx) => {
 Skeletons.after((ctx) => rmSync(ctx.dir, { recursive: true, force: true }));
 
 const full = (store: TemplateStore, name: string, values: unknown, escapeValue: (s: string) => string) =>
-  store.render('acme', name, undefined, escapeContext(values, escapeValue));
+  store.render(null, 'acme', name, undefined, escapeContext(values, escapeValue));
 
 Skeletons('every template, any values, both escapings: the same bytes as a full render', ({ store }) => {
   fc.assert(
@@ -65,7 +65,7 @@ Skeletons('every template, any values, both escapings: the same bytes as a full 
       const escapeValue = xml ? escapeXml : escapeCfgValue;
       // Several phones in a row, so values baked into a skeleton by one phone are tested against the next.
       for (const values of contexts) {
-        const rendered = store.renderFile('acme', name, undefined, values, escapeValue);
+        const rendered = store.renderFile(null, 'acme', name, undefined, values, escapeValue);
         const expected = full(store, name, values, escapeValue);
         assert.is(rendered.text(), expected);
         assert.ok(rendered.bytes().equals(Buffer.from(expected, 'utf8')));
@@ -97,7 +97,7 @@ Skeletons('shared frozen objects and fresh ones at the same places, in any order
           // The same (frozen) array of keys again, too: skipped whole.
           const values = { account: { user: '101', label: 'x' }, count: 1, flag: true, names: {}, keys: Object.freeze(keys) };
           for (const context of [values, values]) {
-            const rendered = store.renderFile('acme', name, undefined, context, escapeCfgValue);
+            const rendered = store.renderFile(null, 'acme', name, undefined, context, escapeCfgValue);
             assert.is(rendered.text(), full(store, name, context, escapeCfgValue));
           }
         }
@@ -118,19 +118,19 @@ Skeletons('a fresh key where a shared one was, then the shared one again: each r
     [fresh, shared],
   ]) {
     const context = { account: { user: '101', label: 'x' }, count: 1, flag: true, names: {}, keys };
-    assert.is(store.renderFile('acme', 'loops', undefined, context, escapeCfgValue).text(), full(store, 'loops', context, escapeCfgValue));
+    assert.is(store.renderFile(null, 'acme', 'loops', undefined, context, escapeCfgValue).text(), full(store, 'loops', context, escapeCfgValue));
   }
 });
 
 Skeletons('the ETag depends on the text, not on which phones came before nor on a restart', ({ dir, store }) => {
   fc.assert(
     fc.property(fc.constantFrom(...Object.keys(TEMPLATES)), context, fc.array(context, { maxLength: 4 }), (name, phone, others) => {
-      const fresh = createTemplateStore(dir).renderFile('acme', name, undefined, phone, escapeCfgValue);
-      for (const other of others) store.renderFile('acme', name, undefined, other, escapeCfgValue);
-      const now = store.renderFile('acme', name, undefined, phone, escapeCfgValue);
+      const fresh = createTemplateStore(dir).renderFile(null, 'acme', name, undefined, phone, escapeCfgValue);
+      for (const other of others) store.renderFile(null, 'acme', name, undefined, other, escapeCfgValue);
+      const now = store.renderFile(null, 'acme', name, undefined, phone, escapeCfgValue);
       assert.is(now.etag, fresh.etag);
       for (const other of others) {
-        const theirs = store.renderFile('acme', name, undefined, other, escapeCfgValue);
+        const theirs = store.renderFile(null, 'acme', name, undefined, other, escapeCfgValue);
         if (theirs.text() !== now.text()) assert.is.not(theirs.etag, now.etag, 'another text, another ETag');
       }
     }),
@@ -140,23 +140,23 @@ Skeletons('the ETag depends on the text, not on which phones came before nor on 
 
 Skeletons('a per-phone value reaches the file escaped, whether it varies or not', ({ store }) => {
   const phone = (user: string) => ({ account: { user, label: 'x' }, count: 1, flag: true, names: {}, keys: [] });
-  store.renderFile('acme', 'plain', undefined, phone('101'), escapeCfgValue);
-  const injected = store.renderFile('acme', 'plain', undefined, phone('101\naccount.1.password = stolen'), escapeCfgValue);
+  store.renderFile(null, 'acme', 'plain', undefined, phone('101'), escapeCfgValue);
+  const injected = store.renderFile(null, 'acme', 'plain', undefined, phone('101\naccount.1.password = stolen'), escapeCfgValue);
   assert.is(injected.text(), 'account.1.user_name = 101 account.1.password = stolen\naccount.1.label = x\n');
-  const xml = store.renderFile('acme', 'plain', undefined, phone('<a>&'), escapeXml);
+  const xml = store.renderFile(null, 'acme', 'plain', undefined, phone('<a>&'), escapeXml);
   assert.is(xml.text(), 'account.1.user_name = &lt;a&gt;&amp;\naccount.1.label = x\n');
 });
 
 Skeletons('an edited template reaches the next render', ({ dir }) => {
   const store = createTemplateStore(dir);
   const values = { account: { user: '101', label: 'Alice' }, count: 0, flag: false, names: {}, keys: [] };
-  const before = store.renderFile('acme', 'plain', undefined, values, escapeCfgValue);
-  store.setOverride('acme', 'plain', 'edited {{account.user}}\n');
-  const after = store.renderFile('acme', 'plain', undefined, values, escapeCfgValue);
+  const before = store.renderFile(1, 'acme', 'plain', undefined, values, escapeCfgValue);
+  store.setOverride(1, 'acme', 'plain', 'edited {{account.user}}\n');
+  const after = store.renderFile(1, 'acme', 'plain', undefined, values, escapeCfgValue);
   assert.is(after.text(), 'edited 101\n');
   assert.is.not(after.etag, before.etag);
-  store.setOverride('acme', 'plain', null);
-  assert.is(store.renderFile('acme', 'plain', undefined, values, escapeCfgValue).text(), before.text());
+  store.setOverride(1, 'acme', 'plain', null);
+  assert.is(store.renderFile(1, 'acme', 'plain', undefined, values, escapeCfgValue).text(), before.text());
 });
 
 type FleetCtx = { dir: string; hotprov: Hotprov; phones: SeededDevice[] };
@@ -211,9 +211,9 @@ Fleet('an admin edits the Yealink template: the next fetch has the new text, fro
   const yealink = phones[0] as SeededDevice;
   const before = hotprov.provisioning.answer(seededRequest(yealink));
   assert.is(before.kind, 'file');
-  const source = hotprov.templates.currentSource('yealink', 'device.cfg');
+  const source = hotprov.templates.currentSource(hotprov.deps.tenant().id, 'yealink', 'device.cfg');
   try {
-    hotprov.templates.setOverride('yealink', 'device.cfg', `${source}## edited by an admin: {{account.userName}}\n`);
+    hotprov.templates.setOverride(hotprov.deps.tenant().id, 'yealink', 'device.cfg', `${source}## edited by an admin: {{account.userName}}\n`);
     const after = hotprov.provisioning.answer(seededRequest(yealink));
     if (after.kind !== 'file' || before.kind !== 'file') throw new Error('not served');
     assert.match(after.bytes().toString('utf8'), /\n## edited by an admin: \d+\n$/);
@@ -221,14 +221,14 @@ Fleet('an admin edits the Yealink template: the next fetch has the new text, fro
     const { served, full } = servedAndFull(hotprov, yealink, 1);
     assert.ok(served.equals(Buffer.from(full, 'utf8')));
   } finally {
-    hotprov.templates.setOverride('yealink', 'device.cfg', null);
+    hotprov.templates.setOverride(hotprov.deps.tenant().id, 'yealink', 'device.cfg', null);
   }
 });
 
 Fleet('a template the skeletons cannot split (a comparison on a per-phone value) is served in full, the same bytes', ({ hotprov, phones }) => {
-  const source = hotprov.templates.currentSource('yealink', 'device.cfg');
+  const source = hotprov.templates.currentSource(hotprov.deps.tenant().id, 'yealink', 'device.cfg');
   try {
-    hotprov.templates.setOverride('yealink', 'device.cfg', `${source}{{#if (eq mode "user")}}## a user sits here\n{{/if}}`);
+    hotprov.templates.setOverride(hotprov.deps.tenant().id, 'yealink', 'device.cfg', `${source}{{#if (eq mode "user")}}## a user sits here\n{{/if}}`);
     for (const [n, phone] of phones.entries()) {
       if (!phone.path.endsWith('.cfg') || phone.ua.startsWith('FileTransport')) continue;
       const { served, full } = servedAndFull(hotprov, phone, n + 1);
@@ -236,7 +236,7 @@ Fleet('a template the skeletons cannot split (a comparison on a per-phone value)
       assert.is(full.includes('## a user sits here'), n % 2 === 0, 'seeded: every other phone has a user');
     }
   } finally {
-    hotprov.templates.setOverride('yealink', 'device.cfg', null);
+    hotprov.templates.setOverride(hotprov.deps.tenant().id, 'yealink', 'device.cfg', null);
   }
 });
 

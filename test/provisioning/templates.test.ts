@@ -22,18 +22,18 @@ Templates("a model file fills the base template's blocks; other models get the b
   write(dir, 'device.cfg.hbs', 'name = {{name}}\n{{#> model_settings}}{{/model_settings}}end\n');
   write(dir, 'device.cfg.X1.hbs', '{{#> base}}{{#*inline "model_settings"}}x1.only = {{name}}\n{{/inline}}{{/base}}');
   const store = createTemplateStore(dir);
-  assert.is(store.render('acme', 'device.cfg', 'X1', { name: 'a' }), 'name = a\nx1.only = a\nend\n');
-  assert.is(store.render('acme', 'device.cfg', 'X2', { name: 'a' }), 'name = a\nend\n');
+  assert.is(store.render(null, 'acme', 'device.cfg', 'X1', { name: 'a' }), 'name = a\nx1.only = a\nend\n');
+  assert.is(store.render(null, 'acme', 'device.cfg', 'X2', { name: 'a' }), 'name = a\nend\n');
 });
 
 Templates("values are not HTML-escaped: escaping is the vendor's, per file format", ({ dir }) => {
   write(dir, 't.hbs', '{{v}}');
-  assert.is(createTemplateStore(dir).render('acme', 't', undefined, { v: 'a&b=<c>' }), 'a&b=<c>');
+  assert.is(createTemplateStore(dir).render(null, 'acme', 't', undefined, { v: 'a&b=<c>' }), 'a&b=<c>');
 });
 
 Templates('a missing value is an error, never an empty line in a phone config', ({ dir }) => {
   write(dir, 't.hbs', 'key = {{missing}}');
-  assert.throws(() => createTemplateStore(dir).render('acme', 't', undefined, {}), /"missing" not defined/);
+  assert.throws(() => createTemplateStore(dir).render(null, 'acme', 't', undefined, {}), /"missing" not defined/);
 });
 
 Templates('a helper hotprov does not define is an error when the template is loaded, not when a phone asks', ({ dir }) => {
@@ -41,7 +41,7 @@ Templates('a helper hotprov does not define is an error when the template is loa
   assert.throws(() => createTemplateStore(dir), /acme\/t\.hbs[\s\S]*shout/);
   rmSync(join(dir, 'acme', 't.hbs'));
   write(dir, 't.hbs', '{{#if (eq kind "blf")}}blf{{else}}other{{/if}} {{#each keys}}{{this}}{{/each}}');
-  assert.is(createTemplateStore(dir).render('acme', 't', undefined, { kind: 'blf', keys: [1, 2] }), 'blf 12', 'the helpers hotprov has');
+  assert.is(createTemplateStore(dir).render(null, 'acme', 't', undefined, { kind: 'blf', keys: [1, 2] }), 'blf 12', 'the helpers hotprov has');
 });
 
 Templates('a template that does not compile stops start-up and names the file', ({ dir }) => {

@@ -57,7 +57,7 @@ export function templatePages(router: Router, kit: PageKit): void {
   });
 
   router.get('/templates', (ctx) => {
-    const latest = new Map(latestRevisions(domain.db).map((r) => [`${r.vendor}/${r.name}`, r]));
+    const latest = new Map(latestRevisions(domain.db, kit.tenantId()).map((r) => [`${r.vendor}/${r.name}`, r]));
     const templates = [...deps.templates.names()].flatMap(([vendor, names]) =>
       names.map((name) => {
         const last = latest.get(`${vendor}/${name}`);
@@ -78,7 +78,7 @@ export function templatePages(router: Router, kit: PageKit): void {
     name: string,
     extra: { source?: string; samples?: readonly { label: string; body: string }[]; saved?: boolean; error?: string; device?: string; user?: string } = {},
   ) => {
-    const revisions = revisionsOf(domain.db, vendor, name);
+    const revisions = revisionsOf(domain.db, kit.tenantId(), vendor, name);
     const latest = revisions[0];
     const phones = listDevices(domain.db, kit.tenantId()).filter((d) => d.vendor === vendor);
     kit.page(ctx, 'template', {
@@ -87,7 +87,7 @@ export function templatePages(router: Router, kit: PageKit): void {
       vendor,
       name,
       modified: latest !== undefined && latest.source !== null,
-      source: extra.source ?? deps.templates.currentSource(vendor, name),
+      source: extra.source ?? deps.templates.currentSource(kit.tenantId(), vendor, name),
       samples: extra.samples,
       saved: extra.saved,
       error: extra.error,
@@ -162,10 +162,10 @@ export function templatePages(router: Router, kit: PageKit): void {
   });
   router.get('/templates/:vendor/:name/revisions/:id', (ctx) => {
     const { vendor, name } = templateParams(ctx);
-    const revision = getRevision(domain.db, Number(ctx.params.id));
+    const revision = getRevision(domain.db, kit.tenantId(), Number(ctx.params.id));
     if (revision.vendor !== vendor || revision.name !== name) throw NotFound(`revision ${ctx.params.id} of ${vendor}/${name}`);
     const shipped = deps.templates.shippedSource(vendor, name);
-    const older = revisionsOf(domain.db, vendor, name).find((r) => r.id < revision.id);
+    const older = revisionsOf(domain.db, kit.tenantId(), vendor, name).find((r) => r.id < revision.id);
     const text = revision.source ?? shipped;
     kit.page(ctx, 'revision', {
       title: `${vendor}/${name} #${revision.id}`,

@@ -32,7 +32,9 @@ export function screenRouter(deps: AppDeps): Router {
   router.get('/login/submit', async (ctx) => {
     const row = device(ctx);
     if (row === null) return;
-    const tenant = deps.tenant();
+    // The phone's tenant: its users, lockouts and time zone, never another tenant's.
+    const tenant = deps.tenantSettingsOf(row.tenantId);
+    if (tenant === undefined) throw new Error(`device ${row.mac}: tenant ${row.tenantId} is missing`);
     show(ctx, row, await submitLogin(deps.domain, tenant, PHONE, row, query(ctx, 'ext'), query(ctx, 'pin')));
   });
   router.get('/logout', (ctx) => {
@@ -41,7 +43,7 @@ export function screenRouter(deps: AppDeps): Router {
   });
   router.get('/logout/confirm', (ctx) => {
     const row = device(ctx);
-    if (row !== null) show(ctx, row, confirmLogout(deps.domain, deps.tenant().id, PHONE, row));
+    if (row !== null) show(ctx, row, confirmLogout(deps.domain, row.tenantId, PHONE, row));
   });
   return router;
 }
