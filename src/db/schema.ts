@@ -12,6 +12,8 @@ export const tenants = sqliteTable('tenants', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   slug: text('slug').notNull().unique(),
   name: text('name').notNull(),
+  /** When a provider deleted the tenant: its devices are retired, it is listed no more, its slug stays taken. */
+  retiredAt: integer('retired_at', { mode: 'timestamp_ms' }),
   /** Registrar overrides; NULL means the HOTPROV_SIP_* default. */
   registrarHost: text('registrar_host'),
   registrarPort: integer('registrar_port'),
@@ -389,6 +391,8 @@ export const adminSessions = sqliteTable('admin_sessions', {
   csrfToken: text('csrf_token').notNull(),
   /** A notice or error for the next page shown (JSON {notice?, error?}), kept here rather than in a URL. */
   flash: text('flash'),
+  /** The tenant a provider chose in the console's switcher; NULL is the default tenant (others act in their own). */
+  tenantId: integer('tenant_id').references(() => tenants.id, { onDelete: 'set null' }),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
 });

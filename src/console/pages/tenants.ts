@@ -1,0 +1,62 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { listDevices } from '../../domain/devices.ts';
+import { listOpenSessions } from '../../domain/sessions.ts';
+import { createTenant, getTenantBySlug, listActiveTenants, retireTenant } from '../../domain/tenantDirectory.ts';
+import { DEFAULT_TENANT_SLUG, updateTenant } from '../../domain/tenants.ts';
+import { InvalidField } from '../../errors.ts';
+import { checkbox, textField } from '../forms.ts';
+import type { PageKit } from '../pageKit.ts';
+
+/** The new-tenant form. */
+export const TenantForm = z.object({ name: textField, slug: textField.transform((v) => v.trim()) });
+
+/** The rename form. */
+export const RenameTenantForm = z.object({ name: textField });
+
+/** The delete form: refused while desks are seated unless forced. */
+export const DeleteTenantForm = z.object({ force: checkbox });
+
+/** Tenants (providers only): the list with devices and seated desks, create, rename, delete. */
+export function tenantPages(router: Router, kit: PageKit): void {
+  const { domain } = kit.deps;
+
+  router.get('/tenants', (ctx) => {
+    const tenants = listActiveTenants(domain.db).map((t) => ({
+      slug: t.slug,
+      name: t.name,
+      devices: listDevices(domain.db, t.id).length,
+      seated: listOpenSessions(domain.db, t.id).length,
+      removable: t.slug !== DEFAULT_TENANT_SLUG,
+    }));
+    kit.page(ctx, 'tenants', { title: 'Tenants', nav: 'tenants', tenants });
+  });
+  router.post('/tenants', (ctx) =>
+    kit.attempt(ctx, '/console/tenants', () => createTenant(domain.db, domain.now(), kit.actor(ctx), kit.input(ctx, TenantForm)), 'Tenant created.'),
+  );
+  router.post('/tenants/:tenant', (ctx) =>
+    kit.attempt(
+      ctx,
+      '/console/tenants',
+      () => {
+        const { name } = kit.input(ctx, RenameTenantForm);
+        const tenant = getTenantBySlug(domain.db, ctx.params.tenant ?? '');
+        const trimmed = name.trim();
+        if (trimmed === '' || trimmed.length > 80) throw InvalidField('name', 'use 1 to 80 characters');
+        updateTenant(domain, tenant.id, kit.actor(ctx), { name: trimmed });
+      },
+      'Tenant renamed.',
+    ),
+  );
+  router.post('/tenants/:tenant/delete', (ctx) =>
+    kit.attempt(
+      ctx,
+      '/console/tenants',
+      () => {
+        const tenant = getTenantBySlug(domain.db, ctx.params.tenant ?? '');
+        retireTenant(domain, tenant.id, kit.actor(ctx), kit.input(ctx, DeleteTenantForm));
+      },
+      `Tenant ${ctx.params.tenant} deleted; its phones are wiped at their next fetch.`,
+    ),
+  );
+}
