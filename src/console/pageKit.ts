@@ -8,6 +8,7 @@ import { findTenantSettings, type TenantSettings } from '../domain/tenants.ts';
 import { AppError } from '../errors.ts';
 import type { ConsoleDeps } from './deps.ts';
 import { formInput } from './forms.ts';
+import { mayUse, ROUTE_ACCESS } from './permissions.ts';
 import type { Views } from './views.ts';
 
 /** The session cookie. */
@@ -44,6 +45,20 @@ export interface PageKit {
   input<S extends z.ZodType>(ctx: RouterContext, schema: S, lists?: readonly string[]): z.infer<S>;
 }
 
+/** What the pages show a principal: forms and secrets by role, the menu by the routes the role may use. */
+const can = (p: Principal) => {
+  const may = (route: string) => mayUse(p.role, ROUTE_ACCESS[route] ?? 'provider');
+  return {
+    write: canWrite(p),
+    secrets: canSeeSecrets(p),
+    templates: may('GET /console/templates'),
+    audit: may('GET /console/audit'),
+    settings: may('GET /console/settings'),
+    admins: may('GET /console/admins'),
+    tenants: canManageTenants(p) && may('GET /console/tenants'),
+  };
+};
+
 export function createPageKit(deps: ConsoleDeps, views: Views): PageKit {
   const { domain } = deps;
   const session = (ctx: RouterContext): ConsoleSession | null => ctx.state.console as ConsoleSession | null;
@@ -76,7 +91,7 @@ export function createPageKit(deps: ConsoleDeps, views: Views): PageKit {
     ctx.body = views.page(view, {
       ...data,
       admin: s?.admin.username,
-      can: p === undefined ? {} : { write: canWrite(p), secrets: canSeeSecrets(p), tenants: canManageTenants(p), admins: canWrite(p) },
+      can: p === undefined ? {} : can(p),
       // The switcher: a provider picks the tenant; everyone else sees none.
       switcher:
         p !== undefined && canManageTenants(p) ? listActiveTenants(domain.db).map((t) => ({ slug: t.slug, name: t.name, selected: t.id === current })) : null,

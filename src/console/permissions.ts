@@ -44,13 +44,15 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/users/:extension/pin': 'admin',
   'POST /console/import/users': 'admin',
 
-  'GET /console/templates': 'admin',
-  'GET /console/templates/:vendor/:name': 'admin',
-  'GET /console/templates/:vendor/:name/revisions/:id': 'admin',
-  'POST /console/templates/:vendor/:name': 'admin',
-  'POST /console/templates/:vendor/:name/restore/:id': 'admin',
-  'POST /console/templates/:vendor/:name/reset': 'admin',
-  'POST /console/templates/:vendor/:name/reprovision': 'admin',
+  // Providers only while template revisions are shared by every tenant (an admin's save would change every
+  // tenant's phones); 'admin' once templates are per tenant (the isolation branch), which the no-bleed test checks.
+  'GET /console/templates': 'provider',
+  'GET /console/templates/:vendor/:name': 'provider',
+  'GET /console/templates/:vendor/:name/revisions/:id': 'provider',
+  'POST /console/templates/:vendor/:name': 'provider',
+  'POST /console/templates/:vendor/:name/restore/:id': 'provider',
+  'POST /console/templates/:vendor/:name/reset': 'provider',
+  'POST /console/templates/:vendor/:name/reprovision': 'provider',
 
   'GET /console/audit': 'admin',
   'GET /console/audit.csv': 'admin',

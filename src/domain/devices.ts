@@ -76,7 +76,10 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
   const activation = newActivationCode(mac);
   const enrolled = writeTransaction(deps.db, (tx) => {
     const taken = tx.select().from(devices).where(eq(devices.mac, mac)).get();
-    if (taken !== undefined && taken.retiredAt === null) throw Conflict(`MAC ${mac} is already enrolled as ${taken.idleAccount}`);
+    if (taken !== undefined && taken.retiredAt === null) {
+      // Another tenant's device is not named: its idle account is that tenant's business.
+      throw Conflict(taken.tenantId === tenantId ? `MAC ${mac} is already enrolled as ${taken.idleAccount}` : `MAC ${mac} is already enrolled`);
+    }
     // A phone enrolled again: its retired row only served to wipe it, and goes now.
     if (taken !== undefined) tx.delete(devices).where(eq(devices.id, taken.id)).run();
     const idleNumber = takeIdleNumber(tx, tenantId);
