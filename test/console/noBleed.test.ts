@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ROUTE_ACCESS } from '../../src/console/permissions.ts';
 import { consoleRouter } from '../../src/console/routes.ts';
 import { listAdmins, listApiTokens } from '../../src/domain/admins.ts';
 import { listAudit } from '../../src/domain/audit.ts';
@@ -160,6 +161,18 @@ NoBleed('every console route has a case here, and every case a route', ({ t }) =
   assert.equal(missing, [], `console routes without a no-bleed case: ${missing.join(', ')}`);
   const stale = Object.keys(CASES).filter((c) => !routes.includes(c));
   assert.equal(stale, [], `cases of routes that are gone: ${stale.join(', ')}`);
+});
+
+NoBleed('every console route says who may use it (console/permissions.ts), and every entry there is a route', ({ t }) => {
+  const routes = consoleRoutes(t);
+  assert.equal(
+    routes.filter((r) => !(r in ROUTE_ACCESS)),
+    [],
+  );
+  assert.equal(
+    Object.keys(ROUTE_ACCESS).filter((r) => !routes.includes(r)),
+    [],
+  );
 });
 
 NoBleed("Alpha's admin aimed at Bravo's objects gets a refusal or its own data, never Bravo's", async (w) => {
