@@ -7,6 +7,7 @@ import { listAudit } from '../../src/domain/audit.ts';
 import { getDevice } from '../../src/domain/lookup.ts';
 import { listOpenSessions } from '../../src/domain/sessions.ts';
 import { findTenantBySlug } from '../../src/domain/tenantDirectory.ts';
+import { getTenant } from '../../src/domain/tenants.ts';
 import { listUsers } from '../../src/domain/users.ts';
 import { CONSOLE_PASSWORD } from '../helpers/browser.ts';
 import { type ConsoleClient, fetchSignInForm, postSignIn, signInOverHttp } from '../helpers/consoleHttp.ts';
@@ -208,6 +209,11 @@ NoBleed("Alpha's admin aimed at Bravo's objects gets a refusal or its own data, 
   const refused = await postSignIn(w.t.url, form, bravo.admin.username, 'wrong-password-x');
   look('POST /console/login', { path: '/console/login', form: { username: bravo.admin.username } }, refused.status, [await refused.text()]);
   assert.equal(refused.status, 401);
+  // The failure is logged in Bravo's audit log, where its admins look, not in Alpha's or the default tenant's.
+  const db = w.t.hotprov.deps.domain.db;
+  const failedFor = (tenantId: number) =>
+    listAudit(db, tenantId, { action: 'console.sign_in_failed' }).filter((e) => (e.detail ?? '').includes(bravo.admin.username)).length;
+  assert.equal([failedFor(bravo.id), failedFor(w.alpha.id), failedFor(w.t.hotprov.deps.tenant().id)], [1, 0, 0]);
   // Signing out ends Alpha's session only.
   const another = await signInOverHttp(w.t.url, w.alpha.admin.username, ACCOUNT_PASSWORD);
   const out = await another.post('/console/logout');
@@ -216,6 +222,38 @@ NoBleed("Alpha's admin aimed at Bravo's objects gets a refusal or its own data, 
   assert.equal((await a.get('/console/')).status, 200, "another session's sign-out leaves this one signed in");
 
   assert.equal(leaks, [], `Bravo's data reached Alpha:\n${leaks.join('\n')}`);
+});
+
+NoBleed('50 pages at once, Alpha’s and Bravo’s admins and a provider switched to each, every one of its own tenant', async (w) => {
+  const { alpha, bravo, t } = w;
+  const bAdmin = await signInOverHttp(t.url, bravo.admin.username, ACCOUNT_PASSWORD);
+  const inAlpha = await signInOverHttp(t.url, 'admin', CONSOLE_PASSWORD);
+  const inBravo = await signInOverHttp(t.url, 'admin', CONSOLE_PASSWORD);
+  await inAlpha.post('/console/tenant', { tenant: alpha.slug });
+  await inBravo.post('/console/tenant', { tenant: bravo.slug });
+  const clients = [
+    { client: w.a, own: alpha.label, other: bravo.label },
+    { client: bAdmin, own: bravo.label, other: alpha.label },
+    { client: inAlpha, own: alpha.label, other: bravo.label },
+    { client: inBravo, own: bravo.label, other: alpha.label },
+  ];
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, async (_, i) => {
+      const c = clients[i % clients.length];
+      if (c === undefined) throw new Error('no client');
+      const page = await c.client.get(i % 3 === 0 ? '/console/board-rows' : '/console/devices');
+      return { i, ok: page.status === 200 && page.body.includes(c.own) && !page.body.includes(c.other) };
+    }),
+  );
+  assert.equal(
+    answers.filter((a) => !a.ok).map((a) => a.i),
+    [],
+  );
+  // And 50 forged settings POSTs of Alpha's helpdesk at once, each with the valid CSRF token: every one refused.
+  const helpdesk = await signInOverHttp(t.url, alpha.helpdesk.username, ACCOUNT_PASSWORD);
+  const forged = await Promise.all(Array.from({ length: 50 }, (_, i) => helpdesk.post('/console/settings', { loginCode: `*9${i % 10}` })));
+  assert.equal([...new Set(forged.map((f) => f.status))], [403]);
+  assert.is(getTenant(t.hotprov.deps.domain.db, alpha.id).loginCode, '*35');
 });
 
 NoBleed('afterwards Bravo is as it was: its desk seated, device, user, token, accounts and tenant untouched', async (w) => {

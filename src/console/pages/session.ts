@@ -42,21 +42,21 @@ export function sessionPages(router: Router, kit: PageKit): void {
   router.use(async function consoleSession(ctx: RouterContext, next: Next) {
     const cookie = ctx.cookies.get(SESSION_COOKIE);
     const session = cookie === undefined ? null : sessionByToken(domain.db, domain.now(), cookie);
+    const acting = session === null ? null : actingTenant(session);
+    ctx.state.console = acting === null ? null : session;
+    if (session !== null && acting !== null) {
+      ctx.state.principal = principalOf(session.admin);
+      ctx.state.tenantId = acting;
+    }
     const access = accessOf(router, ctx.method, ctx.path);
     if (access === 'open') {
-      ctx.state.console = session;
       await next();
       return;
     }
-    const acting = session === null ? null : actingTenant(session);
     if (session === null || acting === null) {
-      ctx.state.console = null;
       ctx.redirect('/console/login');
       return;
     }
-    ctx.state.console = session;
-    ctx.state.principal = principalOf(session.admin);
-    ctx.state.tenantId = acting;
     // Refused on the server whatever the page showed: a route nobody listed, or one above the account's role.
     if (access === null || !mayUse(session.admin.role, access)) {
       kit.forbidden(ctx);
