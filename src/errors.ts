@@ -106,7 +106,7 @@ export const TenantInUse = (seated: number) =>
   new AppError(
     409,
     'tenant_in_use',
-    `${seated} ${seated === 1 ? 'desk is' : 'desks are'} seated in this tenant; log them out first, or delete with ?force=true`,
+    `${seated} ${seated === 1 ? 'desk is' : 'desks are'} seated in this tenant; log them out first, or force the deletion (the API's ?force=true)`,
     {
       seated,
     },

@@ -393,6 +393,8 @@ export const adminSessions = sqliteTable('admin_sessions', {
   csrfToken: text('csrf_token').notNull(),
   /** A notice or error for the next page shown (JSON {notice?, error?}), kept here rather than in a URL. */
   flash: text('flash'),
+  /** The tenant a provider chose in the console's switcher; NULL is the default tenant (others act in their own). */
+  tenantId: integer('tenant_id').references(() => tenants.id, { onDelete: 'set null' }),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
 });

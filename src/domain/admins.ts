@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, count, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
-import { type AdminRow, type ApiTokenRow, adminSessions, admins, apiTokens, signInThrottles, tenants } from '../db/schema.ts';
+import { type AdminRow, type ApiTokenRow, adminSessions, admins, apiTokens, ROLES, signInThrottles, tenants } from '../db/schema.ts';
 import { AppError, Conflict, InvalidField, NotFound } from '../errors.ts';
-import type { Principal, Role } from './access.ts';
+import { actsIn, canWrite, type Principal, type Role } from './access.ts';
 import { recordAudit } from './audit.ts';
 import { hashSecret, verifySecret } from './credentials.ts';
 import type { Actor } from './deps.ts';
@@ -18,16 +18,27 @@ const token = () => randomBytes(24).toString('base64url');
 
 const BadCredentials = () => new AppError(401, 'bad_credentials', 'wrong user name or password');
 
+/** Where a console account works: a provider everywhere (no tenant), an admin or helpdesk in one tenant. */
+export interface AccountAccess {
+  readonly role: Role;
+  readonly tenantId: number | null;
+}
+
+const PROVIDER_ACCESS: AccountAccess = { role: 'provider', tenantId: null };
+
 /**
- * Creates a console admin.
- * @throws AppError invalid_field (400) for a poor user name or a password under 10 characters; conflict (409).
+ * Creates a console admin; without `access`, a provider (as the first admin and the command line's are).
+ * @throws AppError invalid_field (400) for a poor user name, a password under 10 characters, or a role and tenant
+ *   that do not go together (a provider has none, the others one); conflict (409).
  */
-export async function createAdmin(db: Db, now: Date, username: string, password: string): Promise<AdminRow> {
+export async function createAdmin(db: Db, now: Date, username: string, password: string, access: AccountAccess = PROVIDER_ACCESS): Promise<AdminRow> {
   if (!/^[a-z0-9._-]{2,32}$/.test(username)) throw InvalidField('username', 'use 2 to 32 lower-case letters, digits or . _ -');
   if (password.length < 10) throw InvalidField('password', 'use at least 10 characters');
+  if (!(ROLES as readonly string[]).includes(access.role)) throw InvalidField('role', `use one of ${ROLES.join(', ')}`);
+  if ((access.role === 'provider') !== (access.tenantId === null)) throw InvalidField('role', 'a provider belongs to no tenant; an admin or helpdesk to one');
   if (db.select().from(admins).where(eq(admins.username, username)).get() !== undefined) throw Conflict(`admin ${username} exists`);
   const passwordHash = await hashSecret(password);
-  return db.insert(admins).values({ username, passwordHash, createdAt: now }).returning().get();
+  return db.insert(admins).values({ username, passwordHash, role: access.role, tenantId: access.tenantId, createdAt: now }).returning().get();
 }
 
 /** On first start: an `admin` account with the given password, when there is no admin yet. */
@@ -36,13 +47,71 @@ export async function ensureFirstAdmin(db: Db, now: Date, password: string | nul
   return createAdmin(db, now, 'admin', password);
 }
 
-export function listAdmins(db: Db): AdminRow[] {
-  return db.select().from(admins).orderBy(asc(admins.username)).all();
+/**
+ * Console accounts by user name: every one (no argument), a tenant's admins and helpdesks (its id), or the
+ * providers (null).
+ */
+export function listAdmins(db: Db, tenantId?: number | null): AdminRow[] {
+  const where = tenantId === undefined ? undefined : tenantId === null ? isNull(admins.tenantId) : eq(admins.tenantId, tenantId);
+  return db.select().from(admins).where(where).orderBy(asc(admins.username)).all();
 }
+
+/**
+ * Whether `by`, acting in `tenantId`, may create, delete or reset an account with this access: a provider any
+ * account of the tenant and other providers, an admin the accounts of its own tenant, a helpdesk none.
+ */
+export function mayManageAccount(by: Principal, tenantId: number, account: AccountAccess): boolean {
+  if (!canWrite(by) || !actsIn(by, tenantId)) return false;
+  return account.role === 'provider' ? by.role === 'provider' : account.tenantId === tenantId;
+}
+
+/** An account `by` may manage, acting in `tenantId`; any other (or none) is not found, so no other tenant's shows. */
+function manageableAdmin(db: Db, by: Principal, tenantId: number, id: number): AdminRow {
+  const row = db.select().from(admins).where(eq(admins.id, id)).get();
+  if (row === undefined || !mayManageAccount(by, tenantId, row)) throw NotFound(`admin ${id}`);
+  return row;
+}
+
+/**
+ * Deletes a console account (its sessions end with it). Nobody deletes their own account, so a tenant is never
+ * left without the admin who was about to.
+ * @throws AppError not_found (404) for an account `by` may not manage; conflict (409) for one's own.
+ */
+export function deleteAdmin(db: Db, now: Date, by: Principal, tenantId: number, id: number): AdminRow {
+  return writeTransaction(db, (tx) => {
+    const row = manageableAdmin(tx, by, tenantId, id);
+    if (row.username === by.name) throw Conflict('you cannot delete the account you are signed in with');
+    tx.delete(admins).where(eq(admins.id, row.id)).run();
+    recordAudit(tx, tenantId, now, { name: `admin:${by.name}` }, { action: 'admin.deleted', detail: { username: row.username, role: row.role } });
+    return row;
+  });
+}
+
+/**
+ * Gives an account a new password and ends its sessions.
+ * @throws AppError not_found (404) for an account `by` may not manage; invalid_field (400) for a short password.
+ */
+export async function resetAdminPassword(db: Db, now: Date, by: Principal, tenantId: number, id: number, password: string): Promise<AdminRow> {
+  if (password.length < 10) throw InvalidField('password', 'use at least 10 characters');
+  manageableAdmin(db, by, tenantId, id);
+  const passwordHash = await hashSecret(password);
+  return writeTransaction(db, (tx) => {
+    const row = manageableAdmin(tx, by, tenantId, id);
+    tx.update(admins).set({ passwordHash }).where(eq(admins.id, row.id)).run();
+    tx.delete(adminSessions).where(eq(adminSessions.adminId, row.id)).run();
+    recordAudit(tx, tenantId, now, { name: `admin:${by.name}` }, { action: 'admin.password_reset', detail: { username: row.username } });
+    return row;
+  });
+}
+
+/** The principal a console account acts as. */
+export const principalOf = (admin: AdminRow): Principal => ({ name: admin.username, role: admin.role, tenantId: admin.tenantId });
 
 export interface ConsoleSession {
   readonly admin: AdminRow;
   readonly csrfToken: string;
+  /** The tenant a provider chose in the switcher (null: the default tenant); admins and helpdesks keep their own. */
+  readonly tenantId: number | null;
   /** The notice or error left for this page by the change before it, taken once. */
   readonly flash: Flash | null;
 }
@@ -83,9 +152,11 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
   // The name is stored and audited: keep it short and printable whatever was typed.
   const name = username.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64);
   const failed = (tx: Db, error: AppError): AppError => {
+    // An account's failures go to its own tenant's log; a name nobody has, to the tenant the console opens in.
+    const owner = tx.select({ tenantId: admins.tenantId }).from(admins).where(eq(admins.username, username)).get();
     recordAudit(
       tx,
-      tenantId,
+      owner?.tenantId ?? tenantId,
       deps.now(),
       { name: 'console' },
       { action: 'console.sign_in_failed', detail: { username: name, reason: error.code, ...error.details } },
@@ -159,11 +230,19 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
     release(tx);
     tx.update(signInThrottles).set({ failures: 0, lockedUntil: null }).where(eq(signInThrottles.username, name)).run();
     tx.insert(adminSessions)
-      .values({ adminId: admin.id, tokenHash: sha256(cookie), csrfToken, createdAt: now, expiresAt: new Date(now.getTime() + SESSION_HOURS * 3600_000) })
+      .values({
+        adminId: admin.id,
+        tokenHash: sha256(cookie),
+        csrfToken,
+        tenantId: admin.tenantId,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + SESSION_HOURS * 3600_000),
+      })
       .run();
-    recordAudit(tx, tenantId, now, { name: `admin:${admin.username}` }, { action: 'console.signed_in' });
+    // In the account's own tenant's log: another tenant's admins do not learn who signs in where.
+    recordAudit(tx, admin.tenantId ?? tenantId, now, { name: `admin:${admin.username}` }, { action: 'console.signed_in' });
   });
-  return { token: cookie, session: { admin, csrfToken, flash: null } };
+  return { token: cookie, session: { admin, csrfToken, tenantId: admin.tenantId, flash: null } };
 }
 
 /**
@@ -196,13 +275,21 @@ export function releasePendingSignIns(db: Db): void {
 /** The session a cookie token belongs to, if it has not expired. */
 export function sessionByToken(db: Db, now: Date, cookie: string): ConsoleSession | null {
   const row = db
-    .select({ admin: admins, csrfToken: adminSessions.csrfToken, flash: adminSessions.flash })
+    .select({ admin: admins, csrfToken: adminSessions.csrfToken, flash: adminSessions.flash, tenantId: adminSessions.tenantId })
     .from(adminSessions)
     .innerJoin(admins, eq(admins.id, adminSessions.adminId))
     .where(and(eq(adminSessions.tokenHash, sha256(cookie)), gt(adminSessions.expiresAt, now)))
     .get();
   if (row === undefined) return null;
-  return { admin: row.admin, csrfToken: row.csrfToken, flash: row.flash === null ? null : (JSON.parse(row.flash) as Flash) };
+  return { admin: row.admin, csrfToken: row.csrfToken, tenantId: row.tenantId, flash: row.flash === null ? null : (JSON.parse(row.flash) as Flash) };
+}
+
+/** The tenant a provider's session acts in from now on (the console's switcher). */
+export function setSessionTenant(db: Db, cookie: string, tenantId: number): void {
+  db.update(adminSessions)
+    .set({ tenantId })
+    .where(eq(adminSessions.tokenHash, sha256(cookie)))
+    .run();
 }
 
 /** Leaves a notice or error for the next page the session shows (null takes it away once shown). */
@@ -219,27 +306,43 @@ export function signOut(db: Db, cookie: string): void {
     .run();
 }
 
-/** Creates an API token and returns it: the only time it can be read. */
-export function createApiToken(db: Db, now: Date, name: string, createdBy: string): { token: string; row: ApiTokenRow } {
+/** Creates an API token and returns it: the only time it can be read. Without `access`, a provider's token. */
+export function createApiToken(
+  db: Db,
+  now: Date,
+  name: string,
+  createdBy: string,
+  access: AccountAccess = PROVIDER_ACCESS,
+): { token: string; row: ApiTokenRow } {
   if (!/^[\w .-]{1,64}$/.test(name)) throw InvalidField('name', 'use 1 to 64 letters, digits, spaces or . _ -');
+  if (!(ROLES as readonly string[]).includes(access.role)) throw InvalidField('role', `use one of ${ROLES.join(', ')}`);
+  if ((access.role === 'provider') !== (access.tenantId === null))
+    throw InvalidField('role', 'a provider token belongs to no tenant; an admin or helpdesk one to one');
   const value = `hp_${token()}`;
   const row = db
     .insert(apiTokens)
-    .values({ name, tokenHash: sha256(value), createdBy, createdAt: now })
+    .values({ name, tokenHash: sha256(value), createdBy, role: access.role, tenantId: access.tenantId, createdAt: now })
     .returning()
     .get();
   return { token: value, row };
 }
 
-export function listApiTokens(db: Db): ApiTokenRow[] {
-  return db.select().from(apiTokens).orderBy(asc(apiTokens.id)).all();
+/** API tokens: every one (no argument), a tenant's (its id), or the providers' (null). */
+export function listApiTokens(db: Db, tenantId?: number | null): ApiTokenRow[] {
+  const where = tenantId === undefined ? undefined : tenantId === null ? isNull(apiTokens.tenantId) : eq(apiTokens.tenantId, tenantId);
+  return db.select().from(apiTokens).where(where).orderBy(asc(apiTokens.id)).all();
 }
 
-export function revokeApiToken(db: Db, now: Date, id: number): void {
+/**
+ * Revokes a live token; with `tenantId`, only one of that tenant's (null: a provider's), another is not found.
+ * @throws AppError not_found (404).
+ */
+export function revokeApiToken(db: Db, now: Date, id: number, tenantId?: number | null): void {
+  const inTenant = tenantId === undefined ? undefined : tenantId === null ? isNull(apiTokens.tenantId) : eq(apiTokens.tenantId, tenantId);
   const result = db
     .update(apiTokens)
     .set({ revokedAt: now })
-    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
+    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt), inTenant))
     .run();
   if (result.changes === 0) throw NotFound(`API token ${id}`);
 }

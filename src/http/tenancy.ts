@@ -46,7 +46,7 @@ export function tenantBySlug(deps: AppDeps): Middleware {
   return async function resolveTenantBySlug(ctx, next) {
     const principal = principalOf(ctx);
     const row = findActiveTenantBySlug(deps.domain.db, String((ctx.params as Record<string, string> | undefined)?.tenant ?? ''));
-    const tenant = row === undefined || !actsIn(principal, row.id) ? undefined : deps.tenantSettings(row.id);
+    const tenant = row === undefined || !actsIn(principal, row.id) ? undefined : deps.tenantSettingsOf(row.id);
     if (tenant === undefined) throw UnknownTenant();
     ctx.state.tenant = tenant;
     await next();

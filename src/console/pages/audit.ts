@@ -27,12 +27,12 @@ export function auditPages(router: Router, kit: PageKit): void {
 
   router.get('/audit', (ctx) => {
     const { shown, filter } = auditFilter(ctx);
-    const events = listAudit(domain.db, kit.tenantId(), { ...filter, limit: 500 }).map((e) => ({ ...e, at: when(e.at) }));
+    const events = listAudit(domain.db, kit.tenantId(ctx), { ...filter, limit: 500 }).map((e) => ({ ...e, at: when(e.at) }));
     kit.page(ctx, 'audit', { title: 'Audit log', nav: 'audit', f: shown, events, query: new URLSearchParams(shown).toString() });
   });
   router.get('/audit.csv', (ctx) => {
     const { filter } = auditFilter(ctx);
-    const rows = listAudit(domain.db, kit.tenantId(), filter).map((e) => [
+    const rows = listAudit(domain.db, kit.tenantId(ctx), filter).map((e) => [
       e.at.toISOString(),
       e.actor,
       e.action,

@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { RouterContext } from '@koa/router';
 import { listDevices } from '../../domain/devices.ts';
 import { logout, logoutSessions } from '../../domain/hotdesk.ts';
 import { formatMac, type Mac } from '../../domain/mac.ts';
@@ -14,10 +15,10 @@ export function boardPage(router: Router, kit: PageKit): void {
   const { deps } = kit;
   const { domain } = deps;
 
-  const desks = () => {
-    const open = new Map(listOpenSessions(domain.db, kit.tenantId()).map((s) => [s.device.id, s]));
-    const bySipUser = new Map(listUsers(domain.db, kit.tenantId()).map((u) => [u.sipUser, u]));
-    return listDevices(domain.db, kit.tenantId())
+  const desks = (ctx: RouterContext) => {
+    const open = new Map(listOpenSessions(domain.db, kit.tenantId(ctx)).map((s) => [s.device.id, s]));
+    const bySipUser = new Map(listUsers(domain.db, kit.tenantId(ctx)).map((u) => [u.sipUser, u]));
+    return listDevices(domain.db, kit.tenantId(ctx))
       .filter((d) => d.hotdesk)
       .map((d) => {
         const s = open.get(d.id);
@@ -41,18 +42,18 @@ export function boardPage(router: Router, kit: PageKit): void {
         };
       });
   };
-  router.get('/', (ctx) => kit.page(ctx, 'board', { title: 'Hot desks', nav: 'board', desks: desks() }));
+  router.get('/', (ctx) => kit.page(ctx, 'board', { title: 'Hot desks', nav: 'board', desks: desks(ctx) }));
   router.get('/board-rows', (ctx) => {
     const s = kit.session(ctx);
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = kit.views.partial('board_rows', { desks: desks(), csrf: s?.csrfToken });
+    ctx.body = kit.views.partial('board_rows', { desks: desks(ctx), csrf: s?.csrfToken });
   });
   router.post('/devices/:device/logout', (ctx) =>
     kit.attempt(
       ctx,
       '/console/',
-      () => logout(domain, kit.tenantId(), kit.actor(ctx), { device: ctx.params.device ?? '', method: 'admin' }),
+      () => logout(domain, kit.tenantId(ctx), kit.actor(ctx), { device: ctx.params.device ?? '', method: 'admin' }),
       `Logged out ${ctx.params.device}.`,
     ),
   );
@@ -60,7 +61,7 @@ export function boardPage(router: Router, kit: PageKit): void {
     kit.attempt(
       ctx,
       '/console/',
-      () => logoutSessions(domain, kit.tenantId(), kit.actor(ctx), { reason: 'admin', method: 'admin' }),
+      () => logoutSessions(domain, kit.tenantId(ctx), kit.actor(ctx), { reason: 'admin', method: 'admin' }),
       'Everyone is logged out.',
     ),
   );

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import { z } from 'zod';
 import type { DeviceRow } from '../../db/schema.ts';
+import { canSeeSecrets } from '../../domain/access.ts';
 import { recordAudit } from '../../domain/audit.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
@@ -71,13 +72,13 @@ export function devicePages(router: Router, kit: PageKit): void {
 
   router.get('/devices', (ctx) => {
     const q = (typeof ctx.query.q === 'string' ? ctx.query.q : '').trim().toLowerCase();
-    const all = listDevices(domain.db, kit.tenantId()).filter(
+    const all = listDevices(domain.db, kit.tenantId(ctx)).filter(
       (d) => q === '' || [d.mac, formatMac(d.mac as Mac), d.idleAccount, d.label, d.location].some((v) => v.toLowerCase().includes(q)),
     );
     const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE));
     const current = Math.min(pages, Math.max(1, Number(ctx.query.page) || 1));
     const link = (p: number) => `/console/devices?${new URLSearchParams({ q, page: String(p) }).toString()}`;
-    const seated = new Map(listOpenSessions(domain.db, kit.tenantId()).map((s) => [s.device.id, s.user]));
+    const seated = new Map(listOpenSessions(domain.db, kit.tenantId(ctx)).map((s) => [s.device.id, s.user]));
     kit.page(ctx, 'devices', {
       title: 'Devices',
       nav: 'devices',
@@ -94,7 +95,7 @@ export function devicePages(router: Router, kit: PageKit): void {
   });
   router.post('/devices', (ctx) => {
     try {
-      const device = enrolDevice(domain, kit.tenantId(), kit.actor(ctx), kit.input(ctx, EnrolForm));
+      const device = enrolDevice(domain, kit.tenantId(ctx), kit.actor(ctx), kit.input(ctx, EnrolForm));
       // The activation code is shown this once, on the new device's page: only a hash of it is kept.
       devicePage(ctx, device.idleAccount, { label: 'Device enrolled. Activation code (shown once)', value: device.activationCode });
     } catch (err) {
@@ -105,21 +106,26 @@ export function devicePages(router: Router, kit: PageKit): void {
 
   /** The device page; `once` is a secret shown this one time (an activation code, the web password), never put in a URL. */
   const devicePage = (ctx: RouterContext, ref: string, once?: { label: string; value: string }) => {
-    const device = getDevice(domain.db, kit.tenantId(), ref);
-    const seated = listOpenSessions(domain.db, kit.tenantId()).find((s) => s.device.id === device.id)?.user;
+    const device = getDevice(domain.db, kit.tenantId(ctx), ref);
+    const seated = listOpenSessions(domain.db, kit.tenantId(ctx)).find((s) => s.device.id === device.id)?.user;
     // "as": whose profile to show (a user's extension, "idle", or nothing for what the phone gets now).
     const as = typeof ctx.query.as === 'string' && ctx.query.as !== '' ? ctx.query.as : null;
     const reveal = ctx.query.reveal === '1';
+    // A helpdesk never sees a phone's passwords, asked for in the URL or not.
+    if (reveal && !canSeeSecrets(kit.principal(ctx))) {
+      kit.forbidden(ctx);
+      return;
+    }
     if (reveal) {
       // Who saw a phone's passwords, and when.
-      recordAudit(domain.db, kit.tenantId(), domain.now(), kit.actor(ctx), {
+      recordAudit(domain.db, kit.tenantId(ctx), domain.now(), kit.actor(ctx), {
         action: 'console.secrets_revealed',
         deviceMac: device.mac,
         idleAccount: device.idleAccount,
         detail: { as: as ?? 'current' },
       });
     }
-    const asUser = as === null ? undefined : as === 'idle' ? null : getUser(domain.db, kit.tenantId(), as);
+    const asUser = as === null ? undefined : as === 'idle' ? null : getUser(domain.db, kit.tenantId(ctx), as);
     kit.page(ctx, 'device', {
       title: device.idleAccount,
       nav: 'devices',
@@ -127,7 +133,7 @@ export function devicePages(router: Router, kit: PageKit): void {
       syncRetry: when(deps.resync.latest(device.id)?.retryAt),
       languages: PHONE_LANGUAGES,
       files: deps.provisioning.renderDeviceFiles(device, { maskSecrets: !reveal, ...(asUser === undefined ? {} : { as: asUser }) }),
-      users: listUsers(domain.db, kit.tenantId()).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === as })),
+      users: listUsers(domain.db, kit.tenantId(ctx)).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === as })),
       asIdle: as === 'idle',
       reveal,
       access: accessView(device),
@@ -142,7 +148,7 @@ export function devicePages(router: Router, kit: PageKit): void {
     return kit.attempt(
       ctx,
       `/console/devices/${ref}`,
-      () => approveDevice(domain, kit.tenantId(), kit.actor(ctx), ref),
+      () => approveDevice(domain, kit.tenantId(ctx), kit.actor(ctx), ref),
       'Approved: the phone gets its profile at its next fetch.',
     );
   });
@@ -158,31 +164,41 @@ export function devicePages(router: Router, kit: PageKit): void {
   router.post('/devices/:device/activation-code', (ctx) =>
     showingOnce(ctx, () => ({
       label: 'Activation code (shown once; type it on the phone after pressing Activate)',
-      value: createActivationCode(domain, kit.tenantId(), kit.actor(ctx), ctx.params.device ?? '').activationCode,
+      value: createActivationCode(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? '').activationCode,
     })),
   );
   router.post('/devices/:device/unclaim', (ctx) =>
     showingOnce(ctx, () => ({
       label: 'Access reset. New activation code (shown once)',
-      value: resetDeviceAccess(domain, kit.tenantId(), kit.actor(ctx), ctx.params.device ?? '').activationCode,
+      value: resetDeviceAccess(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? '').activationCode,
     })),
   );
   router.post('/devices/:device/web-password', (ctx) =>
     showingOnce(ctx, () => {
-      const web = revealWebPassword(domain, kit.tenantId(), kit.actor(ctx), ctx.params.device ?? '');
+      const web = revealWebPassword(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? '');
       return { label: `Web interface login (user ${web.username}; this reveal is in the audit log)`, value: web.password };
     }),
   );
   router.post('/devices/:device', (ctx) => {
     const ref = ctx.params.device ?? '';
-    return kit.attempt(ctx, `/console/devices/${ref}`, () => updateDevice(domain, kit.tenantId(), kit.actor(ctx), ref, kit.input(ctx, DeviceForm)), 'Saved.');
+    return kit.attempt(
+      ctx,
+      `/console/devices/${ref}`,
+      () => updateDevice(domain, kit.tenantId(ctx), kit.actor(ctx), ref, kit.input(ctx, DeviceForm)),
+      'Saved.',
+    );
   });
   router.post('/devices/:device/delete', (ctx) =>
-    kit.attempt(ctx, '/console/devices', () => deleteDevice(domain, kit.tenantId(), kit.actor(ctx), ctx.params.device ?? ''), `Deleted ${ctx.params.device}.`),
+    kit.attempt(
+      ctx,
+      '/console/devices',
+      () => deleteDevice(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? ''),
+      `Deleted ${ctx.params.device}.`,
+    ),
   );
 
   router.get('/devices.csv', (ctx) => {
-    const rows = listDevices(domain.db, kit.tenantId()).map((d) => [
+    const rows = listDevices(domain.db, kit.tenantId(ctx)).map((d) => [
       formatMac(d.mac as Mac),
       d.vendor,
       d.model,
@@ -202,9 +218,9 @@ export function devicePages(router: Router, kit: PageKit): void {
    */
   router.post('/import/devices', (ctx) => {
     const { csv, action } = kit.input(ctx, ImportForm);
-    const plan = planDeviceImport(domain, kit.tenantId(), parseCsv(csv));
+    const plan = planDeviceImport(domain, kit.tenantId(ctx), parseCsv(csv));
     if (action === 'import' && plan.ready) {
-      const count = applyDeviceImport(domain, kit.tenantId(), kit.actor(ctx), plan);
+      const count = applyDeviceImport(domain, kit.tenantId(ctx), kit.actor(ctx), plan);
       kit.back(ctx, '/console/devices', { notice: `Imported ${count} device(s).` });
       return;
     }

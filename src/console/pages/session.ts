@@ -4,17 +4,22 @@ import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import type { Next } from 'koa';
 import { z } from 'zod';
-import { SESSION_HOURS, sessionByToken, signIn, signOut } from '../../domain/admins.ts';
+import { type ConsoleSession, principalOf, SESSION_HOURS, sessionByToken, setSessionTenant, signIn, signOut } from '../../domain/admins.ts';
 import { sameSecret } from '../../domain/credentials.ts';
+import { findActiveTenantBySlug, findTenant } from '../../domain/tenants.ts';
 import { readForm } from '../../edge/body.ts';
 import { AppError } from '../../errors.ts';
 import { PATHS } from '../../paths.ts';
 import { formInput, textField } from '../forms.ts';
 import { cookieOptions, type PageKit, SESSION_COOKIE } from '../pageKit.ts';
+import { accessOf, mayUse } from '../permissions.ts';
 
 /** Holds the sign-in form's CSRF token until the form comes back. */
 const SIGN_IN_COOKIE = 'hotprov_signin';
 const CSS = readFileSync(PATHS.consoleCss, 'utf8');
+
+/** The tenant switcher's form: the slug of the tenant to act in. */
+export const SwitchTenantForm = z.object({ tenant: textField });
 
 /** The sign-in form. */
 export const SignInForm = z.object({ _csrf: textField, username: textField, password: textField });
@@ -35,16 +40,31 @@ export function sessionPages(router: Router, kit: PageKit): void {
 
   router.use(async function consoleSession(ctx: RouterContext, next: Next) {
     const cookie = ctx.cookies.get(SESSION_COOKIE);
-    ctx.state.console = cookie === undefined ? null : sessionByToken(domain.db, domain.now(), cookie);
-    const open = ctx.path === '/console/login' || ctx.path.startsWith('/console/assets/');
-    if (!open && kit.session(ctx) === null) {
+    const session = cookie === undefined ? null : sessionByToken(domain.db, domain.now(), cookie);
+    const acting = session === null ? null : actingTenant(session);
+    ctx.state.console = acting === null ? null : session;
+    if (session !== null && acting !== null) {
+      ctx.state.principal = principalOf(session.admin);
+      ctx.state.tenantId = acting;
+    }
+    const access = accessOf(router, ctx.method, ctx.path);
+    if (access === 'open') {
+      await next();
+      return;
+    }
+    if (session === null || acting === null) {
       ctx.redirect('/console/login');
       return;
     }
-    if (ctx.method === 'POST' && !open) {
+    // Refused on the server whatever the page showed: a route nobody listed, or one above the account's role.
+    if (access === null || !mayUse(session.admin.role, access)) {
+      kit.forbidden(ctx);
+      return;
+    }
+    if (ctx.method === 'POST') {
       const form = await readForm(ctx);
       const sent = form.get('_csrf') ?? '';
-      if (!sameSecret(sent, kit.session(ctx)?.csrfToken ?? '')) {
+      if (!sameSecret(sent, session.csrfToken)) {
         ctx.status = 403;
         ctx.body = 'the form is out of date or not from this console; reload the page';
         return;
@@ -52,6 +72,33 @@ export function sessionPages(router: Router, kit: PageKit): void {
       ctx.state.form = form;
     }
     await next();
+  });
+
+  /**
+   * The tenant a session acts in: a provider's choice while that tenant is in service, else the default tenant;
+   * an admin's or helpdesk's own, or null (signed out) once their tenant is retired.
+   */
+  const actingTenant = (session: ConsoleSession): number | null => {
+    const { admin } = session;
+    const inService = (id: number | null): id is number => {
+      const tenant = id === null ? undefined : findTenant(domain.db, id);
+      return tenant !== undefined && tenant.retiredAt === null;
+    };
+    if (admin.role !== 'provider') return inService(admin.tenantId) ? admin.tenantId : null;
+    return inService(session.tenantId) ? session.tenantId : kit.deps.tenant().id;
+  };
+
+  /** A provider's tenant switcher: the chosen tenant is kept in the session; the board of it follows. */
+  router.post('/tenant', (ctx) => {
+    const { tenant } = kit.input(ctx, SwitchTenantForm);
+    const row = findActiveTenantBySlug(domain.db, tenant);
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    if (row === undefined || cookie === undefined) {
+      kit.back(ctx, '/console/', { error: `No tenant ${tenant}.` });
+      return;
+    }
+    setSessionTenant(domain.db, cookie, row.id);
+    kit.back(ctx, '/console/', { notice: `Now in ${row.name}.` });
   });
 
   /**
@@ -73,7 +120,8 @@ export function sessionPages(router: Router, kit: PageKit): void {
       return;
     }
     try {
-      const { token } = await signIn(domain, kit.tenantId(), username, password);
+      // Failed sign-ins of names nobody has are logged in the default tenant; an account's in its own.
+      const { token } = await signIn(domain, kit.deps.tenant().id, username, password);
       ctx.cookies.set(SIGN_IN_COOKIE, null, { path: '/console/login' });
       ctx.cookies.set(SESSION_COOKIE, token, { ...cookieOptions(ctx), sameSite: 'lax', maxAge: SESSION_HOURS * 3600_000 });
       ctx.redirect('/console/');

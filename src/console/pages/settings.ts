@@ -1,10 +1,11 @@
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import { z } from 'zod';
+import { canManageTenants, ROLES } from '../../domain/access.ts';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../domain/admins.ts';
 import { TenantUpdateBody } from '../../domain/inputs.ts';
 import { getTenant, updateTenant } from '../../domain/tenants.ts';
-import { AppError } from '../../errors.ts';
+import { AppError, InvalidField } from '../../errors.ts';
 import { PHONE_LANGUAGES } from '../../vendors/phoneSettings.ts';
 import { api, blankIsNull, ifFilled, ifSentBlankIsNull, listField, numberOrNull, sentOnly, textField } from '../forms.ts';
 import { type PageKit, when } from '../pageKit.ts';
@@ -50,8 +51,8 @@ export const SettingsForm = z
   .transform(sentOnly)
   .pipe(api(TenantUpdateBody));
 
-/** The API token form. */
-export const TokenForm = z.object({ name: textField.transform((v) => v.trim()) });
+/** The API token form: a name, and the token's role (a tenant's admin or helpdesk, or a provider's token). */
+export const TokenForm = z.object({ name: textField.transform((v) => v.trim()), role: z.enum(ROLES).default('admin') });
 
 /** Settings: the tenant's (registrar, codes, NOTIFY mode, what every phone gets, automatic logout) and API tokens. */
 export function settingsPages(router: Router, kit: PageKit): void {
@@ -59,7 +60,7 @@ export function settingsPages(router: Router, kit: PageKit): void {
   const { domain } = deps;
 
   const showSettings = (ctx: RouterContext, newToken?: { name: string; value: string }) => {
-    const tenant = getTenant(domain.db, kit.tenantId());
+    const tenant = getTenant(domain.db, kit.tenantId(ctx));
     kit.page(ctx, 'settings', {
       title: 'Settings',
       nav: 'settings',
@@ -68,7 +69,13 @@ export function settingsPages(router: Router, kit: PageKit): void {
       emergency: (JSON.parse(tenant.emergencyNumbers) as string[]).join(', '),
       languages: PHONE_LANGUAGES,
       codecs: tenant.codecs === null ? '' : (JSON.parse(tenant.codecs) as string[]).join(', '),
-      tokens: listApiTokens(domain.db).map((t) => ({ ...t, createdAt: when(t.createdAt), revoked: t.revokedAt !== null })),
+      // The tenant's tokens; a provider also sees the providers' own.
+      tokens: [...listApiTokens(domain.db, kit.tenantId(ctx)), ...(canManageTenants(kit.principal(ctx)) ? listApiTokens(domain.db, null) : [])].map((t) => ({
+        ...t,
+        createdAt: when(t.createdAt),
+        revoked: t.revokedAt !== null,
+      })),
+      roles: canManageTenants(kit.principal(ctx)) ? ['admin', 'helpdesk', 'provider'] : ['admin', 'helpdesk'],
       newToken,
     });
   };
@@ -78,7 +85,7 @@ export function settingsPages(router: Router, kit: PageKit): void {
       ctx,
       '/console/settings',
       () => {
-        updateTenant(domain, kit.tenantId(), kit.actor(ctx), kit.input(ctx, SettingsForm));
+        updateTenant(domain, kit.tenantId(ctx), kit.actor(ctx), kit.input(ctx, SettingsForm));
         deps.onTenantChanged();
       },
       'Settings saved; phones are being re-provisioned.',
@@ -86,8 +93,11 @@ export function settingsPages(router: Router, kit: PageKit): void {
   );
   router.post('/tokens', (ctx) => {
     try {
-      const { name } = kit.input(ctx, TokenForm);
-      const { token } = createApiToken(domain.db, domain.now(), name, kit.session(ctx)?.admin.username ?? '?');
+      const { name, role } = kit.input(ctx, TokenForm);
+      // A token works in the tenant it was made in; only a provider makes a provider's token.
+      if (role === 'provider' && !canManageTenants(kit.principal(ctx))) throw InvalidField('role', 'only a provider makes a provider token');
+      const access = { role, tenantId: role === 'provider' ? null : kit.tenantId(ctx) };
+      const { token } = createApiToken(domain.db, domain.now(), name, kit.session(ctx)?.admin.username ?? '?', access);
       showSettings(ctx, { name, value: token });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
@@ -95,6 +105,20 @@ export function settingsPages(router: Router, kit: PageKit): void {
     }
   });
   router.post('/tokens/:id/revoke', (ctx) =>
-    kit.attempt(ctx, '/console/settings', () => revokeApiToken(domain.db, domain.now(), Number(ctx.params.id)), 'Token revoked.'),
+    kit.attempt(
+      ctx,
+      '/console/settings',
+      () => {
+        const id = Number(ctx.params.id);
+        // Another tenant's token is not found; a provider also revokes the providers' tokens.
+        try {
+          revokeApiToken(domain.db, domain.now(), id, kit.tenantId(ctx));
+        } catch (err) {
+          if (!(err instanceof AppError) || err.status !== 404 || !canManageTenants(kit.principal(ctx))) throw err;
+          revokeApiToken(domain.db, domain.now(), id, null);
+        }
+      },
+      'Token revoked.',
+    ),
   );
 }

@@ -48,16 +48,20 @@ export function templatePages(router: Router, kit: PageKit): void {
   };
 
   /** The templates, tried on the sample phones (and on a chosen phone and user) before phones get them. */
-  const editing = (adapter: ReturnType<typeof templateParams>['adapter'], chosen?: Parameters<typeof checkTemplate>[5]): TemplateEditing => ({
+  const editing = (
+    ctx: RouterContext,
+    adapter: ReturnType<typeof templateParams>['adapter'],
+    chosen?: Parameters<typeof checkTemplate>[5],
+  ): TemplateEditing => ({
     templates: deps.templates,
     check: (_vendor, name, source) => {
-      const check = checkTemplate(adapter, deps.tenant(), deps.config.phoneBaseUrl, name, source, chosen);
+      const check = checkTemplate(adapter, kit.tenant(ctx), deps.config.phoneBaseUrl, name, source, chosen);
       return check.ok ? null : check.error;
     },
   });
 
   router.get('/templates', (ctx) => {
-    const latest = new Map(latestRevisions(domain.db, kit.tenantId()).map((r) => [`${r.vendor}/${r.name}`, r]));
+    const latest = new Map(latestRevisions(domain.db, kit.tenantId(ctx)).map((r) => [`${r.vendor}/${r.name}`, r]));
     const templates = [...deps.templates.names()].flatMap(([vendor, names]) =>
       names.map((name) => {
         const last = latest.get(`${vendor}/${name}`);
@@ -78,21 +82,21 @@ export function templatePages(router: Router, kit: PageKit): void {
     name: string,
     extra: { source?: string; samples?: readonly { label: string; body: string }[]; saved?: boolean; error?: string; device?: string; user?: string } = {},
   ) => {
-    const revisions = revisionsOf(domain.db, kit.tenantId(), vendor, name);
+    const revisions = revisionsOf(domain.db, kit.tenantId(ctx), vendor, name);
     const latest = revisions[0];
-    const phones = listDevices(domain.db, kit.tenantId()).filter((d) => d.vendor === vendor);
+    const phones = listDevices(domain.db, kit.tenantId(ctx)).filter((d) => d.vendor === vendor);
     kit.page(ctx, 'template', {
       title: `${vendor}/${name}`,
       nav: 'templates',
       vendor,
       name,
       modified: latest !== undefined && latest.source !== null,
-      source: extra.source ?? deps.templates.currentSource(kit.tenantId(), vendor, name),
+      source: extra.source ?? deps.templates.currentSource(kit.tenantId(ctx), vendor, name),
       samples: extra.samples,
       saved: extra.saved,
       error: extra.error,
       devices: phones.map((d) => ({ idleAccount: d.idleAccount, model: d.model, label: d.label, selected: d.idleAccount === extra.device })),
-      users: listUsers(domain.db, kit.tenantId()).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === extra.user })),
+      users: listUsers(domain.db, kit.tenantId(ctx)).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === extra.user })),
       revisions: revisions.map((r, i) => ({
         id: r.id,
         when: when(r.createdAt),
@@ -112,8 +116,8 @@ export function templatePages(router: Router, kit: PageKit): void {
   router.post('/templates/:vendor/:name', (ctx) => {
     const { vendor, name, adapter } = templateParams(ctx);
     const { source, device: deviceRef, user: userRef, action } = kit.input(ctx, TemplateForm);
-    const chosenDevice = deviceRef === '' ? undefined : getDevice(domain.db, kit.tenantId(), deviceRef);
-    const chosenUser = userRef === '' ? null : getUser(domain.db, kit.tenantId(), userRef);
+    const chosenDevice = deviceRef === '' ? undefined : getDevice(domain.db, kit.tenantId(ctx), deviceRef);
+    const chosenUser = userRef === '' ? null : getUser(domain.db, kit.tenantId(ctx), userRef);
     const chosen =
       chosenDevice === undefined
         ? undefined
@@ -124,13 +128,13 @@ export function templatePages(router: Router, kit: PageKit): void {
       showTemplate(ctx, vendor, name, { ...keep, error: `Not saved: ${message}` });
     };
     if (action !== 'save') {
-      const check = checkTemplate(adapter, deps.tenant(), deps.config.phoneBaseUrl, name, source, chosen);
+      const check = checkTemplate(adapter, kit.tenant(ctx), deps.config.phoneBaseUrl, name, source, chosen);
       if (!check.ok) refused(`the template ${check.error}`);
       else showTemplate(ctx, vendor, name, { ...keep, samples: check.samples });
       return;
     }
     try {
-      saveTemplate(domain, editing(adapter, chosen), kit.tenantId(), kit.actor(ctx), { vendor, name, source });
+      saveTemplate(domain, editing(ctx, adapter, chosen), kit.tenantId(ctx), kit.actor(ctx), { vendor, name, source });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
       refused(err.message);
@@ -141,7 +145,7 @@ export function templatePages(router: Router, kit: PageKit): void {
   router.post('/templates/:vendor/:name/restore/:id', (ctx) => {
     const { vendor, name, adapter } = templateParams(ctx);
     try {
-      restoreRevision(domain, editing(adapter), kit.tenantId(), kit.actor(ctx), { vendor, name, revisionId: Number(ctx.params.id) });
+      restoreRevision(domain, editing(ctx, adapter), kit.tenantId(ctx), kit.actor(ctx), { vendor, name, revisionId: Number(ctx.params.id) });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
       kit.back(ctx, `/console/templates/${vendor}/${name}`, { error: `Not restored: ${err.message}` });
@@ -151,21 +155,21 @@ export function templatePages(router: Router, kit: PageKit): void {
   });
   router.post('/templates/:vendor/:name/reset', (ctx) => {
     const { vendor, name, adapter } = templateParams(ctx);
-    resetTemplate(domain, editing(adapter), kit.tenantId(), kit.actor(ctx), { vendor, name });
+    resetTemplate(domain, editing(ctx, adapter), kit.tenantId(ctx), kit.actor(ctx), { vendor, name });
     showTemplate(ctx, vendor, name, { saved: true });
   });
   /** Re-provisioning after a template change waits for the admin's word: it touches every phone of the vendor. */
   router.post('/templates/:vendor/:name/reprovision', (ctx) => {
     const { vendor, name } = templateParams(ctx);
-    const count = resyncTemplatePhones(domain, kit.tenantId(), { vendor, name });
+    const count = resyncTemplatePhones(domain, kit.tenantId(ctx), { vendor, name });
     kit.back(ctx, `/console/templates/${vendor}/${name}`, { notice: `${count} phone(s) are being re-provisioned.` });
   });
   router.get('/templates/:vendor/:name/revisions/:id', (ctx) => {
     const { vendor, name } = templateParams(ctx);
-    const revision = getRevision(domain.db, kit.tenantId(), Number(ctx.params.id));
+    const revision = getRevision(domain.db, kit.tenantId(ctx), Number(ctx.params.id));
     if (revision.vendor !== vendor || revision.name !== name) throw NotFound(`revision ${ctx.params.id} of ${vendor}/${name}`);
     const shipped = deps.templates.shippedSource(vendor, name);
-    const older = revisionsOf(domain.db, kit.tenantId(), vendor, name).find((r) => r.id < revision.id);
+    const older = revisionsOf(domain.db, kit.tenantId(ctx), vendor, name).find((r) => r.id < revision.id);
     const text = revision.source ?? shipped;
     kit.page(ctx, 'revision', {
       title: `${vendor}/${name} #${revision.id}`,

@@ -40,13 +40,13 @@ export function userPages(router: Router, kit: PageKit): void {
 
   router.get('/users', (ctx) => {
     const q = (typeof ctx.query.q === 'string' ? ctx.query.q : '').trim().toLowerCase();
-    const users = listUsers(domain.db, kit.tenantId())
+    const users = listUsers(domain.db, kit.tenantId(ctx))
       .filter((u) => q === '' || u.extension.includes(q) || u.displayName.toLowerCase().includes(q))
       .map((u) => presentUser(u, keysOf(domain.db, u.id)));
     kit.page(ctx, 'users', { title: 'Users', nav: 'users', q, users });
   });
   router.post('/users', async (ctx) => {
-    const tenant = deps.tenant();
+    const tenant = kit.tenant(ctx);
     try {
       const { user } = await createUser(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), kit.input(ctx, NewUserForm));
       kit.back(ctx, `/console/users/${user.extension}`, { notice: 'User added. Give them a PIN and keys.' });
@@ -87,7 +87,7 @@ export function userPages(router: Router, kit: PageKit): void {
   };
 
   const showUser = (ctx: RouterContext, extension: string, pin?: string) => {
-    const user = getUser(domain.db, kit.tenantId(), extension);
+    const user = getUser(domain.db, kit.tenantId(ctx), extension);
     const keys = keysOf(domain.db, user.id);
     const rows = [...keys.map((k) => ({ type: k.type, value: k.value, label: k.label })), { type: 'blf', value: '', label: '' }].map((r, i) => ({
       ...r,
@@ -97,7 +97,7 @@ export function userPages(router: Router, kit: PageKit): void {
   };
   router.get('/users/:extension', (ctx) => showUser(ctx, ctx.params.extension ?? ''));
   router.post('/users/:extension', (ctx) => {
-    const tenant = deps.tenant();
+    const tenant = kit.tenant(ctx);
     const extension = ctx.params.extension ?? '';
     return kit.attempt(
       ctx,
@@ -107,7 +107,7 @@ export function userPages(router: Router, kit: PageKit): void {
     );
   });
   router.post('/users/:extension/pin', async (ctx) => {
-    const tenant = deps.tenant();
+    const tenant = kit.tenant(ctx);
     const extension = ctx.params.extension ?? '';
     const pin = await issuePin(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), extension);
     // Shown once, on this answer; never stored in clear, never in a URL.
@@ -115,7 +115,7 @@ export function userPages(router: Router, kit: PageKit): void {
   });
 
   router.get('/users.csv', (ctx) => {
-    const rows = listUsers(domain.db, kit.tenantId()).map((u) => [u.extension, u.displayName, u.hotdesk ? 'yes' : 'no', u.pinHash === null ? 'no' : 'yes']);
+    const rows = listUsers(domain.db, kit.tenantId(ctx)).map((u) => [u.extension, u.displayName, u.hotdesk ? 'yes' : 'no', u.pinHash === null ? 'no' : 'yes']);
     ctx.type = 'text/csv; charset=utf-8';
     ctx.attachment('hotprov-users.csv');
     ctx.body = toCsv(['extension', 'display_name', 'hotdesk', 'pin_set'], rows);
@@ -124,7 +124,7 @@ export function userPages(router: Router, kit: PageKit): void {
   /** User import, like the device import: checked row by row, written all at once or not at all. */
   router.post('/import/users', async (ctx) => {
     const { csv, action } = kit.input(ctx, ImportForm);
-    const tenant = deps.tenant();
+    const tenant = kit.tenant(ctx);
     const plan = planUserImport(domain, tenant.id, tenant.pinMinLength, parseCsv(csv));
     if (action === 'import' && plan.ready) {
       const count = await applyUserImport(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), plan);

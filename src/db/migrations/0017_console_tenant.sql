@@ -1,0 +1,1 @@
+ALTER TABLE `admin_sessions` ADD `tenant_id` integer REFERENCES tenants(id);
