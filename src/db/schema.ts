@@ -96,6 +96,9 @@ export const tenants = sqliteTable('tenants', {
   srtp: text('srtp', { enum: ['auto', 'off', 'optional', 'required'] })
     .notNull()
     .default('auto'),
+  /** The provider's quotas: at most this many devices (retired ones not counted) and users; NULL = no limit. */
+  maxDevices: integer('max_devices'),
+  maxUsers: integer('max_users'),
   createdAt: createdAt(),
   /** When the provider deleted the tenant: nobody acts in it any more, its retired devices still get their wipe file. */
   retiredAt: integer('retired_at', { mode: 'timestamp_ms' }),

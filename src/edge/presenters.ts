@@ -160,12 +160,15 @@ export function presentTenant(t: TenantRow) {
     voicemailNumber: t.voicemailNumber,
     codecs: t.codecs === null ? null : (JSON.parse(t.codecs) as unknown),
     srtp: t.srtp,
+    // The provider's quotas (null: no limit); a tenant admin sees them, only the provider changes them.
+    maxDevices: t.maxDevices,
+    maxUsers: t.maxUsers,
   };
 }
 
 /** A tenant in the provider's list. */
 export function presentTenantSummary(t: TenantRow) {
-  return { slug: t.slug, name: t.name, createdAt: t.createdAt.toISOString() };
+  return { slug: t.slug, name: t.name, maxDevices: t.maxDevices, maxUsers: t.maxUsers, createdAt: t.createdAt.toISOString() };
 }
 
 /** A tenant as the provider reads it: its slug and settings (never a stored secret). */

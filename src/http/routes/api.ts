@@ -13,9 +13,10 @@ import {
   DeviceUpdateBody,
   LoginBody,
   LogoutBody,
+  ProviderTenantUpdateBody,
   TenantCreateBody,
+  TenantSettingsBody,
   TenantTokenBody,
-  TenantUpdateBody,
   UserCreateBody,
   UserUpdateBody,
 } from '../../domain/inputs.ts';
@@ -274,7 +275,7 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
   });
 
   route.patch('/tenant', 'admin', async (ctx) => {
-    const body = await readChanges(ctx, TenantUpdateBody);
+    const body = await readChanges(ctx, TenantSettingsBody);
     const row = updateTenant(domain, tenantId(ctx), actorOf(ctx), body);
     deps.onTenantChanged();
     ctx.body = presentTenant(row);
@@ -333,7 +334,7 @@ function tenantsRouter(deps: AppDeps): Router {
 
   route.patch('/:tenant', 'provider', async (ctx) => {
     const tenant = bySlug(ctx);
-    const body = await readChanges(ctx, TenantUpdateBody);
+    const body = await readChanges(ctx, ProviderTenantUpdateBody);
     const row = updateTenant(domain, tenant.id, actorOf(ctx), body);
     deps.onTenantChanged();
     ctx.body = presentTenantRecord(row);
