@@ -61,6 +61,9 @@ Quotas('50 enrolments at once against a limit of 10: exactly 10 enrolled, 40 ref
     assert.is(r.body.error.message, 'this tenant may have at most 10 devices');
   }
   assert.is((await callAs(t, admin, 'GET', '/api/v1/devices')).body.length, 10);
+  // The provider's overview shows the tenant at its quota.
+  const acme = (await provider(t, 'GET', '/api/v1/tenants')).body.find((x: { slug: string }) => x.slug === 'acme');
+  assert.equal([acme.overview.devices, acme.overview.maxDevices, acme.overview.phonesUnseen], [10, 10, 0]);
 });
 
 Quotas('50 user creations at once against a limit of 10: exactly 10 created, 40 refused with quota_exceeded', async ({ t }) => {
