@@ -1,6 +1,7 @@
-import { and, count, eq, isNotNull, isNull, sql } from 'drizzle-orm';
+import { count, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { auditEvents, devices, hotdeskSessions, syncJobs, type TenantRow, users } from '../db/schema.ts';
+import { auditEvents, devices, hotdeskSessions, type TenantRow, users } from '../db/schema.ts';
+import { countFailedResyncsByTenant } from './syncJobs.ts';
 
 /** A phone that has not fetched its file for this long is worth a look. */
 export const UNSEEN_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -50,22 +51,7 @@ export function tenantOverviews(db: Db, now: Date, tenantRows: readonly TenantRo
       .groupBy(hotdeskSessions.tenantId)
       .all(),
   );
-  // A device's latest job is the one no newer job of the same device follows (sync_jobs_device covers the look-up).
-  const failed = byTenant(
-    db
-      .select({ tenantId: syncJobs.tenantId, n: count() })
-      .from(syncJobs)
-      .innerJoin(devices, and(eq(devices.id, syncJobs.deviceId), isNull(devices.retiredAt)))
-      .where(
-        and(
-          eq(syncJobs.state, 'failed'),
-          isNotNull(syncJobs.deviceId),
-          sql`not exists (select 1 from ${syncJobs} as newer where newer.device_id = ${syncJobs.deviceId} and newer.id > ${syncJobs.id})`,
-        ),
-      )
-      .groupBy(syncJobs.tenantId)
-      .all(),
-  );
+  const failed = byTenant(countFailedResyncsByTenant(db));
   const lastAudit = byTenant(
     db
       .select({ tenantId: auditEvents.tenantId, at: sql<number | null>`max(${auditEvents.at})` })
