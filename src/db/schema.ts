@@ -346,7 +346,8 @@ export const auditEvents = sqliteTable(
     /** JSON object with what else is worth knowing; never a secret. */
     detail: text('detail').notNull().default('{}'),
   },
-  (t) => [index('audit_events_at').on(t.at)],
+  // By tenant and time: the audit page's newest events, and the provider overview's latest event per tenant.
+  (t) => [index('audit_events_at').on(t.at), index('audit_events_tenant_at').on(t.tenantId, t.at)],
 );
 
 export type TenantRow = typeof tenants.$inferSelect;
