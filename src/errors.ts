@@ -112,3 +112,6 @@ export const TenantInUse = (seated: number) =>
     },
   );
 export const DefaultTenantKept = () => new AppError(409, 'default_tenant', 'the default tenant cannot be deleted');
+/** A provider's quota on the tenant's devices or users is reached (or was lowered below what it has). */
+export const QuotaExceeded = (kind: 'devices' | 'users', limit: number) =>
+  new AppError(409, 'quota_exceeded', `this tenant may have at most ${limit} ${limit === 1 ? kind.slice(0, -1) : kind}`, { limit, kind });

@@ -55,6 +55,7 @@ const can = (p: Principal) => {
     settings: may('GET /console/settings'),
     admins: may('GET /console/admins'),
     tenants: canManageTenants(p) && may('GET /console/tenants'),
+    overview: canManageTenants(p) && may('GET /console/overview'),
   };
 };
 

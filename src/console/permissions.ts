@@ -69,6 +69,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/tenants': 'provider',
   'POST /console/tenants/:tenant': 'provider',
   'POST /console/tenants/:tenant/delete': 'provider',
+  'POST /console/tenants/:tenant/quotas': 'provider',
+  'GET /console/overview': 'provider',
 };
 
 /** Whether a role may use a route of this access. */

@@ -96,6 +96,9 @@ export const tenants = sqliteTable('tenants', {
   srtp: text('srtp', { enum: ['auto', 'off', 'optional', 'required'] })
     .notNull()
     .default('auto'),
+  /** The provider's quotas: at most this many devices (retired ones not counted) and users; NULL = no limit. */
+  maxDevices: integer('max_devices'),
+  maxUsers: integer('max_users'),
   createdAt: createdAt(),
   /** When the provider deleted the tenant: nobody acts in it any more, its retired devices still get their wipe file. */
   retiredAt: integer('retired_at', { mode: 'timestamp_ms' }),
@@ -343,7 +346,8 @@ export const auditEvents = sqliteTable(
     /** JSON object with what else is worth knowing; never a secret. */
     detail: text('detail').notNull().default('{}'),
   },
-  (t) => [index('audit_events_at').on(t.at)],
+  // By tenant and time: the audit page's newest events, and the provider overview's latest event per tenant.
+  (t) => [index('audit_events_at').on(t.at), index('audit_events_tenant_at').on(t.tenantId, t.at)],
 );
 
 export type TenantRow = typeof tenants.$inferSelect;

@@ -9,6 +9,7 @@ import type { Actor, DomainDeps } from './deps.ts';
 import { newActivationCode, newProvisioningCredentials, newScreenSecret, newWebPassword } from './deviceAccess.ts';
 import { getDevice } from './lookup.ts';
 import { parseMac } from './mac.ts';
+import { assertQuotaRoom } from './quotas.ts';
 import { closeSession, openSessionOnDevice } from './sessions.ts';
 import { takeIdleAccount } from './tenants.ts';
 
@@ -86,6 +87,8 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
     // A MAC is enrolled in one tenant at most (devices.mac is unique): the phone asks by MAC alone.
     const taken = tx.select().from(devices).where(eq(devices.mac, mac)).get();
     if (taken !== undefined && taken.retiredAt === null) throw MacEnrolled(mac);
+    // In this write transaction, so concurrent enrolments cannot pass the quota together; a retired row does not count.
+    assertQuotaRoom(tx, tenantId, 'devices');
     // A phone enrolled again: its retired row only served to wipe it, and goes now.
     if (taken !== undefined) tx.delete(devices).where(eq(devices.id, taken.id)).run();
     const idleAccount = takeIdleAccount(tx, tenantId);

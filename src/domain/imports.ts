@@ -5,6 +5,7 @@ import type { Actor, DomainDeps } from './deps.ts';
 import { type EnrolDeviceInput, enrolDevice, enrolledMacs } from './devices.ts';
 import { DeviceCreateBody, UserCreateBody, validate } from './inputs.ts';
 import { parseMac } from './mac.ts';
+import { type QuotaKind, quotaRoom } from './quotas.ts';
 import { type CreateUserInput, createUsers, listUsers } from './users.ts';
 
 /**
@@ -43,6 +44,26 @@ function planOf<Input>(rows: ImportRow<Input>[]): ImportPlan<Input> {
   return { rows, problems, ready: problems === 0 && rows.length > 0 };
 }
 
+/**
+ * Marks the rows that would pass the tenant's quota: the valid rows after the first `room` ones (applying checks
+ * the quota again in its transaction, so a plan made before another creation still never passes it).
+ */
+function withinQuota<Input>(deps: DomainDeps, tenantId: number, kind: QuotaKind, rows: ImportRow<Input>[]): ImportRow<Input>[] {
+  const room = quotaRoom(deps.db, tenantId, kind);
+  if (room === null) return rows;
+  let taken = 0;
+  return rows.map((row) => {
+    if (row.input === null) return row;
+    taken += 1;
+    if (taken <= room) return row;
+    return {
+      ...row,
+      input: null,
+      problem: `this row would pass the tenant's quota: ${room === 0 ? 'no' : `only ${room}`} more ${room === 1 ? kind.slice(0, -1) : kind} may be added`,
+    };
+  });
+}
+
 /** The column of each field: by the header's names when the first row has `key`, else in the documented order. */
 function columns<F extends string>(rows: readonly (readonly string[])[], key: string, order: Record<F, string>) {
   const header = rows[0]?.map((h) => h.trim().toLowerCase()) ?? [];
@@ -68,7 +89,7 @@ function schemaProblem(check: () => unknown): string | null {
 }
 
 /** Checks every row of a device sheet (mac, vendor, model, label, location, hotdesk) without writing anything. */
-export function planDeviceImport(deps: DomainDeps, _tenantId: number, rows: readonly (readonly string[])[]): DeviceImportPlan {
+export function planDeviceImport(deps: DomainDeps, tenantId: number, rows: readonly (readonly string[])[]): DeviceImportPlan {
   const { at, body, firstLine } = columns(rows, 'mac', {
     mac: 'mac',
     vendor: 'vendor',
@@ -81,30 +102,37 @@ export function planDeviceImport(deps: DomainDeps, _tenantId: number, rows: read
   const known = enrolledMacs(deps.db);
   const seen = new Set<string>();
   return planOf(
-    body.map((cells, i) => {
-      const get = cellOf(cells);
-      const mac = parseMac(get(at.mac));
-      const found = deps.catalog.findModel(get(at.vendor), get(at.model));
-      const hotdesk = get(at.hotdesk).toLowerCase();
-      const label = get(at.label);
-      const location = get(at.location);
-      const problem =
-        mac === null
-          ? `“${get(at.mac)}” is not a MAC address`
-          : found === null
-            ? `unknown vendor/model “${get(at.vendor)} ${get(at.model)}”`
-            : known.has(mac)
-              ? 'this MAC is already enrolled'
-              : seen.has(mac)
-                ? 'this MAC is in the file twice'
-                : !YES_NO.includes(hotdesk)
-                  ? `hotdesk must be yes or no, not “${get(at.hotdesk)}”`
-                  : schemaProblem(() => validate(DeviceCreateBody, { mac, vendor: found.vendor, model: found.model, label, location }));
-      if (mac !== null) seen.add(mac);
-      const input =
-        problem !== null || mac === null || found === null ? null : { mac, vendor: found.vendor, model: found.model, label, location, hotdesk: !isNo(hotdesk) };
-      return { line: i + firstLine, cells, input, problem };
-    }),
+    withinQuota(
+      deps,
+      tenantId,
+      'devices',
+      body.map((cells, i) => {
+        const get = cellOf(cells);
+        const mac = parseMac(get(at.mac));
+        const found = deps.catalog.findModel(get(at.vendor), get(at.model));
+        const hotdesk = get(at.hotdesk).toLowerCase();
+        const label = get(at.label);
+        const location = get(at.location);
+        const problem =
+          mac === null
+            ? `“${get(at.mac)}” is not a MAC address`
+            : found === null
+              ? `unknown vendor/model “${get(at.vendor)} ${get(at.model)}”`
+              : known.has(mac)
+                ? 'this MAC is already enrolled'
+                : seen.has(mac)
+                  ? 'this MAC is in the file twice'
+                  : !YES_NO.includes(hotdesk)
+                    ? `hotdesk must be yes or no, not “${get(at.hotdesk)}”`
+                    : schemaProblem(() => validate(DeviceCreateBody, { mac, vendor: found.vendor, model: found.model, label, location }));
+        if (mac !== null) seen.add(mac);
+        const input =
+          problem !== null || mac === null || found === null
+            ? null
+            : { mac, vendor: found.vendor, model: found.model, label, location, hotdesk: !isNo(hotdesk) };
+        return { line: i + firstLine, cells, input, problem };
+      }),
+    ),
   );
 }
 
@@ -137,31 +165,36 @@ export function planUserImport(deps: DomainDeps, tenantId: number, pinMinLength:
   const known = new Set(listUsers(deps.db, tenantId).map((u) => u.extension));
   const seen = new Set<string>();
   return planOf(
-    body.map((cells, i) => {
-      const get = cellOf(cells);
-      const extension = get(at.extension);
-      const hotdesk = get(at.hotdesk).toLowerCase();
-      const pin = get(at.pin);
-      const problem =
-        schemaProblem(() => {
-          validate(UserCreateBody, { extension, displayName: get(at.name), sipPassword: get(at.password) });
-          if (pin !== '') assertPinAllowed(pin, extension, pinMinLength);
-        }) ??
-        (known.has(extension)
-          ? 'this extension exists already'
-          : seen.has(extension)
-            ? 'this extension is in the file twice'
-            : !YES_NO.includes(hotdesk)
-              ? `hotdesk must be yes or no, not “${get(at.hotdesk)}”`
-              : null);
-      seen.add(extension);
-      const input =
-        problem !== null
-          ? null
-          : { extension, displayName: get(at.name), sipPassword: get(at.password), hotdesk: !isNo(hotdesk), ...(pin === '' ? {} : { pin }) };
-      // The PIN is not shown back.
-      return { line: i + firstLine, cells: cells.map((c, k) => (k === at.pin && c !== '' ? '****' : c)), input, problem };
-    }),
+    withinQuota(
+      deps,
+      tenantId,
+      'users',
+      body.map((cells, i) => {
+        const get = cellOf(cells);
+        const extension = get(at.extension);
+        const hotdesk = get(at.hotdesk).toLowerCase();
+        const pin = get(at.pin);
+        const problem =
+          schemaProblem(() => {
+            validate(UserCreateBody, { extension, displayName: get(at.name), sipPassword: get(at.password) });
+            if (pin !== '') assertPinAllowed(pin, extension, pinMinLength);
+          }) ??
+          (known.has(extension)
+            ? 'this extension exists already'
+            : seen.has(extension)
+              ? 'this extension is in the file twice'
+              : !YES_NO.includes(hotdesk)
+                ? `hotdesk must be yes or no, not “${get(at.hotdesk)}”`
+                : null);
+        seen.add(extension);
+        const input =
+          problem !== null
+            ? null
+            : { extension, displayName: get(at.name), sipPassword: get(at.password), hotdesk: !isNo(hotdesk), ...(pin === '' ? {} : { pin }) };
+        // The PIN is not shown back.
+        return { line: i + firstLine, cells: cells.map((c, k) => (k === at.pin && c !== '' ? '****' : c)), input, problem };
+      }),
+    ),
   );
 }
 

@@ -244,11 +244,24 @@ export const TenantUpdateBody = z
   });
 export type TenantUpdateBody = z.infer<typeof TenantUpdateBody>;
 
+/** A provider's quota on a tenant's devices or users: a count, or null for no limit. */
+const quota = z.number().int().min(0).max(1_000_000).nullable();
+const quotaFields = { maxDevices: quota.optional(), maxUsers: quota.optional() };
+const providerOnly = z.never({ error: "quotas are set by the provider (PATCH /api/v1/tenants/:tenant), not in the tenant's own settings" }).optional();
+
+/** `PATCH /api/v1/tenant`: the tenant's own settings; its quotas are refused with a message that says whose they are. */
+export const TenantSettingsBody = TenantUpdateBody.safeExtend({ maxDevices: providerOnly, maxUsers: providerOnly });
+
+/** `PATCH /api/v1/tenants/:tenant`: the provider changes a tenant's settings and its quotas. */
+export const ProviderTenantUpdateBody = TenantUpdateBody.safeExtend(quotaFields);
+export type ProviderTenantUpdateBody = z.infer<typeof ProviderTenantUpdateBody>;
+
 /** `POST /api/v1/tenants`: a tenant's name and the slug its URLs use (`/api/v1/tenants/acme/…`). */
 export const TenantCreateBody = z
   .object({
     name: text(64).min(1),
     slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,31}$/, 'must be 2 to 32 lower-case letters, digits or -, not starting with -'),
+    ...quotaFields,
   })
   .strict();
 export type TenantCreateBody = z.infer<typeof TenantCreateBody>;

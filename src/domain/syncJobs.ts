@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, isNotNull, lt, lte, or } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
-import { type SyncJobRow, syncJobs } from '../db/schema.ts';
+import { devices, type SyncJobRow, syncJobs } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 
 /**
@@ -159,4 +159,25 @@ export function findSyncJob(db: Db, id: number): SyncJobRow | undefined {
 /** The newest job of a device: the state of its last change's re-sync. */
 export function findLatestSyncJob(db: Db, deviceId: number): SyncJobRow | undefined {
   return db.select().from(syncJobs).where(eq(syncJobs.deviceId, deviceId)).orderBy(desc(syncJobs.id)).get();
+}
+
+/**
+ * Per tenant, how many devices in service have a failed latest job (their last change did not reach the phone), in
+ * one grouped query for the provider's overview. A device's latest job is the one no newer job of it follows
+ * (sync_jobs_device covers the look-up).
+ */
+export function countFailedResyncsByTenant(db: Db): { readonly tenantId: number; readonly n: number }[] {
+  return db
+    .select({ tenantId: syncJobs.tenantId, n: count() })
+    .from(syncJobs)
+    .innerJoin(devices, and(eq(devices.id, syncJobs.deviceId), isNull(devices.retiredAt)))
+    .where(
+      and(
+        eq(syncJobs.state, 'failed'),
+        isNotNull(syncJobs.deviceId),
+        sql`not exists (select 1 from ${syncJobs} as newer where newer.device_id = ${syncJobs.deviceId} and newer.id > ${syncJobs.id})`,
+      ),
+    )
+    .groupBy(syncJobs.tenantId)
+    .all();
 }

@@ -233,6 +233,8 @@ export type TenantUpdate = Partial<
     | 'phoneLanguage'
     | 'voicemailNumber'
     | 'srtp'
+    | 'maxDevices'
+    | 'maxUsers'
   > & { emergencyNumbers: readonly string[]; trustedNetworks: readonly string[]; codecs: readonly Codec[] | null }
 >;
 
@@ -338,12 +340,23 @@ export function findActiveTenantBySlug(db: Db, slug: string): TenantRow | undefi
  * phones still belong to it.
  * @throws AppError slug_taken (409).
  */
-export function createTenant(deps: DomainDeps, actor: Actor, input: { readonly name: string; readonly slug: string }): TenantRow {
+export function createTenant(
+  deps: DomainDeps,
+  actor: Actor,
+  input: { readonly name: string; readonly slug: string; readonly maxDevices?: number | null; readonly maxUsers?: number | null },
+): TenantRow {
   const now = deps.now();
   return writeTransaction(deps.db, (tx) => {
     if (tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.slug)).get() !== undefined) throw SlugTaken(input.slug);
-    const row = tx.insert(tenants).values({ slug: input.slug, name: input.name }).returning().get();
-    recordAudit(tx, row.id, now, actor, { action: 'tenant.created', detail: { slug: row.slug, name: row.name } });
+    const row = tx
+      .insert(tenants)
+      .values({ slug: input.slug, name: input.name, maxDevices: input.maxDevices ?? null, maxUsers: input.maxUsers ?? null })
+      .returning()
+      .get();
+    recordAudit(tx, row.id, now, actor, {
+      action: 'tenant.created',
+      detail: { slug: row.slug, name: row.name, maxDevices: row.maxDevices, maxUsers: row.maxUsers },
+    });
     return row;
   });
 }

@@ -8,6 +8,7 @@ import { assertPinAllowed, generatePin, hashSecret } from './credentials.ts';
 import type { Actor, DomainDeps } from './deps.ts';
 import type { UserKey } from './keyLayout.ts';
 import { getUser } from './lookup.ts';
+import { assertQuotaRoom } from './quotas.ts';
 import { closeSession, openSessionOfUser } from './sessions.ts';
 
 export interface CreateUserInput {
@@ -71,8 +72,10 @@ export async function createUsers(
   for (const input of inputs) if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
   const hashes = await Promise.all(inputs.map((input) => (input.pin === undefined ? null : hashSecret(input.pin))));
   const now = deps.now();
-  return writeTransaction(deps.db, (tx) =>
-    inputs.map((input, i) => {
+  return writeTransaction(deps.db, (tx) => {
+    // In this write transaction, so concurrent creations cannot pass the quota together.
+    assertQuotaRoom(tx, tenantId, 'users', inputs.length);
+    return inputs.map((input, i) => {
       const taken = tx
         .select({ id: users.id })
         .from(users)
@@ -103,8 +106,8 @@ export async function createUsers(
         detail: { hotdesk: user.hotdesk, keys: keys.length, pinSet: pinHash !== null },
       });
       return { user, keys };
-    }),
-  );
+    });
+  });
 }
 
 /**

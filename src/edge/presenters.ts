@@ -1,6 +1,7 @@
 import type { ApiTokenRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
+import type { TenantOverview } from '../domain/overview.ts';
 import type { OpenSession } from '../domain/sessions.ts';
 import type { DeviceSummary } from '../provisioning/preview.ts';
 import { phoneState } from '../sync/phoneState.ts';
@@ -160,12 +161,29 @@ export function presentTenant(t: TenantRow) {
     voicemailNumber: t.voicemailNumber,
     codecs: t.codecs === null ? null : (JSON.parse(t.codecs) as unknown),
     srtp: t.srtp,
+    // The provider's quotas (null: no limit); a tenant admin sees them, only the provider changes them.
+    maxDevices: t.maxDevices,
+    maxUsers: t.maxUsers,
   };
 }
 
 /** A tenant in the provider's list. */
 export function presentTenantSummary(t: TenantRow) {
-  return { slug: t.slug, name: t.name, createdAt: t.createdAt.toISOString() };
+  return { slug: t.slug, name: t.name, maxDevices: t.maxDevices, maxUsers: t.maxUsers, createdAt: t.createdAt.toISOString() };
+}
+
+/** A tenant's figures in the provider's overview (`overview` of each tenant in `GET /api/v1/tenants`). */
+export function presentTenantOverview(o: TenantOverview) {
+  return {
+    devices: o.devices,
+    maxDevices: o.maxDevices,
+    users: o.users,
+    maxUsers: o.maxUsers,
+    seatedDesks: o.seatedDesks,
+    failedResyncs: o.failedResyncs,
+    phonesUnseen: o.phonesUnseen,
+    lastActivityAt: iso(o.lastActivityAt),
+  };
 }
 
 /** A tenant as the provider reads it: its slug and settings (never a stored secret). */

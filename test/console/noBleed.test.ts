@@ -118,6 +118,8 @@ const CASES: Record<string, (w: World) => Probe[]> = {
   'POST /console/tenants': () => [{ path: '/console/tenants', form: { name: 'Alpha Two', slug: 'alpha-two' } }],
   'POST /console/tenants/:tenant': ({ bravo }) => [{ path: `/console/tenants/${bravo.slug}`, form: { name: 'Renamed by Alpha' } }],
   'POST /console/tenants/:tenant/delete': ({ bravo }) => [{ path: `/console/tenants/${bravo.slug}/delete`, form: { force: 'on' } }],
+  'POST /console/tenants/:tenant/quotas': ({ bravo }) => [{ path: `/console/tenants/${bravo.slug}/quotas`, form: { maxDevices: '0', maxUsers: '0' } }],
+  'GET /console/overview': () => [{ path: '/console/overview' }],
 };
 
 /** Every route of the console router, as `METHOD path` (HEAD goes with GET). */

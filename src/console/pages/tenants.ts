@@ -1,16 +1,20 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { listDevices } from '../../domain/devices.ts';
-import { TenantCreateBody } from '../../domain/inputs.ts';
-import { listOpenSessions } from '../../domain/sessions.ts';
+import { ProviderTenantUpdateBody, TenantCreateBody } from '../../domain/inputs.ts';
+import { tenantOverviews } from '../../domain/overview.ts';
 import { deleteTenant } from '../../domain/tenantDeletion.ts';
 import { createTenant, DEFAULT_TENANT_SLUG, findActiveTenantBySlug, listActiveTenants, updateTenant } from '../../domain/tenants.ts';
 import { InvalidField, UnknownTenant } from '../../errors.ts';
-import { checkbox, textField } from '../forms.ts';
+import { api, checkbox, numberOrNull, textField } from '../forms.ts';
 import type { PageKit } from '../pageKit.ts';
 
-/** The new-tenant form. */
-export const TenantForm = z.object({ name: TenantCreateBody.shape.name, slug: TenantCreateBody.shape.slug });
+/** The new-tenant form: blank quotas are no limit. */
+export const TenantForm = z
+  .object({ name: TenantCreateBody.shape.name, slug: TenantCreateBody.shape.slug, maxDevices: numberOrNull, maxUsers: numberOrNull })
+  .pipe(api(TenantCreateBody));
+
+/** A tenant's quotas: blank is no limit. */
+export const QuotaForm = z.object({ maxDevices: numberOrNull, maxUsers: numberOrNull }).pipe(api(ProviderTenantUpdateBody));
 
 /** The rename form. */
 export const RenameTenantForm = z.object({ name: textField });
@@ -27,16 +31,43 @@ export function tenantPages(router: Router, kit: PageKit): void {
     return tenant;
   };
 
+  // Both pages read every tenant's figures in a handful of grouped queries, never a query per tenant.
   router.get('/tenants', (ctx) => {
-    const tenants = listActiveTenants(domain.db).map((t) => ({
+    const tenants = tenantOverviews(domain.db, domain.now(), listActiveTenants(domain.db)).map(({ tenant: t, overview: o }) => ({
       slug: t.slug,
       name: t.name,
-      devices: listDevices(domain.db, t.id).length,
-      seated: listOpenSessions(domain.db, t.id).length,
+      devices: o.devices,
+      seated: o.seatedDesks,
+      maxDevices: t.maxDevices,
+      maxUsers: t.maxUsers,
       removable: t.slug !== DEFAULT_TENANT_SLUG,
     }));
     kit.page(ctx, 'tenants', { title: 'Tenants', nav: 'tenants', tenants });
   });
+
+  /** The provider's overview: one row per tenant with its figures, the ones needing a look marked. */
+  router.get('/overview', (ctx) => {
+    const tenants = tenantOverviews(domain.db, domain.now(), listActiveTenants(domain.db)).map(({ tenant: t, overview: o }) => ({
+      slug: t.slug,
+      name: t.name,
+      ...o,
+      atDeviceQuota: o.maxDevices !== null && o.devices >= o.maxDevices,
+      atUserQuota: o.maxUsers !== null && o.users >= o.maxUsers,
+      lastActivity: o.lastActivityAt?.toISOString().slice(0, 16).replace('T', ' ') ?? null,
+    }));
+    kit.page(ctx, 'overview', { title: 'Overview', nav: 'overview', tenants });
+  });
+  router.post('/tenants/:tenant/quotas', (ctx) =>
+    kit.attempt(
+      ctx,
+      '/console/tenants',
+      () => {
+        const tenant = tenantBySlug(ctx.params.tenant ?? '');
+        updateTenant(domain, tenant.id, kit.actor(ctx), kit.input(ctx, QuotaForm));
+      },
+      `Quotas of ${ctx.params.tenant} saved.`,
+    ),
+  );
   router.post('/tenants', (ctx) =>
     kit.attempt(ctx, '/console/tenants', () => createTenant(domain, kit.actor(ctx), kit.input(ctx, TenantForm)), 'Tenant created.'),
   );

@@ -1,0 +1,81 @@
+import { count, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { auditEvents, devices, hotdeskSessions, type TenantRow, users } from '../db/schema.ts';
+import { countFailedResyncsByTenant } from './syncJobs.ts';
+
+/** A phone that has not fetched its file for this long is worth a look. */
+export const UNSEEN_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/** What the provider's overview shows of one tenant. */
+export interface TenantOverview {
+  /** Devices in service (retired ones not counted, as for the quota) and the quota; null = no limit. */
+  readonly devices: number;
+  readonly maxDevices: number | null;
+  readonly users: number;
+  readonly maxUsers: number | null;
+  /** Desks someone is logged in at now. */
+  readonly seatedDesks: number;
+  /** Devices whose latest re-sync failed (the phone did not fetch its changed file). */
+  readonly failedResyncs: number;
+  /** Devices that have not fetched their file for 24 hours (or never did, enrolled over 24 hours ago). */
+  readonly phonesUnseen: number;
+  /** The latest audit event or phone fetch; null when nothing ever happened. */
+  readonly lastActivityAt: Date | null;
+}
+
+/**
+ * The overview of these tenants in five grouped queries, whatever their number (a provider has hundreds): never a
+ * query per tenant.
+ */
+export function tenantOverviews(db: Db, now: Date, tenantRows: readonly TenantRow[]): { readonly tenant: TenantRow; readonly overview: TenantOverview }[] {
+  const cutoff = now.getTime() - UNSEEN_AFTER_MS;
+  const deviceFigures = byTenant(
+    db
+      .select({
+        tenantId: devices.tenantId,
+        devices: count(),
+        unseen: sql<number>`coalesce(sum(case when coalesce(${devices.lastSeenAt}, ${devices.createdAt}) < ${cutoff} then 1 else 0 end), 0)`,
+        lastFetch: sql<number | null>`max(${devices.lastSeenAt})`,
+      })
+      .from(devices)
+      .where(isNull(devices.retiredAt))
+      .groupBy(devices.tenantId)
+      .all(),
+  );
+  const userCounts = byTenant(db.select({ tenantId: users.tenantId, n: count() }).from(users).groupBy(users.tenantId).all());
+  const seated = byTenant(
+    db
+      .select({ tenantId: hotdeskSessions.tenantId, n: count() })
+      .from(hotdeskSessions)
+      .where(isNull(hotdeskSessions.endedAt))
+      .groupBy(hotdeskSessions.tenantId)
+      .all(),
+  );
+  const failed = byTenant(countFailedResyncsByTenant(db));
+  const lastAudit = byTenant(
+    db
+      .select({ tenantId: auditEvents.tenantId, at: sql<number | null>`max(${auditEvents.at})` })
+      .from(auditEvents)
+      .groupBy(auditEvents.tenantId)
+      .all(),
+  );
+  return tenantRows.map((t) => {
+    const d = deviceFigures.get(t.id);
+    const latest = Math.max(d?.lastFetch ?? 0, lastAudit.get(t.id)?.at ?? 0);
+    const overview: TenantOverview = {
+      devices: d?.devices ?? 0,
+      maxDevices: t.maxDevices,
+      users: userCounts.get(t.id)?.n ?? 0,
+      maxUsers: t.maxUsers,
+      seatedDesks: seated.get(t.id)?.n ?? 0,
+      failedResyncs: failed.get(t.id)?.n ?? 0,
+      phonesUnseen: d?.unseen ?? 0,
+      lastActivityAt: latest === 0 ? null : new Date(latest),
+    };
+    return { tenant: t, overview };
+  });
+}
+
+function byTenant<R extends { readonly tenantId: number }>(rows: readonly R[]): Map<number, R> {
+  return new Map(rows.map((r) => [r.tenantId, r]));
+}
