@@ -209,7 +209,12 @@ async function tenant(config: Config, verb: string | undefined, slug: string | u
     } finally {
       await redirects.settled();
     }
-    stdout.write(`deleted tenant ${target.slug}: ${devices} ${devices === 1 ? 'device' : 'devices'} retired, each phone gets its wipe file\n`);
+    stdout.write(`deleted tenant ${target.slug}: ${devices} ${devices === 1 ? 'device' : 'devices'} retired\n`);
+    // This process cannot reach a running server's rendered files or send its NOTIFYs.
+    if (devices > 0)
+      process.stderr.write(
+        `hotprov: a running hotprov keeps serving what it rendered: restart it so the phones get their wipe file (deleting over the API or in the console re-syncs them at once)\n`,
+      );
     return EXIT.ok;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;

@@ -139,7 +139,8 @@ TenantCli('tenant delete: unknown slug exit 1, the default tenant kept, refused 
 
   const forced = hotprov(ctx, ['tenant', 'delete', 'acme', '--force']);
   assert.is(forced.code, 0, forced.stderr);
-  assert.is(forced.stdout, 'deleted tenant acme: 2 devices retired, each phone gets its wipe file\n');
+  assert.is(forced.stdout, 'deleted tenant acme: 2 devices retired\n');
+  assert.match(forced.stderr, /restart it so the phones get their wipe file/);
   const after = inDb(ctx, (db) => {
     const id = db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, 'acme')).get()?.id ?? 0;
     return {
@@ -159,7 +160,8 @@ TenantCli('tenant delete: unknown slug exit 1, the default tenant kept, refused 
   assert.is(after.active, 0);
   assert.is(after.retired, 2, 'both phones are retired: they get their wipe file');
   assert.ok(after.audit.includes('tenant.deleted'), after.audit.join());
-  assert.ok(after.audit.includes('logout') || after.audit.some((a) => a.startsWith('device.')), after.audit.join());
+  assert.equal(after.audit.filter((a) => a === 'device.deleted').length, 2, after.audit.join());
+  assert.ok(after.audit.includes('hotdesk.logout'), `the seated desk is logged out: ${after.audit.join()}`);
   assert.not.match(hotprov(ctx, ['tenant', 'list']).stdout, /acme/);
 });
 
