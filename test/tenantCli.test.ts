@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +217,43 @@ TenantCli('admin create: role from --tenant, a wrong pairing exits 2, unknown te
   } finally {
     close();
   }
+});
+
+/** `hotprov …` run without waiting for it: for commands a provider's script starts side by side. */
+function hotprovAsync(ctx: CliContext, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env: Record<string, string | undefined> = { ...process.env, HOTPROV_DB: ctx.db };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+TenantCli('commands started at once on a new database: one tenant per slug, the others told it is taken, nothing crashes', async (ctx) => {
+  // 12 processes (each a Node with tsx: 50 would only measure the machine): 6 race for one slug, 6 make their own.
+  const runs = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => hotprovAsync(ctx, ['tenant', 'create', i < 6 ? 'same' : `own-${i}`, '--name', `Tenant ${i}`])),
+  );
+  for (const run of runs) assert.not.match(run.stderr, /Error|at /, run.stderr);
+  const same = runs.slice(0, 6);
+  assert.is(same.filter((r) => r.code === 0).length, 1, 'one process creates the slug');
+  assert.equal(
+    same.filter((r) => r.code !== 0).map((r) => [r.code, r.stderr]),
+    Array.from({ length: 5 }, () => [1, 'hotprov: slug same is taken; choose another\n']),
+  );
+  assert.ok(
+    runs.slice(6).every((r) => r.code === 0),
+    'each own slug is created',
+  );
+  const listed = JSON.parse(hotprov(ctx, ['tenant', 'list', '--json']).stdout) as { slug: string }[];
+  assert.equal(listed.map((t) => t.slug).sort(), ['default', 'own-10', 'own-11', 'own-6', 'own-7', 'own-8', 'own-9', 'same']);
 });
 
 TenantCli.run();
