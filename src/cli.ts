@@ -128,7 +128,10 @@ function usageError(message: string): number {
   return EXIT.usage;
 }
 
-/** Domain dependencies for the command line: nothing is rendered here, a phone's next fetch renders its file. */
+/**
+ * Domain dependencies for the command line: it renders no file and sends no NOTIFY (a running server does both for
+ * its own changes only; the phones' files are rendered from the database when they fetch).
+ */
 function cliDeps(db: DomainDeps['db'], deviceLifecycle?: DomainDeps['deviceLifecycle']): DomainDeps {
   return {
     db,
