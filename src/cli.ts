@@ -2,21 +2,39 @@ import { stdout } from 'node:process';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openDb } from './db/client.ts';
+import { ROLES, type Role } from './domain/access.ts';
 import { createAdmin, listAdmins } from './domain/admins.ts';
+import { recordAudit } from './domain/audit.ts';
+import type { Actor, DomainDeps } from './domain/deps.ts';
+import { listDevices } from './domain/devices.ts';
+import { TenantCreateBody } from './domain/inputs.ts';
 import { findDeviceByMac } from './domain/lookup.ts';
 import { parseMac } from './domain/mac.ts';
 import { listRedirectStates } from './domain/redirect.ts';
+import { listOpenSessions } from './domain/sessions.ts';
+import { deleteTenant } from './domain/tenantDeletion.ts';
+import { createTenant, ensureDefaultTenant, findActiveTenantBySlug, listActiveTenants } from './domain/tenants.ts';
+import { listUsers } from './domain/users.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { CREDENTIALED_PATH } from './provisioning/profile.ts';
 import { createRedirects } from './redirect/registrations.ts';
 import { readSecret } from './terminal.ts';
+import { loadVendorAdapters } from './vendors/adapters.ts';
+import { createModelCatalog } from './vendors/catalog.ts';
 
 /** Exit codes scripts can rely on. */
 const EXIT = { ok: 0, failed: 1, usage: 2, aborted: 130 } as const;
 
-const USAGE = `usage: hotprov admin create <username>   (password from HOTPROV_NEW_ADMIN_PASSWORD or standard input)
+const USAGE = `usage: hotprov admin create <username> [--tenant <slug>] [--role provider|admin|helpdesk] [--password-stdin]
+                                  (password typed at the prompt, piped in, or HOTPROV_NEW_ADMIN_PASSWORD;
+                                  role: admin with --tenant, provider without)
        hotprov admin list
+       hotprov tenant create <slug> --name "<name>"
+       hotprov tenant list [--json]        slug, name, devices, users, seated desks
+       hotprov tenant delete <slug> [--force]
+                                  retires the tenant's devices (phones get their wipe file); refused
+                                  while desks are seated unless --force; the default tenant is kept
        hotprov redirect sync              register every enrolled phone that is not yet
        hotprov redirect status [mac]      what hotprov knows, or what the service says of one MAC
        hotprov redirect register <mac>
@@ -89,6 +107,181 @@ async function redirect(config: Config, verb: string | undefined, mac: string | 
   }
 }
 
+/** Who the command line's changes are audited as. */
+const CLI: Actor = { name: 'cli' };
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  name: { type: 'string' },
+  json: { type: 'boolean' },
+  force: { type: 'boolean' },
+  tenant: { type: 'string' },
+  role: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+} as const;
+
+type Options = { -readonly [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** A refusal of the command as typed (exit 2), with what to type instead. */
+function usageError(message: string): number {
+  process.stderr.write(`hotprov: ${message}\n`);
+  return EXIT.usage;
+}
+
+/**
+ * Domain dependencies for the command line: it renders no file and sends no NOTIFY (a running server does both for
+ * its own changes only; the phones' files are rendered from the database when they fetch).
+ */
+function cliDeps(db: DomainDeps['db'], deviceLifecycle?: DomainDeps['deviceLifecycle']): DomainDeps {
+  return {
+    db,
+    now: () => new Date(),
+    catalog: createModelCatalog(loadVendorAdapters().map((a) => a.profile)),
+    profilesChanged: () => [],
+    ...(deviceLifecycle === undefined ? {} : { deviceLifecycle }),
+  };
+}
+
+/** `hotprov tenant …`: the provider's tenants, by the same domain functions (and rules) as the API's. */
+async function tenant(config: Config, verb: string | undefined, slug: string | undefined, options: Options): Promise<number> {
+  if (verb === undefined || !['create', 'list', 'delete'].includes(verb) || (verb !== 'list' && slug === undefined)) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (verb === 'create') {
+    if (options.name === undefined) return usageError('--name: give the tenant\'s name (hotprov tenant create <slug> --name "<name>")');
+    const input = TenantCreateBody.safeParse({ slug, name: options.name ?? '' });
+    if (!input.success) {
+      const issue = input.error.issues[0];
+      return usageError(
+        `${issue?.path.join('.') === 'name' ? '--name' : 'slug'}: ${issue?.message ?? 'invalid'} (hotprov tenant create <slug> --name "<name>")`,
+      );
+    }
+  }
+  const { db, close } = openDb(config.dbPath);
+  try {
+    ensureDefaultTenant(db);
+    if (verb === 'list') {
+      const rows = listActiveTenants(db).map((t) => ({
+        slug: t.slug,
+        name: t.name,
+        devices: listDevices(db, t.id).length,
+        users: listUsers(db, t.id).length,
+        seated: listOpenSessions(db, t.id).length,
+      }));
+      if (options.json === true) stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else {
+        stdout.write('slug\tname\tdevices\tusers\tseated\n');
+        for (const r of rows) stdout.write(`${r.slug}\t${r.name}\t${r.devices}\t${r.users}\t${r.seated}\n`);
+      }
+      return EXIT.ok;
+    }
+    if (verb === 'create') {
+      const row = createTenant(cliDeps(db), CLI, { slug: slug ?? '', name: options.name ?? '' });
+      stdout.write(`created tenant ${row.slug} (${row.name})\n`);
+      return EXIT.ok;
+    }
+    const target = findActiveTenantBySlug(db, slug ?? '');
+    if (target === undefined) {
+      process.stderr.write(`hotprov: no tenant ${slug} (\`hotprov tenant list\` shows them)\n`);
+      return EXIT.failed;
+    }
+    // Each retired phone is taken off its redirect service, as a deletion over the API does.
+    const redirects = createRedirects({
+      db,
+      log: createLogger('warn', () => {}),
+      now: () => new Date(),
+      baseUrl: config.phoneBaseUrl,
+      phoneUrl: `${config.phoneBaseUrl}${CREDENTIALED_PATH}`,
+    });
+    const devices = listDevices(db, target.id).length;
+    try {
+      deleteTenant(
+        cliDeps(db, (event) => redirects.onLifecycle(event)),
+        CLI,
+        target.id,
+        { force: options.force === true },
+      );
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'tenant_in_use') {
+        const seated = (err.details as { seated?: number } | undefined)?.seated ?? 0;
+        process.stderr.write(`hotprov: ${seated} ${seated === 1 ? 'desk is' : 'desks are'} seated in ${target.slug}; log them out first, or give --force\n`);
+        return EXIT.failed;
+      }
+      throw err;
+    } finally {
+      await redirects.settled();
+    }
+    stdout.write(`deleted tenant ${target.slug}: ${devices} ${devices === 1 ? 'device' : 'devices'} retired\n`);
+    // This process cannot reach a running server's rendered files or send its NOTIFYs.
+    if (devices > 0)
+      process.stderr.write(
+        `hotprov: a running hotprov keeps serving what it rendered: restart it so the phones get their wipe file (deleting over the API or in the console re-syncs them at once)\n`,
+      );
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    process.stderr.write(`hotprov: ${err.message}\n`);
+    return EXIT.failed;
+  } finally {
+    close();
+  }
+}
+
+/** Reads standard input to its end: a password a script pipes in (`--password-stdin`), its final newline dropped. */
+async function readAllStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += String(chunk);
+  return text.replace(/\r?\n$/, '');
+}
+
+/** `hotprov admin …`: console accounts; a provider, or an admin or helpdesk of one tenant. */
+async function admin(config: Config, verb: string | undefined, name: string | undefined, options: Options): Promise<number> {
+  if ((verb !== 'create' && verb !== 'list') || (verb === 'create' && name === undefined)) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const role = (options.role ?? (options.tenant === undefined ? 'provider' : 'admin')) as Role;
+  if (verb === 'create') {
+    if (!(ROLES as readonly string[]).includes(role)) return usageError(`--role ${role}: use one of ${ROLES.join(', ')}`);
+    if (role === 'provider' && options.tenant !== undefined)
+      return usageError('a provider belongs to no tenant: leave out --tenant, or give --role admin or helpdesk');
+    if (role !== 'provider' && options.tenant === undefined)
+      return usageError(`${role === 'admin' ? 'an admin' : 'a helpdesk'} belongs to one tenant: give --tenant <slug>`);
+  }
+  const { db, close } = openDb(config.dbPath);
+  try {
+    const defaultTenant = ensureDefaultTenant(db);
+    if (verb === 'list') {
+      for (const a of listAdmins(db)) stdout.write(`${a.username}\n`);
+      return EXIT.ok;
+    }
+    const tenantRow = options.tenant === undefined ? null : findActiveTenantBySlug(db, options.tenant);
+    if (tenantRow === undefined) {
+      process.stderr.write(`hotprov: no tenant ${options.tenant} (\`hotprov tenant list\` shows them)\n`);
+      return EXIT.failed;
+    }
+    const password =
+      options['password-stdin'] === true ? await readAllStdin() : (process.env.HOTPROV_NEW_ADMIN_PASSWORD ?? (await readSecret(`password for ${name}: `)));
+    if (password === null) {
+      process.stderr.write('hotprov: aborted, nothing created\n');
+      return EXIT.aborted;
+    }
+    const now = new Date();
+    const created = await createAdmin(db, now, name ?? '', password, { role, tenantId: tenantRow?.id ?? null });
+    // A provider's account is audited where a provider acts by default: the default tenant.
+    recordAudit(db, tenantRow?.id ?? defaultTenant.id, now, CLI, { action: 'admin.created', detail: { username: created.username, role: created.role } });
+    stdout.write(`created console user ${created.username} (${created.role}${tenantRow === null ? '' : ` of ${tenantRow.slug}`})\n`);
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    process.stderr.write(`hotprov: ${err.message}\n`);
+    return EXIT.failed;
+  } finally {
+    close();
+  }
+}
+
 async function main(args: readonly string[]): Promise<number> {
   let config: Config;
   try {
@@ -101,13 +294,15 @@ async function main(args: readonly string[]): Promise<number> {
     throw err;
   }
   let positionals: string[];
+  let options: Options;
   try {
-    const parsed = parseArgs({ args: [...args], options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    const parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true });
     if (parsed.values.help === true) {
       stdout.write(`${USAGE}\n`);
       return EXIT.ok;
     }
     positionals = parsed.positionals;
+    options = parsed.values;
   } catch (err) {
     process.stderr.write(`hotprov: ${(err as Error).message}\n${USAGE}\n`);
     return EXIT.usage;
@@ -115,31 +310,10 @@ async function main(args: readonly string[]): Promise<number> {
   const [area, verb, name] = positionals;
   // `rps` was the command's first name (after Yealink's service); scripts written for it keep working.
   if (area === 'redirect' || area === 'rps') return redirect(config, verb, name);
-  if (area !== 'admin' || (verb !== 'create' && verb !== 'list') || (verb === 'create' && name === undefined)) {
-    process.stderr.write(`${USAGE}\n`);
-    return EXIT.usage;
-  }
-  const { db, close } = openDb(config.dbPath);
-  try {
-    if (verb === 'list') {
-      for (const a of listAdmins(db)) stdout.write(`${a.username}\n`);
-      return EXIT.ok;
-    }
-    const password = process.env.HOTPROV_NEW_ADMIN_PASSWORD ?? (await readSecret(`password for ${name}: `));
-    if (password === null) {
-      process.stderr.write('hotprov: aborted, nothing created\n');
-      return EXIT.aborted;
-    }
-    const admin = await createAdmin(db, new Date(), name ?? '', password);
-    stdout.write(`created console user ${admin.username}\n`);
-    return EXIT.ok;
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    process.stderr.write(`hotprov: ${err.message}\n`);
-    return EXIT.failed;
-  } finally {
-    close();
-  }
+  if (area === 'tenant') return tenant(config, verb, name, options);
+  if (area === 'admin') return admin(config, verb, name, options);
+  process.stderr.write(`${USAGE}\n`);
+  return EXIT.usage;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -15,6 +15,7 @@ import {
   section,
 } from './helpers/asteriskConfig.ts';
 import { startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.ts';
+import { callAs, tenantWithToken } from './helpers/tenants.ts';
 
 /** The PBX examples in contrib/ make exactly the API calls hotprov answers, and handle every answer it gives. */
 const read = (path: string) => readFileSync(new URL(`../contrib/${path}`, import.meta.url), 'utf8');
@@ -164,6 +165,42 @@ Contrib('Asterisk: the contact the phone registered over TLS reaches hotprov as 
   const device = await t.api('GET', '/api/v1/devices/001565123456');
   assert.is(device.body.reportedContact, 'sip:HD0001@192.0.2.10:5061;transport=tls;ob');
   assert.equal(parseSipUri(device.body.reportedContact), { user: 'HD0001', host: '192.0.2.10', port: 5061, scheme: 'sip', transport: 'tls' });
+});
+
+Contrib("Asterisk: a tenant's context sends its slug and token; the call reaches that tenant, and another tenant's token is refused", async ({ t }) => {
+  const acmeToken = await tenantWithToken(t, 'acme', 'Acme');
+  const bravoToken = await tenantWithToken(t, 'bravo', 'Bravo');
+  await callAs(t, acmeToken, 'PATCH', '/api/v1/tenant', { trustedNetworks: ['127.0.0.0/8'] });
+  await callAs(t, acmeToken, 'POST', '/api/v1/users', { extension: '101', displayName: 'Acme Ann', sipPassword: 'acme-sip', pin: '4826' });
+  const phone = await callAs(t, acmeToken, 'POST', '/api/v1/devices', { mac: '001565a1a1a1', vendor: 'yealink', model: 'T46U' });
+  // The example context, as a provider uncomments it for tenant acme.
+  const uncommented = asterisk.replace(/^;(\[hotprov-hotdesk-acme\]|exten => |\s?same => )/gm, '$1');
+  const sections = parseAsteriskConfig('extensions.conf', files({ 'extensions_hotprov.conf': uncommented }));
+  const tenantContext = section(sections, 'hotprov-hotdesk-acme') ?? { name: '', template: false, variables: [] };
+  for (const exten of ['*35', '_*35*X.'])
+    assert.is(dialplanSteps(tenantContext, exten)[0]?.data, 'hotprov-code,s,1(${EXTEN},acme,${ACME_HOTPROV_TOKEN})', exten);
+  // hotprov-code with those arguments, up to the CURL call: Gosub's ARGn and the global API address set first.
+  const code = dialplanSteps(section(sections, 'hotprov-code') ?? { name: '', template: false, variables: [] }, 's');
+  const given = [
+    ['HOTPROV_API', `${t.url}/api/v1`],
+    ['ARG1', '*35*101*4826'],
+    ['ARG2', 'acme'],
+    ['ARG3', acmeToken],
+  ].map(([name, value]) => ({ label: null, app: 'Set', data: `LOCAL(${name})=${value}`, at: 'test' }));
+  const variables = runDialplan([...given, ...code], 0, 'tenanted', {});
+  assert.is(variables.get('HOTPROV_API'), `${t.url}/api/v1/tenants/acme`);
+  const path = /CURL\(\$\{HOTPROV_API\}(\/[^,]+),/.exec(asterisk)?.[1] ?? '';
+  const send = (token: string | undefined, slug = 'acme') =>
+    fetch(`${t.url}/api/v1/tenants/${slug}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ device: phone.body.idleAccount, digits: '*35*101*4826' }),
+    });
+  const refused = await send(bravoToken);
+  assert.ok(refused.status === 403 || refused.status === 404, `bravo's token at acme answered ${refused.status}`);
+  const answer = await send(variables.get('HOTPROV_TOKEN'));
+  assert.is(answer.status, 200);
+  assert.is(((await answer.json()) as { result: string }).result, 'logged_in');
 });
 
 Contrib.run();

@@ -49,7 +49,7 @@ export function openDb(path: string): OpenDb {
   }
   const db = drizzle(sqlite, { schema });
   try {
-    migrate(db, { migrationsFolder: MIGRATIONS });
+    migrateOnce(() => migrate(db, { migrationsFolder: MIGRATIONS }));
     const broken = sqlite.pragma('foreign_key_check') as unknown[];
     if (broken.length > 0) {
       throw new Error(`foreign key violations: ${JSON.stringify(broken.slice(0, 5))}`);
@@ -64,6 +64,23 @@ export function openDb(path: string): OpenDb {
   }
   sqlite.pragma('foreign_keys = ON');
   return { db, sqlite, close: () => sqlite.close() };
+}
+
+/**
+ * Runs the pending migrations. Processes that open a new database at once (the server and `hotprov` commands)
+ * each see them pending, and the migrator reads that before its transaction: the first commits them, the others
+ * fail on a table that now exists. Those try again, and find nothing left to do; a migration that fails on its
+ * own fails every time, and that error is the one reported.
+ */
+function migrateOnce(run: () => void): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      run();
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 /** The first line of an error's own words, with its cause: enough to fix it, never a stack trace. */

@@ -2,7 +2,7 @@ import type { DeviceRow, UserRow } from '../db/schema.ts';
 import type { Actor, DomainDeps } from './deps.ts';
 import { reportContact } from './devices.ts';
 import { checkExtension, isRefused, type LoginRefusal, login, logout } from './hotdesk.ts';
-import { findDevice, findDeviceById, findUser } from './lookup.ts';
+import { findDevice, findDeviceById, findUser, findUsersBySipUser } from './lookup.ts';
 import { openSessionOfUser, userAtDevice } from './sessions.ts';
 
 /** What a dialled code did, for the dialplan to branch on. */
@@ -60,15 +60,19 @@ export interface CodeOutcome {
 const tidy = (digits: string) => digits.replace(/#+$/, '').replace(/\*+$/, '');
 
 /**
- * Finds the phone a PBX call came from: by MAC or idle account, or by the extension of the user logged in there
- * (the PBX knows the caller by the account the phone is registered with).
+ * Finds the phone a PBX call came from: by MAC or idle account, or by the user logged in there, named by extension
+ * or by SIP user name (the PBX knows the caller by the account the phone is registered with; on a PBX that tenants
+ * share, users register as e.g. `acme-101`).
  */
 function callerDevice(deps: DomainDeps, tenantId: number, ref: string): DeviceRow | null {
   const device = findDevice(deps.db, tenantId, ref);
   if (device !== undefined) return device;
-  const user = findUser(deps.db, tenantId, ref);
-  const session = user === undefined ? undefined : openSessionOfUser(deps.db, user.id);
-  return session?.deviceId == null ? null : (findDeviceById(deps.db, session.deviceId) ?? null);
+  const byExtension = findUser(deps.db, tenantId, ref);
+  for (const user of [...(byExtension === undefined ? [] : [byExtension]), ...findUsersBySipUser(deps.db, tenantId, ref)]) {
+    const session = openSessionOfUser(deps.db, user.id);
+    if (session?.deviceId != null) return findDeviceById(deps.db, session.deviceId) ?? null;
+  }
+  return null;
 }
 
 /** What a dialplan hears of each refused login: fewer results than reasons, each with its prompt. */

@@ -130,6 +130,15 @@ export function getUser(db: Db, tenantId: number, extension: string): UserRow {
   return user;
 }
 
+/** A tenant's users who register as this SIP user name (`acme-101` on a PBX that tenants share); usually one. */
+export function findUsersBySipUser(db: Db, tenantId: number, sipUser: string): UserRow[] {
+  return db
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.sipUser, sipUser)))
+    .all();
+}
+
 export function findUserById(db: Db, id: number): UserRow | undefined {
   return db.select().from(users).where(eq(users.id, id)).get();
 }

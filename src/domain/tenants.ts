@@ -77,7 +77,11 @@ function forgetTenantSettings(db: Db): void {
 export function ensureDefaultTenant(db: Db): TenantRow {
   const existing = db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)).get();
   if (existing !== undefined) return existing;
-  return db.insert(tenants).values({ slug: DEFAULT_TENANT_SLUG, name: 'Default' }).returning().get();
+  // Several processes may open a new database at once (the server and `hotprov` commands): one creates it.
+  db.insert(tenants).values({ slug: DEFAULT_TENANT_SLUG, name: 'Default' }).onConflictDoNothing({ target: tenants.slug }).run();
+  const row = db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)).get();
+  if (row === undefined) throw new Error('the default tenant could not be created');
+  return row;
 }
 
 /** Merges a tenant row with the configured defaults. */

@@ -50,6 +50,15 @@ Codes('the PBX may name the phone by the extension logged in there, or by MAC', 
   assert.is((await dial(f, '101', '*35')).result, 'unknown_device', "after logout 101 is nobody's phone");
 });
 
+Codes('on a PBX that tenants share, the caller logged in is known by its SIP user name too (acme-101)', async ({ f }) => {
+  const d = buildDevice(f);
+  await buildUser(f, '101', { sipUser: 'acme-101' });
+  await dial(f, d.idleAccount, '*35*101*4826');
+  assert.is((await dial(f, 'acme-101', '*35')).result, 'logged_out', 'the endpoint acme-101 is the phone 101 sits at');
+  assert.is(seatedAt(f, d.id), null);
+  assert.is((await dial(f, 'acme-101', '*35')).result, 'unknown_device', "after logout acme-101 is nobody's phone");
+});
+
 Codes('refusals are results a dialplan can branch on, each with its prompt', async ({ f }) => {
   const d = buildDevice(f);
   const fixed = buildDevice(f, { hotdesk: false });
