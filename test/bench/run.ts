@@ -33,6 +33,9 @@ function option(name: string, fallback: number): number {
 }
 const outIndex = process.argv.indexOf('--out');
 const OUT = outIndex < 0 ? join(ROOT, 'data', 'bench.json') : (process.argv[outIndex + 1] ?? '');
+// --node-flags "--max-semi-space-size=4 …": V8 flags for hotprov's process only (not the baselines nor the client).
+const nodeFlagsIndex = process.argv.indexOf('--node-flags');
+const NODE_FLAGS = nodeFlagsIndex < 0 ? [] : (process.argv[nodeFlagsIndex + 1] ?? '').split(/\s+/).filter((f) => f !== '');
 const profileIndex = process.argv.indexOf('--profile');
 const PROFILE_DIR = profileIndex < 0 ? '' : (process.argv[profileIndex + 1] ?? '');
 const DEVICES = option('devices', 10_000);
@@ -85,7 +88,7 @@ function peakRssMb(pid: number | undefined): number | null {
 function startHotprov(db: string, port: number, sipPort: number): ChildProcess {
   // --profile DIR: hotprov writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
   const profile = PROFILE_DIR === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
-  return spawnNode([...profile, 'dist/main.js'], {
+  return spawnNode([...profile, ...NODE_FLAGS, 'dist/main.js'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
