@@ -83,7 +83,6 @@ export interface PhoneFetchDeps {
   readonly db: Db;
   readonly log: Logger;
   readonly now: () => Date;
-  readonly baseUrl: string;
   readonly adapters: readonly VendorAdapter[];
   readonly rendering: Rendering;
   readonly cache: RenderCache;
@@ -304,7 +303,8 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
         const key = `${adapter.id}/${request.filename.toLowerCase()}`;
         let shared = cache.sharedFile(tenantId, key);
         if (shared === undefined) {
-          const plan = adapter.planSharedFile(file, deps.baseUrl);
+          // The base URL of the tenant it is answered for: a proven phone's tenant's address.
+          const plan = adapter.planSharedFile(file, rendering.tenantOf(tenantId).phoneBaseUrl);
           if (plan === null) continue;
           shared = fileFromText(adapter.contentType, rendering.render(tenantId, adapter, plan, file.model?.id));
           cache.keepShared(tenantId, key, shared);
