@@ -70,7 +70,13 @@ async function redirect(config: Config, verb: string | undefined, mac: string | 
   }
   const log = createLogger('warn', () => {});
   const { db, close } = openDb(config.dbPath);
-  const redirects = createRedirects({ db, log, now: () => new Date(), phoneBaseUrlOf: (t) => tenantPhoneBaseUrl(t, config), credentialedPath: CREDENTIALED_PATH });
+  const redirects = createRedirects({
+    db,
+    log,
+    now: () => new Date(),
+    phoneBaseUrlOf: (t) => tenantPhoneBaseUrl(t, config),
+    credentialedPath: CREDENTIALED_PATH,
+  });
   try {
     if (verb === 'sync') {
       const bar = progressBar('registering');

@@ -4,10 +4,10 @@ import { type Db, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import { devices, type TenantRow, tenants } from '../db/schema.ts';
 import { AppError, SlugTaken, UnknownTenant } from '../errors.ts';
+import { phoneBaseUrlOf } from '../urls.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './deps.ts';
 import { idleAccountName } from './idleAccounts.ts';
-import { phoneBaseUrlOf } from '../urls.ts';
 import { CODECS, type Codec, PHONE_LANGUAGES, type PhoneLanguage } from './phoneValues.ts';
 
 export const DEFAULT_TENANT_SLUG = 'default';

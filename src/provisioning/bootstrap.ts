@@ -43,7 +43,11 @@ export function createBootstrapFiles(deps: BootstrapFilesDeps) {
   return {
     /** Credentials of nobody, in the same shape as a device's: what a guesser and a second claimant get. */
     decoy: (mac: Mac): BootstrapProfile =>
-      profileOf(deps.decoyBaseUrl, mac, { provUsername: `hp${mac}`, provPassword: randomBytes(16).toString('hex'), screenSecret: randomBytes(16).toString('hex') }),
+      profileOf(deps.decoyBaseUrl, mac, {
+        provUsername: `hp${mac}`,
+        provPassword: randomBytes(16).toString('hex'),
+        screenSecret: randomBytes(16).toString('hex'),
+      }),
     /** The device's own credentials. */
     real,
 

@@ -299,12 +299,13 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
       const deviceFiles = matches.filter(([, f]) => f.mac !== null);
       if (deviceFiles.length > 0) return serveDeviceFile(request, deviceFiles);
       const tenantId = sharedFileTenant(request);
+      // The address of the tenant it is answered for; kept under it, so a new base URL is a new file.
+      const baseUrl = rendering.tenantOf(tenantId).phoneBaseUrl;
       for (const [adapter, file] of matches) {
-        const key = `${adapter.id}/${request.filename.toLowerCase()}`;
+        const key = `${adapter.id}/${baseUrl}/${request.filename.toLowerCase()}`;
         let shared = cache.sharedFile(tenantId, key);
         if (shared === undefined) {
-          // The base URL of the tenant it is answered for: a proven phone's tenant's address.
-          const plan = adapter.planSharedFile(file, rendering.tenantOf(tenantId).phoneBaseUrl);
+          const plan = adapter.planSharedFile(file, baseUrl);
           if (plan === null) continue;
           shared = fileFromText(adapter.contentType, rendering.render(tenantId, adapter, plan, file.model?.id));
           cache.keepShared(tenantId, key, shared);

@@ -14,7 +14,10 @@ export const TenantForm = z
   .pipe(api(TenantCreateBody));
 
 /** A tenant's quotas (blank is no limit) and base URL (blank is the instance's; a form without it leaves it). */
-export const QuotaForm = z.object({ maxDevices: numberOrNull, maxUsers: numberOrNull, baseUrl: ifSentBlankIsNull }).transform(sentOnly).pipe(api(ProviderTenantUpdateBody));
+export const QuotaForm = z
+  .object({ maxDevices: numberOrNull, maxUsers: numberOrNull, baseUrl: ifSentBlankIsNull })
+  .transform(sentOnly)
+  .pipe(api(ProviderTenantUpdateBody));
 
 /** The rename form. */
 export const RenameTenantForm = z.object({ name: textField });
