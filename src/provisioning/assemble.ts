@@ -85,6 +85,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     db: deps.db,
     log: deps.log,
     now: deps.now,
+    instanceBaseUrl: deps.config.phoneBaseUrl,
     adapters: deps.adapters,
     rendering,
     cache,
