@@ -13,7 +13,7 @@ import { parseMac } from './domain/mac.ts';
 import { listRedirectStates } from './domain/redirect.ts';
 import { listOpenSessions } from './domain/sessions.ts';
 import { deleteTenant } from './domain/tenantDeletion.ts';
-import { createTenant, ensureDefaultTenant, findActiveTenantBySlug, listActiveTenants } from './domain/tenants.ts';
+import { createTenant, ensureDefaultTenant, findActiveTenantBySlug, listActiveTenants, tenantPhoneBaseUrl } from './domain/tenants.ts';
 import { listUsers } from './domain/users.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
@@ -70,7 +70,13 @@ async function redirect(config: Config, verb: string | undefined, mac: string | 
   }
   const log = createLogger('warn', () => {});
   const { db, close } = openDb(config.dbPath);
-  const redirects = createRedirects({ db, log, now: () => new Date(), baseUrl: config.phoneBaseUrl, phoneUrl: `${config.phoneBaseUrl}${CREDENTIALED_PATH}` });
+  const redirects = createRedirects({
+    db,
+    log,
+    now: () => new Date(),
+    phoneBaseUrlOf: (t) => tenantPhoneBaseUrl(t, config),
+    credentialedPath: CREDENTIALED_PATH,
+  });
   try {
     if (verb === 'sync') {
       const bar = progressBar('registering');
@@ -191,8 +197,8 @@ async function tenant(config: Config, verb: string | undefined, slug: string | u
       db,
       log: createLogger('warn', () => {}),
       now: () => new Date(),
-      baseUrl: config.phoneBaseUrl,
-      phoneUrl: `${config.phoneBaseUrl}${CREDENTIALED_PATH}`,
+      phoneBaseUrlOf: (t) => tenantPhoneBaseUrl(t, config),
+      credentialedPath: CREDENTIALED_PATH,
     });
     const devices = listDevices(db, target.id).length;
     try {

@@ -5,7 +5,7 @@ import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
 import type { DomainDeps, ProfileChange } from './domain/deps.ts';
 import { releaseAllPending } from './domain/lockout.ts';
 import { latestRevisions } from './domain/templates.ts';
-import { ensureDefaultTenant, findTenant, findTenantSettings, tenantSettings } from './domain/tenants.ts';
+import { ensureDefaultTenant, findTenant, findTenantSettings, tenantPhoneBaseUrl, tenantSettings } from './domain/tenants.ts';
 import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
@@ -114,8 +114,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
 
   const provisioning = createProvisioning({
     db,
-    // Phones are handed the URL they reach hotprov at: the HTTPS one whenever hotprov has it.
-    config: { baseUrl: config.phoneBaseUrl, registrar: config.registrar },
+    // Phones are handed the URL they reach hotprov at (the HTTPS one whenever hotprov has it): their tenant's, else the instance's.
+    config,
     cacheMegabytes: config.cacheMegabytes,
     adapters,
     templates,
@@ -150,8 +150,9 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     db,
     log,
     now,
-    baseUrl: config.phoneBaseUrl,
-    phoneUrl: `${config.phoneBaseUrl}${CREDENTIALED_PATH}`,
+    // Each tenant's phones are sent to its own base URL, else the instance's.
+    phoneBaseUrlOf: (tenant) => tenantPhoneBaseUrl(tenant, config),
+    credentialedPath: CREDENTIALED_PATH,
     ...(options.redirectClientFor === undefined ? {} : { clientFor: options.redirectClientFor }),
   });
   const moved = redirects.rebaseIfMoved();
@@ -172,7 +173,11 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   };
   let jobs: ReturnType<typeof startJobs> | null = null;
   const deps: AppDeps = {
-    onTenantChanged: () => jobs?.reschedule(),
+    onTenantChanged: () => {
+      jobs?.reschedule();
+      // A tenant's base URL changed: its phones are registered again with their redirect services, now.
+      if (redirects.rebaseIfMoved() > 0) void redirects.retryDue();
+    },
     config,
     domain,
     provisioning,
@@ -182,8 +187,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     templates,
     log,
     adminToken: options.adminToken,
-    tenant: () => tenantSettings(findTenant(db, defaultTenant.id) ?? defaultTenant, config.registrar),
-    tenantSettingsOf: (tenantId) => findTenantSettings(db, tenantId, config.registrar),
+    tenant: () => tenantSettings(findTenant(db, defaultTenant.id) ?? defaultTenant, config),
+    tenantSettingsOf: (tenantId) => findTenantSettings(db, tenantId, config),
   };
   return {
     app: createApp(deps),

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
 import { cidrProblem } from './domain/networks.ts';
+import { phoneBaseUrlOf } from './urls.ts';
 
 /** The SIP transports a tenant's registrar can be reached over. */
 export const SIP_TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
@@ -309,7 +310,7 @@ export function loadConfig(env: Env): Config {
 
   const https = readHttps(v, problems);
   const baseUrl = v.HOTPROV_BASE_URL ?? `${https === null ? 'http' : 'https'}://${firstLanAddress()}:${https === null ? v.HOTPROV_HTTP_PORT : https.port}`;
-  const phoneBaseUrl = https === null ? baseUrl : httpsVariant(baseUrl, https.port);
+  const phoneBaseUrl = phoneBaseUrlOf(baseUrl, https?.port ?? null);
 
   const registrarHost = v.HOTPROV_SIP_REGISTRAR ?? hostOf(baseUrl);
   if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(registrarHost)) {
@@ -343,20 +344,6 @@ export function loadConfig(env: Env): Config {
       allow: v.HOTPROV_PHONE_ALLOW,
     }),
   });
-}
-
-/** An http:// base URL moved to hotprov's own HTTPS listener: same host and path, https:// and the HTTPS port. */
-function httpsVariant(baseUrl: string, httpsPort: number): string {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    return baseUrl;
-  }
-  if (url.protocol === 'https:') return baseUrl;
-  url.protocol = 'https:';
-  url.port = String(httpsPort);
-  return url.href.replace(/\/+$/, '');
 }
 
 /**

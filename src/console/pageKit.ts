@@ -95,7 +95,7 @@ export function createPageKit(deps: ConsoleDeps, views: Views): PageKit {
       // The switcher: a provider picks the tenant; everyone else sees none.
       switcher:
         p !== undefined && canManageTenants(p) ? listActiveTenants(domain.db).map((t) => ({ slug: t.slug, name: t.name, selected: t.id === current })) : null,
-      tenantName: current === undefined ? undefined : findTenantSettings(domain.db, current, deps.config.registrar)?.name,
+      tenantName: current === undefined ? undefined : findTenantSettings(domain.db, current, deps.config)?.name,
       csrf: s?.csrfToken,
       nonce: ctx.state.cspNonce,
       notice: flash?.notice,
@@ -107,7 +107,7 @@ export function createPageKit(deps: ConsoleDeps, views: Views): PageKit {
     views,
     tenantId,
     tenant(ctx) {
-      const settings = findTenantSettings(domain.db, tenantId(ctx), deps.config.registrar);
+      const settings = findTenantSettings(domain.db, tenantId(ctx), deps.config);
       if (settings === undefined) throw new Error(`tenant ${tenantId(ctx)} does not exist`);
       return settings;
     },

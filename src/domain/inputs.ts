@@ -247,13 +247,44 @@ export type TenantUpdateBody = z.infer<typeof TenantUpdateBody>;
 /** A provider's quota on a tenant's devices or users: a count, or null for no limit. */
 const quota = z.number().int().min(0).max(1_000_000).nullable();
 const quotaFields = { maxDevices: quota.optional(), maxUsers: quota.optional() };
-const providerOnly = z.never({ error: "quotas are set by the provider (PATCH /api/v1/tenants/:tenant), not in the tenant's own settings" }).optional();
+const providerOnly = (what: string) =>
+  z.never({ error: `${what} set by the provider (PATCH /api/v1/tenants/:tenant), not in the tenant's own settings` }).optional();
 
-/** `PATCH /api/v1/tenant`: the tenant's own settings; its quotas are refused with a message that says whose they are. */
-export const TenantSettingsBody = TenantUpdateBody.safeExtend({ maxDevices: providerOnly, maxUsers: providerOnly });
+/**
+ * The address a provider white-labels a tenant's phones with (`https://prov.acme-voice.example`): an absolute
+ * http:// or https:// URL without credentials, query or fragment, kept without its trailing slash; null is
+ * HOTPROV_BASE_URL.
+ */
+export const tenantBaseUrl = z
+  .string()
+  .max(200)
+  .transform((raw, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      ctx.issues.push({ code: 'custom', input: raw, message: 'must be an absolute URL such as https://prov.example.net' });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.issues.push({ code: 'custom', input: raw, message: `must start with http:// or https:// (got ${url.protocol})` });
+    }
+    if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      ctx.issues.push({ code: 'custom', input: raw, message: 'must not carry credentials, a query or a fragment' });
+    }
+    return url.href.replace(/\/+$/, '');
+  })
+  .nullable();
 
-/** `PATCH /api/v1/tenants/:tenant`: the provider changes a tenant's settings and its quotas. */
-export const ProviderTenantUpdateBody = TenantUpdateBody.safeExtend(quotaFields);
+/** `PATCH /api/v1/tenant`: the tenant's own settings; its quotas and base URL are refused with a message that says whose they are. */
+export const TenantSettingsBody = TenantUpdateBody.safeExtend({
+  maxDevices: providerOnly('quotas are'),
+  maxUsers: providerOnly('quotas are'),
+  baseUrl: providerOnly('the base URL is'),
+});
+
+/** `PATCH /api/v1/tenants/:tenant`: the provider changes a tenant's settings, its quotas and its base URL. */
+export const ProviderTenantUpdateBody = TenantUpdateBody.safeExtend({ ...quotaFields, baseUrl: tenantBaseUrl.optional() });
 export type ProviderTenantUpdateBody = z.infer<typeof ProviderTenantUpdateBody>;
 
 /** `POST /api/v1/tenants`: a tenant's name and the slug its URLs use (`/api/v1/tenants/acme/…`). */

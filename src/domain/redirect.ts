@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, lte, ne, or } from 'drizzle-orm';
 import { type Db, writeTransaction } from '../db/client.ts';
-import { type DeviceRow, devices, tenants } from '../db/schema.ts';
+import { type DeviceRow, devices, type TenantRow, tenants } from '../db/schema.ts';
 
 /*
  * Redirect state: what hotprov knows of each phone's registration with its vendor's redirect service (Yealink
@@ -92,14 +92,16 @@ export function listRedirectStates(db: Db): Pick<DeviceRow, 'mac' | 'idleAccount
 }
 
 /**
- * hotprov's base URL changed since the registrations were made: every registered phone of that tenant goes back
- * to pending (the retry job registers it again), so factory-fresh phones find the new address.
+ * A tenant's base URL for phones (`baseUrlOf`: its own, else the instance's) changed since its registrations were
+ * made: every registered phone of that tenant goes back to pending (the retry job registers it again), so
+ * factory-fresh phones find the new address.
  * @returns how many devices were marked.
  */
-export function rebaseRedirects(db: Db, baseUrl: string): number {
+export function rebaseRedirects(db: Db, baseUrlOf: (tenant: TenantRow) => string): number {
   return writeTransaction(db, (tx) => {
     let marked = 0;
-    for (const tenant of tx.select({ id: tenants.id, redirectBaseUrl: tenants.redirectBaseUrl }).from(tenants).all()) {
+    for (const tenant of tx.select().from(tenants).all()) {
+      const baseUrl = baseUrlOf(tenant);
       if (tenant.redirectBaseUrl === baseUrl) continue;
       if (tenant.redirectBaseUrl !== null) {
         marked += tx

@@ -4,6 +4,7 @@ import { type Db, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import { devices, type TenantRow, tenants } from '../db/schema.ts';
 import { AppError, SlugTaken, UnknownTenant } from '../errors.ts';
+import { phoneBaseUrlOf } from '../urls.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './deps.ts';
 import { idleAccountName } from './idleAccounts.ts';
@@ -24,6 +25,10 @@ export interface TenantSettings {
   readonly notifyMode: TenantRow['notifyMode'];
   readonly loginKeyMode: TenantRow['loginKeyMode'];
   readonly timezone: string;
+  /** The address the tenant's phones reach hotprov at: its own base URL, else HOTPROV_BASE_URL. */
+  readonly baseUrl: string;
+  /** What phones are handed: baseUrl, on https:// whenever hotprov has HTTPS (config.phoneBaseUrl for the instance's). */
+  readonly phoneBaseUrl: string;
   /** What every phone gets besides accounts and keys; null leaves the phone's own default. */
   readonly phones: TenantPhoneSettings;
 }
@@ -47,13 +52,21 @@ export interface TenantPhoneSettings {
  * tenant row and parse its lists every time. updateTenant, the only writer of the columns the settings hold,
  * forgets them after its transaction (the next idle number and the redirect base URL are not among them).
  */
-const settingsMemo = new WeakMap<Db, Map<number, { readonly defaults: Config['registrar']; readonly settings: TenantSettings }>>();
+const settingsMemo = new WeakMap<Db, Map<number, { readonly defaults: InstanceDefaults; readonly settings: TenantSettings }>>();
+
+/** What a tenant leaves to the instance: the configured registrar and base URLs, and the HTTPS port phones use. */
+export type InstanceDefaults = Pick<Config, 'registrar' | 'baseUrl' | 'phoneBaseUrl' | 'https'>;
+
+/** The URL a tenant's phones are handed: its own base URL (on https:// when hotprov has HTTPS), else the instance's. */
+export function tenantPhoneBaseUrl(row: Pick<TenantRow, 'baseUrl'>, instance: Pick<Config, 'phoneBaseUrl' | 'https'>): string {
+  return row.baseUrl === null ? instance.phoneBaseUrl : phoneBaseUrlOf(row.baseUrl, instance.https?.port ?? null);
+}
 
 /**
  * A tenant's settings, from memory while no updateTenant changed them; undefined when the tenant does not exist.
- * `defaults` are the configured registrar's, normally one object for the life of the server.
+ * `defaults` are the instance's (the config), normally one object for the life of the server.
  */
-export function findTenantSettings(db: Db, id: number, defaults: Config['registrar']): TenantSettings | undefined {
+export function findTenantSettings(db: Db, id: number, defaults: InstanceDefaults): TenantSettings | undefined {
   let byId = settingsMemo.get(db);
   const kept = byId?.get(id);
   if (kept !== undefined && kept.defaults === defaults) return kept.settings;
@@ -85,15 +98,17 @@ export function ensureDefaultTenant(db: Db): TenantRow {
 }
 
 /** Merges a tenant row with the configured defaults. */
-export function tenantSettings(row: TenantRow, defaults: Config['registrar']): TenantSettings {
+export function tenantSettings(row: TenantRow, defaults: InstanceDefaults): TenantSettings {
   return {
     id: row.id,
     name: row.name,
     registrar: {
-      host: row.registrarHost ?? defaults.host,
-      port: row.registrarPort ?? defaults.port,
-      transport: row.registrarTransport ?? defaults.transport,
+      host: row.registrarHost ?? defaults.registrar.host,
+      port: row.registrarPort ?? defaults.registrar.port,
+      transport: row.registrarTransport ?? defaults.registrar.transport,
     },
+    baseUrl: row.baseUrl ?? defaults.baseUrl,
+    phoneBaseUrl: tenantPhoneBaseUrl(row, defaults),
     loginCode: row.loginCode,
     logoutCode: row.logoutCode,
     emergencyNumbers: parseNumberList(row.emergencyNumbers),
@@ -239,6 +254,7 @@ export type TenantUpdate = Partial<
     | 'srtp'
     | 'maxDevices'
     | 'maxUsers'
+    | 'baseUrl'
   > & { emergencyNumbers: readonly string[]; trustedNetworks: readonly string[]; codecs: readonly Codec[] | null }
 >;
 

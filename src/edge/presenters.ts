@@ -164,12 +164,14 @@ export function presentTenant(t: TenantRow) {
     // The provider's quotas (null: no limit); a tenant admin sees them, only the provider changes them.
     maxDevices: t.maxDevices,
     maxUsers: t.maxUsers,
+    // The provider's address for the tenant's phones; null: HOTPROV_BASE_URL.
+    baseUrl: t.baseUrl,
   };
 }
 
 /** A tenant in the provider's list. */
 export function presentTenantSummary(t: TenantRow) {
-  return { slug: t.slug, name: t.name, maxDevices: t.maxDevices, maxUsers: t.maxUsers, createdAt: t.createdAt.toISOString() };
+  return { slug: t.slug, name: t.name, maxDevices: t.maxDevices, maxUsers: t.maxUsers, baseUrl: t.baseUrl, createdAt: t.createdAt.toISOString() };
 }
 
 /** A tenant's figures in the provider's overview (`overview` of each tenant in `GET /api/v1/tenants`). */

@@ -1,9 +1,9 @@
-import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
 import type { PhoneDevice } from '../domain/lookup.ts';
 import { deviceIdsOfTenant } from '../domain/lookup.ts';
+import type { InstanceDefaults } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { DeviceProfile, VendorAdapter } from '../vendors/types.ts';
 import { createBootstrapFiles } from './bootstrap.ts';
@@ -28,7 +28,8 @@ export interface RefreshedProfile extends Revision {
 
 export interface ProvisioningDeps {
   readonly db: Db;
-  readonly config: Pick<Config, 'baseUrl' | 'registrar'>;
+  /** The instance's registrar and base URLs; phoneBaseUrl answers what proves no tenant (decoy bootstrap files). */
+  readonly config: InstanceDefaults;
   readonly adapters: readonly VendorAdapter[];
   readonly templates: TemplateStore;
   readonly log: Logger;
@@ -60,11 +61,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const records = createFetchRecords(deps);
   const bootstrap = createBootstrapFiles({
     rendering,
-    baseUrl: deps.config.baseUrl,
+    decoyBaseUrl: deps.config.phoneBaseUrl,
     pollSeconds: deps.bootstrapPollSeconds ?? 60,
     defaultTenantId: deps.defaultTenantId,
   });
-  const preview = createPreview({ rendering, config: deps.config });
+  const preview = createPreview({ rendering });
   const guard = createRequestGuard(deps.guard, deps.now, (event) => {
     deps.log.warn('security', 'an address failed too many phone requests and is blocked', {
       source: event.source,
@@ -84,7 +85,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     db: deps.db,
     log: deps.log,
     now: deps.now,
-    baseUrl: deps.config.baseUrl,
+    instanceBaseUrl: deps.config.phoneBaseUrl,
     adapters: deps.adapters,
     rendering,
     cache,

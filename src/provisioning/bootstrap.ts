@@ -8,7 +8,8 @@ import type { RenderedFile, Rendering } from './rendering.ts';
 
 export interface BootstrapFilesDeps {
   readonly rendering: Rendering;
-  readonly baseUrl: string;
+  /** The instance's base URL for phones: a decoy's, which must not tell the MAC's tenant. */
+  readonly decoyBaseUrl: string;
   /** How often a phone waiting for its activation asks again, in seconds. */
   readonly pollSeconds: number;
   /** The tenant whose templates answer a phone that proved no tenant (a decoy). */
@@ -16,7 +17,7 @@ export interface BootstrapFilesDeps {
 }
 
 /** A device's own access, as its bootstrap file hands it out. */
-type BootstrapAccess = Pick<DeviceRow, 'mac' | 'provUsername' | 'provPassword' | 'screenSecret'>;
+type BootstrapAccess = Pick<DeviceRow, 'tenantId' | 'mac' | 'provUsername' | 'provPassword' | 'screenSecret'>;
 
 /**
  * Bootstrap files: what a phone that proved nothing gets at the open paths, the same in shape for every MAC.
@@ -24,15 +25,16 @@ type BootstrapAccess = Pick<DeviceRow, 'mac' | 'provUsername' | 'provPassword' |
  * else gets a decoy's, credentials of nobody.
  */
 export function createBootstrapFiles(deps: BootstrapFilesDeps) {
-  const profileOf = (mac: Mac, access: { provUsername: string; provPassword: string; screenSecret: string }): BootstrapProfile => ({
+  const profileOf = (baseUrl: string, mac: Mac, access: { provUsername: string; provPassword: string; screenSecret: string }): BootstrapProfile => ({
     mac,
-    provisioning: provisioningAccess(deps.baseUrl, access.provUsername, access.provPassword),
-    activationUrl: activationUrl(deps.baseUrl, { mac, screenSecret: access.screenSecret }),
+    provisioning: provisioningAccess(baseUrl, access.provUsername, access.provPassword),
+    activationUrl: activationUrl(baseUrl, { mac, screenSecret: access.screenSecret }),
     pollSeconds: deps.pollSeconds,
-    baseUrl: deps.baseUrl,
+    baseUrl,
   });
+  // A real claim points the phone at its tenant's address; a decoy at the instance's.
   const real = (device: BootstrapAccess): BootstrapProfile =>
-    profileOf(device.mac as Mac, {
+    profileOf(deps.rendering.tenantOf(device.tenantId).phoneBaseUrl, device.mac as Mac, {
       provUsername: device.provUsername ?? '',
       provPassword: device.provPassword ?? '',
       screenSecret: device.screenSecret ?? '',
@@ -41,7 +43,11 @@ export function createBootstrapFiles(deps: BootstrapFilesDeps) {
   return {
     /** Credentials of nobody, in the same shape as a device's: what a guesser and a second claimant get. */
     decoy: (mac: Mac): BootstrapProfile =>
-      profileOf(mac, { provUsername: `hp${mac}`, provPassword: randomBytes(16).toString('hex'), screenSecret: randomBytes(16).toString('hex') }),
+      profileOf(deps.decoyBaseUrl, mac, {
+        provUsername: `hp${mac}`,
+        provPassword: randomBytes(16).toString('hex'),
+        screenSecret: randomBytes(16).toString('hex'),
+      }),
     /** The device's own credentials. */
     real,
 

@@ -83,7 +83,8 @@ export interface PhoneFetchDeps {
   readonly db: Db;
   readonly log: Logger;
   readonly now: () => Date;
-  readonly baseUrl: string;
+  /** The instance's base URL for phones: what answers a request that proves no tenant. */
+  readonly instanceBaseUrl: string;
   readonly adapters: readonly VendorAdapter[];
   readonly rendering: Rendering;
   readonly cache: RenderCache;
@@ -278,14 +279,14 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
 
   /**
    * Whose templates a shared file (a Yealink model's common file, Poly's generic master) comes from: the tenant of
-   * the phone whose credentials or certificate the request carries, else the default tenant's.
+   * the phone whose credentials or certificate the request carries (proven), else the default tenant's.
    */
-  const sharedFileTenant = (request: PhoneFetch): number => {
+  const sharedFileTenant = (request: PhoneFetch): { readonly tenantId: number; readonly proven: boolean } => {
     const named = request.credentials === null ? null : /^hp([0-9a-f]{12})$/.exec(request.credentials.username)?.[1];
     const mac = (named ?? (request.certificateMacs?.length === 1 ? request.certificateMacs[0] : null)) as Mac | null | undefined;
     const device = mac === null || mac === undefined ? undefined : findPhoneByMac(deps.db, mac);
     const proven = device !== undefined && (request.certificateMacs?.includes(device.mac as Mac) === true || credentialsMatch(request.credentials, device));
-    return proven ? device.tenantId : deps.defaultTenantId();
+    return proven ? { tenantId: device.tenantId, proven } : { tenantId: deps.defaultTenantId(), proven };
   };
 
   return {
@@ -299,12 +300,14 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
       if (matches.length === 0) return NOT_FOUND;
       const deviceFiles = matches.filter(([, f]) => f.mac !== null);
       if (deviceFiles.length > 0) return serveDeviceFile(request, deviceFiles);
-      const tenantId = sharedFileTenant(request);
+      const { tenantId, proven } = sharedFileTenant(request);
+      // A proven phone's tenant's address, else the instance's; kept under it, so a new base URL is a new file.
+      const baseUrl = proven ? rendering.tenantOf(tenantId).phoneBaseUrl : deps.instanceBaseUrl;
       for (const [adapter, file] of matches) {
-        const key = `${adapter.id}/${request.filename.toLowerCase()}`;
+        const key = `${adapter.id}/${baseUrl}/${request.filename.toLowerCase()}`;
         let shared = cache.sharedFile(tenantId, key);
         if (shared === undefined) {
-          const plan = adapter.planSharedFile(file, deps.baseUrl);
+          const plan = adapter.planSharedFile(file, baseUrl);
           if (plan === null) continue;
           shared = fileFromText(adapter.contentType, rendering.render(tenantId, adapter, plan, file.model?.id));
           cache.keepShared(tenantId, key, shared);

@@ -1,4 +1,3 @@
-import type { Config } from '../config.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
 import type { DeviceProfile, VendorAdapter } from '../vendors/types.ts';
 import { provisioningAccess } from './profile.ts';
@@ -28,7 +27,7 @@ export const SECRET_MASK = '********';
  * What an admin sees of a device's provisioning, rendered as the phone would get it now (or with any user at it),
  * never touching the phone path's cache or records.
  */
-export function createPreview(deps: { readonly rendering: Rendering; readonly config: Pick<Config, 'baseUrl'> }) {
+export function createPreview(deps: { readonly rendering: Rendering }) {
   const { rendering } = deps;
   return {
     /** Its mode, its files, and what an admin should look at. */
@@ -51,7 +50,7 @@ export function createPreview(deps: { readonly rendering: Rendering; readonly co
           ? {
               ...actual,
               account: { ...actual.account, password: SECRET_MASK },
-              provisioning: provisioningAccess(deps.config.baseUrl, actual.provisioning.username, SECRET_MASK),
+              provisioning: provisioningAccess(actual.baseUrl, actual.provisioning.username, SECRET_MASK),
               webPassword: SECRET_MASK,
             }
           : actual;
@@ -59,7 +58,7 @@ export function createPreview(deps: { readonly rendering: Rendering; readonly co
       for (const name of adapter.deviceFiles(profile.device.mac, profile.device.model)) {
         const file = adapter.matchPath(name);
         if (file === null) continue;
-        const plan = file.mac === null ? adapter.planSharedFile(file, deps.config.baseUrl) : adapter.planDeviceFile(file, profile);
+        const plan = file.mac === null ? adapter.planSharedFile(file, actual.baseUrl) : adapter.planDeviceFile(file, profile);
         if (plan !== null) out.push({ name, body: rendering.render(device.tenantId, adapter, plan, device.model), contentType: adapter.contentType });
       }
       return out;

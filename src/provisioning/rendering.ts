@@ -1,8 +1,7 @@
-import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { findSeatedUserWithKeys } from '../domain/sessions.ts';
-import { findTenantSettings } from '../domain/tenants.ts';
+import { findTenantSettings, type InstanceDefaults, type TenantSettings } from '../domain/tenants.ts';
 import { keysOf } from '../domain/users.ts';
 import type { ModelProfile } from '../vendors/catalog.ts';
 import { escapeContext } from '../vendors/escape.ts';
@@ -13,7 +12,8 @@ import type { TemplateStore } from './templates.ts';
 
 export interface RenderingDeps {
   readonly db: Db;
-  readonly config: Pick<Config, 'baseUrl' | 'registrar'>;
+  /** The instance's registrar and base URLs, which a tenant's settings fall back on. */
+  readonly config: InstanceDefaults;
   readonly adapters: readonly VendorAdapter[];
   readonly templates: TemplateStore;
 }
@@ -51,17 +51,24 @@ export function createRendering(deps: RenderingDeps) {
     return model;
   };
 
+  /** A tenant's settings, which must exist: the device's (or a shared file's) tenant. */
+  const tenantOf = (tenantId: number): TenantSettings => {
+    const tenant = findTenantSettings(deps.db, tenantId, deps.config);
+    if (tenant === undefined) throw new Error(`tenant ${tenantId} is missing`);
+    return tenant;
+  };
+
   return {
     adapterOf,
     modelOf,
+    tenantOf,
 
     /**
      * The profile a device gets now: its user's if someone sits there, else idle; or the one it would get with
      * `seated` at it (null: idle), as an admin may preview. The adapter is the device's, resolved by the caller.
      */
     profileOf(adapter: VendorAdapter, device: ProfiledDevice, seated?: UserRow | null): DeviceProfile {
-      const tenant = findTenantSettings(deps.db, device.tenantId, deps.config.registrar);
-      if (tenant === undefined) throw new Error(`device ${device.mac}: tenant ${device.tenantId} is missing`);
+      const tenant = tenantOf(device.tenantId);
       // Who sits there and their keys: one statement on the phone path; a preview names its user.
       const sitting =
         seated === undefined ? findSeatedUserWithKeys(deps.db, device.id) : seated === null ? undefined : { user: seated, keys: keysOf(deps.db, seated.id) };
@@ -70,7 +77,8 @@ export function createRendering(deps: RenderingDeps) {
         device,
         model: modelOf(adapter, device),
         user: sitting === undefined ? null : { row: sitting.user, keys: sitting.keys },
-        baseUrl: deps.config.baseUrl,
+        // The tenant's address (white-labelled by its provider), else the instance's.
+        baseUrl: tenant.phoneBaseUrl,
       });
     },
 

@@ -16,10 +16,10 @@ export interface RedirectDeps {
   readonly db: Db;
   readonly log: Logger;
   readonly now: () => Date;
-  /** hotprov's base URL for phones: when it changes, every phone is registered again. */
-  readonly baseUrl: string;
-  /** Where the redirects send phones: hotprov's credentialed path under baseUrl, where it asks for their credentials. */
-  readonly phoneUrl: string;
+  /** hotprov's base URL for a tenant's phones (its own, else the instance's): when it changes, its phones are registered again. */
+  readonly phoneBaseUrlOf: (tenant: TenantRow) => string;
+  /** Where under that base URL the redirects send phones: the credentialed path, where hotprov asks for their credentials. */
+  readonly credentialedPath: string;
   /** Builds the client of a vendor's service from the tenant's credentials; tests and proxies pass their own. */
   readonly clientFor?: (tenant: TenantRow, vendor: string) => RedirectClient | null;
 }
@@ -52,10 +52,12 @@ export function createRedirects(deps: RedirectDeps) {
     void work.finally(() => inFlight.delete(work));
     return work;
   };
-  const client = (device: DeviceRow) => {
+  const tenantService = (device: DeviceRow) => {
     const tenant = findTenant(deps.db, device.tenantId);
-    return tenant === undefined ? null : clientFor(tenant, device.vendor);
+    const service = tenant === undefined ? null : clientFor(tenant, device.vendor);
+    return tenant === undefined || service === null ? null : { tenant, service };
   };
+  const client = (device: DeviceRow) => tenantService(device)?.service ?? null;
   const record = (device: DeviceRow, result: RedirectResult) => {
     recordRedirectResult(deps, device, result);
     if (result.status === 'error' || result.status === 'registered_elsewhere') {
@@ -71,11 +73,11 @@ export function createRedirects(deps: RedirectDeps) {
   };
 
   const register = async (device: DeviceRow): Promise<RedirectResult | null> => {
-    const service = client(device);
-    if (service === null || device.retiredAt !== null || device.provUsername === null || device.provPassword === null) return null;
-    // The phone arrives at the credentialed path, where hotprov asks it for the credentials it was given.
-    const target = { url: deps.phoneUrl, username: device.provUsername, password: device.provPassword };
-    const result = await attempt(() => service.register(device.mac as Mac, target));
+    const found = tenantService(device);
+    if (found === null || device.retiredAt !== null || device.provUsername === null || device.provPassword === null) return null;
+    // The phone arrives at its tenant's credentialed path, where hotprov asks it for the credentials it was given.
+    const target = { url: `${deps.phoneBaseUrlOf(found.tenant)}${deps.credentialedPath}`, username: device.provUsername, password: device.provPassword };
+    const result = await attempt(() => found.service.register(device.mac as Mac, target));
     record(device, result);
     return result;
   };
@@ -130,10 +132,11 @@ export function createRedirects(deps: RedirectDeps) {
     },
 
     /**
-     * When hotprov's base URL changed since the redirects were made, every registered phone is registered again
-     * (by the retry job), so factory-fresh phones find the new address.
+     * When a tenant's base URL for phones changed since its redirects were made (HOTPROV_BASE_URL, or the tenant's
+     * own), each of its registered phones is registered again (by the retry job), so factory-fresh phones find the
+     * new address.
      */
-    rebaseIfMoved: (): number => rebaseRedirects(deps.db, deps.baseUrl),
+    rebaseIfMoved: (): number => rebaseRedirects(deps.db, deps.phoneBaseUrlOf),
 
     async settled(): Promise<void> {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

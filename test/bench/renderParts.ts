@@ -37,7 +37,7 @@ try {
   const tenant = () => {
     const t = findTenant(db, 1);
     if (t === undefined) throw new Error('no tenant');
-    return tenantSettings(t, config.registrar);
+    return tenantSettings(t, config);
   };
   const profileOf = (row: DeviceRow) => {
     const adapter = adapters.get(row.vendor);

@@ -36,7 +36,7 @@ try {
     if (tenant === undefined || model === undefined) throw new Error(`device ${id}`);
     const user = userAtDevice(hotprov.database.db, id);
     const profile = buildDeviceProfile({
-      tenant: tenantSettings(tenant, hotprov.deps.config.registrar),
+      tenant: tenantSettings(tenant, hotprov.deps.config),
       device: row,
       model,
       user: user === undefined ? null : { row: user, keys: keysOf(hotprov.database.db, user.id) },

@@ -11,7 +11,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { callAs } from '../helpers/tenants.ts';
 import { ACCOUNT_PASSWORD, type TenantObjects, twoTenants } from './tenantWorld.ts';
 
-/** The provider's Overview page and the Tenants page's quotas, in a real browser. */
+/** The provider's Overview page and the Tenants page's quotas and base URLs, in a real browser. */
 interface Ctx {
   browser: Browser;
   t: TestServer;
@@ -134,6 +134,31 @@ Overview('quotas set on the Tenants page show in the overview and refuse an enro
   await signIn(page, t, alpha.admin.username, ACCOUNT_PASSWORD);
   assert.is(await page.locator('nav >> text=Overview').count(), 0);
   assert.is((await page.goto(`${t.url}/console/overview`))?.status(), 403);
+});
+
+Overview('the Tenants page sets a tenant’s base URL beside its quotas: kept, shown, refused when not a URL, blank for the instance’s', async ({ t, page }) => {
+  await signIn(page, t, 'admin', CONSOLE_PASSWORD);
+  await page.goto(`${t.url}/console/tenants`);
+  const row = page.locator('#tenants tr[data-tenant="alpha"]');
+  assert.is(await row.locator('input[name=baseUrl]').getAttribute('placeholder'), 'http://prov.example.test:8080', "blank shows the instance's");
+  await row.locator('input[name=baseUrl]').fill('https://prov.alpha-voice.example/');
+  await row.locator('button:has-text("Save quotas")').click();
+  assert.match((await page.textContent('.notice')) ?? '', /Quotas of alpha saved/);
+  const db = t.hotprov.deps.domain.db;
+  assert.is(findActiveTenantBySlug(db, 'alpha')?.baseUrl, 'https://prov.alpha-voice.example');
+  assert.is(findActiveTenantBySlug(db, 'bravo')?.baseUrl, null);
+  assert.is(await page.locator('#tenants tr[data-tenant="alpha"] input[name=baseUrl]').inputValue(), 'https://prov.alpha-voice.example');
+
+  // The browser would refuse a malformed URL itself; one it takes but hotprov does not is refused with why.
+  await page.locator('#tenants tr[data-tenant="alpha"] input[name=baseUrl]').fill('https://prov.alpha-voice.example/?tenant=alpha');
+  await page.locator('#tenants tr[data-tenant="alpha"] button:has-text("Save quotas")').click();
+  assert.match((await page.textContent('.error')) ?? '', /baseUrl: must not carry credentials, a query or a fragment/);
+  assert.is(findActiveTenantBySlug(db, 'alpha')?.baseUrl, 'https://prov.alpha-voice.example');
+
+  await page.goto(`${t.url}/console/tenants`);
+  await page.locator('#tenants tr[data-tenant="alpha"] input[name=baseUrl]').fill('');
+  await page.locator('#tenants tr[data-tenant="alpha"] button:has-text("Save quotas")').click();
+  assert.is(findActiveTenantBySlug(db, 'alpha')?.baseUrl, null);
 });
 
 Overview.run();

@@ -67,13 +67,23 @@ Redirect('a MAC another account owns is neither due nor left to register: that n
 Redirect('a new base URL sends registered phones back to pending; the first start and the same URL change nothing', ({ f }) => {
   const registered = buildDevice(f);
   const failing = buildDevice(f);
-  assert.is(rebaseRedirects(f.deps.db, 'http://prov.example.test:8080'), 0, 'nothing was pointed anywhere yet');
+  assert.is(
+    rebaseRedirects(f.deps.db, () => 'http://prov.example.test:8080'),
+    0,
+    'nothing was pointed anywhere yet',
+  );
   recordRedirectResult(f.deps, registered, { status: 'registered', message: 'ok' });
   recordRedirectResult(f.deps, failing, { status: 'error', message: 'timed out' });
-  assert.is(rebaseRedirects(f.deps.db, 'http://prov.example.test:8080'), 0);
+  assert.is(
+    rebaseRedirects(f.deps.db, () => 'http://prov.example.test:8080'),
+    0,
+  );
   assert.is(reread(f, registered.id).redirectStatus, 'registered');
 
-  assert.is(rebaseRedirects(f.deps.db, 'https://hotprov.example.test'), 1);
+  assert.is(
+    rebaseRedirects(f.deps.db, () => 'https://hotprov.example.test'),
+    1,
+  );
   assert.equal([reread(f, registered.id).redirectStatus, reread(f, failing.id).redirectStatus], ['pending', 'error']);
   assert.equal(
     findDueRedirects(f.deps).map((d) => d.id),

@@ -137,8 +137,8 @@ Secrets('a redirect service that hangs is reported as timed out', async ({ t }) 
       db: t.hotprov.database.db,
       log: silentLogger,
       now: () => new Date(),
-      baseUrl: 'http://prov.example.test:8080',
-      phoneUrl: 'http://prov.example.test:8080/prov/',
+      phoneBaseUrlOf: () => 'http://prov.example.test:8080',
+      credentialedPath: '/prov/',
       clientFor: () => client,
     });
     await t.api('POST', '/api/v1/devices', { mac: '001565aabbdd', vendor: 'yealink', model: 'T46U' });

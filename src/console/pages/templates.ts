@@ -55,7 +55,7 @@ export function templatePages(router: Router, kit: PageKit): void {
   ): TemplateEditing => ({
     templates: deps.templates,
     check: (_vendor, name, source) => {
-      const check = checkTemplate(adapter, kit.tenant(ctx), deps.config.phoneBaseUrl, name, source, chosen);
+      const check = checkTemplate(adapter, kit.tenant(ctx), kit.tenant(ctx).phoneBaseUrl, name, source, chosen);
       return check.ok ? null : check.error;
     },
   });
@@ -128,7 +128,7 @@ export function templatePages(router: Router, kit: PageKit): void {
       showTemplate(ctx, vendor, name, { ...keep, error: `Not saved: ${message}` });
     };
     if (action !== 'save') {
-      const check = checkTemplate(adapter, kit.tenant(ctx), deps.config.phoneBaseUrl, name, source, chosen);
+      const check = checkTemplate(adapter, kit.tenant(ctx), kit.tenant(ctx).phoneBaseUrl, name, source, chosen);
       if (!check.ok) refused(`the template ${check.error}`);
       else showTemplate(ctx, vendor, name, { ...keep, samples: check.samples });
       return;

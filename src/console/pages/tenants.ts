@@ -5,7 +5,7 @@ import { tenantOverviews } from '../../domain/overview.ts';
 import { deleteTenant } from '../../domain/tenantDeletion.ts';
 import { createTenant, DEFAULT_TENANT_SLUG, findActiveTenantBySlug, listActiveTenants, updateTenant } from '../../domain/tenants.ts';
 import { InvalidField, UnknownTenant } from '../../errors.ts';
-import { api, checkbox, numberOrNull, textField } from '../forms.ts';
+import { api, checkbox, ifSentBlankIsNull, numberOrNull, sentOnly, textField } from '../forms.ts';
 import type { PageKit } from '../pageKit.ts';
 
 /** The new-tenant form: blank quotas are no limit. */
@@ -13,8 +13,11 @@ export const TenantForm = z
   .object({ name: TenantCreateBody.shape.name, slug: TenantCreateBody.shape.slug, maxDevices: numberOrNull, maxUsers: numberOrNull })
   .pipe(api(TenantCreateBody));
 
-/** A tenant's quotas: blank is no limit. */
-export const QuotaForm = z.object({ maxDevices: numberOrNull, maxUsers: numberOrNull }).pipe(api(ProviderTenantUpdateBody));
+/** A tenant's quotas (blank is no limit) and base URL (blank is the instance's; a form without it leaves it). */
+export const QuotaForm = z
+  .object({ maxDevices: numberOrNull, maxUsers: numberOrNull, baseUrl: ifSentBlankIsNull })
+  .transform(sentOnly)
+  .pipe(api(ProviderTenantUpdateBody));
 
 /** The rename form. */
 export const RenameTenantForm = z.object({ name: textField });
@@ -40,9 +43,10 @@ export function tenantPages(router: Router, kit: PageKit): void {
       seated: o.seatedDesks,
       maxDevices: t.maxDevices,
       maxUsers: t.maxUsers,
+      baseUrl: t.baseUrl,
       removable: t.slug !== DEFAULT_TENANT_SLUG,
     }));
-    kit.page(ctx, 'tenants', { title: 'Tenants', nav: 'tenants', tenants });
+    kit.page(ctx, 'tenants', { title: 'Tenants', nav: 'tenants', tenants, instanceBaseUrl: kit.deps.config.baseUrl });
   });
 
   /** The provider's overview: one row per tenant with its figures, the ones needing a look marked. */
@@ -64,6 +68,8 @@ export function tenantPages(router: Router, kit: PageKit): void {
       () => {
         const tenant = tenantBySlug(ctx.params.tenant ?? '');
         updateTenant(domain, tenant.id, kit.actor(ctx), kit.input(ctx, QuotaForm));
+        // A new base URL re-registers the tenant's phones with their redirect services.
+        kit.deps.onTenantChanged();
       },
       `Quotas of ${ctx.params.tenant} saved.`,
     ),

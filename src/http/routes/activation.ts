@@ -18,7 +18,7 @@ export function activationRouter(deps: AppDeps): Router {
 
   router.get('/', (ctx) => {
     const row = claimedDevice(ctx);
-    if (row !== null) show(ctx, row, activationScreen(deps.config.phoneBaseUrl, row));
+    if (row !== null) show(ctx, row, activationScreen(deps.tenantSettingsOf(row.tenantId)?.phoneBaseUrl ?? deps.config.phoneBaseUrl, row));
   });
   router.get('/submit', (ctx) => {
     const row = claimedDevice(ctx);

@@ -19,15 +19,16 @@ export function screenRouter(deps: AppDeps): Router {
   const device = (ctx: RouterContext) => screenDevice(deps, ctx, 'active');
   const show = (ctx: RouterContext, row: DeviceRow, screen: Screen) => showScreen(deps, ctx, row, screen);
   const query = (ctx: RouterContext, name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : '');
-  const base = () => deps.config.phoneBaseUrl;
+  // The phone's tenant's address (its provider's white label), else the instance's.
+  const base = (row: DeviceRow) => deps.tenantSettingsOf(row.tenantId)?.phoneBaseUrl ?? deps.config.phoneBaseUrl;
 
   router.get('/login', (ctx) => {
     const row = device(ctx);
-    if (row !== null) show(ctx, row, loginScreen(base(), row));
+    if (row !== null) show(ctx, row, loginScreen(base(row), row));
   });
   router.get('/login/pin', (ctx) => {
     const row = device(ctx);
-    if (row !== null) show(ctx, row, pinScreen(base(), row, query(ctx, 'ext')));
+    if (row !== null) show(ctx, row, pinScreen(base(row), row, query(ctx, 'ext')));
   });
   router.get('/login/submit', async (ctx) => {
     const row = device(ctx);
@@ -39,7 +40,7 @@ export function screenRouter(deps: AppDeps): Router {
   });
   router.get('/logout', (ctx) => {
     const row = device(ctx);
-    if (row !== null) show(ctx, row, logoutScreen(deps.domain, base(), row));
+    if (row !== null) show(ctx, row, logoutScreen(deps.domain, base(row), row));
   });
   router.get('/logout/confirm', (ctx) => {
     const row = device(ctx);
