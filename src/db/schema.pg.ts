@@ -11,7 +11,9 @@ import { ROLES } from './schema.ts';
  * Migrations: `npm run db:generate:pg` writes them to src/db/migrations-pg/.
  */
 
-const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+/** A point in time: `timestamptz`, read as a Date (SQLite's ms integers are Dates in the domain too). */
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const createdAt = () => timestamptz('created_at').notNull().defaultNow();
 
 /** A customer of hotprov. One default tenant exists; every row below belongs to exactly one tenant. */
 export const tenants = pgTable('tenants', {
@@ -107,7 +109,7 @@ export const tenants = pgTable('tenants', {
   maxUsers: integer('max_users'),
   createdAt: createdAt(),
   /** When the provider deleted the tenant: nobody acts in it any more, its retired devices still get their wipe file. */
-  retiredAt: timestamp('retired_at', { withTimezone: true, mode: 'date' }),
+  retiredAt: timestamptz('retired_at'),
 });
 
 /** A physical phone, known by its MAC. */
@@ -149,21 +151,21 @@ export const devices = pgTable(
       .default('unclaimed'),
     /** bootstrap (an anonymous first fetch), redirect (credentials from the redirect service) or certificate. */
     claimVia: text('claim_via', { enum: ['bootstrap', 'redirect', 'certificate'] }),
-    claimedAt: timestamp('claimed_at', { withTimezone: true, mode: 'date' }),
+    claimedAt: timestamptz('claimed_at'),
     claimIp: text('claim_ip'),
     claimUserAgent: text('claim_user_agent'),
     claimFirmware: text('claim_firmware'),
-    activatedAt: timestamp('activated_at', { withTimezone: true, mode: 'date' }),
+    activatedAt: timestamptz('activated_at'),
     /** trusted_network, admin, code, certificate, redirect (a tenant trusting its redirect accounts) or upgrade. */
     activatedBy: text('activated_by'),
     /** scrypt hash of the code someone at the desk types on the phone to activate it; shown to admins once. */
     activationCodeHash: text('activation_code_hash'),
     /** Codes tried since the last lock or success; each is counted before it is checked. */
     activationAttempts: integer('activation_attempts').notNull().default(0),
-    activationLockedUntil: timestamp('activation_locked_until', { withTimezone: true, mode: 'date' }),
+    activationLockedUntil: timestamptz('activation_locked_until'),
     /** Claims of this MAC after the first: refused; the latest one's address, for admins. */
     refusedClaims: integer('refused_claims').notNull().default(0),
-    refusedClaimAt: timestamp('refused_claim_at', { withTimezone: true, mode: 'date' }),
+    refusedClaimAt: timestamptz('refused_claim_at'),
     refusedClaimIp: text('refused_claim_ip'),
     /**
      * For a phone in service before device-bound provisioning: the address it last fetched from. Its first
@@ -176,8 +178,8 @@ export const devices = pgTable(
     redirectStatus: text('redirect_status').notNull().default('none'),
     redirectMessage: text('redirect_message'),
     redirectAttempts: integer('redirect_attempts').notNull().default(0),
-    redirectAttemptedAt: timestamp('redirect_attempted_at', { withTimezone: true, mode: 'date' }),
-    redirectNextAttemptAt: timestamp('redirect_next_attempt_at', { withTimezone: true, mode: 'date' }),
+    redirectAttemptedAt: timestamptz('redirect_attempted_at'),
+    redirectNextAttemptAt: timestamptz('redirect_next_attempt_at'),
     /** How many expansion modules are attached; keys beyond the phone's own go there. */
     expansionModules: integer('expansion_modules').notNull().default(0),
     /** Where the phone takes SIP requests, as an admin set it (`sip:HD0001@10.1.2.3:5062`). */
@@ -197,8 +199,8 @@ export const devices = pgTable(
      * Set when an admin deleted the device. The row stays until the MAC is enrolled again, so the phone can
      * still be sent a blank profile that wipes the account and keys it held.
      */
-    retiredAt: timestamp('retired_at', { withTimezone: true, mode: 'date' }),
-    lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'date' }),
+    retiredAt: timestamptz('retired_at'),
+    lastSeenAt: timestamptz('last_seen_at'),
     lastSeenIp: text('last_seen_ip'),
     lastUserAgent: text('last_user_agent'),
     firmware: text('firmware'),
@@ -263,8 +265,8 @@ export const hotdeskSessions = pgTable(
     userId: integer('user_id').references(() => users.id, { onDelete: 'set null' }),
     /** How the user logged in: api, admin, feature_code, phone_screen. */
     method: text('method').notNull(),
-    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
-    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
+    startedAt: timestamptz('started_at').notNull(),
+    endedAt: timestamptz('ended_at'),
     /** logout, moved, replaced, user_deleted, device_deleted, device_not_hotdesk, user_not_hotdesk, auto. */
     endReason: text('end_reason'),
   },
@@ -289,7 +291,7 @@ export const loginThrottles = pgTable(
     failures: integer('failures').notNull().default(0),
     /** Lockouts since the last success; each one lasts twice as long as the one before. */
     lockouts: integer('lockouts').notNull().default(0),
-    lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+    lockedUntil: timestamptz('locked_until'),
     /** PIN checks under way: counted before a PIN is checked, so a burst cannot check more than the budget left. */
     pending: integer('pending').notNull().default(0),
   },
@@ -323,13 +325,13 @@ export const syncJobs = pgTable(
     /** ETag of the device file the phone should fetch. */
     targetEtag: text('target_etag').notNull(),
     error: text('error'),
-    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
-    sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
-    answeredAt: timestamp('answered_at', { withTimezone: true, mode: 'date' }),
-    fetchedAt: timestamp('fetched_at', { withTimezone: true, mode: 'date' }),
-    failedAt: timestamp('failed_at', { withTimezone: true, mode: 'date' }),
+    createdAt: timestamptz('created_at').notNull(),
+    sentAt: timestamptz('sent_at'),
+    answeredAt: timestamptz('answered_at'),
+    fetchedAt: timestamptz('fetched_at'),
+    failedAt: timestamptz('failed_at'),
     /** A failed job is tried again then (the next poll window), until the phone fetches or a newer change replaces it. */
-    retryAt: timestamp('retry_at', { withTimezone: true, mode: 'date' }),
+    retryAt: timestamptz('retry_at'),
   },
   (t) => [index('sync_jobs_device').on(t.deviceId, t.id), index('sync_jobs_state').on(t.state)],
 );
@@ -342,7 +344,7 @@ export const auditEvents = pgTable(
     tenantId: integer('tenant_id')
       .notNull()
       .references(() => tenants.id),
-    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+    at: timestamptz('at').notNull(),
     actor: text('actor').notNull(),
     action: text('action').notNull(),
     method: text('method'),
@@ -366,7 +368,7 @@ export const admins = pgTable('admins', {
   role: text('role', { enum: ROLES }).notNull().default('provider'),
   /** The tenant an admin or helpdesk account belongs to; NULL for a provider. */
   tenantId: integer('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
-  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+  createdAt: timestamptz('created_at').notNull(),
 });
 
 /**
@@ -379,8 +381,8 @@ export const signInThrottles = pgTable('sign_in_throttles', {
   failures: integer('failures').notNull().default(0),
   /** Password checks under way, counted before the check. */
   pending: integer('pending').notNull().default(0),
-  lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
-  lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true, mode: 'date' }).notNull(),
+  lockedUntil: timestamptz('locked_until'),
+  lastAttemptAt: timestamptz('last_attempt_at').notNull(),
 });
 
 /** Signed-in console sessions. Only a hash of the cookie's token is stored. */
@@ -396,8 +398,8 @@ export const adminSessions = pgTable('admin_sessions', {
   flash: text('flash'),
   /** The tenant a provider chose in the console's switcher; NULL is the default tenant (others act in their own). */
   tenantId: integer('tenant_id').references(() => tenants.id, { onDelete: 'set null' }),
-  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
-  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  createdAt: timestamptz('created_at').notNull(),
+  expiresAt: timestamptz('expires_at').notNull(),
 });
 
 /** Bearer tokens for the JSON API, created and revoked in the console. Only a hash is stored. */
@@ -409,8 +411,8 @@ export const apiTokens = pgTable('api_tokens', {
   /** As for admins: what the token may do, and in which tenant (NULL for a provider's token). */
   role: text('role', { enum: ROLES }).notNull().default('provider'),
   tenantId: integer('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
-  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
-  revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+  createdAt: timestamptz('created_at').notNull(),
+  revokedAt: timestamptz('revoked_at'),
 });
 
 /**
@@ -430,7 +432,7 @@ export const templateRevisions = pgTable(
     name: text('name').notNull(),
     source: text('source'),
     createdBy: text('created_by').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    createdAt: timestamptz('created_at').notNull(),
     /** The revision this one restored, if it is a restore. */
     restoredFrom: integer('restored_from'),
   },
