@@ -317,6 +317,11 @@ export function loadConfig(env: Env): Config {
     problems.push(`HOTPROV_SIP_REGISTRAR=${JSON.stringify(registrarHost)} is not a host name or IP address`);
   }
 
+  // A PostgreSQL URL would otherwise become a SQLite file under a folder named `postgres:` (issue 16).
+  if (/^postgres(ql)?:/i.test(v.HOTPROV_DB)) {
+    problems.push('HOTPROV_DB: PostgreSQL is not supported yet by this build: set HOTPROV_DB to a SQLite file path');
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({

@@ -98,6 +98,17 @@ Config('a secret that is too short is named, never repeated', () => {
   assert.equal(problems, ['HOTPROV_ADMIN_TOKEN must be at least 16 characters long', 'HOTPROV_ADMIN_PASSWORD must be at least 10 characters long']);
 });
 
+Config('a PostgreSQL URL in HOTPROV_DB is refused (this build has SQLite only), and its password is never repeated', () => {
+  for (const url of ['postgres://hotprov:s3cret-pw@db.example.com/hotprov', 'postgresql://hotprov:s3cret-pw@127.0.0.1:5432/hotprov', 'POSTGRES://x@y/z']) {
+    const problems = problemsOf({ HOTPROV_DB: url });
+    assert.equal(problems, ['HOTPROV_DB: PostgreSQL is not supported yet by this build: set HOTPROV_DB to a SQLite file path']);
+    assert.not.match(problems.join('\n'), /s3cret-pw/);
+  }
+  // Only the URL schemes: a SQLite file whose path says postgres is still a file.
+  assert.is(loadConfig({ HOTPROV_DB: 'data/postgres.db' }).dbPath, 'data/postgres.db');
+  assert.is(loadConfig({ HOTPROV_DB: '/srv/postgres/hotprov.db' }).dbPath, '/srv/postgres/hotprov.db');
+});
+
 Config.run();
 
 /** The problems loadConfig reports for env, one per line (fails when it reports none). */
