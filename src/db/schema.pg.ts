@@ -107,6 +107,8 @@ export const tenants = pgTable('tenants', {
   /** The provider's quotas: at most this many devices (retired ones not counted) and users; NULL = no limit. */
   maxDevices: integer('max_devices'),
   maxUsers: integer('max_users'),
+  /** The provider's white-label address for this tenant's phones (`https://prov.acme-voice.example`); NULL = HOTPROV_BASE_URL. */
+  baseUrl: text('base_url'),
   createdAt: createdAt(),
   /** When the provider deleted the tenant: nobody acts in it any more, its retired devices still get their wipe file. */
   retiredAt: timestamptz('retired_at'),
