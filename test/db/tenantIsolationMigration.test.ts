@@ -1,13 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDb } from '../../src/db/client.ts';
-import { PATHS } from '../../src/paths.ts';
+import { databaseAsReleasedBefore } from '../helpers/earlierRelease.ts';
 
 /**
  * Upgrading to tenants kept apart (migration 0015): template revisions get a tenant, the default one, and every
@@ -19,27 +16,15 @@ Upgrade.before.each((ctx) => {
 });
 Upgrade.after.each(({ dir }) => rmSync(dir, { recursive: true, force: true }));
 
-const BEFORE = 15; // migrations 0000 to 0014
+const BEFORE = 16; // migrations 0000 to 0015: the release before templates per tenant (0016)
 
 /** A database migrated as the release before this one left it. */
-function previousRelease(dir: string, path: string): Database.Database {
-  const folder = join(dir, 'migrations');
-  cpSync(PATHS.migrations, folder, { recursive: true });
-  const journalPath = join(folder, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { idx: number }[] };
-  journal.entries = journal.entries.filter((e) => e.idx < BEFORE);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  const sqlite = new Database(path);
-  sqlite.pragma('foreign_keys = OFF');
-  migrate(drizzle(sqlite), { migrationsFolder: folder });
-  return sqlite;
-}
 
 const revision = `INSERT INTO template_revisions (vendor, name, source, created_by, created_at, restored_from) VALUES (?, ?, ?, ?, ?, ?)`;
 
 Upgrade('existing template revisions go to the default tenant, whatever its id; every tenant keeps naming HD0001…', ({ dir }) => {
   const path = join(dir, 'hotprov.db');
-  const old = previousRelease(dir, path);
+  const old = databaseAsReleasedBefore(dir, path, BEFORE);
   // The default tenant is not the first row here: the rows must still go to it.
   old.prepare(`INSERT INTO tenants (slug, name, next_idle_number) VALUES ('acme', 'Acme', 7)`).run();
   const defaultId = (old.prepare(`INSERT INTO tenants (slug, name, next_idle_number) VALUES ('default', 'Default', 3) RETURNING id`).get() as { id: number })
@@ -117,7 +102,7 @@ Upgrade('existing template revisions go to the default tenant, whatever its id; 
 
 Upgrade('revisions of an install that never made its tenant get a default tenant of their own', ({ dir }) => {
   const path = join(dir, 'hotprov.db');
-  const old = previousRelease(dir, path);
+  const old = databaseAsReleasedBefore(dir, path, BEFORE);
   old.prepare(revision).run('yealink', 'common.cfg', 'x', 'alice', 1, null);
   old.close();
   const { sqlite, close } = openDb(path);
@@ -130,7 +115,7 @@ Upgrade('revisions of an install that never made its tenant get a default tenant
 
 Upgrade('an empty database upgrades to an empty table, and no tenant is made for it', ({ dir }) => {
   const path = join(dir, 'hotprov.db');
-  previousRelease(dir, path).close();
+  databaseAsReleasedBefore(dir, path, BEFORE).close();
   const { sqlite, close } = openDb(path);
   try {
     assert.equal(sqlite.prepare(`SELECT count(*) AS n FROM tenants`).get(), { n: 0 });

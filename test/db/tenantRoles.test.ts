@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PATHS } from '../../src/paths.ts';
+import { databaseAsReleasedBefore } from '../helpers/earlierRelease.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { callAs } from '../helpers/tenants.ts';
 
@@ -23,24 +20,11 @@ Upgrade.after.each(({ dir }) => rmSync(dir, { recursive: true, force: true }));
 
 const BEFORE = 14; // migrations 0000 to 0013: the release before tenant roles
 
-function previousRelease(dir: string, path: string): Database.Database {
-  const folder = join(dir, 'migrations');
-  cpSync(PATHS.migrations, folder, { recursive: true });
-  const journalPath = join(folder, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { idx: number }[] };
-  journal.entries = journal.entries.filter((e) => e.idx < BEFORE);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  const sqlite = new Database(path);
-  sqlite.pragma('foreign_keys = OFF');
-  migrate(drizzle(sqlite), { migrationsFolder: folder });
-  return sqlite;
-}
-
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 Upgrade("existing admins and API tokens become the provider's; the tenant there is the default, and its users stay", async ({ dir }) => {
   const path = join(dir, 'hotprov.db');
-  const old = previousRelease(dir, path);
+  const old = databaseAsReleasedBefore(dir, path, BEFORE);
   assert.not.ok(
     (old.prepare(`PRAGMA table_info(api_tokens)`).all() as { name: string }[]).some((c) => c.name === 'role'),
     'the old release has no roles yet',

@@ -1,13 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PATHS } from '../../src/paths.ts';
 import { readBootstrap } from '../helpers/bootstrap.ts';
+import { databaseAsReleasedBefore } from '../helpers/earlierRelease.ts';
 import { basicAuthorization, startTestServer } from '../helpers/server.ts';
 
 /**
@@ -23,22 +20,10 @@ Upgrade.after.each(({ dir }) => rmSync(dir, { recursive: true, force: true }));
 const BEFORE = 9; // migrations 0000 to 0008
 
 /** A database migrated as the release before device-bound provisioning left it. */
-function previousRelease(dir: string, path: string): Database.Database {
-  const folder = join(dir, 'migrations');
-  cpSync(PATHS.migrations, folder, { recursive: true });
-  const journalPath = join(folder, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { idx: number }[] };
-  journal.entries = journal.entries.filter((e) => e.idx < BEFORE);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  const sqlite = new Database(path);
-  sqlite.pragma('foreign_keys = OFF');
-  migrate(drizzle(sqlite), { migrationsFolder: folder });
-  return sqlite;
-}
 
 Upgrade('phones in service keep being served; redirect phones stay active, others re-key from their own address', async ({ dir }) => {
   const path = join(dir, 'hotprov.db');
-  const old = previousRelease(dir, path);
+  const old = databaseAsReleasedBefore(dir, path, BEFORE);
   const tenant = (old.prepare(`INSERT INTO tenants (slug, name) VALUES ('default', 'Default') RETURNING id`).get() as { id: number }).id;
   const insert = old.prepare(
     `INSERT INTO devices (tenant_id, mac, vendor, model, idle_account, idle_password, prov_username, prov_password, prov_auth, last_seen_at, last_seen_ip)

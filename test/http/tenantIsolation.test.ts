@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:net';
 import { inArray } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,6 +14,7 @@ import { resyncTemplatePhones, saveTemplate, type TemplateEditing } from '../../
 import { updateTenant } from '../../src/domain/tenants.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { readBody } from '../../src/edge/body.ts';
+import { fakeAsterisk } from '../helpers/fakeAsterisk.ts';
 import { basicAuthorization, LOOPBACK_NETWORKS, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -320,25 +320,6 @@ NoBleed('50 enrolments of one MAC at once, 25 in each tenant: one 201, 49 alike 
     await t.close();
   }
 });
-
-/** An Asterisk manager interface that accepts one secret and records the endpoints it is asked to NOTIFY. */
-function fakeAsterisk(secret: string): Promise<{ server: Server; port: number; endpoints: string[] }> {
-  const endpoints: string[] = [];
-  const server = createServer((socket) => {
-    socket.write('Asterisk Call Manager/9.0.0\r\n');
-    socket.on('data', (chunk) => {
-      for (const block of chunk.toString().split('\r\n\r\n')) {
-        const id = /ActionID: (\S+)/.exec(block)?.[1];
-        if (/Action: Login/.test(block)) socket.write(`Response: ${block.includes(`Secret: ${secret}`) ? 'Success' : 'Error'}\r\nActionID: ${id}\r\n\r\n`);
-        if (/Action: PJSIPNotify/.test(block)) {
-          endpoints.push(/Endpoint: (\S+)/.exec(block)?.[1] ?? '');
-          socket.write(`Response: Success\r\nActionID: ${id}\r\nMessage: NOTIFY sent\r\n\r\n`);
-        }
-      }
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, endpoints })));
-}
 
 NoBleed("a re-sync goes the way its phone's tenant says: its relay, at its own PBX, with its own secret", async () => {
   const pbx = await fakeAsterisk('acme-ami-secret');

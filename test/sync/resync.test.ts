@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { syncWatchdog } from '../../src/jobs/schedules.ts';
 import { silentLogger } from '../../src/log.ts';
+import { fakeAsterisk } from '../helpers/fakeAsterisk.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startSipp } from '../helpers/sipp.ts';
 
@@ -136,26 +136,8 @@ Resync("a reboot is sent only when an admin asks, with the vendor's reboot event
   }
 });
 
-function fakeAsterisk(): Promise<{ server: Server; port: number; endpoints: string[] }> {
-  const endpoints: string[] = [];
-  const server = createServer((socket) => {
-    socket.write('Asterisk Call Manager/9.0.0\r\n');
-    socket.on('data', (chunk) => {
-      for (const block of chunk.toString().split('\r\n\r\n')) {
-        const id = /ActionID: (\S+)/.exec(block)?.[1];
-        if (/Action: Login/.test(block)) socket.write(`Response: ${/Secret: amisecret/.test(block) ? 'Success' : 'Error'}\r\nActionID: ${id}\r\n\r\n`);
-        if (/Action: PJSIPNotify/.test(block)) {
-          endpoints.push(/Endpoint: (\S+)/.exec(block)?.[1] ?? '');
-          socket.write(`Response: Success\r\nActionID: ${id}\r\nMessage: NOTIFY sent\r\n\r\n`);
-        }
-      }
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, endpoints })));
-}
-
 Resync('relay mode: the PBX sends the NOTIFY to the registered endpoint', async (ctx) => {
-  const pbx = await fakeAsterisk();
+  const pbx = await fakeAsterisk('amisecret');
   try {
     const settings = await ctx.t.api('PATCH', '/api/v1/tenant', {
       notifyMode: 'asterisk',
