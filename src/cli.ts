@@ -219,10 +219,10 @@ async function tenant(config: Config, verb: string | undefined, slug: string | u
       await redirects.settled();
     }
     stdout.write(`deleted tenant ${target.slug}: ${devices} ${devices === 1 ? 'device' : 'devices'} retired\n`);
-    // This process cannot reach a running server's rendered files or send its NOTIFYs.
+    // This process sends no NOTIFY; a running server notices the change (data_version) and serves the wipe files.
     if (devices > 0)
       process.stderr.write(
-        `hotprov: a running hotprov keeps serving what it rendered: restart it so the phones get their wipe file (deleting over the API or in the console re-syncs them at once)\n`,
+        `hotprov: the phones get their wipe file at their next fetch (a running hotprov notices within a second); no NOTIFY is sent from here, while deleting over the API or in the console re-syncs them at once\n`,
       );
     return EXIT.ok;
   } catch (err) {

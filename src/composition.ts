@@ -1,11 +1,11 @@
 import type Koa from 'koa';
 import type { Config } from './config.ts';
-import { type OpenDb, openDb } from './db/client.ts';
+import { type OpenDb, openDb, watchOtherWriters } from './db/client.ts';
 import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
 import type { DomainDeps, ProfileChange } from './domain/deps.ts';
 import { releaseAllPending } from './domain/lockout.ts';
 import { latestRevisions } from './domain/templates.ts';
-import { ensureDefaultTenant, findTenant, findTenantSettings, tenantPhoneBaseUrl, tenantSettings } from './domain/tenants.ts';
+import { ensureDefaultTenant, findTenant, findTenantSettings, forgetTenantSettings, tenantPhoneBaseUrl, tenantSettings } from './domain/tenants.ts';
 import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
@@ -53,6 +53,9 @@ export interface Hotprov {
   startJobs(): void;
   close(): Promise<void>;
 }
+
+/** How often hotprov looks whether another process wrote the database. */
+const OTHER_WRITERS_CHECK_MS = 1000;
 
 /**
  * The composition root: opens and migrates the database, loads vendor profiles and templates (failing fast
@@ -172,6 +175,15 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     },
   };
   let jobs: ReturnType<typeof startJobs> | null = null;
+  // Another process may write the database (`hotprov tenant delete`, an admin's sqlite3): within a second, what was
+  // kept from the rows before (rendered files and their ETags, tenant settings, schedules) is dropped, so phones get
+  // what the database now says at their next fetch.
+  const otherWriters = watchOtherWriters(database.sqlite, OTHER_WRITERS_CHECK_MS, () => {
+    log.info('database', 'another process changed the database: files are rendered afresh');
+    forgetTenantSettings(db);
+    provisioning.invalidateAll();
+    jobs?.reschedule();
+  });
   const deps: AppDeps = {
     onTenantChanged: () => {
       jobs?.reschedule();
@@ -204,6 +216,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
       jobs ??= startJobs({ domain, resync, redirects, log });
     },
     async close() {
+      otherWriters.stop();
       jobs?.stop();
       await resync.settled();
       asterisk.close();

@@ -140,7 +140,7 @@ TenantCli('tenant delete: unknown slug exit 1, the default tenant kept, refused 
   const forced = hotprov(ctx, ['tenant', 'delete', 'acme', '--force']);
   assert.is(forced.code, 0, forced.stderr);
   assert.is(forced.stdout, 'deleted tenant acme: 2 devices retired\n');
-  assert.match(forced.stderr, /restart it so the phones get their wipe file/);
+  assert.match(forced.stderr, /the phones get their wipe file at their next fetch/);
   const after = inDb(ctx, (db) => {
     const id = db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, 'acme')).get()?.id ?? 0;
     return {

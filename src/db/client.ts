@@ -91,3 +91,21 @@ function why(err: unknown): string {
   const cause = firstLine(e.cause?.message);
   return cause === '' ? message : `${message}: ${cause}`;
 }
+
+/**
+ * Calls `onChange` when another connection (another process: the command line, an admin's sqlite3) has committed
+ * to the database since the last look, checked every `everyMs` with SQLite's `data_version`, which this
+ * connection's own commits leave alone. The timer does not keep the process alive; `stop` before closing.
+ */
+export function watchOtherWriters(sqlite: Database.Database, everyMs: number, onChange: () => void): { stop(): void } {
+  const version = () => sqlite.pragma('data_version', { simple: true }) as number;
+  let seen = version();
+  const timer = setInterval(() => {
+    const now = version();
+    if (now === seen) return;
+    seen = now;
+    onChange();
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

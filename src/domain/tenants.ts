@@ -81,8 +81,8 @@ export function findTenantSettings(db: Db, id: number, defaults: InstanceDefault
   return settings;
 }
 
-/** Forgets the tenant settings kept for this database: a tenant's settings changed. */
-function forgetTenantSettings(db: Db): void {
+/** Forgets the tenant settings kept for this database: a tenant's settings changed (here or in another process). */
+export function forgetTenantSettings(db: Db): void {
   settingsMemo.delete(db);
 }
 
