@@ -49,7 +49,11 @@ async function buildSource(path: string): Promise<OpenDb> {
   const opened = openDb(path);
   const { db } = opened;
   let clock = Date.parse('2026-03-01T08:00:00.123Z');
-  const now = () => new Date((clock += 1000));
+  // A clock that moves a second per reading, with milliseconds, so every timestamp differs and is compared exactly.
+  const now = () => {
+    clock += 1000;
+    return new Date(clock);
+  };
   const deps: DomainDeps = { db, now, catalog, profilesChanged: () => [] };
   const home = ensureDefaultTenant(db).id;
   const other = createTenant(deps, ACTOR, { slug: 'branch', name: 'Branch office', maxDevices: 5 });
@@ -245,6 +249,24 @@ Copy('hotprov db copy: exit 0, a summary, a progress line per table, and the pas
   assert.is(again.status, 1);
   assert.match(again.stderr, 'already has rows');
   assert.not.match(again.stdout + again.stderr, 'Sup3r-s3cret-pw');
+});
+
+Copy('hotprov db copy without a PostgreSQL URL is a usage error (exit 2) and writes nothing', async (ctx) => {
+  for (const args of [
+    ['db', 'copy'],
+    ['db', 'copy', '--to', 'data/other.db'],
+  ]) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, HOTPROV_DB: ctx.dbPath },
+    });
+    assert.is(run.status, 2, args.join(' '));
+    assert.match(run.stderr, '--to: give the PostgreSQL database as postgres://');
+  }
+  // Not even migrated: the command stopped before connecting.
+  const { rows } = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'`);
+  assert.is(rows[0]?.n, '0');
 });
 
 Copy('maskUrl hides the password only', () => {
