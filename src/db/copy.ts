@@ -48,6 +48,9 @@ export function copyOrder(): TablePair[] {
   return ordered;
 }
 
+/** The transaction lock every copy takes before it looks at the target ("hpcopy" in ASCII). */
+export const COPY_LOCK_KEY = 0x6870636f7079n;
+
 /** Rows per INSERT: 500, fewer for a wide table so one statement stays under PostgreSQL's 65,535 parameters. */
 function batchSize(columns: number): number {
   return Math.max(1, Math.min(500, Math.floor(60_000 / Math.max(1, columns))));
@@ -89,6 +92,8 @@ export async function copySqliteToPostgres(source: OpenDb, pool: Pool, options: 
   try {
     await client.query('BEGIN');
     try {
+      // Copies started together queue here: the first fills the target, the others then find it not empty.
+      await client.query('SELECT pg_advisory_xact_lock($1)', [COPY_LOCK_KEY.toString()]);
       const nonEmpty: string[] = [];
       for (const { name } of pairs) {
         const { rowCount } = await client.query(`SELECT 1 FROM "${name}" LIMIT 1`);
