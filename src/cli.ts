@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { stdout } from 'node:process';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -303,6 +304,11 @@ async function dbCommand(config: Config, verb: string | undefined, options: Opti
   const to = options.to;
   if (to === undefined || !/^postgres(ql)?:\/\//i.test(to)) return usageError('--to: give the PostgreSQL database as postgres://user:pass@host/db');
   const shown = maskUrl(to);
+  // openDb would create an empty database at a mistyped path, and the copy would "succeed" with nothing in it.
+  if (config.dbPath === ':memory:' || !existsSync(config.dbPath)) {
+    process.stderr.write(`hotprov: no SQLite database at ${config.dbPath} (HOTPROV_DB) to copy from\n`);
+    return EXIT.failed;
+  }
   const source = openDb(config.dbPath);
   const pool = new pg.Pool({ connectionString: to, max: 2 });
   // A connection dropped while idle in the pool would otherwise crash the process.

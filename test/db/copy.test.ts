@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -287,7 +287,7 @@ Copy('hotprov db copy: exit 0, a summary, a progress line per table, and the pas
   assert.not.match(again.stdout + again.stderr, 'Sup3r-s3cret-pw');
 });
 
-Copy('hotprov db copy without a PostgreSQL URL is a usage error (exit 2) and writes nothing', async (ctx) => {
+Copy('hotprov db copy without a PostgreSQL URL (exit 2) or without a SQLite database (exit 1) writes nothing', async (ctx) => {
   for (const args of [
     ['db', 'copy'],
     ['db', 'copy', '--to', 'data/other.db'],
@@ -300,6 +300,15 @@ Copy('hotprov db copy without a PostgreSQL URL is a usage error (exit 2) and wri
     assert.is(run.status, 2, args.join(' '));
     assert.match(run.stderr, '--to: give the PostgreSQL database as postgres://');
   }
+  const missing = join(ctx.dir, 'typo.db');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'db', 'copy', '--to', ctx.target], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, HOTPROV_DB: missing },
+  });
+  assert.is(run.status, 1);
+  assert.match(run.stderr, `no SQLite database at ${missing}`);
+  assert.not.ok(existsSync(missing), 'no empty database made at the mistyped path');
   // Not even migrated: the command stopped before connecting.
   const { rows } = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'`);
   assert.is(rows[0]?.n, '0');
