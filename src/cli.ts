@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
 import { stdout } from 'node:process';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openDb } from './db/client.ts';
+import { copySqliteToPostgres, maskUrl, TargetNotEmptyError } from './db/copy.ts';
 import { ROLES, type Role } from './domain/access.ts';
 import { createAdmin, listAdmins } from './domain/admins.ts';
 import { recordAudit } from './domain/audit.ts';
@@ -39,7 +42,10 @@ const USAGE = `usage: hotprov admin create <username> [--tenant <slug>] [--role 
        hotprov redirect status [mac]      what hotprov knows, or what the service says of one MAC
        hotprov redirect register <mac>
        hotprov redirect deregister <mac>
-       (\`hotprov rps …\` is the same: the command's earlier name)`;
+       (\`hotprov rps …\` is the same: the command's earlier name)
+       hotprov db copy --to postgres://user:pass@host/db
+                                  copies every row of HOTPROV_DB (SQLite) into an empty PostgreSQL
+                                  database, all or nothing; refused when the target has any rows`;
 
 /** A progress bar on standard error: redrawn in place at a terminal, a line every 10 % otherwise. */
 function progressBar(label: string) {
@@ -124,6 +130,7 @@ const OPTIONS = {
   tenant: { type: 'string' },
   role: { type: 'string' },
   'password-stdin': { type: 'boolean' },
+  to: { type: 'string' },
 } as const;
 
 type Options = { -readonly [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -288,6 +295,56 @@ async function admin(config: Config, verb: string | undefined, name: string | un
   }
 }
 
+/** `hotprov db copy --to postgres://…`: the data move from SQLite to PostgreSQL (issue 16). */
+async function dbCommand(config: Config, verb: string | undefined, options: Options): Promise<number> {
+  if (verb !== 'copy') {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const to = options.to;
+  if (to === undefined || !/^postgres(ql)?:\/\//i.test(to)) return usageError('--to: give the PostgreSQL database as postgres://user:pass@host/db');
+  const shown = maskUrl(to);
+  // openDb would create an empty database at a mistyped path, and the copy would "succeed" with nothing in it.
+  if (config.dbPath === ':memory:' || !existsSync(config.dbPath)) {
+    process.stderr.write(`hotprov: no SQLite database at ${config.dbPath} (HOTPROV_DB) to copy from\n`);
+    return EXIT.failed;
+  }
+  const source = openDb(config.dbPath);
+  const pool = new pg.Pool({ connectionString: to, max: 2 });
+  // A connection dropped while idle in the pool would otherwise crash the process.
+  pool.on('error', () => {});
+  try {
+    const bars = new Map<string, (done: number, total: number) => void>();
+    const copied = await copySqliteToPostgres(source, pool, {
+      progress: (table, done, total) => {
+        let bar = bars.get(table);
+        if (bar === undefined) {
+          bar = progressBar(table);
+          bars.set(table, bar);
+        }
+        bar(done, total);
+      },
+    });
+    const rows = copied.reduce((sum, t) => sum + t.target, 0);
+    stdout.write('table\tsqlite\tpostgres\n');
+    for (const t of copied) stdout.write(`${t.table}\t${t.source}\t${t.target}\n`);
+    stdout.write(`copied ${rows} rows in ${copied.length} tables from ${config.dbPath} to ${shown}; row counts match\n`);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof TargetNotEmptyError) {
+      process.stderr.write(`hotprov: ${shown}: ${err.message}; nothing copied\n`);
+      return EXIT.failed;
+    }
+    // pg's messages do not carry the password, but the URL may appear in them: mask it anyway.
+    const message = ((err as Error).message ?? String(err)).split(to).join(shown);
+    process.stderr.write(`hotprov: copy to ${shown} failed, nothing copied (rolled back): ${message}\n`);
+    return EXIT.failed;
+  } finally {
+    await pool.end();
+    source.close();
+  }
+}
+
 async function main(args: readonly string[]): Promise<number> {
   let config: Config;
   try {
@@ -318,6 +375,7 @@ async function main(args: readonly string[]): Promise<number> {
   if (area === 'redirect' || area === 'rps') return redirect(config, verb, name);
   if (area === 'tenant') return tenant(config, verb, name, options);
   if (area === 'admin') return admin(config, verb, name, options);
+  if (area === 'db') return dbCommand(config, verb, options);
   process.stderr.write(`${USAGE}\n`);
   return EXIT.usage;
 }
