@@ -31,7 +31,7 @@ interface Registrations {
 
 /**
  * Runs the dialplan's contact lookup (from the DEVICE step to the `contacted` label) for a call from HD0001 that
- * arrived from 192.0.2.10:50123, with the PJSIP functions answering from `on` as their documentation says
+ * arrived from 127.0.0.10:50123, with the PJSIP functions answering from `on` as their documentation says
  * (an unknown object or field reads as empty), and returns the CONTACT it sends to hotprov.
  */
 function contactFor(on: Registrations): string {
@@ -48,7 +48,7 @@ function contactFor(on: Registrations): string {
   const from = steps.findIndex((s) => s.data === 'LOCAL(DEVICE)=${CHANNEL(endpoint)}');
   const field = (args: string[], name: string, table: Readonly<Record<string, string>>) => (args[1] === name ? (table[args[0] ?? ''] ?? '') : '');
   const functions: Record<string, DialplanFunction> = {
-    CHANNEL: (args) => ({ endpoint: 'HD0001', 'pjsip,remote_addr': '192.0.2.10:50123' })[args.join(',')] ?? '',
+    CHANNEL: (args) => ({ endpoint: 'HD0001', 'pjsip,remote_addr': '127.0.0.10:50123' })[args.join(',')] ?? '',
     PJSIP_ENDPOINT: (args) => field(args, 'aors', on.aors),
     PJSIP_AOR: (args) => field(args, 'contact', on.contacts),
     PJSIP_CONTACT: (args) => field(args, 'uri', on.uris),
@@ -153,7 +153,7 @@ Contrib('Asterisk: the contact the phone registered over TLS reaches hotprov as 
   const registered = contactFor({
     aors: { HD0001: 'HD0001' },
     contacts: { HD0001: 'HD0001@@5f3c1a' },
-    uris: { 'HD0001@@5f3c1a': 'sip:HD0001@192.0.2.10:5061;transport=tls;ob' },
+    uris: { 'HD0001@@5f3c1a': 'sip:HD0001@127.0.0.10:5061;transport=tls;ob' },
   });
   const body = template
     .replace(/\\(.)|"/g, (_, kept: string | undefined) => kept ?? '')
@@ -163,8 +163,8 @@ Contrib('Asterisk: the contact the phone registered over TLS reaches hotprov as 
   const answer = await post(t, path, { 'Content-Type': 'application/json', Authorization: `Bearer ${TEST_TOKEN}` }, body);
   assert.is(answer.body.result, 'logged_in');
   const device = await t.api('GET', '/api/v1/devices/001565123456');
-  assert.is(device.body.reportedContact, 'sip:HD0001@192.0.2.10:5061;transport=tls;ob');
-  assert.equal(parseSipUri(device.body.reportedContact), { user: 'HD0001', host: '192.0.2.10', port: 5061, scheme: 'sip', transport: 'tls' });
+  assert.is(device.body.reportedContact, 'sip:HD0001@127.0.0.10:5061;transport=tls;ob');
+  assert.equal(parseSipUri(device.body.reportedContact), { user: 'HD0001', host: '127.0.0.10', port: 5061, scheme: 'sip', transport: 'tls' });
 });
 
 Contrib("Asterisk: a tenant's context sends its slug and token; the call reaches that tenant, and another tenant's token is refused", async ({ t }) => {
@@ -419,7 +419,7 @@ Parsed('every application and function the dialplan uses is a documented one, th
 });
 
 Parsed("the contact sent is the one the phone registered (transport and port included), the call's address when none is on record", () => {
-  const tls = 'sip:HD0001@192.0.2.10:5061;transport=tls;ob';
+  const tls = 'sip:HD0001@127.0.0.10:5061;transport=tls;ob';
   assert.is(contactFor({ aors: { HD0001: 'HD0001' }, contacts: { HD0001: 'HD0001@@5f3c1a' }, uris: { 'HD0001@@5f3c1a': tls } }), tls);
   // Several AORs or contacts: the first of each.
   assert.is(
@@ -434,7 +434,7 @@ Parsed("the contact sent is the one the phone registered (transport and port inc
     }),
     'sip:HD0001@[2001:db8::5]:5062;transport=tcp',
   );
-  const fallback = 'sip:HD0001@192.0.2.10:50123';
+  const fallback = 'sip:HD0001@127.0.0.10:50123';
   assert.is(contactFor({ aors: {}, contacts: {}, uris: {} }), fallback, 'an endpoint without AORs');
   assert.is(contactFor({ aors: { HD0001: 'HD0001' }, contacts: {}, uris: {} }), fallback, 'an AOR without a registration');
   assert.is(contactFor({ aors: { HD0001: 'HD0001' }, contacts: { HD0001: 'HD0001@@gone' }, uris: {} }), fallback, 'a contact that expired meanwhile');

@@ -141,6 +141,9 @@ Secrets('a redirect service that hangs is reported as timed out', async ({ t }) 
       credentialedPath: '/prov/',
       clientFor: () => client,
     });
+    // The tenant's own services stay unused (their secrets cleared): the phone is registered by this test only, and
+    // nothing asks the made-up hosts of before.each.
+    assert.is((await t.api('PATCH', '/api/v1/tenant', { yealinkRpsSecret: null, yealinkXmlRpcPassword: null })).status, 200);
     await t.api('POST', '/api/v1/devices', { mac: '001565aabbdd', vendor: 'yealink', model: 'T46U' });
     const device = (await import('../../src/domain/lookup.ts')).getDevice(t.hotprov.database.db, 1, '001565aabbdd');
     const result = await redirects.register(device);
