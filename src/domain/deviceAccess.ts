@@ -64,6 +64,12 @@ export function newProvisioningCredentials(mac: Mac): { provUsername: string; pr
   return { provUsername: `hp${mac}`, provPassword: randomBytes(16).toString('hex') };
 }
 
+/** The MAC a phone's provisioning user name names (`hp<mac>`, as newProvisioningCredentials makes it), else null. */
+export function macOfProvisioningUsername(username: string): Mac | null {
+  const mac = /^hp([0-9a-f]{12})$/.exec(username)?.[1];
+  return mac === undefined ? null : (mac as Mac);
+}
+
 export const newWebPassword = (): string => randomBytes(8).toString('hex');
 export const newScreenSecret = (): string => randomBytes(16).toString('hex');
 

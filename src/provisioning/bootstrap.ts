@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DeviceRow } from '../db/schema.ts';
+import { newProvisioningCredentials } from '../domain/deviceAccess.ts';
 import type { Mac } from '../domain/mac.ts';
 import type { BootstrapProfile, FileMatch, VendorAdapter } from '../vendors/types.ts';
 import { activationUrl, provisioningAccess } from './profile.ts';
@@ -43,11 +44,7 @@ export function createBootstrapFiles(deps: BootstrapFilesDeps) {
   return {
     /** Credentials of nobody, in the same shape as a device's: what a guesser and a second claimant get. */
     decoy: (mac: Mac): BootstrapProfile =>
-      profileOf(deps.decoyBaseUrl, mac, {
-        provUsername: `hp${mac}`,
-        provPassword: randomBytes(16).toString('hex'),
-        screenSecret: randomBytes(16).toString('hex'),
-      }),
+      profileOf(deps.decoyBaseUrl, mac, { ...newProvisioningCredentials(mac), screenSecret: randomBytes(16).toString('hex') }),
     /** The device's own credentials. */
     real,
 

@@ -2,7 +2,7 @@ import type { Db } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
 import { sameSecret } from '../domain/credentials.ts';
-import { type Claimant, claimByBootstrap, claimByProof, recordRefusedClaim } from '../domain/deviceAccess.ts';
+import { type Claimant, claimByBootstrap, claimByProof, macOfProvisioningUsername, recordRefusedClaim } from '../domain/deviceAccess.ts';
 import { findPhoneByMac, type PhoneDevice } from '../domain/lookup.ts';
 import type { Mac } from '../domain/mac.ts';
 import { storageConflict } from '../errors.ts';
@@ -282,9 +282,9 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
    * the phone whose credentials or certificate the request carries (proven), else the default tenant's.
    */
   const sharedFileTenant = (request: PhoneFetch): { readonly tenantId: number; readonly proven: boolean } => {
-    const named = request.credentials === null ? null : /^hp([0-9a-f]{12})$/.exec(request.credentials.username)?.[1];
-    const mac = (named ?? (request.certificateMacs?.length === 1 ? request.certificateMacs[0] : null)) as Mac | null | undefined;
-    const device = mac === null || mac === undefined ? undefined : findPhoneByMac(deps.db, mac);
+    const named = request.credentials === null ? null : macOfProvisioningUsername(request.credentials.username);
+    const mac = named ?? (request.certificateMacs?.length === 1 ? (request.certificateMacs[0] ?? null) : null);
+    const device = mac === null ? undefined : findPhoneByMac(deps.db, mac);
     const proven = device !== undefined && (request.certificateMacs?.includes(device.mac as Mac) === true || credentialsMatch(request.credentials, device));
     return proven ? { tenantId: device.tenantId, proven } : { tenantId: deps.defaultTenantId(), proven };
   };
