@@ -286,6 +286,8 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     const mac = named ?? (request.certificateMacs?.length === 1 ? (request.certificateMacs[0] ?? null) : null);
     const device = mac === null ? undefined : findPhoneByMac(deps.db, mac);
     const proven = device !== undefined && (request.certificateMacs?.includes(device.mac as Mac) === true || credentialsMatch(request.credentials, device));
+    // Credentials that prove nothing count against the address, as they do on a device's own file.
+    if (!proven && request.credentials !== null) guard.fail(request.ip);
     return proven ? { tenantId: device.tenantId, proven } : { tenantId: deps.defaultTenantId(), proven };
   };
 

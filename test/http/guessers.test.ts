@@ -206,4 +206,18 @@ Guessers('behind a trusted proxy the client is the address the proxy appended, n
   assert.equal([access.state, access.claim.ip], ['claimed', '203.0.113.66']);
 });
 
+Guessers('wrong credentials on a shared file count against the address, as on a device file', async (ctx) => {
+  const { t } = await start(ctx, { HOTPROV_PHONE_FAILURE_BUDGET: '5', HOTPROV_PHONE_BLOCK_SECONDS: '600' });
+  const from = { 'x-forwarded-for': '198.51.100.31' };
+  for (let n = 0; n < 5; n++) {
+    const guess = await t.anonymous('/y000000000096.cfg', '', {
+      headers: { ...from, authorization: basicAuthorization(`hp${ENROLLED[0].mac}`, `guess-${n}`) },
+    });
+    assert.is(guess.status, 200, 'a shared file is answered, proven or not');
+    await guess.arrayBuffer();
+  }
+  assert.is((await t.anonymous('/805ec1000001.cfg', '', { headers: from })).status, 429, 'the guesses used up the budget');
+  assert.is((await t.anonymous('/805ec1000001.cfg', '', { headers: { 'x-forwarded-for': '198.51.100.32' } })).status, 200);
+});
+
 Guessers.run();
