@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { findActiveTenantBySlug } from '../src/domain/tenants.ts';
 import { createUser } from '../src/domain/users.ts';
 import { loadVendorAdapters } from '../src/vendors/adapters.ts';
 import { createModelCatalog } from '../src/vendors/catalog.ts';
+import { runHotprov } from './helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -220,20 +221,8 @@ TenantCli('admin create: role from --tenant, a wrong pairing exits 2, unknown te
 });
 
 /** `hotprov …` run without waiting for it: for commands a provider's script starts side by side. */
-function hotprovAsync(ctx: CliContext, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env: Record<string, string | undefined> = { ...process.env, HOTPROV_DB: ctx.db };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      stderr += String(d);
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function hotprovAsync(ctx: CliContext, args: string[]): ReturnType<typeof runHotprov> {
+  return runHotprov(args, { HOTPROV_DB: ctx.db });
 }
 
 TenantCli('commands started at once on a new database: one tenant per slug, the others told it is taken, nothing crashes', async (ctx) => {

@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDb } from '../../src/db/client.ts';
@@ -11,27 +9,14 @@ import { enrolDevice } from '../../src/domain/devices.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
 import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 import { createModelCatalog } from '../../src/vendors/catalog.ts';
+import { runHotprov } from '../helpers/cli.ts';
 import { type FakeService, fakeYealinkRps } from '../helpers/redirectFakes.ts';
 
 const KEY = 'AK-hotprov-test';
 const SECRET = 's3cr3t-key-material';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs `hotprov …` as a script would, and returns its exit code and output. */
-function hotprov(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      stderr += String(d);
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const hotprov = (args: string[], env: Record<string, string>) => runHotprov(args, env);
 
 interface CliContext {
   dir: string;
