@@ -11,6 +11,34 @@ import * as schema from './schema.ts';
 /** The database or a transaction on it: domain functions accept either. */
 export type Db = BaseSQLiteDatabase<'sync', Database.RunResult, typeof schema>;
 
+/** Every table of hotprov's schema. */
+export type Tables = typeof schema;
+
+/**
+ * The tables of the engine `db` runs on (SQLite's or PostgreSQL's twin, src/db/schema.pg.ts): the domain builds its
+ * queries from these, never from an import of one schema, so the same code runs on both.
+ */
+export function tablesOf(db: Db): Tables {
+  return db._.fullSchema as Tables;
+}
+
+/**
+ * A value made from the tables (a column list for a select, a condition) once per engine, instead of once per
+ * call: `build` runs the first time each schema is asked for.
+ */
+export function perTables<T>(build: (tables: Tables) => T): (db: Db) => T {
+  const made = new WeakMap<Tables, T>();
+  return (db) => {
+    const tables = tablesOf(db);
+    let value = made.get(tables);
+    if (value === undefined) {
+      value = build(tables);
+      made.set(tables, value);
+    }
+    return value;
+  };
+}
+
 /**
  * Runs `fn` in a write transaction that takes the write lock at BEGIN (IMMEDIATE), so a read-then-write
  * cannot lose a race to another connection half-way. The callback must be synchronous.

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, count, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
-import { type Db, writeTransaction } from '../db/client.ts';
-import { type AdminRow, type ApiTokenRow, adminSessions, admins, apiTokens, ROLES, signInThrottles, tenants } from '../db/schema.ts';
+import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
+import { type AdminRow, type ApiTokenRow, ROLES } from '../db/schema.ts';
 import { AppError, Conflict, InvalidField, NotFound } from '../errors.ts';
 import { actsIn, canWrite, type Principal, type Role } from './access.ts';
 import { recordAudit } from './audit.ts';
@@ -32,6 +32,7 @@ const PROVIDER_ACCESS: AccountAccess = { role: 'provider', tenantId: null };
  *   that do not go together (a provider has none, the others one); conflict (409).
  */
 export async function createAdmin(db: Db, now: Date, username: string, password: string, access: AccountAccess = PROVIDER_ACCESS): Promise<AdminRow> {
+  const { admins } = tablesOf(db);
   if (!/^[a-z0-9._-]{2,32}$/.test(username)) throw InvalidField('username', 'use 2 to 32 lower-case letters, digits or . _ -');
   if (password.length < 10) throw InvalidField('password', 'use at least 10 characters');
   if (!(ROLES as readonly string[]).includes(access.role)) throw InvalidField('role', `use one of ${ROLES.join(', ')}`);
@@ -43,6 +44,7 @@ export async function createAdmin(db: Db, now: Date, username: string, password:
 
 /** On first start: an `admin` account with the given password, when there is no admin yet. */
 export async function ensureFirstAdmin(db: Db, now: Date, password: string | null): Promise<AdminRow | null> {
+  const { admins } = tablesOf(db);
   if (password === null || db.select({ id: admins.id }).from(admins).get() !== undefined) return null;
   return createAdmin(db, now, 'admin', password);
 }
@@ -52,6 +54,7 @@ export async function ensureFirstAdmin(db: Db, now: Date, password: string | nul
  * providers (null).
  */
 export function listAdmins(db: Db, tenantId?: number | null): AdminRow[] {
+  const { admins } = tablesOf(db);
   const where = tenantId === undefined ? undefined : tenantId === null ? isNull(admins.tenantId) : eq(admins.tenantId, tenantId);
   return db.select().from(admins).where(where).orderBy(asc(admins.username)).all();
 }
@@ -67,6 +70,7 @@ export function mayManageAccount(by: Principal, tenantId: number, account: Accou
 
 /** An account `by` may manage, acting in `tenantId`; any other (or none) is not found, so no other tenant's shows. */
 function manageableAdmin(db: Db, by: Principal, tenantId: number, id: number): AdminRow {
+  const { admins } = tablesOf(db);
   const row = db.select().from(admins).where(eq(admins.id, id)).get();
   if (row === undefined || !mayManageAccount(by, tenantId, row)) throw NotFound(`admin ${id}`);
   return row;
@@ -78,6 +82,7 @@ function manageableAdmin(db: Db, by: Principal, tenantId: number, id: number): A
  * @throws AppError not_found (404) for an account `by` may not manage; conflict (409) for one's own.
  */
 export function deleteAdmin(db: Db, now: Date, by: Principal, tenantId: number, id: number): AdminRow {
+  const { admins } = tablesOf(db);
   return writeTransaction(db, (tx) => {
     const row = manageableAdmin(tx, by, tenantId, id);
     if (row.username === by.name) throw Conflict('you cannot delete the account you are signed in with');
@@ -92,6 +97,7 @@ export function deleteAdmin(db: Db, now: Date, by: Principal, tenantId: number, 
  * @throws AppError not_found (404) for an account `by` may not manage; invalid_field (400) for a short password.
  */
 export async function resetAdminPassword(db: Db, now: Date, by: Principal, tenantId: number, id: number, password: string): Promise<AdminRow> {
+  const { adminSessions, admins } = tablesOf(db);
   if (password.length < 10) throw InvalidField('password', 'use at least 10 characters');
   manageableAdmin(db, by, tenantId, id);
   const passwordHash = await hashSecret(password);
@@ -149,6 +155,7 @@ const SignInBusy = () => new AppError(429, 'too_many_attempts', 'too many sign-i
  * @throws AppError bad_credentials (401), locked (423) with lockedUntil, too_many_attempts (429).
  */
 export async function signIn(deps: SignInDeps, tenantId: number, username: string, password: string): Promise<{ token: string; session: ConsoleSession }> {
+  const { adminSessions, admins, signInThrottles } = tablesOf(deps.db);
   // The name is stored and audited: keep it short and printable whatever was typed.
   const name = username.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64);
   const failed = (tx: Db, error: AppError): AppError => {
@@ -251,6 +258,7 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
  * has no account to protect). Inside the sign-in's transaction.
  */
 function pruneSignInThrottles(tx: Db, now: Date): void {
+  const { signInThrottles } = tablesOf(tx);
   tx.delete(signInThrottles)
     .where(
       and(
@@ -269,11 +277,13 @@ function pruneSignInThrottles(tx: Db, now: Date): void {
 
 /** At start-up no check is under way: reservations left by a process that stopped mid-check are released. */
 export function releasePendingSignIns(db: Db): void {
+  const { signInThrottles } = tablesOf(db);
   db.update(signInThrottles).set({ pending: 0 }).run();
 }
 
 /** The session a cookie token belongs to, if it has not expired. */
 export function sessionByToken(db: Db, now: Date, cookie: string): ConsoleSession | null {
+  const { adminSessions, admins } = tablesOf(db);
   const row = db
     .select({ admin: admins, csrfToken: adminSessions.csrfToken, flash: adminSessions.flash, tenantId: adminSessions.tenantId })
     .from(adminSessions)
@@ -286,6 +296,7 @@ export function sessionByToken(db: Db, now: Date, cookie: string): ConsoleSessio
 
 /** The tenant a provider's session acts in from now on (the console's switcher). */
 export function setSessionTenant(db: Db, cookie: string, tenantId: number): void {
+  const { adminSessions } = tablesOf(db);
   db.update(adminSessions)
     .set({ tenantId })
     .where(eq(adminSessions.tokenHash, sha256(cookie)))
@@ -294,6 +305,7 @@ export function setSessionTenant(db: Db, cookie: string, tenantId: number): void
 
 /** Leaves a notice or error for the next page the session shows (null takes it away once shown). */
 export function setFlash(db: Db, cookie: string, flash: Flash | null): void {
+  const { adminSessions } = tablesOf(db);
   db.update(adminSessions)
     .set({ flash: flash === null ? null : JSON.stringify(flash) })
     .where(eq(adminSessions.tokenHash, sha256(cookie)))
@@ -301,6 +313,7 @@ export function setFlash(db: Db, cookie: string, flash: Flash | null): void {
 }
 
 export function signOut(db: Db, cookie: string): void {
+  const { adminSessions } = tablesOf(db);
   db.delete(adminSessions)
     .where(eq(adminSessions.tokenHash, sha256(cookie)))
     .run();
@@ -314,6 +327,7 @@ export function createApiToken(
   createdBy: string,
   access: AccountAccess = PROVIDER_ACCESS,
 ): { token: string; row: ApiTokenRow } {
+  const { apiTokens } = tablesOf(db);
   if (!/^[\w .-]{1,64}$/.test(name)) throw InvalidField('name', 'use 1 to 64 letters, digits, spaces or . _ -');
   if (!(ROLES as readonly string[]).includes(access.role)) throw InvalidField('role', `use one of ${ROLES.join(', ')}`);
   if ((access.role === 'provider') !== (access.tenantId === null))
@@ -329,6 +343,7 @@ export function createApiToken(
 
 /** API tokens: every one (no argument), a tenant's (its id), or the providers' (null). */
 export function listApiTokens(db: Db, tenantId?: number | null): ApiTokenRow[] {
+  const { apiTokens } = tablesOf(db);
   const where = tenantId === undefined ? undefined : tenantId === null ? isNull(apiTokens.tenantId) : eq(apiTokens.tenantId, tenantId);
   return db.select().from(apiTokens).where(where).orderBy(asc(apiTokens.id)).all();
 }
@@ -338,6 +353,7 @@ export function listApiTokens(db: Db, tenantId?: number | null): ApiTokenRow[] {
  * @throws AppError not_found (404).
  */
 export function revokeApiToken(db: Db, now: Date, id: number, tenantId?: number | null): void {
+  const { apiTokens } = tablesOf(db);
   const inTenant = tenantId === undefined ? undefined : tenantId === null ? isNull(apiTokens.tenantId) : eq(apiTokens.tenantId, tenantId);
   const result = db
     .update(apiTokens)
@@ -352,6 +368,7 @@ export function revokeApiToken(db: Db, now: Date, id: number, tenantId?: number 
  * deleted tenant.
  */
 export function apiTokenPrincipal(db: Db, value: string): Principal | null {
+  const { apiTokens, tenants } = tablesOf(db);
   const row = db
     .select({ name: apiTokens.name, role: apiTokens.role, tenantId: apiTokens.tenantId, tenantRetiredAt: tenants.retiredAt })
     .from(apiTokens)
@@ -375,6 +392,7 @@ export function createTenantToken(
   tenantId: number,
   input: { readonly name: string; readonly role: Exclude<Role, 'provider'> },
 ): { token: string; row: ApiTokenRow } {
+  const { apiTokens } = tablesOf(db);
   if (!/^[\w .-]{1,64}$/.test(input.name)) throw InvalidField('name', 'use 1 to 64 letters, digits, spaces or . _ -');
   const value = `hp_${token()}`;
   const row = writeTransaction(db, (tx) => {
@@ -391,6 +409,7 @@ export function createTenantToken(
 
 /** A tenant's API tokens, revoked ones included (never their values: only hashes are kept). */
 export function listTenantTokens(db: Db, tenantId: number): ApiTokenRow[] {
+  const { apiTokens } = tablesOf(db);
   return db.select().from(apiTokens).where(eq(apiTokens.tenantId, tenantId)).orderBy(asc(apiTokens.id)).all();
 }
 
@@ -399,6 +418,7 @@ export function listTenantTokens(db: Db, tenantId: number): ApiTokenRow[] {
  * @throws AppError not_found (404) for a token that is not the tenant's, or already revoked.
  */
 export function revokeTenantToken(db: Db, now: Date, actor: Actor, tenantId: number, id: number): ApiTokenRow {
+  const { apiTokens } = tablesOf(db);
   return writeTransaction(db, (tx) => {
     const row = tx
       .update(apiTokens)

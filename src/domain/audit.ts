@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { type AuditEventRow, auditEvents } from '../db/schema.ts';
+import { type Db, tablesOf } from '../db/client.ts';
+import type { AuditEventRow } from '../db/schema.ts';
 import type { Actor } from './deps.ts';
 
 export interface AuditEntry {
@@ -15,6 +15,7 @@ export interface AuditEntry {
 
 /** Appends one audit event. Call it inside the transaction that made the change, so both or neither land. */
 export function recordAudit(db: Db, tenantId: number, at: Date, actor: Actor, entry: AuditEntry): void {
+  const { auditEvents } = tablesOf(db);
   db.insert(auditEvents)
     .values({
       tenantId,
@@ -43,6 +44,7 @@ export interface AuditFilter {
 
 /** Audit events of a tenant, newest first. */
 export function listAudit(db: Db, tenantId: number, f: AuditFilter): AuditEventRow[] {
+  const { auditEvents } = tablesOf(db);
   const where: SQL[] = [eq(auditEvents.tenantId, tenantId)];
   if (f.from !== undefined) where.push(gte(auditEvents.at, f.from));
   if (f.to !== undefined) where.push(lte(auditEvents.at, f.to));

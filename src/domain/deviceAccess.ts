@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { type Db, writeTransaction } from '../db/client.ts';
-import { type DeviceRow, devices } from '../db/schema.ts';
+import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
+import type { DeviceRow } from '../db/schema.ts';
 import { Conflict } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './deps.ts';
@@ -124,6 +124,7 @@ export function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId:
 
 /** Puts a refused claim on record for admins: counted on the device and audited. */
 export function recordRefusedClaim(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant): void {
+  const { devices } = tablesOf(deps.db);
   const now = deps.now();
   writeTransaction(deps.db, (tx) => {
     const device = findDeviceById(tx, deviceId);
@@ -160,6 +161,7 @@ function isSameClaimantAgain(device: DeviceRow, claimant: Claimant, now: Date): 
 }
 
 function recordClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNullable<DeviceRow['claimVia']>, now: Date): DeviceRow {
+  const { devices } = tablesOf(tx);
   const activatedBy = activationOnClaim(tx, device, claimant, via);
   const row = tx
     .update(devices)
@@ -207,6 +209,7 @@ export function claimByProof(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: num
 }
 
 function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy, now: Date): DeviceRow {
+  const { devices } = tablesOf(tx);
   // The screen secret changes: whoever claimed saw the old one in the bootstrap file; only the active profile
   // holds the new one.
   const row = tx
@@ -259,6 +262,7 @@ export type CodeOutcome = 'activated' | 'wrong' | 'locked' | 'not_claimed';
  * in the transaction that reads the limit, so parallel tries never check more than the limit allows.
  */
 export function activateWithCode(deps: Pick<DomainDeps, 'db' | 'now' | 'profilesChanged'>, deviceId: number, code: string, ip: string): CodeOutcome {
+  const { devices } = tablesOf(deps.db);
   const now = deps.now();
   const outcome = writeTransaction(deps.db, (tx): CodeOutcome => {
     const row = findDeviceById(tx, deviceId);
@@ -295,6 +299,7 @@ export function activateWithCode(deps: Pick<DomainDeps, 'db' | 'now' | 'profiles
  * @throws AppError unknown_device (404), conflict (409) when the device is active already.
  */
 export function createActivationCode(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { device: DeviceRow; activationCode: string } {
+  const { devices } = tablesOf(deps.db);
   const now = deps.now();
   return writeTransaction(deps.db, (tx) => {
     const row = getDevice(tx, tenantId, ref);
@@ -312,6 +317,7 @@ export function createActivationCode(deps: DomainDeps, tenantId: number, actor: 
  * (factory reset, or its provisioning URL set anew). Redirect services are given the new credentials.
  */
 export function resetDeviceAccess(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { device: DeviceRow; activationCode: string } {
+  const { devices } = tablesOf(deps.db);
   const now = deps.now();
   const result = writeTransaction(deps.db, (tx) => {
     const row = getDevice(tx, tenantId, ref);

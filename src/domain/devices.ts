@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { type Db, writeTransaction } from '../db/client.ts';
+import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
-import { type DeviceRow, devices } from '../db/schema.ts';
+import type { DeviceRow } from '../db/schema.ts';
 import { InvalidField, MacEnrolled, UnknownDevice } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import { generateSipPassword } from './credentials.ts';
@@ -50,6 +50,7 @@ export interface UpdateDeviceInput {
 
 /** The MACs enrolled in any tenant (retired ones left out: they may be enrolled again). */
 export function enrolledMacs(db: Db): Set<string> {
+  const { devices } = tablesOf(db);
   return new Set(
     db
       .select({ mac: devices.mac })
@@ -61,6 +62,7 @@ export function enrolledMacs(db: Db): Set<string> {
 }
 
 export function listDevices(db: Db, tenantId: number): DeviceRow[] {
+  const { devices } = tablesOf(db);
   return db
     .select()
     .from(devices)
@@ -75,6 +77,7 @@ export function listDevices(db: Db, tenantId: number): DeviceRow[] {
  * this tenant or another (the same answer for both).
  */
 export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, input: EnrolDeviceInput): EnrolledDevice {
+  const { devices } = tablesOf(deps.db);
   const mac = parseMac(input.mac);
   if (mac === null) throw InvalidField('mac', `${JSON.stringify(input.mac)} is not a MAC address (12 hex digits)`);
   const found = deps.catalog.findModel(input.vendor, input.model);
@@ -132,6 +135,7 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
  * @throws AppError unknown_device (404), invalid_field (400) for a model of another vendor.
  */
 export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string, input: UpdateDeviceInput): DeviceRow {
+  const { devices } = tablesOf(deps.db);
   const now = deps.now();
   const updated = writeTransaction(deps.db, (tx) => {
     const device = getDevice(tx, tenantId, ref);
@@ -179,6 +183,7 @@ export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, r
  * blank profile on its next fetch, so no account or key of the last user stays on it.
  */
 export function deleteDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): DeviceRow {
+  const { devices } = tablesOf(deps.db);
   const now = deps.now();
   const device = writeTransaction(deps.db, (tx) => {
     const row = getDevice(tx, tenantId, ref);
@@ -221,6 +226,7 @@ export function seenIsNews(
 
 /** Records that a phone fetched its config: when, from where, with which User-Agent and firmware. */
 export function recordDeviceSeen(db: Db, deviceId: number, seen: DeviceSeen): void {
+  const { devices } = tablesOf(db);
   // Placeholders in SET bypass drizzle's column mapping: the time goes in as the stored milliseconds.
   preparedOnce(db, 'recordDeviceSeen', () =>
     db
@@ -241,6 +247,7 @@ export function recordDeviceSeen(db: Db, deviceId: number, seen: DeviceSeen): vo
  * with that account, so the next check-sync is addressed to it.
  */
 export function recordServed(db: Db, deviceId: number, etag: string, account: { userName: string; authName: string; password: string }): void {
+  const { devices } = tablesOf(db);
   preparedOnce(db, 'recordServed', () =>
     db
       .update(devices)
@@ -257,6 +264,7 @@ export function recordServed(db: Db, deviceId: number, etag: string, account: { 
 
 /** Remembers where the PBX says the phone takes SIP requests (`sip:HD0001@10.1.2.3:5062`), for the next NOTIFY. */
 export function reportContact(db: Db, device: DeviceRow, contact: string): void {
+  const { devices } = tablesOf(db);
   if (device.reportedContact === contact) return;
   db.update(devices).set({ reportedContact: contact }).where(eq(devices.id, device.id)).run();
 }

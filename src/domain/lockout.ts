@@ -1,6 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { loginThrottles } from '../db/schema.ts';
+import { type Db, tablesOf } from '../db/client.ts';
 
 /**
  * PIN lockout with back-off. A user is locked after USER_FAILURES wrong PINs in a row, a device after
@@ -19,6 +18,7 @@ export type ThrottleSubject = { readonly subject: 'user' | 'device'; readonly id
 const limitOf = (s: ThrottleSubject) => (s.subject === 'user' ? LOCKOUT.userFailures : LOCKOUT.deviceFailures);
 
 function rowOf(db: Db, tenantId: number, s: ThrottleSubject) {
+  const { loginThrottles } = tablesOf(db);
   return db
     .select()
     .from(loginThrottles)
@@ -41,6 +41,7 @@ export interface FailureOutcome {
 
 /** Counts one wrong PIN against a subject, locking it when it reaches its limit. Run inside a write transaction. */
 export function recordFailure(tx: Db, tenantId: number, s: ThrottleSubject, now: Date): FailureOutcome {
+  const { loginThrottles } = tablesOf(tx);
   const row = rowOf(tx, tenantId, s) ?? tx.insert(loginThrottles).values({ tenantId, subject: s.subject, subjectId: s.id }).returning().get();
   const failures = row.failures + 1;
   const limit = limitOf(s);
@@ -70,6 +71,7 @@ export type Reservation =
  * Run inside the write transaction that read the subjects; settle it with settleAttempt whatever happens.
  */
 export function reserveAttempt(tx: Db, tenantId: number, subjects: readonly ThrottleSubject[], now: Date): Reservation {
+  const { loginThrottles } = tablesOf(tx);
   const rows = subjects.map((s) => ({ s, row: rowOf(tx, tenantId, s) }));
   for (const { s, row } of rows) {
     if (row?.lockedUntil != null && row.lockedUntil > now) return { kind: 'locked', subject: s, until: row.lockedUntil };
@@ -100,6 +102,7 @@ export interface Settled extends FailureOutcome {
  * Run inside a write transaction.
  */
 export function settleAttempt(tx: Db, tenantId: number, subjects: readonly ThrottleSubject[], now: Date, outcome: 'right' | 'wrong' | 'released'): Settled {
+  const { loginThrottles } = tablesOf(tx);
   let triesLeft = Number.POSITIVE_INFINITY;
   let lockedMs = 0;
   const locked: { subject: ThrottleSubject; until: Date }[] = [];
@@ -124,11 +127,13 @@ export function settleAttempt(tx: Db, tenantId: number, subjects: readonly Throt
 
 /** At start-up no check is under way: reservations left by a process that stopped mid-check are released. */
 export function releaseAllPending(db: Db): void {
+  const { loginThrottles } = tablesOf(db);
   db.update(loginThrottles).set({ pending: 0 }).run();
 }
 
 /** Forgets a subject's failures and lockouts after a successful login. */
 export function clearFailures(tx: Db, tenantId: number, s: ThrottleSubject): void {
+  const { loginThrottles } = tablesOf(tx);
   tx.delete(loginThrottles)
     .where(and(eq(loginThrottles.tenantId, tenantId), eq(loginThrottles.subject, s.subject), eq(loginThrottles.subjectId, s.id)))
     .run();

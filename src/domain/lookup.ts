@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import { type Db, perTables, tablesOf } from '../db/client.ts';
 import { preparedOnce, preparedRowReader } from '../db/prepared.ts';
-import { type DeviceRow, devices, type UserRow, users } from '../db/schema.ts';
+import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { UnknownDevice, UnknownExtension } from '../errors.ts';
 import { type Mac, parseMac } from './mac.ts';
 
@@ -26,6 +26,7 @@ export function getDevice(db: Db, tenantId: number, ref: string): DeviceRow {
  * in any case (`hd0001`, `ACME-HD001`), as the tenant's pattern wrote it or not.
  */
 export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow | undefined {
+  const { devices } = tablesOf(db);
   const mac = parseMac(ref);
   const byMac =
     mac === null
@@ -54,6 +55,7 @@ export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow | u
 }
 
 export function findDeviceById(db: Db, id: number): DeviceRow | undefined {
+  const { devices } = tablesOf(db);
   return preparedOnce(db, 'deviceById', () =>
     db
       .select()
@@ -65,6 +67,7 @@ export function findDeviceById(db: Db, id: number): DeviceRow | undefined {
 
 /** The device a phone asks for by MAC, whatever its tenant, retired ones included; undefined when never enrolled. */
 export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
+  const { devices } = tablesOf(db);
   return preparedOnce(db, 'deviceByMac', () =>
     db
       .select()
@@ -79,7 +82,7 @@ export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
  * last recorded of it, and what its profile is built from when the file must be rendered. Two thirds of the
  * row's columns: reading all of them (claim, activation and redirect state included) took most of a 304's time.
  */
-const PHONE_COLUMNS = {
+const phoneColumnsOf = perTables(({ devices }) => ({
   id: devices.id,
   tenantId: devices.tenantId,
   mac: devices.mac,
@@ -103,16 +106,18 @@ const PHONE_COLUMNS = {
   expansionModules: devices.expansionModules,
   phoneTimezone: devices.phoneTimezone,
   phoneLanguage: devices.phoneLanguage,
-};
-export type PhoneDevice = Pick<DeviceRow, keyof typeof PHONE_COLUMNS>;
+}));
+export type PhoneDevice = Pick<DeviceRow, keyof ReturnType<typeof phoneColumnsOf>>;
 
 /** findDeviceByMac for the phone path: the columns of PhoneDevice only. */
 export function findPhoneByMac(db: Db, mac: Mac): PhoneDevice | undefined {
-  return preparedRowReader<PhoneDevice>(db, 'phoneByMac', devices, PHONE_COLUMNS, devices.mac)(mac);
+  const { devices } = tablesOf(db);
+  return preparedRowReader<PhoneDevice>(db, 'phoneByMac', devices, phoneColumnsOf(db), devices.mac)(mac);
 }
 
 /** A user by extension, or undefined. */
 export function findUser(db: Db, tenantId: number, extension: string): UserRow | undefined {
+  const { users } = tablesOf(db);
   return db
     .select()
     .from(users)
@@ -132,6 +137,7 @@ export function getUser(db: Db, tenantId: number, extension: string): UserRow {
 
 /** A tenant's users who register as this SIP user name (`acme-101` on a PBX that tenants share); usually one. */
 export function findUsersBySipUser(db: Db, tenantId: number, sipUser: string): UserRow[] {
+  const { users } = tablesOf(db);
   return db
     .select()
     .from(users)
@@ -140,10 +146,12 @@ export function findUsersBySipUser(db: Db, tenantId: number, sipUser: string): U
 }
 
 export function findUserById(db: Db, id: number): UserRow | undefined {
+  const { users } = tablesOf(db);
   return db.select().from(users).where(eq(users.id, id)).get();
 }
 
 /** The ids of a tenant's devices, retired ones included (they still fetch their blank profile). */
 export function deviceIdsOfTenant(db: Db, tenantId: number): { id: number }[] {
+  const { devices } = tablesOf(db);
   return db.select({ id: devices.id }).from(devices).where(eq(devices.tenantId, tenantId)).all();
 }

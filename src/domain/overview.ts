@@ -1,6 +1,6 @@
 import { count, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { auditEvents, devices, hotdeskSessions, type TenantRow, users } from '../db/schema.ts';
+import { type Db, tablesOf } from '../db/client.ts';
+import type { TenantRow } from '../db/schema.ts';
 import { countFailedResyncsByTenant } from './syncJobs.ts';
 
 /** A phone that has not fetched its file for this long is worth a look. */
@@ -28,6 +28,7 @@ export interface TenantOverview {
  * query per tenant.
  */
 export function tenantOverviews(db: Db, now: Date, tenantRows: readonly TenantRow[]): { readonly tenant: TenantRow; readonly overview: TenantOverview }[] {
+  const { auditEvents, devices, hotdeskSessions, users } = tablesOf(db);
   const cutoff = now.getTime() - UNSEEN_AFTER_MS;
   const deviceFigures = byTenant(
     db

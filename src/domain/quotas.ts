@@ -1,6 +1,5 @@
 import { and, count, eq, isNull } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { devices, tenants, users } from '../db/schema.ts';
+import { type Db, tablesOf } from '../db/client.ts';
 import { QuotaExceeded } from '../errors.ts';
 
 /**
@@ -27,12 +26,14 @@ export function assertQuotaRoom(tx: Db, tenantId: number, kind: QuotaKind, addin
 }
 
 function quotaLimit(db: Db, tenantId: number, kind: QuotaKind): number | null {
+  const { tenants } = tablesOf(db);
   const row = db.select({ maxDevices: tenants.maxDevices, maxUsers: tenants.maxUsers }).from(tenants).where(eq(tenants.id, tenantId)).get();
   if (row === undefined) return null;
   return kind === 'devices' ? row.maxDevices : row.maxUsers;
 }
 
 function quotaUsed(db: Db, tenantId: number, kind: QuotaKind): number {
+  const { devices, users } = tablesOf(db);
   const row =
     kind === 'devices'
       ? db

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, lte, ne, or } from 'drizzle-orm';
-import { type Db, writeTransaction } from '../db/client.ts';
-import { type DeviceRow, devices, type TenantRow, tenants } from '../db/schema.ts';
+import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
+import type { DeviceRow, TenantRow } from '../db/schema.ts';
 
 /*
  * Redirect state: what hotprov knows of each phone's registration with its vendor's redirect service (Yealink
@@ -37,6 +37,7 @@ export function recordRedirectResult(
   device: Pick<DeviceRow, 'id' | 'redirectAttempts'>,
   result: RedirectResult,
 ): void {
+  const { devices } = tablesOf(deps.db);
   const now = deps.now();
   const failures = result.status === 'error' ? device.redirectAttempts + 1 : 0;
   deps.db
@@ -54,6 +55,7 @@ export function recordRedirectResult(
 
 /** Enrolled devices whose failed (or pending) registration is due again. */
 export function findDueRedirects(deps: { readonly db: Db; readonly now: () => Date }): DeviceRow[] {
+  const { devices } = tablesOf(deps.db);
   return deps.db
     .select()
     .from(devices)
@@ -69,6 +71,7 @@ export function findDueRedirects(deps: { readonly db: Db; readonly now: () => Da
 
 /** Enrolled devices not registered yet, leaving out those another account owns. */
 export function findUnregisteredDevices(db: Db): DeviceRow[] {
+  const { devices } = tablesOf(db);
   return db
     .select()
     .from(devices)
@@ -78,6 +81,7 @@ export function findUnregisteredDevices(db: Db): DeviceRow[] {
 
 /** Every enrolled device's redirect state, for `hotprov redirect status`. */
 export function listRedirectStates(db: Db): Pick<DeviceRow, 'mac' | 'idleAccount' | 'vendor' | 'redirectStatus' | 'redirectMessage'>[] {
+  const { devices } = tablesOf(db);
   return db
     .select({
       mac: devices.mac,
@@ -98,6 +102,7 @@ export function listRedirectStates(db: Db): Pick<DeviceRow, 'mac' | 'idleAccount
  * @returns how many devices were marked.
  */
 export function rebaseRedirects(db: Db, baseUrlOf: (tenant: TenantRow) => string): number {
+  const { devices, tenants } = tablesOf(db);
   return writeTransaction(db, (tx) => {
     let marked = 0;
     for (const tenant of tx.select().from(tenants).all()) {

@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import { type Db, perTables, tablesOf } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
-import { type DeviceRow, devices, hotdeskSessions, type SessionRow, type UserKeyRow, type UserRow, userKeys, users } from '../db/schema.ts';
+import type { DeviceRow, SessionRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor } from './deps.ts';
 import { findDeviceById, findUserById } from './lookup.ts';
@@ -15,6 +15,7 @@ export interface OpenSession {
 
 /** The open session on a device, if any. */
 export function openSessionOnDevice(db: Db, deviceId: number): SessionRow | undefined {
+  const { hotdeskSessions } = tablesOf(db);
   return db
     .select()
     .from(hotdeskSessions)
@@ -24,6 +25,7 @@ export function openSessionOnDevice(db: Db, deviceId: number): SessionRow | unde
 
 /** The open session of a user, if any. */
 export function openSessionOfUser(db: Db, userId: number): SessionRow | undefined {
+  const { hotdeskSessions } = tablesOf(db);
   return db
     .select()
     .from(hotdeskSessions)
@@ -33,6 +35,7 @@ export function openSessionOfUser(db: Db, userId: number): SessionRow | undefine
 
 /** The user sitting at a device now, if any. */
 export function userAtDevice(db: Db, deviceId: number): UserRow | undefined {
+  const { hotdeskSessions, users } = tablesOf(db);
   const row = preparedOnce(db, 'userAtDevice', () =>
     db
       .select({ user: users })
@@ -45,17 +48,17 @@ export function userAtDevice(db: Db, deviceId: number): UserRow | undefined {
 }
 
 /** The columns of a seated user a phone's profile uses: nothing of the PIN. */
-const SEATED_USER_COLUMNS = {
+const seatedUserColumnsOf = perTables(({ users }) => ({
   id: users.id,
   extension: users.extension,
   displayName: users.displayName,
   sipUser: users.sipUser,
   authName: users.authName,
   sipPassword: users.sipPassword,
-};
+}));
 export type SeatedKey = Pick<UserKeyRow, 'position' | 'type' | 'value' | 'label'>;
 export interface SeatedUser {
-  readonly user: Pick<UserRow, keyof typeof SEATED_USER_COLUMNS>;
+  readonly user: Pick<UserRow, keyof ReturnType<typeof seatedUserColumnsOf>>;
   readonly keys: SeatedKey[];
 }
 
@@ -64,10 +67,11 @@ export interface SeatedUser {
  * phone's profile needs, read on every render that misses the cache.
  */
 export function findSeatedUserWithKeys(db: Db, deviceId: number): SeatedUser | undefined {
+  const { hotdeskSessions, userKeys, users } = tablesOf(db);
   const row = preparedOnce(db, 'findSeatedUserWithKeys', () =>
     db
       .select({
-        user: SEATED_USER_COLUMNS,
+        user: seatedUserColumnsOf(db),
         keys: sql<string>`(SELECT json_group_array(json_array(k.position, k.type, k.value, k.label)) FROM (SELECT * FROM ${userKeys} k WHERE k.user_id = ${users.id} ORDER BY k.position) k)`,
       })
       .from(hotdeskSessions)
@@ -84,6 +88,7 @@ export function findSeatedUserWithKeys(db: Db, deviceId: number): SeatedUser | u
 
 /** Every open session of a tenant, oldest first. */
 export function listOpenSessions(db: Db, tenantId: number): OpenSession[] {
+  const { devices, hotdeskSessions, users } = tablesOf(db);
   return db
     .select({ session: hotdeskSessions, device: devices, user: users })
     .from(hotdeskSessions)
@@ -99,6 +104,7 @@ export function listOpenSessions(db: Db, tenantId: number): OpenSession[] {
  * refuse a second open session of the user or on the device.
  */
 export function openSession(tx: Db, session: { tenantId: number; deviceId: number; userId: number; method: string; startedAt: Date }): SessionRow {
+  const { hotdeskSessions } = tablesOf(tx);
   return tx.insert(hotdeskSessions).values(session).returning().get();
 }
 
@@ -107,6 +113,7 @@ export function openSession(tx: Db, session: { tenantId: number; deviceId: numbe
  * @param reason logout, moved, replaced, user_deleted, device_deleted, device_not_hotdesk, user_not_hotdesk, auto.
  */
 export function closeSession(tx: Db, tenantId: number, now: Date, actor: Actor, session: SessionRow, reason: string, method?: string): void {
+  const { hotdeskSessions } = tablesOf(tx);
   tx.update(hotdeskSessions).set({ endedAt: now, endReason: reason }).where(eq(hotdeskSessions.id, session.id)).run();
   const device = session.deviceId === null ? undefined : findDeviceById(tx, session.deviceId);
   const user = session.userId === null ? undefined : findUserById(tx, session.userId);

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import { type Db, writeTransaction } from '../db/client.ts';
-import { devices, type SyncJobRow, syncJobs } from '../db/schema.ts';
+import { type Db, perTables, tablesOf, writeTransaction } from '../db/client.ts';
+import type { SyncJobRow } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 
 /**
@@ -19,9 +19,14 @@ const RESYNC_ACTOR = { name: 'resync' };
 export const OPEN_SYNC_STATES = ['queued', 'sent', 'answered'] as const;
 
 /** Jobs whose phone should still fetch: open ones, and failed ones waiting for their retry. */
-const awaitingFetch = or(inArray(syncJobs.state, [...OPEN_SYNC_STATES]), and(eq(syncJobs.state, 'failed'), isNotNull(syncJobs.retryAt)));
+const awaitingFetchOf = perTables(({ syncJobs }) =>
+  or(inArray(syncJobs.state, [...OPEN_SYNC_STATES]), and(eq(syncJobs.state, 'failed'), isNotNull(syncJobs.retryAt))),
+);
 
-const whileOpen = (id: number) => and(eq(syncJobs.id, id), inArray(syncJobs.state, [...OPEN_SYNC_STATES]));
+const whileOpen = (db: Db, id: number) => {
+  const { syncJobs } = tablesOf(db);
+  return and(eq(syncJobs.id, id), inArray(syncJobs.state, [...OPEN_SYNC_STATES]));
+};
 
 /** What a new job is about: the device, why, how the NOTIFY goes and the revision the phone should fetch. */
 export interface SyncJobPlan {
@@ -42,14 +47,16 @@ export interface SyncJobPlan {
  * (the revision to send is the new one; the audit log keeps any failure).
  */
 export function supersedeSyncJobs(db: Db, deviceId: number): void {
+  const { syncJobs } = tablesOf(db);
   db.update(syncJobs)
     .set({ state: 'superseded', retryAt: null })
-    .where(and(eq(syncJobs.deviceId, deviceId), awaitingFetch))
+    .where(and(eq(syncJobs.deviceId, deviceId), awaitingFetchOf(db)))
     .run();
 }
 
 /** Queues a NOTIFY for the revision the phone should fetch. */
 export function openSyncJob(db: Db, plan: SyncJobPlan, at: Date): SyncJobRow {
+  const { syncJobs } = tablesOf(db);
   return db
     .insert(syncJobs)
     .values({ ...plan, state: 'queued', createdAt: at })
@@ -59,28 +66,32 @@ export function openSyncJob(db: Db, plan: SyncJobPlan, at: Date): SyncJobRow {
 
 /** The NOTIFY of an open job leaves (again): one attempt more, the last error forgotten. */
 export function markSyncSent(db: Db, job: Pick<SyncJobRow, 'id' | 'attempts'>, at: Date): void {
+  const { syncJobs } = tablesOf(db);
   db.update(syncJobs)
     .set({ state: 'sent', sentAt: at, attempts: job.attempts + 1, error: null })
-    .where(whileOpen(job.id))
+    .where(whileOpen(db, job.id))
     .run();
 }
 
 /** The phone or the PBX answered the NOTIFY of an open job; a refusal keeps its reason as the error. */
 export function markSyncAnswered(db: Db, id: number, at: Date, answer: { readonly statusCode: number | null; readonly error: string | null }): void {
+  const { syncJobs } = tablesOf(db);
   db.update(syncJobs)
     .set({ state: 'answered', answeredAt: at, error: answer.error, ...(answer.statusCode === null ? {} : { statusCode: answer.statusCode }) })
-    .where(whileOpen(id))
+    .where(whileOpen(db, id))
     .run();
 }
 
 /** What went wrong with an open job's NOTIFY this time (no answer, the PBX refused); it stays open for the watchdog. */
 export function noteSyncError(db: Db, id: number, error: string): void {
-  db.update(syncJobs).set({ error }).where(whileOpen(id)).run();
+  const { syncJobs } = tablesOf(db);
+  db.update(syncJobs).set({ error }).where(whileOpen(db, id)).run();
 }
 
 /** A NOTIFY that cannot be sent at all, now or on a retry (nowhere to send it): failed at once, with the reason. */
 export function markSyncUndeliverable(db: Db, id: number, at: Date, error: string): void {
-  db.update(syncJobs).set({ state: 'failed', failedAt: at, error }).where(whileOpen(id)).run();
+  const { syncJobs } = tablesOf(db);
+  db.update(syncJobs).set({ state: 'failed', failedAt: at, error }).where(whileOpen(db, id)).run();
 }
 
 /**
@@ -92,6 +103,7 @@ export function failSyncJob(
   job: SyncJobRow,
   failure: { readonly at: Date; readonly error: string; readonly retryAt: Date | null; readonly idleAccount: string | null },
 ): void {
+  const { syncJobs } = tablesOf(db);
   writeTransaction(db, (tx) => {
     tx.update(syncJobs).set({ state: 'failed', failedAt: failure.at, error: failure.error, retryAt: failure.retryAt }).where(eq(syncJobs.id, job.id)).run();
     if (job.failedAt === null) {
@@ -107,6 +119,7 @@ export function failSyncJob(
 
 /** A failed job's retry time came: queued for one NOTIFY more, unless something moved it on meanwhile. */
 export function requeueFailedSyncJob(db: Db, id: number): void {
+  const { syncJobs } = tablesOf(db);
   db.update(syncJobs)
     .set({ state: 'queued', retryAt: null })
     .where(and(eq(syncJobs.id, id), eq(syncJobs.state, 'failed')))
@@ -115,6 +128,7 @@ export function requeueFailedSyncJob(db: Db, id: number): void {
 
 /** A failed job whose device is gone is not tried again. */
 export function dropSyncRetry(db: Db, id: number): void {
+  const { syncJobs } = tablesOf(db);
   db.update(syncJobs).set({ retryAt: null }).where(eq(syncJobs.id, id)).run();
 }
 
@@ -123,6 +137,7 @@ export function dropSyncRetry(db: Db, id: number): void {
  * caught what the NOTIFY could not), the audit log says it recovered.
  */
 export function markSyncFetched(db: Db, id: number, at: Date, recovered: boolean): void {
+  const { syncJobs } = tablesOf(db);
   writeTransaction(db, (tx) => {
     const row = tx.update(syncJobs).set({ state: 'fetched', fetchedAt: at, retryAt: null }).where(eq(syncJobs.id, id)).returning().get();
     if (recovered && row !== undefined) {
@@ -137,11 +152,13 @@ export function markSyncFetched(db: Db, id: number, at: Date, recovered: boolean
 
 /** Every job whose phone should still fetch, oldest first. */
 export function listSyncJobsAwaitingFetch(db: Db): SyncJobRow[] {
-  return db.select().from(syncJobs).where(awaitingFetch).orderBy(syncJobs.id).all();
+  const { syncJobs } = tablesOf(db);
+  return db.select().from(syncJobs).where(awaitingFetchOf(db)).orderBy(syncJobs.id).all();
 }
 
 /** Jobs the watchdog must look at: NOTIFYs sent before `sentBefore` whose phone has not fetched, and failed jobs whose retry time came. */
 export function listOverdueSyncJobIds(db: Db, sentBefore: Date, now: Date): number[] {
+  const { syncJobs } = tablesOf(db);
   return db
     .select({ id: syncJobs.id })
     .from(syncJobs)
@@ -153,11 +170,13 @@ export function listOverdueSyncJobIds(db: Db, sentBefore: Date, now: Date): numb
 }
 
 export function findSyncJob(db: Db, id: number): SyncJobRow | undefined {
+  const { syncJobs } = tablesOf(db);
   return db.select().from(syncJobs).where(eq(syncJobs.id, id)).get();
 }
 
 /** The newest job of a device: the state of its last change's re-sync. */
 export function findLatestSyncJob(db: Db, deviceId: number): SyncJobRow | undefined {
+  const { syncJobs } = tablesOf(db);
   return db.select().from(syncJobs).where(eq(syncJobs.deviceId, deviceId)).orderBy(desc(syncJobs.id)).get();
 }
 
@@ -167,6 +186,7 @@ export function findLatestSyncJob(db: Db, deviceId: number): SyncJobRow | undefi
  * (sync_jobs_device covers the look-up).
  */
 export function countFailedResyncsByTenant(db: Db): { readonly tenantId: number; readonly n: number }[] {
+  const { devices, syncJobs } = tablesOf(db);
   return db
     .select({ tenantId: syncJobs.tenantId, n: count() })
     .from(syncJobs)

@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
-import { type Db, writeTransaction } from '../db/client.ts';
-import { type TemplateRevisionRow, templateRevisions } from '../db/schema.ts';
+import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
+import type { TemplateRevisionRow } from '../db/schema.ts';
 import { NotFound, TemplateRefused } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './deps.ts';
@@ -32,6 +32,7 @@ export interface TemplateEditing {
 
 /** A tenant's template's revisions, newest first. */
 export function revisionsOf(db: Db, tenantId: number, vendor: string, name: string): TemplateRevisionRow[] {
+  const { templateRevisions } = tablesOf(db);
   return db
     .select()
     .from(templateRevisions)
@@ -45,6 +46,7 @@ export function revisionsOf(db: Db, tenantId: number, vendor: string, name: stri
  * @throws AppError not_found (404), for another tenant's revision too.
  */
 export function getRevision(db: Db, tenantId: number, id: number): TemplateRevisionRow {
+  const { templateRevisions } = tablesOf(db);
   const row = db
     .select()
     .from(templateRevisions)
@@ -59,6 +61,7 @@ export function getRevision(db: Db, tenantId: number, id: number): TemplateRevis
  * tenant's phones get instead of the shipped files.
  */
 export function latestRevisions(db: Db, tenantId?: number): TemplateRevisionRow[] {
+  const { templateRevisions } = tablesOf(db);
   const seen = new Set<string>();
   const out: TemplateRevisionRow[] = [];
   const rows = db
@@ -160,6 +163,7 @@ function changeTemplate(
   actor: Actor,
   revision: { vendor: string; name: string; source: string | null; restoredFrom?: number },
 ): TemplateRevisionRow {
+  const { templateRevisions } = tablesOf(deps.db);
   const { vendor, name, source } = revision;
   requireTemplate(templates, vendor, name);
   const current = templates.currentSource(tenantId, vendor, name);

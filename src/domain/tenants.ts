@@ -1,8 +1,8 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Config, SipTransport } from '../config.ts';
-import { type Db, writeTransaction } from '../db/client.ts';
+import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
-import { devices, type TenantRow, tenants } from '../db/schema.ts';
+import type { TenantRow } from '../db/schema.ts';
 import { AppError, SlugTaken, UnknownTenant } from '../errors.ts';
 import { phoneBaseUrlOf } from '../urls.ts';
 import { recordAudit } from './audit.ts';
@@ -88,6 +88,7 @@ export function forgetTenantSettings(db: Db): void {
 
 /** Returns the default tenant, creating it on first start. */
 export function ensureDefaultTenant(db: Db): TenantRow {
+  const { tenants } = tablesOf(db);
   const existing = db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)).get();
   if (existing !== undefined) return existing;
   // Several processes may open a new database at once (the server and `hotprov` commands): one creates it.
@@ -165,6 +166,7 @@ function parseNumberList(json: string): string[] {
  * already (an earlier pattern may have given it) is stepped over.
  */
 export function takeIdleAccount(tx: Db, tenantId: number): string {
+  const { devices, tenants } = tablesOf(tx);
   for (;;) {
     const taken = tx
       .update(tenants)
@@ -185,6 +187,7 @@ export function takeIdleAccount(tx: Db, tenantId: number): string {
 
 /** Every tenant, for the jobs that run per tenant. */
 export function listTenants(db: Db): TenantRow[] {
+  const { tenants } = tablesOf(db);
   return db.select().from(tenants).all();
 }
 
@@ -197,6 +200,7 @@ export function getTenant(db: Db, id: number): TenantRow {
 
 /** Reads a tenant by id. */
 export function findTenant(db: Db, id: number): TenantRow | undefined {
+  const { tenants } = tablesOf(db);
   return preparedOnce(db, 'tenantById', () =>
     db
       .select()
@@ -311,6 +315,7 @@ function assertSecretsStay(current: TenantRow, input: TenantUpdate): void {
  * @throws AppError secret_required (400) when a change moves a stored secret's endpoint without the secret.
  */
 export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, input: TenantUpdate): TenantRow {
+  const { devices, tenants } = tablesOf(deps.db);
   const now = deps.now();
   const { emergencyNumbers, trustedNetworks, codecs, ...rest } = input;
   const row = writeTransaction(deps.db, (tx) => {
@@ -343,11 +348,13 @@ export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, i
 
 /** The tenants nobody deleted, oldest first (the default tenant is the first). */
 export function listActiveTenants(db: Db): TenantRow[] {
+  const { tenants } = tablesOf(db);
   return db.select().from(tenants).where(isNull(tenants.retiredAt)).orderBy(asc(tenants.id)).all();
 }
 
 /** The tenant a URL's slug names, unless it was deleted. */
 export function findActiveTenantBySlug(db: Db, slug: string): TenantRow | undefined {
+  const { tenants } = tablesOf(db);
   return db
     .select()
     .from(tenants)
@@ -365,6 +372,7 @@ export function createTenant(
   actor: Actor,
   input: { readonly name: string; readonly slug: string; readonly maxDevices?: number | null; readonly maxUsers?: number | null },
 ): TenantRow {
+  const { tenants } = tablesOf(deps.db);
   const now = deps.now();
   return writeTransaction(deps.db, (tx) => {
     if (tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.slug)).get() !== undefined) throw SlugTaken(input.slug);
@@ -387,6 +395,7 @@ export function createTenant(
  * @throws AppError unknown_tenant (404) when it was deleted already.
  */
 export function retireTenant(deps: DomainDeps, actor: Actor, tenantId: number): TenantRow {
+  const { tenants } = tablesOf(deps.db);
   const now = deps.now();
   return writeTransaction(deps.db, (tx) => {
     const row = tx

@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { type Db, writeTransaction } from '../db/client.ts';
+import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
-import { type UserKeyRow, type UserRow, userKeys, users } from '../db/schema.ts';
+import type { UserKeyRow, UserRow } from '../db/schema.ts';
 import { Conflict, UnknownExtension } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import { assertPinAllowed, generatePin, hashSecret } from './credentials.ts';
@@ -33,6 +33,7 @@ export interface UserWithKeys {
 
 /** A user's keys in order. */
 export function keysOf(db: Db, userId: number): UserKeyRow[] {
+  const { userKeys } = tablesOf(db);
   return preparedOnce(db, 'keysOfUser', () =>
     db
       .select()
@@ -44,6 +45,7 @@ export function keysOf(db: Db, userId: number): UserKeyRow[] {
 }
 
 export function listUsers(db: Db, tenantId: number): UserRow[] {
+  const { users } = tablesOf(db);
   return db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(asc(users.extension)).all();
 }
 
@@ -69,6 +71,7 @@ export async function createUsers(
   actor: Actor,
   inputs: readonly CreateUserInput[],
 ): Promise<UserWithKeys[]> {
+  const { users } = tablesOf(deps.db);
   for (const input of inputs) if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
   const hashes = await Promise.all(inputs.map((input) => (input.pin === undefined ? null : hashSecret(input.pin))));
   const now = deps.now();
@@ -123,6 +126,7 @@ export async function updateUser(
   extension: string,
   input: UpdateUserInput,
 ): Promise<UserWithKeys> {
+  const { users } = tablesOf(deps.db);
   getUser(deps.db, tenantId, extension);
   if (input.pin !== undefined) assertPinAllowed(input.pin, extension, pinMinLength);
   const pinHash = input.pin === undefined ? undefined : await hashSecret(input.pin);
@@ -171,6 +175,7 @@ export async function issuePin(deps: DomainDeps, tenantId: number, pinMinLength:
 
 /** Deletes a user, logging them out first so their phone goes idle. */
 export function deleteUser(deps: DomainDeps, tenantId: number, actor: Actor, extension: string): UserRow {
+  const { users } = tablesOf(deps.db);
   const now = deps.now();
   let seatedDevice: number | null = null;
   const user = writeTransaction(deps.db, (tx) => {
@@ -189,6 +194,7 @@ export function deleteUser(deps: DomainDeps, tenantId: number, actor: Actor, ext
 }
 
 function replaceKeys(tx: Db, userId: number, keys: readonly UserKey[]): UserKeyRow[] {
+  const { userKeys } = tablesOf(tx);
   tx.delete(userKeys).where(eq(userKeys.userId, userId)).run();
   if (keys.length === 0) return [];
   return tx
