@@ -149,8 +149,11 @@ Jobs('one writer: only domain/syncJobs.ts touches the sync_jobs table', () => {
   const touching = sourceFiles(src).filter((file) => {
     const text = readFileSync(join(src, file), 'utf8');
     const fromSchema = /import\s*\{([^}]*)\}\s*from\s*'[./]*db\/schema\.ts'/g;
-    const importsTable = [...text.matchAll(fromSchema)].some((m) => /(^|[\s,])syncJobs([\s,]|$)/.test(m[1] ?? ''));
-    return importsTable || /\bsync_jobs\b/.test(text.replace(/^\s*(\*|\/\/).*$/gm, ''));
+    // A table is reached through an import of a schema, or taken from the database (tablesOf, perTables).
+    const namesTable = (m: RegExpMatchArray) => /(^|[\s,])syncJobs([\s,]|$)/.test(m[1] ?? m[2] ?? '');
+    const importsTable = [...text.matchAll(fromSchema)].some(namesTable);
+    const takesTable = [...text.matchAll(/(?:const\s*\{([^}]*)\}\s*=\s*tablesOf\(|perTables\(\(\{([^}]*)\}\))/g)].some(namesTable);
+    return importsTable || takesTable || /\bsync_jobs\b/.test(text.replace(/^\s*(\*|\/\/).*$/gm, ''));
   });
   // The two schema files define the table (SQLite and its PostgreSQL twin); the domain module is its one user.
   assert.equal(touching.sort(), ['db/schema.pg.ts', 'db/schema.ts', 'domain/syncJobs.ts']);
