@@ -3,7 +3,7 @@ import { stdout } from 'node:process';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { openDb } from './db/client.ts';
+import { openDatabase, openDb } from './db/client.ts';
 import { copySqliteToPostgres, maskUrl, TargetNotEmptyError } from './db/copy.ts';
 import { ROLES, type Role } from './domain/access.ts';
 import { createAdmin, listAdmins } from './domain/admins.ts';
@@ -75,7 +75,7 @@ async function redirect(config: Config, verb: string | undefined, mac: string | 
     return EXIT.usage;
   }
   const log = createLogger('warn', () => {});
-  const { db, close } = openDb(config.dbPath);
+  const { db, close } = await openDatabase(config);
   const redirects = createRedirects({
     db,
     log,
@@ -95,12 +95,12 @@ async function redirect(config: Config, verb: string | undefined, mac: string | 
       return count('error') + count('registered_elsewhere') === 0 ? EXIT.ok : EXIT.failed;
     }
     if (verb === 'status' && mac === undefined) {
-      const rows = listRedirectStates(db);
+      const rows = await listRedirectStates(db);
       for (const d of rows) stdout.write(`${d.mac}\t${d.idleAccount}\t${d.vendor}\t${d.redirectStatus}\t${d.redirectMessage ?? ''}\n`);
       return rows.some((d) => d.redirectStatus === 'error' || d.redirectStatus === 'registered_elsewhere') ? EXIT.failed : EXIT.ok;
     }
     const parsed = parseMac(mac ?? '');
-    const device = parsed === null ? undefined : findDeviceByMac(db, parsed);
+    const device = parsed === null ? undefined : await findDeviceByMac(db, parsed);
     if (device === undefined || device.retiredAt !== null) {
       process.stderr.write(`hotprov: ${mac} is not enrolled\n`);
       return EXIT.failed;
@@ -115,7 +115,7 @@ async function redirect(config: Config, verb: string | undefined, mac: string | 
     stdout.write(`${device.mac}\t${result.status}\t${result.message}\n`);
     return result.status === 'error' || result.status === 'registered_elsewhere' ? EXIT.failed : EXIT.ok;
   } finally {
-    close();
+    await close();
   }
 }
 
@@ -150,7 +150,7 @@ function cliDeps(db: DomainDeps['db'], deviceLifecycle?: DomainDeps['deviceLifec
     db,
     now: () => new Date(),
     catalog: createModelCatalog(loadVendorAdapters().map((a) => a.profile)),
-    profilesChanged: () => [],
+    profilesChanged: async () => [],
     ...(deviceLifecycle === undefined ? {} : { deviceLifecycle }),
   };
 }
@@ -171,17 +171,20 @@ async function tenant(config: Config, verb: string | undefined, slug: string | u
       );
     }
   }
-  const { db, close } = openDb(config.dbPath);
+  const { db, close } = await openDatabase(config);
   try {
-    ensureDefaultTenant(db);
+    await ensureDefaultTenant(db);
     if (verb === 'list') {
-      const rows = listActiveTenants(db).map((t) => ({
-        slug: t.slug,
-        name: t.name,
-        devices: listDevices(db, t.id).length,
-        users: listUsers(db, t.id).length,
-        seated: listOpenSessions(db, t.id).length,
-      }));
+      const rows = [];
+      for (const t of await listActiveTenants(db)) {
+        rows.push({
+          slug: t.slug,
+          name: t.name,
+          devices: (await listDevices(db, t.id)).length,
+          users: (await listUsers(db, t.id)).length,
+          seated: (await listOpenSessions(db, t.id)).length,
+        });
+      }
       if (options.json === true) stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       else {
         stdout.write('slug\tname\tdevices\tusers\tseated\n');
@@ -190,11 +193,11 @@ async function tenant(config: Config, verb: string | undefined, slug: string | u
       return EXIT.ok;
     }
     if (verb === 'create') {
-      const row = createTenant(cliDeps(db), CLI, { slug: slug ?? '', name: options.name ?? '' });
+      const row = await createTenant(cliDeps(db), CLI, { slug: slug ?? '', name: options.name ?? '' });
       stdout.write(`created tenant ${row.slug} (${row.name})\n`);
       return EXIT.ok;
     }
-    const target = findActiveTenantBySlug(db, slug ?? '');
+    const target = await findActiveTenantBySlug(db, slug ?? '');
     if (target === undefined) {
       process.stderr.write(`hotprov: no tenant ${slug} (\`hotprov tenant list\` shows them)\n`);
       return EXIT.failed;
@@ -207,9 +210,9 @@ async function tenant(config: Config, verb: string | undefined, slug: string | u
       phoneBaseUrlOf: (t) => tenantPhoneBaseUrl(t, config),
       credentialedPath: CREDENTIALED_PATH,
     });
-    const devices = listDevices(db, target.id).length;
+    const devices = (await listDevices(db, target.id)).length;
     try {
-      deleteTenant(
+      await deleteTenant(
         cliDeps(db, (event) => redirects.onLifecycle(event)),
         CLI,
         target.id,
@@ -237,7 +240,7 @@ async function tenant(config: Config, verb: string | undefined, slug: string | u
     process.stderr.write(`hotprov: ${err.message}\n`);
     return EXIT.failed;
   } finally {
-    close();
+    await close();
   }
 }
 
@@ -262,14 +265,14 @@ async function admin(config: Config, verb: string | undefined, name: string | un
     if (role !== 'provider' && options.tenant === undefined)
       return usageError(`${role === 'admin' ? 'an admin' : 'a helpdesk'} belongs to one tenant: give --tenant <slug>`);
   }
-  const { db, close } = openDb(config.dbPath);
+  const { db, close } = await openDatabase(config);
   try {
-    const defaultTenant = ensureDefaultTenant(db);
+    const defaultTenant = await ensureDefaultTenant(db);
     if (verb === 'list') {
-      for (const a of listAdmins(db)) stdout.write(`${a.username}\n`);
+      for (const a of await listAdmins(db)) stdout.write(`${a.username}\n`);
       return EXIT.ok;
     }
-    const tenantRow = options.tenant === undefined ? null : findActiveTenantBySlug(db, options.tenant);
+    const tenantRow = options.tenant === undefined ? null : await findActiveTenantBySlug(db, options.tenant);
     if (tenantRow === undefined) {
       process.stderr.write(`hotprov: no tenant ${options.tenant} (\`hotprov tenant list\` shows them)\n`);
       return EXIT.failed;
@@ -283,7 +286,7 @@ async function admin(config: Config, verb: string | undefined, name: string | un
     const now = new Date();
     const created = await createAdmin(db, now, name ?? '', password, { role, tenantId: tenantRow?.id ?? null });
     // A provider's account is audited where a provider acts by default: the default tenant.
-    recordAudit(db, tenantRow?.id ?? defaultTenant.id, now, CLI, { action: 'admin.created', detail: { username: created.username, role: created.role } });
+    await recordAudit(db, tenantRow?.id ?? defaultTenant.id, now, CLI, { action: 'admin.created', detail: { username: created.username, role: created.role } });
     stdout.write(`created console user ${created.username} (${created.role}${tenantRow === null ? '' : ` of ${tenantRow.slug}`})\n`);
     return EXIT.ok;
   } catch (err) {
@@ -291,7 +294,7 @@ async function admin(config: Config, verb: string | undefined, name: string | un
     process.stderr.write(`hotprov: ${err.message}\n`);
     return EXIT.failed;
   } finally {
-    close();
+    await close();
   }
 }
 
@@ -305,6 +308,10 @@ async function dbCommand(config: Config, verb: string | undefined, options: Opti
   if (to === undefined || !/^postgres(ql)?:\/\//i.test(to)) return usageError('--to: give the PostgreSQL database as postgres://user:pass@host/db');
   const shown = maskUrl(to);
   // openDb would create an empty database at a mistyped path, and the copy would "succeed" with nothing in it.
+  if (config.dbEngine !== 'sqlite') {
+    process.stderr.write('hotprov: db copy copies a SQLite database (HOTPROV_DB) to PostgreSQL; HOTPROV_DB is already PostgreSQL\n');
+    return EXIT.failed;
+  }
   if (config.dbPath === ':memory:' || !existsSync(config.dbPath)) {
     process.stderr.write(`hotprov: no SQLite database at ${config.dbPath} (HOTPROV_DB) to copy from\n`);
     return EXIT.failed;

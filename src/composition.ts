@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { Config } from './config.ts';
-import { type OpenDb, openDb, watchOtherWriters } from './db/client.ts';
+import { type OpenDatabase, openDatabase, watchOtherWriters } from './db/client.ts';
 import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
 import type { DomainDeps, ProfileChange } from './domain/deps.ts';
 import { releaseAllPending } from './domain/lockout.ts';
@@ -42,7 +42,7 @@ export interface HotprovOptions {
 export interface Hotprov {
   readonly app: Koa;
   readonly deps: AppDeps;
-  readonly database: OpenDb;
+  readonly database: OpenDatabase;
   readonly adapters: readonly VendorAdapter[];
   readonly templates: TemplateStore;
   readonly provisioning: Provisioning;
@@ -50,7 +50,7 @@ export interface Hotprov {
   readonly redirects: Redirects;
   readonly notifier: SipNotifier;
   /** Starts the cron schedules (automatic logout, re-sync watchdog); tests call the jobs directly instead. */
-  startJobs(): void;
+  startJobs(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,14 +67,14 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const now = options.now ?? (() => new Date());
   const adapters = loadVendorAdapters();
   const templates = createTemplateStore(options.templatesDir);
-  const database = openDb(config.dbPath);
+  const database = await openDatabase(config);
   const { db } = database;
-  const defaultTenant = ensureDefaultTenant(db);
-  releaseAllPending(db);
-  releasePendingSignIns(db);
+  const defaultTenant = await ensureDefaultTenant(db);
+  await releaseAllPending(db);
+  await releasePendingSignIns(db);
   // Templates saved in the console replace the shipped files for their tenant's phones; one that no longer
   // compiles is skipped, loudly.
-  for (const revision of latestRevisions(db)) {
+  for (const revision of await latestRevisions(db)) {
     if (revision.source === null) continue;
     try {
       templates.setOverride(revision.tenantId, revision.vendor, revision.name, revision.source);
@@ -104,7 +104,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     binding = false;
     for (const line of held.splice(0)) line();
   } catch (err) {
-    database.close();
+    await database.close();
     const code = (err as { code?: unknown }).code;
     const problem =
       code === 'EADDRINUSE'
@@ -132,7 +132,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   templates.onChange((tenantId) => provisioning.invalidateTenant(tenantId));
   // One kept AMI session for every NOTIFY the PBX relays, not a login each.
   const asterisk = new AsteriskRelay({ log });
-  const resync = createResync({
+  const resync = await createResync({
     db,
     log,
     now,
@@ -158,7 +158,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     credentialedPath: CREDENTIALED_PATH,
     ...(options.redirectClientFor === undefined ? {} : { clientFor: options.redirectClientFor }),
   });
-  const moved = redirects.rebaseIfMoved();
+  const moved = await redirects.rebaseIfMoved();
   if (moved > 0) log.info('provisioning', 'the base URL changed: phones will be registered again with their redirect services', { devices: moved });
 
   const profileChanges = createProfileChanges({ db, log, provisioning, resync });
@@ -168,8 +168,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     deviceLifecycle: (event) => redirects.onLifecycle(event),
     ...(options.verifySecret === undefined ? {} : { verifySecret: options.verifySecret }),
     catalog: createModelCatalog(adapters.map((a) => a.profile)),
-    profilesChanged(change) {
-      const outcomes = profileChanges(change);
+    async profilesChanged(change) {
+      const outcomes = await profileChanges(change);
       options.onProfilesChanged?.(change);
       return outcomes;
     },
@@ -178,17 +178,20 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   // Another process may write the database (`hotprov tenant delete`, an admin's sqlite3): within a second, what was
   // kept from the rows before (rendered files and their ETags, tenant settings, schedules) is dropped, so phones get
   // what the database now says at their next fetch.
-  const otherWriters = watchOtherWriters(database.sqlite, OTHER_WRITERS_CHECK_MS, () => {
-    log.info('database', 'another process changed the database: files are rendered afresh');
-    forgetTenantSettings(db);
-    provisioning.invalidateAll();
-    jobs?.reschedule();
-  });
+  const otherWriters =
+    database.dialect === 'sqlite'
+      ? watchOtherWriters(database.sqlite, OTHER_WRITERS_CHECK_MS, () => {
+          log.info('database', 'another process changed the database: files are rendered afresh');
+          forgetTenantSettings(db);
+          provisioning.invalidateAll();
+          void jobs?.reschedule();
+        })
+      : { stop() {} };
   const deps: AppDeps = {
-    onTenantChanged: () => {
-      jobs?.reschedule();
+    onTenantChanged: async () => {
+      await jobs?.reschedule();
       // A tenant's base URL changed: its phones are registered again with their redirect services, now.
-      if (redirects.rebaseIfMoved() > 0) void redirects.retryDue();
+      void redirects.rebaseIfMoved().then((moved) => (moved > 0 ? redirects.retryDue() : undefined));
     },
     config,
     domain,
@@ -199,8 +202,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     templates,
     log,
     adminToken: options.adminToken,
-    tenant: () => tenantSettings(findTenant(db, defaultTenant.id) ?? defaultTenant, config),
-    tenantSettingsOf: (tenantId) => findTenantSettings(db, tenantId, config),
+    tenant: async () => tenantSettings((await findTenant(db, defaultTenant.id)) ?? defaultTenant, config),
+    tenantSettingsOf: async (tenantId) => await findTenantSettings(db, tenantId, config),
   };
   return {
     app: createApp(deps),
@@ -212,8 +215,9 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     resync,
     redirects,
     notifier,
-    startJobs() {
+    async startJobs() {
       jobs ??= startJobs({ domain, resync, redirects, log });
+      await jobs.scheduled;
     },
     async close() {
       otherWriters.stop();
@@ -222,8 +226,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
       asterisk.close();
       await redirects.settled();
       await notifier.close();
-      provisioning.flush();
-      database.close();
+      await provisioning.flush();
+      await database.close();
     },
   };
 }

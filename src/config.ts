@@ -23,7 +23,10 @@ export interface Config {
   /** HOTPROV_HTTP_HOST: address to listen on (default 0.0.0.0, all interfaces). */
   readonly httpHost: string;
   /** HOTPROV_DB: SQLite database file (default data/hotprov.db); ':memory:' for a throwaway database. */
+  /** HOTPROV_DB as given: a SQLite file path, or a PostgreSQL URL (with its password: never log it). */
   readonly dbPath: string;
+  /** Which engine HOTPROV_DB names. */
+  readonly dbEngine: 'sqlite' | 'postgres';
   /** HOTPROV_ADMIN_TOKEN: bearer token for /api/v1; when unset one is generated into data/admin-token. */
   readonly adminToken: string | null;
   /** HOTPROV_ADMIN_PASSWORD: on first start, creates console user `admin` with this password (10+ characters). */
@@ -298,6 +301,19 @@ function readVariables(env: Env, problems: string[]): Variables {
   return values as Variables;
 }
 
+/** What is wrong with a PostgreSQL URL (never repeating its password), or null. */
+function postgresUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL: use postgres://user:password@host:5432/database';
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) return 'names no host: use postgres://user:password@host:5432/database';
+  if (url.pathname.replace(/^\//, '') === '') return 'names no database: use postgres://user:password@host:5432/database';
+  return null;
+}
+
 /**
  * Reads and validates the HOTPROV_* variables.
  * @param env the environment to read, process.env in production.
@@ -317,9 +333,13 @@ export function loadConfig(env: Env): Config {
     problems.push(`HOTPROV_SIP_REGISTRAR=${JSON.stringify(registrarHost)} is not a host name or IP address`);
   }
 
-  // A PostgreSQL URL would otherwise become a SQLite file under a folder named `postgres:` (issue 16).
-  if (/^postgres(ql)?:/i.test(v.HOTPROV_DB)) {
-    problems.push('HOTPROV_DB: PostgreSQL is not supported yet by this build: set HOTPROV_DB to a SQLite file path');
+  // A PostgreSQL URL names a server and a database; anything else is a SQLite file path.
+  const dbEngine = /^postgres(ql)?:/i.test(v.HOTPROV_DB) ? 'postgres' : 'sqlite';
+  if (dbEngine === 'postgres') {
+    const problem = postgresUrlProblem(v.HOTPROV_DB);
+    if (problem !== null) problems.push(`HOTPROV_DB: ${problem}`);
+    // A token generated into one node's data folder would be unknown to the others.
+    if (v.HOTPROV_ADMIN_TOKEN === null) problems.push('HOTPROV_ADMIN_TOKEN must be set with PostgreSQL: every node must accept the same token');
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -328,6 +348,7 @@ export function loadConfig(env: Env): Config {
     httpPort: v.HOTPROV_HTTP_PORT,
     httpHost: v.HOTPROV_HTTP_HOST,
     dbPath: v.HOTPROV_DB,
+    dbEngine,
     adminToken: v.HOTPROV_ADMIN_TOKEN,
     adminPassword: v.HOTPROV_ADMIN_PASSWORD,
     baseUrl,

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createHotprov, type Hotprov } from './composition.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { redactedUrl } from './db/postgres.ts';
 import { StartupError } from './errors.ts';
 import { createHttpsServer } from './http/https.ts';
 import { createLogger, type Logger, prettyLines } from './log.ts';
@@ -43,12 +44,12 @@ async function main(): Promise<void> {
     process.stderr.write(`hotprov: ${err instanceof StartupError ? err.message : `start-up failed: ${(err as Error).message.split('\n')[0]}`}\n`);
     process.exit(1);
   }
-  hotprov.startJobs();
+  await hotprov.startJobs();
   const server = hotprov.app.listen(config.httpPort, config.httpHost, () => {
     log.info('lifecycle', 'hotprov is serving', {
       listen: `${config.httpHost}:${config.httpPort}`,
       baseUrl: config.baseUrl,
-      db: config.dbPath,
+      db: config.dbEngine === 'postgres' ? redactedUrl(config.dbPath) : config.dbPath,
       registrar: `${config.registrar.host}:${config.registrar.port}/${config.registrar.transport}`,
     });
   });

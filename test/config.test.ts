@@ -98,13 +98,24 @@ Config('a secret that is too short is named, never repeated', () => {
   assert.equal(problems, ['HOTPROV_ADMIN_TOKEN must be at least 16 characters long', 'HOTPROV_ADMIN_PASSWORD must be at least 10 characters long']);
 });
 
-Config('a PostgreSQL URL in HOTPROV_DB is refused (this build has SQLite only), and its password is never repeated', () => {
+Config('a PostgreSQL URL in HOTPROV_DB selects PostgreSQL; one naming no host or database is refused without its password', () => {
   for (const url of ['postgres://hotprov:s3cret-pw@db.example.com/hotprov', 'postgresql://hotprov:s3cret-pw@127.0.0.1:5432/hotprov', 'POSTGRES://x@y/z']) {
-    const problems = problemsOf({ HOTPROV_DB: url });
-    assert.equal(problems, ['HOTPROV_DB: PostgreSQL is not supported yet by this build: set HOTPROV_DB to a SQLite file path']);
+    assert.is(loadConfig({ HOTPROV_DB: url, HOTPROV_ADMIN_TOKEN: 'a-token-of-16-chars-or-more' }).dbEngine, 'postgres');
+  }
+  // Every node must accept the same API token: none may generate its own.
+  assert.equal(problemsOf({ HOTPROV_DB: 'postgres://hotprov:s3cret-pw@db.example.com/hotprov' }), [
+    'HOTPROV_ADMIN_TOKEN must be set with PostgreSQL: every node must accept the same token',
+  ]);
+  for (const url of ['postgres://hotprov:s3cret-pw@db.example.com/', 'postgres://hotprov:s3cret-pw@db.example.com']) {
+    const problems = problemsOf({ HOTPROV_DB: url, HOTPROV_ADMIN_TOKEN: 'a-token-of-16-chars-or-more' });
+    assert.equal(problems, ['HOTPROV_DB: names no database: use postgres://user:password@host:5432/database']);
     assert.not.match(problems.join('\n'), /s3cret-pw/);
   }
+  assert.equal(problemsOf({ HOTPROV_DB: 'postgres://hotprov:s3cret-pw@[/x', HOTPROV_ADMIN_TOKEN: 'a-token-of-16-chars-or-more' }), [
+    'HOTPROV_DB: is not a URL: use postgres://user:password@host:5432/database',
+  ]);
   // Only the URL schemes: a SQLite file whose path says postgres is still a file.
+  assert.is(loadConfig({ HOTPROV_DB: 'data/postgres.db' }).dbEngine, 'sqlite');
   assert.is(loadConfig({ HOTPROV_DB: 'data/postgres.db' }).dbPath, 'data/postgres.db');
   assert.is(loadConfig({ HOTPROV_DB: '/srv/postgres/hotprov.db' }).dbPath, '/srv/postgres/hotprov.db');
 });

@@ -42,21 +42,11 @@ function hotprov(ctx: CliContext, args: string[], input = '') {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-/** Opens the command line's database from the test, for what a person would check afterwards. */
-function inDb<T>(ctx: CliContext, read: (db: ReturnType<typeof openDb>['db']) => T): T {
+/** Opens the command line's database from the test, for a setup or for what a person would check afterwards. */
+async function inDb<T>(ctx: CliContext, use: (db: ReturnType<typeof openDb>['db']) => Promise<T>): Promise<T> {
   const { db, close } = openDb(ctx.db);
   try {
-    return read(db);
-  } finally {
-    close();
-  }
-}
-
-/** The same for a setup that awaits (a user's PIN is hashed). */
-async function inDbAsync(ctx: CliContext, write: (db: ReturnType<typeof openDb>['db']) => Promise<unknown>): Promise<void> {
-  const { db, close } = openDb(ctx.db);
-  try {
-    await write(db);
+    return await use(db);
   } finally {
     close();
   }
@@ -79,11 +69,11 @@ TenantCli('tenant create and list: slug, name and counts, as text and --json; a 
   assert.match(nameless.stderr, /--name/);
 
   // acme gets a phone and two users
-  await inDbAsync(ctx, (db) => {
-    const acme = findActiveTenantBySlug(db, 'acme');
+  await inDb(ctx, async (db) => {
+    const acme = await findActiveTenantBySlug(db, 'acme');
     if (acme === undefined) throw new Error('acme was not created');
-    const deps = { db, now: () => new Date(), catalog: createModelCatalog(loadVendorAdapters().map((a) => a.profile)), profilesChanged: () => [] };
-    enrolDevice(deps, acme.id, { name: 'test' }, { mac: '001565aa0001', vendor: 'yealink', model: 'T54W' });
+    const deps = { db, now: () => new Date(), catalog: createModelCatalog(loadVendorAdapters().map((a) => a.profile)), profilesChanged: async () => [] };
+    await enrolDevice(deps, acme.id, { name: 'test' }, { mac: '001565aa0001', vendor: 'yealink', model: 'T54W' });
     return Promise.all([
       createUser(deps, acme.id, 4, { name: 'test' }, { extension: '101', displayName: 'Ann', sipPassword: 'pw-101', pin: '4711' }),
       createUser(deps, acme.id, 4, { name: 'test' }, { extension: '102', displayName: 'Bob', sipPassword: 'pw-102', pin: '4712' }),
@@ -100,9 +90,9 @@ TenantCli('tenant create and list: slug, name and counts, as text and --json; a 
     { slug: 'bravo', name: 'Bravo GmbH', devices: 0, users: 0, seated: 0 },
   ]);
 
-  const audited = inDb(ctx, (db) => {
-    const acme = findActiveTenantBySlug(db, 'acme');
-    return listAudit(db, acme?.id ?? 0, {}).filter((e) => e.action === 'tenant.created');
+  const audited = await inDb(ctx, async (db) => {
+    const acme = await findActiveTenantBySlug(db, 'acme');
+    return (await listAudit(db, acme?.id ?? 0, {})).filter((e) => e.action === 'tenant.created');
   });
   assert.equal(
     audited.map((e) => [e.actor, e.action]),
@@ -112,12 +102,12 @@ TenantCli('tenant create and list: slug, name and counts, as text and --json; a 
 
 TenantCli('tenant delete: unknown slug exit 1, the default tenant kept, refused while seated unless --force; devices retired', async (ctx) => {
   hotprov(ctx, ['tenant', 'create', 'acme', '--name', 'Acme Ltd']);
-  await inDbAsync(ctx, async (db) => {
-    const acme = findActiveTenantBySlug(db, 'acme');
+  await inDb(ctx, async (db) => {
+    const acme = await findActiveTenantBySlug(db, 'acme');
     if (acme === undefined) throw new Error('acme was not created');
-    const deps = { db, now: () => new Date(), catalog: createModelCatalog(loadVendorAdapters().map((a) => a.profile)), profilesChanged: () => [] };
-    enrolDevice(deps, acme.id, { name: 'test' }, { mac: '001565aa0001', vendor: 'yealink', model: 'T54W' });
-    enrolDevice(deps, acme.id, { name: 'test' }, { mac: '000413aa0002', vendor: 'snom', model: 'D785' });
+    const deps = { db, now: () => new Date(), catalog: createModelCatalog(loadVendorAdapters().map((a) => a.profile)), profilesChanged: async () => [] };
+    await enrolDevice(deps, acme.id, { name: 'test' }, { mac: '001565aa0001', vendor: 'yealink', model: 'T54W' });
+    await enrolDevice(deps, acme.id, { name: 'test' }, { mac: '000413aa0002', vendor: 'snom', model: 'D785' });
     await createUser(deps, acme.id, 4, { name: 'test' }, { extension: '101', displayName: 'Ann', sipPassword: 'pw-101', pin: '4711' });
     const seated = await login(deps, acme.id, { name: 'test' }, { device: '001565aa0001', extension: '101', pin: '4711', method: 'api' });
     assert.is(seated.result, 'logged_in');
@@ -133,28 +123,24 @@ TenantCli('tenant delete: unknown slug exit 1, the default tenant kept, refused 
   const refused = hotprov(ctx, ['tenant', 'delete', 'acme']);
   assert.is(refused.code, 1);
   assert.match(refused.stderr, /1 desk is seated in acme; log them out first, or give --force/);
-  assert.ok(
-    inDb(ctx, (db) => findActiveTenantBySlug(db, 'acme')),
-    'a refused deletion leaves the tenant',
-  );
+  assert.ok(await inDb(ctx, async (db) => await findActiveTenantBySlug(db, 'acme')), 'a refused deletion leaves the tenant');
 
   const forced = hotprov(ctx, ['tenant', 'delete', 'acme', '--force']);
   assert.is(forced.code, 0, forced.stderr);
   assert.is(forced.stdout, 'deleted tenant acme: 2 devices retired\n');
   assert.match(forced.stderr, /the phones get their wipe file at their next fetch/);
-  const after = inDb(ctx, (db) => {
-    const id = db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, 'acme')).get()?.id ?? 0;
+  const after = await inDb(ctx, async (db) => {
+    const id = (await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, 'acme')))[0]?.id ?? 0;
     return {
-      gone: findActiveTenantBySlug(db, 'acme') === undefined,
-      active: listDevices(db, id).length,
-      retired: db
-        .select({ id: devices.id })
-        .from(devices)
-        .where(and(eq(devices.tenantId, id), isNotNull(devices.retiredAt)))
-        .all().length,
-      audit: listAudit(db, id, {})
-        .filter((e) => e.actor === 'cli')
-        .map((e) => e.action),
+      gone: (await findActiveTenantBySlug(db, 'acme')) === undefined,
+      active: (await listDevices(db, id)).length,
+      retired: (
+        await db
+          .select({ id: devices.id })
+          .from(devices)
+          .where(and(eq(devices.tenantId, id), isNotNull(devices.retiredAt)))
+      ).length,
+      audit: (await listAudit(db, id, {})).filter((e) => e.actor === 'cli').map((e) => e.action),
     };
   });
   assert.equal(after.gone, true);
@@ -191,14 +177,12 @@ TenantCli('admin create: role from --tenant, a wrong pairing exits 2, unknown te
   assert.is(short.code, 1);
   assert.match(short.stderr, /at least 10 characters/);
 
-  const accounts = inDb(ctx, (db) => {
-    const acme = findActiveTenantBySlug(db, 'acme');
+  const accounts = await inDb(ctx, async (db) => {
+    const acme = await findActiveTenantBySlug(db, 'acme');
     return {
       acmeId: acme?.id,
-      rows: listAdmins(db).map((a) => [a.username, a.role, a.tenantId]),
-      audit: listAudit(db, acme?.id ?? 0, {})
-        .filter((e) => e.action === 'admin.created')
-        .map((e) => [e.actor, JSON.parse(String(e.detail)).username]),
+      rows: (await listAdmins(db)).map((a) => [a.username, a.role, a.tenantId]),
+      audit: (await listAudit(db, acme?.id ?? 0, {})).filter((e) => e.action === 'admin.created').map((e) => [e.actor, JSON.parse(String(e.detail)).username]),
     };
   });
   assert.equal(accounts.rows, [

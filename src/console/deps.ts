@@ -16,7 +16,7 @@ export interface ConsoleDeps {
   readonly adapters: readonly VendorAdapter[];
   readonly templates: TemplateStore;
   /** Called after the tenant's settings changed (the automatic-logout schedule may have). */
-  readonly onTenantChanged: () => void;
+  readonly onTenantChanged: () => Promise<void>;
   /** The tenant the console acts on, with its settings as they are now. */
-  readonly tenant: () => TenantSettings;
+  readonly tenant: () => Promise<TenantSettings>;
 }

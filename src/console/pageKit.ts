@@ -26,18 +26,18 @@ export interface PageKit {
   /** The tenant the page acts in: a provider's choice in the switcher (the default tenant at first), anyone else's own. */
   tenantId(ctx: RouterContext): number;
   /** That tenant's settings as they are now. */
-  tenant(ctx: RouterContext): TenantSettings;
+  tenant(ctx: RouterContext): Promise<TenantSettings>;
   /** Who is signed in, with their role and tenant (set by the session guard). */
   principal(ctx: RouterContext): Principal;
   session(ctx: RouterContext): ConsoleSession | null;
   /** The signed-in admin, as the audit log names them. */
   actor(ctx: RouterContext): Actor;
   /** Answers a whole page: the view in the layout, with the notice or error the change before left. */
-  page(ctx: RouterContext, view: string, data: Record<string, unknown>): void;
+  page(ctx: RouterContext, view: string, data: Record<string, unknown>): Promise<void>;
   /** Redirects to a page that shows the note once (kept in the session, never in the URL). */
-  back(ctx: RouterContext, path: string, note: Flash): void;
+  back(ctx: RouterContext, path: string, note: Flash): Promise<void>;
   /** Answers 403 with a page that says so: the signed-in role may not do this. */
-  forbidden(ctx: RouterContext): void;
+  forbidden(ctx: RouterContext): Promise<void>;
   /** Runs a change; a refusal from the domain (bad input, conflict…) goes back to the page as a message. */
   attempt(ctx: RouterContext, path: string, work: () => unknown, notice: string): Promise<void>;
   /** The posted form (read and its CSRF token checked before any page sees it), as the form's schema reads it. */
@@ -62,9 +62,9 @@ const can = (p: Principal) => {
 export function createPageKit(deps: ConsoleDeps, views: Views): PageKit {
   const { domain } = deps;
   const session = (ctx: RouterContext): ConsoleSession | null => ctx.state.console as ConsoleSession | null;
-  const back = (ctx: RouterContext, path: string, note: Flash) => {
+  const back = async (ctx: RouterContext, path: string, note: Flash) => {
     const cookie = ctx.cookies.get(SESSION_COOKIE);
-    if (cookie !== undefined && (note.notice !== undefined || note.error !== undefined)) setFlash(domain.db, cookie, note);
+    if (cookie !== undefined && (note.notice !== undefined || note.error !== undefined)) await setFlash(domain.db, cookie, note);
     ctx.redirect(path);
   };
   const tenantId = (ctx: RouterContext): number => {
@@ -78,12 +78,12 @@ export function createPageKit(deps: ConsoleDeps, views: Views): PageKit {
     if (p === undefined) throw new Error('console page reached without a principal');
     return p;
   };
-  const page = (ctx: RouterContext, view: string, data: Record<string, unknown>) => {
+  const page = async (ctx: RouterContext, view: string, data: Record<string, unknown>) => {
     const s = session(ctx);
     // A notice or error left by the change before is shown once; the URL never carries one.
     const flash = s?.flash ?? null;
     const cookie = ctx.cookies.get(SESSION_COOKIE);
-    if (flash !== null && cookie !== undefined) setFlash(domain.db, cookie, null);
+    if (flash !== null && cookie !== undefined) await setFlash(domain.db, cookie, null);
     const p = ctx.state.principal as Principal | undefined;
     const current = ctx.state.tenantId as number | undefined;
     ctx.type = 'text/html; charset=utf-8';
@@ -94,8 +94,10 @@ export function createPageKit(deps: ConsoleDeps, views: Views): PageKit {
       can: p === undefined ? {} : can(p),
       // The switcher: a provider picks the tenant; everyone else sees none.
       switcher:
-        p !== undefined && canManageTenants(p) ? listActiveTenants(domain.db).map((t) => ({ slug: t.slug, name: t.name, selected: t.id === current })) : null,
-      tenantName: current === undefined ? undefined : findTenantSettings(domain.db, current, deps.config)?.name,
+        p !== undefined && canManageTenants(p)
+          ? (await listActiveTenants(domain.db)).map((t) => ({ slug: t.slug, name: t.name, selected: t.id === current }))
+          : null,
+      tenantName: current === undefined ? undefined : (await findTenantSettings(domain.db, current, deps.config))?.name,
       csrf: s?.csrfToken,
       nonce: ctx.state.cspNonce,
       notice: flash?.notice,
@@ -106,8 +108,8 @@ export function createPageKit(deps: ConsoleDeps, views: Views): PageKit {
     deps,
     views,
     tenantId,
-    tenant(ctx) {
-      const settings = findTenantSettings(domain.db, tenantId(ctx), deps.config);
+    async tenant(ctx) {
+      const settings = await findTenantSettings(domain.db, tenantId(ctx), deps.config);
       if (settings === undefined) throw new Error(`tenant ${tenantId(ctx)} does not exist`);
       return settings;
     },
@@ -115,18 +117,18 @@ export function createPageKit(deps: ConsoleDeps, views: Views): PageKit {
     session,
     actor: (ctx) => ({ name: `admin:${session(ctx)?.admin.username ?? '?'}` }),
     page,
-    forbidden(ctx) {
-      page(ctx, 'forbidden', { title: 'Not allowed' });
+    async forbidden(ctx) {
+      await page(ctx, 'forbidden', { title: 'Not allowed' });
       ctx.status = 403;
     },
     back,
     async attempt(ctx, path, work, notice) {
       try {
         await work();
-        back(ctx, path, { notice });
+        await back(ctx, path, { notice });
       } catch (err) {
         if (!(err instanceof AppError) || err.status >= 500) throw err;
-        back(ctx, path, { error: err.message });
+        await back(ctx, path, { error: err.message });
       }
     },
     input: (ctx, schema, lists) => formInput(ctx.state.form as URLSearchParams, schema, lists),

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
-import type { Pool } from 'pg';
+import pg, { type Pool } from 'pg';
+import { StartupError } from '../errors.ts';
 import * as schema from './schema.pg.ts';
 
 /** The PostgreSQL migrations, found from this file both as src/db/postgres.ts and as dist/db/postgres.js. */
@@ -31,4 +32,38 @@ export async function migratePostgres(pool: Pool): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+/** A PostgreSQL URL with its password replaced, for messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+/**
+ * Connects a pool to the database a PostgreSQL URL names and migrates it (under the advisory lock). The pool's
+ * connections are opened as needed, at most `maxConnections` at once.
+ * @throws StartupError naming the URL without its password when the server cannot be reached or the migrations fail.
+ */
+export async function openPostgres(
+  url: string,
+  maxConnections = 10,
+): Promise<{ db: ReturnType<typeof drizzle<typeof schema>>; pool: Pool; close(): Promise<void> }> {
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, application_name: 'hotprov' });
+  // An idle connection the server closed (a restart, a failover) is dropped by the pool; a new one is made on demand.
+  pool.on('error', () => {});
+  try {
+    await migratePostgres(pool);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    const message = (err as Error).message.split('\n')[0] ?? String(err);
+    const cause = (err as { cause?: Error }).cause?.message;
+    throw new StartupError(`HOTPROV_DB ${redactedUrl(url)}: ${message}${cause === undefined ? '' : `: ${cause}`}`);
+  }
+  return { db: drizzle(pool, { schema }), pool, close: () => pool.end() };
 }

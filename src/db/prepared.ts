@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { getTableName } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
-import type { Db } from './client.ts';
+import type { Pool } from 'pg';
+import { type Db, dialectOf, statementOwner } from './client.ts';
 
 const statements = new WeakMap<Db, Map<string, unknown>>();
 
@@ -10,10 +11,11 @@ const statements = new WeakMap<Db, Map<string, unknown>>();
  * than SQLite takes to run it, and a boot storm runs these thousands of times a second.
  */
 export function preparedOnce<T>(db: Db, name: string, prepare: () => T): T {
-  let byName = statements.get(db);
+  const owner = statementOwner(db);
+  let byName = statements.get(owner);
   if (byName === undefined) {
     byName = new Map();
-    statements.set(db, byName);
+    statements.set(owner, byName);
   }
   let statement = byName.get(name) as T | undefined;
   if (statement === undefined) {
@@ -26,8 +28,9 @@ export function preparedOnce<T>(db: Db, name: string, prepare: () => T): T {
 /**
  * Reads one row of `table` by a unique column, as drizzle's select of `columns` would answer it (each value
  * decoded by its column, as drizzle does), but without drizzle's per-call mapping, which walks every field's
- * class chain: better-sqlite3 in raw mode and one loop. On the read every phone request makes, 7.8 → 6.0 µs.
- * Only on the database itself, never inside a transaction (there is no statement handle there).
+ * class chain: the driver's raw rows and one loop. On the read every phone request makes, 7.8 → 6.0 µs on SQLite
+ * (better-sqlite3 in raw mode); on PostgreSQL one named statement, prepared once per connection by the server.
+ * Only on the database itself, never inside a transaction.
  */
 export function preparedRowReader<Row>(
   db: Db,
@@ -35,19 +38,15 @@ export function preparedRowReader<Row>(
   table: SQLiteTable,
   columns: Readonly<Record<string, SQLiteColumn>>,
   by: SQLiteColumn,
-): (value: string | number) => Row | undefined {
+): (value: string | number) => Promise<Row | undefined> {
   return preparedOnce(db, name, () => {
-    const sqlite = (db as unknown as { $client?: Database.Database }).$client;
-    if (sqlite === undefined) throw new Error(`${name}: needs the database, not a transaction`);
     const entries = Object.entries(columns);
     const keys = entries.map(([key]) => key);
     const decoders = entries.map(([, column]) => column);
     const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
-    const statement = sqlite
-      .prepare(`SELECT ${decoders.map((c) => quote(c.name)).join(', ')} FROM ${quote(getTableName(table))} WHERE ${quote(by.name)} = ?`)
-      .raw();
-    return (value: string | number): Row | undefined => {
-      const values = statement.get(value) as unknown[] | undefined;
+    const text = (parameter: string) =>
+      `SELECT ${decoders.map((c) => quote(c.name)).join(', ')} FROM ${quote(getTableName(table))} WHERE ${quote(by.name)} = ${parameter}`;
+    const decode = (values: unknown[] | undefined): Row | undefined => {
       if (values === undefined) return undefined;
       const row: Record<string, unknown> = {};
       for (let i = 0; i < keys.length; i++) {
@@ -56,5 +55,14 @@ export function preparedRowReader<Row>(
       }
       return row as Row;
     };
+    const client = (db as unknown as { $client?: Database.Database | Pool }).$client;
+    if (client === undefined) throw new Error(`${name}: needs the database, not a transaction`);
+    if (dialectOf(db) === 'postgres') {
+      const pool = client as Pool;
+      const query = { name: `hotprov_${name}`, text: text('$1'), rowMode: 'array' as const };
+      return async (value: string | number): Promise<Row | undefined> => decode((await pool.query({ ...query, values: [value] })).rows[0]);
+    }
+    const statement = (client as Database.Database).prepare(text('?')).raw();
+    return (value: string | number): Promise<Row | undefined> => Promise.resolve(decode(statement.get(value) as unknown[] | undefined));
   });
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, count, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
-import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
+import { and, asc, count, eq, gt, inArray, isNull, lt, notInArray, or } from 'drizzle-orm';
+import { type Db, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import { type AdminRow, type ApiTokenRow, ROLES } from '../db/schema.ts';
 import { AppError, Conflict, InvalidField, NotFound } from '../errors.ts';
 import { actsIn, canWrite, type Principal, type Role } from './access.ts';
@@ -37,26 +37,26 @@ export async function createAdmin(db: Db, now: Date, username: string, password:
   if (password.length < 10) throw InvalidField('password', 'use at least 10 characters');
   if (!(ROLES as readonly string[]).includes(access.role)) throw InvalidField('role', `use one of ${ROLES.join(', ')}`);
   if ((access.role === 'provider') !== (access.tenantId === null)) throw InvalidField('role', 'a provider belongs to no tenant; an admin or helpdesk to one');
-  if (db.select().from(admins).where(eq(admins.username, username)).get() !== undefined) throw Conflict(`admin ${username} exists`);
+  if ((await db.select().from(admins).where(eq(admins.username, username)))[0] !== undefined) throw Conflict(`admin ${username} exists`);
   const passwordHash = await hashSecret(password);
-  return db.insert(admins).values({ username, passwordHash, role: access.role, tenantId: access.tenantId, createdAt: now }).returning().get();
+  return await returnedRow(db.insert(admins).values({ username, passwordHash, role: access.role, tenantId: access.tenantId, createdAt: now }).returning());
 }
 
 /** On first start: an `admin` account with the given password, when there is no admin yet. */
 export async function ensureFirstAdmin(db: Db, now: Date, password: string | null): Promise<AdminRow | null> {
   const { admins } = tablesOf(db);
-  if (password === null || db.select({ id: admins.id }).from(admins).get() !== undefined) return null;
-  return createAdmin(db, now, 'admin', password);
+  if (password === null || (await db.select({ id: admins.id }).from(admins))[0] !== undefined) return null;
+  return await createAdmin(db, now, 'admin', password);
 }
 
 /**
  * Console accounts by user name: every one (no argument), a tenant's admins and helpdesks (its id), or the
  * providers (null).
  */
-export function listAdmins(db: Db, tenantId?: number | null): AdminRow[] {
+export async function listAdmins(db: Db, tenantId?: number | null): Promise<AdminRow[]> {
   const { admins } = tablesOf(db);
   const where = tenantId === undefined ? undefined : tenantId === null ? isNull(admins.tenantId) : eq(admins.tenantId, tenantId);
-  return db.select().from(admins).where(where).orderBy(asc(admins.username)).all();
+  return await db.select().from(admins).where(where).orderBy(asc(admins.username));
 }
 
 /**
@@ -69,9 +69,9 @@ export function mayManageAccount(by: Principal, tenantId: number, account: Accou
 }
 
 /** An account `by` may manage, acting in `tenantId`; any other (or none) is not found, so no other tenant's shows. */
-function manageableAdmin(db: Db, by: Principal, tenantId: number, id: number): AdminRow {
+async function manageableAdmin(db: Db, by: Principal, tenantId: number, id: number): Promise<AdminRow> {
   const { admins } = tablesOf(db);
-  const row = db.select().from(admins).where(eq(admins.id, id)).get();
+  const row = (await db.select().from(admins).where(eq(admins.id, id)))[0];
   if (row === undefined || !mayManageAccount(by, tenantId, row)) throw NotFound(`admin ${id}`);
   return row;
 }
@@ -81,13 +81,13 @@ function manageableAdmin(db: Db, by: Principal, tenantId: number, id: number): A
  * left without the admin who was about to.
  * @throws AppError not_found (404) for an account `by` may not manage; conflict (409) for one's own.
  */
-export function deleteAdmin(db: Db, now: Date, by: Principal, tenantId: number, id: number): AdminRow {
+export async function deleteAdmin(db: Db, now: Date, by: Principal, tenantId: number, id: number): Promise<AdminRow> {
   const { admins } = tablesOf(db);
-  return writeTransaction(db, (tx) => {
-    const row = manageableAdmin(tx, by, tenantId, id);
+  return await writeTransaction(db, async (tx) => {
+    const row = await manageableAdmin(tx, by, tenantId, id);
     if (row.username === by.name) throw Conflict('you cannot delete the account you are signed in with');
-    tx.delete(admins).where(eq(admins.id, row.id)).run();
-    recordAudit(tx, tenantId, now, { name: `admin:${by.name}` }, { action: 'admin.deleted', detail: { username: row.username, role: row.role } });
+    await tx.delete(admins).where(eq(admins.id, row.id));
+    await recordAudit(tx, tenantId, now, { name: `admin:${by.name}` }, { action: 'admin.deleted', detail: { username: row.username, role: row.role } });
     return row;
   });
 }
@@ -99,13 +99,13 @@ export function deleteAdmin(db: Db, now: Date, by: Principal, tenantId: number, 
 export async function resetAdminPassword(db: Db, now: Date, by: Principal, tenantId: number, id: number, password: string): Promise<AdminRow> {
   const { adminSessions, admins } = tablesOf(db);
   if (password.length < 10) throw InvalidField('password', 'use at least 10 characters');
-  manageableAdmin(db, by, tenantId, id);
+  await manageableAdmin(db, by, tenantId, id);
   const passwordHash = await hashSecret(password);
-  return writeTransaction(db, (tx) => {
-    const row = manageableAdmin(tx, by, tenantId, id);
-    tx.update(admins).set({ passwordHash }).where(eq(admins.id, row.id)).run();
-    tx.delete(adminSessions).where(eq(adminSessions.adminId, row.id)).run();
-    recordAudit(tx, tenantId, now, { name: `admin:${by.name}` }, { action: 'admin.password_reset', detail: { username: row.username } });
+  return await writeTransaction(db, async (tx) => {
+    const row = await manageableAdmin(tx, by, tenantId, id);
+    await tx.update(admins).set({ passwordHash }).where(eq(admins.id, row.id));
+    await tx.delete(adminSessions).where(eq(adminSessions.adminId, row.id));
+    await recordAudit(tx, tenantId, now, { name: `admin:${by.name}` }, { action: 'admin.password_reset', detail: { username: row.username } });
     return row;
   });
 }
@@ -158,10 +158,10 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
   const { adminSessions, admins, signInThrottles } = tablesOf(deps.db);
   // The name is stored and audited: keep it short and printable whatever was typed.
   const name = username.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64);
-  const failed = (tx: Db, error: AppError): AppError => {
+  const failed = async (tx: Db, error: AppError): Promise<AppError> => {
     // An account's failures go to its own tenant's log; a name nobody has, to the tenant the console opens in.
-    const owner = tx.select({ tenantId: admins.tenantId }).from(admins).where(eq(admins.username, username)).get();
-    recordAudit(
+    const owner = (await tx.select({ tenantId: admins.tenantId }).from(admins).where(eq(admins.username, username)))[0];
+    await recordAudit(
       tx,
       owner?.tenantId ?? tenantId,
       deps.now(),
@@ -170,51 +170,51 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
     );
     return error;
   };
-  const reserved = writeTransaction(deps.db, (tx) => {
+  const reserved = await writeTransaction(deps.db, async (tx) => {
     const now = deps.now();
-    pruneSignInThrottles(tx, now);
-    const row = tx.select().from(signInThrottles).where(eq(signInThrottles.username, name)).get();
-    if (row?.lockedUntil != null && row.lockedUntil > now) return { refused: failed(tx, SignInLocked(row.lockedUntil)) };
+    await pruneSignInThrottles(tx, now);
+    const row = (await tx.select().from(signInThrottles).where(eq(signInThrottles.username, name)))[0];
+    if (row?.lockedUntil != null && row.lockedUntil > now) return { refused: await failed(tx, SignInLocked(row.lockedUntil)) };
     // Tries left before a lockout; once one has run out, each further failure locks again, so one at a time.
     if (row !== undefined && row.pending >= Math.max(1, ADMIN_LOCKOUT.failures - row.failures)) {
-      return { refused: failed(tx, SignInBusy()) };
+      return { refused: await failed(tx, SignInBusy()) };
     }
-    if (row === undefined) tx.insert(signInThrottles).values({ username: name, pending: 1, lastAttemptAt: now }).run();
+    if (row === undefined) await tx.insert(signInThrottles).values({ username: name, pending: 1, lastAttemptAt: now });
     else
-      tx.update(signInThrottles)
+      await tx
+        .update(signInThrottles)
         .set({ pending: row.pending + 1, lastAttemptAt: now })
-        .where(eq(signInThrottles.username, name))
-        .run();
-    return { admin: tx.select().from(admins).where(eq(admins.username, username)).get() };
+        .where(eq(signInThrottles.username, name));
+    return { admin: (await tx.select().from(admins).where(eq(admins.username, username)))[0] };
   });
   if ('refused' in reserved) throw reserved.refused;
   const { admin } = reserved;
 
-  const release = (tx: Db) => {
-    const row = tx.select().from(signInThrottles).where(eq(signInThrottles.username, name)).get();
+  const release = async (tx: Db) => {
+    const row = (await tx.select().from(signInThrottles).where(eq(signInThrottles.username, name)))[0];
     if (row !== undefined)
-      tx.update(signInThrottles)
+      await tx
+        .update(signInThrottles)
         .set({ pending: Math.max(0, row.pending - 1) })
-        .where(eq(signInThrottles.username, name))
-        .run();
+        .where(eq(signInThrottles.username, name));
     return row;
   };
   let ok: boolean;
   try {
     ok = await (deps.verifySecret ?? verifySecret)(password, admin?.passwordHash ?? DUMMY_HASH);
   } catch (err) {
-    writeTransaction(deps.db, release);
+    await writeTransaction(deps.db, release);
     throw err;
   }
   const now = deps.now();
   // Settling must not leave the check reserved: if its transaction fails (a full disk), the reservation alone
   // is released, an update in place that needs no new room.
-  const settle = <T>(work: (tx: Db) => T): T => {
+  const settle = async <T>(work: (tx: Db) => Promise<T>): Promise<T> => {
     try {
-      return writeTransaction(deps.db, work);
+      return await writeTransaction(deps.db, work);
     } catch (err) {
       try {
-        writeTransaction(deps.db, release);
+        await writeTransaction(deps.db, release);
       } catch {
         // the disk refuses even that: start-up releases every reservation
       }
@@ -222,32 +222,30 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
     }
   };
   if (!ok || admin === undefined) {
-    throw settle((tx) => {
-      const row = release(tx);
+    throw await settle(async (tx) => {
+      const row = await release(tx);
       const failures = (row?.failures ?? 0) + 1;
       const extra = failures - ADMIN_LOCKOUT.failures;
       const lockedUntil = extra < 0 ? null : new Date(now.getTime() + Math.min(ADMIN_LOCKOUT.baseSeconds * 2 ** extra, ADMIN_LOCKOUT.maxSeconds) * 1000);
-      tx.update(signInThrottles).set({ failures, lockedUntil }).where(eq(signInThrottles.username, name)).run();
-      return failed(tx, BadCredentials());
+      await tx.update(signInThrottles).set({ failures, lockedUntil }).where(eq(signInThrottles.username, name));
+      return await failed(tx, BadCredentials());
     });
   }
   const cookie = token();
   const csrfToken = token();
-  settle((tx) => {
-    release(tx);
-    tx.update(signInThrottles).set({ failures: 0, lockedUntil: null }).where(eq(signInThrottles.username, name)).run();
-    tx.insert(adminSessions)
-      .values({
-        adminId: admin.id,
-        tokenHash: sha256(cookie),
-        csrfToken,
-        tenantId: admin.tenantId,
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + SESSION_HOURS * 3600_000),
-      })
-      .run();
+  await settle(async (tx) => {
+    await release(tx);
+    await tx.update(signInThrottles).set({ failures: 0, lockedUntil: null }).where(eq(signInThrottles.username, name));
+    await tx.insert(adminSessions).values({
+      adminId: admin.id,
+      tokenHash: sha256(cookie),
+      csrfToken,
+      tenantId: admin.tenantId,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + SESSION_HOURS * 3600_000),
+    });
     // In the account's own tenant's log: another tenant's admins do not learn who signs in where.
-    recordAudit(tx, admin.tenantId ?? tenantId, now, { name: `admin:${admin.username}` }, { action: 'console.signed_in' });
+    await recordAudit(tx, admin.tenantId ?? tenantId, now, { name: `admin:${admin.username}` }, { action: 'console.signed_in' });
   });
   return { token: cookie, session: { admin, csrfToken, tenantId: admin.tenantId, flash: null } };
 }
@@ -257,109 +255,112 @@ export async function signIn(deps: SignInDeps, tenantId: number, username: strin
  * SIGN_IN_THROTTLE_ROWS the longest-untried names no admin has go, whatever their state (an unknown name
  * has no account to protect). Inside the sign-in's transaction.
  */
-function pruneSignInThrottles(tx: Db, now: Date): void {
-  const { signInThrottles } = tablesOf(tx);
-  tx.delete(signInThrottles)
+async function pruneSignInThrottles(tx: Db, now: Date): Promise<void> {
+  const { admins, signInThrottles } = tablesOf(tx);
+  await tx
+    .delete(signInThrottles)
     .where(
       and(
         lt(signInThrottles.lastAttemptAt, new Date(now.getTime() - SIGN_IN_THROTTLE_KEEP_MS)),
         eq(signInThrottles.pending, 0),
         or(isNull(signInThrottles.lockedUntil), lt(signInThrottles.lockedUntil, now)),
       ),
-    )
-    .run();
-  const rows = tx.select({ n: count() }).from(signInThrottles).get()?.n ?? 0;
+    );
+  const rows = (await tx.select({ n: count() }).from(signInThrottles))[0]?.n ?? 0;
   if (rows < SIGN_IN_THROTTLE_ROWS) return;
-  tx.run(sql`DELETE FROM sign_in_throttles WHERE username IN (
-    SELECT username FROM sign_in_throttles WHERE username NOT IN (SELECT username FROM admins) AND pending = 0
-    ORDER BY last_attempt_at LIMIT ${rows - SIGN_IN_THROTTLE_ROWS + 1})`);
+  const longestUntried = tx
+    .select({ username: signInThrottles.username })
+    .from(signInThrottles)
+    .where(and(notInArray(signInThrottles.username, tx.select({ username: admins.username }).from(admins)), eq(signInThrottles.pending, 0)))
+    .orderBy(asc(signInThrottles.lastAttemptAt))
+    .limit(rows - SIGN_IN_THROTTLE_ROWS + 1);
+  await tx.delete(signInThrottles).where(inArray(signInThrottles.username, longestUntried));
 }
 
 /** At start-up no check is under way: reservations left by a process that stopped mid-check are released. */
-export function releasePendingSignIns(db: Db): void {
+export async function releasePendingSignIns(db: Db): Promise<void> {
   const { signInThrottles } = tablesOf(db);
-  db.update(signInThrottles).set({ pending: 0 }).run();
+  await db.update(signInThrottles).set({ pending: 0 });
 }
 
 /** The session a cookie token belongs to, if it has not expired. */
-export function sessionByToken(db: Db, now: Date, cookie: string): ConsoleSession | null {
+export async function sessionByToken(db: Db, now: Date, cookie: string): Promise<ConsoleSession | null> {
   const { adminSessions, admins } = tablesOf(db);
-  const row = db
-    .select({ admin: admins, csrfToken: adminSessions.csrfToken, flash: adminSessions.flash, tenantId: adminSessions.tenantId })
-    .from(adminSessions)
-    .innerJoin(admins, eq(admins.id, adminSessions.adminId))
-    .where(and(eq(adminSessions.tokenHash, sha256(cookie)), gt(adminSessions.expiresAt, now)))
-    .get();
+  const row = (
+    await db
+      .select({ admin: admins, csrfToken: adminSessions.csrfToken, flash: adminSessions.flash, tenantId: adminSessions.tenantId })
+      .from(adminSessions)
+      .innerJoin(admins, eq(admins.id, adminSessions.adminId))
+      .where(and(eq(adminSessions.tokenHash, sha256(cookie)), gt(adminSessions.expiresAt, now)))
+  )[0];
   if (row === undefined) return null;
   return { admin: row.admin, csrfToken: row.csrfToken, tenantId: row.tenantId, flash: row.flash === null ? null : (JSON.parse(row.flash) as Flash) };
 }
 
 /** The tenant a provider's session acts in from now on (the console's switcher). */
-export function setSessionTenant(db: Db, cookie: string, tenantId: number): void {
+export async function setSessionTenant(db: Db, cookie: string, tenantId: number): Promise<void> {
   const { adminSessions } = tablesOf(db);
-  db.update(adminSessions)
+  await db
+    .update(adminSessions)
     .set({ tenantId })
-    .where(eq(adminSessions.tokenHash, sha256(cookie)))
-    .run();
+    .where(eq(adminSessions.tokenHash, sha256(cookie)));
 }
 
 /** Leaves a notice or error for the next page the session shows (null takes it away once shown). */
-export function setFlash(db: Db, cookie: string, flash: Flash | null): void {
+export async function setFlash(db: Db, cookie: string, flash: Flash | null): Promise<void> {
   const { adminSessions } = tablesOf(db);
-  db.update(adminSessions)
+  await db
+    .update(adminSessions)
     .set({ flash: flash === null ? null : JSON.stringify(flash) })
-    .where(eq(adminSessions.tokenHash, sha256(cookie)))
-    .run();
+    .where(eq(adminSessions.tokenHash, sha256(cookie)));
 }
 
-export function signOut(db: Db, cookie: string): void {
+export async function signOut(db: Db, cookie: string): Promise<void> {
   const { adminSessions } = tablesOf(db);
-  db.delete(adminSessions)
-    .where(eq(adminSessions.tokenHash, sha256(cookie)))
-    .run();
+  await db.delete(adminSessions).where(eq(adminSessions.tokenHash, sha256(cookie)));
 }
 
 /** Creates an API token and returns it: the only time it can be read. Without `access`, a provider's token. */
-export function createApiToken(
+export async function createApiToken(
   db: Db,
   now: Date,
   name: string,
   createdBy: string,
   access: AccountAccess = PROVIDER_ACCESS,
-): { token: string; row: ApiTokenRow } {
+): Promise<{ token: string; row: ApiTokenRow }> {
   const { apiTokens } = tablesOf(db);
   if (!/^[\w .-]{1,64}$/.test(name)) throw InvalidField('name', 'use 1 to 64 letters, digits, spaces or . _ -');
   if (!(ROLES as readonly string[]).includes(access.role)) throw InvalidField('role', `use one of ${ROLES.join(', ')}`);
   if ((access.role === 'provider') !== (access.tenantId === null))
     throw InvalidField('role', 'a provider token belongs to no tenant; an admin or helpdesk one to one');
   const value = `hp_${token()}`;
-  const row = db
-    .insert(apiTokens)
-    .values({ name, tokenHash: sha256(value), createdBy, role: access.role, tenantId: access.tenantId, createdAt: now })
-    .returning()
-    .get();
+  const row = await returnedRow(
+    db
+      .insert(apiTokens)
+      .values({ name, tokenHash: sha256(value), createdBy, role: access.role, tenantId: access.tenantId, createdAt: now })
+      .returning(),
+  );
   return { token: value, row };
 }
 
 /** API tokens: every one (no argument), a tenant's (its id), or the providers' (null). */
-export function listApiTokens(db: Db, tenantId?: number | null): ApiTokenRow[] {
+export async function listApiTokens(db: Db, tenantId?: number | null): Promise<ApiTokenRow[]> {
   const { apiTokens } = tablesOf(db);
   const where = tenantId === undefined ? undefined : tenantId === null ? isNull(apiTokens.tenantId) : eq(apiTokens.tenantId, tenantId);
-  return db.select().from(apiTokens).where(where).orderBy(asc(apiTokens.id)).all();
+  return await db.select().from(apiTokens).where(where).orderBy(asc(apiTokens.id));
 }
 
 /**
  * Revokes a live token; with `tenantId`, only one of that tenant's (null: a provider's), another is not found.
  * @throws AppError not_found (404).
  */
-export function revokeApiToken(db: Db, now: Date, id: number, tenantId?: number | null): void {
+export async function revokeApiToken(db: Db, now: Date, id: number, tenantId?: number | null): Promise<void> {
   const { apiTokens } = tablesOf(db);
   const inTenant = tenantId === undefined ? undefined : tenantId === null ? isNull(apiTokens.tenantId) : eq(apiTokens.tenantId, tenantId);
-  const result = db
+  const result = await db
     .update(apiTokens)
     .set({ revokedAt: now })
-    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt), inTenant))
-    .run();
+    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt), inTenant));
   if (result.changes === 0) throw NotFound(`API token ${id}`);
 }
 
@@ -367,14 +368,15 @@ export function revokeApiToken(db: Db, now: Date, id: number, tenantId?: number 
  * Who a live API token is: its name, role and tenant; null for an unknown or revoked token, and for a token of a
  * deleted tenant.
  */
-export function apiTokenPrincipal(db: Db, value: string): Principal | null {
+export async function apiTokenPrincipal(db: Db, value: string): Promise<Principal | null> {
   const { apiTokens, tenants } = tablesOf(db);
-  const row = db
-    .select({ name: apiTokens.name, role: apiTokens.role, tenantId: apiTokens.tenantId, tenantRetiredAt: tenants.retiredAt })
-    .from(apiTokens)
-    .leftJoin(tenants, eq(tenants.id, apiTokens.tenantId))
-    .where(and(eq(apiTokens.tokenHash, sha256(value)), isNull(apiTokens.revokedAt)))
-    .get();
+  const row = (
+    await db
+      .select({ name: apiTokens.name, role: apiTokens.role, tenantId: apiTokens.tenantId, tenantRetiredAt: tenants.retiredAt })
+      .from(apiTokens)
+      .leftJoin(tenants, eq(tenants.id, apiTokens.tenantId))
+      .where(and(eq(apiTokens.tokenHash, sha256(value)), isNull(apiTokens.revokedAt)))
+  )[0];
   if (row === undefined || row.tenantRetiredAt !== null) return null;
   // Only a provider has no tenant; a tenant's token whose tenant is gone acts nowhere.
   if (row.role === 'provider') return { name: row.name, role: 'provider', tenantId: null };
@@ -385,49 +387,51 @@ export function apiTokenPrincipal(db: Db, value: string): Principal | null {
  * Creates an API token of a tenant (an admin or helpdesk one) and returns it: the only time it can be read.
  * Audited in that tenant (its name and role, never its value).
  */
-export function createTenantToken(
+export async function createTenantToken(
   db: Db,
   now: Date,
   actor: Actor,
   tenantId: number,
   input: { readonly name: string; readonly role: Exclude<Role, 'provider'> },
-): { token: string; row: ApiTokenRow } {
+): Promise<{ token: string; row: ApiTokenRow }> {
   const { apiTokens } = tablesOf(db);
   if (!/^[\w .-]{1,64}$/.test(input.name)) throw InvalidField('name', 'use 1 to 64 letters, digits, spaces or . _ -');
   const value = `hp_${token()}`;
-  const row = writeTransaction(db, (tx) => {
-    const created = tx
-      .insert(apiTokens)
-      .values({ name: input.name, tokenHash: sha256(value), role: input.role, tenantId, createdBy: actor.name, createdAt: now })
-      .returning()
-      .get();
-    recordAudit(tx, tenantId, now, actor, { action: 'api_token.created', detail: { id: created.id, name: created.name, role: created.role } });
+  const row = await writeTransaction(db, async (tx) => {
+    const created = await returnedRow(
+      tx
+        .insert(apiTokens)
+        .values({ name: input.name, tokenHash: sha256(value), role: input.role, tenantId, createdBy: actor.name, createdAt: now })
+        .returning(),
+    );
+    await recordAudit(tx, tenantId, now, actor, { action: 'api_token.created', detail: { id: created.id, name: created.name, role: created.role } });
     return created;
   });
   return { token: value, row };
 }
 
 /** A tenant's API tokens, revoked ones included (never their values: only hashes are kept). */
-export function listTenantTokens(db: Db, tenantId: number): ApiTokenRow[] {
+export async function listTenantTokens(db: Db, tenantId: number): Promise<ApiTokenRow[]> {
   const { apiTokens } = tablesOf(db);
-  return db.select().from(apiTokens).where(eq(apiTokens.tenantId, tenantId)).orderBy(asc(apiTokens.id)).all();
+  return await db.select().from(apiTokens).where(eq(apiTokens.tenantId, tenantId)).orderBy(asc(apiTokens.id));
 }
 
 /**
  * Revokes one of a tenant's live API tokens, audited in that tenant.
  * @throws AppError not_found (404) for a token that is not the tenant's, or already revoked.
  */
-export function revokeTenantToken(db: Db, now: Date, actor: Actor, tenantId: number, id: number): ApiTokenRow {
+export async function revokeTenantToken(db: Db, now: Date, actor: Actor, tenantId: number, id: number): Promise<ApiTokenRow> {
   const { apiTokens } = tablesOf(db);
-  return writeTransaction(db, (tx) => {
-    const row = tx
-      .update(apiTokens)
-      .set({ revokedAt: now })
-      .where(and(eq(apiTokens.id, id), eq(apiTokens.tenantId, tenantId), isNull(apiTokens.revokedAt)))
-      .returning()
-      .get();
+  return await writeTransaction(db, async (tx) => {
+    const row = (
+      await tx
+        .update(apiTokens)
+        .set({ revokedAt: now })
+        .where(and(eq(apiTokens.id, id), eq(apiTokens.tenantId, tenantId), isNull(apiTokens.revokedAt)))
+        .returning()
+    )[0];
     if (row === undefined) throw NotFound(`API token ${id}`);
-    recordAudit(tx, tenantId, now, actor, { action: 'api_token.revoked', detail: { id: row.id, name: row.name, role: row.role } });
+    await recordAudit(tx, tenantId, now, actor, { action: 'api_token.revoked', detail: { id: row.id, name: row.name, role: row.role } });
     return row;
   });
 }

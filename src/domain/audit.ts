@@ -14,21 +14,19 @@ export interface AuditEntry {
 }
 
 /** Appends one audit event. Call it inside the transaction that made the change, so both or neither land. */
-export function recordAudit(db: Db, tenantId: number, at: Date, actor: Actor, entry: AuditEntry): void {
+export async function recordAudit(db: Db, tenantId: number, at: Date, actor: Actor, entry: AuditEntry): Promise<void> {
   const { auditEvents } = tablesOf(db);
-  db.insert(auditEvents)
-    .values({
-      tenantId,
-      at,
-      actor: actor.name,
-      action: entry.action,
-      method: entry.method ?? null,
-      deviceMac: entry.deviceMac ?? null,
-      idleAccount: entry.idleAccount ?? null,
-      userExtension: entry.userExtension ?? null,
-      detail: JSON.stringify(entry.detail ?? {}),
-    })
-    .run();
+  await db.insert(auditEvents).values({
+    tenantId,
+    at,
+    actor: actor.name,
+    action: entry.action,
+    method: entry.method ?? null,
+    deviceMac: entry.deviceMac ?? null,
+    idleAccount: entry.idleAccount ?? null,
+    userExtension: entry.userExtension ?? null,
+    detail: JSON.stringify(entry.detail ?? {}),
+  });
 }
 
 export interface AuditFilter {
@@ -43,18 +41,17 @@ export interface AuditFilter {
 }
 
 /** Audit events of a tenant, newest first. */
-export function listAudit(db: Db, tenantId: number, f: AuditFilter): AuditEventRow[] {
+export async function listAudit(db: Db, tenantId: number, f: AuditFilter): Promise<AuditEventRow[]> {
   const { auditEvents } = tablesOf(db);
   const where: SQL[] = [eq(auditEvents.tenantId, tenantId)];
   if (f.from !== undefined) where.push(gte(auditEvents.at, f.from));
   if (f.to !== undefined) where.push(lte(auditEvents.at, f.to));
   if (f.user !== undefined && f.user !== '') where.push(eq(auditEvents.userExtension, f.user));
-  const rows = db
+  const rows = await db
     .select()
     .from(auditEvents)
     .where(and(...where))
-    .orderBy(desc(auditEvents.id))
-    .all();
+    .orderBy(desc(auditEvents.id));
   const device = f.device?.toLowerCase().replace(/[:.-]/g, '') ?? '';
   return rows
     .filter((r) => device === '' || r.deviceMac === device || r.idleAccount?.toLowerCase() === device)

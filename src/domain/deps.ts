@@ -34,7 +34,7 @@ export interface DomainDeps {
    * Told, after the transaction committed, about every device whose profile may have changed; answers what each
    * of them gets now (in the order of `deviceIds`; a device that cannot be rendered is left out).
    */
-  readonly profilesChanged: (change: ProfileChange) => readonly ProfileOutcome[];
+  readonly profilesChanged: (change: ProfileChange) => Promise<readonly ProfileOutcome[]>;
   /** Told, after the transaction committed, that a device was enrolled, deleted or given new credentials (its redirect follows). */
   readonly deviceLifecycle?: (event: { readonly kind: 'enrolled' | 'deleted' | 'credentials_changed'; readonly device: DeviceRow }) => void;
   /** Checks a PIN or password against its hash; credentials.verifySecret unless a test counts the checks. */

@@ -85,9 +85,9 @@ export function newActivationCode(mac: string): { code: string; hash: string } {
 const activationCodeHash = (mac: string, code: string) => createHash('sha256').update(`${mac}:${code}`).digest('hex');
 
 /** Which activation a claim earns at once, if any: the tenant's trusted networks and choices decide. */
-function activationOnClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNullable<DeviceRow['claimVia']>): ActivatedBy | null {
+async function activationOnClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNullable<DeviceRow['claimVia']>): Promise<ActivatedBy | null> {
   if (via === 'certificate') return 'certificate';
-  const tenant = getTenant(tx, device.tenantId);
+  const tenant = await getTenant(tx, device.tenantId);
   if (networkSet(parseNetworkList(tenant.trustedNetworks)).has(claimant.ip)) return 'trusted_network';
   if (device.upgradeIp !== null && plainAddress(device.upgradeIp) === plainAddress(claimant.ip)) return 'upgrade';
   if (via === 'redirect' && tenant.trustRedirect) return 'redirect';
@@ -105,35 +105,36 @@ export type ClaimOutcome =
  * credentials. Every later claim is refused and recorded, unless it is the same claimant asking again before
  * it used them. Nothing is re-synced: the phone asking is the one phone that changes, and it is fetching now.
  */
-export function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant): ClaimOutcome {
+export async function claimByBootstrap(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant): Promise<ClaimOutcome> {
   const now = deps.now();
   const claimable = (device: DeviceRow) => (device.access === 'unclaimed' && device.retiredAt === null) || isSameClaimantAgain(device, claimant, now);
   // Decided from a plain read first: a refusal writes nothing here (recordRefusedClaim does, later), so it
   // takes no longer than the answer to a MAC nobody enrolled.
-  const seen = findDeviceById(deps.db, deviceId);
+  const seen = await findDeviceById(deps.db, deviceId);
   if (seen === undefined) throw new Error(`device ${deviceId} vanished`);
   if (!claimable(seen)) return { kind: 'refused', device: seen };
-  return writeTransaction(deps.db, (tx): ClaimOutcome => {
-    const device = findDeviceById(tx, deviceId);
+  return await writeTransaction(deps.db, async (tx): Promise<ClaimOutcome> => {
+    const device = await findDeviceById(tx, deviceId);
     if (device === undefined) throw new Error(`device ${deviceId} vanished`);
-    if (device.access === 'unclaimed' && device.retiredAt === null) return { kind: 'claimed', device: recordClaim(tx, device, claimant, 'bootstrap', now) };
+    if (device.access === 'unclaimed' && device.retiredAt === null)
+      return { kind: 'claimed', device: await recordClaim(tx, device, claimant, 'bootstrap', now) };
     if (isSameClaimantAgain(device, claimant, now)) return { kind: 'claimed', device };
     return { kind: 'refused', device };
   });
 }
 
 /** Puts a refused claim on record for admins: counted on the device and audited. */
-export function recordRefusedClaim(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant): void {
+export async function recordRefusedClaim(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant): Promise<void> {
   const { devices } = tablesOf(deps.db);
   const now = deps.now();
-  writeTransaction(deps.db, (tx) => {
-    const device = findDeviceById(tx, deviceId);
+  await writeTransaction(deps.db, async (tx) => {
+    const device = await findDeviceById(tx, deviceId);
     if (device === undefined) return;
-    tx.update(devices)
+    await tx
+      .update(devices)
       .set({ refusedClaims: device.refusedClaims + 1, refusedClaimAt: now, refusedClaimIp: claimant.ip })
-      .where(eq(devices.id, device.id))
-      .run();
-    recordAudit(tx, device.tenantId, now, PHONE, {
+      .where(eq(devices.id, device.id));
+    await recordAudit(tx, device.tenantId, now, PHONE, {
       action: 'device.claim_refused',
       deviceMac: device.mac,
       idleAccount: device.idleAccount,
@@ -160,30 +161,31 @@ function isSameClaimantAgain(device: DeviceRow, claimant: Claimant, now: Date): 
   );
 }
 
-function recordClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNullable<DeviceRow['claimVia']>, now: Date): DeviceRow {
+async function recordClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNullable<DeviceRow['claimVia']>, now: Date): Promise<DeviceRow> {
   const { devices } = tablesOf(tx);
-  const activatedBy = activationOnClaim(tx, device, claimant, via);
-  const row = tx
-    .update(devices)
-    .set({
-      // A bootstrap claimant gets credentials of its own, never those a redirect service was given: if it is not
-      // the phone, the phone arriving through its redirect service is then refused, and an admin sees two claimants.
-      ...(via === 'bootstrap' ? { provPassword: newProvisioningCredentials(device.mac as Mac).provPassword } : {}),
-      access: activatedBy === null ? 'claimed' : 'active',
-      claimVia: via,
-      claimedAt: now,
-      claimIp: claimant.ip,
-      claimUserAgent: claimant.userAgent,
-      claimFirmware: claimant.firmware,
-      upgradeIp: null,
-      // Active at once: the claimant is the phone, and the screen secret its bootstrap file showed stays its own.
-      ...(activatedBy === null ? {} : { activatedAt: now, activatedBy }),
-    })
-    .where(eq(devices.id, device.id))
-    .returning()
-    .get();
+  const activatedBy = await activationOnClaim(tx, device, claimant, via);
+  const row = (
+    await tx
+      .update(devices)
+      .set({
+        // A bootstrap claimant gets credentials of its own, never those a redirect service was given: if it is not
+        // the phone, the phone arriving through its redirect service is then refused, and an admin sees two claimants.
+        ...(via === 'bootstrap' ? { provPassword: newProvisioningCredentials(device.mac as Mac).provPassword } : {}),
+        access: activatedBy === null ? 'claimed' : 'active',
+        claimVia: via,
+        claimedAt: now,
+        claimIp: claimant.ip,
+        claimUserAgent: claimant.userAgent,
+        claimFirmware: claimant.firmware,
+        upgradeIp: null,
+        // Active at once: the claimant is the phone, and the screen secret its bootstrap file showed stays its own.
+        ...(activatedBy === null ? {} : { activatedAt: now, activatedBy }),
+      })
+      .where(eq(devices.id, device.id))
+      .returning()
+  )[0];
   if (row === undefined) throw new Error(`device ${device.id} vanished`);
-  recordAudit(tx, device.tenantId, now, PHONE, {
+  await recordAudit(tx, device.tenantId, now, PHONE, {
     action: 'device.claimed',
     deviceMac: device.mac,
     idleAccount: device.idleAccount,
@@ -197,18 +199,23 @@ function recordClaim(tx: Db, device: DeviceRow, claimant: Claimant, via: NonNull
  * (a claim, not proof, unless the tenant trusts its redirect accounts), or a verified factory certificate
  * naming its MAC (proof). Returns the device as it is now; like a bootstrap claim, it re-syncs nothing.
  */
-export function claimByProof(deps: Pick<DomainDeps, 'db' | 'now'>, deviceId: number, claimant: Claimant, via: 'redirect' | 'certificate'): DeviceRow {
+export async function claimByProof(
+  deps: Pick<DomainDeps, 'db' | 'now'>,
+  deviceId: number,
+  claimant: Claimant,
+  via: 'redirect' | 'certificate',
+): Promise<DeviceRow> {
   const now = deps.now();
-  return writeTransaction(deps.db, (tx) => {
-    const row = findDeviceById(tx, deviceId);
+  return await writeTransaction(deps.db, async (tx) => {
+    const row = await findDeviceById(tx, deviceId);
     if (row === undefined) throw new Error(`device ${deviceId} vanished`);
-    if (row.access === 'unclaimed') return recordClaim(tx, row, claimant, via, now);
-    if (row.access === 'claimed' && via === 'certificate') return activate(tx, row, PHONE, 'certificate', now);
+    if (row.access === 'unclaimed') return await recordClaim(tx, row, claimant, via, now);
+    if (row.access === 'claimed' && via === 'certificate') return await activate(tx, row, PHONE, 'certificate', now);
     return row;
   });
 }
 
-function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy, now: Date): DeviceRow {
+async function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy, now: Date): Promise<DeviceRow> {
   const { devices } = tablesOf(tx);
   // The screen secret changes: whoever claimed saw the old one in the bootstrap file; only the active profile
   // holds the new one.
@@ -229,7 +236,7 @@ function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy, now:
     .returning()
     .get();
   if (row === undefined) throw new Error(`device ${device.id} vanished`);
-  recordAudit(tx, device.tenantId, now, actor, {
+  await recordAudit(tx, device.tenantId, now, actor, {
     action: 'device.activated',
     deviceMac: device.mac,
     idleAccount: device.idleAccount,
@@ -243,15 +250,15 @@ function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy, now:
  * @throws AppError unknown_device (404); conflict (409) when nobody has claimed it yet (approving then would
  * activate whoever asks first) or it is active already.
  */
-export function approveDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): DeviceRow {
+export async function approveDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): Promise<DeviceRow> {
   const now = deps.now();
-  const device = writeTransaction(deps.db, (tx) => {
-    const row = getDevice(tx, tenantId, ref);
+  const device = await writeTransaction(deps.db, async (tx) => {
+    const row = await getDevice(tx, tenantId, ref);
     if (row.access === 'unclaimed') throw Conflict(`device ${ref} has not been claimed by a phone yet: there is nobody to approve`);
     if (row.access === 'active') throw Conflict(`device ${ref} is active already`);
-    return activate(tx, row, actor, 'admin', now);
+    return await activate(tx, row, actor, 'admin', now);
   });
-  deps.profilesChanged({ deviceIds: [device.id], reason: 'device activated' });
+  await deps.profilesChanged({ deviceIds: [device.id], reason: 'device activated' });
   return device;
 }
 
@@ -261,11 +268,16 @@ export type CodeOutcome = 'activated' | 'wrong' | 'locked' | 'not_claimed';
  * Someone at the desk typed the activation code on the phone. Each try is counted before the code is checked,
  * in the transaction that reads the limit, so parallel tries never check more than the limit allows.
  */
-export function activateWithCode(deps: Pick<DomainDeps, 'db' | 'now' | 'profilesChanged'>, deviceId: number, code: string, ip: string): CodeOutcome {
+export async function activateWithCode(
+  deps: Pick<DomainDeps, 'db' | 'now' | 'profilesChanged'>,
+  deviceId: number,
+  code: string,
+  ip: string,
+): Promise<CodeOutcome> {
   const { devices } = tablesOf(deps.db);
   const now = deps.now();
-  const outcome = writeTransaction(deps.db, (tx): CodeOutcome => {
-    const row = findDeviceById(tx, deviceId);
+  const outcome = await writeTransaction(deps.db, async (tx): Promise<CodeOutcome> => {
+    const row = await findDeviceById(tx, deviceId);
     if (row === undefined || row.retiredAt !== null || row.access !== 'claimed') return 'not_claimed';
     if (row.activationLockedUntil !== null && row.activationLockedUntil > now) return 'locked';
     // A lock that ran out leaves its count at 0.
@@ -274,23 +286,28 @@ export function activateWithCode(deps: Pick<DomainDeps, 'db' | 'now' | 'profiles
     const matches =
       stored !== null && /^\d{1,16}$/.test(code) && timingSafeEqual(Buffer.from(stored, 'hex'), Buffer.from(activationCodeHash(row.mac, code), 'hex'));
     if (matches) {
-      activate(tx, { ...row }, PHONE, 'code', now);
-      tx.update(devices).set({ activationCodeHash: null }).where(eq(devices.id, row.id)).run();
+      await activate(tx, { ...row }, PHONE, 'code', now);
+      await tx.update(devices).set({ activationCodeHash: null }).where(eq(devices.id, row.id));
       return 'activated';
     }
     const used = attempts + 1;
-    tx.update(devices)
+    await tx
+      .update(devices)
       .set(
         used >= ACTIVATION_LIMIT.attempts
           ? { activationAttempts: 0, activationLockedUntil: new Date(now.getTime() + ACTIVATION_LIMIT.lockMinutes * 60_000) }
           : { activationAttempts: used, activationLockedUntil: null },
       )
-      .where(eq(devices.id, row.id))
-      .run();
-    recordAudit(tx, row.tenantId, now, PHONE, { action: 'device.activation_code_wrong', deviceMac: row.mac, idleAccount: row.idleAccount, detail: { ip } });
+      .where(eq(devices.id, row.id));
+    await recordAudit(tx, row.tenantId, now, PHONE, {
+      action: 'device.activation_code_wrong',
+      deviceMac: row.mac,
+      idleAccount: row.idleAccount,
+      detail: { ip },
+    });
     return 'wrong';
   });
-  if (outcome === 'activated') deps.profilesChanged({ deviceIds: [deviceId], reason: 'device activated' });
+  if (outcome === 'activated') await deps.profilesChanged({ deviceIds: [deviceId], reason: 'device activated' });
   return outcome;
 }
 
@@ -298,15 +315,20 @@ export function activateWithCode(deps: Pick<DomainDeps, 'db' | 'now' | 'profiles
  * A new activation code for a device (the old one stops working); answered once, audited without the code.
  * @throws AppError unknown_device (404), conflict (409) when the device is active already.
  */
-export function createActivationCode(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { device: DeviceRow; activationCode: string } {
+export async function createActivationCode(
+  deps: DomainDeps,
+  tenantId: number,
+  actor: Actor,
+  ref: string,
+): Promise<{ device: DeviceRow; activationCode: string }> {
   const { devices } = tablesOf(deps.db);
   const now = deps.now();
-  return writeTransaction(deps.db, (tx) => {
-    const row = getDevice(tx, tenantId, ref);
+  return await writeTransaction(deps.db, async (tx) => {
+    const row = await getDevice(tx, tenantId, ref);
     if (row.access === 'active') throw Conflict(`device ${ref} is active already: it needs no activation code`);
     const { code, hash } = newActivationCode(row.mac);
-    tx.update(devices).set({ activationCodeHash: hash, activationAttempts: 0, activationLockedUntil: null }).where(eq(devices.id, row.id)).run();
-    recordAudit(tx, tenantId, now, actor, { action: 'device.activation_code_created', deviceMac: row.mac, idleAccount: row.idleAccount });
+    await tx.update(devices).set({ activationCodeHash: hash, activationAttempts: 0, activationLockedUntil: null }).where(eq(devices.id, row.id));
+    await recordAudit(tx, tenantId, now, actor, { action: 'device.activation_code_created', deviceMac: row.mac, idleAccount: row.idleAccount });
     return { device: row, activationCode: code };
   });
 }
@@ -316,38 +338,44 @@ export function createActivationCode(deps: DomainDeps, tenantId: number, actor: 
  * swapped, or claimed by someone else; the phone at the desk must then ask without credentials again
  * (factory reset, or its provisioning URL set anew). Redirect services are given the new credentials.
  */
-export function resetDeviceAccess(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { device: DeviceRow; activationCode: string } {
+export async function resetDeviceAccess(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): Promise<{ device: DeviceRow; activationCode: string }> {
   const { devices } = tablesOf(deps.db);
   const now = deps.now();
-  const result = writeTransaction(deps.db, (tx) => {
-    const row = getDevice(tx, tenantId, ref);
+  const result = await writeTransaction(deps.db, async (tx) => {
+    const row = await getDevice(tx, tenantId, ref);
     const { code, hash } = newActivationCode(row.mac);
-    const reset = tx
-      .update(devices)
-      .set({
-        ...newProvisioningCredentials(row.mac as Mac),
-        screenSecret: newScreenSecret(),
-        ...NEVER_CLAIMED,
-        activationCodeHash: hash,
-      })
-      .where(eq(devices.id, row.id))
-      .returning()
-      .get();
+    const reset = (
+      await tx
+        .update(devices)
+        .set({
+          ...newProvisioningCredentials(row.mac as Mac),
+          screenSecret: newScreenSecret(),
+          ...NEVER_CLAIMED,
+          activationCodeHash: hash,
+        })
+        .where(eq(devices.id, row.id))
+        .returning()
+    )[0];
     if (reset === undefined) throw new Error(`device ${row.id} vanished`);
-    recordAudit(tx, tenantId, now, actor, { action: 'device.access_reset', deviceMac: row.mac, idleAccount: row.idleAccount, detail: { was: row.access } });
+    await recordAudit(tx, tenantId, now, actor, {
+      action: 'device.access_reset',
+      deviceMac: row.mac,
+      idleAccount: row.idleAccount,
+      detail: { was: row.access },
+    });
     return { device: reset, activationCode: code };
   });
-  deps.profilesChanged({ deviceIds: [result.device.id], reason: 'device access reset' });
+  await deps.profilesChanged({ deviceIds: [result.device.id], reason: 'device access reset' });
   deps.deviceLifecycle?.({ kind: 'credentials_changed', device: result.device });
   return result;
 }
 
 /** The admin login of the phone's own web interface, for a person at the desk; audited. */
-export function revealWebPassword(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): { username: string; password: string } {
+export async function revealWebPassword(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): Promise<{ username: string; password: string }> {
   const now = deps.now();
-  return writeTransaction(deps.db, (tx) => {
-    const row = getDevice(tx, tenantId, ref);
-    recordAudit(tx, tenantId, now, actor, { action: 'device.web_password_revealed', deviceMac: row.mac, idleAccount: row.idleAccount });
+  return await writeTransaction(deps.db, async (tx) => {
+    const row = await getDevice(tx, tenantId, ref);
+    await recordAudit(tx, tenantId, now, actor, { action: 'device.web_password_revealed', deviceMac: row.mac, idleAccount: row.idleAccount });
     return { username: 'admin', password: row.webPassword ?? '' };
   });
 }

@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
+import { type Db, returnedRow, tablesOf, timeParameter, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { InvalidField, MacEnrolled, UnknownDevice } from '../errors.ts';
@@ -49,26 +49,18 @@ export interface UpdateDeviceInput {
 }
 
 /** The MACs enrolled in any tenant (retired ones left out: they may be enrolled again). */
-export function enrolledMacs(db: Db): Set<string> {
+export async function enrolledMacs(db: Db): Promise<Set<string>> {
   const { devices } = tablesOf(db);
-  return new Set(
-    db
-      .select({ mac: devices.mac })
-      .from(devices)
-      .where(isNull(devices.retiredAt))
-      .all()
-      .map((d) => d.mac),
-  );
+  return new Set((await db.select({ mac: devices.mac }).from(devices).where(isNull(devices.retiredAt))).map((d) => d.mac));
 }
 
-export function listDevices(db: Db, tenantId: number): DeviceRow[] {
+export async function listDevices(db: Db, tenantId: number): Promise<DeviceRow[]> {
   const { devices } = tablesOf(db);
-  return db
+  return await db
     .select()
     .from(devices)
     .where(and(eq(devices.tenantId, tenantId), isNull(devices.retiredAt)))
-    .orderBy(asc(devices.idleAccount))
-    .all();
+    .orderBy(asc(devices.idleAccount));
 }
 
 /**
@@ -76,7 +68,7 @@ export function listDevices(db: Db, tenantId: number): DeviceRow[] {
  * @throws AppError invalid_field (400) for a bad MAC, vendor or model; conflict (409) when the MAC is enrolled, in
  * this tenant or another (the same answer for both).
  */
-export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, input: EnrolDeviceInput): EnrolledDevice {
+export async function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, input: EnrolDeviceInput): Promise<EnrolledDevice> {
   const { devices } = tablesOf(deps.db);
   const mac = parseMac(input.mac);
   if (mac === null) throw InvalidField('mac', `${JSON.stringify(input.mac)} is not a MAC address (12 hex digits)`);
@@ -86,39 +78,40 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
   }
   const now = deps.now();
   const activation = newActivationCode(mac);
-  const enrolled = writeTransaction(deps.db, (tx) => {
+  const enrolled = await writeTransaction(deps.db, async (tx) => {
     // A MAC is enrolled in one tenant at most (devices.mac is unique): the phone asks by MAC alone.
-    const taken = tx.select().from(devices).where(eq(devices.mac, mac)).get();
+    const taken = (await tx.select().from(devices).where(eq(devices.mac, mac)))[0];
     if (taken !== undefined && taken.retiredAt === null) throw MacEnrolled(mac);
     // In this write transaction, so concurrent enrolments cannot pass the quota together; a retired row does not count.
-    assertQuotaRoom(tx, tenantId, 'devices');
+    await assertQuotaRoom(tx, tenantId, 'devices');
     // A phone enrolled again: its retired row only served to wipe it, and goes now.
-    if (taken !== undefined) tx.delete(devices).where(eq(devices.id, taken.id)).run();
-    const idleAccount = takeIdleAccount(tx, tenantId);
-    const device = tx
-      .insert(devices)
-      .values({
-        tenantId,
-        mac,
-        vendor: found.vendor,
-        model: found.model,
-        label: input.label ?? '',
-        hotdesk: input.hotdesk ?? true,
-        idleAccount,
-        idlePassword: input.idlePassword ?? generateSipPassword(),
-        location: input.location ?? '',
-        expansionModules: input.expansionModules ?? 0,
-        sipContact: input.sipContact ?? null,
-        screenSecret: input.screenSecret ?? newScreenSecret(),
-        ...newProvisioningCredentials(mac),
-        ...(input.provPassword === undefined ? {} : { provPassword: input.provPassword }),
-        webPassword: input.webPassword ?? newWebPassword(),
-        activationCodeHash: activation.hash,
-        createdAt: now,
-      })
-      .returning()
-      .get();
-    recordAudit(tx, tenantId, now, actor, {
+    if (taken !== undefined) await tx.delete(devices).where(eq(devices.id, taken.id));
+    const idleAccount = await takeIdleAccount(tx, tenantId);
+    const device = await returnedRow(
+      tx
+        .insert(devices)
+        .values({
+          tenantId,
+          mac,
+          vendor: found.vendor,
+          model: found.model,
+          label: input.label ?? '',
+          hotdesk: input.hotdesk ?? true,
+          idleAccount,
+          idlePassword: input.idlePassword ?? generateSipPassword(),
+          location: input.location ?? '',
+          expansionModules: input.expansionModules ?? 0,
+          sipContact: input.sipContact ?? null,
+          screenSecret: input.screenSecret ?? newScreenSecret(),
+          ...newProvisioningCredentials(mac),
+          ...(input.provPassword === undefined ? {} : { provPassword: input.provPassword }),
+          webPassword: input.webPassword ?? newWebPassword(),
+          activationCodeHash: activation.hash,
+          createdAt: now,
+        })
+        .returning(),
+    );
+    await recordAudit(tx, tenantId, now, actor, {
       action: 'device.enrolled',
       deviceMac: mac,
       idleAccount: device.idleAccount,
@@ -134,47 +127,48 @@ export function enrolDevice(deps: DomainDeps, tenantId: number, actor: Actor, in
  * Changes a device. Clearing its hot-desk flag logs out whoever sits there.
  * @throws AppError unknown_device (404), invalid_field (400) for a model of another vendor.
  */
-export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string, input: UpdateDeviceInput): DeviceRow {
+export async function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string, input: UpdateDeviceInput): Promise<DeviceRow> {
   const { devices } = tablesOf(deps.db);
   const now = deps.now();
-  const updated = writeTransaction(deps.db, (tx) => {
-    const device = getDevice(tx, tenantId, ref);
+  const updated = await writeTransaction(deps.db, async (tx) => {
+    const device = await getDevice(tx, tenantId, ref);
     let model = device.model;
     if (input.model !== undefined) {
       const found = deps.catalog.findModel(device.vendor, input.model);
       if (found === null) throw InvalidField('model', `${input.model} is not a ${device.vendor} model`);
       model = found.model;
     }
-    const row = tx
-      .update(devices)
-      .set({
-        model,
-        hotdesk: input.hotdesk ?? device.hotdesk,
-        label: input.label ?? device.label,
-        location: input.location ?? device.location,
-        expansionModules: input.expansionModules ?? device.expansionModules,
-        idlePassword: input.idlePassword ?? device.idlePassword,
-        sipContact: input.sipContact === undefined ? device.sipContact : input.sipContact,
-        phoneTimezone: input.phoneTimezone === undefined ? device.phoneTimezone : input.phoneTimezone,
-        phoneLanguage: input.phoneLanguage === undefined ? device.phoneLanguage : input.phoneLanguage,
-      })
-      .where(eq(devices.id, device.id))
-      .returning()
-      .get();
+    const row = (
+      await tx
+        .update(devices)
+        .set({
+          model,
+          hotdesk: input.hotdesk ?? device.hotdesk,
+          label: input.label ?? device.label,
+          location: input.location ?? device.location,
+          expansionModules: input.expansionModules ?? device.expansionModules,
+          idlePassword: input.idlePassword ?? device.idlePassword,
+          sipContact: input.sipContact === undefined ? device.sipContact : input.sipContact,
+          phoneTimezone: input.phoneTimezone === undefined ? device.phoneTimezone : input.phoneTimezone,
+          phoneLanguage: input.phoneLanguage === undefined ? device.phoneLanguage : input.phoneLanguage,
+        })
+        .where(eq(devices.id, device.id))
+        .returning()
+    )[0];
     if (row === undefined) throw UnknownDevice(ref);
     const changed = Object.keys(input).filter((k) => input[k as keyof UpdateDeviceInput] !== undefined);
-    recordAudit(tx, tenantId, now, actor, {
+    await recordAudit(tx, tenantId, now, actor, {
       action: 'device.updated',
       deviceMac: row.mac,
       idleAccount: row.idleAccount,
       detail: { fields: changed },
     });
     if (device.hotdesk && !row.hotdesk) {
-      closeOpenSessionOf(tx, tenantId, now, actor, row, 'device_not_hotdesk');
+      await closeOpenSessionOf(tx, tenantId, now, actor, row, 'device_not_hotdesk');
     }
     return row;
   });
-  deps.profilesChanged({ deviceIds: [updated.id], reason: 'device updated' });
+  await deps.profilesChanged({ deviceIds: [updated.id], reason: 'device updated' });
   return updated;
 }
 
@@ -182,24 +176,24 @@ export function updateDevice(deps: DomainDeps, tenantId: number, actor: Actor, r
  * Deletes a device for everyone but the phone: its session ends, it is gone from the API, and the phone is sent a
  * blank profile on its next fetch, so no account or key of the last user stays on it.
  */
-export function deleteDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): DeviceRow {
+export async function deleteDevice(deps: DomainDeps, tenantId: number, actor: Actor, ref: string): Promise<DeviceRow> {
   const { devices } = tablesOf(deps.db);
   const now = deps.now();
-  const device = writeTransaction(deps.db, (tx) => {
-    const row = getDevice(tx, tenantId, ref);
-    closeOpenSessionOf(tx, tenantId, now, actor, row, 'device_deleted');
-    tx.update(devices).set({ retiredAt: now }).where(eq(devices.id, row.id)).run();
-    recordAudit(tx, tenantId, now, actor, { action: 'device.deleted', deviceMac: row.mac, idleAccount: row.idleAccount });
+  const device = await writeTransaction(deps.db, async (tx) => {
+    const row = await getDevice(tx, tenantId, ref);
+    await closeOpenSessionOf(tx, tenantId, now, actor, row, 'device_deleted');
+    await tx.update(devices).set({ retiredAt: now }).where(eq(devices.id, row.id));
+    await recordAudit(tx, tenantId, now, actor, { action: 'device.deleted', deviceMac: row.mac, idleAccount: row.idleAccount });
     return row;
   });
-  deps.profilesChanged({ deviceIds: [device.id], reason: 'device deleted' });
+  await deps.profilesChanged({ deviceIds: [device.id], reason: 'device deleted' });
   deps.deviceLifecycle?.({ kind: 'deleted', device });
   return device;
 }
 
-function closeOpenSessionOf(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceRow, reason: string): void {
-  const open = openSessionOnDevice(tx, device.id);
-  if (open !== undefined) closeSession(tx, tenantId, now, actor, open, reason);
+async function closeOpenSessionOf(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceRow, reason: string): Promise<void> {
+  const open = await openSessionOnDevice(tx, device.id);
+  if (open !== undefined) await closeSession(tx, tenantId, now, actor, open, reason);
 }
 
 /** What one fetch tells of a phone. A null firmware (a boot stage that does not say) keeps the recorded one. */
@@ -225,10 +219,10 @@ export function seenIsNews(
 }
 
 /** Records that a phone fetched its config: when, from where, with which User-Agent and firmware. */
-export function recordDeviceSeen(db: Db, deviceId: number, seen: DeviceSeen): void {
+export async function recordDeviceSeen(db: Db, deviceId: number, seen: DeviceSeen): Promise<void> {
   const { devices } = tablesOf(db);
-  // Placeholders in SET bypass drizzle's column mapping: the time goes in as the stored milliseconds.
-  preparedOnce(db, 'recordDeviceSeen', () =>
+  // Placeholders in SET bypass drizzle's column mapping: the time goes in as the engine stores it.
+  await preparedOnce(db, 'recordDeviceSeen', () =>
     db
       .update(devices)
       .set({
@@ -239,16 +233,16 @@ export function recordDeviceSeen(db: Db, deviceId: number, seen: DeviceSeen): vo
       })
       .where(eq(devices.id, sql.placeholder('id')))
       .prepare(),
-  ).run({ id: deviceId, at: seen.at.getTime(), ip: seen.ip, userAgent: seen.userAgent, firmware: seen.firmware });
+  ).execute({ id: deviceId, at: timeParameter(db, seen.at), ip: seen.ip, userAgent: seen.userAgent, firmware: seen.firmware });
 }
 
 /**
  * Remembers which revision of its main file a phone was served, and the account in it: the phone registers
  * with that account, so the next check-sync is addressed to it.
  */
-export function recordServed(db: Db, deviceId: number, etag: string, account: { userName: string; authName: string; password: string }): void {
+export async function recordServed(db: Db, deviceId: number, etag: string, account: { userName: string; authName: string; password: string }): Promise<void> {
   const { devices } = tablesOf(db);
-  preparedOnce(db, 'recordServed', () =>
+  await preparedOnce(db, 'recordServed', () =>
     db
       .update(devices)
       .set({
@@ -259,12 +253,12 @@ export function recordServed(db: Db, deviceId: number, etag: string, account: { 
       })
       .where(eq(devices.id, sql.placeholder('id')))
       .prepare(),
-  ).run({ id: deviceId, etag, userName: account.userName, authName: account.authName, password: account.password });
+  ).execute({ id: deviceId, etag, userName: account.userName, authName: account.authName, password: account.password });
 }
 
 /** Remembers where the PBX says the phone takes SIP requests (`sip:HD0001@10.1.2.3:5062`), for the next NOTIFY. */
-export function reportContact(db: Db, device: DeviceRow, contact: string): void {
+export async function reportContact(db: Db, device: DeviceRow, contact: string): Promise<void> {
   const { devices } = tablesOf(db);
   if (device.reportedContact === contact) return;
-  db.update(devices).set({ reportedContact: contact }).where(eq(devices.id, device.id)).run();
+  await db.update(devices).set({ reportedContact: contact }).where(eq(devices.id, device.id));
 }

@@ -64,13 +64,13 @@ const tidy = (digits: string) => digits.replace(/#+$/, '').replace(/\*+$/, '');
  * or by SIP user name (the PBX knows the caller by the account the phone is registered with; on a PBX that tenants
  * share, users register as e.g. `acme-101`).
  */
-function callerDevice(deps: DomainDeps, tenantId: number, ref: string): DeviceRow | null {
-  const device = findDevice(deps.db, tenantId, ref);
+async function callerDevice(deps: DomainDeps, tenantId: number, ref: string): Promise<DeviceRow | null> {
+  const device = await findDevice(deps.db, tenantId, ref);
   if (device !== undefined) return device;
-  const byExtension = findUser(deps.db, tenantId, ref);
-  for (const user of [...(byExtension === undefined ? [] : [byExtension]), ...findUsersBySipUser(deps.db, tenantId, ref)]) {
-    const session = openSessionOfUser(deps.db, user.id);
-    if (session?.deviceId != null) return findDeviceById(deps.db, session.deviceId) ?? null;
+  const byExtension = await findUser(deps.db, tenantId, ref);
+  for (const user of [...(byExtension === undefined ? [] : [byExtension]), ...(await findUsersBySipUser(deps.db, tenantId, ref))]) {
+    const session = await openSessionOfUser(deps.db, user.id);
+    if (session?.deviceId != null) return (await findDeviceById(deps.db, session.deviceId)) ?? null;
   }
   return null;
 }
@@ -112,7 +112,7 @@ export async function dialCode(
   settings: CodeSettings,
   call: { readonly device: string; readonly digits: string; readonly contact?: string | undefined },
 ): Promise<CodeOutcome> {
-  const device = callerDevice(deps, tenantId, call.device);
+  const device = await callerDevice(deps, tenantId, call.device);
   const digits = call.digits;
   const outcome = (result: CodeResult, user: CodeOutcome['user'] = null, extra: Partial<CodeOutcome> = {}): CodeOutcome => ({
     result,
@@ -122,10 +122,10 @@ export async function dialCode(
     ...extra,
   });
   if (device === null) return outcome('unknown_device');
-  if (call.contact !== undefined) reportContact(deps.db, device, call.contact);
-  const seated = userAtDevice(deps.db, device.id) ?? null;
-  const signOut = () => {
-    const done = logout(deps, tenantId, actor, { device: device.mac, method: 'feature_code' });
+  if (call.contact !== undefined) await reportContact(deps.db, device, call.contact);
+  const seated = (await userAtDevice(deps.db, device.id)) ?? null;
+  const signOut = async () => {
+    const done = await logout(deps, tenantId, actor, { device: device.mac, method: 'feature_code' });
     return outcome('logged_out', done.user);
   };
 
@@ -144,12 +144,12 @@ export async function dialCode(
   if (extension === undefined) return seated === null ? outcome('need_extension') : signOut();
   if (seated?.extension === extension) return signOut();
   if (pin === undefined) {
-    const checked = checkExtension(deps, tenantId, actor, device, extension, 'feature_code');
+    const checked = await checkExtension(deps, tenantId, actor, device, extension, 'feature_code');
     const named =
       checked.result === 'unknown_extension' || checked.user === null ? null : { extension: checked.user.extension, displayName: checked.user.displayName };
     return checked.result === 'locked' ? outcome('locked', named, { lockedUntil: checked.until }) : outcome(checked.result, named);
   }
-  const user = findUser(deps.db, tenantId, extension);
+  const user = await findUser(deps.db, tenantId, extension);
   const named = user === undefined ? null : { extension: user.extension, displayName: user.displayName };
 
   const done = await login(deps, tenantId, actor, { device: device.mac, extension, pin, method: 'feature_code' });

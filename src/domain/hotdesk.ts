@@ -118,11 +118,11 @@ function refusalDetail(refusal: LoginRefusal): Record<string, unknown> {
  * @returns the outcome, or the refusal (LoginRefusal): refusals are results, never thrown.
  */
 export async function login(deps: DomainDeps, tenantId: number, actor: Actor, input: LoginInput): Promise<LoginResult> {
-  const device = findDevice(deps.db, tenantId, input.device);
+  const device = await findDevice(deps.db, tenantId, input.device);
   if (device === undefined) return { result: 'unknown_device', device: input.device };
-  if (input.contact !== undefined) reportContact(deps.db, device, input.contact);
-  const audit = (tx: Db, action: string, detail: Record<string, unknown>, extension = input.extension) =>
-    recordAudit(tx, tenantId, deps.now(), actor, {
+  if (input.contact !== undefined) await reportContact(deps.db, device, input.contact);
+  const audit = async (tx: Db, action: string, detail: Record<string, unknown>, extension = input.extension) =>
+    await recordAudit(tx, tenantId, deps.now(), actor, {
       action,
       method: input.method,
       deviceMac: device.mac,
@@ -130,33 +130,33 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
       userExtension: extension,
       detail,
     });
-  const refuse = (tx: Db, refusal: LoginRefusal): LoginRefusal => {
-    audit(tx, 'hotdesk.login_failed', refusalDetail(refusal));
+  const refuse = async (tx: Db, refusal: LoginRefusal): Promise<LoginRefusal> => {
+    await audit(tx, 'hotdesk.login_failed', refusalDetail(refusal));
     return refusal;
   };
   const deviceSubject = { subject: 'device', id: device.id } as const;
-  const auditLocks = (tx: Db, until: Date | null, s: ThrottleSubject) => {
-    if (until !== null) audit(tx, 'hotdesk.locked', { subject: s.subject, lockedUntil: until.toISOString() });
+  const auditLocks = async (tx: Db, until: Date | null, s: ThrottleSubject) => {
+    if (until !== null) await audit(tx, 'hotdesk.locked', { subject: s.subject, lockedUntil: until.toISOString() });
   };
 
   // One write transaction reads the locks and reserves this PIN check before the PIN is looked at, so a burst
   // of requests cannot check more PINs than the tries left. Refusals are returned, not thrown, so their audit lands.
-  const reserved = writeTransaction(deps.db, (tx) => {
+  const reserved = await writeTransaction(deps.db, async (tx) => {
     const now = deps.now();
-    const deviceLock = lockedUntil(tx, tenantId, deviceSubject, now);
-    if (deviceLock !== null) return refuse(tx, { result: 'locked', subject: 'device', name: device.idleAccount, until: deviceLock });
-    const user = findUser(tx, tenantId, input.extension);
+    const deviceLock = await lockedUntil(tx, tenantId, deviceSubject, now);
+    if (deviceLock !== null) return await refuse(tx, { result: 'locked', subject: 'device', name: device.idleAccount, until: deviceLock });
+    const user = await findUser(tx, tenantId, input.extension);
     const refused = eligibility(device, user, input.extension);
     if (refused !== null || user === undefined || user.pinHash === null) {
       // Guessing extensions from one phone counts against that phone.
-      if (refused?.result === 'unknown_extension') auditLocks(tx, recordFailure(tx, tenantId, deviceSubject, now).lockedUntil, deviceSubject);
-      return refuse(tx, refused ?? { result: 'unknown_extension', extension: input.extension });
+      if (refused?.result === 'unknown_extension') await auditLocks(tx, (await recordFailure(tx, tenantId, deviceSubject, now)).lockedUntil, deviceSubject);
+      return await refuse(tx, refused ?? { result: 'unknown_extension', extension: input.extension });
     }
     const subjects = [{ subject: 'user', id: user.id }, deviceSubject] as const;
-    const reservation = reserveAttempt(tx, tenantId, subjects, now);
+    const reservation = await reserveAttempt(tx, tenantId, subjects, now);
     const who = (s: ThrottleSubject): LockSubject => ({ subject: s.subject, name: s.subject === 'user' ? user.extension : device.idleAccount });
-    if (reservation.kind === 'locked') return refuse(tx, { result: 'locked', ...who(reservation.subject), until: reservation.until });
-    if (reservation.kind === 'busy') return refuse(tx, { result: 'too_many_attempts', ...who(reservation.subject) });
+    if (reservation.kind === 'locked') return await refuse(tx, { result: 'locked', ...who(reservation.subject), until: reservation.until });
+    if (reservation.kind === 'busy') return await refuse(tx, { result: 'too_many_attempts', ...who(reservation.subject) });
     return { user, pinHash: user.pinHash, subjects };
   });
   if ('result' in reserved) return reserved;
@@ -167,17 +167,17 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
   try {
     right = await verify(input.pin, pinHash);
   } catch (err) {
-    writeTransaction(deps.db, (tx) => settleAttempt(tx, tenantId, subjects, deps.now(), 'released'));
+    await writeTransaction(deps.db, async (tx) => await settleAttempt(tx, tenantId, subjects, deps.now(), 'released'));
     throw err;
   }
   // Settling must not leave the check reserved: if its transaction fails (a full disk), the reservation alone
   // is released, an update in place that needs no new room.
-  const settle = <T>(work: (tx: Db) => T): T => {
+  const settle = async <T>(work: (tx: Db) => Promise<T>): Promise<T> => {
     try {
-      return writeTransaction(deps.db, work);
+      return await writeTransaction(deps.db, work);
     } catch (err) {
       try {
-        writeTransaction(deps.db, (tx) => settleAttempt(tx, tenantId, subjects, deps.now(), 'released'));
+        await writeTransaction(deps.db, async (tx) => await settleAttempt(tx, tenantId, subjects, deps.now(), 'released'));
       } catch {
         // the disk refuses even that: start-up releases every reservation
       }
@@ -185,10 +185,10 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
     }
   };
   if (!right) {
-    return settle((tx) => {
-      const settled = settleAttempt(tx, tenantId, subjects, deps.now(), 'wrong');
-      for (const l of settled.locked) auditLocks(tx, l.until, l.subject);
-      return refuse(tx, { result: 'wrong_pin', triesLeft: settled.triesLeft, lockedUntil: settled.lockedUntil });
+    return await settle(async (tx) => {
+      const settled = await settleAttempt(tx, tenantId, subjects, deps.now(), 'wrong');
+      for (const l of settled.locked) await auditLocks(tx, l.until, l.subject);
+      return await refuse(tx, { result: 'wrong_pin', triesLeft: settled.triesLeft, lockedUntil: settled.lockedUntil });
     });
   }
 
@@ -196,85 +196,86 @@ export async function login(deps: DomainDeps, tenantId: number, actor: Actor, in
   // One synchronous transaction: concurrent logins cannot interleave. It re-reads both rows, because the
   // device or the user may have changed while the PIN was being checked. The lock is not read again: this
   // check was within the tries left when it was reserved, and a right PIN must never be the one answer that differs.
-  const seated = settle((tx): Seated | LoginRefusal => {
-    const deviceNow = findDeviceById(tx, device.id);
+  const seated = await settle(async (tx): Promise<Seated | LoginRefusal> => {
+    const deviceNow = await findDeviceById(tx, device.id);
     if (deviceNow === undefined || deviceNow.retiredAt !== null) {
-      settleAttempt(tx, tenantId, subjects, now, 'released');
+      await settleAttempt(tx, tenantId, subjects, now, 'released');
       return { result: 'unknown_device', device: input.device };
     }
-    const userNow = findUserById(tx, user.id);
+    const userNow = await findUserById(tx, user.id);
     // A new PIN set while this one was checked: the check was against the old one, which no longer counts.
     const refusedNow =
       eligibility(deviceNow, userNow, input.extension) ??
       (userNow !== undefined && userNow.pinHash !== pinHash ? { result: 'pin_changed' as const, extension: userNow.extension } : null);
     if (refusedNow !== null || userNow === undefined) {
-      settleAttempt(tx, tenantId, subjects, now, 'released');
-      return refuse(tx, refusedNow ?? { result: 'unknown_extension', extension: input.extension });
+      await settleAttempt(tx, tenantId, subjects, now, 'released');
+      return await refuse(tx, refusedNow ?? { result: 'unknown_extension', extension: input.extension });
     }
-    settleAttempt(tx, tenantId, subjects, now, 'right');
-    return seat(tx, tenantId, now, actor, deviceNow, userNow, input.method);
+    await settleAttempt(tx, tenantId, subjects, now, 'right');
+    return await seat(tx, tenantId, now, actor, deviceNow, userNow, input.method);
   });
   if (!('session' in seated)) return seated;
   if (seated.result === 'already') return { ...seated, profiles: [] };
   const ids = [seated.device.id, ...(seated.movedFrom === null ? [] : [seated.movedFrom.id])];
-  return { ...seated, profiles: deps.profilesChanged({ deviceIds: ids, reason: `login ${seated.user.extension}` }) };
+  return { ...seated, profiles: await deps.profilesChanged({ deviceIds: ids, reason: `login ${seated.user.extension}` }) };
 }
 
 /**
  * Before a feature code asks for a PIN: whether the extension dialled can log in at this device. An unknown
  * extension counts against the phone, as in a login; a locked phone or user is refused without looking further.
  */
-export function checkExtension(
+export async function checkExtension(
   deps: DomainDeps,
   tenantId: number,
   actor: Actor,
   device: DeviceRow,
   extension: string,
   method: LoginMethod,
-):
+): Promise<
   | { readonly result: 'need_pin' | 'not_allowed'; readonly user: UserRow }
   | { readonly result: 'unknown_extension' }
-  | { readonly result: 'locked'; readonly until: Date; readonly user: UserRow | null } {
-  return writeTransaction(deps.db, (tx) => {
+  | { readonly result: 'locked'; readonly until: Date; readonly user: UserRow | null }
+> {
+  return await writeTransaction(deps.db, async (tx) => {
     const now = deps.now();
-    const audit = (action: string, detail: Record<string, unknown>) =>
-      recordAudit(tx, tenantId, now, actor, { action, method, deviceMac: device.mac, idleAccount: device.idleAccount, userExtension: extension, detail });
+    const audit = async (action: string, detail: Record<string, unknown>) =>
+      await recordAudit(tx, tenantId, now, actor, { action, method, deviceMac: device.mac, idleAccount: device.idleAccount, userExtension: extension, detail });
     const deviceSubject = { subject: 'device', id: device.id } as const;
-    const deviceLock = lockedUntil(tx, tenantId, deviceSubject, now);
+    const deviceLock = await lockedUntil(tx, tenantId, deviceSubject, now);
     if (deviceLock !== null) return { result: 'locked', until: deviceLock, user: null };
-    const user = findUser(tx, tenantId, extension);
+    const user = await findUser(tx, tenantId, extension);
     if (user === undefined) {
-      const counted = recordFailure(tx, tenantId, deviceSubject, now);
-      if (counted.lockedUntil !== null) audit('hotdesk.locked', { subject: 'device', lockedUntil: counted.lockedUntil.toISOString() });
-      audit('hotdesk.login_failed', { reason: 'unknown_extension' });
+      const counted = await recordFailure(tx, tenantId, deviceSubject, now);
+      if (counted.lockedUntil !== null) await audit('hotdesk.locked', { subject: 'device', lockedUntil: counted.lockedUntil.toISOString() });
+      await audit('hotdesk.login_failed', { reason: 'unknown_extension' });
       return { result: 'unknown_extension' };
     }
     if (!user.hotdesk) return { result: 'not_allowed', user };
     // No point asking a locked user for a PIN.
-    const userLock = lockedUntil(tx, tenantId, { subject: 'user', id: user.id }, now);
+    const userLock = await lockedUntil(tx, tenantId, { subject: 'user', id: user.id }, now);
     return userLock === null ? { result: 'need_pin', user } : { result: 'locked', until: userLock, user };
   });
 }
 
 /** Seats a user at a device, moving them from elsewhere and replacing whoever sat there. Inside a transaction. */
-function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceRow, user: UserRow, method: LoginMethod): Seated {
-  const mine = openSessionOfUser(tx, user.id);
+async function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceRow, user: UserRow, method: LoginMethod): Promise<Seated> {
+  const mine = await openSessionOfUser(tx, user.id);
   if (mine !== undefined && mine.deviceId === device.id) {
     return { result: 'already', session: mine, device, user, movedFrom: null, replaced: null };
   }
   let movedFrom: DeviceRow | null = null;
   if (mine !== undefined) {
-    closeSession(tx, tenantId, now, actor, mine, 'moved', method);
-    movedFrom = mine.deviceId === null ? null : (findDeviceById(tx, mine.deviceId) ?? null);
+    await closeSession(tx, tenantId, now, actor, mine, 'moved', method);
+    movedFrom = mine.deviceId === null ? null : ((await findDeviceById(tx, mine.deviceId)) ?? null);
   }
   let replaced: UserRow | null = null;
-  const here = openSessionOnDevice(tx, device.id);
+  const here = await openSessionOnDevice(tx, device.id);
   if (here !== undefined) {
-    closeSession(tx, tenantId, now, actor, here, 'replaced', method);
-    replaced = here.userId === null ? null : (findUserById(tx, here.userId) ?? null);
+    await closeSession(tx, tenantId, now, actor, here, 'replaced', method);
+    replaced = here.userId === null ? null : ((await findUserById(tx, here.userId)) ?? null);
   }
-  const session = openSession(tx, { tenantId, deviceId: device.id, userId: user.id, method, startedAt: now });
-  recordAudit(tx, tenantId, now, actor, {
+  const session = await openSession(tx, { tenantId, deviceId: device.id, userId: user.id, method, startedAt: now });
+  await recordAudit(tx, tenantId, now, actor, {
     action: 'hotdesk.login',
     method,
     deviceMac: device.mac,
@@ -294,19 +295,19 @@ function seat(tx: Db, tenantId: number, now: Date, actor: Actor, device: DeviceR
  * has no refusals.
  * @throws AppError unknown_device (404): a device that does not exist is a lookup error, as wherever one is named.
  */
-export function logout(deps: DomainDeps, tenantId: number, actor: Actor, input: LogoutInput): LogoutOutcome {
+export async function logout(deps: DomainDeps, tenantId: number, actor: Actor, input: LogoutInput): Promise<LogoutOutcome> {
   const now = deps.now();
-  const outcome = writeTransaction(deps.db, (tx): LogoutOutcome => {
-    const device = getDevice(tx, tenantId, input.device);
-    if (input.contact !== undefined) reportContact(tx, device, input.contact);
-    const open = openSessionOnDevice(tx, device.id);
+  const outcome = await writeTransaction(deps.db, async (tx): Promise<LogoutOutcome> => {
+    const device = await getDevice(tx, tenantId, input.device);
+    if (input.contact !== undefined) await reportContact(tx, device, input.contact);
+    const open = await openSessionOnDevice(tx, device.id);
     if (open === undefined) return { result: 'idle', device, user: null, profiles: [] };
-    const user = open.userId === null ? null : (findUserById(tx, open.userId) ?? null);
-    closeSession(tx, tenantId, now, actor, open, 'logout', input.method);
+    const user = open.userId === null ? null : ((await findUserById(tx, open.userId)) ?? null);
+    await closeSession(tx, tenantId, now, actor, open, 'logout', input.method);
     return { result: 'logged_out', device, user, profiles: [] };
   });
   if (outcome.result === 'idle') return outcome;
-  return { ...outcome, profiles: deps.profilesChanged({ deviceIds: [outcome.device.id], reason: 'logout' }) };
+  return { ...outcome, profiles: await deps.profilesChanged({ deviceIds: [outcome.device.id], reason: 'logout' }) };
 }
 
 /**
@@ -314,21 +315,21 @@ export function logout(deps: DomainDeps, tenantId: number, actor: Actor, input: 
  * One transaction; each session is audited with its reason and method.
  * @returns the devices that went idle.
  */
-export function logoutSessions(
+export async function logoutSessions(
   deps: DomainDeps,
   tenantId: number,
   actor: Actor,
   how: { readonly reason: 'scheduled' | 'max_duration' | 'admin'; readonly method: LoginMethod; readonly startedBefore?: Date },
-): DeviceRow[] {
+): Promise<DeviceRow[]> {
   const now = deps.now();
-  const idle = writeTransaction(deps.db, (tx) => {
-    const open = listOpenSessions(tx, tenantId).filter((s) => how.startedBefore === undefined || s.session.startedAt < how.startedBefore);
-    for (const { session } of open) closeSession(tx, tenantId, now, actor, session, how.reason, how.method);
+  const idle = await writeTransaction(deps.db, async (tx) => {
+    const open = (await listOpenSessions(tx, tenantId)).filter((s) => how.startedBefore === undefined || s.session.startedAt < how.startedBefore);
+    for (const { session } of open) await closeSession(tx, tenantId, now, actor, session, how.reason, how.method);
     return open.map((s) => s.device);
   });
   if (idle.length > 0) {
     const reason = how.reason === 'admin' ? 'everyone logged out by an admin' : `automatic logout (${how.reason})`;
-    deps.profilesChanged({ deviceIds: idle.map((d) => d.id), reason });
+    await deps.profilesChanged({ deviceIds: idle.map((d) => d.id), reason });
   }
   return idle;
 }

@@ -48,8 +48,8 @@ function planOf<Input>(rows: ImportRow<Input>[]): ImportPlan<Input> {
  * Marks the rows that would pass the tenant's quota: the valid rows after the first `room` ones (applying checks
  * the quota again in its transaction, so a plan made before another creation still never passes it).
  */
-function withinQuota<Input>(deps: DomainDeps, tenantId: number, kind: QuotaKind, rows: ImportRow<Input>[]): ImportRow<Input>[] {
-  const room = quotaRoom(deps.db, tenantId, kind);
+async function withinQuota<Input>(deps: DomainDeps, tenantId: number, kind: QuotaKind, rows: ImportRow<Input>[]): Promise<ImportRow<Input>[]> {
+  const room = await quotaRoom(deps.db, tenantId, kind);
   if (room === null) return rows;
   let taken = 0;
   return rows.map((row) => {
@@ -89,7 +89,7 @@ function schemaProblem(check: () => unknown): string | null {
 }
 
 /** Checks every row of a device sheet (mac, vendor, model, label, location, hotdesk) without writing anything. */
-export function planDeviceImport(deps: DomainDeps, tenantId: number, rows: readonly (readonly string[])[]): DeviceImportPlan {
+export async function planDeviceImport(deps: DomainDeps, tenantId: number, rows: readonly (readonly string[])[]): Promise<DeviceImportPlan> {
   const { at, body, firstLine } = columns(rows, 'mac', {
     mac: 'mac',
     vendor: 'vendor',
@@ -99,10 +99,10 @@ export function planDeviceImport(deps: DomainDeps, tenantId: number, rows: reado
     hotdesk: 'hotdesk',
   });
   // Every tenant's: a MAC is enrolled in one tenant at most, and another tenant's is refused in the same words.
-  const known = enrolledMacs(deps.db);
+  const known = await enrolledMacs(deps.db);
   const seen = new Set<string>();
   return planOf(
-    withinQuota(
+    await withinQuota(
       deps,
       tenantId,
       'devices',
@@ -141,20 +141,20 @@ export function planDeviceImport(deps: DomainDeps, tenantId: number, rows: reado
  * @returns how many were enrolled.
  * @throws AppError conflict (409) for a plan with problems or without rows; what enrolDevice throws (nothing written then).
  */
-export function applyDeviceImport(deps: DomainDeps, tenantId: number, actor: Actor, plan: DeviceImportPlan): number {
+export async function applyDeviceImport(deps: DomainDeps, tenantId: number, actor: Actor, plan: DeviceImportPlan): Promise<number> {
   if (!plan.ready) throw Conflict('the import has rows with problems, or none; nothing was imported');
   // Each enrolment's event (its redirect registration follows it) is told once all of them committed.
   const enrolled: Parameters<NonNullable<DomainDeps['deviceLifecycle']>>[0][] = [];
-  writeTransaction(deps.db, (tx) => {
+  await writeTransaction(deps.db, async (tx) => {
     const inTransaction: DomainDeps = { ...deps, db: tx, deviceLifecycle: (event) => enrolled.push(event) };
-    for (const row of plan.rows) if (row.input !== null) enrolDevice(inTransaction, tenantId, actor, row.input);
+    for (const row of plan.rows) if (row.input !== null) await enrolDevice(inTransaction, tenantId, actor, row.input);
   });
   for (const event of enrolled) deps.deviceLifecycle?.(event);
   return plan.rows.length;
 }
 
 /** Checks every row of a user sheet (extension, display_name, sip_password, hotdesk, pin) without writing anything. */
-export function planUserImport(deps: DomainDeps, tenantId: number, pinMinLength: number, rows: readonly (readonly string[])[]): UserImportPlan {
+export async function planUserImport(deps: DomainDeps, tenantId: number, pinMinLength: number, rows: readonly (readonly string[])[]): Promise<UserImportPlan> {
   const { at, body, firstLine } = columns(rows, 'extension', {
     extension: 'extension',
     name: 'display_name',
@@ -162,10 +162,10 @@ export function planUserImport(deps: DomainDeps, tenantId: number, pinMinLength:
     hotdesk: 'hotdesk',
     pin: 'pin',
   });
-  const known = new Set(listUsers(deps.db, tenantId).map((u) => u.extension));
+  const known = new Set((await listUsers(deps.db, tenantId)).map((u) => u.extension));
   const seen = new Set<string>();
   return planOf(
-    withinQuota(
+    await withinQuota(
       deps,
       tenantId,
       'users',

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { type Db, tablesOf } from '../db/client.ts';
+import { type Db, returnedRow, tablesOf } from '../db/client.ts';
 
 /**
  * PIN lockout with back-off. A user is locked after USER_FAILURES wrong PINs in a row, a device after
@@ -17,18 +17,19 @@ export type ThrottleSubject = { readonly subject: 'user' | 'device'; readonly id
 
 const limitOf = (s: ThrottleSubject) => (s.subject === 'user' ? LOCKOUT.userFailures : LOCKOUT.deviceFailures);
 
-function rowOf(db: Db, tenantId: number, s: ThrottleSubject) {
+async function rowOf(db: Db, tenantId: number, s: ThrottleSubject) {
   const { loginThrottles } = tablesOf(db);
-  return db
-    .select()
-    .from(loginThrottles)
-    .where(and(eq(loginThrottles.tenantId, tenantId), eq(loginThrottles.subject, s.subject), eq(loginThrottles.subjectId, s.id)))
-    .get();
+  return (
+    await db
+      .select()
+      .from(loginThrottles)
+      .where(and(eq(loginThrottles.tenantId, tenantId), eq(loginThrottles.subject, s.subject), eq(loginThrottles.subjectId, s.id)))
+  )[0];
 }
 
 /** The time a subject stays locked until, or null when it is not locked at `now`. */
-export function lockedUntil(db: Db, tenantId: number, s: ThrottleSubject, now: Date): Date | null {
-  const until = rowOf(db, tenantId, s)?.lockedUntil ?? null;
+export async function lockedUntil(db: Db, tenantId: number, s: ThrottleSubject, now: Date): Promise<Date | null> {
+  const until = (await rowOf(db, tenantId, s))?.lockedUntil ?? null;
   return until !== null && until > now ? until : null;
 }
 
@@ -40,21 +41,22 @@ export interface FailureOutcome {
 }
 
 /** Counts one wrong PIN against a subject, locking it when it reaches its limit. Run inside a write transaction. */
-export function recordFailure(tx: Db, tenantId: number, s: ThrottleSubject, now: Date): FailureOutcome {
+export async function recordFailure(tx: Db, tenantId: number, s: ThrottleSubject, now: Date): Promise<FailureOutcome> {
   const { loginThrottles } = tablesOf(tx);
-  const row = rowOf(tx, tenantId, s) ?? tx.insert(loginThrottles).values({ tenantId, subject: s.subject, subjectId: s.id }).returning().get();
+  const row =
+    (await rowOf(tx, tenantId, s)) ?? (await returnedRow(tx.insert(loginThrottles).values({ tenantId, subject: s.subject, subjectId: s.id }).returning()));
   const failures = row.failures + 1;
   const limit = limitOf(s);
   if (failures < limit) {
-    tx.update(loginThrottles).set({ failures }).where(eq(loginThrottles.id, row.id)).run();
+    await tx.update(loginThrottles).set({ failures }).where(eq(loginThrottles.id, row.id));
     return { triesLeft: limit - failures, lockedUntil: null };
   }
   const seconds = Math.min(LOCKOUT.baseSeconds * 2 ** row.lockouts, LOCKOUT.maxSeconds);
   const until = new Date(now.getTime() + seconds * 1000);
-  tx.update(loginThrottles)
+  await tx
+    .update(loginThrottles)
     .set({ failures: 0, lockouts: row.lockouts + 1, lockedUntil: until })
-    .where(eq(loginThrottles.id, row.id))
-    .run();
+    .where(eq(loginThrottles.id, row.id));
   return { triesLeft: 0, lockedUntil: until };
 }
 
@@ -70,9 +72,10 @@ export type Reservation =
  * or when the checks already under way use up its tries left; else each subject's `pending` goes up by one.
  * Run inside the write transaction that read the subjects; settle it with settleAttempt whatever happens.
  */
-export function reserveAttempt(tx: Db, tenantId: number, subjects: readonly ThrottleSubject[], now: Date): Reservation {
+export async function reserveAttempt(tx: Db, tenantId: number, subjects: readonly ThrottleSubject[], now: Date): Promise<Reservation> {
   const { loginThrottles } = tablesOf(tx);
-  const rows = subjects.map((s) => ({ s, row: rowOf(tx, tenantId, s) }));
+  const rows = [];
+  for (const s of subjects) rows.push({ s, row: await rowOf(tx, tenantId, s) });
   for (const { s, row } of rows) {
     if (row?.lockedUntil != null && row.lockedUntil > now) return { kind: 'locked', subject: s, until: row.lockedUntil };
   }
@@ -81,12 +84,12 @@ export function reserveAttempt(tx: Db, tenantId: number, subjects: readonly Thro
     if (row !== undefined && row.failures + row.pending >= limitOf(s)) return { kind: 'busy', subject: s };
   }
   for (const { s, row } of rows) {
-    if (row === undefined) tx.insert(loginThrottles).values({ tenantId, subject: s.subject, subjectId: s.id, pending: 1 }).run();
+    if (row === undefined) await tx.insert(loginThrottles).values({ tenantId, subject: s.subject, subjectId: s.id, pending: 1 });
     else
-      tx.update(loginThrottles)
+      await tx
+        .update(loginThrottles)
         .set({ pending: row.pending + 1 })
-        .where(eq(loginThrottles.id, row.id))
-        .run();
+        .where(eq(loginThrottles.id, row.id));
   }
   return { kind: 'reserved' };
 }
@@ -101,21 +104,27 @@ export interface Settled extends FailureOutcome {
  * failure (locking a subject that reaches its limit), anything else (the check could not run) only releases it.
  * Run inside a write transaction.
  */
-export function settleAttempt(tx: Db, tenantId: number, subjects: readonly ThrottleSubject[], now: Date, outcome: 'right' | 'wrong' | 'released'): Settled {
+export async function settleAttempt(
+  tx: Db,
+  tenantId: number,
+  subjects: readonly ThrottleSubject[],
+  now: Date,
+  outcome: 'right' | 'wrong' | 'released',
+): Promise<Settled> {
   const { loginThrottles } = tablesOf(tx);
   let triesLeft = Number.POSITIVE_INFINITY;
   let lockedMs = 0;
   const locked: { subject: ThrottleSubject; until: Date }[] = [];
   for (const s of subjects) {
-    const row = rowOf(tx, tenantId, s);
+    const row = await rowOf(tx, tenantId, s);
     if (row !== undefined) {
       const pending = Math.max(0, row.pending - 1);
       if (outcome === 'right')
-        tx.update(loginThrottles).set({ pending, failures: 0, lockouts: 0, lockedUntil: null }).where(eq(loginThrottles.id, row.id)).run();
-      else tx.update(loginThrottles).set({ pending }).where(eq(loginThrottles.id, row.id)).run();
+        await tx.update(loginThrottles).set({ pending, failures: 0, lockouts: 0, lockedUntil: null }).where(eq(loginThrottles.id, row.id));
+      else await tx.update(loginThrottles).set({ pending }).where(eq(loginThrottles.id, row.id));
     }
     if (outcome !== 'wrong') continue;
-    const result = recordFailure(tx, tenantId, s, now);
+    const result = await recordFailure(tx, tenantId, s, now);
     triesLeft = Math.min(triesLeft, result.triesLeft);
     if (result.lockedUntil !== null) {
       lockedMs = Math.max(lockedMs, result.lockedUntil.getTime());
@@ -126,15 +135,13 @@ export function settleAttempt(tx: Db, tenantId: number, subjects: readonly Throt
 }
 
 /** At start-up no check is under way: reservations left by a process that stopped mid-check are released. */
-export function releaseAllPending(db: Db): void {
+export async function releaseAllPending(db: Db): Promise<void> {
   const { loginThrottles } = tablesOf(db);
-  db.update(loginThrottles).set({ pending: 0 }).run();
+  await db.update(loginThrottles).set({ pending: 0 });
 }
 
 /** Forgets a subject's failures and lockouts after a successful login. */
-export function clearFailures(tx: Db, tenantId: number, s: ThrottleSubject): void {
+export async function clearFailures(tx: Db, tenantId: number, s: ThrottleSubject): Promise<void> {
   const { loginThrottles } = tablesOf(tx);
-  tx.delete(loginThrottles)
-    .where(and(eq(loginThrottles.tenantId, tenantId), eq(loginThrottles.subject, s.subject), eq(loginThrottles.subjectId, s.id)))
-    .run();
+  await tx.delete(loginThrottles).where(and(eq(loginThrottles.tenantId, tenantId), eq(loginThrottles.subject, s.subject), eq(loginThrottles.subjectId, s.id)));
 }

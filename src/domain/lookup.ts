@@ -15,8 +15,8 @@ import { type Mac, parseMac } from './mac.ts';
  * A deleted (retired) device is not found.
  * @throws AppError unknown_device (404).
  */
-export function getDevice(db: Db, tenantId: number, ref: string): DeviceRow {
-  const row = findDevice(db, tenantId, ref);
+export async function getDevice(db: Db, tenantId: number, ref: string): Promise<DeviceRow> {
+  const row = await findDevice(db, tenantId, ref);
   if (row === undefined) throw UnknownDevice(ref);
   return row;
 }
@@ -25,56 +25,63 @@ export function getDevice(db: Db, tenantId: number, ref: string): DeviceRow {
  * getDevice, answering undefined when no enrolled device has that MAC or idle account. An idle account is matched
  * in any case (`hd0001`, `ACME-HD001`), as the tenant's pattern wrote it or not.
  */
-export function findDevice(db: Db, tenantId: number, ref: string): DeviceRow | undefined {
+export async function findDevice(db: Db, tenantId: number, ref: string): Promise<DeviceRow | undefined> {
   const { devices } = tablesOf(db);
   const mac = parseMac(ref);
   const byMac =
     mac === null
       ? undefined
-      : db
-          .select()
-          .from(devices)
-          .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac), isNull(devices.retiredAt)))
-          .get();
+      : (
+          await db
+            .select()
+            .from(devices)
+            .where(and(eq(devices.tenantId, tenantId), eq(devices.mac, mac), isNull(devices.retiredAt)))
+        )[0];
   if (byMac !== undefined || ref === '' || ref.length > 64) return byMac;
   // A pattern's names may look like a MAC (`{n:8}` after four hex letters): a MAC that is no device is tried as one.
-  const exact = (name: string) =>
-    db
-      .select()
-      .from(devices)
-      .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, name), isNull(devices.retiredAt)))
-      .get();
-  const found = exact(ref) ?? exact(ref.toUpperCase());
+  const exact = async (name: string) =>
+    (
+      await db
+        .select()
+        .from(devices)
+        .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, name), isNull(devices.retiredAt)))
+    )[0];
+  const found = (await exact(ref)) ?? (await exact(ref.toUpperCase()));
   // Other spellings only for a name with letters (a dialled extension has none).
   if (found !== undefined || ref.toLowerCase() === ref.toUpperCase()) return found;
-  return db
-    .select()
-    .from(devices)
-    .where(and(eq(devices.tenantId, tenantId), sql`lower(${devices.idleAccount}) = lower(${ref})`, isNull(devices.retiredAt)))
-    .get();
-}
-
-export function findDeviceById(db: Db, id: number): DeviceRow | undefined {
-  const { devices } = tablesOf(db);
-  return preparedOnce(db, 'deviceById', () =>
-    db
+  return (
+    await db
       .select()
       .from(devices)
-      .where(eq(devices.id, sql.placeholder('id')))
-      .prepare(),
-  ).get({ id });
+      .where(and(eq(devices.tenantId, tenantId), sql`lower(${devices.idleAccount}) = lower(${ref})`, isNull(devices.retiredAt)))
+  )[0];
+}
+
+export async function findDeviceById(db: Db, id: number): Promise<DeviceRow | undefined> {
+  const { devices } = tablesOf(db);
+  return (
+    await preparedOnce(db, 'deviceById', () =>
+      db
+        .select()
+        .from(devices)
+        .where(eq(devices.id, sql.placeholder('id')))
+        .prepare(),
+    ).execute({ id })
+  )[0];
 }
 
 /** The device a phone asks for by MAC, whatever its tenant, retired ones included; undefined when never enrolled. */
-export function findDeviceByMac(db: Db, mac: Mac): DeviceRow | undefined {
+export async function findDeviceByMac(db: Db, mac: Mac): Promise<DeviceRow | undefined> {
   const { devices } = tablesOf(db);
-  return preparedOnce(db, 'deviceByMac', () =>
-    db
-      .select()
-      .from(devices)
-      .where(eq(devices.mac, sql.placeholder('mac')))
-      .prepare(),
-  ).get({ mac });
+  return (
+    await preparedOnce(db, 'deviceByMac', () =>
+      db
+        .select()
+        .from(devices)
+        .where(eq(devices.mac, sql.placeholder('mac')))
+        .prepare(),
+    ).execute({ mac })
+  )[0];
 }
 
 /**
@@ -110,48 +117,42 @@ const phoneColumnsOf = perTables(({ devices }) => ({
 export type PhoneDevice = Pick<DeviceRow, keyof ReturnType<typeof phoneColumnsOf>>;
 
 /** findDeviceByMac for the phone path: the columns of PhoneDevice only. */
-export function findPhoneByMac(db: Db, mac: Mac): PhoneDevice | undefined {
+export async function findPhoneByMac(db: Db, mac: Mac): Promise<PhoneDevice | undefined> {
   const { devices } = tablesOf(db);
-  return preparedRowReader<PhoneDevice>(db, 'phoneByMac', devices, phoneColumnsOf(db), devices.mac)(mac);
+  return await preparedRowReader<PhoneDevice>(db, 'phoneByMac', devices, phoneColumnsOf(db), devices.mac)(mac);
 }
 
 /** A user by extension, or undefined. */
-export function findUser(db: Db, tenantId: number, extension: string): UserRow | undefined {
+export async function findUser(db: Db, tenantId: number, extension: string): Promise<UserRow | undefined> {
   const { users } = tablesOf(db);
-  return db
-    .select()
-    .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.extension, extension)))
-    .get();
+  return (
+    await db
+      .select()
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), eq(users.extension, extension)))
+  )[0];
 }
 
 /**
  * A user by extension.
  * @throws AppError unknown_extension (404).
  */
-export function getUser(db: Db, tenantId: number, extension: string): UserRow {
-  const user = findUser(db, tenantId, extension);
+export async function getUser(db: Db, tenantId: number, extension: string): Promise<UserRow> {
+  const user = await findUser(db, tenantId, extension);
   if (user === undefined) throw UnknownExtension(extension);
   return user;
 }
 
 /** A tenant's users who register as this SIP user name (`acme-101` on a PBX that tenants share); usually one. */
-export function findUsersBySipUser(db: Db, tenantId: number, sipUser: string): UserRow[] {
+export async function findUsersBySipUser(db: Db, tenantId: number, sipUser: string): Promise<UserRow[]> {
   const { users } = tablesOf(db);
-  return db
+  return await db
     .select()
     .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.sipUser, sipUser)))
-    .all();
+    .where(and(eq(users.tenantId, tenantId), eq(users.sipUser, sipUser)));
 }
 
-export function findUserById(db: Db, id: number): UserRow | undefined {
+export async function findUserById(db: Db, id: number): Promise<UserRow | undefined> {
   const { users } = tablesOf(db);
-  return db.select().from(users).where(eq(users.id, id)).get();
-}
-
-/** The ids of a tenant's devices, retired ones included (they still fetch their blank profile). */
-export function deviceIdsOfTenant(db: Db, tenantId: number): { id: number }[] {
-  const { devices } = tablesOf(db);
-  return db.select({ id: devices.id }).from(devices).where(eq(devices.tenantId, tenantId)).all();
+  return (await db.select().from(users).where(eq(users.id, id)))[0];
 }

@@ -27,11 +27,15 @@ export interface TenantOverview {
  * The overview of these tenants in five grouped queries, whatever their number (a provider has hundreds): never a
  * query per tenant.
  */
-export function tenantOverviews(db: Db, now: Date, tenantRows: readonly TenantRow[]): { readonly tenant: TenantRow; readonly overview: TenantOverview }[] {
+export async function tenantOverviews(
+  db: Db,
+  now: Date,
+  tenantRows: readonly TenantRow[],
+): Promise<{ readonly tenant: TenantRow; readonly overview: TenantOverview }[]> {
   const { auditEvents, devices, hotdeskSessions, users } = tablesOf(db);
   const cutoff = now.getTime() - UNSEEN_AFTER_MS;
   const deviceFigures = byTenant(
-    db
+    await db
       .select({
         tenantId: devices.tenantId,
         devices: count(),
@@ -40,25 +44,22 @@ export function tenantOverviews(db: Db, now: Date, tenantRows: readonly TenantRo
       })
       .from(devices)
       .where(isNull(devices.retiredAt))
-      .groupBy(devices.tenantId)
-      .all(),
+      .groupBy(devices.tenantId),
   );
-  const userCounts = byTenant(db.select({ tenantId: users.tenantId, n: count() }).from(users).groupBy(users.tenantId).all());
+  const userCounts = byTenant(await db.select({ tenantId: users.tenantId, n: count() }).from(users).groupBy(users.tenantId));
   const seated = byTenant(
-    db
+    await db
       .select({ tenantId: hotdeskSessions.tenantId, n: count() })
       .from(hotdeskSessions)
       .where(isNull(hotdeskSessions.endedAt))
-      .groupBy(hotdeskSessions.tenantId)
-      .all(),
+      .groupBy(hotdeskSessions.tenantId),
   );
-  const failed = byTenant(countFailedResyncsByTenant(db));
+  const failed = byTenant(await countFailedResyncsByTenant(db));
   const lastAudit = byTenant(
-    db
+    await db
       .select({ tenantId: auditEvents.tenantId, at: sql<number | null>`max(${auditEvents.at})` })
       .from(auditEvents)
-      .groupBy(auditEvents.tenantId)
-      .all(),
+      .groupBy(auditEvents.tenantId),
   );
   return tenantRows.map((t) => {
     const d = deviceFigures.get(t.id);

@@ -10,37 +10,38 @@ import { QuotaExceeded } from '../errors.ts';
 export type QuotaKind = 'devices' | 'users';
 
 /** How many more of `kind` the tenant may have: null without a limit, 0 when it is reached or passed. */
-export function quotaRoom(db: Db, tenantId: number, kind: QuotaKind): number | null {
-  const limit = quotaLimit(db, tenantId, kind);
+export async function quotaRoom(db: Db, tenantId: number, kind: QuotaKind): Promise<number | null> {
+  const limit = await quotaLimit(db, tenantId, kind);
   if (limit === null) return null;
-  return Math.max(0, limit - quotaUsed(db, tenantId, kind));
+  return Math.max(0, limit - (await quotaUsed(db, tenantId, kind)));
 }
 
 /**
  * Refuses adding `adding` more of `kind` past the tenant's quota. Call it in the write transaction that inserts.
  * @throws AppError quota_exceeded (409) with details {limit, kind}.
  */
-export function assertQuotaRoom(tx: Db, tenantId: number, kind: QuotaKind, adding = 1): void {
-  const limit = quotaLimit(tx, tenantId, kind);
-  if (limit !== null && quotaUsed(tx, tenantId, kind) + adding > limit) throw QuotaExceeded(kind, limit);
+export async function assertQuotaRoom(tx: Db, tenantId: number, kind: QuotaKind, adding = 1): Promise<void> {
+  const limit = await quotaLimit(tx, tenantId, kind);
+  if (limit !== null && (await quotaUsed(tx, tenantId, kind)) + adding > limit) throw QuotaExceeded(kind, limit);
 }
 
-function quotaLimit(db: Db, tenantId: number, kind: QuotaKind): number | null {
+async function quotaLimit(db: Db, tenantId: number, kind: QuotaKind): Promise<number | null> {
   const { tenants } = tablesOf(db);
-  const row = db.select({ maxDevices: tenants.maxDevices, maxUsers: tenants.maxUsers }).from(tenants).where(eq(tenants.id, tenantId)).get();
+  const row = (await db.select({ maxDevices: tenants.maxDevices, maxUsers: tenants.maxUsers }).from(tenants).where(eq(tenants.id, tenantId)))[0];
   if (row === undefined) return null;
   return kind === 'devices' ? row.maxDevices : row.maxUsers;
 }
 
-function quotaUsed(db: Db, tenantId: number, kind: QuotaKind): number {
+async function quotaUsed(db: Db, tenantId: number, kind: QuotaKind): Promise<number> {
   const { devices, users } = tablesOf(db);
   const row =
     kind === 'devices'
-      ? db
-          .select({ n: count() })
-          .from(devices)
-          .where(and(eq(devices.tenantId, tenantId), isNull(devices.retiredAt)))
-          .get()
-      : db.select({ n: count() }).from(users).where(eq(users.tenantId, tenantId)).get();
+      ? (
+          await db
+            .select({ n: count() })
+            .from(devices)
+            .where(and(eq(devices.tenantId, tenantId), isNull(devices.retiredAt)))
+        )[0]
+      : (await db.select({ n: count() }).from(users).where(eq(users.tenantId, tenantId)))[0];
   return row?.n ?? 0;
 }

@@ -32,15 +32,15 @@ export function nextRedirectAttempt(now: Date, failures: number): Date {
  * Records what the service answered to a registration: a failure counts towards the back-off, anything else
  * resets it. Another account owning the MAC is never retried (that needs a person).
  */
-export function recordRedirectResult(
+export async function recordRedirectResult(
   deps: { readonly db: Db; readonly now: () => Date },
   device: Pick<DeviceRow, 'id' | 'redirectAttempts'>,
   result: RedirectResult,
-): void {
+): Promise<void> {
   const { devices } = tablesOf(deps.db);
   const now = deps.now();
   const failures = result.status === 'error' ? device.redirectAttempts + 1 : 0;
-  deps.db
+  await deps.db
     .update(devices)
     .set({
       redirectStatus: result.status,
@@ -49,14 +49,13 @@ export function recordRedirectResult(
       redirectAttemptedAt: now,
       redirectNextAttemptAt: result.status === 'error' ? nextRedirectAttempt(now, failures) : null,
     })
-    .where(eq(devices.id, device.id))
-    .run();
+    .where(eq(devices.id, device.id));
 }
 
 /** Enrolled devices whose failed (or pending) registration is due again. */
-export function findDueRedirects(deps: { readonly db: Db; readonly now: () => Date }): DeviceRow[] {
+export async function findDueRedirects(deps: { readonly db: Db; readonly now: () => Date }): Promise<DeviceRow[]> {
   const { devices } = tablesOf(deps.db);
-  return deps.db
+  return await deps.db
     .select()
     .from(devices)
     .where(
@@ -65,24 +64,22 @@ export function findDueRedirects(deps: { readonly db: Db; readonly now: () => Da
         inArray(devices.redirectStatus, ['error', 'pending']),
         or(isNull(devices.redirectNextAttemptAt), lte(devices.redirectNextAttemptAt, deps.now())),
       ),
-    )
-    .all();
+    );
 }
 
 /** Enrolled devices not registered yet, leaving out those another account owns. */
-export function findUnregisteredDevices(db: Db): DeviceRow[] {
+export async function findUnregisteredDevices(db: Db): Promise<DeviceRow[]> {
   const { devices } = tablesOf(db);
-  return db
+  return await db
     .select()
     .from(devices)
-    .where(and(isNull(devices.retiredAt), ne(devices.redirectStatus, 'registered'), ne(devices.redirectStatus, 'registered_elsewhere')))
-    .all();
+    .where(and(isNull(devices.retiredAt), ne(devices.redirectStatus, 'registered'), ne(devices.redirectStatus, 'registered_elsewhere')));
 }
 
 /** Every enrolled device's redirect state, for `hotprov redirect status`. */
-export function listRedirectStates(db: Db): Pick<DeviceRow, 'mac' | 'idleAccount' | 'vendor' | 'redirectStatus' | 'redirectMessage'>[] {
+export async function listRedirectStates(db: Db): Promise<Pick<DeviceRow, 'mac' | 'idleAccount' | 'vendor' | 'redirectStatus' | 'redirectMessage'>[]> {
   const { devices } = tablesOf(db);
-  return db
+  return await db
     .select({
       mac: devices.mac,
       idleAccount: devices.idleAccount,
@@ -91,8 +88,7 @@ export function listRedirectStates(db: Db): Pick<DeviceRow, 'mac' | 'idleAccount
       redirectMessage: devices.redirectMessage,
     })
     .from(devices)
-    .where(isNull(devices.retiredAt))
-    .all();
+    .where(isNull(devices.retiredAt));
 }
 
 /**
@@ -101,21 +97,22 @@ export function listRedirectStates(db: Db): Pick<DeviceRow, 'mac' | 'idleAccount
  * factory-fresh phones find the new address.
  * @returns how many devices were marked.
  */
-export function rebaseRedirects(db: Db, baseUrlOf: (tenant: TenantRow) => string): number {
+export async function rebaseRedirects(db: Db, baseUrlOf: (tenant: TenantRow) => string): Promise<number> {
   const { devices, tenants } = tablesOf(db);
-  return writeTransaction(db, (tx) => {
+  return await writeTransaction(db, async (tx) => {
     let marked = 0;
-    for (const tenant of tx.select().from(tenants).all()) {
+    for (const tenant of await tx.select().from(tenants)) {
       const baseUrl = baseUrlOf(tenant);
       if (tenant.redirectBaseUrl === baseUrl) continue;
       if (tenant.redirectBaseUrl !== null) {
-        marked += tx
+        const pending = await tx
           .update(devices)
           .set({ redirectStatus: 'pending', redirectNextAttemptAt: null, redirectAttempts: 0 })
           .where(and(eq(devices.tenantId, tenant.id), eq(devices.redirectStatus, 'registered')))
-          .run().changes;
+          .returning({ id: devices.id });
+        marked += pending.length;
       }
-      tx.update(tenants).set({ redirectBaseUrl: baseUrl }).where(eq(tenants.id, tenant.id)).run();
+      await tx.update(tenants).set({ redirectBaseUrl: baseUrl }).where(eq(tenants.id, tenant.id));
     }
     return marked;
   });

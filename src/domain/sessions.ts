@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { type Db, perTables, tablesOf } from '../db/client.ts';
+import { type Db, dialectOf, perTables, returnedRow, type Tables, tablesOf } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import type { DeviceRow, SessionRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
@@ -14,36 +14,40 @@ export interface OpenSession {
 }
 
 /** The open session on a device, if any. */
-export function openSessionOnDevice(db: Db, deviceId: number): SessionRow | undefined {
+export async function openSessionOnDevice(db: Db, deviceId: number): Promise<SessionRow | undefined> {
   const { hotdeskSessions } = tablesOf(db);
-  return db
-    .select()
-    .from(hotdeskSessions)
-    .where(and(eq(hotdeskSessions.deviceId, deviceId), isNull(hotdeskSessions.endedAt)))
-    .get();
+  return (
+    await db
+      .select()
+      .from(hotdeskSessions)
+      .where(and(eq(hotdeskSessions.deviceId, deviceId), isNull(hotdeskSessions.endedAt)))
+  )[0];
 }
 
 /** The open session of a user, if any. */
-export function openSessionOfUser(db: Db, userId: number): SessionRow | undefined {
+export async function openSessionOfUser(db: Db, userId: number): Promise<SessionRow | undefined> {
   const { hotdeskSessions } = tablesOf(db);
-  return db
-    .select()
-    .from(hotdeskSessions)
-    .where(and(eq(hotdeskSessions.userId, userId), isNull(hotdeskSessions.endedAt)))
-    .get();
+  return (
+    await db
+      .select()
+      .from(hotdeskSessions)
+      .where(and(eq(hotdeskSessions.userId, userId), isNull(hotdeskSessions.endedAt)))
+  )[0];
 }
 
 /** The user sitting at a device now, if any. */
-export function userAtDevice(db: Db, deviceId: number): UserRow | undefined {
+export async function userAtDevice(db: Db, deviceId: number): Promise<UserRow | undefined> {
   const { hotdeskSessions, users } = tablesOf(db);
-  const row = preparedOnce(db, 'userAtDevice', () =>
-    db
-      .select({ user: users })
-      .from(hotdeskSessions)
-      .innerJoin(users, eq(users.id, hotdeskSessions.userId))
-      .where(and(eq(hotdeskSessions.deviceId, sql.placeholder('deviceId')), isNull(hotdeskSessions.endedAt)))
-      .prepare(),
-  ).get({ deviceId });
+  const row = (
+    await preparedOnce(db, 'userAtDevice', () =>
+      db
+        .select({ user: users })
+        .from(hotdeskSessions)
+        .innerJoin(users, eq(users.id, hotdeskSessions.userId))
+        .where(and(eq(hotdeskSessions.deviceId, sql.placeholder('deviceId')), isNull(hotdeskSessions.endedAt)))
+        .prepare(),
+    ).execute({ deviceId })
+  )[0];
   return row?.user;
 }
 
@@ -62,62 +66,73 @@ export interface SeatedUser {
   readonly keys: SeatedKey[];
 }
 
+/** A user's keys in key order as one JSON array of [position, type, value, label], in each engine's JSON functions. */
+function keysAsJson(db: Db, userKeys: Tables['userKeys'], userId: Tables['users']['id']) {
+  return dialectOf(db) === 'sqlite'
+    ? sql<string>`(SELECT json_group_array(json_array(k.position, k.type, k.value, k.label)) FROM (SELECT * FROM ${userKeys} k WHERE k.user_id = ${userId} ORDER BY k.position) k)`
+    : sql<string>`(SELECT coalesce(json_agg(json_build_array(k.position, k.type, k.value, k.label) ORDER BY k.position), '[]'::json) FROM ${userKeys} k WHERE k.user_id = ${userId})`;
+}
+
 /**
  * The user seated at a device and their keys in key order, in one statement (the keys as one JSON array): what a
  * phone's profile needs, read on every render that misses the cache.
  */
-export function findSeatedUserWithKeys(db: Db, deviceId: number): SeatedUser | undefined {
+export async function findSeatedUserWithKeys(db: Db, deviceId: number): Promise<SeatedUser | undefined> {
   const { hotdeskSessions, userKeys, users } = tablesOf(db);
-  const row = preparedOnce(db, 'findSeatedUserWithKeys', () =>
-    db
-      .select({
-        user: seatedUserColumnsOf(db),
-        keys: sql<string>`(SELECT json_group_array(json_array(k.position, k.type, k.value, k.label)) FROM (SELECT * FROM ${userKeys} k WHERE k.user_id = ${users.id} ORDER BY k.position) k)`,
-      })
-      .from(hotdeskSessions)
-      .innerJoin(users, eq(users.id, hotdeskSessions.userId))
-      .where(and(eq(hotdeskSessions.deviceId, sql.placeholder('deviceId')), isNull(hotdeskSessions.endedAt)))
-      .prepare(),
-  ).get({ deviceId });
+  const row = (
+    await preparedOnce(db, 'findSeatedUserWithKeys', () =>
+      db
+        .select({
+          user: seatedUserColumnsOf(db),
+          keys: keysAsJson(db, userKeys, users.id),
+        })
+        .from(hotdeskSessions)
+        .innerJoin(users, eq(users.id, hotdeskSessions.userId))
+        .where(and(eq(hotdeskSessions.deviceId, sql.placeholder('deviceId')), isNull(hotdeskSessions.endedAt)))
+        .prepare(),
+    ).execute({ deviceId })
+  )[0];
   if (row === undefined) return undefined;
-  const keys = (JSON.parse(row.keys) as [number, SeatedKey['type'], string, string][]).map(
-    ([position, type, value, label]): SeatedKey => ({ position, type, value, label }),
-  );
+  // SQLite answers the JSON as text; PostgreSQL's driver has parsed it already.
+  const keyRows = (typeof row.keys === 'string' ? JSON.parse(row.keys) : row.keys) as [number, SeatedKey['type'], string, string][];
+  const keys = keyRows.map(([position, type, value, label]): SeatedKey => ({ position, type, value, label }));
   return { user: row.user, keys };
 }
 
 /** Every open session of a tenant, oldest first. */
-export function listOpenSessions(db: Db, tenantId: number): OpenSession[] {
+export async function listOpenSessions(db: Db, tenantId: number): Promise<OpenSession[]> {
   const { devices, hotdeskSessions, users } = tablesOf(db);
-  return db
+  return await db
     .select({ session: hotdeskSessions, device: devices, user: users })
     .from(hotdeskSessions)
     .innerJoin(devices, eq(devices.id, hotdeskSessions.deviceId))
     .innerJoin(users, eq(users.id, hotdeskSessions.userId))
     .where(and(eq(hotdeskSessions.tenantId, tenantId), isNull(hotdeskSessions.endedAt)))
-    .orderBy(asc(hotdeskSessions.startedAt), asc(hotdeskSessions.id))
-    .all();
+    .orderBy(asc(hotdeskSessions.startedAt), asc(hotdeskSessions.id));
 }
 
 /**
  * Starts a session inside the caller's transaction (which closed whatever it replaces): the partial unique indexes
  * refuse a second open session of the user or on the device.
  */
-export function openSession(tx: Db, session: { tenantId: number; deviceId: number; userId: number; method: string; startedAt: Date }): SessionRow {
+export async function openSession(
+  tx: Db,
+  session: { tenantId: number; deviceId: number; userId: number; method: string; startedAt: Date },
+): Promise<SessionRow> {
   const { hotdeskSessions } = tablesOf(tx);
-  return tx.insert(hotdeskSessions).values(session).returning().get();
+  return await returnedRow(tx.insert(hotdeskSessions).values(session).returning());
 }
 
 /**
  * Ends an open session and audits why. Must run inside the caller's transaction.
  * @param reason logout, moved, replaced, user_deleted, device_deleted, device_not_hotdesk, user_not_hotdesk, auto.
  */
-export function closeSession(tx: Db, tenantId: number, now: Date, actor: Actor, session: SessionRow, reason: string, method?: string): void {
+export async function closeSession(tx: Db, tenantId: number, now: Date, actor: Actor, session: SessionRow, reason: string, method?: string): Promise<void> {
   const { hotdeskSessions } = tablesOf(tx);
-  tx.update(hotdeskSessions).set({ endedAt: now, endReason: reason }).where(eq(hotdeskSessions.id, session.id)).run();
-  const device = session.deviceId === null ? undefined : findDeviceById(tx, session.deviceId);
-  const user = session.userId === null ? undefined : findUserById(tx, session.userId);
-  recordAudit(tx, tenantId, now, actor, {
+  await tx.update(hotdeskSessions).set({ endedAt: now, endReason: reason }).where(eq(hotdeskSessions.id, session.id));
+  const device = session.deviceId === null ? undefined : await findDeviceById(tx, session.deviceId);
+  const user = session.userId === null ? undefined : await findUserById(tx, session.userId);
+  await recordAudit(tx, tenantId, now, actor, {
     action: 'hotdesk.logout',
     method: method ?? null,
     deviceMac: device?.mac ?? null,

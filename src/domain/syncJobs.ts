@@ -1,5 +1,5 @@
 import { and, count, desc, eq, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import { type Db, perTables, tablesOf, writeTransaction } from '../db/client.ts';
+import { type Db, perTables, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import type { SyncJobRow } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 
@@ -46,68 +46,74 @@ export interface SyncJobPlan {
  * A newer change makes the device's jobs moot: open ones, and failed ones waiting for their retry, are superseded
  * (the revision to send is the new one; the audit log keeps any failure).
  */
-export function supersedeSyncJobs(db: Db, deviceId: number): void {
+export async function supersedeSyncJobs(db: Db, deviceId: number): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  db.update(syncJobs)
+  await db
+    .update(syncJobs)
     .set({ state: 'superseded', retryAt: null })
-    .where(and(eq(syncJobs.deviceId, deviceId), awaitingFetchOf(db)))
-    .run();
+    .where(and(eq(syncJobs.deviceId, deviceId), awaitingFetchOf(db)));
 }
 
 /** Queues a NOTIFY for the revision the phone should fetch. */
-export function openSyncJob(db: Db, plan: SyncJobPlan, at: Date): SyncJobRow {
+export async function openSyncJob(db: Db, plan: SyncJobPlan, at: Date): Promise<SyncJobRow> {
   const { syncJobs } = tablesOf(db);
-  return db
-    .insert(syncJobs)
-    .values({ ...plan, state: 'queued', createdAt: at })
-    .returning()
-    .get();
+  return await returnedRow(
+    db
+      .insert(syncJobs)
+      .values({ ...plan, state: 'queued', createdAt: at })
+      .returning(),
+  );
 }
 
 /** The NOTIFY of an open job leaves (again): one attempt more, the last error forgotten. */
-export function markSyncSent(db: Db, job: Pick<SyncJobRow, 'id' | 'attempts'>, at: Date): void {
+export async function markSyncSent(db: Db, job: Pick<SyncJobRow, 'id' | 'attempts'>, at: Date): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  db.update(syncJobs)
+  await db
+    .update(syncJobs)
     .set({ state: 'sent', sentAt: at, attempts: job.attempts + 1, error: null })
-    .where(whileOpen(db, job.id))
-    .run();
+    .where(whileOpen(db, job.id));
 }
 
 /** The phone or the PBX answered the NOTIFY of an open job; a refusal keeps its reason as the error. */
-export function markSyncAnswered(db: Db, id: number, at: Date, answer: { readonly statusCode: number | null; readonly error: string | null }): void {
+export async function markSyncAnswered(
+  db: Db,
+  id: number,
+  at: Date,
+  answer: { readonly statusCode: number | null; readonly error: string | null },
+): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  db.update(syncJobs)
+  await db
+    .update(syncJobs)
     .set({ state: 'answered', answeredAt: at, error: answer.error, ...(answer.statusCode === null ? {} : { statusCode: answer.statusCode }) })
-    .where(whileOpen(db, id))
-    .run();
+    .where(whileOpen(db, id));
 }
 
 /** What went wrong with an open job's NOTIFY this time (no answer, the PBX refused); it stays open for the watchdog. */
-export function noteSyncError(db: Db, id: number, error: string): void {
+export async function noteSyncError(db: Db, id: number, error: string): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  db.update(syncJobs).set({ error }).where(whileOpen(db, id)).run();
+  await db.update(syncJobs).set({ error }).where(whileOpen(db, id));
 }
 
 /** A NOTIFY that cannot be sent at all, now or on a retry (nowhere to send it): failed at once, with the reason. */
-export function markSyncUndeliverable(db: Db, id: number, at: Date, error: string): void {
+export async function markSyncUndeliverable(db: Db, id: number, at: Date, error: string): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  db.update(syncJobs).set({ state: 'failed', failedAt: at, error }).where(whileOpen(db, id)).run();
+  await db.update(syncJobs).set({ state: 'failed', failedAt: at, error }).where(whileOpen(db, id));
 }
 
 /**
  * A job whose phone never fetched: failed, with when it is tried again (null: never). Audited once per job, not at
  * every retry that fails again.
  */
-export function failSyncJob(
+export async function failSyncJob(
   db: Db,
   job: SyncJobRow,
   failure: { readonly at: Date; readonly error: string; readonly retryAt: Date | null; readonly idleAccount: string | null },
-): void {
+): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  writeTransaction(db, (tx) => {
-    tx.update(syncJobs).set({ state: 'failed', failedAt: failure.at, error: failure.error, retryAt: failure.retryAt }).where(eq(syncJobs.id, job.id)).run();
+  await writeTransaction(db, async (tx) => {
+    await tx.update(syncJobs).set({ state: 'failed', failedAt: failure.at, error: failure.error, retryAt: failure.retryAt }).where(eq(syncJobs.id, job.id));
     if (job.failedAt === null) {
-      recordAudit(tx, job.tenantId, failure.at, RESYNC_ACTOR, {
+      await recordAudit(tx, job.tenantId, failure.at, RESYNC_ACTOR, {
         action: 'sync.failed',
         deviceMac: job.deviceMac,
         idleAccount: failure.idleAccount,
@@ -118,30 +124,30 @@ export function failSyncJob(
 }
 
 /** A failed job's retry time came: queued for one NOTIFY more, unless something moved it on meanwhile. */
-export function requeueFailedSyncJob(db: Db, id: number): void {
+export async function requeueFailedSyncJob(db: Db, id: number): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  db.update(syncJobs)
+  await db
+    .update(syncJobs)
     .set({ state: 'queued', retryAt: null })
-    .where(and(eq(syncJobs.id, id), eq(syncJobs.state, 'failed')))
-    .run();
+    .where(and(eq(syncJobs.id, id), eq(syncJobs.state, 'failed')));
 }
 
 /** A failed job whose device is gone is not tried again. */
-export function dropSyncRetry(db: Db, id: number): void {
+export async function dropSyncRetry(db: Db, id: number): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  db.update(syncJobs).set({ retryAt: null }).where(eq(syncJobs.id, id)).run();
+  await db.update(syncJobs).set({ retryAt: null }).where(eq(syncJobs.id, id));
 }
 
 /**
  * The phone fetched the revision the job was about: done. When the job had failed before (the phone's own poll
  * caught what the NOTIFY could not), the audit log says it recovered.
  */
-export function markSyncFetched(db: Db, id: number, at: Date, recovered: boolean): void {
+export async function markSyncFetched(db: Db, id: number, at: Date, recovered: boolean): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  writeTransaction(db, (tx) => {
-    const row = tx.update(syncJobs).set({ state: 'fetched', fetchedAt: at, retryAt: null }).where(eq(syncJobs.id, id)).returning().get();
+  await writeTransaction(db, async (tx) => {
+    const row = (await tx.update(syncJobs).set({ state: 'fetched', fetchedAt: at, retryAt: null }).where(eq(syncJobs.id, id)).returning())[0];
     if (recovered && row !== undefined) {
-      recordAudit(tx, row.tenantId, at, RESYNC_ACTOR, {
+      await recordAudit(tx, row.tenantId, at, RESYNC_ACTOR, {
         action: 'sync.recovered',
         deviceMac: row.deviceMac,
         detail: { reason: row.reason, failedAt: row.failedAt?.toISOString() ?? null },
@@ -151,33 +157,32 @@ export function markSyncFetched(db: Db, id: number, at: Date, recovered: boolean
 }
 
 /** Every job whose phone should still fetch, oldest first. */
-export function listSyncJobsAwaitingFetch(db: Db): SyncJobRow[] {
+export async function listSyncJobsAwaitingFetch(db: Db): Promise<SyncJobRow[]> {
   const { syncJobs } = tablesOf(db);
-  return db.select().from(syncJobs).where(awaitingFetchOf(db)).orderBy(syncJobs.id).all();
+  return await db.select().from(syncJobs).where(awaitingFetchOf(db)).orderBy(syncJobs.id);
 }
 
 /** Jobs the watchdog must look at: NOTIFYs sent before `sentBefore` whose phone has not fetched, and failed jobs whose retry time came. */
-export function listOverdueSyncJobIds(db: Db, sentBefore: Date, now: Date): number[] {
+export async function listOverdueSyncJobIds(db: Db, sentBefore: Date, now: Date): Promise<number[]> {
   const { syncJobs } = tablesOf(db);
-  return db
+  const overdue = await db
     .select({ id: syncJobs.id })
     .from(syncJobs)
     .where(
       or(and(inArray(syncJobs.state, ['sent', 'answered']), lt(syncJobs.sentAt, sentBefore)), and(eq(syncJobs.state, 'failed'), lte(syncJobs.retryAt, now))),
-    )
-    .all()
-    .map((r) => r.id);
+    );
+  return overdue.map((r) => r.id);
 }
 
-export function findSyncJob(db: Db, id: number): SyncJobRow | undefined {
+export async function findSyncJob(db: Db, id: number): Promise<SyncJobRow | undefined> {
   const { syncJobs } = tablesOf(db);
-  return db.select().from(syncJobs).where(eq(syncJobs.id, id)).get();
+  return (await db.select().from(syncJobs).where(eq(syncJobs.id, id)))[0];
 }
 
 /** The newest job of a device: the state of its last change's re-sync. */
-export function findLatestSyncJob(db: Db, deviceId: number): SyncJobRow | undefined {
+export async function findLatestSyncJob(db: Db, deviceId: number): Promise<SyncJobRow | undefined> {
   const { syncJobs } = tablesOf(db);
-  return db.select().from(syncJobs).where(eq(syncJobs.deviceId, deviceId)).orderBy(desc(syncJobs.id)).get();
+  return (await db.select().from(syncJobs).where(eq(syncJobs.deviceId, deviceId)).orderBy(desc(syncJobs.id)))[0];
 }
 
 /**
@@ -185,9 +190,9 @@ export function findLatestSyncJob(db: Db, deviceId: number): SyncJobRow | undefi
  * one grouped query for the provider's overview. A device's latest job is the one no newer job of it follows
  * (sync_jobs_device covers the look-up).
  */
-export function countFailedResyncsByTenant(db: Db): { readonly tenantId: number; readonly n: number }[] {
+export async function countFailedResyncsByTenant(db: Db): Promise<{ readonly tenantId: number; readonly n: number }[]> {
   const { devices, syncJobs } = tablesOf(db);
-  return db
+  return await db
     .select({ tenantId: syncJobs.tenantId, n: count() })
     .from(syncJobs)
     .innerJoin(devices, and(eq(devices.id, syncJobs.deviceId), isNull(devices.retiredAt)))
@@ -198,6 +203,5 @@ export function countFailedResyncsByTenant(db: Db): { readonly tenantId: number;
         sql`not exists (select 1 from ${syncJobs} as newer where newer.device_id = ${syncJobs.deviceId} and newer.id > ${syncJobs.id})`,
       ),
     )
-    .groupBy(syncJobs.tenantId)
-    .all();
+    .groupBy(syncJobs.tenantId);
 }

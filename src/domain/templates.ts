@@ -1,5 +1,5 @@
 import { and, desc, eq } from 'drizzle-orm';
-import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
+import { type Db, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import type { TemplateRevisionRow } from '../db/schema.ts';
 import { NotFound, TemplateRefused } from '../errors.ts';
 import { recordAudit } from './audit.ts';
@@ -31,27 +31,27 @@ export interface TemplateEditing {
 }
 
 /** A tenant's template's revisions, newest first. */
-export function revisionsOf(db: Db, tenantId: number, vendor: string, name: string): TemplateRevisionRow[] {
+export async function revisionsOf(db: Db, tenantId: number, vendor: string, name: string): Promise<TemplateRevisionRow[]> {
   const { templateRevisions } = tablesOf(db);
-  return db
+  return await db
     .select()
     .from(templateRevisions)
     .where(and(eq(templateRevisions.tenantId, tenantId), eq(templateRevisions.vendor, vendor), eq(templateRevisions.name, name)))
-    .orderBy(desc(templateRevisions.id))
-    .all();
+    .orderBy(desc(templateRevisions.id));
 }
 
 /**
  * One of the tenant's revisions.
  * @throws AppError not_found (404), for another tenant's revision too.
  */
-export function getRevision(db: Db, tenantId: number, id: number): TemplateRevisionRow {
+export async function getRevision(db: Db, tenantId: number, id: number): Promise<TemplateRevisionRow> {
   const { templateRevisions } = tablesOf(db);
-  const row = db
-    .select()
-    .from(templateRevisions)
-    .where(and(eq(templateRevisions.tenantId, tenantId), eq(templateRevisions.id, id)))
-    .get();
+  const row = (
+    await db
+      .select()
+      .from(templateRevisions)
+      .where(and(eq(templateRevisions.tenantId, tenantId), eq(templateRevisions.id, id)))
+  )[0];
   if (row === undefined) throw NotFound(`template revision ${id}`);
   return row;
 }
@@ -60,16 +60,15 @@ export function getRevision(db: Db, tenantId: number, id: number): TemplateRevis
  * The newest revision of every template that has one, per tenant (all tenants' without `tenantId`): what the
  * tenant's phones get instead of the shipped files.
  */
-export function latestRevisions(db: Db, tenantId?: number): TemplateRevisionRow[] {
+export async function latestRevisions(db: Db, tenantId?: number): Promise<TemplateRevisionRow[]> {
   const { templateRevisions } = tablesOf(db);
   const seen = new Set<string>();
   const out: TemplateRevisionRow[] = [];
-  const rows = db
+  const rows = await db
     .select()
     .from(templateRevisions)
     .where(tenantId === undefined ? undefined : eq(templateRevisions.tenantId, tenantId))
-    .orderBy(desc(templateRevisions.id))
-    .all();
+    .orderBy(desc(templateRevisions.id));
   for (const row of rows) {
     const key = `${row.tenantId}/${row.vendor}/${row.name}`;
     if (seen.has(key)) continue;
@@ -84,15 +83,15 @@ export function latestRevisions(db: Db, tenantId?: number): TemplateRevisionRow[
  * get change together or not at all.
  * @throws AppError template_refused (422) when the source does not compile, render or parse.
  */
-export function saveTemplate(
+export async function saveTemplate(
   deps: DomainDeps,
   editing: TemplateEditing,
   tenantId: number,
   actor: Actor,
   template: { vendor: string; name: string; source: string },
-): TemplateRevisionRow {
+): Promise<TemplateRevisionRow> {
   assertPhonesMayGet(editing, template.vendor, template.name, template.source);
-  return changeTemplate(deps, editing.templates, tenantId, actor, template);
+  return await changeTemplate(deps, editing.templates, tenantId, actor, template);
 }
 
 /**
@@ -100,29 +99,29 @@ export function saveTemplate(
  * templates around it, or the vendor profile, may have changed since).
  * @throws AppError not_found (404) for a revision of another template or a reset, template_refused (422).
  */
-export function restoreRevision(
+export async function restoreRevision(
   deps: DomainDeps,
   editing: TemplateEditing,
   tenantId: number,
   actor: Actor,
   template: { vendor: string; name: string; revisionId: number },
-): TemplateRevisionRow {
+): Promise<TemplateRevisionRow> {
   const { vendor, name, revisionId } = template;
-  const revision = getRevision(deps.db, tenantId, revisionId);
+  const revision = await getRevision(deps.db, tenantId, revisionId);
   if (revision.vendor !== vendor || revision.name !== name || revision.source === null) throw NotFound(`revision ${revisionId} of ${vendor}/${name}`);
   assertPhonesMayGet(editing, vendor, name, revision.source);
-  return changeTemplate(deps, editing.templates, tenantId, actor, { vendor, name, source: revision.source, restoredFrom: revision.id });
+  return await changeTemplate(deps, editing.templates, tenantId, actor, { vendor, name, source: revision.source, restoredFrom: revision.id });
 }
 
 /** Returns a template to the file shipped in templates/, as a revision without a source. */
-export function resetTemplate(
+export async function resetTemplate(
   deps: DomainDeps,
   editing: TemplateEditing,
   tenantId: number,
   actor: Actor,
   template: { vendor: string; name: string },
-): TemplateRevisionRow {
-  return changeTemplate(deps, editing.templates, tenantId, actor, { ...template, source: null });
+): Promise<TemplateRevisionRow> {
+  return await changeTemplate(deps, editing.templates, tenantId, actor, { ...template, source: null });
 }
 
 /**
@@ -130,11 +129,9 @@ export function resetTemplate(
  * touches every one of them. Other tenants' phones did not change.
  * @returns how many phones are re-synced.
  */
-export function resyncTemplatePhones(deps: DomainDeps, tenantId: number, template: { vendor: string; name: string }): number {
-  const ids = listDevices(deps.db, tenantId)
-    .filter((d) => d.vendor === template.vendor)
-    .map((d) => d.id);
-  deps.profilesChanged({ deviceIds: ids, reason: `template ${template.vendor}/${template.name} changed` });
+export async function resyncTemplatePhones(deps: DomainDeps, tenantId: number, template: { vendor: string; name: string }): Promise<number> {
+  const ids = (await listDevices(deps.db, tenantId)).filter((d) => d.vendor === template.vendor).map((d) => d.id);
+  await deps.profilesChanged({ deviceIds: ids, reason: `template ${template.vendor}/${template.name} changed` });
   return ids.length;
 }
 
@@ -156,13 +153,13 @@ function assertPhonesMayGet(editing: TemplateEditing, vendor: string, name: stri
  * inside it, so a failing write leaves phones' text alone, and a text that fails to take (or a commit that fails)
  * rolls the revision back and puts the text before it back.
  */
-function changeTemplate(
+async function changeTemplate(
   deps: DomainDeps,
   templates: TemplateOverrides,
   tenantId: number,
   actor: Actor,
   revision: { vendor: string; name: string; source: string | null; restoredFrom?: number },
-): TemplateRevisionRow {
+): Promise<TemplateRevisionRow> {
   const { templateRevisions } = tablesOf(deps.db);
   const { vendor, name, source } = revision;
   requireTemplate(templates, vendor, name);
@@ -171,15 +168,16 @@ function changeTemplate(
   const now = deps.now();
   let touched = false;
   try {
-    return writeTransaction(deps.db, (tx) => {
-      const row = tx
-        .insert(templateRevisions)
-        .values({ tenantId, vendor, name, source, createdBy: actor.name, createdAt: now, restoredFrom: revision.restoredFrom ?? null })
-        .returning()
-        .get();
+    return await writeTransaction(deps.db, async (tx) => {
+      const row = await returnedRow(
+        tx
+          .insert(templateRevisions)
+          .values({ tenantId, vendor, name, source, createdBy: actor.name, createdAt: now, restoredFrom: revision.restoredFrom ?? null })
+          .returning(),
+      );
       // Who and what, never the text itself.
       const action = source === null ? 'template.reset' : revision.restoredFrom === undefined ? 'template.saved' : 'template.restored';
-      recordAudit(tx, tenantId, now, actor, { action, detail: { template: `${vendor}/${name}`, revision: row.id } });
+      await recordAudit(tx, tenantId, now, actor, { action, detail: { template: `${vendor}/${name}`, revision: row.id } });
       touched = true;
       templates.setOverride(tenantId, vendor, name, source);
       return row;

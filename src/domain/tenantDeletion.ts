@@ -12,12 +12,12 @@ import { DEFAULT_TENANT_SLUG, findTenant, retireTenant } from './tenants.ts';
  * @throws AppError unknown_tenant (404), default_tenant (409), tenant_in_use (409) while desks are seated and
  * `force` is not given.
  */
-export function deleteTenant(deps: DomainDeps, actor: Actor, tenantId: number, options: { readonly force: boolean }): TenantRow {
-  const tenant = findTenant(deps.db, tenantId);
+export async function deleteTenant(deps: DomainDeps, actor: Actor, tenantId: number, options: { readonly force: boolean }): Promise<TenantRow> {
+  const tenant = await findTenant(deps.db, tenantId);
   if (tenant === undefined || tenant.retiredAt !== null) throw UnknownTenant();
   if (tenant.slug === DEFAULT_TENANT_SLUG) throw DefaultTenantKept();
-  const seated = listOpenSessions(deps.db, tenantId).length;
+  const seated = (await listOpenSessions(deps.db, tenantId)).length;
   if (seated > 0 && !options.force) throw TenantInUse(seated);
-  for (const device of listDevices(deps.db, tenantId)) deleteDevice(deps, tenantId, actor, device.mac);
-  return retireTenant(deps, actor, tenantId);
+  for (const device of await listDevices(deps.db, tenantId)) await deleteDevice(deps, tenantId, actor, device.mac);
+  return await retireTenant(deps, actor, tenantId);
 }

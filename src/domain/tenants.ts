@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Config, SipTransport } from '../config.ts';
-import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
+import { type Db, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import type { TenantRow } from '../db/schema.ts';
 import { AppError, SlugTaken, UnknownTenant } from '../errors.ts';
@@ -66,11 +66,11 @@ export function tenantPhoneBaseUrl(row: Pick<TenantRow, 'baseUrl'>, instance: Pi
  * A tenant's settings, from memory while no updateTenant changed them; undefined when the tenant does not exist.
  * `defaults` are the instance's (the config), normally one object for the life of the server.
  */
-export function findTenantSettings(db: Db, id: number, defaults: InstanceDefaults): TenantSettings | undefined {
+export async function findTenantSettings(db: Db, id: number, defaults: InstanceDefaults): Promise<TenantSettings | undefined> {
   let byId = settingsMemo.get(db);
   const kept = byId?.get(id);
   if (kept !== undefined && kept.defaults === defaults) return kept.settings;
-  const row = findTenant(db, id);
+  const row = await findTenant(db, id);
   if (row === undefined) return undefined;
   const settings = tenantSettings(row, defaults);
   if (byId === undefined) {
@@ -87,13 +87,13 @@ export function forgetTenantSettings(db: Db): void {
 }
 
 /** Returns the default tenant, creating it on first start. */
-export function ensureDefaultTenant(db: Db): TenantRow {
+export async function ensureDefaultTenant(db: Db): Promise<TenantRow> {
   const { tenants } = tablesOf(db);
-  const existing = db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)).get();
+  const existing = (await db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)))[0];
   if (existing !== undefined) return existing;
   // Several processes may open a new database at once (the server and `hotprov` commands): one creates it.
   db.insert(tenants).values({ slug: DEFAULT_TENANT_SLUG, name: 'Default' }).onConflictDoNothing({ target: tenants.slug }).run();
-  const row = db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)).get();
+  const row = (await db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)))[0];
   if (row === undefined) throw new Error('the default tenant could not be created');
   return row;
 }
@@ -165,49 +165,53 @@ function parseNumberList(json: string): string[] {
  * number 1): numbers are never given twice, not even after a device is deleted. A name a device of the tenant holds
  * already (an earlier pattern may have given it) is stepped over.
  */
-export function takeIdleAccount(tx: Db, tenantId: number): string {
+export async function takeIdleAccount(tx: Db, tenantId: number): Promise<string> {
   const { devices, tenants } = tablesOf(tx);
   for (;;) {
-    const taken = tx
-      .update(tenants)
-      .set({ nextIdleNumber: sql`${tenants.nextIdleNumber} + 1` })
-      .where(eq(tenants.id, tenantId))
-      .returning({ next: tenants.nextIdleNumber, pattern: tenants.idleAccountPattern })
-      .get();
+    const taken = (
+      await tx
+        .update(tenants)
+        .set({ nextIdleNumber: sql`${tenants.nextIdleNumber} + 1` })
+        .where(eq(tenants.id, tenantId))
+        .returning({ next: tenants.nextIdleNumber, pattern: tenants.idleAccountPattern })
+    )[0];
     if (taken === undefined) throw new Error(`tenant ${tenantId} does not exist`);
     const name = idleAccountName(taken.pattern, taken.next - 1);
-    const holder = tx
-      .select({ id: devices.id })
-      .from(devices)
-      .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, name)))
-      .get();
+    const holder = (
+      await tx
+        .select({ id: devices.id })
+        .from(devices)
+        .where(and(eq(devices.tenantId, tenantId), eq(devices.idleAccount, name)))
+    )[0];
     if (holder === undefined) return name;
   }
 }
 
 /** Every tenant, for the jobs that run per tenant. */
-export function listTenants(db: Db): TenantRow[] {
+export async function listTenants(db: Db): Promise<TenantRow[]> {
   const { tenants } = tablesOf(db);
-  return db.select().from(tenants).all();
+  return await db.select().from(tenants);
 }
 
 /** Reads a tenant that must exist. */
-export function getTenant(db: Db, id: number): TenantRow {
-  const row = findTenant(db, id);
+export async function getTenant(db: Db, id: number): Promise<TenantRow> {
+  const row = await findTenant(db, id);
   if (row === undefined) throw new Error(`tenant ${id} does not exist`);
   return row;
 }
 
 /** Reads a tenant by id. */
-export function findTenant(db: Db, id: number): TenantRow | undefined {
+export async function findTenant(db: Db, id: number): Promise<TenantRow | undefined> {
   const { tenants } = tablesOf(db);
-  return preparedOnce(db, 'tenantById', () =>
-    db
-      .select()
-      .from(tenants)
-      .where(eq(tenants.id, sql.placeholder('id')))
-      .prepare(),
-  ).get({ id });
+  return (
+    await preparedOnce(db, 'tenantById', () =>
+      db
+        .select()
+        .from(tenants)
+        .where(eq(tenants.id, sql.placeholder('id')))
+        .prepare(),
+    ).execute({ id })
+  )[0];
 }
 
 /** The settings an admin may change; every one of them can alter what phones get. */
@@ -314,52 +318,54 @@ function assertSecretsStay(current: TenantRow, input: TenantUpdate): void {
  * Changes a tenant's settings and re-provisions its phones, whose files depend on them.
  * @throws AppError secret_required (400) when a change moves a stored secret's endpoint without the secret.
  */
-export function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, input: TenantUpdate): TenantRow {
+export async function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, input: TenantUpdate): Promise<TenantRow> {
   const { devices, tenants } = tablesOf(deps.db);
   const now = deps.now();
   const { emergencyNumbers, trustedNetworks, codecs, ...rest } = input;
-  const row = writeTransaction(deps.db, (tx) => {
-    const current = tx.select().from(tenants).where(eq(tenants.id, tenantId)).get();
+  const row = await writeTransaction(deps.db, async (tx) => {
+    const current = (await tx.select().from(tenants).where(eq(tenants.id, tenantId)))[0];
     if (current === undefined) throw new Error(`tenant ${tenantId} does not exist`);
     assertSecretsStay(current, input);
-    const updated = tx
-      .update(tenants)
-      .set({
-        ...rest,
-        ...(emergencyNumbers === undefined ? {} : { emergencyNumbers: JSON.stringify(emergencyNumbers) }),
-        ...(trustedNetworks === undefined ? {} : { trustedNetworks: JSON.stringify(trustedNetworks) }),
-        ...(codecs === undefined ? {} : { codecs: codecs === null || codecs.length === 0 ? null : JSON.stringify(codecs) }),
-      })
-      .where(eq(tenants.id, tenantId))
-      .returning()
-      .get();
+    const updated = (
+      await tx
+        .update(tenants)
+        .set({
+          ...rest,
+          ...(emergencyNumbers === undefined ? {} : { emergencyNumbers: JSON.stringify(emergencyNumbers) }),
+          ...(trustedNetworks === undefined ? {} : { trustedNetworks: JSON.stringify(trustedNetworks) }),
+          ...(codecs === undefined ? {} : { codecs: codecs === null || codecs.length === 0 ? null : JSON.stringify(codecs) }),
+        })
+        .where(eq(tenants.id, tenantId))
+        .returning()
+    )[0];
     if (updated === undefined) throw new Error(`tenant ${tenantId} does not exist`);
     // Names only: a relay secret must not reach the audit log.
-    recordAudit(tx, tenantId, now, actor, { action: 'tenant.updated', detail: { fields: Object.keys(input) } });
+    await recordAudit(tx, tenantId, now, actor, { action: 'tenant.updated', detail: { fields: Object.keys(input) } });
     return updated;
   });
   forgetTenantSettings(deps.db);
-  const ids = deps.db.select({ id: devices.id }).from(devices).where(eq(devices.tenantId, tenantId)).all();
-  deps.profilesChanged({ deviceIds: ids.map((d) => d.id), reason: 'tenant settings changed' });
+  const ids = await deps.db.select({ id: devices.id }).from(devices).where(eq(devices.tenantId, tenantId));
+  await deps.profilesChanged({ deviceIds: ids.map((d) => d.id), reason: 'tenant settings changed' });
   return row;
 }
 
 // --- tenant management (the provider's): create, list, find by slug, retire
 
 /** The tenants nobody deleted, oldest first (the default tenant is the first). */
-export function listActiveTenants(db: Db): TenantRow[] {
+export async function listActiveTenants(db: Db): Promise<TenantRow[]> {
   const { tenants } = tablesOf(db);
-  return db.select().from(tenants).where(isNull(tenants.retiredAt)).orderBy(asc(tenants.id)).all();
+  return await db.select().from(tenants).where(isNull(tenants.retiredAt)).orderBy(asc(tenants.id));
 }
 
 /** The tenant a URL's slug names, unless it was deleted. */
-export function findActiveTenantBySlug(db: Db, slug: string): TenantRow | undefined {
+export async function findActiveTenantBySlug(db: Db, slug: string): Promise<TenantRow | undefined> {
   const { tenants } = tablesOf(db);
-  return db
-    .select()
-    .from(tenants)
-    .where(and(eq(tenants.slug, slug), isNull(tenants.retiredAt)))
-    .get();
+  return (
+    await db
+      .select()
+      .from(tenants)
+      .where(and(eq(tenants.slug, slug), isNull(tenants.retiredAt)))
+  )[0];
 }
 
 /**
@@ -367,21 +373,22 @@ export function findActiveTenantBySlug(db: Db, slug: string): TenantRow | undefi
  * phones still belong to it.
  * @throws AppError slug_taken (409).
  */
-export function createTenant(
+export async function createTenant(
   deps: DomainDeps,
   actor: Actor,
   input: { readonly name: string; readonly slug: string; readonly maxDevices?: number | null; readonly maxUsers?: number | null },
-): TenantRow {
+): Promise<TenantRow> {
   const { tenants } = tablesOf(deps.db);
   const now = deps.now();
-  return writeTransaction(deps.db, (tx) => {
-    if (tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.slug)).get() !== undefined) throw SlugTaken(input.slug);
-    const row = tx
-      .insert(tenants)
-      .values({ slug: input.slug, name: input.name, maxDevices: input.maxDevices ?? null, maxUsers: input.maxUsers ?? null })
-      .returning()
-      .get();
-    recordAudit(tx, row.id, now, actor, {
+  return await writeTransaction(deps.db, async (tx) => {
+    if ((await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.slug)))[0] !== undefined) throw SlugTaken(input.slug);
+    const row = await returnedRow(
+      tx
+        .insert(tenants)
+        .values({ slug: input.slug, name: input.name, maxDevices: input.maxDevices ?? null, maxUsers: input.maxUsers ?? null })
+        .returning(),
+    );
+    await recordAudit(tx, row.id, now, actor, {
       action: 'tenant.created',
       detail: { slug: row.slug, name: row.name, maxDevices: row.maxDevices, maxUsers: row.maxUsers },
     });
@@ -394,18 +401,19 @@ export function createTenant(
  * tokens stop working, and its retired phones keep getting their wipe file with its settings.
  * @throws AppError unknown_tenant (404) when it was deleted already.
  */
-export function retireTenant(deps: DomainDeps, actor: Actor, tenantId: number): TenantRow {
+export async function retireTenant(deps: DomainDeps, actor: Actor, tenantId: number): Promise<TenantRow> {
   const { tenants } = tablesOf(deps.db);
   const now = deps.now();
-  return writeTransaction(deps.db, (tx) => {
-    const row = tx
-      .update(tenants)
-      .set({ retiredAt: now })
-      .where(and(eq(tenants.id, tenantId), isNull(tenants.retiredAt)))
-      .returning()
-      .get();
+  return await writeTransaction(deps.db, async (tx) => {
+    const row = (
+      await tx
+        .update(tenants)
+        .set({ retiredAt: now })
+        .where(and(eq(tenants.id, tenantId), isNull(tenants.retiredAt)))
+        .returning()
+    )[0];
     if (row === undefined) throw UnknownTenant();
-    recordAudit(tx, tenantId, now, actor, { action: 'tenant.deleted', detail: { slug: row.slug } });
+    await recordAudit(tx, tenantId, now, actor, { action: 'tenant.deleted', detail: { slug: row.slug } });
     return row;
   });
 }

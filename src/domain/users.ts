@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
+import { type Db, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import type { UserKeyRow, UserRow } from '../db/schema.ts';
 import { Conflict, UnknownExtension } from '../errors.ts';
@@ -32,21 +32,21 @@ export interface UserWithKeys {
 }
 
 /** A user's keys in order. */
-export function keysOf(db: Db, userId: number): UserKeyRow[] {
+export async function keysOf(db: Db, userId: number): Promise<UserKeyRow[]> {
   const { userKeys } = tablesOf(db);
-  return preparedOnce(db, 'keysOfUser', () =>
+  return await preparedOnce(db, 'keysOfUser', () =>
     db
       .select()
       .from(userKeys)
       .where(eq(userKeys.userId, sql.placeholder('userId')))
       .orderBy(asc(userKeys.position))
       .prepare(),
-  ).all({ userId });
+  ).execute({ userId });
 }
 
-export function listUsers(db: Db, tenantId: number): UserRow[] {
+export async function listUsers(db: Db, tenantId: number): Promise<UserRow[]> {
   const { users } = tablesOf(db);
-  return db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(asc(users.extension)).all();
+  return await db.select().from(users).where(eq(users.tenantId, tenantId)).orderBy(asc(users.extension));
 }
 
 /**
@@ -73,43 +73,47 @@ export async function createUsers(
 ): Promise<UserWithKeys[]> {
   const { users } = tablesOf(deps.db);
   for (const input of inputs) if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
-  const hashes = await Promise.all(inputs.map((input) => (input.pin === undefined ? null : hashSecret(input.pin))));
+  const hashes = await Promise.all(inputs.map(async (input) => (input.pin === undefined ? null : await hashSecret(input.pin))));
   const now = deps.now();
-  return writeTransaction(deps.db, (tx) => {
+  return await writeTransaction(deps.db, async (tx) => {
     // In this write transaction, so concurrent creations cannot pass the quota together.
-    assertQuotaRoom(tx, tenantId, 'users', inputs.length);
-    return inputs.map((input, i) => {
-      const taken = tx
-        .select({ id: users.id })
-        .from(users)
-        .where(and(eq(users.tenantId, tenantId), eq(users.extension, input.extension)))
-        .get();
+    await assertQuotaRoom(tx, tenantId, 'users', inputs.length);
+    const created: UserWithKeys[] = [];
+    for (const [i, input] of inputs.entries()) {
+      const taken = (
+        await tx
+          .select({ id: users.id })
+          .from(users)
+          .where(and(eq(users.tenantId, tenantId), eq(users.extension, input.extension)))
+      )[0];
       if (taken !== undefined) throw Conflict(`extension ${input.extension} already exists`);
       const sipUser = input.sipUser ?? input.extension;
       const pinHash = hashes[i] ?? null;
-      const user = tx
-        .insert(users)
-        .values({
-          tenantId,
-          extension: input.extension,
-          displayName: input.displayName,
-          sipUser,
-          authName: input.authName ?? sipUser,
-          sipPassword: input.sipPassword,
-          pinHash,
-          hotdesk: input.hotdesk ?? true,
-          createdAt: now,
-        })
-        .returning()
-        .get();
-      const keys = replaceKeys(tx, user.id, input.keys ?? []);
-      recordAudit(tx, tenantId, now, actor, {
+      const user = await returnedRow(
+        tx
+          .insert(users)
+          .values({
+            tenantId,
+            extension: input.extension,
+            displayName: input.displayName,
+            sipUser,
+            authName: input.authName ?? sipUser,
+            sipPassword: input.sipPassword,
+            pinHash,
+            hotdesk: input.hotdesk ?? true,
+            createdAt: now,
+          })
+          .returning(),
+      );
+      const keys = await replaceKeys(tx, user.id, input.keys ?? []);
+      await recordAudit(tx, tenantId, now, actor, {
         action: 'user.created',
         userExtension: user.extension,
         detail: { hotdesk: user.hotdesk, keys: keys.length, pinSet: pinHash !== null },
       });
-      return { user, keys };
-    });
+      created.push({ user, keys });
+    }
+    return created;
   });
 }
 
@@ -127,39 +131,40 @@ export async function updateUser(
   input: UpdateUserInput,
 ): Promise<UserWithKeys> {
   const { users } = tablesOf(deps.db);
-  getUser(deps.db, tenantId, extension);
+  await getUser(deps.db, tenantId, extension);
   if (input.pin !== undefined) assertPinAllowed(input.pin, extension, pinMinLength);
   const pinHash = input.pin === undefined ? undefined : await hashSecret(input.pin);
   const now = deps.now();
   let seatedDevice: number | null = null;
-  const result = writeTransaction(deps.db, (tx) => {
-    const before = getUser(tx, tenantId, extension);
+  const result = await writeTransaction(deps.db, async (tx) => {
+    const before = await getUser(tx, tenantId, extension);
     const sipUser = input.sipUser ?? before.sipUser;
-    const user = tx
-      .update(users)
-      .set({
-        displayName: input.displayName ?? before.displayName,
-        sipUser,
-        authName: input.authName ?? (input.sipUser !== undefined && before.authName === before.sipUser ? sipUser : before.authName),
-        sipPassword: input.sipPassword ?? before.sipPassword,
-        pinHash: pinHash ?? before.pinHash,
-        hotdesk: input.hotdesk ?? before.hotdesk,
-      })
-      .where(eq(users.id, before.id))
-      .returning()
-      .get();
+    const user = (
+      await tx
+        .update(users)
+        .set({
+          displayName: input.displayName ?? before.displayName,
+          sipUser,
+          authName: input.authName ?? (input.sipUser !== undefined && before.authName === before.sipUser ? sipUser : before.authName),
+          sipPassword: input.sipPassword ?? before.sipPassword,
+          pinHash: pinHash ?? before.pinHash,
+          hotdesk: input.hotdesk ?? before.hotdesk,
+        })
+        .where(eq(users.id, before.id))
+        .returning()
+    )[0];
     if (user === undefined) throw UnknownExtension(extension);
-    const keys = input.keys === undefined ? keysOf(tx, user.id) : replaceKeys(tx, user.id, input.keys);
+    const keys = input.keys === undefined ? await keysOf(tx, user.id) : await replaceKeys(tx, user.id, input.keys);
     const fields = Object.keys(input).filter((k) => input[k as keyof UpdateUserInput] !== undefined);
-    recordAudit(tx, tenantId, now, actor, { action: 'user.updated', userExtension: extension, detail: { fields } });
-    const open = openSessionOfUser(tx, user.id);
+    await recordAudit(tx, tenantId, now, actor, { action: 'user.updated', userExtension: extension, detail: { fields } });
+    const open = await openSessionOfUser(tx, user.id);
     if (open !== undefined) {
       seatedDevice = open.deviceId;
-      if (before.hotdesk && !user.hotdesk) closeSession(tx, tenantId, now, actor, open, 'user_not_hotdesk');
+      if (before.hotdesk && !user.hotdesk) await closeSession(tx, tenantId, now, actor, open, 'user_not_hotdesk');
     }
     return { user, keys };
   });
-  if (seatedDevice !== null) deps.profilesChanged({ deviceIds: [seatedDevice], reason: `user ${extension} updated` });
+  if (seatedDevice !== null) await deps.profilesChanged({ deviceIds: [seatedDevice], reason: `user ${extension} updated` });
   return result;
 }
 
@@ -174,32 +179,31 @@ export async function issuePin(deps: DomainDeps, tenantId: number, pinMinLength:
 }
 
 /** Deletes a user, logging them out first so their phone goes idle. */
-export function deleteUser(deps: DomainDeps, tenantId: number, actor: Actor, extension: string): UserRow {
+export async function deleteUser(deps: DomainDeps, tenantId: number, actor: Actor, extension: string): Promise<UserRow> {
   const { users } = tablesOf(deps.db);
   const now = deps.now();
   let seatedDevice: number | null = null;
-  const user = writeTransaction(deps.db, (tx) => {
-    const row = getUser(tx, tenantId, extension);
-    const open = openSessionOfUser(tx, row.id);
+  const user = await writeTransaction(deps.db, async (tx) => {
+    const row = await getUser(tx, tenantId, extension);
+    const open = await openSessionOfUser(tx, row.id);
     if (open !== undefined) {
       seatedDevice = open.deviceId;
-      closeSession(tx, tenantId, now, actor, open, 'user_deleted');
+      await closeSession(tx, tenantId, now, actor, open, 'user_deleted');
     }
-    tx.delete(users).where(eq(users.id, row.id)).run();
-    recordAudit(tx, tenantId, now, actor, { action: 'user.deleted', userExtension: extension });
+    await tx.delete(users).where(eq(users.id, row.id));
+    await recordAudit(tx, tenantId, now, actor, { action: 'user.deleted', userExtension: extension });
     return row;
   });
-  if (seatedDevice !== null) deps.profilesChanged({ deviceIds: [seatedDevice], reason: `user ${extension} deleted` });
+  if (seatedDevice !== null) await deps.profilesChanged({ deviceIds: [seatedDevice], reason: `user ${extension} deleted` });
   return user;
 }
 
-function replaceKeys(tx: Db, userId: number, keys: readonly UserKey[]): UserKeyRow[] {
+async function replaceKeys(tx: Db, userId: number, keys: readonly UserKey[]): Promise<UserKeyRow[]> {
   const { userKeys } = tablesOf(tx);
-  tx.delete(userKeys).where(eq(userKeys.userId, userId)).run();
+  await tx.delete(userKeys).where(eq(userKeys.userId, userId));
   if (keys.length === 0) return [];
-  return tx
+  return await tx
     .insert(userKeys)
     .values(keys.map((k, i) => ({ userId, position: i + 1, type: k.type, value: k.value, label: k.label })))
-    .returning()
-    .all();
+    .returning();
 }

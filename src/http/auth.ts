@@ -13,10 +13,10 @@ const CONFIGURED_TOKEN: Principal = { name: 'api', role: 'provider', tenantId: n
  * console or the API, with its role and tenant. Sets `ctx.state.principal`, and `ctx.state.actor` for the audit log.
  * @param lookup who the token with this value is, or null (unknown, revoked, or its tenant deleted).
  */
-export function requireBearer(adminToken: string, lookup: (token: string) => Principal | null): Middleware {
+export function requireBearer(adminToken: string, lookup: (token: string) => Promise<Principal | null>): Middleware {
   return async function bearerAuth(ctx, next) {
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
-    const principal = presented === undefined ? null : sameSecret(presented, adminToken) ? CONFIGURED_TOKEN : lookup(presented);
+    const principal = presented === undefined ? null : sameSecret(presented, adminToken) ? CONFIGURED_TOKEN : await lookup(presented);
     if (principal === null) {
       ctx.set('WWW-Authenticate', 'Bearer realm="hotprov"');
       throw Unauthorized();

@@ -20,9 +20,9 @@ export interface AppDeps {
   readonly log: Logger;
   readonly adminToken: string;
   /** Called after the tenant's settings changed (the automatic-logout schedule may have). */
-  readonly onTenantChanged: () => void;
+  readonly onTenantChanged: () => Promise<void>;
   /** The default tenant, with its settings as they are now: where the provider acts at plain `/api/v1/…`. */
-  readonly tenant: () => TenantSettings;
+  readonly tenant: () => Promise<TenantSettings>;
   /** A tenant's settings as they are now (a phone's: its device's tenantId); undefined for no such tenant. */
-  readonly tenantSettingsOf: (tenantId: number) => TenantSettings | undefined;
+  readonly tenantSettingsOf: (tenantId: number) => Promise<TenantSettings | undefined>;
 }

@@ -30,7 +30,7 @@ export function allow(access: Access): Middleware {
 export function ownTenant(deps: AppDeps): Middleware {
   return async function resolveOwnTenant(ctx, next) {
     const { tenantId } = principalOf(ctx);
-    const tenant = tenantId === null ? deps.tenant() : deps.tenantSettingsOf(tenantId);
+    const tenant = tenantId === null ? await deps.tenant() : await deps.tenantSettingsOf(tenantId);
     // requireBearer refused the tokens of a deleted tenant.
     if (tenant === undefined) throw UnknownTenant();
     ctx.state.tenant = tenant;
@@ -45,8 +45,8 @@ export function ownTenant(deps: AppDeps): Middleware {
 export function tenantBySlug(deps: AppDeps): Middleware {
   return async function resolveTenantBySlug(ctx, next) {
     const principal = principalOf(ctx);
-    const row = findActiveTenantBySlug(deps.domain.db, String((ctx.params as Record<string, string> | undefined)?.tenant ?? ''));
-    const tenant = row === undefined || !actsIn(principal, row.id) ? undefined : deps.tenantSettingsOf(row.id);
+    const row = await findActiveTenantBySlug(deps.domain.db, String((ctx.params as Record<string, string> | undefined)?.tenant ?? ''));
+    const tenant = row === undefined || !actsIn(principal, row.id) ? undefined : await deps.tenantSettingsOf(row.id);
     if (tenant === undefined) throw UnknownTenant();
     ctx.state.tenant = tenant;
     await next();

@@ -19,21 +19,23 @@ const AUTO = { name: 'auto-logout' };
 /** Nightly (or whenever the tenant's cron says): everyone is logged out and every phone re-synced. */
 export const scheduledLogout = {
   name: 'scheduled-logout',
-  run: (deps: JobDeps, tenantId: number) => logoutSessions(deps.domain, tenantId, AUTO, { reason: 'scheduled', method: 'auto' }),
+  run: async (deps: JobDeps, tenantId: number) => await logoutSessions(deps.domain, tenantId, AUTO, { reason: 'scheduled', method: 'auto' }),
 };
 
 /** Every minute: sessions longer than their tenant's maximum end. */
 export const sessionLimit = {
   name: 'session-limit',
   schedule: '* * * * *',
-  run(deps: JobDeps, tenant: Pick<TenantRow, 'id' | 'maxSessionMinutes'>, now: Date = deps.domain.now()) {
+  async run(deps: JobDeps, tenant: Pick<TenantRow, 'id' | 'maxSessionMinutes'>, now: Date = deps.domain.now()) {
     if (tenant.maxSessionMinutes === null) return [];
     const cutoff = new Date(now.getTime() - tenant.maxSessionMinutes * 60_000);
-    return logoutSessions(deps.domain, tenant.id, AUTO, { reason: 'max_duration', method: 'auto', startedBefore: cutoff });
+    return await logoutSessions(deps.domain, tenant.id, AUTO, { reason: 'max_duration', method: 'auto', startedBefore: cutoff });
   },
   /** Every tenant, each by its own maximum (tenants made since the last run included). */
-  runEveryTenant(deps: JobDeps, now: Date = deps.domain.now()) {
-    return listTenants(deps.domain.db).flatMap((tenant) => sessionLimit.run(deps, tenant, now));
+  async runEveryTenant(deps: JobDeps, now: Date = deps.domain.now()) {
+    const ended = [];
+    for (const tenant of await listTenants(deps.domain.db)) ended.push(...(await sessionLimit.run(deps, tenant, now)));
+    return ended;
   },
 };
 
@@ -76,7 +78,7 @@ export function cronLogger(log: Logger, task: string) {
  * re-sync watchdog and redirect retries take each device's tenant's settings. `reschedule()` re-reads the tenants'
  * schedules after their settings changed, or a tenant came or went.
  */
-export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
+export function startJobs(deps: JobDeps): { readonly scheduled: Promise<void>; reschedule(): Promise<void>; stop(): void } {
   cron.setLogger(cronLogger(deps.log, 'node-cron'));
   const guard = (name: string, work: () => unknown) => async () => {
     try {
@@ -103,10 +105,10 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
     ),
   ];
   let perTenant: ScheduledTask[] = [];
-  const reschedule = () => {
+  const schedulePerTenant = async () => {
     for (const task of perTenant) void task.destroy();
     perTenant = [];
-    for (const t of listTenants(deps.domain.db)) {
+    for (const t of await listTenants(deps.domain.db)) {
       if (t.autoLogoutCron === null) continue;
       const name = `${scheduledLogout.name}-${t.slug}`;
       perTenant.push(
@@ -119,8 +121,13 @@ export function startJobs(deps: JobDeps): { reschedule(): void; stop(): void } {
       deps.log.info('lifecycle', 'automatic logout scheduled', { tenant: t.slug, cron: t.autoLogoutCron, timezone: t.timezone });
     }
   };
-  reschedule();
+  // A schedule that cannot be read now is logged; the next change of a tenant reads them again.
+  const reschedule = (): Promise<void> =>
+    schedulePerTenant().catch((err: unknown) => deps.log.error('lifecycle', "cannot read the tenants' schedules", { error: (err as Error).message }));
+  const scheduled = reschedule();
   return {
+    /** Settles once the tenants' schedules first read are set. */
+    scheduled,
     reschedule,
     stop() {
       for (const task of [...fixed, ...perTenant]) void task.destroy();

@@ -2,7 +2,6 @@ import type { Db } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
 import type { PhoneDevice } from '../domain/lookup.ts';
-import { deviceIdsOfTenant } from '../domain/lookup.ts';
 import type { InstanceDefaults } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { DeviceProfile, VendorAdapter } from '../vendors/types.ts';
@@ -66,14 +65,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
     defaultTenantId: deps.defaultTenantId,
   });
   const preview = createPreview({ rendering });
-  const guard = createRequestGuard(deps.guard, deps.now, (event) => {
+  const guard = createRequestGuard(deps.guard, deps.now, async (event) => {
     deps.log.warn('security', 'an address failed too many phone requests and is blocked', {
       source: event.source,
       failures: event.failures,
       until: event.until.toISOString(),
     });
     try {
-      recordAudit(deps.db, deps.defaultTenantId(), deps.now(), PHONE, {
+      await recordAudit(deps.db, deps.defaultTenantId(), deps.now(), PHONE, {
         action: 'security.address_blocked',
         detail: { ...event, until: event.until.toISOString() },
       });
@@ -114,27 +113,33 @@ export function createProvisioning(deps: ProvisioningDeps) {
     invalidateAll: (): void => cache.forgetAll(),
     /** Forgets the rendered files of a tenant's devices, and its shared files: one of its templates changed. */
     invalidateTenant(tenantId: number): void {
-      for (const { id } of deviceIdsOfTenant(deps.db, tenantId)) cache.forget(id);
-      cache.forgetShared(tenantId);
+      cache.forgetTenant(tenantId);
     },
     /** Writes what fetches recorded and is not yet written: before anything decides from it, and before closing. */
-    flush: (): void => records.flush(),
+    flush: (): Promise<void> => records.flush(),
 
     /**
      * A device's profile after a change, built and rendered once: each of its files goes into the cache (the fetch
      * that follows renders nothing), and the answer has the main file's revision (what a check-sync makes the phone
      * fetch), the mode and the warnings (for the log and the answer to the change).
      */
-    refreshDevice(device: DeviceRow): RefreshedProfile {
+    async refreshDevice(device: DeviceRow): Promise<RefreshedProfile> {
       cache.forget(device.id);
       const adapter = rendering.adapterOf(device);
-      const profile = rendering.profileOf(adapter, device);
+      const profile = await rendering.profileOf(adapter, device);
       let main: Revision | null = null;
       for (const name of adapter.deviceFiles(profile.device.mac, profile.device.model)) {
         const file = adapter.matchPath(name);
         const plan = file === null || file.mac === null ? null : adapter.planDeviceFile(file, profile);
         if (file === null || plan === null) continue;
-        const kept = cache.keep(device.id, file.kind, adapter.contentType, rendering.renderFile(device.tenantId, adapter, plan, device.model), profile.account);
+        const kept = cache.keep(
+          device.id,
+          device.tenantId,
+          file.kind,
+          adapter.contentType,
+          rendering.renderFile(device.tenantId, adapter, plan, device.model),
+          profile.account,
+        );
         if (file.kind === MAIN_FILE_KIND) main = { etag: kept.answer.etag, account: profile.account };
       }
       if (main === null) throw new Error(`${adapter.id} has no main device file`);

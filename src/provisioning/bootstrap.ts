@@ -34,8 +34,8 @@ export function createBootstrapFiles(deps: BootstrapFilesDeps) {
     baseUrl,
   });
   // A real claim points the phone at its tenant's address; a decoy at the instance's.
-  const real = (device: BootstrapAccess): BootstrapProfile =>
-    profileOf(deps.rendering.tenantOf(device.tenantId).phoneBaseUrl, device.mac as Mac, {
+  const real = async (device: BootstrapAccess): Promise<BootstrapProfile> =>
+    profileOf((await deps.rendering.tenantOf(device.tenantId)).phoneBaseUrl, device.mac as Mac, {
       provUsername: device.provUsername ?? '',
       provPassword: device.provPassword ?? '',
       screenSecret: device.screenSecret ?? '',
@@ -62,12 +62,12 @@ export function createBootstrapFiles(deps: BootstrapFilesDeps) {
      * What the device's phone gets while it has not proven itself: each file as a bootstrap answer with the
      * device's own credentials (the answer of its first claim, and of its fetches while it waits).
      */
-    renderAll(device: DeviceRow): RenderedFile[] {
+    async renderAll(device: DeviceRow): Promise<RenderedFile[]> {
       const adapter = deps.rendering.adapterOf(device);
       const out: RenderedFile[] = [];
       for (const name of adapter.deviceFiles(device.mac as Mac, deps.rendering.modelOf(adapter, device))) {
         const file = adapter.matchPath(name);
-        const plan = file === null || file.mac === null ? null : adapter.planBootstrapFile(file, real(device));
+        const plan = file === null || file.mac === null ? null : adapter.planBootstrapFile(file, await real(device));
         if (plan !== null) out.push({ name, body: deps.rendering.render(device.tenantId, adapter, plan, undefined), contentType: adapter.contentType });
       }
       return out;

@@ -40,7 +40,14 @@ export function createFetchRecords(deps: FetchRecordsDeps) {
     setImmediate(writePending);
   };
 
-  const writePending = () => {
+  // One write at a time, in order: flush() waits for the one under way as well as for what is pending.
+  let writing: Promise<void> = Promise.resolve();
+  const writePending = (): Promise<void> => {
+    writing = writing.then(writeNow);
+    return writing;
+  };
+
+  const writeNow = async () => {
     writesScheduled = false;
     if (pendingSeen.size === 0 && pendingServed.size === 0) return;
     const seen = [...pendingSeen];
@@ -48,11 +55,9 @@ export function createFetchRecords(deps: FetchRecordsDeps) {
     pendingSeen.clear();
     pendingServed.clear();
     try {
-      // Statements prepared on the database itself run inside the transaction (one connection), and are
-      // prepared once rather than on each transaction object.
-      writeTransaction(deps.db, () => {
-        for (const [id, fetch] of seen) recordDeviceSeen(deps.db, id, fetch);
-        for (const [id, revision] of served) recordServed(deps.db, id, revision.etag, revision.account);
+      await writeTransaction(deps.db, async (tx) => {
+        for (const [id, fetch] of seen) await recordDeviceSeen(tx, id, fetch);
+        for (const [id, revision] of served) await recordServed(tx, id, revision.etag, revision.account);
       });
       if (recordingFails) {
         recordingFails = false;
@@ -74,7 +79,7 @@ export function createFetchRecords(deps: FetchRecordsDeps) {
       retryScheduled = true;
       setTimeout(() => {
         retryScheduled = false;
-        writePending();
+        void writePending();
       }, RECORD_RETRY_MS).unref();
     }
   };
@@ -107,8 +112,8 @@ export function createFetchRecords(deps: FetchRecordsDeps) {
     },
 
     /** Writes what fetches recorded and is not yet written: before anything decides from it, and before closing. */
-    flush(): void {
-      writePending();
+    flush(): Promise<void> {
+      return writePending();
     },
   };
 }

@@ -46,7 +46,7 @@ function expandIPv6(address: string): string[] {
   return [...left, ...Array(Math.max(missing, 0)).fill('0'), ...right].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
 }
 
-export function createRequestGuard(policy: GuardPolicy, now: () => Date, onBlock: (event: BlockEvent) => void) {
+export function createRequestGuard(policy: GuardPolicy, now: () => Date, onBlock: (event: BlockEvent) => void | Promise<void>) {
   const allowed = networkSet(policy.allow);
   const sources = new Map<string, { failures: number; windowStart: number; blockedUntil: number }>();
 
@@ -88,7 +88,7 @@ export function createRequestGuard(policy: GuardPolicy, now: () => Date, onBlock
       s.failures++;
       if (s.failures >= policy.budget && s.blockedUntil <= at) {
         s.blockedUntil = at + policy.blockSeconds * 1000;
-        onBlock({ source: key, failures: s.failures, until: new Date(s.blockedUntil) });
+        void onBlock({ source: key, failures: s.failures, until: new Date(s.blockedUntil) });
         // The next window starts after the block: the address gets its budget back, and is blocked again if
         // it goes on.
         s.failures = 0;

@@ -109,12 +109,17 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
   const claimDeps = { db: deps.db, now: deps.now };
 
   /** Refuses a request whose User-Agent or certificate names another MAC: counted, and audited if the MAC is enrolled. */
-  const refuseMismatch = (request: PhoneFetch, mac: Mac, reason: 'user_agent_mac' | 'certificate_mac', named: readonly string[]): PhoneAnswer => {
+  const refuseMismatch = async (
+    request: PhoneFetch,
+    mac: Mac,
+    reason: 'user_agent_mac' | 'certificate_mac',
+    named: readonly string[],
+  ): Promise<PhoneAnswer> => {
     guard.fail(request.ip);
-    const device = findPhoneByMac(deps.db, mac);
+    const device = await findPhoneByMac(deps.db, mac);
     if (device !== undefined) {
       try {
-        recordAudit(deps.db, device.tenantId, deps.now(), PHONE, {
+        await recordAudit(deps.db, device.tenantId, deps.now(), PHONE, {
           action: 'security.phone_mismatch',
           deviceMac: mac,
           detail: { reason, named, ip: request.ip, userAgent: request.userAgent },
@@ -141,7 +146,13 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
    * retired — the answer has the same kind and shape: under /prov/ a challenge, elsewhere a bootstrap file.
    * Only an unclaimed device's first claim gets real credentials in it.
    */
-  const answerUnproven = (request: PhoneFetch, adapter: VendorAdapter, file: FileMatch, mac: Mac, device: PhoneDevice | undefined): PhoneAnswer => {
+  const answerUnproven = async (
+    request: PhoneFetch,
+    adapter: VendorAdapter,
+    file: FileMatch,
+    mac: Mac,
+    device: PhoneDevice | undefined,
+  ): Promise<PhoneAnswer> => {
     if (request.credentials !== null) guard.fail(request.ip);
     if (request.scope === 'credentialed') return NEEDS_CREDENTIALS;
     if (file.upload === 'only') return request.action === 'download' ? NOT_FOUND : UPLOAD_ACCEPTED;
@@ -151,9 +162,9 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
       guard.fail(request.ip);
       return bootstrapAnswer(adapter, file, bootstrap.decoy(mac));
     }
-    let outcome: ReturnType<typeof claimByBootstrap>;
+    let outcome: Awaited<ReturnType<typeof claimByBootstrap>>;
     try {
-      outcome = claimByBootstrap(claimDeps, device.id, claimantOf(adapter, request));
+      outcome = await claimByBootstrap(claimDeps, device.id, claimantOf(adapter, request));
     } catch (err) {
       // A claim that cannot be recorded hands nothing out; the phone asks again at its next boot or poll.
       if (storageConflict(err) === null) throw err;
@@ -165,9 +176,9 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
       // MAC's); no log line each: the block is logged once.
       guard.fail(request.ip);
       const claimant = claimantOf(adapter, request);
-      setImmediate(() => {
+      setImmediate(async () => {
         try {
-          recordRefusedClaim(claimDeps, device.id, claimant);
+          await recordRefusedClaim(claimDeps, device.id, claimant);
         } catch (err) {
           deps.log.warn('database', 'could not record a refused claim', { mac, error: (err as Error).message });
         }
@@ -176,7 +187,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     }
     if (outcome.device.access !== device.access) cache.forget(device.id);
     deps.log.info('provisioning', 'a phone claimed its credentials', { mac, ip: request.ip, access: outcome.device.access });
-    return bootstrapAnswer(adapter, file, bootstrap.real(outcome.device), outcome.device.tenantId);
+    return bootstrapAnswer(adapter, file, await bootstrap.real(outcome.device), outcome.device.tenantId);
   };
 
   /**
@@ -208,15 +219,15 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
    * A phone that proved it holds its credentials but is not active yet: its main file is its bootstrap file
    * (still no account), its other files point at it as usual. Rare, so never cached.
    */
-  const servePending = (adapter: VendorAdapter, file: FileMatch, device: PhoneDevice): PhoneAnswer => {
-    if (file.kind === adapter.claimsWith || file.kind === 'directory') return bootstrapAnswer(adapter, file, bootstrap.real(device), device.tenantId);
-    const plan = adapter.planDeviceFile(file, rendering.profileOf(adapter, device));
+  const servePending = async (adapter: VendorAdapter, file: FileMatch, device: PhoneDevice): Promise<PhoneAnswer> => {
+    if (file.kind === adapter.claimsWith || file.kind === 'directory') return bootstrapAnswer(adapter, file, await bootstrap.real(device), device.tenantId);
+    const plan = adapter.planDeviceFile(file, await rendering.profileOf(adapter, device));
     return plan === null
       ? NOT_FOUND
       : { ...fileFromText(adapter.contentType, rendering.render(device.tenantId, adapter, plan, device.model)), bootstrap: true };
   };
 
-  const serveDeviceFile = (request: PhoneFetch, matches: readonly [VendorAdapter, FileMatch][]): PhoneAnswer => {
+  const serveDeviceFile = async (request: PhoneFetch, matches: readonly [VendorAdapter, FileMatch][]): Promise<PhoneAnswer> => {
     const mac = matches[0]?.[1].mac;
     if (mac === null || mac === undefined) return NOT_FOUND;
     // A blocked address is refused whatever it asks, unless the request proves it is the phone: a phone behind
@@ -232,7 +243,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     if (request.certificateMacs !== null && !certified) return blocked() ?? refuseMismatch(request, mac, 'certificate_mac', request.certificateMacs);
 
     // The one read of the device for this fetch: proof, records and, on a miss, the profile come from it.
-    let device = findPhoneByMac(deps.db, mac);
+    let device = await findPhoneByMac(deps.db, mac);
     const match = device === undefined ? undefined : matches.find(([adapter]) => adapter.id === device?.vendor);
     if (device === undefined || match === undefined || (!certified && !credentialsMatch(request.credentials, device))) {
       const refused = blocked();
@@ -247,7 +258,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
 
     if (device.access !== 'active' && device.retiredAt === null) {
       // Credentials the phone did not get from a bootstrap file came from its redirect service: a claim.
-      const row = claimByProof(claimDeps, device.id, claimantOf(adapter, request), certified ? 'certificate' : 'redirect');
+      const row = await claimByProof(claimDeps, device.id, claimantOf(adapter, request), certified ? 'certificate' : 'redirect');
       if (row.access !== device.access) cache.forget(device.id);
       // The device as the claim left it: an activation by certificate gave it a new password and screen secret.
       device = row;
@@ -255,7 +266,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     recordSeen(adapter, device, request);
     if (request.action === 'upload') return file.upload === undefined ? NOT_FOUND : UPLOAD_ACCEPTED;
     if (file.upload === 'only') return request.action === 'probe' ? UPLOAD_ACCEPTED : NOT_FOUND;
-    if (device.access === 'claimed' && device.retiredAt === null) return servePending(adapter, file, device);
+    if (device.access === 'claimed' && device.retiredAt === null) return await servePending(adapter, file, device);
     const known = cache.currentEtag(device.id, file.kind);
     // For the main file, the account the phone holds must be on record already; in the rare case it is not, the
     // path below has the account to record.
@@ -265,10 +276,17 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     }
     let served = cache.file(device.id, file.kind);
     if (served === undefined) {
-      const profile = rendering.profileOf(adapter, device);
+      const profile = await rendering.profileOf(adapter, device);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
-      served = cache.keep(device.id, file.kind, adapter.contentType, rendering.renderFile(device.tenantId, adapter, plan, device.model), profile.account);
+      served = cache.keep(
+        device.id,
+        device.tenantId,
+        file.kind,
+        adapter.contentType,
+        rendering.renderFile(device.tenantId, adapter, plan, device.model),
+        profile.account,
+      );
     }
     const { answer, account } = served;
     const unchanged = holds(request.held, answer.etag);
@@ -281,10 +299,10 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
    * Whose templates a shared file (a Yealink model's common file, Poly's generic master) comes from: the tenant of
    * the phone whose credentials or certificate the request carries (proven), else the default tenant's.
    */
-  const sharedFileTenant = (request: PhoneFetch): { readonly tenantId: number; readonly proven: boolean } => {
+  const sharedFileTenant = async (request: PhoneFetch): Promise<{ readonly tenantId: number; readonly proven: boolean }> => {
     const named = request.credentials === null ? null : macOfProvisioningUsername(request.credentials.username);
     const mac = named ?? (request.certificateMacs?.length === 1 ? (request.certificateMacs[0] ?? null) : null);
-    const device = mac === null ? undefined : findPhoneByMac(deps.db, mac);
+    const device = mac === null ? undefined : await findPhoneByMac(deps.db, mac);
     const proven = device !== undefined && (request.certificateMacs?.includes(device.mac as Mac) === true || credentialsMatch(request.credentials, device));
     // Credentials that prove nothing count against the address, as they do on a device's own file.
     if (!proven && request.credentials !== null) guard.fail(request.ip);
@@ -293,7 +311,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
 
   return {
     /** Answers one phone request. Never throws for a path it does not know: that is `not_found`. */
-    answer(request: PhoneFetch): PhoneAnswer {
+    async answer(request: PhoneFetch): Promise<PhoneAnswer> {
       const matches: [VendorAdapter, FileMatch][] = [];
       for (const adapter of deps.adapters) {
         const file = adapter.matchPath(request.filename);
@@ -301,10 +319,10 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
       }
       if (matches.length === 0) return NOT_FOUND;
       const deviceFiles = matches.filter(([, f]) => f.mac !== null);
-      if (deviceFiles.length > 0) return serveDeviceFile(request, deviceFiles);
-      const { tenantId, proven } = sharedFileTenant(request);
+      if (deviceFiles.length > 0) return await serveDeviceFile(request, deviceFiles);
+      const { tenantId, proven } = await sharedFileTenant(request);
       // A proven phone's tenant's address, else the instance's; kept under it, so a new base URL is a new file.
-      const baseUrl = proven ? rendering.tenantOf(tenantId).phoneBaseUrl : deps.instanceBaseUrl;
+      const baseUrl = proven ? (await rendering.tenantOf(tenantId)).phoneBaseUrl : deps.instanceBaseUrl;
       for (const [adapter, file] of matches) {
         const key = `${adapter.id}/${baseUrl}/${request.filename.toLowerCase()}`;
         let shared = cache.sharedFile(tenantId, key);

@@ -31,9 +31,9 @@ export function createPreview(deps: { readonly rendering: Rendering }) {
   const { rendering } = deps;
   return {
     /** Its mode, its files, and what an admin should look at. */
-    summary(device: DeviceRow): DeviceSummary {
+    async summary(device: DeviceRow): Promise<DeviceSummary> {
       const adapter = rendering.adapterOf(device);
-      const profile = rendering.profileOf(adapter, device);
+      const profile = await rendering.profileOf(adapter, device);
       return { mode: profile.mode, files: adapter.deviceFiles(profile.device.mac, profile.device.model), warnings: warningsOf(adapter, device, profile) };
     },
 
@@ -42,9 +42,9 @@ export function createPreview(deps: { readonly rendering: Rendering }) {
      * @param options.maskSecrets replace the account password with asterisks, for showing to people.
      * @param options.as render as if this user (null: nobody) sat at the device, without logging anyone in.
      */
-    renderDeviceFiles(device: DeviceRow, options: { maskSecrets?: boolean; as?: UserRow | null } = {}): RenderedFile[] {
+    async renderDeviceFiles(device: DeviceRow, options: { maskSecrets?: boolean; as?: UserRow | null } = {}): Promise<RenderedFile[]> {
       const adapter = rendering.adapterOf(device);
-      const actual = rendering.profileOf(adapter, device, options.as);
+      const actual = await rendering.profileOf(adapter, device, options.as);
       const profile: DeviceProfile =
         options.maskSecrets === true
           ? {

@@ -104,6 +104,8 @@ export function createRenderCache(megabytes = 64) {
   const currentEtags = new Map<string, Map<number, string>>();
   /** Files that are the same for every phone (of a model) of a tenant, by tenant, vendor and file name. */
   const shared = new Map<string, FileAnswer>();
+  /** The tenant of each device with something kept: a template change forgets its tenant's files without a database read. */
+  const tenantOf = new Map<number, number>();
 
   return {
     /** The ETag of the device's file of this kind as last rendered, while nothing changed it. */
@@ -117,7 +119,8 @@ export function createRenderCache(megabytes = 64) {
     },
 
     /** A device file just rendered, kept for the next fetches (a 304 needs just its ETag). */
-    keep(deviceId: number, kind: string, contentType: string, file: RenderedText, account: DeviceProfile['account']): DeviceFile {
+    keep(deviceId: number, tenantId: number, kind: string, contentType: string, file: RenderedText, account: DeviceProfile['account']): DeviceFile {
+      tenantOf.set(deviceId, tenantId);
       const kept = new KeptFile(kind, contentType, file, account);
       const others = filesOf(bodies.peek(deviceId)).filter((f) => f.fileKind !== kind);
       // An entry is replaced whole, so its size is counted again.
@@ -135,15 +138,23 @@ export function createRenderCache(megabytes = 64) {
     keepShared: (tenantId: number, key: string, file: FileAnswer): void => {
       shared.set(`${tenantId}/${key}`, file);
     },
-    /** Forgets a tenant's shared files: one of its templates changed. */
-    forgetShared(tenantId: number): void {
-      for (const key of shared.keys()) if (key.startsWith(`${tenantId}/`)) shared.delete(key);
-    },
 
     /** Forgets a device's files and ETags: its profile changed. */
     forget(deviceId: number): void {
       bodies.delete(deviceId);
       for (const etags of currentEtags.values()) etags.delete(deviceId);
+      tenantOf.delete(deviceId);
+    },
+
+    /** Forgets a tenant's files, its devices' and its shared ones: one of its templates changed. */
+    forgetTenant(tenantId: number): void {
+      for (const [deviceId, owner] of tenantOf) {
+        if (owner !== tenantId) continue;
+        bodies.delete(deviceId);
+        for (const etags of currentEtags.values()) etags.delete(deviceId);
+        tenantOf.delete(deviceId);
+      }
+      for (const key of shared.keys()) if (key.startsWith(`${tenantId}/`)) shared.delete(key);
     },
 
     /** Forgets every file: a template changed. */
@@ -151,6 +162,7 @@ export function createRenderCache(megabytes = 64) {
       bodies.clear();
       currentEtags.clear();
       shared.clear();
+      tenantOf.clear();
     },
   };
 }

@@ -52,8 +52,8 @@ export function createRendering(deps: RenderingDeps) {
   };
 
   /** A tenant's settings, which must exist: the device's (or a shared file's) tenant. */
-  const tenantOf = (tenantId: number): TenantSettings => {
-    const tenant = findTenantSettings(deps.db, tenantId, deps.config);
+  const tenantOf = async (tenantId: number): Promise<TenantSettings> => {
+    const tenant = await findTenantSettings(deps.db, tenantId, deps.config);
     if (tenant === undefined) throw new Error(`tenant ${tenantId} is missing`);
     return tenant;
   };
@@ -67,11 +67,15 @@ export function createRendering(deps: RenderingDeps) {
      * The profile a device gets now: its user's if someone sits there, else idle; or the one it would get with
      * `seated` at it (null: idle), as an admin may preview. The adapter is the device's, resolved by the caller.
      */
-    profileOf(adapter: VendorAdapter, device: ProfiledDevice, seated?: UserRow | null): DeviceProfile {
-      const tenant = tenantOf(device.tenantId);
+    async profileOf(adapter: VendorAdapter, device: ProfiledDevice, seated?: UserRow | null): Promise<DeviceProfile> {
+      const tenant = await tenantOf(device.tenantId);
       // Who sits there and their keys: one statement on the phone path; a preview names its user.
       const sitting =
-        seated === undefined ? findSeatedUserWithKeys(deps.db, device.id) : seated === null ? undefined : { user: seated, keys: keysOf(deps.db, seated.id) };
+        seated === undefined
+          ? await findSeatedUserWithKeys(deps.db, device.id)
+          : seated === null
+            ? undefined
+            : { user: seated, keys: await keysOf(deps.db, seated.id) };
       return buildDeviceProfile({
         tenant,
         device,

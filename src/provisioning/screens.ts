@@ -77,8 +77,8 @@ function refusalScreen(refusal: LoginRefusal, extension: string, timezone: strin
 }
 
 /** The screen a phone's Logout key opens: who is logged in, and a confirmation. */
-export function logoutScreen(deps: DomainDeps, baseUrl: string, device: DeviceRow): Screen {
-  const user = userAtDevice(deps.db, device.id);
+export async function logoutScreen(deps: DomainDeps, baseUrl: string, device: DeviceRow): Promise<Screen> {
+  const user = await userAtDevice(deps.db, device.id);
   if (user === undefined) return message('Nobody is logged in at this phone.');
   return {
     kind: 'logout',
@@ -89,8 +89,8 @@ export function logoutScreen(deps: DomainDeps, baseUrl: string, device: DeviceRo
 }
 
 /** Logs out after the confirmation, through the same logout as every other method. */
-export function confirmLogout(deps: DomainDeps, tenantId: number, actor: Actor, device: DeviceRow): Screen {
-  const outcome = logout(deps, tenantId, actor, { device: device.mac, method: 'phone_screen' });
+export async function confirmLogout(deps: DomainDeps, tenantId: number, actor: Actor, device: DeviceRow): Promise<Screen> {
+  const outcome = await logout(deps, tenantId, actor, { device: device.mac, method: 'phone_screen' });
   if (outcome.result === 'idle') return message('Nobody is logged in at this phone.');
   return message(`Goodbye, ${outcome.user?.displayName ?? ''}. This phone returns to ${device.idleAccount}.`);
 }

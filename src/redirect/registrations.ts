@@ -52,14 +52,14 @@ export function createRedirects(deps: RedirectDeps) {
     void work.finally(() => inFlight.delete(work));
     return work;
   };
-  const tenantService = (device: DeviceRow) => {
-    const tenant = findTenant(deps.db, device.tenantId);
+  const tenantService = async (device: DeviceRow) => {
+    const tenant = await findTenant(deps.db, device.tenantId);
     const service = tenant === undefined ? null : clientFor(tenant, device.vendor);
     return tenant === undefined || service === null ? null : { tenant, service };
   };
-  const client = (device: DeviceRow) => tenantService(device)?.service ?? null;
-  const record = (device: DeviceRow, result: RedirectResult) => {
-    recordRedirectResult(deps, device, result);
+  const client = async (device: DeviceRow) => (await tenantService(device))?.service ?? null;
+  const record = async (device: DeviceRow, result: RedirectResult) => {
+    await recordRedirectResult(deps, device, result);
     if (result.status === 'error' || result.status === 'registered_elsewhere') {
       deps.log.warn('provisioning', 'redirect registration failed', { mac: device.mac, status: result.status, message: result.message });
     }
@@ -73,12 +73,12 @@ export function createRedirects(deps: RedirectDeps) {
   };
 
   const register = async (device: DeviceRow): Promise<RedirectResult | null> => {
-    const found = tenantService(device);
+    const found = await tenantService(device);
     if (found === null || device.retiredAt !== null || device.provUsername === null || device.provPassword === null) return null;
     // The phone arrives at its tenant's credentialed path, where hotprov asks it for the credentials it was given.
     const target = { url: `${deps.phoneBaseUrlOf(found.tenant)}${deps.credentialedPath}`, username: device.provUsername, password: device.provPassword };
     const result = await attempt(() => found.service.register(device.mac as Mac, target));
-    record(device, result);
+    await record(device, result);
     return result;
   };
 
@@ -88,26 +88,29 @@ export function createRedirects(deps: RedirectDeps) {
 
     /** Deregisters a deleted device's MAC, so the next owner of the phone can claim it. */
     deregister(device: DeviceRow): Promise<RedirectResult | null> {
-      const service = client(device);
-      if (service === null) return Promise.resolve(null);
-      return track(attempt(() => service.deregister(device.mac as Mac)));
+      return track(
+        (async () => {
+          const service = await client(device);
+          return service === null ? null : await attempt(() => service.deregister(device.mac as Mac));
+        })(),
+      );
     },
 
-    check(device: DeviceRow): Promise<RedirectResult | null> {
-      const service = client(device);
-      return service === null ? Promise.resolve(null) : attempt(() => service.check(device.mac as Mac));
+    async check(device: DeviceRow): Promise<RedirectResult | null> {
+      const service = await client(device);
+      return service === null ? null : await attempt(() => service.check(device.mac as Mac));
     },
 
     /** The lifecycle hook of the domain: enrolments register, deletions deregister. */
     onLifecycle(event: { kind: 'enrolled' | 'deleted' | 'credentials_changed'; device: DeviceRow }): void {
       // New credentials (an admin reset the device's access) reach the service like a new enrolment.
       if (event.kind === 'enrolled' || event.kind === 'credentials_changed') void track(register(event.device));
-      else void track(attempt(async () => (await client(event.device)?.deregister(event.device.mac as Mac)) ?? { status: 'unknown', message: '' }));
+      else void track(attempt(async () => (await (await client(event.device))?.deregister(event.device.mac as Mac)) ?? { status: 'unknown', message: '' }));
     },
 
     /** Failed registrations whose back-off ran out are tried again. Run by a job every minute. */
     async retryDue(): Promise<void> {
-      await Promise.all(findDueRedirects(deps).map((d) => track(register(d))));
+      await Promise.all((await findDueRedirects(deps)).map((d) => track(register(d))));
     },
 
     /**
@@ -115,7 +118,7 @@ export function createRedirects(deps: RedirectDeps) {
      * @param progress told after each device, for a progress bar.
      */
     async syncAll(progress: (done: number, total: number, device: DeviceRow, result: RedirectResult | null) => void = () => {}, concurrency = 8) {
-      const todo = findUnregisteredDevices(deps.db);
+      const todo = await findUnregisteredDevices(deps.db);
       let done = 0;
       const results: (RedirectResult | null)[] = [];
       let next = 0;
@@ -136,13 +139,13 @@ export function createRedirects(deps: RedirectDeps) {
      * own), each of its registered phones is registered again (by the retry job), so factory-fresh phones find the
      * new address.
      */
-    rebaseIfMoved: (): number => rebaseRedirects(deps.db, deps.phoneBaseUrlOf),
+    rebaseIfMoved: async (): Promise<number> => await rebaseRedirects(deps.db, deps.phoneBaseUrlOf),
 
     async settled(): Promise<void> {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
 
-    byId: (id: number) => findDeviceById(deps.db, id),
+    byId: async (id: number) => await findDeviceById(deps.db, id),
   };
 }
 

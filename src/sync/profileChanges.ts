@@ -17,12 +17,12 @@ export interface ProfileChangeDeps {
  * and rendered once (into the render cache), and that one result gives the log line, the revision the re-sync's
  * NOTIFY makes the phone fetch, and the answer (mode, warnings) to whoever made the change.
  */
-export function createProfileChanges(deps: ProfileChangeDeps): (change: ProfileChange) => ProfileOutcome[] {
-  return (change) => {
-    deps.provisioning.flush(); // what this turn's fetches recorded: where each phone is, what it holds
+export function createProfileChanges(deps: ProfileChangeDeps): (change: ProfileChange) => Promise<ProfileOutcome[]> {
+  return async (change) => {
+    await deps.provisioning.flush(); // what this turn's fetches recorded: where each phone is, what it holds
     const outcomes: ProfileOutcome[] = [];
     for (const id of change.deviceIds) {
-      const device = findDeviceById(deps.db, id);
+      const device = await findDeviceById(deps.db, id);
       if (device === undefined) {
         deps.provisioning.invalidate([id]);
         deps.log.info('provisioning', 'profile changed', { device: id, profile: 'deleted', reason: change.reason });
@@ -31,7 +31,7 @@ export function createProfileChanges(deps: ProfileChangeDeps): (change: ProfileC
       }
       let refreshed: RefreshedProfile;
       try {
-        refreshed = deps.provisioning.refreshDevice(device);
+        refreshed = await deps.provisioning.refreshDevice(device);
       } catch (err) {
         // Nothing cached: the phone's fetch tries again, and answers what went wrong.
         deps.provisioning.invalidate([id]);
@@ -40,7 +40,7 @@ export function createProfileChanges(deps: ProfileChangeDeps): (change: ProfileC
       }
       deps.log.info('provisioning', 'profile changed', { device: device.idleAccount, profile: refreshed.mode, reason: change.reason });
       for (const warning of refreshed.warnings) deps.log.warn('provisioning', warning, { device: device.idleAccount });
-      deps.resync.deviceChanged(device, refreshed, change.reason);
+      await deps.resync.deviceChanged(device, refreshed, change.reason);
       outcomes.push({ deviceId: id, mode: refreshed.mode, warnings: refreshed.warnings });
     }
     return outcomes;

@@ -75,7 +75,7 @@ interface RelayConnection {
  * NOTIFY is queued, sent (directly over UDP, TCP or TLS, or relayed by the PBX), answered, and done only when the phone fetched the
  * new revision of its main file. A phone that does not fetch in time is told again, then reported failed.
  */
-export function createResync(deps: ResyncDeps) {
+export async function createResync(deps: ResyncDeps) {
   const inFlight = new Set<Promise<void>>();
   const adapterOf = (device: DeviceRow) => deps.adapters.find((a) => a.id === device.vendor);
 
@@ -110,16 +110,16 @@ export function createResync(deps: ResyncDeps) {
   };
 
   const send = async (job: SyncJobRow, device: DeviceRow, event: string): Promise<void> => {
-    const tenant = findTenant(deps.db, device.tenantId);
+    const tenant = await findTenant(deps.db, device.tenantId);
     const account = device.servedAccount ?? device.idleAccount;
-    markSyncSent(deps.db, job, deps.now());
+    await markSyncSent(deps.db, job, deps.now());
     try {
       if (tenant === undefined || tenant.notifyMode === 'direct') {
         const target = directTarget(device, account, tenant);
         if (target === null || deps.direct === null) {
           // Nothing to send to, now or on a retry: failed at once, with the reason, rather than `sent` until the time-out.
           const error = deps.direct === null ? 'no SIP port to send from' : 'no contact, configured contact or address is known for this phone';
-          markSyncUndeliverable(deps.db, job.id, deps.now(), error);
+          await markSyncUndeliverable(deps.db, job.id, deps.now(), error);
           if (waiting.get(device.id)?.id === job.id) waiting.delete(device.id);
           deps.log.warn('sip', 're-sync failed', { mac: device.mac, reason: job.reason, error });
           return;
@@ -132,9 +132,9 @@ export function createResync(deps: ResyncDeps) {
         const result = await deps.direct.send(notify);
         if (result.status === null) {
           const over = target.transport === 'udp' ? `${result.transmissions} transmissions` : `${target.transport.toUpperCase()}: ${result.reason}`;
-          noteSyncError(deps.db, job.id, `no answer from ${uriHost(target.host)}:${target.port} (${over})`);
+          await noteSyncError(deps.db, job.id, `no answer from ${uriHost(target.host)}:${target.port} (${over})`);
         } else {
-          markSyncAnswered(deps.db, job.id, deps.now(), {
+          await markSyncAnswered(deps.db, job.id, deps.now(), {
             statusCode: result.status,
             error: result.status < 300 ? null : `the phone answered ${result.status} ${result.reason}`,
           });
@@ -156,10 +156,10 @@ export function createResync(deps: ResyncDeps) {
               account,
               event,
             );
-      if (result.ok) markSyncAnswered(deps.db, job.id, deps.now(), { statusCode: null, error: null });
-      else noteSyncError(deps.db, job.id, `the PBX refused: ${result.message}`);
+      if (result.ok) await markSyncAnswered(deps.db, job.id, deps.now(), { statusCode: null, error: null });
+      else await noteSyncError(deps.db, job.id, `the PBX refused: ${result.message}`);
     } catch (err) {
-      noteSyncError(deps.db, job.id, (err as Error).message);
+      await noteSyncError(deps.db, job.id, (err as Error).message);
     }
   };
 
@@ -173,18 +173,18 @@ export function createResync(deps: ResyncDeps) {
    * Supersedes the device's open job and queues a NOTIFY for the revision it should fetch now, unless the phone
    * already has exactly that (and `always` is false).
    */
-  const queue = (device: DeviceRow, revision: Revision, reason: string, event: string, always: boolean): SyncJobRow | null => {
-    supersedeSyncJobs(deps.db, device.id);
+  const queue = async (device: DeviceRow, revision: Revision, reason: string, event: string, always: boolean): Promise<SyncJobRow | null> => {
+    await supersedeSyncJobs(deps.db, device.id);
     waiting.delete(device.id);
     if (!always && device.servedEtag === revision.etag) return null; // the phone already has exactly this
-    const job = openSyncJob(
+    const job = await openSyncJob(
       deps.db,
       {
         tenantId: device.tenantId,
         deviceId: device.id,
         deviceMac: device.mac,
         reason,
-        mode: findTenant(deps.db, device.tenantId)?.notifyMode ?? 'direct',
+        mode: (await findTenant(deps.db, device.tenantId))?.notifyMode ?? 'direct',
         target: device.servedAccount ?? device.idleAccount,
         event,
         targetEtag: revision.etag,
@@ -192,7 +192,7 @@ export function createResync(deps: ResyncDeps) {
       deps.now(),
     );
     waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: false });
-    track(dispatch(job, device));
+    await track(dispatch(job, device));
     return job;
   };
 
@@ -202,16 +202,16 @@ export function createResync(deps: ResyncDeps) {
    * the database.
    */
   const waiting = new Map<number, { id: number; targetEtag: string; failed: boolean }>();
-  for (const job of listSyncJobsAwaitingFetch(deps.db)) {
+  for (const job of await listSyncJobsAwaitingFetch(deps.db)) {
     if (job.deviceId !== null) waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: job.state === 'failed' });
   }
 
   /** A job that finally failed: said where admins look (the job's state and error, the audit log) and retried later. */
-  const fail = (job: SyncJobRow, device: DeviceRow | undefined, why: string): void => {
+  const fail = async (job: SyncJobRow, device: DeviceRow | undefined, why: string): Promise<void> => {
     const at = deps.now();
-    const retryAt = device === undefined ? null : deps.policy.nextRetry(findTenant(deps.db, device.tenantId), at);
+    const retryAt = device === undefined ? null : deps.policy.nextRetry(await findTenant(deps.db, device.tenantId), at);
     const error = `${why} (after ${job.attempts} NOTIFYs)`;
-    failSyncJob(deps.db, job, { at, error, retryAt, idleAccount: device?.idleAccount ?? null });
+    await failSyncJob(deps.db, job, { at, error, retryAt, idleAccount: device?.idleAccount ?? null });
     if (job.deviceId !== null) {
       if (retryAt === null) waiting.delete(job.deviceId);
       else waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: true });
@@ -224,23 +224,23 @@ export function createResync(deps: ResyncDeps) {
      * Queues and sends a NOTIFY to a changed device unless its phone already has the new revision of its main file.
      * The device row must be read after provisioning.flush(): where the phone is, and what it holds.
      */
-    deviceChanged(device: DeviceRow, revision: Revision, reason: string): void {
+    async deviceChanged(device: DeviceRow, revision: Revision, reason: string): Promise<void> {
       const adapter = adapterOf(device);
-      if (adapter !== undefined) queue(device, revision, reason, adapter.checkSyncEvent, false);
+      if (adapter !== undefined) await queue(device, revision, reason, adapter.checkSyncEvent, false);
     },
 
     /**
      * Reboots a phone because an admin asked: the vendor's reboot event, sent whether or not the profile changed.
      * @returns the job, or null when the vendor has no reboot event (Poly reboots on check-sync only by its own setting).
      */
-    reboot(device: DeviceRow): SyncJobRow | null {
+    async reboot(device: DeviceRow): Promise<SyncJobRow | null> {
       const event = adapterOf(device)?.rebootEvent ?? null;
       if (event === null) return null;
-      deps.provisioning.flush();
-      const current = findDeviceById(deps.db, device.id) ?? device;
+      await deps.provisioning.flush();
+      const current = (await findDeviceById(deps.db, device.id)) ?? device;
       let revision: Revision;
       try {
-        revision = deps.provisioning.refreshDevice(current);
+        revision = await deps.provisioning.refreshDevice(current);
       } catch (err) {
         deps.log.error('sip', 'cannot render the profile', { device: device.idleAccount, error: (err as Error).message });
         return null;
@@ -252,10 +252,10 @@ export function createResync(deps: ResyncDeps) {
      * A phone fetched its main file: the job waiting for that revision is done, a failed one too (the phone's own
      * poll caught what the NOTIFY could not), which the audit log then says.
      */
-    deviceServed(device: Pick<DeviceRow, 'id'>, etag: string): void {
+    async deviceServed(device: Pick<DeviceRow, 'id'>, etag: string): Promise<void> {
       const job = waiting.get(device.id);
       if (job !== undefined && job.targetEtag === etag) {
-        markSyncFetched(deps.db, job.id, deps.now(), job.failed);
+        await markSyncFetched(deps.db, job.id, deps.now(), job.failed);
         waiting.delete(device.id);
       }
     },
@@ -265,30 +265,30 @@ export function createResync(deps: ResyncDeps) {
      * retry time came. Run by a job every few seconds.
      */
     async checkOverdue(): Promise<void> {
-      deps.provisioning.flush();
+      await deps.provisioning.flush();
       const now = deps.now();
       const deadline = new Date(now.getTime() - deps.policy.fetchTimeoutMs);
       const retries: Promise<void>[] = [];
-      for (const id of listOverdueSyncJobIds(deps.db, deadline, now)) {
+      for (const id of await listOverdueSyncJobIds(deps.db, deadline, now)) {
         if (dispatching.has(id)) continue; // its NOTIFY is still under way (Timer F can outlast the fetch time-out)
         // Read again: an earlier step of this loop, or the phone, may have moved it on.
-        const job = findSyncJob(deps.db, id);
+        const job = await findSyncJob(deps.db, id);
         if (job === undefined || !(['sent', 'answered', 'failed'] as string[]).includes(job.state)) continue;
-        const device = job.deviceId === null ? undefined : findDeviceById(deps.db, job.deviceId);
+        const device = job.deviceId === null ? undefined : await findDeviceById(deps.db, job.deviceId);
         if (job.state === 'failed') {
           if (job.retryAt === null || job.retryAt > now) continue;
           if (device === undefined) {
-            dropSyncRetry(deps.db, job.id);
+            await dropSyncRetry(deps.db, job.id);
             continue;
           }
           // The retry time came: one NOTIFY more; it fails again at the next deadline unless the phone fetches.
-          requeueFailedSyncJob(deps.db, job.id);
+          await requeueFailedSyncJob(deps.db, job.id);
           waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: true });
           retries.push(track(dispatch(job, device)));
           continue;
         }
         if (device === undefined || job.attempts > deps.policy.retries) {
-          fail(job, device, job.error ?? 'the phone did not fetch its new profile');
+          await fail(job, device, job.error ?? 'the phone did not fetch its new profile');
           continue;
         }
         retries.push(track(dispatch(job, device)));
@@ -297,8 +297,8 @@ export function createResync(deps: ResyncDeps) {
     },
 
     /** The newest job of a device, for the API. */
-    latest(deviceId: number): SyncJobRow | undefined {
-      return findLatestSyncJob(deps.db, deviceId);
+    async latest(deviceId: number): Promise<SyncJobRow | undefined> {
+      return await findLatestSyncJob(deps.db, deviceId);
     },
 
     /** Resolves when every NOTIFY under way has an outcome (for tests and shutdown). */
@@ -308,4 +308,4 @@ export function createResync(deps: ResyncDeps) {
   };
 }
 
-export type Resync = ReturnType<typeof createResync>;
+export type Resync = Awaited<ReturnType<typeof createResync>>;

@@ -38,7 +38,7 @@ try {
     const started = performance.now();
     for (const [n, phone] of phones.entries()) {
       if (n % 100 === 99) await new Promise((r) => setImmediate(r));
-      const answer = hotprov.provisioning.answer(seededRequest(phone, '127.0.0.1', conditional ? etags.get(phone.path) : undefined));
+      const answer = await hotprov.provisioning.answer(seededRequest(phone, '127.0.0.1', conditional ? etags.get(phone.path) : undefined));
       if (answer.kind === 'file') {
         etags.set(phone.path, answer.etag);
         answer.bytes();

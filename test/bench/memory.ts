@@ -35,7 +35,7 @@ try {
   const started = performance.now();
   for (const [n, phone] of phones.entries()) {
     if (n % 100 === 99) await new Promise((r) => setImmediate(r));
-    const answer = hotprov.provisioning.answer(seededRequest(phone, '127.0.0.1', undefined));
+    const answer = await hotprov.provisioning.answer(seededRequest(phone, '127.0.0.1', undefined));
     if (answer.kind !== 'file') throw new Error(`${phone.path}: ${answer.kind}`);
     answer.bytes();
     if (n % 2000 === 1999) {

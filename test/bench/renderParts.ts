@@ -34,29 +34,29 @@ try {
   const templates = createTemplateStore();
   const ids = Array.from({ length: DEVICES }, (_, n) => n + 1);
 
-  const tenant = () => {
-    const t = findTenant(db, 1);
+  const tenant = async () => {
+    const t = await findTenant(db, 1);
     if (t === undefined) throw new Error('no tenant');
     return tenantSettings(t, config);
   };
-  const profileOf = (row: DeviceRow) => {
+  const profileOf = async (row: DeviceRow) => {
     const adapter = adapters.get(row.vendor);
     const model = adapter?.profile.models.get(row.model);
     if (adapter === undefined || model === undefined) throw new Error('no model');
-    const user = userAtDevice(db, row.id);
+    const user = await userAtDevice(db, row.id);
     return {
       adapter,
       profile: buildDeviceProfile({
-        tenant: tenant(),
+        tenant: await tenant(),
         device: row,
         model,
-        user: user === undefined ? null : { row: user, keys: keysOf(db, user.id) },
+        user: user === undefined ? null : { row: user, keys: await keysOf(db, user.id) },
         baseUrl: config.baseUrl,
       }),
     };
   };
-  const mainFile = (row: DeviceRow) => {
-    const { adapter, profile } = profileOf(row);
+  const mainFile = async (row: DeviceRow) => {
+    const { adapter, profile } = await profileOf(row);
     const file = adapter
       .deviceFiles(profile.device.mac, profile.device.model)
       .map((n) => adapter.matchPath(n))
@@ -71,15 +71,22 @@ try {
     parts.set(name, (parts.get(name) ?? 0) + performance.now() - started);
     return out;
   };
+  /** `timed` for a part that awaits the database: the time until its answer arrives. */
+  const timedAsync = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const out = await f();
+    parts.set(name, (parts.get(name) ?? 0) + performance.now() - started);
+    return out;
+  };
   let chars = 0;
-  const renderOne = (id: number) => {
-    const row = timed('device row read (findDeviceById)', () => findDeviceById(db, id) as DeviceRow);
-    timed('tenant read + settings', () => tenant());
-    timed('user at device + keys', () => {
-      const u = userAtDevice(db, id);
-      if (u !== undefined) keysOf(db, u.id);
+  const renderOne = async (id: number) => {
+    const row = await timedAsync('device row read (findDeviceById)', async () => (await findDeviceById(db, id)) as DeviceRow);
+    await timedAsync('tenant read + settings', () => tenant());
+    await timedAsync('user at device + keys', async () => {
+      const u = await userAtDevice(db, id);
+      if (u !== undefined) await keysOf(db, u.id);
     });
-    const { adapter, profile, file } = timed('profile (the reads again + key layout)', () => mainFile(row));
+    const { adapter, profile, file } = await timedAsync('profile (the reads again + key layout)', () => mainFile(row));
     const plan = timed('adapter plan', () => adapter.planDeviceFile(file, profile));
     if (plan === null) throw new Error('no plan');
     const escaped = timed('escaping (escapeContext)', () => escapeContext(plan.context, adapter.escape));
@@ -93,11 +100,11 @@ try {
     timed('skeleton render: the bytes sent (runs and values joined)', () => skeletal.bytes());
     chars += body.length;
   };
-  for (const id of ids) renderOne(id); // warm-up
+  for (const id of ids) await renderOne(id); // warm-up
   parts.clear();
   chars = 0;
   const rounds = 2;
-  for (let r = 0; r < rounds; r++) for (const id of ids) renderOne(id);
+  for (let r = 0; r < rounds; r++) for (const id of ids) await renderOne(id);
   process.stdout.write(`render parts, ${DEVICES} devices (µs per device):\n`);
   let total = 0;
   for (const [name, ms] of parts) {

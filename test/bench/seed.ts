@@ -43,7 +43,7 @@ export async function seed(path: string, count: number, pinUsers = 0): Promise<S
   openDb(path).close(); // migrations
   const pinHash = await hashSecret('4826');
   const { db, close } = openDb(path);
-  const tenant = ensureDefaultTenant(db);
+  const tenant = await ensureDefaultTenant(db);
   close();
   const sqlite = new Database(path);
   const now = Date.now();

@@ -28,18 +28,18 @@ try {
   const { adapters, templates } = hotprov;
   const plans: { adapter: (typeof adapters)[number]; model: string; plan: { template: string; context: unknown } }[] = [];
   for (let id = 1; id <= DEVICES; id++) {
-    const row = findDeviceById(hotprov.database.db, id);
+    const row = await findDeviceById(hotprov.database.db, id);
     const adapter = adapters.find((a) => a.id === row?.vendor);
     if (row === undefined || adapter === undefined) throw new Error(`device ${id}`);
-    const tenant = findTenant(hotprov.database.db, row.tenantId);
+    const tenant = await findTenant(hotprov.database.db, row.tenantId);
     const model = adapter.profile.models.get(row.model);
     if (tenant === undefined || model === undefined) throw new Error(`device ${id}`);
-    const user = userAtDevice(hotprov.database.db, id);
+    const user = await userAtDevice(hotprov.database.db, id);
     const profile = buildDeviceProfile({
       tenant: tenantSettings(tenant, hotprov.deps.config),
       device: row,
       model,
-      user: user === undefined ? null : { row: user, keys: keysOf(hotprov.database.db, user.id) },
+      user: user === undefined ? null : { row: user, keys: await keysOf(hotprov.database.db, user.id) },
       baseUrl: hotprov.deps.config.baseUrl,
     });
     const file = adapter.matchPath(adapter.deviceFiles(profile.device.mac, model).find((n) => adapter.matchPath(n)?.kind === 'device') ?? '');

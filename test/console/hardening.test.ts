@@ -116,18 +116,10 @@ Hardening('revealing a phone’s passwords in the console is audited', async ({ 
   await signInToConsole(page, t.url);
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:33', vendor: 'yealink', model: 'T54W' });
   await page.goto(`${t.url}/console/devices/HD0001`);
-  const before = t.hotprov.database.db
-    .select()
-    .from(auditEvents)
-    .all()
-    .filter((e) => e.action === 'console.secrets_revealed');
+  const before = (await t.hotprov.database.db.select().from(auditEvents)).filter((e) => e.action === 'console.secrets_revealed');
   assert.is(before.length, 0, 'looking with masked passwords is not a reveal');
   await page.goto(`${t.url}/console/devices/HD0001?reveal=1`);
-  const events = t.hotprov.database.db
-    .select()
-    .from(auditEvents)
-    .all()
-    .filter((e) => e.action === 'console.secrets_revealed');
+  const events = (await t.hotprov.database.db.select().from(auditEvents)).filter((e) => e.action === 'console.secrets_revealed');
   assert.is(events.length, 1);
   assert.is(events[0]?.actor, 'admin:admin');
   assert.is(events[0]?.idleAccount, 'HD0001');

@@ -212,9 +212,9 @@ NoBleed("Alpha's admin aimed at Bravo's objects gets a refusal or its own data, 
   assert.equal(refused.status, 401);
   // The failure is logged in Bravo's audit log, where its admins look, not in Alpha's or the default tenant's.
   const db = w.t.hotprov.deps.domain.db;
-  const failedFor = (tenantId: number) =>
-    listAudit(db, tenantId, { action: 'console.sign_in_failed' }).filter((e) => (e.detail ?? '').includes(bravo.admin.username)).length;
-  assert.equal([failedFor(bravo.id), failedFor(w.alpha.id), failedFor(w.t.hotprov.deps.tenant().id)], [1, 0, 0]);
+  const failedFor = async (tenantId: number) =>
+    (await listAudit(db, tenantId, { action: 'console.sign_in_failed' })).filter((e) => (e.detail ?? '').includes(bravo.admin.username)).length;
+  assert.equal([await failedFor(bravo.id), await failedFor(w.alpha.id), await failedFor((await w.t.hotprov.deps.tenant()).id)], [1, 0, 0]);
   // Signing out ends Alpha's session only.
   const another = await signInOverHttp(w.t.url, w.alpha.admin.username, ACCOUNT_PASSWORD);
   const out = await another.post('/console/logout');
@@ -254,44 +254,44 @@ NoBleed('50 pages at once, Alpha’s and Bravo’s admins and a provider switche
   const helpdesk = await signInOverHttp(t.url, alpha.helpdesk.username, ACCOUNT_PASSWORD);
   const forged = await Promise.all(Array.from({ length: 50 }, (_, i) => helpdesk.post('/console/settings', { loginCode: `*9${i % 10}` })));
   assert.equal([...new Set(forged.map((f) => f.status))], [403]);
-  assert.is(getTenant(t.hotprov.deps.domain.db, alpha.id).loginCode, '*35');
+  assert.is((await getTenant(t.hotprov.deps.domain.db, alpha.id)).loginCode, '*35');
 });
 
 NoBleed('afterwards Bravo is as it was: its desk seated, device, user, token, accounts and tenant untouched', async (w) => {
   const { db } = w.t.hotprov.deps.domain;
   const { bravo } = w;
-  const device = getDevice(db, bravo.id, bravo.mac);
+  const device = await getDevice(db, bravo.id, bravo.mac);
   assert.is(device.label, bravo.label);
   assert.is(device.access, 'unclaimed');
-  const seated = listOpenSessions(db, bravo.id);
+  const seated = await listOpenSessions(db, bravo.id);
   assert.equal(
     seated.map((s) => [s.device.idleAccount, s.user.extension]),
     [[bravo.idle, bravo.extension]],
   );
-  const user = listUsers(db, bravo.id).find((u) => u.extension === bravo.extension);
+  const user = (await listUsers(db, bravo.id)).find((u) => u.extension === bravo.extension);
   assert.is(user?.displayName, bravo.displayName);
   assert.equal(
-    listApiTokens(db, bravo.id).map((t) => [t.name, t.revokedAt]),
+    (await listApiTokens(db, bravo.id)).map((t) => [t.name, t.revokedAt]),
     [[bravo.token.name, null]],
   );
   assert.equal(
-    listAdmins(db, bravo.id).map((x) => x.username),
+    (await listAdmins(db, bravo.id)).map((x) => x.username),
     [bravo.admin.username, bravo.helpdesk.username],
   );
-  const tenant = findTenantBySlug(db, bravo.slug);
+  const tenant = await findTenantBySlug(db, bravo.slug);
   assert.is(tenant?.name, bravo.name);
   assert.is(tenant?.retiredAt, null);
   // Bravo's admin still signs in with its own password.
   await signInOverHttp(w.t.url, bravo.admin.username, ACCOUNT_PASSWORD);
   // Nothing Alpha tried was written in Bravo's audit log in Alpha's name.
-  const byAlpha = listAudit(db, bravo.id, { limit: 1000 }).filter((e) => e.actor.includes(w.alpha.admin.username));
+  const byAlpha = (await listAudit(db, bravo.id, { limit: 1000 })).filter((e) => e.actor.includes(w.alpha.admin.username));
   assert.equal(byAlpha, []);
   // Alpha made no provider account and no tenant.
   assert.equal(
-    listAdmins(db, null).map((x) => x.username),
+    (await listAdmins(db, null)).map((x) => x.username),
     ['admin'],
   );
-  assert.is(findTenantBySlug(db, 'alpha-two'), undefined);
+  assert.is(await findTenantBySlug(db, 'alpha-two'), undefined);
 });
 
 NoBleed.run();

@@ -63,10 +63,10 @@ Overview(
     const db = t.hotprov.deps.domain.db;
     // Each tenant's seated desk got a re-sync its phone could not be told of (no contact known): one failure each.
     await t.hotprov.deps.resync.settled();
-    const device = (tenant: TenantObjects, mac: string) => findDevice(db, tenant.id, mac) as DeviceRow;
+    const device = async (tenant: TenantObjects, mac: string) => (await findDevice(db, tenant.id, mac)) as DeviceRow;
     // Bravo: one device's latest re-sync failed too, another last fetched its file two days ago; Alpha's phone fetched now.
-    const failing = device(bravo, '00:15:65:b2:00:01');
-    const job = openSyncJob(
+    const failing = await device(bravo, '00:15:65:b2:00:01');
+    const job = await openSyncJob(
       db,
       {
         tenantId: bravo.id,
@@ -80,10 +80,10 @@ Overview(
       },
       new Date(),
     );
-    markSyncUndeliverable(db, job.id, new Date(), 'no contact');
+    await markSyncUndeliverable(db, job.id, new Date(), 'no contact');
     const seen = (d: DeviceRow, at: Date) => recordDeviceSeen(db, d.id, { at, ip: '127.0.0.1', userAgent: 'Yealink SIP-T46U 108.86.0.45', firmware: null });
-    seen(device(bravo, '00:15:65:b2:00:02'), new Date(Date.now() - 2 * 24 * 60 * 60 * 1000));
-    seen(device(alpha, alpha.mac), new Date());
+    await seen(await device(bravo, '00:15:65:b2:00:02'), new Date(Date.now() - 2 * 24 * 60 * 60 * 1000));
+    await seen(await device(alpha, alpha.mac), new Date());
 
     await signIn(page, t, 'admin', CONSOLE_PASSWORD);
     await page.click('nav >> text=Overview');
@@ -107,7 +107,7 @@ Overview('quotas set on the Tenants page show in the overview and refuse an enro
   await row.locator('input[name=maxUsers]').fill('5');
   await row.locator('button:has-text("Save quotas")').click();
   assert.match((await page.textContent('.notice')) ?? '', /Quotas of alpha saved/);
-  const tenant = findActiveTenantBySlug(t.hotprov.deps.domain.db, 'alpha');
+  const tenant = await findActiveTenantBySlug(t.hotprov.deps.domain.db, 'alpha');
   assert.equal([tenant?.maxDevices, tenant?.maxUsers], [1, 5]);
   await page.click('nav >> text=Overview');
   const devices = page.locator('#overview tr[data-tenant="alpha"] [data-figure="devices"]');
@@ -121,7 +121,7 @@ Overview('quotas set on the Tenants page show in the overview and refuse an enro
   await page.fill('form[action="/console/tenants"] input[name=slug]', 'charlie');
   await page.fill('form[action="/console/tenants"] input[name=maxDevices]', '0');
   await page.click('form[action="/console/tenants"] button[type=submit]');
-  const charlie = findActiveTenantBySlug(t.hotprov.deps.domain.db, 'charlie');
+  const charlie = await findActiveTenantBySlug(t.hotprov.deps.domain.db, 'charlie');
   assert.equal([charlie?.maxDevices, charlie?.maxUsers], [0, null]);
 
   // Alpha, at its quota, cannot enrol another phone.
@@ -145,20 +145,20 @@ Overview('the Tenants page sets a tenant’s base URL beside its quotas: kept, s
   await row.locator('button:has-text("Save quotas")').click();
   assert.match((await page.textContent('.notice')) ?? '', /Quotas of alpha saved/);
   const db = t.hotprov.deps.domain.db;
-  assert.is(findActiveTenantBySlug(db, 'alpha')?.baseUrl, 'https://prov.alpha-voice.example');
-  assert.is(findActiveTenantBySlug(db, 'bravo')?.baseUrl, null);
+  assert.is((await findActiveTenantBySlug(db, 'alpha'))?.baseUrl, 'https://prov.alpha-voice.example');
+  assert.is((await findActiveTenantBySlug(db, 'bravo'))?.baseUrl, null);
   assert.is(await page.locator('#tenants tr[data-tenant="alpha"] input[name=baseUrl]').inputValue(), 'https://prov.alpha-voice.example');
 
   // The browser would refuse a malformed URL itself; one it takes but hotprov does not is refused with why.
   await page.locator('#tenants tr[data-tenant="alpha"] input[name=baseUrl]').fill('https://prov.alpha-voice.example/?tenant=alpha');
   await page.locator('#tenants tr[data-tenant="alpha"] button:has-text("Save quotas")').click();
   assert.match((await page.textContent('.error')) ?? '', /baseUrl: must not carry credentials, a query or a fragment/);
-  assert.is(findActiveTenantBySlug(db, 'alpha')?.baseUrl, 'https://prov.alpha-voice.example');
+  assert.is((await findActiveTenantBySlug(db, 'alpha'))?.baseUrl, 'https://prov.alpha-voice.example');
 
   await page.goto(`${t.url}/console/tenants`);
   await page.locator('#tenants tr[data-tenant="alpha"] input[name=baseUrl]').fill('');
   await page.locator('#tenants tr[data-tenant="alpha"] button:has-text("Save quotas")').click();
-  assert.is(findActiveTenantBySlug(db, 'alpha')?.baseUrl, null);
+  assert.is((await findActiveTenantBySlug(db, 'alpha'))?.baseUrl, null);
 });
 
 Overview.run();

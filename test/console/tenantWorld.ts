@@ -38,11 +38,11 @@ export async function twoTenants(t: TestServer): Promise<{ alpha: TenantObjects;
   const { domain } = t.hotprov.deps;
   const actor = { name: 'test' };
   const make = async (slug: string, name: string, word: string, devices: readonly string[], extension: string): Promise<TenantObjects> => {
-    const tenant = createTenant(domain, actor, { name, slug });
-    updateTenant(domain, tenant.id, actor, { registrarHost: `pbx.${slug}.test`, trustedNetworks: ['127.0.0.0/8'] });
+    const tenant = await createTenant(domain, actor, { name, slug });
+    await updateTenant(domain, tenant.id, actor, { registrarHost: `pbx.${slug}.test`, trustedNetworks: ['127.0.0.0/8'] });
     let last = { mac: '', idle: '' };
     for (const [i, mac] of devices.entries()) {
-      const device = enrolDevice(domain, tenant.id, actor, {
+      const device = await enrolDevice(domain, tenant.id, actor, {
         mac,
         vendor: 'yealink',
         model: 'T46U',
@@ -64,7 +64,7 @@ export async function twoTenants(t: TestServer): Promise<{ alpha: TenantObjects;
     if (isRefused(seated)) throw new Error(`could not seat ${extension}: ${seated.result}`);
     const admin = await createAdmin(domain.db, domain.now(), `${slug}-admin`, ACCOUNT_PASSWORD, { role: 'admin', tenantId: tenant.id });
     const helpdesk = await createAdmin(domain.db, domain.now(), `${slug}-helpdesk`, ACCOUNT_PASSWORD, { role: 'helpdesk', tenantId: tenant.id });
-    const token = createApiToken(domain.db, domain.now(), `${slug}-pbx-token`, admin.username, { role: 'admin', tenantId: tenant.id });
+    const token = await createApiToken(domain.db, domain.now(), `${slug}-pbx-token`, admin.username, { role: 'admin', tenantId: tenant.id });
     return {
       id: tenant.id,
       slug,

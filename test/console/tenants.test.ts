@@ -114,14 +114,14 @@ Tenants('a provider creates, renames and deletes tenants; a seated desk needs th
   await row.locator('button:has-text("Delete")').click();
   assert.match((await page.textContent('.error')) ?? '', /1 desk is seated in this tenant; log them out first, or force the deletion/);
   const db = t.hotprov.deps.domain.db;
-  assert.ok(findTenantBySlug(db, bravo.slug) !== undefined);
+  assert.ok((await findTenantBySlug(db, bravo.slug)) !== undefined);
   await page.locator(`#tenants tr[data-tenant="${bravo.slug}"] input[name=force]`).check();
   await page.locator(`#tenants tr[data-tenant="${bravo.slug}"] button:has-text("Delete")`).click();
   assert.match((await page.textContent('.notice')) ?? '', /Tenant bravo deleted/);
   assert.is(await page.locator(`#tenants tr[data-tenant="${bravo.slug}"]`).count(), 0);
   assert.not.match((await page.textContent('#tenant-switcher select')) ?? '', /Bravo/);
   // Its devices are retired (their phones get wiped at their next fetch), and its accounts sign in no more.
-  assert.is(findDevice(db, bravo.id, bravo.mac), undefined);
+  assert.is(await findDevice(db, bravo.id, bravo.mac), undefined);
   const form = await fetch(`${t.url}/console/login`);
   assert.is(form.status, 200);
   let refused = false;
@@ -167,7 +167,7 @@ Tenants('a tenant admin sees no switcher, only its tenant, and no other tenantâ€
   await page.click('button:has-text("Create account")');
   assert.match((await page.textContent('.notice')) ?? '', /Account created/);
   const db = t.hotprov.deps.domain.db;
-  const made = listAdmins(db, alpha.id).find((a) => a.username === 'alpha-desk2');
+  const made = (await listAdmins(db, alpha.id)).find((a) => a.username === 'alpha-desk2');
   assert.equal([made?.role, made?.tenantId], ['helpdesk', alpha.id]);
 
   const row = page.locator('#accounts tr[data-admin="alpha-desk2"]');
@@ -179,7 +179,7 @@ Tenants('a tenant admin sees no switcher, only its tenant, and no other tenantâ€
   await page.locator('#accounts tr[data-admin="alpha-desk2"] button:has-text("Delete")').click();
   assert.match((await page.textContent('.notice')) ?? '', /Account deleted/);
   assert.is(
-    listAdmins(db, alpha.id).find((a) => a.username === 'alpha-desk2'),
+    (await listAdmins(db, alpha.id)).find((a) => a.username === 'alpha-desk2'),
     undefined,
   );
   // Its own account has no Delete button.
@@ -219,7 +219,7 @@ Tenants('a helpdesk logs a desk out but sees no forms or secrets, and a forged P
   const forged = await helpdesk.post('/console/settings', { loginCode: '*99', timezone: 'UTC' });
   assert.is(forged.status, 403);
   assert.match(forged.body, /may not do this/);
-  assert.is(getTenant(t.hotprov.deps.domain.db, alpha.id).loginCode, '*35');
+  assert.is((await getTenant(t.hotprov.deps.domain.db, alpha.id)).loginCode, '*35');
   for (const [path, form] of [
     ['/console/logout-all', {}],
     [`/console/devices/${alpha.idle}/web-password`, {}],
@@ -230,10 +230,10 @@ Tenants('a helpdesk logs a desk out but sees no forms or secrets, and a forged P
   ] as const) {
     assert.is((await helpdesk.post(path, form)).status, 403, path);
   }
-  assert.is(listApiTokens(t.hotprov.deps.domain.db, alpha.id).length, 1);
+  assert.is((await listApiTokens(t.hotprov.deps.domain.db, alpha.id)).length, 1);
   // A log-out of another tenant's desk is not found, and Bravo's user stays seated.
   await helpdesk.post(`/console/devices/${bravo.idle}/logout`);
-  assert.ok(findDevice(t.hotprov.deps.domain.db, bravo.id, bravo.idle) !== undefined);
+  assert.ok((await findDevice(t.hotprov.deps.domain.db, bravo.id, bravo.idle)) !== undefined);
   assert.match((await signInOverHttp(t.url, bravo.admin.username, ACCOUNT_PASSWORD).then((b) => b.get('/console/'))).body, /Bravo Person \(7301\)/);
 });
 
@@ -243,11 +243,11 @@ Tenants('API tokens made in the console carry the tenant and a role; each tenant
   const made = await provider.post('/console/tokens', { name: 'alpha-helpdesk-token', role: 'helpdesk' });
   assert.match(made.body, /id="new-token"/);
   const db = t.hotprov.deps.domain.db;
-  const row = listApiTokens(db, alpha.id).find((x) => x.name === 'alpha-helpdesk-token');
+  const row = (await listApiTokens(db, alpha.id)).find((x) => x.name === 'alpha-helpdesk-token');
   assert.equal([row?.role, row?.tenantId], ['helpdesk', alpha.id]);
   await provider.post('/console/tokens', { name: 'provider-wide', role: 'provider' });
   assert.equal(
-    listApiTokens(db, null).map((x) => x.name),
+    (await listApiTokens(db, null)).map((x) => x.name),
     ['provider-wide'],
   );
 
@@ -262,7 +262,7 @@ Tenants('API tokens made in the console carry the tenant and a role; each tenant
   assert.not.match(bravoSettings, /alpha-/);
   // A token an admin makes is its tenant's, at most an admin's.
   await alphaAdmin.post('/console/tokens', { name: 'alpha-made', role: 'admin' });
-  const own = listApiTokens(db, alpha.id).find((x) => x.name === 'alpha-made');
+  const own = (await listApiTokens(db, alpha.id)).find((x) => x.name === 'alpha-made');
   assert.equal([own?.role, own?.tenantId], ['admin', alpha.id]);
 });
 

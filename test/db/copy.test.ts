@@ -54,13 +54,14 @@ async function buildSource(path: string): Promise<OpenDb> {
     clock += 1000;
     return new Date(clock);
   };
-  const deps: DomainDeps = { db, now, catalog, profilesChanged: () => [] };
-  const home = ensureDefaultTenant(db).id;
-  const other = createTenant(deps, ACTOR, { slug: 'branch', name: 'Branch office', maxDevices: 5 });
-  const devices = [0, 1, 2].map((i) =>
-    enrolDevice(deps, home, ACTOR, { mac: `00156500000${i}`, vendor: 'yealink', model: 'T46U', ...(i === 2 ? { hotdesk: false } : {}) }),
-  );
-  enrolDevice(deps, other.id, ACTOR, { mac: '000413000001', vendor: 'snom', model: 'D785' });
+  const deps: DomainDeps = { db, now, catalog, profilesChanged: async () => [] };
+  const home = (await ensureDefaultTenant(db)).id;
+  const other = await createTenant(deps, ACTOR, { slug: 'branch', name: 'Branch office', maxDevices: 5 });
+  const devices = [];
+  for (const i of [0, 1, 2]) {
+    devices.push(await enrolDevice(deps, home, ACTOR, { mac: `00156500000${i}`, vendor: 'yealink', model: 'T46U', ...(i === 2 ? { hotdesk: false } : {}) }));
+  }
+  await enrolDevice(deps, other.id, ACTOR, { mac: '000413000001', vendor: 'snom', model: 'D785' });
   const users = [];
   for (const ext of ['201', '202', '203']) {
     users.push(
@@ -82,23 +83,21 @@ async function buildSource(path: string): Promise<OpenDb> {
   // An open session, an ended one, and a wrong PIN (a login throttle row).
   assert.is((await login(deps, home, ACTOR, { device: d0.mac, extension: '201', pin: '4826', method: 'api' })).result, 'logged_in');
   assert.is((await login(deps, home, ACTOR, { device: d1.mac, extension: '202', pin: '4826', method: 'api' })).result, 'logged_in');
-  logout(deps, home, ACTOR, { device: d1.mac, method: 'api' });
+  await logout(deps, home, ACTOR, { device: d1.mac, method: 'api' });
   await login(deps, home, ACTOR, { device: d1.mac, extension: '203', pin: '0000', method: 'phone_screen' });
 
   await createAdmin(db, now(), 'root', 'correct horse battery');
   await createAdmin(db, now(), 'branch-admin', 'correct horse battery', { role: 'admin', tenantId: other.id });
   await signIn({ db, now }, home, 'root', 'correct horse battery');
   await signIn({ db, now }, home, 'nobody', 'wrong').catch(() => {});
-  const revoked = createApiToken(db, now(), 'ci', 'root');
-  createApiToken(db, now(), 'branch', 'root', { role: 'helpdesk', tenantId: other.id });
-  db.update(apiTokens).set({ revokedAt: now() }).where(eq(apiTokens.id, revoked.row.id)).run();
-  db.insert(templateRevisions)
-    .values([
-      { tenantId: home, vendor: 'yealink', name: 'device.cfg', source: '#!version:1.0.0.1\n', createdBy: 'root', createdAt: now() },
-      { tenantId: home, vendor: 'yealink', name: 'device.cfg', source: null, createdBy: 'root', createdAt: now(), restoredFrom: 1 },
-    ])
-    .run();
-  openSyncJob(
+  const revoked = await createApiToken(db, now(), 'ci', 'root');
+  await createApiToken(db, now(), 'branch', 'root', { role: 'helpdesk', tenantId: other.id });
+  await db.update(apiTokens).set({ revokedAt: now() }).where(eq(apiTokens.id, revoked.row.id));
+  await db.insert(templateRevisions).values([
+    { tenantId: home, vendor: 'yealink', name: 'device.cfg', source: '#!version:1.0.0.1\n', createdBy: 'root', createdAt: now() },
+    { tenantId: home, vendor: 'yealink', name: 'device.cfg', source: null, createdBy: 'root', createdAt: now(), restoredFrom: 1 },
+  ]);
+  await openSyncJob(
     db,
     {
       tenantId: home,
@@ -122,7 +121,7 @@ async function assertSameRows(source: OpenDb, pool: pg.Pool) {
     const sqliteKey = getSqliteTableConfig(pair.sqlite).columns.find((c) => c.primary);
     const pgKey = getPgTableConfig(pair.pg).columns.find((c) => c.primary);
     assert.ok(sqliteKey && pgKey, pair.name);
-    const expected = source.db.select().from(pair.sqlite).orderBy(asc(sqliteKey)).all() as Record<string, unknown>[];
+    const expected = (await source.db.select().from(pair.sqlite).orderBy(asc(sqliteKey))) as Record<string, unknown>[];
     const actual = (await target.select().from(pair.pg).orderBy(asc(pgKey))) as Record<string, unknown>[];
     const plain = (rows: Record<string, unknown>[]) =>
       rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? `date:${v.getTime()}` : v])));
@@ -227,14 +226,13 @@ Copy('a failure half-way leaves the target empty', async (ctx) => {
 });
 
 Copy('a table larger than a batch is copied whole, in order (keyset paging by primary key)', async (ctx) => {
-  const home = ensureDefaultTenant(ctx.source.db).id;
+  const home = (await ensureDefaultTenant(ctx.source.db)).id;
   const at = Date.parse('2026-04-01T00:00:00.001Z');
-  ctx.source.db
+  await ctx.source.db
     .insert(auditEvents)
     .values(
       Array.from({ length: 1234 }, (_, i) => ({ tenantId: home, at: new Date(at + i), actor: 'bulk', action: `bulk.${i}`, detail: JSON.stringify({ i }) })),
-    )
-    .run();
+    );
   const batches: number[] = [];
   await copySqliteToPostgres(ctx.source, ctx.pool, { progress: (table, done) => table === 'audit_events' && batches.push(done) });
   assert.ok(batches.length >= 4, `audit_events copied in ${batches.length - 1} batches`);

@@ -79,10 +79,10 @@ Db('a database whose rows break a foreign key is refused at start-up', ({ dir })
   assert.throws(() => openDb(path), /foreign key violations/);
 });
 
-Db('the default tenant is created once', () => {
+Db('the default tenant is created once', async () => {
   const { db, close } = openDb(':memory:');
-  const a = ensureDefaultTenant(db);
-  const b = ensureDefaultTenant(db);
+  const a = await ensureDefaultTenant(db);
+  const b = await ensureDefaultTenant(db);
   assert.is(a.id, b.id);
   assert.is(a.loginCode, '*35');
   close();

@@ -20,7 +20,7 @@ interface Context {
 const Admins = suite<Context>('domain/console sign-in');
 Admins.before.each(async (ctx) => {
   ctx.clock = new Date('2026-03-02T09:00:00Z');
-  ctx.f = createDomain(() => ctx.clock);
+  ctx.f = await createDomain(() => ctx.clock);
   await createAdmin(ctx.f.deps.db, ctx.clock, 'alice', 'correct-horse-battery');
 });
 Admins.after.each((ctx) => ctx.f.close());
@@ -48,11 +48,7 @@ Admins("a name nobody has locks exactly like an admin's: the answers give no nam
 Admins('every failed sign-in is audited with the name, never the password', async (ctx) => {
   await attempt(ctx, 'alice', 'not-the-password');
   await attempt(ctx, 'ghost', 'also-not-it');
-  const failed = ctx.f.deps.db
-    .select()
-    .from(auditEvents)
-    .all()
-    .filter((e) => e.action === 'console.sign_in_failed');
+  const failed = (await ctx.f.deps.db.select().from(auditEvents)).filter((e) => e.action === 'console.sign_in_failed');
   assert.equal(
     failed.map((e) => JSON.parse(e.detail).username),
     ['alice', 'ghost'],
@@ -67,7 +63,7 @@ Admins("the names remembered are bounded: a flood of made-up names cannot fill t
   );
   for (let i = 0; i < SIGN_IN_THROTTLE_ROWS + 50; i++) insert.run(`made-up-${i}`, ctx.clock.getTime() - 1000 + (i % 500));
   await attempt(ctx, 'one-more-made-up', 'x');
-  const rows = ctx.f.deps.db.select().from(signInThrottles).all();
+  const rows = await ctx.f.deps.db.select().from(signInThrottles);
   assert.ok(rows.length <= SIGN_IN_THROTTLE_ROWS, `${rows.length} names remembered`);
   assert.is(rows.find((r) => r.username === 'alice')?.failures, 4, "the admin's count survived the flood");
   assert.is(await attempt(ctx, 'alice', 'wrong'), '401 bad_credentials');
@@ -75,7 +71,7 @@ Admins("the names remembered are bounded: a flood of made-up names cannot fill t
   // A day later, names nobody tried since are forgotten.
   ctx.clock = new Date(ctx.clock.getTime() + 25 * 3600_000);
   await attempt(ctx, 'tomorrow', 'x');
-  assert.ok(ctx.f.deps.db.select().from(signInThrottles).all().length <= 3);
+  assert.ok((await ctx.f.deps.db.select().from(signInThrottles)).length <= 3);
 });
 
 Admins('checks under way when hotprov stopped are released when it starts again', async (ctx) => {
@@ -83,14 +79,14 @@ Admins('checks under way when hotprov stopped are released when it starts again'
   const path = join(dir, 'hotprov.db');
   try {
     const first = openDb(path);
-    first.db.insert(signInThrottles).values({ username: 'alice', pending: 5, lastAttemptAt: ctx.clock }).run();
+    await first.db.insert(signInThrottles).values({ username: 'alice', pending: 5, lastAttemptAt: ctx.clock });
     first.sqlite.exec("INSERT INTO tenants (slug, name) VALUES ('default', 'Default')");
-    first.db.insert(loginThrottles).values({ tenantId: 1, subject: 'user', subjectId: 1, pending: 5 }).run();
+    await first.db.insert(loginThrottles).values({ tenantId: 1, subject: 'user', subjectId: 1, pending: 5 });
     first.close();
     const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path }), adminToken: TEST_TOKEN, log: silentLogger });
     try {
-      assert.is(hotprov.database.db.select().from(signInThrottles).get()?.pending, 0);
-      assert.is(hotprov.database.db.select().from(loginThrottles).get()?.pending, 0);
+      assert.is((await hotprov.database.db.select().from(signInThrottles))[0]?.pending, 0);
+      assert.is((await hotprov.database.db.select().from(loginThrottles))[0]?.pending, 0);
     } finally {
       await hotprov.close();
     }

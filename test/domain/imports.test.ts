@@ -9,8 +9,8 @@ import { ACTOR, buildDevice, buildUser, createDomain, type DomainFixture } from 
 
 /** CSV imports as domain commands: a plan names every row's problem; only a clean plan is applied, all at once. */
 const Imports = suite<{ f: DomainFixture; enrolled: string[] }>('domain/imports');
-Imports.before.each((ctx) => {
-  const f = createDomain();
+Imports.before.each(async (ctx) => {
+  const f = await createDomain();
   ctx.enrolled = [];
   // The redirect registration listens here: it must hear only of devices that exist.
   ctx.f = { ...f, deps: { ...f.deps, deviceLifecycle: (e: { kind: string; device: DeviceRow }) => ctx.enrolled.push(`${e.kind} ${e.device.mac}`) } };
@@ -24,8 +24,8 @@ const SHEET = [
 ];
 
 Imports('a device sheet: every row checked, each problem named, nothing written while one is wrong', async ({ f }) => {
-  buildDevice(f, { mac: '001565aabbcc' });
-  const plan = planDeviceImport(f.deps, f.tenantId, [
+  await buildDevice(f, { mac: '001565aabbcc' });
+  const plan = await planDeviceImport(f.deps, f.tenantId, [
     ...SHEET,
     ['not-a-mac', 'snom', 'D785'],
     ['00:04:f2:00:00:02', 'polycom', 'VVX999'],
@@ -49,15 +49,15 @@ Imports('a device sheet: every row checked, each problem named, nothing written 
   );
   assert.equal([plan.problems, plan.ready], [6, false]);
   await assertAppError(() => applyDeviceImport(f.deps, f.tenantId, ACTOR, plan), { status: 409, code: 'conflict' });
-  assert.is(listDevices(f.deps.db, f.tenantId).length, 1);
+  assert.is((await listDevices(f.deps.db, f.tenantId)).length, 1);
 });
 
-Imports('a clean device sheet is enrolled in one go, and the enrolments are told once all of them committed', ({ f, enrolled }) => {
-  const plan = planDeviceImport(f.deps, f.tenantId, SHEET);
+Imports('a clean device sheet is enrolled in one go, and the enrolments are told once all of them committed', async ({ f, enrolled }) => {
+  const plan = await planDeviceImport(f.deps, f.tenantId, SHEET);
   assert.is(plan.ready, true);
-  assert.is(applyDeviceImport(f.deps, f.tenantId, ACTOR, plan), 2);
+  assert.is(await applyDeviceImport(f.deps, f.tenantId, ACTOR, plan), 2);
   assert.equal(
-    listDevices(f.deps.db, f.tenantId).map((d) => [d.idleAccount, d.vendor, d.hotdesk]),
+    (await listDevices(f.deps.db, f.tenantId)).map((d) => [d.idleAccount, d.vendor, d.hotdesk]),
     [
       ['HD0001', 'snom', true],
       ['HD0002', 'polycom', false],
@@ -67,18 +67,18 @@ Imports('a clean device sheet is enrolled in one go, and the enrolments are told
 });
 
 Imports('a plan overtaken by an enrolment writes nothing, and tells of no enrolment', async ({ f, enrolled }) => {
-  const plan = planDeviceImport(f.deps, f.tenantId, SHEET);
-  buildDevice(f, { mac: '0004f2000001', vendor: 'polycom', model: 'VVX450' });
+  const plan = await planDeviceImport(f.deps, f.tenantId, SHEET);
+  await buildDevice(f, { mac: '0004f2000001', vendor: 'polycom', model: 'VVX450' });
   enrolled.length = 0;
   await assertAppError(() => applyDeviceImport(f.deps, f.tenantId, ACTOR, plan), { status: 409, code: 'conflict', message: /0004f2000001/ });
-  assert.is(listDevices(f.deps.db, f.tenantId).length, 1, 'the first row was taken back');
+  assert.is((await listDevices(f.deps.db, f.tenantId)).length, 1, 'the first row was taken back');
   assert.equal(enrolled, []);
 });
 
 Imports('a user sheet: checked on the API schema and the PIN policy, PINs masked, then created all at once', async ({ f }) => {
   await buildUser(f, '101');
   const header = ['extension', 'display_name', 'sip_password', 'hotdesk', 'pin'];
-  const refused = planUserImport(f.deps, f.tenantId, 4, [
+  const refused = await planUserImport(f.deps, f.tenantId, 4, [
     header,
     ['201', 'Bea', 'pw-201', 'yes', '1234'],
     ['101', 'Dup', 'pw', '', ''],
@@ -92,10 +92,10 @@ Imports('a user sheet: checked on the API schema and the PIN policy, PINs masked
       ['extension: must be 1 to 15 digits', ''],
     ],
   );
-  const plan = planUserImport(f.deps, f.tenantId, 4, [header, ['201', 'Bea', 'pw-201', 'yes', '5820'], ['202', 'Cas', 'pw-202', 'no', '']]);
+  const plan = await planUserImport(f.deps, f.tenantId, 4, [header, ['201', 'Bea', 'pw-201', 'yes', '5820'], ['202', 'Cas', 'pw-202', 'no', '']]);
   assert.is(await applyUserImport(f.deps, f.tenantId, 4, ACTOR, plan), 2);
   assert.equal(
-    listUsers(f.deps.db, f.tenantId).map((u) => [u.extension, u.hotdesk, u.pinHash !== null]),
+    (await listUsers(f.deps.db, f.tenantId)).map((u) => [u.extension, u.hotdesk, u.pinHash !== null]),
     [
       ['101', true, true],
       ['201', true, true],

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeTransaction } from '../../src/db/client.ts';
 import { auditEvents } from '../../src/db/schema.ts';
+import { verifySecret } from '../../src/domain/credentials.ts';
 import { isRefused, type LoginResult, login } from '../../src/domain/hotdesk.ts';
 import { LOCKOUT, recordFailure } from '../../src/domain/lockout.ts';
 import { assertRefused } from '../helpers/assertions.ts';
@@ -13,9 +14,9 @@ interface Context {
   clock: Date;
 }
 const Lockout = suite<Context>('hotdesk/lockout');
-Lockout.before.each((ctx) => {
+Lockout.before.each(async (ctx) => {
   ctx.clock = new Date('2026-03-02T09:00:00Z');
-  ctx.f = createDomain(() => ctx.clock);
+  ctx.f = await createDomain(() => ctx.clock);
 });
 Lockout.after.each(({ f }) => f.close());
 
@@ -29,7 +30,7 @@ const kindOf = (result: LoginResult) => (isRefused(result) ? result.result : 'ok
 
 Lockout('wrong PINs count down, then lock the user: locked even with the right PIN until the lockout ends', async (ctx) => {
   const { f } = ctx;
-  const device = buildDevice(f);
+  const device = await buildDevice(f);
   await buildUser(f, '101');
   const left: number[] = [];
   for (let i = 0; i < LOCKOUT.userFailures; i++) {
@@ -47,7 +48,7 @@ Lockout('wrong PINs count down, then lock the user: locked even with the right P
 Lockout('each further lockout lasts twice as long; a success forgets them', async (ctx) => {
   const { f } = ctx;
   // A fresh phone for each round, so the phone's own lockout never gets in the way of the user's.
-  const phones = [buildDevice(f), buildDevice(f), buildDevice(f), buildDevice(f)].map((d) => d.idleAccount);
+  const phones = [await buildDevice(f), await buildDevice(f), await buildDevice(f), await buildDevice(f)].map((d) => d.idleAccount);
   await buildUser(f, '101');
   const lockOnce = async (phone: string) => {
     for (let i = 0; i < LOCKOUT.userFailures; i++) await attempt(ctx, phone, '101', '9999');
@@ -66,8 +67,8 @@ Lockout('each further lockout lasts twice as long; a success forgets them', asyn
 
 Lockout('guessing many extensions from one phone locks that phone for everyone', async (ctx) => {
   const { f } = ctx;
-  const device = buildDevice(f);
-  const other = buildDevice(f);
+  const device = await buildDevice(f);
+  const other = await buildDevice(f);
   await buildUser(f, '101');
   for (let i = 0; i < LOCKOUT.deviceFailures; i++) await attempt(ctx, device.idleAccount, String(900 + i), '9999');
   const refused = assertRefused(await attempt(ctx, device.idleAccount, '101', '4826'), 'locked');
@@ -77,13 +78,25 @@ Lockout('guessing many extensions from one phone locks that phone for everyone',
 
 Lockout('a right PIN reserved within the budget logs in even when a lockout lands while it is checked', async (ctx) => {
   const { f } = ctx;
-  const device = buildDevice(f);
+  const device = await buildDevice(f);
   const { user } = await buildUser(f, '101');
-  // The reservation happens synchronously; the lockout arrives while scrypt works. Answering 423 now would make
-  // the right PIN the one answer that differs from the wrong ones around it.
-  const pending = attempt(ctx, device.idleAccount, '101', '4826');
-  writeTransaction(f.deps.db, (tx) => {
-    for (let i = 0; i < LOCKOUT.userFailures; i++) recordFailure(tx, f.tenantId, { subject: 'user', id: user.id }, ctx.clock);
+  // The reservation is made before the PIN is read; the lockout lands once the check has begun, while scrypt works.
+  // Answering 423 now would make the right PIN the one answer that differs from the wrong ones around it.
+  let begun!: () => void;
+  const checking = new Promise<void>((resolve) => {
+    begun = resolve;
+  });
+  const deps = {
+    ...f.deps,
+    verifySecret: (pin: string, hash: string) => {
+      begun();
+      return verifySecret(pin, hash);
+    },
+  };
+  const pending = login(deps, f.tenantId, ACTOR, { device: device.idleAccount, extension: '101', pin: '4826', method: 'api' });
+  await checking;
+  await writeTransaction(f.deps.db, async (tx) => {
+    for (let i = 0; i < LOCKOUT.userFailures; i++) await recordFailure(tx, f.tenantId, { subject: 'user', id: user.id }, ctx.clock);
   });
   assert.is(kindOf(await pending), 'ok');
   assert.is(kindOf(await attempt(ctx, device.idleAccount, '101', '9999')), 'wrong_pin', 'the success forgot the lockout');
@@ -91,7 +104,7 @@ Lockout('a right PIN reserved within the budget logs in even when a lockout land
 
 Lockout('checks under way count: the sixth parallel attempt on a user is turned away before its PIN is read', async (ctx) => {
   const { f } = ctx;
-  const device = buildDevice(f);
+  const device = await buildDevice(f);
   await buildUser(f, '101');
   const checked: string[] = [];
   let release!: () => void;
@@ -117,10 +130,10 @@ Lockout('checks under way count: the sixth parallel attempt on a user is turned 
 
 Lockout('every failure and lockout is audited, never with the PIN', async (ctx) => {
   const { f } = ctx;
-  const device = buildDevice(f);
+  const device = await buildDevice(f);
   await buildUser(f, '101');
   for (let i = 0; i < LOCKOUT.userFailures + 1; i++) await attempt(ctx, device.idleAccount, '101', '9753');
-  const events = f.deps.db.select().from(auditEvents).all();
+  const events = await f.deps.db.select().from(auditEvents);
   const reasons = events.filter((e) => e.action === 'hotdesk.login_failed').map((e) => JSON.parse(e.detail).reason);
   assert.equal(reasons, ['wrong_pin', 'wrong_pin', 'wrong_pin', 'wrong_pin', 'wrong_pin', 'locked']);
   const locks = events.filter((e) => e.action === 'hotdesk.locked');
@@ -131,7 +144,7 @@ Lockout('every failure and lockout is audited, never with the PIN', async (ctx) 
 
 Lockout('50 wrong PINs at once: triesLeft counts down to exactly the lockout, the rest are turned away unchecked', async (ctx) => {
   const { f } = ctx;
-  const device = buildDevice(f);
+  const device = await buildDevice(f);
   await buildUser(f, '101');
   const pins = Array.from({ length: 50 }, (_, i) => String(1000 + i));
   const answers = await Promise.all(pins.map((pin) => attempt(ctx, device.idleAccount, '101', pin)));

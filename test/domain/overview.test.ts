@@ -14,9 +14,9 @@ const DAY = 24 * HOUR;
 
 /** The provider's overview: the figures of every tenant from known data. */
 const Overview = suite<{ f: DomainFixture; clock: { at: Date } }>('domain/overview');
-Overview.before.each((ctx) => {
+Overview.before.each(async (ctx) => {
   ctx.clock = { at: ago(3 * DAY) };
-  ctx.f = createDomain(() => ctx.clock.at);
+  ctx.f = await createDomain(() => ctx.clock.at);
 });
 Overview.after.each(({ f }) => f.close());
 
@@ -34,26 +34,26 @@ const syncPlan = (tenantId: number, device: { id: number; mac: string; idleAccou
 });
 
 Overview('two tenants with known data: devices, users, seated desks, failed re-syncs, unseen phones, last activity', async ({ f, clock }) => {
-  const acme = createTenant(f.deps, ACTOR, { name: 'Acme', slug: 'acme', maxDevices: 5, maxUsers: 2 });
-  const [d1, d2, , d4] = [buildDevice(f), buildDevice(f), buildDevice(f), buildDevice(f)];
-  const e1 = enrolDevice(f.deps, acme.id, ACTOR, { mac: f.nextMac(), vendor: 'snom', model: 'D785' });
-  deleteDevice(f.deps, f.tenantId, ACTOR, d4.mac);
+  const acme = await createTenant(f.deps, ACTOR, { name: 'Acme', slug: 'acme', maxDevices: 5, maxUsers: 2 });
+  const [d1, d2, , d4] = [await buildDevice(f), await buildDevice(f), await buildDevice(f), await buildDevice(f)];
+  const e1 = await enrolDevice(f.deps, acme.id, ACTOR, { mac: f.nextMac(), vendor: 'snom', model: 'D785' });
+  await deleteDevice(f.deps, f.tenantId, ACTOR, d4.mac);
   await buildUser(f, '101');
   await buildUser(f, '102');
   // d1 last fetched two days ago; d3 never fetched since its enrolment three days ago; d2 an hour ago.
-  seen(f, d1.id, ago(2 * DAY));
-  seen(f, d2.id, ago(HOUR));
+  await seen(f, d1.id, ago(2 * DAY));
+  await seen(f, d2.id, ago(HOUR));
   // d1's latest re-sync failed; d2's failed too, but a newer one follows it.
-  markSyncUndeliverable(f.deps.db, openSyncJob(f.deps.db, syncPlan(f.tenantId, d1), ago(2 * DAY)).id, ago(2 * DAY), 'no contact');
-  markSyncUndeliverable(f.deps.db, openSyncJob(f.deps.db, syncPlan(f.tenantId, d2), ago(2 * HOUR)).id, ago(2 * HOUR), 'no contact');
-  openSyncJob(f.deps.db, syncPlan(f.tenantId, d2), ago(HOUR));
+  await markSyncUndeliverable(f.deps.db, (await openSyncJob(f.deps.db, syncPlan(f.tenantId, d1), ago(2 * DAY))).id, ago(2 * DAY), 'no contact');
+  await markSyncUndeliverable(f.deps.db, (await openSyncJob(f.deps.db, syncPlan(f.tenantId, d2), ago(2 * HOUR))).id, ago(2 * HOUR), 'no contact');
+  await openSyncJob(f.deps.db, syncPlan(f.tenantId, d2), ago(HOUR));
   clock.at = ago(30 * 60 * 1000);
   const seated = await login(f.deps, f.tenantId, ACTOR, { device: d2.idleAccount, extension: '101', pin: '4826', method: 'api' });
   assert.is(seated.result, 'logged_in');
   // Acme's phone fetched after anything was audited there.
-  seen(f, e1.id, ago(10 * 60 * 1000));
+  await seen(f, e1.id, ago(10 * 60 * 1000));
 
-  const overviews = tenantOverviews(f.deps.db, NOW, listActiveTenants(f.deps.db));
+  const overviews = await tenantOverviews(f.deps.db, NOW, await listActiveTenants(f.deps.db));
   assert.equal(
     overviews.map(({ tenant, overview }) => [tenant.slug, overview]),
     [
@@ -87,9 +87,9 @@ Overview('two tenants with known data: devices, users, seated desks, failed re-s
   );
 });
 
-Overview('a tenant with nothing in it: zeros, and its creation as the last activity', ({ f, clock }) => {
-  const empty = createTenant(f.deps, ACTOR, { name: 'Empty', slug: 'empty' });
-  const [row] = tenantOverviews(f.deps.db, NOW, [empty]);
+Overview('a tenant with nothing in it: zeros, and its creation as the last activity', async ({ f, clock }) => {
+  const empty = await createTenant(f.deps, ACTOR, { name: 'Empty', slug: 'empty' });
+  const [row] = await tenantOverviews(f.deps.db, NOW, [empty]);
   assert.equal(row?.overview, {
     devices: 0,
     maxDevices: null,

@@ -12,51 +12,51 @@ interface RedirectContext {
 }
 
 const Redirect = suite<RedirectContext>('domain/redirect', {} as RedirectContext);
-Redirect.before.each((ctx) => {
+Redirect.before.each(async (ctx) => {
   ctx.clock = { at: new Date('2026-03-02T09:00:00Z') };
-  ctx.f = createDomain(() => ctx.clock.at);
+  ctx.f = await createDomain(() => ctx.clock.at);
 });
 Redirect.after.each(({ f }) => f.close());
 
-const reread = (f: DomainFixture, id: number) => {
-  const row = findDeviceById(f.deps.db, id);
+const reread = async (f: DomainFixture, id: number) => {
+  const row = await findDeviceById(f.deps.db, id);
   if (row === undefined) throw new Error(`device ${id} vanished`);
   return row;
 };
 
-Redirect('a failure waits a minute, then twice as long each time, at most an hour; success resets', ({ f, clock }) => {
-  const device = buildDevice(f);
+Redirect('a failure waits a minute, then twice as long each time, at most an hour; success resets', async ({ f, clock }) => {
+  const device = await buildDevice(f);
   const waits: number[] = [];
   for (let i = 0; i < 8; i++) {
-    recordRedirectResult(f.deps, reread(f, device.id), { status: 'error', message: 'HTTP 500' });
-    const row = reread(f, device.id);
+    await recordRedirectResult(f.deps, await reread(f, device.id), { status: 'error', message: 'HTTP 500' });
+    const row = await reread(f, device.id);
     waits.push(((row.redirectNextAttemptAt?.getTime() ?? 0) - clock.at.getTime()) / 60_000);
   }
   assert.equal(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
-  assert.equal(findDueRedirects(f.deps), [], 'not due before its time');
+  assert.equal(await findDueRedirects(f.deps), [], 'not due before its time');
   clock.at = new Date(clock.at.getTime() + 60 * 60_000);
   assert.equal(
-    findDueRedirects(f.deps).map((d) => d.id),
+    (await findDueRedirects(f.deps)).map((d) => d.id),
     [device.id],
   );
 
-  recordRedirectResult(f.deps, reread(f, device.id), { status: 'registered', message: 'ok' });
-  const row = reread(f, device.id);
+  await recordRedirectResult(f.deps, await reread(f, device.id), { status: 'registered', message: 'ok' });
+  const row = await reread(f, device.id);
   assert.equal([row.redirectStatus, row.redirectAttempts, row.redirectNextAttemptAt], ['registered', 0, null]);
-  assert.equal(findDueRedirects(f.deps), []);
+  assert.equal(await findDueRedirects(f.deps), []);
 });
 
-Redirect('a MAC another account owns is neither due nor left to register: that needs a person', ({ f }) => {
-  const owned = buildDevice(f);
-  const fresh = buildDevice(f);
-  recordRedirectResult(f.deps, owned, { status: 'registered_elsewhere', message: 'Snom SRAPS: HTTP 403' });
-  assert.equal(findDueRedirects(f.deps), []);
+Redirect('a MAC another account owns is neither due nor left to register: that needs a person', async ({ f }) => {
+  const owned = await buildDevice(f);
+  const fresh = await buildDevice(f);
+  await recordRedirectResult(f.deps, owned, { status: 'registered_elsewhere', message: 'Snom SRAPS: HTTP 403' });
+  assert.equal(await findDueRedirects(f.deps), []);
   assert.equal(
-    findUnregisteredDevices(f.deps.db).map((d) => d.id),
+    (await findUnregisteredDevices(f.deps.db)).map((d) => d.id),
     [fresh.id],
   );
   assert.equal(
-    listRedirectStates(f.deps.db).map((d) => [d.mac, d.redirectStatus, d.redirectMessage]),
+    (await listRedirectStates(f.deps.db)).map((d) => [d.mac, d.redirectStatus, d.redirectMessage]),
     [
       [owned.mac, 'registered_elsewhere', 'Snom SRAPS: HTTP 403'],
       [fresh.mac, 'none', null],
@@ -64,29 +64,19 @@ Redirect('a MAC another account owns is neither due nor left to register: that n
   );
 });
 
-Redirect('a new base URL sends registered phones back to pending; the first start and the same URL change nothing', ({ f }) => {
-  const registered = buildDevice(f);
-  const failing = buildDevice(f);
-  assert.is(
-    rebaseRedirects(f.deps.db, () => 'http://prov.example.test:8080'),
-    0,
-    'nothing was pointed anywhere yet',
-  );
-  recordRedirectResult(f.deps, registered, { status: 'registered', message: 'ok' });
-  recordRedirectResult(f.deps, failing, { status: 'error', message: 'timed out' });
-  assert.is(
-    rebaseRedirects(f.deps.db, () => 'http://prov.example.test:8080'),
-    0,
-  );
-  assert.is(reread(f, registered.id).redirectStatus, 'registered');
+Redirect('a new base URL sends registered phones back to pending; the first start and the same URL change nothing', async ({ f }) => {
+  const registered = await buildDevice(f);
+  const failing = await buildDevice(f);
+  assert.is(await rebaseRedirects(f.deps.db, () => 'http://prov.example.test:8080'), 0, 'nothing was pointed anywhere yet');
+  await recordRedirectResult(f.deps, registered, { status: 'registered', message: 'ok' });
+  await recordRedirectResult(f.deps, failing, { status: 'error', message: 'timed out' });
+  assert.is(await rebaseRedirects(f.deps.db, () => 'http://prov.example.test:8080'), 0);
+  assert.is((await reread(f, registered.id)).redirectStatus, 'registered');
 
-  assert.is(
-    rebaseRedirects(f.deps.db, () => 'https://hotprov.example.test'),
-    1,
-  );
-  assert.equal([reread(f, registered.id).redirectStatus, reread(f, failing.id).redirectStatus], ['pending', 'error']);
+  assert.is(await rebaseRedirects(f.deps.db, () => 'https://hotprov.example.test'), 1);
+  assert.equal([(await reread(f, registered.id)).redirectStatus, (await reread(f, failing.id)).redirectStatus], ['pending', 'error']);
   assert.equal(
-    findDueRedirects(f.deps).map((d) => d.id),
+    (await findDueRedirects(f.deps)).map((d) => d.id),
     [registered.id],
     'the retry job registers it again at once',
   );

@@ -9,8 +9,8 @@ import { ACTOR, buildDevice, createDomain, type DomainFixture } from '../helpers
 
 /** Template save, restore and reset as domain commands: a revision and the text phones get change together. */
 const Templates = suite<{ f: DomainFixture; store: TemplateStore; editing: TemplateEditing; shipped: string }>('domain/templates');
-Templates.before.each((ctx) => {
-  ctx.f = createDomain();
+Templates.before.each(async (ctx) => {
+  ctx.f = await createDomain();
   ctx.store = createTemplateStore();
   // The check of the real console (sample phones) lives in provisioning; here a source is refused by a marker.
   ctx.editing = { templates: ctx.store, check: (_v, _n, source) => (source.includes('BROKEN') ? 'fails to render: BROKEN' : null) };
@@ -18,17 +18,28 @@ Templates.before.each((ctx) => {
 });
 Templates.after.each((ctx) => ctx.f.close());
 
-const revisions = (f: DomainFixture) => f.deps.db.select().from(templateRevisions).all();
+const revisions = async (f: DomainFixture) => await f.deps.db.select().from(templateRevisions);
 const edited = (shipped: string, marker: string) => `${shipped}\n## ${marker}\n`;
 
-Templates('a save writes the revision, its audit event and the text phones get', ({ f, store, editing, shipped }) => {
-  const row = saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'one') });
+/** assert.throws for a promise: the work must be rejected with an error whose message matches. */
+async function assertRejects(work: Promise<unknown>, expected: RegExp): Promise<void> {
+  try {
+    await work;
+  } catch (err) {
+    assert.match((err as Error).message, expected);
+    return;
+  }
+  assert.unreachable(`expected a rejection matching ${expected}`);
+}
+
+Templates('a save writes the revision, its audit event and the text phones get', async ({ f, store, editing, shipped }) => {
+  const row = await saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'one') });
   assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), edited(shipped, 'one'));
   assert.equal(
-    revisions(f).map((r) => [r.id, r.createdBy, r.restoredFrom]),
+    (await revisions(f)).map((r) => [r.id, r.createdBy, r.restoredFrom]),
     [[row.id, 'test', null]],
   );
-  const audit = f.deps.db.select().from(auditEvents).all();
+  const audit = await f.deps.db.select().from(auditEvents);
   assert.equal(
     audit.map((e) => [e.action, e.detail]),
     [['template.saved', JSON.stringify({ template: 'yealink/device.cfg', revision: row.id })]],
@@ -41,25 +52,25 @@ Templates('a source that fails its check is refused: no revision, phones keep th
     code: 'template_refused',
     message: /^the template fails to render: BROKEN$/,
   });
-  assert.equal(revisions(f), []);
+  assert.equal(await revisions(f), []);
   assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), shipped);
 });
 
-Templates('a save whose write fails half-way leaves neither the revision nor the new text behind', ({ f, store, editing, shipped }) => {
-  saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'kept') });
+Templates('a save whose write fails half-way leaves neither the revision nor the new text behind', async ({ f, store, editing, shipped }) => {
+  await saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'kept') });
   // The revision row goes in, then its audit event fails: the one transaction must take the row back out.
-  f.deps.db.run(
+  await f.deps.db.run(
     sql.raw(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events WHEN NEW.action = 'template.saved' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`),
   );
-  assert.throws(
-    () => saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'lost') }),
+  await assertRejects(
+    saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'lost') }),
     /disk trouble/,
   );
-  assert.is(revisions(f).length, 1, 'only the first revision');
+  assert.is((await revisions(f)).length, 1, 'only the first revision');
   assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), edited(shipped, 'kept'), 'phones keep the text of the last revision');
 });
 
-Templates('a save whose text fails to take rolls the revision back and puts the text before it back', ({ f, store, editing, shipped }) => {
+Templates('a save whose text fails to take rolls the revision back and puts the text before it back', async ({ f, store, editing, shipped }) => {
   let failing = true;
   // A listener of the store (the render cache's in production) fails after the new text is in place.
   store.onChange(() => {
@@ -68,33 +79,33 @@ Templates('a save whose text fails to take rolls the revision back and puts the 
       throw new Error('cache trouble');
     }
   });
-  assert.throws(
-    () => saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'lost') }),
+  await assertRejects(
+    saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'lost') }),
     /cache trouble/,
   );
-  assert.equal(revisions(f), []);
-  assert.equal(f.deps.db.select().from(auditEvents).all(), []);
+  assert.equal(await revisions(f), []);
+  assert.equal(await f.deps.db.select().from(auditEvents), []);
   assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), shipped);
 });
 
-Templates('restore brings an earlier revision back as a new one that names it; reset returns to the shipped file', ({ f, store, editing, shipped }) => {
-  const first = saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'first') });
-  saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'second') });
-  const restored = restoreRevision(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', revisionId: first.id });
+Templates('restore brings an earlier revision back as a new one that names it; reset returns to the shipped file', async ({ f, store, editing, shipped }) => {
+  const first = await saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'first') });
+  await saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'second') });
+  const restored = await restoreRevision(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', revisionId: first.id });
   assert.is(restored.restoredFrom, first.id);
   assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), edited(shipped, 'first'));
-  const reset = resetTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg' });
+  const reset = await resetTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg' });
   assert.is(reset.source, null);
   assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), shipped);
   assert.equal(
-    latestRevisions(f.deps.db).map((r) => r.id),
+    (await latestRevisions(f.deps.db)).map((r) => r.id),
     [reset.id],
   );
 });
 
 Templates('restoring a revision of another template, or a reset, is not found; a template not shipped is not found', async ({ f, editing, shipped }) => {
-  const saved = saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'one') });
-  const reset = resetTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg' });
+  const saved = await saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'one') });
+  const reset = await resetTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg' });
   await assertAppError(() => restoreRevision(f.deps, editing, f.tenantId, ACTOR, { vendor: 'snom', name: 'device.cfg', revisionId: saved.id }), {
     status: 404,
     code: 'not_found',
@@ -110,11 +121,11 @@ Templates('restoring a revision of another template, or a reset, is not found; a
   });
 });
 
-Templates('a re-sync after a template change announces every phone of that vendor', ({ f }) => {
-  const yealink = buildDevice(f);
-  buildDevice(f, { mac: '000413000001', vendor: 'snom', model: 'D785' });
+Templates('a re-sync after a template change announces every phone of that vendor', async ({ f }) => {
+  const yealink = await buildDevice(f);
+  await buildDevice(f, { mac: '000413000001', vendor: 'snom', model: 'D785' });
   f.changes.length = 0;
-  assert.is(resyncTemplatePhones(f.deps, f.tenantId, { vendor: 'yealink', name: 'device.cfg' }), 1);
+  assert.is(await resyncTemplatePhones(f.deps, f.tenantId, { vendor: 'yealink', name: 'device.cfg' }), 1);
   assert.equal(f.changes, [{ deviceIds: [yealink.id], reason: 'template yealink/device.cfg changed' }]);
 });
 

@@ -26,9 +26,11 @@ interface Context {
 }
 
 const Isolation = suite<Context>('domain/tenant isolation');
-Isolation.before.each((ctx) => {
-  ctx.f = createDomain();
-  ctx.other = ctx.f.deps.db.insert(tenants).values({ slug: 'acme', name: 'Acme' }).returning().get().id;
+Isolation.before.each(async (ctx) => {
+  ctx.f = await createDomain();
+  const [acme] = await ctx.f.deps.db.insert(tenants).values({ slug: 'acme', name: 'Acme' }).returning();
+  if (acme === undefined) throw new Error('the tenant was not inserted');
+  ctx.other = acme.id;
   ctx.store = createTemplateStore();
   ctx.editing = { templates: ctx.store, check: () => null };
 });
@@ -65,52 +67,52 @@ Isolation('the tenant settings refuse a bad pattern by its field', async () => {
   assert.equal(validate(TenantUpdateBody, { idleAccountPattern: 'acme-hd{n:3}' }), { idleAccountPattern: 'acme-hd{n:3}' });
 });
 
-Isolation("new devices take the tenant's pattern; a changed pattern names only devices enrolled after it", (ctx) => {
+Isolation("new devices take the tenant's pattern; a changed pattern names only devices enrolled after it", async (ctx) => {
   const { f, other } = ctx;
-  updateTenant(f.deps, other, ACTOR, { idleAccountPattern: 'acme-hd{n:3}' });
-  assert.is(enrol(ctx, other, '001565000001').idleAccount, 'acme-hd001');
-  assert.is(enrol(ctx, f.tenantId, '001565000002').idleAccount, 'HD0001', "the default tenant's numbering is its own");
-  assert.is(enrol(ctx, other, '001565000003').idleAccount, 'acme-hd002');
-  updateTenant(f.deps, other, ACTOR, { idleAccountPattern: 'acme-{n:5}' });
-  assert.is(enrol(ctx, other, '001565000004').idleAccount, 'acme-00003');
+  await updateTenant(f.deps, other, ACTOR, { idleAccountPattern: 'acme-hd{n:3}' });
+  assert.is((await enrol(ctx, other, '001565000001')).idleAccount, 'acme-hd001');
+  assert.is((await enrol(ctx, f.tenantId, '001565000002')).idleAccount, 'HD0001', "the default tenant's numbering is its own");
+  assert.is((await enrol(ctx, other, '001565000003')).idleAccount, 'acme-hd002');
+  await updateTenant(f.deps, other, ACTOR, { idleAccountPattern: 'acme-{n:5}' });
+  assert.is((await enrol(ctx, other, '001565000004')).idleAccount, 'acme-00003');
   assert.equal(
-    listDevices(f.deps.db, other).map((d) => d.idleAccount),
+    (await listDevices(f.deps.db, other)).map((d) => d.idleAccount),
     ['acme-00003', 'acme-hd001', 'acme-hd002'],
     'devices enrolled before keep their names',
   );
   // The API and the dialplan name a device by its idle account, in any case.
-  assert.is(findDevice(f.deps.db, other, 'ACME-HD002')?.mac, '001565000003');
-  assert.is(findDevice(f.deps.db, f.tenantId, 'acme-hd002'), undefined, "another tenant's name is nobody here");
+  assert.is((await findDevice(f.deps.db, other, 'ACME-HD002'))?.mac, '001565000003');
+  assert.is(await findDevice(f.deps.db, f.tenantId, 'acme-hd002'), undefined, "another tenant's name is nobody here");
 });
 
-Isolation('a name an earlier pattern gave already is stepped over, not refused', (ctx) => {
+Isolation('a name an earlier pattern gave already is stepped over, not refused', async (ctx) => {
   const { f, other } = ctx;
-  updateTenant(f.deps, other, ACTOR, { idleAccountPattern: 'd1{n:1}' });
-  assert.is(enrol(ctx, other, '001565000001').idleAccount, 'd11');
-  updateTenant(f.deps, other, ACTOR, { idleAccountPattern: 'd{n:2}' });
+  await updateTenant(f.deps, other, ACTOR, { idleAccountPattern: 'd1{n:1}' });
+  assert.is((await enrol(ctx, other, '001565000001')).idleAccount, 'd11');
+  await updateTenant(f.deps, other, ACTOR, { idleAccountPattern: 'd{n:2}' });
   // Number 2 would be d02; numbers 10 and 11 would meet d11 later: only the taken one is skipped.
-  assert.is(enrol(ctx, other, '001565000002').idleAccount, 'd02');
-  f.deps.db.update(tenants).set({ nextIdleNumber: 11 }).where(eq(tenants.id, other)).run();
-  assert.is(enrol(ctx, other, '001565000003').idleAccount, 'd12', 'd11 is held by the first device');
+  assert.is((await enrol(ctx, other, '001565000002')).idleAccount, 'd02');
+  await f.deps.db.update(tenants).set({ nextIdleNumber: 11 }).where(eq(tenants.id, other));
+  assert.is((await enrol(ctx, other, '001565000003')).idleAccount, 'd12', 'd11 is held by the first device');
 });
 
 Isolation("a MAC another tenant holds is refused in the same words and details as one's own", async (ctx) => {
   const { f, other } = ctx;
-  enrol(ctx, f.tenantId, '001565000001');
+  await enrol(ctx, f.tenantId, '001565000001');
   const own = await assertAppError(() => enrol(ctx, f.tenantId, '00:15:65:00:00:01'), { status: 409, code: 'conflict' });
   const elsewhere = await assertAppError(() => enrol(ctx, other, '001565000001'), { status: 409, code: 'conflict' });
   assert.is(elsewhere.message, own.message);
   assert.equal(elsewhere.details, own.details);
   assert.not.match(own.message, /HD0001|default/i, 'no idle account or tenant is named');
-  assert.is(listDevices(f.deps.db, other).length, 0);
+  assert.is((await listDevices(f.deps.db, other)).length, 0);
 
   // A spreadsheet import checks every tenant's MACs, and says the same.
   const sheet = [
     ['mac', 'vendor', 'model'],
     ['001565000001', 'yealink', 'T46U'],
   ];
-  const mine = planDeviceImport(f.deps, f.tenantId, sheet);
-  const theirs = planDeviceImport(f.deps, other, sheet);
+  const mine = await planDeviceImport(f.deps, f.tenantId, sheet);
+  const theirs = await planDeviceImport(f.deps, other, sheet);
   assert.is(theirs.rows[0]?.problem, 'this MAC is already enrolled');
   assert.equal(theirs.rows, mine.rows);
   assert.is(theirs.ready, false);
@@ -119,13 +121,13 @@ Isolation("a MAC another tenant holds is refused in the same words and details a
 Isolation("a template saved in one tenant is that tenant's only: its revisions, restores and the text its phones get", async (ctx) => {
   const { f, other, store, editing } = ctx;
   const shipped = store.shippedSource('yealink', 'device.cfg');
-  const saved = saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: `${shipped}\n## default's\n` });
+  const saved = await saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: `${shipped}\n## default's\n` });
   assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), `${shipped}\n## default's\n`);
   assert.is(store.currentSource(other, 'yealink', 'device.cfg'), shipped, 'the other tenant still gets the shipped file');
-  assert.equal(revisionsOf(f.deps.db, other, 'yealink', 'device.cfg'), []);
-  assert.equal(latestRevisions(f.deps.db, other), []);
+  assert.equal(await revisionsOf(f.deps.db, other, 'yealink', 'device.cfg'), []);
+  assert.equal(await latestRevisions(f.deps.db, other), []);
   assert.equal(
-    latestRevisions(f.deps.db).map((r) => r.tenantId),
+    (await latestRevisions(f.deps.db)).map((r) => r.tenantId),
     [f.tenantId],
   );
   await assertAppError(() => getRevision(f.deps.db, other, saved.id), { status: 404, code: 'not_found' });
@@ -135,7 +137,7 @@ Isolation("a template saved in one tenant is that tenant's only: its revisions, 
   });
   assert.is(store.currentSource(other, 'yealink', 'device.cfg'), shipped);
 
-  saveTemplate(f.deps, editing, other, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: `${shipped}\n## acme's\n` });
+  await saveTemplate(f.deps, editing, other, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: `${shipped}\n## acme's\n` });
   assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), `${shipped}\n## default's\n`);
   assert.is(store.currentSource(other, 'yealink', 'device.cfg'), `${shipped}\n## acme's\n`);
 });

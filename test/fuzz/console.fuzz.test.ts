@@ -83,13 +83,7 @@ const FORMS: readonly { label: string; path: fc.Arbitrary<string>; fields: reado
   { label: '/console/tokens/:id/revoke', path: segment(['999', '-1', 'x']).map((id) => `/console/tokens/${id}/revoke`), fields: [] },
 ];
 
-const flashOf = (t: TestServer) =>
-  t.hotprov.database.db
-    .select()
-    .from(adminSessions)
-    .all()
-    .map((s) => s.flash)
-    .find((f) => f !== null) ?? null;
+const flashOf = async (t: TestServer) => (await t.hotprov.database.db.select().from(adminSessions)).map((s) => s.flash).find((f) => f !== null) ?? null;
 // admin_sessions holds the flash; audit_events the record of a reveal. Neither is a change an admin asked for.
 const SKIP = ['admin_sessions'];
 
@@ -107,7 +101,7 @@ for (const form of FORMS) {
         const text = await res.text();
         if (res.status >= 500) throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 300)}`);
         if (STACK.test(text)) throw new Error(`POST ${path} showed a stack trace: ${text.slice(0, 300)}`);
-        const flash = flashOf(t);
+        const flash = await flashOf(t);
         const refused = res.status >= 400 || (flash !== null && JSON.parse(flash).error !== undefined);
         if (refused && dumpDatabase(t, SKIP) !== before) throw new Error(`POST ${path} was refused but changed the database`);
         // Take the flash, so the next run starts clean.

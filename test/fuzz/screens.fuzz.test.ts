@@ -24,7 +24,7 @@ Fuzz.before(async (ctx) => {
   // Both phones fetch with their credentials once: active, so their screens log people in.
   await (await ctx.t.phone('/805ec0112233.cfg')).text();
   await (await ctx.t.phone('/0004f274632f-hotprov.cfg')).text();
-  ctx.secret = ctx.t.hotprov.database.db.select().from(devices).get()?.screenSecret ?? '';
+  ctx.secret = (await ctx.t.hotprov.database.db.select().from(devices))[0]?.screenSecret ?? '';
 });
 Fuzz.after((ctx) => ctx.t.close());
 

@@ -20,12 +20,12 @@ export interface DomainFixture {
 const catalog = createModelCatalog(loadVendorAdapters().map((a) => a.profile));
 
 /** Domain dependencies over a fresh in-memory database with the real migrations and vendor catalogue. */
-export function createDomain(now: () => Date = () => new Date()): DomainFixture {
+export async function createDomain(now: () => Date = () => new Date()): Promise<DomainFixture> {
   const { db, close } = openDb(':memory:');
   const changes: ProfileChange[] = [];
-  const tenantId = ensureDefaultTenant(db).id;
+  const tenantId = (await ensureDefaultTenant(db)).id;
   let enrolled = 0;
-  const profilesChanged = (change: ProfileChange) => {
+  const profilesChanged = async (change: ProfileChange) => {
     changes.push(change);
     return [];
   };
@@ -39,7 +39,7 @@ export function createDomain(now: () => Date = () => new Date()): DomainFixture 
 }
 
 /** Enrols a Yealink T46U (or what is asked) with a fresh MAC. */
-export function buildDevice(f: DomainFixture, overrides: Partial<Parameters<typeof enrolDevice>[3]> = {}) {
+export async function buildDevice(f: DomainFixture, overrides: Partial<Parameters<typeof enrolDevice>[3]> = {}) {
   return enrolDevice(f.deps, f.tenantId, ACTOR, {
     mac: f.nextMac(),
     vendor: 'yealink',
@@ -49,7 +49,7 @@ export function buildDevice(f: DomainFixture, overrides: Partial<Parameters<type
 }
 
 /** Creates a hot-desk user with PIN 4826 unless told otherwise. */
-export function buildUser(f: DomainFixture, extension: string, overrides: Partial<Parameters<typeof createUser>[4]> = {}) {
+export async function buildUser(f: DomainFixture, extension: string, overrides: Partial<Parameters<typeof createUser>[4]> = {}) {
   return createUser(f.deps, f.tenantId, 4, ACTOR, {
     extension,
     displayName: `User ${extension}`,

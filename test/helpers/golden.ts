@@ -57,7 +57,7 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
     now: () => new Date('2026-01-05T08:00:00Z'),
   });
   const deps = hotprov.deps.domain;
-  const tenant = hotprov.deps.tenant();
+  const tenant = await hotprov.deps.tenant();
   const out: GoldenFile[] = [];
   try {
     await createUser(deps, tenant.id, tenant.pinMinLength, ACTOR, {
@@ -72,7 +72,7 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
       for (const model of adapter.profile.models.values()) {
         n++;
         const prefix = adapter.profile.macPrefixes[0] ?? '000000';
-        const device = enrolDevice(deps, tenant.id, ACTOR, {
+        const device = await enrolDevice(deps, tenant.id, ACTOR, {
           mac: `${prefix}${String(n).padStart(6, '0')}`,
           vendor: adapter.id,
           model: model.id,
@@ -84,38 +84,38 @@ export async function renderGoldenFiles(): Promise<GoldenFile[]> {
           expansionModules: model.expansion === null ? 0 : 1,
         });
         const dir = `${adapter.id}/${model.id}`;
-        for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/idle/${f.name}`, body: f.body });
+        for (const f of await hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/idle/${f.name}`, body: f.body });
         if (model === [...adapter.profile.models.values()][0]) {
           // The login and logout screens, once per vendor (they do not depend on the model).
           const screens = [
             ['login', loginScreen(BASE_URL, device)],
             ['pin', pinScreen(BASE_URL, device, '201')],
             ['message', await submitLogin(deps, { id: tenant.id, timezone: 'UTC' }, ACTOR, device, '201', '4826')],
-            ['logout', logoutScreen(deps, BASE_URL, device)],
+            ['logout', await logoutScreen(deps, BASE_URL, device)],
             ['activate', activationScreen(BASE_URL, device)],
             ['activated', activationResult('activated')],
           ] as const;
           // What the phone gets before it has proven itself: the bootstrap answer (the same files model by model).
-          for (const f of hotprov.provisioning.renderBootstrapFiles(device)) out.push({ path: `${adapter.id}/bootstrap/${f.name}`, body: f.body });
+          for (const f of await hotprov.provisioning.renderBootstrapFiles(device)) out.push({ path: `${adapter.id}/bootstrap/${f.name}`, body: f.body });
           for (const [kind, screen] of screens) {
             if (kind === 'pin' && adapter.id !== 'snom') continue;
             out.push({ path: `${adapter.id}/screens/${kind}.xml`, body: hotprov.provisioning.renderScreen(device, screen).body });
           }
         }
         await login(deps, tenant.id, ACTOR, { device: device.idleAccount, extension: '201', pin: '4826', method: 'api' });
-        for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/user/${f.name}`, body: f.body });
-        const warnings = hotprov.provisioning.summary(device).warnings;
+        for (const f of await hotprov.provisioning.renderDeviceFiles(device)) out.push({ path: `${dir}/user/${f.name}`, body: f.body });
+        const { warnings } = await hotprov.provisioning.summary(device);
         out.push({ path: `${dir}/user/warnings.txt`, body: warnings.map((w) => `${w}\n`).join('') });
-        deleteDevice(deps, tenant.id, ACTOR, device.idleAccount);
-        const retired = findDeviceById(deps.db, device.id);
+        await deleteDevice(deps, tenant.id, ACTOR, device.idleAccount);
+        const retired = await findDeviceById(deps.db, device.id);
         if (retired !== undefined) {
-          for (const f of hotprov.provisioning.renderDeviceFiles(retired)) out.push({ path: `${dir}/retired/${f.name}`, body: f.body });
+          for (const f of await hotprov.provisioning.renderDeviceFiles(retired)) out.push({ path: `${dir}/retired/${f.name}`, body: f.body });
         }
       }
     }
-    const master = hotprov.provisioning.answer(openFetch('000000000000.cfg'));
+    const master = await hotprov.provisioning.answer(openFetch('000000000000.cfg'));
     if (master.kind === 'file') out.push({ path: 'polycom/000000000000.cfg', body: master.bytes().toString('utf8') });
-    const contacts = hotprov.provisioning.answer(openFetch(YEALINK_EMPTY_CONTACTS));
+    const contacts = await hotprov.provisioning.answer(openFetch(YEALINK_EMPTY_CONTACTS));
     if (contacts.kind === 'file') out.push({ path: `yealink/${YEALINK_EMPTY_CONTACTS}`, body: contacts.bytes().toString('utf8') });
   } finally {
     await hotprov.close();

@@ -46,7 +46,7 @@ export interface TestServer {
    */
   phone(path: string, userAgent?: string, init?: RequestInit): Promise<Response>;
   /** Where and with which Authorization header the enrolled phone fetches a path (as `phone` does). */
-  phoneTarget(path: string): { url: string; authorization: string | null };
+  phoneTarget(path: string): Promise<{ url: string; authorization: string | null }>;
   /** Fetches a path as given, without credentials: what a factory-fresh phone or a MAC guesser sends. */
   anonymous(path: string, userAgent?: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
@@ -82,19 +82,16 @@ export async function startTestServer(
   });
   // The test tenant trusts loopback as an office trusts its LAN: a phone (this test) that claims its credentials
   // from 127.0.0.1 is active at once. Tests of untrusted networks set trustedNetworks themselves.
-  hotprov.database.db
-    .update(tenants)
-    .set({ trustedNetworks: JSON.stringify([...LOOPBACK_NETWORKS]) })
-    .run();
+  await hotprov.database.db.update(tenants).set({ trustedNetworks: JSON.stringify([...LOOPBACK_NETWORKS]) });
   options.beforeListen?.(hotprov);
   const server: Server = await new Promise((resolve) => {
     const s = hotprov.app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  const phoneTarget = (path: string): { url: string; authorization: string | null } => {
+  const phoneTarget = async (path: string): Promise<{ url: string; authorization: string | null }> => {
     const mac = /^\/(?:prov\/)?[^/]*?([0-9a-f]{12})[^/]*$/i.exec(path)?.[1];
-    const device = mac === undefined ? undefined : findDeviceByMac(hotprov.database.db, mac.toLowerCase() as Mac);
+    const device = mac === undefined ? undefined : await findDeviceByMac(hotprov.database.db, mac.toLowerCase() as Mac);
     if (device === undefined || device.provUsername === null || device.provPassword === null) return { url: `${url}${path}`, authorization: null };
     return { url: `${url}/prov/${path.replace(/^\/(prov\/)?/, '')}`, authorization: basicAuthorization(device.provUsername, device.provPassword) };
   };
@@ -121,8 +118,8 @@ export async function startTestServer(
       return { status: res.status, body: text === '' ? null : JSON.parse(text) };
     },
     phoneTarget,
-    phone(path, userAgent = '', init = {}) {
-      const target = phoneTarget(path);
+    async phone(path, userAgent = '', init = {}) {
+      const target = await phoneTarget(path);
       const headers: Record<string, string> = { 'user-agent': userAgent, ...(init.headers as Record<string, string> | undefined) };
       if (target.authorization !== null) headers.authorization ??= target.authorization;
       return fetch(target.url, { ...init, headers });

@@ -180,8 +180,8 @@ Phones('a fetch records when, from where and with which firmware the phone asked
 });
 
 /** A GET as a phone sends it: fetch() would add Cache-Control: no-cache to any conditional request. */
-function phoneGet(t: TestServer, path: string, headers: Record<string, string>): Promise<{ status: number; etag: string }> {
-  const target = t.phoneTarget(path);
+async function phoneGet(t: TestServer, path: string, headers: Record<string, string>): Promise<{ status: number; etag: string }> {
+  const target = await t.phoneTarget(path);
   const authorization = target.authorization === null ? {} : { authorization: target.authorization };
   return new Promise((resolve, reject) => {
     const req = request(target.url, { headers: { 'user-agent': UA.yealink, ...authorization, ...headers } }, (res) => {

@@ -57,7 +57,7 @@ const PATHS: Record<string, (ctx: Context, pin: string) => Promise<Answer>> = {
     return { pin, kind: res.body.result === 'logged_in' || res.body.result === 'switched' ? 'ok' : res.body.result };
   },
   'phone login screen': async (ctx, pin) => {
-    const device = ctx.t.hotprov.database.db.select().from(devices).get();
+    const device = (await ctx.t.hotprov.database.db.select().from(devices))[0];
     const res = await fetch(`${ctx.t.url}/phone/805ec0112233/${device?.screenSecret}/login/submit?ext=101&pin=${pin}`, {
       headers: { 'user-agent': 'Yealink SIP-T54W 96.86.0.70' },
     });
@@ -68,7 +68,7 @@ const PATHS: Record<string, (ctx: Context, pin: string) => Promise<Answer>> = {
   },
 };
 
-const loggedIn = (ctx: Context) => ctx.t.hotprov.database.db.select().from(hotdeskSessions).all().length;
+const loggedIn = async (ctx: Context) => (await ctx.t.hotprov.database.db.select().from(hotdeskSessions)).length;
 
 for (const [path, attempt] of Object.entries(PATHS)) {
   for (const burst of [50, 300]) {
@@ -82,7 +82,7 @@ for (const [path, attempt] of Object.entries(PATHS)) {
         assert.ok(ctx.checked.length <= budget, `${ctx.checked.length} PINs were checked`);
         assert.ok(ctx.checked.length >= 1, 'the first guesses are checked');
         const right = answers.find((a) => a.pin === RIGHT_PIN);
-        if (right === undefined || right.kind !== 'ok') assert.is(loggedIn(ctx), 0, 'nobody logged in');
+        if (right === undefined || right.kind !== 'ok') assert.is(await loggedIn(ctx), 0, 'nobody logged in');
         if (right !== undefined) {
           if (ctx.checked.includes(RIGHT_PIN)) {
             assert.is(right.kind, 'ok', 'a right PIN that was checked logs in');
@@ -93,11 +93,9 @@ for (const [path, attempt] of Object.entries(PATHS)) {
           }
         }
         // The audit log agrees: every wrong PIN checked left one failure row.
-        const wrong = ctx.t.hotprov.database.db
-          .select()
-          .from(auditEvents)
-          .all()
-          .filter((e) => e.action === 'hotdesk.login_failed' && JSON.parse(e.detail).reason === 'wrong_pin');
+        const wrong = (await ctx.t.hotprov.database.db.select().from(auditEvents)).filter(
+          (e) => e.action === 'hotdesk.login_failed' && JSON.parse(e.detail).reason === 'wrong_pin',
+        );
         assert.is(wrong.length, ctx.checked.filter((p) => p !== RIGHT_PIN).length);
         // Once the burst is over, the user is locked for everyone, whatever the PIN (unless the right one got in).
         if (right?.kind !== 'ok') {
@@ -142,11 +140,7 @@ for (const burst of [50, 300]) {
               `the right password alone answered ${right.status}`,
             );
           }
-          const failures = ctx.t.hotprov.database.db
-            .select()
-            .from(auditEvents)
-            .all()
-            .filter((e) => e.action === 'console.sign_in_failed');
+          const failures = (await ctx.t.hotprov.database.db.select().from(auditEvents)).filter((e) => e.action === 'console.sign_in_failed');
           assert.is(failures.length, answers.filter((a) => a.status !== 302).length, 'every failed sign-in is audited');
           assert.not.ok(
             failures.some((e) => e.detail.includes('wrong-password')),

@@ -69,7 +69,7 @@ const provider = (t: TestServer, method: string, path: string, body?: unknown) =
 async function filesOf(t: TestServer, slug: keyof typeof MACS): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const mac of MACS[slug]) {
-    const device = findDeviceByMac(t.hotprov.database.db, mac as Mac);
+    const device = await findDeviceByMac(t.hotprov.database.db, mac as Mac);
     const adapter = t.hotprov.adapters.find((a) => a.id === device?.vendor);
     const model = adapter?.profile.models.get(device?.model ?? '');
     if (adapter === undefined || model === undefined) throw new Error(`${mac} is not enrolled`);
@@ -155,7 +155,7 @@ BaseUrl('a change re-syncs only the tenant’s phones and registers them again a
   assert.is((await provider(t, 'PATCH', '/api/v1/tenants/acme', { baseUrl: ACME })).status, 200);
   await t.hotprov.redirects.settled();
 
-  const acmeIds = MACS.acme.map((mac) => findDeviceByMac(t.hotprov.database.db, mac as Mac)?.id);
+  const acmeIds = await Promise.all(MACS.acme.map(async (mac) => (await findDeviceByMac(t.hotprov.database.db, mac as Mac))?.id));
   assert.equal(
     t.changes.slice(announced).map((c) => [...c.deviceIds].sort()),
     [acmeIds.sort()],

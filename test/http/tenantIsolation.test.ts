@@ -1,6 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { returnedRow } from '../../src/db/client.ts';
 import { syncJobs, tenants } from '../../src/db/schema.ts';
 import type { DomainDeps } from '../../src/domain/deps.ts';
 import { deleteDevice, enrolDevice } from '../../src/domain/devices.ts';
@@ -57,24 +58,27 @@ async function twoTenants(env: Record<string, string> = {}): Promise<Setup> {
         const tenant = ENROL_IN.exec(ctx.path)?.[1];
         if (tenant === undefined || ctx.method !== 'POST') return next();
         const body = await readBody(ctx, DeviceCreateBody);
-        const device = enrolDevice(hotprov.deps.domain, Number(tenant), ACTOR, body);
+        const device = await enrolDevice(hotprov.deps.domain, Number(tenant), ACTOR, body);
         ctx.status = 201;
         ctx.body = { idleAccount: device.idleAccount };
       });
     },
   });
   const domain = t.hotprov.deps.domain;
-  const acme = domain.db
-    .insert(tenants)
-    .values({ slug: 'acme', name: 'Acme', trustedNetworks: JSON.stringify(LOOPBACK_NETWORKS) })
-    .returning()
-    .get().id;
-  updateTenant(domain, acme, ACTOR, { registrarHost: 'pbx.acme.test', idleAccountPattern: 'acme-hd{n:3}' });
+  const acme = (
+    await returnedRow(
+      domain.db
+        .insert(tenants)
+        .values({ slug: 'acme', name: 'Acme', trustedNetworks: JSON.stringify(LOOPBACK_NETWORKS) })
+        .returning(),
+    )
+  ).id;
+  await updateTenant(domain, acme, ACTOR, { registrarHost: 'pbx.acme.test', idleAccountPattern: 'acme-hd{n:3}' });
   const side = async (id: number, slug: Side['slug'], digit: string, pin: string): Promise<Side> => {
     const macs = PHONES.map((p, i) => `${p.oui}0${digit}000${i + 1}`) as unknown as Side['macs'];
-    PHONES.forEach((p, i) => {
-      enrolDevice(domain, id, ACTOR, { mac: macs[i] as string, vendor: p.vendor, model: p.model });
-    });
+    for (const [i, p] of PHONES.entries()) {
+      await enrolDevice(domain, id, ACTOR, { mac: macs[i] as string, vendor: p.vendor, model: p.model });
+    }
     for (const extension of ['101', '102']) {
       await createUser(domain, id, 4, ACTOR, {
         extension,
@@ -86,7 +90,7 @@ async function twoTenants(env: Record<string, string> = {}): Promise<Setup> {
     }
     return { id, slug, macs, pin };
   };
-  const sides = { default: await side(t.hotprov.deps.tenant().id, 'default', 'a', '4826'), acme: await side(acme, 'acme', 'b', '7395') };
+  const sides = { default: await side((await t.hotprov.deps.tenant()).id, 'default', 'a', '4826'), acme: await side(acme, 'acme', 'b', '7395') };
   for (const s of [sides.default, sides.acme]) {
     // Each phone fetches with its credentials from a trusted network: active.
     await filesOf(t, s);
@@ -106,7 +110,7 @@ interface Served {
 async function filesOf(t: TestServer, side: Side): Promise<Map<string, Served>> {
   const out = new Map<string, Served>();
   for (const mac of side.macs) {
-    const device = findDeviceByMac(t.hotprov.database.db, mac);
+    const device = await findDeviceByMac(t.hotprov.database.db, mac);
     const adapter = t.hotprov.adapters.find((a) => a.id === device?.vendor);
     const model = adapter?.profile.models.get(device?.model ?? '');
     if (device === undefined || adapter === undefined || model === undefined) throw new Error(`${mac} is not enrolled`);
@@ -130,9 +134,9 @@ const mainFile = async (t: TestServer, side: Side, phone: 0 | 1 | 2): Promise<st
 };
 
 /** NOTIFYs opened for the tenant's phones: its sync jobs. */
-const syncJobsOf = (t: TestServer, side: Side): number => {
-  const ids = side.macs.map((mac) => findDeviceByMac(t.hotprov.database.db, mac)?.id ?? -1);
-  return t.hotprov.database.db.select().from(syncJobs).where(inArray(syncJobs.deviceId, ids)).all().length;
+const syncJobsOf = async (t: TestServer, side: Side): Promise<number> => {
+  const ids = await Promise.all(side.macs.map(async (mac) => (await findDeviceByMac(t.hotprov.database.db, mac))?.id ?? -1));
+  return (await t.hotprov.database.db.select().from(syncJobs).where(inArray(syncJobs.deviceId, ids))).length;
 };
 
 /** A change one tenant makes, and a check that it did change its own phones (so the other's staying put means something). */
@@ -146,15 +150,15 @@ const CHANGES: Record<string, Change> = {
       for (const name of names) {
         const xml = vendor !== 'yealink' || name.startsWith('screen-') || name.endsWith('.xml');
         const mark = xml ? `\n<!-- edited in ${side.slug} -->\n` : `\n# edited in ${side.slug}\n`;
-        saveTemplate(domain, editing, side.id, ACTOR, { vendor, name, source: `${t.hotprov.templates.currentSource(side.id, vendor, name)}${mark}` });
+        await saveTemplate(domain, editing, side.id, ACTOR, { vendor, name, source: `${t.hotprov.templates.currentSource(side.id, vendor, name)}${mark}` });
       }
-      resyncTemplatePhones(domain, side.id, { vendor, name: names[0] ?? '' });
+      await resyncTemplatePhones(domain, side.id, { vendor, name: names[0] ?? '' });
     }
     const after = await mainFile(t, side, 0);
     return { changedOwn: before !== after && after.includes(`# edited in ${side.slug}`) };
   },
   async 'changing every setting phones see'(t, domain, side) {
-    updateTenant(domain, side.id, ACTOR, {
+    await updateTenant(domain, side.id, ACTOR, {
       registrarHost: `pbx.changed-${side.slug}.test`,
       loginCode: '*36',
       emergencyNumbers: ['110'],
@@ -168,18 +172,18 @@ const CHANGES: Record<string, Change> = {
   async 'logging in and out, by API, feature code and phone screen'(t, domain, side) {
     const before = await mainFile(t, side, 1);
     assert.not.ok(isRefused(await login(domain, side.id, ACTOR, { device: side.macs[1], extension: '102', pin: side.pin, method: 'api' })));
-    logout(domain, side.id, ACTOR, { device: side.macs[0], method: 'api' });
+    await logout(domain, side.id, ACTOR, { device: side.macs[0], method: 'api' });
     const code = await dialCode(domain, side.id, ACTOR, { loginCode: '*35', logoutCode: null }, { device: side.macs[2], digits: `*35*101*${side.pin}` });
     assert.is(code.result, 'logged_in');
-    const device = findDeviceByMac(domain.db, side.macs[2]);
+    const device = await findDeviceByMac(domain.db, side.macs[2]);
     const screen = await fetch(`${t.url}/phone/${side.macs[2]}/${device?.screenSecret}/logout/confirm`);
     assert.match(await screen.text(), /Goodbye, User 101 of/);
     return { changedOwn: (await mainFile(t, side, 1)) !== before };
   },
   async 'enrolling a phone and deleting one'(t, domain, side) {
     const before = await mainFile(t, side, 2);
-    enrolDevice(domain, side.id, ACTOR, { mac: `001565${side.slug === 'acme' ? 'bb' : 'aa'}ff09`, vendor: 'yealink', model: 'T54W' });
-    deleteDevice(domain, side.id, ACTOR, side.macs[2]);
+    await enrolDevice(domain, side.id, ACTOR, { mac: `001565${side.slug === 'acme' ? 'bb' : 'aa'}ff09`, vendor: 'yealink', model: 'T54W' });
+    await deleteDevice(domain, side.id, ACTOR, side.macs[2]);
     return { changedOwn: (await mainFile(t, side, 2)) !== before };
   },
 };
@@ -218,7 +222,7 @@ for (const [what, change] of Object.entries(CHANGES)) {
       try {
         const watched = sides[observer];
         const before = await filesOf(t, watched);
-        const jobs = syncJobsOf(t, watched);
+        const jobs = await syncJobsOf(t, watched);
         const announced = t.changes.length;
         const { changedOwn } = await change(t, t.hotprov.deps.domain, sides[actor]);
         assert.ok(changedOwn, `the change did not change ${actor}'s own phones`);
@@ -230,8 +234,8 @@ for (const [what, change] of Object.entries(CHANGES)) {
         const rendered = await filesOf(t, watched);
         for (const [file, was] of before) assert.equal(rendered.get(file), was, `${observer}: ${file} changed once rendered again`);
         assert.ok([...before.values()].filter((f) => f.status === 200).length >= 9, 'the phones were served their files (not a refusal before and after)');
-        assert.is(syncJobsOf(t, watched), jobs, `a NOTIFY was opened for a phone of ${observer}`);
-        const watchedIds = new Set(watched.macs.map((mac) => findDeviceByMac(t.hotprov.database.db, mac)?.id));
+        assert.is(await syncJobsOf(t, watched), jobs, `a NOTIFY was opened for a phone of ${observer}`);
+        const watchedIds = new Set(await Promise.all(watched.macs.map(async (mac) => (await findDeviceByMac(t.hotprov.database.db, mac))?.id)));
         const touched = t.changes.slice(announced).flatMap((c) => c.deviceIds.filter((id) => watchedIds.has(id)));
         assert.equal(touched, [], `${observer}'s phones were announced as changed`);
       } finally {
@@ -245,38 +249,40 @@ NoBleed("the same extension in two tenants: a code or a screen at a tenant's pho
   const { t, sides } = await twoTenants();
   const { db } = t.hotprov.database;
   const domain = t.hotprov.deps.domain;
-  const seatedAt = (mac: Mac) => {
-    const device = findDeviceByMac(db, mac);
-    return device === undefined ? undefined : userAtDevice(db, device.id);
+  const seatedAt = async (mac: Mac) => {
+    const device = await findDeviceByMac(db, mac);
+    return device === undefined ? undefined : await userAtDevice(db, device.id);
   };
-  const userOf = (side: Side) => findUser(db, side.id, '101');
+  const userOf = async (side: Side) => await findUser(db, side.id, '101');
   try {
     for (const [here, there] of [
       [sides.acme, sides.default],
       [sides.default, sides.acme],
     ] as const) {
-      const theirDesk = there.macs.find((mac) => seatedAt(mac)?.id === userOf(there)?.id);
+      const theirUser = (await userOf(there))?.id;
+      const theirSeats = await Promise.all(there.macs.map(async (mac) => (await seatedAt(mac))?.id));
+      const theirDesk = there.macs.find((_, i) => theirSeats[i] === theirUser);
       assert.ok(theirDesk !== undefined, "the other tenant's 101 sits somewhere");
-      const settings = t.hotprov.deps.tenantSettingsOf(here.id);
+      const settings = await t.hotprov.deps.tenantSettingsOf(here.id);
       if (settings === undefined) throw new Error('no settings');
       // A feature code at this tenant's Snom, with the other tenant's 101's PIN: a wrong PIN, nobody seated.
       const call = { device: here.macs[1], digits: `*35*101*${there.pin}` };
       assert.is((await dialCode(domain, here.id, ACTOR, settings, call)).result, 'wrong_pin');
-      assert.is(seatedAt(here.macs[1]), undefined);
+      assert.is(await seatedAt(here.macs[1]), undefined);
       const done = await dialCode(domain, here.id, ACTOR, settings, { ...call, digits: `*35*101*${here.pin}` });
       assert.is(done.result, 'logged_in');
-      assert.is(seatedAt(here.macs[0]), undefined, "101 moved from this tenant's Yealink");
+      assert.is(await seatedAt(here.macs[0]), undefined, "101 moved from this tenant's Yealink");
       assert.is(done.user?.displayName, `User 101 of ${here.slug}`);
-      assert.is(seatedAt(here.macs[1])?.id, userOf(here)?.id);
-      assert.is(seatedAt(theirDesk)?.id, userOf(there)?.id, "the other tenant's 101 still sits at its own desk");
+      assert.is((await seatedAt(here.macs[1]))?.id, (await userOf(here))?.id);
+      assert.is((await seatedAt(theirDesk))?.id, (await userOf(there))?.id, "the other tenant's 101 still sits at its own desk");
 
       // The phone screen of this tenant's Poly: the other's PIN is wrong here, its own logs in its own 101.
-      const poly = findDeviceByMac(db, here.macs[2]);
+      const poly = await findDeviceByMac(db, here.macs[2]);
       const submit = (pin: string) => fetch(`${t.url}/phone/${here.macs[2]}/${poly?.screenSecret}/login/submit?ext=101&pin=${pin}`).then((r) => r.text());
       assert.match(await submit(there.pin), /Wrong PIN/);
       assert.match(await submit(here.pin), new RegExp(`Welcome, User 101 of ${here.slug}\\.`));
-      assert.is(seatedAt(here.macs[2])?.id, userOf(here)?.id);
-      assert.is(seatedAt(theirDesk)?.id, userOf(there)?.id);
+      assert.is((await seatedAt(here.macs[2]))?.id, (await userOf(here))?.id);
+      assert.is((await seatedAt(theirDesk))?.id, (await userOf(there))?.id);
     }
     // The default tenant's dialplan (its API) cannot reach another tenant's phone at all.
     const res = await t.api('POST', '/api/v1/hotdesk/code', { device: sides.acme.macs[0], digits: `*35*101*${sides.acme.pin}` });
@@ -314,7 +320,7 @@ NoBleed('50 enrolments of one MAC at once, 25 in each tenant: one 201, 49 alike 
     assert.is(refused.length, 49);
     assert.equal(new Set(refused.map((a) => a.body)).size, 1, 'every refusal reads the same, whichever tenant holds the MAC');
     assert.equal(JSON.parse(refused[0]?.body ?? '{}'), { error: { code: 'conflict', message: 'MAC 805ec0123456 is already enrolled', field: 'mac' } });
-    const holder = findDeviceByMac(t.hotprov.database.db, '805ec0123456' as Mac);
+    const holder = await findDeviceByMac(t.hotprov.database.db, '805ec0123456' as Mac);
     assert.ok(holder !== undefined && [sides.default.id, sides.acme.id].includes(holder.tenantId));
   } finally {
     await t.close();
@@ -328,7 +334,7 @@ NoBleed("a re-sync goes the way its phone's tenant says: its relay, at its own P
   try {
     const domain = t.hotprov.deps.domain;
     // Acme relays through the Asterisk at its own registrar (no relay host of its own); the default tenant sends directly.
-    updateTenant(domain, sides.acme.id, ACTOR, {
+    await updateTenant(domain, sides.acme.id, ACTOR, {
       registrarHost: '127.0.0.1',
       notifyMode: 'asterisk',
       relayPort: pbx.port,
@@ -336,13 +342,13 @@ NoBleed("a re-sync goes the way its phone's tenant says: its relay, at its own P
       relaySecret: 'acme-ami-secret',
     });
     await t.hotprov.resync.settled();
-    for (const side of [sides.default, sides.acme]) logout(domain, side.id, ACTOR, { device: side.macs[0], method: 'api' });
+    for (const side of [sides.default, sides.acme]) await logout(domain, side.id, ACTOR, { device: side.macs[0], method: 'api' });
     await t.hotprov.resync.settled();
-    const jobOf = (side: Side) => t.hotprov.resync.latest(findDeviceByMac(domain.db, side.macs[0])?.id ?? -1);
-    const acme = jobOf(sides.acme);
+    const jobOf = async (side: Side) => await t.hotprov.resync.latest((await findDeviceByMac(domain.db, side.macs[0]))?.id ?? -1);
+    const acme = await jobOf(sides.acme);
     assert.equal([acme?.tenantId, acme?.mode, acme?.state, acme?.target], [sides.acme.id, 'asterisk', 'answered', 'acme-hd001']);
     assert.ok(pbx.endpoints.includes('acme-hd001'));
-    const main = jobOf(sides.default);
+    const main = await jobOf(sides.default);
     assert.equal([main?.tenantId, main?.mode], [sides.default.id, 'direct']);
     assert.not.ok(
       pbx.endpoints.some((e) => e.startsWith('HD')),

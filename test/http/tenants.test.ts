@@ -99,11 +99,11 @@ Tenants("a tenant's token acts in its tenant at /api/v1 and under its own slug, 
   assert.not.ok(list.text.includes(token.body.token), 'a listed token shows its value');
   assert.not.ok(/token_?hash|"hash"/i.test(list.text), 'a listed token shows its hash');
   // Audited in that tenant, by name and role, never the value.
-  const acme = findActiveTenantBySlug(t.hotprov.database.db, 'acme');
-  const audit = listAudit(t.hotprov.database.db, acme?.id ?? -1, {}).filter((e) => e.action === 'api_token.created');
+  const acme = await findActiveTenantBySlug(t.hotprov.database.db, 'acme');
+  const audit = (await listAudit(t.hotprov.database.db, acme?.id ?? -1, {})).filter((e) => e.action === 'api_token.created');
   assert.is(audit.length, 2);
   assert.not.ok(JSON.stringify(audit).includes(token.body.token));
-  assert.is(listAudit(t.hotprov.database.db, t.hotprov.deps.tenant().id, {}).filter((e) => e.action === 'api_token.created').length, 0);
+  assert.is((await listAudit(t.hotprov.database.db, (await t.hotprov.deps.tenant()).id, {})).filter((e) => e.action === 'api_token.created').length, 0);
 });
 
 Tenants('400 for a token role other than admin or helpdesk: a provider token is not made through the API', async ({ t }) => {

@@ -30,7 +30,7 @@ Auto('the nightly job logs everyone out, each with its own reason and a NOTIFY',
   await signIn(ctx, 'HD0001', '101');
   await signIn(ctx, 'HD0002', '102');
   ctx.t.changes.length = 0;
-  const idle = scheduledLogout.run(jobDeps(ctx), ctx.t.hotprov.deps.tenant().id);
+  const idle = await scheduledLogout.run(jobDeps(ctx), (await ctx.t.hotprov.deps.tenant()).id);
   assert.equal(idle.map((d) => d.idleAccount).sort(), ['HD0001', 'HD0002']);
   assert.equal((await ctx.t.api('GET', '/api/v1/hotdesk/sessions')).body, []);
   assert.equal(ctx.t.changes.flatMap((c) => c.deviceIds).length, 2);
@@ -57,7 +57,7 @@ Auto('sessions longer than the maximum end; shorter ones stay', async (ctx) => {
     id: number;
     maxSessionMinutes: number;
   };
-  const ended = sessionLimit.run(jobDeps(ctx), tenant, ctx.clock);
+  const ended = await sessionLimit.run(jobDeps(ctx), tenant, ctx.clock);
   assert.equal(
     ended.map((d) => d.idleAccount),
     ['HD0001'],
@@ -73,12 +73,12 @@ Auto('sessions longer than the maximum end; shorter ones stay', async (ctx) => {
 
 Auto('no maximum, no automatic end', async (ctx) => {
   await signIn(ctx, 'HD0001', '101');
-  const ended = sessionLimit.run(jobDeps(ctx), { id: ctx.t.hotprov.deps.tenant().id, maxSessionMinutes: null }, new Date('2030-01-01'));
+  const ended = await sessionLimit.run(jobDeps(ctx), { id: (await ctx.t.hotprov.deps.tenant()).id, maxSessionMinutes: null }, new Date('2030-01-01'));
   assert.equal(ended, []);
 });
 
 Auto("setting the schedule in the tenant schedules it, in the tenant's time zone", async (ctx) => {
-  ctx.t.hotprov.startJobs();
+  await ctx.t.hotprov.startJobs();
   const res = await ctx.t.api('PATCH', '/api/v1/tenant', { autoLogoutCron: '0 2 * * *', timezone: 'Europe/Amsterdam' });
   assert.is(res.status, 200);
   const task = [...cron.getTasks().values()].find((task) => task.name === 'scheduled-logout-default');

@@ -13,7 +13,7 @@ import { logEntries } from '../helpers/logs.ts';
 const CronLog = suite('jobs/node-cron output');
 
 CronLog('an overlapping watchdog run is logged by hotprov at debug, and node-cron writes nothing of its own', async () => {
-  const f = createDomain();
+  const f = await createDomain();
   const lines: string[] = [];
   const log = createLogger('debug', (l) => lines.push(l));
   const written: string[] = [];

@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { returnedRow } from '../../src/db/client.ts';
 import { tenants } from '../../src/db/schema.ts';
 import { enrolDevice } from '../../src/domain/devices.ts';
 import { isRefused, login } from '../../src/domain/hotdesk.ts';
@@ -25,14 +26,14 @@ Jobs.before.each(async (ctx) => {
   ctx.clock = new Date('2026-03-02T09:00:00Z');
   ctx.t = await startTestServer({ now: () => ctx.clock });
   const domain = ctx.t.hotprov.deps.domain;
-  ctx.main = ctx.t.hotprov.deps.tenant().id;
-  ctx.acme = domain.db.insert(tenants).values({ slug: 'acme', name: 'Acme' }).returning().get().id;
+  ctx.main = (await ctx.t.hotprov.deps.tenant()).id;
+  ctx.acme = (await returnedRow(domain.db.insert(tenants).values({ slug: 'acme', name: 'Acme' }).returning())).id;
   for (const [tenant, oui] of [
     [ctx.main, '0015650a'],
     [ctx.acme, '0015650b'],
   ] as const) {
     await createUser(domain, tenant, 4, ACTOR, { extension: '101', displayName: 'User 101', sipPassword: 's-101', pin: '4826' });
-    enrolDevice(domain, tenant, ACTOR, { mac: `${oui}0001`, vendor: 'yealink', model: 'T46U' });
+    await enrolDevice(domain, tenant, ACTOR, { mac: `${oui}0001`, vendor: 'yealink', model: 'T46U' });
     const seated = await login(domain, tenant, ACTOR, { device: `${oui}0001`, extension: '101', pin: '4826', method: 'api' });
     assert.not.ok(isRefused(seated));
   }
@@ -40,39 +41,39 @@ Jobs.before.each(async (ctx) => {
 Jobs.after.each((ctx) => ctx.t.close());
 
 const jobDeps = (ctx: Context) => ({ domain: ctx.t.hotprov.deps.domain, resync: ctx.t.hotprov.resync, log: silentLogger });
-const seated = (ctx: Context, tenant: number) => listOpenSessions(ctx.t.hotprov.database.db, tenant).length;
+const seated = async (ctx: Context, tenant: number) => (await listOpenSessions(ctx.t.hotprov.database.db, tenant)).length;
 
-Jobs("the session limit ends each tenant's sessions by that tenant's maximum only", (ctx) => {
+Jobs("the session limit ends each tenant's sessions by that tenant's maximum only", async (ctx) => {
   const domain = ctx.t.hotprov.deps.domain;
-  updateTenant(domain, ctx.main, ACTOR, { maxSessionMinutes: 600 });
-  updateTenant(domain, ctx.acme, ACTOR, { maxSessionMinutes: 60 });
+  await updateTenant(domain, ctx.main, ACTOR, { maxSessionMinutes: 600 });
+  await updateTenant(domain, ctx.acme, ACTOR, { maxSessionMinutes: 60 });
   ctx.clock = new Date(ctx.clock.getTime() + 2 * 3600_000);
-  const ended = sessionLimit.runEveryTenant(jobDeps(ctx), ctx.clock);
+  const ended = await sessionLimit.runEveryTenant(jobDeps(ctx), ctx.clock);
   assert.equal(
     ended.map((d) => d.tenantId),
     [ctx.acme],
   );
-  assert.equal([seated(ctx, ctx.main), seated(ctx, ctx.acme)], [1, 0]);
+  assert.equal([await seated(ctx, ctx.main), await seated(ctx, ctx.acme)], [1, 0]);
 });
 
-Jobs("each tenant's automatic logout runs on its own cron, in its own time zone, and logs out its own desks", (ctx) => {
+Jobs("each tenant's automatic logout runs on its own cron, in its own time zone, and logs out its own desks", async (ctx) => {
   const domain = ctx.t.hotprov.deps.domain;
-  updateTenant(domain, ctx.main, ACTOR, { autoLogoutCron: '0 2 * * *', timezone: 'Europe/Amsterdam' });
-  updateTenant(domain, ctx.acme, ACTOR, { autoLogoutCron: '30 3 * * *', timezone: 'Asia/Tokyo' });
-  ctx.t.hotprov.startJobs();
+  await updateTenant(domain, ctx.main, ACTOR, { autoLogoutCron: '0 2 * * *', timezone: 'Europe/Amsterdam' });
+  await updateTenant(domain, ctx.acme, ACTOR, { autoLogoutCron: '30 3 * * *', timezone: 'Asia/Tokyo' });
+  await ctx.t.hotprov.startJobs();
   const next = (name: string) => [...cron.getTasks().values()].find((task) => task.name === name)?.getNextRun() ?? null;
   const at = (zone: string, date: Date | null) =>
     date === null ? 'never' : new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit' }).format(date);
   assert.is(at('Europe/Amsterdam', next('scheduled-logout-default')), '02:00');
   assert.is(at('Asia/Tokyo', next('scheduled-logout-acme')), '03:30');
   assert.equal(
-    scheduledLogout.run(jobDeps(ctx), ctx.acme).map((d) => d.tenantId),
+    (await scheduledLogout.run(jobDeps(ctx), ctx.acme)).map((d) => d.tenantId),
     [ctx.acme],
   );
-  assert.equal([seated(ctx, ctx.main), seated(ctx, ctx.acme)], [1, 0]);
+  assert.equal([await seated(ctx, ctx.main), await seated(ctx, ctx.acme)], [1, 0]);
   // A tenant that stops its schedule loses its task; the other keeps its own.
-  updateTenant(domain, ctx.acme, ACTOR, { autoLogoutCron: null });
-  ctx.t.hotprov.deps.onTenantChanged();
+  await updateTenant(domain, ctx.acme, ACTOR, { autoLogoutCron: null });
+  await ctx.t.hotprov.deps.onTenantChanged();
   assert.is(next('scheduled-logout-acme'), null);
   assert.is(at('Europe/Amsterdam', next('scheduled-logout-default')), '02:00');
 });

@@ -97,8 +97,9 @@ const cases: [string, (t: TestServer) => Promise<unknown>, Phone[]][] = [
   [
     "a template change changes that vendor's phones",
     async (t) => {
-      const source = t.hotprov.templates.currentSource(t.hotprov.deps.tenant().id, 'yealink', 'device.cfg');
-      t.hotprov.templates.setOverride(t.hotprov.deps.tenant().id, 'yealink', 'device.cfg', `${source}\n## edited\n`);
+      const tenantId = (await t.hotprov.deps.tenant()).id;
+      const source = t.hotprov.templates.currentSource(tenantId, 'yealink', 'device.cfg');
+      t.hotprov.templates.setOverride(tenantId, 'yealink', 'device.cfg', `${source}\n## edited\n`);
     },
     ['HD0001', 'HD0002'],
   ],

@@ -15,7 +15,9 @@ Guard('an address over budget is blocked once, with one block event; the allow-l
   const guard = createRequestGuard(
     { budget: 3, windowSeconds: 60, blockSeconds: 30, allow: ['10.0.0.0/8'] },
     () => new Date(0),
-    (e) => blocks.push(e.source),
+    (e) => {
+      blocks.push(e.source);
+    },
   );
   for (let i = 0; i < 10; i++) guard.fail('203.0.113.5');
   for (let i = 0; i < 10; i++) guard.fail('10.1.2.3');

@@ -35,7 +35,7 @@ Recording('fifty phones fetching at once are each recorded, with their own addre
       const device = await t.api('GET', `/api/v1/devices/${mac}`);
       assert.is(device.body.lastSeen?.firmware, '108.86.0.40', mac);
       assert.is(device.body.lastSeen?.ip, '127.0.0.1', mac);
-      const row = getDevice(t.hotprov.database.db, 1, mac);
+      const row = await getDevice(t.hotprov.database.db, 1, mac);
       assert.is(row.servedEtag, answers[i], `${mac}: the revision it was sent`);
     }
   } finally {
@@ -58,7 +58,7 @@ async function rowAfter(use: (hotprov: Hotprov, phone: SeededDevice, path: strin
     await hotprov.close();
     const { db, close } = openDb(path);
     try {
-      return getDevice(db, 1, phone.idleAccount);
+      return await getDevice(db, 1, phone.idleAccount);
     } finally {
       close();
     }
@@ -72,7 +72,7 @@ const fetchAs = (hotprov: Hotprov, phone: SeededDevice, ip: string) => hotprov.p
 Recording('what was fetched just before shutdown is written before the database closes', async () => {
   let etag: string | null = null;
   const row = await rowAfter(async (hotprov, phone) => {
-    const answer = fetchAs(hotprov, phone, '192.0.2.7');
+    const answer = await fetchAs(hotprov, phone, '192.0.2.7');
     if (answer.kind !== 'file') throw new Error(`answered ${answer.kind}`);
     etag = answer.etag; // closed straight after the answer: its writes are still pending when close() begins
   });
@@ -85,7 +85,7 @@ Recording('a fetch recorded while another process holds the database is written 
     hotprov.database.sqlite.pragma('busy_timeout = 20'); // give up on the lock quickly, not after 5 s
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE'); // the `hotprov` command line, say, in the middle of a write
-    assert.is(fetchAs(hotprov, phone, '192.0.2.9').kind, 'file');
+    assert.is((await fetchAs(hotprov, phone, '192.0.2.9')).kind, 'file');
     await new Promise((resolve) => setImmediate(resolve)); // this turn's write finds the database locked
     other.exec('COMMIT');
     other.close();
@@ -101,8 +101,8 @@ Recording('a logout in the same turn as the fetch of the user profile still tell
     await (await t.phone('/805ec0112233.cfg')).arrayBuffer(); // the phone holds its idle profile, on record
     await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
     // One turn: the phone fetches Ann's profile, and Ann is logged out before that fetch is written.
-    const phone = getDevice(t.hotprov.database.db, 1, 'HD0001');
-    const fetched = t.hotprov.provisioning.answer({
+    const phone = await getDevice(t.hotprov.database.db, 1, 'HD0001');
+    const fetched = await t.hotprov.provisioning.answer({
       filename: '805ec0112233.cfg',
       scope: 'credentialed',
       action: 'download',
@@ -113,7 +113,7 @@ Recording('a logout in the same turn as the fetch of the user profile still tell
       held: { kind: 'none' },
     });
     assert.is(fetched.kind, 'file');
-    logout(t.hotprov.deps.domain, 1, { name: 'test' }, { device: 'HD0001', method: 'admin' });
+    await logout(t.hotprov.deps.domain, 1, { name: 'test' }, { device: 'HD0001', method: 'admin' });
     // The phone holds Ann's profile, not the idle one the database still names: it must be told.
     const device = await t.api('GET', '/api/v1/devices/HD0001');
     assert.is(device.body.sync?.reason, 'logout');
@@ -133,7 +133,7 @@ Recording('If-None-Match: * gets its 304 but records no revision: it does not sa
     await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
     const any = await t.phone('/805ec0112233.cfg', '', { headers: { 'if-none-match': '*' } });
     assert.is(any.status, 304);
-    assert.is(getDevice(t.hotprov.database.db, 1, 'HD0001').servedEtag, idle.headers.get('etag'), 'still the idle revision on record');
+    assert.is((await getDevice(t.hotprov.database.db, 1, 'HD0001')).servedEtag, idle.headers.get('etag'), 'still the idle revision on record');
     const device = await t.api('GET', '/api/v1/devices/HD0001');
     assert.is.not(device.body.sync?.state, 'fetched', "the login's re-sync is not taken as done");
   } finally {

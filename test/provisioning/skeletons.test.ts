@@ -177,66 +177,68 @@ Fleet.after(async (ctx) => {
 });
 
 /** The main file a seeded phone fetches, as served, and as a full render of the same device gives it. */
-const servedAndFull = (hotprov: Hotprov, phone: SeededDevice, id: number) => {
-  const answer = hotprov.provisioning.answer(seededRequest(phone));
+const servedAndFull = async (hotprov: Hotprov, phone: SeededDevice, id: number) => {
+  const answer = await hotprov.provisioning.answer(seededRequest(phone));
   if (answer.kind !== 'file') throw new Error(`${phone.path}: ${answer.kind}`);
-  const device = findDeviceById(hotprov.database.db, id);
+  const device = await findDeviceById(hotprov.database.db, id);
   if (device === undefined) throw new Error(`device ${id}`);
   const name = phone.path.slice(phone.path.lastIndexOf('/') + 1).toLowerCase();
-  const file = hotprov.provisioning.renderDeviceFiles(device).find((f) => f.name.toLowerCase() === name);
+  const file = (await hotprov.provisioning.renderDeviceFiles(device)).find((f) => f.name.toLowerCase() === name);
   if (file === undefined) throw new Error(`no ${name}`);
   return { served: answer.bytes(), full: file.body };
 };
 
-Fleet('every vendor, idle and logged in: what phones get is the full render, byte for byte', ({ hotprov, phones }) => {
+Fleet('every vendor, idle and logged in: what phones get is the full render, byte for byte', async ({ hotprov, phones }) => {
   for (const [n, phone] of phones.entries()) {
-    const { served, full } = servedAndFull(hotprov, phone, n + 1);
+    const { served, full } = await servedAndFull(hotprov, phone, n + 1);
     assert.ok(served.equals(Buffer.from(full, 'utf8')), phone.path);
   }
 });
 
-Fleet('every file of every phone, as served, is the full render', ({ hotprov, phones }) => {
+Fleet('every file of every phone, as served, is the full render', async ({ hotprov, phones }) => {
   for (const [n, phone] of phones.entries()) {
-    const device = findDeviceById(hotprov.database.db, n + 1);
+    const device = await findDeviceById(hotprov.database.db, n + 1);
     if (device === undefined) throw new Error(`device ${n + 1}`);
-    for (const file of hotprov.provisioning.renderDeviceFiles(device)) {
-      const answer = hotprov.provisioning.answer({ ...seededRequest(phone), filename: file.name });
+    for (const file of await hotprov.provisioning.renderDeviceFiles(device)) {
+      const answer = await hotprov.provisioning.answer({ ...seededRequest(phone), filename: file.name });
       if (answer.kind !== 'file') throw new Error(`${file.name}: ${answer.kind}`);
       assert.ok(answer.bytes().equals(Buffer.from(file.body, 'utf8')), file.name);
     }
   }
 });
 
-Fleet('an admin edits the Yealink template: the next fetch has the new text, from cache or not', ({ hotprov, phones }) => {
+Fleet('an admin edits the Yealink template: the next fetch has the new text, from cache or not', async ({ hotprov, phones }) => {
   const yealink = phones[0] as SeededDevice;
-  const before = hotprov.provisioning.answer(seededRequest(yealink));
+  const before = await hotprov.provisioning.answer(seededRequest(yealink));
   assert.is(before.kind, 'file');
-  const source = hotprov.templates.currentSource(hotprov.deps.tenant().id, 'yealink', 'device.cfg');
+  const tenantId = (await hotprov.deps.tenant()).id;
+  const source = hotprov.templates.currentSource(tenantId, 'yealink', 'device.cfg');
   try {
-    hotprov.templates.setOverride(hotprov.deps.tenant().id, 'yealink', 'device.cfg', `${source}## edited by an admin: {{account.userName}}\n`);
-    const after = hotprov.provisioning.answer(seededRequest(yealink));
+    hotprov.templates.setOverride(tenantId, 'yealink', 'device.cfg', `${source}## edited by an admin: {{account.userName}}\n`);
+    const after = await hotprov.provisioning.answer(seededRequest(yealink));
     if (after.kind !== 'file' || before.kind !== 'file') throw new Error('not served');
     assert.match(after.bytes().toString('utf8'), /\n## edited by an admin: \d+\n$/);
     assert.is.not(after.etag, before.etag);
-    const { served, full } = servedAndFull(hotprov, yealink, 1);
+    const { served, full } = await servedAndFull(hotprov, yealink, 1);
     assert.ok(served.equals(Buffer.from(full, 'utf8')));
   } finally {
-    hotprov.templates.setOverride(hotprov.deps.tenant().id, 'yealink', 'device.cfg', null);
+    hotprov.templates.setOverride(tenantId, 'yealink', 'device.cfg', null);
   }
 });
 
-Fleet('a template the skeletons cannot split (a comparison on a per-phone value) is served in full, the same bytes', ({ hotprov, phones }) => {
-  const source = hotprov.templates.currentSource(hotprov.deps.tenant().id, 'yealink', 'device.cfg');
+Fleet('a template the skeletons cannot split (a comparison on a per-phone value) is served in full, the same bytes', async ({ hotprov, phones }) => {
+  const tenantId = (await hotprov.deps.tenant()).id;
+  const source = hotprov.templates.currentSource(tenantId, 'yealink', 'device.cfg');
   try {
-    hotprov.templates.setOverride(hotprov.deps.tenant().id, 'yealink', 'device.cfg', `${source}{{#if (eq mode "user")}}## a user sits here\n{{/if}}`);
+    hotprov.templates.setOverride(tenantId, 'yealink', 'device.cfg', `${source}{{#if (eq mode "user")}}## a user sits here\n{{/if}}`);
     for (const [n, phone] of phones.entries()) {
       if (!phone.path.endsWith('.cfg') || phone.ua.startsWith('FileTransport')) continue;
-      const { served, full } = servedAndFull(hotprov, phone, n + 1);
+      const { served, full } = await servedAndFull(hotprov, phone, n + 1);
       assert.ok(served.equals(Buffer.from(full, 'utf8')), phone.path);
       assert.is(full.includes('## a user sits here'), n % 2 === 0, 'seeded: every other phone has a user');
     }
   } finally {
-    hotprov.templates.setOverride(hotprov.deps.tenant().id, 'yealink', 'device.cfg', null);
+    hotprov.templates.setOverride(tenantId, 'yealink', 'device.cfg', null);
   }
 });
 

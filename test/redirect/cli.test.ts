@@ -32,13 +32,13 @@ Cli.before.each(async (ctx) => {
   const env = { HOTPROV_DB: join(dir, 'h.db'), HOTPROV_BASE_URL: 'http://prov.example.test:8080' };
   Object.assign(ctx, { dir, rps, env });
   const { db, close } = openDb(env.HOTPROV_DB ?? '');
-  const tenant = ensureDefaultTenant(db);
+  const tenant = await ensureDefaultTenant(db);
   const catalog = createModelCatalog(loadVendorAdapters().map((a) => a.profile));
-  const deps = { db, now: () => new Date(), catalog, profilesChanged: () => [] };
+  const deps = { db, now: () => new Date(), catalog, profilesChanged: async () => [] };
   for (let i = 0; i < 1000; i++) {
-    enrolDevice(deps, tenant.id, { name: 'test' }, { mac: `001565${i.toString(16).padStart(6, '0')}`, vendor: 'yealink', model: 'T54W' });
+    await enrolDevice(deps, tenant.id, { name: 'test' }, { mac: `001565${i.toString(16).padStart(6, '0')}`, vendor: 'yealink', model: 'T54W' });
   }
-  db.update(tenants).set({ yealinkRpsUrl: rps.url, yealinkRpsKeyId: KEY, yealinkRpsSecret: SECRET }).run();
+  await db.update(tenants).set({ yealinkRpsUrl: rps.url, yealinkRpsKeyId: KEY, yealinkRpsSecret: SECRET });
   close();
 });
 Cli.after.each(async ({ rps, dir }) => {

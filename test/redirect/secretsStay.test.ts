@@ -40,7 +40,7 @@ Secrets.before.each(async (ctx) => {
 });
 Secrets.after.each(({ t }) => t.close());
 
-const row = (t: TestServer) => t.hotprov.database.db.select().from(tenants).get();
+const row = async (t: TestServer) => (await t.hotprov.database.db.select().from(tenants))[0];
 
 const moves: readonly [string, Record<string, unknown>, string][] = [
   ['Yealink RPS URL', { yealinkRpsUrl: 'https://evil.example.test' }, 'yealinkRpsSecret'],
@@ -60,27 +60,27 @@ for (const [what, change, secret] of moves) {
   Secrets(`changing the ${what} without ${secret} is refused and changes nothing; with it, or with null, it is taken`, async ({ t }) => {
     // The mode decides the relay's port only when none is set.
     if ('notifyMode' in change) assert.is((await t.api('PATCH', '/api/v1/tenant', { relayPort: null, relaySecret: SECRET })).status, 200);
-    const before = row(t);
+    const before = await row(t);
     const refused = await t.api('PATCH', '/api/v1/tenant', change);
     assert.is(refused.status, 400);
     assert.is(refused.body.error.code, 'secret_required');
     assert.match(refused.body.error.message, new RegExp(`give ${secret} again`));
     assert.not.ok(JSON.stringify(refused.body).includes(SECRET));
-    assert.equal(row(t), before, 'nothing changed');
+    assert.equal(await row(t), before, 'nothing changed');
 
     const cleared = await t.api('PATCH', '/api/v1/tenant', { ...change, [secret]: null });
     assert.is(cleared.status, 200);
-    assert.is((row(t) as Record<string, unknown>)[secret], null, 'the old secret is gone');
+    assert.is(((await row(t)) as Record<string, unknown>)[secret], null, 'the old secret is gone');
     const given = await t.api('PATCH', '/api/v1/tenant', { ...change, [secret]: 'a-new-secret' });
     assert.is(given.status, 200);
-    assert.is((row(t) as Record<string, unknown>)[secret], 'a-new-secret');
+    assert.is(((await row(t)) as Record<string, unknown>)[secret], 'a-new-secret');
   });
 }
 
 Secrets('the same endpoint sent again, or other settings, need no secret', async ({ t }) => {
   const same = await t.api('PATCH', '/api/v1/tenant', { yealinkRpsUrl: 'https://rps.example.test', relayHost: 'pbx.example.test', loginCode: '*36' });
   assert.is(same.status, 200);
-  assert.is(row(t)?.yealinkRpsSecret, SECRET);
+  assert.is((await row(t))?.yealinkRpsSecret, SECRET);
 });
 
 Secrets('with no relay host, the registrar is where the relay secret goes: moving it needs the secret', async ({ t }) => {
@@ -120,7 +120,7 @@ Secrets('a redirect service that fails is reported by class: its status, never i
     await new Promise((resolve) => loud.close(resolve));
   }
   // Nothing listens on that port now (a kept-alive socket the client had not yet seen closed reads as closed).
-  const result = await t.hotprov.redirects.register((await import('../../src/domain/lookup.ts')).getDevice(t.hotprov.database.db, 1, '001565aabbcc'));
+  const result = await t.hotprov.redirects.register(await (await import('../../src/domain/lookup.ts')).getDevice(t.hotprov.database.db, 1, '001565aabbcc'));
   assert.match(result?.message ?? '', /^connection (refused|closed by the remote side)$/);
 });
 
@@ -145,7 +145,7 @@ Secrets('a redirect service that hangs is reported as timed out', async ({ t }) 
     // nothing asks the made-up hosts of before.each.
     assert.is((await t.api('PATCH', '/api/v1/tenant', { yealinkRpsSecret: null, yealinkXmlRpcPassword: null })).status, 200);
     await t.api('POST', '/api/v1/devices', { mac: '001565aabbdd', vendor: 'yealink', model: 'T46U' });
-    const device = (await import('../../src/domain/lookup.ts')).getDevice(t.hotprov.database.db, 1, '001565aabbdd');
+    const device = await (await import('../../src/domain/lookup.ts')).getDevice(t.hotprov.database.db, 1, '001565aabbdd');
     const result = await redirects.register(device);
     assert.is(result?.message, 'timed out');
   } finally {

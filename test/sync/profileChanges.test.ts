@@ -69,8 +69,8 @@ Changes("a login renders the phone's files once; the fetch that follows is serve
   assert.is(fetched.status, 200);
   assert.match(await fetched.text(), /account\.1\.user_name = 101/);
   assert.is(count(ctx), 0, 'nothing rendered again for the fetch');
-  const device = findDeviceByMac(ctx.t.hotprov.database.db, '001565123456' as Mac);
-  const job = findLatestSyncJob(ctx.t.hotprov.database.db, device?.id ?? 0);
+  const device = await findDeviceByMac(ctx.t.hotprov.database.db, '001565123456' as Mac);
+  const job = await findLatestSyncJob(ctx.t.hotprov.database.db, device?.id ?? 0);
   assert.is(job?.targetEtag, fetched.headers.get('etag'), 'the NOTIFY asked for the revision the phone then got');
   assert.is(job?.state, 'fetched');
 

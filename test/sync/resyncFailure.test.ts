@@ -16,7 +16,7 @@ const later = (ctx: Context, seconds: number) => {
 const watchdog = (ctx: Context) => syncWatchdog.run({ domain: ctx.t.hotprov.deps.domain, resync: ctx.t.hotprov.resync, log: silentLogger });
 const UA = 'Yealink SIP-T54W 96.86.0.70 00:15:65:12:34:56';
 const device = async (ctx: Context) => (await ctx.t.api('GET', '/api/v1/devices/HD0001')).body;
-const audit = (ctx: Context, action: string) => listAudit(ctx.t.hotprov.database.db, 1, { action }).reverse();
+const audit = async (ctx: Context, action: string) => (await listAudit(ctx.t.hotprov.database.db, 1, { action })).reverse();
 
 interface Context {
   t: TestServer;
@@ -74,7 +74,7 @@ Failure('failed: in the device and sessions API with the reason and the retry ti
   const [session] = (await ctx.t.api('GET', '/api/v1/hotdesk/sessions')).body;
   assert.equal([session.sync.state, session.sync.retryAt, session.phone.pending], ['failed', sync.retryAt, 'login']);
 
-  const events = audit(ctx, 'sync.failed');
+  const events = await audit(ctx, 'sync.failed');
   assert.is(events.length, 1);
   assert.equal([events[0]?.idleAccount, events[0]?.actor], ['HD0001', 'resync']);
   assert.equal(JSON.parse(events[0]?.detail ?? '{}'), { reason: 'login 101', mode: 'direct', target: 'HD0001', error: sync.error, retryAt: sync.retryAt });
@@ -100,13 +100,13 @@ Failure("retried at the retry time with one NOTIFY, failed again without a secon
   assert.is(sync.state, 'failed');
   assert.is(sync.retryAt, new Date(ctx.clock.getTime() + 15 * 60_000).toISOString(), 'the next retry time');
   assert.is(ctx.notifies.size, 3, 'failed again after one NOTIFY, not a new round of retries');
-  assert.is(audit(ctx, 'sync.failed').length, 1, 'audited once, not at every retry');
+  assert.is((await audit(ctx, 'sync.failed')).length, 1, 'audited once, not at every retry');
 
   // The phone polls by itself and gets the user's profile: done, and the audit log says it recovered.
   await ctx.t.phone('/001565123456.cfg', UA);
   const done = await device(ctx);
   assert.equal([done.sync.state, done.sync.retryAt, done.phone], ['fetched', null, { account: '101', pending: null }]);
-  assert.is(audit(ctx, 'sync.recovered').length, 1);
+  assert.is((await audit(ctx, 'sync.recovered')).length, 1);
   later(ctx, 20 * 60);
   await watchdog(ctx);
   assert.is(ctx.notifies.size, 3, 'nothing more is sent once fetched');

@@ -24,7 +24,7 @@ const ACTOR = { name: 'test' };
 async function renderWith(text: string): Promise<Map<string, string>> {
   const hotprov: Hotprov = await createHotprov({ config: testConfig(), adminToken: TEST_TOKEN, log: silentLogger });
   const deps = hotprov.deps.domain;
-  const tenant = hotprov.deps.tenant();
+  const tenant = await hotprov.deps.tenant();
   try {
     await createUser(deps, tenant.id, 4, ACTOR, {
       extension: '201',
@@ -43,9 +43,9 @@ async function renderWith(text: string): Promise<Map<string, string>> {
       ['polycom', 'VVX450', '0004f2000003'],
     ] as const;
     for (const [vendor, model, mac] of phones) {
-      const device = enrolDevice(deps, tenant.id, ACTOR, { mac, vendor, model, label: text, location: text });
+      const device = await enrolDevice(deps, tenant.id, ACTOR, { mac, vendor, model, label: text, location: text });
       await login(deps, tenant.id, ACTOR, { device: mac, extension: '201', pin: '4826', method: 'api' });
-      for (const f of hotprov.provisioning.renderDeviceFiles(device)) out.set(`${vendor}/${f.name}`, f.body);
+      for (const f of await hotprov.provisioning.renderDeviceFiles(device)) out.set(`${vendor}/${f.name}`, f.body);
     }
     return out;
   } finally {

@@ -311,11 +311,11 @@ const ACTOR = { name: 'office-test' };
 async function renderConfigured(): Promise<{ files: GoldenFile[]; overridden: Set<string> }> {
   const hotprov = await createHotprov({ config: testConfig(), adminToken: TEST_TOKEN, log: silentLogger, now: () => new Date('2026-01-05T08:00:00Z') });
   const deps = hotprov.deps.domain;
-  const tenantId = hotprov.deps.tenant().id;
+  const tenantId = (await hotprov.deps.tenant()).id;
   const out: GoldenFile[] = [];
   const overridden = new Set<string>();
   try {
-    updateTenant(deps, tenantId, ACTOR, {
+    await updateTenant(deps, tenantId, ACTOR, {
       registrarTransport: 'tls',
       pickupCode: '**',
       pollMode: 'nightly',
@@ -328,7 +328,7 @@ async function renderConfigured(): Promise<{ files: GoldenFile[]; overridden: Se
       codecs: ['g722', 'pcma'],
       srtp: 'auto',
     });
-    const tenant = hotprov.deps.tenant();
+    const tenant = await hotprov.deps.tenant();
     await createUser(deps, tenantId, tenant.pinMinLength, ACTOR, {
       extension: '201',
       displayName: 'Ana López',
@@ -340,7 +340,7 @@ async function renderConfigured(): Promise<{ files: GoldenFile[]; overridden: Se
     for (const adapter of hotprov.adapters) {
       for (const model of adapter.profile.models.values()) {
         n++;
-        const device = enrolDevice(deps, tenantId, ACTOR, {
+        const device = await enrolDevice(deps, tenantId, ACTOR, {
           mac: `${adapter.profile.macPrefixes[0] ?? '000000'}${String(n).padStart(6, '0')}`,
           vendor: adapter.id,
           model: model.id,
@@ -349,15 +349,15 @@ async function renderConfigured(): Promise<{ files: GoldenFile[]; overridden: Se
         const dir = `${adapter.id}/${model.id}`;
         // Every other model's desk follows its own time zone and language.
         if (n % 2 === 0) {
-          updateDevice(deps, tenantId, ACTOR, device.idleAccount, { phoneTimezone: 'America/New_York', phoneLanguage: 'fr' });
+          await updateDevice(deps, tenantId, ACTOR, device.idleAccount, { phoneTimezone: 'America/New_York', phoneLanguage: 'fr' });
           overridden.add(dir);
         }
-        const current = () => findDeviceById(deps.db, device.id) ?? device;
-        for (const f of hotprov.provisioning.renderDeviceFiles(current())) out.push({ path: `${dir}/idle/${f.name}`, body: f.body });
+        const current = async () => (await findDeviceById(deps.db, device.id)) ?? device;
+        for (const f of await hotprov.provisioning.renderDeviceFiles(await current())) out.push({ path: `${dir}/idle/${f.name}`, body: f.body });
         await login(deps, tenantId, ACTOR, { device: device.idleAccount, extension: '201', pin: '4826', method: 'api' });
-        for (const f of hotprov.provisioning.renderDeviceFiles(current())) out.push({ path: `${dir}/user/${f.name}`, body: f.body });
-        deleteDevice(deps, tenantId, ACTOR, device.idleAccount);
-        for (const f of hotprov.provisioning.renderDeviceFiles(current())) out.push({ path: `${dir}/retired/${f.name}`, body: f.body });
+        for (const f of await hotprov.provisioning.renderDeviceFiles(await current())) out.push({ path: `${dir}/user/${f.name}`, body: f.body });
+        await deleteDevice(deps, tenantId, ACTOR, device.idleAccount);
+        for (const f of await hotprov.provisioning.renderDeviceFiles(await current())) out.push({ path: `${dir}/retired/${f.name}`, body: f.body });
       }
     }
   } finally {
@@ -479,9 +479,9 @@ Configured('the empty directory a Yealink downloads is a template an admin can e
     const yealink = hotprov.adapters.find((a) => a.id === 'yealink');
     assert.ok(yealink !== undefined);
     const shipped = readFileSync(new URL('../../templates/yealink/contacts.xml.hbs', import.meta.url), 'utf8');
-    const ok = checkTemplate(yealink, hotprov.deps.tenant(), 'http://prov.example.test', 'contacts.xml', shipped);
+    const ok = checkTemplate(yealink, await hotprov.deps.tenant(), 'http://prov.example.test', 'contacts.xml', shipped);
     assert.ok(ok.ok);
-    const broken = checkTemplate(yealink, hotprov.deps.tenant(), 'http://prov.example.test', 'contacts.xml', '<root_contact>');
+    const broken = checkTemplate(yealink, await hotprov.deps.tenant(), 'http://prov.example.test', 'contacts.xml', '<root_contact>');
     assert.not.ok(broken.ok);
     assert.match(broken.ok ? '' : broken.error, /not well-formed XML/);
   } finally {

@@ -19,16 +19,16 @@ export const PasswordForm = z.object({ password: textField });
 export function adminPages(router: Router, kit: PageKit): void {
   const { domain } = kit.deps;
 
-  router.get('/admins', (ctx) => {
+  router.get('/admins', async (ctx) => {
     const by = kit.principal(ctx);
     const tenantId = kit.tenantId(ctx);
-    const show = (rows: ReturnType<typeof listAdmins>) =>
+    const show = (rows: Awaited<ReturnType<typeof listAdmins>>) =>
       rows.map((a) => ({ id: a.id, username: a.username, role: a.role, createdAt: when(a.createdAt), self: a.username === by.name }));
-    kit.page(ctx, 'admins', {
+    await kit.page(ctx, 'admins', {
       title: 'Admins',
       nav: 'admins',
-      accounts: show(listAdmins(domain.db, tenantId)),
-      providers: canManageTenants(by) ? show(listAdmins(domain.db, null)) : null,
+      accounts: show(await listAdmins(domain.db, tenantId)),
+      providers: canManageTenants(by) ? show(await listAdmins(domain.db, null)) : null,
       roles: canManageTenants(by) ? ['admin', 'helpdesk', 'provider'] : ['admin', 'helpdesk'],
     });
   });
@@ -50,7 +50,7 @@ export function adminPages(router: Router, kit: PageKit): void {
     kit.attempt(
       ctx,
       '/console/admins',
-      () => deleteAdmin(domain.db, domain.now(), kit.principal(ctx), kit.tenantId(ctx), Number(ctx.params.id)),
+      async () => await deleteAdmin(domain.db, domain.now(), kit.principal(ctx), kit.tenantId(ctx), Number(ctx.params.id)),
       'Account deleted.',
     ),
   );
@@ -58,7 +58,8 @@ export function adminPages(router: Router, kit: PageKit): void {
     kit.attempt(
       ctx,
       '/console/admins',
-      () => resetAdminPassword(domain.db, domain.now(), kit.principal(ctx), kit.tenantId(ctx), Number(ctx.params.id), kit.input(ctx, PasswordForm).password),
+      async () =>
+        await resetAdminPassword(domain.db, domain.now(), kit.principal(ctx), kit.tenantId(ctx), Number(ctx.params.id), kit.input(ctx, PasswordForm).password),
       'Password changed; that account is signed out everywhere.',
     ),
   );

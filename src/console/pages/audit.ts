@@ -25,14 +25,14 @@ export function auditPages(router: Router, kit: PageKit): void {
   const { domain } = kit.deps;
   const auditFilter = (ctx: RouterContext) => AuditFilterForm.parse(ctx.query);
 
-  router.get('/audit', (ctx) => {
+  router.get('/audit', async (ctx) => {
     const { shown, filter } = auditFilter(ctx);
-    const events = listAudit(domain.db, kit.tenantId(ctx), { ...filter, limit: 500 }).map((e) => ({ ...e, at: when(e.at) }));
-    kit.page(ctx, 'audit', { title: 'Audit log', nav: 'audit', f: shown, events, query: new URLSearchParams(shown).toString() });
+    const events = (await listAudit(domain.db, kit.tenantId(ctx), { ...filter, limit: 500 })).map((e) => ({ ...e, at: when(e.at) }));
+    await kit.page(ctx, 'audit', { title: 'Audit log', nav: 'audit', f: shown, events, query: new URLSearchParams(shown).toString() });
   });
-  router.get('/audit.csv', (ctx) => {
+  router.get('/audit.csv', async (ctx) => {
     const { filter } = auditFilter(ctx);
-    const rows = listAudit(domain.db, kit.tenantId(ctx), filter).map((e) => [
+    const rows = (await listAudit(domain.db, kit.tenantId(ctx), filter)).map((e) => [
       e.at.toISOString(),
       e.actor,
       e.action,

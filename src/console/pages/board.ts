@@ -15,14 +15,14 @@ export function boardPage(router: Router, kit: PageKit): void {
   const { deps } = kit;
   const { domain } = deps;
 
-  const desks = (ctx: RouterContext) => {
-    const open = new Map(listOpenSessions(domain.db, kit.tenantId(ctx)).map((s) => [s.device.id, s]));
-    const bySipUser = new Map(listUsers(domain.db, kit.tenantId(ctx)).map((u) => [u.sipUser, u]));
-    return listDevices(domain.db, kit.tenantId(ctx))
-      .filter((d) => d.hotdesk)
-      .map((d) => {
+  const desks = async (ctx: RouterContext) => {
+    const open = new Map((await listOpenSessions(domain.db, kit.tenantId(ctx))).map((s) => [s.device.id, s]));
+    const bySipUser = new Map((await listUsers(domain.db, kit.tenantId(ctx))).map((u) => [u.sipUser, u]));
+    const hotDesks = (await listDevices(domain.db, kit.tenantId(ctx))).filter((d) => d.hotdesk);
+    return await Promise.all(
+      hotDesks.map(async (d) => {
         const s = open.get(d.id);
-        const sync = deps.resync.latest(d.id);
+        const sync = await deps.resync.latest(d.id);
         const phone = phoneState(d, s?.user);
         return {
           idleAccount: d.idleAccount,
@@ -40,20 +40,21 @@ export function boardPage(router: Router, kit: PageKit): void {
           loggingIn: phone.pending === 'login',
           lastSeen: when(d.lastSeenAt),
         };
-      });
+      }),
+    );
   };
-  router.get('/', (ctx) => kit.page(ctx, 'board', { title: 'Hot desks', nav: 'board', desks: desks(ctx) }));
-  router.get('/board-rows', (ctx) => {
+  router.get('/', async (ctx) => await kit.page(ctx, 'board', { title: 'Hot desks', nav: 'board', desks: await desks(ctx) }));
+  router.get('/board-rows', async (ctx) => {
     const s = kit.session(ctx);
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = kit.views.partial('board_rows', { desks: desks(ctx), csrf: s?.csrfToken });
+    ctx.body = kit.views.partial('board_rows', { desks: await desks(ctx), csrf: s?.csrfToken });
   });
   router.post('/devices/:device/logout', (ctx) =>
     kit.attempt(
       ctx,
       '/console/',
-      () => logout(domain, kit.tenantId(ctx), kit.actor(ctx), { device: ctx.params.device ?? '', method: 'admin' }),
+      async () => await logout(domain, kit.tenantId(ctx), kit.actor(ctx), { device: ctx.params.device ?? '', method: 'admin' }),
       `Logged out ${ctx.params.device}.`,
     ),
   );
@@ -61,7 +62,7 @@ export function boardPage(router: Router, kit: PageKit): void {
     kit.attempt(
       ctx,
       '/console/',
-      () => logoutSessions(domain, kit.tenantId(ctx), kit.actor(ctx), { reason: 'admin', method: 'admin' }),
+      async () => await logoutSessions(domain, kit.tenantId(ctx), kit.actor(ctx), { reason: 'admin', method: 'admin' }),
       'Everyone is logged out.',
     ),
   );

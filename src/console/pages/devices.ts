@@ -70,16 +70,16 @@ export function devicePages(router: Router, kit: PageKit): void {
   const models = () =>
     deps.adapters.flatMap((a) => [...a.profile.models.values()].map((m) => ({ vendor: a.id, vendorName: a.profile.name, id: m.id, name: m.name })));
 
-  router.get('/devices', (ctx) => {
+  router.get('/devices', async (ctx) => {
     const q = (typeof ctx.query.q === 'string' ? ctx.query.q : '').trim().toLowerCase();
-    const all = listDevices(domain.db, kit.tenantId(ctx)).filter(
+    const all = (await listDevices(domain.db, kit.tenantId(ctx))).filter(
       (d) => q === '' || [d.mac, formatMac(d.mac as Mac), d.idleAccount, d.label, d.location].some((v) => v.toLowerCase().includes(q)),
     );
     const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE));
     const current = Math.min(pages, Math.max(1, Number(ctx.query.page) || 1));
     const link = (p: number) => `/console/devices?${new URLSearchParams({ q, page: String(p) }).toString()}`;
-    const seated = new Map(listOpenSessions(domain.db, kit.tenantId(ctx)).map((s) => [s.device.id, s.user]));
-    kit.page(ctx, 'devices', {
+    const seated = new Map((await listOpenSessions(domain.db, kit.tenantId(ctx))).map((s) => [s.device.id, s.user]));
+    await kit.page(ctx, 'devices', {
       title: 'Devices',
       nav: 'devices',
       q,
@@ -93,47 +93,47 @@ export function devicePages(router: Router, kit: PageKit): void {
       next: current < pages ? link(current + 1) : null,
     });
   });
-  router.post('/devices', (ctx) => {
+  router.post('/devices', async (ctx) => {
     try {
-      const device = enrolDevice(domain, kit.tenantId(ctx), kit.actor(ctx), kit.input(ctx, EnrolForm));
+      const device = await enrolDevice(domain, kit.tenantId(ctx), kit.actor(ctx), kit.input(ctx, EnrolForm));
       // The activation code is shown this once, on the new device's page: only a hash of it is kept.
-      devicePage(ctx, device.idleAccount, { label: 'Device enrolled. Activation code (shown once)', value: device.activationCode });
+      await devicePage(ctx, device.idleAccount, { label: 'Device enrolled. Activation code (shown once)', value: device.activationCode });
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
-      kit.back(ctx, '/console/devices', { error: err.message });
+      await kit.back(ctx, '/console/devices', { error: err.message });
     }
   });
 
   /** The device page; `once` is a secret shown this one time (an activation code, the web password), never put in a URL. */
-  const devicePage = (ctx: RouterContext, ref: string, once?: { label: string; value: string }) => {
-    const device = getDevice(domain.db, kit.tenantId(ctx), ref);
-    const seated = listOpenSessions(domain.db, kit.tenantId(ctx)).find((s) => s.device.id === device.id)?.user;
+  const devicePage = async (ctx: RouterContext, ref: string, once?: { label: string; value: string }) => {
+    const device = await getDevice(domain.db, kit.tenantId(ctx), ref);
+    const seated = (await listOpenSessions(domain.db, kit.tenantId(ctx))).find((s) => s.device.id === device.id)?.user;
     // "as": whose profile to show (a user's extension, "idle", or nothing for what the phone gets now).
     const as = typeof ctx.query.as === 'string' && ctx.query.as !== '' ? ctx.query.as : null;
     const reveal = ctx.query.reveal === '1';
     // A helpdesk never sees a phone's passwords, asked for in the URL or not.
     if (reveal && !canSeeSecrets(kit.principal(ctx))) {
-      kit.forbidden(ctx);
+      await kit.forbidden(ctx);
       return;
     }
     if (reveal) {
       // Who saw a phone's passwords, and when.
-      recordAudit(domain.db, kit.tenantId(ctx), domain.now(), kit.actor(ctx), {
+      await recordAudit(domain.db, kit.tenantId(ctx), domain.now(), kit.actor(ctx), {
         action: 'console.secrets_revealed',
         deviceMac: device.mac,
         idleAccount: device.idleAccount,
         detail: { as: as ?? 'current' },
       });
     }
-    const asUser = as === null ? undefined : as === 'idle' ? null : getUser(domain.db, kit.tenantId(ctx), as);
-    kit.page(ctx, 'device', {
+    const asUser = as === null ? undefined : as === 'idle' ? null : await getUser(domain.db, kit.tenantId(ctx), as);
+    await kit.page(ctx, 'device', {
       title: device.idleAccount,
       nav: 'devices',
-      device: presentDevice(device, seated, deps.provisioning.summary(device), deps.resync.latest(device.id)),
-      syncRetry: when(deps.resync.latest(device.id)?.retryAt),
+      device: presentDevice(device, seated, await deps.provisioning.summary(device), await deps.resync.latest(device.id)),
+      syncRetry: when((await deps.resync.latest(device.id))?.retryAt),
       languages: PHONE_LANGUAGES,
-      files: deps.provisioning.renderDeviceFiles(device, { maskSecrets: !reveal, ...(asUser === undefined ? {} : { as: asUser }) }),
-      users: listUsers(domain.db, kit.tenantId(ctx)).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === as })),
+      files: await deps.provisioning.renderDeviceFiles(device, { maskSecrets: !reveal, ...(asUser === undefined ? {} : { as: asUser }) }),
+      users: (await listUsers(domain.db, kit.tenantId(ctx))).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === as })),
       asIdle: as === 'idle',
       reveal,
       access: accessView(device),
@@ -148,34 +148,34 @@ export function devicePages(router: Router, kit: PageKit): void {
     return kit.attempt(
       ctx,
       `/console/devices/${ref}`,
-      () => approveDevice(domain, kit.tenantId(ctx), kit.actor(ctx), ref),
+      async () => await approveDevice(domain, kit.tenantId(ctx), kit.actor(ctx), ref),
       'Approved: the phone gets its profile at its next fetch.',
     );
   });
-  const showingOnce = (ctx: RouterContext, work: () => { label: string; value: string }) => {
+  const showingOnce = async (ctx: RouterContext, work: () => Promise<{ label: string; value: string }>) => {
     const ref = ctx.params.device ?? '';
     try {
-      devicePage(ctx, ref, work());
+      await devicePage(ctx, ref, await work());
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
-      kit.back(ctx, `/console/devices/${ref}`, { error: err.message });
+      await kit.back(ctx, `/console/devices/${ref}`, { error: err.message });
     }
   };
   router.post('/devices/:device/activation-code', (ctx) =>
-    showingOnce(ctx, () => ({
+    showingOnce(ctx, async () => ({
       label: 'Activation code (shown once; type it on the phone after pressing Activate)',
-      value: createActivationCode(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? '').activationCode,
+      value: (await createActivationCode(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? '')).activationCode,
     })),
   );
   router.post('/devices/:device/unclaim', (ctx) =>
-    showingOnce(ctx, () => ({
+    showingOnce(ctx, async () => ({
       label: 'Access reset. New activation code (shown once)',
-      value: resetDeviceAccess(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? '').activationCode,
+      value: (await resetDeviceAccess(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? '')).activationCode,
     })),
   );
   router.post('/devices/:device/web-password', (ctx) =>
-    showingOnce(ctx, () => {
-      const web = revealWebPassword(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? '');
+    showingOnce(ctx, async () => {
+      const web = await revealWebPassword(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? '');
       return { label: `Web interface login (user ${web.username}; this reveal is in the audit log)`, value: web.password };
     }),
   );
@@ -184,7 +184,7 @@ export function devicePages(router: Router, kit: PageKit): void {
     return kit.attempt(
       ctx,
       `/console/devices/${ref}`,
-      () => updateDevice(domain, kit.tenantId(ctx), kit.actor(ctx), ref, kit.input(ctx, DeviceForm)),
+      async () => await updateDevice(domain, kit.tenantId(ctx), kit.actor(ctx), ref, kit.input(ctx, DeviceForm)),
       'Saved.',
     );
   });
@@ -192,13 +192,13 @@ export function devicePages(router: Router, kit: PageKit): void {
     kit.attempt(
       ctx,
       '/console/devices',
-      () => deleteDevice(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? ''),
+      async () => await deleteDevice(domain, kit.tenantId(ctx), kit.actor(ctx), ctx.params.device ?? ''),
       `Deleted ${ctx.params.device}.`,
     ),
   );
 
-  router.get('/devices.csv', (ctx) => {
-    const rows = listDevices(domain.db, kit.tenantId(ctx)).map((d) => [
+  router.get('/devices.csv', async (ctx) => {
+    const rows = (await listDevices(domain.db, kit.tenantId(ctx))).map((d) => [
       formatMac(d.mac as Mac),
       d.vendor,
       d.model,
@@ -216,15 +216,15 @@ export function devicePages(router: Router, kit: PageKit): void {
    * Device import: every row is checked and shown with its problem first; only a file without problems is written,
    * all of it in one transaction.
    */
-  router.post('/import/devices', (ctx) => {
+  router.post('/import/devices', async (ctx) => {
     const { csv, action } = kit.input(ctx, ImportForm);
-    const plan = planDeviceImport(domain, kit.tenantId(ctx), parseCsv(csv));
+    const plan = await planDeviceImport(domain, kit.tenantId(ctx), parseCsv(csv));
     if (action === 'import' && plan.ready) {
-      const count = applyDeviceImport(domain, kit.tenantId(ctx), kit.actor(ctx), plan);
-      kit.back(ctx, '/console/devices', { notice: `Imported ${count} device(s).` });
+      const count = await applyDeviceImport(domain, kit.tenantId(ctx), kit.actor(ctx), plan);
+      await kit.back(ctx, '/console/devices', { notice: `Imported ${count} device(s).` });
       return;
     }
-    kit.page(ctx, 'import', {
+    await kit.page(ctx, 'import', {
       title: 'Import devices',
       nav: 'devices',
       csv,

@@ -40,8 +40,8 @@ export function sessionPages(router: Router, kit: PageKit): void {
 
   router.use(async function consoleSession(ctx: RouterContext, next: Next) {
     const cookie = ctx.cookies.get(SESSION_COOKIE);
-    const session = cookie === undefined ? null : sessionByToken(domain.db, domain.now(), cookie);
-    const acting = session === null ? null : actingTenant(session);
+    const session = cookie === undefined ? null : await sessionByToken(domain.db, domain.now(), cookie);
+    const acting = session === null ? null : await actingTenant(session);
     ctx.state.console = acting === null ? null : session;
     if (session !== null && acting !== null) {
       ctx.state.principal = principalOf(session.admin);
@@ -58,7 +58,7 @@ export function sessionPages(router: Router, kit: PageKit): void {
     }
     // Refused on the server whatever the page showed: a route nobody listed, or one above the account's role.
     if (access === null || !mayUse(session.admin.role, access)) {
-      kit.forbidden(ctx);
+      await kit.forbidden(ctx);
       return;
     }
     if (ctx.method === 'POST') {
@@ -78,37 +78,37 @@ export function sessionPages(router: Router, kit: PageKit): void {
    * The tenant a session acts in: a provider's choice while that tenant is in service, else the default tenant;
    * an admin's or helpdesk's own, or null (signed out) once their tenant is retired.
    */
-  const actingTenant = (session: ConsoleSession): number | null => {
+  const actingTenant = async (session: ConsoleSession): Promise<number | null> => {
     const { admin } = session;
-    const inService = (id: number | null): id is number => {
-      const tenant = id === null ? undefined : findTenant(domain.db, id);
+    const inService = async (id: number | null): Promise<boolean> => {
+      const tenant = id === null ? undefined : await findTenant(domain.db, id);
       return tenant !== undefined && tenant.retiredAt === null;
     };
-    if (admin.role !== 'provider') return inService(admin.tenantId) ? admin.tenantId : null;
-    return inService(session.tenantId) ? session.tenantId : kit.deps.tenant().id;
+    if (admin.role !== 'provider') return (await inService(admin.tenantId)) ? admin.tenantId : null;
+    return (await inService(session.tenantId)) ? session.tenantId : (await kit.deps.tenant()).id;
   };
 
   /** A provider's tenant switcher: the chosen tenant is kept in the session; the board of it follows. */
-  router.post('/tenant', (ctx) => {
+  router.post('/tenant', async (ctx) => {
     const { tenant } = kit.input(ctx, SwitchTenantForm);
-    const row = findActiveTenantBySlug(domain.db, tenant);
+    const row = await findActiveTenantBySlug(domain.db, tenant);
     const cookie = ctx.cookies.get(SESSION_COOKIE);
     if (row === undefined || cookie === undefined) {
-      kit.back(ctx, '/console/', { error: `No tenant ${tenant}.` });
+      await kit.back(ctx, '/console/', { error: `No tenant ${tenant}.` });
       return;
     }
-    setSessionTenant(domain.db, cookie, row.id);
-    kit.back(ctx, '/console/', { notice: `Now in ${row.name}.` });
+    await setSessionTenant(domain.db, cookie, row.id);
+    await kit.back(ctx, '/console/', { notice: `Now in ${row.name}.` });
   });
 
   /**
    * The sign-in form carries a token that must match a cookie set with it (SameSite=Strict), so another site
    * cannot sign a browser in to an account of its choosing.
    */
-  const signInPage = (ctx: RouterContext, data: Record<string, unknown>) => {
+  const signInPage = async (ctx: RouterContext, data: Record<string, unknown>) => {
     const signInCsrf = randomBytes(24).toString('base64url');
     ctx.cookies.set(SIGN_IN_COOKIE, signInCsrf, { ...cookieOptions(ctx), sameSite: 'strict', path: '/console/login', maxAge: 3600_000 });
-    kit.page(ctx, 'login', { title: 'Sign in', signInCsrf, ...data });
+    await kit.page(ctx, 'login', { title: 'Sign in', signInCsrf, ...data });
   };
   router.get('/login', (ctx) => signInPage(ctx, {}));
   router.post('/login', async (ctx) => {
@@ -116,24 +116,24 @@ export function sessionPages(router: Router, kit: PageKit): void {
     const expected = ctx.cookies.get(SIGN_IN_COOKIE) ?? '';
     if (expected === '' || !sameSecret(_csrf, expected)) {
       ctx.status = 403;
-      signInPage(ctx, { error: 'The sign-in form is out of date or not from this console; sign in again.', username });
+      await signInPage(ctx, { error: 'The sign-in form is out of date or not from this console; sign in again.', username });
       return;
     }
     try {
       // Failed sign-ins of names nobody has are logged in the default tenant; an account's in its own.
-      const { token } = await signIn(domain, kit.deps.tenant().id, username, password);
+      const { token } = await signIn(domain, (await kit.deps.tenant()).id, username, password);
       ctx.cookies.set(SIGN_IN_COOKIE, null, { path: '/console/login' });
       ctx.cookies.set(SESSION_COOKIE, token, { ...cookieOptions(ctx), sameSite: 'lax', maxAge: SESSION_HOURS * 3600_000 });
       ctx.redirect('/console/');
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       ctx.status = err.status;
-      signInPage(ctx, { error: err.message, username });
+      await signInPage(ctx, { error: err.message, username });
     }
   });
-  router.post('/logout', (ctx) => {
+  router.post('/logout', async (ctx) => {
     const cookie = ctx.cookies.get(SESSION_COOKIE);
-    if (cookie !== undefined) signOut(domain.db, cookie);
+    if (cookie !== undefined) await signOut(domain.db, cookie);
     ctx.cookies.set(SESSION_COOKIE, null, cookieOptions(ctx));
     ctx.redirect('/console/login');
   });

@@ -59,9 +59,9 @@ export function settingsPages(router: Router, kit: PageKit): void {
   const { deps } = kit;
   const { domain } = deps;
 
-  const showSettings = (ctx: RouterContext, newToken?: { name: string; value: string }) => {
-    const tenant = getTenant(domain.db, kit.tenantId(ctx));
-    kit.page(ctx, 'settings', {
+  const showSettings = async (ctx: RouterContext, newToken?: { name: string; value: string }) => {
+    const tenant = await getTenant(domain.db, kit.tenantId(ctx));
+    await kit.page(ctx, 'settings', {
       title: 'Settings',
       nav: 'settings',
       tenant,
@@ -70,7 +70,10 @@ export function settingsPages(router: Router, kit: PageKit): void {
       languages: PHONE_LANGUAGES,
       codecs: tenant.codecs === null ? '' : (JSON.parse(tenant.codecs) as string[]).join(', '),
       // The tenant's tokens; a provider also sees the providers' own.
-      tokens: [...listApiTokens(domain.db, kit.tenantId(ctx)), ...(canManageTenants(kit.principal(ctx)) ? listApiTokens(domain.db, null) : [])].map((t) => ({
+      tokens: [
+        ...(await listApiTokens(domain.db, kit.tenantId(ctx))),
+        ...(canManageTenants(kit.principal(ctx)) ? await listApiTokens(domain.db, null) : []),
+      ].map((t) => ({
         ...t,
         createdAt: when(t.createdAt),
         revoked: t.revokedAt !== null,
@@ -84,38 +87,38 @@ export function settingsPages(router: Router, kit: PageKit): void {
     kit.attempt(
       ctx,
       '/console/settings',
-      () => {
-        updateTenant(domain, kit.tenantId(ctx), kit.actor(ctx), kit.input(ctx, SettingsForm));
-        deps.onTenantChanged();
+      async () => {
+        await updateTenant(domain, kit.tenantId(ctx), kit.actor(ctx), kit.input(ctx, SettingsForm));
+        await deps.onTenantChanged();
       },
       'Settings saved; phones are being re-provisioned.',
     ),
   );
-  router.post('/tokens', (ctx) => {
+  router.post('/tokens', async (ctx) => {
     try {
       const { name, role } = kit.input(ctx, TokenForm);
       // A token works in the tenant it was made in; only a provider makes a provider's token.
       if (role === 'provider' && !canManageTenants(kit.principal(ctx))) throw InvalidField('role', 'only a provider makes a provider token');
       const access = { role, tenantId: role === 'provider' ? null : kit.tenantId(ctx) };
-      const { token } = createApiToken(domain.db, domain.now(), name, kit.session(ctx)?.admin.username ?? '?', access);
-      showSettings(ctx, { name, value: token });
+      const { token } = await createApiToken(domain.db, domain.now(), name, kit.session(ctx)?.admin.username ?? '?', access);
+      await showSettings(ctx, { name, value: token });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      kit.back(ctx, '/console/settings', { error: err.message });
+      await kit.back(ctx, '/console/settings', { error: err.message });
     }
   });
   router.post('/tokens/:id/revoke', (ctx) =>
     kit.attempt(
       ctx,
       '/console/settings',
-      () => {
+      async () => {
         const id = Number(ctx.params.id);
         // Another tenant's token is not found; a provider also revokes the providers' tokens.
         try {
-          revokeApiToken(domain.db, domain.now(), id, kit.tenantId(ctx));
+          await revokeApiToken(domain.db, domain.now(), id, kit.tenantId(ctx));
         } catch (err) {
           if (!(err instanceof AppError) || err.status !== 404 || !canManageTenants(kit.principal(ctx))) throw err;
-          revokeApiToken(domain.db, domain.now(), id, null);
+          await revokeApiToken(domain.db, domain.now(), id, null);
         }
       },
       'Token revoked.',

@@ -48,20 +48,23 @@ export function templatePages(router: Router, kit: PageKit): void {
   };
 
   /** The templates, tried on the sample phones (and on a chosen phone and user) before phones get them. */
-  const editing = (
+  const editing = async (
     ctx: RouterContext,
     adapter: ReturnType<typeof templateParams>['adapter'],
     chosen?: Parameters<typeof checkTemplate>[5],
-  ): TemplateEditing => ({
-    templates: deps.templates,
-    check: (_vendor, name, source) => {
-      const check = checkTemplate(adapter, kit.tenant(ctx), kit.tenant(ctx).phoneBaseUrl, name, source, chosen);
-      return check.ok ? null : check.error;
-    },
-  });
+  ): Promise<TemplateEditing> => {
+    const tenant = await kit.tenant(ctx);
+    return {
+      templates: deps.templates,
+      check: (_vendor, name, source) => {
+        const check = checkTemplate(adapter, tenant, tenant.phoneBaseUrl, name, source, chosen);
+        return check.ok ? null : check.error;
+      },
+    };
+  };
 
-  router.get('/templates', (ctx) => {
-    const latest = new Map(latestRevisions(domain.db, kit.tenantId(ctx)).map((r) => [`${r.vendor}/${r.name}`, r]));
+  router.get('/templates', async (ctx) => {
+    const latest = new Map((await latestRevisions(domain.db, kit.tenantId(ctx))).map((r) => [`${r.vendor}/${r.name}`, r]));
     const templates = [...deps.templates.names()].flatMap(([vendor, names]) =>
       names.map((name) => {
         const last = latest.get(`${vendor}/${name}`);
@@ -73,19 +76,19 @@ export function templatePages(router: Router, kit: PageKit): void {
         };
       }),
     );
-    kit.page(ctx, 'templates', { title: 'Templates', nav: 'templates', templates });
+    await kit.page(ctx, 'templates', { title: 'Templates', nav: 'templates', templates });
   });
 
-  const showTemplate = (
+  const showTemplate = async (
     ctx: RouterContext,
     vendor: string,
     name: string,
     extra: { source?: string; samples?: readonly { label: string; body: string }[]; saved?: boolean; error?: string; device?: string; user?: string } = {},
   ) => {
-    const revisions = revisionsOf(domain.db, kit.tenantId(ctx), vendor, name);
+    const revisions = await revisionsOf(domain.db, kit.tenantId(ctx), vendor, name);
     const latest = revisions[0];
-    const phones = listDevices(domain.db, kit.tenantId(ctx)).filter((d) => d.vendor === vendor);
-    kit.page(ctx, 'template', {
+    const phones = (await listDevices(domain.db, kit.tenantId(ctx))).filter((d) => d.vendor === vendor);
+    await kit.page(ctx, 'template', {
       title: `${vendor}/${name}`,
       nav: 'templates',
       vendor,
@@ -96,7 +99,11 @@ export function templatePages(router: Router, kit: PageKit): void {
       saved: extra.saved,
       error: extra.error,
       devices: phones.map((d) => ({ idleAccount: d.idleAccount, model: d.model, label: d.label, selected: d.idleAccount === extra.device })),
-      users: listUsers(domain.db, kit.tenantId(ctx)).map((u) => ({ extension: u.extension, displayName: u.displayName, selected: u.extension === extra.user })),
+      users: (await listUsers(domain.db, kit.tenantId(ctx))).map((u) => ({
+        extension: u.extension,
+        displayName: u.displayName,
+        selected: u.extension === extra.user,
+      })),
       revisions: revisions.map((r, i) => ({
         id: r.id,
         when: when(r.createdAt),
@@ -107,71 +114,71 @@ export function templatePages(router: Router, kit: PageKit): void {
       devicesCount: phones.length,
     });
   };
-  router.get('/templates/:vendor/:name', (ctx) => {
+  router.get('/templates/:vendor/:name', async (ctx) => {
     const { vendor, name } = templateParams(ctx);
-    showTemplate(ctx, vendor, name);
+    await showTemplate(ctx, vendor, name);
   });
 
   /** Tries a source on sample phones (and the chosen one); saves it only when asked and when it passed. */
-  router.post('/templates/:vendor/:name', (ctx) => {
+  router.post('/templates/:vendor/:name', async (ctx) => {
     const { vendor, name, adapter } = templateParams(ctx);
     const { source, device: deviceRef, user: userRef, action } = kit.input(ctx, TemplateForm);
-    const chosenDevice = deviceRef === '' ? undefined : getDevice(domain.db, kit.tenantId(ctx), deviceRef);
-    const chosenUser = userRef === '' ? null : getUser(domain.db, kit.tenantId(ctx), userRef);
+    const chosenDevice = deviceRef === '' ? undefined : await getDevice(domain.db, kit.tenantId(ctx), deviceRef);
+    const chosenUser = userRef === '' ? null : await getUser(domain.db, kit.tenantId(ctx), userRef);
     const chosen =
       chosenDevice === undefined
         ? undefined
-        : { device: chosenDevice, user: chosenUser === null ? null : { row: chosenUser, keys: keysOf(domain.db, chosenUser.id) } };
+        : { device: chosenDevice, user: chosenUser === null ? null : { row: chosenUser, keys: await keysOf(domain.db, chosenUser.id) } };
     const keep = { source, device: deviceRef, user: userRef };
-    const refused = (message: string) => {
+    const refused = async (message: string) => {
       ctx.status = 422;
-      showTemplate(ctx, vendor, name, { ...keep, error: `Not saved: ${message}` });
+      await showTemplate(ctx, vendor, name, { ...keep, error: `Not saved: ${message}` });
     };
     if (action !== 'save') {
-      const check = checkTemplate(adapter, kit.tenant(ctx), kit.tenant(ctx).phoneBaseUrl, name, source, chosen);
-      if (!check.ok) refused(`the template ${check.error}`);
-      else showTemplate(ctx, vendor, name, { ...keep, samples: check.samples });
+      const check = checkTemplate(adapter, await kit.tenant(ctx), (await kit.tenant(ctx)).phoneBaseUrl, name, source, chosen);
+      if (!check.ok) await refused(`the template ${check.error}`);
+      else await showTemplate(ctx, vendor, name, { ...keep, samples: check.samples });
       return;
     }
     try {
-      saveTemplate(domain, editing(ctx, adapter, chosen), kit.tenantId(ctx), kit.actor(ctx), { vendor, name, source });
+      await saveTemplate(domain, await editing(ctx, adapter, chosen), kit.tenantId(ctx), kit.actor(ctx), { vendor, name, source });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
-      refused(err.message);
+      await refused(err.message);
       return;
     }
-    showTemplate(ctx, vendor, name, { saved: true });
+    await showTemplate(ctx, vendor, name, { saved: true });
   });
-  router.post('/templates/:vendor/:name/restore/:id', (ctx) => {
+  router.post('/templates/:vendor/:name/restore/:id', async (ctx) => {
     const { vendor, name, adapter } = templateParams(ctx);
     try {
-      restoreRevision(domain, editing(ctx, adapter), kit.tenantId(ctx), kit.actor(ctx), { vendor, name, revisionId: Number(ctx.params.id) });
+      await restoreRevision(domain, await editing(ctx, adapter), kit.tenantId(ctx), kit.actor(ctx), { vendor, name, revisionId: Number(ctx.params.id) });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
-      kit.back(ctx, `/console/templates/${vendor}/${name}`, { error: `Not restored: ${err.message}` });
+      await kit.back(ctx, `/console/templates/${vendor}/${name}`, { error: `Not restored: ${err.message}` });
       return;
     }
-    showTemplate(ctx, vendor, name, { saved: true });
+    await showTemplate(ctx, vendor, name, { saved: true });
   });
-  router.post('/templates/:vendor/:name/reset', (ctx) => {
+  router.post('/templates/:vendor/:name/reset', async (ctx) => {
     const { vendor, name, adapter } = templateParams(ctx);
-    resetTemplate(domain, editing(ctx, adapter), kit.tenantId(ctx), kit.actor(ctx), { vendor, name });
-    showTemplate(ctx, vendor, name, { saved: true });
+    await resetTemplate(domain, await editing(ctx, adapter), kit.tenantId(ctx), kit.actor(ctx), { vendor, name });
+    await showTemplate(ctx, vendor, name, { saved: true });
   });
   /** Re-provisioning after a template change waits for the admin's word: it touches every phone of the vendor. */
-  router.post('/templates/:vendor/:name/reprovision', (ctx) => {
+  router.post('/templates/:vendor/:name/reprovision', async (ctx) => {
     const { vendor, name } = templateParams(ctx);
-    const count = resyncTemplatePhones(domain, kit.tenantId(ctx), { vendor, name });
-    kit.back(ctx, `/console/templates/${vendor}/${name}`, { notice: `${count} phone(s) are being re-provisioned.` });
+    const count = await resyncTemplatePhones(domain, kit.tenantId(ctx), { vendor, name });
+    await kit.back(ctx, `/console/templates/${vendor}/${name}`, { notice: `${count} phone(s) are being re-provisioned.` });
   });
-  router.get('/templates/:vendor/:name/revisions/:id', (ctx) => {
+  router.get('/templates/:vendor/:name/revisions/:id', async (ctx) => {
     const { vendor, name } = templateParams(ctx);
-    const revision = getRevision(domain.db, kit.tenantId(ctx), Number(ctx.params.id));
+    const revision = await getRevision(domain.db, kit.tenantId(ctx), Number(ctx.params.id));
     if (revision.vendor !== vendor || revision.name !== name) throw NotFound(`revision ${ctx.params.id} of ${vendor}/${name}`);
     const shipped = deps.templates.shippedSource(vendor, name);
-    const older = revisionsOf(domain.db, kit.tenantId(ctx), vendor, name).find((r) => r.id < revision.id);
+    const older = (await revisionsOf(domain.db, kit.tenantId(ctx), vendor, name)).find((r) => r.id < revision.id);
     const text = revision.source ?? shipped;
-    kit.page(ctx, 'revision', {
+    await kit.page(ctx, 'revision', {
       title: `${vendor}/${name} #${revision.id}`,
       nav: 'templates',
       vendor,

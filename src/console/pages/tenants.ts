@@ -28,15 +28,15 @@ export const DeleteTenantForm = z.object({ force: checkbox });
 /** Tenants (providers only): the list with devices and seated desks, create, rename, delete. */
 export function tenantPages(router: Router, kit: PageKit): void {
   const { domain } = kit.deps;
-  const tenantBySlug = (slug: string) => {
-    const tenant = findActiveTenantBySlug(domain.db, slug);
+  const tenantBySlug = async (slug: string) => {
+    const tenant = await findActiveTenantBySlug(domain.db, slug);
     if (tenant === undefined) throw UnknownTenant();
     return tenant;
   };
 
   // Both pages read every tenant's figures in a handful of grouped queries, never a query per tenant.
-  router.get('/tenants', (ctx) => {
-    const tenants = tenantOverviews(domain.db, domain.now(), listActiveTenants(domain.db)).map(({ tenant: t, overview: o }) => ({
+  router.get('/tenants', async (ctx) => {
+    const tenants = (await tenantOverviews(domain.db, domain.now(), await listActiveTenants(domain.db))).map(({ tenant: t, overview: o }) => ({
       slug: t.slug,
       name: t.name,
       devices: o.devices,
@@ -46,12 +46,12 @@ export function tenantPages(router: Router, kit: PageKit): void {
       baseUrl: t.baseUrl,
       removable: t.slug !== DEFAULT_TENANT_SLUG,
     }));
-    kit.page(ctx, 'tenants', { title: 'Tenants', nav: 'tenants', tenants, instanceBaseUrl: kit.deps.config.baseUrl });
+    await kit.page(ctx, 'tenants', { title: 'Tenants', nav: 'tenants', tenants, instanceBaseUrl: kit.deps.config.baseUrl });
   });
 
   /** The provider's overview: one row per tenant with its figures, the ones needing a look marked. */
-  router.get('/overview', (ctx) => {
-    const tenants = tenantOverviews(domain.db, domain.now(), listActiveTenants(domain.db)).map(({ tenant: t, overview: o }) => ({
+  router.get('/overview', async (ctx) => {
+    const tenants = (await tenantOverviews(domain.db, domain.now(), await listActiveTenants(domain.db))).map(({ tenant: t, overview: o }) => ({
       slug: t.slug,
       name: t.name,
       ...o,
@@ -59,34 +59,34 @@ export function tenantPages(router: Router, kit: PageKit): void {
       atUserQuota: o.maxUsers !== null && o.users >= o.maxUsers,
       lastActivity: o.lastActivityAt?.toISOString().slice(0, 16).replace('T', ' ') ?? null,
     }));
-    kit.page(ctx, 'overview', { title: 'Overview', nav: 'overview', tenants });
+    await kit.page(ctx, 'overview', { title: 'Overview', nav: 'overview', tenants });
   });
   router.post('/tenants/:tenant/quotas', (ctx) =>
     kit.attempt(
       ctx,
       '/console/tenants',
-      () => {
-        const tenant = tenantBySlug(ctx.params.tenant ?? '');
-        updateTenant(domain, tenant.id, kit.actor(ctx), kit.input(ctx, QuotaForm));
+      async () => {
+        const tenant = await tenantBySlug(ctx.params.tenant ?? '');
+        await updateTenant(domain, tenant.id, kit.actor(ctx), kit.input(ctx, QuotaForm));
         // A new base URL re-registers the tenant's phones with their redirect services.
-        kit.deps.onTenantChanged();
+        await kit.deps.onTenantChanged();
       },
       `Quotas of ${ctx.params.tenant} saved.`,
     ),
   );
   router.post('/tenants', (ctx) =>
-    kit.attempt(ctx, '/console/tenants', () => createTenant(domain, kit.actor(ctx), kit.input(ctx, TenantForm)), 'Tenant created.'),
+    kit.attempt(ctx, '/console/tenants', async () => await createTenant(domain, kit.actor(ctx), kit.input(ctx, TenantForm)), 'Tenant created.'),
   );
   router.post('/tenants/:tenant', (ctx) =>
     kit.attempt(
       ctx,
       '/console/tenants',
-      () => {
+      async () => {
         const { name } = kit.input(ctx, RenameTenantForm);
-        const tenant = tenantBySlug(ctx.params.tenant ?? '');
+        const tenant = await tenantBySlug(ctx.params.tenant ?? '');
         const trimmed = name.trim();
         if (trimmed === '' || trimmed.length > 80) throw InvalidField('name', 'use 1 to 80 characters');
-        updateTenant(domain, tenant.id, kit.actor(ctx), { name: trimmed });
+        await updateTenant(domain, tenant.id, kit.actor(ctx), { name: trimmed });
       },
       'Tenant renamed.',
     ),
@@ -95,9 +95,9 @@ export function tenantPages(router: Router, kit: PageKit): void {
     kit.attempt(
       ctx,
       '/console/tenants',
-      () => {
-        const tenant = tenantBySlug(ctx.params.tenant ?? '');
-        deleteTenant(domain, kit.actor(ctx), tenant.id, kit.input(ctx, DeleteTenantForm));
+      async () => {
+        const tenant = await tenantBySlug(ctx.params.tenant ?? '');
+        await deleteTenant(domain, kit.actor(ctx), tenant.id, kit.input(ctx, DeleteTenantForm));
       },
       `Tenant ${ctx.params.tenant} deleted; its phones are wiped at their next fetch.`,
     ),

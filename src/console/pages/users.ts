@@ -38,21 +38,22 @@ export function userPages(router: Router, kit: PageKit): void {
   const { deps } = kit;
   const { domain } = deps;
 
-  router.get('/users', (ctx) => {
+  router.get('/users', async (ctx) => {
     const q = (typeof ctx.query.q === 'string' ? ctx.query.q : '').trim().toLowerCase();
-    const users = listUsers(domain.db, kit.tenantId(ctx))
-      .filter((u) => q === '' || u.extension.includes(q) || u.displayName.toLowerCase().includes(q))
-      .map((u) => presentUser(u, keysOf(domain.db, u.id)));
-    kit.page(ctx, 'users', { title: 'Users', nav: 'users', q, users });
+    const matching = (await listUsers(domain.db, kit.tenantId(ctx))).filter(
+      (u) => q === '' || u.extension.includes(q) || u.displayName.toLowerCase().includes(q),
+    );
+    const users = await Promise.all(matching.map(async (u) => presentUser(u, await keysOf(domain.db, u.id))));
+    await kit.page(ctx, 'users', { title: 'Users', nav: 'users', q, users });
   });
   router.post('/users', async (ctx) => {
-    const tenant = kit.tenant(ctx);
+    const tenant = await kit.tenant(ctx);
     try {
       const { user } = await createUser(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), kit.input(ctx, NewUserForm));
-      kit.back(ctx, `/console/users/${user.extension}`, { notice: 'User added. Give them a PIN and keys.' });
+      await kit.back(ctx, `/console/users/${user.extension}`, { notice: 'User added. Give them a PIN and keys.' });
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
-      kit.back(ctx, '/console/users', { error: err.message });
+      await kit.back(ctx, '/console/users', { error: err.message });
     }
   });
 
@@ -86,36 +87,41 @@ export function userPages(router: Router, kit: PageKit): void {
     );
   };
 
-  const showUser = (ctx: RouterContext, extension: string, pin?: string) => {
-    const user = getUser(domain.db, kit.tenantId(ctx), extension);
-    const keys = keysOf(domain.db, user.id);
+  const showUser = async (ctx: RouterContext, extension: string, pin?: string) => {
+    const user = await getUser(domain.db, kit.tenantId(ctx), extension);
+    const keys = await keysOf(domain.db, user.id);
     const rows = [...keys.map((k) => ({ type: k.type, value: k.value, label: k.label })), { type: 'blf', value: '', label: '' }].map((r, i) => ({
       ...r,
       position: i + 1,
     }));
-    kit.page(ctx, 'user', { title: user.displayName, nav: 'users', user: presentUser(user, keys), rows, preview: keyPreview(keys), pin });
+    await kit.page(ctx, 'user', { title: user.displayName, nav: 'users', user: presentUser(user, keys), rows, preview: keyPreview(keys), pin });
   };
   router.get('/users/:extension', (ctx) => showUser(ctx, ctx.params.extension ?? ''));
-  router.post('/users/:extension', (ctx) => {
-    const tenant = kit.tenant(ctx);
+  router.post('/users/:extension', async (ctx) => {
+    const tenant = await kit.tenant(ctx);
     const extension = ctx.params.extension ?? '';
     return kit.attempt(
       ctx,
       `/console/users/${extension}`,
-      () => updateUser(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), extension, kit.input(ctx, UserForm, KEY_ROWS)),
+      async () => await updateUser(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), extension, kit.input(ctx, UserForm, KEY_ROWS)),
       'Saved.',
     );
   });
   router.post('/users/:extension/pin', async (ctx) => {
-    const tenant = kit.tenant(ctx);
+    const tenant = await kit.tenant(ctx);
     const extension = ctx.params.extension ?? '';
     const pin = await issuePin(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), extension);
     // Shown once, on this answer; never stored in clear, never in a URL.
-    showUser(ctx, extension, pin);
+    await showUser(ctx, extension, pin);
   });
 
-  router.get('/users.csv', (ctx) => {
-    const rows = listUsers(domain.db, kit.tenantId(ctx)).map((u) => [u.extension, u.displayName, u.hotdesk ? 'yes' : 'no', u.pinHash === null ? 'no' : 'yes']);
+  router.get('/users.csv', async (ctx) => {
+    const rows = (await listUsers(domain.db, kit.tenantId(ctx))).map((u) => [
+      u.extension,
+      u.displayName,
+      u.hotdesk ? 'yes' : 'no',
+      u.pinHash === null ? 'no' : 'yes',
+    ]);
     ctx.type = 'text/csv; charset=utf-8';
     ctx.attachment('hotprov-users.csv');
     ctx.body = toCsv(['extension', 'display_name', 'hotdesk', 'pin_set'], rows);
@@ -124,14 +130,14 @@ export function userPages(router: Router, kit: PageKit): void {
   /** User import, like the device import: checked row by row, written all at once or not at all. */
   router.post('/import/users', async (ctx) => {
     const { csv, action } = kit.input(ctx, ImportForm);
-    const tenant = kit.tenant(ctx);
-    const plan = planUserImport(domain, tenant.id, tenant.pinMinLength, parseCsv(csv));
+    const tenant = await kit.tenant(ctx);
+    const plan = await planUserImport(domain, tenant.id, tenant.pinMinLength, parseCsv(csv));
     if (action === 'import' && plan.ready) {
       const count = await applyUserImport(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), plan);
-      kit.back(ctx, '/console/users', { notice: `Imported ${count} user(s).` });
+      await kit.back(ctx, '/console/users', { notice: `Imported ${count} user(s).` });
       return;
     }
-    kit.page(ctx, 'import', {
+    await kit.page(ctx, 'import', {
       title: 'Import users',
       nav: 'users',
       csv,

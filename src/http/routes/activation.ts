@@ -16,15 +16,15 @@ export function activationRouter(deps: AppDeps): Router {
   const claimedDevice = (ctx: RouterContext) => screenDevice(deps, ctx, 'claimed');
   const show = (ctx: RouterContext, row: DeviceRow, screen: Screen) => showScreen(deps, ctx, row, screen);
 
-  router.get('/', (ctx) => {
-    const row = claimedDevice(ctx);
-    if (row !== null) show(ctx, row, activationScreen(deps.tenantSettingsOf(row.tenantId)?.phoneBaseUrl ?? deps.config.phoneBaseUrl, row));
+  router.get('/', async (ctx) => {
+    const row = await claimedDevice(ctx);
+    if (row !== null) show(ctx, row, activationScreen((await deps.tenantSettingsOf(row.tenantId))?.phoneBaseUrl ?? deps.config.phoneBaseUrl, row));
   });
-  router.get('/submit', (ctx) => {
-    const row = claimedDevice(ctx);
+  router.get('/submit', async (ctx) => {
+    const row = await claimedDevice(ctx);
     if (row === null) return;
     const code = typeof ctx.query.code === 'string' ? ctx.query.code.trim() : '';
-    show(ctx, row, activationResult(activateWithCode(deps.domain, row.id, code, ctx.ip)));
+    show(ctx, row, activationResult(await activateWithCode(deps.domain, row.id, code, ctx.ip)));
   });
   return router;
 }

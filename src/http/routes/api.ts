@@ -70,7 +70,7 @@ export function apiRouters(deps: AppDeps): Router[] {
   return [tenantsRouter(deps), tenantScopedRouter(deps, '/api/v1/tenants/:tenant', tenantBySlug(deps)), tenantScopedRouter(deps, '/api/v1', ownTenant(deps))];
 }
 
-const bearer = (deps: AppDeps) => requireBearer(deps.adminToken, (token) => apiTokenPrincipal(deps.domain.db, token));
+const bearer = (deps: AppDeps) => requireBearer(deps.adminToken, async (token) => await apiTokenPrincipal(deps.domain.db, token));
 
 /** Each handler validates, calls one domain function and presents the result, in the tenant resolved for it. */
 function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middleware): Router {
@@ -80,13 +80,13 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
   const { domain, provisioning } = deps;
   const tenantId = (ctx: RouterContext) => tenantOf(ctx).id;
 
-  const deviceView = (device: DeviceRow) =>
-    presentDevice(device, userAtDevice(domain.db, device.id), provisioning.summary(device), deps.resync.latest(device.id));
+  const deviceView = async (device: DeviceRow) =>
+    presentDevice(device, await userAtDevice(domain.db, device.id), await provisioning.summary(device), await deps.resync.latest(device.id));
 
   // --- users
 
-  route.get('/users', 'helpdesk', (ctx) => {
-    ctx.body = listUsers(domain.db, tenantId(ctx)).map((u) => presentUser(u, keysOf(domain.db, u.id)));
+  route.get('/users', 'helpdesk', async (ctx) => {
+    ctx.body = await Promise.all((await listUsers(domain.db, tenantId(ctx))).map(async (u) => presentUser(u, await keysOf(domain.db, u.id))));
   });
 
   route.post('/users', 'admin', async (ctx) => {
@@ -98,9 +98,9 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
     ctx.body = presentUser(user, keys);
   });
 
-  route.get('/users/:extension', 'helpdesk', (ctx) => {
-    const user = getUser(domain.db, tenantId(ctx), ctx.params.extension ?? '');
-    ctx.body = presentUser(user, keysOf(domain.db, user.id));
+  route.get('/users/:extension', 'helpdesk', async (ctx) => {
+    const user = await getUser(domain.db, tenantId(ctx), ctx.params.extension ?? '');
+    ctx.body = presentUser(user, await keysOf(domain.db, user.id));
   });
 
   route.patch('/users/:extension', 'admin', async (ctx) => {
@@ -118,57 +118,57 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
     ctx.body = { extension: ctx.params.extension, pin };
   });
 
-  route.delete('/users/:extension', 'admin', (ctx) => {
-    deleteUser(domain, tenantId(ctx), actorOf(ctx), ctx.params.extension ?? '');
+  route.delete('/users/:extension', 'admin', async (ctx) => {
+    await deleteUser(domain, tenantId(ctx), actorOf(ctx), ctx.params.extension ?? '');
     ctx.status = 204;
   });
 
   // --- devices
 
-  route.get('/devices', 'helpdesk', (ctx) => {
-    ctx.body = listDevices(domain.db, tenantId(ctx)).map(deviceView);
+  route.get('/devices', 'helpdesk', async (ctx) => {
+    ctx.body = await Promise.all((await listDevices(domain.db, tenantId(ctx))).map(deviceView));
   });
 
   route.post('/devices', 'admin', async (ctx) => {
     const body = await readBody(ctx, DeviceCreateBody);
-    const device = enrolDevice(domain, tenantId(ctx), actorOf(ctx), body);
+    const device = await enrolDevice(domain, tenantId(ctx), actorOf(ctx), body);
     ctx.status = 201;
     ctx.set('Location', `/api/v1/devices/${device.idleAccount}`);
     // The activation code is answered this once: only a hash of it is kept.
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { ...deviceView(device), activationCode: device.activationCode };
+    ctx.body = { ...(await deviceView(device)), activationCode: device.activationCode };
   });
 
-  route.get('/devices/:device', 'helpdesk', (ctx) => {
-    ctx.body = deviceView(getDevice(domain.db, tenantId(ctx), ctx.params.device ?? ''));
+  route.get('/devices/:device', 'helpdesk', async (ctx) => {
+    ctx.body = await deviceView(await getDevice(domain.db, tenantId(ctx), ctx.params.device ?? ''));
   });
 
   route.patch('/devices/:device', 'admin', async (ctx) => {
     const body = await readChanges(ctx, DeviceUpdateBody);
-    ctx.body = deviceView(updateDevice(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '', body));
+    ctx.body = await deviceView(await updateDevice(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '', body));
   });
 
-  route.delete('/devices/:device', 'admin', (ctx) => {
-    deleteDevice(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
+  route.delete('/devices/:device', 'admin', async (ctx) => {
+    await deleteDevice(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
     ctx.status = 204;
   });
 
   /** Registers the phone with its vendor's redirect service now, and answers what the service said. */
   route.post('/devices/:device/redirect', 'admin', async (ctx) => {
-    const device = getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
+    const device = await getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
     const result = await deps.redirects.register(device);
     if (result === null) throw Conflict(`no ${device.vendor} redirect service is set up for this tenant`);
-    ctx.body = deviceView(getDevice(domain.db, tenantId(ctx), device.mac));
+    ctx.body = await deviceView(await getDevice(domain.db, tenantId(ctx), device.mac));
   });
 
   /** Approves a claimed phone, after an admin saw who claimed it (`access.claim`). */
-  route.post('/devices/:device/activate', 'admin', (ctx) => {
-    ctx.body = deviceView(approveDevice(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? ''));
+  route.post('/devices/:device/activate', 'admin', async (ctx) => {
+    ctx.body = await deviceView(await approveDevice(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? ''));
   });
 
   /** A new activation code for the phone's Activate screen, answered once; the old one stops working. */
-  route.post('/devices/:device/activation-code', 'admin', (ctx) => {
-    const { device, activationCode } = createActivationCode(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
+  route.post('/devices/:device/activation-code', 'admin', async (ctx) => {
+    const { device, activationCode } = await createActivationCode(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { device: device.idleAccount, activationCode };
   });
@@ -177,38 +177,38 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
    * Starts the device's access over: unclaimed, new credentials (redirect services updated), a new activation
    * code answered once. The phone must then ask without credentials again (factory reset, or URL set anew).
    */
-  route.post('/devices/:device/unclaim', 'admin', (ctx) => {
-    const { device, activationCode } = resetDeviceAccess(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
+  route.post('/devices/:device/unclaim', 'admin', async (ctx) => {
+    const { device, activationCode } = await resetDeviceAccess(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { ...deviceView(device), activationCode };
+    ctx.body = { ...(await deviceView(device)), activationCode };
   });
 
   /** The admin login of the phone's own web interface; each reveal is audited. */
-  route.get('/devices/:device/web-password', 'admin', (ctx) => {
+  route.get('/devices/:device/web-password', 'admin', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = revealWebPassword(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
+    ctx.body = await revealWebPassword(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
   });
 
   /** Reboots the phone, the one time hotprov sends a reboot: only because an admin asked. */
-  route.post('/devices/:device/reboot', 'admin', (ctx) => {
-    const device = getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
-    const job = deps.resync.reboot(device);
+  route.post('/devices/:device/reboot', 'admin', async (ctx) => {
+    const device = await getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
+    const job = await deps.resync.reboot(device);
     if (job === null) throw Conflict(`a ${device.vendor} phone cannot be rebooted by NOTIFY; it re-provisions on check-sync`);
     ctx.status = 202;
     ctx.body = { device: device.idleAccount, sync: presentSync(job) };
   });
 
   /** The idle account's credentials, for creating it on the PBX. Asked for explicitly, never listed. */
-  route.get('/devices/:device/idle-account', 'admin', (ctx) => {
-    const device = getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
+  route.get('/devices/:device/idle-account', 'admin', async (ctx) => {
+    const device = await getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
     const registrar = tenantOf(ctx).registrar;
     ctx.body = { name: device.idleAccount, password: device.idlePassword, registrar };
   });
 
   /** The files the phone would get now; `?file=` returns one as the phone sees it; passwords masked unless `?secrets=show`. */
-  route.get('/devices/:device/config', 'admin', (ctx) => {
-    const device = getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
-    const files = provisioning.renderDeviceFiles(device, { maskSecrets: ctx.query.secrets !== 'show' });
+  route.get('/devices/:device/config', 'admin', async (ctx) => {
+    const device = await getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
+    const files = await provisioning.renderDeviceFiles(device, { maskSecrets: ctx.query.secrets !== 'show' });
     const wanted = ctx.query.file;
     if (typeof wanted === 'string') {
       const file = files.find((f) => f.name === wanted);
@@ -227,10 +227,10 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
     const outcome = await login(domain, tenantId(ctx), actorOf(ctx), { ...body, method: 'api' });
     if (isRefused(outcome)) throw loginRefusalError(outcome);
     // The warnings of the profile the login rendered; a login that changed nothing rendered none.
-    const warnings = outcome.profiles.find((p) => p.deviceId === outcome.device.id)?.warnings ?? provisioning.summary(outcome.device).warnings;
+    const warnings = outcome.profiles.find((p) => p.deviceId === outcome.device.id)?.warnings ?? (await provisioning.summary(outcome.device)).warnings;
     ctx.body = {
       result: outcome.result,
-      session: presentSession(outcome.session, outcome.device, outcome.user, deps.resync.latest(outcome.device.id)),
+      session: presentSession(outcome.session, outcome.device, outcome.user, await deps.resync.latest(outcome.device.id)),
       movedFrom: outcome.movedFrom?.idleAccount ?? null,
       replaced: outcome.replaced?.extension ?? null,
       warnings,
@@ -239,12 +239,12 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
 
   route.post('/hotdesk/logout', 'helpdesk', async (ctx) => {
     const body = await readBody(ctx, LogoutBody);
-    const outcome = logout(domain, tenantId(ctx), actorOf(ctx), { ...body, method: 'api' });
+    const outcome = await logout(domain, tenantId(ctx), actorOf(ctx), { ...body, method: 'api' });
     ctx.body = {
       result: outcome.result,
       device: outcome.device.idleAccount,
       user: outcome.user?.extension ?? null,
-      sync: presentSync(deps.resync.latest(outcome.device.id)),
+      sync: presentSync(await deps.resync.latest(outcome.device.id)),
     };
   });
 
@@ -266,42 +266,44 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
     };
   });
 
-  route.get('/hotdesk/sessions', 'helpdesk', (ctx) => {
-    ctx.body = listOpenSessions(domain.db, tenantId(ctx)).map((s) => presentOpenSession(s, deps.resync.latest(s.device.id)));
+  route.get('/hotdesk/sessions', 'helpdesk', async (ctx) => {
+    ctx.body = await Promise.all(
+      (await listOpenSessions(domain.db, tenantId(ctx))).map(async (s) => presentOpenSession(s, await deps.resync.latest(s.device.id))),
+    );
   });
 
   // --- tenant settings
 
-  route.get('/tenant', 'admin', (ctx) => {
-    ctx.body = presentTenant(getTenant(domain.db, tenantId(ctx)));
+  route.get('/tenant', 'admin', async (ctx) => {
+    ctx.body = presentTenant(await getTenant(domain.db, tenantId(ctx)));
   });
 
   route.patch('/tenant', 'admin', async (ctx) => {
     const body = await readChanges(ctx, TenantSettingsBody);
-    const row = updateTenant(domain, tenantId(ctx), actorOf(ctx), body);
-    deps.onTenantChanged();
+    const row = await updateTenant(domain, tenantId(ctx), actorOf(ctx), body);
+    await deps.onTenantChanged();
     ctx.body = presentTenant(row);
   });
 
   // --- the tenant's API tokens (its admins' and the provider's to manage)
 
-  route.get('/tokens', 'admin', (ctx) => {
-    ctx.body = listTenantTokens(domain.db, tenantId(ctx)).map(presentApiToken);
+  route.get('/tokens', 'admin', async (ctx) => {
+    ctx.body = (await listTenantTokens(domain.db, tenantId(ctx))).map(presentApiToken);
   });
 
   /** A token of this tenant, answered this once: only its hash is kept. */
   route.post('/tokens', 'admin', async (ctx) => {
     const body = await readBody(ctx, TenantTokenBody);
-    const { token, row } = createTenantToken(domain.db, domain.now(), actorOf(ctx), tenantId(ctx), body);
+    const { token, row } = await createTenantToken(domain.db, domain.now(), actorOf(ctx), tenantId(ctx), body);
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...presentApiToken(row), token };
   });
 
-  route.delete('/tokens/:id', 'admin', (ctx) => {
+  route.delete('/tokens/:id', 'admin', async (ctx) => {
     const id = Number(ctx.params.id);
     if (!Number.isSafeInteger(id)) throw NotFound(`API token ${ctx.params.id}`);
-    revokeTenantToken(domain.db, domain.now(), actorOf(ctx), tenantId(ctx), id);
+    await revokeTenantToken(domain.db, domain.now(), actorOf(ctx), tenantId(ctx), id);
     ctx.status = 204;
   });
 
@@ -314,11 +316,11 @@ function tenantsRouter(deps: AppDeps): Router {
   router.use(bearer(deps));
   const route = guarded(router);
   const { domain } = deps;
-  const bySlug = (ctx: RouterContext) => findActiveTenantBySlug(domain.db, ctx.params.tenant ?? '') ?? throwUnknownTenant();
+  const bySlug = async (ctx: RouterContext) => (await findActiveTenantBySlug(domain.db, ctx.params.tenant ?? '')) ?? throwUnknownTenant();
 
-  route.get('/', 'provider', (ctx) => {
+  route.get('/', 'provider', async (ctx) => {
     // Each with the provider's overview figures, from a handful of grouped queries for all tenants at once.
-    ctx.body = tenantOverviews(domain.db, domain.now(), listActiveTenants(domain.db)).map(({ tenant, overview }) => ({
+    ctx.body = (await tenantOverviews(domain.db, domain.now(), await listActiveTenants(domain.db))).map(({ tenant, overview }) => ({
       ...presentTenantSummary(tenant),
       overview: presentTenantOverview(overview),
     }));
@@ -327,29 +329,29 @@ function tenantsRouter(deps: AppDeps): Router {
   /** A tenant with the default settings; its admins' tokens come from POST /api/v1/tenants/:tenant/tokens. */
   route.post('/', 'provider', async (ctx) => {
     const body = await readBody(ctx, TenantCreateBody);
-    const row = createTenant(domain, actorOf(ctx), body);
-    deps.onTenantChanged();
+    const row = await createTenant(domain, actorOf(ctx), body);
+    await deps.onTenantChanged();
     ctx.status = 201;
     ctx.set('Location', `/api/v1/tenants/${row.slug}`);
     ctx.body = presentTenantRecord(row);
   });
 
-  route.get('/:tenant', 'provider', (ctx) => {
-    ctx.body = presentTenantRecord(bySlug(ctx));
+  route.get('/:tenant', 'provider', async (ctx) => {
+    ctx.body = presentTenantRecord(await bySlug(ctx));
   });
 
   route.patch('/:tenant', 'provider', async (ctx) => {
-    const tenant = bySlug(ctx);
+    const tenant = await bySlug(ctx);
     const body = await readChanges(ctx, ProviderTenantUpdateBody);
-    const row = updateTenant(domain, tenant.id, actorOf(ctx), body);
-    deps.onTenantChanged();
+    const row = await updateTenant(domain, tenant.id, actorOf(ctx), body);
+    await deps.onTenantChanged();
     ctx.body = presentTenantRecord(row);
   });
 
   /** Retires every device of the tenant (each phone gets its wipe file), then the tenant; refused while desks are seated unless `?force=true`. */
-  route.delete('/:tenant', 'provider', (ctx) => {
-    deleteTenant(domain, actorOf(ctx), bySlug(ctx).id, { force: ctx.query.force === 'true' });
-    deps.onTenantChanged();
+  route.delete('/:tenant', 'provider', async (ctx) => {
+    await deleteTenant(domain, actorOf(ctx), (await bySlug(ctx)).id, { force: ctx.query.force === 'true' });
+    await deps.onTenantChanged();
     ctx.status = 204;
   });
 

@@ -10,7 +10,7 @@ import type { AppDeps } from '../deps.ts';
  * The device a phone screen's path names, /phone/<mac>/<secret>/…, when the secret is its own and the device is
  * in the state the screen is for; otherwise a plain 403, the same whatever was wrong, so MACs cannot be probed.
  */
-export function screenDevice(deps: AppDeps, ctx: RouterContext, access: DeviceRow['access']): DeviceRow | null {
+export async function screenDevice(deps: AppDeps, ctx: RouterContext, access: DeviceRow['access']): Promise<DeviceRow | null> {
   // The same budget as phone files: a wrong secret is a failed request, and a blocked address gets nothing.
   const blocked = deps.provisioning.blockedFor(ctx.ip);
   if (blocked > 0) {
@@ -21,7 +21,7 @@ export function screenDevice(deps: AppDeps, ctx: RouterContext, access: DeviceRo
     return null;
   }
   const mac = parseMac(ctx.params.mac ?? '');
-  const row = mac === null ? undefined : findDeviceByMac(deps.domain.db, mac);
+  const row = mac === null ? undefined : await findDeviceByMac(deps.domain.db, mac);
   const secret = row?.screenSecret ?? null;
   const usable = row !== undefined && row.retiredAt === null && row.access === access;
   if (!usable || secret === null || !sameSecret(ctx.params.secret ?? '', secret)) {

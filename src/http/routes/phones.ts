@@ -15,7 +15,7 @@ export function phoneRouter(deps: AppDeps): Router {
   const router = new Router({ strict: true });
   const phoneFile = (scope: PhoneFetch['scope']) => async (ctx: RouterContext) => {
     if (ctx.method === 'PUT') ctx.req.resume(); // uploads are accepted and dropped, never buffered
-    sendPhoneAnswer(ctx, deps.provisioning.answer(phoneFetchOf(ctx, scope)));
+    sendPhoneAnswer(ctx, await deps.provisioning.answer(phoneFetchOf(ctx, scope)));
   };
   router.get('/:filename', phoneFile('open'));
   router.put('/:filename', phoneFile('open'));

@@ -20,31 +20,31 @@ export function screenRouter(deps: AppDeps): Router {
   const show = (ctx: RouterContext, row: DeviceRow, screen: Screen) => showScreen(deps, ctx, row, screen);
   const query = (ctx: RouterContext, name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : '');
   // The phone's tenant's address (its provider's white label), else the instance's.
-  const base = (row: DeviceRow) => deps.tenantSettingsOf(row.tenantId)?.phoneBaseUrl ?? deps.config.phoneBaseUrl;
+  const base = async (row: DeviceRow) => (await deps.tenantSettingsOf(row.tenantId))?.phoneBaseUrl ?? deps.config.phoneBaseUrl;
 
-  router.get('/login', (ctx) => {
-    const row = device(ctx);
-    if (row !== null) show(ctx, row, loginScreen(base(row), row));
+  router.get('/login', async (ctx) => {
+    const row = await device(ctx);
+    if (row !== null) show(ctx, row, loginScreen(await base(row), row));
   });
-  router.get('/login/pin', (ctx) => {
-    const row = device(ctx);
-    if (row !== null) show(ctx, row, pinScreen(base(row), row, query(ctx, 'ext')));
+  router.get('/login/pin', async (ctx) => {
+    const row = await device(ctx);
+    if (row !== null) show(ctx, row, pinScreen(await base(row), row, query(ctx, 'ext')));
   });
   router.get('/login/submit', async (ctx) => {
-    const row = device(ctx);
+    const row = await device(ctx);
     if (row === null) return;
     // The phone's tenant: its users, lockouts and time zone, never another tenant's.
-    const tenant = deps.tenantSettingsOf(row.tenantId);
+    const tenant = await deps.tenantSettingsOf(row.tenantId);
     if (tenant === undefined) throw new Error(`device ${row.mac}: tenant ${row.tenantId} is missing`);
     show(ctx, row, await submitLogin(deps.domain, tenant, PHONE, row, query(ctx, 'ext'), query(ctx, 'pin')));
   });
-  router.get('/logout', (ctx) => {
-    const row = device(ctx);
-    if (row !== null) show(ctx, row, logoutScreen(deps.domain, base(row), row));
+  router.get('/logout', async (ctx) => {
+    const row = await device(ctx);
+    if (row !== null) show(ctx, row, await logoutScreen(deps.domain, await base(row), row));
   });
-  router.get('/logout/confirm', (ctx) => {
-    const row = device(ctx);
-    if (row !== null) show(ctx, row, confirmLogout(deps.domain, row.tenantId, PHONE, row));
+  router.get('/logout/confirm', async (ctx) => {
+    const row = await device(ctx);
+    if (row !== null) show(ctx, row, await confirmLogout(deps.domain, row.tenantId, PHONE, row));
   });
   return router;
 }
