@@ -39,3 +39,12 @@ export class Events<T> {
     });
   }
 }
+
+/** Resolves once `check` holds, asked every few milliseconds (for state only a query shows); fails after 30 s. */
+export async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 30_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waited ${deadlineMs} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
