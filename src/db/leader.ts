@@ -5,10 +5,13 @@ import type { Logger } from '../log.ts';
  * One node at a time runs the scheduled work (automatic logout, the re-sync watchdog, redirect retries) when several
  * share one PostgreSQL (issue 16). Leadership is a session-level `pg_try_advisory_lock(key)` held on a connection
  * of its own: PostgreSQL gives it to one session only, and takes it back when that session ends, so a dead leader
- * frees it by itself. A node that is not the leader tries again every `retryMs`. When its connection errors or ends
- * the node calls `onLose` at once (it can no longer know it holds the lock) and, after two retry periods (a healthy
- * contender, trying every period, goes first), connects and tries again. `stop()` unlocks and closes. Dependencies:
- * a function that opens a connection, the key, a logger; the timer is the event loop's.
+ * frees it by itself. A node that is not the leader tries again every `retryMs`; the leader asks its connection
+ * `SELECT 1` as often and gives up one that stays silent `checkTimeoutMs` (a network cut: PostgreSQL frees the lock
+ * only when it notices, after its TCP keepalive time, and by then this node must have stopped). When its connection
+ * errors, ends or goes silent the node calls `onLose` at once (it can no longer know it holds the lock) and, after
+ * two retry periods (so a healthy contender, trying every period, usually goes first), connects and tries again.
+ * `stop()` unlocks and closes. Dependencies: a function that opens a connection, the key, a logger; the timers are
+ * the event loop's.
  */
 
 /** The lock of the scheduled work: "hotprov" and "L" in ASCII, apart from the migrations' key (db/postgres.ts). */
@@ -19,8 +22,10 @@ export interface LeadershipOptions {
   readonly connect: () => Promise<pg.Client>;
   /** The advisory lock's key (a PostgreSQL bigint). */
   readonly key: bigint;
-  /** How often a node that is not the leader tries to become it. */
+  /** How often a node that is not the leader tries to become it, and the leader checks its connection. */
   readonly retryMs: number;
+  /** How long the leader waits for its connection to answer a check before it gives leadership up (5 s by default). */
+  readonly checkTimeoutMs?: number;
   readonly log: Logger;
   /** This node became the leader: start the scheduled work. */
   readonly onGain: () => void;
@@ -41,6 +46,7 @@ export interface Leadership {
 export async function startLeadership(options: LeadershipOptions): Promise<Leadership> {
   const { connect, retryMs, log, onGain, onLose } = options;
   const key = options.key.toString();
+  const checkTimeoutMs = options.checkTimeoutMs ?? 5000;
 
   let stopped = false;
   /** The lock is held on `client`; `leader` once onGain was called for it. */
@@ -110,6 +116,10 @@ export async function startLeadership(options: LeadershipOptions): Promise<Leade
       connected.on('end', () => dropConnection(connected, null));
       client = connected;
     }
+    if (holding) {
+      await check(c);
+      return;
+    }
     let locked: boolean;
     try {
       const { rows } = await c.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
@@ -128,6 +138,32 @@ export async function startLeadership(options: LeadershipOptions): Promise<Leade
     leader = true;
     log.info('lifecycle', 'this node runs the scheduled work (leader)');
     call('onGain', onGain);
+    schedule(retryMs);
+  };
+
+  /** Runs a statement on the lock's connection: null once answered, the error, or one after checkTimeoutMs of silence. */
+  const ask = async (c: pg.Client, text: string, values: unknown[] = []): Promise<unknown> => {
+    let timeout: NodeJS.Timeout | undefined;
+    const silent = new Promise<Error>((resolve) => {
+      timeout = setTimeout(() => resolve(new Error(`no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
+    });
+    const failure = await Promise.race([
+      c.query(text, values).then(
+        () => null,
+        (err: unknown) => err,
+      ),
+      silent,
+    ]);
+    clearTimeout(timeout);
+    return failure;
+  };
+
+  /** The leader's connection still answers (so its session, and the lock, still exist); given up otherwise. */
+  const check = async (c: pg.Client) => {
+    const failure = await ask(c, 'SELECT 1');
+    if (c !== client) return;
+    if (failure === null) schedule(retryMs);
+    else dropConnection(c, failure);
   };
 
   const run = () => {
@@ -153,7 +189,7 @@ export async function startLeadership(options: LeadershipOptions): Promise<Leade
       if (holding) {
         // Unlocked before the connection closes: another node may take over at its next try.
         holding = false;
-        await c.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => {});
+        await ask(c, 'SELECT pg_advisory_unlock($1::bigint)', [key]);
       }
       await close(c);
     },

@@ -47,17 +47,20 @@ Leader.after.each(async (ctx) => {
 });
 
 /** A node contending for KEY; its lock's connection is named `name` in pg_stat_activity. */
-async function contend(ctx: Context, name: string): Promise<Contender> {
+async function contend(ctx: Context, name: string, options: { checkTimeoutMs?: number; reachable?: () => boolean } = {}): Promise<Contender> {
+  const { checkTimeoutMs, reachable = () => true } = options;
   const changes = new Events<'gain' | 'lose'>();
   const log = new Events<LogEntry>();
   const leadership = await startLeadership({
     connect: async () => {
+      if (!reachable()) throw new Error(`${name} cannot reach the database`);
       const client = new pg.Client({ connectionString: ctx.db.url, application_name: name });
       await client.connect();
       return client;
     },
     key: KEY,
     retryMs: RETRY_MS,
+    ...(checkTimeoutMs === undefined ? {} : { checkTimeoutMs }),
     log: createLogger('debug', (line) => log.push(JSON.parse(line) as LogEntry)),
     onGain: () => {
       changes.push('gain');
@@ -92,9 +95,13 @@ Leader('of three nodes exactly one is the leader, and it holds the lock', async 
 });
 
 Leader('the leader’s connection killed: it stops at once, and another node takes over', async (ctx) => {
-  const old = await contend(ctx, 'node-1');
+  // node-1 is cut off from the database once its connection is killed, as a node that died would be (otherwise it
+  // might win the lock back itself, which is as correct, but is not what this test is about).
+  let cutOff = false;
+  const old = await contend(ctx, 'node-1', { reachable: () => !cutOff });
   await contend(ctx, 'node-2');
   await contend(ctx, 'node-3');
+  cutOff = true;
   await ctx.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'node-1'`);
   await old.changes.next('node-1 told it lost', (c) => c === 'lose');
   assert.not.ok(old.leadership.isLeader());
@@ -103,10 +110,32 @@ Leader('the leader’s connection killed: it stops at once, and another node tak
   assert.equal(await lockHolders(ctx.pool), [successor]);
 
   // node-1 comes back as a contender, not as a second leader.
+  await old.log.next('node-1 failing to reconnect', (l) => /cannot reach/.test(String(l.err)));
+  cutOff = false;
   await until('node-1 tried again on a new connection', async () => (await triedLock(ctx.pool, 'node-1')) > 0);
   assert.equal(old.changes.seen, ['gain', 'lose']);
   assert.equal(leaders(ctx), [successor]);
   assert.equal(await lockHolders(ctx.pool), [successor]);
+});
+
+Leader('a leader whose connection goes silent gives leadership up, before the database frees the lock', async (ctx) => {
+  const old = await contend(ctx, 'node-1', { checkTimeoutMs: 300 });
+  await contend(ctx, 'node-2');
+  const { rows } = await ctx.pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'node-1'`);
+  const pid = rows[0]?.pid;
+  if (pid === undefined) throw new Error('no connection of node-1');
+  // The server process of node-1's session freezes: its connection is open but answers nothing (as in a network cut).
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await old.changes.next('node-1 gives up', (c) => c === 'lose');
+    assert.ok(old.log.seen.some((l) => /lost the lock/.test(l.msg) && /no answer within 300 ms/.test(String(l.err))));
+    assert.equal(leaders(ctx), [], 'no second leader while the frozen session still holds the lock');
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  // The session notices its client went away and ends: the lock is free, node-2 takes it.
+  assert.is(await ctx.gains.next('node-2 takes over', (name) => name === 'node-2'), 'node-2');
+  assert.equal(await lockHolders(ctx.pool), ['node-2']);
 });
 
 Leader('stop() hands the lock over at once', async (ctx) => {
