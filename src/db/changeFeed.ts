@@ -9,9 +9,10 @@ import type { Logger } from '../log.ts';
  * drops what it kept (rendered files, ETags, tenant settings) or confirms a re-sync. Notices are JSON naming their
  * sender; a node ignores its own and logs and ignores what does not parse. Long device lists are split so each
  * payload stays under PostgreSQL's 8000-byte limit, never dropping an id. When the listening connection errors or
- * ends, the feed reconnects with back-off and, once listening again, calls `onGap`: notices sent meanwhile are lost,
- * so the node must drop its caches. Dependencies: a pool (or any `query`) to publish, a way to connect the listener,
- * a logger.
+ * ends, or stops answering a periodic `SELECT 1` (a network cut would otherwise lose notices without a word), the
+ * feed reconnects with back-off and, once listening again, calls `onGap`: notices sent meanwhile are lost, so the
+ * node must drop its caches. Dependencies: a pool (or any `query`) to publish, a way to connect the listener, a
+ * logger; the timers are the event loop's.
  */
 
 /** The PostgreSQL channel every node listens on. */
@@ -63,6 +64,8 @@ export interface ChangeFeedOptions {
   readonly onGap: () => void;
   /** Waits between reconnection attempts: the first, doubled after each failure up to the last. */
   readonly backoff?: { readonly firstMs: number; readonly maxMs: number };
+  /** How often the listening connection is asked `SELECT 1`, and how long it may take to answer (10 s and 5 s). */
+  readonly check?: { readonly everyMs: number; readonly timeoutMs: number };
 }
 
 export interface ChangeFeed {
@@ -122,6 +125,7 @@ export async function createChangeFeed(options: ChangeFeedOptions): Promise<Chan
   const { pool, log, onNotice, onGap } = options;
   const nodeId = options.nodeId ?? PROCESS_NODE_ID;
   const backoff = options.backoff ?? { firstMs: 100, maxMs: 5000 };
+  const check = options.check ?? { everyMs: 10_000, timeoutMs: 5000 };
   const listenOn = options.listenOn;
   const connect =
     'connect' in listenOn
@@ -141,6 +145,7 @@ export async function createChangeFeed(options: ChangeFeedOptions): Promise<Chan
   let listener: pg.Client | null = null;
   let failures = 0;
   let retryTimer: NodeJS.Timeout | null = null;
+  let checkTimer: NodeJS.Timeout | null = null;
   /** The connection attempt under way, so close() waits for it and closes what it made. */
   let connecting: Promise<void> | null = null;
 
@@ -178,9 +183,33 @@ export async function createChangeFeed(options: ChangeFeedOptions): Promise<Chan
     }
   };
 
+  /** Every check.everyMs, the listening connection must answer within check.timeoutMs, or it is given up as lost. */
+  const scheduleCheck = (client: pg.Client) => {
+    checkTimer = setTimeout(async () => {
+      checkTimer = null;
+      let timeout: NodeJS.Timeout | undefined;
+      const silent = new Promise<Error>((resolve) => {
+        timeout = setTimeout(() => resolve(new Error(`no answer within ${check.timeoutMs} ms`)), check.timeoutMs);
+      });
+      const failure = await Promise.race([
+        client.query('SELECT 1').then(
+          () => null,
+          (err: unknown) => err as Error,
+        ),
+        silent,
+      ]);
+      clearTimeout(timeout);
+      if (client !== listener) return;
+      if (failure === null) scheduleCheck(client);
+      else lost(client, failure);
+    }, check.everyMs);
+  };
+
   const lost = (client: pg.Client, err: Error | null) => {
     if (client !== listener) return;
     listener = null;
+    if (checkTimer !== null) clearTimeout(checkTimer);
+    checkTimer = null;
     client.removeAllListeners();
     // An ended client may still report a late socket error: keep one listener so it is not an uncaught 'error'.
     client.on('error', () => {});
@@ -219,6 +248,7 @@ export async function createChangeFeed(options: ChangeFeedOptions): Promise<Chan
     }
     failures = 0;
     listener = client;
+    scheduleCheck(client);
     log.info('database', 'change feed: listening again; notices may have been missed, caches dropped');
     try {
       onGap();
@@ -228,6 +258,7 @@ export async function createChangeFeed(options: ChangeFeedOptions): Promise<Chan
   };
 
   listener = await listen();
+  scheduleCheck(listener);
 
   return {
     nodeId,
@@ -240,6 +271,8 @@ export async function createChangeFeed(options: ChangeFeedOptions): Promise<Chan
       closed = true;
       if (retryTimer !== null) clearTimeout(retryTimer);
       retryTimer = null;
+      if (checkTimer !== null) clearTimeout(checkTimer);
+      checkTimer = null;
       await connecting;
       const client = listener;
       listener = null;

@@ -45,7 +45,7 @@ Feed.after.each(async (ctx) => {
 });
 
 /** A node's feed; its listening connection is named `name` in pg_stat_activity. */
-async function startNode(ctx: Context, name: string, backoff = { firstMs: 20, maxMs: 200 }): Promise<Node> {
+async function startNode(ctx: Context, name: string, backoff = { firstMs: 20, maxMs: 200 }, check = { everyMs: 10_000, timeoutMs: 5000 }): Promise<Node> {
   const log = new Events<LogEntry>();
   const notices = new Events<ChangeNotice>();
   const gaps = new Events<number>();
@@ -65,6 +65,7 @@ async function startNode(ctx: Context, name: string, backoff = { firstMs: 20, ma
     onNotice: (notice) => notices.push(notice),
     onGap: () => gaps.push(gaps.seen.length + 1),
     backoff,
+    check,
   });
   ctx.nodes.push(node as Node);
   return node as Node;
@@ -174,6 +175,25 @@ Feed('a node whose listening connection is killed listens again, is told to drop
     await b.gaps.next(`gap ${expected}`, (n) => n === expected);
   }
   assert.is(await listeningConnections(ctx.pool, 'node-b'), 1, 'one listening connection, none left over');
+});
+
+Feed('a node whose listening connection goes silent gives it up, listens again and is told to drop its caches', async (ctx) => {
+  const a = await startNode(ctx, 'node-a');
+  const b = await startNode(ctx, 'node-b', undefined, { everyMs: 50, timeoutMs: 300 });
+  const { rows } = await ctx.pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'node-b'`);
+  const pid = rows[0]?.pid;
+  if (pid === undefined) throw new Error('no connection of node-b');
+  // The server process of B's listening session freezes: open, but silent (as in a network cut).
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await b.gaps.next('B listening again on a new connection');
+    assert.ok(b.log.seen.some((l) => /lost the listening connection/.test(l.msg) && /no answer within 300 ms/.test(String(l.err))));
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  await a.feed.publish({ kind: 'tenant', tenantId: 2 });
+  assert.equal(await b.notices.next('A’s notice on the new connection'), { kind: 'tenant', tenantId: 2 });
+  assert.is(b.connections, 2);
 });
 
 Feed('a node that cannot reconnect keeps trying with back-off, and catches up when the database is back', async (ctx) => {
