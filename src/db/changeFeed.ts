@@ -71,7 +71,10 @@ export interface ChangeFeedOptions {
 export interface ChangeFeed {
   /** This node's id in its payloads. */
   readonly nodeId: string;
-  /** Tells every other node; resolves once PostgreSQL took the NOTIFY (delivered at once, or at commit through `via`). */
+  /**
+   * Tells every other node; resolves once PostgreSQL took the NOTIFY (delivered at once, or at the commit of `via`'s
+   * transaction). An empty device list sends nothing.
+   */
   publish(notice: ChangeNotice, via?: Queryable): Promise<void>;
   /** Stops listening and reconnecting; resolves when the listening connection is closed. */
   close(): Promise<void>;
@@ -249,7 +252,7 @@ export async function createChangeFeed(options: ChangeFeedOptions): Promise<Chan
     failures = 0;
     listener = client;
     scheduleCheck(client);
-    log.info('database', 'change feed: listening again; notices may have been missed, caches dropped');
+    log.info('database', 'change feed: listening again; notices may have been missed, dropping caches');
     try {
       onGap();
     } catch (err) {

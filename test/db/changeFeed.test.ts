@@ -108,6 +108,7 @@ Feed('a notice about 5,000 devices arrives whole, in parts under 8000 bytes', as
   const payloads = noticePayloads({ kind: 'devices', tenantId: 3, deviceIds }, a.feed.nodeId);
   assert.ok(payloads.length > 1, 'split into parts');
   for (const p of payloads) assert.ok(Buffer.byteLength(p) <= MAX_PAYLOAD_BYTES, `a part of ${Buffer.byteLength(p)} bytes`);
+  assert.equal(noticePayloads({ kind: 'devices', tenantId: 3, deviceIds: [] }, a.feed.nodeId), [], 'no device, no notice');
 
   await a.feed.publish({ kind: 'devices', tenantId: 3, deviceIds });
   await a.feed.publish({ kind: 'all' });
