@@ -100,6 +100,22 @@ Feed('two nodes hear each other’s notices and never their own', async (ctx) =>
   assert.equal(b.gaps.seen, []);
 });
 
+Feed('50 notices published at once by two nodes all arrive at a third, each once', async (ctx) => {
+  const a = await startNode(ctx, 'node-a');
+  const b = await startNode(ctx, 'node-b');
+  const c = await startNode(ctx, 'node-c');
+  await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).feed.publish({ kind: 'devices', tenantId: 1, deviceIds: [i + 1] })));
+  await a.feed.publish({ kind: 'all' });
+  await b.feed.publish({ kind: 'all' });
+  await c.notices.next('A’s last notice', (n) => n.kind === 'all');
+  await c.notices.next('B’s last notice', (n) => n.kind === 'all', c.notices.seen.findIndex((n) => n.kind === 'all') + 1);
+  const heard = c.notices.seen.flatMap((n) => (n.kind === 'devices' ? n.deviceIds : [])).sort((x, y) => x - y);
+  assert.equal(
+    heard,
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  );
+});
+
 Feed('a notice about 5,000 devices arrives whole, in parts under 8000 bytes', async (ctx) => {
   const a = await startNode(ctx, 'node-a');
   const b = await startNode(ctx, 'node-b');
