@@ -120,15 +120,13 @@ export async function startLeadership(options: LeadershipOptions): Promise<Leade
       await check(c);
       return;
     }
-    let locked: boolean;
-    try {
-      const { rows } = await c.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
-      locked = rows[0]?.locked === true;
-    } catch (err) {
-      dropConnection(c, err);
+    const answer = await ask<{ locked: boolean }>(c, 'SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
+    if (c !== client) return; // lost while asking: dropConnection already scheduled the next try
+    if ('failure' in answer) {
+      dropConnection(c, answer.failure);
       return;
     }
-    if (c !== client) return; // lost while asking: dropConnection already scheduled the next try
+    const locked = answer.rows[0]?.locked === true;
     if (!locked) {
       schedule(retryMs);
       return;
@@ -141,29 +139,29 @@ export async function startLeadership(options: LeadershipOptions): Promise<Leade
     schedule(retryMs);
   };
 
-  /** Runs a statement on the lock's connection: null once answered, the error, or one after checkTimeoutMs of silence. */
-  const ask = async (c: pg.Client, text: string, values: unknown[] = []): Promise<unknown> => {
+  /** Runs a statement on the lock's connection: its rows, or the error, or one after checkTimeoutMs of silence. */
+  const ask = async <R extends pg.QueryResultRow>(c: pg.Client, text: string, values: unknown[]): Promise<{ rows: R[] } | { failure: unknown }> => {
     let timeout: NodeJS.Timeout | undefined;
-    const silent = new Promise<Error>((resolve) => {
-      timeout = setTimeout(() => resolve(new Error(`no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
+    const silent = new Promise<{ failure: Error }>((resolve) => {
+      timeout = setTimeout(() => resolve({ failure: new Error(`no answer within ${checkTimeoutMs} ms`) }), checkTimeoutMs);
     });
-    const failure = await Promise.race([
-      c.query(text, values).then(
-        () => null,
-        (err: unknown) => err,
+    const answer = await Promise.race([
+      c.query<R>(text, values).then(
+        ({ rows }) => ({ rows }),
+        (err: unknown) => ({ failure: err }),
       ),
       silent,
     ]);
     clearTimeout(timeout);
-    return failure;
+    return answer;
   };
 
   /** The leader's connection still answers (so its session, and the lock, still exist); given up otherwise. */
   const check = async (c: pg.Client) => {
-    const failure = await ask(c, 'SELECT 1');
+    const answer = await ask(c, 'SELECT 1', []);
     if (c !== client) return;
-    if (failure === null) schedule(retryMs);
-    else dropConnection(c, failure);
+    if ('failure' in answer) dropConnection(c, answer.failure);
+    else schedule(retryMs);
   };
 
   const run = () => {
