@@ -38,6 +38,8 @@ export interface NotifyResult {
 export interface SipNotifier {
   /** The UDP port NOTIFYs leave from (useful when configured as 0). */
   readonly port: number;
+  /** Whether the UDP socket NOTIFYs leave from is still bound (false once closed): a readiness check. */
+  bound(): boolean;
   send(target: NotifyTarget): Promise<NotifyResult>;
   close(): Promise<void>;
 }
@@ -253,6 +255,15 @@ export async function createSipNotifier(options: {
 
   return {
     port: localPort,
+    bound() {
+      try {
+        udp4.address();
+        return true;
+      } catch {
+        // ERR_SOCKET_DGRAM_NOT_RUNNING: closed.
+        return false;
+      }
+    },
     async send(target) {
       const opened = target.transport === 'udp' ? await udpChannel(target) : await streamChannel(target);
       if (typeof opened === 'string') return { status: null, reason: opened, transmissions: 0, authenticated: false };
