@@ -253,6 +253,7 @@ export async function createSipNotifier(options: {
     return channel;
   };
 
+  let closing: Promise<void> | null = null;
   return {
     port: localPort,
     bound() {
@@ -301,9 +302,13 @@ export async function createSipNotifier(options: {
         channel.close();
       }
     },
-    async close() {
-      const sockets = [udp4, ...(udp6 === null ? [] : [await udp6.catch(() => null)])];
-      await Promise.all(sockets.map((s) => (s === null ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+    close() {
+      // Once: a second close (the composition root's, after a test closed the socket) finds nothing left to do.
+      closing ??= (async () => {
+        const sockets = [udp4, ...(udp6 === null ? [] : [await udp6.catch(() => null)])];
+        await Promise.all(sockets.map((s) => (s === null ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+      })();
+      return closing;
     },
   };
 }
