@@ -183,10 +183,13 @@ Process('SIGTERM turns /readyz 503 at once; requests are served for HOTPROV_DRAI
     assert.ok(node);
     const exited = nodes.kill(0, 'SIGTERM');
     // The signal is handled between two requests: the first 503 comes soon, and from then on every answer is 503.
-    let answer: Response | undefined;
-    for (let i = 0; i < 100 && answer?.status !== 503; i++) answer = await fetch(`${node.url}/readyz`);
-    assert.is(answer?.status, 503);
-    assert.equal(((await answer?.json()) as { failed: string[] }).failed, ['notShuttingDown']);
+    let answer = await fetch(`${node.url}/readyz`);
+    for (let i = 0; i < 100 && answer.status !== 503; i++) {
+      await answer.arrayBuffer();
+      answer = await fetch(`${node.url}/readyz`);
+    }
+    assert.is(answer.status, 503);
+    assert.equal(((await answer.json()) as { failed: string[] }).failed, ['notShuttingDown']);
     assert.is((await fetch(`${node.url}/healthz`)).status, 200, 'still alive');
     assert.is((await nodes.api(0, 'GET', '/api/v1/tenant')).status, 200, 'still serving while it drains');
     assert.ok(node.running);
