@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -103,6 +103,19 @@ Health('another connection holding the write lock: 503 naming databaseWritable, 
     logEntries(ctx.logged).some((e) => e.msg === 'ready again'),
     'and when it is over',
   );
+});
+
+Health('the database file moved away under the running node (its writes would be lost at restart): 503 naming databaseWritable', async ({ t, dir }) => {
+  const file = join(dir, 'hotprov.db');
+  renameSync(file, `${file}.moved`);
+  try {
+    const gone = await readyz(t);
+    assert.is(gone.status, 503);
+    assert.equal(gone.body.failed, ['databaseWritable']);
+  } finally {
+    renameSync(`${file}.moved`, file);
+  }
+  assert.is((await readyz(t)).status, 200);
 });
 
 Health('a database whose newest migration is not recorded (an older backup restored under it): 503 naming migrationsCurrent', async ({ t, dir }) => {
