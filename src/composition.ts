@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { Config } from './config.ts';
 import { type OpenDatabase, openDatabase, watchOtherWriters } from './db/client.ts';
+import { postgresProbes, sqliteProbes } from './db/health.ts';
 import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
 import type { DomainDeps, ProfileChange } from './domain/deps.ts';
 import { releaseAllPending } from './domain/lockout.ts';
@@ -9,6 +10,7 @@ import { ensureDefaultTenant, findTenant, findTenantSettings, forgetTenantSettin
 import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
+import { createReadiness, type Readiness, sipSocketProbe } from './http/health.ts';
 import { startJobs } from './jobs/schedules.ts';
 import type { Logger } from './log.ts';
 import { createProvisioning, type Provisioning } from './provisioning/assemble.ts';
@@ -49,6 +51,8 @@ export interface Hotprov {
   readonly resync: Resync;
   readonly redirects: Redirects;
   readonly notifier: SipNotifier;
+  /** What `/readyz` answers; main.ts calls beginShutdown on SIGTERM. */
+  readonly readiness: Readiness;
   /** Starts the cron schedules (automatic logout, re-sync watchdog); tests call the jobs directly instead. */
   startJobs(): Promise<void>;
   close(): Promise<void>;
@@ -187,7 +191,15 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
           void jobs?.reschedule();
         })
       : { stop() {} };
+  const readiness = createReadiness(
+    {
+      ...(database.dialect === 'sqlite' ? sqliteProbes(database.sqlite, config.dbPath) : postgresProbes(database.pool)),
+      sipSocket: sipSocketProbe(notifier),
+    },
+    log,
+  );
   const deps: AppDeps = {
+    readiness,
     onTenantChanged: async () => {
       await jobs?.reschedule();
       // A tenant's base URL changed: its phones are registered again with their redirect services, now.
@@ -215,6 +227,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     resync,
     redirects,
     notifier,
+    readiness,
     async startJobs() {
       jobs ??= startJobs({ domain, resync, redirects, log });
       await jobs.scheduled;

@@ -68,6 +68,11 @@ export interface Config {
   readonly cacheMegabytes: number;
   /** HOTPROV_TRUST_PROXY: honour X-Forwarded-For and X-Forwarded-Proto from a reverse proxy (default false). */
   readonly trustProxy: boolean;
+  /**
+   * HOTPROV_DRAIN_SECONDS: after SIGTERM, how long /readyz answers 503 while requests are still served, before the
+   * listeners close (default 0): behind a load balancer, longer than its health checks take to mark a node down.
+   */
+  readonly drainSeconds: number;
   /** HOTPROV_LOG_LEVEL: debug, info, warn or error (default info). */
   readonly logLevel: LogLevel;
   /** HOTPROV_LOG_FORMAT: json (one JSON object a line, the default) or pretty (for people). */
@@ -266,6 +271,7 @@ const VARIABLES = {
   HOTPROV_SYNC_RETRIES: wholeNumber(2, 0, 20),
   HOTPROV_CACHE_MB: wholeNumber(64, 0, 65536),
   HOTPROV_TRUST_PROXY: yesNo(false),
+  HOTPROV_DRAIN_SECONDS: wholeNumber(0, 0, 3600),
   HOTPROV_PHONE_FAILURE_BUDGET: wholeNumber(20, 1, 1_000_000),
   HOTPROV_PHONE_FAILURE_WINDOW: wholeNumber(600, 1, 86400),
   HOTPROV_PHONE_BLOCK_SECONDS: wholeNumber(900, 1, 86400 * 7),
@@ -361,6 +367,7 @@ export function loadConfig(env: Env): Config {
     syncRetries: v.HOTPROV_SYNC_RETRIES,
     cacheMegabytes: v.HOTPROV_CACHE_MB,
     trustProxy: v.HOTPROV_TRUST_PROXY,
+    drainSeconds: v.HOTPROV_DRAIN_SECONDS,
     logLevel: v.HOTPROV_LOG_LEVEL,
     logFormat: v.HOTPROV_LOG_FORMAT,
     phoneGuard: Object.freeze({

@@ -82,10 +82,24 @@ async function main(): Promise<void> {
     });
   }
   const closed = (s: { close(done: () => void): unknown } | null) => new Promise<void>((resolve) => (s === null ? resolve() : s.close(() => resolve())));
-  const stop = (signal: string) => {
-    log.info('lifecycle', 'stopping', { signal });
+  let closing = false;
+  const close = () => {
+    if (closing) return;
+    closing = true;
     void Promise.all([closed(server), closed(secureServer)]).then(() => hotprov.close().then(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
+  };
+  let draining = false;
+  const stop = (signal: string) => {
+    // A second signal while draining stops at once.
+    if (draining) return close();
+    draining = true;
+    // /readyz answers 503 from now; requests are still served for HOTPROV_DRAIN_SECONDS, long enough for a load
+    // balancer's health checks to take this node out, so none is sent to a closed port.
+    hotprov.readiness.beginShutdown();
+    log.info('lifecycle', 'stopping', { signal, drainSeconds: config.drainSeconds });
+    if (config.drainSeconds === 0) close();
+    else setTimeout(close, config.drainSeconds * 1000);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -27,6 +27,15 @@ Config('HOTPROV_SIP_PORT 0 means any free port', () => {
   assert.is(loadConfig({ HOTPROV_SIP_PORT: '0' }).sipPort, 0);
 });
 
+Config('HOTPROV_DRAIN_SECONDS: 0 by default (SIGTERM closes at once), a whole number of seconds otherwise', () => {
+  assert.is(loadConfig({}).drainSeconds, 0);
+  assert.is(loadConfig({ HOTPROV_DRAIN_SECONDS: '10' }).drainSeconds, 10);
+  assert.throws(
+    () => loadConfig({ HOTPROV_DRAIN_SECONDS: 'soon' }),
+    (err: Error) => /HOTPROV_DRAIN_SECONDS/.test(err.message),
+  );
+});
+
 Config('every bad variable is reported at once, each by name', () => {
   try {
     loadConfig({

@@ -82,7 +82,7 @@ export async function startLeadership(options: LeadershipOptions): Promise<Leade
     if (stopped || timer !== null) return;
     timer = setTimeout(() => {
       timer = null;
-      run();
+      void run();
     }, ms);
   };
 

@@ -4,6 +4,7 @@ import { consoleRouter } from '../console/routes.ts';
 import { AppError, storageConflict } from '../errors.ts';
 import { clientCertificateState } from './clientCertificate.ts';
 import type { AppDeps } from './deps.ts';
+import { healthRoutes } from './health.ts';
 import { activationRouter } from './routes/activation.ts';
 import { apiRouters } from './routes/api.ts';
 import { phoneRouter } from './routes/phones.ts';
@@ -66,6 +67,10 @@ export function createApp(deps: AppDeps): Koa {
       };
     }
   });
+
+  // /healthz and /readyz before everything else: a load balancer asks every few seconds, and the phone paths would
+  // take them for file names.
+  app.use(healthRoutes(deps.readiness));
 
   // What a client certificate proved (HTTPS with HOTPROV_TLS_CLIENT_CA), as ctx.state.clientCert for the routes.
   app.use(clientCertificateState());

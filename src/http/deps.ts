@@ -7,6 +7,7 @@ import type { TemplateStore } from '../provisioning/templates.ts';
 import type { Redirects } from '../redirect/registrations.ts';
 import type { Resync } from '../sync/resync.ts';
 import type { VendorAdapter } from '../vendors/types.ts';
+import type { Readiness } from './health.ts';
 
 /** What the HTTP layer is built from; main.ts wires the real ones, tests their own. */
 export interface AppDeps {
@@ -25,4 +26,6 @@ export interface AppDeps {
   readonly tenant: () => Promise<TenantSettings>;
   /** A tenant's settings as they are now (a phone's: its device's tenantId); undefined for no such tenant. */
   readonly tenantSettingsOf: (tenantId: number) => Promise<TenantSettings | undefined>;
+  /** Whether this node should get traffic (`/readyz`): its probes, and whether it is shutting down. */
+  readonly readiness: Readiness;
 }

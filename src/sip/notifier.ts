@@ -38,6 +38,8 @@ export interface NotifyResult {
 export interface SipNotifier {
   /** The UDP port NOTIFYs leave from (useful when configured as 0). */
   readonly port: number;
+  /** Whether the UDP socket NOTIFYs leave from is still bound (false once closed): a readiness check. */
+  bound(): boolean;
   send(target: NotifyTarget): Promise<NotifyResult>;
   close(): Promise<void>;
 }
@@ -251,8 +253,18 @@ export async function createSipNotifier(options: {
     return channel;
   };
 
+  let closing: Promise<void> | null = null;
   return {
     port: localPort,
+    bound() {
+      try {
+        udp4.address();
+        return true;
+      } catch {
+        // ERR_SOCKET_DGRAM_NOT_RUNNING: closed.
+        return false;
+      }
+    },
     async send(target) {
       const opened = target.transport === 'udp' ? await udpChannel(target) : await streamChannel(target);
       if (typeof opened === 'string') return { status: null, reason: opened, transmissions: 0, authenticated: false };
@@ -290,9 +302,13 @@ export async function createSipNotifier(options: {
         channel.close();
       }
     },
-    async close() {
-      const sockets = [udp4, ...(udp6 === null ? [] : [await udp6.catch(() => null)])];
-      await Promise.all(sockets.map((s) => (s === null ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+    close() {
+      // Once: a second close (the composition root's, after a test closed the socket) finds nothing left to do.
+      closing ??= (async () => {
+        const sockets = [udp4, ...(udp6 === null ? [] : [await udp6.catch(() => null)])];
+        await Promise.all(sockets.map((s) => (s === null ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+      })();
+      return closing;
     },
   };
 }
