@@ -219,7 +219,7 @@ async function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy
   const { devices } = tablesOf(tx);
   // The screen secret changes: whoever claimed saw the old one in the bootstrap file; only the active profile
   // holds the new one.
-  const row = tx
+  const [row] = await tx
     .update(devices)
     .set({
       access: 'active',
@@ -233,8 +233,7 @@ async function activate(tx: Db, device: DeviceRow, actor: Actor, by: ActivatedBy
       ...(by === 'certificate' ? { provPassword: newProvisioningCredentials(device.mac as Mac).provPassword } : {}),
     })
     .where(eq(devices.id, device.id))
-    .returning()
-    .get();
+    .returning();
   if (row === undefined) throw new Error(`device ${device.id} vanished`);
   await recordAudit(tx, device.tenantId, now, actor, {
     action: 'device.activated',

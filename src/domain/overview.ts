@@ -1,5 +1,5 @@
 import { count, isNull, sql } from 'drizzle-orm';
-import { type Db, tablesOf } from '../db/client.ts';
+import { type Db, tablesOf, timeParameter } from '../db/client.ts';
 import type { TenantRow } from '../db/schema.ts';
 import { countFailedResyncsByTenant } from './syncJobs.ts';
 
@@ -33,14 +33,15 @@ export async function tenantOverviews(
   tenantRows: readonly TenantRow[],
 ): Promise<{ readonly tenant: TenantRow; readonly overview: TenantOverview }[]> {
   const { auditEvents, devices, hotdeskSessions, users } = tablesOf(db);
-  const cutoff = now.getTime() - UNSEEN_AFTER_MS;
+  const cutoff = timeParameter(db, new Date(now.getTime() - UNSEEN_AFTER_MS));
   const deviceFigures = byTenant(
     await db
       .select({
         tenantId: devices.tenantId,
         devices: count(),
-        unseen: sql<number>`coalesce(sum(case when coalesce(${devices.lastSeenAt}, ${devices.createdAt}) < ${cutoff} then 1 else 0 end), 0)`,
-        lastFetch: sql<number | null>`max(${devices.lastSeenAt})`,
+        unseen: sql<number>`coalesce(sum(case when coalesce(${devices.lastSeenAt}, ${devices.createdAt}) < ${cutoff} then 1 else 0 end), 0)`.mapWith(Number),
+        // Decoded by the column, as each engine stores it.
+        lastFetch: sql<Date | null>`max(${devices.lastSeenAt})`.mapWith(devices.lastSeenAt),
       })
       .from(devices)
       .where(isNull(devices.retiredAt))
@@ -57,13 +58,13 @@ export async function tenantOverviews(
   const failed = byTenant(await countFailedResyncsByTenant(db));
   const lastAudit = byTenant(
     await db
-      .select({ tenantId: auditEvents.tenantId, at: sql<number | null>`max(${auditEvents.at})` })
+      .select({ tenantId: auditEvents.tenantId, at: sql<Date | null>`max(${auditEvents.at})`.mapWith(auditEvents.at) })
       .from(auditEvents)
       .groupBy(auditEvents.tenantId),
   );
   return tenantRows.map((t) => {
     const d = deviceFigures.get(t.id);
-    const latest = Math.max(d?.lastFetch ?? 0, lastAudit.get(t.id)?.at ?? 0);
+    const latest = Math.max(d?.lastFetch?.getTime() ?? 0, lastAudit.get(t.id)?.at?.getTime() ?? 0);
     const overview: TenantOverview = {
       devices: d?.devices ?? 0,
       maxDevices: t.maxDevices,

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lte, ne, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, ne, or } from 'drizzle-orm';
 import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
 import type { DeviceRow, TenantRow } from '../db/schema.ts';
 
@@ -73,7 +73,8 @@ export async function findUnregisteredDevices(db: Db): Promise<DeviceRow[]> {
   return await db
     .select()
     .from(devices)
-    .where(and(isNull(devices.retiredAt), ne(devices.redirectStatus, 'registered'), ne(devices.redirectStatus, 'registered_elsewhere')));
+    .where(and(isNull(devices.retiredAt), ne(devices.redirectStatus, 'registered'), ne(devices.redirectStatus, 'registered_elsewhere')))
+    .orderBy(asc(devices.id));
 }
 
 /** Every enrolled device's redirect state, for `hotprov redirect status`. */
@@ -88,7 +89,8 @@ export async function listRedirectStates(db: Db): Promise<Pick<DeviceRow, 'mac' 
       redirectMessage: devices.redirectMessage,
     })
     .from(devices)
-    .where(isNull(devices.retiredAt));
+    .where(isNull(devices.retiredAt))
+    .orderBy(asc(devices.id));
 }
 
 /**

@@ -92,7 +92,7 @@ export async function ensureDefaultTenant(db: Db): Promise<TenantRow> {
   const existing = (await db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)))[0];
   if (existing !== undefined) return existing;
   // Several processes may open a new database at once (the server and `hotprov` commands): one creates it.
-  db.insert(tenants).values({ slug: DEFAULT_TENANT_SLUG, name: 'Default' }).onConflictDoNothing({ target: tenants.slug }).run();
+  await db.insert(tenants).values({ slug: DEFAULT_TENANT_SLUG, name: 'Default' }).onConflictDoNothing({ target: tenants.slug });
   const row = (await db.select().from(tenants).where(eq(tenants.slug, DEFAULT_TENANT_SLUG)))[0];
   if (row === undefined) throw new Error('the default tenant could not be created');
   return row;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHotprov } from '../../src/composition.ts';
-import { openDb } from '../../src/db/client.ts';
+import { openDb, tablesOf } from '../../src/db/client.ts';
 import { auditEvents, loginThrottles, signInThrottles } from '../../src/db/schema.ts';
 import { createAdmin, SIGN_IN_THROTTLE_ROWS, signIn } from '../../src/domain/admins.ts';
 import type { AppError } from '../../src/errors.ts';
@@ -58,10 +58,13 @@ Admins('every failed sign-in is audited with the name, never the password', asyn
 
 Admins("the names remembered are bounded: a flood of made-up names cannot fill the disk, nor evict an admin's count", async (ctx) => {
   for (let i = 0; i < 4; i++) await attempt(ctx, 'alice', 'wrong');
-  const insert = (ctx.f.deps.db as unknown as { $client: { prepare(sql: string): { run(...a: unknown[]): void } } }).$client.prepare(
-    'INSERT INTO sign_in_throttles (username, failures, pending, last_attempt_at) VALUES (?, 1, 0, ?)',
-  );
-  for (let i = 0; i < SIGN_IN_THROTTLE_ROWS + 50; i++) insert.run(`made-up-${i}`, ctx.clock.getTime() - 1000 + (i % 500));
+  const madeUp = Array.from({ length: SIGN_IN_THROTTLE_ROWS + 50 }, (_, i) => ({
+    username: `made-up-${i}`,
+    failures: 1,
+    pending: 0,
+    lastAttemptAt: new Date(ctx.clock.getTime() - 1000 + (i % 500)),
+  }));
+  for (let i = 0; i < madeUp.length; i += 500) await ctx.f.deps.db.insert(tablesOf(ctx.f.deps.db).signInThrottles).values(madeUp.slice(i, i + 500));
   await attempt(ctx, 'one-more-made-up', 'x');
   const rows = await ctx.f.deps.db.select().from(signInThrottles);
   assert.ok(rows.length <= SIGN_IN_THROTTLE_ROWS, `${rows.length} names remembered`);

@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditEvents, templateRevisions } from '../../src/db/schema.ts';
@@ -6,6 +5,7 @@ import { latestRevisions, resetTemplate, restoreRevision, resyncTemplatePhones, 
 import { createTemplateStore, type TemplateStore } from '../../src/provisioning/templates.ts';
 import { assertAppError } from '../helpers/assertions.ts';
 import { ACTOR, buildDevice, createDomain, type DomainFixture } from '../helpers/domain.ts';
+import { executeSql, TEST_ENGINE } from '../helpers/testDatabase.ts';
 
 /** Template save, restore and reset as domain commands: a revision and the text phones get change together. */
 const Templates = suite<{ f: DomainFixture; store: TemplateStore; editing: TemplateEditing; shipped: string }>('domain/templates');
@@ -21,12 +21,13 @@ Templates.after.each((ctx) => ctx.f.close());
 const revisions = async (f: DomainFixture) => await f.deps.db.select().from(templateRevisions);
 const edited = (shipped: string, marker: string) => `${shipped}\n## ${marker}\n`;
 
-/** assert.throws for a promise: the work must be rejected with an error whose message matches. */
+/** assert.throws for a promise: the work must be rejected with an error whose message (or its cause's) matches. */
 async function assertRejects(work: Promise<unknown>, expected: RegExp): Promise<void> {
   try {
     await work;
   } catch (err) {
-    assert.match((err as Error).message, expected);
+    const e = err as Error & { cause?: Error };
+    assert.match(`${e.message}\n${e.cause?.message ?? ''}`, expected);
     return;
   }
   assert.unreachable(`expected a rejection matching ${expected}`);
@@ -59,8 +60,12 @@ Templates('a source that fails its check is refused: no revision, phones keep th
 Templates('a save whose write fails half-way leaves neither the revision nor the new text behind', async ({ f, store, editing, shipped }) => {
   await saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'kept') });
   // The revision row goes in, then its audit event fails: the one transaction must take the row back out.
-  await f.deps.db.run(
-    sql.raw(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events WHEN NEW.action = 'template.saved' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`),
+  await executeSql(
+    f.deps.db,
+    TEST_ENGINE === 'sqlite'
+      ? `CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events WHEN NEW.action = 'template.saved' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`
+      : `CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.action = 'template.saved' THEN RAISE EXCEPTION 'disk trouble'; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()`,
   );
   await assertRejects(
     saveTemplate(f.deps, editing, f.tenantId, ACTOR, { vendor: 'yealink', name: 'device.cfg', source: edited(shipped, 'lost') }),

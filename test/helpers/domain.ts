@@ -1,10 +1,11 @@
-import { openDb } from '../../src/db/client.ts';
+import { openDatabase } from '../../src/db/client.ts';
 import type { DomainDeps, ProfileChange } from '../../src/domain/deps.ts';
 import { enrolDevice } from '../../src/domain/devices.ts';
 import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
 import { createUser } from '../../src/domain/users.ts';
 import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 import { createModelCatalog } from '../../src/vendors/catalog.ts';
+import { TEST_ENGINE, throwawayDatabase } from './testDatabase.ts';
 
 export const ACTOR = { name: 'test' };
 
@@ -19,9 +20,21 @@ export interface DomainFixture {
 
 const catalog = createModelCatalog(loadVendorAdapters().map((a) => a.profile));
 
-/** Domain dependencies over a fresh in-memory database with the real migrations and vendor catalogue. */
+/**
+ * Domain dependencies over a fresh database with the real migrations and vendor catalogue: in memory, or a
+ * PostgreSQL database of its own when the suite runs on PostgreSQL (helpers/testDatabase.ts).
+ */
 export async function createDomain(now: () => Date = () => new Date()): Promise<DomainFixture> {
-  const { db, close } = openDb(':memory:');
+  const throwaway = await throwawayDatabase();
+  const open = await openDatabase({ dbPath: throwaway.location, dbEngine: TEST_ENGINE });
+  const { db } = open;
+  // Closing is not awaited by the tests: the database is dropped once its connections are gone.
+  const close = () => {
+    void (async () => {
+      await open.close();
+      await throwaway.drop();
+    })().catch(() => {});
+  };
   const changes: ProfileChange[] = [];
   const tenantId = (await ensureDefaultTenant(db)).id;
   let enrolled = 0;

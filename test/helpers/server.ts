@@ -3,12 +3,13 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createHotprov, type Hotprov } from '../../src/composition.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { tenants } from '../../src/db/schema.ts';
+import { tablesOf } from '../../src/db/client.ts';
 import type { ProfileChange } from '../../src/domain/deps.ts';
 import { findDeviceByMac } from '../../src/domain/lookup.ts';
 import type { Mac } from '../../src/domain/mac.ts';
 import { createHttpsServer } from '../../src/http/https.ts';
 import { type Logger, silentLogger } from '../../src/log.ts';
+import { throwawayDatabase } from './testDatabase.ts';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
@@ -69,7 +70,8 @@ export async function startTestServer(
   } = {},
 ): Promise<TestServer> {
   const changes: ProfileChange[] = [];
-  const config = testConfig(options.env);
+  const throwaway = options.env?.HOTPROV_DB === undefined ? await throwawayDatabase() : null;
+  const config = testConfig({ ...(throwaway === null ? {} : { HOTPROV_DB: throwaway.location }), ...options.env });
   const hotprov = await createHotprov({
     config,
     adminToken: TEST_TOKEN,
@@ -82,7 +84,7 @@ export async function startTestServer(
   });
   // The test tenant trusts loopback as an office trusts its LAN: a phone (this test) that claims its credentials
   // from 127.0.0.1 is active at once. Tests of untrusted networks set trustedNetworks themselves.
-  await hotprov.database.db.update(tenants).set({ trustedNetworks: JSON.stringify([...LOOPBACK_NETWORKS]) });
+  await hotprov.database.db.update(tablesOf(hotprov.database.db).tenants).set({ trustedNetworks: JSON.stringify([...LOOPBACK_NETWORKS]) });
   options.beforeListen?.(hotprov);
   const server: Server = await new Promise((resolve) => {
     const s = hotprov.app.listen(0, '127.0.0.1', () => resolve(s));
@@ -131,6 +133,7 @@ export async function startTestServer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (secureServer !== null) await new Promise<void>((resolve) => secureServer.close(() => resolve()));
       await hotprov.close();
+      await throwaway?.drop();
     },
   };
 }
