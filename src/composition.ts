@@ -19,6 +19,7 @@ import { createTemplateStore, type TemplateStore } from './provisioning/template
 import { createRedirects, type RedirectDeps, type Redirects } from './redirect/registrations.ts';
 import { createSipNotifier, type SipNotifier, type SipTimers } from './sip/notifier.ts';
 import { AsteriskRelay, notifyViaFreeswitch } from './sip/relays.ts';
+import { joinCluster } from './sync/cluster.ts';
 import { createProfileChanges } from './sync/profileChanges.ts';
 import { createResync, type Resync, retryEvery } from './sync/resync.ts';
 import { loadVendorAdapters } from './vendors/adapters.ts';
@@ -128,7 +129,11 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     templates,
     log,
     now,
-    onServed: (device, etag) => resync.deviceServed(device, etag),
+    onServed: (device, etag) => {
+      void resync.deviceServed(device, etag);
+      // News (not the revision on record): the node that sent its NOTIFY may be another.
+      if (device.servedEtag !== etag) cluster.served(device.id, etag);
+    },
     guard: config.phoneGuard,
     defaultTenantId: () => defaultTenant.id,
   });
@@ -166,6 +171,16 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   if (moved > 0) log.info('provisioning', 'the base URL changed: phones will be registered again with their redirect services', { devices: moved });
 
   const profileChanges = createProfileChanges({ db, log, provisioning, resync });
+  let jobs: ReturnType<typeof startJobs> | null = null;
+  const cluster = await joinCluster({
+    database,
+    url: config.dbPath,
+    log,
+    provisioning,
+    resync: () => resync,
+    templates,
+    reschedule: () => void jobs?.reschedule(),
+  });
   const domain: DomainDeps = {
     db,
     now,
@@ -173,12 +188,13 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     ...(options.verifySecret === undefined ? {} : { verifySecret: options.verifySecret }),
     catalog: createModelCatalog(adapters.map((a) => a.profile)),
     async profilesChanged(change) {
+      // The other nodes drop these files before this one tells the phones to fetch them.
+      await cluster.devicesChanged(change);
       const outcomes = await profileChanges(change);
       options.onProfilesChanged?.(change);
       return outcomes;
     },
   };
-  let jobs: ReturnType<typeof startJobs> | null = null;
   // Another process may write the database (`hotprov tenant delete`, an admin's sqlite3): within a second, what was
   // kept from the rows before (rendered files and their ETags, tenant settings, schedules) is dropped, so phones get
   // what the database now says at their next fetch.
@@ -191,6 +207,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
           void jobs?.reschedule();
         })
       : { stop() {} };
+  let leading = false;
   const readiness = createReadiness(
     {
       ...(database.dialect === 'sqlite' ? sqliteProbes(database.sqlite, config.dbPath) : postgresProbes(database.pool)),
@@ -202,6 +219,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     readiness,
     onTenantChanged: async () => {
       await jobs?.reschedule();
+      await cluster.tenantChanged();
       // A tenant's base URL changed: its phones are registered again with their redirect services, now.
       void redirects.rebaseIfMoved().then((moved) => (moved > 0 ? redirects.retryDue() : undefined));
     },
@@ -229,10 +247,22 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     notifier,
     readiness,
     async startJobs() {
-      jobs ??= startJobs({ domain, resync, redirects, log });
-      await jobs.scheduled;
+      if (leading) return;
+      leading = true;
+      // On several nodes, the one holding the lock runs them; another takes over when it goes.
+      await cluster.lead({
+        start: () => {
+          jobs ??= startJobs({ domain, resync, redirects, log });
+        },
+        stop: () => {
+          jobs?.stop();
+          jobs = null;
+        },
+      });
+      await jobs?.scheduled;
     },
     async close() {
+      await cluster.close();
       otherWriters.stop();
       jobs?.stop();
       await resync.settled();

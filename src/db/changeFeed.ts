@@ -24,7 +24,7 @@ export const MAX_PAYLOAD_BYTES = 7900;
 /** What changed, as other nodes need to hear it. */
 export type ChangeNotice =
   /** These devices' files changed (a login, a logout, an edit): drop their rendered files and ETags. */
-  | { readonly kind: 'devices'; readonly tenantId: number; readonly deviceIds: readonly number[] }
+  | { readonly kind: 'devices'; readonly deviceIds: readonly number[] }
   /** A tenant's settings or templates changed: drop all its files and its settings. */
   | { readonly kind: 'tenant'; readonly tenantId: number }
   /** A phone fetched this revision from the sending node: the node that sent its NOTIFY confirms the re-sync. */
@@ -36,7 +36,7 @@ const id = z.number().int().positive();
 const sender = { from: z.string().min(1).max(64) };
 /** A payload as it travels: the notice and the node that sent it. */
 const payloadSchema = z.discriminatedUnion('kind', [
-  z.object({ ...sender, kind: z.literal('devices'), tenantId: id, deviceIds: z.array(id).min(1) }),
+  z.object({ ...sender, kind: z.literal('devices'), deviceIds: z.array(id).min(1) }),
   z.object({ ...sender, kind: z.literal('tenant'), tenantId: id }),
   z.object({ ...sender, kind: z.literal('served'), deviceId: id, etag: z.string().min(1).max(256) }),
   z.object({ ...sender, kind: z.literal('all') }),
@@ -86,7 +86,7 @@ export interface ChangeFeed {
  */
 export function noticePayloads(notice: ChangeNotice, nodeId: string): string[] {
   if (notice.kind !== 'devices') return [JSON.stringify({ from: nodeId, ...notice })];
-  const envelope = (deviceIds: readonly number[]) => JSON.stringify({ from: nodeId, kind: 'devices', tenantId: notice.tenantId, deviceIds });
+  const envelope = (deviceIds: readonly number[]) => JSON.stringify({ from: nodeId, kind: 'devices', deviceIds });
   const emptyBytes = Buffer.byteLength(envelope([]));
   const payloads: string[] = [];
   let chunk: number[] = [];

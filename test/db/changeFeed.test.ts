@@ -79,8 +79,8 @@ async function listeningConnections(pool: pg.Pool, name: string): Promise<number
 Feed('two nodes hear each other’s notices and never their own', async (ctx) => {
   const a = await startNode(ctx, 'node-a');
   const b = await startNode(ctx, 'node-b');
-  await a.feed.publish({ kind: 'devices', tenantId: 1, deviceIds: [7, 8] });
-  assert.equal(await b.notices.next('A’s notice at B'), { kind: 'devices', tenantId: 1, deviceIds: [7, 8] });
+  await a.feed.publish({ kind: 'devices', deviceIds: [7, 8] });
+  assert.equal(await b.notices.next('A’s notice at B'), { kind: 'devices', deviceIds: [7, 8] });
   await b.feed.publish({ kind: 'tenant', tenantId: 1 });
   await b.feed.publish({ kind: 'served', deviceId: 7, etag: '"3f2a"' });
   await a.notices.next('B’s second notice at A', (n) => n.kind === 'served');
@@ -104,7 +104,7 @@ Feed('50 notices published at once by two nodes all arrive at a third, each once
   const a = await startNode(ctx, 'node-a');
   const b = await startNode(ctx, 'node-b');
   const c = await startNode(ctx, 'node-c');
-  await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).feed.publish({ kind: 'devices', tenantId: 1, deviceIds: [i + 1] })));
+  await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).feed.publish({ kind: 'devices', deviceIds: [i + 1] })));
   await a.feed.publish({ kind: 'all' });
   await b.feed.publish({ kind: 'all' });
   await c.notices.next('A’s last notice', (n) => n.kind === 'all');
@@ -121,17 +121,16 @@ Feed('a notice about 5,000 devices arrives whole, in parts under 8000 bytes', as
   const b = await startNode(ctx, 'node-b');
   // Ten-digit ids, the longest an integer column holds, make the parts as few ids as they can be.
   const deviceIds = Array.from({ length: 5000 }, (_, i) => (i % 2 === 0 ? 2_147_483_647 - i : i + 1));
-  const payloads = noticePayloads({ kind: 'devices', tenantId: 3, deviceIds }, a.feed.nodeId);
+  const payloads = noticePayloads({ kind: 'devices', deviceIds }, a.feed.nodeId);
   assert.ok(payloads.length > 1, 'split into parts');
   for (const p of payloads) assert.ok(Buffer.byteLength(p) <= MAX_PAYLOAD_BYTES, `a part of ${Buffer.byteLength(p)} bytes`);
-  assert.equal(noticePayloads({ kind: 'devices', tenantId: 3, deviceIds: [] }, a.feed.nodeId), [], 'no device, no notice');
+  assert.equal(noticePayloads({ kind: 'devices', deviceIds: [] }, a.feed.nodeId), [], 'no device, no notice');
 
-  await a.feed.publish({ kind: 'devices', tenantId: 3, deviceIds });
+  await a.feed.publish({ kind: 'devices', deviceIds });
   await a.feed.publish({ kind: 'all' });
   await b.notices.next('the notice after the long one', (n) => n.kind === 'all');
   const parts = b.notices.seen.filter((n) => n.kind === 'devices');
   assert.is(parts.length, payloads.length);
-  for (const part of parts) assert.is(part.tenantId, 3);
   assert.equal(
     parts.flatMap((p) => p.deviceIds),
     deviceIds,
@@ -182,8 +181,8 @@ Feed('a node whose listening connection is killed listens again, is told to drop
   await b.gaps.next('B listening again');
   assert.is(b.connections, 2);
   assert.ok(b.log.seen.some((l) => l.level === 'warn' && /lost the listening connection/.test(l.msg)));
-  await a.feed.publish({ kind: 'devices', tenantId: 1, deviceIds: [5] });
-  assert.equal(await b.notices.next('A’s notice after the gap'), { kind: 'devices', tenantId: 1, deviceIds: [5] });
+  await a.feed.publish({ kind: 'devices', deviceIds: [5] });
+  assert.equal(await b.notices.next('A’s notice after the gap'), { kind: 'devices', deviceIds: [5] });
   assert.equal(a.gaps.seen, [], 'A lost nothing');
 
   // Killed again, and again: a gap each time.
