@@ -1,6 +1,8 @@
+import { eq } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { launchBrowser, CONSOLE_PASSWORD as PASSWORD, signInToConsole } from '../helpers/browser.ts';
 import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -99,7 +101,9 @@ Console('the board follows logins on its own, and an admin logs a phone out', as
   page.once('dialog', (d) => void d.accept());
   await page.click('button:has-text("Log everyone out")');
   assert.match((await page.textContent('.notice')) ?? '', /Everyone is logged out/);
-  const audit = t.hotprov.database.sqlite.prepare(`SELECT actor, method FROM audit_events WHERE action = 'hotdesk.logout'`).all();
+  const { db } = t.hotprov.database;
+  const { auditEvents } = tablesOf(db);
+  const audit = await db.select({ actor: auditEvents.actor, method: auditEvents.method }).from(auditEvents).where(eq(auditEvents.action, 'hotdesk.logout'));
   assert.equal(audit, [
     { actor: 'admin:admin', method: 'admin' },
     { actor: 'admin:admin', method: 'admin' },

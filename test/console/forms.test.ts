@@ -1,5 +1,7 @@
+import { count } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -8,6 +10,13 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  * message, and changes nothing. Over plain HTTP, as a signed-in admin with a valid CSRF token.
  */
 const PASSWORD = 'correct-horse-battery';
+
+/** How many events the audit log holds: what a refused form must leave as it was. */
+async function auditCount(t: TestServer): Promise<number> {
+  const { db } = t.hotprov.database;
+  const [row] = await db.select({ n: count() }).from(tablesOf(db).auditEvents);
+  return row?.n ?? 0;
+}
 
 interface Ctx {
   t: TestServer;
@@ -116,12 +125,12 @@ Forms('a new user, a device label and a key: each refused with the message the A
     },
   ];
   for (const { api, form } of cases) {
-    const before = ctx.t.hotprov.database.sqlite.prepare('SELECT count(*) AS n FROM audit_events').get();
+    const before = await auditCount(ctx.t);
     const refused = await ctx.t.api(...api);
     assert.is(refused.status, 400, `${api[0]} ${api[1]}`);
     const shown = await post(ctx, ...form);
     assert.is(shown.error, refused.body.error.message, form[0]);
-    assert.equal(ctx.t.hotprov.database.sqlite.prepare('SELECT count(*) AS n FROM audit_events').get(), before, 'nothing changed');
+    assert.is(await auditCount(ctx.t), before, 'nothing changed');
   }
   const device = (await ctx.t.api('GET', '/api/v1/devices/HD0001')).body;
   assert.equal([device.label, device.expansionModules], ['Window desk', 0]);

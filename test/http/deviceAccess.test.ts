@@ -1,5 +1,7 @@
+import { eq, like } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { readBootstrap } from '../helpers/bootstrap.ts';
 import { basicAuthorization, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -69,11 +71,15 @@ async function fetchWith(ctx: AccessContext, vendor: Vendor, settings: { url: st
 }
 
 /** Audit events whose action starts with `prefix`, as the console lists them. */
-const audited = ({ t }: AccessContext, prefix: string) =>
-  t.hotprov.database.sqlite.prepare('SELECT action, detail FROM audit_events WHERE action LIKE ? ORDER BY id').all(`${prefix}%`) as {
-    action: string;
-    detail: string;
-  }[];
+const audited = async ({ t }: AccessContext, prefix: string) => {
+  const { db } = t.hotprov.database;
+  const { auditEvents } = tablesOf(db);
+  return await db
+    .select({ action: auditEvents.action, detail: auditEvents.detail })
+    .from(auditEvents)
+    .where(like(auditEvents.action, `${prefix}%`))
+    .orderBy(auditEvents.id);
+};
 
 const device = async ({ t }: AccessContext, vendor: Vendor) => (await t.api('GET', `/api/v1/devices/${PHONES[vendor].mac}`)).body;
 
@@ -133,7 +139,7 @@ Untrusted('an admin approves a claimed phone after seeing who claimed it; approv
   assert.is(approved.body.access.activatedBy, 'admin');
   const idle = await fetchWith(ctx, 'yealink', settings);
   assert.match(idle.body, /^account\.1\.user_name = HD0001$/m);
-  assert.is(audited(ctx, 'device.activated').length, 1);
+  assert.is((await audited(ctx, 'device.activated')).length, 1);
 });
 
 Untrusted('a second claim is refused, audited and shown to admins; its credentials open nothing', async (ctx) => {
@@ -145,7 +151,7 @@ Untrusted('a second claim is refused, audited and shown to admins; its credentia
   assert.is((await fetchWith(ctx, 'yealink', first)).status, 200);
   const d = await device(ctx, 'yealink');
   assert.is(d.access.refusedClaims.count, 1);
-  assert.is(audited(ctx, 'device.claim_refused').length, 1);
+  assert.is((await audited(ctx, 'device.claim_refused')).length, 1);
 });
 
 Untrusted('the same claimant asking again before it used its credentials gets them again (a lost answer)', async (ctx) => {
@@ -164,8 +170,10 @@ Untrusted('50 phones claiming one MAC at once: exactly one gets working credenti
   const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => firstFetch(ctx, 'polycom', `203.0.113.${i + 1}`)));
   const passwords = new Set(answers.map((a) => readBootstrap('polycom', a.body).password));
   assert.is(passwords.size, 50, 'every answer looks alike');
-  const row = t.hotprov.database.sqlite.prepare('SELECT prov_password FROM devices WHERE mac = ?').get('0004f274632f') as { prov_password: string };
-  assert.is(answers.filter((a) => readBootstrap('polycom', a.body).password === row.prov_password).length, 1);
+  const { db } = t.hotprov.database;
+  const { devices } = tablesOf(db);
+  const [row] = await db.select({ provPassword: devices.provPassword }).from(devices).where(eq(devices.mac, '0004f274632f'));
+  assert.is(answers.filter((a) => readBootstrap('polycom', a.body).password === row?.provPassword).length, 1);
   assert.is((await device(ctx, 'polycom')).access.refusedClaims.count, 49);
 });
 
@@ -175,7 +183,7 @@ Untrusted('activation codes tried in parallel: no more than five are checked, th
   const submit = `${local(ctx, settings.url.replace('/prov/', ''))}/phone/805ec0112233/${settings.activationUrl.split('/').at(-2)}/activate/submit`;
   const tries = Array.from({ length: 50 }, (_, i) => (i === 25 ? (codes.yealink ?? '') : String(10_000_000 + i)));
   const answers = await Promise.all(tries.map((code) => fetch(`${submit}?code=${code}`).then((r) => r.text())));
-  const wrongChecked = audited(ctx, 'device.activation_code_wrong').length;
+  const wrongChecked = (await audited(ctx, 'device.activation_code_wrong')).length;
   assert.ok(wrongChecked <= 5, `${wrongChecked} wrong codes were checked`);
   const activated = answers.filter((a) => /is activated/.test(a)).length;
   assert.ok(activated <= 1);
@@ -224,9 +232,11 @@ Trusted('a lost answer on the LAN: the phone asking again before it used them ge
 Trusted('a bootstrap claim gets credentials of its own, not the ones a redirect service was given at enrolment', async (ctx) => {
   await start(ctx, ['127.0.0.0/8']);
   const { t } = ctx;
-  const enrolled = t.hotprov.database.sqlite.prepare("SELECT prov_password FROM devices WHERE mac = '805ec0112233'").pluck().get();
+  const { db } = t.hotprov.database;
+  const { devices } = tablesOf(db);
+  const [enrolled] = await db.select({ provPassword: devices.provPassword }).from(devices).where(eq(devices.mac, '805ec0112233'));
   const claimed = readBootstrap('yealink', (await firstFetch(ctx, 'yealink')).body);
-  assert.is.not(claimed.password, enrolled);
+  assert.is.not(claimed.password, enrolled?.provPassword);
 });
 
 Trusted('the web interface password is in every profile, and revealing it is audited', async (ctx) => {
@@ -238,7 +248,7 @@ Trusted('the web interface password is in every profile, and revealing it is aud
   assert.match(web.body.password, /^[0-9a-f]{16}$/);
   const idle = await fetchWith(ctx, 'snom', settings);
   assert.ok(idle.body.includes(`<http_pass perm="R">${web.body.password}</http_pass>`));
-  const reveals = audited(ctx, 'device.web_password_revealed');
+  const reveals = await audited(ctx, 'device.web_password_revealed');
   assert.is(reveals.length, 1);
   assert.not.ok(JSON.stringify(reveals).includes(web.body.password));
 });

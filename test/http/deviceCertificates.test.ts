@@ -1,5 +1,7 @@
+import { eq } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { readBootstrap } from '../helpers/bootstrap.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createTestPki, httpsRequest, type TestPki } from '../helpers/tls.ts';
@@ -52,9 +54,11 @@ Certificates("another phone's certificate is refused and audited, whoever holds 
   const { t, pki } = ctx;
   const answer = await get(ctx, FILE, pki.deviceCertificate('0004F2000001'));
   assert.is(answer.status, 403);
-  const audits = t.hotprov.database.sqlite.prepare("SELECT detail FROM audit_events WHERE action = 'security.phone_mismatch'").all() as { detail: string }[];
+  const { db } = t.hotprov.database;
+  const { auditEvents } = tablesOf(db);
+  const audits = await db.select({ detail: auditEvents.detail }).from(auditEvents).where(eq(auditEvents.action, 'security.phone_mismatch'));
   assert.is(audits.length, 1);
-  assert.match(audits[0]?.detail ?? '', /certificate_mac/);
+  assert.is(JSON.parse(audits[0]?.detail ?? '{}').reason, 'certificate_mac');
   assert.is((await t.api('GET', `/api/v1/devices/${MAC}`)).body.access.state, 'unclaimed');
 });
 

@@ -1,5 +1,7 @@
+import { eq, isNull } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { readBootstrap } from '../helpers/bootstrap.ts';
 import { logEntries } from '../helpers/logs.ts';
@@ -57,11 +59,12 @@ async function start(ctx: GuessersContext, env: Record<string, string> = {}): Pr
 }
 
 /** Every secret hotprov holds for these phones: none may appear in any answer to a guesser. */
-function secrets(t: TestServer): string[] {
-  const rows = t.hotprov.database.sqlite.prepare('SELECT idle_password, prov_password, screen_secret, web_password FROM devices').all() as Record<
-    string,
-    string | null
-  >[];
+async function secrets(t: TestServer): Promise<string[]> {
+  const { db } = t.hotprov.database;
+  const { devices } = tablesOf(db);
+  const rows = await db
+    .select({ idlePassword: devices.idlePassword, provPassword: devices.provPassword, screenSecret: devices.screenSecret, webPassword: devices.webPassword })
+    .from(devices);
   return ['sip-secret-101', ...rows.flatMap((r) => Object.values(r).filter((v): v is string => v !== null))];
 }
 
@@ -70,7 +73,7 @@ Guessers.after.each(({ t }) => t.close());
 
 Guessers('a sweep of 10,000 MACs over six OUIs finds no secret, even without a budget', async (ctx) => {
   const { t } = await start(ctx, { HOTPROV_PHONE_FAILURE_BUDGET: '1000000' });
-  const known = secrets(t);
+  const known = await secrets(t);
   let leaks = 0;
   let answered = 0;
   for (let batch = 0; batch < 100; batch++) {
@@ -91,7 +94,9 @@ Guessers('a sweep of 10,000 MACs over six OUIs finds no secret, even without a b
   assert.is(answered, 10_000, 'every guess gets the same kind of answer');
   assert.is(leaks, 0);
   // The sweep claimed nothing: every enrolled phone had claimed its own before.
-  const states = t.hotprov.database.sqlite.prepare('SELECT access FROM devices WHERE retired_at IS NULL').all() as { access: string }[];
+  const { db } = t.hotprov.database;
+  const { devices } = tablesOf(db);
+  const states = await db.select({ access: devices.access }).from(devices).where(isNull(devices.retiredAt));
   assert.ok(states.every((s) => s.access === 'active'));
 });
 
@@ -115,7 +120,9 @@ Guessers('past its budget an address gets 429 with Retry-After, with one audit e
   // Another address is not affected; an address the client writes before the proxy's own changes nothing.
   assert.is((await t.anonymous('/805ec1ffffff.cfg', '', { headers: { 'x-forwarded-for': '198.51.100.24' } })).status, 200);
   assert.is((await t.anonymous('/805ec1fffffe.cfg', '', { headers: { 'x-forwarded-for': '198.51.100.24, 198.51.100.23' } })).status, 429);
-  const audits = t.hotprov.database.sqlite.prepare("SELECT detail FROM audit_events WHERE action = 'security.address_blocked'").all();
+  const { db } = t.hotprov.database;
+  const { auditEvents } = tablesOf(db);
+  const audits = await db.select({ detail: auditEvents.detail }).from(auditEvents).where(eq(auditEvents.action, 'security.address_blocked'));
   assert.is(audits.length, 1);
   assert.is(logEntries(logged).filter((e) => e.category === 'security' && e.msg.includes('blocked')).length, 1, 'one line per block, not one per guess');
 });
@@ -158,9 +165,11 @@ Guessers('a User-Agent naming another MAC than the path is refused and audited',
   const { t } = await start(ctx);
   const res = await t.phone(`/${ENROLLED[0].mac}.cfg`, 'Yealink SIP-T54W 96.86.0.70 80:5e:c0:99:99:99');
   assert.is(res.status, 403);
-  const audits = t.hotprov.database.sqlite.prepare("SELECT detail FROM audit_events WHERE action = 'security.phone_mismatch'").all() as { detail: string }[];
+  const { db } = t.hotprov.database;
+  const { auditEvents } = tablesOf(db);
+  const audits = await db.select({ detail: auditEvents.detail }).from(auditEvents).where(eq(auditEvents.action, 'security.phone_mismatch'));
   assert.is(audits.length, 1);
-  assert.match(audits[0]?.detail ?? '', /user_agent_mac/);
+  assert.is(JSON.parse(audits[0]?.detail ?? '{}').reason, 'user_agent_mac');
 });
 
 Guessers('only the phone itself is recorded: a request without its credentials changes nothing of the device', async (ctx) => {
@@ -186,7 +195,7 @@ Guessers('a guesser that claims an unclaimed MAC first gets credentials of a pho
   const body = await res.text();
   assert.is(res.status, 200);
   assert.not.ok(
-    secrets(t)
+    (await secrets(t))
       .filter((s) => s !== stolen.password && !stolen.activationUrl.includes(s))
       .some((s) => body.includes(s)),
   );

@@ -1,5 +1,7 @@
+import { and, eq, inArray, like } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.ts';
 import { type Answer, type ApiRoute, apiRoutes, callAs, tenantWithToken, tokenOf } from '../helpers/tenants.ts';
 
@@ -150,10 +152,13 @@ async function twoTenants(): Promise<Fixture> {
     const web = await ok(callAs(t, bravo, 'GET', `/api/v1/devices/${device.mac}/web-password`), 200);
     secrets.push(...Object.values(web.body as Record<string, unknown>).filter((v): v is string => typeof v === 'string' && v.length >= 8));
   }
-  const rows = t.hotprov.database.sqlite
-    .prepare(`SELECT idle_password, prov_password, screen_secret, web_password FROM devices WHERE mac IN (?, ?)`)
-    .all(...B_MACS) as Record<string, string>[];
-  for (const row of rows) secrets.push(...Object.values(row).filter((v) => typeof v === 'string' && v.length >= 8));
+  const { db } = t.hotprov.database;
+  const { devices } = tablesOf(db);
+  const rows = await db
+    .select({ idlePassword: devices.idlePassword, provPassword: devices.provPassword, screenSecret: devices.screenSecret, webPassword: devices.webPassword })
+    .from(devices)
+    .where(inArray(devices.mac, [...B_MACS]));
+  for (const row of rows) secrets.push(...Object.values(row).filter((v): v is string => typeof v === 'string' && v.length >= 8));
   return { t, alpha, bravo, bravoTokenId, secrets: [...new Set(secrets)] };
 }
 
@@ -273,10 +278,13 @@ NoBleed("every route, at /api/v1, at A's own slug and at B's slug, aimed at B's 
       ['bravo wallboard', null],
     ],
   );
-  const bTenant = fx.t.hotprov.database.sqlite.prepare(`SELECT id FROM tenants WHERE slug = ?`).get(B.slug) as { id: number };
-  const touched = fx.t.hotprov.database.sqlite
-    .prepare(`SELECT action, actor FROM audit_events WHERE tenant_id = ? AND actor LIKE 'api:${A.slug}%'`)
-    .all(bTenant.id);
+  const { db } = fx.t.hotprov.database;
+  const { auditEvents, tenants } = tablesOf(db);
+  const [bTenant] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, B.slug));
+  const touched = await db
+    .select({ action: auditEvents.action, actor: auditEvents.actor })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.tenantId, bTenant?.id ?? -1), like(auditEvents.actor, `api:${A.slug}%`)));
   assert.equal(touched, [], "A's admin left events in B's audit log");
 });
 

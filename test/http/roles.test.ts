@@ -1,5 +1,7 @@
+import { eq } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.ts';
 import { type ApiRoute, apiRoutes, callAs, tenantWithToken, tokenOf } from '../helpers/tenants.ts';
 
@@ -165,18 +167,17 @@ Roles('what a helpdesk reads holds no secret: no SIP or web password, PIN, activ
   const { helpdesk } = await fixture(t);
   const secrets = await callAs(t, TEST_TOKEN, 'GET', '/api/v1/tenants/acme/devices/HD0001/web-password');
   const idle = await callAs(t, TEST_TOKEN, 'GET', '/api/v1/tenants/acme/devices/HD0001/idle-account');
-  const row = t.hotprov.database.sqlite.prepare(`SELECT prov_password, screen_secret FROM devices WHERE idle_account = 'HD0001'`).get() as {
-    prov_password: string;
-    screen_secret: string;
-  };
+  const { db } = t.hotprov.database;
+  const { devices } = tablesOf(db);
+  const [row] = await db.select({ provPassword: devices.provPassword, screenSecret: devices.screenSecret }).from(devices).where(eq(devices.idleAccount, 'HD0001'));
   const forbidden = [
     'sip-101-secret',
     'sip-102-secret',
     '4826',
     'scrypt',
     idle.body.password,
-    row.prov_password,
-    row.screen_secret,
+    row?.provPassword,
+    row?.screenSecret,
     ...Object.values(secrets.body),
   ]
     .filter((s): s is string => typeof s === 'string' && s.length >= 4)

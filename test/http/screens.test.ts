@@ -1,5 +1,7 @@
+import { inArray } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { logEntries } from '../helpers/logs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -107,7 +109,13 @@ for (const vendor of ['yealink', 'snom', 'polycom'] as const) {
     assert.match(bye, /Goodbye/);
     assert.is(await phoneText(ctx, file, ua), idle);
 
-    const audit = ctx.t.hotprov.database.sqlite.prepare(`SELECT action, method FROM audit_events WHERE action IN ('hotdesk.login', 'hotdesk.logout')`).all();
+    const { db } = ctx.t.hotprov.database;
+    const { auditEvents } = tablesOf(db);
+    const audit = await db
+      .select({ action: auditEvents.action, method: auditEvents.method })
+      .from(auditEvents)
+      .where(inArray(auditEvents.action, ['hotdesk.login', 'hotdesk.logout']))
+      .orderBy(auditEvents.id);
     assert.equal(audit, [
       { action: 'hotdesk.login', method: 'phone_screen' },
       { action: 'hotdesk.logout', method: 'phone_screen' },

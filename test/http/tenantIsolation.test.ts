@@ -1,8 +1,7 @@
-import { inArray } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { returnedRow } from '../../src/db/client.ts';
-import { syncJobs, tenants } from '../../src/db/schema.ts';
+import { returnedRow, tablesOf } from '../../src/db/client.ts';
 import type { DomainDeps } from '../../src/domain/deps.ts';
 import { deleteDevice, enrolDevice } from '../../src/domain/devices.ts';
 import { dialCode } from '../../src/domain/featureCodes.ts';
@@ -68,7 +67,7 @@ async function twoTenants(env: Record<string, string> = {}): Promise<Setup> {
   const acme = (
     await returnedRow(
       domain.db
-        .insert(tenants)
+        .insert(tablesOf(domain.db).tenants)
         .values({ slug: 'acme', name: 'Acme', trustedNetworks: JSON.stringify(LOOPBACK_NETWORKS) })
         .returning(),
     )
@@ -135,8 +134,10 @@ const mainFile = async (t: TestServer, side: Side, phone: 0 | 1 | 2): Promise<st
 
 /** NOTIFYs opened for the tenant's phones: its sync jobs. */
 const syncJobsOf = async (t: TestServer, side: Side): Promise<number> => {
-  const ids = await Promise.all(side.macs.map(async (mac) => (await findDeviceByMac(t.hotprov.database.db, mac))?.id ?? -1));
-  return (await t.hotprov.database.db.select().from(syncJobs).where(inArray(syncJobs.deviceId, ids))).length;
+  const { db } = t.hotprov.database;
+  const { syncJobs } = tablesOf(db);
+  const ids = await Promise.all(side.macs.map(async (mac) => (await findDeviceByMac(db, mac))?.id ?? -1));
+  return (await db.select().from(syncJobs).where(inArray(syncJobs.deviceId, ids))).length;
 };
 
 /** A change one tenant makes, and a check that it did change its own phones (so the other's staying put means something). */
@@ -288,11 +289,13 @@ NoBleed("the same extension in two tenants: a code or a screen at a tenant's pho
     const res = await t.api('POST', '/api/v1/hotdesk/code', { device: sides.acme.macs[0], digits: `*35*101*${sides.acme.pin}` });
     assert.is(res.body.result, 'unknown_device');
     // Wrong PINs were counted against the user of the phone's tenant, in that tenant.
-    const counted = t.hotprov.database.sqlite
-      .prepare(
-        `SELECT lt.tenant_id AS tenant, u.tenant_id AS userTenant, lt.failures FROM login_throttles lt JOIN users u ON u.id = lt.subject_id WHERE lt.subject = 'user'`,
-      )
-      .all() as { tenant: number; userTenant: number; failures: number }[];
+    const { db } = t.hotprov.database;
+    const { loginThrottles, users } = tablesOf(db);
+    const counted = await db
+      .select({ tenant: loginThrottles.tenantId, userTenant: users.tenantId, failures: loginThrottles.failures })
+      .from(loginThrottles)
+      .innerJoin(users, eq(users.id, loginThrottles.subjectId))
+      .where(eq(loginThrottles.subject, 'user'));
     assert.ok(counted.length >= 2);
     for (const row of counted) assert.is(row.tenant, row.userTenant);
   } finally {

@@ -1,5 +1,7 @@
+import { count, isNull } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { listAudit } from '../../src/domain/audit.ts';
 import { findActiveTenantBySlug } from '../../src/domain/tenants.ts';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.ts';
@@ -215,9 +217,10 @@ Tenants(
       (await provider(t, 'GET', '/api/v1/tenants')).body.map((x: { slug: string }) => x.slug),
       ['default'],
     );
-    const db = t.hotprov.database.sqlite;
-    assert.equal(db.prepare(`SELECT count(*) AS n FROM devices WHERE retired_at IS NULL`).get(), { n: 0 });
-    assert.equal(db.prepare(`SELECT count(*) AS n FROM hotdesk_sessions WHERE ended_at IS NULL`).get(), { n: 0 });
+    const { db } = t.hotprov.database;
+    const { devices, hotdeskSessions } = tablesOf(db);
+    assert.equal(await db.select({ n: count() }).from(devices).where(isNull(devices.retiredAt)), [{ n: 0 }]);
+    assert.equal(await db.select({ n: count() }).from(hotdeskSessions).where(isNull(hotdeskSessions.endedAt)), [{ n: 0 }]);
     // Its slug stays taken: its retired phones still belong to it.
     assert.is((await provider(t, 'POST', '/api/v1/tenants', { name: 'Acme again', slug: 'acme' })).status, 409);
     // Enrolling a retired MAC again elsewhere starts it over.

@@ -1,6 +1,8 @@
 import cron from 'node-cron';
+import { eq } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { scheduledLogout, sessionLimit } from '../../src/jobs/schedules.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -24,6 +26,16 @@ Auto.before.each(async (ctx) => {
 Auto.after.each((ctx) => ctx.t.close());
 
 const jobDeps = (ctx: Context) => ({ domain: ctx.t.hotprov.deps.domain, resync: ctx.t.hotprov.resync, log: silentLogger });
+/** The audit events of logouts, oldest first. */
+const logoutsAudited = async (ctx: Context) => {
+  const { db } = ctx.t.hotprov.database;
+  const { auditEvents } = tablesOf(db);
+  return await db
+    .select({ method: auditEvents.method, detail: auditEvents.detail })
+    .from(auditEvents)
+    .where(eq(auditEvents.action, 'hotdesk.logout'))
+    .orderBy(auditEvents.id);
+};
 const signIn = (ctx: Context, device: string, extension: string) => ctx.t.api('POST', '/api/v1/hotdesk/login', { device, extension, pin: '4826' });
 
 Auto('the nightly job logs everyone out, each with its own reason and a NOTIFY', async (ctx) => {
@@ -38,9 +50,7 @@ Auto('the nightly job logs everyone out, each with its own reason and a NOTIFY',
     const sync = (await ctx.t.api('GET', `/api/v1/devices/${device}`)).body.sync;
     assert.is(sync.reason, 'automatic logout (scheduled)', `${device} was not re-synced`);
   }
-  const audit = ctx.t.hotprov.database.sqlite
-    .prepare(`SELECT method, json_extract(detail, '$.reason') AS reason FROM audit_events WHERE action = 'hotdesk.logout'`)
-    .all();
+  const audit = (await logoutsAudited(ctx)).map((e) => ({ method: e.method, reason: JSON.parse(e.detail).reason }));
   assert.equal(audit, [
     { method: 'auto', reason: 'scheduled' },
     { method: 'auto', reason: 'scheduled' },
@@ -53,10 +63,10 @@ Auto('sessions longer than the maximum end; shorter ones stay', async (ctx) => {
   ctx.clock = new Date(ctx.clock.getTime() + 5 * 3600_000);
   await signIn(ctx, 'HD0002', '102');
   ctx.clock = new Date(ctx.clock.getTime() + 5 * 3600_000 + 60_000);
-  const tenant = ctx.t.hotprov.database.sqlite.prepare('SELECT id, max_session_minutes AS maxSessionMinutes FROM tenants').get() as {
-    id: number;
-    maxSessionMinutes: number;
-  };
+  const { db } = ctx.t.hotprov.database;
+  const { tenants } = tablesOf(db);
+  const [tenant] = await db.select({ id: tenants.id, maxSessionMinutes: tenants.maxSessionMinutes }).from(tenants);
+  assert.ok(tenant !== undefined);
   const ended = await sessionLimit.run(jobDeps(ctx), tenant, ctx.clock);
   assert.equal(
     ended.map((d) => d.idleAccount),
@@ -67,8 +77,8 @@ Auto('sessions longer than the maximum end; shorter ones stay', async (ctx) => {
     open.map((s: { user: { extension: string } }) => s.user.extension),
     ['102'],
   );
-  const reason = ctx.t.hotprov.database.sqlite.prepare(`SELECT json_extract(detail, '$.reason') AS r FROM audit_events WHERE action = 'hotdesk.logout'`).get();
-  assert.equal(reason, { r: 'max_duration' });
+  const reasons = (await logoutsAudited(ctx)).map((e) => JSON.parse(e.detail).reason);
+  assert.equal(reasons, ['max_duration']);
 });
 
 Auto('no maximum, no automatic end', async (ctx) => {
