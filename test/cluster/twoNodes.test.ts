@@ -78,10 +78,14 @@ Cluster('1,000 logins racing through both nodes: no user and no desk ends with t
       }),
     ),
   );
+  // A user's PIN checks under way count against their tries: past five at once the rest are turned away (429), the
+  // guard of the "every guard holds" issue, held across nodes. Nothing else may come back.
+  const statuses = new Set(answers.map((a) => a.status));
   assert.ok(
-    answers.every((a) => a.status === 200),
-    `every login answered: ${[...new Set(answers.map((a) => a.status))].join(', ')}`,
+    [...statuses].every((s) => s === 200 || s === 429),
+    `answers: ${[...statuses].join(', ')}`,
   );
+  assert.ok(answers.filter((a) => a.status === 200).length >= USERS, 'logins went through');
   const { hotdeskSessions } = tablesOf(ctx.db.db);
   const open = isNull(hotdeskSessions.endedAt);
   const perUser = await ctx.db.db.select({ n: count() }).from(hotdeskSessions).where(open).groupBy(hotdeskSessions.userId);
