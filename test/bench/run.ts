@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --devices 10000 --duration 5 --rounds 3 --connections 100 --out data/bench.json --scale 100000 --profile DIR]`
+ * `npm run bench [-- --devices 10000 --duration 5 --rounds 3 --connections 100 --out data/bench.json --scale 100000 --profile DIR --db sqlite|postgres --nodes 1]`
  *
  * A benchmark, not a test: it measures and prints, and asserts nothing. In one run it
  *   1. seeds a fresh database with N devices across the vendors, half with a logged-in user with 10 BLF keys;
@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { hashSecret, verifySecret } from '../../src/domain/credentials.ts';
+import { freshPostgresDatabase } from '../helpers/postgres.ts';
 import { type SeededDevice, seed } from './seed.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -44,6 +45,13 @@ const ROUNDS = Math.max(1, option('rounds', 3));
 const CONNECTIONS = option('connections', 100);
 const SCALE = option('scale', 0);
 const LOGINS = option('logins', 1000);
+// --db postgres: the seeded database is moved to a throwaway PostgreSQL (`hotprov db copy`), and hotprov runs on it;
+// --nodes N: N hotprov processes on it, the fetches spread over them by the bench (its connections split evenly).
+const dbIndex = process.argv.indexOf('--db');
+const ENGINE = dbIndex < 0 ? 'sqlite' : (process.argv[dbIndex + 1] ?? 'sqlite');
+if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error('--db: sqlite or postgres');
+const NODES = Math.max(1, option('nodes', 1));
+if (NODES > 1 && ENGINE !== 'postgres') throw new Error('--nodes: several nodes share PostgreSQL only (--db postgres)');
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -139,13 +147,45 @@ interface Load {
   non2xx: number;
 }
 
-function drive(url: string, devices: readonly SeededDevice[], etags: Map<string, string> | null, duration: number, amount?: number): Promise<Load> {
+/** The same load spread over several nodes (each gets an equal share of the connections): summed, worst latencies. */
+async function driveAll(
+  urls: readonly string[],
+  devices: readonly SeededDevice[],
+  etags: Map<string, string> | null,
+  duration: number,
+  amount?: number,
+): Promise<Load> {
+  if (urls.length === 1) return drive(urls[0] as string, devices, etags, duration, amount);
+  const share = amount === undefined ? undefined : Math.ceil(amount / urls.length);
+  const loads = await Promise.all(
+    urls.map((url, n) =>
+      drive(url, share === undefined ? devices : devices.filter((_, i) => i % urls.length === n), etags, duration, share, Math.ceil(CONNECTIONS / urls.length)),
+    ),
+  );
+  return {
+    requestsPerSecond: loads.reduce((sum, l) => sum + l.requestsPerSecond, 0),
+    p50: Math.max(...loads.map((l) => l.p50)),
+    p99: Math.max(...loads.map((l) => l.p99)),
+    max: Math.max(...loads.map((l) => l.max)),
+    errors: loads.reduce((sum, l) => sum + l.errors, 0),
+    non2xx: loads.reduce((sum, l) => sum + l.non2xx, 0),
+  };
+}
+
+function drive(
+  url: string,
+  devices: readonly SeededDevice[],
+  etags: Map<string, string> | null,
+  duration: number,
+  amount?: number,
+  connections = CONNECTIONS,
+): Promise<Load> {
   let i = 0;
   return new Promise((resolve, reject) => {
     autocannon(
       {
         url,
-        connections: CONNECTIONS,
+        connections,
         ...(amount === undefined ? { duration } : { amount }),
         requests: [
           {
@@ -226,6 +266,7 @@ async function loginLatency(url: string, devices: readonly SeededDevice[], count
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'hotprov-bench-'));
   const children: ChildProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
   try {
     say('compiling hotprov as npm start runs it…');
     const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -233,16 +274,34 @@ async function main() {
     say(`seeding ${DEVICES} devices…`);
     const db = join(dir, 'bench.db');
     const devices = await seed(db, DEVICES, Math.min(LOGINS, Math.floor(DEVICES / 2)));
+    let hotprovDb = db;
+    let dropPostgres = async () => {};
+    if (ENGINE === 'postgres') {
+      say('moving it to a throwaway PostgreSQL (hotprov db copy)…');
+      const fresh = await freshPostgresDatabase();
+      dropPostgres = fresh.close;
+      // The copy wants an empty target: a fresh database has the schema and no rows.
+      const copy = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'db', 'copy', '--to', fresh.url], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, HOTPROV_DB: db },
+      });
+      if (copy.status !== 0) throw new Error('hotprov db copy failed');
+      hotprovDb = fresh.url;
+    }
+    cleanups.push(() => dropPostgres());
     const port = 18_000 + Math.floor(Math.random() * 1000);
     const hotprovStart = performance.now();
-    const child = startHotprov(db, port, 0);
-    children.push(child);
-    const url = `http://127.0.0.1:${port}`;
-    const startupMs = await firstConfig(url, devices[0], hotprovStart);
+    const nodes = Array.from({ length: NODES }, (_, n) => startHotprov(hotprovDb, port + 10 + n, 0));
+    const child = nodes[0] as ChildProcess;
+    children.push(...nodes);
+    const urls = nodes.map((_, n) => `http://127.0.0.1:${port + 10 + n}`);
+    const url = urls[0] as string;
+    const startupMs = Math.max(...(await Promise.all(urls.map((u) => firstConfig(u, devices[0], hotprovStart)))));
 
-    say('boot storm: every phone fetches once, nothing cached…');
+    say(`boot storm: every phone fetches once, nothing cached${NODES > 1 ? `, spread over ${NODES} nodes` : ''}…`);
     const stormStarted = performance.now();
-    const storm = await drive(url, devices, null, 0, devices.length);
+    const storm = await driveAll(urls, devices, null, 0, devices.length);
     const stormSeconds = (performance.now() - stormStarted) / 1000;
 
     say('collecting the bytes for the baseline…');
@@ -268,18 +327,18 @@ async function main() {
     const koaServer = await ceiling('koa');
     // This machine's speed drifts by a quarter from minute to minute (the cores are shared), so the three servers
     // take turns, round after round, and each figure is its median round: a slow minute hits all of them.
-    const servers = { hotprov: url, baseline: bare.url, koa: koaServer.url } as const;
+    const servers = { hotprov: urls, baseline: [bare.url], koa: [koaServer.url] } as const;
     const runs = () => ({ config: [] as Load[], notModified: [] as Load[] });
     const rounds = { hotprov: runs(), baseline: runs(), koa: runs() };
     say('warming up: a second of each run on each server, not counted (the first run of a code path compiles it)…');
     for (const kind of ['config', 'notModified'] as const) {
-      for (const server of ['hotprov', 'baseline', 'koa'] as const) await drive(servers[server], devices, kind === 'config' ? null : etags, 1);
+      for (const server of ['hotprov', 'baseline', 'koa'] as const) await driveAll(servers[server], devices, kind === 'config' ? null : etags, 1);
     }
     for (let round = 1; round <= ROUNDS; round++) {
       say(`round ${round} of ${ROUNDS}: ${DURATION} s of config fetches, then of 304s, from hotprov, the baseline and the Koa baseline in turn…`);
       for (const kind of ['config', 'notModified'] as const) {
         for (const server of ['hotprov', 'baseline', 'koa'] as const) {
-          rounds[server][kind].push(await drive(servers[server], devices, kind === 'config' ? null : etags, DURATION));
+          rounds[server][kind].push(await driveAll(servers[server], devices, kind === 'config' ? null : etags, DURATION));
         }
       }
     }
@@ -297,7 +356,7 @@ async function main() {
     say(`${logins} logins, request → NOTIFY received…`);
     const notify = await loginLatency(url, devices, logins);
     const pinCheck = await pinCheckLatency(100);
-    await stop(child);
+    for (const node of nodes) await stop(node);
 
     let scaled: { devices: number; startupMs: number; rssMb: number | null } | null = null;
     if (SCALE > 0) {
@@ -319,6 +378,8 @@ async function main() {
       at: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
       devices: DEVICES,
+      engine: ENGINE,
+      nodes: NODES,
       connections: CONNECTIONS,
       durationSeconds: DURATION,
       rounds: ROUNDS,
@@ -348,7 +409,7 @@ async function main() {
     const row = (name: string, l: Load, expect304 = false, all: Load[] = []) =>
       `| ${name.padEnd(31)} | ${String(l.requestsPerSecond).padStart(8)} | ${String(l.p50).padStart(5)} | ${String(l.p99).padStart(5)} | ${String(l.max).padStart(6)} | ${String(l.errors + (expect304 ? 0 : l.non2xx)).padStart(6)} | ${all.map((r) => r.requestsPerSecond).join(' ')}`;
     const lines = [
-      `hotprov benchmark: ${DEVICES} devices, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per run (median round shown), ${report.machine.cpus} cores (${report.machine.cpu})`,
+      `hotprov benchmark on ${ENGINE}${NODES > 1 ? ` with ${NODES} nodes` : ''}: ${DEVICES} devices, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per run (median round shown), ${report.machine.cpus} cores (${report.machine.cpu})`,
       '| run                             |    req/s |   p50 |   p99 |    max | errors | req/s by round',
       '|---------------------------------|----------|-------|-------|--------|--------|---',
       row(`boot storm (${devices.length} phones, cold)`, storm),
@@ -369,6 +430,7 @@ async function main() {
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     for (const c of children) c.kill('SIGKILL');
+    for (const cleanup of cleanups) await cleanup().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
 }
