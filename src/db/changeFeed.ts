@@ -75,7 +75,7 @@ export interface ChangeFeed {
    * Tells every other node; resolves once PostgreSQL took the NOTIFY (delivered at once, or at the commit of `via`'s
    * transaction). An empty device list sends nothing.
    */
-  publish(notice: ChangeNotice, via?: Queryable): Promise<void>;
+  publish(notice: ChangeNotice | readonly ChangeNotice[], via?: Queryable): Promise<void>;
   /** Stops listening and reconnecting; resolves when the listening connection is closed. */
   close(): Promise<void>;
 }
@@ -266,7 +266,8 @@ export async function createChangeFeed(options: ChangeFeedOptions): Promise<Chan
   return {
     nodeId,
     async publish(notice, via = pool) {
-      const payloads = noticePayloads(notice, nodeId);
+      const payloads = (Array.isArray(notice) ? notice : [notice]).flatMap((n: ChangeNotice) => noticePayloads(n, nodeId));
+      if (payloads.length === 0) return;
       // One statement for every part: they leave together (at once, or at the commit of `via`'s transaction).
       await via.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [CHANGE_CHANNEL, payloads]);
     },

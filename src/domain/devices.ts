@@ -1,5 +1,5 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { type Db, returnedRow, tablesOf, timeParameter, writeTransaction } from '../db/client.ts';
+import { and, asc, eq, isNull, type SQL, sql } from 'drizzle-orm';
+import { type Db, dialectOf, returnedRow, tablesOf, timeParameter, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { InvalidField, MacEnrolled, UnknownDevice } from '../errors.ts';
@@ -261,4 +261,36 @@ export async function reportContact(db: Db, device: DeviceRow, contact: string):
   const { devices } = tablesOf(db);
   if (device.reportedContact === contact) return;
   await db.update(devices).set({ reportedContact: contact }).where(eq(devices.id, device.id));
+}
+
+/**
+ * What a turn's fetches recorded, written at once: where each phone was seen, and the revision (and account) it was
+ * served. On SQLite one transaction of prepared updates; on PostgreSQL one statement per kind (a round trip each, not
+ * one per phone), each atomic by itself: the rows are independent, and the newest fetch wins either way.
+ */
+export async function recordFetches(
+  db: Db,
+  seen: readonly (readonly [number, DeviceSeen])[],
+  served: readonly (readonly [number, { etag: string; account: { userName: string; authName: string; password: string } }])[],
+): Promise<void> {
+  if (dialectOf(db) === 'sqlite') {
+    await writeTransaction(db, async (tx) => {
+      for (const [id, fetch] of seen) await recordDeviceSeen(tx, id, fetch);
+      for (const [id, revision] of served) await recordServed(tx, id, revision.etag, revision.account);
+    });
+    return;
+  }
+  const pg = db as unknown as { execute(query: SQL): Promise<unknown> };
+  if (seen.length > 0) {
+    const rows = seen.map(([id, s]) => sql`(${id}::integer, ${s.at.toISOString()}::timestamptz, ${s.ip}::text, ${s.userAgent}::text, ${s.firmware}::text)`);
+    await pg.execute(sql`UPDATE devices SET last_seen_at = v.at, last_seen_ip = v.ip, last_user_agent = v.ua, firmware = coalesce(v.firmware, devices.firmware)
+      FROM (VALUES ${sql.join(rows, sql`, `)}) AS v(id, at, ip, ua, firmware) WHERE devices.id = v.id`);
+  }
+  if (served.length > 0) {
+    const rows = served.map(
+      ([id, r]) => sql`(${id}::integer, ${r.etag}::text, ${r.account.userName}::text, ${r.account.authName}::text, ${r.account.password}::text)`,
+    );
+    await pg.execute(sql`UPDATE devices SET served_etag = v.etag, served_account = v.account, served_auth_name = v.auth_name, served_password = v.password
+      FROM (VALUES ${sql.join(rows, sql`, `)}) AS v(id, etag, account, auth_name, password) WHERE devices.id = v.id`);
+  }
 }

@@ -1,5 +1,5 @@
-import { type Db, writeTransaction } from '../db/client.ts';
-import { type DeviceSeen, recordDeviceSeen, recordServed, seenIsNews } from '../domain/devices.ts';
+import type { Db } from '../db/client.ts';
+import { type DeviceSeen, recordFetches, seenIsNews } from '../domain/devices.ts';
 import type { PhoneDevice } from '../domain/lookup.ts';
 import type { Logger } from '../log.ts';
 import type { DeviceProfile } from '../vendors/types.ts';
@@ -55,10 +55,7 @@ export function createFetchRecords(deps: FetchRecordsDeps) {
     pendingSeen.clear();
     pendingServed.clear();
     try {
-      await writeTransaction(deps.db, async (tx) => {
-        for (const [id, fetch] of seen) await recordDeviceSeen(tx, id, fetch);
-        for (const [id, revision] of served) await recordServed(tx, id, revision.etag, revision.account);
-      });
+      await recordFetches(deps.db, seen, served);
       if (recordingFails) {
         recordingFails = false;
         deps.log.info('database', 'what phones fetched is recorded again');

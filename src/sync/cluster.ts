@@ -113,13 +113,20 @@ export async function joinCluster(deps: ClusterDeps): Promise<Cluster> {
       dropEverything();
     },
   });
-  const publish = async (notice: ChangeNotice) => {
+  const publish = async (notice: ChangeNotice | readonly ChangeNotice[]) => {
     try {
       await feed.publish(notice);
     } catch (err) {
       // The others keep stale files until their feed reconnects and drops everything: said loudly.
-      log.error('database', 'could not tell the other nodes about a change', { kind: notice.kind, error: (err as Error).message });
+      log.error('database', 'could not tell the other nodes about a change', { error: (err as Error).message });
     }
+  };
+  // Fetches are many in a boot storm: those of one turn of the event loop leave in one statement.
+  let servedThisTurn: ChangeNotice[] = [];
+  const publishServed = () => {
+    const notices = servedThisTurn;
+    servedThisTurn = [];
+    void publish(notices);
   };
   deps.templates.onChange((tenantId) => {
     if (!applyingRemote) void publish({ kind: 'tenant', tenantId });
@@ -129,7 +136,8 @@ export async function joinCluster(deps: ClusterDeps): Promise<Cluster> {
     devicesChanged: (change) => publish({ kind: 'devices', deviceIds: change.deviceIds }),
     tenantChanged: () => publish({ kind: 'all' }),
     served(deviceId, etag) {
-      void publish({ kind: 'served', deviceId, etag });
+      if (servedThisTurn.length === 0) setImmediate(publishServed);
+      servedThisTurn.push({ kind: 'served', deviceId, etag });
     },
     async lead(work) {
       leadership = await startLeadership({

@@ -121,30 +121,29 @@ export async function holdWriteLock(database: OpenDatabase): Promise<Undo> {
  * and those it holds (SET on each; call it while no query is under way). Undo puts the setting back as it was.
  */
 async function onEverySession(pool: Pool, name: string, value: string): Promise<Undo> {
-  const set = async (to: string | null) => {
-    const held: PoolClient[] = [];
-    try {
-      const first = await pool.connect();
-      held.push(first);
-      const { rows } = await first.query<{ database: string; before: string }>('SELECT current_database() AS database, current_setting($1) AS before', [name]);
-      const database = rows[0]?.database ?? '';
-      const before = rows[0]?.before ?? '';
-      const everyOpenSession = async (setting: string) => {
-        while (pool.idleCount > 0) held.push(await pool.connect());
-        for (const client of held) await client.query(`SET ${name} = '${setting}'`);
-      };
-      // A read-only session cannot ALTER DATABASE: when undoing, the sessions go back first.
-      if (to === null) await everyOpenSession(value === 'on' ? 'off' : before);
-      await first.query(to === null ? `ALTER DATABASE "${database}" RESET ${name}` : `ALTER DATABASE "${database}" SET ${name} = '${to}'`);
-      if (to !== null) await everyOpenSession(to);
-      return before;
-    } finally {
-      for (const client of held) client.release();
-    }
-  };
-  const before = await set(value);
-  return async () => {
-    await set(null);
-    void before;
-  };
+  const { database, before } = await withEverySession(pool, async ([first, ...others]) => {
+    const { rows } = await first.query<{ database: string; before: string }>('SELECT current_database() AS database, current_setting($1) AS before', [name]);
+    const was = { database: first.escapeIdentifier(rows[0]?.database ?? ''), before: rows[0]?.before ?? '' };
+    await first.query(`ALTER DATABASE ${was.database} SET ${name} = ${first.escapeLiteral(value)}`);
+    for (const session of [first, ...others]) await session.query(`SET ${name} = ${session.escapeLiteral(value)}`);
+    return was;
+  });
+  return () =>
+    withEverySession(pool, async ([first, ...others]) => {
+      // Sessions first: a read-only one could not ALTER DATABASE.
+      for (const session of [first, ...others]) await session.query(`SET ${name} = ${session.escapeLiteral(before)}`);
+      await first.query(`ALTER DATABASE ${database} RESET ${name}`);
+    });
+}
+
+/** Runs `work` on every session the pool holds idle (at least one), each checked out meanwhile so nothing else uses it. */
+async function withEverySession<T>(pool: Pool, work: (sessions: [PoolClient, ...PoolClient[]]) => Promise<T>): Promise<T> {
+  const first = await pool.connect();
+  const others: PoolClient[] = [];
+  try {
+    while (pool.idleCount > 0) others.push(await pool.connect());
+    return await work([first, ...others]);
+  } finally {
+    for (const session of [first, ...others]) session.release();
+  }
 }

@@ -1,9 +1,12 @@
+import { eq } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { fetchSignInForm, postSignIn } from '../helpers/consoleHttp.ts';
 import { logEntries } from '../helpers/logs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { fillTheDisk, makeReadOnly } from '../helpers/testDatabase.ts';
 
 /** What hotprov answers when the database cannot be written, when a change is empty, and the headers it always sends. */
 /** Each test's own server, and the log lines it wrote. */
@@ -22,25 +25,15 @@ Faults.before.each(async (ctx) => {
 });
 Faults.after.each(({ t }) => t.close());
 
-/** Caps the database at the pages it has (as a full disk would), and uses up the room left in them. */
-function fillTheDisk(t: TestServer): () => void {
-  const { sqlite } = t.hotprov.database;
-  const pages = Number(sqlite.pragma('page_count', { simple: true }));
-  sqlite.pragma(`max_page_count = ${pages}`);
-  const insert = sqlite.prepare("INSERT INTO audit_events (tenant_id, at, actor, action, detail) VALUES (1, 0, 'filler', 'filler', '{}')");
-  for (let i = 0; i < 100_000; i++) {
-    try {
-      insert.run();
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_FULL') break;
-      throw err;
-    }
-  }
-  return () => sqlite.pragma('max_page_count = 1073741823');
+/** PIN or password checks reserved (counted before they run) in a throttle table: none may outlive a refused request. */
+async function reservedChecks(t: TestServer, table: 'loginThrottles' | 'signInThrottles'): Promise<number> {
+  const { db } = t.hotprov.database;
+  const throttles = tablesOf(db)[table];
+  return (await db.select({ pending: throttles.pending }).from(throttles)).reduce((sum, row) => sum + row.pending, 0);
 }
 
 Faults('a full disk: logins and admin writes answer 503 naming the cause; all works again when space returns', async ({ t }) => {
-  const freeSpace = fillTheDisk(t);
+  const freeSpace = await fillTheDisk(t.hotprov.database);
   const login = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   assert.is(login.status, 503);
   assert.is(login.body.error.code, 'storage_unavailable');
@@ -51,12 +44,11 @@ Faults('a full disk: logins and admin writes answer 503 naming the cause; all wo
   assert.is(code.status, 503);
   const patched = await t.api('PATCH', '/api/v1/tenant', { loginCode: '*36' });
   assert.is(patched.status, 503);
-  const reserved = t.hotprov.database.sqlite.prepare('SELECT sum(pending) AS n FROM login_throttles').get() as { n: number | null };
-  assert.is(reserved.n ?? 0, 0, 'a refused login leaves no PIN check reserved');
+  assert.is(await reservedChecks(t, 'loginThrottles'), 0, 'a refused login leaves no PIN check reserved');
   // Reading still works.
   assert.is((await t.api('GET', '/api/v1/users')).status, 200);
 
-  freeSpace();
+  await freeSpace();
   const again = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   assert.is(again.status, 200, JSON.stringify(again.body));
   assert.is(again.body.result, 'logged_in');
@@ -66,8 +58,7 @@ Faults('a full disk: logins and admin writes answer 503 naming the cause; all wo
 Faults('a database that cannot be written costs no phone its file: answered, recorded once it can, one warning', async ({ t, logged }) => {
   await (await t.phone('/805ec0112233.cfg')).text(); // the phone claimed its credentials and is in service
   await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:44', vendor: 'yealink', model: 'T54W' });
-  const { sqlite } = t.hotprov.database;
-  sqlite.pragma('query_only = ON'); // every write now fails, as on a read-only or locked database
+  const writable = await makeReadOnly(t.hotprov.database); // every write now fails, as on a read-only or locked database
   for (let i = 1; i <= 20; i++) {
     // A new firmware each time: each fetch has something to record.
     const res = await t.phone('/805ec0112233.cfg', `Yealink SIP-T54W 96.86.0.${i}`);
@@ -83,8 +74,10 @@ Faults('a database that cannot be written costs no phone its file: answered, rec
     1,
     'one warning, not one per fetch',
   );
-  sqlite.pragma('query_only = OFF');
-  assert.is(sqlite.prepare("SELECT access FROM devices WHERE mac = '805ec0112244'").pluck().get(), 'unclaimed');
+  await writable();
+  const { db } = t.hotprov.database;
+  const { devices } = tablesOf(db);
+  assert.equal(await db.select({ access: devices.access }).from(devices).where(eq(devices.mac, '805ec0112244')), [{ access: 'unclaimed' }]);
   // Written at the next turn a phone fetches (or by the retry on its own).
   await (await t.phone('/805ec0112233.cfg', 'Yealink SIP-T54W 96.86.0.21')).text();
   await new Promise((resolve) => setImmediate(resolve));
@@ -94,13 +87,12 @@ Faults('a database that cannot be written costs no phone its file: answered, rec
 
 Faults('a full disk during console sign-in is a 503 page that says why', async ({ t }) => {
   const form = await fetchSignInForm(t.url);
-  const freeSpace = fillTheDisk(t);
+  const freeSpace = await fillTheDisk(t.hotprov.database);
   const res = await postSignIn(t.url, form, 'admin', 'correct-horse-battery');
   assert.is(res.status, 503);
   assert.match(await res.text(), /disk is full/);
-  const reserved = t.hotprov.database.sqlite.prepare('SELECT sum(pending) AS n FROM sign_in_throttles').get() as { n: number | null };
-  assert.is(reserved.n ?? 0, 0, 'a refused sign-in leaves no check reserved');
-  freeSpace();
+  assert.is(await reservedChecks(t, 'signInThrottles'), 0, 'a refused sign-in leaves no check reserved');
+  await freeSpace();
   assert.is((await postSignIn(t.url, form, 'admin', 'correct-horse-battery')).status, 302);
 });
 

@@ -194,11 +194,7 @@ Guessers('a guesser that claims an unclaimed MAC first gets credentials of a pho
   const res = await t.anonymous('/prov/805ec0000090.cfg', '', { headers: { authorization: basicAuthorization(stolen.username, stolen.password) } });
   const body = await res.text();
   assert.is(res.status, 200);
-  assert.not.ok(
-    (await secrets(t))
-      .filter((s) => s !== stolen.password && !stolen.activationUrl.includes(s))
-      .some((s) => body.includes(s)),
-  );
+  assert.not.ok((await secrets(t)).filter((s) => s !== stolen.password && !stolen.activationUrl.includes(s)).some((s) => body.includes(s)));
   assert.match(body, /^account\.1\.enable = 0$/m);
   const d = (await t.api('GET', '/api/v1/devices/805ec0000090')).body;
   assert.is(d.access.state, 'claimed');

@@ -169,7 +169,10 @@ Roles('what a helpdesk reads holds no secret: no SIP or web password, PIN, activ
   const idle = await callAs(t, TEST_TOKEN, 'GET', '/api/v1/tenants/acme/devices/HD0001/idle-account');
   const { db } = t.hotprov.database;
   const { devices } = tablesOf(db);
-  const [row] = await db.select({ provPassword: devices.provPassword, screenSecret: devices.screenSecret }).from(devices).where(eq(devices.idleAccount, 'HD0001'));
+  const [row] = await db
+    .select({ provPassword: devices.provPassword, screenSecret: devices.screenSecret })
+    .from(devices)
+    .where(eq(devices.idleAccount, 'HD0001'));
   const forbidden = [
     'sip-101-secret',
     'sip-102-secret',

@@ -289,7 +289,6 @@ NoBleed("the same extension in two tenants: a code or a screen at a tenant's pho
     const res = await t.api('POST', '/api/v1/hotdesk/code', { device: sides.acme.macs[0], digits: `*35*101*${sides.acme.pin}` });
     assert.is(res.body.result, 'unknown_device');
     // Wrong PINs were counted against the user of the phone's tenant, in that tenant.
-    const { db } = t.hotprov.database;
     const { loginThrottles, users } = tablesOf(db);
     const counted = await db
       .select({ tenant: loginThrottles.tenantId, userTenant: users.tenantId, failures: loginThrottles.failures })

@@ -1,5 +1,5 @@
-import cron from 'node-cron';
 import { eq } from 'drizzle-orm';
+import cron from 'node-cron';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tablesOf } from '../../src/db/client.ts';

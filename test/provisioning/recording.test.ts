@@ -1,17 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHotprov, type Hotprov } from '../../src/composition.ts';
-import { openDb } from '../../src/db/client.ts';
+import { openDatabase, tablesOf } from '../../src/db/client.ts';
 import type { DeviceRow } from '../../src/db/schema.ts';
 import { logout } from '../../src/domain/hotdesk.ts';
 import { getDevice } from '../../src/domain/lookup.ts';
-import { silentLogger } from '../../src/log.ts';
-import { type SeededDevice, seed, seededRequest } from '../bench/seed.ts';
-import { startTestServer, TEST_TOKEN, testConfig } from '../helpers/server.ts';
+import { ensureDefaultTenant } from '../../src/domain/tenants.ts';
+import { createLogger } from '../../src/log.ts';
+import { type SeededDevice, seededRequest } from '../bench/seed.ts';
+import { basicAuthorization, startTestServer, TEST_TOKEN, testConfig } from '../helpers/server.ts';
+import { holdWriteLock, TEST_ENGINE, throwawayDatabase } from '../helpers/testDatabase.ts';
 
 /**
  * What a fetch records (when and from where a phone was last seen, which revision it holds) is written once per
@@ -43,36 +44,81 @@ Recording('fifty phones fetching at once are each recorded, with their own addre
   }
 });
 
+/** The phone put on record before hotprov starts: active, with credentials of its own, nobody seated. */
+const PHONE = { mac: '805ec0000001', idleAccount: 'HD000001', credentials: { username: 'hp805ec0000001', password: 'p1' } } as const;
+const phone: SeededDevice = {
+  idleAccount: PHONE.idleAccount,
+  path: `/prov/${PHONE.mac}.cfg`,
+  ua: 'Yealink SIP-T46U 108.86.0.40',
+  credentials: PHONE.credentials,
+  authorization: basicAuthorization(PHONE.credentials.username, PHONE.credentials.password),
+};
+
+/** A new database of the suite's engine that outlives its connections, with the phone on record. */
+async function databaseWithPhone(dir: string): Promise<{ location: string; drop(): Promise<void> }> {
+  const throwaway = await throwawayDatabase(join(dir, 'hotprov.db'));
+  const open = await openDatabase({ dbPath: throwaway.location, dbEngine: TEST_ENGINE });
+  try {
+    const tenant = await ensureDefaultTenant(open.db);
+    await open.db.insert(tablesOf(open.db).devices).values({
+      tenantId: tenant.id,
+      mac: PHONE.mac,
+      vendor: 'yealink',
+      model: 'T46U',
+      idleAccount: PHONE.idleAccount,
+      idlePassword: 'idle-1',
+      screenSecret: 's1',
+      provUsername: PHONE.credentials.username,
+      provPassword: PHONE.credentials.password,
+      webPassword: 'w1',
+      access: 'active',
+      activatedBy: 'admin',
+    });
+  } finally {
+    await open.close();
+  }
+  return throwaway;
+}
+
 /**
- * Runs `use` on a hotprov over a seeded database file, closes it, and answers the first phone's row as the
+ * Runs `use` on a hotprov over a database holding the phone, closes it, and answers the phone's row as the
  * database then holds it: what survived, not what the process remembered.
  */
-async function rowAfter(use: (hotprov: Hotprov, phone: SeededDevice, path: string) => Promise<void>): Promise<DeviceRow> {
+async function rowAfter(use: (hotprov: Hotprov, warned: Promise<void>) => Promise<void>): Promise<DeviceRow> {
   const dir = mkdtempSync(join(tmpdir(), 'hotprov-recording-'));
-  const path = join(dir, 'hotprov.db');
   try {
-    const [phone] = await seed(path, 2);
-    if (phone === undefined) throw new Error('seeded no phone');
-    const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: path }), adminToken: TEST_TOKEN, log: silentLogger });
-    await use(hotprov, phone, path);
-    await hotprov.close();
-    const { db, close } = openDb(path);
+    const database = await databaseWithPhone(dir);
     try {
-      return await getDevice(db, 1, phone.idleAccount);
+      let warn = () => {};
+      const warned = new Promise<void>((resolve) => {
+        warn = resolve;
+      });
+      const log = createLogger('warn', (line) => {
+        if (line.includes('could not record what phones fetched')) warn();
+      });
+      const hotprov = await createHotprov({ config: testConfig({ HOTPROV_DB: database.location }), adminToken: TEST_TOKEN, log });
+      await use(hotprov, warned);
+      await hotprov.close();
+      const open = await openDatabase({ dbPath: database.location, dbEngine: TEST_ENGINE });
+      try {
+        return await getDevice(open.db, 1, phone.idleAccount);
+      } finally {
+        await open.close();
+      }
     } finally {
-      close();
+      await database.drop();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const fetchAs = (hotprov: Hotprov, phone: SeededDevice, ip: string) => hotprov.provisioning.answer(seededRequest(phone, ip));
+const fetchAs = (hotprov: Hotprov, ip: string) => hotprov.provisioning.answer(seededRequest(phone, ip));
 
 Recording('what was fetched just before shutdown is written before the database closes', async () => {
   let etag: string | null = null;
-  const row = await rowAfter(async (hotprov, phone) => {
-    const answer = await fetchAs(hotprov, phone, '192.0.2.7');
+  const row = await rowAfter(async (hotprov) => {
+    const answer = await fetchAs(hotprov, '192.0.2.7');
     if (answer.kind !== 'file') throw new Error(`answered ${answer.kind}`);
     etag = answer.etag; // closed straight after the answer: its writes are still pending when close() begins
   });
@@ -81,14 +127,12 @@ Recording('what was fetched just before shutdown is written before the database 
 });
 
 Recording('a fetch recorded while another process holds the database is written once it lets go', async () => {
-  const row = await rowAfter(async (hotprov, phone, path) => {
-    hotprov.database.sqlite.pragma('busy_timeout = 20'); // give up on the lock quickly, not after 5 s
-    const other = new Database(path);
-    other.exec('BEGIN IMMEDIATE'); // the `hotprov` command line, say, in the middle of a write
-    assert.is((await fetchAs(hotprov, phone, '192.0.2.9')).kind, 'file');
-    await new Promise((resolve) => setImmediate(resolve)); // this turn's write finds the database locked
-    other.exec('COMMIT');
-    other.close();
+  const row = await rowAfter(async (hotprov, warned) => {
+    const letGo = await holdWriteLock(hotprov.database); // the `hotprov` command line, say, in the middle of a write
+    assert.is((await fetchAs(hotprov, '192.0.2.9')).kind, 'file');
+    // This turn's write finds the database locked (a hang guard, not a timing: on a free database it never comes).
+    await Promise.race([warned, new Promise((_, reject) => setTimeout(() => reject(new Error('the write never found the database locked')), 10_000).unref())]);
+    await letGo();
   });
   assert.is(row.lastSeenIp, '192.0.2.9', 'kept, and written at the next chance');
 });
