@@ -85,8 +85,14 @@ export class StartupError extends Error {
  * (503 naming the cause). Each is worth a retry once fixed, none is a fault of hotprov's code.
  */
 export function storageConflict(err: unknown): AppError | null {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return null;
+  const code = errorCode(err);
+  if (code === null) return null;
+  // PostgreSQL's SQLSTATEs (and the driver's network errors) for the same cases.
+  if (code === '23505') return new AppError(409, 'conflict', 'the change conflicts with one made at the same moment; try again');
+  if (code === '55P03' || code === '40001' || code === '40P01') return new AppError(503, 'busy', 'the database is busy; try again');
+  if (code === '53100') return StorageUnavailable('the disk is full');
+  if (code === '25006') return StorageUnavailable('the database is read-only');
+  if (/^(08|57P)/.test(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET') return StorageUnavailable('the database cannot be reached');
   if (code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) {
     return new AppError(409, 'conflict', 'the change conflicts with one made at the same moment; try again');
   }
@@ -94,6 +100,15 @@ export function storageConflict(err: unknown): AppError | null {
   if (code.startsWith('SQLITE_FULL')) return StorageUnavailable('the disk is full');
   if (code.startsWith('SQLITE_READONLY')) return StorageUnavailable('the database file is read-only');
   if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) return StorageUnavailable('the disk reports an input/output error');
+  return null;
+}
+
+/** The error code of a database error, on it or on what it wraps (drizzle wraps the driver's error as its cause). */
+function errorCode(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
   return null;
 }
 

@@ -121,7 +121,8 @@ function postgresTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> 
   const pg = db as unknown as PgDb;
   const work = (tx: unknown) => fn(tx as Db);
   if (is(pg, PgTransaction)) return pg.transaction(work);
-  return runSerializable(pg, work, { log: silentLogger });
+  // Many racers on one row (a burst of refused claims of one MAC) each wait their turn rather than give up.
+  return runSerializable(pg, work, { log: silentLogger, retries: 30 });
 }
 
 /**

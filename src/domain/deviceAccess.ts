@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { Conflict } from '../errors.ts';
@@ -132,7 +132,8 @@ export async function recordRefusedClaim(deps: Pick<DomainDeps, 'db' | 'now'>, d
     if (device === undefined) return;
     await tx
       .update(devices)
-      .set({ refusedClaims: device.refusedClaims + 1, refusedClaimAt: now, refusedClaimIp: claimant.ip })
+      // Counted in the statement: refused claims of one MAC arrive together.
+      .set({ refusedClaims: sql`${devices.refusedClaims} + 1`, refusedClaimAt: now, refusedClaimIp: claimant.ip })
       .where(eq(devices.id, device.id));
     await recordAudit(tx, device.tenantId, now, PHONE, {
       action: 'device.claim_refused',
