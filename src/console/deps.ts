@@ -16,7 +16,7 @@ export interface ConsoleDeps {
   readonly adapters: readonly VendorAdapter[];
   readonly templates: TemplateStore;
   /** Called after the tenant's settings changed (the automatic-logout schedule may have). */
-  readonly onTenantChanged: () => Promise<void>;
+  readonly onTenantChanged: (tenantId: number) => Promise<void>;
   /** The tenant the console acts on, with its settings as they are now. */
   readonly tenant: () => Promise<TenantSettings>;
 }

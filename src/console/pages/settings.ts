@@ -88,8 +88,8 @@ export function settingsPages(router: Router, kit: PageKit): void {
       ctx,
       '/console/settings',
       async () => {
-        await updateTenant(domain, kit.tenantId(ctx), kit.actor(ctx), kit.input(ctx, SettingsForm));
-        await deps.onTenantChanged();
+        const { id } = await updateTenant(domain, kit.tenantId(ctx), kit.actor(ctx), kit.input(ctx, SettingsForm));
+        await deps.onTenantChanged(id);
       },
       'Settings saved; phones are being re-provisioned.',
     ),

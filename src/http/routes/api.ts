@@ -281,7 +281,7 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
   route.patch('/tenant', 'admin', async (ctx) => {
     const body = await readChanges(ctx, TenantSettingsBody);
     const row = await updateTenant(domain, tenantId(ctx), actorOf(ctx), body);
-    await deps.onTenantChanged();
+    await deps.onTenantChanged(row.id);
     ctx.body = presentTenant(row);
   });
 
@@ -330,7 +330,7 @@ function tenantsRouter(deps: AppDeps): Router {
   route.post('/', 'provider', async (ctx) => {
     const body = await readBody(ctx, TenantCreateBody);
     const row = await createTenant(domain, actorOf(ctx), body);
-    await deps.onTenantChanged();
+    await deps.onTenantChanged(row.id);
     ctx.status = 201;
     ctx.set('Location', `/api/v1/tenants/${row.slug}`);
     ctx.body = presentTenantRecord(row);
@@ -344,14 +344,15 @@ function tenantsRouter(deps: AppDeps): Router {
     const tenant = await bySlug(ctx);
     const body = await readChanges(ctx, ProviderTenantUpdateBody);
     const row = await updateTenant(domain, tenant.id, actorOf(ctx), body);
-    await deps.onTenantChanged();
+    await deps.onTenantChanged(row.id);
     ctx.body = presentTenantRecord(row);
   });
 
   /** Retires every device of the tenant (each phone gets its wipe file), then the tenant; refused while desks are seated unless `?force=true`. */
   route.delete('/:tenant', 'provider', async (ctx) => {
-    await deleteTenant(domain, actorOf(ctx), (await bySlug(ctx)).id, { force: ctx.query.force === 'true' });
-    await deps.onTenantChanged();
+    const { id } = await bySlug(ctx);
+    await deleteTenant(domain, actorOf(ctx), id, { force: ctx.query.force === 'true' });
+    await deps.onTenantChanged(id);
     ctx.status = 204;
   });
 
