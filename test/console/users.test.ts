@@ -126,6 +126,7 @@ Users('every field the API has is edited in the console; secrets only for roles 
   await page.fill('input[name=sipUser]', 'alice martin');
   await page.click('#save-user');
   assert.match((await page.textContent('.error')) ?? '', /sipUser: must be 1 to 64 letters, digits or/);
+  assert.is(await page.inputValue('input[name=sipUser]'), 'alice.martin', 'back on the user page, as it is');
   assert.is((await t.api('GET', '/api/v1/users/101')).body.sipUser, 'alice.martin');
 
   // A helpdesk reads the SIP names but gets no field for a secret, and no delete.

@@ -64,6 +64,9 @@ export const UserForm = z
 /** The form fields UserForm reads as rows. */
 const KEY_ROWS = ['type', 'value', 'label'];
 
+/** The button the user form was posted with, for the notice after it. */
+const KeyActionForm = z.object({ action: KeyAction });
+
 /** New PINs for the ticked users, or for everyone without one. */
 export const PinsForm = z.object({ extension: z.array(z.string()), scope: z.enum(['selected', 'without_pin']).catch('selected') });
 
@@ -190,16 +193,19 @@ export function userPages(router: Router, kit: PageKit): void {
   router.post('/users/:extension', async (ctx) => {
     const tenant = await kit.tenant(ctx);
     const extension = ctx.params.extension ?? '';
-    const form = kit.input(ctx, UserForm, KEY_ROWS);
-    // Only roles that may see secrets set them (today every role that may post here may).
-    const input = canSeeSecrets(kit.principal(ctx)) ? form : { ...form, sipPassword: undefined, pin: undefined };
-    const action = (ctx.state.form as URLSearchParams).get('action') ?? 'save';
-    const moved = /^(up|down|remove):(\d+)$/.exec(action);
-    const notice = moved === null ? 'Saved.' : moved[1] === 'remove' ? `Saved; key ${moved[2]} removed.` : `Saved; key ${moved[2]} moved ${moved[1]}.`;
+    const { action } = kit.input(ctx, KeyActionForm);
+    const key = action === null ? '' : String(action.row + 1);
+    const notice = action === null ? 'Saved.' : action.op === 'remove' ? `Saved; key ${key} removed.` : `Saved; key ${key} moved ${action.op}.`;
     return kit.attempt(
       ctx,
-      `/console/users/${extension}${moved === null ? '' : '#keys'}`,
-      async () => await updateUser(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), extension, sentOnly(input)),
+      // After an arrow, back at the keys: the next arrow is where the admin left off.
+      `/console/users/${extension}${action === null ? '' : '#keys'}`,
+      async () => {
+        const form = kit.input(ctx, UserForm, KEY_ROWS);
+        // Only roles that may see secrets set them (today every role that may post here may).
+        const input = canSeeSecrets(kit.principal(ctx)) ? form : sentOnly({ ...form, sipPassword: undefined, pin: undefined });
+        return await updateUser(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), extension, input);
+      },
       notice,
     );
   });
