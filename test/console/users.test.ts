@@ -202,6 +202,12 @@ Users('new PINs for everyone without one: a CSV downloaded once, PINs that work,
   const fresh = await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '104', pin: renewed[1]?.slice(-4) });
   assert.match(fresh.body.result, /^(logged_in|switched)$/);
 
+  // One box ticks everyone shown.
+  await page.goto(`${t.url}/console/users?q=10`);
+  await page.check('#select-all');
+  assert.equal(await page.locator('#users input[name=extension]:checked').count(), 4);
+  await page.uncheck('#select-all');
+
   // Nothing ticked: told so, nothing changed.
   await page.goto(`${t.url}/console/users`);
   await page.click('button:has-text("For the selected users")');
