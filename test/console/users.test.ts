@@ -1,3 +1,4 @@
+import { createSocket, type Socket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
@@ -21,6 +22,8 @@ interface Ctx {
   page: Page;
   /** Every line hotprov logged during the test. */
   logs: string[];
+  /** Fake phones' sockets, closed after each test. */
+  sockets: Socket[];
 }
 const Users = suite<Ctx>('console: users');
 Users.before(async (ctx) => {
@@ -31,6 +34,7 @@ Users.after(async ({ browser }) => {
 });
 Users.before.each(async (ctx) => {
   ctx.logs = [];
+  ctx.sockets = [];
   ctx.t = await startTestServer({
     env: { HOTPROV_ADMIN_PASSWORD: CONSOLE_PASSWORD },
     log: createLogger('debug', (line) => ctx.logs.push(line)),
@@ -38,9 +42,10 @@ Users.before.each(async (ctx) => {
   ctx.page = await ctx.browser.newPage();
   ctx.page.on('dialog', (d) => void d.accept());
 });
-Users.after.each(async ({ page, t }) => {
+Users.after.each(async ({ page, t, sockets }) => {
   await page.close();
   await t.close();
+  for (const socket of sockets) await new Promise<void>((resolve) => socket.close(() => resolve()));
 });
 
 const blfs = (n: number, from = 200) => Array.from({ length: n }, (_, i) => ({ type: 'blf', value: String(from + i), label: `Desk ${from + i}` }));
@@ -59,11 +64,36 @@ async function fitsPhoneWidth(page: Page, url: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
-Users('the list says who sits where since when; deleting a seated user sends their phone idle', async ({ t, page }) => {
+/** A phone on loopback that answers every NOTIFY with 200 and keeps their Event headers. */
+async function fakePhone(ctx: Pick<Ctx, 'sockets'>): Promise<{ socket: Socket; events: string[] }> {
+  const socket = createSocket('udp4');
+  ctx.sockets.push(socket);
+  const events: string[] = [];
+  socket.on('message', (data, from) => {
+    const text = data.toString();
+    if (!text.startsWith('NOTIFY ')) return;
+    events.push(/^Event: (.*)$/im.exec(text)?.[1]?.trim() ?? '');
+    const keep = text.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
+    socket.send(['SIP/2.0 200 OK', ...keep, 'Content-Length: 0', '', ''].join('\r\n'), from.port, from.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { socket, events };
+}
+
+Users('the list says who sits where since when; deleting a seated user sends their phone idle', async ({ t, page, sockets }) => {
+  const phone = await fakePhone({ sockets });
   await t.api('POST', '/api/v1/users', { extension: '101', displayName: 'Alice Martin', sipPassword: 'sip-secret-101', pin: '4826' });
   await t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob Stone', sipPassword: 'sip-secret-102' });
-  await t.api('POST', '/api/v1/devices', { mac: '001565aabbcc', vendor: 'yealink', model: 'T46U', label: 'Window desk' });
+  await t.api('POST', '/api/v1/devices', {
+    mac: '001565aabbcc',
+    vendor: 'yealink',
+    model: 'T46U',
+    label: 'Window desk',
+    sipContact: `sip:HD0001@127.0.0.1:${phone.socket.address().port}`,
+  });
   await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+  await t.hotprov.resync.settled();
+  const notifiesBefore = phone.events.length;
   await signInToConsole(page, t.url);
 
   await page.goto(`${t.url}/console/users`);
@@ -90,6 +120,8 @@ Users('the list says who sits where since when; deleting a seated user sends the
   const device = (await t.api('GET', '/api/v1/devices/HD0001')).body;
   assert.is(device.state, 'idle');
   assert.is(device.sync?.reason, 'user 101 deleted', 'a re-sync (check-sync NOTIFY) was started for the phone');
+  await t.hotprov.resync.settled();
+  assert.equal(phone.events.slice(notifiesBefore), ['check-sync;reboot=false'], 'the phone was told to re-provision (not reboot), once');
   const config = await (await t.phone('/001565aabbcc.cfg')).text();
   assert.match(config, /account\.1\.user_name = HD0001/, 'the phone gets its idle account');
 });
