@@ -254,6 +254,7 @@ Users('keys reordered and removed with the arrows, without JavaScript', async ({
   await page.goto(`${t.url}/console/users/101`);
   await page.click('button[aria-label="Move key 3 up"]');
   assert.match((await page.textContent('.notice')) ?? '', /Saved; key 3 moved up\./);
+  assert.match(page.url(), /#key-2$/, 'back at the row moved');
   assert.equal(await keyValues(t, '101'), ['200', '202', '201']);
   await page.click('button[aria-label="Move key 1 down"]');
   assert.equal(await keyValues(t, '101'), ['202', '200', '201']);

@@ -196,10 +196,11 @@ export function userPages(router: Router, kit: PageKit): void {
     const { action } = kit.input(ctx, KeyActionForm);
     const key = action === null ? '' : String(action.row + 1);
     const notice = action === null ? 'Saved.' : action.op === 'remove' ? `Saved; key ${key} removed.` : `Saved; key ${key} moved ${action.op}.`;
+    // After an arrow, back at the row it moved (or the one after a removed one): Tab goes on from there.
+    const landed = action === null ? null : action.op === 'up' ? action.row : action.op === 'down' ? action.row + 2 : action.row + 1;
     return kit.attempt(
       ctx,
-      // After an arrow, back at the keys: the next arrow is where the admin left off.
-      `/console/users/${extension}${action === null ? '' : '#keys'}`,
+      `/console/users/${extension}${landed === null ? '' : `#key-${Math.max(1, landed)}`}`,
       async () => {
         const form = kit.input(ctx, UserForm, KEY_ROWS);
         // Only roles that may see secrets set them (today every role that may post here may).
