@@ -42,6 +42,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/users': 'admin',
   'POST /console/users/:extension': 'admin',
   'POST /console/users/:extension/pin': 'admin',
+  'POST /console/users/:extension/delete': 'admin',
+  'POST /console/pins': 'admin',
   'POST /console/import/users': 'admin',
 
   // Templates are per tenant: an admin's save changes only its own tenant's phones (the no-bleed tests check it).

@@ -87,6 +87,8 @@ const CASES: Record<string, (w: World) => Probe[]> = {
   'GET /console/users.csv': () => [{ path: '/console/users.csv' }],
   'POST /console/users/:extension': ({ bravo }) => [{ path: `/console/users/${bravo.extension}`, form: { displayName: 'Alpha was here' } }],
   'POST /console/users/:extension/pin': ({ bravo }) => [{ path: `/console/users/${bravo.extension}/pin` }],
+  'POST /console/pins': ({ bravo }) => [{ path: '/console/pins', form: { extension: bravo.extension, scope: 'selected' } }],
+  'POST /console/users/:extension/delete': ({ bravo }) => [{ path: `/console/users/${bravo.extension}/delete` }],
   'POST /console/import/users': ({ bravo }) => [
     { path: '/console/import/users', form: { csv: `extension,display_name,sip_password\n${bravo.extension},Dup,pw-123456`, action: 'preview' } },
   ],

@@ -18,6 +18,7 @@ import { PHONE_LANGUAGES } from '../../vendors/phoneSettings.ts';
 import { parseCsv, toCsv } from '../csv.ts';
 import { api, checkbox, ImportForm, ifSentBlankIsNull, textField } from '../forms.ts';
 import { type PageKit, when } from '../pageKit.ts';
+import { devicePictureSvg } from '../phonePicture.ts';
 
 const PAGE_SIZE = 50;
 
@@ -138,6 +139,8 @@ export function devicePages(router: Router, kit: PageKit): void {
       reveal,
       access: accessView(device),
       once,
+      // The phone's keys where they land (views/_device_picture.hbs).
+      picture: await devicePictureSvg(deps, device, seated),
     });
   };
   router.get('/devices/:device', (ctx) => devicePage(ctx, ctx.params.device ?? ''));
