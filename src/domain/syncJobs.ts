@@ -94,10 +94,38 @@ export async function noteSyncError(db: Db, id: number, error: string): Promise<
   await db.update(syncJobs).set({ error }).where(whileOpen(db, id));
 }
 
+/**
+ * The NOTIFY of an open job could not be sent (nowhere to send it, the connection or the PBX refused): failed at
+ * once, with the reason, and tried again at `retryAt`. `sentAt` goes back to null: nothing left, which is how the
+ * console tells "could not be sent" from "the phone did not answer". Audited once per job, as failSyncJob does.
+ */
+export async function failSyncUnsent(
+  db: Db,
+  job: SyncJobRow,
+  failure: { readonly at: Date; readonly error: string; readonly retryAt: Date | null; readonly idleAccount: string | null },
+): Promise<void> {
+  const { syncJobs } = tablesOf(db);
+  await writeTransaction(db, async (tx) => {
+    const failed = await tx
+      .update(syncJobs)
+      .set({ state: 'failed', sentAt: null, failedAt: failure.at, error: failure.error, retryAt: failure.retryAt })
+      .where(whileOpen(tx, job.id))
+      .returning({ id: syncJobs.id });
+    if (failed.length > 0 && job.failedAt === null) {
+      await recordAudit(tx, job.tenantId, failure.at, RESYNC_ACTOR, {
+        action: 'sync.failed',
+        deviceMac: job.deviceMac,
+        idleAccount: failure.idleAccount,
+        detail: { reason: job.reason, mode: job.mode, target: job.target, error: failure.error, retryAt: failure.retryAt?.toISOString() ?? null },
+      });
+    }
+  });
+}
+
 /** A NOTIFY that cannot be sent at all, now or on a retry (nowhere to send it): failed at once, with the reason. */
 export async function markSyncUndeliverable(db: Db, id: number, at: Date, error: string): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  await db.update(syncJobs).set({ state: 'failed', failedAt: at, error }).where(whileOpen(db, id));
+  await db.update(syncJobs).set({ state: 'failed', sentAt: null, failedAt: at, error }).where(whileOpen(db, id));
 }
 
 /**
