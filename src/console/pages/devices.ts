@@ -96,6 +96,7 @@ const redirectInWords = (device: DeviceRow) =>
     pending: 'registering',
     registered: 'registered',
     registered_elsewhere: 'registered to another server',
+    unknown: 'not known to the service',
     error: `failed${device.redirectMessage === null ? '' : `: ${device.redirectMessage}`}`,
   })[device.redirectStatus] ?? device.redirectStatus;
 
