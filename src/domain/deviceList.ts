@@ -3,6 +3,7 @@ import { type Db, tablesOf, timeParameter } from '../db/client.ts';
 import type { DeviceRow, SyncJobRow } from '../db/schema.ts';
 import { parseMac } from './mac.ts';
 import { UNSEEN_AFTER_MS } from './overview.ts';
+import { latestSyncJobBeside } from './syncJobs.ts';
 
 /** How a device list may be sorted. */
 export const DEVICE_SORTS = ['device', 'mac', 'model', 'label', 'location', 'seen', 'address', 'firmware'] as const;
@@ -44,9 +45,8 @@ const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`
  * read to filter in memory), and how many devices match in all.
  */
 export async function findDevicePage(db: Db, tenantId: number, now: Date, query: DeviceListQuery): Promise<{ rows: DeviceListRow[]; total: number }> {
-  const { devices, hotdeskSessions, syncJobs, users } = tablesOf(db);
-  // The device's latest job: no newer one follows it (sync_jobs_device covers the look-up).
-  const latestJob = sql`(select max(newest.id) from sync_jobs as newest where newest.device_id = ${devices.id})`;
+  const { devices, hotdeskSessions, users } = tablesOf(db);
+  const latestJob = latestSyncJobBeside(db, devices.id);
   const openSession = and(eq(hotdeskSessions.deviceId, devices.id), isNull(hotdeskSessions.endedAt));
 
   const where: (SQL | undefined)[] = [eq(devices.tenantId, tenantId), isNull(devices.retiredAt)];
@@ -72,7 +72,7 @@ export async function findDevicePage(db: Db, tenantId: number, now: Date, query:
   if (query.unseen === true) {
     where.push(sql`coalesce(${devices.lastSeenAt}, ${devices.createdAt}) < ${timeParameter(db, new Date(now.getTime() - UNSEEN_AFTER_MS))}`);
   }
-  if (query.failed === true) where.push(or(eq(syncJobs.state, 'failed'), eq(devices.redirectStatus, 'error')));
+  if (query.failed === true) where.push(or(latestJob.failed, eq(devices.redirectStatus, 'error')));
   const condition = and(...where);
 
   const orderColumns: Record<DeviceSort, SQL[]> = {
@@ -92,21 +92,16 @@ export async function findDevicePage(db: Db, tenantId: number, now: Date, query:
   const order = [...nullsLast, ...orderColumns[sort].map((c) => direction(c)), asc(devices.idleAccount)];
 
   const rows = await db
-    .select({ device: devices, sync: syncJobs, userExtension: users.extension, userName: users.displayName })
+    .select({ device: devices, sync: latestJob.table, userExtension: users.extension, userName: users.displayName })
     .from(devices)
-    .leftJoin(syncJobs, eq(syncJobs.id, latestJob))
+    .leftJoin(latestJob.table, latestJob.on)
     .leftJoin(hotdeskSessions, openSession)
     .leftJoin(users, eq(users.id, hotdeskSessions.userId))
     .where(condition)
     .orderBy(...order)
     .limit(query.limit)
     .offset(query.offset);
-  const counted = await db
-    .select({ n: count() })
-    .from(devices)
-    .leftJoin(syncJobs, eq(syncJobs.id, latestJob))
-    .leftJoin(hotdeskSessions, openSession)
-    .where(condition);
+  const counted = await db.select({ n: count() }).from(devices).leftJoin(latestJob.table, latestJob.on).leftJoin(hotdeskSessions, openSession).where(condition);
   return {
     rows: rows.map((r) => ({
       device: r.device,

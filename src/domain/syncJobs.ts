@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, isNull, lt, lte, or, type SQLWrapper, sql } from 'drizzle-orm';
 import { type Db, perTables, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import type { SyncJobRow } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
@@ -232,4 +232,18 @@ export async function countFailedResyncsByTenant(db: Db): Promise<{ readonly ten
       ),
     )
     .groupBy(syncJobs.tenantId);
+}
+
+/**
+ * For lists of devices that show each one's re-sync: its latest job, to left-join beside the device (`on`), the table
+ * to select it from, and the condition "its latest job failed". One correlated look-up per device (sync_jobs_device
+ * covers it), never every job read.
+ */
+export function latestSyncJobBeside(db: Db, deviceId: SQLWrapper) {
+  const { syncJobs } = tablesOf(db);
+  return {
+    table: syncJobs,
+    on: eq(syncJobs.id, sql`(select max(newest.id) from ${syncJobs} as newest where newest.device_id = ${deviceId})`),
+    failed: eq(syncJobs.state, 'failed'),
+  };
 }
