@@ -107,14 +107,17 @@ const seenOf = (device: DeviceRow, now: Date) => (device.lastSeenAt === null ? n
 const stateOf = (device: DeviceRow, user: { displayName: string } | null) =>
   device.access !== 'active' ? accessView(device).label : user === null ? 'idle' : `in use by ${user.displayName}`;
 
-/** The enrol form's fields as they were typed, to show them again after a refusal. */
-const typedEnrolment = (form: URLSearchParams | undefined) => ({
-  mac: form?.get('mac') ?? '',
-  model: form?.get('model') ?? '',
-  label: form?.get('label') ?? '',
-  location: form?.get('location') ?? '',
-  expansionModules: form?.get('expansionModules') ?? '0',
-  hotdesk: form === undefined || form.get('hotdesk') === 'on',
+/** The enrol form's fields (it has no secret), kept after a refusal to fill the form in again. */
+const ENROL_FIELDS = ['mac', 'model', 'label', 'location', 'expansionModules', 'hotdesk'] as const;
+
+/** The enrol form as it was typed before a refusal, or blank. */
+const typedEnrolment = (typed: Readonly<Record<string, string>> | undefined) => ({
+  mac: typed?.mac ?? '',
+  model: typed?.model ?? '',
+  label: typed?.label ?? '',
+  location: typed?.location ?? '',
+  expansionModules: typed?.expansionModules ?? '0',
+  hotdesk: typed === undefined || typed.hotdesk === 'on',
 });
 
 /**
@@ -130,8 +133,8 @@ export function devicePages(router: Router, kit: PageKit): void {
     deps.adapters.flatMap((a) => [...a.profile.models.values()].map((m) => ({ vendor: a.id, vendorName: a.profile.name, id: m.id, name: m.name })));
   const adapterOf = (vendor: string) => deps.adapters.find((a) => a.id === vendor);
 
-  /** The list page; after a refused enrolment, with what was typed and why it was refused. */
-  const listPage = async (ctx: RouterContext, refused?: { error: string; enrol: ReturnType<typeof typedEnrolment> }) => {
+  /** The list page; after a refused enrolment, its form as it was typed (kept in the session with the reason). */
+  const listPage = async (ctx: RouterContext) => {
     const params: DeviceListParams = DeviceListParams.parse(ctx.query);
     const now = domain.now();
     const [vendor = '', model = ''] = params.phone.split('/');
@@ -174,7 +177,7 @@ export function devicePages(router: Router, kit: PageKit): void {
       href: link({ sort: key, dir: params.sort === key && params.dir === 'asc' ? 'desc' : 'asc', page: '1' }),
       current: params.sort === key ? (params.dir === 'asc' ? 'ascending' : 'descending') : null,
     });
-    const enrol = refused?.enrol ?? typedEnrolment(undefined);
+    const enrol = typedEnrolment(kit.session(ctx)?.flash?.form);
     await kit.page(ctx, 'devices', {
       title: 'Devices',
       nav: 'devices',
@@ -205,9 +208,7 @@ export function devicePages(router: Router, kit: PageKit): void {
       next: current < pages ? link({ page: String(current + 1) }) : null,
       // The bulk form comes back to this very list (its filters, sort and page).
       listQuery: link({}).slice('/console/devices'.length),
-      ...(refused === undefined ? {} : { error: refused.error }),
     });
-    if (refused !== undefined) ctx.status = 400;
   };
 
   const deviceRowView = ({ device, sync, user }: DeviceListRow, now: Date) => ({
@@ -237,8 +238,10 @@ export function devicePages(router: Router, kit: PageKit): void {
       await devicePage(ctx, device.idleAccount, { label: 'Device enrolled. Activation code (shown once)', value: device.activationCode });
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
-      // The list again, with the form as it was typed: nothing to type twice.
-      await listPage(ctx, { error: err.message, enrol: typedEnrolment(ctx.state.form as URLSearchParams | undefined) });
+      // Back to the list with the form as it was typed: nothing to type twice.
+      const form = ctx.state.form as URLSearchParams | undefined;
+      const typed = Object.fromEntries(ENROL_FIELDS.flatMap((name) => (form?.has(name) === true ? [[name, form.get(name) ?? '']] : [])));
+      await kit.back(ctx, '/console/devices', { error: err.message, form: typed });
     }
   });
 
