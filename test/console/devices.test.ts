@@ -256,6 +256,20 @@ Devices('a NOTIFY that cannot be sent is failed at once on the board, the reason
   assert.match((await row.locator('.sync').textContent()) ?? '', /^could not be sent: /, 'the badge itself says it, never a plain "sent"');
   // A failure stays visible without a tooltip: the text is in the row itself.
   assert.is(await row.locator('[title]').count(), 0);
+
+  // Logged in through a token of the tenant's own: How names it. A feature code says so in words.
+  const token = (await t.api('POST', '/api/v1/tokens', { name: 'Reception kiosk', role: 'admin' })).body.token;
+  await t.api('POST', '/api/v1/devices', { mac: '00:15:65:00:00:03', vendor: 'yealink', model: 'T46U', sipContact: UNREACHABLE });
+  await fetch(`${t.url}/api/v1/hotdesk/login`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ device: 'HD0002', extension: '101', pin: '4826' }),
+  });
+  await t.api('POST', '/api/v1/users', { extension: '102', displayName: 'Bob Stone', sipPassword: 'user-secret', pin: '4826' });
+  await t.api('POST', '/api/v1/hotdesk/code', { device: 'HD0001', digits: '*35*102*4826' });
+  await page.reload();
+  assert.match((await page.locator('#board tr[data-device="HD0002"] td[data-label="How"]').textContent()) ?? '', /^API: Reception kiosk$/);
+  assert.match((await page.locator('#board tr[data-device="HD0001"] td[data-label="How"]').textContent()) ?? '', /^feature code$/);
 });
 
 Devices('the enrol form keeps what was typed after a refusal, expansion modules included', async ({ t, page }) => {
