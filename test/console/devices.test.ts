@@ -250,7 +250,7 @@ Devices('a NOTIFY that cannot be sent is failed at once on the board, the reason
   const row = page.locator('#board tr[data-device="HD0001"]');
   const seen = (await row.textContent()) ?? '';
   assert.match(seen, /could not be sent: TCP to 127\.0\.0\.1:9: .*ECONNREFUSED/, 'failed at once, the reason in the row');
-  assert.match(seen, /tried again 2026-03-02 09:\d\d UTC/);
+  assert.match(seen, /next try 2026-03-02 09:\d\d UTC/);
   assert.match(seen, /\bAPI\b/, 'How: the API');
   assert.match(seen, /2026-03-02 09:00 UTC/, 'since when, with its zone');
   assert.match((await row.locator('.sync').textContent()) ?? '', /^could not be sent: /, 'the badge itself says it, never a plain "sent"');
