@@ -7,7 +7,7 @@ import { listOpenSessions, sessionOpeners } from '../../domain/sessions.ts';
 import { listUsers } from '../../domain/users.ts';
 import { phoneState } from '../../sync/phoneState.ts';
 import type { PageKit } from '../pageKit.ts';
-import { when } from '../pageKit.ts';
+import { ago, when } from '../pageKit.ts';
 import { howInWords, syncInWords } from '../states.ts';
 
 /** The hot-desk board: who sits where since when, the re-sync of each phone; log one or everyone out. */
@@ -39,7 +39,7 @@ export function boardPage(router: Router, kit: PageKit): void {
           // Nobody sits there, but the phone still registers as the last user: not idle until it fetched.
           loggingOut: phone.pending === 'logout' ? { account: phone.account, name: bySipUser.get(phone.account ?? '')?.displayName ?? null } : null,
           loggingIn: phone.pending === 'login',
-          lastSeen: when(d.lastSeenAt),
+          lastSeen: d.lastSeenAt === null ? null : { ago: ago(d.lastSeenAt, domain.now()), at: when(d.lastSeenAt) },
         };
       }),
     );
