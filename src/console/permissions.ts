@@ -36,7 +36,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/devices/:device/delete': 'admin',
   'GET /console/devices/:device/file': 'helpdesk',
   'POST /console/devices/:device/reboot': 'admin',
-  'POST /console/devices/:device/resend': 'admin',
+  'POST /console/devices/:device/resync': 'admin',
   'POST /console/bulk/devices': 'admin',
   'POST /console/import/devices': 'admin',
 

@@ -85,7 +85,7 @@ const CASES: Record<string, (w: World) => Probe[]> = {
     { path: `/console/devices/${alpha.idle}/file?name=${alpha.mac.replace(/:/g, '')}.cfg&as=${bravo.extension}` },
   ],
   'POST /console/devices/:device/reboot': ({ bravo }) => [{ path: `/console/devices/${bravo.mac}/reboot` }],
-  'POST /console/devices/:device/resend': ({ bravo }) => [{ path: `/console/devices/${bravo.idle}/resend` }],
+  'POST /console/devices/:device/resync': ({ bravo }) => [{ path: `/console/devices/${bravo.idle}/resync` }],
   'POST /console/bulk/devices': ({ bravo }) => [
     { path: '/console/bulk/devices', form: { device: bravo.mac, action: 'reboot' } },
     { path: '/console/bulk/devices', form: { device: bravo.idle, action: 'delete' } },

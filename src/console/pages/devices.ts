@@ -51,7 +51,7 @@ export const DeviceListParams = z.object({
 type DeviceListParams = z.infer<typeof DeviceListParams>;
 
 /** What a bulk action does to each ticked device. */
-export const BULK_ACTIONS = ['reboot', 'logout', 'resend', 'delete'] as const;
+export const BULK_ACTIONS = ['reboot', 'logout', 'resync', 'delete'] as const;
 export const BulkForm = z.object({
   device: z.array(z.string().min(1)).min(1, 'tick at least one device').max(500, 'at most 500 devices at once'),
   action: z.enum(BULK_ACTIONS, { message: `must be one of ${BULK_ACTIONS.join(', ')}` }),
@@ -269,8 +269,8 @@ export function devicePages(router: Router, kit: PageKit): void {
         refused.push(`${ref} (${err.message})`);
       }
     }
-    const verb = { reboot: 'Rebooting', logout: 'Logged out', resend: 'Sent again to', delete: 'Deleted' }[form.action];
-    const notDone = { reboot: 'Not rebooted', logout: 'Not logged out', resend: 'Not sent to', delete: 'Not deleted' }[form.action];
+    const verb = { reboot: 'Rebooting', logout: 'Logged out', resync: 'Sent again to', delete: 'Deleted' }[form.action];
+    const notDone = { reboot: 'Not rebooted', logout: 'Not logged out', resync: 'Not sent to', delete: 'Not deleted' }[form.action];
     await kit.back(ctx, `/console/devices${ctx.querystring === '' ? '' : `?${ctx.querystring}`}`, {
       ...(done.length === 0 ? {} : { notice: `${verb} ${done.join(', ')}.` }),
       ...(refused.length === 0 ? {} : { error: `${notDone}: ${refused.join('; ')}.` }),
@@ -364,7 +364,7 @@ export function devicePages(router: Router, kit: PageKit): void {
 
   for (const [path, action, notice] of [
     ['reboot', 'reboot', 'Reboot sent: the phone restarts and fetches its files.'],
-    ['resend', 'resend', 'Sent again: the phone is told to fetch its files now.'],
+    ['resync', 'resync', 'Sent again: the phone is told to fetch its files now.'],
   ] as const) {
     router.post(`/devices/:device/${path}`, (ctx) => {
       const ref = ctx.params.device ?? '';
