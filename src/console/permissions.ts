@@ -34,6 +34,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/devices/:device/unclaim': 'admin',
   'POST /console/devices/:device/web-password': 'admin',
   'POST /console/devices/:device/delete': 'admin',
+  'GET /console/devices/:device/file': 'helpdesk',
+  'POST /console/devices/:device/reboot': 'admin',
+  'POST /console/devices/:device/resync': 'admin',
+  'POST /console/bulk/devices': 'admin',
   'POST /console/import/devices': 'admin',
 
   'GET /console/users': 'helpdesk',

@@ -79,6 +79,17 @@ const CASES: Record<string, (w: World) => Probe[]> = {
   'POST /console/devices/:device/unclaim': ({ bravo }) => [{ path: `/console/devices/${bravo.mac}/unclaim` }],
   'POST /console/devices/:device/web-password': ({ bravo }) => [{ path: `/console/devices/${bravo.idle}/web-password` }],
   'POST /console/devices/:device/delete': ({ bravo }) => [{ path: `/console/devices/${bravo.mac}/delete` }],
+  'GET /console/devices/:device/file': ({ alpha, bravo }) => [
+    { path: `/console/devices/${bravo.mac}/file?name=${bravo.mac.replace(/:/g, '')}.cfg` },
+    { path: `/console/devices/${bravo.idle}/file?name=y000000000000.cfg` },
+    { path: `/console/devices/${alpha.idle}/file?name=${alpha.mac.replace(/:/g, '')}.cfg&as=${bravo.extension}` },
+  ],
+  'POST /console/devices/:device/reboot': ({ bravo }) => [{ path: `/console/devices/${bravo.mac}/reboot` }],
+  'POST /console/devices/:device/resync': ({ bravo }) => [{ path: `/console/devices/${bravo.idle}/resync` }],
+  'POST /console/bulk/devices': ({ bravo }) => [
+    { path: '/console/bulk/devices', form: { device: bravo.mac, action: 'reboot' } },
+    { path: '/console/bulk/devices', form: { device: bravo.idle, action: 'delete' } },
+  ],
   'POST /console/import/devices': ({ bravo }) => [
     { path: '/console/import/devices', form: { csv: `mac,vendor,model,label\n${bravo.mac},yealink,T46U,x`, action: 'import' } },
   ],

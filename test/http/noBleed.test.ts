@@ -70,6 +70,7 @@ const CASES: Record<string, Case> = {
   'POST /devices/:device/unclaim': refusal(() => ({ path: `/devices/${macB}/unclaim` })),
   'GET /devices/:device/web-password': refusal(() => ({ path: `/devices/${macB}/web-password` })),
   'POST /devices/:device/reboot': refusal(() => ({ path: `/devices/${macB}/reboot` })),
+  'POST /devices/:device/resync': refusal(() => ({ path: `/devices/${macB}/resync` })),
   'GET /devices/:device/idle-account': refusal(() => ({ path: `/devices/${macB}/idle-account` })),
   'GET /devices/:device/config': refusal(() => ({ path: `/devices/${macB}/config?secrets=show` })),
   'POST /hotdesk/login': refusal(() => ({ path: '/hotdesk/login', body: { device: B_MACS[1], extension: '202', pin: '5937' } })),

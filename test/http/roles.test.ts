@@ -44,6 +44,7 @@ const TENANT_CASES: Record<string, Case> = {
   'POST /devices/:device/unclaim': { request: () => ({ path: '/devices/HD0002/unclaim' }), allowed: 200 },
   'GET /devices/:device/web-password': { request: () => ({ path: '/devices/HD0001/web-password' }), allowed: 200 },
   'POST /devices/:device/reboot': { request: () => ({ path: '/devices/HD0001/reboot' }), allowed: 202 },
+  'POST /devices/:device/resync': { request: () => ({ path: '/devices/HD0001/resync' }), allowed: 202 },
   'GET /devices/:device/idle-account': { request: () => ({ path: '/devices/HD0001/idle-account' }), allowed: 200 },
   'GET /devices/:device/config': { request: () => ({ path: '/devices/HD0001/config' }), allowed: 200 },
   'POST /hotdesk/code': { request: () => ({ path: '/hotdesk/code', body: { device: 'HD0002', digits: '*35' } }), allowed: 200 },

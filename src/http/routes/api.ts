@@ -198,6 +198,15 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
     ctx.body = { device: device.idleAccount, sync: presentSync(job) };
   });
 
+  /** Tells the phone again to re-provision now (its check-sync NOTIFY), whether or not its profile changed. */
+  route.post('/devices/:device/resync', 'admin', async (ctx) => {
+    const device = await getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
+    const job = await deps.resync.resend(device);
+    if (job === null) throw Conflict('the profile of this phone cannot be rendered');
+    ctx.status = 202;
+    ctx.body = { device: device.idleAccount, sync: presentSync(job) };
+  });
+
   /** The idle account's credentials, for creating it on the PBX. Asked for explicitly, never listed. */
   route.get('/devices/:device/idle-account', 'admin', async (ctx) => {
     const device = await getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
