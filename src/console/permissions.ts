@@ -53,6 +53,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/templates/:vendor/:name/reset': 'admin',
   'POST /console/templates/:vendor/:name/reprovision': 'admin',
 
+  // Who sat where and for how long: a facilities report with people in it, so an admin's.
+  'GET /console/occupancy': 'admin',
+  'GET /console/occupancy.csv': 'admin',
+
   'GET /console/audit': 'admin',
   'GET /console/audit.csv': 'admin',
   'GET /console/settings': 'admin',
