@@ -14,6 +14,7 @@ const RANK: Record<Role, number> = { helpdesk: 1, admin: 2, provider: 3 };
  */
 export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /console/assets/console.css': 'open',
+  'GET /console/assets/icon.svg': 'open',
   'GET /console/login': 'open',
   'POST /console/login': 'open',
   'POST /console/logout': 'helpdesk',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Koa from 'koa';
+import { answerIcon } from '../console/icon.ts';
 import { consoleRouter } from '../console/routes.ts';
 import { AppError, storageConflict } from '../errors.ts';
 import { clientCertificateState } from './clientCertificate.ts';
@@ -109,6 +110,11 @@ export function createApp(deps: AppDeps): Koa {
     methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'this path does not take that method'),
     notImplemented: () => new AppError(501, 'not_implemented', 'hotprov does not implement that method'),
   };
+  // Browsers ask every site for its icon here: the console's, before the phones' paths take it for a file name.
+  app.use(async function favicon(ctx, next) {
+    if (ctx.path === '/favicon.ico' && (ctx.method === 'GET' || ctx.method === 'HEAD')) answerIcon(ctx);
+    else await next();
+  });
   // Phones first: their paths are one file name (at the root or under /prov/), and a boot storm is all phones.
   app.use(phones.routes()).use(phones.allowedMethods(methods));
   for (const api of apis) app.use(api.routes()).use(api.allowedMethods(methods));

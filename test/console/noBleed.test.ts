@@ -55,6 +55,7 @@ const bravoValues = (b: TenantObjects): string[][] => [
 
 const CASES: Record<string, (w: World) => Probe[]> = {
   'GET /console/assets/console.css': () => [{ path: '/console/assets/console.css' }],
+  'GET /console/assets/icon.svg': () => [{ path: '/console/assets/icon.svg' }],
   'GET /console/login': () => [{ path: '/console/login' }],
   // The sign-in is probed apart (it has its own form); this case is there so the route is not forgotten.
   'POST /console/login': () => [],

@@ -7,31 +7,33 @@ import { AppError } from '../../errors.ts';
 import { toCsv } from '../csv.ts';
 import { type PageKit, when } from '../pageKit.ts';
 
-/** The chart's drawing space (the SVG scales to the page's width): names on the left, bars to the right. */
-const CHART = { width: 640, nameWidth: 190, barSpace: 370, row: 26, bar: 18, top: 6 };
-
 /** A desk as people name it: its label, else its idle account. */
 const deskName = (d: DeskRef) => (d.label === '' ? d.idleAccount : `${d.label} (${d.idleAccount})`);
-/** A desk's name short enough for the chart's name column: the label cut, the idle account whole. */
-const shortName = (d: DeskRef) => deskName(d.label.length > 20 ? { ...d, label: `${d.label.slice(0, 19)}…` } : d);
 
-/** Hours occupied per desk as horizontal bars, longest bar the most used desk; the view escapes every name. */
+/**
+ * The chart's rows in CSS pixels: each desk's name and hours, its bar beneath. No viewBox: the text keeps its size
+ * on a phone and on a wide screen, and the bars are percentages of whatever width the page has.
+ */
+const CHART = { row: 42, bar: 14, top: 4 };
+
+/** A desk's name short enough for one line of the chart: the label cut, the idle account whole. */
+const shortName = (d: DeskRef) => deskName(d.label.length > 32 ? { ...d, label: `${d.label.slice(0, 31)}…` } : d);
+
+/** Hours occupied per desk as horizontal bars, the longest the most used desk; the view escapes every name. */
 function chartOf(desks: readonly DeskTotal[]) {
   const most = Math.max(1, ...desks.map((d) => d.occupiedMs));
   const rows = desks.map((d, i) => {
     const y = CHART.top + i * CHART.row;
-    const width = Math.round((d.occupiedMs / most) * CHART.barSpace);
     return {
       device: d.idleAccount,
       name: shortName(d),
-      y,
-      textY: y + CHART.bar - 4,
-      width,
+      textY: y + 15,
+      barY: y + 21,
+      percent: Math.round((d.occupiedMs / most) * 1000) / 10,
       hours: hoursOf(d.occupiedMs),
-      valueX: CHART.nameWidth + 8 + width + 6,
     };
   });
-  return { ...CHART, barX: CHART.nameWidth + 8, nameX: CHART.nameWidth, height: CHART.top * 2 + Math.max(1, rows.length) * CHART.row, rows };
+  return { ...CHART, height: CHART.top * 2 + Math.max(1, rows.length) * CHART.row, rows };
 }
 
 /** The page's tables: hours with one decimal, desks and users linked to their pages. */
