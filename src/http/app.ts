@@ -59,7 +59,7 @@ export function createApp(deps: AppDeps): Koa {
         // A person in a browser gets a page, not JSON.
         const message = (known?.message ?? 'Something went wrong; the server log says what.').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
         ctx.type = 'text/html; charset=utf-8';
-        ctx.body = `<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/console/assets/console.css"><main><h1>${ctx.status}</h1><p class="error">${message}</p><p><a href="/console/">Back to the console</a></p></main>`;
+        ctx.body = `<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/console/assets/console.css"><link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml"><main><h1>${ctx.status}</h1><p class="error">${message}</p><p><a href="/console/">Back to the console</a></p></main>`;
         return;
       }
       ctx.type = 'application/json';
