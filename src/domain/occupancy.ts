@@ -70,7 +70,8 @@ export interface OccupancyReport {
   readonly users: readonly UserDesk[];
 }
 
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** A day as YYYY-MM-DD, in the years a hot desk can have been used (1970 to 2999). */
+const DAY = /^(19[7-9]\d|2\d{3})-(\d{2})-(\d{2})$/;
 
 /** The tenant's zone, or UTC for one this runtime does not know. */
 const zoneOrUtc = (zone: string): string => (isTimeZone(zone) ? zone : 'UTC');
@@ -184,7 +185,8 @@ export async function occupancyReport(
   const { hotdeskSessions, devices, users } = tablesOf(db);
   const zone = zoneOrUtc(tenant.timezone);
   const days: Day[] = [];
-  for (let d = range.from; d <= range.to; d = nextDay(d)) days.push(d);
+  const count = daysBetween(range.from, range.to);
+  for (let i = 0, d = range.from; i < count; i++, d = nextDay(d)) days.push(d);
   const bounds = days.map((day, i) => ({ day, start: startOfDay(zone, day).getTime(), end: startOfDay(zone, days[i + 1] ?? nextDay(day)).getTime() }));
   const rangeStart = bounds[0]?.start ?? now.getTime();
   const rangeEnd = bounds[bounds.length - 1]?.end ?? now.getTime();

@@ -175,6 +175,8 @@ Occupancy('the range: the last 30 days of the tenant’s zone unless asked, refu
     message: /at most 366 days/,
   });
   await assertAppError(() => occupancyRange('UTC', now, { from: '2026-02-30' }), { status: 400, code: 'invalid_field', message: /YYYY-MM-DD/ });
+  await assertAppError(() => occupancyRange('UTC', now, { from: '0000-01-01' }), { status: 400, code: 'invalid_field', message: /YYYY-MM-DD/ });
+  await assertAppError(() => occupancyRange('UTC', now, { to: '9999-12-31' }), { status: 400, code: 'invalid_field', message: /YYYY-MM-DD/ });
 });
 
 Occupancy.run();
