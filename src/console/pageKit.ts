@@ -63,6 +63,7 @@ const can = (p: Principal) => {
     secrets: canSeeSecrets(p),
     templates: may('GET /console/templates'),
     audit: may('GET /console/audit'),
+    occupancy: may('GET /console/occupancy'),
     settings: may('GET /console/settings'),
     admins: may('GET /console/admins'),
     tenants: canManageTenants(p) && may('GET /console/tenants'),

@@ -14,6 +14,7 @@ const RANK: Record<Role, number> = { helpdesk: 1, admin: 2, provider: 3 };
  */
 export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /console/assets/console.css': 'open',
+  'GET /console/assets/icon.svg': 'open',
   'GET /console/login': 'open',
   'POST /console/login': 'open',
   'POST /console/logout': 'helpdesk',
@@ -58,6 +59,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/templates/:vendor/:name/restore/:id': 'admin',
   'POST /console/templates/:vendor/:name/reset': 'admin',
   'POST /console/templates/:vendor/:name/reprovision': 'admin',
+
+  // Who sat where and for how long: a facilities report with people in it, so an admin's.
+  'GET /console/occupancy': 'admin',
+  'GET /console/occupancy.csv': 'admin',
 
   'GET /console/audit': 'admin',
   'GET /console/audit.csv': 'admin',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Koa from 'koa';
+import { answerIcon } from '../console/icon.ts';
 import { consoleRouter } from '../console/routes.ts';
 import { AppError, storageConflict } from '../errors.ts';
 import { clientCertificateState } from './clientCertificate.ts';
@@ -58,7 +59,7 @@ export function createApp(deps: AppDeps): Koa {
         // A person in a browser gets a page, not JSON.
         const message = (known?.message ?? 'Something went wrong; the server log says what.').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
         ctx.type = 'text/html; charset=utf-8';
-        ctx.body = `<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/console/assets/console.css"><main><h1>${ctx.status}</h1><p class="error">${message}</p><p><a href="/console/">Back to the console</a></p></main>`;
+        ctx.body = `<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/console/assets/console.css"><link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml"><main><h1>${ctx.status}</h1><p class="error">${message}</p><p><a href="/console/">Back to the console</a></p></main>`;
         return;
       }
       ctx.type = 'application/json';
@@ -109,6 +110,11 @@ export function createApp(deps: AppDeps): Koa {
     methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'this path does not take that method'),
     notImplemented: () => new AppError(501, 'not_implemented', 'hotprov does not implement that method'),
   };
+  // Browsers ask every site for its icon here: the console's, before the phones' paths take it for a file name.
+  app.use(async function favicon(ctx, next) {
+    if (ctx.path === '/favicon.ico' && (ctx.method === 'GET' || ctx.method === 'HEAD')) answerIcon(ctx);
+    else await next();
+  });
   // Phones first: their paths are one file name (at the root or under /prov/), and a boot storm is all phones.
   app.use(phones.routes()).use(phones.allowedMethods(methods));
   for (const api of apis) app.use(api.routes()).use(api.allowedMethods(methods));

@@ -68,7 +68,13 @@ export function createPreview(deps: { readonly rendering: Rendering }) {
         const file = adapter.matchPath(name);
         if (file === null) continue;
         const plan = file.mac === null ? adapter.planSharedFile(file, actual.baseUrl) : adapter.planDeviceFile(file, profile);
-        if (plan !== null) out.push({ name, body: rendering.render(device.tenantId, adapter, plan, device.model), contentType: adapter.contentType });
+        if (plan === null) continue;
+        out.push({
+          name,
+          body: rendering.render(device.tenantId, adapter, plan, device.model),
+          contentType: adapter.contentType,
+          template: { name: plan.template, level: rendering.levelOf(device.tenantId, adapter, plan, device.model) },
+        });
       }
       return out;
     },

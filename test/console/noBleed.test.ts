@@ -55,6 +55,7 @@ const bravoValues = (b: TenantObjects): string[][] => [
 
 const CASES: Record<string, (w: World) => Probe[]> = {
   'GET /console/assets/console.css': () => [{ path: '/console/assets/console.css' }],
+  'GET /console/assets/icon.svg': () => [{ path: '/console/assets/icon.svg' }],
   'GET /console/login': () => [{ path: '/console/login' }],
   // The sign-in is probed apart (it has its own form); this case is there so the route is not forgotten.
   'POST /console/login': () => [],
@@ -114,6 +115,8 @@ const CASES: Record<string, (w: World) => Probe[]> = {
   'POST /console/templates/:vendor/:name/restore/:id': ({ bravoRevision }) => [{ path: `/console/templates/${T}/restore/${bravoRevision}` }],
   'POST /console/templates/:vendor/:name/reset': () => [{ path: `/console/templates/${T}/reset` }],
   'POST /console/templates/:vendor/:name/reprovision': () => [{ path: `/console/templates/${T}/reprovision` }],
+  'GET /console/occupancy': () => [{ path: '/console/occupancy' }, { path: '/console/occupancy?from=2020-01-01&to=2020-01-31' }],
+  'GET /console/occupancy.csv': () => [{ path: '/console/occupancy.csv?view=day' }, { path: '/console/occupancy.csv?view=user' }],
   'GET /console/audit': ({ bravo }) => [{ path: '/console/audit' }, { path: `/console/audit?device=${bravo.mac}&user=${bravo.extension}` }],
   'GET /console/audit.csv': ({ bravo }) => [{ path: `/console/audit.csv?device=${bravo.mac}` }],
   'GET /console/settings': () => [{ path: '/console/settings' }],

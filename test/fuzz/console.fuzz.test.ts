@@ -129,6 +129,15 @@ const PAGES = [
         `/console/audit?device=${encodeURIComponent(device.slice(0, 50).toWellFormed())}&from=${encodeURIComponent(from.slice(0, 20).toWellFormed())}&to=${encodeURIComponent(to.slice(0, 20).toWellFormed())}`,
     ),
   fc.tuple(segment(['yealink']), segment(['mac.cfg']), segment(['1', 'x'])).map(([v, n, id]) => `/console/templates/${v}/${n}/revisions/${id}`),
+  fc
+    .tuple(oddText, oddText, fc.constantFrom('2026-03-01', '1970-01-01', '2999-12-31'))
+    .map(
+      ([from, to, day]) =>
+        `/console/occupancy?from=${encodeURIComponent(from.slice(0, 20).toWellFormed())}&to=${encodeURIComponent(to.slice(0, 20).toWellFormed())}&day=${day}`,
+    ),
+  fc
+    .tuple(fc.constantFrom('1970-01-01', '2026-02-28', '2999-12-31', ''), fc.constantFrom('1970-01-01', '2026-03-01', '2999-12-31', ''), oddText)
+    .map(([from, to, view]) => `/console/occupancy.csv?from=${from}&to=${to}&view=${encodeURIComponent(view.slice(0, 10).toWellFormed())}`),
   oddText.map((q) => `/console/users?q=${encodeURIComponent(q.slice(0, 500).toWellFormed())}`),
   fc
     .tuple(oddText, oddText)

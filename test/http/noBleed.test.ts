@@ -78,6 +78,7 @@ const CASES: Record<string, Case> = {
   // Always 200 for the dialplan: the result says unknown_device, as for a MAC nobody has.
   'POST /hotdesk/code': refusal(() => ({ path: '/hotdesk/code', body: { device: macB, digits: '*35*202*5937' } }), 200),
   'GET /hotdesk/sessions': ownList('/hotdesk/sessions'),
+  'GET /occupancy': ownList('/occupancy'),
   'GET /tenant': ownList('/tenant'),
   'PATCH /tenant': { request: () => ({ path: '/tenant', body: { name: A.name } }), status: 200, sameAsNowhere: true },
   'GET /tokens': ownList('/tokens'),

@@ -51,6 +51,7 @@ const TENANT_CASES: Record<string, Case> = {
   'POST /hotdesk/login': { request: () => ({ path: '/hotdesk/login', body: { device: 'HD0002', extension: '102', pin: '4826' } }), allowed: 200 },
   'POST /hotdesk/logout': { request: () => ({ path: '/hotdesk/logout', body: { device: 'HD0001' } }), allowed: 200 },
   'GET /hotdesk/sessions': { request: () => ({ path: '/hotdesk/sessions' }), allowed: 200 },
+  'GET /occupancy': { request: () => ({ path: '/occupancy' }), allowed: 200 },
   'GET /tenant': { request: () => ({ path: '/tenant' }), allowed: 200 },
   'PATCH /tenant': { request: () => ({ path: '/tenant', body: { name: 'Acme Ltd' } }), allowed: 200 },
   'GET /tokens': { request: () => ({ path: '/tokens' }), allowed: 200 },

@@ -1,5 +1,6 @@
 import Router, { type RouterContext } from '@koa/router';
 import type { Middleware } from 'koa';
+import { toCsv } from '../../console/csv.ts';
 import type { DeviceRow } from '../../db/schema.ts';
 import { apiTokenPrincipal, createTenantToken, listTenantTokens, revokeTenantToken } from '../../domain/admins.ts';
 import type { Actor } from '../../domain/deps.ts';
@@ -19,14 +20,17 @@ import {
   TenantTokenBody,
   UserCreateBody,
   UserUpdateBody,
+  validate,
 } from '../../domain/inputs.ts';
 import { getDevice, getUser } from '../../domain/lookup.ts';
+import { occupancyRange, occupancyReport } from '../../domain/occupancy.ts';
 import { tenantOverviews } from '../../domain/overview.ts';
 import { listOpenSessions, userAtDevice } from '../../domain/sessions.ts';
 import { deleteTenant } from '../../domain/tenantDeletion.ts';
 import { createTenant, findActiveTenantBySlug, getTenant, listActiveTenants, updateTenant } from '../../domain/tenants.ts';
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
 import { readBody, readChanges } from '../../edge/body.ts';
+import { OccupancyQuery, occupancyTable, presentOccupancy } from '../../edge/occupancy.ts';
 import {
   presentApiToken,
   presentDevice,
@@ -279,6 +283,23 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
     ctx.body = await Promise.all(
       (await listOpenSessions(domain.db, tenantId(ctx))).map(async (s) => presentOpenSession(s, await deps.resync.latest(s.device.id))),
     );
+  });
+
+  // --- desk occupancy: hours, days and people per desk, where each user sat (days in the tenant's time zone)
+
+  route.get('/occupancy', 'admin', async (ctx) => {
+    const asked = validate(OccupancyQuery, ctx.query);
+    const tenant = tenantOf(ctx);
+    const now = domain.now();
+    const report = await occupancyReport(domain.db, tenant, occupancyRange(tenant.timezone, now, asked), now);
+    if (asked.format === 'json') {
+      ctx.body = presentOccupancy(report);
+      return;
+    }
+    const { header, rows } = occupancyTable(report, asked.view);
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.attachment(`hotprov-occupancy-${asked.view}-${report.from}-${report.to}.csv`);
+    ctx.body = toCsv(header, rows);
   });
 
   // --- tenant settings
