@@ -5,7 +5,7 @@ import { postgresProbes, sqliteProbes } from './db/health.ts';
 import { ensureFirstAdmin, releasePendingSignIns } from './domain/admins.ts';
 import type { DomainDeps, ProfileChange } from './domain/deps.ts';
 import { releaseAllPending } from './domain/lockout.ts';
-import { latestRevisions } from './domain/templates.ts';
+import { latestRevisions, phonesOfScope, scopeOfRevision } from './domain/templates.ts';
 import { ensureDefaultTenant, findTenant, findTenantSettings, forgetTenantSettings, tenantPhoneBaseUrl, tenantSettings } from './domain/tenants.ts';
 import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
@@ -82,7 +82,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   for (const revision of await latestRevisions(db)) {
     if (revision.source === null) continue;
     try {
-      templates.setOverride(revision.tenantId, revision.vendor, revision.name, revision.source);
+      templates.setOverride(revision.tenantId, revision.vendor, revision.name, revision.source, scopeOfRevision(revision));
     } catch (err) {
       log.error('provisioning', 'a saved template does not compile; phones get the shipped file', {
         template: `${revision.vendor}/${revision.name}`,
@@ -139,8 +139,25 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     guard: config.phoneGuard,
     defaultTenantId: () => defaultTenant.id,
   });
-  // A tenant's template changed: only its phones' files were rendered from it.
-  templates.onChange((tenantId) => provisioning.invalidateTenant(tenantId));
+  // A tenant's template changed: only the phones of its scope (the tenant's, a model's, a device) were rendered from it.
+  templates.onChange((tenantId, change) => {
+    if (change.scope.level === 'tenant') provisioning.invalidateTenant(tenantId);
+    else if (change.scope.level === 'device') provisioning.invalidate([change.scope.deviceId]);
+    else {
+      const { model } = change.scope;
+      provisioning.invalidateShared(tenantId);
+      void phonesOfScope(db, tenantId, change.vendor, change.scope).then(
+        (phones) => provisioning.invalidate(phones.map((d) => d.id)),
+        (err: unknown) => {
+          log.error('provisioning', "a model's template changed but its phones could not be read: every file is rendered afresh", {
+            model,
+            error: (err as Error).message,
+          });
+          provisioning.invalidateAll();
+        },
+      );
+    }
+  });
   // One kept AMI session for every NOTIFY the PBX relays, not a login each.
   const asterisk = new AsteriskRelay({ log });
   const resync = await createResync({

@@ -59,6 +59,22 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/templates/:vendor/:name/restore/:id': 'admin',
   'POST /console/templates/:vendor/:name/reset': 'admin',
   'POST /console/templates/:vendor/:name/reprovision': 'admin',
+  // A model's or one device's own version, and merging a shipped file's change into an admin's version.
+  'POST /console/templates/:vendor/:name/merge': 'admin',
+  'GET /console/templates/:vendor/:name/models/:model': 'admin',
+  'GET /console/templates/:vendor/:name/models/:model/revisions/:id': 'admin',
+  'POST /console/templates/:vendor/:name/models/:model': 'admin',
+  'POST /console/templates/:vendor/:name/models/:model/restore/:id': 'admin',
+  'POST /console/templates/:vendor/:name/models/:model/reset': 'admin',
+  'POST /console/templates/:vendor/:name/models/:model/reprovision': 'admin',
+  'POST /console/templates/:vendor/:name/models/:model/merge': 'admin',
+  'GET /console/templates/:vendor/:name/devices/:device': 'admin',
+  'GET /console/templates/:vendor/:name/devices/:device/revisions/:id': 'admin',
+  'POST /console/templates/:vendor/:name/devices/:device': 'admin',
+  'POST /console/templates/:vendor/:name/devices/:device/restore/:id': 'admin',
+  'POST /console/templates/:vendor/:name/devices/:device/reset': 'admin',
+  'POST /console/templates/:vendor/:name/devices/:device/reprovision': 'admin',
+  'POST /console/templates/:vendor/:name/devices/:device/merge': 'admin',
 
   // Who sat where and for how long: a facilities report with people in it, so an admin's.
   'GET /console/occupancy': 'admin',

@@ -437,6 +437,18 @@ export const templateRevisions = pgTable(
     createdAt: timestamptz('created_at').notNull(),
     /** The revision this one restored, if it is a restore. */
     restoredFrom: integer('restored_from'),
+    /** The model whose phones get it (`T46U`); null for every phone of the vendor, or for one device's version. */
+    model: text('model'),
+    /**
+     * The one device that gets it; null for a model's or the tenant's version. No foreign key: a device is retired,
+     * not deleted, and a tenant's deletion takes its revisions along by tenant_id.
+     */
+    deviceId: integer('device_id'),
+    /**
+     * The shipped file's text this version was made from (null: a reset, or saved before hotprov recorded it): after
+     * an upgrade, what changed in the shipped file since is shown beside the admin's version, to merge.
+     */
+    basedOn: text('based_on'),
   },
   (t) => [index('template_revisions_name').on(t.tenantId, t.vendor, t.name, t.id)],
 );

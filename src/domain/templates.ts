@@ -1,42 +1,73 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, isNull, type SQL } from 'drizzle-orm';
 import { type Db, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import type { TemplateRevisionRow } from '../db/schema.ts';
 import { NotFound, TemplateRefused } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './deps.ts';
 import { listDevices } from './devices.ts';
+import { mergeShippedChange, type ShippedMerge } from './templateMerge.ts';
 
 /**
  * The vendor templates phones are rendered from, as an admin edits them: every save, restore and reset is a
- * revision of one tenant's template (this module is the one writer of template_revisions), and the text that
- * tenant's phones get follows it; other tenants' phones keep theirs.
+ * revision of one tenant's template at one scope — every phone of the vendor, one model, one device — (this module
+ * is the one writer of template_revisions), and the text that scope's phones get follows it; other tenants' phones
+ * keep theirs. Each revision records the shipped text it was made from, so a later upgrade's change to the shipped
+ * file can be shown beside it and merged.
  */
+
+/** Whose version: the tenant's (every phone of the vendor), one model's, or one device's (of its model). */
+export type TemplateScope =
+  | { readonly level: 'tenant' }
+  | { readonly level: 'model'; readonly model: string }
+  | { readonly level: 'device'; readonly deviceId: number; readonly model: string };
+
+export const TENANT_SCOPE: TemplateScope = { level: 'tenant' };
 
 /** The compiled templates phones get (provisioning's TemplateStore). */
 export interface TemplateOverrides {
   /** The templates an admin may edit, by vendor. */
   names(): ReadonlyMap<string, readonly string[]>;
   shippedSource(vendor: string, name: string): string;
-  /** The tenant's version, or the shipped file. */
-  currentSource(tenantId: number, vendor: string, name: string): string;
-  /** Puts a tenant's version in place of the shipped file (null: back to the file); compiles it first, throws if it does not. */
-  setOverride(tenantId: number, vendor: string, name: string, source: string | null): void;
+  /** The scope's version, or the one it inherits (the tenant's, or the shipped file). */
+  currentSource(tenantId: number, vendor: string, name: string, scope?: TemplateScope): string;
+  /** Whether an admin gave the scope a version of its own (not inherited). */
+  hasOwn(tenantId: number, vendor: string, name: string, scope: TemplateScope): boolean;
+  /** Puts a scope's version in place of the inherited one (null: back to it); compiles it first, throws if it does not. */
+  setOverride(tenantId: number, vendor: string, name: string, source: string | null, scope?: TemplateScope): void;
+}
+
+/** The scope a revision belongs to. */
+export function scopeOfRevision(row: Pick<TemplateRevisionRow, 'model' | 'deviceId'>): TemplateScope {
+  if (row.deviceId !== null) return { level: 'device', deviceId: row.deviceId, model: row.model ?? '' };
+  if (row.model !== null) return { level: 'model', model: row.model };
+  return TENANT_SCOPE;
+}
+
+/** The revisions of one scope: a device's by its id, a model's by its name without a device, the tenant's without either. */
+function scopeFilter(db: Db, scope: TemplateScope): SQL {
+  const { templateRevisions: t } = tablesOf(db);
+  if (scope.level === 'device') return eq(t.deviceId, scope.deviceId);
+  if (scope.level === 'model') return and(eq(t.model, scope.model), isNull(t.deviceId)) as SQL;
+  return and(isNull(t.model), isNull(t.deviceId)) as SQL;
 }
 
 /** The templates, and how a source is tried on sample phones before any phone may get it. */
 export interface TemplateEditing {
   readonly templates: TemplateOverrides;
-  /** Why phones must not get this source ("does not compile: …", "fails to render (…): …"), or null when they may. */
-  readonly check: (vendor: string, name: string, source: string) => string | null;
+  /**
+   * Why phones must not get this source ("does not compile: …", "fails to render (…): …"), or null when they may;
+   * a model's or device's version is tried on that model, filling the tenant's version's blocks.
+   */
+  readonly check: (vendor: string, name: string, source: string, scope: TemplateScope) => string | null;
 }
 
-/** A tenant's template's revisions, newest first. */
-export async function revisionsOf(db: Db, tenantId: number, vendor: string, name: string): Promise<TemplateRevisionRow[]> {
+/** A tenant's template's revisions at one scope (default: the tenant's), newest first. */
+export async function revisionsOf(db: Db, tenantId: number, vendor: string, name: string, scope: TemplateScope = TENANT_SCOPE): Promise<TemplateRevisionRow[]> {
   const { templateRevisions } = tablesOf(db);
   return await db
     .select()
     .from(templateRevisions)
-    .where(and(eq(templateRevisions.tenantId, tenantId), eq(templateRevisions.vendor, vendor), eq(templateRevisions.name, name)))
+    .where(and(eq(templateRevisions.tenantId, tenantId), eq(templateRevisions.vendor, vendor), eq(templateRevisions.name, name), scopeFilter(db, scope)))
     .orderBy(desc(templateRevisions.id));
 }
 
@@ -56,9 +87,12 @@ export async function getRevision(db: Db, tenantId: number, id: number): Promise
   return row;
 }
 
+/** Where a revision's version is kept: its tenant, template and scope. */
+const versionKey = (row: TemplateRevisionRow): string => `${row.tenantId}/${row.vendor}/${row.name}/${row.model ?? ''}/${row.deviceId ?? ''}`;
+
 /**
- * The newest revision of every template that has one, per tenant (all tenants' without `tenantId`): what the
- * tenant's phones get instead of the shipped files.
+ * The newest revision of every template and scope that has one, per tenant (all tenants' without `tenantId`):
+ * what the tenant's phones get instead of the shipped files (or, for a reset, do not).
  */
 export async function latestRevisions(db: Db, tenantId?: number): Promise<TemplateRevisionRow[]> {
   const { templateRevisions } = tablesOf(db);
@@ -70,7 +104,7 @@ export async function latestRevisions(db: Db, tenantId?: number): Promise<Templa
     .where(tenantId === undefined ? undefined : eq(templateRevisions.tenantId, tenantId))
     .orderBy(desc(templateRevisions.id));
   for (const row of rows) {
-    const key = `${row.tenantId}/${row.vendor}/${row.name}`;
+    const key = versionKey(row);
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(row);
@@ -79,8 +113,36 @@ export async function latestRevisions(db: Db, tenantId?: number): Promise<Templa
 }
 
 /**
- * Saves an admin's version of a template: tried on sample phones first, then the revision and the text phones
- * get change together or not at all.
+ * What changed in the shipped file since an admin's version was made from it (an upgrade), or null: a version
+ * that is not the admin's (a reset), one saved before hotprov recorded its shipped text, or one still current.
+ */
+export function shippedChangeOf(templates: TemplateOverrides, latest: TemplateRevisionRow | undefined): { before: string; after: string } | null {
+  if (latest === undefined || latest.source === null || latest.basedOn === null) return null;
+  const after = templates.shippedSource(latest.vendor, latest.name);
+  return latest.basedOn === after ? null : { before: latest.basedOn, after };
+}
+
+/**
+ * The scope's version with the shipped file's change since it was made merged in (a three-way merge), for the
+ * admin to look at and save; null when the shipped file did not change since.
+ */
+export async function mergeShipped(
+  db: Db,
+  templates: TemplateOverrides,
+  tenantId: number,
+  template: { vendor: string; name: string; scope?: TemplateScope },
+): Promise<ShippedMerge | null> {
+  const latest = (await revisionsOf(db, tenantId, template.vendor, template.name, template.scope))[0];
+  const change = shippedChangeOf(templates, latest);
+  if (latest?.source == null || change === null) return null;
+  return mergeShippedChange(change.before, latest.source, change.after);
+}
+
+/**
+ * Saves an admin's version of a template at a scope: tried on sample phones first, then the revision and the text
+ * phones get change together or not at all.
+ * @param template.shippedMerged the source holds the shipped file as it is now (a merge of it was saved): the next
+ *   upgrade is compared with it. Otherwise a version keeps the shipped text its earlier revisions were made from.
  * @throws AppError template_refused (422) when the source does not compile, render or parse.
  */
 export async function saveTemplate(
@@ -88,51 +150,90 @@ export async function saveTemplate(
   editing: TemplateEditing,
   tenantId: number,
   actor: Actor,
-  template: { vendor: string; name: string; source: string },
+  template: { vendor: string; name: string; source: string; scope?: TemplateScope; shippedMerged?: boolean },
 ): Promise<TemplateRevisionRow> {
-  assertPhonesMayGet(editing, template.vendor, template.name, template.source);
-  return await changeTemplate(deps, editing.templates, tenantId, actor, template);
+  const scope = template.scope ?? TENANT_SCOPE;
+  assertPhonesMayGet(editing, template.vendor, template.name, template.source, scope);
+  requireTemplate(editing.templates, template.vendor, template.name);
+  const latest = (await revisionsOf(deps.db, tenantId, template.vendor, template.name, scope))[0];
+  const shippedNow = editing.templates.shippedSource(template.vendor, template.name);
+  // A first version (or one after a reset) starts from the text phones get now, made from the shipped file as it is.
+  const basedOn = template.shippedMerged === true || latest?.source == null ? shippedNow : latest.basedOn;
+  return await changeTemplate(deps, editing.templates, tenantId, actor, {
+    vendor: template.vendor,
+    name: template.name,
+    source: template.source,
+    scope,
+    basedOn,
+  });
 }
 
 /**
- * Brings an earlier revision back, as a new revision that names it; tried on sample phones again first (the
- * templates around it, or the vendor profile, may have changed since).
- * @throws AppError not_found (404) for a revision of another template or a reset, template_refused (422).
+ * Brings an earlier revision of the same scope back, as a new revision that names it; tried on sample phones again
+ * first (the templates around it, or the vendor profile, may have changed since).
+ * @throws AppError not_found (404) for a revision of another template or scope, or a reset; template_refused (422).
  */
 export async function restoreRevision(
   deps: DomainDeps,
   editing: TemplateEditing,
   tenantId: number,
   actor: Actor,
-  template: { vendor: string; name: string; revisionId: number },
+  template: { vendor: string; name: string; revisionId: number; scope?: TemplateScope },
 ): Promise<TemplateRevisionRow> {
   const { vendor, name, revisionId } = template;
+  const scope = template.scope ?? TENANT_SCOPE;
   const revision = await getRevision(deps.db, tenantId, revisionId);
-  if (revision.vendor !== vendor || revision.name !== name || revision.source === null) throw NotFound(`revision ${revisionId} of ${vendor}/${name}`);
-  assertPhonesMayGet(editing, vendor, name, revision.source);
-  return await changeTemplate(deps, editing.templates, tenantId, actor, { vendor, name, source: revision.source, restoredFrom: revision.id });
+  if (revision.vendor !== vendor || revision.name !== name || revision.source === null || !sameScope(scopeOfRevision(revision), scope)) {
+    throw NotFound(`revision ${revisionId} of ${vendor}/${name}`);
+  }
+  assertPhonesMayGet(editing, vendor, name, revision.source, scope);
+  return await changeTemplate(deps, editing.templates, tenantId, actor, {
+    vendor,
+    name,
+    source: revision.source,
+    restoredFrom: revision.id,
+    scope,
+    basedOn: revision.basedOn,
+  });
 }
 
-/** Returns a template to the file shipped in templates/, as a revision without a source. */
+/** Returns a scope's template to the one it inherits (for the tenant's: the file shipped in templates/), as a revision without a source. */
 export async function resetTemplate(
   deps: DomainDeps,
   editing: TemplateEditing,
   tenantId: number,
   actor: Actor,
-  template: { vendor: string; name: string },
+  template: { vendor: string; name: string; scope?: TemplateScope },
 ): Promise<TemplateRevisionRow> {
-  return await changeTemplate(deps, editing.templates, tenantId, actor, { ...template, source: null });
+  return await changeTemplate(deps, editing.templates, tenantId, actor, {
+    vendor: template.vendor,
+    name: template.name,
+    source: null,
+    scope: template.scope ?? TENANT_SCOPE,
+    basedOn: null,
+  });
 }
 
 /**
- * Re-syncs every phone of the vendor in the tenant after a template change: only when an admin asks, because it
- * touches every one of them. Other tenants' phones did not change.
+ * Re-syncs the phones a template change reaches (every phone of the vendor in the tenant, of the model, or the one
+ * device): only when an admin asks, because it may touch every one of them. Other tenants' phones did not change.
  * @returns how many phones are re-synced.
  */
-export async function resyncTemplatePhones(deps: DomainDeps, tenantId: number, template: { vendor: string; name: string }): Promise<number> {
-  const ids = (await listDevices(deps.db, tenantId)).filter((d) => d.vendor === template.vendor).map((d) => d.id);
+export async function resyncTemplatePhones(
+  deps: DomainDeps,
+  tenantId: number,
+  template: { vendor: string; name: string; scope?: TemplateScope },
+): Promise<number> {
+  const ids = (await phonesOfScope(deps.db, tenantId, template.vendor, template.scope ?? TENANT_SCOPE)).map((d) => d.id);
   await deps.profilesChanged({ deviceIds: ids, reason: `template ${template.vendor}/${template.name} changed` });
   return ids.length;
+}
+
+/** The tenant's phones a scope's version reaches: the vendor's, the model's, or the one device. */
+export async function phonesOfScope(db: Db, tenantId: number, vendor: string, scope: TemplateScope) {
+  return (await listDevices(db, tenantId)).filter(
+    (d) => d.vendor === vendor && (scope.level === 'tenant' || (scope.level === 'model' ? d.model === scope.model : d.id === scope.deviceId)),
+  );
 }
 
 /**
@@ -143,8 +244,11 @@ export function requireTemplate(templates: TemplateOverrides, vendor: string, na
   if (!(templates.names().get(vendor) ?? []).includes(name)) throw NotFound(`template ${vendor}/${name}`);
 }
 
-function assertPhonesMayGet(editing: TemplateEditing, vendor: string, name: string, source: string): void {
-  const problem = editing.check(vendor, name, source);
+const sameScope = (a: TemplateScope, b: TemplateScope): boolean =>
+  a.level === b.level && (a.level !== 'model' || a.model === (b as typeof a).model) && (a.level !== 'device' || a.deviceId === (b as typeof a).deviceId);
+
+function assertPhonesMayGet(editing: TemplateEditing, vendor: string, name: string, source: string, scope: TemplateScope): void {
+  const problem = editing.check(vendor, name, source, scope);
   if (problem !== null) throw TemplateRefused(problem);
 }
 
@@ -158,13 +262,12 @@ async function changeTemplate(
   templates: TemplateOverrides,
   tenantId: number,
   actor: Actor,
-  revision: { vendor: string; name: string; source: string | null; restoredFrom?: number },
+  revision: { vendor: string; name: string; source: string | null; restoredFrom?: number; scope: TemplateScope; basedOn: string | null },
 ): Promise<TemplateRevisionRow> {
   const { templateRevisions } = tablesOf(deps.db);
-  const { vendor, name, source } = revision;
+  const { vendor, name, source, scope } = revision;
   requireTemplate(templates, vendor, name);
-  const current = templates.currentSource(tenantId, vendor, name);
-  const before = current === templates.shippedSource(vendor, name) ? null : current;
+  const before = templates.hasOwn(tenantId, vendor, name, scope) ? templates.currentSource(tenantId, vendor, name, scope) : null;
   const now = deps.now();
   let touched = false;
   try {
@@ -172,18 +275,33 @@ async function changeTemplate(
       const row = await returnedRow(
         tx
           .insert(templateRevisions)
-          .values({ tenantId, vendor, name, source, createdBy: actor.name, createdAt: now, restoredFrom: revision.restoredFrom ?? null })
+          .values({
+            tenantId,
+            vendor,
+            name,
+            source,
+            createdBy: actor.name,
+            createdAt: now,
+            restoredFrom: revision.restoredFrom ?? null,
+            model: scope.level === 'tenant' ? null : scope.model,
+            deviceId: scope.level === 'device' ? scope.deviceId : null,
+            basedOn: revision.basedOn,
+          })
           .returning(),
       );
       // Who and what, never the text itself.
       const action = source === null ? 'template.reset' : revision.restoredFrom === undefined ? 'template.saved' : 'template.restored';
-      await recordAudit(tx, tenantId, now, actor, { action, detail: { template: `${vendor}/${name}`, revision: row.id } });
+      await recordAudit(tx, tenantId, now, actor, { action, detail: { template: `${vendor}/${name}`, ...scopeDetail(scope), revision: row.id } });
       touched = true;
-      templates.setOverride(tenantId, vendor, name, source);
+      templates.setOverride(tenantId, vendor, name, source, scope);
       return row;
     });
   } catch (err) {
-    if (touched) templates.setOverride(tenantId, vendor, name, before);
+    if (touched) templates.setOverride(tenantId, vendor, name, before, scope);
     throw err;
   }
 }
+
+/** The scope in an audit event's detail: nothing for the tenant's version. */
+const scopeDetail = (scope: TemplateScope): Record<string, string | number> =>
+  scope.level === 'model' ? { model: scope.model } : scope.level === 'device' ? { model: scope.model, device: scope.deviceId } : {};

@@ -12,7 +12,7 @@ import { createRequestGuard, type GuardPolicy } from './guard.ts';
 import { createPhoneFetch } from './phoneFetch.ts';
 import { createPreview, warningsOf } from './preview.ts';
 import { createRenderCache } from './renderCache.ts';
-import { createRendering, MAIN_FILE_KIND } from './rendering.ts';
+import { createRendering, MAIN_FILE_KIND, targetOfDevice } from './rendering.ts';
 import { renderScreen, type Screen } from './screens.ts';
 import type { TemplateStore } from './templates.ts';
 import { createUserAgentReader } from './userAgents.ts';
@@ -126,6 +126,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
     forgetDeviceRows: (deviceIds: readonly number[]): void => devices.forget(deviceIds),
     /** Whether changes are being heard (the change feed is listening): copies of devices are kept and used only then. */
     trustDeviceCopies: (listening: boolean): void => devices.trust(listening),
+    /**
+     * Forgets a tenant's shared files, and keeps no render under way: a model's template changed (its phones' own
+     * files are forgotten by `invalidate` once they are read).
+     */
+    invalidateShared(tenantId: number): void {
+      cache.forgetShared(tenantId);
+    },
     /** Forgets the rendered files of a tenant's devices, and its shared files: one of its templates changed. */
     invalidateTenant(tenantId: number): void {
       cache.forgetTenant(tenantId);
@@ -154,7 +161,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
           device.tenantId,
           file.kind,
           adapter.contentType,
-          rendering.renderFile(device.tenantId, adapter, plan, device.model),
+          rendering.renderFile(device.tenantId, adapter, plan, targetOfDevice(device)),
           profile.account,
         );
         if (file.kind === MAIN_FILE_KIND) main = { etag: kept.answer.etag, account: profile.account };

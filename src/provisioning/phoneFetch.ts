@@ -13,7 +13,7 @@ import type { DeviceCopies } from './deviceCopies.ts';
 import type { FetchRecords, Revision } from './fetchRecords.ts';
 import type { RequestGuard } from './guard.ts';
 import { type FileAnswer, fileFromText, type RenderCache } from './renderCache.ts';
-import { MAIN_FILE_KIND, type Rendering } from './rendering.ts';
+import { MAIN_FILE_KIND, type Rendering, targetOfDevice } from './rendering.ts';
 import type { UserAgentReader } from './userAgents.ts';
 
 /** The user name and password a phone sent (HTTP Basic, parsed by the HTTP layer). */
@@ -227,7 +227,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     const plan = adapter.planDeviceFile(file, await rendering.profileOf(adapter, device));
     return plan === null
       ? NOT_FOUND
-      : { ...fileFromText(adapter.contentType, rendering.render(device.tenantId, adapter, plan, device.model)), bootstrap: true };
+      : { ...fileFromText(adapter.contentType, rendering.render(device.tenantId, adapter, plan, targetOfDevice(device))), bootstrap: true };
   };
 
   /**
@@ -301,7 +301,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
         device.tenantId,
         file.kind,
         adapter.contentType,
-        rendering.renderFile(device.tenantId, adapter, plan, device.model),
+        rendering.renderFile(device.tenantId, adapter, plan, targetOfDevice(device)),
         profile.account,
       );
     }

@@ -1,7 +1,7 @@
 import type { DeviceRow, UserRow } from '../db/schema.ts';
 import type { DeviceProfile, VendorAdapter } from '../vendors/types.ts';
 import { provisioningAccess } from './profile.ts';
-import type { RenderedFile, Rendering } from './rendering.ts';
+import { type RenderedFile, type Rendering, targetOfDevice } from './rendering.ts';
 
 /** What the API and the console show of a device's provisioning. */
 export interface DeviceSummary {
@@ -69,11 +69,13 @@ export function createPreview(deps: { readonly rendering: Rendering }) {
         if (file === null) continue;
         const plan = file.mac === null ? adapter.planSharedFile(file, actual.baseUrl) : adapter.planDeviceFile(file, profile);
         if (plan === null) continue;
+        // A file every phone of the model shares has no device's version: the phone asks for it as any other does.
+        const target = file.mac === null ? device.model : targetOfDevice(device);
         out.push({
           name,
-          body: rendering.render(device.tenantId, adapter, plan, device.model),
+          body: rendering.render(device.tenantId, adapter, plan, target),
           contentType: adapter.contentType,
-          template: { name: plan.template, level: rendering.levelOf(device.tenantId, adapter, plan, device.model) },
+          template: { name: plan.template, level: rendering.levelOf(device.tenantId, adapter, plan, target), shared: file.mac === null },
         });
       }
       return out;

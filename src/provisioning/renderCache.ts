@@ -174,6 +174,15 @@ export function createRenderCache(megabytes = 64) {
       for (const key of shared.keys()) if (key.startsWith(`${tenantId}/`)) shared.delete(key);
     },
 
+    /**
+     * Forgets a tenant's shared files, and keeps no render under way (it may have read the old text): a model's
+     * template changed, whose phones are forgotten one by one once known.
+     */
+    forgetShared(tenantId: number): void {
+      clock.forgotAll();
+      for (const key of shared.keys()) if (key.startsWith(`${tenantId}/`)) shared.delete(key);
+    },
+
     /** Forgets every file: a template changed. */
     forgetAll(): void {
       bodies.clear();

@@ -8,7 +8,7 @@ import { escapeContext } from '../vendors/escape.ts';
 import type { DeviceProfile, RenderPlan, VendorAdapter } from '../vendors/types.ts';
 import { buildDeviceProfile, type ProfileDevice } from './profile.ts';
 import type { RenderedText } from './skeletons.ts';
-import type { TemplateLevel, TemplateStore } from './templates.ts';
+import type { TemplateLevel, TemplateStore, TemplateTarget } from './templates.ts';
 
 export interface RenderingDeps {
   readonly db: Db;
@@ -27,8 +27,15 @@ export interface RenderedFile {
   readonly body: string;
   readonly contentType: string;
   /** The vendor template it is rendered from (`device.cfg`), and which version of it (previews only). */
-  readonly template?: { readonly name: string; readonly level: TemplateLevel };
+  readonly template?: {
+    readonly name: string;
+    readonly level: TemplateLevel /** Every phone of the model gets the same: no device's version. */;
+    readonly shared: boolean;
+  };
 }
+
+/** A device's own file is rendered from the device's version of its template, else its model's (see TemplateStore). */
+export const targetOfDevice = (device: Pick<DeviceRow, 'id' | 'model'>): TemplateTarget => ({ model: device.model, deviceId: device.id });
 
 /** The adapter's own name of a device's main file, the one holding its account. */
 export const MAIN_FILE_KIND = 'device';
@@ -91,13 +98,13 @@ export function createRendering(deps: RenderingDeps) {
     // ---- the calls into the template renderer (its internals are templates.ts's, skeletons.ts's and the adapters') ----
     /**
      * A plan's text: its context escaped for the file format (the adapter's, unless told), then rendered from the
-     * tenant's templates (null: the shipped files).
+     * tenant's templates (null: the shipped files), the model's or the device's own when the target names them.
      */
     render(
       tenantId: number | null,
       adapter: VendorAdapter,
       plan: RenderPlan,
-      model: string | undefined,
+      model: string | undefined | TemplateTarget,
       escapeValue: (value: string) => string = adapter.escape,
     ): string {
       return deps.templates.render(tenantId, adapter.id, plan.template, model, escapeContext(plan.context, escapeValue));
@@ -106,11 +113,11 @@ export function createRendering(deps: RenderingDeps) {
      * A device's own file from its template's skeleton (see skeletons.ts): the same text as `render`, a fraction of
      * the work, kept by the cache as the phone's values and the shared skeleton.
      */
-    renderFile(tenantId: number, adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): RenderedText {
+    renderFile(tenantId: number, adapter: VendorAdapter, plan: RenderPlan, model: string | undefined | TemplateTarget): RenderedText {
       return deps.templates.renderFile(tenantId, adapter.id, plan.template, model, plan.context, adapter.escape);
     },
     /** Which version of a plan's template a tenant's phone of this model gets (see TemplateStore.levelOf). */
-    levelOf(tenantId: number, adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): TemplateLevel {
+    levelOf(tenantId: number, adapter: VendorAdapter, plan: RenderPlan, model: string | undefined | TemplateTarget): TemplateLevel {
       return deps.templates.levelOf(tenantId, adapter.id, plan.template, model);
     },
     // ---- end of the calls into the renderer ----

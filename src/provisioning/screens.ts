@@ -6,7 +6,7 @@ import { userAtDevice } from '../domain/sessions.ts';
 import { escapeXml } from '../vendors/escape.ts';
 import type { Screen } from '../vendors/screen.ts';
 import { activationUrl, screenUrls } from './profile.ts';
-import type { Rendering } from './rendering.ts';
+import { type Rendering, targetOfDevice } from './rendering.ts';
 
 export type { Screen } from '../vendors/screen.ts';
 
@@ -117,5 +117,8 @@ export function activationResult(outcome: CodeOutcome): Screen {
 /** A screen in the device's vendor's format, every value escaped as XML whatever the vendor's file format. */
 export function renderScreen(rendering: Rendering, device: DeviceRow, screen: Screen): { body: string; contentType: string } {
   const adapter = rendering.adapterOf(device);
-  return { body: rendering.render(device.tenantId, adapter, adapter.planScreen(screen), device.model, escapeXml), contentType: adapter.screenContentType };
+  return {
+    body: rendering.render(device.tenantId, adapter, adapter.planScreen(screen), targetOfDevice(device), escapeXml),
+    contentType: adapter.screenContentType,
+  };
 }

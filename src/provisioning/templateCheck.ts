@@ -91,14 +91,16 @@ export function checkTemplate(
   source: string,
   /** Try it on this device (and this user at it) too, as a preview; passwords are masked in the samples. */
   chosen?: { readonly device: DeviceRow; readonly user: { readonly row: UserRow; readonly keys: readonly UserKeyRow[] } | null },
+  /** A model's or a device's version: the model the sample is, and the tenant's version whose blocks it may fill. */
+  level?: { readonly model: string; readonly base: string },
 ): TemplateCheck {
   let template: ReturnType<typeof compileTemplate>;
   try {
-    template = compileTemplate(source);
+    template = compileTemplate(source, level?.base);
   } catch (err) {
     return { ok: false, error: `does not compile: ${(err as Error).message}` };
   }
-  const first = [...adapter.profile.models.values()][0];
+  const first = (level === undefined ? undefined : adapter.profile.models.get(level.model)) ?? [...adapter.profile.models.values()][0];
   if (first === undefined) return { ok: false, error: `${adapter.id} has no model to try the template on` };
   const rows = sampleRows(adapter, first.id);
   const plans: { label: string; plan: RenderPlan; xml: boolean }[] = [];

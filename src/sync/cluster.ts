@@ -4,7 +4,7 @@ import type { OpenDatabase } from '../db/client.ts';
 import { type Leadership, SCHEDULED_WORK_LOCK_KEY, startLeadership } from '../db/leader.ts';
 import type { ProfileChange } from '../domain/deps.ts';
 import { findDeviceById } from '../domain/lookup.ts';
-import { latestRevisions } from '../domain/templates.ts';
+import { latestRevisions, scopeOfRevision } from '../domain/templates.ts';
 import { forgetTenantSettings } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { Provisioning } from '../provisioning/assemble.ts';
@@ -68,7 +68,7 @@ export async function joinCluster(deps: ClusterDeps): Promise<Cluster> {
       for (const revision of await latestRevisions(db)) {
         if (revision.tenantId !== tenantId) continue;
         try {
-          deps.templates.setOverride(revision.tenantId, revision.vendor, revision.name, revision.source);
+          deps.templates.setOverride(revision.tenantId, revision.vendor, revision.name, revision.source, scopeOfRevision(revision));
         } catch (err) {
           log.error('provisioning', 'a saved template does not compile; phones get the shipped file', { tenant: tenantId, error: (err as Error).message });
         }

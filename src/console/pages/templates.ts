@@ -6,13 +6,19 @@ import { getDevice, getUser } from '../../domain/lookup.ts';
 import {
   getRevision,
   latestRevisions,
+  mergeShipped,
+  phonesOfScope,
   requireTemplate,
   resetTemplate,
   restoreRevision,
   resyncTemplatePhones,
   revisionsOf,
   saveTemplate,
+  scopeOfRevision,
+  shippedChangeOf,
+  TENANT_SCOPE,
   type TemplateEditing,
+  type TemplateScope,
 } from '../../domain/templates.ts';
 import { keysOf, listUsers } from '../../domain/users.ts';
 import { AppError, NotFound } from '../../errors.ts';
@@ -27,79 +33,160 @@ export const TemplateForm = z.object({
   device: textField,
   user: textField,
   action: textField,
+  /** "1" when the source is a merge of the shipped file's change: the version is then based on the shipped file as it is. */
+  shippedMerged: textField,
 });
 
+/** Who a scope's version is for, in the admin's words. */
+const scopeLabel = (vendor: string, scope: TemplateScope, device?: { idleAccount: string }): string =>
+  scope.level === 'tenant'
+    ? `every ${vendor} phone`
+    : scope.level === 'model'
+      ? `every ${vendor} ${scope.model}`
+      : `device ${device?.idleAccount ?? scope.deviceId} (${scope.model}) only`;
+
 /**
- * Templates: every vendor template editable, tried on sample phones (and a chosen phone and user) before a save;
- * revisions with diffs, restore, reset to the shipped file; re-sync only when the admin confirms.
+ * Templates: every vendor template editable, for every phone of the vendor, one model or one device, tried on
+ * sample phones (and a chosen phone and user) before a save; revisions with diffs, restore, reset to the version
+ * inherited; a shipped file changed by an upgrade shown beside the admin's version, to merge; re-sync only when the
+ * admin confirms.
  */
 export function templatePages(router: Router, kit: PageKit): void {
   const { deps } = kit;
   const { domain } = deps;
 
-  /** The vendor and template a path names; 404 for a template that is not one of templates/<vendor>/. */
-  const templateParams = (ctx: RouterContext) => {
+  /**
+   * The vendor, template and scope a path names (`/templates/:vendor/:name`, `…/models/:model`, `…/devices/:device`);
+   * 404 for a template that is not one of templates/<vendor>/, a model the vendor does not have, a device of
+   * another vendor or tenant.
+   */
+  const templateParams = async (ctx: RouterContext) => {
     const vendor = ctx.params.vendor ?? '';
     const name = ctx.params.name ?? '';
     const adapter = deps.adapters.find((a) => a.id === vendor);
     if (adapter === undefined) throw NotFound(`template ${vendor}/${name}`);
     requireTemplate(deps.templates, vendor, name);
-    return { vendor, name, adapter };
+    const root = `/console/templates/${vendor}/${name}`;
+    if (ctx.params.model !== undefined) {
+      const model = ctx.params.model;
+      if (!adapter.profile.models.has(model)) throw NotFound(`model ${vendor} ${model}`);
+      const scope: TemplateScope = { level: 'model', model };
+      return { vendor, name, adapter, scope, base: `${root}/models/${encodeURIComponent(model)}`, label: scopeLabel(vendor, scope) };
+    }
+    if (ctx.params.device !== undefined) {
+      const device = await getDevice(domain.db, kit.tenantId(ctx), ctx.params.device);
+      if (device.vendor !== vendor) throw NotFound(`device ${ctx.params.device} of ${vendor}`);
+      const scope: TemplateScope = { level: 'device', deviceId: device.id, model: device.model };
+      return {
+        vendor,
+        name,
+        adapter,
+        scope,
+        base: `${root}/devices/${encodeURIComponent(device.idleAccount)}`,
+        label: scopeLabel(vendor, scope, device),
+        device,
+      };
+    }
+    return { vendor, name, adapter, scope: TENANT_SCOPE, base: root, label: scopeLabel(vendor, TENANT_SCOPE) };
+  };
+  type Params = Awaited<ReturnType<typeof templateParams>>;
+
+  /** A source tried on the sample phones (of the scope's model, filling the tenant's version's blocks), and on a chosen phone and user. */
+  const checkSource = async (ctx: RouterContext, params: Params, source: string, chosen?: Parameters<typeof checkTemplate>[5]) => {
+    const tenant = await kit.tenant(ctx);
+    const { scope } = params;
+    const level =
+      scope.level === 'tenant' ? undefined : { model: scope.model, base: deps.templates.currentSource(kit.tenantId(ctx), params.vendor, params.name) };
+    return checkTemplate(params.adapter, tenant, tenant.phoneBaseUrl, params.name, source, chosen, level);
   };
 
-  /** The templates, tried on the sample phones (and on a chosen phone and user) before phones get them. */
-  const editing = async (
-    ctx: RouterContext,
-    adapter: ReturnType<typeof templateParams>['adapter'],
-    chosen?: Parameters<typeof checkTemplate>[5],
-  ): Promise<TemplateEditing> => {
-    const tenant = await kit.tenant(ctx);
-    return {
-      templates: deps.templates,
-      check: (_vendor, name, source) => {
-        const check = checkTemplate(adapter, tenant, tenant.phoneBaseUrl, name, source, chosen);
-        return check.ok ? null : check.error;
-      },
-    };
+  /** The templates, with the source tried on the sample phones (and on a chosen phone and user) before phones get it. */
+  const checked = async (ctx: RouterContext, params: Params, source: string, chosen?: Parameters<typeof checkTemplate>[5]): Promise<TemplateEditing> => {
+    const check = await checkSource(ctx, params, source, chosen);
+    return { templates: deps.templates, check: () => (check.ok ? null : check.error) };
   };
 
   router.get('/templates', async (ctx) => {
-    const latest = new Map((await latestRevisions(domain.db, kit.tenantId(ctx))).map((r) => [`${r.vendor}/${r.name}`, r]));
+    const tenantId = kit.tenantId(ctx);
+    const latest = await latestRevisions(domain.db, tenantId);
+    const tenantLatest = new Map(latest.filter((r) => r.model === null && r.deviceId === null).map((r) => [`${r.vendor}/${r.name}`, r]));
+    const devices = new Map((await listDevices(domain.db, tenantId)).map((d) => [d.id, d]));
     const templates = [...deps.templates.names()].flatMap(([vendor, names]) =>
       names.map((name) => {
-        const last = latest.get(`${vendor}/${name}`);
+        const last = tenantLatest.get(`${vendor}/${name}`);
+        const narrower = latest
+          .filter((r) => r.vendor === vendor && r.name === name && r.source !== null && (r.model !== null || r.deviceId !== null))
+          .map((r) => versionLink(vendor, name, scopeOfRevision(r), devices.get(r.deviceId ?? -1)));
         return {
           vendor,
           name,
           modified: last !== undefined && last.source !== null,
           lastChange: last === undefined ? '' : `${when(last.createdAt)} by ${last.createdBy}`,
+          narrower,
+          shippedChanged: latest.some((r) => r.vendor === vendor && r.name === name && shippedChangeOf(deps.templates, r) !== null),
         };
       }),
     );
     await kit.page(ctx, 'templates', { title: 'Templates', nav: 'templates', templates });
   });
 
+  /** A link to a model's or a device's own version. */
+  const versionLink = (vendor: string, name: string, scope: TemplateScope, device?: { idleAccount: string }) => {
+    const root = `/console/templates/${vendor}/${name}`;
+    return scope.level === 'model'
+      ? { href: `${root}/models/${encodeURIComponent(scope.model)}`, label: scope.model }
+      : { href: `${root}/devices/${encodeURIComponent(device?.idleAccount ?? '')}`, label: scopeLabel(vendor, scope, device) };
+  };
+
   const showTemplate = async (
     ctx: RouterContext,
-    vendor: string,
-    name: string,
-    extra: { source?: string; samples?: readonly { label: string; body: string }[]; saved?: boolean; error?: string; device?: string; user?: string } = {},
+    params: Params,
+    extra: {
+      source?: string;
+      samples?: readonly { label: string; body: string }[];
+      saved?: boolean;
+      error?: string;
+      device?: string;
+      user?: string;
+      merged?: { conflicts: readonly string[] };
+    } = {},
   ) => {
-    const revisions = await revisionsOf(domain.db, kit.tenantId(ctx), vendor, name);
+    const { vendor, name, scope, base } = params;
+    const tenantId = kit.tenantId(ctx);
+    const revisions = await revisionsOf(domain.db, tenantId, vendor, name, scope);
     const latest = revisions[0];
-    const phones = (await listDevices(domain.db, kit.tenantId(ctx))).filter((d) => d.vendor === vendor);
+    const phones = await phonesOfScope(domain.db, tenantId, vendor, scope);
+    const choosable = (await listDevices(domain.db, tenantId)).filter((d) => d.vendor === vendor);
+    const change = shippedChangeOf(deps.templates, latest);
+    const all = await latestRevisions(domain.db, tenantId);
+    const devicesById = new Map(choosable.map((d) => [d.id, d]));
+    const ownModels = new Set(
+      all.filter((r) => r.vendor === vendor && r.name === name && r.source !== null && r.model !== null && r.deviceId === null).map((r) => r.model),
+    );
     await kit.page(ctx, 'template', {
       title: `${vendor}/${name}`,
       nav: 'templates',
       vendor,
       name,
-      modified: latest !== undefined && latest.source !== null,
-      source: extra.source ?? deps.templates.currentSource(kit.tenantId(ctx), vendor, name),
+      base,
+      level: scope.level,
+      scopeLabel: params.label,
+      modified: deps.templates.hasOwn(tenantId, vendor, name, scope),
+      inherited:
+        scope.level === 'tenant'
+          ? 'the shipped file'
+          : scope.level === 'model'
+            ? `the version for every ${vendor} phone`
+            : `the version for the ${scope.model}`,
+      source: extra.source ?? deps.templates.currentSource(tenantId, vendor, name, scope),
       samples: extra.samples,
       saved: extra.saved,
       error: extra.error,
-      devices: phones.map((d) => ({ idleAccount: d.idleAccount, model: d.model, label: d.label, selected: d.idleAccount === extra.device })),
-      users: (await listUsers(domain.db, kit.tenantId(ctx))).map((u) => ({
+      merged: extra.merged,
+      shippedMerged: extra.merged !== undefined,
+      shippedChange: change === null ? undefined : diffLines(change.before, change.after),
+      devices: choosable.map((d) => ({ idleAccount: d.idleAccount, model: d.model, label: d.label, selected: d.idleAccount === extra.device })),
+      users: (await listUsers(domain.db, tenantId)).map((u) => ({
         extension: u.extension,
         displayName: u.displayName,
         selected: u.extension === extra.user,
@@ -108,85 +195,153 @@ export function templatePages(router: Router, kit: PageKit): void {
         id: r.id,
         when: when(r.createdAt),
         createdBy: r.createdBy,
-        what: r.source === null ? 'reset to the shipped file' : r.restoredFrom === null ? 'saved' : `restored #${r.restoredFrom}`,
+        what:
+          r.source === null
+            ? `reset to ${scope.level === 'tenant' ? 'the shipped file' : 'the version inherited'}`
+            : r.restoredFrom === null
+              ? 'saved'
+              : `restored #${r.restoredFrom}`,
         restorable: i > 0 && r.source !== null,
       })),
       devicesCount: phones.length,
+      // Narrower versions, from the vendor's: one per model, and the devices that have their own.
+      models:
+        scope.level === 'tenant'
+          ? [...params.adapter.profile.models.keys()].map((model) => ({ ...versionLink(vendor, name, { level: 'model', model }), own: ownModels.has(model) }))
+          : [],
+      deviceVersions:
+        scope.level === 'device'
+          ? []
+          : all
+              .filter((r) => r.vendor === vendor && r.name === name && r.source !== null && r.deviceId !== null)
+              .map((r) => ({ r, device: devicesById.get(r.deviceId ?? -1) }))
+              .filter(({ r, device }) => device !== undefined && (scope.level === 'tenant' || device.model === scope.model) && r.deviceId !== null)
+              .map(({ r, device }) => versionLink(vendor, name, scopeOfRevision(r), device)),
+      parent:
+        scope.level === 'tenant'
+          ? undefined
+          : scope.level === 'model'
+            ? `/console/templates/${vendor}/${name}`
+            : `/console/templates/${vendor}/${name}/models/${encodeURIComponent(scope.model)}`,
     });
   };
-  router.get('/templates/:vendor/:name', async (ctx) => {
-    const { vendor, name } = templateParams(ctx);
-    await showTemplate(ctx, vendor, name);
+
+  /** Registers a handler at the template's path for every phone of the vendor, for a model, and for a device. */
+  const at = (method: 'get' | 'post', suffix: string, handler: (ctx: RouterContext, params: Params) => Promise<void>) => {
+    for (const scopePath of ['', '/models/:model', '/devices/:device']) {
+      router[method](`/templates/:vendor/:name${scopePath}${suffix}`, async (ctx) => {
+        await handler(ctx, await templateParams(ctx));
+      });
+    }
+  };
+
+  at('get', '', async (ctx, params) => {
+    await showTemplate(ctx, params);
   });
 
   /** Tries a source on sample phones (and the chosen one); saves it only when asked and when it passed. */
-  router.post('/templates/:vendor/:name', async (ctx) => {
-    const { vendor, name, adapter } = templateParams(ctx);
-    const { source, device: deviceRef, user: userRef, action } = kit.input(ctx, TemplateForm);
+  at('post', '', async (ctx, params) => {
+    const { vendor, name, scope } = params;
+    const { source, device: deviceRef, user: userRef, action, shippedMerged } = kit.input(ctx, TemplateForm);
     const chosenDevice = deviceRef === '' ? undefined : await getDevice(domain.db, kit.tenantId(ctx), deviceRef);
     const chosenUser = userRef === '' ? null : await getUser(domain.db, kit.tenantId(ctx), userRef);
     const chosen =
       chosenDevice === undefined
         ? undefined
         : { device: chosenDevice, user: chosenUser === null ? null : { row: chosenUser, keys: await keysOf(domain.db, chosenUser.id) } };
-    const keep = { source, device: deviceRef, user: userRef };
+    const keep = { source, device: deviceRef, user: userRef, ...(shippedMerged === '1' ? { merged: { conflicts: [] } } : {}) };
     const refused = async (message: string) => {
       ctx.status = 422;
-      await showTemplate(ctx, vendor, name, { ...keep, error: `Not saved: ${message}` });
+      await showTemplate(ctx, params, { ...keep, error: `Not saved: ${message}` });
     };
     if (action !== 'save') {
-      const check = checkTemplate(adapter, await kit.tenant(ctx), (await kit.tenant(ctx)).phoneBaseUrl, name, source, chosen);
+      const check = await checkSource(ctx, params, source, chosen);
       if (!check.ok) await refused(`the template ${check.error}`);
-      else await showTemplate(ctx, vendor, name, { ...keep, samples: check.samples });
+      else await showTemplate(ctx, params, { ...keep, samples: check.samples });
       return;
     }
     try {
-      await saveTemplate(domain, await editing(ctx, adapter, chosen), kit.tenantId(ctx), kit.actor(ctx), { vendor, name, source });
+      await saveTemplate(domain, await checked(ctx, params, source, chosen), kit.tenantId(ctx), kit.actor(ctx), {
+        vendor,
+        name,
+        source,
+        scope,
+        shippedMerged: shippedMerged === '1',
+      });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
       await refused(err.message);
       return;
     }
-    await showTemplate(ctx, vendor, name, { saved: true });
+    await showTemplate(ctx, params, { saved: true });
   });
-  router.post('/templates/:vendor/:name/restore/:id', async (ctx) => {
-    const { vendor, name, adapter } = templateParams(ctx);
-    try {
-      await restoreRevision(domain, await editing(ctx, adapter), kit.tenantId(ctx), kit.actor(ctx), { vendor, name, revisionId: Number(ctx.params.id) });
-    } catch (err) {
-      if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
-      await kit.back(ctx, `/console/templates/${vendor}/${name}`, { error: `Not restored: ${err.message}` });
+  /** The shipped file's change since the version was made, merged into it, in the editor: saved only when the admin saves. */
+  at('post', '/merge', async (ctx, params) => {
+    const merge = await mergeShipped(domain.db, deps.templates, kit.tenantId(ctx), params);
+    if (merge === null) {
+      await kit.back(ctx, params.base, { notice: 'The shipped file has not changed since this version was saved.' });
       return;
     }
-    await showTemplate(ctx, vendor, name, { saved: true });
+    await showTemplate(ctx, params, { source: merge.text, merged: { conflicts: merge.conflicts } });
   });
-  router.post('/templates/:vendor/:name/reset', async (ctx) => {
-    const { vendor, name, adapter } = templateParams(ctx);
-    await resetTemplate(domain, await editing(ctx, adapter), kit.tenantId(ctx), kit.actor(ctx), { vendor, name });
-    await showTemplate(ctx, vendor, name, { saved: true });
-  });
-  /** Re-provisioning after a template change waits for the admin's word: it touches every phone of the vendor. */
-  router.post('/templates/:vendor/:name/reprovision', async (ctx) => {
-    const { vendor, name } = templateParams(ctx);
-    const count = await resyncTemplatePhones(domain, kit.tenantId(ctx), { vendor, name });
-    await kit.back(ctx, `/console/templates/${vendor}/${name}`, { notice: `${count} phone(s) are being re-provisioned.` });
-  });
-  router.get('/templates/:vendor/:name/revisions/:id', async (ctx) => {
-    const { vendor, name } = templateParams(ctx);
+  at('post', '/restore/:id', async (ctx, params) => {
+    const { vendor, name, scope } = params;
     const revision = await getRevision(domain.db, kit.tenantId(ctx), Number(ctx.params.id));
-    if (revision.vendor !== vendor || revision.name !== name) throw NotFound(`revision ${ctx.params.id} of ${vendor}/${name}`);
+    try {
+      await restoreRevision(domain, await checked(ctx, params, revision.source ?? ''), kit.tenantId(ctx), kit.actor(ctx), {
+        vendor,
+        name,
+        revisionId: revision.id,
+        scope,
+      });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
+      await kit.back(ctx, params.base, { error: `Not restored: ${err.message}` });
+      return;
+    }
+    await showTemplate(ctx, params, { saved: true });
+  });
+  at('post', '/reset', async (ctx, params) => {
+    const { vendor, name, scope } = params;
+    // A reset is not tried: it goes back to the text the scope inherits, tried when it was saved.
+    await resetTemplate(domain, { templates: deps.templates, check: () => null }, kit.tenantId(ctx), kit.actor(ctx), { vendor, name, scope });
+    await showTemplate(ctx, params, { saved: true });
+  });
+  /** Re-provisioning after a template change waits for the admin's word: it touches every phone of the scope. */
+  at('post', '/reprovision', async (ctx, params) => {
+    const { vendor, name, scope } = params;
+    const count = await resyncTemplatePhones(domain, kit.tenantId(ctx), { vendor, name, scope });
+    await kit.back(ctx, params.base, { notice: `${count} phone(s) are being re-provisioned.` });
+  });
+  at('get', '/revisions/:id', async (ctx, params) => {
+    const { vendor, name, scope } = params;
+    const tenantId = kit.tenantId(ctx);
+    const revision = await getRevision(domain.db, tenantId, Number(ctx.params.id));
+    if (revision.vendor !== vendor || revision.name !== name || scopeKeyOf(scopeOfRevision(revision)) !== scopeKeyOf(scope)) {
+      throw NotFound(`revision ${ctx.params.id} of ${vendor}/${name}`);
+    }
     const shipped = deps.templates.shippedSource(vendor, name);
-    const older = (await revisionsOf(domain.db, kit.tenantId(ctx), vendor, name)).find((r) => r.id < revision.id);
-    const text = revision.source ?? shipped;
+    // A model's or device's version is compared with what it would inherit now.
+    const inherited =
+      scope.level === 'tenant'
+        ? shipped
+        : deps.templates.currentSource(tenantId, vendor, name, scope.level === 'model' ? TENANT_SCOPE : { level: 'model', model: scope.model });
+    const older = (await revisionsOf(domain.db, tenantId, vendor, name, scope)).find((r) => r.id < revision.id);
+    const text = revision.source ?? inherited;
     await kit.page(ctx, 'revision', {
       title: `${vendor}/${name} #${revision.id}`,
       nav: 'templates',
       vendor,
       name,
+      base: params.base,
+      scopeLabel: params.label,
       revision,
       when: when(revision.createdAt),
-      previous: diffLines(older?.source ?? shipped, text),
+      previous: diffLines(older?.source ?? inherited, text),
       shipped: diffLines(shipped, text),
     });
   });
 }
+
+const scopeKeyOf = (scope: TemplateScope): string =>
+  scope.level === 'tenant' ? 'tenant' : scope.level === 'model' ? `model:${scope.model}` : `device:${scope.deviceId}`;
