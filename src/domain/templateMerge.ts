@@ -19,7 +19,9 @@ export function mergeShippedChange(shippedBefore: string, admins: string, shippe
   let text = admins;
   const conflicts: string[] = [];
   for (const hunk of change.hunks) {
-    const merged = applyPatch(text, { ...change, hunks: [hunk] });
+    // Fuzz lets a hunk apply when the admin changed a context line or two; the lines it removes, and the lines right
+    // around what it inserts, must still be there exactly (the package's rule), so an admin's edit is never overwritten.
+    const merged = applyPatch(text, { ...change, hunks: [hunk] }, { fuzzFactor: 2 });
     if (merged === false) conflicts.push([`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`, ...hunk.lines].join('\n'));
     else text = merged;
   }

@@ -115,6 +115,39 @@ const CASES: Record<string, (w: World) => Probe[]> = {
   'POST /console/templates/:vendor/:name/restore/:id': ({ bravoRevision }) => [{ path: `/console/templates/${T}/restore/${bravoRevision}` }],
   'POST /console/templates/:vendor/:name/reset': () => [{ path: `/console/templates/${T}/reset` }],
   'POST /console/templates/:vendor/:name/reprovision': () => [{ path: `/console/templates/${T}/reprovision` }],
+  'POST /console/templates/:vendor/:name/merge': () => [{ path: `/console/templates/${T}/merge` }],
+  // A model's version is Alpha's own (a model is no tenant's); Bravo's revision is not one of it.
+  'GET /console/templates/:vendor/:name/models/:model': () => [{ path: `/console/templates/${T}/models/T46U` }],
+  'GET /console/templates/:vendor/:name/models/:model/revisions/:id': ({ bravoRevision }) => [
+    { path: `/console/templates/${T}/models/T46U/revisions/${bravoRevision}` },
+  ],
+  'POST /console/templates/:vendor/:name/models/:model': () => [
+    { path: `/console/templates/${T}/models/T46U`, form: { source: '# nothing', action: 'preview' } },
+  ],
+  'POST /console/templates/:vendor/:name/models/:model/restore/:id': ({ bravoRevision }) => [
+    { path: `/console/templates/${T}/models/T46U/restore/${bravoRevision}` },
+  ],
+  'POST /console/templates/:vendor/:name/models/:model/reset': () => [{ path: `/console/templates/${T}/models/T46U/reset` }],
+  'POST /console/templates/:vendor/:name/models/:model/reprovision': () => [{ path: `/console/templates/${T}/models/T46U/reprovision` }],
+  'POST /console/templates/:vendor/:name/models/:model/merge': () => [{ path: `/console/templates/${T}/models/T46U/merge` }],
+  // A device's version: Bravo's device is not found, Alpha's own is Alpha's.
+  'GET /console/templates/:vendor/:name/devices/:device': ({ alpha, bravo }) => [
+    { path: `/console/templates/${T}/devices/${bravo.idle}` },
+    { path: `/console/templates/${T}/devices/${alpha.idle}` },
+  ],
+  'GET /console/templates/:vendor/:name/devices/:device/revisions/:id': ({ alpha, bravo, bravoRevision }) => [
+    { path: `/console/templates/${T}/devices/${bravo.idle}/revisions/${bravoRevision}` },
+    { path: `/console/templates/${T}/devices/${alpha.idle}/revisions/${bravoRevision}` },
+  ],
+  'POST /console/templates/:vendor/:name/devices/:device': ({ bravo }) => [
+    { path: `/console/templates/${T}/devices/${bravo.idle}`, form: { source: '# by alpha', action: 'save' } },
+  ],
+  'POST /console/templates/:vendor/:name/devices/:device/restore/:id': ({ alpha, bravoRevision }) => [
+    { path: `/console/templates/${T}/devices/${alpha.idle}/restore/${bravoRevision}` },
+  ],
+  'POST /console/templates/:vendor/:name/devices/:device/reset': ({ bravo }) => [{ path: `/console/templates/${T}/devices/${bravo.idle}/reset` }],
+  'POST /console/templates/:vendor/:name/devices/:device/reprovision': ({ bravo }) => [{ path: `/console/templates/${T}/devices/${bravo.idle}/reprovision` }],
+  'POST /console/templates/:vendor/:name/devices/:device/merge': ({ bravo }) => [{ path: `/console/templates/${T}/devices/${bravo.idle}/merge` }],
   'GET /console/occupancy': () => [{ path: '/console/occupancy' }, { path: '/console/occupancy?from=2020-01-01&to=2020-01-31' }],
   'GET /console/occupancy.csv': () => [{ path: '/console/occupancy.csv?view=day' }, { path: '/console/occupancy.csv?view=user' }],
   'GET /console/audit': ({ bravo }) => [{ path: '/console/audit' }, { path: `/console/audit?device=${bravo.mac}&user=${bravo.extension}` }],
