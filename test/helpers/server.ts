@@ -67,6 +67,8 @@ export async function startTestServer(
     beforeListen?: (hotprov: Hotprov) => void;
     /** Checks PINs and passwords; a test passes its own to count the checks. */
     verifySecret?: (secret: string, hash: string) => Promise<boolean>;
+    /** The shipped templates, from a test's own copy (an upgrade changes a file in it between two starts). */
+    templatesDir?: string;
   } = {},
 ): Promise<TestServer> {
   const changes: ProfileChange[] = [];
@@ -78,6 +80,7 @@ export async function startTestServer(
     log: options.log ?? silentLogger,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.verifySecret === undefined ? {} : { verifySecret: options.verifySecret }),
+    ...(options.templatesDir === undefined ? {} : { templatesDir: options.templatesDir }),
     onProfilesChanged: (c) => changes.push(c),
     // Short SIP timers: a phone that never answers costs 640 ms, not RFC 3261's 32 s.
     sipTimers: { t1: 20, t2: 80, timeoutF: 640 },
