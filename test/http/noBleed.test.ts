@@ -84,6 +84,14 @@ const CASES: Record<string, Case> = {
   'GET /tokens': ownList('/tokens'),
   'POST /tokens': { request: (_fx, i) => ({ path: '/tokens', body: { name: `alpha desk ${i}`, role: 'helpdesk' } }), status: 201, sameAsNowhere: false },
   'DELETE /tokens/:id': refusal((fx) => ({ path: `/tokens/${fx.bravoTokenId}` })),
+  // A device's version of a template, aimed at B's device: not found, as for a device nowhere.
+  'GET /templates': ownList('/templates'),
+  'GET /templates/:vendor/:name': refusal(() => ({ path: `/templates/yealink/device.cfg?device=${macB}` })),
+  'POST /templates/:vendor/:name': refusal(() => ({ path: '/templates/yealink/device.cfg', body: { source: '## alpha\n', device: macB } })),
+  'POST /templates/:vendor/:name/restore': refusal(() => ({ path: '/templates/yealink/device.cfg/restore', body: { revision: 1, device: macB } })),
+  'POST /templates/:vendor/:name/reset': refusal(() => ({ path: '/templates/yealink/device.cfg/reset', body: { device: macB } })),
+  'POST /templates/:vendor/:name/merge': refusal(() => ({ path: '/templates/yealink/device.cfg/merge', body: { device: macB } })),
+  'POST /templates/:vendor/:name/resync': refusal(() => ({ path: '/templates/yealink/device.cfg/resync', body: { device: macB } })),
 };
 
 /** Tenant management, aimed at B: refused to a tenant's admin whatever the slug. */

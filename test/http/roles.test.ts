@@ -57,6 +57,14 @@ const TENANT_CASES: Record<string, Case> = {
   'GET /tokens': { request: () => ({ path: '/tokens' }), allowed: 200 },
   'POST /tokens': { request: () => ({ path: '/tokens', body: { name: 'front desk', role: 'helpdesk' } }), allowed: 201 },
   'DELETE /tokens/:id': { request: (fx) => ({ path: `/tokens/${fx.spareTokenId}` }), allowed: 204 },
+  'GET /templates': { request: () => ({ path: '/templates' }), allowed: 200 },
+  'GET /templates/:vendor/:name': { request: () => ({ path: '/templates/yealink/device.cfg?model=T46U' }), allowed: 200 },
+  'POST /templates/:vendor/:name': { request: () => ({ path: '/templates/yealink/device.cfg', body: { source: '## roles\n', model: 'T46U' } }), allowed: 200 },
+  // No such revision: the refusal is about the revision, not the caller.
+  'POST /templates/:vendor/:name/restore': { request: () => ({ path: '/templates/yealink/device.cfg/restore', body: { revision: 999999 } }), allowed: 404 },
+  'POST /templates/:vendor/:name/merge': { request: () => ({ path: '/templates/yealink/device.cfg/merge', body: { model: 'T46U' } }), allowed: 200 },
+  'POST /templates/:vendor/:name/reset': { request: () => ({ path: '/templates/yealink/device.cfg/reset', body: { model: 'T46U' } }), allowed: 200 },
+  'POST /templates/:vendor/:name/resync': { request: () => ({ path: '/templates/yealink/device.cfg/resync', body: { model: 'T46U' } }), allowed: 202 },
   'DELETE /users/:extension': { request: () => ({ path: '/users/103' }), allowed: 204 },
   'DELETE /devices/:device': { request: () => ({ path: '/devices/HD0002' }), allowed: 204 },
 };

@@ -48,6 +48,7 @@ import { requireBearer } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { loginRefusalError } from '../refusals.ts';
 import { type Access, allow, ownTenant, tenantBySlug, tenantOf } from '../tenancy.ts';
+import { templateRoutes } from './templatesApi.ts';
 
 const actorOf = (ctx: RouterContext): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
 
@@ -86,6 +87,9 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
 
   const deviceView = async (device: DeviceRow) =>
     presentDevice(device, await userAtDevice(domain.db, device.id), await provisioning.summary(device), await deps.resync.latest(device.id));
+
+  // --- templates: per vendor, model or device (templatesApi.ts)
+  templateRoutes(route, deps, actorOf);
 
   // --- users
 
