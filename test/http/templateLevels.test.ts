@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { listDevices } from '../../src/domain/devices.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The template editor in the API: a model's and a device's own versions, as the console has them. */
@@ -51,6 +52,41 @@ Api('a device and a model get their own versions; the most specific wins; reset 
   assert.match(await file(t, '001565000001'), /## model/);
   assert.equal((await t.api('POST', `${PATH}/resync`, { model: 'T46U' })).body, { phones: 2 });
   assert.equal((await t.api('POST', `${PATH}/merge`, { model: 'T46U' })).body, { text: null, conflicts: [] }, 'nothing shipped changed');
+});
+
+Api("a save forgets the rendered files of its scope's phones only: one device, or the model's, never the tenant's", async ({ t }) => {
+  const { provisioning } = t.hotprov;
+  const forgotten: string[] = [];
+  const ids = new Map<number, string>();
+  for (const device of await listDevices(t.hotprov.database.db, (await t.hotprov.deps.tenant()).id)) ids.set(device.id, device.idleAccount);
+  const spy = <K extends 'invalidate' | 'invalidateTenant' | 'invalidateShared'>(
+    name: K,
+    describe: (...args: Parameters<(typeof provisioning)[K]>) => string,
+  ) => {
+    const real = provisioning[name].bind(provisioning) as (...args: Parameters<(typeof provisioning)[K]>) => void;
+    (provisioning as Record<K, unknown>)[name] = (...args: Parameters<(typeof provisioning)[K]>) => {
+      forgotten.push(describe(...args));
+      real(...args);
+    };
+  };
+  spy(
+    'invalidate',
+    (deviceIds) =>
+      `devices ${deviceIds
+        .map((id) => ids.get(id))
+        .sort()
+        .join(' ')}`,
+  );
+  spy('invalidateTenant', () => 'the whole tenant');
+  spy('invalidateShared', () => "the tenant's shared files");
+  const source = (await t.api('GET', PATH)).body.source as string;
+
+  assert.is((await t.api('POST', PATH, { source: `${source}## desk\n`, device: 'HD0001' })).status, 200);
+  assert.equal(forgotten.splice(0), ['devices HD0001']);
+  assert.is((await t.api('POST', PATH, { source: `${source}## model\n`, model: 'T46U' })).status, 200);
+  // The model's phones are read after the save: waited for, not timed.
+  for (let turn = 0; forgotten.length < 2 && turn < 100_000; turn++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(forgotten.splice(0), ["the tenant's shared files", 'devices HD0001 HD0002']);
 });
 
 Api('a broken version is refused at any level; a model or device the vendor has not is not found', async ({ t }) => {
