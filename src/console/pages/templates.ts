@@ -115,7 +115,8 @@ export function templatePages(router: Router, kit: PageKit): void {
       names.map((name) => {
         const last = tenantLatest.get(`${vendor}/${name}`);
         const narrower = latest
-          .filter((r) => r.vendor === vendor && r.name === name && r.source !== null && (r.model !== null || r.deviceId !== null))
+          // A retired device's version is no phone's any more.
+          .filter((r) => r.vendor === vendor && r.name === name && r.source !== null && (r.deviceId === null ? r.model !== null : devices.has(r.deviceId)))
           .map((r) => versionLink(vendor, name, scopeOfRevision(r), devices.get(r.deviceId ?? -1)));
         return {
           vendor,
