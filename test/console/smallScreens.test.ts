@@ -59,14 +59,27 @@ async function aSmallOffice(t: TestServer): Promise<void> {
 }
 
 /** A page for each of the console's GET routes, with its parameters filled from the office above. */
-const PARAMS: Record<string, string> = { device: 'HD0001', extension: '101', vendor: 'yealink', name: 'device.cfg' };
-function consolePages(revision: string): string[] {
-  return Object.keys(ROUTE_ACCESS)
-    .filter((route) => route.startsWith('GET '))
-    .map((route) => route.slice(4))
-    .filter((path) => !/\.(csv|css|ico|svg)$/.test(path) && path !== '/console/board-rows' && path !== '/console/login')
-    .map((path) => (path === '/console' ? '/console/' : path))
-    .map((path) => path.replace(/:(\w+)/g, (_, param: string) => (param === 'id' ? revision : (PARAMS[param] ?? `:${param}`))));
+const PARAMS: Record<string, string> = { device: 'HD0001', extension: '101', vendor: 'yealink', name: 'device.cfg', model: 'T46U' };
+/** The saved revision of each template scope a page may show: the vendor's, the model's, the device's. */
+interface Revisions {
+  readonly vendor: string;
+  readonly model: string;
+  readonly device: string;
+}
+function consolePages(revisions: Revisions): string[] {
+  return (
+    Object.keys(ROUTE_ACCESS)
+      .filter((route) => route.startsWith('GET '))
+      .map((route) => route.slice(4))
+      .filter((path) => !/\.(csv|css|ico|svg)$/.test(path) && path !== '/console/board-rows' && path !== '/console/login')
+      .map((path) => (path === '/console' ? '/console/' : path))
+      .map((path) => {
+        const revision = path.includes('/models/') ? revisions.model : path.includes('/devices/:device/revisions/') ? revisions.device : revisions.vendor;
+        return path.replace(/:(\w+)/g, (_, param: string) => (param === 'id' ? revision : (PARAMS[param] ?? `:${param}`)));
+      })
+      // The device's file page names its file.
+      .map((path) => (path === '/console/devices/HD0001/file' ? `${path}?name=001565000001.cfg` : path))
+  );
 }
 
 /** How far a page reaches past the viewport's right edge, and what sticks out (run in the page: the tests have no DOM types). */
@@ -85,13 +98,18 @@ Small('no console page scrolls sideways at 390 px', async ({ t, page }) => {
   await page.goto(`${t.url}/console/login`);
   assert.is((await sideways(page)).over, 0, 'the sign-in page');
   await signInToConsole(page, t.url);
-  // A saved template, so its revision page exists.
-  await page.goto(`${t.url}/console/templates/yealink/device.cfg`);
-  await page.click('button[value=save]');
-  const revision = (await page.locator('a[href*="/revisions/"]').first().textContent())?.trim() ?? '';
-  assert.match(revision, /^\d+$/);
+  // A saved template for the vendor, the model and the device, so their revision pages exist.
+  const saved: string[] = [];
+  for (const scope of ['', '/models/T46U', '/devices/HD0001']) {
+    await page.goto(`${t.url}/console/templates/yealink/device.cfg${scope}`);
+    await page.click('button[value=save]');
+    const revision = (await page.locator('#revisions a[href*="/revisions/"]').first().textContent())?.trim() ?? '';
+    assert.match(revision, /^\d+$/);
+    saved.push(revision);
+  }
+  const [vendor = '', model = '', device = ''] = saved;
   const problems: string[] = [];
-  for (const path of consolePages(revision)) {
+  for (const path of consolePages({ vendor, model, device })) {
     const answer = await page.goto(`${t.url}${path}`);
     assert.is(answer?.status(), 200, `${path} answered ${answer?.status()}`);
     const { over, wide } = await sideways(page);
