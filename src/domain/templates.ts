@@ -56,9 +56,10 @@ export interface TemplateEditing {
   readonly templates: TemplateOverrides;
   /**
    * Why phones must not get this source ("does not compile: …", "fails to render (…): …"), or null when they may;
-   * a model's or device's version is tried on that model, filling the tenant's version's blocks.
+   * a model's or device's version is tried on that model, filling the blocks of `base` (default: the tenant's
+   * version as it is now).
    */
-  readonly check: (vendor: string, name: string, source: string, scope: TemplateScope) => string | null;
+  readonly check: (vendor: string, name: string, source: string, scope: TemplateScope, base?: string) => string | null;
 }
 
 /** A tenant's template's revisions at one scope (default: the tenant's), newest first. */
@@ -155,6 +156,7 @@ export async function saveTemplate(
   const scope = template.scope ?? TENANT_SCOPE;
   assertPhonesMayGet(editing, template.vendor, template.name, template.source, scope);
   requireTemplate(editing.templates, template.vendor, template.name);
+  if (scope.level === 'tenant') await assertNarrowerStillRender(deps.db, editing, tenantId, template);
   const latest = (await revisionsOf(deps.db, tenantId, template.vendor, template.name, scope))[0];
   const shippedNow = editing.templates.shippedSource(template.vendor, template.name);
   // A first version (or one after a reset) starts from the text phones get now, made from the shipped file as it is.
@@ -187,6 +189,7 @@ export async function restoreRevision(
     throw NotFound(`revision ${revisionId} of ${vendor}/${name}`);
   }
   assertPhonesMayGet(editing, vendor, name, revision.source, scope);
+  if (scope.level === 'tenant') await assertNarrowerStillRender(deps.db, editing, tenantId, { vendor, name, source: revision.source });
   return await changeTemplate(deps, editing.templates, tenantId, actor, {
     vendor,
     name,
@@ -197,7 +200,11 @@ export async function restoreRevision(
   });
 }
 
-/** Returns a scope's template to the one it inherits (for the tenant's: the file shipped in templates/), as a revision without a source. */
+/**
+ * Returns a scope's template to the one it inherits (for the tenant's: the file shipped in templates/), as a
+ * revision without a source; the tenant's only when its models' and devices' versions still render over the file.
+ * @throws AppError template_refused (422).
+ */
 export async function resetTemplate(
   deps: DomainDeps,
   editing: TemplateEditing,
@@ -205,6 +212,10 @@ export async function resetTemplate(
   actor: Actor,
   template: { vendor: string; name: string; scope?: TemplateScope },
 ): Promise<TemplateRevisionRow> {
+  if ((template.scope ?? TENANT_SCOPE).level === 'tenant') {
+    requireTemplate(editing.templates, template.vendor, template.name);
+    await assertNarrowerStillRender(deps.db, editing, tenantId, { ...template, source: null });
+  }
   return await changeTemplate(deps, editing.templates, tenantId, actor, {
     vendor: template.vendor,
     name: template.name,
@@ -250,6 +261,29 @@ const sameScope = (a: TemplateScope, b: TemplateScope): boolean =>
 function assertPhonesMayGet(editing: TemplateEditing, vendor: string, name: string, source: string, scope: TemplateScope): void {
   const problem = editing.check(vendor, name, source, scope);
   if (problem !== null) throw TemplateRefused(problem);
+}
+
+/**
+ * A new text of the tenant's version (null: the shipped file) is what its models' and devices' versions fill from
+ * then on: each is tried over it first, so a tenant's save never breaks a narrower version's phones.
+ * @throws AppError template_refused (422) naming the version that would break.
+ */
+async function assertNarrowerStillRender(
+  db: Db,
+  editing: TemplateEditing,
+  tenantId: number,
+  template: { vendor: string; name: string; source: string | null },
+): Promise<void> {
+  const base = template.source ?? editing.templates.shippedSource(template.vendor, template.name);
+  for (const row of await latestRevisions(db, tenantId)) {
+    if (row.vendor !== template.vendor || row.name !== template.name || row.source === null || (row.model === null && row.deviceId === null)) continue;
+    const scope = scopeOfRevision(row);
+    const problem = editing.check(template.vendor, template.name, row.source, scope, base);
+    if (problem !== null) {
+      const whose = scope.level === 'device' ? `device ${scope.deviceId}'s version` : scope.level === 'model' ? `the ${scope.model}'s version` : 'a version';
+      throw TemplateRefused(`would break ${whose} (revision ${row.id}), which fills this one's blocks: it ${problem}`);
+    }
+  }
 }
 
 /**

@@ -82,6 +82,26 @@ Levels('a refused source is not saved at any level', async ({ f, editing, store,
   assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg', MODEL), shipped);
 });
 
+Levels("a tenant's change that would break a model's version filling its blocks is refused, reset too", async ({ f, store, shipped }) => {
+  // A model's version that renders only over a base holding MARK (as a block it fills must be in the base).
+  const editing: TemplateEditing = {
+    templates: store,
+    check: (_v, _n, source, scope, base) =>
+      scope.level !== 'tenant' && source.includes('NEEDS') && !(base ?? store.currentSource(f.tenantId, 'yealink', 'device.cfg')).includes('MARK')
+        ? 'fails to render: no MARK'
+        : null,
+  };
+  await saveTemplate(f.deps, editing, f.tenantId, ACTOR, { ...T, source: `${shipped}## MARK\n` });
+  const model = await saveTemplate(f.deps, editing, f.tenantId, ACTOR, { ...T, source: '## NEEDS\n', scope: MODEL });
+  const refused = { status: 422, code: 'template_refused', message: new RegExp(`would break the T46U's version \\(revision ${model.id}\\).*no MARK`) };
+  await assertAppError(() => saveTemplate(f.deps, editing, f.tenantId, ACTOR, { ...T, source: `${shipped}## plain\n` }), refused);
+  await assertAppError(() => resetTemplate(f.deps, editing, f.tenantId, ACTOR, T), refused);
+  assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), `${shipped}## MARK\n`, 'the tenant keeps its text');
+  await resetTemplate(f.deps, editing, f.tenantId, ACTOR, { ...T, scope: MODEL });
+  await resetTemplate(f.deps, editing, f.tenantId, ACTOR, T);
+  assert.is(store.currentSource(f.tenantId, 'yealink', 'device.cfg'), shipped, 'with the model back on the tenant version, the reset goes through');
+});
+
 Levels("after an upgrade, the shipped change is seen beside the admin's version and merged into it", async (ctx) => {
   const { f, editing, shipped } = ctx;
   const customised = shipped.replace('sip.notify_reboot_enable = 0\n', 'sip.notify_reboot_enable = 0\n## ours\n');

@@ -100,10 +100,32 @@ export function templatePages(router: Router, kit: PageKit): void {
     return checkTemplate(params.adapter, tenant, tenant.phoneBaseUrl, params.name, source, chosen, level);
   };
 
-  /** The templates, with the source tried on the sample phones (and on a chosen phone and user) before phones get it. */
-  const checked = async (ctx: RouterContext, params: Params, source: string, chosen?: Parameters<typeof checkTemplate>[5]): Promise<TemplateEditing> => {
-    const check = await checkSource(ctx, params, source, chosen);
-    return { templates: deps.templates, check: () => (check.ok ? null : check.error) };
+  /**
+   * The templates, with each source tried on the sample phones before phones get it (the source the admin edits on
+   * the chosen phone and user too; a narrower version a tenant's change would reach, on its model).
+   */
+  const checked = async (ctx: RouterContext, params: Params, chosen?: Parameters<typeof checkTemplate>[5]): Promise<TemplateEditing> => {
+    // Read before the checks run: the domain's check is synchronous.
+    const tenant = await kit.tenant(ctx);
+    return {
+      templates: deps.templates,
+      check: (_vendor, _name, source, scope, base) => {
+        const level =
+          scope.level === 'tenant'
+            ? undefined
+            : { model: scope.model, base: base ?? deps.templates.currentSource(kit.tenantId(ctx), params.vendor, params.name) };
+        const check = checkTemplate(
+          params.adapter,
+          tenant,
+          tenant.phoneBaseUrl,
+          params.name,
+          source,
+          scope.level === params.scope.level ? chosen : undefined,
+          level,
+        );
+        return check.ok ? null : check.error;
+      },
+    };
   };
 
   router.get('/templates', async (ctx) => {
@@ -262,7 +284,7 @@ export function templatePages(router: Router, kit: PageKit): void {
       return;
     }
     try {
-      await saveTemplate(domain, await checked(ctx, params, source, chosen), kit.tenantId(ctx), kit.actor(ctx), {
+      await saveTemplate(domain, await checked(ctx, params, chosen), kit.tenantId(ctx), kit.actor(ctx), {
         vendor,
         name,
         source,
@@ -289,7 +311,7 @@ export function templatePages(router: Router, kit: PageKit): void {
     const { vendor, name, scope } = params;
     const revision = await getRevision(domain.db, kit.tenantId(ctx), Number(ctx.params.id));
     try {
-      await restoreRevision(domain, await checked(ctx, params, revision.source ?? ''), kit.tenantId(ctx), kit.actor(ctx), {
+      await restoreRevision(domain, await checked(ctx, params), kit.tenantId(ctx), kit.actor(ctx), {
         vendor,
         name,
         revisionId: revision.id,
@@ -304,8 +326,14 @@ export function templatePages(router: Router, kit: PageKit): void {
   });
   at('post', '/reset', async (ctx, params) => {
     const { vendor, name, scope } = params;
-    // A reset is not tried: it goes back to the text the scope inherits, tried when it was saved.
-    await resetTemplate(domain, { templates: deps.templates, check: () => null }, kit.tenantId(ctx), kit.actor(ctx), { vendor, name, scope });
+    // The text a reset goes back to was tried when it was saved; the narrower versions filling it are tried again.
+    try {
+      await resetTemplate(domain, await checked(ctx, params), kit.tenantId(ctx), kit.actor(ctx), { vendor, name, scope });
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== 'template_refused') throw err;
+      await kit.back(ctx, params.base, { error: `Not reset: ${err.message}` });
+      return;
+    }
     await showTemplate(ctx, params, { saved: true });
   });
   /** Re-provisioning after a template change waits for the admin's word: it touches every phone of the scope. */

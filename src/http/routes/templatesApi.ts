@@ -63,13 +63,14 @@ export function templateRoutes(route: { get: Route; post: Route }, deps: AppDeps
     }
     return TENANT_SCOPE;
   };
-  const editing = (ctx: RouterContext, scope: TemplateScope): TemplateEditing => {
+  const editing = (ctx: RouterContext): TemplateEditing => {
     const { adapter } = templateOf(ctx);
     const tenant = tenantOf(ctx);
     return {
       templates: deps.templates,
-      check: (vendor, name, source) => {
-        const level = scope.level === 'tenant' ? undefined : { model: scope.model, base: deps.templates.currentSource(tenant.id, vendor, name) };
+      check: (vendor, name, source, checkedScope, base) => {
+        const level =
+          checkedScope.level === 'tenant' ? undefined : { model: checkedScope.model, base: base ?? deps.templates.currentSource(tenant.id, vendor, name) };
         const check = checkTemplate(adapter, tenant, tenant.phoneBaseUrl, name, source, undefined, level);
         return check.ok ? null : check.error;
       },
@@ -122,7 +123,7 @@ export function templateRoutes(route: { get: Route; post: Route }, deps: AppDeps
     const body = await readBody(ctx, SaveBody);
     const scope = await scopeOf(ctx, body);
     const { vendor, name } = templateOf(ctx);
-    await saveTemplate(domain, editing(ctx, scope), tenantOf(ctx).id, actorOf(ctx), {
+    await saveTemplate(domain, editing(ctx), tenantOf(ctx).id, actorOf(ctx), {
       vendor,
       name,
       source: body.source,
@@ -135,13 +136,13 @@ export function templateRoutes(route: { get: Route; post: Route }, deps: AppDeps
     const body = await readBody(ctx, RestoreBody);
     const scope = await scopeOf(ctx, body);
     const { vendor, name } = templateOf(ctx);
-    await restoreRevision(domain, editing(ctx, scope), tenantOf(ctx).id, actorOf(ctx), { vendor, name, revisionId: body.revision, scope });
+    await restoreRevision(domain, editing(ctx), tenantOf(ctx).id, actorOf(ctx), { vendor, name, revisionId: body.revision, scope });
     ctx.body = await present(ctx, scope);
   });
   route.post('/templates/:vendor/:name/reset', 'admin', async (ctx) => {
     const scope = await scopeOf(ctx, await readBody(ctx, ScopeBody));
     const { vendor, name } = templateOf(ctx);
-    await resetTemplate(domain, editing(ctx, scope), tenantOf(ctx).id, actorOf(ctx), { vendor, name, scope });
+    await resetTemplate(domain, editing(ctx), tenantOf(ctx).id, actorOf(ctx), { vendor, name, scope });
     ctx.body = await present(ctx, scope);
   });
   /** The version with the shipped change merged in, not saved: `text`, and `conflicts` to make by hand. */
