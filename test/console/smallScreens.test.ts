@@ -61,12 +61,15 @@ async function aSmallOffice(t: TestServer): Promise<void> {
 /** A page for each of the console's GET routes, with its parameters filled from the office above. */
 const PARAMS: Record<string, string> = { device: 'HD0001', extension: '101', vendor: 'yealink', name: 'device.cfg' };
 function consolePages(revision: string): string[] {
-  return Object.keys(ROUTE_ACCESS)
-    .filter((route) => route.startsWith('GET '))
-    .map((route) => route.slice(4))
-    .filter((path) => !/\.(csv|css|ico|svg)$/.test(path) && path !== '/console/board-rows' && path !== '/console/login')
-    .map((path) => (path === '/console' ? '/console/' : path))
-    .map((path) => path.replace(/:(\w+)/g, (_, param: string) => (param === 'id' ? revision : (PARAMS[param] ?? `:${param}`))));
+  return (
+    Object.keys(ROUTE_ACCESS)
+      .filter((route) => route.startsWith('GET '))
+      .map((route) => route.slice(4))
+      // Pages only: not downloads, the board's rows, or a device's file as text.
+      .filter((path) => !/\.(csv|css|ico|svg)$/.test(path) && !path.endsWith('/file') && path !== '/console/board-rows' && path !== '/console/login')
+      .map((path) => (path === '/console' ? '/console/' : path))
+      .map((path) => path.replace(/:(\w+)/g, (_, param: string) => (param === 'id' ? revision : (PARAMS[param] ?? `:${param}`))))
+  );
 }
 
 /** How far a page reaches past the viewport's right edge, and what sticks out (run in the page: the tests have no DOM types). */
