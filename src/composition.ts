@@ -102,7 +102,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     notifier = await createSipNotifier({
       port: config.sipPort,
       ...(config.sipTlsCa === null ? {} : { tls: { ca: config.sipTlsCa } }),
-      advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
+      advertiseHost: config.sipHost,
       log: sipLog,
       ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),
     });
