@@ -266,6 +266,7 @@ function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: s
       access: 'admin',
       summary: "A new activation code for the phone's Activate screen, answered once",
       responses: { 200: ActivationCodeView },
+      errors: [409],
     },
     async (ctx) => {
       const { device, activationCode } = await createActivationCode(domain, tenantId(ctx), actorOf(ctx), ctx.params.device ?? '');
@@ -371,7 +372,7 @@ function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: s
 
   route.post(
     '/hotdesk/login',
-    { id: 'login', access: 'admin', summary: 'Logs a user in at a desk', body: LoginBody, responses: { 200: LoginView }, errors: [409, 423, 429] },
+    { id: 'login', access: 'admin', summary: 'Logs a user in at a desk', body: LoginBody, responses: { 200: LoginView }, errors: [404, 409, 423, 429] },
     async (ctx, { body }) => {
       const outcome = await login(domain, tenantId(ctx), actorOf(ctx), { ...body, method: 'api' });
       if (isRefused(outcome)) throw loginRefusalError(outcome);
@@ -389,7 +390,7 @@ function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: s
 
   route.post(
     '/hotdesk/logout',
-    { id: 'logout', access: 'helpdesk', summary: 'Logs a desk out', body: LogoutBody, responses: { 200: LogoutView } },
+    { id: 'logout', access: 'helpdesk', summary: 'Logs a desk out', body: LogoutBody, responses: { 200: LogoutView }, errors: [404] },
     async (ctx, { body }) => {
       const outcome = await logout(domain, tenantId(ctx), actorOf(ctx), { ...body, method: 'api' });
       ctx.body = {
