@@ -15,7 +15,7 @@ export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
 
 /** What a route declares besides its handler. */
 export interface RouteSpec<Body extends z.ZodType | undefined = z.ZodType | undefined, Query extends z.ZodType | undefined = z.ZodType | undefined> {
-  /** The document's operationId (a route mounted twice gets a suffix on its second mount). */
+  /** Names the route in the document: its operationId (suffixed on its second mount) and its request body's schema. */
   readonly id: string;
   readonly access: Access;
   readonly summary: string;
@@ -34,6 +34,8 @@ export interface RouteSpec<Body extends z.ZodType | undefined = z.ZodType | unde
 
 /** A route as registered: its spec, method and whole path (`/api/v1/tenants/:tenant/users/:extension`). */
 export interface ApiOperation extends Omit<RouteSpec, 'access'> {
+  /** `id`, with the mount's suffix: unique in the document. */
+  readonly operationId: string;
   readonly method: HttpMethod;
   readonly path: string;
   /** `public`: no token needed (the document itself). */
@@ -61,7 +63,7 @@ export function guarded(router: Router, operations: ApiOperation[], idSuffix = '
       handler: Handler<Body, Query>,
     ): void => {
       // As the router joins them: `/` below a prefix is the prefix itself.
-      operations.push({ ...spec, id: `${spec.id}${idSuffix}`, method, path: path === '/' && prefix !== '' ? prefix : `${prefix}${path}` });
+      operations.push({ ...spec, operationId: `${spec.id}${idSuffix}`, method, path: path === '/' && prefix !== '' ? prefix : `${prefix}${path}` });
       router[method](path, allow(spec.access), async (ctx) => {
         const body = spec.body === undefined ? undefined : method === 'patch' ? await readChanges(ctx, spec.body) : await readBody(ctx, spec.body);
         const query = spec.query === undefined ? undefined : validate(spec.query, ctx.query);

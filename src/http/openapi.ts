@@ -18,6 +18,7 @@ type JsonObject = Record<string, unknown>;
 /** The document describes itself too: the one route that needs no token. */
 const DOCUMENT_OPERATION: ApiOperation = {
   id: 'openApiDocument',
+  operationId: 'openApiDocument',
   method: 'get',
   path: OPENAPI_PATH,
   access: 'public',
@@ -26,7 +27,7 @@ const DOCUMENT_OPERATION: ApiOperation = {
 };
 
 const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
-  400: 'The request is malformed or a field is invalid (code bad_request, invalid_field, nothing_to_change, weak_pin)',
+  400: 'The request is malformed or a field is invalid (code bad_request, invalid_field, nothing_to_change, weak_pin, secret_required)',
   401: 'No valid bearer token (code unauthorized)',
   403: 'The token may not do this (code forbidden), or a PIN was refused (wrong_pin, user_not_hotdesk)',
   404: 'The tenant, or the thing the path names, does not exist (code unknown_tenant, not_found, unknown_device, unknown_extension)',
@@ -72,6 +73,11 @@ export function openApiDocument(routes: readonly ApiOperation[], version: string
     for (const [id, definition] of Object.entries(($defs ?? {}) as JsonObject)) components[id] = toComponentRefs(definition);
     return toComponentRefs(rest) as JsonObject;
   };
+  /** A request body's schema as a component of its route's name (`CreateUserRequest`), shared by both mounts. */
+  const named = (name: string, schema: z.ZodType) => {
+    components[name] = convert(schema, 'input');
+    return { $ref: `#/components/schemas/${name}` };
+  };
   const errorContent = { 'application/json': { schema: convert(ErrorAnswer, 'output') } };
 
   const paths: Record<string, Record<string, unknown>> = {};
@@ -100,7 +106,7 @@ export function openApiDocument(routes: readonly ApiOperation[], version: string
     paths[path] = {
       ...paths[path],
       [op.method]: {
-        operationId: op.id,
+        operationId: op.operationId,
         summary: op.summary,
         ...(op.description === undefined ? {} : { description: op.description }),
         tags: [tagOf(op.path)],
@@ -108,7 +114,9 @@ export function openApiDocument(routes: readonly ApiOperation[], version: string
         'x-hotprov-role': op.access,
         ...(op.access === 'public' ? { security: [] } : {}),
         ...(parameters.length === 0 ? {} : { parameters }),
-        ...(op.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: convert(op.body, 'input') } } } }),
+        ...(op.body === undefined
+          ? {}
+          : { requestBody: { required: true, content: { 'application/json': { schema: named(`${capitalised(op.id)}Request`, op.body) } } } }),
         responses,
       },
     };
@@ -129,6 +137,8 @@ export function openApiDocument(routes: readonly ApiOperation[], version: string
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: components },
   };
 }
+
+const capitalised = (word: string) => `${word.charAt(0).toUpperCase()}${word.slice(1)}`;
 
 /** zod names a schema's definitions `#/$defs/Id`; in the document they are components. */
 function toComponentRefs(schema: unknown): unknown {

@@ -207,6 +207,15 @@ OpenApi('every route answers as the document declares, its errors included', asy
   assert.is(file.status, 200);
   assert.match(file.body, /account\.1\./);
   assert.is((await call('GET', `${desk}/config?file=nope.cfg`)).status, 404);
+  // Each file of each vendor, as the phone gets it, in a content type the document names.
+  for (const [vendor, mac, model] of [
+    ['snom', '000413922d24', 'D785'],
+    ['polycom', '0004f274632f', 'VVX450'],
+  ]) {
+    const device = (await call('POST', '/api/v1/devices', { mac, vendor, model })).body.idleAccount;
+    const { files } = (await call('GET', `/api/v1/devices/${device}/config`)).body;
+    for (const { name } of files) assert.is((await call('GET', `/api/v1/devices/${device}/config?file=${encodeURIComponent(name)}`)).status, 200, name);
+  }
   assert.is((await call('POST', `${desk}/redirect`)).status, 409, 'no redirect service is set up');
   assert.is((await call('POST', `${desk}/resync`)).status, 202);
   assert.is((await call('POST', `${desk}/reboot`)).status, 202);

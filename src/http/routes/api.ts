@@ -351,7 +351,7 @@ function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: s
       summary: 'The files the phone would get now',
       query: ConfigQuery,
       responses: { 200: DeviceFilesView },
-      otherContent: { 'text/plain': 'one file as the phone gets it, with ?file= (its own content type)' },
+      otherContent: { 'text/plain': 'with ?file=, a Yealink file as the phone gets it', 'application/xml': 'with ?file=, a Snom or Poly file' },
     },
     async (ctx, { query }) => {
       const device = await getDevice(domain.db, tenantId(ctx), ctx.params.device ?? '');
