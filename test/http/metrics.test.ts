@@ -1,9 +1,12 @@
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
+import { count, isNotNull } from 'drizzle-orm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { tablesOf } from '../../src/db/client.ts';
 import { MAIN_FILE_KIND } from '../../src/provisioning/rendering.ts';
+import { fakeYealinkRps } from '../helpers/redirectFakes.ts';
 import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -134,6 +137,34 @@ Metrics('phone fetches, the render cache, logins, lockouts, NOTIFYs and seated d
   assert.is(total(families, 'hotprov_lockouts_total', { method: 'api' }), 1);
   assert.is(total(families, 'hotprov_hotdesk_total', { action: 'logout', method: 'api', result: 'logged_out' }), 1);
   assert.is(total(families, 'hotprov_seated_desks', { tenant: 'default' }), 0);
+});
+
+Metrics('redirect-service calls by result, and a NOTIFY the PBX cannot relay counted as failed', async ({ t }) => {
+  const rps = await fakeYealinkRps('AK-metrics', 'rps-secret-metrics');
+  try {
+    await t.api('PATCH', '/api/v1/tenant', { yealinkRpsUrl: rps.url, yealinkRpsKeyId: 'AK-metrics', yealinkRpsSecret: 'rps-secret-metrics' });
+    assert.is((await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:44', vendor: 'yealink', model: 'T54W' })).status, 201);
+    await t.hotprov.redirects.settled();
+    rps.mode = 'error';
+    assert.is((await t.api('POST', '/api/v1/devices', { mac: '80:5E:C0:11:22:55', vendor: 'yealink', model: 'T54W' })).status, 201);
+    await t.hotprov.redirects.settled();
+  } finally {
+    await rps.close();
+  }
+  // The PBX that should relay the NOTIFY does not listen: nothing reaches the phone.
+  await t.api('PATCH', '/api/v1/tenant', { notifyMode: 'asterisk', relayHost: '127.0.0.1', relayPort: 1 });
+  assert.is((await phoneGet(t, '/805ec0112233.cfg')).status, 200);
+  assert.is((await t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: PIN })).status, 200);
+  await t.hotprov.resync.settled();
+  const { text, families } = await scrape(t);
+  assert.ok(total(families, 'hotprov_redirect_calls_total', { result: 'registered' }) >= 1);
+  assert.ok(total(families, 'hotprov_redirect_calls_total', { result: 'error' }) >= 1);
+  // The tenant's change re-syncs its phones too, and the login supersedes one of those: each job that failed is one.
+  const { syncJobs } = tablesOf(t.hotprov.database.db);
+  const failedJobs = await t.hotprov.database.db.select({ n: count() }).from(syncJobs).where(isNotNull(syncJobs.failedAt));
+  assert.ok((failedJobs[0]?.n ?? 0) >= 1);
+  assert.is(total(families, 'hotprov_notifies_total', { outcome: 'failed' }), failedJobs[0]?.n);
+  assert.not.ok(text.includes('rps-secret-metrics'));
 });
 
 Metrics('a device that has not fetched for a day is counted per tenant at the scrape', async (ctx) => {
