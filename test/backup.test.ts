@@ -12,6 +12,9 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
  * the database (logins during the copy), restored into a fresh place where the data is; a damaged file, another
  * program's database and a newer release's are refused; a database in use is not replaced.
  */
+/** Users and desks each test starts with. */
+const DESKS = 8;
+
 interface BackupContext {
   dir: string;
   db: string;
@@ -22,7 +25,7 @@ Backup.before.each(async (ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'ops-backup-'));
   ctx.db = join(ctx.dir, 'hotprov.db');
   ctx.t = await startTestServer({ env: { HOTPROV_DB: ctx.db } });
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < DESKS; i++) {
     const ext = String(200 + i);
     assert.is(
       (await ctx.t.api('POST', '/api/v1/users', { extension: ext, displayName: `User ${ext}`, sipPassword: `sip-secret-${ext}`, pin: '4826' })).status,
@@ -56,10 +59,10 @@ Backup('a backup taken while logins are written is consistent, and restores into
   // Logins and logouts on every desk, as fast as the server takes them, for as long as the backup runs.
   const storm = (async () => {
     for (let round = 0; writing; round++) {
-      const desk = `HD${String((round % 20) + 1).padStart(4, '0')}`;
+      const desk = `HD${String((round % DESKS) + 1).padStart(4, '0')}`;
       const res =
         round % 2 === 0
-          ? await t.api('POST', '/api/v1/hotdesk/login', { device: desk, extension: String(200 + (round % 20)), pin: '4826' })
+          ? await t.api('POST', '/api/v1/hotdesk/login', { device: desk, extension: String(200 + (round % DESKS)), pin: '4826' })
           : await t.api('POST', '/api/v1/hotdesk/logout', { device: desk });
       if (res.status === 200) acknowledged++;
     }
@@ -76,8 +79,8 @@ Backup('a backup taken while logins are written is consistent, and restores into
   const fresh = join(dir, 'restored', 'hotprov.db');
   const restored = await hotprov(['restore', backupFile], fresh);
   assert.is(restored.code, 0, restored.stderr);
-  assert.is(rows(fresh, 'SELECT count(*) FROM users'), 20);
-  assert.is(rows(fresh, 'SELECT count(*) FROM devices'), 20);
+  assert.is(rows(fresh, 'SELECT count(*) FROM users'), DESKS);
+  assert.is(rows(fresh, 'SELECT count(*) FROM devices'), DESKS);
   const sessions = rows(fresh, 'SELECT count(*) FROM hotdesk_sessions');
   assert.ok(sessions <= rows(db, 'SELECT count(*) FROM hotdesk_sessions'));
   assert.is(rows(fresh, 'SELECT count(*) FROM hotdesk_sessions WHERE ended_at IS NULL AND device_id IS NULL AND user_id IS NOT NULL'), 0);
@@ -86,7 +89,7 @@ Backup('a backup taken while logins are written is consistent, and restores into
   try {
     const users = await second.api('GET', '/api/v1/users');
     assert.is(users.status, 200);
-    assert.ok(JSON.stringify(users.body).includes('"extension":"219"'));
+    assert.ok(JSON.stringify(users.body).includes(`"extension":"${200 + DESKS - 1}"`));
   } finally {
     await second.close();
   }
@@ -147,7 +150,7 @@ Backup('a damaged file, another program database and a newer release are refused
     assert.is(refused.code, 1, `${file} was restored`);
     assert.match(refused.stderr, why);
   }
-  assert.is(rows(target, 'SELECT count(*) FROM users'), 20, 'the database in place is untouched');
+  assert.is(rows(target, 'SELECT count(*) FROM users'), DESKS, 'the database in place is untouched');
   assert.ok(!existsSync(`${target}.restoring`));
 });
 
