@@ -45,6 +45,10 @@ async function onlineCopy(source: Database.Database, target: string, progress: B
       },
     });
     progress(result.totalPages, result.totalPages);
+    // The copy is one self-contained file: a WAL-mode file would grow -wal and -shm beside it whenever it is read.
+    const copy = new Database(partial);
+    copy.pragma('journal_mode = DELETE');
+    copy.close();
     renameSync(partial, target);
   } finally {
     rmSync(partial, { force: true });
