@@ -54,6 +54,13 @@ function rows(file: string, sql: string): number {
 
 Backup('a backup taken while logins are written is consistent, and restores into a fresh place with the data', async ({ t, dir, db }) => {
   const backupFile = join(dir, 'backup.db');
+  // Some megabytes of history, so the copy takes many steps and the server's writes land between them.
+  const history = new Database(db);
+  const insert = history.prepare("INSERT INTO audit_events (tenant_id, at, actor, action, detail) VALUES (1, ?, 'test', 'test.history', ?)");
+  history.transaction(() => {
+    for (let i = 0; i < 6000; i++) insert.run(Date.now(), JSON.stringify({ note: 'x'.repeat(1000), i }));
+  })();
+  history.close();
   let writing = true;
   let acknowledged = 0;
   // Logins and logouts on every desk, as fast as the server takes them, for as long as the backup runs.
@@ -81,6 +88,7 @@ Backup('a backup taken while logins are written is consistent, and restores into
   assert.is(restored.code, 0, restored.stderr);
   assert.is(rows(fresh, 'SELECT count(*) FROM users'), DESKS);
   assert.is(rows(fresh, 'SELECT count(*) FROM devices'), DESKS);
+  assert.is(rows(fresh, "SELECT count(*) FROM audit_events WHERE action = 'test.history'"), 6000);
   const sessions = rows(fresh, 'SELECT count(*) FROM hotdesk_sessions');
   assert.ok(sessions <= rows(db, 'SELECT count(*) FROM hotdesk_sessions'));
   assert.is(rows(fresh, 'SELECT count(*) FROM hotdesk_sessions WHERE ended_at IS NULL AND device_id IS NULL AND user_id IS NOT NULL'), 0);
