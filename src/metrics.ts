@@ -10,6 +10,16 @@ import { AppError, Forbidden, Unauthorized } from './errors.ts';
 import { PHONE_STATUS } from './http/phoneFetch.ts';
 import type { PhoneAnswer, PhoneFetchObserver } from './provisioning/phoneFetch.ts';
 
+/** prom-client's process_* and nodejs_* metrics: one set per process (each set watches the event loop and the GC). */
+let processMetrics: Registry | null = null;
+function processRegistry(): Registry {
+  if (processMetrics === null) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 export interface MetricsDeps {
   readonly db: Db;
   readonly now: () => Date;
@@ -25,7 +35,6 @@ export interface MetricsDeps {
  */
 export function createMetrics(deps: MetricsDeps) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
 
   const phoneFetches = new Counter({
     name: 'hotprov_phone_fetches_total',
@@ -139,7 +148,8 @@ export function createMetrics(deps: MetricsDeps) {
   };
 
   return {
-    registry,
+    /** hotprov's own metrics and the process's. */
+    registry: Registry.merge([registry, processRegistry()]),
     /** For provisioning: every answer and render. */
     phone,
     /** For the domain: every login, switch and logout. */

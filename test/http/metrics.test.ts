@@ -114,6 +114,10 @@ Metrics('phone fetches, the render cache, logins, lockouts, NOTIFYs and seated d
     await new Promise((resolve) => setTimeout(resolve, 20));
     ({ families } = await scrape(t));
   }
+  assert.ok(
+    families.some((f) => f.name === 'process_cpu_seconds_total'),
+    "prom-client's process metrics too",
+  );
   const fetches = families.find((f) => f.name === 'hotprov_phone_fetches_total');
   assert.is(fetches?.type, 'COUNTER');
   assert.ok(total(families, 'hotprov_phone_fetches_total', { vendor: 'yealink', file: MAIN_FILE_KIND, status: '200' }) >= 2);
