@@ -46,6 +46,11 @@ export interface Config {
   readonly https: HttpsConfig | null;
   /** HOTPROV_SIP_PORT: UDP port check-sync NOTIFYs leave from, IPv4 and IPv6 (default 5060, 0 = any free port). */
   readonly sipPort: number;
+  /**
+   * HOTPROV_SIP_HOST: the host name or IP this node's NOTIFYs name in Via and Contact (default: the host of
+   * HOTPROV_BASE_URL). Behind a load balancer the base URL is the balancer's; each node names itself here.
+   */
+  readonly sipHost: string;
   /** Default registrar of the default tenant; a tenant's own settings override it. */
   readonly registrar: {
     /** HOTPROV_SIP_REGISTRAR: host name or IP of the PBX (default: the host of HOTPROV_BASE_URL). */
@@ -86,6 +91,13 @@ export interface Config {
     /** HOTPROV_PHONE_BLOCK_SECONDS: how long an address over budget is blocked (default 900). */
     readonly blockSeconds: number;
     /** HOTPROV_PHONE_ALLOW: comma-separated CIDRs never blocked (default none). */
+    readonly allow: readonly string[];
+  };
+  /** Who may read GET /metrics: a request with the token, or one from an allowed address. */
+  readonly metrics: {
+    /** HOTPROV_METRICS_TOKEN: `Authorization: Bearer <token>` is let in from any address (16+ characters; default none). */
+    readonly token: string | null;
+    /** HOTPROV_METRICS_ALLOW: comma-separated CIDRs let in without the token (default 127.0.0.0/8,::1: this machine). */
     readonly allow: readonly string[];
   };
 }
@@ -193,23 +205,27 @@ const text = (fallback: string): Variable<string> => withDefault(fallback, () =>
 const optionalText: Variable<string | undefined> = () => setting;
 
 /** A comma-separated list of CIDRs, each checked. */
-const cidrs: Variable<readonly string[]> = withDefault([], (name) =>
-  z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((c) => c.trim())
-        .filter((c) => c !== ''),
-    )
-    .check((ctx) => {
-      for (const cidr of ctx.value) {
-        const problem = cidrProblem(cidr);
-        if (problem !== null) ctx.issues.push({ code: 'custom', input: ctx.value, message: `${name}: ${problem}` });
-      }
-    })
-    .transform((list) => Object.freeze(list)),
-);
+const cidrs = (fallback: readonly string[] = []): Variable<readonly string[]> =>
+  withDefault(fallback, (name) =>
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((c) => c.trim())
+          .filter((c) => c !== ''),
+      )
+      .check((ctx) => {
+        for (const cidr of ctx.value) {
+          const problem = cidrProblem(cidr);
+          if (problem !== null) ctx.issues.push({ code: 'custom', input: ctx.value, message: `${name}: ${problem}` });
+        }
+      })
+      .transform((list) => Object.freeze(list)),
+  );
+
+/** Who may scrape /metrics without the token unless HOTPROV_METRICS_ALLOW says otherwise: this machine only. */
+export const LOOPBACK_NETWORKS: readonly string[] = Object.freeze(['127.0.0.0/8', '::1']);
 
 /** An http:// or https:// URL without query, fragment or credentials, kept without its trailing slash. */
 const baseUrl: Variable<string | undefined> = (name) =>
@@ -263,6 +279,7 @@ const VARIABLES = {
   HOTPROV_ADMIN_PASSWORD: secret(10),
   HOTPROV_BASE_URL: baseUrl,
   HOTPROV_SIP_PORT: port(5060, { allowZero: true }),
+  HOTPROV_SIP_HOST: optionalText,
   HOTPROV_SIP_TLS_CA: certificateFile,
   HOTPROV_SIP_REGISTRAR: optionalText,
   HOTPROV_SIP_REGISTRAR_PORT: port(5060),
@@ -275,7 +292,9 @@ const VARIABLES = {
   HOTPROV_PHONE_FAILURE_BUDGET: wholeNumber(20, 1, 1_000_000),
   HOTPROV_PHONE_FAILURE_WINDOW: wholeNumber(600, 1, 86400),
   HOTPROV_PHONE_BLOCK_SECONDS: wholeNumber(900, 1, 86400 * 7),
-  HOTPROV_PHONE_ALLOW: cidrs,
+  HOTPROV_PHONE_ALLOW: cidrs(),
+  HOTPROV_METRICS_TOKEN: secret(16),
+  HOTPROV_METRICS_ALLOW: cidrs(LOOPBACK_NETWORKS),
   HOTPROV_LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
   HOTPROV_LOG_FORMAT: oneOf(LOG_FORMATS, 'json'),
 } as const;
@@ -338,6 +357,10 @@ export function loadConfig(env: Env): Config {
   if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(registrarHost)) {
     problems.push(`HOTPROV_SIP_REGISTRAR=${JSON.stringify(registrarHost)} is not a host name or IP address`);
   }
+  const sipHost = (v.HOTPROV_SIP_HOST ?? hostOf(baseUrl)).replace(/^\[|\]$/g, '');
+  if (!/^[A-Za-z0-9.-]+$|^[0-9A-Fa-f:.]+$/.test(sipHost)) {
+    problems.push(`HOTPROV_SIP_HOST=${JSON.stringify(sipHost)} is not a host name or IP address`);
+  }
 
   // A PostgreSQL URL names a server and a database; anything else is a SQLite file path.
   const dbEngine = /^postgres(ql)?:/i.test(v.HOTPROV_DB) ? 'postgres' : 'sqlite';
@@ -361,6 +384,7 @@ export function loadConfig(env: Env): Config {
     phoneBaseUrl,
     https,
     sipPort: v.HOTPROV_SIP_PORT,
+    sipHost,
     registrar: Object.freeze({ host: registrarHost, port: v.HOTPROV_SIP_REGISTRAR_PORT, transport: v.HOTPROV_SIP_TRANSPORT }),
     sipTlsCa: v.HOTPROV_SIP_TLS_CA,
     syncFetchTimeoutSeconds: v.HOTPROV_SYNC_FETCH_TIMEOUT,
@@ -376,6 +400,7 @@ export function loadConfig(env: Env): Config {
       blockSeconds: v.HOTPROV_PHONE_BLOCK_SECONDS,
       allow: v.HOTPROV_PHONE_ALLOW,
     }),
+    metrics: Object.freeze({ token: v.HOTPROV_METRICS_TOKEN, allow: v.HOTPROV_METRICS_ALLOW }),
   });
 }
 

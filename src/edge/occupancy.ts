@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatMac, type Mac } from '../domain/mac.ts';
 import { hoursOf, type OccupancyReport } from '../domain/occupancy.ts';
+import type { OccupancyReportView } from './views.ts';
 
 const mac = (stored: string) => formatMac(stored as Mac);
 
@@ -21,7 +22,7 @@ export const OccupancyQuery = z.object({
 });
 
 /** The report as the API answers it: hours with one decimal, days in the tenant's zone (named in `timeZone`). */
-export function presentOccupancy(r: OccupancyReport) {
+export function presentOccupancy(r: OccupancyReport): z.output<typeof OccupancyReportView> {
   return {
     timeZone: r.timeZone,
     from: r.from,

@@ -3,11 +3,13 @@ import Koa from 'koa';
 import { answerIcon } from '../console/icon.ts';
 import { consoleRouter } from '../console/routes.ts';
 import { AppError, storageConflict } from '../errors.ts';
+import { metricsRoute } from '../metrics.ts';
 import { clientCertificateState } from './clientCertificate.ts';
 import type { AppDeps } from './deps.ts';
 import { healthRoutes } from './health.ts';
+import { openApiRouter } from './openapi.ts';
 import { activationRouter } from './routes/activation.ts';
-import { apiRouters } from './routes/api.ts';
+import { apiApplication } from './routes/api.ts';
 import { phoneRouter } from './routes/phones.ts';
 import { screenRouter } from './routes/screens.ts';
 
@@ -72,6 +74,7 @@ export function createApp(deps: AppDeps): Koa {
   // /healthz and /readyz before everything else: a load balancer asks every few seconds, and the phone paths would
   // take them for file names.
   app.use(healthRoutes(deps.readiness));
+  if (deps.metrics !== undefined) app.use(metricsRoute(deps.metrics, deps.config.metrics));
 
   // What a client certificate proved (HTTPS with HOTPROV_TLS_CLIENT_CA), as ctx.state.clientCert for the routes.
   app.use(clientCertificateState());
@@ -100,7 +103,8 @@ export function createApp(deps: AppDeps): Koa {
     });
   });
 
-  const apis = apiRouters(deps);
+  const api = apiApplication(deps);
+  const apiDocument = openApiRouter(api.operations);
   const consolePages = consoleRouter(deps);
   const screens = screenRouter(deps);
   const activation = activationRouter(deps);
@@ -117,7 +121,9 @@ export function createApp(deps: AppDeps): Koa {
   });
   // Phones first: their paths are one file name (at the root or under /prov/), and a boot storm is all phones.
   app.use(phones.routes()).use(phones.allowedMethods(methods));
-  for (const api of apis) app.use(api.routes()).use(api.allowedMethods(methods));
+  // The API's document before its routers, which take every other /api/v1 path for theirs (and want a token).
+  app.use(apiDocument.routes()).use(apiDocument.allowedMethods(methods));
+  for (const router of api.routers) app.use(router.routes()).use(router.allowedMethods(methods));
   app.use(consolePages.routes()).use(consolePages.allowedMethods(methods));
   app.use(async function home(ctx, next) {
     if (ctx.path === '/' && ctx.method === 'GET') ctx.redirect('/console/');
