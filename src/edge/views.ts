@@ -289,3 +289,43 @@ export const CodeView = z.object({
   triesLeft: z.number().int().optional(),
   lockedUntil: instant.optional(),
 });
+
+// The template editor's answers (http/routes/templatesApi.ts).
+
+/** Whose version: every phone of the vendor in the tenant, one model's, or one device's (of its model). */
+export const TemplateScopeView = z
+  .discriminatedUnion('level', [
+    z.object({ level: z.literal('tenant') }),
+    z.object({ level: z.literal('model'), model: z.string() }),
+    z.object({ level: z.literal('device'), deviceId: z.number().int(), model: z.string() }),
+  ])
+  .register(apiSchemas, { id: 'TemplateScope', description: "whose version: the tenant's (every phone of the vendor), a model's, or one device's" });
+
+export const TemplateView = z
+  .object({
+    vendor: z.string(),
+    name: z.string(),
+    scope: TemplateScopeView,
+    own: z.boolean(),
+    source: z.string(),
+    shippedChange: z.object({ before: z.string(), after: z.string() }).nullable(),
+    revisions: z.array(
+      z.object({ id: z.number().int(), createdAt: instant, createdBy: z.string(), reset: z.boolean(), restoredFrom: z.number().int().nullable() }),
+    ),
+  })
+  .register(apiSchemas, {
+    id: 'Template',
+    description: "a scope's version: its text (its own, or the one it inherits), its revisions newest first, the shipped file's change since it was made",
+  });
+
+export const TemplateListEntryView = z
+  .object({
+    vendor: z.string(),
+    name: z.string(),
+    versions: z.array(z.object({ scope: TemplateScopeView, revision: z.number().int(), shippedChanged: z.boolean() })),
+  })
+  .register(apiSchemas, { id: 'TemplateSummary', description: "a template an admin may edit, with the tenant's own versions of it" });
+
+/** The version with the shipped change merged in, not saved; `text` null when the shipped file did not change since. */
+export const TemplateMergeView = z.object({ text: z.string().nullable(), conflicts: z.array(z.string()) });
+export const TemplateResyncView = z.object({ phones: z.number().int() });

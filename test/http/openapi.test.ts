@@ -236,6 +236,34 @@ OpenApi('every route answers as the document declares, its errors included', asy
   assert.is((await call('POST', '/api/v1/hotdesk/code', { device: hotDesk, digits: '*99' })).status, 200);
   assert.is((await call('POST', '/api/v1/hotdesk/logout', { device: hotDesk })).status, 200);
 
+  // Templates: the tenant's version, a model's and a device's; restore, reset, merge, re-sync; refusals.
+  const template = '/api/v1/templates/yealink/device.cfg';
+  const listed = await call('GET', '/api/v1/templates');
+  assert.is(listed.status, 200);
+  assert.ok(listed.body.some((t: Json) => t.vendor === 'yealink' && t.name === 'device.cfg'));
+  const shipped = await call('GET', template);
+  assert.is(shipped.status, 200);
+  assert.is(shipped.body.own, false);
+  const first = await call('POST', template, { source: `${shipped.body.source}## tenant 1\n` });
+  assert.is(first.status, 200);
+  assert.is((await call('POST', template, { source: `${shipped.body.source}## tenant 2\n` })).status, 200);
+  const model = await call('POST', template, { source: `${shipped.body.source}## model\n`, model: 'T46U' });
+  assert.equal([model.status, model.body.scope], [200, { level: 'model', model: 'T46U' }]);
+  assert.is((await call('GET', `${template}?model=T46U`)).body.own, true);
+  const device = await call('POST', template, { source: `${shipped.body.source}## desk\n`, device: hotDesk });
+  assert.equal([device.status, device.body.scope.level], [200, 'device']);
+  assert.is((await call('GET', `${template}?device=${hotDesk}`)).status, 200);
+  const restored = await call('POST', `${template}/restore`, { revision: first.body.revisions[0].id });
+  assert.is(restored.status, 200);
+  assert.is(restored.body.revisions[0].restoredFrom, first.body.revisions[0].id);
+  assert.equal((await call('POST', `${template}/merge`, { model: 'T46U' })).body, { text: null, conflicts: [] }, 'nothing shipped changed');
+  assert.is((await call('POST', `${template}/resync`, { model: 'T46U' })).status, 202);
+  const reset = await call('POST', `${template}/reset`, { device: hotDesk });
+  assert.equal([reset.status, reset.body.own], [200, false]);
+  assert.is((await call('POST', template, { source: '{{#each}}', model: 'T46U' })).status, 422);
+  assert.is((await call('GET', '/api/v1/templates/yealink/nope.cfg')).status, 404);
+  assert.is((await call('GET', `${template}?device=HD9999`)).status, 404);
+
   // Occupancy, as JSON and as CSV.
   const occupancy = await call('GET', '/api/v1/occupancy');
   assert.is(occupancy.status, 200);
