@@ -305,3 +305,16 @@ export const TenantTokenBody = z
   })
   .strict();
 export type TenantTokenBody = z.infer<typeof TenantTokenBody>;
+
+/** A console account of a tenant made through the API: its name, password and role. */
+export const AdminCreateBody = z
+  .object({
+    username: z.string().regex(/^[a-z0-9._-]{2,32}$/, 'use 2 to 32 lower-case letters, digits or . _ -'),
+    password: z.string().min(10, 'use at least 10 characters').max(256),
+    role: z.enum(['admin', 'helpdesk']),
+  })
+  .strict();
+export type AdminCreateBody = z.infer<typeof AdminCreateBody>;
+
+/** A console account's new password. */
+export const AdminPasswordBody = z.object({ password: z.string().min(10, 'use at least 10 characters').max(256) }).strict();

@@ -1,4 +1,4 @@
-import type { ApiTokenRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
+import type { AdminRow, ApiTokenRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
 import type { TenantOverview } from '../domain/overview.ts';
@@ -195,5 +195,18 @@ export function presentTenantRecord(t: TenantRow) {
 
 /** An API token without its value (only a hash of it is kept). */
 export function presentApiToken(t: ApiTokenRow) {
-  return { id: t.id, name: t.name, role: t.role, createdBy: t.createdBy, createdAt: t.createdAt.toISOString(), revokedAt: iso(t.revokedAt) };
+  return {
+    id: t.id,
+    name: t.name,
+    role: t.role,
+    createdBy: t.createdBy,
+    createdAt: t.createdAt.toISOString(),
+    lastUsedAt: iso(t.lastUsedAt),
+    revokedAt: iso(t.revokedAt),
+  };
+}
+
+/** A console account as the API answers it: never its password hash. */
+export function presentAdmin(a: AdminRow) {
+  return { id: a.id, username: a.username, role: a.role, createdAt: a.createdAt.toISOString() };
 }

@@ -1,13 +1,24 @@
 import Router, { type RouterContext } from '@koa/router';
 import type { Middleware } from 'koa';
 import type { DeviceRow } from '../../db/schema.ts';
-import { apiTokenPrincipal, createTenantToken, listTenantTokens, revokeTenantToken } from '../../domain/admins.ts';
+import {
+  apiTokenPrincipal,
+  createManagedAdmin,
+  createTenantToken,
+  deleteAdmin,
+  listAdmins,
+  listTenantTokens,
+  resetAdminPassword,
+  revokeTenantToken,
+} from '../../domain/admins.ts';
 import type { Actor } from '../../domain/deps.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { dialCode } from '../../domain/featureCodes.ts';
 import { isRefused, login, logout } from '../../domain/hotdesk.ts';
 import {
+  AdminCreateBody,
+  AdminPasswordBody,
   CodeBody,
   DeviceCreateBody,
   DeviceUpdateBody,
@@ -28,6 +39,7 @@ import { createTenant, findActiveTenantBySlug, getTenant, listActiveTenants, upd
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
 import { readBody, readChanges } from '../../edge/body.ts';
 import {
+  presentAdmin,
   presentApiToken,
   presentDevice,
   presentOpenSession,
@@ -40,10 +52,17 @@ import {
   presentUser,
 } from '../../edge/presenters.ts';
 import { Conflict, NotFound, UnknownTenant } from '../../errors.ts';
-import { requireBearer } from '../auth.ts';
+import { principalOf, requireBearer } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { loginRefusalError } from '../refusals.ts';
 import { type Access, allow, ownTenant, tenantBySlug, tenantOf } from '../tenancy.ts';
+
+/** A console account's id from the path; anything else is an account not found. */
+const adminId = (ctx: RouterContext): number => {
+  const id = Number(ctx.params.id);
+  if (!Number.isSafeInteger(id)) throw NotFound(`admin ${ctx.params.id}`);
+  return id;
+};
 
 const actorOf = (ctx: RouterContext): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
 
@@ -70,7 +89,7 @@ export function apiRouters(deps: AppDeps): Router[] {
   return [tenantsRouter(deps), tenantScopedRouter(deps, '/api/v1/tenants/:tenant', tenantBySlug(deps)), tenantScopedRouter(deps, '/api/v1', ownTenant(deps))];
 }
 
-const bearer = (deps: AppDeps) => requireBearer(deps.adminToken, async (token) => await apiTokenPrincipal(deps.domain.db, token));
+const bearer = (deps: AppDeps) => requireBearer(deps.adminToken, async (token) => await apiTokenPrincipal(deps.domain.db, token, deps.domain.now()));
 
 /** Each handler validates, calls one domain function and presents the result, in the tenant resolved for it. */
 function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middleware): Router {
@@ -304,6 +323,31 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
     const id = Number(ctx.params.id);
     if (!Number.isSafeInteger(id)) throw NotFound(`API token ${ctx.params.id}`);
     await revokeTenantToken(domain.db, domain.now(), actorOf(ctx), tenantId(ctx), id);
+    ctx.status = 204;
+  });
+
+  // --- the tenant's console accounts (its admins' and the provider's to manage)
+
+  route.get('/admins', 'admin', async (ctx) => {
+    ctx.body = (await listAdmins(domain.db, tenantId(ctx))).map(presentAdmin);
+  });
+
+  route.post('/admins', 'admin', async (ctx) => {
+    const body = await readBody(ctx, AdminCreateBody);
+    const row = await createManagedAdmin(domain.db, domain.now(), principalOf(ctx), actorOf(ctx), tenantId(ctx), body);
+    ctx.status = 201;
+    ctx.body = presentAdmin(row);
+  });
+
+  /** A new password for an account; its console sessions end. */
+  route.post('/admins/:id/password', 'admin', async (ctx) => {
+    const { password } = await readBody(ctx, AdminPasswordBody);
+    const row = await resetAdminPassword(domain.db, domain.now(), principalOf(ctx), tenantId(ctx), adminId(ctx), password, actorOf(ctx));
+    ctx.body = presentAdmin(row);
+  });
+
+  route.delete('/admins/:id', 'admin', async (ctx) => {
+    await deleteAdmin(domain.db, domain.now(), principalOf(ctx), tenantId(ctx), adminId(ctx), actorOf(ctx));
     ctx.status = 204;
   });
 
