@@ -155,14 +155,14 @@ function reader<F extends string>(at: Record<F, number>, cells: readonly string[
   };
 }
 
-/** The problem an input has against the domain's schema, or null. */
+/** The problem an input has against the domain's schema, or null; the field named as the sheet's column (display_name). */
 function schemaProblem(check: () => unknown): string | null {
   try {
     check();
     return null;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    return err.message;
+    return err.message.replace(/^[a-z]+(?:[A-Z][a-z]*)+(?=[:.])/, (field) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
   }
 }
 

@@ -181,6 +181,7 @@ Imports('a user sheet changes users by extension, keys included; the seated user
     ['101', 'User 101', 'blf:103:Carol|speed:0612345678:Mobile', ''],
     ['102', 'Bob', 'blf:101:Alice', 'pw-102'],
     ['103', 'Cas', 'dial:1:x', 'pw'],
+    ['104', '', '', 'pw'],
   ]);
   assert.equal(
     plan.rows.map((r) => [r.change?.kind ?? null, r.change?.kind === 'update' ? r.change.fields : [], r.problem]),
@@ -188,9 +189,10 @@ Imports('a user sheet changes users by extension, keys included; the seated user
       ['update', ['keys'], null],
       ['create', [], null],
       [null, [], 'keys: key 1 “dial:1:x” must be type:value:label with type blf, speed or line'],
+      [null, [], 'display_name: must not be empty'],
     ],
   );
-  assert.equal(await applyUserImport(f.deps, f.tenantId, 4, ACTOR, plan, true), { created: 1, updated: 1, unchanged: 0, skipped: 1 });
+  assert.equal(await applyUserImport(f.deps, f.tenantId, 4, ACTOR, plan, true), { created: 1, updated: 1, unchanged: 0, skipped: 2 });
   const alice = (await listUsers(f.deps.db, f.tenantId)).find((u) => u.extension === '101');
   assert.equal(
     (await keysOf(f.deps.db, alice?.id ?? 0)).map((k) => [k.type, k.value, k.label]),
