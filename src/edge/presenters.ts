@@ -1,4 +1,4 @@
-import type { AdminRow, ApiTokenRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
+import type { AdminRow, ApiTokenRow, AuditEventRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
 import type { TenantOverview } from '../domain/overview.ts';
@@ -209,4 +209,19 @@ export function presentApiToken(t: ApiTokenRow) {
 /** A console account as the API answers it: never its password hash. */
 export function presentAdmin(a: AdminRow) {
   return { id: a.id, username: a.username, role: a.role, createdAt: a.createdAt.toISOString() };
+}
+
+/** An audit event as the API answers it: its detail as the object it was recorded as. */
+export function presentAuditEvent(e: AuditEventRow) {
+  return {
+    id: e.id,
+    at: e.at.toISOString(),
+    actor: e.actor,
+    action: e.action,
+    method: e.method,
+    deviceMac: e.deviceMac,
+    idleAccount: e.idleAccount,
+    userExtension: e.userExtension,
+    detail: JSON.parse(e.detail) as unknown,
+  };
 }

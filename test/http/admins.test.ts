@@ -54,4 +54,25 @@ Admins('a tenant admin token lists, creates, resets and deletes accounts, audite
   );
 });
 
+Admins('the audit log a page at a time with the total, filtered as the console filters it, named tokens and all', async ({ t }) => {
+  const script = as(t, (await t.api('POST', '/api/v1/tokens', { name: 'hr-sync', role: 'admin' })).body.token);
+  for (const extension of ['201', '202', '203']) await script('POST', '/api/v1/users', { extension, displayName: `User ${extension}`, sipPassword: 'pw' });
+  await t.api('PATCH', '/api/v1/users/201', { displayName: 'Renamed' });
+  const page = await t.api('GET', '/api/v1/audit?action=user&limit=2&offset=1');
+  assert.is(page.status, 200);
+  assert.equal([page.body.total, page.body.limit, page.body.offset, page.body.events.length], [4, 2, 1, 2]);
+  assert.equal(
+    page.body.events.map((e: { actor: string; action: string; userExtension: string }) => [e.actor, e.action, e.userExtension]),
+    [
+      ['api:hr-sync', 'user.created', '203'],
+      ['api:hr-sync', 'user.created', '202'],
+    ],
+  );
+  const changed = (await t.api('GET', '/api/v1/audit?action=user.updated')).body.events[0];
+  assert.equal(changed.detail, { fields: ['displayName'] }, 'the detail as an object, not a string of JSON');
+  assert.is((await t.api('GET', '/api/v1/audit?actor=api:hr-sync')).body.total, 3, 'the three users it added');
+  assert.is((await t.api('GET', '/api/v1/audit?limit=501')).status, 400);
+  assert.is((await t.api('GET', '/api/v1/audit?from=yesterday')).status, 400);
+});
+
 Admins.run();

@@ -58,6 +58,7 @@ const TENANT_CASES: Record<string, Case> = {
   'POST /tokens': { request: () => ({ path: '/tokens', body: { name: 'front desk', role: 'helpdesk' } }), allowed: 201 },
   'DELETE /tokens/:id': { request: (fx) => ({ path: `/tokens/${fx.spareTokenId}` }), allowed: 204 },
   'GET /admins': { request: () => ({ path: '/admins' }), allowed: 200 },
+  'GET /audit': { request: () => ({ path: '/audit?action=user&limit=5' }), allowed: 200 },
   'POST /admins': { request: () => ({ path: '/admins', body: { username: 'role-check', password: 'role-check-pass', role: 'helpdesk' } }), allowed: 201 },
   'POST /admins/:id/password': { request: (fx) => ({ path: `/admins/${fx.spareAdminId}/password`, body: { password: 'another-pass-1' } }), allowed: 200 },
   'DELETE /admins/:id': { request: (fx) => ({ path: `/admins/${fx.spareAdminId}` }), allowed: 204 },

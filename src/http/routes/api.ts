@@ -11,6 +11,7 @@ import {
   resetAdminPassword,
   revokeTenantToken,
 } from '../../domain/admins.ts';
+import { countAudit, listAudit } from '../../domain/audit.ts';
 import type { Actor } from '../../domain/deps.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
@@ -19,6 +20,7 @@ import { isRefused, login, logout } from '../../domain/hotdesk.ts';
 import {
   AdminCreateBody,
   AdminPasswordBody,
+  AuditQuery,
   CodeBody,
   DeviceCreateBody,
   DeviceUpdateBody,
@@ -30,6 +32,7 @@ import {
   TenantTokenBody,
   UserCreateBody,
   UserUpdateBody,
+  validate,
 } from '../../domain/inputs.ts';
 import { getDevice, getUser } from '../../domain/lookup.ts';
 import { tenantOverviews } from '../../domain/overview.ts';
@@ -41,6 +44,7 @@ import { readBody, readChanges } from '../../edge/body.ts';
 import {
   presentAdmin,
   presentApiToken,
+  presentAuditEvent,
   presentDevice,
   presentOpenSession,
   presentSession,
@@ -283,6 +287,14 @@ function tenantScopedRouter(deps: AppDeps, prefix: string, resolveTenant: Middle
       ...(outcome.triesLeft === undefined ? {} : { triesLeft: outcome.triesLeft }),
       ...(outcome.lockedUntil === undefined ? {} : { lockedUntil: outcome.lockedUntil.toISOString() }),
     };
+  });
+
+  /** The audit log, newest first, a page at a time with the total of the whole filter (the console's Audit page). */
+  route.get('/audit', 'admin', async (ctx) => {
+    const { limit, offset, from, to, ...rest } = validate(AuditQuery, ctx.query);
+    const filter = { ...rest, ...(from === undefined ? {} : { from: new Date(from) }), ...(to === undefined ? {} : { to: new Date(to) }) };
+    const [total, events] = [await countAudit(domain.db, tenantId(ctx), filter), await listAudit(domain.db, tenantId(ctx), { ...filter, limit, offset })];
+    ctx.body = { total, limit, offset, events: events.map(presentAuditEvent) };
   });
 
   route.get('/hotdesk/sessions', 'helpdesk', async (ctx) => {
