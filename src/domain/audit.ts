@@ -37,6 +37,8 @@ export async function recordAudit(db: Db, tenantId: number, at: Date, actor: Act
 export const AUDIT_ACTIONS: Readonly<Record<string, string>> = {
   'hotdesk.login': 'Logged in at a desk',
   'hotdesk.logout': 'Logged out of a desk',
+  'hotdesk.login_failed': 'Login refused',
+  'hotdesk.locked': 'Logins locked after wrong PINs',
   'user.created': 'User added',
   'user.updated': 'User changed',
   'user.deleted': 'User deleted',

@@ -36,15 +36,15 @@ Audit('pages come newest first from the database, with the total of the whole fi
   assert.is(await countAudit(db, f.tenantId + 1000, {}), 0, 'another tenant sees none');
 });
 
-/** Every `action: '…'` recorded under src/. */
+/** Every action named under src/: a quoted `group.name` of an audit group, a file name (`device.cfg`) aside. */
 function recordedActions(dir: string): string[] {
+  const groups = Object.keys(AUDIT_ACTION_GROUPS).join('|');
+  const named = new RegExp(`'((?:${groups})\\.[a-z_]+)'`, 'g');
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return recordedActions(path);
     if (!path.endsWith('.ts')) return [];
-    const text = readFileSync(path, 'utf8');
-    if (!text.includes('recordAudit')) return [];
-    return [...text.matchAll(/action: '([a-z_]+\.[a-z_]+)'/g)].map((m) => m[1] ?? '');
+    return [...readFileSync(path, 'utf8').matchAll(named)].map((m) => m[1] ?? '').filter((a) => !/\.(cfg|xml|htm|css|boot)$/.test(a));
   });
 }
 
