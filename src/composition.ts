@@ -102,7 +102,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     notifier = await createSipNotifier({
       port: config.sipPort,
       ...(config.sipTlsCa === null ? {} : { tls: { ca: config.sipTlsCa } }),
-      advertiseHost: new URL(config.baseUrl).hostname.replace(/^\[|\]$/g, ''),
+      advertiseHost: config.sipHost,
       log: sipLog,
       ...(options.sipTimers === undefined ? {} : { timers: options.sipTimers }),
     });
@@ -125,6 +125,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     // Phones are handed the URL they reach hotprov at (the HTTPS one whenever hotprov has it): their tenant's, else the instance's.
     config,
     cacheMegabytes: config.cacheMegabytes,
+    // On several nodes a device read is a round trip: each node keeps copies, dropped by the change feed.
+    copyDevices: database.dialect === 'postgres',
     adapters,
     templates,
     log,
@@ -217,9 +219,9 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   );
   const deps: AppDeps = {
     readiness,
-    onTenantChanged: async () => {
+    onTenantChanged: async (tenantId) => {
       await jobs?.reschedule();
-      await cluster.tenantChanged();
+      await cluster.tenantChanged(tenantId);
       // A tenant's base URL changed: its phones are registered again with their redirect services, now.
       void redirects.rebaseIfMoved().then((moved) => (moved > 0 ? redirects.retryDue() : undefined));
     },

@@ -46,6 +46,11 @@ export interface Config {
   readonly https: HttpsConfig | null;
   /** HOTPROV_SIP_PORT: UDP port check-sync NOTIFYs leave from, IPv4 and IPv6 (default 5060, 0 = any free port). */
   readonly sipPort: number;
+  /**
+   * HOTPROV_SIP_HOST: the host name or IP this node's NOTIFYs name in Via and Contact (default: the host of
+   * HOTPROV_BASE_URL). Behind a load balancer the base URL is the balancer's; each node names itself here.
+   */
+  readonly sipHost: string;
   /** Default registrar of the default tenant; a tenant's own settings override it. */
   readonly registrar: {
     /** HOTPROV_SIP_REGISTRAR: host name or IP of the PBX (default: the host of HOTPROV_BASE_URL). */
@@ -263,6 +268,7 @@ const VARIABLES = {
   HOTPROV_ADMIN_PASSWORD: secret(10),
   HOTPROV_BASE_URL: baseUrl,
   HOTPROV_SIP_PORT: port(5060, { allowZero: true }),
+  HOTPROV_SIP_HOST: optionalText,
   HOTPROV_SIP_TLS_CA: certificateFile,
   HOTPROV_SIP_REGISTRAR: optionalText,
   HOTPROV_SIP_REGISTRAR_PORT: port(5060),
@@ -338,6 +344,10 @@ export function loadConfig(env: Env): Config {
   if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(registrarHost)) {
     problems.push(`HOTPROV_SIP_REGISTRAR=${JSON.stringify(registrarHost)} is not a host name or IP address`);
   }
+  const sipHost = (v.HOTPROV_SIP_HOST ?? hostOf(baseUrl)).replace(/^\[|\]$/g, '');
+  if (!/^[A-Za-z0-9.-]+$|^[0-9A-Fa-f:.]+$/.test(sipHost)) {
+    problems.push(`HOTPROV_SIP_HOST=${JSON.stringify(sipHost)} is not a host name or IP address`);
+  }
 
   // A PostgreSQL URL names a server and a database; anything else is a SQLite file path.
   const dbEngine = /^postgres(ql)?:/i.test(v.HOTPROV_DB) ? 'postgres' : 'sqlite';
@@ -361,6 +371,7 @@ export function loadConfig(env: Env): Config {
     phoneBaseUrl,
     https,
     sipPort: v.HOTPROV_SIP_PORT,
+    sipHost,
     registrar: Object.freeze({ host: registrarHost, port: v.HOTPROV_SIP_REGISTRAR_PORT, transport: v.HOTPROV_SIP_TRANSPORT }),
     sipTlsCa: v.HOTPROV_SIP_TLS_CA,
     syncFetchTimeoutSeconds: v.HOTPROV_SYNC_FETCH_TIMEOUT,

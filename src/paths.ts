@@ -13,4 +13,5 @@ export const PATHS = {
   migrations: join(ROOT, 'src', 'db', 'migrations'),
   consoleViews: join(ROOT, 'src', 'console', 'views'),
   consoleCss: join(ROOT, 'src', 'console', 'assets', 'console.css'),
+  packageJson: join(ROOT, 'package.json'),
 } as const;

@@ -23,6 +23,17 @@ Config('the base URL loses its trailing slash and the registrar follows it unles
   assert.is(config.registrar.host, 'pbx.example.com');
 });
 
+Config("HOTPROV_SIP_HOST: what a node's NOTIFYs name in Via and Contact, the base URL's host unless set", () => {
+  assert.is(loadConfig({ HOTPROV_BASE_URL: 'https://prov.example.com' }).sipHost, 'prov.example.com');
+  assert.is(loadConfig({ HOTPROV_BASE_URL: 'http://[fd00::5]:8080' }).sipHost, 'fd00::5');
+  // Behind a load balancer: the base URL is the balancer's, each node names its own address.
+  assert.is(loadConfig({ HOTPROV_BASE_URL: 'https://prov.example.com', HOTPROV_SIP_HOST: '10.0.0.12' }).sipHost, '10.0.0.12');
+  assert.throws(
+    () => loadConfig({ HOTPROV_SIP_HOST: 'node one' }),
+    (err: Error) => /HOTPROV_SIP_HOST/.test(err.message),
+  );
+});
+
 Config('HOTPROV_SIP_PORT 0 means any free port', () => {
   assert.is(loadConfig({ HOTPROV_SIP_PORT: '0' }).sipPort, 0);
 });

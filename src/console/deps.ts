@@ -12,11 +12,12 @@ export interface ConsoleDeps {
   readonly domain: DomainDeps;
   /** What a device's page shows: the files it would get, and a summary of its profile. */
   readonly provisioning: Pick<Provisioning, 'summary' | 'renderDeviceFiles'>;
-  readonly resync: Pick<Resync, 'latest'>;
+  /** The re-sync of a device: its latest job; a reboot or a check-sync sent again because an admin asked. */
+  readonly resync: Pick<Resync, 'latest' | 'reboot' | 'resend'>;
   readonly adapters: readonly VendorAdapter[];
   readonly templates: TemplateStore;
   /** Called after the tenant's settings changed (the automatic-logout schedule may have). */
-  readonly onTenantChanged: () => Promise<void>;
+  readonly onTenantChanged: (tenantId: number) => Promise<void>;
   /** The tenant the console acts on, with its settings as they are now. */
   readonly tenant: () => Promise<TenantSettings>;
 }

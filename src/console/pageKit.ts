@@ -13,8 +13,19 @@ import type { Views } from './views.ts';
 /** The session cookie. */
 export const SESSION_COOKIE = 'hotprov_session';
 
-/** A date as the console shows it: `2026-03-02 09:00` (UTC), blank for none. */
-export const when = (d: Date | null | undefined) => (d == null ? '' : d.toISOString().replace('T', ' ').slice(0, 16));
+/** A date as the console shows it, its time zone said: `2026-03-02 09:00 UTC`, blank for none. */
+export const when = (d: Date | null | undefined) => (d == null ? '' : `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`);
+
+/** How long ago, as people say it: `just now`, `5 min ago`, `3 h ago`, `2 days ago`; blank for none. */
+export function ago(d: Date | null | undefined, now: Date): string {
+  if (d == null) return '';
+  const minutes = Math.floor((now.getTime() - d.getTime()) / 60_000);
+  if (minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}
 
 /** Cookies are Secure whenever the request came over HTTPS (directly, or through a proxy hotprov trusts). */
 export const cookieOptions = (ctx: RouterContext) => ({ httpOnly: true, secure: ctx.secure, path: '/console' });
@@ -52,6 +63,7 @@ const can = (p: Principal) => {
     secrets: canSeeSecrets(p),
     templates: may('GET /console/templates'),
     audit: may('GET /console/audit'),
+    occupancy: may('GET /console/occupancy'),
     settings: may('GET /console/settings'),
     admins: may('GET /console/admins'),
     tenants: canManageTenants(p) && may('GET /console/tenants'),

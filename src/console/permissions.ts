@@ -14,6 +14,7 @@ const RANK: Record<Role, number> = { helpdesk: 1, admin: 2, provider: 3 };
  */
 export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /console/assets/console.css': 'open',
+  'GET /console/assets/icon.svg': 'open',
   'GET /console/login': 'open',
   'POST /console/login': 'open',
   'POST /console/logout': 'helpdesk',
@@ -34,6 +35,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/devices/:device/unclaim': 'admin',
   'POST /console/devices/:device/web-password': 'admin',
   'POST /console/devices/:device/delete': 'admin',
+  'GET /console/devices/:device/file': 'helpdesk',
+  'POST /console/devices/:device/reboot': 'admin',
+  'POST /console/devices/:device/resync': 'admin',
+  'POST /console/bulk/devices': 'admin',
   'POST /console/import/devices': 'admin',
 
   'GET /console/users': 'helpdesk',
@@ -42,6 +47,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/users': 'admin',
   'POST /console/users/:extension': 'admin',
   'POST /console/users/:extension/pin': 'admin',
+  'POST /console/users/:extension/delete': 'admin',
+  'POST /console/pins': 'admin',
   'POST /console/import/users': 'admin',
 
   // Templates are per tenant: an admin's save changes only its own tenant's phones (the no-bleed tests check it).
@@ -52,6 +59,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/templates/:vendor/:name/restore/:id': 'admin',
   'POST /console/templates/:vendor/:name/reset': 'admin',
   'POST /console/templates/:vendor/:name/reprovision': 'admin',
+
+  // Who sat where and for how long: a facilities report with people in it, so an admin's.
+  'GET /console/occupancy': 'admin',
+  'GET /console/occupancy.csv': 'admin',
 
   'GET /console/audit': 'admin',
   'GET /console/audit.csv': 'admin',

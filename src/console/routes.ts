@@ -5,6 +5,7 @@ import { adminPages } from './pages/admins.ts';
 import { auditPages } from './pages/audit.ts';
 import { boardPage } from './pages/board.ts';
 import { devicePages } from './pages/devices.ts';
+import { occupancyPages } from './pages/occupancy.ts';
 import { sessionPages } from './pages/session.ts';
 import { settingsPages } from './pages/settings.ts';
 import { templatePages } from './pages/templates.ts';
@@ -25,6 +26,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   devicePages(router, kit);
   userPages(router, kit);
   templatePages(router, kit);
+  occupancyPages(router, kit);
   auditPages(router, kit);
   settingsPages(router, kit);
   adminPages(router, kit);

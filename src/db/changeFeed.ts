@@ -6,7 +6,8 @@ import type { Logger } from '../log.ts';
 /*
  * The change feed between hotprov nodes sharing one PostgreSQL (issue 16): a node that changed what phones get says
  * so with a NOTIFY on channel `hotprov_changes`; every other node hears it on one dedicated listening connection and
- * drops what it kept (rendered files, ETags, tenant settings) or confirms a re-sync. Notices are JSON naming their
+ * drops what it kept (rendered files, ETags, tenant settings) or confirms a re-sync. The database itself sends one kind,
+ * `deviceRows` from `database` (a trigger on devices), which every node hears. Notices are JSON naming their
  * sender; a node ignores its own and logs and ignores what does not parse. Long device lists are split so each
  * payload stays under PostgreSQL's 8000-byte limit, never dropping an id. When the listening connection errors or
  * ends, or stops answering a periodic `SELECT 1` (a network cut would otherwise lose notices without a word), the
@@ -25,6 +26,11 @@ export const MAX_PAYLOAD_BYTES = 7900;
 export type ChangeNotice =
   /** These devices' files changed (a login, a logout, an edit): drop their rendered files and ETags. */
   | { readonly kind: 'devices'; readonly deviceIds: readonly number[] }
+  /**
+   * These devices' rows changed in a column a phone's fetch reads (credentials, access, profile): drop the copies of
+   * them. Sent by the database itself (a trigger, migration 0002 of PostgreSQL), from `database`, to every node.
+   */
+  | { readonly kind: 'deviceRows'; readonly deviceIds: readonly number[] }
   /** A tenant's settings or templates changed: drop all its files and its settings. */
   | { readonly kind: 'tenant'; readonly tenantId: number }
   /** A phone fetched this revision from the sending node: the node that sent its NOTIFY confirms the re-sync. */
@@ -37,6 +43,7 @@ const sender = { from: z.string().min(1).max(64) };
 /** A payload as it travels: the notice and the node that sent it. */
 const payloadSchema = z.discriminatedUnion('kind', [
   z.object({ ...sender, kind: z.literal('devices'), deviceIds: z.array(id).min(1) }),
+  z.object({ ...sender, kind: z.literal('deviceRows'), deviceIds: z.array(id).min(1) }),
   z.object({ ...sender, kind: z.literal('tenant'), tenantId: id }),
   z.object({ ...sender, kind: z.literal('served'), deviceId: id, etag: z.string().min(1).max(256) }),
   z.object({ ...sender, kind: z.literal('all') }),
@@ -60,6 +67,8 @@ export interface ChangeFeedOptions {
   readonly log: Logger;
   /** A notice from another node. A throw or rejection is logged, the feed goes on. */
   readonly onNotice: (notice: ChangeNotice, from: string) => void | Promise<void>;
+  /** The listening connection is lost: from now until `onGap`, notices are missed; nothing kept may be trusted. */
+  readonly onLost?: () => void;
   /** Listening again after a lost connection: notices may have been missed, drop every cache. */
   readonly onGap: () => void;
   /** Waits between reconnection attempts: the first, doubled after each failure up to the last. */
@@ -85,8 +94,8 @@ export interface ChangeFeed {
  * many as it takes, every id in exactly one of them.
  */
 export function noticePayloads(notice: ChangeNotice, nodeId: string): string[] {
-  if (notice.kind !== 'devices') return [JSON.stringify({ from: nodeId, ...notice })];
-  const envelope = (deviceIds: readonly number[]) => JSON.stringify({ from: nodeId, kind: 'devices', deviceIds });
+  if (notice.kind !== 'devices' && notice.kind !== 'deviceRows') return [JSON.stringify({ from: nodeId, ...notice })];
+  const envelope = (deviceIds: readonly number[]) => JSON.stringify({ from: nodeId, kind: notice.kind, deviceIds });
   const emptyBytes = Buffer.byteLength(envelope([]));
   const payloads: string[] = [];
   let chunk: number[] = [];
@@ -219,6 +228,11 @@ export async function createChangeFeed(options: ChangeFeedOptions): Promise<Chan
     client.end().catch(() => {});
     if (closed) return;
     log.warn('database', 'change feed: lost the listening connection, reconnecting', { err: err ?? 'connection ended' });
+    try {
+      options.onLost?.();
+    } catch (failure) {
+      log.error('database', 'change feed: dropping caches after a lost connection failed', { err: failure });
+    }
     scheduleReconnect();
   };
 

@@ -161,6 +161,8 @@ export interface ConsoleSession {
 export interface Flash {
   readonly notice?: string;
   readonly error?: string;
+  /** A refused form's fields as they were typed, to fill it in again (never a form with a secret in it). */
+  readonly form?: Readonly<Record<string, string>>;
 }
 
 export interface SignInDeps {

@@ -89,7 +89,7 @@ export async function findDeviceByMac(db: Db, mac: Mac): Promise<DeviceRow | und
  * last recorded of it, and what its profile is built from when the file must be rendered. Two thirds of the
  * row's columns: reading all of them (claim, activation and redirect state included) took most of a 304's time.
  */
-const phoneColumnsOf = perTables(({ devices }) => ({
+export const phoneColumnsOf = perTables(({ devices }) => ({
   id: devices.id,
   tenantId: devices.tenantId,
   mac: devices.mac,

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type Db, dialectOf, perTables, returnedRow, type Tables, tablesOf } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import type { DeviceRow, SessionRow, UserKeyRow, UserRow } from '../db/schema.ts';
@@ -140,4 +140,34 @@ export async function closeSession(tx: Db, tenantId: number, now: Date, actor: A
     userExtension: user?.extension ?? null,
     detail: { reason, sessionId: session.id, minutes: Math.round((now.getTime() - session.startedAt.getTime()) / 60000) },
   });
+}
+
+/**
+ * Who opened each of these sessions, as the audit log named them (`api:<token name>`, `admin:<name>`), by session id:
+ * the login's audit event has the session's device and start time. One query for all of them.
+ */
+export async function sessionOpeners(db: Db, tenantId: number, sessions: readonly OpenSession[]): Promise<Map<number, string>> {
+  const { auditEvents } = tablesOf(db);
+  if (sessions.length === 0) return new Map();
+  const events = await db
+    .select({ actor: auditEvents.actor, deviceMac: auditEvents.deviceMac, at: auditEvents.at })
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.tenantId, tenantId),
+        eq(auditEvents.action, 'hotdesk.login'),
+        inArray(auditEvents.deviceMac, [...new Set(sessions.map((s) => s.device.mac))]),
+        inArray(
+          auditEvents.at,
+          [...new Set(sessions.map((s) => s.session.startedAt.getTime()))].map((t) => new Date(t)),
+        ),
+      ),
+    );
+  const actorAt = new Map(events.map((e) => [`${e.deviceMac} ${e.at.getTime()}`, e.actor]));
+  const openers = new Map<number, string>();
+  for (const s of sessions) {
+    const actor = actorAt.get(`${s.device.mac} ${s.session.startedAt.getTime()}`);
+    if (actor !== undefined) openers.set(s.session.id, actor);
+  }
+  return openers;
 }

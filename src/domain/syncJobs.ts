@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, isNull, lt, lte, or, type SQLWrapper, sql } from 'drizzle-orm';
 import { type Db, perTables, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import type { SyncJobRow } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
@@ -94,10 +94,38 @@ export async function noteSyncError(db: Db, id: number, error: string): Promise<
   await db.update(syncJobs).set({ error }).where(whileOpen(db, id));
 }
 
+/**
+ * The NOTIFY of an open job could not be sent (nowhere to send it, the connection or the PBX refused): failed at
+ * once, with the reason, and tried again at `retryAt`. `sentAt` goes back to null: nothing left, which is how the
+ * console tells "could not be sent" from "the phone did not answer". Audited once per job, as failSyncJob does.
+ */
+export async function failSyncUnsent(
+  db: Db,
+  job: SyncJobRow,
+  failure: { readonly at: Date; readonly error: string; readonly retryAt: Date | null; readonly idleAccount: string | null },
+): Promise<void> {
+  const { syncJobs } = tablesOf(db);
+  await writeTransaction(db, async (tx) => {
+    const failed = await tx
+      .update(syncJobs)
+      .set({ state: 'failed', sentAt: null, failedAt: failure.at, error: failure.error, retryAt: failure.retryAt })
+      .where(whileOpen(tx, job.id))
+      .returning({ id: syncJobs.id });
+    if (failed.length > 0 && job.failedAt === null) {
+      await recordAudit(tx, job.tenantId, failure.at, RESYNC_ACTOR, {
+        action: 'sync.failed',
+        deviceMac: job.deviceMac,
+        idleAccount: failure.idleAccount,
+        detail: { reason: job.reason, mode: job.mode, target: job.target, error: failure.error, retryAt: failure.retryAt?.toISOString() ?? null },
+      });
+    }
+  });
+}
+
 /** A NOTIFY that cannot be sent at all, now or on a retry (nowhere to send it): failed at once, with the reason. */
 export async function markSyncUndeliverable(db: Db, id: number, at: Date, error: string): Promise<void> {
   const { syncJobs } = tablesOf(db);
-  await db.update(syncJobs).set({ state: 'failed', failedAt: at, error }).where(whileOpen(db, id));
+  await db.update(syncJobs).set({ state: 'failed', sentAt: null, failedAt: at, error }).where(whileOpen(db, id));
 }
 
 /**
@@ -204,4 +232,18 @@ export async function countFailedResyncsByTenant(db: Db): Promise<{ readonly ten
       ),
     )
     .groupBy(syncJobs.tenantId);
+}
+
+/**
+ * For lists of devices that show each one's re-sync: its latest job, to left-join beside the device (`on`), the table
+ * to select it from, and the condition "its latest job failed". One correlated look-up per device (sync_jobs_device
+ * covers it), never every job read.
+ */
+export function latestSyncJobBeside(db: Db, deviceId: SQLWrapper) {
+  const { syncJobs } = tablesOf(db);
+  return {
+    table: syncJobs,
+    on: eq(syncJobs.id, sql`(select max(newest.id) from ${syncJobs} as newest where newest.device_id = ${deviceId})`),
+    failed: eq(syncJobs.state, 'failed'),
+  };
 }

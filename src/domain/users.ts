@@ -2,7 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Db, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import { preparedOnce } from '../db/prepared.ts';
 import type { UserKeyRow, UserRow } from '../db/schema.ts';
-import { Conflict, UnknownExtension } from '../errors.ts';
+import { BadRequest, Conflict, UnknownExtension } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import { assertPinAllowed, generatePin, hashSecret } from './credentials.ts';
 import type { Actor, DomainDeps } from './deps.ts';
@@ -222,6 +222,66 @@ export async function issuePin(deps: DomainDeps, tenantId: number, pinMinLength:
   await updateUser(deps, tenantId, pinMinLength, actor, extension, { pin });
   return pin;
 }
+
+/** A PIN issued to one user: readable only in the answer that issued it. */
+export interface IssuedPin {
+  readonly extension: string;
+  readonly displayName: string;
+  readonly pin: string;
+}
+
+/** How many PINs are hashed at once: each is a scrypt on the thread pool, which phone logins share. */
+const HASHES_AT_ONCE = 4;
+
+/**
+ * Gives each of these users a new random PIN, all in one transaction (all or none), and returns the PINs: the
+ * only time they are readable. No phone file holds a PIN, so no phone is re-provisioned.
+ * @param extensions the users, or `without_pin` for every user of the tenant who has none.
+ * @throws AppError unknown_extension (404) for an extension the tenant does not have; bad_request (400) for none.
+ */
+export async function issuePins(
+  deps: DomainDeps,
+  tenantId: number,
+  pinMinLength: number,
+  actor: Actor,
+  extensions: readonly string[] | 'without_pin',
+): Promise<IssuedPin[]> {
+  const { users } = tablesOf(deps.db);
+  const all = await listUsers(deps.db, tenantId);
+  const chosen =
+    extensions === 'without_pin'
+      ? all.filter((u) => u.pinHash === null)
+      : [...new Set(extensions)].map((extension) => all.find((u) => u.extension === extension) ?? throwUnknown(extension));
+  if (chosen.length === 0) throw BadRequest(extensions === 'without_pin' ? 'every user has a PIN already' : 'no user was chosen');
+  const issued = chosen.map((u) => ({
+    id: u.id,
+    extension: u.extension,
+    displayName: u.displayName,
+    pin: generatePin(u.extension, Math.max(pinMinLength, 4)),
+  }));
+  const hashes: string[] = [];
+  for (let i = 0; i < issued.length; i += HASHES_AT_ONCE) {
+    hashes.push(...(await Promise.all(issued.slice(i, i + HASHES_AT_ONCE).map((u) => hashSecret(u.pin)))));
+  }
+  const now = deps.now();
+  await writeTransaction(deps.db, async (tx) => {
+    for (const [i, u] of issued.entries()) {
+      const changed = await tx
+        .update(users)
+        .set({ pinHash: hashes[i] ?? null })
+        .where(and(eq(users.tenantId, tenantId), eq(users.id, u.id)))
+        .returning({ id: users.id });
+      // Deleted since the list was read: the whole batch is refused rather than half handed out.
+      if (changed.length === 0) throw UnknownExtension(u.extension);
+      await recordAudit(tx, tenantId, now, actor, { action: 'user.updated', userExtension: u.extension, detail: { fields: ['pin'], bulk: true } });
+    }
+  });
+  return issued.map(({ extension, displayName, pin }) => ({ extension, displayName, pin }));
+}
+
+const throwUnknown = (extension: string): never => {
+  throw UnknownExtension(extension);
+};
 
 /** Deletes a user, logging them out first so their phone goes idle. */
 export async function deleteUser(deps: DomainDeps, tenantId: number, actor: Actor, extension: string): Promise<UserRow> {

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { AdminRow, ApiTokenRow, AuditEventRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
@@ -5,12 +6,26 @@ import type { TenantOverview } from '../domain/overview.ts';
 import type { OpenSession } from '../domain/sessions.ts';
 import type { DeviceSummary } from '../provisioning/preview.ts';
 import { phoneState } from '../sync/phoneState.ts';
+import type {
+  AccessView,
+  AdminView,
+  ApiTokenView,
+  AuditEventView,
+  DeviceView,
+  SessionView,
+  SyncView,
+  TenantOverviewView,
+  TenantRecordView,
+  TenantSummaryView,
+  TenantView,
+  UserView,
+} from './views.ts';
 
 /** JSON shapes of the API. Secrets (SIP passwords, PIN hashes, the relay secret) never appear in them. */
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-export function presentUser(user: UserRow, keys: readonly UserKeyRow[]) {
+export function presentUser(user: UserRow, keys: readonly UserKeyRow[]): z.output<typeof UserView> {
   return {
     extension: user.extension,
     displayName: user.displayName,
@@ -27,7 +42,7 @@ export function presentUser(user: UserRow, keys: readonly UserKeyRow[]) {
  * The re-sync of a device's last change: queued, sent, answered (with the phone's status), fetched or
  * failed; a failed one says why and when it is tried again (`retryAt`).
  */
-export function presentSync(job: SyncJobRow | undefined) {
+export function presentSync(job: SyncJobRow | undefined): z.output<typeof SyncView> | null {
   if (job === undefined) return null;
   return {
     state: job.state,
@@ -50,7 +65,7 @@ export function presentSync(job: SyncJobRow | undefined) {
  * Whether the phone proved it is this phone, and who claimed it: what an admin looks at before approving.
  * Never the credentials, the activation code or the web password.
  */
-export function presentAccess(device: DeviceRow) {
+export function presentAccess(device: DeviceRow): z.output<typeof AccessView> {
   return {
     state: device.access,
     claim:
@@ -64,7 +79,12 @@ export function presentAccess(device: DeviceRow) {
   };
 }
 
-export function presentDevice(device: DeviceRow, seated: UserRow | undefined, provisioning: DeviceSummary, sync: SyncJobRow | undefined) {
+export function presentDevice(
+  device: DeviceRow,
+  seated: UserRow | undefined,
+  provisioning: DeviceSummary,
+  sync: SyncJobRow | undefined,
+): z.output<typeof DeviceView> {
   return {
     mac: formatMac(device.mac as Mac),
     vendor: device.vendor,
@@ -86,8 +106,8 @@ export function presentDevice(device: DeviceRow, seated: UserRow | undefined, pr
         ? null
         : { at: device.lastSeenAt.toISOString(), ip: device.lastSeenIp, userAgent: device.lastUserAgent, firmware: device.firmware },
     profile: provisioning.mode,
-    files: provisioning.files,
-    warnings: provisioning.warnings,
+    files: [...provisioning.files],
+    warnings: [...provisioning.warnings],
     sync: presentSync(sync),
     redirect: {
       status: device.redirectStatus,
@@ -101,7 +121,7 @@ export function presentDevice(device: DeviceRow, seated: UserRow | undefined, pr
   };
 }
 
-export function presentSession(session: SessionRow, device: DeviceRow, user: UserRow, sync: SyncJobRow | undefined) {
+export function presentSession(session: SessionRow, device: DeviceRow, user: UserRow, sync: SyncJobRow | undefined): z.output<typeof SessionView> {
   return {
     id: session.id,
     device: { mac: formatMac(device.mac as Mac), idleAccount: device.idleAccount, label: device.label },
@@ -117,7 +137,7 @@ export function presentOpenSession(open: OpenSession, sync: SyncJobRow | undefin
   return presentSession(open.session, open.device, open.user, sync);
 }
 
-export function presentTenant(t: TenantRow) {
+export function presentTenant(t: TenantRow): z.output<typeof TenantView> {
   return {
     name: t.name,
     registrarHost: t.registrarHost,
@@ -125,7 +145,7 @@ export function presentTenant(t: TenantRow) {
     registrarTransport: t.registrarTransport,
     loginCode: t.loginCode,
     logoutCode: t.logoutCode,
-    emergencyNumbers: JSON.parse(t.emergencyNumbers) as unknown,
+    emergencyNumbers: JSON.parse(t.emergencyNumbers) as string[],
     extensionMinDigits: t.extensionMinDigits,
     extensionMaxDigits: t.extensionMaxDigits,
     pinMinLength: t.pinMinLength,
@@ -159,7 +179,7 @@ export function presentTenant(t: TenantRow) {
     ntpServer: t.ntpServer,
     phoneLanguage: t.phoneLanguage,
     voicemailNumber: t.voicemailNumber,
-    codecs: t.codecs === null ? null : (JSON.parse(t.codecs) as unknown),
+    codecs: t.codecs === null ? null : (JSON.parse(t.codecs) as string[]),
     srtp: t.srtp,
     // The provider's quotas (null: no limit); a tenant admin sees them, only the provider changes them.
     maxDevices: t.maxDevices,
@@ -170,12 +190,12 @@ export function presentTenant(t: TenantRow) {
 }
 
 /** A tenant in the provider's list. */
-export function presentTenantSummary(t: TenantRow) {
+export function presentTenantSummary(t: TenantRow): z.output<typeof TenantSummaryView> {
   return { slug: t.slug, name: t.name, maxDevices: t.maxDevices, maxUsers: t.maxUsers, baseUrl: t.baseUrl, createdAt: t.createdAt.toISOString() };
 }
 
 /** A tenant's figures in the provider's overview (`overview` of each tenant in `GET /api/v1/tenants`). */
-export function presentTenantOverview(o: TenantOverview) {
+export function presentTenantOverview(o: TenantOverview): z.output<typeof TenantOverviewView> {
   return {
     devices: o.devices,
     maxDevices: o.maxDevices,
@@ -189,12 +209,12 @@ export function presentTenantOverview(o: TenantOverview) {
 }
 
 /** A tenant as the provider reads it: its slug and settings (never a stored secret). */
-export function presentTenantRecord(t: TenantRow) {
+export function presentTenantRecord(t: TenantRow): z.output<typeof TenantRecordView> {
   return { slug: t.slug, ...presentTenant(t), createdAt: t.createdAt.toISOString() };
 }
 
 /** An API token without its value (only a hash of it is kept). */
-export function presentApiToken(t: ApiTokenRow) {
+export function presentApiToken(t: ApiTokenRow): z.output<typeof ApiTokenView> {
   return {
     id: t.id,
     name: t.name,
@@ -207,12 +227,12 @@ export function presentApiToken(t: ApiTokenRow) {
 }
 
 /** A console account as the API answers it: never its password hash. */
-export function presentAdmin(a: AdminRow) {
+export function presentAdmin(a: AdminRow): z.output<typeof AdminView> {
   return { id: a.id, username: a.username, role: a.role, createdAt: a.createdAt.toISOString() };
 }
 
 /** An audit event as the API answers it: its detail as the object it was recorded as. */
-export function presentAuditEvent(e: AuditEventRow) {
+export function presentAuditEvent(e: AuditEventRow): z.output<typeof AuditEventView> {
   return {
     id: e.id,
     at: e.at.toISOString(),
@@ -222,6 +242,6 @@ export function presentAuditEvent(e: AuditEventRow) {
     deviceMac: e.deviceMac,
     idleAccount: e.idleAccount,
     userExtension: e.userExtension,
-    detail: JSON.parse(e.detail) as unknown,
+    detail: JSON.parse(e.detail) as Record<string, unknown>,
   };
 }

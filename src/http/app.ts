@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import Koa from 'koa';
+import { answerIcon } from '../console/icon.ts';
 import { consoleRouter } from '../console/routes.ts';
 import { AppError, storageConflict } from '../errors.ts';
 import { clientCertificateState } from './clientCertificate.ts';
 import type { AppDeps } from './deps.ts';
 import { healthRoutes } from './health.ts';
+import { openApiRouter } from './openapi.ts';
 import { activationRouter } from './routes/activation.ts';
-import { apiRouters } from './routes/api.ts';
+import { apiApplication } from './routes/api.ts';
 import { phoneRouter } from './routes/phones.ts';
 import { screenRouter } from './routes/screens.ts';
 
@@ -58,7 +60,7 @@ export function createApp(deps: AppDeps): Koa {
         // A person in a browser gets a page, not JSON.
         const message = (known?.message ?? 'Something went wrong; the server log says what.').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
         ctx.type = 'text/html; charset=utf-8';
-        ctx.body = `<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/console/assets/console.css"><main><h1>${ctx.status}</h1><p class="error">${message}</p><p><a href="/console/">Back to the console</a></p></main>`;
+        ctx.body = `<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/console/assets/console.css"><link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml"><main><h1>${ctx.status}</h1><p class="error">${message}</p><p><a href="/console/">Back to the console</a></p></main>`;
         return;
       }
       ctx.type = 'application/json';
@@ -99,7 +101,8 @@ export function createApp(deps: AppDeps): Koa {
     });
   });
 
-  const apis = apiRouters(deps);
+  const api = apiApplication(deps);
+  const apiDocument = openApiRouter(api.operations);
   const consolePages = consoleRouter(deps);
   const screens = screenRouter(deps);
   const activation = activationRouter(deps);
@@ -109,9 +112,16 @@ export function createApp(deps: AppDeps): Koa {
     methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'this path does not take that method'),
     notImplemented: () => new AppError(501, 'not_implemented', 'hotprov does not implement that method'),
   };
+  // Browsers ask every site for its icon here: the console's, before the phones' paths take it for a file name.
+  app.use(async function favicon(ctx, next) {
+    if (ctx.path === '/favicon.ico' && (ctx.method === 'GET' || ctx.method === 'HEAD')) answerIcon(ctx);
+    else await next();
+  });
   // Phones first: their paths are one file name (at the root or under /prov/), and a boot storm is all phones.
   app.use(phones.routes()).use(phones.allowedMethods(methods));
-  for (const api of apis) app.use(api.routes()).use(api.allowedMethods(methods));
+  // The API's document before its routers, which take every other /api/v1 path for theirs (and want a token).
+  app.use(apiDocument.routes()).use(apiDocument.allowedMethods(methods));
+  for (const router of api.routers) app.use(router.routes()).use(router.allowedMethods(methods));
   app.use(consolePages.routes()).use(consolePages.allowedMethods(methods));
   app.use(async function home(ctx, next) {
     if (ctx.path === '/' && ctx.method === 'GET') ctx.redirect('/console/');

@@ -21,7 +21,7 @@ export interface AppDeps {
   readonly log: Logger;
   readonly adminToken: string;
   /** Called after the tenant's settings changed (the automatic-logout schedule may have). */
-  readonly onTenantChanged: () => Promise<void>;
+  readonly onTenantChanged: (tenantId: number) => Promise<void>;
   /** The default tenant, with its settings as they are now: where the provider acts at plain `/api/v1/…`. */
   readonly tenant: () => Promise<TenantSettings>;
   /** A tenant's settings as they are now (a phone's: its device's tenantId); undefined for no such tenant. */

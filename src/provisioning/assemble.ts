@@ -1,11 +1,12 @@
 import type { Db } from '../db/client.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { recordAudit } from '../domain/audit.ts';
-import type { PhoneDevice } from '../domain/lookup.ts';
+import { findPhoneByMac, type PhoneDevice } from '../domain/lookup.ts';
 import type { InstanceDefaults } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
 import type { DeviceProfile, VendorAdapter } from '../vendors/types.ts';
 import { createBootstrapFiles } from './bootstrap.ts';
+import { createDeviceCopies } from './deviceCopies.ts';
 import { createFetchRecords, type Revision } from './fetchRecords.ts';
 import { createRequestGuard, type GuardPolicy } from './guard.ts';
 import { createPhoneFetch } from './phoneFetch.ts';
@@ -46,6 +47,11 @@ export interface ProvisioningDeps {
   readonly defaultTenantId: () => number;
   /** How often a phone waiting for its activation asks again, in seconds. */
   readonly bootstrapPollSeconds?: number;
+  /**
+   * Whether this node keeps copies of the devices phones fetch for (PostgreSQL: a read is a round trip). The change
+   * feed must then drop them (forgetDeviceRows, trustDeviceCopies).
+   */
+  readonly copyDevices?: boolean;
 }
 
 const PHONE = { name: 'phone' };
@@ -57,7 +63,8 @@ const PHONE = { name: 'phone' };
 export function createProvisioning(deps: ProvisioningDeps) {
   const rendering = createRendering(deps);
   const cache = createRenderCache(deps.cacheMegabytes);
-  const records = createFetchRecords(deps);
+  const devices = createDeviceCopies({ read: (mac) => findPhoneByMac(deps.db, mac), keep: deps.copyDevices === true });
+  const records = createFetchRecords({ ...deps, onRecorded: devices.recorded });
   const bootstrap = createBootstrapFiles({
     rendering,
     decoyBaseUrl: deps.config.phoneBaseUrl,
@@ -89,6 +96,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     rendering,
     cache,
     records,
+    devices,
     bootstrap,
     userAgents: createUserAgentReader(deps.adapters),
     guard,
@@ -109,8 +117,15 @@ export function createProvisioning(deps: ProvisioningDeps) {
     invalidate(deviceIds: readonly number[]): void {
       for (const id of deviceIds) cache.forget(id);
     },
-    /** Forgets every rendered file. */
-    invalidateAll: (): void => cache.forgetAll(),
+    /** Forgets every rendered file and every copy of a device. */
+    invalidateAll(): void {
+      cache.forgetAll();
+      devices.forgetAll();
+    },
+    /** These devices' rows changed (credentials, access, profile columns): this node's copies of them go. */
+    forgetDeviceRows: (deviceIds: readonly number[]): void => devices.forget(deviceIds),
+    /** Whether changes are being heard (the change feed is listening): copies of devices are kept and used only then. */
+    trustDeviceCopies: (listening: boolean): void => devices.trust(listening),
     /** Forgets the rendered files of a tenant's devices, and its shared files: one of its templates changed. */
     invalidateTenant(tenantId: number): void {
       cache.forgetTenant(tenantId);
@@ -125,6 +140,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
      */
     async refreshDevice(device: DeviceRow): Promise<RefreshedProfile> {
       cache.forget(device.id);
+      const ticket = cache.ticket();
       const adapter = rendering.adapterOf(device);
       const profile = await rendering.profileOf(adapter, device);
       let main: Revision | null = null;
@@ -133,6 +149,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
         const plan = file === null || file.mac === null ? null : adapter.planDeviceFile(file, profile);
         if (file === null || plan === null) continue;
         const kept = cache.keep(
+          ticket,
           device.id,
           device.tenantId,
           file.kind,

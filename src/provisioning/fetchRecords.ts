@@ -3,6 +3,7 @@ import { type DeviceSeen, recordFetches, seenIsNews } from '../domain/devices.ts
 import type { PhoneDevice } from '../domain/lookup.ts';
 import type { Logger } from '../log.ts';
 import type { DeviceProfile } from '../vendors/types.ts';
+import type { RecordedColumns } from './deviceCopies.ts';
 
 /** A device's main file as rendered now: its ETag, and the account in it (what the phone will register with). */
 export interface Revision {
@@ -13,6 +14,8 @@ export interface Revision {
 export interface FetchRecordsDeps {
   readonly db: Db;
   readonly log: Logger;
+  /** Told what is now recorded of a device (queued to be written): a node's copy of the device follows it. */
+  readonly onRecorded?: (deviceId: number, columns: RecordedColumns) => void;
 }
 
 /** How soon records that could not be written (disk full, database locked) are tried again without a new fetch. */
@@ -95,7 +98,9 @@ export function createFetchRecords(deps: FetchRecordsDeps) {
           ? device
           : { lastSeenAt: pending.at, lastSeenIp: pending.ip, lastUserAgent: pending.userAgent, firmware: pending.firmware ?? device.firmware };
       if (!seenIsNews(last, seen, SEEN_INTERVAL_MS)) return;
-      pendingSeen.set(device.id, { ...seen, firmware: seen.firmware ?? pending?.firmware ?? null });
+      const firmware = seen.firmware ?? pending?.firmware ?? null;
+      pendingSeen.set(device.id, { ...seen, firmware });
+      deps.onRecorded?.(device.id, { lastSeenAt: seen.at, lastSeenIp: seen.ip, lastUserAgent: seen.userAgent, firmware: firmware ?? device.firmware });
       scheduleWrites();
     },
 
@@ -104,7 +109,10 @@ export function createFetchRecords(deps: FetchRecordsDeps) {
       if (recordedEtag(device) === revision.etag) return;
       // A revision queued earlier in this turn and already overtaken goes; the one on record may be right again.
       if (device.servedEtag === revision.etag) pendingServed.delete(device.id);
-      else pendingServed.set(device.id, revision);
+      else {
+        pendingServed.set(device.id, revision);
+        deps.onRecorded?.(device.id, { servedEtag: revision.etag });
+      }
       scheduleWrites();
     },
 

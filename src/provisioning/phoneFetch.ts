@@ -9,6 +9,7 @@ import { storageConflict } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { BootstrapProfile, FileMatch, VendorAdapter } from '../vendors/types.ts';
 import type { BootstrapFiles } from './bootstrap.ts';
+import type { DeviceCopies } from './deviceCopies.ts';
 import type { FetchRecords, Revision } from './fetchRecords.ts';
 import type { RequestGuard } from './guard.ts';
 import { type FileAnswer, fileFromText, type RenderCache } from './renderCache.ts';
@@ -89,6 +90,8 @@ export interface PhoneFetchDeps {
   readonly rendering: Rendering;
   readonly cache: RenderCache;
   readonly records: FetchRecords;
+  /** The devices by MAC: this node's copies (PostgreSQL), or the database. */
+  readonly devices: DeviceCopies;
   readonly bootstrap: BootstrapFiles;
   readonly userAgents: UserAgentReader;
   /** The budget of failed requests per source address. */
@@ -227,7 +230,11 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
       : { ...fileFromText(adapter.contentType, rendering.render(device.tenantId, adapter, plan, device.model)), bootstrap: true };
   };
 
-  const serveDeviceFile = async (request: PhoneFetch, matches: readonly [VendorAdapter, FileMatch][]): Promise<PhoneAnswer> => {
+  /**
+   * A device's own file. `trustCopy`: the device may come from this node's copy; whatever a copy cannot decide (a
+   * refusal, a claim, a render) starts over with the device read from the database.
+   */
+  const serveDeviceFile = async (request: PhoneFetch, matches: readonly [VendorAdapter, FileMatch][], trustCopy = true): Promise<PhoneAnswer> => {
     const mac = matches[0]?.[1].mac;
     if (mac === null || mac === undefined) return NOT_FOUND;
     // A blocked address is refused whatever it asks, unless the request proves it is the phone: a phone behind
@@ -242,10 +249,16 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     const certified = request.certificateMacs?.includes(mac) === true;
     if (request.certificateMacs !== null && !certified) return blocked() ?? refuseMismatch(request, mac, 'certificate_mac', request.certificateMacs);
 
-    // The one read of the device for this fetch: proof, records and, on a miss, the profile come from it.
-    let device = await findPhoneByMac(deps.db, mac);
+    // Before anything is read: a render made from reads older than a change is not kept.
+    const ticket = cache.ticket();
+    // The one read of the device for this fetch (none with a copy): proof, records and, on a miss, the profile come from it.
+    const found = trustCopy ? await deps.devices.find(mac) : { device: await deps.devices.read(mac), copy: false };
+    const fromDatabase = () => serveDeviceFile(request, matches, false);
+    let device = found.device;
     const match = device === undefined ? undefined : matches.find(([adapter]) => adapter.id === device?.vendor);
     if (device === undefined || match === undefined || (!certified && !credentialsMatch(request.credentials, device))) {
+      // Credentials may have changed since the copy: only the database refuses.
+      if (found.copy) return await fromDatabase();
       const refused = blocked();
       if (refused !== null) return refused;
       // Who has not proven anything is answered by what the request shows, never by what is enrolled.
@@ -257,6 +270,7 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     const [adapter, file] = match;
 
     if (device.access !== 'active' && device.retiredAt === null) {
+      if (found.copy) return await fromDatabase();
       // Credentials the phone did not get from a bootstrap file came from its redirect service: a claim.
       const row = await claimByProof(claimDeps, device.id, claimantOf(adapter, request), certified ? 'certificate' : 'redirect');
       if (row.access !== device.access) cache.forget(device.id);
@@ -276,10 +290,13 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     }
     let served = cache.file(device.id, file.kind);
     if (served === undefined) {
+      // A render answers from the database: the device as it is now, not as copied.
+      if (found.copy) return await fromDatabase();
       const profile = await rendering.profileOf(adapter, device);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
       served = cache.keep(
+        ticket,
         device.id,
         device.tenantId,
         file.kind,
@@ -302,8 +319,12 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
   const sharedFileTenant = async (request: PhoneFetch): Promise<{ readonly tenantId: number; readonly proven: boolean }> => {
     const named = request.credentials === null ? null : macOfProvisioningUsername(request.credentials.username);
     const mac = named ?? (request.certificateMacs?.length === 1 ? (request.certificateMacs[0] ?? null) : null);
-    const device = mac === null ? undefined : await findPhoneByMac(deps.db, mac);
-    const proven = device !== undefined && (request.certificateMacs?.includes(device.mac as Mac) === true || credentialsMatch(request.credentials, device));
+    const provenBy = (device: PhoneDevice | undefined): device is PhoneDevice =>
+      device !== undefined && (request.certificateMacs?.includes(device.mac as Mac) === true || credentialsMatch(request.credentials, device));
+    const found = mac === null ? { device: undefined, copy: false } : await deps.devices.find(mac);
+    // A copy that does not prove it is asked again of the database: the credentials may be newer than the copy.
+    const device = found.copy && !provenBy(found.device) && mac !== null ? await deps.devices.read(mac) : found.device;
+    const proven = provenBy(device);
     // Credentials that prove nothing count against the address, as they do on a device's own file.
     if (!proven && request.credentials !== null) guard.fail(request.ip);
     return proven ? { tenantId: device.tenantId, proven } : { tenantId: deps.defaultTenantId(), proven };

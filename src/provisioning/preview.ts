@@ -9,6 +9,9 @@ export interface DeviceSummary {
   readonly files: readonly string[];
   /** Keys that do not fit, a MAC that does not look like the vendor's, … */
   readonly warnings: readonly string[];
+  /** The model and where the keys of this profile land on it (the console's picture of the phone). */
+  readonly model: DeviceProfile['device']['model'];
+  readonly layout: DeviceProfile['layout'];
 }
 
 /** What an admin should look at in a device's profile: keys that do not fit, a MAC that does not look like the vendor's. */
@@ -34,7 +37,13 @@ export function createPreview(deps: { readonly rendering: Rendering }) {
     async summary(device: DeviceRow): Promise<DeviceSummary> {
       const adapter = rendering.adapterOf(device);
       const profile = await rendering.profileOf(adapter, device);
-      return { mode: profile.mode, files: adapter.deviceFiles(profile.device.mac, profile.device.model), warnings: warningsOf(adapter, device, profile) };
+      return {
+        mode: profile.mode,
+        files: adapter.deviceFiles(profile.device.mac, profile.device.model),
+        warnings: warningsOf(adapter, device, profile),
+        model: profile.device.model,
+        layout: profile.layout,
+      };
     },
 
     /**
@@ -59,7 +68,13 @@ export function createPreview(deps: { readonly rendering: Rendering }) {
         const file = adapter.matchPath(name);
         if (file === null) continue;
         const plan = file.mac === null ? adapter.planSharedFile(file, actual.baseUrl) : adapter.planDeviceFile(file, profile);
-        if (plan !== null) out.push({ name, body: rendering.render(device.tenantId, adapter, plan, device.model), contentType: adapter.contentType });
+        if (plan === null) continue;
+        out.push({
+          name,
+          body: rendering.render(device.tenantId, adapter, plan, device.model),
+          contentType: adapter.contentType,
+          template: { name: plan.template, level: rendering.levelOf(device.tenantId, adapter, plan, device.model) },
+        });
       }
       return out;
     },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { DeviceProfile } from '../vendors/types.ts';
+import { createForgetClock } from './forgetClock.ts';
 import type { RenderedText } from './skeletons.ts';
 
 /** A file as a phone is sent it: its revision (ETag), its type, and its bytes, made when they are sent. */
@@ -106,6 +107,14 @@ export function createRenderCache(megabytes = 64) {
   const shared = new Map<string, FileAnswer>();
   /** The tenant of each device with something kept: a template change forgets its tenant's files without a database read. */
   const tenantOf = new Map<number, number>();
+  /** A render that read the database before its device's files were forgotten is answered, not kept. */
+  const clock = createForgetClock();
+  const forgetDevice = (deviceId: number) => {
+    bodies.delete(deviceId);
+    for (const etags of currentEtags.values()) etags.delete(deviceId);
+    tenantOf.delete(deviceId);
+    clock.forgot(deviceId);
+  };
 
   return {
     /** The ETag of the device's file of this kind as last rendered, while nothing changed it. */
@@ -118,10 +127,25 @@ export function createRenderCache(megabytes = 64) {
       return kept?.find((f) => f.fileKind === kind);
     },
 
-    /** A device file just rendered, kept for the next fetches (a 304 needs just its ETag). */
-    keep(deviceId: number, tenantId: number, kind: string, contentType: string, file: RenderedText, account: DeviceProfile['account']): DeviceFile {
-      tenantOf.set(deviceId, tenantId);
+    /** Taken before the reads a render is made from: keep() then knows whether they may be stale. */
+    ticket: (): number => clock.ticket(),
+
+    /**
+     * A device file just rendered, kept for the next fetches (a 304 needs just its ETag); not kept when the device's
+     * files were forgotten after `ticket` was taken (the render may have read what the change replaced).
+     */
+    keep(
+      ticket: number,
+      deviceId: number,
+      tenantId: number,
+      kind: string,
+      contentType: string,
+      file: RenderedText,
+      account: DeviceProfile['account'],
+    ): DeviceFile {
       const kept = new KeptFile(kind, contentType, file, account);
+      if (!clock.current(deviceId, ticket)) return kept;
+      tenantOf.set(deviceId, tenantId);
       const others = filesOf(bodies.peek(deviceId)).filter((f) => f.fileKind !== kind);
       // An entry is replaced whole, so its size is counted again.
       bodies.set(deviceId, others.length === 0 ? kept : [...others, kept]);
@@ -140,20 +164,13 @@ export function createRenderCache(megabytes = 64) {
     },
 
     /** Forgets a device's files and ETags: its profile changed. */
-    forget(deviceId: number): void {
-      bodies.delete(deviceId);
-      for (const etags of currentEtags.values()) etags.delete(deviceId);
-      tenantOf.delete(deviceId);
-    },
+    forget: forgetDevice,
 
     /** Forgets a tenant's files, its devices' and its shared ones: one of its templates changed. */
     forgetTenant(tenantId: number): void {
-      for (const [deviceId, owner] of tenantOf) {
-        if (owner !== tenantId) continue;
-        bodies.delete(deviceId);
-        for (const etags of currentEtags.values()) etags.delete(deviceId);
-        tenantOf.delete(deviceId);
-      }
+      for (const [deviceId, owner] of tenantOf) if (owner === tenantId) forgetDevice(deviceId);
+      // A render of the tenant's device under way has no entry yet, so no tenant to be found by.
+      clock.forgotAll();
       for (const key of shared.keys()) if (key.startsWith(`${tenantId}/`)) shared.delete(key);
     },
 
@@ -163,6 +180,7 @@ export function createRenderCache(megabytes = 64) {
       currentEtags.clear();
       shared.clear();
       tenantOf.clear();
+      clock.forgotAll();
     },
   };
 }

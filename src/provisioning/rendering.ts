@@ -8,7 +8,7 @@ import { escapeContext } from '../vendors/escape.ts';
 import type { DeviceProfile, RenderPlan, VendorAdapter } from '../vendors/types.ts';
 import { buildDeviceProfile, type ProfileDevice } from './profile.ts';
 import type { RenderedText } from './skeletons.ts';
-import type { TemplateStore } from './templates.ts';
+import type { TemplateLevel, TemplateStore } from './templates.ts';
 
 export interface RenderingDeps {
   readonly db: Db;
@@ -26,6 +26,8 @@ export interface RenderedFile {
   readonly name: string;
   readonly body: string;
   readonly contentType: string;
+  /** The vendor template it is rendered from (`device.cfg`), and which version of it (previews only). */
+  readonly template?: { readonly name: string; readonly level: TemplateLevel };
 }
 
 /** The adapter's own name of a device's main file, the one holding its account. */
@@ -106,6 +108,10 @@ export function createRendering(deps: RenderingDeps) {
      */
     renderFile(tenantId: number, adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): RenderedText {
       return deps.templates.renderFile(tenantId, adapter.id, plan.template, model, plan.context, adapter.escape);
+    },
+    /** Which version of a plan's template a tenant's phone of this model gets (see TemplateStore.levelOf). */
+    levelOf(tenantId: number, adapter: VendorAdapter, plan: RenderPlan, model: string | undefined): TemplateLevel {
+      return deps.templates.levelOf(tenantId, adapter.id, plan.template, model);
     },
     // ---- end of the calls into the renderer ----
   };

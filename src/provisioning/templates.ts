@@ -45,7 +45,15 @@ export interface TemplateStore {
   setOverride(tenantId: number, vendor: string, name: string, source: string | null): void;
   /** Told after every setOverride, with its tenant, so files rendered with the old text are forgotten. */
   onChange(listener: (tenantId: number) => void): void;
+  /** Which version a tenant's phone of this model is rendered from: as `render` resolves it. */
+  levelOf(tenantId: number | null, vendor: string, name: string, model: string | undefined): TemplateLevel;
 }
+
+/**
+ * Where a phone's file comes from: the model's own file on disk (`<name>.<MODEL>.hbs`), the tenant's saved version
+ * of the vendor template, or the template as shipped.
+ */
+export type TemplateLevel = 'model' | 'tenant' | 'shipped';
 
 /**
  * A Handlebars environment of its own (never the global one) with HTML escaping off, because phone files are
@@ -147,6 +155,10 @@ export function createTemplateStore(dir: string = TEMPLATES_DIR): TemplateStore 
     return { key, template, splittable: !unsplittable.has(key) };
   };
   return {
+    levelOf(tenantId, vendor, name, model) {
+      if (model !== undefined && compiled.has(`${vendor}/${name}.${model}`)) return 'model';
+      return tenantId !== null && overrides.get(tenantId)?.has(`${vendor}/${name}`) === true ? 'tenant' : 'shipped';
+    },
     render(tenantId, vendor, name, model, context) {
       return resolve(tenantId, vendor, name, model).template(context);
     },

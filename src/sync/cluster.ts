@@ -22,8 +22,8 @@ import type { Resync } from './resync.ts';
 export interface Cluster {
   /** Tells the other nodes that these devices' files changed (after the transaction committed). */
   devicesChanged(change: ProfileChange): Promise<void>;
-  /** Tells the other nodes that a tenant's settings changed: they drop what they kept of every tenant. */
-  tenantChanged(): Promise<void>;
+  /** Tells the other nodes that a tenant's settings changed (or it was made or deleted): they drop what they kept of it. */
+  tenantChanged(tenantId: number): Promise<void>;
   /** A phone fetched a revision of its main file that was news: the node waiting for it may be another. */
   served(deviceId: number, etag: string): void;
   /** Runs `work` on one node at a time: started when this node leads, stopped when it no longer does. */
@@ -87,6 +87,9 @@ export async function joinCluster(deps: ClusterDeps): Promise<Cluster> {
       case 'devices':
         provisioning.invalidate(notice.deviceIds);
         return;
+      case 'deviceRows':
+        provisioning.forgetDeviceRows(notice.deviceIds);
+        return;
       case 'tenant':
         forgetTenantSettings(db);
         provisioning.invalidateTenant(notice.tenantId);
@@ -108,9 +111,15 @@ export async function joinCluster(deps: ClusterDeps): Promise<Cluster> {
     listenOn: { connectionString: deps.url },
     log,
     onNotice,
+    onLost: () => {
+      // Until it listens again, a change elsewhere goes unheard: no copy of a device is trusted meanwhile.
+      provisioning.trustDeviceCopies(false);
+      dropEverything();
+    },
     onGap: () => {
       log.warn('database', 'the change feed was interrupted: every rendered file is dropped');
       dropEverything();
+      provisioning.trustDeviceCopies(true);
     },
   });
   const publish = async (notice: ChangeNotice | readonly ChangeNotice[]) => {
@@ -134,7 +143,7 @@ export async function joinCluster(deps: ClusterDeps): Promise<Cluster> {
   let leadership: Leadership | null = null;
   return {
     devicesChanged: (change) => publish({ kind: 'devices', deviceIds: change.deviceIds }),
-    tenantChanged: () => publish({ kind: 'all' }),
+    tenantChanged: (tenantId) => publish({ kind: 'tenant', tenantId }),
     served(deviceId, etag) {
       if (servedThisTurn.length === 0) setImmediate(publishServed);
       servedThisTurn.push({ kind: 'served', deviceId, etag });

@@ -5,6 +5,7 @@ import { findDeviceById } from '../domain/lookup.ts';
 import {
   dropSyncRetry,
   failSyncJob,
+  failSyncUnsent,
   findLatestSyncJob,
   findSyncJob,
   listOverdueSyncJobIds,
@@ -12,7 +13,6 @@ import {
   markSyncAnswered,
   markSyncFetched,
   markSyncSent,
-  markSyncUndeliverable,
   noteSyncError,
   openSyncJob,
   requeueFailedSyncJob,
@@ -118,11 +118,8 @@ export async function createResync(deps: ResyncDeps) {
       if (tenant === undefined || tenant.notifyMode === 'direct') {
         const target = directTarget(device, account, tenant);
         if (target === null || deps.direct === null) {
-          // Nothing to send to, now or on a retry: failed at once, with the reason, rather than `sent` until the time-out.
-          const error = deps.direct === null ? 'no SIP port to send from' : 'no contact, configured contact or address is known for this phone';
-          await markSyncUndeliverable(deps.db, job.id, deps.now(), error);
-          if (waiting.get(device.id)?.id === job.id) waiting.delete(device.id);
-          deps.log.warn('sip', 're-sync failed', { mac: device.mac, reason: job.reason, error });
+          // Nothing to send to: failed at once, with the reason, rather than `sent` until the time-out.
+          await unsent(job, device, deps.direct === null ? 'no SIP port to send from' : 'no contact, configured contact or address is known for this phone');
           return;
         }
         const credentials =
@@ -131,7 +128,10 @@ export async function createResync(deps: ResyncDeps) {
             : { username: device.idleAccount, password: device.idlePassword };
         const notify: NotifyTarget = { ...target, event, credentials };
         const result = await deps.direct.send(notify);
-        if (result.status === null) {
+        if (result.status === null && result.transmissions === 0) {
+          // The connection (TCP, TLS) could not be made: nothing reached the phone.
+          await unsent(job, device, `${target.transport.toUpperCase()} to ${uriHost(target.host)}:${target.port}: ${result.reason}`);
+        } else if (result.status === null) {
           const over = target.transport === 'udp' ? `${result.transmissions} transmissions` : `${target.transport.toUpperCase()}: ${result.reason}`;
           await noteSyncError(deps.db, job.id, `no answer from ${uriHost(target.host)}:${target.port} (${over})`);
         } else {
@@ -153,10 +153,23 @@ export async function createResync(deps: ResyncDeps) {
               event,
             );
       if (result.ok) await markSyncAnswered(deps.db, job.id, deps.now(), { statusCode: null, error: null });
-      else await noteSyncError(deps.db, job.id, `the PBX refused: ${result.message}`);
+      else await unsent(job, device, `the PBX refused: ${result.message}`);
     } catch (err) {
-      await noteSyncError(deps.db, job.id, (err as Error).message);
+      // The relay could not be reached or signed in to (or the sender broke): nothing left.
+      await unsent(job, device, (err as Error).message);
     }
+  };
+
+  /**
+   * A NOTIFY that could not be sent: failed at once with the reason (not `sent` until the time-out), and tried
+   * again at the next retry time; the phone's own fetch of the revision still completes it.
+   */
+  const unsent = async (job: SyncJobRow, device: DeviceRow, error: string): Promise<void> => {
+    const at = deps.now();
+    const retryAt = deps.policy.nextRetry(await findTenant(deps.db, device.tenantId), at);
+    await failSyncUnsent(deps.db, job, { at, error, retryAt, idleAccount: device.idleAccount });
+    if (waiting.get(device.id)?.id === job.id) waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: true });
+    deps.log.warn('sip', 're-sync failed', { mac: device.mac, reason: job.reason, error, retryAt: retryAt.toISOString() });
   };
 
   const track = (work: Promise<void>): Promise<void> => {
@@ -242,6 +255,26 @@ export async function createResync(deps: ResyncDeps) {
         return null;
       }
       return queue(current, revision, 'reboot', event, true);
+    },
+
+    /**
+     * Tells the phone again to re-provision because an admin asked ("send again"): the vendor's check-sync event,
+     * sent whether or not the phone already has its current revision.
+     * @returns the job, or null when the profile cannot be rendered or the vendor is unknown.
+     */
+    async resend(device: DeviceRow): Promise<SyncJobRow | null> {
+      const event = adapterOf(device)?.checkSyncEvent;
+      if (event === undefined) return null;
+      await deps.provisioning.flush();
+      const current = (await findDeviceById(deps.db, device.id)) ?? device;
+      let revision: Revision;
+      try {
+        revision = await deps.provisioning.refreshDevice(current);
+      } catch (err) {
+        deps.log.error('sip', 'cannot render the profile', { device: device.idleAccount, error: (err as Error).message });
+        return null;
+      }
+      return queue(current, revision, 'sent again', event, true);
     },
 
     /**

@@ -8,6 +8,8 @@ const ExpansionSchema = z.object({
   name: z.string().min(1),
   modules: z.number().int().positive(),
   keysPerModule: z.number().int().positive(),
+  /** Keys a module shows at once, when it pages through them (drawn as pages in the console's phone picture). */
+  keysPerPage: z.number().int().positive().optional(),
 });
 
 const ModelSchema = z.object({
@@ -21,6 +23,8 @@ const ModelSchema = z.object({
     .regex(/^\d{1,12}$/)
     .optional(),
   expansion: ExpansionSchema.nullable(),
+  /** Keys the phone shows at once, when it pages through its line keys (drawn as pages in the phone picture). */
+  keysPerPage: z.number().int().positive().optional(),
   /**
    * Where each fact above comes from (repository and path, or page), one entry per fact; a fact no source
    * confirms says UNVERIFIED and why the value was chosen. `platform` notes what differs for provisioning.
@@ -31,6 +35,7 @@ const ModelSchema = z.object({
       accounts: z.string().min(1),
       expansion: z.string().min(1),
       hardwareId: z.string().min(1).optional(),
+      keysPerPage: z.string().min(1).optional(),
       userAgent: z.string().min(1),
       platform: z.string().min(1).optional(),
     })
@@ -68,6 +73,10 @@ export interface ModelProfile extends KeyCapacity {
   readonly name: string;
   readonly accounts: number;
   readonly hardwareId: string | undefined;
+  /** Line keys shown at once (the rest on further pages); undefined when no source says. */
+  readonly keysPerPage: number | undefined;
+  /** An expansion module's keys shown at once; undefined when no source says. */
+  readonly moduleKeysPerPage: number | undefined;
   readonly sources: Readonly<Record<string, string>>;
 }
 
@@ -119,7 +128,9 @@ export function loadVendorProfile(path: string): VendorProfile {
       lineKeys: m.lineKeys,
       accounts: m.accounts,
       hardwareId: m.hardwareId,
-      expansion: m.expansion,
+      expansion: m.expansion === null ? null : { name: m.expansion.name, modules: m.expansion.modules, keysPerModule: m.expansion.keysPerModule },
+      keysPerPage: m.keysPerPage,
+      moduleKeysPerPage: m.expansion?.keysPerPage,
       sources: m.sources,
     };
     models.set(id, model);

@@ -55,6 +55,7 @@ const bravoValues = (b: TenantObjects): string[][] => [
 
 const CASES: Record<string, (w: World) => Probe[]> = {
   'GET /console/assets/console.css': () => [{ path: '/console/assets/console.css' }],
+  'GET /console/assets/icon.svg': () => [{ path: '/console/assets/icon.svg' }],
   'GET /console/login': () => [{ path: '/console/login' }],
   // The sign-in is probed apart (it has its own form); this case is there so the route is not forgotten.
   'POST /console/login': () => [],
@@ -79,6 +80,17 @@ const CASES: Record<string, (w: World) => Probe[]> = {
   'POST /console/devices/:device/unclaim': ({ bravo }) => [{ path: `/console/devices/${bravo.mac}/unclaim` }],
   'POST /console/devices/:device/web-password': ({ bravo }) => [{ path: `/console/devices/${bravo.idle}/web-password` }],
   'POST /console/devices/:device/delete': ({ bravo }) => [{ path: `/console/devices/${bravo.mac}/delete` }],
+  'GET /console/devices/:device/file': ({ alpha, bravo }) => [
+    { path: `/console/devices/${bravo.mac}/file?name=${bravo.mac.replace(/:/g, '')}.cfg` },
+    { path: `/console/devices/${bravo.idle}/file?name=y000000000000.cfg` },
+    { path: `/console/devices/${alpha.idle}/file?name=${alpha.mac.replace(/:/g, '')}.cfg&as=${bravo.extension}` },
+  ],
+  'POST /console/devices/:device/reboot': ({ bravo }) => [{ path: `/console/devices/${bravo.mac}/reboot` }],
+  'POST /console/devices/:device/resync': ({ bravo }) => [{ path: `/console/devices/${bravo.idle}/resync` }],
+  'POST /console/bulk/devices': ({ bravo }) => [
+    { path: '/console/bulk/devices', form: { device: bravo.mac, action: 'reboot' } },
+    { path: '/console/bulk/devices', form: { device: bravo.idle, action: 'delete' } },
+  ],
   'POST /console/import/devices': ({ bravo }) => [
     { path: '/console/import/devices', form: { csv: `mac,vendor,model,label\n${bravo.mac},yealink,T46U,x`, action: 'import' } },
   ],
@@ -87,6 +99,8 @@ const CASES: Record<string, (w: World) => Probe[]> = {
   'GET /console/users.csv': () => [{ path: '/console/users.csv' }],
   'POST /console/users/:extension': ({ bravo }) => [{ path: `/console/users/${bravo.extension}`, form: { displayName: 'Alpha was here' } }],
   'POST /console/users/:extension/pin': ({ bravo }) => [{ path: `/console/users/${bravo.extension}/pin` }],
+  'POST /console/pins': ({ bravo }) => [{ path: '/console/pins', form: { extension: bravo.extension, scope: 'selected' } }],
+  'POST /console/users/:extension/delete': ({ bravo }) => [{ path: `/console/users/${bravo.extension}/delete` }],
   'POST /console/import/users': ({ bravo }) => [
     { path: '/console/import/users', form: { csv: `extension,display_name,sip_password\n${bravo.extension},Dup,pw-123456`, action: 'preview' } },
   ],
@@ -101,6 +115,8 @@ const CASES: Record<string, (w: World) => Probe[]> = {
   'POST /console/templates/:vendor/:name/restore/:id': ({ bravoRevision }) => [{ path: `/console/templates/${T}/restore/${bravoRevision}` }],
   'POST /console/templates/:vendor/:name/reset': () => [{ path: `/console/templates/${T}/reset` }],
   'POST /console/templates/:vendor/:name/reprovision': () => [{ path: `/console/templates/${T}/reprovision` }],
+  'GET /console/occupancy': () => [{ path: '/console/occupancy' }, { path: '/console/occupancy?from=2020-01-01&to=2020-01-31' }],
+  'GET /console/occupancy.csv': () => [{ path: '/console/occupancy.csv?view=day' }, { path: '/console/occupancy.csv?view=user' }],
   'GET /console/audit': ({ bravo }) => [{ path: '/console/audit' }, { path: `/console/audit?device=${bravo.mac}&user=${bravo.extension}` }],
   'GET /console/audit.csv': ({ bravo }) => [{ path: `/console/audit.csv?device=${bravo.mac}` }],
   'GET /console/settings': () => [{ path: '/console/settings' }],

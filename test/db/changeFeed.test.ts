@@ -19,6 +19,8 @@ interface Node {
   readonly feed: ChangeFeed;
   readonly notices: Events<ChangeNotice>;
   readonly gaps: Events<number>;
+  /** 'lost' and 'gap' as the feed told them, in order. */
+  readonly told: string[];
   readonly log: Events<LogEntry>;
   /** Times the feed opened a listening connection. */
   connections: number;
@@ -49,7 +51,8 @@ async function startNode(ctx: Context, name: string, backoff = { firstMs: 20, ma
   const log = new Events<LogEntry>();
   const notices = new Events<ChangeNotice>();
   const gaps = new Events<number>();
-  const node = { notices, gaps, log, connections: 0 } as Omit<Node, 'feed'> & { feed?: ChangeFeed };
+  const told: string[] = [];
+  const node = { notices, gaps, told, log, connections: 0 } as Omit<Node, 'feed'> & { feed?: ChangeFeed };
   node.feed = await createChangeFeed({
     pool: ctx.pool,
     listenOn: {
@@ -63,7 +66,11 @@ async function startNode(ctx: Context, name: string, backoff = { firstMs: 20, ma
     nodeId: name,
     log: createLogger('debug', (line) => log.push(JSON.parse(line) as LogEntry)),
     onNotice: (notice) => notices.push(notice),
-    onGap: () => gaps.push(gaps.seen.length + 1),
+    onLost: () => told.push('lost'),
+    onGap: () => {
+      told.push('gap');
+      gaps.push(gaps.seen.length + 1);
+    },
     backoff,
     check,
   });
@@ -179,6 +186,7 @@ Feed('a node whose listening connection is killed listens again, is told to drop
   assert.is(await listeningConnections(ctx.pool, 'node-b'), 1);
   await ctx.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'node-b'`);
   await b.gaps.next('B listening again');
+  assert.equal(b.told, ['lost', 'gap'], 'told it lost the connection (trust nothing kept) before it listens again');
   assert.is(b.connections, 2);
   assert.ok(b.log.seen.some((l) => l.level === 'warn' && /lost the listening connection/.test(l.msg)));
   await a.feed.publish({ kind: 'devices', deviceIds: [5] });

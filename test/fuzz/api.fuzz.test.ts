@@ -94,6 +94,13 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', label: '/api/v1/hotdesk/logout', path: fc.constant('/api/v1/hotdesk/logout'), fields: ['device', 'contact'] },
   { method: 'POST', label: '/api/v1/hotdesk/code', path: fc.constant('/api/v1/hotdesk/code'), fields: ['device', 'digits', 'contact'], refusalWrites: COUNTED },
   { method: 'GET', label: '/api/v1/hotdesk/sessions', path: fc.constant('/api/v1/hotdesk/sessions') },
+  {
+    method: 'GET',
+    label: '/api/v1/occupancy?from=…&to=…&view=…&format=…',
+    path: fc
+      .tuple(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), fc.constantFrom('day', 'desk', 'user', 'x'), fc.constantFrom('json', 'csv', ''))
+      .map(([from, to, view, format]) => `/api/v1/occupancy?${new URLSearchParams({ from, to, view, format })}`),
+  },
   { method: 'GET', label: '/api/v1/tenant', path: fc.constant('/api/v1/tenant') },
   { method: 'PATCH', label: '/api/v1/tenant', path: fc.constant('/api/v1/tenant'), fields: TENANT_FIELDS },
 ];

@@ -63,9 +63,11 @@ const FORMS: readonly { label: string; path: fc.Arbitrary<string>; fields: reado
   {
     label: '/console/users/:extension',
     path: segment(['101', '999']).map((u) => `/console/users/${u}`),
-    fields: ['displayName', 'hotdesk', 'type', 'value', 'label'],
+    fields: ['displayName', 'hotdesk', 'sipUser', 'authName', 'sipPassword', 'pin', 'type', 'value', 'label', 'action'],
   },
   { label: '/console/users/:extension/pin', path: segment(['999']).map((u) => `/console/users/${u}/pin`), fields: [] },
+  { label: '/console/users/:extension/delete', path: segment(['999']).map((u) => `/console/users/${u}/delete`), fields: [] },
+  { label: '/console/pins', path: fc.constant('/console/pins'), fields: ['extension', 'scope'] },
   {
     label: '/console/templates/:vendor/:name',
     path: fc.tuple(segment(['yealink', 'snom']), segment(['mac.cfg', 'nope'])).map(([v, n]) => `/console/templates/${v}/${n}`),
@@ -127,7 +129,22 @@ const PAGES = [
         `/console/audit?device=${encodeURIComponent(device.slice(0, 50).toWellFormed())}&from=${encodeURIComponent(from.slice(0, 20).toWellFormed())}&to=${encodeURIComponent(to.slice(0, 20).toWellFormed())}`,
     ),
   fc.tuple(segment(['yealink']), segment(['mac.cfg']), segment(['1', 'x'])).map(([v, n, id]) => `/console/templates/${v}/${n}/revisions/${id}`),
+  fc
+    .tuple(oddText, oddText, fc.constantFrom('2026-03-01', '1970-01-01', '2999-12-31'))
+    .map(
+      ([from, to, day]) =>
+        `/console/occupancy?from=${encodeURIComponent(from.slice(0, 20).toWellFormed())}&to=${encodeURIComponent(to.slice(0, 20).toWellFormed())}&day=${day}`,
+    ),
+  fc
+    .tuple(fc.constantFrom('1970-01-01', '2026-02-28', '2999-12-31', ''), fc.constantFrom('1970-01-01', '2026-03-01', '2999-12-31', ''), oddText)
+    .map(([from, to, view]) => `/console/occupancy.csv?from=${from}&to=${to}&view=${encodeURIComponent(view.slice(0, 10).toWellFormed())}`),
   oddText.map((q) => `/console/users?q=${encodeURIComponent(q.slice(0, 500).toWellFormed())}`),
+  fc
+    .tuple(oddText, oddText)
+    .map(
+      ([model, modules]) =>
+        `/console/users/101?model=${encodeURIComponent(model.slice(0, 100).toWellFormed())}&modules=${encodeURIComponent(modules.slice(0, 20).toWellFormed())}`,
+    ),
 ];
 
 Fuzz('GET pages with odd query strings and path segments: no 5xx, no stack trace', async ({ t, cookie }) => {

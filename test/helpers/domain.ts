@@ -24,9 +24,9 @@ const catalog = createModelCatalog(loadVendorAdapters().map((a) => a.profile));
  * Domain dependencies over a fresh database with the real migrations and vendor catalogue: in memory, or a
  * PostgreSQL database of its own when the suite runs on PostgreSQL (helpers/testDatabase.ts).
  */
-export async function createDomain(now: () => Date = () => new Date()): Promise<DomainFixture> {
-  const throwaway = await throwawayDatabase();
-  const open = await openDatabase({ dbPath: throwaway.location, dbEngine: TEST_ENGINE });
+export async function createDomain(now: () => Date = () => new Date(), engine: 'sqlite' | 'postgres' = TEST_ENGINE): Promise<DomainFixture> {
+  const throwaway = await throwawayDatabase(undefined, engine);
+  const open = await openDatabase({ dbPath: throwaway.location, dbEngine: engine });
   const { db } = open;
   // Closing is not awaited by the tests: the database is dropped once its connections are gone.
   const close = () => {

@@ -15,8 +15,11 @@ export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.HOTPROV_TEST_DB ==
  * HOTPROV_DB for a new throwaway database of the suite's engine, and how to drop it once closed. On SQLite it is in
  * memory, or the file `sqliteFile` when it must outlive its connection (a test that closes and opens it again).
  */
-export async function throwawayDatabase(sqliteFile?: string): Promise<{ readonly location: string; drop(): Promise<void> }> {
-  if (TEST_ENGINE === 'sqlite') return { location: sqliteFile ?? ':memory:', drop: async () => {} };
+export async function throwawayDatabase(
+  sqliteFile?: string,
+  engine: 'sqlite' | 'postgres' = TEST_ENGINE,
+): Promise<{ readonly location: string; drop(): Promise<void> }> {
+  if (engine === 'sqlite') return { location: sqliteFile ?? ':memory:', drop: async () => {} };
   const fresh = await freshPostgresDatabase();
   return { location: fresh.url, drop: () => fresh.close() };
 }

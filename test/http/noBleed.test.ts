@@ -72,6 +72,7 @@ const CASES: Record<string, Case> = {
   'POST /devices/:device/unclaim': refusal(() => ({ path: `/devices/${macB}/unclaim` })),
   'GET /devices/:device/web-password': refusal(() => ({ path: `/devices/${macB}/web-password` })),
   'POST /devices/:device/reboot': refusal(() => ({ path: `/devices/${macB}/reboot` })),
+  'POST /devices/:device/resync': refusal(() => ({ path: `/devices/${macB}/resync` })),
   'GET /devices/:device/idle-account': refusal(() => ({ path: `/devices/${macB}/idle-account` })),
   'GET /devices/:device/config': refusal(() => ({ path: `/devices/${macB}/config?secrets=show` })),
   'POST /hotdesk/login': refusal(() => ({ path: '/hotdesk/login', body: { device: B_MACS[1], extension: '202', pin: '5937' } })),
@@ -79,6 +80,7 @@ const CASES: Record<string, Case> = {
   // Always 200 for the dialplan: the result says unknown_device, as for a MAC nobody has.
   'POST /hotdesk/code': refusal(() => ({ path: '/hotdesk/code', body: { device: macB, digits: '*35*202*5937' } }), 200),
   'GET /hotdesk/sessions': ownList('/hotdesk/sessions'),
+  'GET /occupancy': ownList('/occupancy'),
   'GET /tenant': ownList('/tenant'),
   'PATCH /tenant': { request: () => ({ path: '/tenant', body: { name: A.name } }), status: 200, sameAsNowhere: true },
   'GET /tokens': ownList('/tokens'),

@@ -167,7 +167,7 @@ const CHANGES: Record<string, Change> = {
       pickupCode: '*9',
       phoneLanguage: 'de',
     });
-    t.hotprov.deps.onTenantChanged();
+    await t.hotprov.deps.onTenantChanged(side.id);
     return { changedOwn: (await mainFile(t, side, 0)).includes(`pbx.changed-${side.slug}.test`) };
   },
   async 'logging in and out, by API, feature code and phone screen'(t, domain, side) {

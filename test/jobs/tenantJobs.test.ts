@@ -73,7 +73,7 @@ Jobs("each tenant's automatic logout runs on its own cron, in its own time zone,
   assert.equal([await seated(ctx, ctx.main), await seated(ctx, ctx.acme)], [1, 0]);
   // A tenant that stops its schedule loses its task; the other keeps its own.
   await updateTenant(domain, ctx.acme, ACTOR, { autoLogoutCron: null });
-  await ctx.t.hotprov.deps.onTenantChanged();
+  await ctx.t.hotprov.deps.onTenantChanged(ctx.acme);
   assert.is(next('scheduled-logout-acme'), null);
   assert.is(at('Europe/Amsterdam', next('scheduled-logout-default')), '02:00');
 });

@@ -160,4 +160,30 @@ Resync('relay mode: the PBX sends the NOTIFY to the registered endpoint', async 
   }
 });
 
+Resync('relay mode: a PBX that cannot be reached or refuses fails the re-sync at once, with the reason and a retry', async (ctx) => {
+  const pbx = await fakeAsterisk('amisecret');
+  try {
+    // The wrong secret: the PBX refuses to sign hotprov in.
+    await ctx.t.api('PATCH', '/api/v1/tenant', {
+      notifyMode: 'asterisk',
+      relayHost: '127.0.0.1',
+      relayPort: pbx.port,
+      relayUsername: 'hotprov',
+      relaySecret: 'wrong',
+    });
+    await ctx.t.hotprov.resync.settled();
+    await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
+    await ctx.t.hotprov.resync.settled();
+    const sync = await syncOf(ctx, 'HD0001');
+    assert.equal([sync.mode, sync.state, sync.sentAt], ['asterisk', 'failed', null], 'failed at once, nothing left');
+    assert.ok(sync.error.length > 0 && sync.retryAt !== null, `the reason (${sync.error}) and a retry`);
+    assert.not.ok(sync.error.includes('wrong'), 'never the secret');
+    // The phone's own poll still completes it.
+    await ctx.t.phone('/001565123456.cfg', UA);
+    assert.is((await syncOf(ctx, 'HD0001')).state, 'fetched');
+  } finally {
+    pbx.server.close();
+  }
+});
+
 Resync.run();

@@ -96,12 +96,13 @@ Transports('TLS: a sips contact gets the NOTIFY over TLS, challenged and answere
   }
 });
 
-Transports('a TCP contact nobody listens on is reported with the reason', async (ctx) => {
+Transports('a TCP contact nobody listens on: the NOTIFY could not be sent, failed at once with the reason', async (ctx) => {
   await ctx.t.api('POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826', contact: 'sip:HD0001@127.0.0.1:9;transport=tcp' });
   await ctx.t.hotprov.resync.settled();
   const sync = (await ctx.t.api('GET', '/api/v1/devices/HD0001')).body.sync;
-  assert.is(sync.state, 'sent');
-  assert.match(sync.error, /^no answer from 127\.0\.0\.1:9 \(TCP: TCP connection failed: .*ECONNREFUSED/);
+  assert.equal([sync.state, sync.sentAt], ['failed', null], 'failed, and nothing left');
+  assert.match(sync.error, /^TCP to 127\.0\.0\.1:9: TCP connection failed: .*ECONNREFUSED/);
+  assert.ok(sync.retryAt !== null, 'tried again later');
 });
 
 Transports.run();

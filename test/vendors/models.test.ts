@@ -41,6 +41,7 @@ Catalog('every fact about every model names its source, or says UNVERIFIED', () 
       for (const fact of ['lineKeys', 'accounts', 'expansion', 'userAgent']) {
         assert.ok((model.sources[fact] ?? '').length > 10, `${where}: no source for ${fact}`);
       }
+      if (model.keysPerPage !== undefined) assert.ok((model.sources.keysPerPage ?? '').length > 10, `${where}: no source for keysPerPage`);
       if (adapter.id === 'yealink') {
         assert.ok(model.hardwareId !== undefined, `${where}: no hardware id, so no common file`);
         assert.ok((model.sources.hardwareId ?? '').length > 10, `${where}: no source for the hardware id`);

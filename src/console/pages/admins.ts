@@ -53,7 +53,7 @@ export function adminPages(router: Router, kit: PageKit): void {
       role: t.role,
       createdBy: t.createdBy,
       createdAt: when(t.createdAt),
-      lastUsed: t.lastUsedAt === null ? 'never' : `${when(t.lastUsedAt)} UTC`,
+      lastUsed: t.lastUsedAt === null ? 'never' : when(t.lastUsedAt),
       revoked: t.revokedAt === null ? null : when(t.revokedAt),
     });
     const roles = (provider ? ROLES : ROLES.filter((r) => r !== 'provider')).map((r) => ({ value: r, label: ROLE_WORDS[r] }));

@@ -96,7 +96,7 @@ export function describeDetail(detail: string | null): string[] {
 /** An event as the page and the CSV show it. */
 const present = (e: AuditEventRow) => ({
   id: e.id,
-  at: `${when(e.at)} UTC`,
+  at: when(e.at),
   atIso: e.at.toISOString(),
   who: describeActor(e.actor),
   actor: e.actor,

@@ -11,6 +11,7 @@ import { readForm } from '../../edge/body.ts';
 import { AppError } from '../../errors.ts';
 import { PATHS } from '../../paths.ts';
 import { formInput, textField } from '../forms.ts';
+import { answerIcon } from '../icon.ts';
 import { cookieOptions, type PageKit, SESSION_COOKIE } from '../pageKit.ts';
 import { accessOf, mayUse } from '../permissions.ts';
 
@@ -37,6 +38,8 @@ export function sessionPages(router: Router, kit: PageKit): void {
     ctx.set('Cache-Control', 'max-age=3600');
     ctx.body = CSS;
   });
+
+  router.get('/assets/icon.svg', (ctx) => answerIcon(ctx));
 
   router.use(async function consoleSession(ctx: RouterContext, next: Next) {
     const cookie = ctx.cookies.get(SESSION_COOKIE);

@@ -135,7 +135,7 @@ export function settingsPages(router: Router, kit: PageKit): void {
       const problem = relayMoved ? await relayProblem(next, deps.config.registrar.host) : null;
       if (problem !== null) throw new AppError(400, 'relay_unreachable', problem);
       const { reprovisioned } = await updateTenantSettings(domain, kit.tenantId(ctx), kit.actor(ctx), input);
-      await deps.onTenantChanged();
+      await deps.onTenantChanged(kit.tenantId(ctx));
       await kit.back(ctx, '/console/settings', {
         notice:
           reprovisioned === 0

@@ -69,7 +69,7 @@ export function tenantPages(router: Router, kit: PageKit): void {
         const tenant = await tenantBySlug(ctx.params.tenant ?? '');
         await updateTenant(domain, tenant.id, kit.actor(ctx), kit.input(ctx, QuotaForm));
         // A new base URL re-registers the tenant's phones with their redirect services.
-        await kit.deps.onTenantChanged();
+        await kit.deps.onTenantChanged(tenant.id);
       },
       `Quotas of ${ctx.params.tenant} saved.`,
     ),
