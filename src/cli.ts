@@ -3,6 +3,7 @@ import { stdout } from 'node:process';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { BackupError, backupSqlite, restoreSqlite } from './db/backup.ts';
 import { openDatabase, openDb } from './db/client.ts';
 import { copySqliteToPostgres, maskUrl, TargetNotEmptyError } from './db/copy.ts';
 import { ROLES, type Role } from './domain/access.ts';
@@ -45,7 +46,11 @@ const USAGE = `usage: hotprov admin create <username> [--tenant <slug>] [--role 
        (\`hotprov rps …\` is the same: the command's earlier name)
        hotprov db copy --to postgres://user:pass@host/db
                                   copies every row of HOTPROV_DB (SQLite) into an empty PostgreSQL
-                                  database, all or nothing; refused when the target has any rows`;
+                                  database, all or nothing; refused when the target has any rows
+       hotprov backup <file>              a consistent copy of the SQLite database (HOTPROV_DB), also while
+                                  hotprov runs; on PostgreSQL use pg_dump
+       hotprov restore <file>             puts a backup in place of HOTPROV_DB (hotprov stopped); the previous
+                                  file is kept beside it as <db>.before-restore-<time>`;
 
 /** A progress bar on standard error: redrawn in place at a terminal, a line every 10 % otherwise. */
 function progressBar(label: string) {
@@ -352,6 +357,38 @@ async function dbCommand(config: Config, verb: string | undefined, options: Opti
   }
 }
 
+/** What to say on PostgreSQL, where hotprov does not copy the database itself. */
+const POSTGRES_BACKUPS =
+  'HOTPROV_DB is PostgreSQL: back it up with pg_dump (pg_dump -Fc -f hotprov.dump <url>) and restore with pg_restore (pg_restore --clean --if-exists -d <url> hotprov.dump); see docs/scale-out.md';
+
+/** `hotprov backup <file>` and `hotprov restore <file>`: the SQLite database, copied consistently while it is in use. */
+async function backupCommand(config: Config, verb: 'backup' | 'restore', file: string | undefined): Promise<number> {
+  if (file === undefined) return usageError(`hotprov ${verb} <file>: give the backup file`);
+  if (config.dbEngine !== 'sqlite') {
+    process.stderr.write(`hotprov: ${POSTGRES_BACKUPS}\n`);
+    return EXIT.failed;
+  }
+  if (config.dbPath === ':memory:') return usageError('HOTPROV_DB is :memory:: there is no file to back up or restore');
+  try {
+    if (verb === 'backup') {
+      const { bytes } = await backupSqlite(config.dbPath, file, progressBar('backing up (pages)'));
+      stdout.write(`backed up ${config.dbPath} to ${file} (${bytes} bytes); checked: a hotprov database SQLite finds intact\n`);
+      return EXIT.ok;
+    }
+    const restored = await restoreSqlite(file, config.dbPath, progressBar('restoring (pages)'));
+    const pending = restored.migrationsOfThisRelease - restored.migrations;
+    stdout.write(
+      `restored ${file} to ${config.dbPath}${restored.previous === null ? '' : `; the previous database is kept at ${restored.previous}`}\n` +
+        (pending > 0 ? `the backup is of an older release: ${pending} migration(s) run when hotprov starts\n` : ''),
+    );
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof BackupError)) throw err;
+    process.stderr.write(`hotprov: ${err.message}\n`);
+    return EXIT.failed;
+  }
+}
+
 async function main(args: readonly string[]): Promise<number> {
   let config: Config;
   try {
@@ -383,6 +420,8 @@ async function main(args: readonly string[]): Promise<number> {
   if (area === 'tenant') return tenant(config, verb, name, options);
   if (area === 'admin') return admin(config, verb, name, options);
   if (area === 'db') return dbCommand(config, verb, options);
+  // `hotprov backup <file>`: the file is the verb's place.
+  if (area === 'backup' || area === 'restore') return backupCommand(config, area, verb);
   process.stderr.write(`${USAGE}\n`);
   return EXIT.usage;
 }

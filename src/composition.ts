@@ -13,6 +13,7 @@ import type { AppDeps } from './http/deps.ts';
 import { createReadiness, type Readiness, sipSocketProbe } from './http/health.ts';
 import { startJobs } from './jobs/schedules.ts';
 import type { Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createProvisioning, type Provisioning } from './provisioning/assemble.ts';
 import { CREDENTIALED_PATH } from './provisioning/profile.ts';
 import { createTemplateStore, type TemplateStore } from './provisioning/templates.ts';
@@ -54,6 +55,8 @@ export interface Hotprov {
   readonly notifier: SipNotifier;
   /** What `/readyz` answers; main.ts calls beginShutdown on SIGTERM. */
   readonly readiness: Readiness;
+  /** What `/metrics` answers. */
+  readonly metrics: Metrics;
   /** Starts the cron schedules (automatic logout, re-sync watchdog); tests call the jobs directly instead. */
   startJobs(): Promise<void>;
   close(): Promise<void>;
@@ -74,6 +77,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const templates = createTemplateStore(options.templatesDir);
   const database = await openDatabase(config);
   const { db } = database;
+  // Fed through the hooks below; the render cache's size is read from provisioning at each scrape.
+  const metrics = createMetrics({ db, now, cacheBytes: () => provisioning.cacheBytes() });
   const defaultTenant = await ensureDefaultTenant(db);
   await releaseAllPending(db);
   await releasePendingSignIns(db);
@@ -138,6 +143,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     },
     guard: config.phoneGuard,
     defaultTenantId: () => defaultTenant.id,
+    observe: metrics.phone,
   });
   // A tenant's template changed: only its phones' files were rendered from it.
   templates.onChange((tenantId) => provisioning.invalidateTenant(tenantId));
@@ -158,6 +164,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
       // A re-sync that failed is tried again every 15 minutes; the tenant's poll window replaces this.
       nextRetry: retryEvery(15 * 60_000),
     },
+    onNotify: metrics.notify,
   });
 
   const redirects = createRedirects({
@@ -167,6 +174,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     // Each tenant's phones are sent to its own base URL, else the instance's.
     phoneBaseUrlOf: (tenant) => tenantPhoneBaseUrl(tenant, config),
     credentialedPath: CREDENTIALED_PATH,
+    onCall: metrics.redirectCall,
     ...(options.redirectClientFor === undefined ? {} : { clientFor: options.redirectClientFor }),
   });
   const moved = await redirects.rebaseIfMoved();
@@ -187,6 +195,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     db,
     now,
     deviceLifecycle: (event) => redirects.onLifecycle(event),
+    onHotdesk: metrics.hotdesk,
     ...(options.verifySecret === undefined ? {} : { verifySecret: options.verifySecret }),
     catalog: createModelCatalog(adapters.map((a) => a.profile)),
     async profilesChanged(change) {
@@ -219,6 +228,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   );
   const deps: AppDeps = {
     readiness,
+    metrics,
     onTenantChanged: async (tenantId) => {
       await jobs?.reschedule();
       await cluster.tenantChanged(tenantId);
@@ -248,6 +258,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     redirects,
     notifier,
     readiness,
+    metrics,
     async startJobs() {
       if (leading) return;
       leading = true;

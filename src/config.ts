@@ -93,6 +93,13 @@ export interface Config {
     /** HOTPROV_PHONE_ALLOW: comma-separated CIDRs never blocked (default none). */
     readonly allow: readonly string[];
   };
+  /** Who may read GET /metrics: a request with the token, or one from an allowed address. */
+  readonly metrics: {
+    /** HOTPROV_METRICS_TOKEN: `Authorization: Bearer <token>` is let in from any address (16+ characters; default none). */
+    readonly token: string | null;
+    /** HOTPROV_METRICS_ALLOW: comma-separated CIDRs let in without the token (default 127.0.0.0/8,::1: this machine). */
+    readonly allow: readonly string[];
+  };
 }
 
 /** The HTTPS listener: beside the HTTP one, the same app (phones, API, console), on httpHost. */
@@ -198,23 +205,27 @@ const text = (fallback: string): Variable<string> => withDefault(fallback, () =>
 const optionalText: Variable<string | undefined> = () => setting;
 
 /** A comma-separated list of CIDRs, each checked. */
-const cidrs: Variable<readonly string[]> = withDefault([], (name) =>
-  z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((c) => c.trim())
-        .filter((c) => c !== ''),
-    )
-    .check((ctx) => {
-      for (const cidr of ctx.value) {
-        const problem = cidrProblem(cidr);
-        if (problem !== null) ctx.issues.push({ code: 'custom', input: ctx.value, message: `${name}: ${problem}` });
-      }
-    })
-    .transform((list) => Object.freeze(list)),
-);
+const cidrs = (fallback: readonly string[] = []): Variable<readonly string[]> =>
+  withDefault(fallback, (name) =>
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((c) => c.trim())
+          .filter((c) => c !== ''),
+      )
+      .check((ctx) => {
+        for (const cidr of ctx.value) {
+          const problem = cidrProblem(cidr);
+          if (problem !== null) ctx.issues.push({ code: 'custom', input: ctx.value, message: `${name}: ${problem}` });
+        }
+      })
+      .transform((list) => Object.freeze(list)),
+  );
+
+/** Who may scrape /metrics without the token unless HOTPROV_METRICS_ALLOW says otherwise: this machine only. */
+export const LOOPBACK_NETWORKS: readonly string[] = Object.freeze(['127.0.0.0/8', '::1']);
 
 /** An http:// or https:// URL without query, fragment or credentials, kept without its trailing slash. */
 const baseUrl: Variable<string | undefined> = (name) =>
@@ -281,7 +292,9 @@ const VARIABLES = {
   HOTPROV_PHONE_FAILURE_BUDGET: wholeNumber(20, 1, 1_000_000),
   HOTPROV_PHONE_FAILURE_WINDOW: wholeNumber(600, 1, 86400),
   HOTPROV_PHONE_BLOCK_SECONDS: wholeNumber(900, 1, 86400 * 7),
-  HOTPROV_PHONE_ALLOW: cidrs,
+  HOTPROV_PHONE_ALLOW: cidrs(),
+  HOTPROV_METRICS_TOKEN: secret(16),
+  HOTPROV_METRICS_ALLOW: cidrs(LOOPBACK_NETWORKS),
   HOTPROV_LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
   HOTPROV_LOG_FORMAT: oneOf(LOG_FORMATS, 'json'),
 } as const;
@@ -387,6 +400,7 @@ export function loadConfig(env: Env): Config {
       blockSeconds: v.HOTPROV_PHONE_BLOCK_SECONDS,
       allow: v.HOTPROV_PHONE_ALLOW,
     }),
+    metrics: Object.freeze({ token: v.HOTPROV_METRICS_TOKEN, allow: v.HOTPROV_METRICS_ALLOW }),
   });
 }
 

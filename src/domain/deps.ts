@@ -37,6 +37,8 @@ export interface DomainDeps {
   readonly profilesChanged: (change: ProfileChange) => Promise<readonly ProfileOutcome[]>;
   /** Told, after the transaction committed, that a device was enrolled, deleted or given new credentials (its redirect follows). */
   readonly deviceLifecycle?: (event: { readonly kind: 'enrolled' | 'deleted' | 'credentials_changed'; readonly device: DeviceRow }) => void;
+  /** Told what each login, switch and logout came to (metrics count them); never who, never a PIN. */
+  readonly onHotdesk?: (event: HotdeskEvent) => void;
   /** Checks a PIN or password against its hash; credentials.verifySecret unless a test counts the checks. */
   readonly verifySecret?: (secret: string, hash: string) => Promise<boolean>;
 }
@@ -44,6 +46,17 @@ export interface DomainDeps {
 /** Who asked for a change, as written into the audit log. */
 export interface Actor {
   readonly name: string;
+}
+
+/** What a login, switch or logout came to, for counting. */
+export interface HotdeskEvent {
+  /** switch: a login that replaced someone at the desk. */
+  readonly action: 'login' | 'switch' | 'logout';
+  readonly method: LoginMethod;
+  /** logged_in, switched, already, logged_out, idle, or the refusal (wrong_pin, locked, …). */
+  readonly result: string;
+  /** This wrong PIN locked the user or the phone. */
+  readonly lockedOut: boolean;
 }
 
 /** How a hot-desk session started or ended; stored and audited verbatim. */

@@ -118,6 +118,17 @@ function refusalDetail(refusal: LoginRefusal): Record<string, unknown> {
  * @returns the outcome, or the refusal (LoginRefusal): refusals are results, never thrown.
  */
 export async function login(deps: DomainDeps, tenantId: number, actor: Actor, input: LoginInput): Promise<LoginResult> {
+  const result = await attemptLogin(deps, tenantId, actor, input);
+  deps.onHotdesk?.({
+    action: result.result === 'switched' ? 'switch' : 'login',
+    method: input.method,
+    result: result.result,
+    lockedOut: result.result === 'wrong_pin' && result.lockedUntil !== null,
+  });
+  return result;
+}
+
+async function attemptLogin(deps: DomainDeps, tenantId: number, actor: Actor, input: LoginInput): Promise<LoginResult> {
   const device = await findDevice(deps.db, tenantId, input.device);
   if (device === undefined) return { result: 'unknown_device', device: input.device };
   if (input.contact !== undefined) await reportContact(deps.db, device, input.contact);
@@ -306,6 +317,7 @@ export async function logout(deps: DomainDeps, tenantId: number, actor: Actor, i
     await closeSession(tx, tenantId, now, actor, open, 'logout', input.method);
     return { result: 'logged_out', device, user, profiles: [] };
   });
+  deps.onHotdesk?.({ action: 'logout', method: input.method, result: outcome.result, lockedOut: false });
   if (outcome.result === 'idle') return outcome;
   return { ...outcome, profiles: await deps.profilesChanged({ deviceIds: [outcome.device.id], reason: 'logout' }) };
 }
@@ -327,6 +339,7 @@ export async function logoutSessions(
     for (const { session } of open) await closeSession(tx, tenantId, now, actor, session, how.reason, how.method);
     return open.map((s) => s.device);
   });
+  for (const _ of idle) deps.onHotdesk?.({ action: 'logout', method: how.method, result: 'logged_out', lockedOut: false });
   if (idle.length > 0) {
     const reason = how.reason === 'admin' ? 'everyone logged out by an admin' : `automatic logout (${how.reason})`;
     await deps.profilesChanged({ deviceIds: idle.map((d) => d.id), reason });

@@ -1,4 +1,4 @@
-import { count, isNull, sql } from 'drizzle-orm';
+import { and, count, eq, isNull, sql } from 'drizzle-orm';
 import { type Db, tablesOf, timeParameter } from '../db/client.ts';
 import type { TenantRow } from '../db/schema.ts';
 import { countFailedResyncsByTenant } from './syncJobs.ts';
@@ -81,4 +81,28 @@ export async function tenantOverviews(
 
 function byTenant<R extends { readonly tenantId: number }>(rows: readonly R[]): Map<number, R> {
   return new Map(rows.map((r) => [r.tenantId, r]));
+}
+
+/** One figure per tenant, by its slug (metrics label it so): tenants with none answer 0. */
+export type FigureByTenant = readonly { readonly tenant: string; readonly value: number }[];
+
+/** Desks someone is logged in at now, per tenant: one grouped count (metrics read it at each scrape). */
+export async function seatedDesksByTenant(db: Db): Promise<FigureByTenant> {
+  const { hotdeskSessions, tenants } = tablesOf(db);
+  return await db
+    .select({ tenant: tenants.slug, value: sql<number>`count(${hotdeskSessions.id})`.mapWith(Number) })
+    .from(tenants)
+    .leftJoin(hotdeskSessions, and(eq(hotdeskSessions.tenantId, tenants.id), isNull(hotdeskSessions.endedAt)))
+    .groupBy(tenants.id, tenants.slug);
+}
+
+/** Devices in service that have not fetched their file for 24 hours (or never did, enrolled before that), per tenant. */
+export async function unseenDevicesByTenant(db: Db, now: Date): Promise<FigureByTenant> {
+  const { devices, tenants } = tablesOf(db);
+  const cutoff = timeParameter(db, new Date(now.getTime() - UNSEEN_AFTER_MS));
+  return await db
+    .select({ tenant: tenants.slug, value: sql<number>`count(${devices.id})`.mapWith(Number) })
+    .from(tenants)
+    .leftJoin(devices, and(eq(devices.tenantId, tenants.id), isNull(devices.retiredAt), sql`coalesce(${devices.lastSeenAt}, ${devices.createdAt}) < ${cutoff}`))
+    .groupBy(tenants.id, tenants.slug);
 }

@@ -3,6 +3,7 @@ import Koa from 'koa';
 import { answerIcon } from '../console/icon.ts';
 import { consoleRouter } from '../console/routes.ts';
 import { AppError, storageConflict } from '../errors.ts';
+import { metricsRoute } from '../metrics.ts';
 import { clientCertificateState } from './clientCertificate.ts';
 import type { AppDeps } from './deps.ts';
 import { healthRoutes } from './health.ts';
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps): Koa {
   // /healthz and /readyz before everything else: a load balancer asks every few seconds, and the phone paths would
   // take them for file names.
   app.use(healthRoutes(deps.readiness));
+  if (deps.metrics !== undefined) app.use(metricsRoute(deps.metrics, deps.config.metrics));
 
   // What a client certificate proved (HTTPS with HOTPROV_TLS_CLIENT_CA), as ctx.state.clientCert for the routes.
   app.use(clientCertificateState());

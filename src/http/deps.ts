@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { DomainDeps } from '../domain/deps.ts';
 import type { TenantSettings } from '../domain/tenants.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Provisioning } from '../provisioning/assemble.ts';
 import type { TemplateStore } from '../provisioning/templates.ts';
 import type { Redirects } from '../redirect/registrations.ts';
@@ -28,4 +29,6 @@ export interface AppDeps {
   readonly tenantSettingsOf: (tenantId: number) => Promise<TenantSettings | undefined>;
   /** Whether this node should get traffic (`/readyz`): its probes, and whether it is shutting down. */
   readonly readiness: Readiness;
+  /** What `/metrics` answers; without it (some tests' apps) there is no such path. */
+  readonly metrics?: Metrics;
 }

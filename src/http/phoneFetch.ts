@@ -59,6 +59,17 @@ const plain = (ctx: RouterContext, status: number, text: string) => {
   ctx.body = text;
 };
 
+/** The status each of provisioning's answers is sent with (metrics count fetches by it too). */
+export const PHONE_STATUS: Readonly<Record<PhoneAnswer['kind'], number>> = {
+  file: 200,
+  unchanged: 304,
+  upload_accepted: 204,
+  needs_credentials: 401,
+  wrong_device: 403,
+  not_found: 404,
+  blocked: 429,
+};
+
 /** Provisioning's answer as HTTP: the one place where answer kinds become statuses and headers. */
 export function sendPhoneAnswer(ctx: RouterContext, answer: PhoneAnswer): void {
   switch (answer.kind) {
@@ -66,31 +77,31 @@ export function sendPhoneAnswer(ctx: RouterContext, answer: PhoneAnswer): void {
       ctx.set('ETag', answer.etag);
       // no-cache: a cache on the way asks again each time (and gets its 304); a bootstrap answer is never kept.
       ctx.set('Cache-Control', answer.bootstrap === true ? 'no-store' : 'no-cache');
-      ctx.status = 200;
+      ctx.status = PHONE_STATUS.file;
       ctx.type = answer.contentType;
       ctx.body = answer.bytes();
       return;
     case 'unchanged':
       ctx.set('ETag', answer.etag);
       ctx.set('Cache-Control', 'no-cache');
-      ctx.status = 304;
+      ctx.status = PHONE_STATUS.unchanged;
       return;
     case 'upload_accepted':
-      ctx.status = 204;
+      ctx.status = PHONE_STATUS.upload_accepted;
       return;
     case 'needs_credentials':
       ctx.set('WWW-Authenticate', 'Basic realm="hotprov", charset="UTF-8"');
-      plain(ctx, 401, 'credentials required\n');
+      plain(ctx, PHONE_STATUS.needs_credentials, 'credentials required\n');
       return;
     case 'wrong_device':
-      plain(ctx, 403, 'forbidden\n');
+      plain(ctx, PHONE_STATUS.wrong_device, 'forbidden\n');
       return;
     case 'not_found':
-      plain(ctx, 404, 'not found\n');
+      plain(ctx, PHONE_STATUS.not_found, 'not found\n');
       return;
     case 'blocked':
       ctx.set('Retry-After', String(answer.retryAfterSeconds));
-      plain(ctx, 429, 'too many failed requests\n');
+      plain(ctx, PHONE_STATUS.blocked, 'too many failed requests\n');
       return;
   }
 }

@@ -9,7 +9,7 @@ import { createBootstrapFiles } from './bootstrap.ts';
 import { createDeviceCopies } from './deviceCopies.ts';
 import { createFetchRecords, type Revision } from './fetchRecords.ts';
 import { createRequestGuard, type GuardPolicy } from './guard.ts';
-import { createPhoneFetch } from './phoneFetch.ts';
+import { createPhoneFetch, type PhoneFetchObserver } from './phoneFetch.ts';
 import { createPreview, warningsOf } from './preview.ts';
 import { createRenderCache } from './renderCache.ts';
 import { createRendering, MAIN_FILE_KIND } from './rendering.ts';
@@ -52,6 +52,8 @@ export interface ProvisioningDeps {
    * feed must then drop them (forgetDeviceRows, trustDeviceCopies).
    */
   readonly copyDevices?: boolean;
+  /** Told of every phone answer and render (metrics); see PhoneFetchObserver. */
+  readonly observe?: PhoneFetchObserver;
 }
 
 const PHONE = { name: 'phone' };
@@ -102,6 +104,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     guard,
     defaultTenantId: deps.defaultTenantId,
     ...(deps.onServed === undefined ? {} : { onServed: deps.onServed }),
+    ...(deps.observe === undefined ? {} : { observe: deps.observe }),
   });
 
   return {
@@ -130,6 +133,8 @@ export function createProvisioning(deps: ProvisioningDeps) {
     invalidateTenant(tenantId: number): void {
       cache.forgetTenant(tenantId);
     },
+    /** What the render cache's device files take now, in bytes (as counted against HOTPROV_CACHE_MB). */
+    cacheBytes: (): number => cache.bytes(),
     /** Writes what fetches recorded and is not yet written: before anything decides from it, and before closing. */
     flush: (): Promise<void> => records.flush(),
 

@@ -100,7 +100,21 @@ export interface PhoneFetchDeps {
   readonly defaultTenantId: () => number;
   /** Told each time a phone was served its main device file (or an `unchanged` for it): the ETag it now has. */
   readonly onServed?: (device: PhoneDevice, etag: string) => void;
+  /** Told of every answer and render (metrics count them); called on the phone path, so it must be cheap. */
+  readonly observe?: PhoneFetchObserver;
 }
+
+/** What the phone path tells metrics: counts only, nothing about who asked. */
+export interface PhoneFetchObserver {
+  /** An answer: the vendor and file kind the path names (`unknown` for a path no vendor knows), and the answer's kind. */
+  answered(vendor: string, fileKind: string, answer: PhoneAnswer['kind']): void;
+  /** A file answered from the render cache (its bytes, or its ETag for an `unchanged`). */
+  cacheHit(): void;
+  /** A file rendered because the cache did not have it: how long the render took. */
+  rendered(seconds: number): void;
+}
+
+const UNKNOWN = 'unknown';
 
 /**
  * Answers phones: identify (which vendor's file a path names, and whether User-Agent and certificate agree),
@@ -286,12 +300,14 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     // path below has the account to record.
     if (known !== undefined && holds(request.held, known) && (file.kind !== MAIN_FILE_KIND || records.recordedEtag(device) === known)) {
       if (file.kind === MAIN_FILE_KIND && request.held.kind === 'revisions') deps.onServed?.(device, known);
+      deps.observe?.cacheHit();
       return { kind: 'unchanged', etag: known };
     }
     let served = cache.file(device.id, file.kind);
     if (served === undefined) {
       // A render answers from the database: the device as it is now, not as copied.
       if (found.copy) return await fromDatabase();
+      const started = performance.now();
       const profile = await rendering.profileOf(adapter, device);
       const plan = adapter.planDeviceFile(file, profile);
       if (plan === null) return NOT_FOUND;
@@ -304,7 +320,8 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
         rendering.renderFile(device.tenantId, adapter, plan, device.model),
         profile.account,
       );
-    }
+      deps.observe?.rendered((performance.now() - started) / 1000);
+    } else deps.observe?.cacheHit();
     const { answer, account } = served;
     const unchanged = holds(request.held, answer.etag);
     // `*` says the phone holds some copy, not which: only a named ETag (or the file sent) tells the revision.
@@ -330,6 +347,29 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
     return proven ? { tenantId: device.tenantId, proven } : { tenantId: deps.defaultTenantId(), proven };
   };
 
+  /** One phone request's answer, for the paths some vendor knows (`matches`). */
+  const answerMatched = async (request: PhoneFetch, matches: readonly [VendorAdapter, FileMatch][]): Promise<PhoneAnswer> => {
+    const deviceFiles = matches.filter(([, f]) => f.mac !== null);
+    if (deviceFiles.length > 0) return await serveDeviceFile(request, deviceFiles);
+    const { tenantId, proven } = await sharedFileTenant(request);
+    // A proven phone's tenant's address, else the instance's; kept under it, so a new base URL is a new file.
+    const baseUrl = proven ? (await rendering.tenantOf(tenantId)).phoneBaseUrl : deps.instanceBaseUrl;
+    for (const [adapter, file] of matches) {
+      const key = `${adapter.id}/${baseUrl}/${request.filename.toLowerCase()}`;
+      let shared = cache.sharedFile(tenantId, key);
+      if (shared === undefined) {
+        const plan = adapter.planSharedFile(file, baseUrl);
+        if (plan === null) continue;
+        const started = performance.now();
+        shared = fileFromText(adapter.contentType, rendering.render(tenantId, adapter, plan, file.model?.id));
+        cache.keepShared(tenantId, key, shared);
+        deps.observe?.rendered((performance.now() - started) / 1000);
+      } else deps.observe?.cacheHit();
+      return holds(request.held, shared.etag) ? { kind: 'unchanged', etag: shared.etag } : shared;
+    }
+    return NOT_FOUND;
+  };
+
   return {
     /** Answers one phone request. Never throws for a path it does not know: that is `not_found`. */
     async answer(request: PhoneFetch): Promise<PhoneAnswer> {
@@ -338,24 +378,11 @@ export function createPhoneFetch(deps: PhoneFetchDeps) {
         const file = adapter.matchPath(request.filename);
         if (file !== null) matches.push([adapter, file]);
       }
-      if (matches.length === 0) return NOT_FOUND;
-      const deviceFiles = matches.filter(([, f]) => f.mac !== null);
-      if (deviceFiles.length > 0) return await serveDeviceFile(request, deviceFiles);
-      const { tenantId, proven } = await sharedFileTenant(request);
-      // A proven phone's tenant's address, else the instance's; kept under it, so a new base URL is a new file.
-      const baseUrl = proven ? (await rendering.tenantOf(tenantId)).phoneBaseUrl : deps.instanceBaseUrl;
-      for (const [adapter, file] of matches) {
-        const key = `${adapter.id}/${baseUrl}/${request.filename.toLowerCase()}`;
-        let shared = cache.sharedFile(tenantId, key);
-        if (shared === undefined) {
-          const plan = adapter.planSharedFile(file, baseUrl);
-          if (plan === null) continue;
-          shared = fileFromText(adapter.contentType, rendering.render(tenantId, adapter, plan, file.model?.id));
-          cache.keepShared(tenantId, key, shared);
-        }
-        return holds(request.held, shared.etag) ? { kind: 'unchanged', etag: shared.etag } : shared;
-      }
-      return NOT_FOUND;
+      const first = matches[0];
+      const answer = first === undefined ? NOT_FOUND : await answerMatched(request, matches);
+      // The vendor whose path it is; `<mac>.cfg` is Yealink's and Poly's alike, counted under the first.
+      deps.observe?.answered(first?.[0].id ?? UNKNOWN, first?.[1].kind ?? UNKNOWN, answer.kind);
+      return answer;
     },
   };
 }

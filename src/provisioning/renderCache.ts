@@ -163,6 +163,9 @@ export function createRenderCache(megabytes = 64) {
       shared.set(`${tenantId}/${key}`, file);
     },
 
+    /** What the kept device files cost, in bytes (the budget's count). */
+    bytes: (): number => bodies.calculatedSize,
+
     /** Forgets a device's files and ETags: its profile changed. */
     forget: forgetDevice,
 

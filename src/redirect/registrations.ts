@@ -22,6 +22,8 @@ export interface RedirectDeps {
   readonly credentialedPath: string;
   /** Builds the client of a vendor's service from the tenant's credentials; tests and proxies pass their own. */
   readonly clientFor?: (tenant: TenantRow, vendor: string) => RedirectClient | null;
+  /** Told the result of each call to a vendor's service (metrics count them): registered, registered_elsewhere, error, … */
+  readonly onCall?: (result: RedirectResult['status']) => void;
 }
 
 /** The client of a tenant's service for a vendor, or null when the tenant has not set it up. Yealink's open API wins over its XML-RPC API. */
@@ -65,11 +67,14 @@ export function createRedirects(deps: RedirectDeps) {
     }
   };
   const attempt = async (work: () => Promise<RedirectResult>): Promise<RedirectResult> => {
+    let result: RedirectResult;
     try {
-      return await work();
+      result = await work();
     } catch (err) {
-      return { status: 'error', message: describeNetworkError(err) };
+      result = { status: 'error', message: describeNetworkError(err) };
     }
+    deps.onCall?.(result.status);
+    return result;
   };
 
   const register = async (device: DeviceRow): Promise<RedirectResult | null> => {

@@ -62,6 +62,11 @@ export interface ResyncDeps {
     freeswitch(c: RelayConnection & { profile: string; domain: string }, user: string, event: string): Promise<RelayResult>;
   };
   readonly policy: ResyncPolicy;
+  /**
+   * Told what each NOTIFY came to (metrics count them): answered by the phone or the PBX, fetched (the phone fetched
+   * the revision; with the seconds since the job was queued, when this process queued it), or failed.
+   */
+  readonly onNotify?: (outcome: 'answered' | 'fetched' | 'failed', secondsToFetch?: number) => void;
 }
 
 interface RelayConnection {
@@ -139,6 +144,7 @@ export async function createResync(deps: ResyncDeps) {
             statusCode: result.status,
             error: result.status < 300 ? null : `the phone answered ${result.status} ${result.reason}`,
           });
+          deps.onNotify?.('answered');
         }
         return;
       }
@@ -152,8 +158,10 @@ export async function createResync(deps: ResyncDeps) {
               account,
               event,
             );
-      if (result.ok) await markSyncAnswered(deps.db, job.id, deps.now(), { statusCode: null, error: null });
-      else await unsent(job, device, `the PBX refused: ${result.message}`);
+      if (result.ok) {
+        await markSyncAnswered(deps.db, job.id, deps.now(), { statusCode: null, error: null });
+        deps.onNotify?.('answered');
+      } else await unsent(job, device, `the PBX refused: ${result.message}`);
     } catch (err) {
       // The relay could not be reached or signed in to (or the sender broke): nothing left.
       await unsent(job, device, (err as Error).message);
@@ -168,6 +176,7 @@ export async function createResync(deps: ResyncDeps) {
     const at = deps.now();
     const retryAt = deps.policy.nextRetry(await findTenant(deps.db, device.tenantId), at);
     await failSyncUnsent(deps.db, job, { at, error, retryAt, idleAccount: device.idleAccount });
+    deps.onNotify?.('failed');
     if (waiting.get(device.id)?.id === job.id) waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: true });
     deps.log.warn('sip', 're-sync failed', { mac: device.mac, reason: job.reason, error, retryAt: retryAt.toISOString() });
   };
@@ -184,6 +193,8 @@ export async function createResync(deps: ResyncDeps) {
    */
   const queue = async (device: DeviceRow, revision: Revision, reason: string, event: string, always: boolean): Promise<SyncJobRow | null> => {
     await supersedeSyncJobs(deps.db, device.id);
+    const superseded = waiting.get(device.id);
+    if (superseded !== undefined) queuedAt.delete(superseded.id);
     waiting.delete(device.id);
     if (!always && device.servedEtag === revision.etag) return null; // the phone already has exactly this
     const job = await openSyncJob(
@@ -201,6 +212,7 @@ export async function createResync(deps: ResyncDeps) {
       deps.now(),
     );
     waiting.set(device.id, { id: job.id, targetEtag: job.targetEtag, failed: false });
+    queuedAt.set(job.id, performance.now());
     await track(dispatch(job, device));
     return job;
   };
@@ -211,6 +223,8 @@ export async function createResync(deps: ResyncDeps) {
    * the database.
    */
   const waiting = new Map<number, { id: number; targetEtag: string; failed: boolean }>();
+  /** When this process queued each job still awaiting its fetch (the latency to a confirmed fetch); dropped with the job. */
+  const queuedAt = new Map<number, number>();
   for (const job of await listSyncJobsAwaitingFetch(deps.db)) {
     if (job.deviceId !== null) waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: job.state === 'failed' });
   }
@@ -221,9 +235,12 @@ export async function createResync(deps: ResyncDeps) {
     const retryAt = device === undefined ? null : deps.policy.nextRetry(await findTenant(deps.db, device.tenantId), at);
     const error = `${why} (after ${job.attempts} NOTIFYs)`;
     await failSyncJob(deps.db, job, { at, error, retryAt, idleAccount: device?.idleAccount ?? null });
+    deps.onNotify?.('failed');
     if (job.deviceId !== null) {
-      if (retryAt === null) waiting.delete(job.deviceId);
-      else waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: true });
+      if (retryAt === null) {
+        waiting.delete(job.deviceId);
+        queuedAt.delete(job.id);
+      } else waiting.set(job.deviceId, { id: job.id, targetEtag: job.targetEtag, failed: true });
     }
     deps.log.warn('sip', 're-sync failed', { mac: job.deviceMac, reason: job.reason, error: why, retryAt: retryAt?.toISOString() });
   };
@@ -286,6 +303,9 @@ export async function createResync(deps: ResyncDeps) {
       if (job !== undefined && job.targetEtag === etag) {
         await markSyncFetched(deps.db, job.id, deps.now(), job.failed);
         waiting.delete(device.id);
+        const since = queuedAt.get(job.id);
+        queuedAt.delete(job.id);
+        deps.onNotify?.('fetched', since === undefined ? undefined : (performance.now() - since) / 1000);
       }
     },
 
