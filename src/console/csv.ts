@@ -51,3 +51,16 @@ export function parseCsv(text: string): string[][] {
   }
   return rows.filter((r) => r.some((f) => f.trim() !== ''));
 }
+
+/** How the console names a separator to the admin. */
+const DELIMITER_NAMES: Record<(typeof DELIMITERS)[number], string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab' };
+
+/**
+ * A sheet to import: its rows as parseCsv reads them, with the ' that toCsv put before a formula-like cell taken
+ * off again (so an export reads back as it was), and the separator it was read with, in words.
+ * @throws AppError bad_request (400) as parseCsv.
+ */
+export function readSheet(text: string): { rows: string[][]; separator: string } {
+  const rows = parseCsv(text).map((r) => r.map((f) => (/^'[=+\-@\t\r]/.test(f) ? f.slice(1) : f)));
+  return { rows, separator: DELIMITER_NAMES[detectDelimiter(text)] };
+}

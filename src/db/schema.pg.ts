@@ -415,6 +415,8 @@ export const apiTokens = pgTable('api_tokens', {
   tenantId: integer('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
   createdAt: timestamptz('created_at').notNull(),
   revokedAt: timestamptz('revoked_at'),
+  /** When the token was last presented, to the nearest few minutes (recorded only once it has gone stale). */
+  lastUsedAt: timestamptz('last_used_at'),
 });
 
 /**

@@ -416,6 +416,8 @@ export const apiTokens = sqliteTable('api_tokens', {
   tenantId: integer('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  /** When the token was last presented, to the nearest few minutes (recorded only once it has gone stale). */
+  lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
 });
 
 export type AdminRow = typeof admins.$inferSelect;

@@ -77,17 +77,44 @@ async function manageableAdmin(db: Db, by: Principal, tenantId: number, id: numb
 }
 
 /**
+ * Creates a console account that `by`, acting in `tenantId`, may manage (an admin or helpdesk of the tenant, or
+ * for a provider another provider), audited in the tenant (the name and role, never the password).
+ * @throws AppError not_found (404) for a role `by` may not give; what createAdmin throws.
+ */
+export async function createManagedAdmin(
+  db: Db,
+  now: Date,
+  by: Principal,
+  actor: Actor,
+  tenantId: number,
+  input: { readonly username: string; readonly password: string; readonly role: Role },
+): Promise<AdminRow> {
+  const access = { role: input.role, tenantId: input.role === 'provider' ? null : tenantId };
+  if (!mayManageAccount(by, tenantId, access)) throw NotFound(`role ${input.role}`);
+  const row = await createAdmin(db, now, input.username, input.password, access);
+  await recordAudit(db, tenantId, now, actor, { action: 'admin.created', detail: { username: row.username, role: row.role } });
+  return row;
+}
+
+/**
  * Deletes a console account (its sessions end with it). Nobody deletes their own account, so a tenant is never
  * left without the admin who was about to.
  * @throws AppError not_found (404) for an account `by` may not manage; conflict (409) for one's own.
  */
-export async function deleteAdmin(db: Db, now: Date, by: Principal, tenantId: number, id: number): Promise<AdminRow> {
+export async function deleteAdmin(
+  db: Db,
+  now: Date,
+  by: Principal,
+  tenantId: number,
+  id: number,
+  actor: Actor = { name: `admin:${by.name}` },
+): Promise<AdminRow> {
   const { admins } = tablesOf(db);
   return await writeTransaction(db, async (tx) => {
     const row = await manageableAdmin(tx, by, tenantId, id);
-    if (row.username === by.name) throw Conflict('you cannot delete the account you are signed in with');
+    if (actor.name === `admin:${row.username}`) throw Conflict('you cannot delete the account you are signed in with');
     await tx.delete(admins).where(eq(admins.id, row.id));
-    await recordAudit(tx, tenantId, now, { name: `admin:${by.name}` }, { action: 'admin.deleted', detail: { username: row.username, role: row.role } });
+    await recordAudit(tx, tenantId, now, actor, { action: 'admin.deleted', detail: { username: row.username, role: row.role } });
     return row;
   });
 }
@@ -96,7 +123,15 @@ export async function deleteAdmin(db: Db, now: Date, by: Principal, tenantId: nu
  * Gives an account a new password and ends its sessions.
  * @throws AppError not_found (404) for an account `by` may not manage; invalid_field (400) for a short password.
  */
-export async function resetAdminPassword(db: Db, now: Date, by: Principal, tenantId: number, id: number, password: string): Promise<AdminRow> {
+export async function resetAdminPassword(
+  db: Db,
+  now: Date,
+  by: Principal,
+  tenantId: number,
+  id: number,
+  password: string,
+  actor: Actor = { name: `admin:${by.name}` },
+): Promise<AdminRow> {
   const { adminSessions, admins } = tablesOf(db);
   if (password.length < 10) throw InvalidField('password', 'use at least 10 characters');
   await manageableAdmin(db, by, tenantId, id);
@@ -105,7 +140,7 @@ export async function resetAdminPassword(db: Db, now: Date, by: Principal, tenan
     const row = await manageableAdmin(tx, by, tenantId, id);
     await tx.update(admins).set({ passwordHash }).where(eq(admins.id, row.id));
     await tx.delete(adminSessions).where(eq(adminSessions.adminId, row.id));
-    await recordAudit(tx, tenantId, now, { name: `admin:${by.name}` }, { action: 'admin.password_reset', detail: { username: row.username } });
+    await recordAudit(tx, tenantId, now, actor, { action: 'admin.password_reset', detail: { username: row.username } });
     return row;
   });
 }
@@ -366,20 +401,40 @@ export async function revokeApiToken(db: Db, now: Date, id: number, tenantId?: n
   if (result.changes === 0) throw NotFound(`API token ${id}`);
 }
 
+/** A token's last use is written at most this often: a busy token costs a read per request, not a write. */
+export const TOKEN_USE_RESOLUTION_MS = 5 * 60_000;
+
 /**
  * Who a live API token is: its name, role and tenant; null for an unknown or revoked token, and for a token of a
- * deleted tenant.
+ * deleted tenant. With `now`, the token's last use is recorded when the one recorded is older than
+ * TOKEN_USE_RESOLUTION_MS.
  */
-export async function apiTokenPrincipal(db: Db, value: string): Promise<Principal | null> {
+export async function apiTokenPrincipal(db: Db, value: string, now?: Date): Promise<Principal | null> {
   const { apiTokens, tenants } = tablesOf(db);
   const row = (
     await db
-      .select({ name: apiTokens.name, role: apiTokens.role, tenantId: apiTokens.tenantId, tenantRetiredAt: tenants.retiredAt })
+      .select({
+        id: apiTokens.id,
+        name: apiTokens.name,
+        role: apiTokens.role,
+        tenantId: apiTokens.tenantId,
+        lastUsedAt: apiTokens.lastUsedAt,
+        tenantRetiredAt: tenants.retiredAt,
+      })
       .from(apiTokens)
       .leftJoin(tenants, eq(tenants.id, apiTokens.tenantId))
       .where(and(eq(apiTokens.tokenHash, sha256(value)), isNull(apiTokens.revokedAt)))
   )[0];
   if (row === undefined || row.tenantRetiredAt !== null) return null;
+  if (now !== undefined && (row.lastUsedAt === null || now.getTime() - row.lastUsedAt.getTime() >= TOKEN_USE_RESOLUTION_MS)) {
+    try {
+      await writeTransaction(db, async (tx) => {
+        await tx.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.id));
+      });
+    } catch {
+      // A full or read-only database refuses the note, not the request: the token is still who it is.
+    }
+  }
   // Only a provider has no tenant; a tenant's token whose tenant is gone acts nowhere.
   if (row.role === 'provider') return { name: row.name, role: 'provider', tenantId: null };
   return row.tenantId === null ? null : { name: row.name, role: row.role, tenantId: row.tenantId };

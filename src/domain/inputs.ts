@@ -305,3 +305,30 @@ export const TenantTokenBody = z
   })
   .strict();
 export type TenantTokenBody = z.infer<typeof TenantTokenBody>;
+
+/** A console account of a tenant made through the API: its name, password and role. */
+export const AdminCreateBody = z
+  .object({
+    username: z.string().regex(/^[a-z0-9._-]{2,32}$/, 'use 2 to 32 lower-case letters, digits or . _ -'),
+    password: z.string().min(10, 'use at least 10 characters').max(256),
+    role: z.enum(['admin', 'helpdesk']),
+  })
+  .strict();
+export type AdminCreateBody = z.infer<typeof AdminCreateBody>;
+
+/** A console account's new password. */
+export const AdminPasswordBody = z.object({ password: z.string().min(10, 'use at least 10 characters').max(256) }).strict();
+
+/** `GET /api/v1/audit`'s query: the audit filter, a page of at most 500 events (50 unless said), times as ISO 8601. */
+export const AuditQuery = z
+  .object({
+    device: z.string().max(64).optional(),
+    user: z.string().max(32).optional(),
+    action: z.string().max(64).optional(),
+    actor: z.string().max(128).optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();

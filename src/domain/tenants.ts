@@ -300,7 +300,7 @@ const SECRET_DESTINATIONS: readonly {
  * account, the relay's host, port or user) must give the secret again in the same request, or null to drop it.
  * @throws AppError secret_required (400) naming the field that moved and the secret to give.
  */
-function assertSecretsStay(current: TenantRow, input: TenantUpdate): void {
+export function assertSecretsStay(current: TenantRow, input: TenantUpdate): void {
   const next = { ...current, ...input } as TenantRow;
   for (const d of SECRET_DESTINATIONS) {
     if (current[d.secret] === null || d.secret in input || d.where(current) === d.where(next)) continue;
@@ -315,14 +315,60 @@ function assertSecretsStay(current: TenantRow, input: TenantUpdate): void {
 }
 
 /**
- * Changes a tenant's settings and re-provisions its phones, whose files depend on them.
+ * The tenant columns no phone file holds: where NOTIFYs are relayed and with which credentials, the redirect
+ * services' accounts, schedules, PIN and naming rules, who is trusted. Changing only these re-provisions no phone.
+ */
+const NOT_IN_PHONE_FILES: ReadonlySet<string> = new Set([
+  'name',
+  'relayHost',
+  'relayPort',
+  'relayUsername',
+  'relaySecret',
+  'relayProfile',
+  'autoLogoutCron',
+  'maxSessionMinutes',
+  'timezone',
+  'pinMinLength',
+  'idleAccountPattern',
+  'trustedNetworks',
+  'trustRedirect',
+  'yealinkRpsUrl',
+  'yealinkRpsKeyId',
+  'yealinkRpsSecret',
+  'yealinkXmlRpcUrl',
+  'yealinkXmlRpcUser',
+  'yealinkXmlRpcPassword',
+  'snomSrapsUrl',
+  'snomSrapsKeyId',
+  'snomSrapsSecret',
+  'polyZtpUrl',
+  'polyZtpApiKey',
+  'maxDevices',
+  'maxUsers',
+]);
+
+/**
+ * Changes a tenant's settings; re-provisions its phones only when a setting their files hold changed value.
  * @throws AppError secret_required (400) when a change moves a stored secret's endpoint without the secret.
  */
 export async function updateTenant(deps: DomainDeps, tenantId: number, actor: Actor, input: TenantUpdate): Promise<TenantRow> {
+  return (await updateTenantSettings(deps, tenantId, actor, input)).row;
+}
+
+/**
+ * updateTenant, answering also how many phones are re-provisioned (0 when only settings no phone file holds
+ * changed, or nothing changed value).
+ */
+export async function updateTenantSettings(
+  deps: DomainDeps,
+  tenantId: number,
+  actor: Actor,
+  input: TenantUpdate,
+): Promise<{ row: TenantRow; reprovisioned: number }> {
   const { devices, tenants } = tablesOf(deps.db);
   const now = deps.now();
   const { emergencyNumbers, trustedNetworks, codecs, ...rest } = input;
-  const row = await writeTransaction(deps.db, async (tx) => {
+  const { row, phoneFilesChanged } = await writeTransaction(deps.db, async (tx) => {
     const current = (await tx.select().from(tenants).where(eq(tenants.id, tenantId)))[0];
     if (current === undefined) throw new Error(`tenant ${tenantId} does not exist`);
     assertSecretsStay(current, input);
@@ -341,12 +387,14 @@ export async function updateTenant(deps: DomainDeps, tenantId: number, actor: Ac
     if (updated === undefined) throw new Error(`tenant ${tenantId} does not exist`);
     // Names only: a relay secret must not reach the audit log.
     await recordAudit(tx, tenantId, now, actor, { action: 'tenant.updated', detail: { fields: Object.keys(input) } });
-    return updated;
+    const changed = (Object.keys(updated) as (keyof TenantRow)[]).filter((k) => JSON.stringify(updated[k]) !== JSON.stringify(current[k]));
+    return { row: updated, phoneFilesChanged: changed.some((k) => !NOT_IN_PHONE_FILES.has(k)) };
   });
   forgetTenantSettings(deps.db);
+  if (!phoneFilesChanged) return { row, reprovisioned: 0 };
   const ids = await deps.db.select({ id: devices.id }).from(devices).where(eq(devices.tenantId, tenantId));
   await deps.profilesChanged({ deviceIds: ids.map((d) => d.id), reason: 'tenant settings changed' });
-  return row;
+  return { row, reprovisioned: ids.length };
 }
 
 // --- tenant management (the provider's): create, list, find by slug, retire

@@ -71,50 +71,7 @@ export async function createUsers(
   actor: Actor,
   inputs: readonly CreateUserInput[],
 ): Promise<UserWithKeys[]> {
-  const { users } = tablesOf(deps.db);
-  for (const input of inputs) if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
-  const hashes = await Promise.all(inputs.map(async (input) => (input.pin === undefined ? null : await hashSecret(input.pin))));
-  const now = deps.now();
-  return await writeTransaction(deps.db, async (tx) => {
-    // In this write transaction, so concurrent creations cannot pass the quota together.
-    await assertQuotaRoom(tx, tenantId, 'users', inputs.length);
-    const created: UserWithKeys[] = [];
-    for (const [i, input] of inputs.entries()) {
-      const taken = (
-        await tx
-          .select({ id: users.id })
-          .from(users)
-          .where(and(eq(users.tenantId, tenantId), eq(users.extension, input.extension)))
-      )[0];
-      if (taken !== undefined) throw Conflict(`extension ${input.extension} already exists`);
-      const sipUser = input.sipUser ?? input.extension;
-      const pinHash = hashes[i] ?? null;
-      const user = await returnedRow(
-        tx
-          .insert(users)
-          .values({
-            tenantId,
-            extension: input.extension,
-            displayName: input.displayName,
-            sipUser,
-            authName: input.authName ?? sipUser,
-            sipPassword: input.sipPassword,
-            pinHash,
-            hotdesk: input.hotdesk ?? true,
-            createdAt: now,
-          })
-          .returning(),
-      );
-      const keys = await replaceKeys(tx, user.id, input.keys ?? []);
-      await recordAudit(tx, tenantId, now, actor, {
-        action: 'user.created',
-        userExtension: user.extension,
-        detail: { hotdesk: user.hotdesk, keys: keys.length, pinSet: pinHash !== null },
-      });
-      created.push({ user, keys });
-    }
-    return created;
-  });
+  return (await saveUsers(deps, tenantId, pinMinLength, actor, inputs, [])).created;
 }
 
 /**
@@ -130,42 +87,130 @@ export async function updateUser(
   extension: string,
   input: UpdateUserInput,
 ): Promise<UserWithKeys> {
-  const { users } = tablesOf(deps.db);
   await getUser(deps.db, tenantId, extension);
-  if (input.pin !== undefined) assertPinAllowed(input.pin, extension, pinMinLength);
-  const pinHash = input.pin === undefined ? undefined : await hashSecret(input.pin);
+  const [updated] = (await saveUsers(deps, tenantId, pinMinLength, actor, [], [{ extension, input }])).updated;
+  if (updated === undefined) throw new Error('saveUsers returned nothing');
+  return updated;
+}
+
+/** A change to one user, named by extension. */
+export interface UserUpdate {
+  readonly extension: string;
+  readonly input: UpdateUserInput;
+}
+
+/**
+ * Creates and changes users all in one transaction, all or none (a CSV import must not stop half-way): every PIN
+ * is checked and hashed first, since a SQLite transaction may await nothing but the database. The devices the
+ * changed users sit at are re-provisioned once it committed.
+ * @throws AppError weak_pin (400), conflict (409) for an extension that exists or repeats, unknown_extension (404)
+ *   for a change to a user that does not exist, quota_exceeded (409).
+ */
+export async function saveUsers(
+  deps: DomainDeps,
+  tenantId: number,
+  pinMinLength: number,
+  actor: Actor,
+  creates: readonly CreateUserInput[],
+  updates: readonly UserUpdate[],
+): Promise<{ created: UserWithKeys[]; updated: UserWithKeys[] }> {
+  for (const input of creates) if (input.pin !== undefined) assertPinAllowed(input.pin, input.extension, pinMinLength);
+  for (const { extension, input } of updates) if (input.pin !== undefined) assertPinAllowed(input.pin, extension, pinMinLength);
+  const hashPin = async (pin: string | undefined) => (pin === undefined ? null : await hashSecret(pin));
+  const createHashes = await Promise.all(creates.map((input) => hashPin(input.pin)));
+  const updateHashes = await Promise.all(updates.map(({ input }) => hashPin(input.pin)));
   const now = deps.now();
-  let seatedDevice: number | null = null;
-  const result = await writeTransaction(deps.db, async (tx) => {
-    const before = await getUser(tx, tenantId, extension);
-    const sipUser = input.sipUser ?? before.sipUser;
-    const user = (
-      await tx
-        .update(users)
-        .set({
-          displayName: input.displayName ?? before.displayName,
-          sipUser,
-          authName: input.authName ?? (input.sipUser !== undefined && before.authName === before.sipUser ? sipUser : before.authName),
-          sipPassword: input.sipPassword ?? before.sipPassword,
-          pinHash: pinHash ?? before.pinHash,
-          hotdesk: input.hotdesk ?? before.hotdesk,
-        })
-        .where(eq(users.id, before.id))
-        .returning()
-    )[0];
-    if (user === undefined) throw UnknownExtension(extension);
-    const keys = input.keys === undefined ? await keysOf(tx, user.id) : await replaceKeys(tx, user.id, input.keys);
-    const fields = Object.keys(input).filter((k) => input[k as keyof UpdateUserInput] !== undefined);
-    await recordAudit(tx, tenantId, now, actor, { action: 'user.updated', userExtension: extension, detail: { fields } });
-    const open = await openSessionOfUser(tx, user.id);
-    if (open !== undefined) {
-      seatedDevice = open.deviceId;
-      if (before.hotdesk && !user.hotdesk) await closeSession(tx, tenantId, now, actor, open, 'user_not_hotdesk');
+  const seated: { deviceId: number; extension: string }[] = [];
+  const saved = await writeTransaction(deps.db, async (tx) => {
+    // In this write transaction, so concurrent creations cannot pass the quota together.
+    if (creates.length > 0) await assertQuotaRoom(tx, tenantId, 'users', creates.length);
+    const created: UserWithKeys[] = [];
+    for (const [i, input] of creates.entries()) created.push(await insertUser(tx, tenantId, now, actor, input, createHashes[i] ?? null));
+    const updated: UserWithKeys[] = [];
+    for (const [i, { extension, input }] of updates.entries()) {
+      const change = await changeUser(tx, tenantId, now, actor, extension, input, updateHashes[i] ?? null);
+      if (change.seatedDevice !== null) seated.push({ deviceId: change.seatedDevice, extension });
+      updated.push(change.saved);
     }
-    return { user, keys };
+    return { created, updated };
   });
-  if (seatedDevice !== null) await deps.profilesChanged({ deviceIds: [seatedDevice], reason: `user ${extension} updated` });
-  return result;
+  if (seated.length > 0) {
+    const reason = seated.length === 1 ? `user ${seated[0]?.extension} updated` : `${seated.length} users updated`;
+    await deps.profilesChanged({ deviceIds: seated.map((s) => s.deviceId), reason });
+  }
+  return saved;
+}
+
+async function insertUser(tx: Db, tenantId: number, now: Date, actor: Actor, input: CreateUserInput, pinHash: string | null): Promise<UserWithKeys> {
+  const { users } = tablesOf(tx);
+  const taken = (
+    await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), eq(users.extension, input.extension)))
+  )[0];
+  if (taken !== undefined) throw Conflict(`extension ${input.extension} already exists`);
+  const sipUser = input.sipUser ?? input.extension;
+  const user = await returnedRow(
+    tx
+      .insert(users)
+      .values({
+        tenantId,
+        extension: input.extension,
+        displayName: input.displayName,
+        sipUser,
+        authName: input.authName ?? sipUser,
+        sipPassword: input.sipPassword,
+        pinHash,
+        hotdesk: input.hotdesk ?? true,
+        createdAt: now,
+      })
+      .returning(),
+  );
+  const keys = await replaceKeys(tx, user.id, input.keys ?? []);
+  await recordAudit(tx, tenantId, now, actor, {
+    action: 'user.created',
+    userExtension: user.extension,
+    detail: { hotdesk: user.hotdesk, keys: keys.length, pinSet: pinHash !== null },
+  });
+  return { user, keys };
+}
+
+/** One user's change inside a transaction; the device the user sits at, for re-provisioning once it committed. */
+async function changeUser(
+  tx: Db,
+  tenantId: number,
+  now: Date,
+  actor: Actor,
+  extension: string,
+  input: UpdateUserInput,
+  pinHash: string | null,
+): Promise<{ saved: UserWithKeys; seatedDevice: number | null }> {
+  const { users } = tablesOf(tx);
+  const before = await getUser(tx, tenantId, extension);
+  const sipUser = input.sipUser ?? before.sipUser;
+  const user = (
+    await tx
+      .update(users)
+      .set({
+        displayName: input.displayName ?? before.displayName,
+        sipUser,
+        authName: input.authName ?? (input.sipUser !== undefined && before.authName === before.sipUser ? sipUser : before.authName),
+        sipPassword: input.sipPassword ?? before.sipPassword,
+        pinHash: pinHash ?? before.pinHash,
+        hotdesk: input.hotdesk ?? before.hotdesk,
+      })
+      .where(eq(users.id, before.id))
+      .returning()
+  )[0];
+  if (user === undefined) throw UnknownExtension(extension);
+  const keys = input.keys === undefined ? await keysOf(tx, user.id) : await replaceKeys(tx, user.id, input.keys);
+  const fields = Object.keys(input).filter((k) => input[k as keyof UpdateUserInput] !== undefined);
+  await recordAudit(tx, tenantId, now, actor, { action: 'user.updated', userExtension: extension, detail: { fields } });
+  const open = await openSessionOfUser(tx, user.id);
+  if (open === undefined) return { saved: { user, keys }, seatedDevice: null };
+  if (before.hotdesk && !user.hotdesk) await closeSession(tx, tenantId, now, actor, open, 'user_not_hotdesk');
+  return { saved: { user, keys }, seatedDevice: open.deviceId };
 }
 
 /**

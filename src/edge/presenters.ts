@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ApiTokenRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
+import type { AdminRow, ApiTokenRow, AuditEventRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
 import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
 import type { TenantOverview } from '../domain/overview.ts';
@@ -8,7 +8,9 @@ import type { DeviceSummary } from '../provisioning/preview.ts';
 import { phoneState } from '../sync/phoneState.ts';
 import type {
   AccessView,
+  AdminView,
   ApiTokenView,
+  AuditEventView,
   DeviceView,
   SessionView,
   SyncView,
@@ -213,5 +215,33 @@ export function presentTenantRecord(t: TenantRow): z.output<typeof TenantRecordV
 
 /** An API token without its value (only a hash of it is kept). */
 export function presentApiToken(t: ApiTokenRow): z.output<typeof ApiTokenView> {
-  return { id: t.id, name: t.name, role: t.role, createdBy: t.createdBy, createdAt: t.createdAt.toISOString(), revokedAt: iso(t.revokedAt) };
+  return {
+    id: t.id,
+    name: t.name,
+    role: t.role,
+    createdBy: t.createdBy,
+    createdAt: t.createdAt.toISOString(),
+    lastUsedAt: iso(t.lastUsedAt),
+    revokedAt: iso(t.revokedAt),
+  };
+}
+
+/** A console account as the API answers it: never its password hash. */
+export function presentAdmin(a: AdminRow): z.output<typeof AdminView> {
+  return { id: a.id, username: a.username, role: a.role, createdAt: a.createdAt.toISOString() };
+}
+
+/** An audit event as the API answers it: its detail as the object it was recorded as. */
+export function presentAuditEvent(e: AuditEventRow): z.output<typeof AuditEventView> {
+  return {
+    id: e.id,
+    at: e.at.toISOString(),
+    actor: e.actor,
+    action: e.action,
+    method: e.method,
+    deviceMac: e.deviceMac,
+    idleAccount: e.idleAccount,
+    userExtension: e.userExtension,
+    detail: JSON.parse(e.detail) as Record<string, unknown>,
+  };
 }

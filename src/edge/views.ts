@@ -213,9 +213,33 @@ export const ApiTokenView = z
     role: z.enum(ROLES),
     createdBy: z.string(),
     createdAt: instant,
+    /** To within five minutes; null: never used. */
+    lastUsedAt: when,
     revokedAt: when,
   })
   .register(apiSchemas, { id: 'ApiToken', description: 'never its value, except once when created' });
+
+export const AdminView = z
+  .object({ id: z.number().int(), username: z.string(), role: z.enum(ROLES), createdAt: instant })
+  .register(apiSchemas, { id: 'Admin', description: 'a console account: never its password or its hash' });
+
+export const AuditEventView = z
+  .object({
+    id: z.number().int(),
+    at: instant,
+    actor: z.string(),
+    action: z.string(),
+    method: z.string().nullable(),
+    deviceMac: z.string().nullable(),
+    idleAccount: z.string().nullable(),
+    userExtension: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()),
+  })
+  .register(apiSchemas, { id: 'AuditEvent' });
+
+export const AuditPageView = z
+  .object({ total: z.number().int(), limit: z.number().int(), offset: z.number().int(), events: z.array(AuditEventView) })
+  .register(apiSchemas, { id: 'AuditPage', description: 'a page of the audit log, newest first, with the total of the whole filter' });
 
 export const NewApiTokenView = ApiTokenView.extend({ token: z.string() }).register(apiSchemas, { id: 'NewApiToken' });
 

@@ -397,3 +397,30 @@ export function notifyViaFreeswitch(
     return { ok: text.startsWith('+OK'), message: text };
   });
 }
+
+/**
+ * Connects to the PBX and logs in as a relay would, then leaves: whether these settings can relay a NOTIFY.
+ * Asterisk's manager interface (`Action: Login`) or FreeSWITCH's event socket (`auth`).
+ */
+export async function checkRelayLogin(kind: 'asterisk' | 'freeswitch', c: RelayConnection): Promise<RelayResult> {
+  try {
+    return await withConnection(c, async (socket, read) => {
+      if (kind === 'freeswitch') {
+        const greeting = await read();
+        if (greeting.get('content-type') !== 'auth/request') return { ok: false, message: 'not a FreeSWITCH event socket' };
+        socket.write(`auth ${c.secret}\n\n`);
+        const ok = ((await read()).get('reply-text') ?? '').startsWith('+OK');
+        socket.write('exit\n\n');
+        return { ok, message: ok ? 'logged in' : 'event socket login refused' };
+      }
+      const banner = await read();
+      if (!(banner.get('banner') ?? '').startsWith('Asterisk Call Manager/')) return { ok: false, message: 'not an Asterisk manager interface' };
+      socket.write(`Action: Login\r\nActionID: check\r\nUsername: ${c.username}\r\nSecret: ${c.secret}\r\nEvents: off\r\n\r\n`);
+      const ok = (await read()).get('response')?.toLowerCase() === 'success';
+      if (ok) socket.write('Action: Logoff\r\nActionID: bye\r\n\r\n');
+      return { ok, message: ok ? 'logged in' : 'manager login refused: check the user and secret' };
+    });
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  }
+}

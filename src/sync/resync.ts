@@ -25,6 +25,7 @@ import { formatSipUri, parseSipUri, type SipTransport, uriHost } from '../sip/me
 import type { NotifyTarget, SipNotifier } from '../sip/notifier.ts';
 import type { RelayResult } from '../sip/relays.ts';
 import type { VendorAdapter } from '../vendors/types.ts';
+import { relayConnectionOf } from './relayCheck.ts';
 
 /** When a phone that was told to re-sync counts as late, and how often it is told again. */
 export interface ResyncPolicy {
@@ -147,13 +148,8 @@ export async function createResync(deps: ResyncDeps) {
         }
         return;
       }
-      const connection = {
-        // The tenant's own PBX: never another tenant's, nor the configured default when the tenant has its own.
-        host: tenant.relayHost ?? tenant.registrarHost ?? deps.config.registrar.host,
-        port: tenant.relayPort ?? (tenant.notifyMode === 'asterisk' ? 5038 : 8021),
-        username: tenant.relayUsername ?? '',
-        secret: tenant.relaySecret ?? '',
-      };
+      // The tenant's own PBX: never another tenant's, nor the configured default when the tenant has its own.
+      const connection = relayConnectionOf(tenant, deps.config.registrar.host);
       const result =
         tenant.notifyMode === 'asterisk'
           ? await deps.relays.asterisk(connection, account, event)

@@ -173,13 +173,14 @@ Console('repeated wrong passwords lock the account; the session cookie is HttpOn
 
 Console('an API token made in the console works, once revoked it does not', async ({ t, page }) => {
   await signIn({ page, t });
-  await page.click('nav >> text=Settings');
+  await page.click('nav >> text=Admins');
   await page.fill('input[name=name]', 'asterisk');
   await page.click('button:has-text("Create token")');
   const token = (await page.textContent('#new-token code')) ?? '';
   assert.match(token, /^hp_/);
   const call = () => fetch(`${t.url}/api/v1/users`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
   assert.is(await call(), 200);
+  page.once('dialog', (d) => void d.accept());
   await page.click('button:has-text("Revoke")');
   assert.is(await call(), 401);
 });

@@ -87,7 +87,7 @@ Desks('logged out on the board, but the phone never fetched: "logging out", then
   assert.match(devicePage, /phone did not answer\s*no answer from .*next try 2026-03-02 09:16 UTC.*\(after: logout\)/s);
 
   await page.goto(`${t.url}/console/audit`);
-  assert.match((await page.textContent('body')) ?? '', /sync\.failed/);
+  assert.match((await page.textContent('#audit tr[data-action="sync.failed"]')) ?? '', /Phone did not re-provision/);
 
   // The phone polls at last and gets its idle profile.
   await t.phone('/001565123456.cfg', UA);

@@ -160,7 +160,7 @@ Tenants('a tenant admin sees no switcher, only its tenant, and no other tenantâ€
   assert.match(accounts, /alpha-admin.*alpha-helpdesk/s);
   assert.not.match(accounts, /bravo|\badmin\b.*provider/);
   assert.is(await page.locator('#providers').count(), 0);
-  assert.equal(await page.locator('select[name=role] option').allTextContents(), ['admin', 'helpdesk']);
+  assert.equal(await page.locator('#new-account select[name=role] option').allTextContents(), ['admin', 'helpdesk']);
   await page.fill('input[name=username]', 'alpha-desk2');
   await page.fill('form[action="/console/admins"] input[name=password]', 'first-password-1');
   await page.selectOption('select[name=role]', 'helpdesk');
@@ -252,12 +252,12 @@ Tenants('API tokens made in the console carry the tenant and a role; each tenant
   );
 
   const alphaAdmin = await signInOverHttp(t.url, alpha.admin.username, ACCOUNT_PASSWORD);
-  const settings = (await alphaAdmin.get('/console/settings')).body;
+  const settings = (await alphaAdmin.get('/console/admins')).body;
   assert.match(settings, /alpha-pbx-token/);
   assert.match(settings, /alpha-helpdesk-token/);
   assert.not.match(settings, /bravo-pbx-token|provider-wide/);
   const bravoAdmin = await signInOverHttp(t.url, bravo.admin.username, ACCOUNT_PASSWORD);
-  const bravoSettings = (await bravoAdmin.get('/console/settings')).body;
+  const bravoSettings = (await bravoAdmin.get('/console/admins')).body;
   assert.match(bravoSettings, /bravo-pbx-token/);
   assert.not.match(bravoSettings, /alpha-/);
   // A token an admin makes is its tenant's, at most an admin's.

@@ -27,6 +27,8 @@ interface Fixture {
   /** B's admin token. */
   bravo: string;
   bravoTokenId: number;
+  /** B's console account. */
+  bravoAdminId: number;
   /** Every string of B's that A must never see (names, secrets, MACs in every spelling, its slug). */
   secrets: string[];
 }
@@ -92,6 +94,20 @@ const CASES: Record<string, Case> = {
   'POST /templates/:vendor/:name/reset': refusal(() => ({ path: '/templates/yealink/device.cfg/reset', body: { device: macB } })),
   'POST /templates/:vendor/:name/merge': refusal(() => ({ path: '/templates/yealink/device.cfg/merge', body: { device: macB } })),
   'POST /templates/:vendor/:name/resync': refusal(() => ({ path: '/templates/yealink/device.cfg/resync', body: { device: macB } })),
+  'GET /audit': ownList('/audit?user=202'),
+  'GET /admins': ownList('/admins'),
+  'POST /admins': {
+    request: (_fx, i) => ({ path: '/admins', body: { username: `alpha-desk-${i}`, password: 'alpha-desk-pass', role: 'helpdesk' } }),
+    status: 201,
+    sameAsNowhere: false,
+  },
+  // B's account is not found, as no account is: its id is all A has of it.
+  'POST /admins/:id/password': {
+    request: (fx) => ({ path: `/admins/${fx.bravoAdminId}/password`, body: { password: 'taken-over-pass' } }),
+    status: 404,
+    sameAsNowhere: false,
+  },
+  'DELETE /admins/:id': { request: (fx) => ({ path: `/admins/${fx.bravoAdminId}` }), status: 404, sameAsNowhere: false },
 };
 
 /** Tenant management, aimed at B: refused to a tenant's admin whatever the slug. */
@@ -144,6 +160,8 @@ async function twoTenants(): Promise<Fixture> {
   await ok(callAs(t, bravo, 'POST', '/api/v1/hotdesk/login', { device: B_MACS[0], extension: '101', pin: '5937' }), 200);
   await ok(callAs(t, bravo, 'POST', '/api/v1/hotdesk/login', { device: B_MACS[1], extension: '202', pin: '5937' }), 200);
   const bravoTokenId = (await callAs(t, bravo, 'GET', '/api/v1/tokens')).body.find((k: { name: string }) => k.name === 'bravo wallboard').id as number;
+  const bravoAdminId = (await ok(callAs(t, bravo, 'POST', '/api/v1/admins', { username: 'bravo-boss', password: 'bravo-boss-pass', role: 'admin' }), 201)).body
+    .id as number;
 
   // Every secret of B's, as the provider and the database know them.
   const secrets = [
@@ -155,6 +173,7 @@ async function twoTenants(): Promise<Fixture> {
     bravo,
     bravoTool,
     'bravo wallboard',
+    'bravo-boss',
     ...bravoUsers.map((u) => u.sipPassword),
   ];
   for (const device of enrolled) {
@@ -169,7 +188,7 @@ async function twoTenants(): Promise<Fixture> {
     .from(devices)
     .where(inArray(devices.mac, [...B_MACS]));
   for (const row of rows) secrets.push(...Object.values(row).filter((v): v is string => typeof v === 'string' && v.length >= 8));
-  return { t, alpha, bravo, bravoTokenId, secrets: [...new Set(secrets)] };
+  return { t, alpha, bravo, bravoTokenId, bravoAdminId, secrets: [...new Set(secrets)] };
 }
 
 /** The strings a request carried (path segments, body values): an answer may say back what the caller sent. */

@@ -284,6 +284,18 @@ OpenApi('every route answers as the document declares, its errors included', asy
   assert.is((await call('DELETE', `/api/v1/tokens/${token.body.id}`)).status, 204);
   assert.is((await call('DELETE', '/api/v1/tokens/nope')).status, 404);
 
+  // The tenant's console accounts and audit log.
+  const account = await call('POST', '/api/v1/admins', { username: 'desk-help', password: 'desk-help-pass', role: 'helpdesk' });
+  assert.is(account.status, 201);
+  assert.is((await call('POST', '/api/v1/admins', { username: 'desk-help', password: 'desk-help-pass', role: 'helpdesk' })).status, 409);
+  assert.is((await call('GET', '/api/v1/admins')).status, 200);
+  assert.is((await call('POST', `/api/v1/admins/${account.body.id}/password`, { password: 'another-pass-1' })).status, 200);
+  assert.is((await call('POST', '/api/v1/admins/999999/password', { password: 'another-pass-1' })).status, 404);
+  assert.is((await call('DELETE', `/api/v1/admins/${account.body.id}`)).status, 204);
+  assert.is((await call('DELETE', `/api/v1/admins/${account.body.id}`)).status, 404);
+  assert.is((await call('GET', '/api/v1/audit?action=user&limit=5')).status, 200);
+  assert.is((await call('GET', '/api/v1/audit?limit=0')).status, 400);
+
   // Tenant management, and the tenant's routes at its own mount.
   assert.is((await call('POST', '/api/v1/tenants', { name: 'Acme', slug: 'acme', maxUsers: 10 })).status, 201);
   assert.is((await call('POST', '/api/v1/tenants', { name: 'Acme', slug: 'acme' })).status, 409);

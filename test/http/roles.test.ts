@@ -14,6 +14,8 @@ import { type ApiRoute, apiRoutes, callAs, tenantWithToken, tokenOf } from '../h
 interface Fixture {
   /** The id of a spare token of the tenant, to revoke. */
   spareTokenId: number;
+  /** The id of a spare console account of the tenant, to reset and delete. */
+  spareAdminId: number;
 }
 
 interface Case {
@@ -65,6 +67,11 @@ const TENANT_CASES: Record<string, Case> = {
   'POST /templates/:vendor/:name/merge': { request: () => ({ path: '/templates/yealink/device.cfg/merge', body: { model: 'T46U' } }), allowed: 200 },
   'POST /templates/:vendor/:name/reset': { request: () => ({ path: '/templates/yealink/device.cfg/reset', body: { model: 'T46U' } }), allowed: 200 },
   'POST /templates/:vendor/:name/resync': { request: () => ({ path: '/templates/yealink/device.cfg/resync', body: { model: 'T46U' } }), allowed: 202 },
+  'GET /admins': { request: () => ({ path: '/admins' }), allowed: 200 },
+  'GET /audit': { request: () => ({ path: '/audit?action=user&limit=5' }), allowed: 200 },
+  'POST /admins': { request: () => ({ path: '/admins', body: { username: 'role-check', password: 'role-check-pass', role: 'helpdesk' } }), allowed: 201 },
+  'POST /admins/:id/password': { request: (fx) => ({ path: `/admins/${fx.spareAdminId}/password`, body: { password: 'another-pass-1' } }), allowed: 200 },
+  'DELETE /admins/:id': { request: (fx) => ({ path: `/admins/${fx.spareAdminId}` }), allowed: 204 },
   'DELETE /users/:extension': { request: () => ({ path: '/users/103' }), allowed: 204 },
   'DELETE /devices/:device': { request: () => ({ path: '/devices/HD0002' }), allowed: 204 },
 };
@@ -98,13 +105,18 @@ async function fixture(t: TestServer): Promise<{ fx: Fixture; admin: string; hel
   const admin = await tenantWithToken(t, 'acme', 'Acme');
   const helpdesk = await tokenOf(t, 'acme', 'helpdesk');
   const spare = await callAs(t, TEST_TOKEN, 'POST', '/api/v1/tenants/acme/tokens', { name: 'spare', role: 'admin' });
+  const spareAdmin = await callAs(t, TEST_TOKEN, 'POST', '/api/v1/tenants/acme/admins', {
+    username: 'spare-admin',
+    password: 'spare-admin-pass',
+    role: 'admin',
+  });
   assert.is((await callAs(t, TEST_TOKEN, 'POST', '/api/v1/tenants', { name: 'Spare', slug: 'spare' })).status, 201);
   const base = '/api/v1/tenants/acme';
   for (const body of [user('101', 'Alice Role'), user('102', 'Bob Role')]) assert.is((await callAs(t, TEST_TOKEN, 'POST', `${base}/users`, body)).status, 201);
   for (const mac of ['00:15:65:00:00:01', '00:15:65:00:00:02']) assert.is((await callAs(t, TEST_TOKEN, 'POST', `${base}/devices`, yealink(mac))).status, 201);
   const seated = await callAs(t, TEST_TOKEN, 'POST', `${base}/hotdesk/login`, { device: 'HD0001', extension: '101', pin: '4826' });
   assert.is(seated.status, 200);
-  return { fx: { spareTokenId: spare.body.id }, admin, helpdesk };
+  return { fx: { spareTokenId: spare.body.id, spareAdminId: spareAdmin.body.id }, admin, helpdesk };
 }
 
 Roles('the case tables name every route of the API, and every tenant route is mounted at /api/v1 and under /api/v1/tenants/:tenant', ({ routes }) => {

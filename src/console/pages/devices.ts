@@ -6,9 +6,9 @@ import { canSeeSecrets } from '../../domain/access.ts';
 import { recordAudit } from '../../domain/audit.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { DEVICE_SORTS, DEVICE_STATES, type DeviceListRow, findDevicePage } from '../../domain/deviceList.ts';
-import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
+import { deleteDevice, enrolDevice, updateDevice } from '../../domain/devices.ts';
 import { logout } from '../../domain/hotdesk.ts';
-import { applyDeviceImport, planDeviceImport } from '../../domain/imports.ts';
+import { applyDeviceImport, deviceSheet, planDeviceImport } from '../../domain/imports.ts';
 import { DeviceCreateBody, DeviceUpdateBody } from '../../domain/inputs.ts';
 import { getDevice, getUser } from '../../domain/lookup.ts';
 import { formatMac, type Mac } from '../../domain/mac.ts';
@@ -17,8 +17,8 @@ import { listUsers } from '../../domain/users.ts';
 import { presentDevice } from '../../edge/presenters.ts';
 import { AppError, Conflict, NotFound } from '../../errors.ts';
 import { PHONE_LANGUAGES } from '../../vendors/phoneSettings.ts';
-import { parseCsv, toCsv } from '../csv.ts';
-import { api, checkbox, ImportForm, ifSentBlankIsNull, textField } from '../forms.ts';
+import { api, checkbox, ifSentBlankIsNull, textField } from '../forms.ts';
+import { handleImport, sendSheet } from '../imports.ts';
 import { ago, type PageKit, when } from '../pageKit.ts';
 import { devicePictureSvg } from '../phonePicture.ts';
 import { syncInWords } from '../states.ts';
@@ -430,41 +430,18 @@ export function devicePages(router: Router, kit: PageKit): void {
     ),
   );
 
-  router.get('/devices.csv', async (ctx) => {
-    const rows = (await listDevices(domain.db, kit.tenantId(ctx))).map((d) => [
-      formatMac(d.mac as Mac),
-      d.vendor,
-      d.model,
-      d.label,
-      d.location,
-      d.hotdesk ? 'yes' : 'no',
-      d.idleAccount,
-    ]);
-    ctx.type = 'text/csv; charset=utf-8';
-    ctx.attachment('hotprov-devices.csv');
-    ctx.body = toCsv(['mac', 'vendor', 'model', 'label', 'location', 'hotdesk', 'idle_account'], rows);
-  });
+  router.get('/devices.csv', async (ctx) => sendSheet(ctx, 'hotprov-devices.csv', await deviceSheet(domain.db, kit.tenantId(ctx))));
 
   /**
-   * Device import: every row is checked and shown with its problem first; only a file without problems is written,
-   * all of it in one transaction.
+   * Device import: a device by MAC is changed, any other enrolled; every row is checked and shown with what it does
+   * or its problem first, then the rows are written in one transaction.
    */
-  router.post('/import/devices', async (ctx) => {
-    const { csv, action } = kit.input(ctx, ImportForm);
-    const plan = await planDeviceImport(domain, kit.tenantId(ctx), parseCsv(csv));
-    if (action === 'import' && plan.ready) {
-      const count = await applyDeviceImport(domain, kit.tenantId(ctx), kit.actor(ctx), plan);
-      await kit.back(ctx, '/console/devices', { notice: `Imported ${count} device(s).` });
-      return;
-    }
-    await kit.page(ctx, 'import', {
-      title: 'Import devices',
-      nav: 'devices',
-      csv,
-      rows: plan.rows,
-      problems: plan.problems,
-      ready: plan.ready,
+  router.post('/import/devices', (ctx) =>
+    handleImport(kit, ctx, {
       what: 'devices',
-    });
-  });
+      title: 'Import devices',
+      plan: async (ctx, rows) => await planDeviceImport(domain, kit.tenantId(ctx), rows),
+      apply: async (ctx, plan, onlyGoodRows) => await applyDeviceImport(domain, kit.tenantId(ctx), kit.actor(ctx), plan, onlyGoodRows),
+    }),
+  );
 }

@@ -1,22 +1,63 @@
 import type Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import { z } from 'zod';
-import { canManageTenants, ROLES } from '../../domain/access.ts';
-import { createApiToken, listApiTokens, revokeApiToken } from '../../domain/admins.ts';
+import { SIP_TRANSPORTS } from '../../config.ts';
 import { TenantUpdateBody } from '../../domain/inputs.ts';
-import { getTenant, updateTenant } from '../../domain/tenants.ts';
-import { AppError, InvalidField } from '../../errors.ts';
+import { assertSecretsStay, getTenant, updateTenantSettings } from '../../domain/tenants.ts';
+import { AppError } from '../../errors.ts';
+import { relayProblem } from '../../sync/relayCheck.ts';
 import { PHONE_LANGUAGES } from '../../vendors/phoneSettings.ts';
 import { api, blankIsNull, ifFilled, ifSentBlankIsNull, listField, numberOrNull, sentOnly, textField } from '../forms.ts';
-import { type PageKit, when } from '../pageKit.ts';
+import type { PageKit } from '../pageKit.ts';
+
+/** A number field that changes a setting only when the form has it filled in. */
+const numberIfFilled = ifFilled.transform((v) => (v === undefined ? undefined : Number(v)));
+/** A secret field: never shown, so left blank it keeps the stored secret. */
+const secretField = ifFilled;
+/** A checkbox followed by a hidden `off` of the same name: changes the setting only when the form has it. */
+const sentCheckbox = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === 'on'));
 
 /**
- * The settings form. The phone basics (pickup code and what follows) change only when the form has them; a blank
- * one returns to the phone's own.
+ * The settings form: every setting PATCH /api/v1/tenant takes. The phone basics (pickup code and what follows)
+ * and the newer fields change only when the form has them; a blank one returns to the phone's own (or none);
+ * a blank secret keeps the stored one.
  */
 export const SettingsForm = z
   .object({
+    name: ifFilled,
     registrarHost: blankIsNull,
+    registrarTransport: ifSentBlankIsNull,
+    extensionMinDigits: numberIfFilled,
+    extensionMaxDigits: numberIfFilled,
+    pinMinLength: numberIfFilled,
+    idleAccountPattern: ifFilled,
+    relayHost: ifSentBlankIsNull,
+    relayPort: z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined ? undefined : v.trim() === '' ? null : Number(v))),
+    relayUsername: ifSentBlankIsNull,
+    relaySecret: secretField,
+    relayProfile: ifFilled,
+    trustedNetworks: z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined ? undefined : v.split(/[\s,]+/).filter((n) => n !== ''))),
+    trustRedirect: sentCheckbox,
+    yealinkRpsUrl: ifFilled,
+    yealinkRpsKeyId: ifSentBlankIsNull,
+    yealinkRpsSecret: secretField,
+    yealinkXmlRpcUrl: ifFilled,
+    yealinkXmlRpcUser: ifSentBlankIsNull,
+    yealinkXmlRpcPassword: secretField,
+    snomSrapsUrl: ifFilled,
+    snomSrapsKeyId: ifSentBlankIsNull,
+    snomSrapsSecret: secretField,
+    polyZtpUrl: ifFilled,
+    polyZtpApiKey: secretField,
     registrarPort: numberOrNull,
     loginCode: textField,
     logoutCode: blankIsNull,
@@ -51,15 +92,15 @@ export const SettingsForm = z
   .transform(sentOnly)
   .pipe(api(TenantUpdateBody));
 
-/** The API token form: a name, and the token's role (a tenant's admin or helpdesk, or a provider's token). */
-export const TokenForm = z.object({ name: textField.transform((v) => v.trim()), role: z.enum(ROLES).default('admin') });
+/** The settings a relayed NOTIFY goes by: changing one tries the relay before saving. */
+const RELAY_FIELDS = ['notifyMode', 'relayHost', 'relayPort', 'relayUsername', 'relaySecret', 'registrarHost'] as const;
 
-/** Settings: the tenant's (registrar, codes, NOTIFY mode, what every phone gets, automatic logout) and API tokens. */
+/** Settings: the tenant's (registrar, codes, NOTIFY mode, what every phone gets, automatic logout); API tokens are with the admins. */
 export function settingsPages(router: Router, kit: PageKit): void {
   const { deps } = kit;
   const { domain } = deps;
 
-  const showSettings = async (ctx: RouterContext, newToken?: { name: string; value: string }) => {
+  const showSettings = async (ctx: RouterContext) => {
     const tenant = await getTenant(domain.db, kit.tenantId(ctx));
     await kit.page(ctx, 'settings', {
       title: 'Settings',
@@ -69,59 +110,41 @@ export function settingsPages(router: Router, kit: PageKit): void {
       emergency: (JSON.parse(tenant.emergencyNumbers) as string[]).join(', '),
       languages: PHONE_LANGUAGES,
       codecs: tenant.codecs === null ? '' : (JSON.parse(tenant.codecs) as string[]).join(', '),
-      // The tenant's tokens; a provider also sees the providers' own.
-      tokens: [
-        ...(await listApiTokens(domain.db, kit.tenantId(ctx))),
-        ...(canManageTenants(kit.principal(ctx)) ? await listApiTokens(domain.db, null) : []),
-      ].map((t) => ({
-        ...t,
-        createdAt: when(t.createdAt),
-        revoked: t.revokedAt !== null,
-      })),
-      roles: canManageTenants(kit.principal(ctx)) ? ['admin', 'helpdesk', 'provider'] : ['admin', 'helpdesk'],
-      newToken,
+      transports: SIP_TRANSPORTS,
+      trustedNetworks: (JSON.parse(tenant.trustedNetworks) as string[]).join(', '),
+      // Whether each secret is stored; never the secret itself.
+      stored: {
+        relaySecret: tenant.relaySecret !== null,
+        yealinkRpsSecret: tenant.yealinkRpsSecret !== null,
+        yealinkXmlRpcPassword: tenant.yealinkXmlRpcPassword !== null,
+        snomSrapsSecret: tenant.snomSrapsSecret !== null,
+        polyZtpApiKey: tenant.polyZtpApiKey !== null,
+      },
     });
   };
   router.get('/settings', (ctx) => showSettings(ctx));
-  router.post('/settings', (ctx) =>
-    kit.attempt(
-      ctx,
-      '/console/settings',
-      async () => {
-        const { id } = await updateTenant(domain, kit.tenantId(ctx), kit.actor(ctx), kit.input(ctx, SettingsForm));
-        await deps.onTenantChanged(id);
-      },
-      'Settings saved; phones are being re-provisioned.',
-    ),
-  );
-  router.post('/tokens', async (ctx) => {
+  router.post('/settings', async (ctx) => {
     try {
-      const { name, role } = kit.input(ctx, TokenForm);
-      // A token works in the tenant it was made in; only a provider makes a provider's token.
-      if (role === 'provider' && !canManageTenants(kit.principal(ctx))) throw InvalidField('role', 'only a provider makes a provider token');
-      const access = { role, tenantId: role === 'provider' ? null : kit.tenantId(ctx) };
-      const { token } = await createApiToken(domain.db, domain.now(), name, kit.session(ctx)?.admin.username ?? '?', access);
-      await showSettings(ctx, { name, value: token });
+      const input = kit.input(ctx, SettingsForm);
+      const current = await getTenant(domain.db, kit.tenantId(ctx));
+      // A stored secret is never sent somewhere new without being given again, not even to try it.
+      assertSecretsStay(current, input);
+      // NOTIFYs must still reach the phones: a relay is tried, logged in to, before its settings are saved.
+      const next = { ...current, ...input };
+      const relayMoved = RELAY_FIELDS.some((f) => f in input && input[f] !== current[f]);
+      const problem = relayMoved ? await relayProblem(next, deps.config.registrar.host) : null;
+      if (problem !== null) throw new AppError(400, 'relay_unreachable', problem);
+      const { reprovisioned } = await updateTenantSettings(domain, kit.tenantId(ctx), kit.actor(ctx), input);
+      await deps.onTenantChanged(kit.tenantId(ctx));
+      await kit.back(ctx, '/console/settings', {
+        notice:
+          reprovisioned === 0
+            ? 'Settings saved. No phone file changed, so no phone is re-provisioned.'
+            : `Settings saved; ${reprovisioned} phone(s) are being re-provisioned.`,
+      });
     } catch (err) {
-      if (!(err instanceof AppError)) throw err;
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
       await kit.back(ctx, '/console/settings', { error: err.message });
     }
   });
-  router.post('/tokens/:id/revoke', (ctx) =>
-    kit.attempt(
-      ctx,
-      '/console/settings',
-      async () => {
-        const id = Number(ctx.params.id);
-        // Another tenant's token is not found; a provider also revokes the providers' tokens.
-        try {
-          await revokeApiToken(domain.db, domain.now(), id, kit.tenantId(ctx));
-        } catch (err) {
-          if (!(err instanceof AppError) || err.status !== 404 || !canManageTenants(kit.principal(ctx))) throw err;
-          await revokeApiToken(domain.db, domain.now(), id, null);
-        }
-      },
-      'Token revoked.',
-    ),
-  );
 }

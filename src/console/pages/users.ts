@@ -4,15 +4,16 @@ import { z } from 'zod';
 import type { DeviceRow } from '../../db/schema.ts';
 import { canSeeSecrets } from '../../domain/access.ts';
 import { listDevices } from '../../domain/devices.ts';
-import { applyUserImport, planUserImport } from '../../domain/imports.ts';
+import { applyUserImport, planUserImport, userSheet } from '../../domain/imports.ts';
 import { UserCreateBody, UserUpdateBody } from '../../domain/inputs.ts';
 import { getUser } from '../../domain/lookup.ts';
 import { listOpenSessions } from '../../domain/sessions.ts';
 import { createUser, deleteUser, type IssuedPin, issuePin, issuePins, keysOf, listUsers, updateUser } from '../../domain/users.ts';
 import { presentUser } from '../../edge/presenters.ts';
 import { AppError } from '../../errors.ts';
-import { parseCsv, toCsv } from '../csv.ts';
-import { api, checkbox, ImportForm, ifFilled, sentOnly, textField } from '../forms.ts';
+import { toCsv } from '../csv.ts';
+import { api, checkbox, ifFilled, sentOnly, textField } from '../forms.ts';
+import { handleImport, sendSheet } from '../imports.ts';
 import { type PageKit, when } from '../pageKit.ts';
 import { modulesNeeded, phonePictureSvg, seatedLayout } from '../phonePicture.ts';
 
@@ -231,36 +232,21 @@ export function userPages(router: Router, kit: PageKit): void {
     );
   });
 
-  router.get('/users.csv', async (ctx) => {
-    const rows = (await listUsers(domain.db, kit.tenantId(ctx))).map((u) => [
-      u.extension,
-      u.displayName,
-      u.hotdesk ? 'yes' : 'no',
-      u.pinHash === null ? 'no' : 'yes',
-    ]);
-    ctx.type = 'text/csv; charset=utf-8';
-    ctx.attachment('hotprov-users.csv');
-    ctx.body = toCsv(['extension', 'display_name', 'hotdesk', 'pin_set'], rows);
-  });
+  router.get('/users.csv', async (ctx) => sendSheet(ctx, 'hotprov-users.csv', await userSheet(domain.db, kit.tenantId(ctx))));
 
-  /** User import, like the device import: checked row by row, written all at once or not at all. */
-  router.post('/import/users', async (ctx) => {
-    const { csv, action } = kit.input(ctx, ImportForm);
-    const tenant = await kit.tenant(ctx);
-    const plan = await planUserImport(domain, tenant.id, tenant.pinMinLength, parseCsv(csv));
-    if (action === 'import' && plan.ready) {
-      const count = await applyUserImport(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), plan);
-      await kit.back(ctx, '/console/users', { notice: `Imported ${count} user(s).` });
-      return;
-    }
-    await kit.page(ctx, 'import', {
-      title: 'Import users',
-      nav: 'users',
-      csv,
-      rows: plan.rows,
-      problems: plan.problems,
-      ready: plan.ready,
+  /** User import, like the device import: a user by extension is changed, any other created; checked row by row first. */
+  router.post('/import/users', (ctx) =>
+    handleImport(kit, ctx, {
       what: 'users',
-    });
-  });
+      title: 'Import users',
+      plan: async (ctx, rows) => {
+        const tenant = await kit.tenant(ctx);
+        return await planUserImport(domain, tenant.id, tenant.pinMinLength, rows);
+      },
+      apply: async (ctx, plan, onlyGoodRows) => {
+        const tenant = await kit.tenant(ctx);
+        return await applyUserImport(domain, tenant.id, tenant.pinMinLength, kit.actor(ctx), plan, onlyGoodRows);
+      },
+    }),
+  );
 }

@@ -3,13 +3,26 @@ import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { toCsv } from '../../console/csv.ts';
 import type { DeviceRow } from '../../db/schema.ts';
-import { apiTokenPrincipal, createTenantToken, listTenantTokens, revokeTenantToken } from '../../domain/admins.ts';
+import {
+  apiTokenPrincipal,
+  createManagedAdmin,
+  createTenantToken,
+  deleteAdmin,
+  listAdmins,
+  listTenantTokens,
+  resetAdminPassword,
+  revokeTenantToken,
+} from '../../domain/admins.ts';
+import { countAudit, listAudit } from '../../domain/audit.ts';
 import type { Actor } from '../../domain/deps.ts';
 import { approveDevice, createActivationCode, resetDeviceAccess, revealWebPassword } from '../../domain/deviceAccess.ts';
 import { deleteDevice, enrolDevice, listDevices, updateDevice } from '../../domain/devices.ts';
 import { dialCode } from '../../domain/featureCodes.ts';
 import { isRefused, login, logout } from '../../domain/hotdesk.ts';
 import {
+  AdminCreateBody,
+  AdminPasswordBody,
+  AuditQuery,
   CodeBody,
   DeviceCreateBody,
   DeviceUpdateBody,
@@ -31,7 +44,9 @@ import { createTenant, findActiveTenantBySlug, getTenant, listActiveTenants, upd
 import { createUser, deleteUser, issuePin, keysOf, listUsers, updateUser } from '../../domain/users.ts';
 import { OccupancyQuery, occupancyTable, presentOccupancy } from '../../edge/occupancy.ts';
 import {
+  presentAdmin,
   presentApiToken,
+  presentAuditEvent,
   presentDevice,
   presentOpenSession,
   presentSession,
@@ -44,7 +59,9 @@ import {
 } from '../../edge/presenters.ts';
 import {
   ActivationCodeView,
+  AdminView,
   ApiTokenView,
+  AuditPageView,
   apiSchemas,
   CodeView,
   DeviceFilesView,
@@ -66,7 +83,7 @@ import {
 } from '../../edge/views.ts';
 import { Conflict, NotFound, UnknownTenant } from '../../errors.ts';
 import { type ApiOperation, guarded } from '../apiRoutes.ts';
-import { requireBearer } from '../auth.ts';
+import { principalOf, requireBearer } from '../auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { loginRefusalError } from '../refusals.ts';
 import { ownTenant, tenantBySlug, tenantOf } from '../tenancy.ts';
@@ -80,6 +97,13 @@ const ConfigQuery = z.object({
 
 /** `DELETE /api/v1/tenants/:tenant`: `?force=true` deletes a tenant whose desks are seated. */
 const DeleteTenantQuery = z.object({ force: z.string().optional().register(apiSchemas, { description: '`true`: even while desks are seated' }) });
+
+/** A console account's id from the path; anything else is an account not found. */
+const adminId = (ctx: RouterContext): number => {
+  const id = Number(ctx.params.id);
+  if (!Number.isSafeInteger(id)) throw NotFound(`admin ${ctx.params.id}`);
+  return id;
+};
 
 const actorOf = (ctx: RouterContext): Actor => (ctx.state.actor as Actor | undefined) ?? { name: 'api' };
 
@@ -103,7 +127,7 @@ export function apiApplication(deps: AppDeps): { routers: Router[]; operations: 
   return { routers, operations };
 }
 
-const bearer = (deps: AppDeps) => requireBearer(deps.adminToken, async (token) => await apiTokenPrincipal(deps.domain.db, token));
+const bearer = (deps: AppDeps) => requireBearer(deps.adminToken, async (token) => await apiTokenPrincipal(deps.domain.db, token, deps.domain.now()));
 
 /** Each handler validates, calls one domain function and presents the result, in the tenant resolved for it. */
 function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: string, resolveTenant: Middleware, idSuffix: string): Router {
@@ -433,6 +457,19 @@ function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: s
     },
   );
 
+  /** The audit log, newest first, a page at a time with the total of the whole filter (the console's Audit page). */
+  route.get(
+    '/audit',
+    { id: 'listAudit', access: 'admin', summary: 'The audit log, a page at a time with the total', query: AuditQuery, responses: { 200: AuditPageView } },
+    async (ctx, { query }) => {
+      const { limit, offset, from, to, ...rest } = query;
+      const filter = { ...rest, ...(from === undefined ? {} : { from: new Date(from) }), ...(to === undefined ? {} : { to: new Date(to) }) };
+      const total = await countAudit(domain.db, tenantId(ctx), filter);
+      const events = await listAudit(domain.db, tenantId(ctx), { ...filter, limit, offset });
+      ctx.body = { total, limit, offset, events: events.map(presentAuditEvent) };
+    },
+  );
+
   route.get(
     '/hotdesk/sessions',
     { id: 'listSessions', access: 'helpdesk', summary: 'The desks someone is logged in at', responses: { 200: z.array(SessionView) } },
@@ -527,6 +564,55 @@ function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: s
     await revokeTenantToken(domain.db, domain.now(), actorOf(ctx), tenantId(ctx), id);
     ctx.status = 204;
   });
+
+  // --- the tenant's console accounts (its admins' and the provider's to manage)
+
+  route.get('/admins', { id: 'listAdmins', access: 'admin', summary: "The tenant's console accounts", responses: { 200: z.array(AdminView) } }, async (ctx) => {
+    ctx.body = (await listAdmins(domain.db, tenantId(ctx))).map(presentAdmin);
+  });
+
+  route.post(
+    '/admins',
+    {
+      id: 'createAdmin',
+      access: 'admin',
+      summary: 'Creates a console account of the tenant (admin or helpdesk), audited',
+      body: AdminCreateBody,
+      responses: { 201: AdminView },
+      errors: [409],
+    },
+    async (ctx, { body }) => {
+      const row = await createManagedAdmin(domain.db, domain.now(), principalOf(ctx), actorOf(ctx), tenantId(ctx), body);
+      ctx.status = 201;
+      ctx.body = presentAdmin(row);
+    },
+  );
+
+  /** A new password for an account; its console sessions end. */
+  route.post(
+    '/admins/:id/password',
+    {
+      id: 'resetAdminPassword',
+      access: 'admin',
+      summary: "Sets a console account's password; its console sessions end",
+      body: AdminPasswordBody,
+      responses: { 200: AdminView },
+      errors: [404],
+    },
+    async (ctx, { body }) => {
+      const row = await resetAdminPassword(domain.db, domain.now(), principalOf(ctx), tenantId(ctx), adminId(ctx), body.password, actorOf(ctx));
+      ctx.body = presentAdmin(row);
+    },
+  );
+
+  route.delete(
+    '/admins/:id',
+    { id: 'deleteAdmin', access: 'admin', summary: 'Deletes a console account of the tenant', responses: { 204: null }, errors: [404, 409] },
+    async (ctx) => {
+      await deleteAdmin(domain.db, domain.now(), principalOf(ctx), tenantId(ctx), adminId(ctx), actorOf(ctx));
+      ctx.status = 204;
+    },
+  );
 
   return router;
 }
