@@ -8,6 +8,7 @@ import { releaseAllPending } from './domain/lockout.ts';
 import { latestRevisions, phonesOfScope, scopeOfRevision } from './domain/templates.ts';
 import { ensureDefaultTenant, findTenant, findTenantSettings, forgetTenantSettings, tenantPhoneBaseUrl, tenantSettings } from './domain/tenants.ts';
 import { StartupError } from './errors.ts';
+import { createAccessLog } from './http/accessLog.ts';
 import { createApp } from './http/app.ts';
 import type { AppDeps } from './http/deps.ts';
 import { createReadiness, type Readiness, sipSocketProbe } from './http/health.ts';
@@ -78,6 +79,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const database = await openDatabase(config);
   const { db } = database;
   // Fed through the hooks below; the render cache's size is read from provisioning at each scrape.
+  const accessLog = createAccessLog(log);
   const metrics = createMetrics({ db, now, cacheBytes: () => provisioning.cacheBytes() });
   const defaultTenant = await ensureDefaultTenant(db);
   await releaseAllPending(db);
@@ -246,6 +248,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const deps: AppDeps = {
     readiness,
     metrics,
+    accessLog,
     onTenantChanged: async (tenantId) => {
       await jobs?.reschedule();
       await cluster.tenantChanged(tenantId);
@@ -301,6 +304,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
       await notifier.close();
       await provisioning.flush();
       await database.close();
+      accessLog.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import { answerIcon } from '../console/icon.ts';
 import { consoleRouter } from '../console/routes.ts';
 import { AppError, storageConflict } from '../errors.ts';
 import { metricsRoute } from '../metrics.ts';
+import { createAccessLog } from './accessLog.ts';
 import { clientCertificateState } from './clientCertificate.ts';
 import type { AppDeps } from './deps.ts';
 import { healthRoutes } from './health.ts';
@@ -41,6 +42,9 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.trustProxy, maxIpsCount: 1 });
   app.silent = true;
 
+  // Outermost: it sees the status the error handler answered, and gives every later line the request's id.
+  app.use((deps.accessLog ?? createAccessLog(deps.log)).middleware);
+
   app.use(async function errorHandler(ctx, next) {
     try {
       await next();
@@ -51,6 +55,7 @@ export function createApp(deps: AppDeps): Koa {
       const known = err instanceof AppError ? err : storageConflict(err);
       if (known === null) {
         deps.log.error('http', 'request failed', {
+          requestId: ctx.state.requestId,
           method: ctx.method,
           path: ctx.path,
           error: err instanceof Error ? err.stack : String(err),
@@ -89,18 +94,6 @@ export function createApp(deps: AppDeps): Koa {
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     return next();
-  });
-
-  app.use(async function requestLog(ctx, next) {
-    if (!deps.log.enabled('debug')) return next();
-    const started = performance.now();
-    await next();
-    // A phone screen's path holds the phone's secret: it never reaches a log line.
-    const path = ctx.path.replace(/^\/phone\/([^/]+)\/[^/]+/, '/phone/$1/[secret]');
-    deps.log.debug('http', `${ctx.method} ${path} ${ctx.status}`, {
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      ip: ctx.ip,
-    });
   });
 
   const api = apiApplication(deps);

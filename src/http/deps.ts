@@ -8,6 +8,7 @@ import type { TemplateStore } from '../provisioning/templates.ts';
 import type { Redirects } from '../redirect/registrations.ts';
 import type { Resync } from '../sync/resync.ts';
 import type { VendorAdapter } from '../vendors/types.ts';
+import type { AccessLog } from './accessLog.ts';
 import type { Readiness } from './health.ts';
 
 /** What the HTTP layer is built from; main.ts wires the real ones, tests their own. */
@@ -31,4 +32,6 @@ export interface AppDeps {
   readonly readiness: Readiness;
   /** What `/metrics` answers; without it (some tests' apps) there is no such path. */
   readonly metrics?: Metrics;
+  /** The access log (request ids, a line per API and console request, the phones summed up); the app makes its own without. */
+  readonly accessLog?: AccessLog;
 }
