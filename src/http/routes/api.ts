@@ -211,6 +211,8 @@ function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: s
   // --- devices
 
   route.get('/devices', { id: 'listDevices', access: 'helpdesk', summary: "The tenant's devices", responses: { 200: z.array(DeviceView) } }, async (ctx) => {
+    // Every fetch already answered is in what the devices say (last seen, firmware): written before they are read.
+    await provisioning.flush();
     ctx.body = await Promise.all((await listDevices(domain.db, tenantId(ctx))).map(deviceView));
   });
 
@@ -238,6 +240,7 @@ function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: s
     '/devices/:device',
     { id: 'getDevice', access: 'helpdesk', summary: 'A device by MAC or idle account', responses: { 200: DeviceView } },
     async (ctx) => {
+      await provisioning.flush();
       ctx.body = await deviceView(await getDevice(domain.db, tenantId(ctx), ctx.params.device ?? ''));
     },
   );
