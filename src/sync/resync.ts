@@ -245,6 +245,21 @@ export async function createResync(deps: ResyncDeps) {
     deps.log.warn('sip', 're-sync failed', { mac: job.deviceMac, reason: job.reason, error: why, retryAt: retryAt?.toISOString() });
   };
 
+  /** An event an admin asked for (reboot, send again): the profile rendered as it is now, the event sent whatever the phone holds. */
+  const sendAsAsked = async (device: DeviceRow, event: string | null, reason: string): Promise<SyncJobRow | null> => {
+    if (event === null) return null;
+    await deps.provisioning.flush();
+    const current = (await findDeviceById(deps.db, device.id)) ?? device;
+    let revision: Revision;
+    try {
+      revision = await deps.provisioning.refreshDevice(current);
+    } catch (err) {
+      deps.log.error('sip', 'cannot render the profile', { device: device.idleAccount, error: (err as Error).message });
+      return null;
+    }
+    return queue(current, revision, reason, event, true);
+  };
+
   return {
     /**
      * Queues and sends a NOTIFY to a changed device unless its phone already has the new revision of its main file.
@@ -259,40 +274,14 @@ export async function createResync(deps: ResyncDeps) {
      * Reboots a phone because an admin asked: the vendor's reboot event, sent whether or not the profile changed.
      * @returns the job, or null when the vendor has no reboot event (Poly reboots on check-sync only by its own setting).
      */
-    async reboot(device: DeviceRow): Promise<SyncJobRow | null> {
-      const event = adapterOf(device)?.rebootEvent ?? null;
-      if (event === null) return null;
-      await deps.provisioning.flush();
-      const current = (await findDeviceById(deps.db, device.id)) ?? device;
-      let revision: Revision;
-      try {
-        revision = await deps.provisioning.refreshDevice(current);
-      } catch (err) {
-        deps.log.error('sip', 'cannot render the profile', { device: device.idleAccount, error: (err as Error).message });
-        return null;
-      }
-      return queue(current, revision, 'reboot', event, true);
-    },
+    reboot: (device: DeviceRow): Promise<SyncJobRow | null> => sendAsAsked(device, adapterOf(device)?.rebootEvent ?? null, 'reboot'),
 
     /**
      * Tells the phone again to re-provision because an admin asked ("send again"): the vendor's check-sync event,
      * sent whether or not the phone already has its current revision.
      * @returns the job, or null when the profile cannot be rendered or the vendor is unknown.
      */
-    async resend(device: DeviceRow): Promise<SyncJobRow | null> {
-      const event = adapterOf(device)?.checkSyncEvent;
-      if (event === undefined) return null;
-      await deps.provisioning.flush();
-      const current = (await findDeviceById(deps.db, device.id)) ?? device;
-      let revision: Revision;
-      try {
-        revision = await deps.provisioning.refreshDevice(current);
-      } catch (err) {
-        deps.log.error('sip', 'cannot render the profile', { device: device.idleAccount, error: (err as Error).message });
-        return null;
-      }
-      return queue(current, revision, 'sent again', event, true);
-    },
+    resend: (device: DeviceRow): Promise<SyncJobRow | null> => sendAsAsked(device, adapterOf(device)?.checkSyncEvent ?? null, 'sent again'),
 
     /**
      * A phone fetched its main file: the job waiting for that revision is done, a failed one too (the phone's own
