@@ -27,6 +27,7 @@ import { createResync, type Resync, retryEvery } from './sync/resync.ts';
 import { loadVendorAdapters } from './vendors/adapters.ts';
 import { createModelCatalog } from './vendors/catalog.ts';
 import type { VendorAdapter } from './vendors/types.ts';
+import { createWebhookSender, type WebhookSender } from './webhooks/sender.ts';
 
 export interface HotprovOptions {
   readonly config: Config;
@@ -53,6 +54,8 @@ export interface Hotprov {
   readonly provisioning: Provisioning;
   readonly resync: Resync;
   readonly redirects: Redirects;
+  /** Sends the tenants' webhooks; the jobs pump it every second (tests pump it themselves). */
+  readonly webhooks: WebhookSender;
   readonly notifier: SipNotifier;
   /** What `/readyz` answers; main.ts calls beginShutdown on SIGTERM. */
   readonly readiness: Readiness;
@@ -199,6 +202,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
   const moved = await redirects.rebaseIfMoved();
   if (moved > 0) log.info('provisioning', 'the base URL changed: phones will be registered again with their redirect services', { devices: moved });
 
+  const webhooks = createWebhookSender({ db, now, log, config: config.webhooks, onAttempt: metrics.webhookAttempt });
+
   const profileChanges = createProfileChanges({ db, log, provisioning, resync });
   let jobs: ReturnType<typeof startJobs> | null = null;
   const cluster = await joinCluster({
@@ -276,6 +281,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
     provisioning,
     resync,
     redirects,
+    webhooks,
     notifier,
     readiness,
     metrics,
@@ -285,7 +291,7 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
       // On several nodes, the one holding the lock runs them; another takes over when it goes.
       await cluster.lead({
         start: () => {
-          jobs ??= startJobs({ domain, resync, redirects, log });
+          jobs ??= startJobs({ domain, resync, redirects, webhooks, log });
         },
         stop: () => {
           jobs?.stop();
@@ -301,6 +307,8 @@ export async function createHotprov(options: HotprovOptions): Promise<Hotprov> {
       await resync.settled();
       asterisk.close();
       await redirects.settled();
+      await webhooks.settled();
+      webhooks.close();
       await notifier.close();
       await provisioning.flush();
       await database.close();

@@ -100,6 +100,20 @@ export interface Config {
     /** HOTPROV_METRICS_ALLOW: comma-separated CIDRs let in without the token (default 127.0.0.0/8,::1: this machine). */
     readonly allow: readonly string[];
   };
+  /** Where and how tenants' webhooks are delivered. */
+  readonly webhooks: {
+    /**
+     * HOTPROV_WEBHOOK_ALLOW: comma-separated CIDRs of private, loopback or link-local addresses a webhook may still be
+     * delivered to (default none: only public addresses, so a tenant cannot make hotprov call into its own network).
+     */
+    readonly allow: readonly string[];
+    /** HOTPROV_WEBHOOK_CA: PEM file of certificate authorities trusted for webhook endpoints, beside the public ones. */
+    readonly ca: string | null;
+    /** HOTPROV_WEBHOOK_TIMEOUT: seconds an endpoint has to answer a delivery (default 10). */
+    readonly timeoutSeconds: number;
+    /** HOTPROV_WEBHOOK_RETRY_SECONDS: the waits before each retry of a failed delivery, in seconds. */
+    readonly retrySeconds: readonly number[];
+  };
 }
 
 /** The HTTPS listener: beside the HTTP one, the same app (phones, API, console), on httpHost. */
@@ -224,6 +238,18 @@ const cidrs = (fallback: readonly string[] = []): Variable<readonly string[]> =>
       .transform((list) => Object.freeze(list)),
   );
 
+/** A comma-separated list of waits in seconds (fractions allowed), each from 0.1 s to a week. */
+const waits = (fallback: readonly number[]): Variable<readonly number[]> =>
+  withDefault(fallback, (name) =>
+    z
+      .string()
+      .transform((s) => s.split(',').map((w) => w.trim()))
+      .refine((list) => list.every((w) => /^\d+(\.\d+)?$/.test(w) && Number(w) >= 0.1 && Number(w) <= 604_800), {
+        error: (iss) => `${shown(name, String(iss.input))} must be seconds separated by commas, each from 0.1 to 604800`,
+      })
+      .transform((list) => Object.freeze(list.map(Number))),
+  );
+
 /** Who may scrape /metrics without the token unless HOTPROV_METRICS_ALLOW says otherwise: this machine only. */
 export const LOOPBACK_NETWORKS: readonly string[] = Object.freeze(['127.0.0.0/8', '::1']);
 
@@ -295,6 +321,11 @@ const VARIABLES = {
   HOTPROV_PHONE_ALLOW: cidrs(),
   HOTPROV_METRICS_TOKEN: secret(16),
   HOTPROV_METRICS_ALLOW: cidrs(LOOPBACK_NETWORKS),
+  HOTPROV_WEBHOOK_ALLOW: cidrs(),
+  HOTPROV_WEBHOOK_CA: certificateFile,
+  HOTPROV_WEBHOOK_TIMEOUT: wholeNumber(10, 1, 120),
+  // 30 s, 2 min, 10 min, 30 min, 2 h, 6 h, 12 h: about 21 hours in all before a delivery is given up.
+  HOTPROV_WEBHOOK_RETRY_SECONDS: waits([30, 120, 600, 1800, 7200, 21600, 43200]),
   HOTPROV_LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
   HOTPROV_LOG_FORMAT: oneOf(LOG_FORMATS, 'json'),
 } as const;
@@ -401,6 +432,12 @@ export function loadConfig(env: Env): Config {
       allow: v.HOTPROV_PHONE_ALLOW,
     }),
     metrics: Object.freeze({ token: v.HOTPROV_METRICS_TOKEN, allow: v.HOTPROV_METRICS_ALLOW }),
+    webhooks: Object.freeze({
+      allow: v.HOTPROV_WEBHOOK_ALLOW,
+      ca: v.HOTPROV_WEBHOOK_CA,
+      timeoutSeconds: v.HOTPROV_WEBHOOK_TIMEOUT,
+      retrySeconds: v.HOTPROV_WEBHOOK_RETRY_SECONDS,
+    }),
   });
 }
 

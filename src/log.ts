@@ -2,7 +2,7 @@ import { type DestinationStream, pino } from 'pino';
 import type { LogLevel } from './config.ts';
 
 /** What part of hotprov a log line comes from. */
-export type LogCategory = 'lifecycle' | 'http' | 'provisioning' | 'hotdesk' | 'api' | 'database' | 'security' | 'sip';
+export type LogCategory = 'lifecycle' | 'http' | 'provisioning' | 'hotdesk' | 'api' | 'database' | 'security' | 'sip' | 'webhooks';
 
 export type LogExtra = Readonly<Record<string, unknown>>;
 

@@ -92,6 +92,12 @@ export function createMetrics(deps: MetricsDeps) {
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const webhookAttempts = new Counter({
+    name: 'hotprov_webhook_attempts_total',
+    help: 'Webhook delivery attempts, by what they came to: delivered, retrying (failed, tried again later), failed (given up)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
   const perTenant = (gauge: Gauge<'tenant'>, figures: FigureByTenant) => {
     // Set afresh: a deleted tenant's series goes.
     gauge.reset();
@@ -165,6 +171,9 @@ export function createMetrics(deps: MetricsDeps) {
     /** For the redirect services: each call's result. */
     redirectCall(result: string): void {
       redirectCalls.labels(result).inc();
+    },
+    webhookAttempt(result: string): void {
+      webhookAttempts.labels(result).inc();
     },
   };
 }

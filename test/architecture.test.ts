@@ -80,10 +80,11 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   provisioning: ['domain', 'vendors', 'db'],
   sync: ['domain', 'provisioning', 'vendors', 'sip', 'db'],
   redirect: ['domain', 'vendors', 'db'],
-  jobs: ['domain', 'sync', 'redirect', 'db'],
+  webhooks: ['domain', 'db'],
+  jobs: ['domain', 'sync', 'redirect', 'webhooks', 'db'],
   edge: ['domain', 'provisioning', 'sync', 'db'],
   console: ['domain', 'vendors', 'provisioning', 'sync', 'db', 'edge'],
-  http: ['domain', 'vendors', 'provisioning', 'sync', 'sip', 'redirect', 'jobs', 'db', 'edge', 'console'],
+  http: ['domain', 'vendors', 'provisioning', 'sync', 'sip', 'redirect', 'webhooks', 'jobs', 'db', 'edge', 'console'],
   bin: [],
 };
 

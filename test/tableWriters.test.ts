@@ -24,6 +24,8 @@ const WRITERS: Record<string, readonly string[]> = {
   adminSessions: ['domain/admins.ts'],
   apiTokens: ['domain/admins.ts'],
   templateRevisions: ['domain/templates.ts'],
+  webhookEndpoints: ['domain/webhooks.ts'],
+  webhookDeliveries: ['domain/webhookEvents.ts'],
 };
 
 function sourceFiles(dir: string): string[] {

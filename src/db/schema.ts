@@ -195,6 +195,8 @@ export const devices = sqliteTable(
      */
     retiredAt: integer('retired_at', { mode: 'timestamp_ms' }),
     lastSeenAt: integer('last_seen_at', { mode: 'timestamp_ms' }),
+    /** When this device was reported not seen for a day (audit, webhooks): once per silence, again after it fetched. */
+    unseenReportedAt: integer('unseen_reported_at', { mode: 'timestamp_ms' }),
     lastSeenIp: text('last_seen_ip'),
     lastUserAgent: text('last_user_agent'),
     firmware: text('firmware'),
@@ -460,3 +462,64 @@ export const templateRevisions = sqliteTable(
 );
 
 export type TemplateRevisionRow = typeof templateRevisions.$inferSelect;
+
+/**
+ * A tenant's webhook endpoint: an HTTPS URL told about the events it is subscribed to, each delivery signed with its
+ * secret (kept, not hashed: every delivery is signed with it).
+ */
+export const webhookEndpoints = sqliteTable(
+  'webhook_endpoints',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tenantId: integer('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description').notNull().default(''),
+    /** The event types it is subscribed to, a JSON array (`["hotdesk.login", …]`). */
+    events: text('events').notNull(),
+    secret: text('secret').notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('webhook_endpoints_tenant').on(t.tenantId)],
+);
+
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+
+/**
+ * One event to one endpoint: written in the transaction that made the event (an outbox), then sent, and sent again
+ * with back-off until the endpoint answers 2xx or the retries run out. The body is kept as sent, so every attempt
+ * signs the same bytes.
+ */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tenantId: integer('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    endpointId: integer('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    /** The event's id (`evt_…`), the same for every endpoint told of it: receivers drop repeats by it. */
+    eventId: text('event_id').notNull(),
+    event: text('event').notNull(),
+    body: text('body').notNull(),
+    state: text('state', { enum: ['pending', 'delivered', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** When it is (tried) next: due when pending and past; while an attempt runs, when that attempt is given up for lost. */
+    nextAttemptAt: integer('next_attempt_at', { mode: 'timestamp_ms' }),
+    lastAttemptAt: integer('last_attempt_at', { mode: 'timestamp_ms' }),
+    /** The endpoint's HTTP status at the last attempt; null when none came (refused, timed out, …). */
+    lastStatus: integer('last_status'),
+    /** Why the last attempt failed, in hotprov's words. */
+    lastError: text('last_error'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    deliveredAt: integer('delivered_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('webhook_deliveries_due').on(t.state, t.nextAttemptAt), index('webhook_deliveries_endpoint').on(t.endpointId, t.id)],
+);
+
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

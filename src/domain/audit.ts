@@ -3,6 +3,7 @@ import { type Db, tablesOf } from '../db/client.ts';
 import type { AuditEventRow } from '../db/schema.ts';
 import type { Actor } from './deps.ts';
 import { parseMac } from './mac.ts';
+import { announceAudited } from './webhookEvents.ts';
 
 export interface AuditEntry {
   readonly action: string;
@@ -14,7 +15,10 @@ export interface AuditEntry {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-/** Appends one audit event. Call it inside the transaction that made the change, so both or neither land. */
+/**
+ * Appends one audit event, and queues it for the tenant's webhooks subscribed to it. Call it inside the transaction
+ * that made the change, so all or none land.
+ */
 export async function recordAudit(db: Db, tenantId: number, at: Date, actor: Actor, entry: AuditEntry): Promise<void> {
   const { auditEvents } = tablesOf(db);
   await db.insert(auditEvents).values({
@@ -28,6 +32,7 @@ export async function recordAudit(db: Db, tenantId: number, at: Date, actor: Act
     userExtension: entry.userExtension ?? null,
     detail: JSON.stringify(entry.detail ?? {}),
   });
+  await announceAudited(db, tenantId, at, { ...entry, actor: actor.name });
 }
 
 /**
@@ -52,6 +57,7 @@ export const AUDIT_ACTIONS: Readonly<Record<string, string>> = {
   'device.activation_code_wrong': 'Wrong activation code',
   'device.access_reset': 'Phone access reset',
   'device.web_password_revealed': 'Phone web password shown',
+  'device.unseen': 'Phone not seen for a day',
   'console.secrets_revealed': 'Phone passwords shown in the console',
   'console.signed_in': 'Signed in to the console',
   'console.sign_in_failed': 'Console sign-in failed',
@@ -70,6 +76,10 @@ export const AUDIT_ACTIONS: Readonly<Record<string, string>> = {
   'sync.recovered': 'Phone re-provisioned again',
   'security.address_blocked': 'Address blocked',
   'security.phone_mismatch': 'Phone did not match its MAC',
+  'webhook.created': 'Webhook added',
+  'webhook.updated': 'Webhook changed',
+  'webhook.deleted': 'Webhook deleted',
+  'webhook.secret_rotated': 'Webhook signing secret replaced',
 };
 
 /** The groups of AUDIT_ACTIONS, by what comes before the dot. */
@@ -84,6 +94,7 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = {
   tenant: 'Settings and tenants',
   sync: 'Re-provisioning',
   security: 'Security',
+  webhook: 'Webhooks',
 };
 
 export interface AuditFilter {

@@ -294,3 +294,42 @@ export async function recordFetches(
       FROM (VALUES ${sql.join(rows, sql`, `)}) AS v(id, etag, account, auth_name, password) WHERE devices.id = v.id`);
   }
 }
+
+const WATCHDOG: Actor = { name: 'hotprov' };
+
+/**
+ * Phones that fetched their file once but not for a day (`silentForMs`), in tenants still in service: each is audited
+ * `device.unseen` (and so told to the tenant's webhooks) once per silence; a phone that fetched since can be reported
+ * again. A phone never seen is not news: it may still be in its box. At most `limit` a run, oldest silence first.
+ */
+export async function reportUnseenDevices(deps: Pick<DomainDeps, 'db' | 'now'>, silentForMs: number, limit = 500): Promise<number> {
+  const { devices, tenants } = tablesOf(deps.db);
+  const now = deps.now();
+  const cutoff = new Date(now.getTime() - silentForMs);
+  return await writeTransaction(deps.db, async (tx) => {
+    const silent = await tx
+      .select({ id: devices.id, tenantId: devices.tenantId, mac: devices.mac, idleAccount: devices.idleAccount, lastSeenAt: devices.lastSeenAt })
+      .from(devices)
+      .innerJoin(tenants, eq(tenants.id, devices.tenantId))
+      .where(
+        and(
+          isNull(devices.retiredAt),
+          isNull(tenants.retiredAt),
+          sql`${devices.lastSeenAt} < ${timeParameter(tx, cutoff)}`,
+          sql`(${devices.unseenReportedAt} is null or ${devices.unseenReportedAt} < ${devices.lastSeenAt})`,
+        ),
+      )
+      .orderBy(asc(devices.lastSeenAt))
+      .limit(limit);
+    for (const d of silent) {
+      await tx.update(devices).set({ unseenReportedAt: now }).where(eq(devices.id, d.id));
+      await recordAudit(tx, d.tenantId, now, WATCHDOG, {
+        action: 'device.unseen',
+        deviceMac: d.mac,
+        idleAccount: d.idleAccount,
+        detail: { lastSeenAt: d.lastSeenAt?.toISOString() ?? null },
+      });
+    }
+    return silent.length;
+  });
+}

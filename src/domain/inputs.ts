@@ -5,6 +5,7 @@ import { BadRequest, InvalidField } from '../errors.ts';
 import { idleAccountPatternProblem } from './idleAccounts.ts';
 import { cidrProblem } from './networks.ts';
 import { CODECS, isTimeZone, PHONE_LANGUAGES } from './phoneValues.ts';
+import { WEBHOOK_EVENT_TYPES } from './webhookEvents.ts';
 
 /**
  * What the domain's commands accept, as zod schemas, each next to its inferred type: the API reads them from JSON
@@ -332,3 +333,17 @@ export const AuditQuery = z
     offset: z.coerce.number().int().min(0).default(0),
   })
   .strict();
+
+/** A webhook endpoint: where (https://), which events, and a note for people; whether it is sent anything. */
+export const WebhookCreateBody = z
+  .object({
+    url: z.string().min(1, 'must not be empty').max(2000, 'use at most 2000 characters'),
+    events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1, 'subscribe to at least one event'),
+    description: z.string().max(200, 'use at most 200 characters').optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+export type WebhookCreateBody = z.infer<typeof WebhookCreateBody>;
+
+export const WebhookUpdateBody = WebhookCreateBody.partial().strict();
+export type WebhookUpdateBody = z.infer<typeof WebhookUpdateBody>;

@@ -50,3 +50,37 @@ export function parseNetworkList(json: string): string[] {
     return [];
   }
 }
+
+/**
+ * Addresses that are not on the public internet (RFC 6890's special-purpose registries): loopback, private,
+ * shared (CGNAT), link-local (cloud metadata lives at 169.254.169.254), documentation, multicast, reserved.
+ */
+const NOT_PUBLIC = networkSet([
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.0.2.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/3',
+  // Unspecified, loopback, and IPv4 inside IPv6 (compatible, mapped: `[::ffff:127.0.0.1]` reads back as `[::ffff:7f00:1]`).
+  '::/96',
+  '::ffff:0:0/96',
+  '64:ff9b::/96',
+  '100::/64',
+  '2001:db8::/32',
+  'fc00::/7',
+  'fe80::/10',
+  'ff00::/8',
+]);
+
+/** Whether hotprov may call this address on a tenant's behalf: a public one, or one the operator allowed. */
+export function mayCallAddress(ip: string, allowed: { has(ip: string): boolean }): boolean {
+  return allowed.has(ip) || !NOT_PUBLIC.has(ip);
+}

@@ -1,9 +1,21 @@
 import type { z } from 'zod';
-import type { AdminRow, ApiTokenRow, AuditEventRow, DeviceRow, SessionRow, SyncJobRow, TenantRow, UserKeyRow, UserRow } from '../db/schema.ts';
+import type {
+  AdminRow,
+  ApiTokenRow,
+  AuditEventRow,
+  DeviceRow,
+  SessionRow,
+  SyncJobRow,
+  TenantRow,
+  UserKeyRow,
+  UserRow,
+  WebhookDeliveryRow,
+} from '../db/schema.ts';
 import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
 import type { TenantOverview } from '../domain/overview.ts';
 import type { OpenSession } from '../domain/sessions.ts';
+import type { WebhookEndpoint } from '../domain/webhooks.ts';
 import type { DeviceSummary } from '../provisioning/preview.ts';
 import { phoneState } from '../sync/phoneState.ts';
 import type {
@@ -19,6 +31,8 @@ import type {
   TenantSummaryView,
   TenantView,
   UserView,
+  WebhookDeliveryView,
+  WebhookView,
 } from './views.ts';
 
 /** JSON shapes of the API. Secrets (SIP passwords, PIN hashes, the relay secret) never appear in them. */
@@ -243,5 +257,38 @@ export function presentAuditEvent(e: AuditEventRow): z.output<typeof AuditEventV
     idleAccount: e.idleAccount,
     userExtension: e.userExtension,
     detail: JSON.parse(e.detail) as Record<string, unknown>,
+  };
+}
+
+/** A webhook delivery as the API answers it: never its body's signature or the endpoint's secret. */
+export function presentWebhookDelivery(d: WebhookDeliveryRow): z.output<typeof WebhookDeliveryView> {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    event: d.event as z.output<typeof WebhookDeliveryView>['event'],
+    state: d.state,
+    attempts: d.attempts,
+    createdAt: d.createdAt.toISOString(),
+    lastAttemptAt: iso(d.lastAttemptAt),
+    lastStatus: d.lastStatus,
+    lastError: d.lastError,
+    nextAttemptAt: d.state === 'pending' ? iso(d.nextAttemptAt) : null,
+    deliveredAt: iso(d.deliveredAt),
+  };
+}
+
+/** A webhook endpoint as the API answers it, with its latest attempt. */
+export function presentWebhook(w: WebhookEndpoint): z.output<typeof WebhookView> {
+  return {
+    id: w.id,
+    url: w.url,
+    description: w.description,
+    events: [...w.events],
+    enabled: w.enabled,
+    createdBy: w.createdBy,
+    createdAt: w.createdAt.toISOString(),
+    lastAttempt: w.deliveries.lastAttempt === null ? null : presentWebhookDelivery(w.deliveries.lastAttempt),
+    pendingDeliveries: w.deliveries.pending,
+    failedDeliveries: w.deliveries.failed,
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SIP_TRANSPORTS } from '../config.ts';
 import { ROLES } from '../db/schema.ts';
+import { TEST_EVENT, WEBHOOK_EVENT_TYPES } from '../domain/webhookEvents.ts';
 
 /**
  * The JSON the API answers, as zod schemas: what the presenters (presenters.ts, occupancy.ts) return, declared
@@ -353,3 +354,46 @@ export const TemplateListEntryView = z
 /** The version with the shipped change merged in, not saved; `text` null when the shipped file did not change since. */
 export const TemplateMergeView = z.object({ text: z.string().nullable(), conflicts: z.array(z.string()) });
 export const TemplateResyncView = z.object({ phones: z.number().int() });
+
+export const WebhookDeliveryView = z
+  .object({
+    id: z.number().int(),
+    eventId: z.string(),
+    event: z.enum([...WEBHOOK_EVENT_TYPES, TEST_EVENT]),
+    state: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.number().int(),
+    createdAt: instant,
+    lastAttemptAt: when,
+    /** The endpoint's HTTP status at the last attempt; null when it did not answer. */
+    lastStatus: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    /** When a pending delivery is tried next. */
+    nextAttemptAt: when,
+    deliveredAt: when,
+  })
+  .register(apiSchemas, { id: 'WebhookDelivery', description: 'one event to one endpoint, retried with back-off until it answers 2xx' });
+
+export const WebhookView = z
+  .object({
+    id: z.number().int(),
+    url: z.string(),
+    description: z.string(),
+    events: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
+    enabled: z.boolean(),
+    createdBy: z.string(),
+    createdAt: instant,
+    /** The latest attempt to reach it: its outcome is the endpoint's state. */
+    lastAttempt: WebhookDeliveryView.nullable(),
+    pendingDeliveries: z.number().int(),
+    failedDeliveries: z.number().int(),
+  })
+  .register(apiSchemas, { id: 'Webhook', description: 'never its signing secret, except once when made or replaced' });
+
+export const NewWebhookView = WebhookView.extend({ secret: z.string() }).register(apiSchemas, {
+  id: 'NewWebhook',
+  description: 'secret signs every delivery: Hotprov-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">',
+});
+
+export const WebhookDetailView = WebhookView.extend({ deliveries: z.array(WebhookDeliveryView) }).register(apiSchemas, { id: 'WebhookWithDeliveries' });
+
+export const WebhookSecretView = z.object({ secret: z.string() }).register(apiSchemas, { id: 'WebhookSecret' });

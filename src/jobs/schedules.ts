@@ -1,16 +1,21 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { TenantRow } from '../db/schema.ts';
 import type { DomainDeps } from '../domain/deps.ts';
+import { reportUnseenDevices } from '../domain/devices.ts';
 import { logoutSessions } from '../domain/hotdesk.ts';
+import { UNSEEN_AFTER_MS } from '../domain/overview.ts';
 import { listTenants } from '../domain/tenants.ts';
+import { DELIVERY_RETENTION_MS, pruneDeliveries } from '../domain/webhookEvents.ts';
 import type { Logger } from '../log.ts';
 import type { Redirects } from '../redirect/registrations.ts';
 import type { Resync } from '../sync/resync.ts';
+import type { WebhookSender } from '../webhooks/sender.ts';
 
 export interface JobDeps {
   readonly domain: DomainDeps;
   readonly resync: Resync;
   readonly redirects?: Redirects;
+  readonly webhooks?: Pick<WebhookSender, 'pump'>;
   readonly log: Logger;
 }
 
@@ -56,6 +61,27 @@ export const redirectRetry = {
   run: (deps: JobDeps) => deps.redirects?.retryDue(),
 };
 
+/** Every second: webhook deliveries that are due (new events, retries whose wait ran out) are sent. */
+export const webhookDelivery = {
+  name: 'webhook-delivery',
+  schedule: '* * * * * *',
+  run: (deps: JobDeps) => deps.webhooks?.pump(),
+};
+
+/**
+ * Every ten minutes: phones not seen for a day are reported (audit, webhooks), once per silence; webhook deliveries
+ * that ended a month ago are forgotten.
+ */
+export const unseenDevices = {
+  name: 'unseen-devices',
+  schedule: '*/10 * * * *',
+  async run(deps: JobDeps) {
+    const now = deps.domain.now();
+    await pruneDeliveries(deps.domain.db, new Date(now.getTime() - DELIVERY_RETENTION_MS));
+    return await reportUnseenDevices(deps.domain, UNSEEN_AFTER_MS);
+  },
+};
+
 /**
  * node-cron's own messages (a missed or overlapping run) go through hotprov's logger, one plain line each,
  * instead of node-cron's coloured lines on the console.
@@ -97,6 +123,13 @@ export function startJobs(deps: JobDeps): { readonly scheduled: Promise<void>; r
       redirectRetry.schedule,
       guard(redirectRetry.name, () => redirectRetry.run(deps)),
       { name: redirectRetry.name, noOverlap: true, logger: cronLogger(deps.log, redirectRetry.name) },
+    ),
+    ...[webhookDelivery, unseenDevices].map((job) =>
+      cron.schedule(
+        job.schedule,
+        guard(job.name, () => job.run(deps)),
+        { name: job.name, noOverlap: true, logger: cronLogger(deps.log, job.name) },
+      ),
     ),
     cron.schedule(
       sessionLimit.schedule,

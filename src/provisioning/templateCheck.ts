@@ -52,6 +52,7 @@ function sampleRows(adapter: VendorAdapter, modelId: string): { device: DeviceRo
     redirectNextAttemptAt: null,
     expansionModules: 0,
     lastSeenAt: null,
+    unseenReportedAt: null,
     lastSeenIp: null,
     lastUserAgent: null,
     firmware: null,

@@ -296,6 +296,21 @@ OpenApi('every route answers as the document declares, its errors included', asy
   assert.is((await call('GET', '/api/v1/audit?action=user&limit=5')).status, 200);
   assert.is((await call('GET', '/api/v1/audit?limit=0')).status, 400);
 
+  // Webhooks: made (its secret once), read, changed, tested, a delivery sent again, a new secret, deleted.
+  const hook = await call('POST', '/api/v1/webhooks', { url: 'https://hooks.example.test/hotprov', events: ['hotdesk.login', 'hotdesk.logout'] });
+  assert.is(hook.status, 201);
+  assert.is((await call('POST', '/api/v1/webhooks', { url: 'http://hooks.example.test/', events: ['hotdesk.login'] })).status, 400);
+  assert.is((await call('GET', '/api/v1/webhooks')).status, 200);
+  assert.is((await call('PATCH', `/api/v1/webhooks/${hook.body.id}`, { enabled: false })).status, 200);
+  const test = await call('POST', `/api/v1/webhooks/${hook.body.id}/test`);
+  assert.is(test.status, 202);
+  assert.is((await call('POST', `/api/v1/webhooks/${hook.body.id}/deliveries/${test.body.id}/resend`)).status, 202);
+  assert.is((await call('POST', `/api/v1/webhooks/${hook.body.id}/deliveries/999999/resend`)).status, 404);
+  assert.is((await call('GET', `/api/v1/webhooks/${hook.body.id}`)).status, 200);
+  assert.is((await call('POST', `/api/v1/webhooks/${hook.body.id}/secret`)).status, 200);
+  assert.is((await call('DELETE', `/api/v1/webhooks/${hook.body.id}`)).status, 204);
+  assert.is((await call('GET', `/api/v1/webhooks/${hook.body.id}`)).status, 404);
+
   // Tenant management, and the tenant's routes at its own mount.
   assert.is((await call('POST', '/api/v1/tenants', { name: 'Acme', slug: 'acme', maxUsers: 10 })).status, 201);
   assert.is((await call('POST', '/api/v1/tenants', { name: 'Acme', slug: 'acme' })).status, 409);

@@ -88,6 +88,7 @@ import type { AppDeps } from '../deps.ts';
 import { loginRefusalError } from '../refusals.ts';
 import { ownTenant, tenantBySlug, tenantOf } from '../tenancy.ts';
 import { templateRoutes } from './templatesApi.ts';
+import { webhookRoutes } from './webhooksApi.ts';
 
 /** `GET …/config`: one file by name, and whether passwords are shown. */
 const ConfigQuery = z.object({
@@ -142,6 +143,9 @@ function tenantScopedRouter(deps: AppDeps, operations: ApiOperation[], prefix: s
 
   // --- templates: per vendor, model or device (templatesApi.ts)
   templateRoutes(route, deps, actorOf);
+
+  // --- webhooks (webhooksApi.ts)
+  webhookRoutes(route, deps, actorOf);
 
   // --- users
 
