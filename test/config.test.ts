@@ -8,6 +8,32 @@ import { createTestPki, type TestPki } from './helpers/tls.ts';
 
 const Config = suite('config');
 
+Config("every variable hotprov reads has a row in the README's configuration table", () => {
+  const source = readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8');
+  const table = /\n## Configuration\n([\s\S]*?)\n## /.exec(readFileSync(new URL('../README.md', import.meta.url), 'utf8'))?.[1] ?? '';
+  const read = [...new Set([...source.matchAll(/^ {2}(HOTPROV_[A-Z_]+): /gm)].map((m) => m[1]))];
+  assert.ok(read.length > 25, 'the variables are found in config.ts');
+  const missing = read.filter((name) => !table.includes(`| \`${name}\` |`));
+  assert.equal(missing, []);
+});
+
+Config('webhook delivery settings: defaults, and a bad list of waits refused with the variable named', () => {
+  const config = loadConfig({});
+  assert.equal(config.webhooks.retrySeconds, [30, 120, 600, 1800, 7200, 21600, 43200]);
+  assert.is(config.webhooks.timeoutSeconds, 10);
+  assert.equal(config.webhooks.allow, []);
+  assert.equal(loadConfig({ HOTPROV_WEBHOOK_RETRY_SECONDS: '0.5, 2,60' }).webhooks.retrySeconds, [0.5, 2, 60]);
+  for (const bad of ['soon', '10,,20', '-5', '0', '700000']) {
+    try {
+      loadConfig({ HOTPROV_WEBHOOK_RETRY_SECONDS: bad });
+      assert.unreachable(bad);
+    } catch (err) {
+      assert.instance(err, ConfigError, bad);
+      assert.match((err as ConfigError).message, /HOTPROV_WEBHOOK_RETRY_SECONDS/, bad);
+    }
+  }
+});
+
 Config('defaults give a working start on the embedded SQLite database', () => {
   const config = loadConfig({ HOTPROV_BASE_URL: 'http://10.0.0.5:8080' });
   assert.is(config.httpPort, 8080);

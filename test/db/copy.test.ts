@@ -22,6 +22,7 @@ import { login, logout } from '../../src/domain/hotdesk.ts';
 import { openSyncJob } from '../../src/domain/syncJobs.ts';
 import { createTenant, ensureDefaultTenant } from '../../src/domain/tenants.ts';
 import { createUser } from '../../src/domain/users.ts';
+import { createWebhook } from '../../src/domain/webhooks.ts';
 import { loadVendorAdapters } from '../../src/vendors/adapters.ts';
 import { createModelCatalog } from '../../src/vendors/catalog.ts';
 import { type PgCluster, startPostgres } from '../helpers/postgres.ts';
@@ -80,6 +81,8 @@ async function buildSource(path: string): Promise<OpenDb> {
   const d0 = devices[0];
   const d1 = devices[1];
   assert.ok(d0 && d1);
+  // A webhook, so the logins below queue its deliveries.
+  await createWebhook(deps, home, ACTOR, { url: 'https://hooks.example.test/hotprov', events: ['hotdesk.login', 'hotdesk.logout'] }, { allow: [] });
   // An open session, an ended one, and a wrong PIN (a login throttle row).
   assert.is((await login(deps, home, ACTOR, { device: d0.mac, extension: '201', pin: '4826', method: 'api' })).result, 'logged_in');
   assert.is((await login(deps, home, ACTOR, { device: d1.mac, extension: '202', pin: '4826', method: 'api' })).result, 'logged_in');
