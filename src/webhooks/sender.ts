@@ -119,7 +119,8 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
     });
 
   const attempt = async (due: DueDelivery): Promise<void> => {
-    const outcome = await post(due, deps.now());
+    // A URL that cannot even be requested (saved by an older release's rules) fails like an unreachable one: retried, then given up.
+    const outcome = await post(due, deps.now()).catch((err: unknown): AttemptOutcome => ({ status: null, error: `cannot be requested: ${(err as Error).message}` }));
     const result = await recordAttempt(deps.db, due.delivery, deps.now(), outcome, retryWaitsMs);
     deps.onAttempt?.(result);
     if (result !== 'delivered') {
