@@ -8,7 +8,8 @@ import type { VendorAdapter } from '../vendors/types.ts';
 
 /** What the console is built from: the HTTP layer's own dependencies fit, without the console importing them. */
 export interface ConsoleDeps {
-  readonly config: Pick<Config, 'registrar' | 'baseUrl' | 'phoneBaseUrl' | 'https'>;
+  /** webhooks: which addresses an endpoint may be at (the same policy the API checks). */
+  readonly config: Pick<Config, 'registrar' | 'baseUrl' | 'phoneBaseUrl' | 'https' | 'webhooks'>;
   readonly domain: DomainDeps;
   /** What a device's page shows: the files it would get, and a summary of its profile. */
   readonly provisioning: Pick<Provisioning, 'summary' | 'renderDeviceFiles'>;

@@ -66,6 +66,7 @@ const can = (p: Principal) => {
     occupancy: may('GET /console/occupancy'),
     settings: may('GET /console/settings'),
     admins: may('GET /console/admins'),
+    webhooks: may('GET /console/webhooks'),
     tenants: canManageTenants(p) && may('GET /console/tenants'),
     overview: canManageTenants(p) && may('GET /console/overview'),
   };

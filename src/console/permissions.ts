@@ -87,6 +87,16 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /console/tokens': 'admin',
   'POST /console/tokens/:id/revoke': 'admin',
 
+  // A tenant's webhooks: where its events go, and the secrets that sign them.
+  'GET /console/webhooks': 'admin',
+  'POST /console/webhooks': 'admin',
+  'GET /console/webhooks/:id': 'admin',
+  'POST /console/webhooks/:id': 'admin',
+  'POST /console/webhooks/:id/test': 'admin',
+  'POST /console/webhooks/:id/secret': 'admin',
+  'POST /console/webhooks/:id/delete': 'admin',
+  'POST /console/webhooks/:id/deliveries/:delivery/resend': 'admin',
+
   'GET /console/admins': 'admin',
   'POST /console/admins': 'admin',
   'POST /console/admins/:id/delete': 'admin',

@@ -11,6 +11,7 @@ import { settingsPages } from './pages/settings.ts';
 import { templatePages } from './pages/templates.ts';
 import { tenantPages } from './pages/tenants.ts';
 import { userPages } from './pages/users.ts';
+import { webhookPages } from './pages/webhooks.ts';
 import { createViews } from './views.ts';
 
 /**
@@ -29,6 +30,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   occupancyPages(router, kit);
   auditPages(router, kit);
   settingsPages(router, kit);
+  webhookPages(router, kit);
   adminPages(router, kit);
   tenantPages(router, kit);
   return router;

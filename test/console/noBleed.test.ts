@@ -8,6 +8,7 @@ import { getDevice } from '../../src/domain/lookup.ts';
 import { listOpenSessions } from '../../src/domain/sessions.ts';
 import { findActiveTenantBySlug as findTenantBySlug, getTenant } from '../../src/domain/tenants.ts';
 import { listUsers } from '../../src/domain/users.ts';
+import { createWebhook, getWebhook, sendTestEvent } from '../../src/domain/webhooks.ts';
 import { CONSOLE_PASSWORD } from '../helpers/browser.ts';
 import { type ConsoleClient, fetchSignInForm, postSignIn, signInOverHttp } from '../helpers/consoleHttp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -25,6 +26,9 @@ interface World {
   bravo: TenantObjects;
   /** A revision of a template saved by a provider while in Bravo. */
   bravoRevision: number;
+  /** Bravo's webhook and a delivery of it; Alpha's own webhook, to aim Bravo's delivery through. */
+  bravoWebhook: { readonly id: number; readonly delivery: number };
+  alphaWebhook: number;
   /** Alpha's admin, signed in over HTTP. */
   a: ConsoleClient;
 }
@@ -51,7 +55,11 @@ const bravoValues = (b: TenantObjects): string[][] => [
   [b.name],
   [b.registrarHost],
   ['bravo-template-marker'],
+  [BRAVO_WEBHOOK_URL],
+  ['bravo-webhook-marker'],
 ];
+
+const BRAVO_WEBHOOK_URL = 'https://bravo-hooks.example.com/receive';
 
 const CASES: Record<string, (w: World) => Probe[]> = {
   'GET /console/assets/console.css': () => [{ path: '/console/assets/console.css' }],
@@ -156,6 +164,19 @@ const CASES: Record<string, (w: World) => Probe[]> = {
   'POST /console/settings': () => [{ path: '/console/settings', form: { loginCode: '*35', timezone: 'UTC' } }],
   'POST /console/tokens': () => [{ path: '/console/tokens', form: { name: 'alpha-provider-try', role: 'provider' } }],
   'POST /console/tokens/:id/revoke': ({ bravo }) => [{ path: `/console/tokens/${bravo.token.id}/revoke` }],
+  'GET /console/webhooks': () => [{ path: '/console/webhooks' }],
+  'GET /console/webhooks/:id': ({ bravoWebhook }) => [{ path: `/console/webhooks/${bravoWebhook.id}` }],
+  'POST /console/webhooks/:id': ({ bravoWebhook }) => [
+    { path: `/console/webhooks/${bravoWebhook.id}`, form: { url: 'https://alpha.example.com/hook', events: 'hotdesk.login', enabled: 'on' } },
+  ],
+  'POST /console/webhooks/:id/test': ({ bravoWebhook }) => [{ path: `/console/webhooks/${bravoWebhook.id}/test` }],
+  'POST /console/webhooks/:id/secret': ({ bravoWebhook }) => [{ path: `/console/webhooks/${bravoWebhook.id}/secret` }],
+  'POST /console/webhooks/:id/deliveries/:delivery/resend': ({ alphaWebhook, bravoWebhook }) => [
+    { path: `/console/webhooks/${bravoWebhook.id}/deliveries/${bravoWebhook.delivery}/resend` },
+    { path: `/console/webhooks/${alphaWebhook}/deliveries/${bravoWebhook.delivery}/resend` },
+  ],
+  'POST /console/webhooks/:id/delete': ({ bravoWebhook }) => [{ path: `/console/webhooks/${bravoWebhook.id}/delete` }],
+  'POST /console/webhooks': () => [{ path: '/console/webhooks', form: { url: BRAVO_WEBHOOK_URL, events: 'hotdesk.login' } }],
   'GET /console/admins': () => [{ path: '/console/admins' }],
   'POST /console/admins': () => [{ path: '/console/admins', form: { username: 'alpha-made-provider', password: 'a-long-password', role: 'provider' } }],
   'POST /console/admins/:id/delete': ({ bravo }) => [
@@ -200,6 +221,14 @@ NoBleed.before(async (ctx) => {
   const revision = /\/revisions\/(\d+)/.exec((await provider.get(`/console/templates/${T}`)).body)?.[1];
   assert.ok(revision !== undefined, 'the saved revision is listed');
   ctx.bravoRevision = Number(revision);
+  // Each tenant has a webhook; Bravo's has a delivery waiting.
+  const { domain, config } = ctx.t.hotprov.deps;
+  const hook = (tenantId: number, url: string, description: string) =>
+    createWebhook(domain, tenantId, { name: 'test' }, { url, description, events: ['hotdesk.logout'] }, config.webhooks);
+  const bravoHook = await hook(bravo.id, BRAVO_WEBHOOK_URL, 'bravo-webhook-marker');
+  const delivery = await sendTestEvent(domain, bravo.id, { name: 'test' }, bravoHook.endpoint.id);
+  ctx.bravoWebhook = { id: bravoHook.endpoint.id, delivery: delivery.id };
+  ctx.alphaWebhook = (await hook(alpha.id, 'https://alpha.example.com/hook', 'Alpha hook')).endpoint.id;
   ctx.a = await signInOverHttp(ctx.t.url, alpha.admin.username, ACCOUNT_PASSWORD);
 });
 NoBleed.after(async ({ t }) => {
@@ -341,6 +370,14 @@ NoBleed('afterwards Bravo is as it was: its desk seated, device, user, token, ac
     ['admin'],
   );
   assert.is(await findTenantBySlug(db, 'alpha-two'), undefined);
+  // Bravo's webhook is as it was, its delivery neither sent again nor gone.
+  const webhook = await getWebhook(db, bravo.id, w.bravoWebhook.id);
+  assert.equal([webhook.endpoint.url, webhook.endpoint.events, webhook.endpoint.enabled], [BRAVO_WEBHOOK_URL, ['hotdesk.logout'], true]);
+  assert.equal(
+    webhook.deliveries.map((d) => [d.id, d.state, d.attempts]),
+    [[w.bravoWebhook.delivery, 'pending', 0]],
+  );
+  assert.equal(await listAudit(db, bravo.id, { action: 'webhook.secret_rotated' }), []);
 });
 
 NoBleed.run();

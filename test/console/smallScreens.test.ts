@@ -13,12 +13,14 @@ interface Ctx {
   browser: Browser;
   t: TestServer;
   page: Page;
+  /** The webhook whose page is visited. */
+  webhook: string;
 }
 const Small = suite<Ctx>('console: small screens, keyboard, icon');
 Small.before(async (ctx) => {
   ctx.browser = await launchBrowser();
   ctx.t = await startTestServer({ env: { HOTPROV_ADMIN_PASSWORD: CONSOLE_PASSWORD } });
-  await aSmallOffice(ctx.t);
+  ctx.webhook = await aSmallOffice(ctx.t);
 });
 Small.after(async ({ browser, t }) => {
   await browser.close();
@@ -37,8 +39,11 @@ const ok = async (t: TestServer, method: string, path: string, body?: unknown) =
   return res.body;
 };
 
-/** Long names where they hurt most: a desk and a user, one seated, with keys; a second tenant for the provider's pages. */
-async function aSmallOffice(t: TestServer): Promise<void> {
+/**
+ * Long names where they hurt most: a desk and a user, one seated, with keys; a second tenant for the provider's pages;
+ * a webhook with a long URL and a delivery waiting. Answers the webhook's id.
+ */
+async function aSmallOffice(t: TestServer): Promise<string> {
   await ok(t, 'POST', '/api/v1/devices', {
     mac: '00:15:65:00:00:01',
     vendor: 'yealink',
@@ -56,6 +61,13 @@ async function aSmallOffice(t: TestServer): Promise<void> {
   });
   await ok(t, 'POST', '/api/v1/hotdesk/login', { device: 'HD0001', extension: '101', pin: '4826' });
   await ok(t, 'POST', '/api/v1/tenants', { name: 'Second Company With A Long Name B.V.', slug: 'second' });
+  const webhook = await ok(t, 'POST', '/api/v1/webhooks', {
+    url: 'https://room-booking.facilities.example.com/integrations/hotprov/webhooks/receive-every-desk-event',
+    description: 'The room-booking system of the facilities department, second floor',
+    events: ['hotdesk.login', 'hotdesk.logout', 'hotdesk.forced_logout', 'device.unseen'],
+  });
+  await ok(t, 'POST', `/api/v1/webhooks/${webhook.id}/test`);
+  return String(webhook.id);
 }
 
 /** A page for each of the console's GET routes, with its parameters filled from the office above. */
@@ -66,7 +78,7 @@ interface Revisions {
   readonly model: string;
   readonly device: string;
 }
-function consolePages(revisions: Revisions): string[] {
+function consolePages(revisions: Revisions, webhook: string): string[] {
   return (
     Object.keys(ROUTE_ACCESS)
       .filter((route) => route.startsWith('GET '))
@@ -74,7 +86,14 @@ function consolePages(revisions: Revisions): string[] {
       .filter((path) => !/\.(csv|css|ico|svg)$/.test(path) && path !== '/console/board-rows' && path !== '/console/login')
       .map((path) => (path === '/console' ? '/console/' : path))
       .map((path) => {
-        const revision = path.includes('/models/') ? revisions.model : path.includes('/devices/:device/revisions/') ? revisions.device : revisions.vendor;
+        // An `id` is a template revision's, except on a webhook's page.
+        const revision = path.startsWith('/console/webhooks/')
+          ? webhook
+          : path.includes('/models/')
+            ? revisions.model
+            : path.includes('/devices/:device/revisions/')
+              ? revisions.device
+              : revisions.vendor;
         return path.replace(/:(\w+)/g, (_, param: string) => (param === 'id' ? revision : (PARAMS[param] ?? `:${param}`)));
       })
       // The device's file page names its file.
@@ -94,7 +113,7 @@ const SIDEWAYS = `(() => {
 })()`;
 const sideways = (page: Page) => page.evaluate<{ over: number; wide: string[] }>(SIDEWAYS);
 
-Small('no console page scrolls sideways at 390 px', async ({ t, page }) => {
+Small('no console page scrolls sideways at 390 px', async ({ t, page, webhook }) => {
   await page.goto(`${t.url}/console/login`);
   assert.is((await sideways(page)).over, 0, 'the sign-in page');
   await signInToConsole(page, t.url);
@@ -109,7 +128,7 @@ Small('no console page scrolls sideways at 390 px', async ({ t, page }) => {
   }
   const [vendor = '', model = '', device = ''] = saved;
   const problems: string[] = [];
-  for (const path of consolePages({ vendor, model, device })) {
+  for (const path of consolePages({ vendor, model, device }, webhook)) {
     const answer = await page.goto(`${t.url}${path}`);
     assert.is(answer?.status(), 200, `${path} answered ${answer?.status()}`);
     const { over, wide } = await sideways(page);

@@ -190,7 +190,7 @@ Tenants('a helpdesk logs a desk out but sees no forms or secrets, and a forged P
   await signIn(page, t, alpha.helpdesk.username, ACCOUNT_PASSWORD);
   const nav = (await page.textContent('nav')) ?? '';
   assert.match(nav, /Hot desks.*Devices.*Users/s);
-  assert.not.match(nav, /Templates|Audit|Settings|Admins|Tenants/);
+  assert.not.match(nav, /Templates|Audit|Settings|Webhooks|Admins|Tenants/);
   assert.is(await page.locator('button:has-text("Log everyone out")').count(), 0);
 
   const desk = page.locator(`#board tr[data-device="${alpha.idle}"]`);
