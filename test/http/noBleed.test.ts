@@ -29,6 +29,9 @@ interface Fixture {
   bravoTokenId: number;
   /** B's console account. */
   bravoAdminId: number;
+  /** B's webhook, and one of its deliveries. */
+  bravoWebhookId: number;
+  bravoDeliveryId: number;
   /** Every string of B's that A must never see (names, secrets, MACs in every spelling, its slug). */
   secrets: string[];
 }
@@ -108,6 +111,27 @@ const CASES: Record<string, Case> = {
     sameAsNowhere: false,
   },
   'DELETE /admins/:id': { request: (fx) => ({ path: `/admins/${fx.bravoAdminId}` }), status: 404, sameAsNowhere: false },
+  // B's webhook by its id (all A has of it): not found, as no webhook is; A's own list and new ones are A's.
+  'GET /webhooks': ownList('/webhooks'),
+  'POST /webhooks': {
+    request: (_fx, i) => ({ path: '/webhooks', body: { url: `https://hooks.alpha.example/desk-${i}`, events: ['hotdesk.login'] } }),
+    status: 201,
+    sameAsNowhere: false,
+  },
+  'GET /webhooks/:id': { request: (fx) => ({ path: `/webhooks/${fx.bravoWebhookId}` }), status: 404, sameAsNowhere: false },
+  'PATCH /webhooks/:id': {
+    request: (fx) => ({ path: `/webhooks/${fx.bravoWebhookId}`, body: { url: 'https://hooks.alpha.example/stolen' } }),
+    status: 404,
+    sameAsNowhere: false,
+  },
+  'DELETE /webhooks/:id': { request: (fx) => ({ path: `/webhooks/${fx.bravoWebhookId}` }), status: 404, sameAsNowhere: false },
+  'POST /webhooks/:id/secret': { request: (fx) => ({ path: `/webhooks/${fx.bravoWebhookId}/secret` }), status: 404, sameAsNowhere: false },
+  'POST /webhooks/:id/test': { request: (fx) => ({ path: `/webhooks/${fx.bravoWebhookId}/test` }), status: 404, sameAsNowhere: false },
+  'POST /webhooks/:id/deliveries/:delivery/resend': {
+    request: (fx) => ({ path: `/webhooks/${fx.bravoWebhookId}/deliveries/${fx.bravoDeliveryId}/resend` }),
+    status: 404,
+    sameAsNowhere: false,
+  },
 };
 
 /** Tenant management, aimed at B: refused to a tenant's admin whatever the slug. */
@@ -157,11 +181,15 @@ async function twoTenants(): Promise<Fixture> {
       (await ok(callAs(t, bravo, 'POST', '/api/v1/devices', yealink(mac, { label: `Bravo desk ${i}`, idlePassword: `bravo-idle-pw-${i}` })), 201)).body,
     );
   }
+  const bravoHook = (
+    await ok(callAs(t, bravo, 'POST', '/api/v1/webhooks', { url: 'https://hooks.bravo-industries.example/desks', events: ['hotdesk.login'] }), 201)
+  ).body as { id: number; secret: string };
   await ok(callAs(t, bravo, 'POST', '/api/v1/hotdesk/login', { device: B_MACS[0], extension: '101', pin: '5937' }), 200);
   await ok(callAs(t, bravo, 'POST', '/api/v1/hotdesk/login', { device: B_MACS[1], extension: '202', pin: '5937' }), 200);
   const bravoTokenId = (await callAs(t, bravo, 'GET', '/api/v1/tokens')).body.find((k: { name: string }) => k.name === 'bravo wallboard').id as number;
   const bravoAdminId = (await ok(callAs(t, bravo, 'POST', '/api/v1/admins', { username: 'bravo-boss', password: 'bravo-boss-pass', role: 'admin' }), 201)).body
     .id as number;
+  const bravoDeliveryId = (await ok(callAs(t, bravo, 'GET', `/api/v1/webhooks/${bravoHook.id}`), 200)).body.deliveries[0].id as number;
 
   // Every secret of B's, as the provider and the database know them.
   const secrets = [
@@ -174,6 +202,8 @@ async function twoTenants(): Promise<Fixture> {
     bravoTool,
     'bravo wallboard',
     'bravo-boss',
+    bravoHook.secret,
+    'hooks.bravo-industries.example',
     ...bravoUsers.map((u) => u.sipPassword),
   ];
   for (const device of enrolled) {
@@ -188,7 +218,7 @@ async function twoTenants(): Promise<Fixture> {
     .from(devices)
     .where(inArray(devices.mac, [...B_MACS]));
   for (const row of rows) secrets.push(...Object.values(row).filter((v): v is string => typeof v === 'string' && v.length >= 8));
-  return { t, alpha, bravo, bravoTokenId, bravoAdminId, secrets: [...new Set(secrets)] };
+  return { t, alpha, bravo, bravoTokenId, bravoAdminId, bravoWebhookId: bravoHook.id, bravoDeliveryId, secrets: [...new Set(secrets)] };
 }
 
 /** The strings a request carried (path segments, body values): an answer may say back what the caller sent. */
@@ -306,6 +336,12 @@ NoBleed("every route, at /api/v1, at A's own slug and at B's slug, aimed at B's 
       [`${B.slug} admin`, null],
       ['bravo wallboard', null],
     ],
+  );
+  const hooks = (await asB('/webhooks')).body as { id: number; url: string; enabled: boolean; pendingDeliveries: number }[];
+  assert.equal(
+    hooks.map((h) => [h.id, h.url, h.enabled, h.pendingDeliveries]),
+    [[fx.bravoWebhookId, 'https://hooks.bravo-industries.example/desks', true, 2]],
+    "B's webhook, its URL and its waiting deliveries as they were",
   );
   const { db } = fx.t.hotprov.database;
   const { auditEvents, tenants } = tablesOf(db);

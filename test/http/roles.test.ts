@@ -16,6 +16,9 @@ interface Fixture {
   spareTokenId: number;
   /** The id of a spare console account of the tenant, to reset and delete. */
   spareAdminId: number;
+  /** A webhook of the tenant and one of its deliveries (the login's), to change, test, send again and delete. */
+  webhookId: number;
+  deliveryId: number;
 }
 
 interface Case {
@@ -72,6 +75,17 @@ const TENANT_CASES: Record<string, Case> = {
   'POST /admins': { request: () => ({ path: '/admins', body: { username: 'role-check', password: 'role-check-pass', role: 'helpdesk' } }), allowed: 201 },
   'POST /admins/:id/password': { request: (fx) => ({ path: `/admins/${fx.spareAdminId}/password`, body: { password: 'another-pass-1' } }), allowed: 200 },
   'DELETE /admins/:id': { request: (fx) => ({ path: `/admins/${fx.spareAdminId}` }), allowed: 204 },
+  'GET /webhooks': { request: () => ({ path: '/webhooks' }), allowed: 200 },
+  'POST /webhooks': { request: () => ({ path: '/webhooks', body: { url: 'https://hooks.example.test/roles', events: ['hotdesk.lockout'] } }), allowed: 201 },
+  'GET /webhooks/:id': { request: (fx) => ({ path: `/webhooks/${fx.webhookId}` }), allowed: 200 },
+  'PATCH /webhooks/:id': { request: (fx) => ({ path: `/webhooks/${fx.webhookId}`, body: { description: 'roles' } }), allowed: 200 },
+  'POST /webhooks/:id/test': { request: (fx) => ({ path: `/webhooks/${fx.webhookId}/test` }), allowed: 202 },
+  'POST /webhooks/:id/deliveries/:delivery/resend': {
+    request: (fx) => ({ path: `/webhooks/${fx.webhookId}/deliveries/${fx.deliveryId}/resend` }),
+    allowed: 202,
+  },
+  'POST /webhooks/:id/secret': { request: (fx) => ({ path: `/webhooks/${fx.webhookId}/secret` }), allowed: 200 },
+  'DELETE /webhooks/:id': { request: (fx) => ({ path: `/webhooks/${fx.webhookId}` }), allowed: 204 },
   'DELETE /users/:extension': { request: () => ({ path: '/users/103' }), allowed: 204 },
   'DELETE /devices/:device': { request: () => ({ path: '/devices/HD0002' }), allowed: 204 },
 };
@@ -114,9 +128,13 @@ async function fixture(t: TestServer): Promise<{ fx: Fixture; admin: string; hel
   const base = '/api/v1/tenants/acme';
   for (const body of [user('101', 'Alice Role'), user('102', 'Bob Role')]) assert.is((await callAs(t, TEST_TOKEN, 'POST', `${base}/users`, body)).status, 201);
   for (const mac of ['00:15:65:00:00:01', '00:15:65:00:00:02']) assert.is((await callAs(t, TEST_TOKEN, 'POST', `${base}/devices`, yealink(mac))).status, 201);
+  const hook = await callAs(t, TEST_TOKEN, 'POST', `${base}/webhooks`, { url: 'https://hooks.example.test/acme', events: ['hotdesk.login'] });
+  assert.is(hook.status, 201);
   const seated = await callAs(t, TEST_TOKEN, 'POST', `${base}/hotdesk/login`, { device: 'HD0001', extension: '101', pin: '4826' });
   assert.is(seated.status, 200);
-  return { fx: { spareTokenId: spare.body.id, spareAdminId: spareAdmin.body.id }, admin, helpdesk };
+  const deliveries = (await callAs(t, TEST_TOKEN, 'GET', `${base}/webhooks/${hook.body.id}`)).body.deliveries as { id: number }[];
+  const fx = { spareTokenId: spare.body.id, spareAdminId: spareAdmin.body.id, webhookId: hook.body.id, deliveryId: deliveries[0]?.id ?? 0 };
+  return { fx, admin, helpdesk };
 }
 
 Roles('the case tables name every route of the API, and every tenant route is mounted at /api/v1 and under /api/v1/tenants/:tenant', ({ routes }) => {
@@ -183,6 +201,12 @@ Roles('a helpdesk reads sessions, devices and users and logs a desk out; every o
     [],
   );
   assert.is((await callAs(t, TEST_TOKEN, 'GET', '/api/v1/tenants/acme/tenant')).body.name, 'Acme');
+  const hooks = (await callAs(t, TEST_TOKEN, 'GET', '/api/v1/tenants/acme/webhooks')).body as { url: string; description: string; pendingDeliveries: number }[];
+  assert.equal(
+    hooks.map((h) => [h.url, h.description, h.pendingDeliveries]),
+    [['https://hooks.example.test/acme', '', 1]],
+    'the webhook as it was: not changed, tested, sent again or deleted',
+  );
 });
 
 Roles('what a helpdesk reads holds no secret: no SIP or web password, PIN, activation code or credentials', async ({ t }) => {

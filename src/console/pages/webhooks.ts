@@ -49,15 +49,16 @@ const eventWords = (type: string) => (type === TEST_EVENT ? 'Test event' : (WEBH
 
 /**
  * Where a delivery stands, in one line: delivered (with the status and when), failed and when it is retried, given
- * up, or waiting for its first attempt. A delivery sent again keeps its last failure until its next attempt.
+ * up, or waiting for its first attempt (a delivery sent again too: its earlier failure stays in its row).
  */
 export function outcomeWords(d: WebhookDeliveryRow): string {
   if (d.state === 'delivered') return `Delivered ${d.lastStatus ?? ''} at ${when(d.deliveredAt ?? d.lastAttemptAt)}`;
   // The sender words every failed attempt (a refused connection, a status that is not 2xx); a success clears it.
   const why = d.lastError;
   if (d.state === 'failed') return `Given up after ${d.attempts} attempts: ${why ?? 'no answer'}`;
+  if (d.attempts === 0) return `Waiting to be sent at ${when(d.nextAttemptAt)}`;
   if (why !== null) return `Failed: ${why} — retry at ${when(d.nextAttemptAt)}`;
-  return d.attempts === 0 ? `Waiting to be sent at ${when(d.nextAttemptAt)}` : `Being sent (attempt ${d.attempts})`;
+  return `Being sent (attempt ${d.attempts})`;
 }
 
 /** An endpoint as its row and form show it. */
