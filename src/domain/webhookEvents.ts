@@ -152,16 +152,26 @@ export interface DueDelivery {
   readonly secret: string;
 }
 
+/** How many attempts a sender may start now: in all, and per endpoint counting those it already runs (`busy`, by endpoint id). */
+export interface TakeLimits {
+  readonly total: number;
+  readonly perEndpoint: number;
+  readonly busy: ReadonlyMap<number, number>;
+}
+
 /**
- * Takes up to `limit` deliveries that are due (pending, their time come, their endpoint enabled) for an attempt: each
- * is counted as attempted and its next time set to when this attempt is given up for lost (`leaseMs`), so another
- * sender (or this one after a crash) tries it again only then. One transaction: two senders never take the same one.
+ * Takes deliveries that are due (pending, their time come, their endpoint enabled) for an attempt, oldest first and
+ * at most `perEndpoint` running per endpoint: a tenant's slow or flooded endpoint cannot hold every place, so other
+ * tenants' events still go. Each taken is counted as attempted and its next time set to when this attempt is given
+ * up for lost (`leaseMs`), so another sender (or this one after a crash) tries it again only then. One transaction:
+ * two senders never take the same one.
  */
-export async function takeDueDeliveries(db: Db, now: Date, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+export async function takeDueDeliveries(db: Db, now: Date, limits: TakeLimits, leaseMs: number): Promise<DueDelivery[]> {
   const { webhookDeliveries, webhookEndpoints, tenants } = tablesOf(db);
+  if (limits.total <= 0) return [];
   return await writeTransaction(db, async (tx) => {
-    const due = await tx
-      .select({ id: webhookDeliveries.id, url: webhookEndpoints.url, secret: webhookEndpoints.secret })
+    const candidates = await tx
+      .select({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, url: webhookEndpoints.url, secret: webhookEndpoints.secret })
       .from(webhookDeliveries)
       .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
       .innerJoin(tenants, eq(tenants.id, webhookDeliveries.tenantId))
@@ -169,7 +179,16 @@ export async function takeDueDeliveries(db: Db, now: Date, limit: number, leaseM
         and(eq(webhookDeliveries.state, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), eq(webhookEndpoints.enabled, true), isNull(tenants.retiredAt)),
       )
       .orderBy(webhookDeliveries.nextAttemptAt, webhookDeliveries.id)
-      .limit(limit);
+      .limit(Math.min(limits.total * 8, 1000));
+    const running = new Map(limits.busy);
+    const due: typeof candidates = [];
+    for (const c of candidates) {
+      if (due.length >= limits.total) break;
+      const n = running.get(c.endpointId) ?? 0;
+      if (n >= limits.perEndpoint) continue;
+      running.set(c.endpointId, n + 1);
+      due.push(c);
+    }
     if (due.length === 0) return [];
     const taken = await tx
       .update(webhookDeliveries)

@@ -31,8 +31,9 @@ export interface WebhookSenderDeps {
   readonly config: Config['webhooks'];
   /** Told what each attempt came to (metrics count them). */
   readonly onAttempt?: (result: AttemptResult) => void;
-  /** Deliveries sent at once, at most (default 16): a slow endpoint holds one place, not the others. */
+  /** Deliveries sent at once, at most (default 16), and to one endpoint (default 4): a slow endpoint holds a few places, not all. */
   readonly maxInFlight?: number;
+  readonly maxInFlightPerEndpoint?: number;
 }
 
 export interface WebhookSender {
@@ -54,7 +55,10 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
   // An attempt whose result was never recorded (the process died) is taken again once it cannot still be running.
   const leaseMs = timeoutMs * 2 + 5000;
   const maxInFlight = deps.maxInFlight ?? 16;
+  const perEndpoint = deps.maxInFlightPerEndpoint ?? 4;
   const inFlight = new Set<Promise<void>>();
+  /** Attempts running, by endpoint id. */
+  const busy = new Map<number, number>();
 
   // Every address a host name resolves to is checked when the connection is made, so a name that resolves to a
   // private address (or is changed to, after the URL was saved) is refused, not called.
@@ -120,7 +124,9 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
 
   const attempt = async (due: DueDelivery): Promise<void> => {
     // A URL that cannot even be requested (saved by an older release's rules) fails like an unreachable one: retried, then given up.
-    const outcome = await post(due, deps.now()).catch((err: unknown): AttemptOutcome => ({ status: null, error: `cannot be requested: ${(err as Error).message}` }));
+    const outcome = await post(due, deps.now()).catch(
+      (err: unknown): AttemptOutcome => ({ status: null, error: `cannot be requested: ${(err as Error).message}` }),
+    );
     const result = await recordAttempt(deps.db, due.delivery, deps.now(), outcome, retryWaitsMs);
     deps.onAttempt?.(result);
     if (result !== 'delivered') {
@@ -138,11 +144,17 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
     async pump() {
       const room = maxInFlight - inFlight.size;
       if (room <= 0) return 0;
-      const due = await takeDueDeliveries(deps.db, deps.now(), room, leaseMs);
+      const due = await takeDueDeliveries(deps.db, deps.now(), { total: room, perEndpoint, busy }, leaseMs);
       for (const d of due) {
-        const work = attempt(d).catch((err: unknown) =>
-          log.error('webhooks', 'a webhook attempt could not be recorded', { delivery: d.delivery.id, error: (err as Error).message }),
-        );
+        const endpoint = d.delivery.endpointId;
+        busy.set(endpoint, (busy.get(endpoint) ?? 0) + 1);
+        const work = attempt(d)
+          .catch((err: unknown) => log.error('webhooks', 'a webhook attempt could not be recorded', { delivery: d.delivery.id, error: (err as Error).message }))
+          .finally(() => {
+            const left = (busy.get(endpoint) ?? 1) - 1;
+            if (left > 0) busy.set(endpoint, left);
+            else busy.delete(endpoint);
+          });
         inFlight.add(work);
         void work.finally(() => inFlight.delete(work));
       }

@@ -28,19 +28,29 @@ interface Receiver {
   readonly received: Received[];
   /** The statuses the next POSTs are answered with, in order; 200 once they run out. */
   answers: number[];
+  /** POSTs to a path with `slow` in it are held unanswered until released; how many are held now, and at most. */
+  held(): { now: number; most: number };
+  release(): void;
   close(): Promise<void>;
 }
 
 async function startReceiver(pki: TestPki): Promise<Receiver> {
   const received: Received[] = [];
   const receiver = { received, answers: [] as number[] };
+  const waiting: (() => void)[] = [];
+  let most = 0;
   const server: Server = createServer({ cert: readFileSync(pki.serverCertFile), key: readFileSync(pki.serverKeyFile) }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.statusCode = receiver.answers.shift() ?? 200;
-      res.end('ok');
+      const answer = () => {
+        res.statusCode = receiver.answers.shift() ?? 200;
+        res.end('ok');
+      };
+      if (!(req.url ?? '').includes('slow')) return answer();
+      waiting.push(answer);
+      most = Math.max(most, waiting.length);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -53,6 +63,10 @@ async function startReceiver(pki: TestPki): Promise<Receiver> {
     },
     set answers(list: number[]) {
       receiver.answers = list;
+    },
+    held: () => ({ now: waiting.length, most }),
+    release: () => {
+      for (const answer of waiting.splice(0)) answer();
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -292,6 +306,32 @@ Hooks('50 wrong PINs at once lock the user: the lockout is announced, and each e
   const subjects = receiver.received.map((r) => JSON.parse(r.body).data.detail.subject);
   assert.is(new Set(subjects).size, subjects.length, 'each subject locked once');
   for (const r of receiver.received) assert.ok(signatureHolds(hook.secret, r.headers['hotprov-signature'], r.body));
+});
+
+Hooks("a tenant's slow endpoint holds at most four places: another endpoint's event still goes at once", async ({ t, receiver }) => {
+  await subscribe(t, `${receiver.url}?slow`, ['hotdesk.login', 'hotdesk.logout']);
+  for (let i = 0; i < 5; i++) {
+    assert.is((await login(t, '101', PIN_ALICE)).status, 200);
+    assert.is((await t.api('POST', '/api/v1/hotdesk/logout', { device: 'HD0001' })).status, 200);
+  }
+  assert.is(await t.hotprov.webhooks.pump(), 4, 'ten events waiting for the slow endpoint: four taken');
+  await subscribe(t, `${receiver.url}?quick`, ['hotdesk.login']);
+  assert.is((await login(t, '102', PIN_BOB)).status, 200);
+  // The slow endpoint's own event of this login waits its turn; the quick one's is sent.
+  assert.is(await t.hotprov.webhooks.pump(), 1);
+  for (let waited = 0; receiver.received.length < 5 && waited < 15_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(receiver.held(), { now: 4, most: 4 }, 'never more than four at the slow endpoint');
+  assert.is(receiver.received.filter((r) => JSON.parse(r.body).data.user.extension === '102').length, 1, 'the quick endpoint got its event');
+  receiver.release();
+  await t.hotprov.webhooks.settled();
+  // The rest follow as places free up.
+  while ((await t.hotprov.webhooks.pump()) > 0) {
+    for (let waited = 0; receiver.held().now < 1 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    receiver.release();
+    await t.hotprov.webhooks.settled();
+  }
+  assert.is(receiver.received.length, 12, 'eleven for the slow endpoint, one for the quick');
+  assert.ok(receiver.held().most <= 4);
 });
 
 Hooks("another tenant's endpoint hears nothing of this tenant, and its admins cannot see or touch this tenant's webhooks", async ({ t, receiver }) => {
