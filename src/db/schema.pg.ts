@@ -511,5 +511,10 @@ export const webhookDeliveries = pgTable(
     createdAt: timestamptz('created_at').notNull(),
     deliveredAt: timestamptz('delivered_at'),
   },
-  (t) => [index('webhook_deliveries_due').on(t.state, t.nextAttemptAt), index('webhook_deliveries_endpoint').on(t.endpointId, t.id)],
+  (t) => [
+    index('webhook_deliveries_due').on(t.state, t.nextAttemptAt),
+    index('webhook_deliveries_endpoint').on(t.endpointId, t.id),
+    // The every-ten-minutes prune reads by age.
+    index('webhook_deliveries_created').on(t.createdAt),
+  ],
 );

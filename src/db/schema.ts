@@ -519,7 +519,12 @@ export const webhookDeliveries = sqliteTable(
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     deliveredAt: integer('delivered_at', { mode: 'timestamp_ms' }),
   },
-  (t) => [index('webhook_deliveries_due').on(t.state, t.nextAttemptAt), index('webhook_deliveries_endpoint').on(t.endpointId, t.id)],
+  (t) => [
+    index('webhook_deliveries_due').on(t.state, t.nextAttemptAt),
+    index('webhook_deliveries_endpoint').on(t.endpointId, t.id),
+    // The every-ten-minutes prune reads by age.
+    index('webhook_deliveries_created').on(t.createdAt),
+  ],
 );
 
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

@@ -64,6 +64,7 @@ const NOT_PUBLIC = networkSet([
   '172.16.0.0/12',
   '192.0.0.0/24',
   '192.0.2.0/24',
+  '192.88.99.0/24',
   '192.168.0.0/16',
   '198.18.0.0/15',
   '198.51.100.0/24',
@@ -72,15 +73,23 @@ const NOT_PUBLIC = networkSet([
   // Unspecified, loopback, and IPv4 inside IPv6 (compatible, mapped: `[::ffff:127.0.0.1]` reads back as `[::ffff:7f00:1]`).
   '::/96',
   '::ffff:0:0/96',
+  '::ffff:0:0:0/96',
+  // NAT64, 6to4 and Teredo carry an IPv4 address inside: refused whole rather than unpacked.
   '64:ff9b::/96',
+  '64:ff9b:1::/48',
+  '2002::/16',
+  '2001::/32',
   '100::/64',
   '2001:db8::/32',
   'fc00::/7',
   'fe80::/10',
+  'fec0::/10',
   'ff00::/8',
 ]);
 
 /** Whether hotprov may call this address on a tenant's behalf: a public one, or one the operator allowed. */
 export function mayCallAddress(ip: string, allowed: { has(ip: string): boolean }): boolean {
+  // Anything that is not an address at all is refused, not taken for a public one.
+  if (!isIPv4(plainAddress(ip)) && !isIPv6(plainAddress(ip))) return false;
   return allowed.has(ip) || !NOT_PUBLIC.has(ip);
 }

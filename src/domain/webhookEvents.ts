@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, count, desc, eq, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, isNull, lte, ne, notInArray, or, sql } from 'drizzle-orm';
 import { type Db, tablesOf, writeTransaction } from '../db/client.ts';
 import type { WebhookDeliveryRow } from '../db/schema.ts';
 
@@ -13,8 +13,8 @@ import type { WebhookDeliveryRow } from '../db/schema.ts';
 export const WEBHOOK_EVENTS = {
   'hotdesk.login': 'A user logged in at a free desk',
   'hotdesk.switch': 'A user logged in at a desk someone else was logged in at',
-  'hotdesk.logout': 'A user logged out',
-  'hotdesk.forced_logout': 'An admin logged a user out, or a change ended the session',
+  'hotdesk.logout': 'A user logged out, or the API logged a desk out',
+  'hotdesk.forced_logout': 'An admin logged a user out in the console, or a change ended the session',
   'hotdesk.automatic_logout': 'A session ended on schedule or at its maximum length',
   'hotdesk.lockout': 'Wrong PINs locked a user or a phone',
   'sync.failed': 'A phone did not re-provision after a change',
@@ -102,8 +102,8 @@ function eventBody(id: string, type: string, at: Date, tenant: string, data: Rec
 }
 
 /**
- * Queues an audited event for every enabled endpoint of the tenant subscribed to it. Call it inside the transaction
- * that recorded the event (recordAudit does), so both or neither land.
+ * Queues an audited event for every endpoint of the tenant subscribed to it (a paused one's wait until it is enabled
+ * again). Call it inside the transaction that recorded the event (recordAudit does), so both or neither land.
  */
 export async function announceAudited(tx: Db, tenantId: number, at: Date, entry: AuditedEvent): Promise<void> {
   const type = webhookEventOf(entry);
@@ -113,7 +113,7 @@ export async function announceAudited(tx: Db, tenantId: number, at: Date, entry:
     .select({ id: webhookEndpoints.id, events: webhookEndpoints.events, tenant: tenants.slug })
     .from(webhookEndpoints)
     .innerJoin(tenants, eq(tenants.id, webhookEndpoints.tenantId))
-    .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.enabled, true)));
+    .where(eq(webhookEndpoints.tenantId, tenantId));
   const subscribed = endpoints.filter((e) => parseEventList(e.events).includes(type));
   const first = subscribed[0];
   if (first === undefined) return;
@@ -170,13 +170,21 @@ export async function takeDueDeliveries(db: Db, now: Date, limits: TakeLimits, l
   const { webhookDeliveries, webhookEndpoints, tenants } = tablesOf(db);
   if (limits.total <= 0) return [];
   return await writeTransaction(db, async (tx) => {
+    // Endpoints at their cap are left out in SQL: a backlog of one cannot fill the candidates and starve the others.
+    const full = [...limits.busy].filter(([, n]) => n >= limits.perEndpoint).map(([id]) => id);
     const candidates = await tx
       .select({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId, url: webhookEndpoints.url, secret: webhookEndpoints.secret })
       .from(webhookDeliveries)
       .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
       .innerJoin(tenants, eq(tenants.id, webhookDeliveries.tenantId))
       .where(
-        and(eq(webhookDeliveries.state, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), eq(webhookEndpoints.enabled, true), isNull(tenants.retiredAt)),
+        and(
+          eq(webhookDeliveries.state, 'pending'),
+          lte(webhookDeliveries.nextAttemptAt, now),
+          eq(webhookEndpoints.enabled, true),
+          isNull(tenants.retiredAt),
+          full.length === 0 ? undefined : notInArray(webhookDeliveries.endpointId, full),
+        ),
       )
       .orderBy(webhookDeliveries.nextAttemptAt, webhookDeliveries.id)
       .limit(Math.min(limits.total * 8, 1000));
@@ -192,7 +200,14 @@ export async function takeDueDeliveries(db: Db, now: Date, limits: TakeLimits, l
     if (due.length === 0) return [];
     const taken = await tx
       .update(webhookDeliveries)
-      .set({ attempts: sql`${webhookDeliveries.attempts} + 1`, lastAttemptAt: now, nextAttemptAt: new Date(now.getTime() + leaseMs) })
+      // No outcome until this attempt records one: "being sent", and not to be sent again meanwhile.
+      .set({
+        attempts: sql`${webhookDeliveries.attempts} + 1`,
+        lastAttemptAt: now,
+        nextAttemptAt: new Date(now.getTime() + leaseMs),
+        lastStatus: null,
+        lastError: null,
+      })
       .where(
         inArray(
           webhookDeliveries.id,
@@ -245,18 +260,32 @@ export async function recordAttempt(
   return result;
 }
 
+/** An attempt is running: taken (attempted, pending) and no outcome recorded yet. */
+export function attemptRunning(d: Pick<WebhookDeliveryRow, 'state' | 'attempts' | 'lastStatus' | 'lastError'>): boolean {
+  return d.state === 'pending' && d.attempts > 0 && d.lastStatus === null && d.lastError === null;
+}
+
 /**
- * Sends a delivery again from the start of its retries, now (an admin's "send again"): delivered or given up ones too.
- * @returns the delivery, or undefined when the endpoint has none by that id.
+ * Sends a delivery again from the start of its retries, now (an admin's "send again"): delivered or given up ones too,
+ * but not one whose attempt is running (it would be sent twice at once).
+ * @returns the delivery, 'running', or undefined when the endpoint has none by that id.
  */
-export async function sendAgain(db: Db, endpointId: number, deliveryId: number, now: Date): Promise<WebhookDeliveryRow | undefined> {
+export async function sendAgain(db: Db, endpointId: number, deliveryId: number, now: Date): Promise<WebhookDeliveryRow | 'running' | undefined> {
   const { webhookDeliveries } = tablesOf(db);
-  const [row] = await db
-    .update(webhookDeliveries)
-    .set({ state: 'pending', attempts: 0, nextAttemptAt: now, deliveredAt: null })
-    .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.endpointId, endpointId)))
-    .returning();
-  return row;
+  return await writeTransaction(db, async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.endpointId, endpointId)));
+    if (row === undefined) return undefined;
+    if (attemptRunning(row)) return 'running';
+    const [again] = await tx
+      .update(webhookDeliveries)
+      .set({ state: 'pending', attempts: 0, nextAttemptAt: now, deliveredAt: null })
+      .where(eq(webhookDeliveries.id, row.id))
+      .returning();
+    return again;
+  });
 }
 
 /** An endpoint's deliveries, newest first. */
@@ -295,12 +324,21 @@ export async function summariseDeliveries(db: Db, endpointIds: readonly number[]
   return summaries;
 }
 
-/** Forgets deliveries that ended (delivered or given up) before `before`. */
+/**
+ * Forgets deliveries that ended (delivered or given up) before `before`, and ones still waiting that were made before
+ * it (a paused endpoint's, a deleted tenant's): an event that old is no longer news.
+ */
 export async function pruneDeliveries(db: Db, before: Date): Promise<number> {
   const { webhookDeliveries } = tablesOf(db);
   const gone = await db
     .delete(webhookDeliveries)
-    .where(and(or(eq(webhookDeliveries.state, 'delivered'), eq(webhookDeliveries.state, 'failed')), lte(webhookDeliveries.createdAt, before)))
+    .where(
+      and(
+        lte(webhookDeliveries.createdAt, before),
+        or(ne(webhookDeliveries.state, 'delivered'), lte(webhookDeliveries.deliveredAt, before)),
+        or(ne(webhookDeliveries.state, 'failed'), lte(webhookDeliveries.lastAttemptAt, before)),
+      ),
+    )
     .returning({ id: webhookDeliveries.id });
   return gone.length;
 }

@@ -75,6 +75,9 @@ export function webhookUrlProblem(raw: string, policy: WebhookPolicy): string | 
   return null;
 }
 
+/** Where an endpoint is, for the audit log: scheme, host and port only (a path or query often carries a receiver's token). */
+const originOf = (url: string) => new URL(url).origin;
+
 function checkUrl(url: string, policy: WebhookPolicy): string {
   const problem = webhookUrlProblem(url, policy);
   if (problem !== null) throw InvalidField('url', problem);
@@ -160,7 +163,7 @@ export async function createWebhook(
         .values({ tenantId, url, events, secret, description: input.description ?? '', enabled: input.enabled ?? true, createdBy: actor.name, createdAt: now })
         .returning(),
     );
-    await recordAudit(tx, tenantId, now, actor, { action: 'webhook.created', detail: { id: created.id, url, events: parseEventList(events) } });
+    await recordAudit(tx, tenantId, now, actor, { action: 'webhook.created', detail: { id: created.id, at: originOf(url), events: parseEventList(events) } });
     return created;
   });
   return { endpoint: present(row, undefined), secret };
@@ -180,15 +183,19 @@ export async function updateWebhook(
   policy: WebhookPolicy,
 ): Promise<WebhookEndpoint> {
   const { webhookEndpoints } = tablesOf(deps.db);
-  const set = {
-    ...(changes.url === undefined ? {} : { url: checkUrl(changes.url, policy) }),
-    ...(changes.events === undefined ? {} : { events: checkEvents(changes.events) }),
-    ...(changes.description === undefined ? {} : { description: changes.description }),
-    ...(changes.enabled === undefined ? {} : { enabled: changes.enabled }),
-  };
   await writeTransaction(deps.db, async (tx) => {
-    await endpointOf(tx, tenantId, id);
-    if (Object.keys(set).length > 0) await tx.update(webhookEndpoints).set(set).where(eq(webhookEndpoints.id, id));
+    const row = await endpointOf(tx, tenantId, id);
+    // Only what changed is checked: an endpoint saved under looser rules can still be paused or described.
+    const url = changes.url === undefined || changes.url === row.url ? undefined : checkUrl(changes.url, policy);
+    const events = changes.events === undefined ? undefined : checkEvents(changes.events);
+    const set = {
+      ...(url === undefined || url === row.url ? {} : { url }),
+      ...(events === undefined || events === row.events ? {} : { events }),
+      ...(changes.description === undefined || changes.description === row.description ? {} : { description: changes.description }),
+      ...(changes.enabled === undefined || changes.enabled === row.enabled ? {} : { enabled: changes.enabled }),
+    };
+    if (Object.keys(set).length === 0) return;
+    await tx.update(webhookEndpoints).set(set).where(eq(webhookEndpoints.id, id));
     await recordAudit(tx, tenantId, deps.now(), actor, { action: 'webhook.updated', detail: { id, fields: Object.keys(set) } });
   });
   return (await getWebhook(deps.db, tenantId, id, 0)).endpoint;
@@ -200,7 +207,7 @@ export async function deleteWebhook(deps: Pick<DomainDeps, 'db' | 'now'>, tenant
   await writeTransaction(deps.db, async (tx) => {
     const row = await endpointOf(tx, tenantId, id);
     await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id));
-    await recordAudit(tx, tenantId, deps.now(), actor, { action: 'webhook.deleted', detail: { id, url: row.url } });
+    await recordAudit(tx, tenantId, deps.now(), actor, { action: 'webhook.deleted', detail: { id, at: originOf(row.url) } });
   });
 }
 
@@ -226,10 +233,14 @@ export async function sendTestEvent(deps: Pick<DomainDeps, 'db' | 'now'>, tenant
   return await queueTestEvent(deps.db, row, tenant?.slug ?? '', deps.now(), actor.name);
 }
 
-/** Sends one of an endpoint's deliveries again, its retries from the start. @throws AppError not_found (404). */
+/**
+ * Sends one of an endpoint's deliveries again, its retries from the start.
+ * @throws AppError not_found (404); conflict (409) while an attempt of it is running.
+ */
 export async function resendDelivery(deps: Pick<DomainDeps, 'db' | 'now'>, tenantId: number, id: number, deliveryId: number): Promise<WebhookDeliveryRow> {
   const row = await endpointOf(deps.db, tenantId, id);
   const delivery = await sendAgain(deps.db, row.id, deliveryId, deps.now());
   if (delivery === undefined) throw NotFound(`delivery ${deliveryId} of webhook ${id}`);
+  if (delivery === 'running') throw Conflict(`delivery ${deliveryId} is being sent right now; send it again once this attempt has ended`);
   return delivery;
 }

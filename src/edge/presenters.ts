@@ -15,6 +15,7 @@ import { formatMac, type Mac } from '../domain/mac.ts';
 import { parseNetworkList } from '../domain/networks.ts';
 import type { TenantOverview } from '../domain/overview.ts';
 import type { OpenSession } from '../domain/sessions.ts';
+import { attemptRunning } from '../domain/webhookEvents.ts';
 import type { WebhookEndpoint } from '../domain/webhooks.ts';
 import type { DeviceSummary } from '../provisioning/preview.ts';
 import { phoneState } from '../sync/phoneState.ts';
@@ -272,7 +273,8 @@ export function presentWebhookDelivery(d: WebhookDeliveryRow): z.output<typeof W
     lastAttemptAt: iso(d.lastAttemptAt),
     lastStatus: d.lastStatus,
     lastError: d.lastError,
-    nextAttemptAt: d.state === 'pending' ? iso(d.nextAttemptAt) : null,
+    // While an attempt runs its next time is only when it would be given up for lost: none to show.
+    nextAttemptAt: d.state === 'pending' && !attemptRunning(d) ? iso(d.nextAttemptAt) : null,
     deliveredAt: iso(d.deliveredAt),
   };
 }

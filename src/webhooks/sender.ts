@@ -118,7 +118,16 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
         res.on('close', done);
         res.on('error', done);
       });
-      req.on('error', (err) => resolve({ status: null, error: (err as { code?: string }).code === 'ENOTPUBLIC' ? err.message : describeNetworkError(err) }));
+      req.on('error', (err) => {
+        const refused = (err as { code?: string }).code === 'ENOTPUBLIC';
+        if (refused)
+          log.warn('webhooks', 'a webhook host resolves to an address not allowed (HOTPROV_WEBHOOK_ALLOW)', {
+            delivery: delivery.id,
+            host,
+            address: (err as { address?: string }).address,
+          });
+        resolve({ status: null, error: refused ? err.message : describeNetworkError(err) });
+      });
       req.end(delivery.body);
     });
 
@@ -169,6 +178,10 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
   };
 }
 
+/**
+ * A refused address. The tenant's admins read the message: it says that the host is not public, never what this
+ * server's resolver answered for it (that would map the provider's own network for them); the log has the address.
+ */
 function notPublic(host: string, address: string): Error {
-  return Object.assign(new Error(`${host} is at ${address}, which is not a public address (HOTPROV_WEBHOOK_ALLOW can allow it)`), { code: 'ENOTPUBLIC' });
+  return Object.assign(new Error(`${host} is not at a public address; hotprov calls only public ones`), { code: 'ENOTPUBLIC', address });
 }

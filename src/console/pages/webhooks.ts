@@ -3,7 +3,7 @@ import type { RouterContext } from '@koa/router';
 import { z } from 'zod';
 import type { WebhookDeliveryRow } from '../../db/schema.ts';
 import { WebhookCreateBody, WebhookUpdateBody } from '../../domain/inputs.ts';
-import { TEST_EVENT, WEBHOOK_EVENT_TYPES, WEBHOOK_EVENTS, type WebhookEventType } from '../../domain/webhookEvents.ts';
+import { attemptRunning, TEST_EVENT, WEBHOOK_EVENT_TYPES, WEBHOOK_EVENTS, type WebhookEventType } from '../../domain/webhookEvents.ts';
 import {
   createWebhook,
   deleteWebhook,
@@ -88,7 +88,7 @@ const deliveryView = (d: WebhookDeliveryRow) => ({
   state: d.state,
   attempts: d.attempts,
   last: d.lastError ?? (d.lastStatus === null ? '' : String(d.lastStatus)),
-  nextAttempt: d.state === 'pending' ? when(d.nextAttemptAt) : '',
+  nextAttempt: attemptRunning(d) ? 'being sent' : d.state === 'pending' ? when(d.nextAttemptAt) : '',
 });
 
 /**

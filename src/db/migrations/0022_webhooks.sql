@@ -19,6 +19,7 @@ CREATE TABLE `webhook_deliveries` (
 --> statement-breakpoint
 CREATE INDEX `webhook_deliveries_due` ON `webhook_deliveries` (`state`,`next_attempt_at`);--> statement-breakpoint
 CREATE INDEX `webhook_deliveries_endpoint` ON `webhook_deliveries` (`endpoint_id`,`id`);--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_created` ON `webhook_deliveries` (`created_at`);--> statement-breakpoint
 CREATE TABLE `webhook_endpoints` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`tenant_id` integer NOT NULL,
@@ -33,4 +34,6 @@ CREATE TABLE `webhook_endpoints` (
 );
 --> statement-breakpoint
 CREATE INDEX `webhook_endpoints_tenant` ON `webhook_endpoints` (`tenant_id`);--> statement-breakpoint
-ALTER TABLE `devices` ADD `unseen_reported_at` integer;
+ALTER TABLE `devices` ADD `unseen_reported_at` integer;--> statement-breakpoint
+-- Phones already silent for a day when this release arrives are not news: counted as told, until they fetch again.
+UPDATE `devices` SET `unseen_reported_at` = `last_seen_at` WHERE `last_seen_at` < (unixepoch('subsec') * 1000 - 86400000);
