@@ -87,6 +87,12 @@ const NOT_PUBLIC = networkSet([
   'ff00::/8',
 ]);
 
+/** The address a URL's host is written as (`10.1.2.3`, `[::1]` without its brackets), or null for a host name. */
+export function literalAddressOf(url: URL): string | null {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return isIPv4(host) || isIPv6(host) ? host : null;
+}
+
 /** Whether hotprov may call this address on a tenant's behalf: a public one, or one the operator allowed. */
 export function mayCallAddress(ip: string, allowed: { has(ip: string): boolean }): boolean {
   // Anything that is not an address at all is refused, not taken for a public one.

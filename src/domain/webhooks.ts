@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
 import { and, asc, count, eq } from 'drizzle-orm';
 import { type Db, returnedRow, tablesOf, writeTransaction } from '../db/client.ts';
 import type { WebhookDeliveryRow, WebhookEndpointRow } from '../db/schema.ts';
 import { Conflict, InvalidField, NotFound } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import type { Actor, DomainDeps } from './deps.ts';
-import { mayCallAddress, networkSet } from './networks.ts';
+import { literalAddressOf, mayCallAddress, networkSet } from './networks.ts';
 import { findTenant } from './tenants.ts';
 import {
   type DeliverySummary,
@@ -68,9 +67,9 @@ export function webhookUrlProblem(raw: string, policy: WebhookPolicy): string | 
   if (url.protocol !== 'https:') return 'must start with https://';
   if (url.username !== '' || url.password !== '') return 'must not carry a user name or password (the signature proves hotprov sent it)';
   if (url.hash !== '') return 'must not carry a #fragment';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) !== 0 && !mayCallAddress(host, networkSet(policy.allow))) {
-    return `is at ${host}, which is not a public address (the operator can allow it with HOTPROV_WEBHOOK_ALLOW)`;
+  const address = literalAddressOf(url);
+  if (address !== null && !mayCallAddress(address, networkSet(policy.allow))) {
+    return `is at ${address}, which is not a public address (the operator can allow it with HOTPROV_WEBHOOK_ALLOW)`;
   }
   return null;
 }

@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent, request } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { mayCallAddress, networkSet } from '../domain/networks.ts';
+import { literalAddressOf, mayCallAddress, networkSet } from '../domain/networks.ts';
 import { type AttemptOutcome, type AttemptResult, type DueDelivery, recordAttempt, takeDueDeliveries } from '../domain/webhookEvents.ts';
 import type { Logger } from '../log.ts';
 import { describeNetworkError } from '../remoteError.ts';
@@ -82,9 +82,11 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
   const post = (due: DueDelivery, at: Date): Promise<AttemptOutcome> =>
     new Promise((resolve) => {
       const url = new URL(due.url);
-      const host = url.hostname.replace(/^\[|\]$/g, '');
-      if (isIP(host) !== 0 && !mayCallAddress(host, allowed)) {
-        resolve({ status: null, error: notPublic(host, host).message });
+      const host = url.hostname;
+      // An address written in the URL is never looked up, so the lookup's check cannot see it: checked here.
+      const literal = literalAddressOf(url);
+      if (literal !== null && !mayCallAddress(literal, allowed)) {
+        resolve({ status: null, error: notPublic(host, literal).message });
         return;
       }
       const { delivery } = due;

@@ -15,7 +15,8 @@ import {
   updateWebhook,
   type WebhookEndpoint,
 } from '../../domain/webhooks.ts';
-import { AppError, NotFound } from '../../errors.ts';
+import { idParam } from '../../edge/params.ts';
+import { AppError } from '../../errors.ts';
 import { api, checkbox, textField } from '../forms.ts';
 import { type PageKit, when } from '../pageKit.ts';
 
@@ -36,13 +37,6 @@ export const WebhookForm = z
 
 /** The form fields read as lists (every ticked checkbox). */
 const EVENT_LIST = ['events'];
-
-/** An id from the path, or the thing it names is not found (as the API answers). */
-function idParam(ctx: RouterContext, name: string, what: string): number {
-  const raw = ctx.params[name] ?? '';
-  if (!/^\d{1,15}$/.test(raw)) throw NotFound(`${what} ${raw}`);
-  return Number(raw);
-}
 
 /** An event type in the words the console shows; the test event is not a subscription, so it has its own. */
 const eventWords = (type: string) => (type === TEST_EVENT ? 'Test event' : (WEBHOOK_EVENTS[type as WebhookEventType] ?? type));

@@ -12,20 +12,12 @@ import {
   sendTestEvent,
   updateWebhook,
 } from '../../domain/webhooks.ts';
+import { idParam } from '../../edge/params.ts';
 import { presentWebhook, presentWebhookDelivery } from '../../edge/presenters.ts';
 import { NewWebhookView, WebhookDeliveryView, WebhookDetailView, WebhookSecretView, WebhookView } from '../../edge/views.ts';
-import { NotFound } from '../../errors.ts';
 import type { guarded } from '../apiRoutes.ts';
 import type { AppDeps } from '../deps.ts';
 import { tenantOf } from '../tenancy.ts';
-
-/** A whole number from the path, or the thing it names is not found. */
-const idParam = (ctx: RouterContext, name: string, what: string): number => {
-  const raw = ctx.params[name] ?? '';
-  const id = /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(id)) throw NotFound(`${what} ${raw}`);
-  return id;
-};
 
 /**
  * The tenant's webhooks, as in the console: endpoints with their subscriptions and last outcome, their deliveries,
