@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tablesOf } from '../../src/db/client.ts';
 import { reportUnseenDevices } from '../../src/domain/devices.ts';
 import { webhookEventOf } from '../../src/domain/webhookEvents.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -484,6 +485,20 @@ Guard('a host name that resolves to a private address is refused when delivering
   assert.is(shown.lastAttempt.lastStatus, null);
   assert.is(shown.lastAttempt.lastError, 'localhost is not at a public address; hotprov calls only public ones');
   assert.not.match(JSON.stringify(shown), /127\.0\.0\.1|::1/, "what the server's resolver answered is not told to the tenant");
+});
+
+Guard('an address written in a URL saved under looser rules is refused when delivering too (it is never looked up)', async ({ t, receiver }) => {
+  // As if saved while HOTPROV_WEBHOOK_ALLOW listed loopback, and the operator has since narrowed it.
+  const { webhookEndpoints } = tablesOf(t.hotprov.database.db);
+  const [row] = await t.hotprov.database.db
+    .insert(webhookEndpoints)
+    .values({ tenantId: 1, url: receiver.url, events: '["hotdesk.login"]', secret: 'whsec_test', createdBy: 'test', createdAt: new Date() })
+    .returning();
+  assert.is((await t.api('POST', `/api/v1/webhooks/${row?.id}/test`)).status, 202);
+  await t.hotprov.webhooks.pump();
+  await t.hotprov.webhooks.settled();
+  assert.is(receiver.received.length, 0);
+  assert.match((await t.api('GET', `/api/v1/webhooks/${row?.id}`)).body.lastAttempt.lastError, /^127\.0\.0\.1 is not at a public address/);
 });
 
 Guard.run();
